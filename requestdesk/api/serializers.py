@@ -1,0 +1,129 @@
+"""The project base serializer: ModelSerializer that speaks MongoDB (DESIGN.md §2).
+
+DRF maps ObjectIdAutoField to IntegerField, renders ArrayField and embedded models as
+strings and cannot encode ObjectId. Here ids are strings both ways, arrays are lists of
+their base field, embedded models are nested objects, and related fields only accept ids
+of objects the request's company may see.
+"""
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from django_mongodb_backend.fields import (
+    ArrayField,
+    EmbeddedModelArrayField,
+    EmbeddedModelField,
+    ObjectIdAutoField,
+    ObjectIdField as ModelObjectIdField,
+)
+from rest_framework import serializers
+
+
+class ObjectIdField(serializers.CharField):
+    default_error_messages = {"invalid": "“{value}” is not a valid id."}
+
+    def __init__(self, **kwargs):
+        kwargs.pop("max_length", None)
+        kwargs.pop("allow_blank", None)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        return str(value)
+
+    def to_internal_value(self, data):
+        try:
+            return ObjectId(str(data))
+        except (InvalidId, TypeError):
+            self.fail("invalid", value=data)
+
+
+class RelatedField(serializers.PrimaryKeyRelatedField):
+    """A foreign key given and shown as an id string, limited to the request's tenant."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("pk_field", ObjectIdField())
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        from tenants.scoping import scope_for_request
+
+        queryset = super().get_queryset()
+        return scope_for_request(queryset, self.context.get("request"))
+
+    def to_internal_value(self, data):
+        if not ObjectId.is_valid(str(data)):
+            self.fail("does_not_exist", pk_value=data)
+        return super().to_internal_value(data)
+
+
+class EmbeddedField(serializers.Field):
+    """An EmbeddedModelField as a nested object, validated field by field."""
+
+    def __init__(self, model, **kwargs):
+        for key in ("max_length", "allow_blank", "encoder", "decoder"):
+            kwargs.pop(key, None)
+        self.model = model
+        super().__init__(**kwargs)
+        self.child = embedded_serializer(model)()
+
+    def to_representation(self, value):
+        return self.child.to_representation(value)
+
+    def to_internal_value(self, data):
+        return self.model(**self.child.run_validation(data))
+
+
+def embedded_serializer(model):
+    builder = MongoModelSerializer()
+    fields = {}
+    for field in model._meta.concrete_fields:
+        field_class, field_kwargs = builder.build_standard_field(field.name, field)
+        fields[field.name] = field_class(**field_kwargs)
+    return type(f"{model.__name__}Serializer", (serializers.Serializer,), fields)
+
+
+class MongoModelSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        ObjectIdAutoField: ObjectIdField,
+        ModelObjectIdField: ObjectIdField,
+    }
+    serializer_related_field = RelatedField
+
+    def get_extra_kwargs(self):
+        """The tenant field is stamped by the view, never taken from input."""
+        extra = super().get_extra_kwargs()
+        tenant_field = getattr(self.Meta.model, "TENANT_FIELD", None)
+        if tenant_field and tenant_field != "pk":
+            extra.setdefault(tenant_field, {})["read_only"] = True
+        return extra
+
+    def build_standard_field(self, field_name, model_field):
+        if isinstance(model_field, EmbeddedModelArrayField):
+            child = EmbeddedField(model_field.embedded_model)
+            return serializers.ListField, {
+                "child": child,
+                "required": not (model_field.blank or model_field.has_default()),
+                "allow_null": model_field.null,
+            }
+        if isinstance(model_field, EmbeddedModelField):
+            return EmbeddedField, {
+                "model": model_field.embedded_model,
+                "required": not (model_field.blank or model_field.null or model_field.has_default()),
+                "allow_null": model_field.null,
+            }
+        field_class, field_kwargs = super().build_standard_field(field_name, model_field)
+        if isinstance(model_field, ArrayField):
+            child_class, child_kwargs = self.build_standard_field("child", model_field.base_field)
+            child_kwargs.pop("required", None)
+            field_class = serializers.ListField
+            field_kwargs = {
+                key: value
+                for key, value in field_kwargs.items()
+                if key in {"required", "read_only", "default", "allow_null", "label", "help_text", "validators"}
+            }
+            field_kwargs["child"] = child_class(**child_kwargs)
+            if model_field.max_size:
+                field_kwargs["max_length"] = model_field.max_size
+        return field_class, field_kwargs
+
+

@@ -1,0 +1,17 @@
+"""The one DRF router: every app registers its viewsets here under /api/v1/."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+import tenants.api
+
+router = DefaultRouter()
+tenants.api.register(router)
+
+urlpatterns = [
+    *tenants.api.urlpatterns(),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("", include(router.urls)),
+]

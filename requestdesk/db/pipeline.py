@@ -1,0 +1,84 @@
+"""Aggregate-pipeline rewrites that keep queries fast and correct on SecantusDB.
+
+Both rewrites give the same results on real MongoDB, so they are applied everywhere:
+
+* a ``$match`` whose ``$and`` holds plain field predicates on distinct fields is merged into
+  one document (SecantusDB plans a top-level ``$and`` as a collection scan; merged, it uses
+  the index);
+* a ``$project`` with nested inclusion (``{"a": {"b": 1}}``, emitted by the backend for
+  ``values("fk__field")``) is written dotted (``{"a.b": 1}``), the form both servers read
+  the same way.
+"""
+
+from __future__ import annotations
+
+
+def _is_operator(key: str) -> bool:
+    return key.startswith("$")
+
+
+def _flatten_and(parts: list) -> list:
+    flat = []
+    for part in parts:
+        if isinstance(part, dict) and list(part) == ["$and"]:
+            flat.extend(_flatten_and(part["$and"]))
+        else:
+            flat.append(part)
+    return flat
+
+
+def merge_match(query: dict) -> dict:
+    """Merge plain predicates of a top-level $and into one filter document."""
+    if not isinstance(query, dict) or "$and" not in query:
+        return query
+    others = {k: v for k, v in query.items() if k != "$and"}
+    merged: dict = dict(others)
+    rest: list = []
+    for part in _flatten_and(query["$and"]):
+        if (
+            isinstance(part, dict)
+            and part
+            and not any(_is_operator(k) for k in part)
+            and not any(k in merged for k in part)
+        ):
+            merged.update(part)
+        else:
+            rest.append(part)
+    if len(rest) == 1 and isinstance(rest[0], dict) and not any(k in merged for k in rest[0]):
+        merged.update(rest[0])
+    elif rest:
+        merged["$and"] = rest
+    return merged
+
+
+def flatten_projection(spec: dict, prefix: str = "") -> dict:
+    """{"a": {"b": 1}} -> {"a.b": 1}; expressions ({"$..."}) are left as they are."""
+    out: dict = {}
+    for key, value in spec.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value and not any(_is_operator(k) for k in value):
+            out.update(flatten_projection(value, f"{path}."))
+        else:
+            out[path] = value
+    return out
+
+
+def rewrite(pipeline: list) -> list:
+    out = []
+    for stage in pipeline:
+        if not isinstance(stage, dict) or len(stage) != 1:
+            out.append(stage)
+            continue
+        (name, body), = stage.items()
+        if name == "$match":
+            stage = {"$match": merge_match(body)}
+        elif name == "$project" and isinstance(body, dict):
+            stage = {"$project": flatten_projection(body)}
+        elif name == "$lookup" and isinstance(body, dict) and "pipeline" in body:
+            stage = {"$lookup": {**body, "pipeline": rewrite(body["pipeline"])}}
+        elif name == "$unionWith" and isinstance(body, dict) and "pipeline" in body:
+            stage = {"$unionWith": {**body, "pipeline": rewrite(body["pipeline"])}}
+        elif name == "$facet" and isinstance(body, dict):
+            stage = {"$facet": {k: rewrite(v) for k, v in body.items()}}
+        out.append(stage)
+    return out

@@ -1,0 +1,72 @@
+"""GET /health/ (the process answers) and /health/db/ (MongoDB and Redis answer, with versions
+and latency; 503 when either is down)."""
+
+import time
+
+import pymongo
+import redis
+from django.conf import settings
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+HEALTH_TIMEOUT_S = 2
+_mongo_clients: dict = {}
+
+
+def _mongo_client(uri: str) -> pymongo.MongoClient:
+    client = _mongo_clients.get(uri)
+    if client is None:
+        timeout_ms = HEALTH_TIMEOUT_S * 1000
+        client = _mongo_clients[uri] = pymongo.MongoClient(
+            uri, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms, socketTimeoutMS=timeout_ms
+        )
+    return client
+
+
+def _timed(check):
+    start = time.perf_counter()
+    try:
+        details = check()
+        ok = True
+    except Exception as exc:  # any failure means "down"; the class name says which
+        details = {"error": exc.__class__.__name__}
+        ok = False
+    details["status"] = "up" if ok else "down"
+    details["latency_ms"] = round((time.perf_counter() - start) * 1000, 2)
+    return ok, details
+
+
+def check_mongo():
+    client = _mongo_client(settings.DATABASES["default"]["HOST"])
+    client.admin.command("ping")
+    info = client.server_info()
+    return {"version": info.get("version"), "embedded": settings.EMBEDDED_MONGO}
+
+
+def check_redis():
+    conn = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=HEALTH_TIMEOUT_S,
+                                socket_connect_timeout=HEALTH_TIMEOUT_S)
+    try:
+        conn.ping()
+        return {"version": conn.info("server").get("redis_version")}
+    finally:
+        conn.close()
+
+
+@never_cache
+@require_GET
+def health(request):
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_GET
+def health_db(request):
+    mongo_ok, mongo = _timed(check_mongo)
+    redis_ok, redis_details = _timed(check_redis)
+    ok = mongo_ok and redis_ok
+    return JsonResponse(
+        {"status": "ok" if ok else "degraded", "mongodb": mongo, "redis": redis_details},
+        status=200 if ok else 503,
+    )

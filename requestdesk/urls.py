@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.http import JsonResponse
+from django.urls import include, path
+
+from . import health
+
+admin.site.site_header = "requestdesk"
+admin.site.site_title = "requestdesk admin"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("requestdesk.api.urls")),
+    path("health/", health.health, name="health"),
+    path("health/db/", health.health_db, name="health-db"),
+]
+
+
+def handler404(request, exception=None):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)

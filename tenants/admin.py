@@ -1,0 +1,122 @@
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import forms as auth_forms
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils import timezone
+
+from . import services
+from .admin_base import TenantAdmin, is_superadmin
+from .models import ApiKey, Company, RefreshToken, User, UserSettings
+from .roles import RANK, Role
+
+
+@admin.register(Company)
+class CompanyAdmin(TenantAdmin):
+    list_display = ["name", "domain", "is_active", "owner", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "domain"]
+    readonly_fields = ["created_at", "updated_at"]
+
+
+class UserCreationForm(auth_forms.UserCreationForm):
+    class Meta(auth_forms.UserCreationForm.Meta):
+        model = User
+        fields = ("username", "email", "role", "company")
+
+
+class UserChangeForm(auth_forms.UserChangeForm):
+    class Meta(auth_forms.UserChangeForm.Meta):
+        model = User
+
+
+@admin.register(User)
+class UserAdmin(TenantAdmin, DjangoUserAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    list_display = ["username", "email", "role", "company", "is_active", "last_login"]
+    list_filter = ["role", "is_active"]
+    search_fields = ["username", "email", "first_name", "last_name"]
+    ordering = ["username"]
+    readonly_fields = ["last_login", "date_joined", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["username", "password"]}),
+        ("Person", {"fields": ["first_name", "last_name", "email"]}),
+        ("Access", {"fields": ["role", "company", "guest_companies", "is_active"]}),
+        ("Plugins", {"fields": ["plugin_keys"]}),
+        ("Dates", {"fields": ["last_login", "date_joined", "created_at", "updated_at"]}),
+    ]
+    add_fieldsets = [
+        (None, {"classes": ["wide"], "fields": ["username", "email", "role", "company", "password1", "password2"]}),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return fields if is_superadmin(request) else [*fields, "guest_companies"]
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name == "role" and not is_superadmin(request):
+            own = RANK[Role(request.user.role)]
+            kwargs["choices"] = [(v, label) for v, label in Role.choices if RANK[Role(v)] <= own]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+
+@admin.register(UserSettings)
+class UserSettingsAdmin(TenantAdmin):
+    list_display = ["user", "company", "updated_at"]
+    search_fields = ["user__username"]
+    readonly_fields = ["created_at", "updated_at"]
+
+
+class ApiKeyForm(forms.ModelForm):
+    permissions = forms.MultipleChoiceField(choices=ApiKey.PERMISSIONS, widget=forms.CheckboxSelectMultiple,
+                                            initial=[ApiKey.READ, ApiKey.WRITE])
+
+    class Meta:
+        model = ApiKey
+        fields = ["name", "user", "company", "permissions", "expires_at"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(TenantAdmin):
+    form = ApiKeyForm
+    list_display = ["name", "prefix", "user", "company", "permissions", "last_used_at", "revoked_at", "created_at"]
+    list_filter = ["permissions"]
+    search_fields = ["name", "prefix", "user__username"]
+    readonly_fields = ["prefix", "last_used_at", "revoked_at", "created_at"]
+    actions = ["revoke"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        company = obj.company if is_superadmin(request) else request.user.company
+        key, raw = services.create_api_key(user=obj.user, company=company, name=obj.name,
+                                           permissions=obj.permissions, expires_at=obj.expires_at)
+        obj.pk, obj.prefix = key.pk, key.prefix
+        messages.warning(request, f"API key created. Copy it now, it is not shown again: {raw}")
+
+    @admin.action(description="Revoke selected API keys")
+    def revoke(self, request, queryset):
+        count = queryset.filter(revoked_at=None).update(revoked_at=timezone.now())
+        self.message_user(request, f"Revoked {count} API key(s).")
+
+
+@admin.register(RefreshToken)
+class RefreshTokenAdmin(admin.ModelAdmin):
+    list_display = ["user", "family", "created_at", "expires_at", "revoked_at"]
+    search_fields = ["user__username", "family"]
+    readonly_fields = ["user", "token_hash", "family", "created_at", "expires_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def has_module_permission(self, request):
+        return is_superadmin(request)
+
+    def has_view_permission(self, request, obj=None):
+        return is_superadmin(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Revoke selected refresh tokens")
+    def revoke(self, request, queryset):
+        count = queryset.filter(revoked_at=None).update(revoked_at=timezone.now())
+        self.message_user(request, f"Revoked {count} refresh token(s).")

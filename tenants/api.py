@@ -1,0 +1,222 @@
+"""REST endpoints of the tenants app (registered on the one router in requestdesk.api.urls)."""
+
+from django.contrib.auth import authenticate
+from django.db.models import Q
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from . import services
+from .models import ApiKey, Company, User
+from .roles import Role, at_least
+from .serializers import (
+    ApiKeyCreatedSerializer,
+    ApiKeySerializer,
+    CompanySerializer,
+    RefreshSerializer,
+    TokenObtainSerializer,
+    TokenPairSerializer,
+    UserSerializer,
+    UserSettingsSerializer,
+)
+from .viewsets import TenantViewSet, TenantViewSetMixin
+
+
+class CompanyViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
+    """Companies the caller may act for: their own and their guest companies (all, for a superadmin)."""
+
+    queryset = Company.objects.all()
+    serializer_class = CompanySerializer
+    read_role = Role.CLIENT
+    write_role = Role.COMPANY_ADMIN
+    action_roles = {"create": Role.SUPERADMIN, "destroy": Role.SUPERADMIN}
+    filterset_fields = ["is_active", "domain"]
+    search_fields = ["name", "domain"]
+    ordering_fields = ["name", "created_at"]
+
+    def get_queryset(self):
+        auth, user = self.request.auth, self.request.user
+        if isinstance(auth, ApiKey):
+            return Company.objects.filter(pk=auth.company_id)
+        if user.role == Role.SUPERADMIN:
+            return Company.objects.all()
+        return Company.objects.filter(pk__in=user.company_ids())
+
+    def perform_update(self, serializer):
+        user = self.request.user
+        if user.role != Role.SUPERADMIN and serializer.instance.pk != user.company_id:
+            raise PermissionDenied("Only your own company can be changed.")
+        serializer.save()
+
+    def perform_create(self, serializer):
+        serializer.save(owner=self.request.user)
+
+
+class UserViewSet(TenantViewSet):
+    """Users of the request's company."""
+
+    queryset = User.objects.all()
+    serializer_class = UserSerializer
+    read_role = Role.CONTENT_MANAGER
+    write_role = Role.COMPANY_ADMIN
+    action_roles = {"me": Role.CLIENT}
+    filterset_fields = ["role", "is_active"]
+    search_fields = ["username", "email", "first_name", "last_name"]
+    ordering_fields = ["username", "email", "created_at", "last_login"]
+
+    @action(detail=False, methods=["get"])
+    def me(self, request):
+        return Response(self.get_serializer(request.user).data)
+
+    def perform_update(self, serializer):
+        target = serializer.instance
+        if not at_least(self.tenant.role, target.role):
+            raise PermissionDenied("You cannot change a user whose role is above your own.")
+        serializer.save()
+
+    def perform_destroy(self, instance):
+        if instance.pk == self.request.user.pk:
+            raise PermissionDenied("You cannot delete yourself.")
+        if not at_least(self.tenant.role, instance.role):
+            raise PermissionDenied("You cannot delete a user whose role is above your own.")
+        instance.delete()
+
+
+class MySettingsView(APIView):
+    """The caller's own settings: plugin settings and notification preferences."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = UserSettingsSerializer
+
+    @extend_schema(responses=UserSettingsSerializer)
+    def get(self, request):
+        return Response(UserSettingsSerializer(services.settings_for(request.user)).data)
+
+    @extend_schema(request=UserSettingsSerializer, responses=UserSettingsSerializer)
+    def put(self, request):
+        return self._update(request, partial=False)
+
+    @extend_schema(request=UserSettingsSerializer, responses=UserSettingsSerializer)
+    def patch(self, request):
+        return self._update(request, partial=True)
+
+    def _update(self, request, partial):
+        serializer = UserSettingsSerializer(
+            services.settings_for(request.user), data=request.data, partial=partial,
+            context={"request": request},
+        )
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return Response(serializer.data)
+
+
+class ApiKeyViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, TenantViewSetMixin,
+                    viewsets.ReadOnlyModelViewSet):
+    """API keys: the key is shown once on creation; DELETE or POST revoke/ revokes it.
+
+    Company admins see every key of their company; everyone else sees their own keys.
+    """
+
+    queryset = ApiKey.objects.all()
+    serializer_class = ApiKeySerializer
+    read_role = Role.CLIENT
+    write_role = Role.CLIENT
+    filterset_fields = ["user"]
+    ordering_fields = ["created_at", "last_used_at", "name"]
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if not at_least(self.tenant.role, Role.COMPANY_ADMIN):
+            queryset = queryset.filter(user=self.request.user)
+        return queryset
+
+    @extend_schema(responses={201: ApiKeyCreatedSerializer})
+    def create(self, request, *args, **kwargs):
+        if isinstance(request.auth, ApiKey):
+            raise PermissionDenied("API keys cannot create API keys; sign in to do that.")
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        key, raw = services.create_api_key(
+            user=request.user, company=self.company, name=serializer.validated_data["name"],
+            permissions=serializer.validated_data["permissions"],
+            expires_at=serializer.validated_data.get("expires_at"),
+        )
+        key.key = raw
+        return Response(ApiKeyCreatedSerializer(key).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=ApiKeySerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        return Response(self.get_serializer(services.revoke_api_key(self.get_object())).data)
+
+    def perform_destroy(self, instance):
+        services.revoke_api_key(instance)
+
+
+class _AuthView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+
+class TokenObtainView(_AuthView):
+    """Sign in with username (or email) and password; returns an access and a refresh token."""
+
+    @extend_schema(request=TokenObtainSerializer, responses=TokenPairSerializer)
+    def post(self, request):
+        data = TokenObtainSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        login = data.validated_data["username"]
+        found = User.objects.filter(Q(username=login) | Q(email__iexact=login)).first()
+        user = authenticate(request, username=found.username if found else login,
+                            password=data.validated_data["password"])
+        if user is None:
+            raise AuthenticationFailed("Wrong username or password.")
+        return Response(services.issue_tokens(user))
+
+
+class TokenRefreshView(_AuthView):
+    """Trade a refresh token for a new pair; each refresh token works once."""
+
+    @extend_schema(request=RefreshSerializer, responses=TokenPairSerializer)
+    def post(self, request):
+        data = RefreshSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            return Response(services.rotate_refresh(data.validated_data["refresh"]))
+        except services.TokenError as exc:
+            raise AuthenticationFailed(str(exc))
+
+
+class TokenRevokeView(_AuthView):
+    """Sign out: revoke a refresh token and every token refreshed from it."""
+
+    @extend_schema(request=RefreshSerializer, responses={204: None})
+    def post(self, request):
+        data = RefreshSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.revoke_refresh(data.validated_data["refresh"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def register(router):
+    router.register("companies", CompanyViewSet, basename="company")
+    router.register("users", UserViewSet, basename="user")
+    router.register("api-keys", ApiKeyViewSet, basename="apikey")
+
+
+def urlpatterns():
+    from django.urls import path
+
+    return [
+        path("auth/token/", TokenObtainView.as_view(), name="token-obtain"),
+        path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
+        path("auth/token/revoke/", TokenRevokeView.as_view(), name="token-revoke"),
+        path("me/settings/", MySettingsView.as_view(), name="my-settings"),
+    ]

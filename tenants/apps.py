@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class TenantsConfig(AppConfig):
+    default_auto_field = "django_mongodb_backend.fields.ObjectIdAutoField"
+    name = "tenants"
+
+    def ready(self):
+        from requestdesk.api import schema  # noqa: F401  (registers OpenAPI field mappings)

@@ -1,0 +1,45 @@
+"""DRF authentication by API key (X-API-Key or `Authorization: Api-Key …`) and JWT bearer."""
+
+from rest_framework import authentication, exceptions
+
+from . import services
+from .models import User
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    keyword = "Api-Key"
+
+    def authenticate(self, request):
+        raw = request.META.get("HTTP_X_API_KEY")
+        if not raw:
+            header = authentication.get_authorization_header(request).decode(errors="replace").split()
+            if len(header) != 2 or header[0] != self.keyword:
+                return None
+            raw = header[1]
+        key = services.authenticate_api_key(raw.strip())
+        if key is None:
+            raise exceptions.AuthenticationFailed("Invalid, expired or revoked API key.")
+        return key.user, key
+
+    def authenticate_header(self, request):
+        return self.keyword
+
+
+class JWTAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode(errors="replace").split()
+        if len(header) != 2 or header[0] != self.keyword:
+            return None
+        try:
+            user_id = services.decode_access(header[1])
+        except services.TokenError as exc:
+            raise exceptions.AuthenticationFailed(str(exc))
+        user = User.objects.filter(pk=user_id, is_active=True).first()
+        if user is None:
+            raise exceptions.AuthenticationFailed("User not found or inactive.")
+        return user, {"type": "jwt"}
+
+    def authenticate_header(self, request):
+        return f'{self.keyword} realm="api"'

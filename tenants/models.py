@@ -1,0 +1,169 @@
+"""Companies, users, per-user settings, API keys and refresh tokens (seeds 000, 002, 004)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser, UserManager as DjangoUserManager
+from django.db import models
+from django.utils import timezone
+from django_mongodb_backend.fields import ArrayField, EmbeddedModelField, ObjectIdField
+from django_mongodb_backend.models import EmbeddedModel
+
+from .roles import STAFF_ROLES, Role
+from .scoping import TenantQuerySet, TenantScoped, Timestamped
+
+
+class Company(Timestamped):
+    TENANT_FIELD = "pk"  # a company is its own tenant
+
+    name = models.CharField(max_length=200)
+    domain = models.CharField(max_length=253, blank=True, db_index=True)
+    settings = models.JSONField(default=dict, blank=True)
+    owner = models.ForeignKey(
+        "tenants.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    is_active = models.BooleanField(default=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        db_table = "companies"
+        ordering = ["name"]
+        verbose_name_plural = "companies"
+
+    def __str__(self):
+        return self.name
+
+
+class UserManager(DjangoUserManager):
+    def get_queryset(self):
+        return TenantQuerySet(self.model, using=self._db)
+
+    def for_company(self, company):
+        return self.get_queryset().for_company(company)
+
+    def create_superuser(self, username, email=None, password=None, **extra):
+        extra.setdefault("role", Role.SUPERADMIN)
+        return super().create_superuser(username, email, password, **extra)
+
+
+class User(AbstractUser):
+    """A person: role in their company, optional guest access to other companies."""
+
+    TENANT_FIELD = "company"
+
+    email = models.EmailField(unique=True)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.CLIENT, db_index=True)
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+    )
+    guest_companies = ArrayField(ObjectIdField(), default=list, blank=True)
+    plugin_keys = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = UserManager()
+
+    REQUIRED_FIELDS = ["email"]
+
+    class Meta:
+        db_table = "users"
+        ordering = ["username"]
+
+    def save(self, *args, **kwargs):
+        # The role is the source of truth for admin access.
+        self.is_superuser = self.role == Role.SUPERADMIN
+        self.is_staff = self.role in STAFF_ROLES
+        super().save(*args, **kwargs)
+
+    @property
+    def is_superadmin(self) -> bool:
+        return self.is_active and self.role == Role.SUPERADMIN
+
+    def company_ids(self) -> list:
+        """Companies this user may act for: their own, then their guest companies."""
+        ids = [self.company_id] if self.company_id else []
+        return ids + [c for c in (self.guest_companies or []) if c not in ids]
+
+    def has_perm(self, perm, obj=None):
+        from .admin_permissions import role_has_perm
+
+        return self.is_active and role_has_perm(self.role, perm)
+
+    def has_module_perms(self, app_label):
+        from .admin_permissions import role_has_module
+
+        return self.is_active and role_has_module(self.role, app_label)
+
+
+class NotificationPreferences(EmbeddedModel):
+    email_enabled = models.BooleanField(default=True)
+    push_enabled = models.BooleanField(default=False)
+    digest_frequency = models.CharField(
+        max_length=10,
+        choices=[("never", "Never"), ("daily", "Daily"), ("weekly", "Weekly")],
+        default="daily",
+    )
+
+
+class UserSettings(TenantScoped):
+    """Per-user settings (seed 004): plugin settings and notification preferences."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="user_settings")
+    plugin_settings = models.JSONField(default=dict, blank=True)
+    notification_preferences = EmbeddedModelField(NotificationPreferences, null=True, blank=True)
+
+    class Meta:
+        db_table = "settings"
+        verbose_name_plural = "user settings"
+
+    def __str__(self):
+        return f"settings of {self.user}"
+
+
+class ApiKey(TenantScoped):
+    """An API key: shown once, stored as a SHA-256 hash, found by its prefix."""
+
+    READ = "read"
+    WRITE = "write"
+    PERMISSIONS = [(READ, "Read"), (WRITE, "Write")]
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    permissions = ArrayField(models.CharField(max_length=10, choices=PERMISSIONS), default=list)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        db_table = "api_keys"
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_usable(self) -> bool:
+        now = timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+    def allows(self, permission: str) -> bool:
+        return permission in (self.permissions or [])
+
+
+class RefreshToken(models.Model):
+    """A JWT refresh token, stored server-side as a hash; expired ones go by a TTL index."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="refresh_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    family = models.CharField(max_length=32, db_index=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "refresh_tokens"
+
+    def __str__(self):
+        return f"refresh token of {self.user} (expires {self.expires_at:%Y-%m-%d})"

@@ -1,0 +1,32 @@
+"""Role permissions for the API: each view names the least role for reading and writing."""
+
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+from .models import ApiKey
+from .roles import Role, at_least
+from .scoping import resolve_tenant
+
+
+def required_role(view, method: str) -> str:
+    action = getattr(view, "action", None)
+    action_roles = getattr(view, "action_roles", {}) or {}
+    if action in action_roles:
+        return action_roles[action]
+    if method in SAFE_METHODS:
+        return getattr(view, "read_role", Role.CLIENT)
+    return getattr(view, "write_role", Role.CONTENT_WRITER)
+
+
+class RolePermission(BasePermission):
+    message = "Your role does not allow this."
+
+    def has_permission(self, request, view):
+        if not (request.user and request.user.is_authenticated):
+            return False
+        if isinstance(request.auth, ApiKey):
+            needed = ApiKey.READ if request.method in SAFE_METHODS else ApiKey.WRITE
+            if not request.auth.allows(needed):
+                self.message = f"This API key lacks the '{needed}' permission."
+                return False
+        tenant = resolve_tenant(request)
+        return tenant.role is not None and at_least(tenant.role, required_role(view, request.method))

@@ -1,0 +1,128 @@
+"""Tenant scoping: the one mechanism every app uses (DESIGN.md §1).
+
+* `TenantScoped`: abstract model base, a `company` foreign key and `objects.for_company()`.
+* `scope(queryset, company)`: the only tenant filter in the code base.
+* `resolve_tenant(request)`: which company a request acts for, and with which role. A user
+  acts for their own company unless they name another with the `X-Company-ID` header or
+  the `company_id` query parameter, which must be one of their guest companies (or any
+  company, for a superadmin). An API key always acts for its own company.
+
+The viewset base (`tenants.viewsets`), the admin base (`tenants.admin_base`) and the
+related-field base (`requestdesk.api.serializers.RelatedField`) all go through here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bson import ObjectId
+from django.db import models
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+
+from .roles import GUEST_ROLE_CAP, Role, capped
+
+COMPANY_HEADER = "HTTP_X_COMPANY_ID"
+COMPANY_PARAM = "company_id"
+
+
+class Timestamped(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+def scope(queryset, company):
+    """Rows of `company` only; no rows without a company. Models that are not tenant data
+    (no TENANT_FIELD) pass through unchanged."""
+    field = getattr(queryset.model, "TENANT_FIELD", None)
+    if field is None:
+        return queryset
+    if company is None:
+        return queryset.none()
+    return queryset.filter(**{field: company})
+
+
+class TenantQuerySet(models.QuerySet):
+    def for_company(self, company):
+        return scope(self, company)
+
+
+class TenantScoped(Timestamped):
+    """Base of every tenant document: it carries company_id, indexed."""
+
+    TENANT_FIELD = "company"
+
+    company = models.ForeignKey("tenants.Company", on_delete=models.CASCADE, related_name="+")
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+@dataclass(frozen=True)
+class Tenant:
+    company: object | None
+    role: str | None
+
+
+NO_TENANT = Tenant(None, None)
+
+
+def _requested_company_id(request) -> str | None:
+    meta = getattr(request, "META", {})
+    value = meta.get(COMPANY_HEADER) or getattr(request, "GET", {}).get(COMPANY_PARAM)
+    if not value:
+        return None
+    if not ObjectId.is_valid(value):
+        raise ValidationError({COMPANY_PARAM: [f"“{value}” is not a valid company id."]})
+    return value
+
+
+def _compute_tenant(request) -> Tenant:
+    from .models import ApiKey, Company
+
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return NO_TENANT
+    requested = _requested_company_id(request)
+    auth = getattr(request, "auth", None)
+    if isinstance(auth, ApiKey):
+        if requested and requested != str(auth.company_id):
+            raise PermissionDenied("This API key acts for its own company only.")
+        if auth.company_id == user.company_id or user.role == Role.SUPERADMIN:
+            return Tenant(auth.company, user.role)
+        if auth.company_id in (user.guest_companies or []):
+            return Tenant(auth.company, capped(user.role, GUEST_ROLE_CAP))
+        raise PermissionDenied("This API key's company is no longer accessible to its user.")
+    if requested is None or requested == str(user.company_id):
+        return Tenant(user.company, user.role) if user.company_id else Tenant(None, user.role)
+    if user.role == Role.SUPERADMIN:
+        company = Company.objects.filter(pk=requested).first()
+        if company is None:
+            raise NotFound("No such company.")
+        return Tenant(company, user.role)
+    if ObjectId(requested) in (user.guest_companies or []):
+        company = Company.objects.filter(pk=requested, is_active=True).first()
+        if company is not None:
+            return Tenant(company, capped(user.role, GUEST_ROLE_CAP))
+    raise PermissionDenied("You have no access to that company.")
+
+
+def resolve_tenant(request) -> Tenant:
+    """The request's tenant, computed once per request (DRF and Django requests alike)."""
+    holder = getattr(request, "_request", request)
+    tenant = getattr(holder, "_rd_tenant", None)
+    if tenant is None or getattr(holder, "_rd_tenant_user", None) is not getattr(request, "user", None):
+        tenant = _compute_tenant(request)
+        holder._rd_tenant = tenant
+        holder._rd_tenant_user = getattr(request, "user", None)
+    return tenant
+
+
+def scope_for_request(queryset, request):
+    if request is None:
+        return queryset
+    return scope(queryset, resolve_tenant(request).company)

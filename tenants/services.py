@@ -1,0 +1,147 @@
+"""Writes with side effects for tenants: API keys and JWT access/refresh tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+import jwt
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import ApiKey, RefreshToken, User, UserSettings
+
+API_KEY_PREFIX = "rd"
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class TokenError(Exception):
+    """A token that is malformed, expired or revoked; the message is safe to show."""
+
+
+def _sha256(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+# --- API keys --------------------------------------------------------------------------
+
+def create_api_key(*, user: User, company, name: str, permissions=(ApiKey.READ, ApiKey.WRITE),
+                   expires_at=None) -> tuple[ApiKey, str]:
+    """Create a key; the plaintext is returned once and never stored."""
+    prefix = secrets.token_hex(4)
+    raw = f"{API_KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey.objects.create(
+        user=user, company=company, name=name, prefix=prefix, key_hash=_sha256(raw),
+        permissions=sorted(set(permissions)), expires_at=expires_at,
+    )
+    return key, raw
+
+
+def authenticate_api_key(raw: str) -> ApiKey | None:
+    parts = raw.split("_", 2)
+    if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
+        return None
+    key = ApiKey.objects.filter(prefix=parts[1]).first()
+    if key is None or not hmac.compare_digest(key.key_hash, _sha256(raw)) or not key.is_usable:
+        return None
+    user = User.objects.filter(pk=key.user_id, is_active=True).first()
+    if user is None:
+        return None
+    key.user = user
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+    return key
+
+
+def revoke_api_key(key: ApiKey) -> ApiKey:
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        ApiKey.objects.filter(pk=key.pk).update(revoked_at=key.revoked_at)
+    return key
+
+
+# --- JWT -------------------------------------------------------------------------------
+
+def issue_tokens(user: User, *, family: str | None = None) -> dict:
+    now = timezone.now()
+    access_exp = now + settings.JWT_ACCESS_LIFETIME
+    access = jwt.encode(
+        {"sub": str(user.pk), "type": "access", "iat": now, "exp": access_exp, "jti": secrets.token_hex(8)},
+        settings.JWT_SIGNING_KEY, algorithm="HS256",
+    )
+    refresh = secrets.token_urlsafe(48)
+    RefreshToken.objects.create(
+        user=user, token_hash=_sha256(refresh), family=family or secrets.token_hex(16),
+        expires_at=now + settings.JWT_REFRESH_LIFETIME,
+    )
+    return {
+        "access": access,
+        "refresh": refresh,
+        "token_type": "Bearer",
+        "expires_in": int(settings.JWT_ACCESS_LIFETIME.total_seconds()),
+    }
+
+
+def decode_access(token: str) -> str:
+    """The user id of a valid access token."""
+    try:
+        payload = jwt.decode(token, settings.JWT_SIGNING_KEY, algorithms=["HS256"],
+                             options={"require": ["exp", "sub"]})
+    except jwt.ExpiredSignatureError:
+        raise TokenError("Access token expired.")
+    except jwt.InvalidTokenError:
+        raise TokenError("Invalid access token.")
+    if payload.get("type") != "access":
+        raise TokenError("Not an access token.")
+    return payload["sub"]
+
+
+def _revoke_family(family: str) -> int:
+    return RefreshToken.objects.filter(family=family, revoked_at=None).update(revoked_at=timezone.now())
+
+
+def rotate_refresh(raw: str) -> dict:
+    """Trade a refresh token for a new pair. A token used twice revokes its whole family."""
+    token = RefreshToken.objects.filter(token_hash=_sha256(raw)).first()
+    now = timezone.now()
+    if token is None or token.expires_at <= now:
+        raise TokenError("Invalid or expired refresh token.")
+    claimed = RefreshToken.objects.filter(pk=token.pk, revoked_at=None).update(revoked_at=now)
+    if not claimed:
+        _revoke_family(token.family)
+        raise TokenError("Refresh token already used or revoked.")
+    user = User.objects.filter(pk=token.user_id, is_active=True).first()
+    if user is None:
+        raise TokenError("Invalid or expired refresh token.")
+    return issue_tokens(user, family=token.family)
+
+
+def revoke_refresh(raw: str) -> bool:
+    token = RefreshToken.objects.filter(token_hash=_sha256(raw)).first()
+    if token is None:
+        return False
+    _revoke_family(token.family)
+    return True
+
+
+def revoke_all_refresh(user: User) -> int:
+    return RefreshToken.objects.filter(Q(user=user) & Q(revoked_at=None)).update(revoked_at=timezone.now())
+
+
+# --- Settings --------------------------------------------------------------------------
+
+def settings_for(user: User) -> UserSettings:
+    """The user's settings document, created with defaults on first use."""
+    found = UserSettings.objects.filter(user=user).first()
+    if found is not None:
+        return found
+    from .models import NotificationPreferences
+
+    return UserSettings.objects.create(
+        user=user, company_id=user.company_id, notification_preferences=NotificationPreferences()
+    )
