@@ -2,12 +2,17 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from . import services
 from .admin_base import TenantAdmin, is_superadmin
 from .models import ApiKey, Company, RefreshToken, User, UserSettings
 from .roles import RANK, Role
+
+
+# Admin access comes from roles (tenants.admin_permissions), not from groups.
+admin.site.unregister(Group)
 
 
 @admin.register(Company)

@@ -3,7 +3,7 @@
 from django.contrib.auth import authenticate
 from django.db.models import Q
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -115,8 +115,7 @@ class MySettingsView(APIView):
         return Response(serializer.data)
 
 
-class ApiKeyViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, TenantViewSetMixin,
-                    viewsets.ReadOnlyModelViewSet):
+class ApiKeyViewSet(TenantViewSet):
     """API keys: the key is shown once on creation; DELETE or POST revoke/ revokes it.
 
     Company admins see every key of their company; everyone else sees their own keys.
@@ -163,6 +162,9 @@ class _AuthView(APIView):
     authentication_classes = []
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
+
+    def get_authenticate_header(self, request):
+        return 'Bearer realm="api"'  # failed sign-ins answer 401, not 403
 
 
 class TokenObtainView(_AuthView):

@@ -1,5 +1,7 @@
 """Role permissions for the API: each view names the least role for reading and writing."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from .models import ApiKey
@@ -29,4 +31,21 @@ class RolePermission(BasePermission):
                 self.message = f"This API key lacks the '{needed}' permission."
                 return False
         tenant = resolve_tenant(request)
-        return tenant.role is not None and at_least(tenant.role, required_role(view, request.method))
+        if tenant.role is not None and at_least(tenant.role, required_role(view, request.method)):
+            return True
+        _hide_invisible_object(view)
+        return False
+
+
+def _hide_invisible_object(view):
+    """Refusing an action on another tenant's object says 404, as reading it would:
+    a 403 would confirm that the id exists."""
+    lookup = view.kwargs.get(getattr(view, "lookup_url_kwarg", None) or getattr(view, "lookup_field", "pk"))
+    if lookup is None or not hasattr(view, "get_queryset"):
+        return
+    try:
+        visible = view.get_queryset().filter(pk=lookup).exists()
+    except (ValueError, TypeError, DjangoValidationError):
+        visible = False
+    if not visible:
+        raise NotFound()

@@ -41,6 +41,8 @@ def scope(queryset, company):
         return queryset
     if company is None:
         return queryset.none()
+    if field == "pk":
+        company = getattr(company, "pk", company)
     return queryset.filter(**{field: company})
 
 

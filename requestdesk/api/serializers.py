@@ -6,6 +6,8 @@ their base field, embedded models are nested objects, and related fields only ac
 of objects the request's company may see.
 """
 
+import functools
+
 from bson import ObjectId
 from bson.errors import InvalidId
 from django_mongodb_backend.fields import (
@@ -72,10 +74,13 @@ class EmbeddedField(serializers.Field):
         return self.model(**self.child.run_validation(data))
 
 
+@functools.cache
 def embedded_serializer(model):
     builder = MongoModelSerializer()
     fields = {}
     for field in model._meta.concrete_fields:
+        if field.primary_key:
+            continue
         field_class, field_kwargs = builder.build_standard_field(field.name, field)
         fields[field.name] = field_class(**field_kwargs)
     return type(f"{model.__name__}Serializer", (serializers.Serializer,), fields)

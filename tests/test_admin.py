@@ -1,0 +1,69 @@
+"""The Django admin: staff below superadmin see and edit only their company's rows."""
+
+import pytest
+from django.contrib import admin
+
+from tenants.models import ApiKey, User
+
+
+@pytest.fixture
+def staff_client(client):
+    def sign_in(user):
+        client.force_login(user)
+        return client
+
+    return sign_in
+
+
+def test_every_admin_page_renders_for_a_superadmin(staff_client, world):
+    client = staff_client(world.user("a", "superadmin"))
+    for model, model_admin in admin.site._registry.items():
+        opts = model._meta
+        changelist = client.get(f"/admin/{opts.app_label}/{opts.model_name}/")
+        assert changelist.status_code == 200, f"{opts.label} changelist"
+        if model_admin.has_add_permission(changelist.wsgi_request):
+            assert client.get(f"/admin/{opts.app_label}/{opts.model_name}/add/").status_code == 200, opts.label
+    first = User.objects.first()
+    assert client.get(f"/admin/tenants/user/{first.pk}/change/").status_code == 200
+
+
+def test_company_admin_sees_only_own_company(staff_client, world):
+    client = staff_client(world.user("a", "company_admin"))
+    page = client.get("/admin/tenants/user/").content.decode()
+    assert "a-client" in page and "b-client" not in page
+    other = world.user("b", "client")
+    response = client.get(f"/admin/tenants/user/{other.pk}/change/")
+    assert response.status_code == 302  # "doesn't exist" back to the index
+    companies = client.get("/admin/tenants/company/").content.decode()
+    assert ">A<" in companies and ">B<" not in companies
+    assert client.get("/admin/tenants/company/add/").status_code == 403
+
+
+def test_company_admin_creates_users_in_own_company_only(staff_client, world):
+    client = staff_client(world.user("a", "company_admin"))
+    form = client.get("/admin/tenants/user/add/").content.decode()
+    assert 'value="superadmin"' not in form
+    response = client.post("/admin/tenants/user/add/", {
+        "username": "made-in-admin", "email": "made@example.com", "role": "content_writer",
+        "company": str(world.b.pk), "password1": "a-Long-password-77", "password2": "a-Long-password-77",
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert User.objects.get(username="made-in-admin").company_id == world.a.pk
+
+
+def test_writers_and_clients_have_no_admin(staff_client, world):
+    for role in ("content_writer", "client"):
+        response = staff_client(world.user("a", role)).get("/admin/")
+        assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_admin_creates_api_key_and_shows_it_once(staff_client, world):
+    client = staff_client(world.user("a", "company_admin"))
+    response = client.post("/admin/tenants/apikey/add/", {
+        "name": "from-admin", "user": str(world.user("a", "client").pk), "permissions": ["read"],
+    }, follow=True)
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "Copy it now" in text and "rd_" in text
+    key = ApiKey.objects.get(name="from-admin")
+    assert key.company_id == world.a.pk and key.permissions == ["read"]

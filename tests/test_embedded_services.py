@@ -1,0 +1,49 @@
+"""`manage.py services` starts SecantusDB on a data folder (kept across restarts) and stops it."""
+
+import os
+import subprocess
+import sys
+
+import pymongo
+
+from requestdesk.embedded import Daemons, free_port, mongo_ping
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _services(action, data_dir, port):
+    env = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}
+    env.update(DATA_DIR=str(data_dir), EMBEDDED_MONGO_PORT=str(port))
+    return subprocess.run([sys.executable, "manage.py", "services", action], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_start_keeps_data_across_restart_and_stop(tmp_path):
+    port = free_port()
+    uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
+    started = _services("start", tmp_path, port)
+    assert started.returncode == 0, started.stderr
+    assert "mongodb  started" in started.stdout
+    try:
+        pymongo.MongoClient(uri).rd.things.insert_one({"kept": True})
+        assert "mongodb  running" in _services("start", tmp_path, port).stdout  # idempotent
+        assert _services("stop", tmp_path, port).returncode == 0
+        assert not mongo_ping(uri)
+        assert (tmp_path / "mongo").is_dir()
+        _services("start", tmp_path, port)
+        assert pymongo.MongoClient(uri).rd.things.find_one({}, {"_id": 0}) == {"kept": True}
+    finally:
+        Daemons(tmp_path).stop("mongo")
+    assert not mongo_ping(uri)
+
+
+def test_port_taken_by_something_else_is_a_one_line_error(tmp_path):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        result = _services("start", tmp_path, sock.getsockname()[1])
+    assert result.returncode != 0
+    assert "is taken by something that is not MongoDB" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,29 @@
+"""requestdesk.db rewrites pipelines so SecantusDB answers fast and right (DESIGN.md §2)."""
+
+from requestdesk.db.pipeline import flatten_projection, merge_match, rewrite
+from tenants.models import User
+
+
+def test_plain_and_is_merged():
+    query = {"$and": [{"company_id": 1}, {"role": "client"}, {"$and": [{"is_active": True}]}]}
+    assert merge_match(query) == {"company_id": 1, "role": "client", "is_active": True}
+
+
+def test_conflicting_or_operator_parts_stay_in_and():
+    query = {"$and": [{"a": {"$gt": 1}}, {"a": {"$lt": 5}}, {"$or": [{"b": 1}, {"c": 2}]}, {"d": 1}]}
+    assert merge_match(query) == {"a": {"$gt": 1}, "d": 1, "$and": [{"a": {"$lt": 5}}, {"$or": [{"b": 1}, {"c": 2}]}]}
+
+
+def test_nested_projection_is_dotted_and_expressions_kept():
+    assert flatten_projection({"a": {"b": 1, "c": {"d": 1}}, "e": {"$literal": 1}, "f": "$g"}) == {
+        "a.b": 1, "a.c.d": 1, "e": {"$literal": 1}, "f": "$g"}
+
+
+def test_lookup_subpipelines_are_rewritten():
+    pipeline = [{"$lookup": {"from": "x", "pipeline": [{"$match": {"$and": [{"a": 1}, {"b": 2}]}}], "as": "x"}}]
+    assert rewrite(pipeline)[0]["$lookup"]["pipeline"] == [{"$match": {"a": 1, "b": 2}}]
+
+
+def test_values_across_a_join_has_the_right_shape(world):
+    rows = list(User.objects.filter(company=world.a, role="client").values("username", "company__name"))
+    assert rows == [{"username": "a-client", "company__name": "A"}]
