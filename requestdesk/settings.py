@@ -125,6 +125,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Beat runs a static schedule; what is due is decided by our own schedule documents.
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-schedules": {"task": "tenants.tasks.dispatch_schedules",
+                           "schedule": env.float("SCHEDULE_TICK_SECONDS", default=30.0)},
+}
 
 # --- Auth ----------------------------------------------------------------------------
 AUTH_USER_MODEL = "tenants.User"
