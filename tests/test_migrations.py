@@ -47,5 +47,24 @@ def test_migrate_builds_collections_and_indexes(fresh_db):
     assert again.returncode == 0 and "No migrations to apply" in again.stdout
 
 
+def test_reference_data_comes_from_migrations_and_is_idempotent(fresh_db):
+    name, db = fresh_db
+    assert _migrate(name).returncode == 0
+    presets = {p["name"]: p for p in db.presets.find({"is_system": True})}
+    assert sorted(presets) == ["advanced", "budget", "enterprise", "standard", "starter"]
+    assert presets["starter"]["config"]["max_pages"] == 10 and presets["starter"]["company_id"] is None
+    # A drifted value is put back, a user preset is left alone, and nothing is duplicated.
+    db.presets.update_one({"name": "starter"}, {"$set": {"config.max_pages": 999}})
+    db.presets.insert_one({"name": "mine", "is_system": False, "config": {}})
+    env = {**os.environ, "MONGODB_NAME": name}
+    for target in ("0001", "0002"):
+        done = subprocess.run([sys.executable, "manage.py", "migrate", "scraping", target], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+    assert db.presets.count_documents({"is_system": True}) == 5
+    assert db.presets.find_one({"name": "starter"})["config"]["max_pages"] == 10
+    assert db.presets.count_documents({"name": "mine"}) == 1
+
+
 def test_no_missing_migrations():
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)

@@ -28,3 +28,26 @@ def TTLIndex(model_label: str, field: str, seconds: int) -> migrations.RunPython
             collection.drop_index(name(model))
 
     return migrations.RunPython(forwards, backwards, elidable=False)
+
+
+def SeedRows(model_label: str, rows: list[dict], key: str | tuple = "name") -> migrations.RunPython:
+    """Reference data (seed 000 rule: never written by hand). Each row is created when
+    missing and brought up to date when present, matched on `key`; rows not listed are left
+    alone, so the migration is idempotent and safe on every environment. Backwards removes
+    the listed rows."""
+    keys = (key,) if isinstance(key, str) else tuple(key)
+
+    def lookup(row):
+        return {k: row[k] for k in keys}
+
+    def forwards(apps, schema_editor):
+        model = apps.get_model(model_label)
+        for row in rows:
+            model.objects.update_or_create(**lookup(row), defaults={k: v for k, v in row.items() if k not in keys})
+
+    def backwards(apps, schema_editor):
+        model = apps.get_model(model_label)
+        for row in rows:
+            model.objects.filter(**lookup(row)).delete()
+
+    return migrations.RunPython(forwards, backwards, elidable=False)
