@@ -1,0 +1,312 @@
+"""Backup and restore of the whole database as one verified archive (`manage.py backup/restore`).
+
+An archive is a gzip'd tar holding, in this order:
+
+* ``manifest.json``: format version, created_at, database name and, per collection, its
+  options, its indexes (from ``index_information()``), its document count and the SHA-256 of
+  its data file. Written in MongoDB extended JSON (relaxed) so index options keep their types.
+* ``collections/<name>.bson``: the collection's documents as a length-prefixed BSON stream
+  (the format of mongodump's ``.bson``), copied byte for byte: every type survives.
+
+Restore reads the archive twice: once to verify everything against the manifest before the
+database is touched, once to insert. Documents travel as RawBSONDocument, never decoded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import struct
+import tarfile
+import tempfile
+import time
+import zlib
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from bson import json_util
+from bson.codec_options import CodecOptions
+from bson.raw_bson import RawBSONDocument
+from pymongo.errors import PyMongoError
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+BATCH_SIZE = 1000
+NAME_PREFIX = "requestdesk-"
+STAMP_FORMAT = "%Y%m%d-%H%M%S"
+ARCHIVE_RE = re.compile(r"^requestdesk-(.+)\.tar\.gz$")
+RAW = CodecOptions(document_class=RawBSONDocument)
+INDEX_INTERNAL_KEYS = {"v", "key", "ns", "background"}
+ENTRY_FIELDS = {"name": str, "file": str, "count": int, "sha256": str, "options": dict,
+                "indexes": list}
+
+
+class BackupError(Exception):
+    """A backup or restore that cannot go on; the message is one line, safe to show."""
+
+
+@dataclass
+class Result:
+    path: Path
+    collections: dict  # name -> document count
+
+    @property
+    def documents(self) -> int:
+        return sum(self.collections.values())
+
+
+def _no_progress(name: str, done: int, total: int) -> None:
+    pass
+
+
+# --- Backup ------------------------------------------------------------------------------
+
+def create_backup(*, db, output_dir: Path, progress=_no_progress, now: datetime | None = None) -> Result:
+    """Dump every collection of `db` into output_dir/requestdesk-<UTC stamp>.tar.gz, atomically."""
+    now = now or datetime.now(timezone.utc)
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    target = _free_name(output_dir, now)
+    entries = []
+    with tempfile.TemporaryDirectory(prefix=".backup-", dir=output_dir) as staging:
+        for info in db.list_collections():
+            name = info["name"]
+            if name.startswith("system.") or info.get("type", "collection") != "collection":
+                continue
+            entries.append(_dump_collection(db[name], Path(staging), info.get("options", {}), progress))
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "created_at": now.isoformat(),
+            "database": db.name,
+            "collections": entries,
+        }
+        partial = output_dir / f".{target.name}.partial"
+        try:
+            with tarfile.open(partial, "w:gz", compresslevel=6) as tar:
+                _add_bytes(tar, MANIFEST, json_util.dumps(manifest, indent=2).encode())
+                for entry in entries:
+                    tar.add(Path(staging) / entry["file"], arcname=entry["file"], recursive=False)
+            with open(partial, "rb") as written:
+                os.fsync(written.fileno())
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+    return Result(target, {e["name"]: e["count"] for e in entries})
+
+
+def _free_name(output_dir: Path, now: datetime) -> Path:
+    stem = NAME_PREFIX + now.astimezone(timezone.utc).strftime(STAMP_FORMAT)
+    path, n = output_dir / f"{stem}.tar.gz", 0
+    while path.exists():
+        n += 1
+        path = output_dir / f"{stem}-{n}.tar.gz"
+    return path
+
+
+def _dump_collection(collection, staging: Path, options: dict, progress) -> dict:
+    member = f"collections/{collection.name}.bson"
+    path = staging / member
+    path.parent.mkdir(parents=True, exist_ok=True)
+    digest, count, total = hashlib.sha256(), 0, collection.estimated_document_count()
+    with open(path, "wb") as out:
+        for doc in collection.with_options(codec_options=RAW).find({}, batch_size=BATCH_SIZE):
+            out.write(doc.raw)
+            digest.update(doc.raw)
+            count += 1
+            if count % BATCH_SIZE == 0:
+                progress(collection.name, count, max(total, count))
+    progress(collection.name, count, count)
+    indexes = [
+        {"name": name, "key": [list(pair) for pair in spec["key"]],
+         "options": {k: v for k, v in spec.items() if k not in INDEX_INTERNAL_KEYS}}
+        for name, spec in collection.index_information().items() if name != "_id_"
+    ]
+    return {"name": collection.name, "file": member, "count": count, "sha256": digest.hexdigest(),
+            "options": options, "indexes": indexes}
+
+
+def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime, info.mode = len(data), int(time.time()), 0o644
+    tar.addfile(info, io.BytesIO(data))
+
+
+def prune_backups(*, output_dir: Path, retention_days: float, keep: Path,
+                  now: datetime | None = None) -> list[Path]:
+    """Delete archives in output_dir older than retention_days (by their name's stamp, else mtime)."""
+    cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=retention_days)
+    pruned = []
+    for path in sorted(Path(output_dir).iterdir()):
+        match = ARCHIVE_RE.match(path.name)
+        if not match or not path.is_file() or path.resolve() == Path(keep).resolve():
+            continue
+        if _archive_time(path, match.group(1)) < cutoff:
+            path.unlink()
+            pruned.append(path)
+    return pruned
+
+
+def _archive_time(path: Path, stamp: str) -> datetime:
+    try:
+        return datetime.strptime(stamp[:15], STAMP_FORMAT).replace(tzinfo=timezone.utc)
+    except ValueError:
+        return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+
+
+# --- Reading and verifying an archive ----------------------------------------------------
+
+@contextmanager
+def _open_archive(path: Path):
+    """The archive as a tar read front to back; any gzip/tar/IO failure becomes one BackupError line."""
+    if not Path(path).is_file():
+        raise BackupError(f"archive not found: {path}")
+    try:
+        with tarfile.open(path, "r:gz") as tar:
+            yield tar
+    except BackupError:
+        raise
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+        raise BackupError(f"archive is unreadable (truncated or corrupt): {exc}") from None
+
+
+def _raw_documents(stream, name: str):
+    """Yield the raw bytes of each document of a length-prefixed BSON stream."""
+    while header := stream.read(4):
+        size = struct.unpack("<i", header)[0] if len(header) == 4 else 0
+        body = stream.read(size - 4) if size >= 5 else b""
+        if size < 5 or len(body) != size - 4:
+            raise BackupError(f"archive is corrupt: truncated document in {name}")
+        yield header + body
+
+
+def _read_manifest(tar: tarfile.TarFile) -> dict:
+    member = tar.next()
+    if member is None or member.name != MANIFEST:
+        raise BackupError(f"bad manifest: archive does not start with {MANIFEST}")
+    try:
+        manifest = json_util.loads(tar.extractfile(member).read())
+    except ValueError as exc:
+        raise BackupError(f"bad manifest: not JSON ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
+        version = manifest.get("format_version") if isinstance(manifest, dict) else None
+        raise BackupError(f"bad manifest: unsupported format version {version!r}")
+    entries = manifest.get("collections")
+    if not isinstance(entries, list) or not all(_well_formed(entry) for entry in entries):
+        raise BackupError("bad manifest: malformed collection list")
+    if len({e["file"] for e in entries}) != len(entries):
+        raise BackupError("bad manifest: a collection is listed twice")
+    return manifest
+
+
+def _well_formed(entry) -> bool:
+    return isinstance(entry, dict) and all(isinstance(entry.get(key), kind)
+                                           for key, kind in ENTRY_FIELDS.items())
+
+
+def _data_members(tar: tarfile.TarFile):
+    """Members after the manifest (iterating a tar also yields the members already read)."""
+    return (member for member in tar if member.name != MANIFEST)
+
+
+def verify_archive(*, path: Path) -> dict:
+    """Check every collection file against the manifest; return the manifest. Reads only."""
+    with _open_archive(path) as tar:
+        manifest = _read_manifest(tar)
+        expected = {e["file"]: e for e in manifest["collections"]}
+        seen = set()
+        for member in _data_members(tar):
+            entry = expected.get(member.name)
+            if entry is None or member.name in seen:
+                raise BackupError(f"archive is corrupt: unexpected member {member.name}")
+            seen.add(member.name)
+            digest, count = hashlib.sha256(), 0
+            for raw in _raw_documents(tar.extractfile(member), entry["name"]):
+                digest.update(raw)
+                count += 1
+            if digest.hexdigest() != entry["sha256"]:
+                raise BackupError(f"archive is corrupt: checksum mismatch for {entry['name']}")
+            if count != entry["count"]:
+                raise BackupError(f"archive is corrupt: {entry['name']} holds {count} documents, "
+                                  f"manifest says {entry['count']}")
+        missing = sorted(expected[f]["name"] for f in set(expected) - seen)
+        if missing:
+            raise BackupError(f"archive is corrupt: missing data for {', '.join(missing)}")
+        while tar.fileobj.read(1 << 20):  # to the end: gzip checks its CRC and length there
+            pass
+    return manifest
+
+
+# --- Restore -----------------------------------------------------------------------------
+
+def restore_backup(*, db, path: Path, drop: bool = False, progress=_no_progress) -> Result:
+    """Verify the archive, then load it into `db`: dropping each collection first with drop=True,
+    else refusing when one of the archive's collections already holds documents."""
+    manifest = verify_archive(path=path)
+    entries = {e["file"]: e for e in manifest["collections"]}
+    if not drop:
+        busy = [e["name"] for e in entries.values() if db[e["name"]].find_one({}, {"_id": 1}) is not None]
+        if busy:
+            raise BackupError(f"collection(s) not empty: {', '.join(busy)} (use --drop to replace them)")
+    try:
+        with _open_archive(path) as tar:
+            for member in _data_members(tar):
+                _load_collection(db, entries[member.name], tar.extractfile(member), drop, progress)
+    except PyMongoError as exc:
+        raise BackupError(f"restore failed, the database is partly restored: {exc}") from None
+    return Result(Path(path), {e["name"]: e["count"] for e in entries.values()})
+
+
+def _load_collection(db, entry: dict, stream, drop: bool, progress) -> None:
+    name, total = entry["name"], entry["count"]
+    if drop:
+        db.drop_collection(name)
+    if name not in db.list_collection_names():
+        db.create_collection(name, **entry["options"])
+    collection = db.get_collection(name, codec_options=RAW)
+    batch, done = [], 0
+    for raw in _raw_documents(stream, name):
+        batch.append(RawBSONDocument(raw))
+        if len(batch) == BATCH_SIZE:
+            done += _insert(collection, batch)
+            progress(name, done, total)
+            batch = []
+    done += _insert(collection, batch)
+    progress(name, done, total)
+    # Counted before the indexes are recreated: a TTL index could start removing documents.
+    stored = collection.count_documents({})
+    if stored != total:
+        raise BackupError(f"restore failed: {name} holds {stored} documents after restore, "
+                          f"archive has {total}")
+    for index in entry["indexes"]:
+        keys = [tuple(pair) for pair in index["key"]]
+        collection.create_index(keys, name=index["name"], **index["options"])
+
+
+def _insert(collection, batch: list) -> int:
+    if batch:
+        collection.insert_many(batch, ordered=False)
+    return len(batch)
+
+
+def progress_printer(stream):
+    """A progress callback drawing `name [#####-----] done/total` on a Django OutputWrapper:
+    redrawn in place on a terminal, one line per collection otherwise."""
+    interactive = getattr(stream, "isatty", lambda: False)()
+    finished = set()
+
+    def show(name: str, done: int, total: int) -> None:
+        last = done >= total
+        if name in finished or not (interactive or last):
+            return
+        filled = 20 * done // total if total else 20
+        line = f"  {name:<32} [{'#' * filled}{'-' * (20 - filled)}] {done}/{total}"
+        stream.write(("\r" if interactive else "") + line, ending="\n" if last else "")
+        stream.flush()
+        if last:
+            finished.add(name)
+
+    return show
