@@ -290,23 +290,3 @@ def _insert(collection, batch: list) -> int:
     if batch:
         collection.insert_many(batch, ordered=False)
     return len(batch)
-
-
-def progress_printer(stream):
-    """A progress callback drawing `name [#####-----] done/total` on a Django OutputWrapper:
-    redrawn in place on a terminal, one line per collection otherwise."""
-    interactive = getattr(stream, "isatty", lambda: False)()
-    finished = set()
-
-    def show(name: str, done: int, total: int) -> None:
-        last = done >= total
-        if name in finished or not (interactive or last):
-            return
-        filled = 20 * done // total if total else 20
-        line = f"  {name:<32} [{'#' * filled}{'-' * (20 - filled)}] {done}/{total}"
-        stream.write(("\r" if interactive else "") + line, ending="\n" if last else "")
-        stream.flush()
-        if last:
-            finished.add(name)
-
-    return show

@@ -7,7 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from pymongo.errors import PyMongoError
 
-from requestdesk.backup import BackupError, create_backup, progress_printer, prune_backups
+from requestdesk.backup import BackupError, create_backup, prune_backups
+from requestdesk.progress import progress_printer
 
 
 class Command(BaseCommand):

@@ -6,7 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from pymongo.errors import PyMongoError
 
-from requestdesk.backup import BackupError, progress_printer, restore_backup
+from requestdesk.backup import BackupError, restore_backup
+from requestdesk.progress import progress_printer
 
 
 class Command(BaseCommand):
