@@ -129,6 +129,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE = {
     "dispatch-schedules": {"task": "tenants.tasks.dispatch_schedules",
                            "schedule": env.float("SCHEDULE_TICK_SECONDS", default=30.0)},
+    "retry-due-webhook-deliveries": {"task": "tenants.tasks.retry_due_webhook_deliveries", "schedule": 60.0},
 }
 
 # --- Auth ----------------------------------------------------------------------------
@@ -165,8 +166,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "requestdesk.api.throttling.AnonRateThrottle",
+        "requestdesk.api.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="60/min"),
@@ -190,6 +191,33 @@ SPECTACULAR_SETTINGS = {
 # --- Outbound HTTP -------------------------------------------------------------------
 # Webhooks, scrape targets and connectors refuse private/loopback addresses; tests allow loopback.
 OUTBOUND_ALLOW_LOOPBACK = env.bool("OUTBOUND_ALLOW_LOOPBACK", default=False)
+
+# --- Webhooks (tenants.webhooks) -----------------------------------------------------
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=5)
+WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=10)  # 10, 20, 40, ...
+WEBHOOK_DISABLE_AFTER = env.int("WEBHOOK_DISABLE_AFTER", default=5)  # consecutive failed deliveries
+
+# --- Scraping (scraping.services) -----------------------------------------------------
+SCRAPING_MAX_BYTES = env.int("SCRAPING_MAX_BYTES", default=5 * 1024 * 1024)  # a bigger page is refused
+SCRAPING_MAX_REDIRECTS = env.int("SCRAPING_MAX_REDIRECTS", default=5)
+SCRAPING_RETRY_BASE_SECONDS = env.float("SCRAPING_RETRY_BASE_SECONDS", default=1.0)  # 1, 2, 4, ...
+SCRAPING_MAX_RETRY_AFTER_SECONDS = env.float("SCRAPING_MAX_RETRY_AFTER_SECONDS", default=60.0)
+SCRAPING_DOMAIN_CONCURRENCY = env.int("SCRAPING_DOMAIN_CONCURRENCY", default=2)  # across all workers
+SCRAPING_ROBOTS_CACHE_SECONDS = env.int("SCRAPING_ROBOTS_CACHE_SECONDS", default=3600)
+SCRAPING_LEASE_SECONDS = env.int("SCRAPING_LEASE_SECONDS", default=600)  # a lost worker's job is taken over after
+SCRAPING_SEARCH_MAX_TERMS = env.int("SCRAPING_SEARCH_MAX_TERMS", default=64)  # text terms indexed per result
+
+# --- Knowledge (knowledge app): LLM providers, embeddings, connectors, sync ---------------
+KNOWLEDGE_LLM_TIMEOUT_SECONDS = env.float("KNOWLEDGE_LLM_TIMEOUT_SECONDS", default=60)
+KNOWLEDGE_LLM_MAX_RETRIES = env.int("KNOWLEDGE_LLM_MAX_RETRIES", default=1)
+KNOWLEDGE_EMBEDDING_BATCH = env.int("KNOWLEDGE_EMBEDDING_BATCH", default=256)  # texts per embeddings call
+KNOWLEDGE_CONNECTOR_TIMEOUT_SECONDS = env.float("KNOWLEDGE_CONNECTOR_TIMEOUT_SECONDS", default=30)
+KNOWLEDGE_CONNECTOR_MAX_PAGES = env.int("KNOWLEDGE_CONNECTOR_MAX_PAGES", default=1000)
+KNOWLEDGE_UPLOAD_MAX_BYTES = env.int("KNOWLEDGE_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+KNOWLEDGE_VECTOR_INDEX_DIMENSIONS = env.int("KNOWLEDGE_VECTOR_INDEX_DIMENSIONS", default=384)  # Atlas only
+KNOWLEDGE_VECTOR_CACHE_MB = env.int("KNOWLEDGE_VECTOR_CACHE_MB", default=512)  # per process
+KNOWLEDGE_SYNC_LEASE_SECONDS = env.int("KNOWLEDGE_SYNC_LEASE_SECONDS", default=3600)
 
 # --- i18n, static --------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

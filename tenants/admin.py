@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from . import services
-from .admin_base import TenantAdmin, is_superadmin
+from .admin_base import TenantAdmin, audited_update, is_superadmin
 from .models import ApiKey, Company, RefreshToken, User, UserSettings
 from .roles import RANK, Role
 
@@ -101,7 +101,7 @@ class ApiKeyAdmin(TenantAdmin):
 
     @admin.action(description="Revoke selected API keys")
     def revoke(self, request, queryset):
-        count = queryset.filter(revoked_at=None).update(revoked_at=timezone.now())
+        count = audited_update(request, queryset.filter(revoked_at=None), action="revoked", revoked_at=timezone.now())
         self.message_user(request, f"Revoked {count} API key(s).")
 
 
@@ -123,5 +123,9 @@ class RefreshTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected refresh tokens")
     def revoke(self, request, queryset):
-        count = queryset.filter(revoked_at=None).update(revoked_at=timezone.now())
+        count = audited_update(request, queryset.filter(revoked_at=None), action="revoked", revoked_at=timezone.now())
         self.message_user(request, f"Revoked {count} refresh token(s).")
+
+
+from . import webhook_admin  # noqa: E402,F401
+from . import events_admin  # noqa: E402,F401

@@ -1,13 +1,39 @@
-"""The admin base for tenant data: staff below superadmin see and edit only their company's rows."""
+"""The admin base for tenant data: staff below superadmin see and edit only their company's
+rows, and every add, change and delete (and bulk action, via `audited_update`) goes to the
+audit log as well as Django's LogEntry."""
 
 from django.contrib import admin
 
+from . import audit
 from .roles import Role
 from .scoping import scope
 
 
 def is_superadmin(request) -> bool:
     return request.user.is_active and request.user.role == Role.SUPERADMIN
+
+
+def record_audit(request, obj, action, *, changes=None):
+    """One admin audit entry for `action` on `obj`; none when its company cannot be told."""
+    company = audit.company_of(obj) or (None if is_superadmin(request) else request.user.company_id)
+    if company is None:
+        return None
+    return audit.record(company=company, actor=request.user, source="admin",
+                        event_type=audit.event_type(obj, action), obj=obj, changes=changes,
+                        metadata=audit.request_metadata(request))
+
+
+def audited_update(request, queryset, *, action, **values) -> int:
+    """`queryset.update(**values)` for an admin action, with one audit entry per object."""
+    objects = list(queryset)
+    # By id: the changelist's queryset carries joins, which update() cannot run on MongoDB.
+    count = queryset.model._default_manager.filter(pk__in=[obj.pk for obj in objects]).update(**values)
+    for obj in objects:
+        before = audit.snapshot(obj)
+        for name, value in values.items():
+            setattr(obj, name, value)
+        record_audit(request, obj, action, changes=audit.field_changes(before, obj))
+    return count
 
 
 class TenantAdmin(admin.ModelAdmin):
@@ -46,3 +72,28 @@ class TenantAdmin(admin.ModelAdmin):
         if field and not change and not is_superadmin(request):
             setattr(obj, field, request.user.company)
         super().save_model(request, obj, form, change)
+
+    # --- audit log ---------------------------------------------------------------------
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:
+            obj._audit_before = audit.snapshot(obj)  # what a change is compared with
+        return obj
+
+    def log_addition(self, request, obj, message):
+        entry = super().log_addition(request, obj, message)
+        record_audit(request, obj, "created", changes=audit.field_changes(None, obj))
+        return entry
+
+    def log_change(self, request, obj, message):
+        entry = super().log_change(request, obj, message)
+        before = getattr(obj, "_audit_before", None)
+        record_audit(request, obj, "updated", changes=audit.field_changes(before, obj) if before else None)
+        return entry
+
+    def log_deletions(self, request, queryset):
+        entries = super().log_deletions(request, queryset)
+        for obj in queryset:
+            record_audit(request, obj, "deleted", changes=audit.field_changes(obj, None))
+        return entries

@@ -8,10 +8,12 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from . import services
+from requestdesk.api.throttling import ScopedRateThrottle
+
+from . import audit, services
+from .events_api import AuditLogViewSet, NotificationViewSet
 from .models import ApiKey, Company, User
 from .roles import Role, at_least
 from .serializers import (
@@ -25,6 +27,7 @@ from .serializers import (
     UserSettingsSerializer,
 )
 from .viewsets import TenantViewSet, TenantViewSetMixin
+from .webhook_api import WebhookDeliveryViewSet, WebhookViewSet
 
 
 class CompanyViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
@@ -51,10 +54,10 @@ class CompanyViewSet(TenantViewSetMixin, viewsets.ModelViewSet):
         user = self.request.user
         if user.role != Role.SUPERADMIN and serializer.instance.pk != user.company_id:
             raise PermissionDenied("Only your own company can be changed.")
-        serializer.save()
+        super().perform_update(serializer)
 
     def perform_create(self, serializer):
-        serializer.save(owner=self.request.user)
+        super().perform_create(serializer, owner=self.request.user)
 
 
 class UserViewSet(TenantViewSet):
@@ -77,14 +80,14 @@ class UserViewSet(TenantViewSet):
         target = serializer.instance
         if not at_least(self.tenant.role, target.role):
             raise PermissionDenied("You cannot change a user whose role is above your own.")
-        serializer.save()
+        super().perform_update(serializer)
 
     def perform_destroy(self, instance):
         if instance.pk == self.request.user.pk:
             raise PermissionDenied("You cannot delete yourself.")
         if not at_least(self.tenant.role, instance.role):
             raise PermissionDenied("You cannot delete a user whose role is above your own.")
-        instance.delete()
+        super().perform_destroy(instance)
 
 
 class MySettingsView(APIView):
@@ -145,16 +148,25 @@ class ApiKeyViewSet(TenantViewSet):
             permissions=serializer.validated_data["permissions"],
             expires_at=serializer.validated_data.get("expires_at"),
         )
+        self.record_audit("created", key, changes=audit.field_changes(None, key))
         key.key = raw
         return Response(ApiKeyCreatedSerializer(key).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=ApiKeySerializer)
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk=None):
-        return Response(self.get_serializer(services.revoke_api_key(self.get_object())).data)
+        return Response(self.get_serializer(self._revoke(self.get_object())).data)
 
     def perform_destroy(self, instance):
-        services.revoke_api_key(instance)
+        self._revoke(instance)  # a deleted key is revoked, its record kept
+
+    def _revoke(self, key):
+        before = audit.snapshot(key)
+        services.revoke_api_key(key)
+        changes = audit.field_changes(before, key)
+        if changes:  # revoking a revoked key changes nothing
+            self.record_audit("revoked", key, changes=changes)
+        return key
 
 
 class _AuthView(APIView):
@@ -211,6 +223,10 @@ def register(router):
     router.register("companies", CompanyViewSet, basename="company")
     router.register("users", UserViewSet, basename="user")
     router.register("api-keys", ApiKeyViewSet, basename="apikey")
+    router.register("webhooks", WebhookViewSet, basename="webhook")
+    router.register("webhook-deliveries", WebhookDeliveryViewSet, basename="webhookdelivery")
+    router.register("audit-logs", AuditLogViewSet, basename="auditlog")
+    router.register("notifications", NotificationViewSet, basename="notification")
 
 
 def urlpatterns():

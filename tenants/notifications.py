@@ -1,4 +1,7 @@
-"""Writing in-app notifications (seed 004). Reading them is tenants.api's job."""
+"""Writing in-app notifications (seed 004): creating them, marking them read. Reading them
+is tenants.events_api's job."""
+
+from django.utils import timezone
 
 from .models import Notification, User
 from .roles import Role
@@ -22,3 +25,18 @@ def notify_company_admins(*, company, type: str, title: str, message: str = "",
         for admin in admins
     ]
     return Notification.objects.bulk_create(notes) if notes else []
+
+
+def mark_read(*, notification: Notification) -> Notification:
+    """Mark one notification read; marking it again changes nothing (read_at stays the first time)."""
+    if not notification.read:
+        now = timezone.now()
+        Notification.objects.filter(pk=notification.pk, read=False).update(read=True, read_at=now)
+        notification.refresh_from_db(fields=["read", "read_at"])
+    return notification
+
+
+def mark_all_read(*, user: User, company) -> int:
+    """Mark every unread notification of `user` in `company` read; returns how many changed."""
+    return Notification.objects.for_company(company).filter(user=user, read=False).update(
+        read=True, read_at=timezone.now())

@@ -1,8 +1,12 @@
-"""The viewset base for tenant data: scoped reads, company stamped on create, role checks."""
+"""The viewset base for tenant data: scoped reads, company stamped on create, role checks,
+and every create, update and delete written to the audit log."""
+
+import copy
 
 from rest_framework import viewsets
 from rest_framework.exceptions import PermissionDenied
 
+from . import audit
 from .permissions import RolePermission
 from .roles import Role
 from .scoping import resolve_tenant, scope
@@ -17,6 +21,7 @@ class TenantViewSetMixin:
     read_role = Role.CLIENT
     write_role = Role.CONTENT_WRITER
     action_roles: dict = {}
+    audited = True  # False for a user's own inbox (notifications): not worth a year of audit log
 
     @property
     def tenant(self):
@@ -32,8 +37,32 @@ class TenantViewSetMixin:
     def get_queryset(self):
         return scope(super().get_queryset(), self.company)
 
-    def perform_create(self, serializer):
-        serializer.save(**{serializer.Meta.model.TENANT_FIELD: self.company})
+    def perform_create(self, serializer, **fields):
+        field = serializer.Meta.model.TENANT_FIELD
+        if field != "pk":  # a company is its own tenant
+            fields[field] = self.company
+        instance = serializer.save(**fields)
+        self.record_audit("created", instance, changes=audit.field_changes(None, instance))
+
+    def perform_update(self, serializer):
+        before = audit.snapshot(serializer.instance)
+        instance = serializer.save()
+        self.record_audit("updated", instance, changes=audit.field_changes(before, instance))
+
+    def perform_destroy(self, instance):
+        deleted = copy.copy(instance)  # delete() clears the instance's pk; the entry names it
+        instance.delete()
+        self.record_audit("deleted", deleted, changes=audit.field_changes(deleted, None))
+
+    def record_audit(self, action, instance, *, changes=None):
+        """One audit entry for `action` ("created", "revoked", ...) on `instance` by the caller."""
+        if not self.audited:
+            return None
+        return audit.record(
+            company=audit.company_of(instance) or self.tenant.company, actor=self.request.user, source="api",
+            event_type=audit.event_type(instance, action), obj=instance, changes=changes,
+            metadata=audit.request_metadata(self.request),
+        )
 
 
 class TenantViewSet(TenantViewSetMixin, viewsets.ModelViewSet):

@@ -51,3 +51,30 @@ def SeedRows(model_label: str, rows: list[dict], key: str | tuple = "name") -> m
             model.objects.filter(**lookup(row)).delete()
 
     return migrations.RunPython(forwards, backwards, elidable=False)
+
+
+CANNOT_CREATE_INDEX = 67
+
+
+def CreateIndex(model_label: str, keys: list[tuple], name: str, *, skip_unsupported: bool = False,
+                **options) -> migrations.RunPython:
+    """An index Meta.indexes cannot express: a path into an embedded document
+    (`[("ai_metadata.model", 1), ("created_at", 1)]`) or a text index (`[("path", "text")]`).
+    With `skip_unsupported`, a server that cannot build this kind of index (SecantusDB has
+    no text indexes: CannotCreateIndex) is left without it instead of failing the migration."""
+    from pymongo.errors import OperationFailure
+
+    def forwards(apps, schema_editor):
+        _, collection = _collection(apps, schema_editor, model_label)
+        try:
+            collection.create_index(list(keys), name=name, **options)
+        except OperationFailure as exc:
+            if not (skip_unsupported and exc.code == CANNOT_CREATE_INDEX):
+                raise
+
+    def backwards(apps, schema_editor):
+        _, collection = _collection(apps, schema_editor, model_label)
+        if name in collection.index_information():
+            collection.drop_index(name)
+
+    return migrations.RunPython(forwards, backwards, elidable=False)

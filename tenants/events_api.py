@@ -1,0 +1,86 @@
+"""REST endpoints for events (seeds 002, 004): the company's audit log, read-only for company
+admins, and the caller's own notifications. Registered by tenants.api.register."""
+
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from requestdesk.api.filters import ObjectIdFilter
+from requestdesk.api.serializers import MongoModelSerializer
+
+from . import notifications
+from .models import AuditLog, Notification
+from .roles import Role
+from .viewsets import TenantReadOnlyViewSet, TenantViewSetMixin
+
+
+class AuditLogSerializer(MongoModelSerializer):
+    class Meta:
+        model = AuditLog
+        fields = ["id", "created_at", "company", "actor", "actor_repr", "source", "event_type", "object_type",
+                  "object_id", "object_repr", "changes", "metadata"]
+        read_only_fields = fields
+
+
+class AuditLogFilter(filters.FilterSet):
+    actor = ObjectIdFilter(field_name="actor")
+    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = AuditLog
+        fields = ["event_type", "actor", "source", "object_type", "object_id"]
+
+
+class AuditLogViewSet(TenantReadOnlyViewSet):
+    """Who did what to which object in the request's company (API, admin and tasks)."""
+
+    queryset = AuditLog.objects.all()
+    serializer_class = AuditLogSerializer
+    read_role = Role.COMPANY_ADMIN
+    write_role = Role.COMPANY_ADMIN
+    filterset_class = AuditLogFilter
+    search_fields = ["event_type", "actor_repr", "object_repr"]
+    ordering_fields = ["created_at"]
+
+
+class NotificationSerializer(MongoModelSerializer):
+    class Meta:
+        model = Notification
+        fields = ["id", "type", "title", "message", "read", "read_at", "metadata", "created_at"]
+        read_only_fields = fields
+
+
+class NotificationViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                          mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """The caller's own notifications in the request's company: list, read, dismiss (DELETE).
+    The system creates them (tenants.notifications), never the API."""
+
+    queryset = Notification.objects.all()
+    serializer_class = NotificationSerializer
+    read_role = Role.CLIENT
+    write_role = Role.CLIENT
+    audited = False
+    filterset_fields = ["read", "type"]
+    ordering_fields = ["created_at"]
+
+    def get_queryset(self):
+        return super().get_queryset().filter(user=self.request.user)
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def read(self, request, pk=None):
+        return Response(self.get_serializer(notifications.mark_read(notification=self.get_object())).data)
+
+    @extend_schema(request=None, responses=inline_serializer("NotificationsUpdated", {
+        "updated": serializers.IntegerField()}))
+    @action(detail=False, methods=["post"], url_path="read-all")
+    def read_all(self, request):
+        return Response({"updated": notifications.mark_all_read(user=request.user, company=self.company)})
+
+    @extend_schema(responses=inline_serializer("NotificationsUnread", {"unread": serializers.IntegerField()}))
+    @action(detail=False, methods=["get"], url_path="unread-count")
+    def unread_count(self, request):
+        return Response({"unread": self.get_queryset().filter(read=False).count()})

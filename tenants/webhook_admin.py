@@ -1,0 +1,106 @@
+"""Admin for webhooks and their deliveries (imported by tenants.admin).
+
+A new webhook's signing secret is shown once, in the message after saving. Deliveries are
+read-only, with every attempt listed; "Send test event" and "Redeliver" queue new ones.
+"""
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.utils.html import format_html, format_html_join
+
+from requestdesk import outbound
+
+from . import webhooks
+from .admin_base import TenantAdmin
+from .events_models import Webhook, WebhookDelivery
+
+
+class WebhookForm(forms.ModelForm):
+    url = forms.URLField(max_length=2000, assume_scheme="https")
+
+    class Meta:
+        model = Webhook
+        fields = ["name", "url", "events", "enabled", "company"]
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        try:
+            outbound.check_url(url)
+        except outbound.UnsafeURL as exc:
+            raise forms.ValidationError(str(exc))
+        return url
+
+
+@admin.register(Webhook)
+class WebhookAdmin(TenantAdmin):
+    form = WebhookForm
+    list_display = ["name", "url", "events", "enabled", "consecutive_failures", "last_success_at",
+                    "last_failure_at", "company"]
+    list_filter = ["enabled"]
+    search_fields = ["name", "url"]
+    readonly_fields = ["consecutive_failures", "disabled_reason", "last_success_at", "last_failure_at",
+                       "created_by", "created_at", "updated_at"]
+    actions = ["send_test_event"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.secret, obj.created_by = webhooks.new_secret(), request.user
+        elif "enabled" in form.changed_data and obj.enabled:
+            webhooks.start_new_streak(obj)
+        super().save_model(request, obj, form, change)
+        if not change:
+            messages.warning(request, f"Webhook created. Copy its signing secret now, it is not shown again: "
+                                      f"{obj.secret}")
+
+    @admin.action(description="Send test event")
+    def send_test_event(self, request, queryset):
+        sent = [webhooks.send_test_event(webhook, source="admin") for webhook in queryset]
+        self.message_user(request, f"Queued a test event to {len(sent)} webhook(s).")
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(TenantAdmin):
+    list_display = ["event_type", "webhook", "status", "attempt_count", "created_at", "completed_at", "company"]
+    list_filter = ["status", "event_type"]
+    search_fields = ["event_type", "event_id"]
+    fields = ["webhook", "company", "event_id", "event_type", "status", "next_attempt_at", "completed_at",
+              "created_at", "attempts_table", "payload_json"]
+    readonly_fields = fields
+    actions = ["redeliver"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="attempts")
+    def attempt_count(self, obj):
+        return len(obj.attempts or [])
+
+    @admin.display(description="attempts")
+    def attempts_table(self, obj):
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{} ms</td><td>{}</td></tr>",
+            ((a.at, a.status_code if a.status_code is not None else "—", a.latency_ms, a.error or "")
+             for a in obj.attempts or []),
+        )
+        return format_html('<table class="webhook-attempts"><thead><tr><th>at</th><th>status</th>'
+                           "<th>latency</th><th>error</th></tr></thead><tbody>{}</tbody></table>", rows)
+
+    @admin.display(description="payload")
+    def payload_json(self, obj):
+        return format_html("<pre>{}</pre>", json.dumps(obj.payload, indent=2, sort_keys=True))
+
+    @admin.action(description="Redeliver")
+    def redeliver(self, request, queryset):
+        queued = 0
+        for delivery in queryset:
+            try:
+                webhooks.redeliver(delivery)
+                queued += 1
+            except webhooks.WebhookDisabled as exc:
+                self.message_user(request, str(exc), level=messages.ERROR)
+        self.message_user(request, f"Queued {queued} redelivery(ies).")
