@@ -21,7 +21,7 @@ DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
 if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
     raise ImproperlyConfigured("DEBUG is off and SECRET_KEY is the development default: set SECRET_KEY")
-# Fernet key for secrets stored in the database (LLM provider keys, webhook secrets).
+# Fernet key for secrets stored in the database (LLM provider keys, integration credentials).
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
 if not DEBUG and not FIELD_ENCRYPTION_KEY:
     raise ImproperlyConfigured("DEBUG is off and FIELD_ENCRYPTION_KEY is not set")
