@@ -102,10 +102,22 @@ def _wait(ready, popen: subprocess.Popen, what: str, log_path: Path | None, time
     raise ServiceError(f"{what} did not answer within {timeout:.0f}s")
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the parent dies (Linux), so a killed test run leaves
+    no server behind."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _spawn(cmd: list[str], log_path: Path | None, detach: bool) -> subprocess.Popen:
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL
     return subprocess.Popen(
-        cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=detach
+        cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=detach,
+        preexec_fn=None if detach else _die_with_parent,
     )
 
 

@@ -1,6 +1,6 @@
 """requestdesk.db rewrites pipelines so SecantusDB answers fast and right (DESIGN.md §2)."""
 
-from requestdesk.db.pipeline import flatten_projection, merge_match, rewrite
+from requestdesk.db.pipeline import flatten_projection, merge_match, rewrite, split_id
 from tenants.models import User
 
 
@@ -27,3 +27,17 @@ def test_lookup_subpipelines_are_rewritten():
 def test_values_across_a_join_has_the_right_shape(world):
     rows = list(User.objects.filter(company=world.a, role="client").values("username", "company__name"))
     assert rows == [{"username": "a-client", "company__name": "A"}]
+
+
+def test_id_lookups_come_first_on_their_own():
+    pipeline = [{"$match": {"$and": [{"company_id": 1}, {"_id": 7}]}}]
+    assert rewrite(pipeline) == [{"$match": {"_id": 7}}, {"$match": {"company_id": 1}}]
+    assert split_id({"_id": {"$in": [1, 2]}, "a": 1}) == [{"_id": {"$in": [1, 2]}}, {"a": 1}]
+    assert split_id({"_id": {"$gt": 1}, "a": 1}) == [{"_id": {"$gt": 1}, "a": 1}]  # a range stays
+    assert split_id({"_id": 7}) == [{"_id": 7}]
+
+
+def test_tenant_detail_lookup_still_scoped(world):
+    own = world.user("a", "client")
+    assert User.objects.filter(company=world.a, pk=own.pk).get() == own
+    assert not User.objects.filter(company=world.b, pk=own.pk).exists()

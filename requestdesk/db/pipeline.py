@@ -5,6 +5,9 @@ Both rewrites give the same results on real MongoDB, so they are applied everywh
 * a ``$match`` whose ``$and`` holds plain field predicates on distinct fields is merged into
   one document (SecantusDB plans a top-level ``$and`` as a collection scan; merged, it uses
   the index);
+* a ``$match`` on ``_id`` together with other fields (every tenant-scoped detail lookup:
+  ``{company_id, _id}``) is split into ``{_id}`` then the rest (SecantusDB scans the whole
+  collection for the combined filter: 375 ms at 20k documents, 0.6 ms split);
 * a ``$project`` with nested inclusion (``{"a": {"b": 1}}``, emitted by the backend for
   ``values("fk__field")``) is written dotted (``{"a.b": 1}``), the form both servers read
   the same way.
@@ -51,6 +54,21 @@ def merge_match(query: dict) -> dict:
     return merged
 
 
+def _id_lookup(value) -> bool:
+    """An `_id` condition the _id index answers: a value, $eq or $in."""
+    if not isinstance(value, dict):
+        return True
+    return len(value) == 1 and next(iter(value)) in ("$eq", "$in")
+
+
+def split_id(query: dict) -> list[dict]:
+    """{_id: x, a: 1} -> [{_id: x}, {a: 1}]; anything else stays one filter."""
+    if not isinstance(query, dict) or "_id" not in query or len(query) == 1 or not _id_lookup(query["_id"]):
+        return [query]
+    rest = {k: v for k, v in query.items() if k != "_id"}
+    return [{"_id": query["_id"]}, rest]
+
+
 def flatten_projection(spec: dict, prefix: str = "") -> dict:
     """{"a": {"b": 1}} -> {"a.b": 1}; expressions ({"$..."}) are left as they are."""
     out: dict = {}
@@ -71,7 +89,8 @@ def rewrite(pipeline: list) -> list:
             continue
         (name, body), = stage.items()
         if name == "$match":
-            stage = {"$match": merge_match(body)}
+            out.extend({"$match": part} for part in split_id(merge_match(body)))
+            continue
         elif name == "$project" and isinstance(body, dict):
             stage = {"$project": flatten_projection(body)}
         elif name == "$lookup" and isinstance(body, dict) and "pipeline" in body:
