@@ -207,17 +207,32 @@ SCRAPING_DOMAIN_CONCURRENCY = env.int("SCRAPING_DOMAIN_CONCURRENCY", default=2) 
 SCRAPING_ROBOTS_CACHE_SECONDS = env.int("SCRAPING_ROBOTS_CACHE_SECONDS", default=3600)
 SCRAPING_LEASE_SECONDS = env.int("SCRAPING_LEASE_SECONDS", default=600)  # a lost worker's job is taken over after
 SCRAPING_SEARCH_MAX_TERMS = env.int("SCRAPING_SEARCH_MAX_TERMS", default=64)  # text terms indexed per result
+SCRAPING_SEARCH_SCORING = env.str("SCRAPING_SEARCH_SCORING", default="auto")  # auto | server | client
 
 # --- Knowledge (knowledge app): LLM providers, embeddings, connectors, sync ---------------
 KNOWLEDGE_LLM_TIMEOUT_SECONDS = env.float("KNOWLEDGE_LLM_TIMEOUT_SECONDS", default=60)
 KNOWLEDGE_LLM_MAX_RETRIES = env.int("KNOWLEDGE_LLM_MAX_RETRIES", default=1)
 KNOWLEDGE_EMBEDDING_BATCH = env.int("KNOWLEDGE_EMBEDDING_BATCH", default=256)  # texts per embeddings call
+KNOWLEDGE_TORCH_THREADS = env.int("KNOWLEDGE_TORCH_THREADS", default=1)  # per process, for MiniLM
 KNOWLEDGE_CONNECTOR_TIMEOUT_SECONDS = env.float("KNOWLEDGE_CONNECTOR_TIMEOUT_SECONDS", default=30)
 KNOWLEDGE_CONNECTOR_MAX_PAGES = env.int("KNOWLEDGE_CONNECTOR_MAX_PAGES", default=1000)
 KNOWLEDGE_UPLOAD_MAX_BYTES = env.int("KNOWLEDGE_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
 KNOWLEDGE_VECTOR_INDEX_DIMENSIONS = env.int("KNOWLEDGE_VECTOR_INDEX_DIMENSIONS", default=384)  # Atlas only
 KNOWLEDGE_VECTOR_CACHE_MB = env.int("KNOWLEDGE_VECTOR_CACHE_MB", default=512)  # per process
 KNOWLEDGE_SYNC_LEASE_SECONDS = env.int("KNOWLEDGE_SYNC_LEASE_SECONDS", default=3600)
+
+# --- Content (content app): the generative pipeline's workers, retention ------------------
+CONTENT_LEASE_SECONDS = env.int("CONTENT_LEASE_SECONDS", default=300)  # a dead worker's context is taken over after
+CONTENT_MAX_RETRIES = env.int("CONTENT_MAX_RETRIES", default=3)  # retries after a failure that may pass
+CONTENT_RETRY_BASE_SECONDS = env.float("CONTENT_RETRY_BASE_SECONDS", default=5)  # x 2 ** retry_count
+CONTENT_CLAIM_STRATEGY = env.str("CONTENT_CLAIM_STRATEGY", default="auto")  # auto, cas, find_and_modify
+CONTENT_PENDING_LIMIT = env.int("CONTENT_PENDING_LIMIT", default=100)  # contexts per process_pending run
+CONTENT_MAX_BATCH_SIZE = env.int("CONTENT_MAX_BATCH_SIZE", default=500)
+CONTENT_RETENTION_DAYS = env.int("CONTENT_RETENTION_DAYS", default=90)
+CONTENT_RETENTION_ARCHIVE = env.bool("CONTENT_RETENTION_ARCHIVE", default=True)  # False: remove without archive
+CELERY_BEAT_SCHEDULE["content-process-pending"] = {
+    "task": "content.tasks.process_pending", "schedule": env.float("CONTENT_POLL_SECONDS", default=30.0)}
+CELERY_BEAT_SCHEDULE["content-archive-old"] = {"task": "content.tasks.archive_old_content", "schedule": 86400.0}
 
 # --- i18n, static --------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -1,14 +1,70 @@
-"""Scraping (seed 002). Presets: named scraping configurations; the system presets are
-reference data created by migration, user presets belong to a user of a company."""
+"""Scraping (seed 002): presets, projects, targets, scrape jobs and results.
 
+Every document carries its company (TenantScoped). What is read together is embedded: a
+project's configuration, a target's extraction options, a job's errors, a result's content,
+sentiment and search terms. Schedules are the generic `tenants.Schedule` documents (task
+`scraping.tasks.run_project`, target_id = the project's id): see scraping.services.projects.
+
+Indexes (seed 002, translated for tenants: a tenant query starts with company_id):
+projects (company, status), (created_by), created_at; targets (project, status),
+(project, platform), unique (project, url), (company, url); scrape_jobs (project, -created_at),
+(target, -created_at), status; results (company, terms) for the weighted search,
+(company|project|target, -published_at), unique (target, content_hash) for dedupe, (job),
+(company, platform, -published_at) and, by migration, (company, analysis.sentiment.label,
+-published_at). Results carry no plain company or created_at index: on the embedded server
+each index entry costs insert time, and the compound indexes above start with them.
+"""
+
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django_mongodb_backend.fields import ArrayField, EmbeddedModelArrayField, EmbeddedModelField, ObjectIdField
+from django_mongodb_backend.models import EmbeddedModel
 
-from tenants.scoping import Timestamped
+from tenants.scoping import TenantQuerySet, TenantScoped, Timestamped, scope
+
+RUN_PROJECT_TASK = "scraping.tasks.run_project"
+
+
+def _range(low, high):
+    return [MinValueValidator(low), MaxValueValidator(high)]
+
+
+class ScrapeConfig(EmbeddedModel):
+    """How a project scrapes. A preset's `config` holds the same keys; a project starts
+    from its preset's values and may override any of them."""
+
+    SENTIMENT_CHOICES = [("vader", "VADER"), ("none", "None")]
+
+    max_pages = models.PositiveIntegerField(default=100, validators=_range(1, 10000),
+                                            help_text="Targets fetched per run, at most.")
+    concurrency = models.PositiveSmallIntegerField(default=2, validators=_range(1, 16),
+                                                   help_text="Pages fetched in parallel within a run.")
+    rate_limit_per_minute = models.PositiveIntegerField(default=30, validators=_range(1, 6000),
+                                                        help_text="Requests per minute to one domain.")
+    timeout_seconds = models.FloatField(default=20, validators=_range(0.1, 120))
+    max_retries = models.PositiveSmallIntegerField(default=3, validators=_range(0, 10),
+                                                   help_text="Retries after 429, 5xx and network errors.")
+    respect_robots_txt = models.BooleanField(default=True)
+    sentiment = models.CharField(max_length=10, choices=SENTIMENT_CHOICES, default="vader")
+    schedule_interval_seconds = models.PositiveIntegerField(default=86400, validators=_range(60, 31 * 86400),
+                                                            help_text="Interval of the project's schedule.")
+
+
+def default_config():
+    return ScrapeConfig()
+
+
+class PresetQuerySet(TenantQuerySet):
+    def visible_to(self, company):
+        """The system presets and the presets of `company` (the tenant scope plus the shared rows)."""
+        return self.filter(is_system=True, company=None) | scope(self, company)
 
 
 class Preset(Timestamped):
     """A scraping configuration. System presets (no company, no user) are shared by every
     tenant and read-only; user presets are unique per (user, name)."""
+
+    TENANT_FIELD = "company"
 
     name = models.CharField(max_length=100)
     description = models.CharField(max_length=300, blank=True)
@@ -17,6 +73,8 @@ class Preset(Timestamped):
                                 related_name="+")
     user = models.ForeignKey("tenants.User", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     config = models.JSONField(default=dict)
+
+    objects = PresetQuerySet.as_manager()
 
     class Meta:
         db_table = "presets"
@@ -27,3 +85,223 @@ class Preset(Timestamped):
 
     def __str__(self):
         return self.name
+
+
+class Project(TenantScoped):
+    ACTIVE, PAUSED, ARCHIVED = "active", "paused", "archived"
+    STATUSES = [(ACTIVE, "Active"), (PAUSED, "Paused"), (ARCHIVED, "Archived")]
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=STATUSES, default=ACTIVE)
+    preset = models.ForeignKey(Preset, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    config = EmbeddedModelField(ScrapeConfig, default=default_config)
+    created_by = models.ForeignKey("tenants.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        db_table = "projects"
+        ordering = ["name"]
+        indexes = [models.Index(fields=["company", "status"], name="project_company_status")]
+
+    def __str__(self):
+        return self.name
+
+
+class TargetOptions(EmbeddedModel):
+    """Per-target extraction options. The CSS selectors drive the `custom` platform: each
+    element matching `item_selector` is one result (the whole page when empty)."""
+
+    item_selector = models.CharField(max_length=300, blank=True)
+    title_selector = models.CharField(max_length=300, blank=True)
+    text_selector = models.CharField(max_length=300, blank=True)
+    author_selector = models.CharField(max_length=300, blank=True)
+    date_selector = models.CharField(max_length=300, blank=True)
+    link_selector = models.CharField(max_length=300, blank=True)
+    max_items = models.PositiveIntegerField(default=200, validators=_range(1, 5000),
+                                            help_text="Results taken from one page, at most.")
+
+    def selectors(self) -> dict:
+        return {name: getattr(self, name) for name in SELECTOR_FIELDS if getattr(self, name)}
+
+
+SELECTOR_FIELDS = ("item_selector", "title_selector", "text_selector", "author_selector", "date_selector",
+                   "link_selector")
+
+
+def default_options():
+    return TargetOptions()
+
+
+class Target(TenantScoped):
+    """A page to scrape. `platform` says how to read it (`auto` detects feeds, JSON-LD
+    reviews and articles). The lease (`lease_job`, `lease_until`) is held by the one job
+    scraping it right now; the conditional-GET validators come from its last fetch."""
+
+    AUTO, ARTICLE, REVIEWS, FEED, CUSTOM = "auto", "article", "reviews", "feed", "custom"
+    PLATFORMS = [(AUTO, "Detect"), (ARTICLE, "Article / blog"), (REVIEWS, "JSON-LD reviews"),
+                 (FEED, "RSS / Atom feed"), (CUSTOM, "CSS selectors")]
+    ACTIVE, PAUSED = "active", "paused"
+    STATUSES = [(ACTIVE, "Active"), (PAUSED, "Paused")]
+    OUTCOMES = [(o, o) for o in ("ok", "not_modified", "error", "blocked")]
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="targets", db_index=False)
+    url = models.URLField(max_length=2000)
+    platform = models.CharField(max_length=10, choices=PLATFORMS, default=AUTO)
+    status = models.CharField(max_length=10, choices=STATUSES, default=ACTIVE)
+    options = EmbeddedModelField(TargetOptions, default=default_options)
+    etag = models.CharField(max_length=300, blank=True, editable=False)
+    last_modified = models.CharField(max_length=100, blank=True, editable=False)
+    last_fetched_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_outcome = models.CharField(max_length=15, choices=OUTCOMES, blank=True, editable=False)
+    last_status_code = models.IntegerField(null=True, blank=True, editable=False)
+    last_error = models.CharField(max_length=500, blank=True, editable=False)
+    lease_job = ObjectIdField(null=True, blank=True, editable=False)
+    lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        db_table = "targets"
+        ordering = ["url"]
+        indexes = [
+            models.Index(fields=["project", "status"], name="target_project_status"),
+            models.Index(fields=["project", "platform"], name="target_project_platform"),
+            models.Index(fields=["company", "url"], name="target_company_url"),
+        ]
+        constraints = [models.UniqueConstraint(fields=["project", "url"], name="target_project_url_uniq")]
+
+    def __str__(self):
+        return self.url
+
+
+class JobError(EmbeddedModel):
+    at = models.DateTimeField()
+    url = models.CharField(max_length=2000, blank=True)
+    status_code = models.IntegerField(null=True, blank=True)
+    message = models.CharField(max_length=500)
+
+
+class ScrapeJob(TenantScoped):
+    """One run over a project's active targets (or one target). Counters are written as the
+    run goes, so a job shows its progress; `done_targets` lets a run taken over after a
+    lost worker skip what is done. `lease_until` keeps a second worker off a live run."""
+
+    QUEUED, RUNNING, COMPLETED, FAILED = "queued", "running", "completed", "failed"
+    STATUSES = [(s, s) for s in (QUEUED, RUNNING, COMPLETED, FAILED)]
+    FINISHED = (COMPLETED, FAILED)
+    TRIGGERS = [(t, t) for t in ("api", "admin", "schedule", "system")]
+    MAX_ERRORS = 50
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="jobs", db_index=False)
+    target = models.ForeignKey(Target, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs",
+                               db_index=False)
+    status = models.CharField(max_length=10, choices=STATUSES, default=QUEUED, db_index=True)
+    trigger = models.CharField(max_length=10, choices=TRIGGERS, default="api")
+    created_by = models.ForeignKey("tenants.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    targets_total = models.PositiveIntegerField(default=0)
+    targets_done = models.PositiveIntegerField(default=0)
+    targets_skipped = models.PositiveIntegerField(default=0)
+    pages_fetched = models.PositiveIntegerField(default=0)
+    pages_not_modified = models.PositiveIntegerField(default=0)
+    pages_failed = models.PositiveIntegerField(default=0)
+    items_found = models.PositiveIntegerField(default=0)
+    results_created = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.FloatField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    errors = EmbeddedModelArrayField(JobError, default=list, blank=True)
+    done_targets = ArrayField(ObjectIdField(), default=list, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    COUNTERS = ("targets_total", "targets_done", "targets_skipped", "pages_fetched", "pages_not_modified",
+                "pages_failed", "items_found", "results_created", "duplicates")
+
+    class Meta:
+        db_table = "scrape_jobs"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["project", "-created_at"], name="job_project_created"),
+            models.Index(fields=["target", "-created_at"], name="job_target_created"),
+        ]
+
+    def __str__(self):
+        return f"job {self.pk} ({self.status})"
+
+    @property
+    def progress(self) -> float:
+        """Share of targets handled, 0..1 (1 once finished)."""
+        if self.status in self.FINISHED:
+            return 1.0
+        return round(self.targets_done / self.targets_total, 4) if self.targets_total else 0.0
+
+    def counts(self) -> dict:
+        return {name: getattr(self, name) for name in self.COUNTERS}
+
+
+class ResultContent(EmbeddedModel):
+    title = models.CharField(max_length=500, blank=True)
+    text = models.TextField(blank=True)
+    author = models.CharField(max_length=200, blank=True)
+    date = models.DateTimeField(null=True, blank=True)
+    url = models.CharField(max_length=2000, blank=True)
+    rating = models.FloatField(null=True, blank=True)
+
+
+class Sentiment(EmbeddedModel):
+    POSITIVE, NEGATIVE, NEUTRAL = "positive", "negative", "neutral"
+    LABELS = [(label, label) for label in (POSITIVE, NEGATIVE, NEUTRAL)]
+
+    label = models.CharField(max_length=10, choices=LABELS)
+    compound = models.FloatField()
+    positive = models.FloatField()
+    neutral = models.FloatField()
+    negative = models.FloatField()
+
+
+class Analysis(EmbeddedModel):
+    sentiment = EmbeddedModelField(Sentiment, null=True, blank=True)
+
+
+class SearchTerms(EmbeddedModel):
+    title = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    text = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+
+
+class Result(TenantScoped):
+    """One scraped item (an article, a review, a feed entry). `published_at` is the item's
+    own date, or when it was scraped if it has none: the date results are filtered, sorted
+    and charted by. `terms` (title and text terms) feed the weighted search."""
+
+    company = models.ForeignKey("tenants.Company", on_delete=models.CASCADE, related_name="+", db_index=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="results", db_index=False)
+    target = models.ForeignKey(Target, on_delete=models.CASCADE, related_name="results", db_index=False)
+    job = models.ForeignKey(ScrapeJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="results")
+    platform = models.CharField(max_length=10)
+    content = EmbeddedModelField(ResultContent)
+    analysis = EmbeddedModelField(Analysis, null=True, blank=True)
+    published_at = models.DateTimeField()
+    content_hash = models.CharField(max_length=64, editable=False)
+    terms = ArrayField(models.CharField(max_length=64), default=list, blank=True, editable=False)
+    search = EmbeddedModelField(SearchTerms, null=True, blank=True, editable=False)
+
+    class Meta:
+        db_table = "results"
+        ordering = ["-published_at"]
+        indexes = [
+            models.Index(fields=["company", "terms"], name="result_company_terms"),
+            models.Index(fields=["company", "-published_at"], name="result_company_published"),
+            models.Index(fields=["project", "-published_at"], name="result_project_published"),
+            models.Index(fields=["target", "-published_at"], name="result_target_published"),
+            models.Index(fields=["company", "platform", "-published_at"], name="result_company_platform"),
+        ]
+        constraints = [models.UniqueConstraint(fields=["target", "content_hash"], name="result_target_hash_uniq")]
+
+    def __str__(self):
+        return self.content.title or self.content.text[:80] or self.content.url or str(self.pk)
+
+    @property
+    def sentiment(self):
+        return self.analysis.sentiment if self.analysis else None

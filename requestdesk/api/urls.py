@@ -4,13 +4,20 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+import content.api
+import scraping.api
+import knowledge.api
 import tenants.api
 
 router = DefaultRouter()
 tenants.api.register(router)
+content.api.register(router)
+knowledge.api.register(router)
+scraping.api.register(router)
 
 urlpatterns = [
     *tenants.api.urlpatterns(),
+    *knowledge.api.urlpatterns(),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("", include(router.urls)),

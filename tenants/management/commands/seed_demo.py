@@ -3,8 +3,11 @@ data. Safe to run again: existing demo objects are kept. Prints the test credent
 
 from django.core.management.base import BaseCommand, CommandError
 
+from content import seed as content_seed
 from requestdesk.progress import progress_printer
+from scraping import seed as scraping_seed
 from tenants import seed as tenants_seed
+from tenants.models import Company
 
 
 class Command(BaseCommand):
@@ -12,12 +15,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--users", type=int, default=5, help="extra users per company (default 5)")
+        parser.add_argument("--projects", type=int, default=2, help="scraping projects per company (default 2)")
+        parser.add_argument("--results", type=int, default=50, help="scraping results per project (default 50)")
 
-    def handle(self, users, **options):
+    def handle(self, users, projects=2, results=50, **options):
         if users < 0:
             raise CommandError("--users must be 0 or more")
+        if projects < 0 or results < 0:
+            raise CommandError("--projects and --results must be 0 or more")
         progress = progress_printer(self.stdout)
         credentials = tenants_seed.seed(users_per_company=users, progress=progress)
+        scraping_seed.seed(companies=Company.objects.filter(name__in=[name for name, _ in tenants_seed.COMPANIES]),
+                           projects_per_company=projects, results_per_project=results, progress=progress)
+        content_seed.seed(companies=Company.objects.filter(name__in=[name for name, _ in tenants_seed.COMPANIES]),
+                          progress=progress)
         self.stdout.write(f"\nTest credentials (password for all: {tenants_seed.DEMO_PASSWORD}):")
         for row in credentials:
             key = f"   API key: {row['api_key']}" if row.get("api_key") else ""

@@ -1,0 +1,274 @@
+"""Admin for content: tickets (soft-deleted ones too, with restore), campaigns, templates,
+components and pipelines (validated as the API validates them), contexts (read-only, with
+cancel/retry actions and a processing timeline page) and batches (read-only, with the
+status summary). Rows are limited to the staff member's company by TenantAdmin."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from tenants.admin_base import TenantAdmin, is_superadmin, record_audit
+from tenants.scoping import scope
+
+from . import selectors
+from .models import CAMPAIGN_FLOW, TICKET_FLOW, Batch, Campaign, Component, Context, Pipeline, Template, Ticket
+from .services import campaigns, contexts, pipelines, tickets
+from .services import components as registry
+from .workflow import InvalidTransition
+
+
+class _FlowForm(forms.ModelForm):
+    """Status changes follow the model's workflow."""
+
+    flow = None
+
+    def clean_status(self):
+        status = self.cleaned_data["status"]
+        if self.instance.pk:
+            try:
+                self.flow.check(self.instance.status, status)
+            except InvalidTransition as exc:
+                raise forms.ValidationError(str(exc)) from None
+        return status
+
+
+class TicketForm(_FlowForm):
+    flow = TICKET_FLOW
+
+    class Meta:
+        model = Ticket
+        fields = ["title", "description", "status", "priority", "assigned_to", "agent", "due_date", "tags", "company"]
+
+
+@admin.register(Ticket)
+class TicketAdmin(TenantAdmin):
+    form = TicketForm
+    list_display = ["title", "status", "priority", "assigned_to", "due_date", "is_deleted", "created_at"]
+    list_filter = ["status", "priority", "is_deleted"]
+    search_fields = ["title", "description"]
+    readonly_fields = ["created_by", "is_deleted", "deleted_at", "created_at", "updated_at"]
+    actions = ["soft_delete", "restore"]
+
+    def get_queryset(self, request):
+        queryset = Ticket.all_objects.all()
+        return queryset if is_superadmin(request) else scope(queryset, request.user.company)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Delete (soft: hidden from the API, restorable)")
+    def soft_delete(self, request, queryset):
+        for ticket in queryset.filter(is_deleted=False):
+            tickets.soft_delete(ticket=ticket)
+            record_audit(request, ticket, "deleted", changes={"is_deleted": {"old": False, "new": True}})
+
+    @admin.action(description="Restore")
+    def restore(self, request, queryset):
+        for ticket in queryset.filter(is_deleted=True):
+            tickets.restore(ticket=ticket)
+            record_audit(request, ticket, "restored", changes={"is_deleted": {"old": True, "new": False}})
+
+
+class CampaignForm(_FlowForm):
+    flow = CAMPAIGN_FLOW
+
+    class Meta:
+        model = Campaign
+        fields = ["name", "description", "status", "start_date", "end_date", "agent", "settings", "company"]
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            campaigns.check_dates(cleaned.get("start_date"), cleaned.get("end_date"))
+        except campaigns.InvalidDates as exc:
+            self.add_error(exc.field, str(exc))
+        return cleaned
+
+
+@admin.register(Campaign)
+class CampaignAdmin(TenantAdmin):
+    form = CampaignForm
+    list_display = ["name", "status", "start_date", "end_date", "agent", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["name", "description"]
+    readonly_fields = ["created_by", "created_at", "updated_at"]
+
+
+@admin.register(Template)
+class TemplateAdmin(TenantAdmin):
+    list_display = ["name", "version", "is_active", "updated_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "description"]
+    readonly_fields = ["history", "created_by", "created_at", "updated_at"]
+
+    def save_model(self, request, obj, form, change):
+        if change and "structure" in form.changed_data:
+            previous = Template.objects.get(pk=obj.pk)
+            pipelines.new_structure(obj, previous=previous,
+                                    version=obj.version if obj.version != previous.version else None)
+        elif not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+class ComponentForm(forms.ModelForm):
+    class Meta:
+        model = Component
+        fields = ["name", "type", "description", "config", "metadata", "is_active", "company"]
+
+    def clean(self):
+        cleaned = super().clean()
+        company = cleaned.get("company") or getattr(self.instance, "company_id", None) or self.company
+        if cleaned.get("type") and isinstance(cleaned.get("config"), dict):
+            errors = registry.validate_config(kind=cleaned["type"], config=cleaned["config"], company=company,
+                                              complete=False)
+            for message in (m for found in errors.values() for m in found):
+                self.add_error("config", message)
+        return cleaned
+
+
+class PipelineForm(forms.ModelForm):
+    class Meta:
+        model = Pipeline
+        fields = ["name", "description", "components", "default_context_type", "metadata", "is_active", "company"]
+
+    def clean(self):
+        cleaned = super().clean()
+        company = cleaned.get("company") or getattr(self.instance, "company_id", None) or self.company
+        steps = pipelines.normalise_steps(list(cleaned.get("components") or []))
+        for message in pipelines.validate_steps(company=company, steps=steps):
+            self.add_error("components" if "components" in self.fields else None, message)
+        cleaned["components"] = steps
+        return cleaned
+
+
+class _CompanyFormMixin:
+    """Give the form the staff member's company (what the new row will be stamped with)."""
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.company = None if is_superadmin(request) else request.user.company_id
+        return form
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Component)
+class ComponentAdmin(_CompanyFormMixin, TenantAdmin):
+    form = ComponentForm
+    list_display = ["name", "type", "is_active", "updated_at"]
+    list_filter = ["type", "is_active"]
+    search_fields = ["name", "description"]
+    readonly_fields = ["created_by", "created_at", "updated_at"]
+
+
+@admin.register(Pipeline)
+class PipelineAdmin(_CompanyFormMixin, TenantAdmin):
+    form = PipelineForm
+    list_display = ["name", "default_context_type", "steps", "is_active", "updated_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "description"]
+    readonly_fields = ["created_by", "created_at", "updated_at"]
+
+    @admin.display(description="steps")
+    def steps(self, obj):
+        return len(obj.components or [])
+
+
+class _ReadOnly(TenantAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+def _act(model_admin, request, queryset, action, verb):
+    done, refused = 0, []
+    for obj in queryset:
+        try:
+            action(obj)
+        except contexts.WrongStatus as exc:
+            refused.append(f"{obj}: {exc}")
+            continue
+        record_audit(request, obj, verb)
+        done += 1
+    model_admin.message_user(request, f"{verb.capitalize()} {done}.")
+    for message in refused:
+        model_admin.message_user(request, message, messages.WARNING)
+
+
+@admin.register(Context)
+class ContextAdmin(_ReadOnly):
+    list_display = ["__str__", "status", "priority", "pipeline", "batch", "retry_count", "duration", "created_at",
+                    "timeline_link"]
+    list_filter = ["status", "type"]
+    fields = ["type", "status", "priority", "pipeline", "agent", "batch", "user", "company", "error", "retry_count",
+              "next_retry_at", "attempt", "worker", "lease_until", "timings", "data", "metadata", "created_at",
+              "updated_at"]
+    readonly_fields = fields
+    actions = ["cancel", "retry"]
+
+    @admin.display(description="duration (ms)")
+    def duration(self, obj):
+        return obj.processing.duration_ms if obj.processing else None
+
+    @admin.display(description="timeline")
+    def timeline_link(self, obj):
+        return format_html('<a href="{}">timeline</a>', reverse("admin:content_context_timeline", args=[obj.pk]))
+
+    @admin.display(description="component timings (ms)")
+    def timings(self, obj):
+        rows = (obj.processing.component_timings or {}).items() if obj.processing else []
+        if not rows:
+            return "-"
+        table = format_html_join("", "<tr><td>{}</td><td>{}</td></tr>", rows)
+        link = reverse("admin:content_context_timeline", args=[obj.pk])
+        return format_html('<table>{}</table><a href="{}">Processing timeline</a>', table, link)
+
+    @admin.action(description="Cancel")
+    def cancel(self, request, queryset):
+        _act(self, request, queryset, contexts.cancel, "cancelled")
+
+    @admin.action(description="Retry")
+    def retry(self, request, queryset):
+        _act(self, request, queryset, contexts.retry, "retried")
+
+    def get_urls(self):
+        view = path("<path:object_id>/timeline/", self.admin_site.admin_view(self.timeline_view),
+                    name="content_context_timeline")
+        return [view, *super().get_urls()]
+
+    def timeline_view(self, request, object_id):
+        """Each attempt's components on one time axis, with retries, recoveries and errors."""
+        context = self.get_object(request, object_id)
+        if context is None or not self.has_view_permission(request, context):
+            raise Http404("No such context.")
+        page = {**self.admin_site.each_context(request), "opts": self.model._meta, "original": context,
+                "title": f"Processing timeline of {context}", "timeline": selectors.timeline(context),
+                "has_view_permission": True}
+        return TemplateResponse(request, "admin/content/context/timeline.html", page)
+
+
+@admin.register(Batch)
+class BatchAdmin(_ReadOnly):
+    list_display = ["__str__", "status", "context_count", "completed_count", "failed_count", "cancelled_count",
+                    "total_duration_ms", "created_at"]
+    list_filter = ["status"]
+    fields = ["name", "description", "status", "pipeline", "priority", "company", *Batch.COUNTERS,
+              "processing_started_at", "processing_completed_at", "total_duration_ms", "summary", "metadata",
+              "created_by", "created_at"]
+    readonly_fields = fields
+
+    @admin.display(description="contexts by status")
+    def summary(self, obj):
+        rows = selectors.batch_summary(obj)["by_status"].items()
+        return format_html("<table>{}</table>", format_html_join("", "<tr><td>{}</td><td>{}</td></tr>", rows))

@@ -1,0 +1,222 @@
+"""REST endpoints of the content app, under /api/v1/content/ (registered on the one router
+by `register`).
+
+* tickets: writers see the tickets assigned to them, clients the tickets they created,
+  managers and up all of the company's; DELETE is a soft delete (managers and up);
+* campaigns, templates, components, pipelines: CRUD (managers and up write);
+* contexts: POST one object or a list (202 with the ids; queued for the workers), status
+  and result (GET), `cancel`, `retry`;
+* batches: POST a batch of contexts (202), status, `summary` (the seed 003 aggregation),
+  `cancel`, `retry` (its failed contexts).
+"""
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from tenants.roles import Role
+from tenants.viewsets import TenantViewSet, TenantViewSetMixin
+
+from . import selectors
+from .filters import CampaignFilter, ComponentFilter, ContextFilter, PipelineFilter, TemplateFilter, TicketFilter
+from .models import Batch, Campaign, Component, Context, Pipeline, Template, Ticket
+from .serializers import (
+    BatchInputSerializer, BatchSerializer, CampaignSerializer, ComponentSerializer, ContextInputSerializer,
+    ContextListSerializer, ContextSerializer, PipelineSerializer, TemplateSerializer, TicketSerializer,
+)
+from .services import batches, campaigns, contexts, tickets
+from .workflow import InvalidTransition
+
+MANAGER = Role.CONTENT_MANAGER
+
+
+class ContentErrorsMixin:
+    """Domain exceptions become 400s with a field message; never a bare 500."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, contexts.InvalidPipeline):
+            exc = ValidationError({"pipeline": exc.messages})
+        elif isinstance(exc, batches.BatchTooLarge):
+            exc = ValidationError({"contexts": [str(exc)]})
+        elif isinstance(exc, (contexts.WrongStatus, InvalidTransition)):
+            exc = ValidationError({"status": [str(exc)]})
+        elif isinstance(exc, campaigns.InvalidDates):
+            exc = ValidationError({exc.field: [str(exc)]})
+        return super().handle_exception(exc)
+
+
+class CreatedByMixin:
+    def perform_create(self, serializer, **fields):
+        super().perform_create(serializer, created_by=self.request.user, **fields)
+
+
+class TicketViewSet(ContentErrorsMixin, CreatedByMixin, TenantViewSet):
+    queryset = Ticket.objects.all()
+    serializer_class = TicketSerializer
+    read_role = write_role = Role.CLIENT
+    action_roles = {"destroy": MANAGER}
+    filterset_class = TicketFilter
+    search_fields = ["title", "description"]
+    ordering_fields = ["created_at", "updated_at", "due_date", "status"]
+
+    def get_queryset(self):
+        return selectors.visible_tickets(super().get_queryset(), user=self.request.user, role=self.tenant.role)
+
+    def perform_destroy(self, instance):
+        tickets.soft_delete(ticket=instance)
+        self.record_audit("deleted", instance, changes={"is_deleted": {"old": False, "new": True}})
+
+
+class CampaignViewSet(ContentErrorsMixin, CreatedByMixin, TenantViewSet):
+    queryset = Campaign.objects.all()
+    serializer_class = CampaignSerializer
+    read_role, write_role = Role.CONTENT_WRITER, MANAGER
+    filterset_class = CampaignFilter
+    search_fields = ["name", "description"]
+    ordering_fields = ["created_at", "start_date", "end_date", "name"]
+
+
+class TemplateViewSet(CreatedByMixin, TenantViewSet):
+    queryset = Template.objects.all()
+    serializer_class = TemplateSerializer
+    read_role, write_role = Role.CLIENT, MANAGER
+    filterset_class = TemplateFilter
+    search_fields = ["name", "description"]
+    ordering_fields = ["name", "created_at", "updated_at"]
+
+
+class ComponentViewSet(CreatedByMixin, TenantViewSet):
+    queryset = Component.objects.all()
+    serializer_class = ComponentSerializer
+    read_role, write_role = Role.CLIENT, MANAGER
+    filterset_class = ComponentFilter
+    search_fields = ["name", "description"]
+    ordering_fields = ["name", "created_at"]
+
+
+class PipelineViewSet(CreatedByMixin, TenantViewSet):
+    queryset = Pipeline.objects.all()
+    serializer_class = PipelineSerializer
+    read_role, write_role = Role.CLIENT, MANAGER
+    filterset_class = PipelineFilter
+    search_fields = ["name", "description"]
+    ordering_fields = ["name", "created_at"]
+
+
+class _RunViewSet(ContentErrorsMixin, TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                  viewsets.GenericViewSet):
+    """Read, create (202, queued), cancel and retry; no edits or deletes (retention removes)."""
+
+    read_role = write_role = Role.CLIENT
+
+    def _accepted(self, body) -> Response:
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class ContextViewSet(_RunViewSet):
+    queryset = Context.objects.all()
+    filterset_class = ContextFilter
+    ordering_fields = ["created_at", "updated_at", "priority"]
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        return queryset.defer("data") if self.action == "list" else queryset
+
+    def get_serializer_class(self):
+        return {"list": ContextListSerializer, "create": ContextInputSerializer}.get(self.action, ContextSerializer)
+
+    @extend_schema(request=ContextInputSerializer, responses={202: None})
+    def create(self, request, *args, **kwargs):
+        """One context (an object) or several (a list): 202 with the ids; workers run them."""
+        many = isinstance(request.data, list)
+        limit = settings.CONTENT_MAX_BATCH_SIZE
+        if many and not 1 <= len(request.data) <= limit:
+            raise ValidationError({"non_field_errors": [f"Send 1 to {limit} contexts; {len(request.data)} given."]})
+        serializer = ContextInputSerializer(data=request.data, many=many, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        items = serializer.validated_data if many else [serializer.validated_data]
+        groups: dict = {}
+        for item in items:
+            item = dict(item)
+            pipeline = item.pop("pipeline")
+            groups.setdefault(pipeline.pk, (pipeline, []))[1].append(item)
+        for pipeline, _ in groups.values():  # every pipeline checked before anything is stored
+            contexts.check_pipeline(pipeline)
+        created = [context for pipeline, group in groups.values()
+                   for context in contexts.create_contexts(pipeline=pipeline, items=group, user=request.user)]
+        for context in created:
+            self.record_audit("created", context)
+        ids = [str(c.pk) for c in created]
+        return self._accepted({"ids": ids, "status": "pending"} if many else {"id": ids[0], "status": "pending"})
+
+    @extend_schema(request=None, responses=ContextSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        context = contexts.cancel(self.get_object())
+        self.record_audit("cancelled", context)
+        return Response(ContextSerializer(context).data)
+
+    @extend_schema(request=None, responses={202: ContextSerializer})
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        context = contexts.retry(self.get_object())
+        self.record_audit("retried", context)
+        return self._accepted(ContextSerializer(context).data)
+
+
+class BatchViewSet(_RunViewSet):
+    queryset = Batch.objects.all()
+    filterset_fields = ["status"]
+    ordering_fields = ["created_at", "updated_at"]
+
+    def get_serializer_class(self):
+        return BatchInputSerializer if self.action == "create" else BatchSerializer
+
+    @extend_schema(request=BatchInputSerializer, responses={202: None})
+    def create(self, request, *args, **kwargs):
+        """A batch of contexts on one pipeline: 202 with the batch id and its context ids."""
+        serializer = BatchInputSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        options = dict(serializer.validated_data)
+        batch = batches.create_batch(items=[dict(item) for item in options.pop("contexts")], user=request.user,
+                                     **options)
+        self.record_audit("created", batch)
+        return self._accepted({"id": str(batch.pk), "status": batch.status,
+                               "context_ids": [str(pk) for pk in batch.context_ids]})
+
+    @extend_schema(responses={200: None})
+    @action(detail=True, methods=["get"])
+    def summary(self, request, pk=None):
+        """Contexts by status (aggregation), the batch's counters and timings."""
+        return Response(selectors.batch_summary(self.get_object()))
+
+    @extend_schema(request=None, responses=BatchSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        batch = self.get_object()
+        count = batches.cancel_batch(batch)
+        batch.refresh_from_db()
+        self.record_audit("cancelled", batch, changes={"cancelled_contexts": {"old": None, "new": count}})
+        return Response(BatchSerializer(batch).data)
+
+    @extend_schema(request=None, responses={202: BatchSerializer})
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        batch = self.get_object()
+        count = batches.retry_batch(batch)
+        batch.refresh_from_db()
+        self.record_audit("retried", batch, changes={"retried_contexts": {"old": None, "new": count}})
+        return self._accepted(BatchSerializer(batch).data)
+
+
+def register(router):
+    router.register("content/tickets", TicketViewSet, basename="content-ticket")
+    router.register("content/campaigns", CampaignViewSet, basename="content-campaign")
+    router.register("content/templates", TemplateViewSet, basename="content-template")
+    router.register("content/components", ComponentViewSet, basename="content-component")
+    router.register("content/pipelines", PipelineViewSet, basename="content-pipeline")
+    router.register("content/contexts", ContextViewSet, basename="content-context")
+    router.register("content/batches", BatchViewSet, basename="content-batch")

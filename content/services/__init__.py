@@ -1,0 +1,1 @@
+"""Services of the content app, by topic."""

@@ -1,0 +1,132 @@
+"""Contexts: creating and queueing them, cancelling, retrying, and their events.
+
+Contexts are created pending and queued (`content.tasks.process_context`, one task per
+context); a broker outage loses nothing: they stay pending and the `process_pending`
+beat task claims them. Every status change here is a conditional update, so a cancel
+racing a worker's completion ends one way only (see content.services.claiming).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bson import ObjectId
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+
+from tenants.webhooks import emit_event
+
+from ..models import DEFAULT_PRIORITY, Context, ContextStatus, Pipeline
+from . import pipelines
+
+logger = logging.getLogger(__name__)
+
+COMPLETED_EVENT, FAILED_EVENT = "content.context.completed", "content.context.failed"
+CANCELLABLE = (ContextStatus.PENDING, ContextStatus.RUNNING)
+RETRYABLE = (ContextStatus.FAILED, ContextStatus.CANCELLED)
+
+
+class InvalidPipeline(ValueError):
+    """The pipeline cannot run: inactive, or its steps do not validate (see `messages`)."""
+
+    def __init__(self, messages: list[str]):
+        super().__init__(" ".join(messages))
+        self.messages = messages
+
+
+class WrongStatus(ValueError):
+    """Cancel or retry asked of a context (or batch) in a status that does not allow it."""
+
+
+def check_pipeline(pipeline: Pipeline) -> None:
+    if not pipeline.is_active:
+        raise InvalidPipeline([f"The pipeline “{pipeline.name}” is not active."])
+    errors = pipelines.validate_steps(company=pipeline.company_id, steps=pipeline.steps())
+    if errors:
+        raise InvalidPipeline(errors)
+
+
+def new_context(*, pipeline: Pipeline, data: dict, type: str = "", priority: int | None = None, agent=None,
+                user=None, batch=None, metadata: dict | None = None) -> Context:
+    """An unsaved context with its id already assigned (so a batch can list it)."""
+    return Context(pk=ObjectId(), company_id=pipeline.company_id, pipeline=pipeline, data=dict(data or {}),
+                   type=type or pipeline.default_context_type,
+                   priority=DEFAULT_PRIORITY if priority is None else priority, agent=agent, user=user,
+                   batch=batch, metadata=dict(metadata or {}))
+
+
+def create_contexts(*, pipeline: Pipeline, items: list[dict], user=None, queue: bool = True) -> list[Context]:
+    """Create one context per item ({data, type, priority, agent, metadata}) and queue them."""
+    check_pipeline(pipeline)
+    contexts = [new_context(pipeline=pipeline, user=user, **item) for item in items]
+    Context.objects.bulk_create(contexts)
+    if queue:
+        enqueue([c.pk for c in contexts])
+    return contexts
+
+
+def enqueue(context_ids, *, countdown: float | None = None) -> int:
+    """Queue `process_context` for each id; returns how many the broker took."""
+    from ..tasks import process_context
+
+    queued = 0
+    for context_id in context_ids:
+        try:
+            process_context.apply_async(args=[str(context_id)], countdown=countdown)
+            queued += 1
+        except BrokerError:
+            logger.warning("context %s not queued (broker unavailable); process_pending will run it", context_id)
+            break
+    return queued
+
+
+def cancel(context: Context) -> Context:
+    """Stop a pending or running context; its worker's later writes are refused."""
+    from . import batches
+
+    previous = context.status
+    if previous not in CANCELLABLE:
+        raise WrongStatus(f"Only pending or running contexts can be cancelled; this one is {previous}.")
+    now = timezone.now()
+    changed = Context.objects.filter(pk=context.pk, status=previous, attempt=context.attempt).update(
+        status=ContextStatus.CANCELLED, error="Cancelled.", lease_until=None, next_retry_at=None, updated_at=now)
+    if not changed:
+        context.refresh_from_db()
+        return cancel(context) if context.status in CANCELLABLE else context
+    if context.batch_id:
+        batches.context_finished(batch_id=context.batch_id, outcome="cancelled", now=now)
+    context.refresh_from_db()
+    return context
+
+
+def retry(context: Context) -> Context:
+    """Run a failed or cancelled context again (components already done are kept)."""
+    from . import batches
+
+    previous = context.status
+    if previous not in RETRYABLE:
+        raise WrongStatus(f"Only failed or cancelled contexts can be retried; this one is {previous}.")
+    changed = Context.objects.filter(pk=context.pk, status=previous).update(
+        status=ContextStatus.PENDING, retry_count=0, next_retry_at=None, error="", updated_at=timezone.now())
+    if changed:
+        if context.batch_id:
+            batches.context_reopened(batch_id=context.batch_id, outcome=previous, count=1)
+        enqueue([context.pk])
+    context.refresh_from_db()
+    return context
+
+
+def event_data(context: Context) -> dict:
+    processing = context.processing
+    return {
+        "context_id": str(context.pk), "type": context.type, "status": context.status,
+        "pipeline_id": str(context.pipeline_id), "batch_id": str(context.batch_id) if context.batch_id else None,
+        "error": context.error or None, "retry_count": context.retry_count, "attempt": context.attempt,
+        "started_at": processing.started_at, "completed_at": processing.completed_at,
+        "duration_ms": processing.duration_ms, "component_timings": processing.component_timings,
+    }
+
+
+def announce(context: Context) -> None:
+    event = COMPLETED_EVENT if context.status == ContextStatus.COMPLETED else FAILED_EVENT
+    emit_event(company=context.company_id, event_type=event, data=event_data(context), source="content")

@@ -1,0 +1,134 @@
+"""Data retention (seed 003): contexts and batches are kept CONTENT_RETENTION_DAYS (90).
+
+`archive_old()` (beat, daily; `manage.py archive_content --days N`) writes the finished
+contexts and the closed batches created before the cutoff to one gzip'd JSON-lines file,
+`content-archive-<UTC stamp>.jsonl.gz` in DATA_DIR/archives, then deletes them:
+
+* line 1, the header: {"format": "requestdesk-content-archive", "version": 1, "created_at",
+  "cutoff", "days"};
+* then one line per document: {"collection": "contexts" | "batches", "document": {...}} in
+  MongoDB canonical extended JSON, so ids, dates and numbers keep their types;
+* last line: {"end": true, "counts": {"contexts": N, "batches": M}}; a file without it
+  is incomplete.
+
+The file is written under a temporary name, flushed to disk and renamed; documents are
+deleted only after that, and only if they still match (a context retried meanwhile stays).
+Pending or running contexts and open batches are never archived, whatever their age.
+`archive=False` (CONTENT_RETENTION_ARCHIVE=0) removes without a file; `remove=False` writes
+the file and keeps the documents.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone as dt_timezone
+from pathlib import Path
+
+from bson import json_util
+from bson.json_util import JSONOptions, JSONMode
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from ..models import FINISHED, Batch, BatchStatus, Context
+
+FORMAT = "requestdesk-content-archive"
+VERSION = 1
+CANONICAL = JSONOptions(json_mode=JSONMode.CANONICAL, tz_aware=True)
+CHUNK = 1000
+
+
+@dataclass
+class Result:
+    path: Path | None
+    counts: dict = field(default_factory=dict)
+    removed: bool = False
+
+    def as_dict(self) -> dict:
+        return {"path": str(self.path) if self.path else None, "counts": self.counts, "removed": self.removed}
+
+
+def _targets(cutoff) -> dict[str, dict]:
+    """Collection name -> filter of what is old enough and finished."""
+    return {
+        Context._meta.db_table: {"created_at": {"$lt": cutoff}, "status": {"$in": [str(s) for s in FINISHED]}},
+        Batch._meta.db_table: {"created_at": {"$lt": cutoff},
+                               "status": {"$in": [BatchStatus.COMPLETED.value, BatchStatus.CANCELLED.value]}},
+    }
+
+
+def _line(value: dict) -> bytes:
+    return (json_util.dumps(value, json_options=CANONICAL) + "\n").encode()
+
+
+def _archive_path(archive_dir: Path, now: datetime) -> Path:
+    stem = f"content-archive-{now.astimezone(dt_timezone.utc).strftime('%Y%m%d-%H%M%S')}"
+    path, n = archive_dir / f"{stem}.jsonl.gz", 0
+    while path.exists():
+        n += 1
+        path = archive_dir / f"{stem}-{n}.jsonl.gz"
+    return path
+
+
+def _write(path: Path, header: dict, targets: dict[str, dict]) -> dict[str, list]:
+    """Write the archive atomically; returns the archived ids per collection."""
+    ids: dict[str, list] = {name: [] for name in targets}
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        with open(partial, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6) as out:
+            out.write(_line(header))
+            for name, query in targets.items():
+                for document in connection.get_collection(name).find(query).sort("_id", 1).batch_size(CHUNK):
+                    out.write(_line({"collection": name, "document": document}))
+                    ids[name].append(document["_id"])
+            out.write(_line({"end": True, "counts": {name: len(found) for name, found in ids.items()}}))
+            out.flush()
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return ids
+
+
+def _ids(targets: dict[str, dict]) -> dict[str, list]:
+    return {name: [d["_id"] for d in connection.get_collection(name).find(query, {"_id": 1})]
+            for name, query in targets.items()}
+
+
+def archive_old(*, days: int | None = None, archive_dir: Path | str | None = None, remove: bool = True,
+                archive: bool | None = None, now: datetime | None = None) -> Result:
+    days = settings.CONTENT_RETENTION_DAYS if days is None else days
+    if days < 0:
+        raise ValueError("days must be 0 or more")
+    archive = settings.CONTENT_RETENTION_ARCHIVE if archive is None else archive
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=days)
+    targets = _targets(cutoff)
+    path = None
+    if archive:
+        archive_dir = Path(archive_dir or Path(settings.DATA_DIR) / "archives")
+        archive_dir.mkdir(parents=True, exist_ok=True)
+        path = _archive_path(archive_dir, now)
+        header = {"format": FORMAT, "version": VERSION, "created_at": now, "cutoff": cutoff, "days": days}
+        ids = _write(path, header, targets)
+    else:
+        ids = _ids(targets)
+    if remove:
+        for name, found in ids.items():
+            for start in range(0, len(found), CHUNK):
+                chunk = found[start:start + CHUNK]
+                connection.get_collection(name).delete_many({**targets[name], "_id": {"$in": chunk}})
+    counts = {"contexts": len(ids[Context._meta.db_table]), "batches": len(ids[Batch._meta.db_table])}
+    return Result(path=path, counts=counts, removed=remove)
+
+
+def read_archive(path: Path | str) -> tuple[dict, list[dict], dict]:
+    """(header, [{"collection", "document"}...], end) of an archive; ValueError if incomplete."""
+    with gzip.open(path, "rt") as lines:
+        rows = [json_util.loads(line, json_options=CANONICAL) for line in lines if line.strip()]
+    if not rows or rows[0].get("format") != FORMAT or not rows[-1].get("end"):
+        raise ValueError(f"{path} is not a complete content archive")
+    return rows[0], rows[1:-1], rows[-1]

@@ -1,0 +1,247 @@
+"""Admin for agents, providers, collections, chunks, sync history, conversations and
+messages, and the "test retrieval" page (a query in, ranked chunks with scores and sources
+out). Secrets are entered in password inputs that never render a value and shown masked."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.template.response import TemplateResponse
+from django.urls import path
+
+from tenants.admin_base import TenantAdmin, is_superadmin
+
+from . import selectors
+from .models import Agent, Conversation, KnowledgeChunk, KnowledgeCollection, LLMProvider, Message, SyncHistory
+from .services import crypto, retrieval, sync
+from .services.connectors.base import ConnectorError
+from .services.crypto import EncryptionKeyError
+from .services.embeddings import DimensionMismatch
+from .services.llm import ProviderError
+
+
+HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}  # for the admin's form factory
+
+
+def https_urls(field, **kwargs):
+    """The forms' own declaration (their class is built at import, before the admin's)."""
+    return field.formfield(**{**HTTPS_URLS.get(type(field), {}), **kwargs})
+
+
+def secret_input(label: str) -> forms.CharField:
+    return forms.CharField(label=label, required=False, strip=True, widget=forms.PasswordInput(render_value=False),
+                           help_text="Stored encrypted and never shown again. Leave blank to keep the current one.")
+
+
+class SecretsAdminMixin:
+    """Form fields `<name>` (password inputs) written through crypto.set_secret."""
+
+    secret_names: tuple = ()
+
+    def save_model(self, request, obj, form, change):
+        for name in self.secret_names:
+            if form.cleaned_data.get(name):
+                crypto.set_secret(obj, name, form.cleaned_data[name])
+        super().save_model(request, obj, form, change)
+
+
+class LLMProviderForm(forms.ModelForm):
+    api_key = secret_input("API key")
+
+    class Meta:
+        model = LLMProvider
+        fields = ["name", "provider", "base_url", "models", "is_active", "company"]
+        formfield_callback = https_urls
+
+
+@admin.register(LLMProvider)
+class LLMProviderAdmin(SecretsAdminMixin, TenantAdmin):
+    form = LLMProviderForm
+    formfield_overrides = HTTPS_URLS
+    secret_names = ("api_key",)
+    list_display = ["__str__", "provider", "base_url", "api_key_hint", "is_active", "company"]
+    list_filter = ["provider", "is_active"]
+    search_fields = ["name"]
+    readonly_fields = ["api_key_hint", "created_at", "updated_at"]
+
+
+class AgentForm(forms.ModelForm):
+    shopify_api_key = secret_input("Shopify access token")
+    wordpress_api_key = secret_input("WordPress key (user:application-password)")
+
+    class Meta:
+        model = Agent
+        fields = ["name", "description", "company", "system_prompt", "model", "provider", "temperature", "max_tokens",
+                  "knowledge_collection_ids", "shopify_enabled", "shopify_store_url", "wordpress_enabled",
+                  "wordpress_site_url"]
+        formfield_callback = https_urls
+
+
+@admin.register(Agent)
+class AgentAdmin(SecretsAdminMixin, TenantAdmin):
+    form = AgentForm
+    formfield_overrides = HTTPS_URLS
+    secret_names = ("shopify_api_key", "wordpress_api_key")
+    list_display = ["name", "model", "provider", "shopify_enabled", "wordpress_enabled", "company", "created_at"]
+    list_filter = ["shopify_enabled", "wordpress_enabled"]
+    search_fields = ["name", "description"]
+    readonly_fields = ["shopify_api_key_hint", "wordpress_api_key_hint", "created_by", "created_at", "updated_at"]
+
+    def save_model(self, request, obj, form, change):
+        company = obj.company if is_superadmin(request) else request.user.company
+        visible = set(selectors.collections_for(company, obj.knowledge_collection_ids).values_list("pk", flat=True))
+        obj.knowledge_collection_ids = [pk for pk in obj.knowledge_collection_ids if pk in visible]
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(KnowledgeCollection)
+class KnowledgeCollectionAdmin(TenantAdmin):
+    list_display = ["name", "source_type", "agent", "chunk_count", "embedding_model", "last_synced_at", "company"]
+    list_filter = ["source_type"]
+    search_fields = ["name", "description"]
+    readonly_fields = ["embedding_dimensions", "chunk_count", "chunks_version", "last_synced_at", "created_at",
+                       "updated_at"]
+    actions = ["sync_now"]
+    change_list_template = "admin/knowledge/collection_change_list.html"
+
+    @admin.action(description="Sync selected collections now (WordPress / Shopify)")
+    def sync_now(self, request, queryset):
+        queued = 0
+        for collection in queryset:
+            try:
+                sync.request_sync(collection=collection, trigger="admin")
+                queued += 1
+            except (sync.NotSyncable, sync.SyncNotQueued, ConnectorError, EncryptionKeyError) as exc:
+                self.message_user(request, f"{collection}: {exc}", messages.ERROR)
+        if queued:
+            self.message_user(request, f"Queued {queued} sync(s); see Sync history.")
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.test_retrieval_view)
+        return [path("test-retrieval/", view, name="knowledge_test_retrieval"), *super().get_urls()]
+
+    def test_retrieval_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        collections = self.get_queryset(request)
+        form = TestRetrievalForm(request.GET or None, collections=collections)
+        hits, error = None, ""
+        if form.is_valid():
+            chosen = list(form.cleaned_data["collections"]) or (
+                [] if is_superadmin(request) else list(collections))
+            companies = {c.company_id for c in chosen}
+            if len(companies) != 1:
+                error = "Choose the collections of one company." if chosen else "Choose at least one collection."
+            else:
+                try:
+                    hits = retrieval.search(company=companies.pop(), query=form.cleaned_data["query"],
+                                            collection_ids=[c.pk for c in chosen],
+                                            mode=form.cleaned_data["mode"] or "hybrid",
+                                            limit=form.cleaned_data["limit"] or 5)
+                except (ProviderError, EncryptionKeyError, DimensionMismatch) as exc:
+                    error = str(exc)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form, "hits": hits,
+                   "error": error, "title": "Test retrieval"}
+        return TemplateResponse(request, "admin/knowledge/test_retrieval.html", context)
+
+
+class TestRetrievalForm(forms.Form):
+    query = forms.CharField(max_length=2000, widget=forms.TextInput(attrs={"size": 80}))
+    collections = forms.ModelMultipleChoiceField(queryset=KnowledgeCollection.objects.none(), required=False,
+                                                 help_text="None chosen: all of your company's collections.")
+    mode = forms.ChoiceField(choices=[(m, m) for m in retrieval.MODES], initial="hybrid", required=False)
+    limit = forms.IntegerField(min_value=1, max_value=retrieval.MAX_LIMIT, initial=5, required=False)
+
+    def __init__(self, *args, collections, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["collections"].queryset = collections
+
+
+class ReadOnlyAdmin(TenantAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(KnowledgeChunk)
+class KnowledgeChunkAdmin(ReadOnlyAdmin):
+    list_display = ["source_id", "chunk_index", "title", "collection", "source_type", "created_at"]
+    list_filter = ["source_type"]
+    search_fields = ["source_id", "content"]
+    exclude = ["embedding", "terms"]
+    readonly_fields = ["dimensions"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("terms")
+
+    @admin.display(description="dimensions")
+    def dimensions(self, obj):
+        return 0 if obj.embedding is None else len(obj.embedding)
+
+
+@admin.register(SyncHistory)
+class SyncHistoryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "collection", "sync_type", "trigger", "status", "items_synced", "chunks_added",
+                    "chunks_removed", "error_message"]
+    list_filter = ["status", "sync_type", "trigger"]
+
+
+class MessageInline(admin.TabularInline):
+    model = Message
+    fields = ["created_at", "role", "status", "content"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Conversation)
+class ConversationAdmin(TenantAdmin):
+    list_display = ["__str__", "agent", "channel", "status", "user", "started_at"]
+    list_filter = ["status", "channel"]
+    search_fields = ["contact_id", "tags"]
+    readonly_fields = ["started_at", "ended_at", "created_at", "updated_at"]
+    exclude = ["metadata"]
+    inlines = [MessageInline]
+
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "conversation", "role", "status", "short_content", "model"]
+    list_filter = ["role", "status", "sender_type"]
+    search_fields = ["content"]
+    exclude = ["attachments", "ai_metadata", "metadata"]
+    readonly_fields = ["ai", "citations", "receipts"]
+
+    @admin.display(description="AI metadata")
+    def ai(self, obj):
+        meta = obj.ai_metadata
+        if meta is None:
+            return "–"
+        return (f"{meta.model} · {meta.tokens_used or 0} tokens · {meta.response_time_ms or 0:.0f} ms · "
+                f"finish: {meta.finish_reason or '–'}{' · error: ' + meta.error if meta.error else ''}")
+
+    @admin.display(description="citations")
+    def citations(self, obj):
+        cited = obj.metadata.citations if obj.metadata else []
+        return "; ".join(f"{c.title or c.source_id} ({c.url or c.source_type})" for c in cited) or "–"
+
+    @admin.display(description="read / delivered")
+    def receipts(self, obj):
+        meta = obj.metadata
+        return f"{meta.read_at or '–'} / {meta.delivered_at or '–'}" if meta else "–"
+
+    @admin.display(description="content")
+    def short_content(self, obj):
+        return obj.content[:80]
+
+    @admin.display(description="model")
+    def model(self, obj):
+        return obj.ai_metadata.model if obj.ai_metadata else ""

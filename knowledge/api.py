@@ -1,0 +1,241 @@
+"""REST endpoints of the knowledge app, under /api/v1/knowledge/ (registered on the one
+router by `register`; the search path by `urlpatterns`). Conversations and messages are in
+knowledge.chat_api."""
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from tenants.roles import Role
+from tenants.viewsets import TenantReadOnlyViewSet, TenantViewSet, TenantViewSetMixin
+
+from . import filters, selectors
+from .api_errors import KnowledgeErrorsMixin
+from .chat_api import ConversationViewSet, MessageViewSet
+from .models import Agent, KnowledgeChunk, KnowledgeCollection, LLMProvider, SourceType, SyncHistory
+from .serializers import (
+    AgentSerializer,
+    HitSerializer,
+    KnowledgeChunkSerializer,
+    KnowledgeCollectionSerializer,
+    LLMProviderSerializer,
+    ScheduleSerializer,
+    SearchSerializer,
+    SyncHistorySerializer,
+    TextSerializer,
+    UploadSerializer,
+)
+from .services import ingest, retrieval, sync
+
+MANAGER = Role.CONTENT_MANAGER
+
+
+class LLMProviderViewSet(KnowledgeErrorsMixin, TenantViewSet):
+    """The company's LLM providers. The API key is write-only; responses show `api_key_hint`."""
+
+    queryset = LLMProvider.objects.all()
+    serializer_class = LLMProviderSerializer
+    read_role = write_role = Role.COMPANY_ADMIN
+    filterset_fields = ["provider", "is_active"]
+    search_fields = ["name"]
+    ordering_fields = ["name", "created_at"]
+
+
+class AgentViewSet(KnowledgeErrorsMixin, TenantViewSet):
+    queryset = Agent.objects.all()
+    serializer_class = AgentSerializer
+    read_role, write_role = Role.CLIENT, MANAGER
+    filterset_class = filters.AgentFilter
+    search_fields = ["name", "description"]
+    ordering_fields = ["name", "created_at"]
+
+    def perform_create(self, serializer, **fields):
+        super().perform_create(serializer, created_by=self.request.user, **fields)
+
+
+def _ingested(history, result) -> Response:
+    for name, value in result.as_dict().items():
+        setattr(history, name, value)
+    history.status, history.started_at, history.completed_at = SyncHistory.COMPLETED, history.created_at, \
+        timezone.now()
+    history.save()
+    return Response(SyncHistorySerializer(history).data, status=status.HTTP_201_CREATED)
+
+
+class KnowledgeCollectionViewSet(KnowledgeErrorsMixin, TenantViewSet):
+    """Knowledge collections: add text and files (manual/upload collections), sync from
+    WordPress or Shopify (through Celery), search, and the sync schedule."""
+
+    queryset = KnowledgeCollection.objects.all()
+    serializer_class = KnowledgeCollectionSerializer
+    read_role, write_role = Role.CLIENT, MANAGER
+    action_roles = {"search": Role.CLIENT}
+    filterset_class = filters.CollectionFilter
+    search_fields = ["name", "description"]
+    ordering_fields = ["name", "created_at", "last_synced_at"]
+
+    def perform_create(self, serializer, **fields):
+        super().perform_create(serializer, user=self.request.user, **fields)
+
+    def _writable_source(self, collection, sync_type):
+        if collection.source_type not in (SourceType.MANUAL, SourceType.UPLOAD):
+            raise ValidationError({"detail": f"A {collection.get_source_type_display()} collection is filled by "
+                                             "its sync; add text and files to a manual or upload collection."})
+        return SyncHistory.objects.create(company_id=collection.company_id, collection=collection,
+                                          sync_type=sync_type, trigger="upload", status=SyncHistory.IN_PROGRESS)
+
+    @extend_schema(request=TextSerializer, responses={201: SyncHistorySerializer})
+    @action(detail=True, methods=["post"])
+    def texts(self, request, pk=None):
+        """Add (or, with the same source_id, replace) one text; embedded now."""
+        collection = self.get_object()
+        data = TextSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        history = self._writable_source(collection, "manual")
+        item = ingest.text_item(**data.validated_data)
+        result = ingest.ingest_items(collection=collection, items=[item], source_type=SourceType.MANUAL, full=False)
+        return _ingested(history, result)
+
+    @extend_schema(request={"multipart/form-data": UploadSerializer}, responses={201: SyncHistorySerializer})
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    def upload(self, request, pk=None):
+        """Upload a .txt, .md, .html or .pdf file; the same file name replaces its earlier upload."""
+        collection = self.get_object()
+        data = UploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        item = ingest.upload_item(name=upload.name, data=upload.read(), title=data.validated_data["title"],
+                                  source_id=data.validated_data["source_id"])
+        history = self._writable_source(collection, "upload")
+        result = ingest.ingest_items(collection=collection, items=[item], source_type=SourceType.UPLOAD, full=False)
+        return _ingested(history, result)
+
+    @extend_schema(request=None, responses={200: None})
+    @action(detail=True, methods=["get", "delete"])
+    def sources(self, request, pk=None):
+        """GET: one row per source item. DELETE ?source_id=...: remove that item's chunks."""
+        collection = self.get_object()
+        if request.method == "GET":
+            return Response(selectors.sources(collection))
+        source_id = request.query_params.get("source_id", "")
+        if not source_id:
+            raise ValidationError({"source_id": ["This parameter is required."]})
+        removed = ingest.remove_source(collection=collection, source_id=source_id)
+        if not removed:
+            return Response({"detail": "No such source item."}, status=status.HTTP_404_NOT_FOUND)
+        self.record_audit("source_removed", collection, changes={"source_id": {"old": source_id, "new": None}})
+        return Response({"chunks_removed": removed})
+
+    @extend_schema(request=None, responses={202: SyncHistorySerializer})
+    @action(detail=True, methods=["post"], url_path="sync")
+    def sync_now(self, request, pk=None):
+        """Sync from WordPress or Shopify now, in a Celery worker: 202 with the sync history."""
+        collection = self.get_object()
+        try:
+            history = sync.request_sync(collection=collection, trigger="api")
+        except sync.SyncNotQueued as exc:
+            return Response({"detail": str(exc), "sync_history": SyncHistorySerializer(exc.history).data},
+                            status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        self.record_audit("sync_requested", collection)
+        return Response(SyncHistorySerializer(history).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses=SyncHistorySerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def history(self, request, pk=None):
+        queryset = SyncHistory.objects.for_company(self.company).filter(collection=self.get_object())
+        page = self.paginate_queryset(queryset.order_by("-created_at"))
+        return self.get_paginated_response(SyncHistorySerializer(page, many=True).data)
+
+    @extend_schema(request=ScheduleSerializer, responses=ScheduleSerializer)
+    @action(detail=True, methods=["get", "put", "delete"])
+    def schedule(self, request, pk=None):
+        """The collection's sync schedule (run by the beat dispatcher)."""
+        collection = self.get_object()
+        if request.method == "GET":
+            schedule = sync.schedule_of(collection)
+            if schedule is None:
+                return Response({"detail": "This collection has no sync schedule."}, status=status.HTTP_404_NOT_FOUND)
+            return Response(ScheduleSerializer(schedule).data)
+        if request.method == "DELETE":
+            sync.remove_schedule(collection=collection)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        if collection.source_type not in sync.SYNCABLE:
+            raise sync.NotSyncable(f"A {collection.get_source_type_display()} collection has no source to sync.")
+        data = ScheduleSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        schedule = sync.set_schedule(collection=collection, **data.validated_data)
+        self.record_audit("schedule_set", collection, changes={"interval_seconds": {
+            "old": None, "new": schedule.interval_seconds}})
+        return Response(ScheduleSerializer(schedule).data)
+
+    @extend_schema(request=SearchSerializer, responses=HitSerializer(many=True))
+    @action(detail=True, methods=["post"])
+    def search(self, request, pk=None):
+        collection = self.get_object()
+        return search_response(request, self.company, collection_ids=[collection.pk])
+
+
+def search_response(request, company, collection_ids=None) -> Response:
+    data = SearchSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    options = dict(data.validated_data)
+    requested = options.pop("collection_ids", None)
+    if requested is not None:
+        found = set(selectors.collections_for(company, requested).values_list("pk", flat=True))
+        unknown = [str(pk) for pk in requested if pk not in found]
+        if unknown:
+            raise ValidationError({"collection_ids": [f"Unknown collections: {', '.join(unknown)}."]})
+    hits = retrieval.search(company=company, collection_ids=collection_ids or requested, **options)
+    return Response({"query": options["query"], "mode": options["mode"],
+                     "results": HitSerializer(hits, many=True).data})
+
+
+class SearchView(KnowledgeErrorsMixin, TenantViewSetMixin, GenericAPIView):
+    """Search the company's collections (all, or `collection_ids`): ranked chunks with
+    scores and citations."""
+
+    queryset = KnowledgeCollection.objects.all()
+    serializer_class = SearchSerializer
+    read_role = write_role = Role.CLIENT
+
+    @extend_schema(request=SearchSerializer, responses=HitSerializer(many=True))
+    def post(self, request):
+        return search_response(request, self.company)
+
+
+class KnowledgeChunkViewSet(KnowledgeErrorsMixin, TenantReadOnlyViewSet):
+    queryset = KnowledgeChunk.objects.defer("terms")
+    serializer_class = KnowledgeChunkSerializer
+    read_role = Role.CLIENT
+    filterset_class = filters.ChunkFilter
+    search_fields = ["content"]
+    ordering_fields = ["created_at", "source_id", "chunk_index"]
+
+
+class SyncHistoryViewSet(TenantReadOnlyViewSet):
+    queryset = SyncHistory.objects.all()
+    serializer_class = SyncHistorySerializer
+    read_role = Role.CLIENT
+    filterset_class = filters.SyncHistoryFilter
+    ordering_fields = ["created_at", "completed_at"]
+
+
+def register(router):
+    router.register("knowledge/providers", LLMProviderViewSet, basename="llmprovider")
+    router.register("knowledge/agents", AgentViewSet, basename="agent")
+    router.register("knowledge/collections", KnowledgeCollectionViewSet, basename="knowledgecollection")
+    router.register("knowledge/chunks", KnowledgeChunkViewSet, basename="knowledgechunk")
+    router.register("knowledge/sync-history", SyncHistoryViewSet, basename="synchistory")
+    router.register("knowledge/conversations", ConversationViewSet, basename="conversation")
+    router.register("knowledge/messages", MessageViewSet, basename="message")
+
+
+def urlpatterns():
+    from django.urls import path
+
+    return [path("knowledge/search/", SearchView.as_view(), name="knowledge-search")]

@@ -1,0 +1,14 @@
+"""Models of the knowledge app (seeds 000, 001), one module per topic."""
+
+from .agents import Agent, LLMProvider  # noqa: F401
+from .collections import KnowledgeChunk, KnowledgeCollection, SourceType, SyncHistory  # noqa: F401
+from .conversations import (  # noqa: F401
+    AIMetadata,
+    Attachment,
+    Citation,
+    Conversation,
+    ConversationMetadata,
+    Message,
+    MessageMetadata,
+    Reaction,
+)

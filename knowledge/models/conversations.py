@@ -1,0 +1,125 @@
+"""Conversations and their messages (seed 001), with every index the seed lists.
+
+Seed 001's "sparse" indexes (contact_id, user_id) are partial indexes here: the backend
+stores a missing value as null, which a sparse index would still index. The indexes the
+model Meta cannot express (user_id where it is an ObjectId, a path into ai_metadata, the
+text index on metadata.custom_fields) are created by migration 0002."""
+
+from django.db import models
+from django.db.models import Q
+from django_mongodb_backend.fields import ArrayField, EmbeddedModelArrayField, EmbeddedModelField
+from django_mongodb_backend.models import EmbeddedModel
+
+from tenants.scoping import TenantScoped
+
+class ConversationMetadata(EmbeddedModel):
+    source = models.CharField(max_length=100, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    custom_fields = models.JSONField(default=dict, blank=True)
+
+
+class Conversation(TenantScoped):
+    CHANNELS = [(c, c) for c in ("chat", "voice", "video", "email", "sms")]
+    ACTIVE, ENDED, ARCHIVED = "active", "ended", "archived"
+    STATUSES = [(s, s) for s in (ACTIVE, ENDED, ARCHIVED)]
+
+    agent = models.ForeignKey("knowledge.Agent", null=True, on_delete=models.SET_NULL, related_name="conversations")
+    contact_id = models.CharField(max_length=100, blank=True, help_text="The CRM contact, if any.")
+    user = models.ForeignKey("tenants.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                             db_index=False)
+    channel = models.CharField(max_length=10, choices=CHANNELS, default="chat", db_index=True)
+    status = models.CharField(max_length=10, choices=STATUSES, default=ACTIVE, db_index=True)
+    started_at = models.DateTimeField(db_index=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    tags = ArrayField(models.CharField(max_length=50), default=list, blank=True)
+    metadata = EmbeddedModelField(ConversationMetadata, null=True, blank=True)
+
+    class Meta:
+        db_table = "conversations"
+        ordering = ["-started_at"]
+        indexes = [
+            models.Index(fields=["contact_id"], condition=Q(contact_id__gt=""), name="conv_contact_partial"),
+            models.Index(fields=["company", "status", "started_at"], name="conv_company_status_started"),
+            models.Index(fields=["company", "channel", "started_at"], name="conv_company_channel_started"),
+            models.Index(fields=["agent", "status", "started_at"], name="conv_agent_status_started"),
+            models.Index(fields=["contact_id", "started_at"], name="conv_contact_started"),
+            models.Index(fields=["user", "started_at"], name="conv_user_started"),
+        ]
+
+    def __str__(self):
+        return f"{self.channel} conversation {self.pk}"
+
+
+class Attachment(EmbeddedModel):
+    url = models.URLField(max_length=2000)
+    type = models.CharField(max_length=100)
+    name = models.CharField(max_length=255)
+    size = models.PositiveIntegerField(null=True, blank=True)
+
+
+class AIMetadata(EmbeddedModel):
+    model = models.CharField(max_length=100, blank=True)
+    tokens_used = models.PositiveIntegerField(null=True, blank=True)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    response_time_ms = models.FloatField(null=True, blank=True)
+    temperature = models.FloatField(null=True, blank=True)
+    finish_reason = models.CharField(max_length=30, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+
+class Reaction(EmbeddedModel):
+    emoji = models.CharField(max_length=32)
+    user_id = models.CharField(max_length=24)
+    created_at = models.DateTimeField()
+
+
+class Citation(EmbeddedModel):
+    """Where an answer's context came from: the chunk and its source item."""
+
+    chunk_id = models.CharField(max_length=24)
+    collection_id = models.CharField(max_length=24)
+    source_type = models.CharField(max_length=20)
+    source_id = models.CharField(max_length=200)
+    title = models.CharField(max_length=500, blank=True)
+    url = models.CharField(max_length=2000, blank=True)
+    score = models.FloatField(default=0)
+
+
+class MessageMetadata(EmbeddedModel):
+    read_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    reactions = EmbeddedModelArrayField(Reaction, default=list, blank=True)
+    citations = EmbeddedModelArrayField(Citation, default=list, blank=True)
+
+
+class Message(TenantScoped):
+    SENDERS = [(s, s) for s in ("user", "agent", "system")]
+    ROLES = [(r, r) for r in ("user", "assistant", "system")]
+    TYPES = [(t, t) for t in ("text", "audio", "video", "file", "image", "system")]
+    SENT, FAILED = "sent", "failed"
+    STATUSES = [(SENT, "sent"), (FAILED, "failed")]
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    sender_type = models.CharField(max_length=10, choices=SENDERS, db_index=True)
+    role = models.CharField(max_length=10, choices=ROLES)
+    content = models.TextField(blank=True)
+    message_type = models.CharField(max_length=10, choices=TYPES, default="text", db_index=True)
+    status = models.CharField(max_length=10, choices=STATUSES, default=SENT)
+    attachments = EmbeddedModelArrayField(Attachment, default=list, blank=True)
+    ai_metadata = EmbeddedModelField(AIMetadata, null=True, blank=True)
+    metadata = EmbeddedModelField(MessageMetadata, default=MessageMetadata, blank=True)
+
+    class Meta:
+        db_table = "messages"
+        ordering = ["created_at"]
+        indexes = [
+            models.Index(fields=["conversation", "created_at"], name="msg_conv_created"),
+            models.Index(fields=["conversation", "sender_type", "created_at"], name="msg_conv_sender_created"),
+            models.Index(fields=["conversation", "message_type"], name="msg_conv_type"),
+        ]
+
+    def __str__(self):
+        return f"{self.role}: {self.content[:40]}"

@@ -1,0 +1,268 @@
+"""Admin for scraping: presets, projects (with their targets inline, a "Run now" action and a
+sentiment chart page), targets, jobs and results. Rows are limited to the staff member's
+company by TenantAdmin; system presets are shown to everyone and changed by no one (they are
+reference data, written by migration)."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from rest_framework.exceptions import ValidationError as DRFValidationError
+
+from requestdesk import outbound
+from tenants.admin_base import TenantAdmin, is_superadmin, record_audit
+
+from . import selectors
+from .models import Preset, Project, Result, ScrapeJob, Sentiment, Target
+from .serializers import ConfigField
+from .services import extraction, jobs, projects
+
+
+class PresetForm(forms.ModelForm):
+    class Meta:
+        model = Preset
+        fields = ["name", "description", "config", "company", "user"]
+
+    def clean_config(self):
+        try:
+            return ConfigField(complete=True).run_validation(self.cleaned_data.get("config") or {})
+        except DRFValidationError as exc:
+            raise forms.ValidationError(str(exc.detail)) from exc
+
+
+@admin.register(Preset)
+class PresetAdmin(TenantAdmin):
+    form = PresetForm
+    list_display = ["name", "is_system", "user", "company", "updated_at"]
+    list_filter = ["is_system"]
+    search_fields = ["name", "description"]
+    readonly_fields = ["is_system", "created_at", "updated_at"]
+
+    def get_queryset(self, request):
+        queryset = Preset.objects.all() if is_superadmin(request) else Preset.objects.visible_to(request.user.company)
+        return queryset.order_by("-is_system", "name")
+
+    def has_change_permission(self, request, obj=None):
+        return not (obj and obj.is_system) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not (obj and obj.is_system) and super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if not change and obj.user_id is None:
+            obj.user = request.user
+        super().save_model(request, obj, form, change)
+
+
+class TargetForm(forms.ModelForm):
+    url = forms.URLField(max_length=2000, assume_scheme="https")
+
+    class Meta:
+        model = Target
+        fields = ["project", "url", "platform", "status", "options", "company"]
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        try:
+            outbound.check_url(url)
+        except outbound.UnsafeURL as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return url
+
+    def clean(self):
+        cleaned = super().clean()
+        options = cleaned.get("options")
+        for name, selector in (options.selectors() if options else {}).items():
+            try:
+                extraction.check_selector(selector)
+            except ValueError as exc:
+                self.add_error("options", f"{name}: {exc}")
+        if cleaned.get("platform") == Target.CUSTOM and not (options and (options.item_selector or
+                                                                           options.text_selector)):
+            self.add_error("options", "The custom platform needs an item_selector or a text_selector.")
+        return cleaned
+
+
+class ProjectForm(forms.ModelForm):
+    schedule_enabled = forms.BooleanField(
+        required=False, label="Scheduled",
+        help_text="Run the project every config.schedule_interval_seconds (a schedule of the beat dispatcher).")
+
+    class Meta:
+        model = Project
+        fields = ["name", "description", "status", "preset", "config", "company"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        schedule = projects.schedule_of(self.instance) if self.instance.pk else None
+        self.fields["schedule_enabled"].initial = bool(schedule and schedule.enabled)
+
+
+class TargetInline(admin.TabularInline):
+    model = Target
+    form = TargetForm
+    fields = ["url", "platform", "status", "last_outcome", "last_fetched_at"]
+    readonly_fields = ["last_outcome", "last_fetched_at"]
+    extra = 0
+
+
+def _run_now(model_admin, request, pairs):
+    """Queue a job per (project, target); report what was queued and what was not."""
+    queued, refused = 0, []
+    for project, target in pairs:
+        if project.status != Project.ACTIVE or (target is not None and target.status != Target.ACTIVE):
+            refused.append(str(target or project))
+            continue
+        try:
+            job = jobs.start(project=project, target=target, trigger="admin", created_by=request.user)
+        except jobs.QueueUnavailable as exc:
+            model_admin.message_user(request, str(exc), messages.ERROR)
+            return
+        record_audit(request, target or project, "run", changes={"job": {"old": None, "new": str(job.pk)}})
+        queued += 1
+    model_admin.message_user(request, f"Queued {queued} scrape job(s).")
+    if refused:
+        model_admin.message_user(request, f"Not run (paused or archived): {', '.join(refused)}", messages.WARNING)
+
+
+@admin.register(Project)
+class ProjectAdmin(TenantAdmin):
+    form = ProjectForm
+    list_display = ["name", "status", "preset", "company", "created_at", "chart_link"]
+    list_filter = ["status"]
+    search_fields = ["name", "description"]
+    readonly_fields = ["next_run", "created_by", "created_at", "updated_at"]
+    inlines = [TargetInline]
+    actions = ["run_now"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "preset" and not is_superadmin(request):
+            kwargs["queryset"] = Preset.objects.visible_to(request.user.company)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+        enabled = form.cleaned_data.get("schedule_enabled", False)
+        if enabled or projects.schedule_of(obj):
+            projects.set_schedule(project=obj, enabled=enabled, interval_seconds=obj.config.schedule_interval_seconds)
+
+    @admin.display(description="next scheduled run")
+    def next_run(self, obj):
+        schedule = projects.schedule_of(obj) if obj.pk else None
+        return schedule.next_run if schedule and schedule.enabled else "not scheduled"
+
+    def save_formset(self, request, form, formset, change):
+        for target in formset.save(commit=False):
+            target.company_id = form.instance.company_id
+            target.save()
+        for target in formset.deleted_objects:
+            target.delete()
+
+    @admin.action(description="Run now")
+    def run_now(self, request, queryset):
+        _run_now(self, request, [(project, None) for project in queryset])
+
+    @admin.display(description="sentiment")
+    def chart_link(self, obj):
+        return format_html('<a href="{}">chart</a>', reverse("admin:scraping_project_sentiment", args=[obj.pk]))
+
+    def get_urls(self):
+        chart = path("<path:object_id>/sentiment/", self.admin_site.admin_view(self.sentiment_view),
+                     name="scraping_project_sentiment")
+        return [chart, *super().get_urls()]
+
+    def sentiment_view(self, request, object_id):
+        """Sentiment of one project per day or week: a Chart.js chart and the same numbers as tables."""
+        project = self.get_object(request, object_id)
+        if project is None or not self.has_view_permission(request, project):
+            raise Http404("No such project.")
+        interval = request.GET.get("interval") if request.GET.get("interval") in selectors.INTERVALS else "day"
+        report = selectors.sentiment_analytics(company=project.company_id, interval=interval,
+                                               filters=selectors.ResultFilters(project=project.pk))
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "original": project,
+                   "title": f"Sentiment of “{project}”", "report": report, "interval": interval,
+                   "intervals": selectors.INTERVALS, "has_view_permission": True}
+        return TemplateResponse(request, "admin/scraping/project/sentiment.html", context)
+
+
+@admin.register(Target)
+class TargetAdmin(TenantAdmin):
+    form = TargetForm
+    list_display = ["url", "project", "platform", "status", "last_outcome", "last_status_code", "last_fetched_at"]
+    list_filter = ["platform", "status", "last_outcome"]
+    search_fields = ["url"]
+    readonly_fields = ["etag", "last_modified", "last_fetched_at", "last_outcome", "last_status_code", "last_error",
+                       "lease_job", "lease_until", "created_at", "updated_at"]
+    actions = ["run_now"]
+
+    @admin.action(description="Run now")
+    def run_now(self, request, queryset):
+        targets = list(queryset)
+        projects = Project.objects.in_bulk([t.project_id for t in targets])
+        _run_now(self, request, [(projects[t.project_id], t) for t in targets])
+
+
+class _ReadOnly(TenantAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ScrapeJob)
+class ScrapeJobAdmin(_ReadOnly):
+    list_display = ["__str__", "project", "target", "trigger", "status", "percent", "results_created",
+                    "duplicates", "pages_failed", "created_at", "duration_ms"]
+    list_filter = ["status", "trigger"]
+    fields = ["project", "target", "company", "status", "trigger", "created_by", "percent", *ScrapeJob.COUNTERS,
+              "started_at", "finished_at", "duration_ms", "error", "errors_table"]
+    readonly_fields = fields
+
+    @admin.display(description="progress")
+    def percent(self, obj):
+        return f"{obj.progress:.0%}"
+
+    @admin.display(description="errors")
+    def errors_table(self, obj):
+        if not obj.errors:
+            return "-"
+        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                                ((e.at, e.url, e.status_code or "", e.message) for e in obj.errors))
+        return format_html('<table class="job-errors"><tr><th>at</th><th>url</th><th>status</th>'
+                           "<th>message</th></tr>{}</table>", rows)
+
+
+class SentimentFilter(admin.SimpleListFilter):
+    title = "sentiment"
+    parameter_name = "sentiment"
+
+    def lookups(self, request, model_admin):
+        return Sentiment.LABELS
+
+    def queryset(self, request, queryset):
+        return queryset.filter(analysis__sentiment__label=self.value()) if self.value() else queryset
+
+
+@admin.register(Result)
+class ResultAdmin(_ReadOnly):
+    list_display = ["__str__", "platform", "label", "compound", "published_at", "project", "target"]
+    list_filter = ["platform", SentimentFilter]
+    fields = ["project", "target", "job", "company", "platform", "published_at", "content", "analysis",
+              "content_hash", "created_at"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("terms", "search")
+
+    @admin.display(description="sentiment")
+    def label(self, obj):
+        return obj.sentiment.label if obj.sentiment else "-"
+
+    @admin.display(description="compound")
+    def compound(self, obj):
+        return obj.sentiment.compound if obj.sentiment else "-"

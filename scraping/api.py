@@ -1,0 +1,314 @@
+"""REST endpoints of the scraping app under /api/v1/scraping/ (registered by `register`).
+
+projects   CRUD; POST {id}/run/ (202 + the job), GET|PUT|PATCH|DELETE {id}/schedule/,
+           GET {id}/analytics/?interval=day|week
+targets    CRUD (filter by project); POST {id}/run/, GET {id}/analytics/
+presets    the system presets (read-only) and the company's own; CRUD on your own
+schedules  the scraping schedules of the company (one per project)
+jobs       list and detail, with progress
+results    list (filters), GET search/?q=..., GET export/?as=csv|jsonl (streamed)
+
+All of it is scoped by the tenant viewset base: another company's ids are 404.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.response import Response
+
+from requestdesk.api.filters import ObjectIdFilter
+from requestdesk.api.renderers import JSONEncoder
+from tenants.models import Schedule
+from tenants.roles import Role, at_least
+from tenants.viewsets import TenantReadOnlyViewSet, TenantViewSet
+
+from . import selectors
+from .models import RUN_PROJECT_TASK, Preset, Project, Result, ScrapeJob, Sentiment, Target
+from .serializers import (
+    PresetSerializer,
+    ProjectSerializer,
+    ResultSerializer,
+    ScrapeScheduleSerializer,
+    ScrapeJobSerializer,
+    SearchResultSerializer,
+    TargetSerializer,
+)
+from .services import jobs, projects
+
+
+# --- filters --------------------------------------------------------------------------------------
+
+class DayOrTimeField(filters.IsoDateTimeFilter.field_class):
+    """An ISO date-time, or a date (its start, or its end for an upper bound)."""
+
+    def __init__(self, *args, end_of_day=False, **kwargs):
+        self.end_of_day = end_of_day
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value):
+        if value and len(value.strip()) == 10:
+            value = f"{value.strip()}T{'23:59:59.999' if self.end_of_day else '00:00:00'}+00:00"
+        return super().to_python(value)
+
+
+class DayOrTimeFilter(filters.IsoDateTimeFilter):
+    field_class = DayOrTimeField
+
+
+class ResultFilter(filters.FilterSet):
+    project = ObjectIdFilter(field_name="project")
+    target = ObjectIdFilter(field_name="target")
+    job = ObjectIdFilter(field_name="job")
+    platform = filters.ChoiceFilter(choices=[c for c in Target.PLATFORMS if c[0] != Target.AUTO])
+    sentiment = filters.ChoiceFilter(field_name="analysis__sentiment__label", choices=Sentiment.LABELS)
+    date_from = DayOrTimeFilter(field_name="published_at", lookup_expr="gte")
+    date_to = DayOrTimeFilter(field_name="published_at", lookup_expr="lte", end_of_day=True)
+
+    class Meta:
+        model = Result
+        fields = ["project", "target", "job", "platform", "sentiment", "date_from", "date_to"]
+
+
+def result_filters(request, **fixed) -> selectors.ResultFilters:
+    """The result filters of a request's query parameters (400 with field messages when bad)."""
+    form = ResultFilter(request.query_params, queryset=Result.objects.none()).form
+    if not form.is_valid():
+        raise ValidationError(form.errors)
+    data = {k: v for k, v in form.cleaned_data.items() if v not in (None, "") and k != "job"}
+    return selectors.ResultFilters(**{**data, **fixed})
+
+
+INTERVAL = OpenApiParameter("interval", str, enum=list(selectors.INTERVALS), description="day (default) or week")
+
+
+def _analytics(request, company, **fixed) -> Response:
+    interval = request.query_params.get("interval", "day")
+    if interval not in selectors.INTERVALS:
+        raise ValidationError({"interval": [f"Choose one of: {', '.join(selectors.INTERVALS)}."]})
+    return Response(selectors.sentiment_analytics(company=company, filters=result_filters(request, **fixed),
+                                                  interval=interval))
+
+
+def _run(view, *, project, target=None) -> Response:
+    if project.status != Project.ACTIVE:
+        raise ValidationError({"detail": f"The project is {project.status}; make it active to run it."})
+    if target is not None and target.status != Target.ACTIVE:
+        raise ValidationError({"detail": "The target is paused; make it active to run it."})
+    if target is None and not project.targets.filter(status=Target.ACTIVE).exists():
+        raise ValidationError({"detail": "The project has no active targets to run."})
+    job = jobs.create_job(project=project, target=target, trigger="api", created_by=view.request.user)
+    view.record_audit("run", target or project, changes={"job": {"old": None, "new": str(job.pk)}})
+    try:
+        jobs.enqueue(job)
+    except jobs.QueueUnavailable as exc:
+        return Response({"detail": str(exc), "job": str(job.pk)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+    return Response(ScrapeJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+# --- viewsets ---------------------------------------------------------------------------------------
+
+class PresetViewSet(TenantViewSet):
+    """The system presets (read-only) and the presets of the request's company. A preset
+    is created for the caller; its owner or a company admin may change it."""
+
+    queryset = Preset.objects.all()
+    serializer_class = PresetSerializer
+    filterset_fields = ["is_system"]
+    search_fields = ["name", "description"]
+    ordering_fields = ["name", "created_at"]
+
+    def get_queryset(self):
+        return Preset.objects.visible_to(self.company).order_by("-is_system", "name")
+
+    def perform_create(self, serializer):
+        super().perform_create(serializer, user=self.request.user)
+
+    def _check_owner(self, preset):
+        if preset.is_system:
+            raise PermissionDenied("System presets are read-only; create a preset of your own instead.")
+        if preset.user_id != self.request.user.pk and not at_least(self.tenant.role, Role.COMPANY_ADMIN):
+            raise PermissionDenied("Only the preset's owner or a company admin may change it.")
+
+    def perform_update(self, serializer):
+        self._check_owner(serializer.instance)
+        super().perform_update(serializer)
+
+    def perform_destroy(self, instance):
+        self._check_owner(instance)
+        super().perform_destroy(instance)
+
+
+class ProjectViewSet(TenantViewSet):
+    queryset = Project.objects.all()
+    serializer_class = ProjectSerializer
+    filterset_fields = ["status"]
+    search_fields = ["name", "description"]
+    ordering_fields = ["name", "created_at", "updated_at"]
+
+    def perform_create(self, serializer):
+        super().perform_create(serializer, created_by=self.request.user)
+
+    @extend_schema(request=None, responses={202: ScrapeJobSerializer})
+    @action(detail=True, methods=["post"])
+    def run(self, request, pk=None):
+        """Run now: a job over the project's active targets; 202 with the job (503 if the queue is down)."""
+        return _run(self, project=self.get_object())
+
+    @extend_schema(request=ScrapeScheduleSerializer, responses=ScrapeScheduleSerializer)
+    @action(detail=True, methods=["get", "put", "patch", "delete"])
+    def schedule(self, request, pk=None):
+        """The project's schedule: GET it, PUT/PATCH to create or change it, DELETE to remove it."""
+        project = self.get_object()
+        current = projects.schedule_of(project)
+        if request.method == "GET" or (request.method == "DELETE" and current is None):
+            if current is None:
+                return Response({"detail": "This project has no schedule."}, status=status.HTTP_404_NOT_FOUND)
+            return Response(ScrapeScheduleSerializer(current).data)
+        if request.method == "DELETE":
+            self.record_audit("deleted", current)
+            projects.delete_schedule(schedule=current)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        serializer = ScrapeScheduleSerializer(current, data=request.data, partial=request.method == "PATCH",
+                                        context={**self.get_serializer_context(), "project": project})
+        serializer.is_valid(raise_exception=True)
+        schedule = serializer.save()
+        self.record_audit("updated" if current else "created", schedule)
+        return Response(ScrapeScheduleSerializer(schedule).data, status=status.HTTP_200_OK if current else 201)
+
+    @extend_schema(parameters=[INTERVAL], responses=OpenApiTypes.OBJECT)
+    @action(detail=True, methods=["get"])
+    def analytics(self, request, pk=None):
+        """Sentiment per day or week (counts per label, average compound) and per target."""
+        return _analytics(request, self.company, project=self.get_object().pk)
+
+
+class TargetViewSet(TenantViewSet):
+    queryset = Target.objects.all()
+    serializer_class = TargetSerializer
+    filterset_fields = ["project", "platform", "status"]
+    search_fields = ["url"]
+    ordering_fields = ["url", "created_at", "last_fetched_at"]
+
+    @extend_schema(request=None, responses={202: ScrapeJobSerializer})
+    @action(detail=True, methods=["post"])
+    def run(self, request, pk=None):
+        """Run now: a job over this target; 202 with the job (503 if the queue is down)."""
+        target = self.get_object()
+        return _run(self, project=Project.objects.get(pk=target.project_id), target=target)
+
+    @extend_schema(parameters=[INTERVAL], responses=OpenApiTypes.OBJECT)
+    @action(detail=True, methods=["get"])
+    def analytics(self, request, pk=None):
+        return _analytics(request, self.company, target=self.get_object().pk)
+
+
+class ScheduleViewSet(TenantViewSet):
+    """The scraping schedules of the request's company (one per project)."""
+
+    queryset = Schedule.objects.filter(task=RUN_PROJECT_TASK)
+    serializer_class = ScrapeScheduleSerializer
+    write_role = Role.CONTENT_MANAGER
+    filterset_fields = ["enabled"]
+    ordering_fields = ["next_run", "created_at"]
+
+
+class ScrapeJobViewSet(TenantReadOnlyViewSet):
+    queryset = ScrapeJob.objects.all()
+    serializer_class = ScrapeJobSerializer
+    filterset_fields = ["project", "target", "status", "trigger"]
+    ordering_fields = ["created_at", "finished_at"]
+
+
+EXPORT_COLUMNS = ["id", "project", "target", "job", "platform", "url", "title", "author", "date", "published_at",
+                  "sentiment", "compound", "positive", "neutral", "negative", "rating", "text"]
+EXPORT_FORMATS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
+
+
+def export_row(result: Result) -> dict:
+    content, sentiment = result.content, result.sentiment
+    scores = {k: getattr(sentiment, k, None) for k in ("compound", "positive", "neutral", "negative")}
+    return {"id": str(result.pk), "project": str(result.project_id), "target": str(result.target_id),
+            "job": str(result.job_id or ""), "platform": result.platform, "url": content.url, "title": content.title,
+            "author": content.author, "date": content.date.isoformat() if content.date else "",
+            "published_at": result.published_at.isoformat(), "sentiment": getattr(sentiment, "label", ""),
+            **scores, "rating": content.rating, "text": content.text}
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _csv_cell(value):
+    """Cells a spreadsheet would run as a formula are prefixed with a quote."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value
+
+
+def stream_export(queryset, kind: str):
+    if kind == "csv":
+        writer = csv.writer(_Echo())
+        yield writer.writerow(EXPORT_COLUMNS)
+        for result in queryset.iterator(chunk_size=500):
+            row = export_row(result)
+            yield writer.writerow([_csv_cell(row[column]) for column in EXPORT_COLUMNS])
+    else:
+        for result in queryset.iterator(chunk_size=500):
+            yield json.dumps(export_row(result), cls=JSONEncoder, ensure_ascii=False) + "\n"
+
+
+class ResultViewSet(TenantReadOnlyViewSet):
+    queryset = Result.objects.defer("terms", "search")
+    serializer_class = ResultSerializer
+    filterset_class = ResultFilter
+    ordering_fields = ["published_at", "created_at"]
+
+    @extend_schema(parameters=[OpenApiParameter("q", str, required=True, description="words to search for")],
+                   responses=SearchResultSerializer(many=True))
+    @action(detail=False, methods=["get"])
+    def search(self, request):
+        """Ranked search: 10 points per query word in the title, 5 in the text; then newest first."""
+        query = request.query_params.get("q", "").strip()
+        if not query:
+            raise ValidationError({"q": ["Enter words to search for."]})
+        try:
+            found = selectors.search(company=self.company, query=query, filters=result_filters(request))
+        except ValueError as exc:
+            raise ValidationError({"q": [str(exc)]}) from exc
+        page = self.paginate_queryset(found)
+        return self.get_paginated_response(SearchResultSerializer(page, many=True).data)
+
+    @extend_schema(parameters=[OpenApiParameter("as", str, enum=list(EXPORT_FORMATS))],
+                   responses={(200, "text/csv"): OpenApiTypes.STR, (200, "application/x-ndjson"): OpenApiTypes.STR})
+    @action(detail=False, methods=["get"])
+    def export(self, request):
+        """Every result matching the filters, streamed as CSV or JSON lines (`as=csv|jsonl`)."""
+        kind = request.query_params.get("as", "csv")
+        if kind not in EXPORT_FORMATS:
+            raise ValidationError({"as": [f"Choose one of: {', '.join(EXPORT_FORMATS)}."]})
+        queryset = self.filter_queryset(self.get_queryset()).order_by("-published_at", "-pk")
+        response = StreamingHttpResponse(stream_export(queryset, kind), content_type=EXPORT_FORMATS[kind])
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        response["Content-Disposition"] = f'attachment; filename="results-{stamp}.{kind}"'
+        return response
+
+
+def register(router):
+    router.register("scraping/presets", PresetViewSet, basename="scraping-preset")
+    router.register("scraping/projects", ProjectViewSet, basename="scraping-project")
+    router.register("scraping/targets", TargetViewSet, basename="scraping-target")
+    router.register("scraping/schedules", ScheduleViewSet, basename="scraping-schedule")
+    router.register("scraping/jobs", ScrapeJobViewSet, basename="scraping-job")
+    router.register("scraping/results", ResultViewSet, basename="scraping-result")
+

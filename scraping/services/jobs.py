@@ -1,0 +1,281 @@
+"""Scrape jobs: creating, queueing and running them.
+
+A job covers one target (run-now on a target) or a project's active targets, at most
+`max_pages` of them (run-now on a project, and each scheduled run: one job per project).
+
+Running a job (`run_job`, the Celery task's body) is safe to repeat and to race:
+
+* the job is claimed by a compare-and-set (queued -> running, with a lease); a finished job,
+  or one whose lease another worker holds, is left alone. A lease that ran out (a lost
+  worker) may be taken over; targets listed in `done_targets` are not fetched again;
+* each target is claimed the same way (`lease_job`, `lease_until` on the target) before it
+  is fetched, so a target is never scraped by two jobs at once: the second job counts it as
+  skipped. A lease that ran out is recoverable;
+* pages are fetched and parsed on `concurrency` threads; results are stored, and the job's
+  counters saved, on the job's own thread after each page, so a job shows its progress.
+
+When it ends the job is `completed` (even with some failed pages, listed in `errors`) or
+`failed` (it could not run, or every page it tried failed); the event `scrape.completed` or
+`scrape.failed` goes to the company's webhooks, and a failure notifies its admins.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+
+from tenants.notifications import notify_company_admins
+from tenants.webhooks import emit_event
+
+from ..models import JobError, Project, ScrapeJob, Target
+from . import extraction, ingest
+from .fetching import Fetcher, FetchPolicy, Page
+
+logger = logging.getLogger(__name__)
+
+COMPLETED_EVENT, FAILED_EVENT = "scrape.completed", "scrape.failed"
+QUEUE_DOWN = "The task queue is unavailable; the job was not started. Try again shortly."
+ERROR_LENGTH = JobError._meta.get_field("message").max_length
+
+
+class QueueUnavailable(RuntimeError):
+    """The broker did not take the job; the job is marked failed with the reason."""
+
+
+def lease() -> timedelta:
+    return timedelta(seconds=settings.SCRAPING_LEASE_SECONDS)
+
+
+# --- creating and queueing ------------------------------------------------------------------
+
+def create_job(*, project: Project, target: Target | None = None, trigger: str = "api", created_by=None) -> ScrapeJob:
+    return ScrapeJob.objects.create(company_id=project.company_id, project=project, target=target, trigger=trigger,
+                                    created_by=created_by)
+
+
+def enqueue(job: ScrapeJob) -> ScrapeJob:
+    """Queue `job` for a worker; a broker outage fails the job (with the reason) and raises."""
+    from ..tasks import run_job
+
+    try:
+        run_job.delay(str(job.pk))
+    except BrokerError as exc:
+        logger.warning("scrape job %s not queued: broker unavailable (%s)", job.pk, exc)
+        finish(job, error=QUEUE_DOWN)
+        raise QueueUnavailable(QUEUE_DOWN) from exc
+    return job
+
+
+def start(*, project: Project, target: Target | None = None, trigger: str = "api", created_by=None) -> ScrapeJob:
+    """Run now: create the job and queue it (raises QueueUnavailable)."""
+    return enqueue(create_job(project=project, target=target, trigger=trigger, created_by=created_by))
+
+
+# --- claims -------------------------------------------------------------------------------------
+
+def claim_job(job_id) -> ScrapeJob | None:
+    job = ScrapeJob.objects.filter(pk=job_id).first()
+    now = timezone.now()
+    if job is None or job.status in ScrapeJob.FINISHED:
+        return None
+    if job.status == ScrapeJob.RUNNING and job.lease_until and job.lease_until > now:
+        return None  # another worker is on it
+    claimed = ScrapeJob.objects.filter(pk=job.pk, status=job.status, lease_until=job.lease_until).update(
+        status=ScrapeJob.RUNNING, lease_until=now + lease(), started_at=job.started_at or now)
+    if not claimed:
+        return None
+    return ScrapeJob.objects.get(pk=job.pk)
+
+
+def claim_target(target: Target, job: ScrapeJob) -> bool:
+    """Take `target` for `job` unless another job holds an unexpired lease on it."""
+    now = timezone.now()
+    free = Q(lease_job=None) | Q(lease_job=job.pk) | Q(lease_until__lt=now)
+    return bool(Target.objects.filter(free, pk=target.pk).update(lease_job=job.pk, lease_until=now + lease()))
+
+
+def release_target(target: Target, job: ScrapeJob, **outcome) -> None:
+    Target.objects.filter(pk=target.pk, lease_job=job.pk).update(lease_job=None, lease_until=None, **outcome)
+
+
+# --- running ------------------------------------------------------------------------------------
+
+@dataclass
+class Fetched:
+    page: Page
+    platform: str = ""
+    items: list = field(default_factory=list)
+    error: str = ""
+
+
+def fetch_and_extract(fetcher: Fetcher, target: Target) -> Fetched:
+    """Runs on a worker thread: network and parsing only, no database."""
+    page = fetcher.fetch(target.url, etag=target.etag, last_modified=target.last_modified)
+    if not page.ok:
+        return Fetched(page=page)
+    try:
+        platform, items = extraction.extract(body=page.body, content_type=page.content_type, url=page.final_url,
+                                             platform=target.platform, options=target.options)
+    except extraction.ExtractionError as exc:
+        return Fetched(page=page, error=str(exc))
+    return Fetched(page=page, platform=platform, items=items[:target.options.max_items])
+
+
+def run_job(*, job_id) -> ScrapeJob | None:
+    """Run a job to its end; None when there is nothing to do (finished, or running elsewhere)."""
+    job = claim_job(job_id)
+    if job is None:
+        return None
+    try:
+        _run(job)
+    except Exception as exc:  # a bug or an outage: the job must not stay "running", nor its targets taken
+        logger.exception("scrape job %s failed", job.pk)
+        Target.objects.filter(lease_job=job.pk).update(lease_job=None, lease_until=None)
+        finish(job, error=f"Unexpected error: {exc.__class__.__name__}: {exc}"[:500])
+        raise
+    return finish(job)
+
+
+def _targets(job: ScrapeJob, project: Project) -> list[Target]:
+    if job.target_id:
+        return list(Target.objects.filter(pk=job.target_id))
+    active = Target.objects.filter(project=project, status=Target.ACTIVE).order_by("created_at")
+    return list(active[:project.config.max_pages])
+
+
+def _run(job: ScrapeJob) -> None:
+    project = Project.objects.get(pk=job.project_id)
+    targets = _targets(job, project)
+    job.targets_total = max(job.targets_total, len(targets))
+    done = set(job.done_targets)
+    queue = iter([t for t in targets if t.pk not in done])
+    fetcher = Fetcher(FetchPolicy.from_config(project.config))
+    with_sentiment = project.config.sentiment != "none"
+    _save_progress(job)
+    with ThreadPoolExecutor(max_workers=project.config.concurrency, thread_name_prefix="scrape") as pool:
+        pending = {}
+
+        def submit_next() -> bool:
+            for target in queue:
+                if claim_target(target, job):
+                    pending[pool.submit(fetch_and_extract, fetcher, target)] = target
+                    return True
+                job.targets_skipped += 1
+                _target_done(job, target, error=f"Skipped {target.url}: another job is scraping it.", failed=False)
+            return False
+
+        for _ in range(project.config.concurrency):
+            if not submit_next():
+                break
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                target = pending.pop(future)
+                _apply(job, target, future.result(), with_sentiment)
+                submit_next()
+
+
+def _apply(job: ScrapeJob, target: Target, fetched: Fetched, with_sentiment: bool) -> None:
+    """Store what one page gave, release its target and save the job's progress."""
+    page, now = fetched.page, timezone.now()
+    outcome = {"last_fetched_at": now, "last_status_code": page.status_code, "last_error": "", "last_outcome": "ok"}
+    error = page.error or fetched.error
+    if not error and page.not_modified:
+        job.pages_not_modified += 1
+        outcome["last_outcome"] = "not_modified"
+    elif not error:
+        job.pages_fetched += 1
+        job.items_found += len(fetched.items)
+        try:
+            stats = ingest.ingest(target=target, items=fetched.items, platform=fetched.platform, job=job,
+                                  with_sentiment=with_sentiment)
+        except Exception as exc:  # storage failed: keep the old validators so the page is read again
+            logger.exception("storing results of %s failed", target.url)
+            error = f"Could not store results: {exc.__class__.__name__}: {exc}"
+        else:
+            job.results_created += stats.created
+            job.duplicates += stats.duplicates
+            outcome.update(etag=page.etag, last_modified=page.last_modified)
+    if error:
+        outcome.update(last_outcome="blocked" if page.blocked else "error", last_error=error[:500])
+    release_target(target, job, **outcome)
+    _target_done(job, target, error=error, failed=bool(error), status_code=page.status_code)
+
+
+def _target_done(job: ScrapeJob, target: Target, *, error: str = "", failed: bool, status_code=None) -> None:
+    if failed:
+        job.pages_failed += 1
+    if error and len(job.errors) < ScrapeJob.MAX_ERRORS:
+        job.errors = [*job.errors, JobError(at=timezone.now(), url=target.url[:2000], status_code=status_code,
+                                            message=error[:ERROR_LENGTH])]
+    job.targets_done += 1
+    job.done_targets = [*job.done_targets, target.pk]
+    _save_progress(job)
+
+
+def _save_progress(job: ScrapeJob) -> None:
+    job.lease_until = timezone.now() + lease()
+    job.save(update_fields=[*ScrapeJob.COUNTERS, "errors", "done_targets", "lease_until", "updated_at"])
+
+
+# --- finishing ----------------------------------------------------------------------------------
+
+def finish(job: ScrapeJob, *, error: str = "") -> ScrapeJob:
+    """Close the job (once): status, timings, the event, and a notification on failure."""
+    attempted = job.pages_fetched + job.pages_not_modified + job.pages_failed
+    if not error and attempted > 0 and job.pages_fetched + job.pages_not_modified == 0:
+        error = f"Every page failed; first error: {job.errors[0].message}" if job.errors else "Every page failed."
+    now = timezone.now()
+    job.status = ScrapeJob.FAILED if error else ScrapeJob.COMPLETED
+    job.error = error[:500]
+    job.finished_at, job.lease_until = now, None
+    job.duration_ms = round((now - job.started_at).total_seconds() * 1000, 2) if job.started_at else None
+    closed = ScrapeJob.objects.filter(pk=job.pk).exclude(status__in=ScrapeJob.FINISHED).update(
+        status=job.status, error=job.error, finished_at=now, lease_until=None, duration_ms=job.duration_ms)
+    if closed:
+        _announce(job)
+    return job
+
+
+def event_data(job: ScrapeJob) -> dict:
+    return {
+        "job_id": str(job.pk), "project_id": str(job.project_id), "target_id": str(job.target_id) if job.target_id else None,
+        "status": job.status, "trigger": job.trigger, "error": job.error, "counts": job.counts(),
+        "errors": [{"url": e.url, "status_code": e.status_code, "message": e.message} for e in job.errors[:5]],
+        "started_at": job.started_at, "finished_at": job.finished_at, "duration_ms": job.duration_ms,
+    }
+
+
+def _announce(job: ScrapeJob) -> None:
+    failed = job.status == ScrapeJob.FAILED
+    emit_event(company=job.company_id, event_type=FAILED_EVENT if failed else COMPLETED_EVENT,
+               data=event_data(job), source="scraping")
+    if failed:
+        name = Project.objects.filter(pk=job.project_id).values_list("name", flat=True).first() or "a project"
+        notify_company_admins(company=job.company_id, type=FAILED_EVENT, title=f"Scrape of “{name}” failed",
+                              message=job.error, metadata={"job_id": str(job.pk), "project_id": str(job.project_id)})
+
+
+# --- scheduled runs ---------------------------------------------------------------------------
+
+def run_project(*, project_id) -> ScrapeJob | None:
+    """What a project's schedule runs: one job over its active targets. Nothing when the
+    project is gone or not active, or a run of it is still going; a run whose worker was
+    lost (its lease ran out) or that is still queued is taken over instead of adding one."""
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None or project.status != Project.ACTIVE:
+        return None
+    now = timezone.now()
+    active = ScrapeJob.objects.filter(project=project, target=None,
+                                      status__in=[ScrapeJob.QUEUED, ScrapeJob.RUNNING]).order_by("-created_at").first()
+    if active and active.status == ScrapeJob.RUNNING and active.lease_until and active.lease_until > now:
+        return None
+    job = active or create_job(project=project, trigger="schedule")
+    return run_job(job_id=job.pk)

@@ -1,0 +1,164 @@
+"""Projects, targets, presets and schedules: the writes behind the API and the admin.
+
+A project's configuration starts from its preset (default: the system preset "standard")
+and any option given with it overrides the preset's value; choosing another preset later
+starts again from that preset. A project's schedule is the generic `tenants.Schedule`
+document with task `scraping.tasks.run_project` and target_id = the project's id (unique
+per (task, target_id), so one per project); its interval is kept in the project's
+configuration too, so a schedule created later starts from it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bson import ObjectId
+from django.db import IntegrityError
+from django.utils import timezone
+
+from requestdesk import outbound
+from tenants.models import Schedule
+
+from ..models import RUN_PROJECT_TASK, Preset, Project, ScrapeConfig, Target
+
+DEFAULT_PRESET = "standard"
+CONFIG_FIELDS = tuple(f.name for f in ScrapeConfig._meta.concrete_fields if not f.primary_key)
+FETCH_FIELDS = ("url", "platform", "options")  # a change makes the next fetch unconditional
+
+
+def config_dict(config: ScrapeConfig) -> dict:
+    return {name: getattr(config, name) for name in CONFIG_FIELDS}
+
+
+def make_config(*layers: dict) -> ScrapeConfig:
+    """A ScrapeConfig from dicts of options, later ones winning; unknown keys are ignored."""
+    merged: dict = {}
+    for layer in layers:
+        merged.update({key: value for key, value in (layer or {}).items() if key in CONFIG_FIELDS})
+    return ScrapeConfig(**merged)
+
+
+# --- presets ------------------------------------------------------------------------------------
+
+def find_preset(*, company, value: str) -> Preset | None:
+    """A preset the company may use, by id or by name (a system preset first, then the oldest)."""
+    visible = Preset.objects.visible_to(company)
+    if ObjectId.is_valid(str(value)):
+        return visible.filter(pk=ObjectId(str(value))).first()
+    return visible.filter(name=value).order_by("-is_system", "created_at").first()
+
+
+def create_preset(*, company, user, name: str, description: str = "", config: dict | None = None) -> Preset:
+    return Preset.objects.create(company=company, user=user, name=name, description=description, is_system=False,
+                                 config=config_dict(make_config(config or {})))
+
+
+def update_preset(*, preset: Preset, config: dict | None = None, **fields) -> Preset:
+    """Change a user preset; options given in `config` are merged into its configuration."""
+    if config:
+        preset.config = config_dict(make_config(preset.config, config))
+    for name, value in fields.items():
+        setattr(preset, name, value)
+    preset.save()
+    return preset
+
+
+# --- projects -----------------------------------------------------------------------------------
+
+def create_project(*, company, name: str, description: str = "", status: str = Project.ACTIVE,
+                   preset: Preset | None = None, config: dict | None = None, created_by=None,
+                   schedule_enabled: bool = False) -> Project:
+    preset = preset or find_preset(company=company, value=DEFAULT_PRESET)
+    project = Project.objects.create(
+        company=company, name=name, description=description, status=status, preset=preset, created_by=created_by,
+        config=make_config(preset.config if preset else {}, config or {}),
+    )
+    if schedule_enabled:
+        set_schedule(project=project, enabled=True)
+    return project
+
+
+def update_project(*, project: Project, preset: Preset | None = None, config: dict | None = None,
+                   **fields) -> Project:
+    interval = project.config.schedule_interval_seconds
+    if preset is not None:
+        project.preset = preset
+        project.config = make_config(preset.config, config or {})
+    elif config:
+        project.config = make_config(config_dict(project.config), config)
+    for name, value in fields.items():
+        setattr(project, name, value)
+    project.save()
+    schedule = schedule_of(project)
+    if schedule is not None and project.config.schedule_interval_seconds != interval:
+        set_schedule(project=project, interval_seconds=project.config.schedule_interval_seconds)
+    return project
+
+
+def remove_schedule_of_deleted_project(sender, instance: Project, **kwargs) -> None:
+    """post_delete of a Project (API, admin, or a company's cascade): its schedule goes too.
+    Its targets, jobs and results go by the foreign keys' cascade."""
+    Schedule.objects.filter(task=RUN_PROJECT_TASK, target_id=str(instance.pk)).delete()
+
+
+# --- targets ------------------------------------------------------------------------------------
+
+def create_target(*, project: Project, url: str, platform: str = Target.AUTO, status: str = Target.ACTIVE,
+                  options=None) -> Target:
+    outbound.check_url(url)
+    fields = {"options": options} if options is not None else {}
+    return Target.objects.create(company_id=project.company_id, project=project, url=url, platform=platform,
+                                 status=status, **fields)
+
+
+def update_target(*, target: Target, **changes) -> Target:
+    if "url" in changes and changes["url"] != target.url:
+        outbound.check_url(changes["url"])
+    if any(name in changes for name in FETCH_FIELDS):
+        target.etag, target.last_modified = "", ""
+    for name, value in changes.items():
+        setattr(target, name, value)
+    target.save()
+    return target
+
+
+# --- schedules ----------------------------------------------------------------------------------
+
+def schedule_of(project: Project) -> Schedule | None:
+    return Schedule.objects.filter(task=RUN_PROJECT_TASK, target_id=str(project.pk)).first()
+
+
+def set_schedule(*, project: Project, enabled: bool | None = None,
+                 interval_seconds: int | None = None) -> tuple[Schedule, bool]:
+    """Create or change the project's schedule; returns (schedule, created). A schedule
+    (re-)enabled, or given a shorter interval, next runs one interval from now at most."""
+    interval = interval_seconds or project.config.schedule_interval_seconds
+    now = timezone.now()
+    first_run = now + timedelta(seconds=interval)
+    schedule, created = schedule_of(project), False
+    if schedule is None:
+        try:
+            schedule = Schedule.objects.create(
+                company_id=project.company_id, name=f"Scrape {project.name}"[:100], task=RUN_PROJECT_TASK,
+                target_id=str(project.pk), kwargs={"project_id": str(project.pk)}, interval_seconds=interval,
+                enabled=True if enabled is None else enabled, next_run=first_run)
+            created = True
+        except IntegrityError:  # created meanwhile by another request: change that one
+            schedule = schedule_of(project)
+    if not created:
+        if enabled and not schedule.enabled:
+            schedule.next_run = first_run
+        if interval != schedule.interval_seconds:
+            schedule.next_run = min(schedule.next_run, first_run)
+        schedule.interval_seconds = interval
+        if enabled is not None:
+            schedule.enabled = enabled
+        schedule.save()
+    if project.config.schedule_interval_seconds != interval:
+        project.config.schedule_interval_seconds = interval
+        project.save(update_fields=["config", "updated_at"])
+    return schedule, created
+
+
+def delete_schedule(*, schedule: Schedule) -> None:
+    schedule.delete()

@@ -1,0 +1,143 @@
+"""The scraping admin: pages render for company staff, "Run now" queues jobs, the sentiment
+chart page shows a Chart.js chart (a pinned static file) with the analytics numbers, system
+presets are read-only, unsafe target URLs are refused, and nothing crosses companies."""
+
+import json
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from scraping.models import Preset, ScrapeJob, Target
+from scraping.services import ingest
+from scraping.services.extraction import Item
+from tenants.models import AuditLog
+from tests.scraping_support import (  # noqa: F401
+    fast_scraping, make_project, make_target, queued, site, system_presets)
+
+
+@pytest.fixture
+def staff(client):
+    def sign_in(user):
+        client.force_login(user)
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def project(world, site):
+    project = make_project(world.a, name="Kettles")
+    target = make_target(project, site.url("/products/kettle"))
+    for day, text in ((4, "I love it, wonderful!"), (4, "Awful and broken."), (11, "It is blue.")):
+        ingest.ingest(target=target, platform="reviews",
+                      items=[Item(title="", text=text, date=datetime(2024, 3, day, tzinfo=timezone.utc))])
+    return project
+
+
+def test_scraping_pages_render_for_company_staff(staff, world, project):
+    client = staff(world.user("a", "content_manager"))
+    for model in ("preset", "project", "target", "scrapejob", "result"):
+        assert client.get(f"/admin/scraping/{model}/").status_code == 200, model
+    for model in ("preset", "project", "target"):
+        assert client.get(f"/admin/scraping/{model}/add/").status_code == 200, model
+    page = client.get(f"/admin/scraping/project/{project.pk}/change/").content.decode()
+    assert "Sentiment chart" in page and f"/admin/scraping/project/{project.pk}/sentiment/" in page
+    assert "/products/kettle" in page  # the targets inline
+    negative = client.get("/admin/scraping/result/?sentiment=negative").content.decode()
+    assert "Awful and broken." in negative and "wonderful" not in negative
+
+
+def test_sentiment_chart_page(staff, world, project):
+    client = staff(world.user("a", "company_admin"))
+    response = client.get(f"/admin/scraping/project/{project.pk}/sentiment/?interval=week")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<canvas id="sentiment-chart"' in html and "/static/scraping/chart.umd.min.js" in html
+    assert "cdn" not in html.lower()
+    data = json.loads(re.search(r'<script id="sentiment-data" type="application/json">(.*?)</script>', html,
+                                re.S).group(1))
+    assert data["interval"] == "week" and [(s["period"], s["count"]) for s in data["series"]] == [
+        ("2024-03-04", 2), ("2024-03-11", 1)]
+    assert data["totals"]["count"] == 3 and (data["totals"]["positive"], data["totals"]["negative"]) == (1, 1)
+    assert "<td>2024-03-04</td>" in html  # the same numbers as a table
+    daily = client.get(f"/admin/scraping/project/{project.pk}/sentiment/").content.decode()
+    assert daily.count("<td>2024-03-") == 8  # March 4 to 11, empty days included
+
+
+def test_chart_js_is_a_pinned_local_file():
+    path = Path(settings.BASE_DIR) / "static" / "scraping" / "chart.umd.min.js"
+    head = path.read_text()[:200]
+    assert "Chart.js v4.4.1" in head and "sourceMappingURL" not in path.read_text()[-200:]
+
+
+def test_run_now_actions(staff, world, project, queued):
+    client = staff(world.user("a", "content_manager"))
+    response = client.post("/admin/scraping/project/", {"action": "run_now", "_selected_action": [str(project.pk)]},
+                           follow=True)
+    assert "Queued 1 scrape job(s)." in response.content.decode()
+    job = ScrapeJob.objects.get()
+    assert queued == [str(job.pk)] and job.trigger == "admin" and job.target_id is None
+    assert AuditLog.objects.filter(event_type="project.run", source="admin").exists()
+    target = Target.objects.get(project=project)
+    client.post("/admin/scraping/target/", {"action": "run_now", "_selected_action": [str(target.pk)]})
+    assert ScrapeJob.objects.filter(target=target).count() == 1 and len(queued) == 2
+
+
+def test_nothing_crosses_companies(staff, world, project, queued):
+    client = staff(world.user("b", "company_admin"))
+    assert "Kettles" not in client.get("/admin/scraping/project/").content.decode()
+    assert client.get(f"/admin/scraping/project/{project.pk}/sentiment/").status_code == 404
+    assert client.get(f"/admin/scraping/project/{project.pk}/change/").status_code == 302
+    client.post("/admin/scraping/project/", {"action": "run_now", "_selected_action": [str(project.pk)]})
+    assert ScrapeJob.objects.count() == 0 and queued == []
+    results = client.get("/admin/scraping/result/").content.decode()
+    assert "wonderful" not in results and "0 results" in results
+
+
+def test_system_presets_are_read_only(staff, world):
+    client = staff(world.user("a", "company_admin"))
+    starter = Preset.objects.get(name="starter")
+    listing = client.get("/admin/scraping/preset/").content.decode()
+    assert "starter" in listing and "enterprise" in listing
+    client.post(f"/admin/scraping/preset/{starter.pk}/change/", {"name": "mine", "config": "{}"})
+    assert Preset.objects.get(pk=starter.pk).name == "starter"
+    added = client.post("/admin/scraping/preset/add/", {"name": "weekly", "config": '{"max_pages": 3}'})
+    assert added.status_code == 302, added.content.decode()[:2000]
+    mine = Preset.objects.get(name="weekly")
+    assert (mine.company_id, mine.user_id, mine.config["max_pages"]) == (world.a.pk, world.user("a",
+                                                                                               "company_admin").pk, 3)
+    refused = client.post("/admin/scraping/preset/add/", {"name": "bad", "config": '{"max_pages": -1}'})
+    assert refused.status_code == 200 and not Preset.objects.filter(name="bad").exists()
+
+
+def test_admin_refuses_unsafe_target_urls(staff, world, project):
+    client = staff(world.user("a", "company_admin"))
+    form = {"project": str(project.pk), "url": "http://192.168.0.10/", "platform": "auto", "status": "active",
+            "options-max_items": "200"}
+    response = client.post("/admin/scraping/target/add/", form)
+    assert response.status_code == 200 and "private address" in response.content.decode()
+    assert Target.objects.count() == 1
+
+
+def test_project_schedule_from_the_admin(staff, world, project):
+    from scraping.services.projects import schedule_of
+
+    client = staff(world.user("a", "company_admin"))
+    page = client.get(f"/admin/scraping/project/{project.pk}/change/").content.decode()
+    form = {"name": "Kettles", "description": "", "status": "active", "schedule_enabled": "on",
+            **{f"config-{name}": value for name, value in re.findall(
+                r'name="config-(\w+)"[^>]*?value="([^"]*)"', page)},
+            "config-respect_robots_txt": "on", "config-sentiment": "vader",
+            "config-schedule_interval_seconds": "1800",
+            "targets-TOTAL_FORMS": "0", "targets-INITIAL_FORMS": "0"}
+    response = client.post(f"/admin/scraping/project/{project.pk}/change/", form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    schedule = schedule_of(project)
+    assert schedule.enabled and schedule.interval_seconds == 1800 and schedule.kwargs == {
+        "project_id": str(project.pk)}
+    assert "not scheduled" not in client.get(f"/admin/scraping/project/{project.pk}/change/").content.decode()
+    client.post(f"/admin/scraping/project/{project.pk}/change/", {**form, "schedule_enabled": ""})
+    assert not schedule_of(project).enabled

@@ -1,0 +1,103 @@
+"""Sentiment analytics: counts per label and average compound per day and per ISO week, per
+project and per target, over known results; date ranges; the API; other tenants excluded."""
+
+from datetime import datetime, timezone
+
+import pytest
+
+from scraping import selectors
+from scraping.models import Analysis, Result, Sentiment
+from scraping.services import ingest
+from scraping.services.extraction import Item
+from tests.scraping_support import make_project, make_target, system_presets  # noqa: F401
+
+# (target, day of March 2024, label, compound). March 4 and 11 2024 are Mondays.
+ROWS = [("t1", 4, "positive", 0.8), ("t1", 4, "negative", -0.6), ("t2", 4, "positive", 0.4),
+        ("t1", 5, "neutral", 0.0), ("t2", 7, "negative", -0.2), ("t1", 11, "positive", 0.6)]
+
+
+def _store(target, day, label, compound, n):
+    result = ingest.build_result(item=Item(title=f"r{n}", text="x", date=datetime(2024, 3, day, 15,
+                                                                                  tzinfo=timezone.utc)),
+                                 target=target, platform="article")
+    result.analysis = Analysis(sentiment=Sentiment(label=label, compound=compound, positive=0, neutral=1,
+                                                   negative=0))
+    Result.objects.bulk_create([result])
+
+
+@pytest.fixture
+def data(world):
+    project = make_project(world.a, name="Tracked")
+    targets = {"t1": make_target(project, "http://127.0.0.1:9/one"), "t2": make_target(project,
+                                                                                        "http://127.0.0.1:9/two")}
+    for n, (name, day, label, compound) in enumerate(ROWS):
+        _store(targets[name], day, label, compound, n)
+    elsewhere = make_project(world.a, name="Elsewhere")
+    _store(make_target(elsewhere, "http://127.0.0.1:9/else"), 4, "negative", -1.0, 99)
+    _store(make_target(make_project(world.b), "http://127.0.0.1:9/b"), 4, "negative", -1.0, 100)
+    return project, targets
+
+
+def row(count, positive, negative, neutral, avg):
+    return {"count": count, "positive": positive, "negative": negative, "neutral": neutral, "avg_compound": avg}
+
+
+def test_daily_series_per_project_with_empty_days(world, data):
+    project, _ = data
+    series = selectors.sentiment_series(company=world.a, filters=selectors.ResultFilters(project=project.pk))
+    assert series == [
+        {"period": "2024-03-04", **row(3, 2, 1, 0, 0.2)},
+        {"period": "2024-03-05", **row(1, 0, 0, 1, 0.0)},
+        {"period": "2024-03-06", **row(0, 0, 0, 0, None)},
+        {"period": "2024-03-07", **row(1, 0, 1, 0, -0.2)},
+        {"period": "2024-03-08", **row(0, 0, 0, 0, None)},
+        {"period": "2024-03-09", **row(0, 0, 0, 0, None)},
+        {"period": "2024-03-10", **row(0, 0, 0, 0, None)},
+        {"period": "2024-03-11", **row(1, 1, 0, 0, 0.6)},
+    ]
+
+
+def test_weekly_series_totals_and_targets(world, data):
+    project, targets = data
+    report = selectors.sentiment_analytics(company=world.a, filters=selectors.ResultFilters(project=project.pk),
+                                           interval="week")
+    assert report["series"] == [{"period": "2024-03-04", **row(5, 2, 2, 1, 0.08)},
+                                {"period": "2024-03-11", **row(1, 1, 0, 0, 0.6)}]
+    assert report["totals"] == row(6, 3, 2, 1, 0.1667)
+    assert report["targets"] == [
+        {"target": str(targets["t1"].pk), "url": "http://127.0.0.1:9/one", **row(4, 2, 1, 1, 0.2)},
+        {"target": str(targets["t2"].pk), "url": "http://127.0.0.1:9/two", **row(2, 1, 1, 0, 0.1)},
+    ]
+
+
+def test_per_target_and_date_range(world, data):
+    _, targets = data
+    by_target = selectors.sentiment_series(company=world.a, filters=selectors.ResultFilters(target=targets["t2"].pk),
+                                           interval="week")
+    assert by_target == [{"period": "2024-03-04", **row(2, 1, 1, 0, 0.1)}]
+    ranged = selectors.sentiment_series(company=world.a, filters=selectors.ResultFilters(
+        target=targets["t1"].pk, date_from=datetime(2024, 3, 5, tzinfo=timezone.utc),
+        date_to=datetime(2024, 3, 11, tzinfo=timezone.utc)))
+    assert [(r["period"], r["count"]) for r in ranged] == [("2024-03-05", 1)]
+
+
+def test_api_analytics(api, world, data):
+    project, targets = data
+    api.as_user(world.user("a", "client"))
+    report = api.get(f"/api/v1/scraping/projects/{project.pk}/analytics/?interval=week").json()
+    assert report["interval"] == "week" and report["totals"] == row(6, 3, 2, 1, 0.1667)
+    assert [s["count"] for s in report["series"]] == [5, 1]
+    daily = api.get(f"/api/v1/scraping/projects/{project.pk}/analytics/?date_from=2024-03-07&date_to=2024-03-07")
+    assert [(s["period"], s["avg_compound"]) for s in daily.json()["series"]] == [("2024-03-07", -0.2)]
+    one = api.get(f"/api/v1/scraping/projects/{project.pk}/analytics/?target={targets['t1'].pk}").json()
+    assert one["totals"]["count"] == 4 and [t["target"] for t in one["targets"]] == [str(targets["t1"].pk)]
+    target = api.get(f"/api/v1/scraping/targets/{targets['t2'].pk}/analytics/?interval=week").json()
+    assert target["series"] == [{"period": "2024-03-04", **row(2, 1, 1, 0, 0.1)}]
+    bad = api.get(f"/api/v1/scraping/projects/{project.pk}/analytics/?interval=hour")
+    assert bad.status_code == 400 and "interval" in bad.json()
+
+
+def test_no_results_no_series(world):
+    project = make_project(world.a)
+    report = selectors.sentiment_analytics(company=world.a, filters=selectors.ResultFilters(project=project.pk))
+    assert report == {"interval": "day", "series": [], "totals": row(0, 0, 0, 0, None), "targets": []}
