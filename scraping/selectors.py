@@ -25,6 +25,7 @@ from .models import Result, Target
 from .services.analysis import query_terms
 
 TITLE_WEIGHT, TEXT_WEIGHT = 10, 5
+TERMS_INDEX = "result_company_terms"  # named so the search always hints it (see SearchResults)
 INTERVALS = ("day", "week")
 LABELS = ("positive", "negative", "neutral")
 
@@ -88,7 +89,9 @@ def scores_on_server() -> bool:
 
 class SearchResults:
     """A ranked search, evaluated lazily: count() and slicing run the query, so the API's
-    paginator pages it like a queryset. Slices are Results with a `score`."""
+    paginator pages it like a queryset. Slices are Results with a `score`. Every query hints
+    the (company_id, terms) index: given filters as well, the embedded server's planner
+    would otherwise pick the sentiment or project index and read all of those results."""
 
     def __init__(self, *, company, terms: list[str], filters: ResultFilters, on_server: bool | None = None):
         self.company, self.terms, self.filters = company, terms, filters
@@ -119,7 +122,8 @@ class SearchResults:
         """The client-side form: every candidate's (score, published_at, _id), best first."""
         if self._ranked is None:
             query = set(self.terms)
-            rows = _collection().find(self._match(), {"search.title": 1, "search.text": 1, "published_at": 1})
+            rows = _collection().find(self._match(), {"search.title": 1, "search.text": 1, "published_at": 1},
+                                      hint=TERMS_INDEX)
             self._ranked = sorted(
                 ((TITLE_WEIGHT * len(query.intersection((row.get("search") or {}).get("title") or ()))
                   + TEXT_WEIGHT * len(query.intersection((row.get("search") or {}).get("text") or ())),
@@ -130,7 +134,7 @@ class SearchResults:
     def count(self) -> int:
         if self._count is None:
             if self.on_server:
-                rows = list(_collection().aggregate([{"$match": self._match()}, {"$count": "n"}]))
+                rows = list(_collection().aggregate([{"$match": self._match()}, {"$count": "n"}], hint=TERMS_INDEX))
                 self._count = rows[0]["n"] if rows else 0
             else:
                 self._count = len(self.ranked())
@@ -148,7 +152,7 @@ class SearchResults:
             return []
         if self.on_server:
             scores = {row["_id"]: row["score"] for row in _collection().aggregate(
-                self.pipeline(start, None if stop is None else stop - start))}
+                self.pipeline(start, None if stop is None else stop - start), hint=TERMS_INDEX)}
         else:
             scores = {row_id: score for score, _, row_id in self.ranked()[start:stop]}
         # By _id alone: with the company next to an _id $in, the embedded server's planner
