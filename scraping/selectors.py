@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from django.conf import settings
 from django.db import connections
@@ -25,7 +25,6 @@ from .models import Result, Target
 from .services.analysis import query_terms
 
 TITLE_WEIGHT, TEXT_WEIGHT = 10, 5
-TERMS_INDEX = "result_company_terms"  # named so the search always hints it (see SearchResults)
 INTERVALS = ("day", "week")
 LABELS = ("positive", "negative", "neutral")
 
@@ -67,6 +66,27 @@ class ResultFilters:
             match["published_at"] = dates
         return match
 
+    def accepts(self, row: dict) -> bool:
+        """What match() asks of the server, for a raw row fetched without it."""
+        for name in ("project", "target"):
+            value = getattr(self, name)
+            if value is not None and row.get(_column(name)) != getattr(value, "pk", value):
+                return False
+        if self.platform and row.get("platform") != self.platform:
+            return False
+        if self.sentiment and ((row.get("analysis") or {}).get("sentiment") or {}).get("label") != self.sentiment:
+            return False
+        when = _naive_utc(row.get("published_at"))
+        return not ((self.date_from and when < _naive_utc(self.date_from))
+                    or (self.date_to and when > _naive_utc(self.date_to)))
+
+
+FILTER_FIELDS = ("project_id", "target_id", "platform", "analysis.sentiment.label")
+
+
+def _naive_utc(value: datetime) -> datetime:
+    return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+
 
 # --- search ----------------------------------------------------------------------------------
 
@@ -89,9 +109,11 @@ def scores_on_server() -> bool:
 
 class SearchResults:
     """A ranked search, evaluated lazily: count() and slicing run the query, so the API's
-    paginator pages it like a queryset. Slices are Results with a `score`. Every query hints
-    the (company_id, terms) index: given filters as well, the embedded server's planner
-    would otherwise pick the sentiment or project index and read all of those results."""
+    paginator pages it like a queryset. Slices are Results with a `score`.
+
+    Client-side, only {company_id, terms} is sent (the embedded server's planner serves it
+    from the (company_id, terms) index, but given more fields it may scan the collection,
+    and a hint makes it slower still); the other filters are applied to the rows here."""
 
     def __init__(self, *, company, terms: list[str], filters: ResultFilters, on_server: bool | None = None):
         self.company, self.terms, self.filters = company, terms, filters
@@ -122,19 +144,19 @@ class SearchResults:
         """The client-side form: every candidate's (score, published_at, _id), best first."""
         if self._ranked is None:
             query = set(self.terms)
-            rows = _collection().find(self._match(), {"search.title": 1, "search.text": 1, "published_at": 1},
-                                      hint=TERMS_INDEX)
+            scan = {**tenant_match(self.company), "terms": {"$in": self.terms}}
+            rows = _collection().find(scan, {"search": 1, "published_at": 1, **{f: 1 for f in FILTER_FIELDS}})
             self._ranked = sorted(
                 ((TITLE_WEIGHT * len(query.intersection((row.get("search") or {}).get("title") or ()))
                   + TEXT_WEIGHT * len(query.intersection((row.get("search") or {}).get("text") or ())),
-                  row["published_at"], row["_id"]) for row in rows),
+                  row["published_at"], row["_id"]) for row in rows if self.filters.accepts(row)),
                 reverse=True)
         return self._ranked
 
     def count(self) -> int:
         if self._count is None:
             if self.on_server:
-                rows = list(_collection().aggregate([{"$match": self._match()}, {"$count": "n"}], hint=TERMS_INDEX))
+                rows = list(_collection().aggregate([{"$match": self._match()}, {"$count": "n"}]))
                 self._count = rows[0]["n"] if rows else 0
             else:
                 self._count = len(self.ranked())
@@ -152,7 +174,7 @@ class SearchResults:
             return []
         if self.on_server:
             scores = {row["_id"]: row["score"] for row in _collection().aggregate(
-                self.pipeline(start, None if stop is None else stop - start), hint=TERMS_INDEX)}
+                self.pipeline(start, None if stop is None else stop - start))}
         else:
             scores = {row_id: score for score, _, row_id in self.ranked()[start:stop]}
         # By _id alone: with the company next to an _id $in, the embedded server's planner
