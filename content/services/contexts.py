@@ -90,9 +90,9 @@ def cancel(context: Context) -> Context:
     now = timezone.now()
     changed = Context.objects.filter(pk=context.pk, status=previous, attempt=context.attempt).update(
         status=ContextStatus.CANCELLED, error="Cancelled.", lease_until=None, next_retry_at=None, updated_at=now)
-    if not changed:
+    if not changed:  # it moved on meanwhile (claimed, finished): decide again on what it is now
         context.refresh_from_db()
-        return cancel(context) if context.status in CANCELLABLE else context
+        return cancel(context)
     if context.batch_id:
         batches.context_finished(batch_id=context.batch_id, outcome="cancelled", now=now)
     context.refresh_from_db()
@@ -108,11 +108,12 @@ def retry(context: Context) -> Context:
         raise WrongStatus(f"Only failed or cancelled contexts can be retried; this one is {previous}.")
     changed = Context.objects.filter(pk=context.pk, status=previous).update(
         status=ContextStatus.PENDING, retry_count=0, next_retry_at=None, error="", updated_at=timezone.now())
-    if changed:
-        if context.batch_id:
-            batches.context_reopened(batch_id=context.batch_id, outcome=previous, count=1)
-        enqueue([context.pk])
     context.refresh_from_db()
+    if not changed:  # retried by someone else meanwhile
+        return retry(context)
+    if context.batch_id:
+        batches.context_reopened(batch_id=context.batch_id, outcome=previous, count=1)
+    enqueue([context.pk])
     return context
 
 
