@@ -2,7 +2,10 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
 COPY requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt
+# torch from the CPU index first: from PyPI it would bring several GB of CUDA packages.
+RUN pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu \
+        "$(grep -E '^torch==' requirements.txt)" \
+ && pip install --no-cache-dir -r requirements.txt
 COPY . .
 # Static files for the admin, served by whitenoise (the build-only keys never run the app).
 RUN DEBUG=0 SECRET_KEY=collectstatic-only FIELD_ENCRYPTION_KEY=collectstatic-only \
