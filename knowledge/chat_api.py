@@ -111,14 +111,18 @@ class ConversationViewSet(_OwnConversationsMixin, KnowledgeErrorsMixin, TenantVi
     def _stream(self, opened) -> StreamingHttpResponse:
         def events():
             yield sse({"type": "start", "user_message": _message(opened.user_message)})
-            for kind, value in chat.stream_events(opened):
-                if kind == "delta":
-                    yield sse({"type": "delta", "content": value})
-                elif kind == "done":
-                    yield sse({"type": "done", "message_id": str(value.pk), "message": _message(value)})
-                else:
-                    yield sse({"type": "error", "detail": str(value.error), "error": value.error.kind,
-                               "message_id": str(value.message.pk), "message": _message(value.message)})
+            stream = chat.stream_events(opened)
+            try:
+                for kind, value in stream:
+                    if kind == "delta":
+                        yield sse({"type": "delta", "content": value})
+                    elif kind == "done":
+                        yield sse({"type": "done", "message_id": str(value.pk), "message": _message(value)})
+                    else:
+                        yield sse({"type": "error", "detail": str(value.error), "error": value.error.kind,
+                                   "message_id": str(value.message.pk), "message": _message(value.message)})
+            finally:
+                stream.close()  # a client that went away: its partial answer is stored now
 
         response = StreamingHttpResponse(events(), content_type=EVENT_STREAM)
         response["Cache-Control"] = "no-cache"

@@ -137,6 +137,21 @@ def test_a_stream_that_breaks_keeps_what_arrived(client_a, fake_apis, setup, set
     assert failed.status == "failed" and failed.content == "You can return"
 
 
+def test_a_client_that_disconnects_mid_stream_keeps_what_arrived(client_a, fake_apis, setup):
+    conversation = _conversation(client_a, setup[0])
+    response = _send(client_a, conversation, "Tell me", stream=True)
+    chunks = iter(response.streaming_content)
+    received = [next(chunks) for _ in range(3)]  # start and two deltas, then the client goes away
+    events = [json.loads(chunk.decode()[len("data: "):]) for chunk in received]
+    assert [e["type"] for e in events] == ["start", "delta", "delta"]
+    response.close()
+    answer = Message.objects.get(conversation_id=conversation, role="assistant")
+    assert answer.status == "failed" and answer.ai_metadata.finish_reason == "client_disconnected"
+    deltas = [e["content"] for e in events[1:]]
+    assert answer.content == "".join(deltas) and answer.content
+    assert Message.objects.get(conversation_id=conversation, role="user").content == "Tell me"
+
+
 def test_missing_provider_or_closed_conversation(client_a, world, fake_apis):
     agent = make_agent(world.a)  # no provider in company A
     conversation = _conversation(client_a, agent)

@@ -188,7 +188,8 @@ def open_stream(*, conversation, user, content: str, attachments=()) -> OpenStre
 
 def stream_events(opened: OpenStream) -> Iterator[tuple[str, object]]:
     """("delta", text)... then ("done", stored message), or ("error", ChatFailed) when the
-    stream breaks (what arrived so far is kept in the failed message)."""
+    stream breaks (what arrived so far is kept in the failed message). Closed early (the
+    client disconnected), it stores what arrived as a failed message too."""
     turn, parts, finish_reason, usage = opened.turn, [], "", None
     try:
         for chunk in opened.chunks:
@@ -198,6 +199,10 @@ def stream_events(opened: OpenStream) -> Iterator[tuple[str, object]]:
                     parts.append(choice.delta.content)
                     yield "delta", choice.delta.content
                 finish_reason = choice.finish_reason or finish_reason
+    except GeneratorExit:  # the client went away: keep what arrived, marked unfinished
+        _store(turn, content="".join(parts), status=Message.FAILED, finish_reason="client_disconnected",
+               error="The client disconnected before the answer was complete.")
+        raise
     except Exception as exc:
         yield "error", _failed(turn, _as_provider_error(exc, turn.provider), content="".join(parts))
         return
