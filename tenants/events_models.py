@@ -109,6 +109,7 @@ class WebhookDelivery(TenantScoped):
 
     class Meta:
         db_table = "webhook_deliveries"
+        verbose_name_plural = "webhook deliveries"
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["webhook", "-created_at"], name="delivery_webhook_created")]
 
