@@ -8,11 +8,14 @@ sentiment and search terms. Schedules are the generic `tenants.Schedule` documen
 Indexes (seed 002, translated for tenants: a tenant query starts with company_id):
 projects (company, status), (created_by), created_at; targets (project, status),
 (project, platform), unique (project, url), (company, url); scrape_jobs (project, -created_at),
-(target, -created_at), status; results (company, terms) for the weighted search,
+(target, -created_at), status; results (company, terms, -published_at) for the weighted
+search (terms are weighted postings, see scraping.services.analysis),
 (company|project|target, -published_at), unique (target, content_hash) for dedupe, (job),
 (company, platform, -published_at) and, by migration, (company, analysis.sentiment.label,
 -published_at). Results carry no plain company or created_at index: on the embedded server
 each index entry costs insert time, and the compound indexes above start with them.
+Sentiment rollups (scraping.services.rollups): unique (company, target, platform, month),
+(company, project, month).
 """
 
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -272,7 +275,8 @@ class SearchTerms(EmbeddedModel):
 class Result(TenantScoped):
     """One scraped item (an article, a review, a feed entry). `published_at` is the item's
     own date, or when it was scraped if it has none: the date results are filtered, sorted
-    and charted by. `terms` (title and text terms) feed the weighted search."""
+    and charted by. `terms` (weighted postings of the title and text terms, "15:lantern")
+    feed the weighted search; `search` keeps the plain title and text terms."""
 
     company = models.ForeignKey("tenants.Company", on_delete=models.CASCADE, related_name="+", db_index=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -291,7 +295,7 @@ class Result(TenantScoped):
         db_table = "results"
         ordering = ["-published_at"]
         indexes = [
-            models.Index(fields=["company", "terms"], name="result_company_terms"),
+            models.Index(fields=["company", "terms", "-published_at"], name="result_company_postings"),
             models.Index(fields=["company", "-published_at"], name="result_company_published"),
             models.Index(fields=["project", "-published_at"], name="result_project_published"),
             models.Index(fields=["target", "-published_at"], name="result_target_published"),
@@ -305,3 +309,28 @@ class Result(TenantScoped):
     @property
     def sentiment(self):
         return self.analysis.sentiment if self.analysis else None
+
+
+class SentimentRollup(TenantScoped):
+    """Per target, platform and month (and per company and month: no project, target or
+    platform): per day, the results' count per sentiment label and the sum of their compound
+    scores. scraping.services.rollups writes them with $inc; the sentiment analytics and the
+    search's window planning read them. Deleted with their target."""
+
+    company = models.ForeignKey("tenants.Company", on_delete=models.CASCADE, related_name="+", db_index=False)
+    project = models.ForeignKey(Project, null=True, on_delete=models.CASCADE, related_name="+", db_index=False)
+    target = models.ForeignKey(Target, null=True, on_delete=models.CASCADE, related_name="+", db_index=False)
+    platform = models.CharField(max_length=10, null=True)
+    month = models.DateTimeField()
+    days = models.JSONField(default=dict)
+
+    class Meta:
+        db_table = "scraping_sentiment_rollups"
+        indexes = [
+            models.Index(fields=["company", "project", "month"], name="rollup_company_project"),
+        ]
+        constraints = [models.UniqueConstraint(fields=["company", "target", "platform", "month"],
+                                               name="rollup_target_month_uniq")]
+
+    def __str__(self):
+        return f"{self.target_id} {self.platform} {self.month:%Y-%m}"

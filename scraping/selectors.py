@@ -1,15 +1,31 @@
 """Reads that are more than a filter: the weighted search and the sentiment analytics.
 
-Both are aggregation pipelines on the results collection, through the project's Django
-connection (its collections rewrite pipelines for the embedded server). Every pipeline
-starts with the tenant's company (`tenant_match`), then the caller's filters.
+Every query starts with the tenant's company (`tenant_match`), then the caller's filters.
 
 Weighted search (seed 002: title weight 10, text 5) without $text, which the embedded server
-lacks: results store their title and text terms (scraping.services.analysis) and the
-multikey index (company_id, terms) finds the candidates, `terms: {$in: query terms}`. Each
-is scored 10 x (query terms in its title) + 5 x (query terms in its text), and ranked by
-score, then newest first: on the server (a $project/$sort/$skip/$limit pipeline) with a real
-MongoDB, here from an index-backed projection with the embedded one (see scores_on_server).
+lacks. A result's indexed `terms` are weighted postings, "15:lantern" (title 10 + text 5),
+"10:lantern" (title only), "5:lantern" (text only): see scraping.services.analysis. Its score
+is the sum of its query terms' weights; ranked by score, then newest, then _id.
+
+- A real MongoDB (`scores_on_server()`) matches `terms: {$in: every weighted posting of the
+  query}` on the (company_id, terms, -published_at) index and scores, sorts, counts and
+  pages on the server.
+- The embedded server (SecantusDB, a Python server) reads every document a query matches
+  (~100-200 µs each, a limit does not stop it, and a count is a read of every match), so a
+  word in most of 100k results cannot be scored or counted there. Instead each query term's
+  postings are walked best first on the same index, one weight at a time, newest first, in
+  published_at windows sized from the company's daily rollup so a window reads a few hundred
+  results ({company_id, terms: "15:lantern", published_at: range} is an index range). The
+  walks merge with the threshold algorithm (Fagin): a result seen is scored from its own
+  postings; one not yet seen scores at most the sum of the walks' current weights, and at
+  that sum is older than every walk's window, so the page is final once its last result
+  ranks above that bound. One-word queries are final as they are read. The walk stops once
+  the page is final and SCRAPING_SEARCH_COUNT_CAP matches are counted, or when every posting
+  is read (the count is then exact), or after SCRAPING_SEARCH_MAX_CANDIDATES results read
+  (a query of several very common words: the page is then the best of the results read).
+  `count_exact` says which: a capped count is "at least". Filters are applied to the rows
+  read; a project or target filter whose rollup count is small (<= the count cap) reads
+  that project's or target's results instead and scores them all (exact).
 """
 
 from __future__ import annotations
@@ -21,12 +37,14 @@ from datetime import datetime, timedelta, timezone
 from django.conf import settings
 from django.db import connections
 
-from .models import Result, Target
-from .services.analysis import query_terms
+from .models import Result
+from .services import rollups
+from .services.analysis import WEIGHTS, posting, query_terms, weights
 
-TITLE_WEIGHT, TEXT_WEIGHT = 10, 5
 INTERVALS = ("day", "week")
-LABELS = ("positive", "negative", "neutral")
+LABELS = rollups.LABELS
+WINDOW_TARGET = 250  # postings a date window is sized to read
+MAX_GROWTH = 8
 
 
 def _collection():
@@ -37,9 +55,19 @@ def _column(name: str) -> str:
     return Result._meta.get_field(name).column
 
 
+def _pk(value):
+    return getattr(value, "pk", value)
+
+
 def tenant_match(company) -> dict:
-    """The tenant condition of a raw pipeline: the same field `tenants.scoping.scope` filters on."""
-    return {_column(Result.TENANT_FIELD): getattr(company, "pk", company)}
+    """The tenant condition of a raw query: the same field `tenants.scoping.scope` filters on."""
+    return {_column(Result.TENANT_FIELD): _pk(company)}
+
+
+def naive_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
 
 
 @dataclass(frozen=True)
@@ -56,7 +84,7 @@ class ResultFilters:
         for name in ("project", "target"):
             value = getattr(self, name)
             if value is not None:
-                match[_column(name)] = getattr(value, "pk", value)
+                match[_column(name)] = _pk(value)
         if self.platform:
             match["platform"] = self.platform
         if self.sentiment:
@@ -70,25 +98,22 @@ class ResultFilters:
         """What match() asks of the server, for a raw row fetched without it."""
         for name in ("project", "target"):
             value = getattr(self, name)
-            if value is not None and row.get(_column(name)) != getattr(value, "pk", value):
+            if value is not None and row.get(_column(name)) != _pk(value):
                 return False
         if self.platform and row.get("platform") != self.platform:
             return False
         if self.sentiment and ((row.get("analysis") or {}).get("sentiment") or {}).get("label") != self.sentiment:
             return False
-        when = _naive_utc(row.get("published_at"))
-        return not ((self.date_from and when < _naive_utc(self.date_from))
-                    or (self.date_to and when > _naive_utc(self.date_to)))
+        when = naive_utc(row.get("published_at"))
+        return not ((self.date_from and when < naive_utc(self.date_from))
+                    or (self.date_to and when > naive_utc(self.date_to)))
 
 
-FILTER_FIELDS = ("project_id", "target_id", "platform", "analysis.sentiment.label")
+FIELDS = {"terms": 1, "published_at": 1, "company_id": 1, "project_id": 1, "target_id": 1, "platform": 1,
+          "analysis.sentiment.label": 1}
 
 
-def _naive_utc(value: datetime) -> datetime:
-    return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
-
-
-# --- search ----------------------------------------------------------------------------------
+# --- where scores are computed -----------------------------------------------------------------
 
 @functools.cache
 def _embedded_server(alias: str) -> bool:
@@ -97,34 +122,117 @@ def _embedded_server(alias: str) -> bool:
 
 
 def scores_on_server() -> bool:
-    """Where search scores are computed. Measured on the embedded server (SecantusDB, a
-    Python server): the scoring pipeline costs ~350 µs per candidate, an index-backed
-    find with a projection ~100 µs, so there the candidates' terms are fetched and scored
-    here (the same formula); a real MongoDB scores, sorts and pages on the server."""
+    """A real MongoDB scores, sorts, counts and pages on the server; the embedded one walks
+    the postings here (see the module docstring)."""
     mode = settings.SCRAPING_SEARCH_SCORING
     if mode == "auto":
         return not _embedded_server(Result.objects.db)
     return mode == "server"
 
 
+# --- the client-side walk ------------------------------------------------------------------------
+
+class _Density:
+    """Results per day of the company (its rollup), to size date windows: a window of
+    `budget` results, days taken as uniform inside."""
+
+    def __init__(self, per_day: dict[datetime, int]):
+        self.days = sorted(per_day.items(), reverse=True)  # newest first
+
+    def count(self, low: datetime | None, top: datetime) -> float:
+        """About how many results lie in [low, top)."""
+        total = 0.0
+        for day, count in self.days:
+            start, end = max(day, low or day), min(day + timedelta(days=1), top)
+            if end > start:
+                total += (end - start) / timedelta(days=1) * count
+        return total
+
+    def window(self, top: datetime, budget: float) -> datetime | None:
+        """The lower bound of a window below `top` holding about `budget` results; None when
+        it reaches past the oldest day (the last window)."""
+        left = max(budget, 1.0)
+        for day, count in self.days:
+            if day >= top:
+                continue
+            end = min(day + timedelta(days=1), top)
+            share = (end - day) / timedelta(days=1) * count
+            if share >= left:
+                return end - timedelta(days=1) * (left / count)
+            left -= share
+        return None
+
+
+class _TermWalk:
+    """One query term's postings, best first: weight 15, 10, then 5; inside a weight, newest
+    first, read window by window. `weight` and `seen_to` bound what it has not read yet: a
+    posting of a lower weight, or of this weight older than `seen_to` (None: none read)."""
+
+    def __init__(self, term: str, walk: "SearchResults"):
+        self.term, self.walk = term, walk
+        self.tiers = list(WEIGHTS)
+        self.top = None     # the current window's exclusive upper bound (None: the newest)
+        self.seen_to = None
+        self.share = 1.0    # postings per result in the last window: the density estimate
+
+    @property
+    def weight(self) -> int:
+        return self.tiers[0] if self.tiers else 0
+
+    def advance(self) -> list[dict]:
+        walk = self.walk
+        top = self.top or walk.newest
+        low = walk.density.window(top, WINDOW_TARGET / self.share)
+        if low is not None and walk.date_from is not None and low <= walk.date_from:
+            low = None
+        dates = {}
+        if low is not None:
+            dates["$gte"] = low
+        elif walk.date_from is not None:
+            dates["$gte"] = walk.date_from
+        if self.top is not None:
+            dates["$lt"] = self.top
+        elif walk.date_to is not None:
+            dates["$lte"] = walk.date_to
+        query = {**tenant_match(walk.company), "terms": posting(self.term, self.weight)}
+        if dates:
+            query["published_at"] = dates
+        rows = list(_collection().find(query, FIELDS))
+        expected = max(1.0, walk.density.count(low, top))
+        self.share = min(1.0, max(self.share / MAX_GROWTH, (len(rows) + 1) / expected))
+        if low is None:  # this weight is read: the next one from the newest again, density unknown
+            self.tiers.pop(0)
+            self.top = self.seen_to = None
+            self.share = 1.0
+        else:
+            self.top = self.seen_to = low
+        return rows
+
+
 class SearchResults:
     """A ranked search, evaluated lazily: count() and slicing run the query, so the API's
-    paginator pages it like a queryset. Slices are Results with a `score`.
-
-    Client-side, only {company_id, terms} is sent (the embedded server's planner serves it
-    from the (company_id, terms) index, but given more fields it may scan the collection,
-    and a hint makes it slower still); the other filters are applied to the rows here."""
+    paginator pages it like a queryset. Slices are Results with a `score`."""
 
     def __init__(self, *, company, terms: list[str], filters: ResultFilters, on_server: bool | None = None):
         self.company, self.terms, self.filters = company, terms, filters
         self.on_server = scores_on_server() if on_server is None else on_server
-        self._count = self._ranked = None
+        self.date_from, self.date_to = naive_utc(filters.date_from), naive_utc(filters.date_to)
+        self._count = None
+        self.count_exact = True
+        self._scored: dict = {}     # _id -> (score, published_at, _id) of the rows accepted
+        self._walks = None
+        self.complete = False       # every candidate read
+        self.read = 0
+
+    def postings(self) -> list[str]:
+        return [posting(term, weight) for term in self.terms for weight in WEIGHTS]
 
     def _match(self) -> dict:
         match = self.filters.match(self.company)
-        match["terms"] = {"$in": self.terms}
+        match["terms"] = {"$in": self.postings()}
         return match
 
+    # server side
     def pipeline(self, skip: int = 0, limit: int | None = None) -> list[dict]:
         """The server-side form: match, score, sort, page."""
         def hits(field):
@@ -132,26 +240,79 @@ class SearchResults:
 
         stages = [
             {"$match": self._match()},
-            {"$project": {"score": {"$add": [{"$multiply": [TITLE_WEIGHT, hits("title")]},
-                                             {"$multiply": [TEXT_WEIGHT, hits("text")]}]},
+            {"$project": {"score": {"$add": [{"$multiply": [WEIGHTS[1], hits("title")]},
+                                             {"$multiply": [WEIGHTS[2], hits("text")]}]},
                           "published_at": 1}},
             {"$sort": {"score": -1, "published_at": -1, "_id": -1}},
             {"$skip": skip},
         ]
         return stages + ([{"$limit": limit}] if limit is not None else [])
 
-    def ranked(self) -> list[tuple]:
-        """The client-side form: every candidate's (score, published_at, _id), best first."""
-        if self._ranked is None:
-            query = set(self.terms)
-            scan = {**tenant_match(self.company), "terms": {"$in": self.terms}}
-            rows = _collection().find(scan, {"search": 1, "published_at": 1, **{f: 1 for f in FILTER_FIELDS}})
-            self._ranked = sorted(
-                ((TITLE_WEIGHT * len(query.intersection((row.get("search") or {}).get("title") or ()))
-                  + TEXT_WEIGHT * len(query.intersection((row.get("search") or {}).get("text") or ())),
-                  row["published_at"], row["_id"]) for row in rows if self.filters.accepts(row)),
-                reverse=True)
-        return self._ranked
+    # client side
+    def _accept(self, rows: list[dict]) -> None:
+        company_id = _pk(self.company)
+        self.read += len(rows)
+        for row in rows:
+            if row["_id"] in self._scored or row.get("company_id") != company_id or not self.filters.accepts(row):
+                continue
+            found = weights(row.get("terms"))
+            score = sum(found.get(term, 0) for term in self.terms)
+            if score:
+                self._scored[row["_id"]] = (score, naive_utc(row["published_at"]), row["_id"])
+
+    def _bound(self):
+        """(score, date): a result not read yet ranks below it."""
+        live = [walk for walk in self._walks if walk.weight]
+        dates = [walk.seen_to for walk in live]
+        return sum(walk.weight for walk in live), (None if None in dates or not dates else min(dates))
+
+    def _final(self, key, bound) -> bool:
+        score, date = bound
+        return score == 0 or key[0] > score or (key[0] == score and date is not None and key[1] >= date)
+
+    def _small_filter(self):
+        """The project's or target's results, when its rollup counts few (else None)."""
+        for name in ("target", "project"):
+            value = getattr(self.filters, name)
+            if value is not None:
+                if rollup_count(self.company, self.filters) <= settings.SCRAPING_SEARCH_COUNT_CAP:
+                    query = {_column(name): _pk(value)}
+                    dates = {op: v for op, v in (("$gte", self.date_from), ("$lte", self.date_to)) if v}
+                    if dates:
+                        query["published_at"] = dates
+                    return query
+        return None
+
+    def _start(self):
+        self._walks = [_TermWalk(term, self) for term in self.terms]
+        per_day = rollups.company_days(self.company)
+        self.density = _Density(per_day)
+        newest = max(per_day) + timedelta(days=1) if per_day else datetime(1970, 1, 1)
+        self.newest = min(newest, self.date_to + timedelta(microseconds=1)) if self.date_to else newest
+        small = self._small_filter()
+        if small is not None:
+            self._accept(list(_collection().find(small, FIELDS)))
+            self.complete = True
+
+    def ranked(self, stop: int | None = None) -> list[tuple]:
+        """The results read so far, best first, once the first `stop` are final (all if None)."""
+        if self._walks is None:
+            self._start()
+        cap, budget = settings.SCRAPING_SEARCH_COUNT_CAP, settings.SCRAPING_SEARCH_MAX_CANDIDATES
+        need = max(stop or 0, 1)
+        while not self.complete:
+            ranked = sorted(self._scored.values(), reverse=True)
+            bound = self._bound()
+            if bound[0] == 0:
+                self.complete = True
+                break
+            page_final = stop is not None and len(ranked) >= need and self._final(ranked[need - 1], bound)
+            if (page_final and len(ranked) >= cap) or self.read >= budget:
+                break
+            walk = max((w for w in self._walks if w.weight),
+                       key=lambda w: (w.weight, w.seen_to is None, w.seen_to or datetime.min))
+            self._accept(walk.advance())
+        return sorted(self._scored.values(), reverse=True)
 
     def count(self) -> int:
         if self._count is None:
@@ -159,7 +320,9 @@ class SearchResults:
                 rows = list(_collection().aggregate([{"$match": self._match()}, {"$count": "n"}]))
                 self._count = rows[0]["n"] if rows else 0
             else:
-                self._count = len(self.ranked())
+                found = len(self.ranked(1))
+                self.count_exact = self.complete
+                self._count = found if self.complete else min(found, settings.SCRAPING_SEARCH_COUNT_CAP)
         return self._count
 
     def __len__(self):
@@ -176,11 +339,11 @@ class SearchResults:
             scores = {row["_id"]: row["score"] for row in _collection().aggregate(
                 self.pipeline(start, None if stop is None else stop - start))}
         else:
-            scores = {row_id: score for score, _, row_id in self.ranked()[start:stop]}
+            scores = {row_id: score for score, _, row_id in self.ranked(stop)[start:stop]}
         # By _id alone: with the company next to an _id $in, the embedded server's planner
         # takes a company index and reads every result of the tenant. The ids come from the
         # tenant's own query; the company is checked again here all the same.
-        company_id = getattr(self.company, "pk", self.company)
+        company_id = _pk(self.company)
         found = Result.objects.defer("terms", "search").in_bulk(list(scores))
         page = []
         for row_id, score in scores.items():
@@ -200,62 +363,6 @@ def search(*, company, query: str, filters: ResultFilters | None = None) -> Sear
     return SearchResults(company=company, terms=terms, filters=filters or ResultFilters())
 
 
-# --- sentiment analytics -------------------------------------------------------------------------
-
-def _counts() -> dict:
-    counts = {"count": {"$sum": 1}, "avg_compound": {"$avg": "$analysis.sentiment.compound"}}
-    for label in LABELS:
-        counts[label] = {"$sum": {"$cond": [{"$eq": ["$analysis.sentiment.label", label]}, 1, 0]}}
-    return counts
-
-
-def _row(doc: dict) -> dict:
-    avg = doc.get("avg_compound")
-    return {"count": doc["count"], **{label: doc[label] for label in LABELS},
-            "avg_compound": None if avg is None else round(avg, 4)}
-
-
-def _periods(first: datetime, last: datetime, interval: str):
-    step = timedelta(days=7 if interval == "week" else 1)
-    while first <= last:
-        yield first
-        first += step
-
-
-def _group(company, filters: ResultFilters, key) -> list[dict]:
-    return list(_collection().aggregate([
-        {"$match": filters.match(company)}, {"$group": {"_id": key, **_counts()}}, {"$sort": {"_id": 1}},
-    ]))
-
-
-def sentiment_series(*, company, filters: ResultFilters, interval: str = "day") -> list[dict]:
-    """Counts per label and the average compound score per day or ISO week (Monday), from
-    the first period with results to the last; periods without results have count 0."""
-    if interval not in INTERVALS:
-        raise ValueError(f"interval must be one of: {', '.join(INTERVALS)}")
-    docs = _group(company, filters, {"$dateTrunc": {"date": "$published_at", "unit": interval,
-                                                    "startOfWeek": "monday"}})
-    if not docs:
-        return []
-    by_period = {doc["_id"].replace(tzinfo=None): doc for doc in docs}
-    empty = {"count": 0, **{label: 0 for label in LABELS}, "avg_compound": None}
-    return [{"period": start.date().isoformat(), **(_row(by_period[start]) if start in by_period else empty)}
-            for start in _periods(min(by_period), max(by_period), interval)]
-
-
-def sentiment_by_target(*, company, filters: ResultFilters) -> list[dict]:
-    docs = sorted(_group(company, filters, f"${_column('target')}"), key=lambda doc: -doc["count"])
-    urls = dict(Target.objects.for_company(company).filter(pk__in=[d["_id"] for d in docs]).values_list("pk", "url"))
-    return [{"target": str(doc["_id"]), "url": urls.get(doc["_id"], ""), **_row(doc)} for doc in docs]
-
-
-def sentiment_analytics(*, company, filters: ResultFilters, interval: str = "day") -> dict:
-    """The series, the totals and the per-target breakdown (what the API and the chart show)."""
-    totals = _group(company, filters, None)
-    return {
-        "interval": interval,
-        "series": sentiment_series(company=company, filters=filters, interval=interval),
-        "totals": _row(totals[0]) if totals else {"count": 0, **{label: 0 for label in LABELS},
-                                                   "avg_compound": None},
-        "targets": sentiment_by_target(company=company, filters=filters),
-    }
+# The sentiment analytics read the daily rollups (scraping.analytics), under the names the
+# API, the admin chart and the benchmark call them by.
+from .analytics import rollup_count, sentiment_analytics, sentiment_by_target, sentiment_series  # noqa: E402, F401

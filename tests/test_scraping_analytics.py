@@ -1,13 +1,17 @@
 """Sentiment analytics: counts per label and average compound per day and per ISO week, per
-project and per target, over known results; date ranges; the API; other tenants excluded."""
+project and per target, over known results; date ranges (whole UTC days); the label filter;
+the API; other tenants excluded. They read the daily rollups: kept by the ingest service,
+rebuilt identically from the results, removed with their target."""
 
 from datetime import datetime, timezone
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 
 from scraping import selectors
 from scraping.models import Analysis, Result, Sentiment
-from scraping.services import ingest
+from scraping.services import ingest, rollups
 from scraping.services.extraction import Item
 from tests.scraping_support import make_project, make_target, system_presets  # noqa: F401
 
@@ -23,6 +27,7 @@ def _store(target, day, label, compound, n):
     result.analysis = Analysis(sentiment=Sentiment(label=label, compound=compound, positive=0, neutral=1,
                                                    negative=0))
     Result.objects.bulk_create([result])
+    rollups.add([result])  # what ingest does after its bulk insert
 
 
 @pytest.fixture
@@ -101,3 +106,49 @@ def test_no_results_no_series(world):
     project = make_project(world.a)
     report = selectors.sentiment_analytics(company=world.a, filters=selectors.ResultFilters(project=project.pk))
     assert report == {"interval": "day", "series": [], "totals": row(0, 0, 0, 0, None), "targets": []}
+
+
+def test_label_filter_and_platform(world, data):
+    project, _ = data
+    positive = selectors.sentiment_analytics(company=world.a, filters=selectors.ResultFilters(
+        project=project.pk, sentiment="positive"), interval="week")
+    assert positive["series"] == [{"period": "2024-03-04", **row(2, 2, 0, 0, 0.6)},
+                                  {"period": "2024-03-11", **row(1, 1, 0, 0, 0.6)}]
+    assert positive["totals"] == row(3, 3, 0, 0, 0.6)
+    other = selectors.sentiment_analytics(company=world.a, filters=selectors.ResultFilters(
+        project=project.pk, platform="reviews"))
+    assert other["totals"]["count"] == 0 and other["series"] == []
+
+
+def test_a_date_bound_inside_a_day_leaves_the_day_out(world, data):
+    _, targets = data
+    series = selectors.sentiment_series(company=world.a, filters=selectors.ResultFilters(
+        target=targets["t1"].pk, date_from=datetime(2024, 3, 4, 12, tzinfo=timezone.utc),
+        date_to=datetime(2024, 3, 11, 23, 59, 59, 999000, tzinfo=timezone.utc)))
+    assert [(r["period"], r["count"]) for r in series if r["count"]] == [("2024-03-05", 1), ("2024-03-11", 1)]
+
+
+def test_ingest_keeps_the_rollups_and_rebuild_agrees(world):
+    project = make_project(world.a, name="Ingested")
+    target = make_target(project, "http://127.0.0.1:9/ingested")
+    may, june = datetime(2024, 5, 31, 23, 30, tzinfo=timezone.utc), datetime(2024, 6, 1, 0, 30, tzinfo=timezone.utc)
+    items = [Item(title=f"Item {n}", text=text, date=may if n < 3 else june)
+             for n, text in enumerate(["I love it, wonderful.", "Awful, I hate it.", "It is blue.",
+                                       "Great value!", "Terrible support."])]
+    ingest.ingest(target=target, items=items, platform="article")
+    ingest.ingest(target=target, items=items, platform="article")  # duplicates: counted once
+    filters = selectors.ResultFilters(project=project.pk)
+    stored = Result.objects.filter(project=project)
+    assert stored.count() == 5
+    expected = {label: stored.filter(analysis__sentiment__label=label).count() for label in
+                ("positive", "negative", "neutral")}
+    incremental = selectors.sentiment_analytics(company=world.a, filters=filters)
+    assert [(s["period"], s["count"]) for s in incremental["series"]] == [("2024-05-31", 3), ("2024-06-01", 2)]
+    assert {label: incremental["totals"][label] for label in expected} == expected
+    collection = rollups.collection()
+    assert collection.count_documents({"target_id": target.pk}) == 2  # May and June
+    call_command("rebuild_sentiment_rollups", stdout=StringIO())
+    assert selectors.sentiment_analytics(company=world.a, filters=filters) == incremental
+    target_id = target.pk
+    target.delete()
+    assert collection.count_documents({"target_id": target_id}) == 0

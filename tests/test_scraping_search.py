@@ -1,6 +1,9 @@
 """Weighted text search over results: title words weigh 10, text words 5, ties newest
-first; filters, pagination, the tenant boundary, and the (company_id, terms) index."""
+first; filters, pagination, the tenant boundary, the (company_id, terms, -published_at)
+index of weighted postings, and the client-side walk (windows, merge, capped counts) ranking
+exactly like the server-side pipeline."""
 
+import random
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -68,7 +71,7 @@ def test_filters(world, corpus):
 def test_api_search_is_paginated_and_scoped(api, world, corpus):
     api.as_user(world.user("a", "client"))
     page = api.get("/api/v1/scraping/results/search/?q=lantern+battery&page_size=2").json()
-    assert page["count"] == 4 and page["next"] and page["previous"] is None
+    assert page["count"] == 4 and page["count_exact"] is True and page["next"] and page["previous"] is None
     assert [(r["content"]["title"], r["score"]) for r in page["results"]] == [
         ("Lantern battery test", 30), ("Lantern review", 15)]
     assert "terms" not in page["results"][0] and "search" not in page["results"][0]
@@ -96,16 +99,22 @@ def test_api_search_rejects_bad_filters(api, world):
     assert set(response.json()) == {"project", "sentiment", "date_from"}
 
 
-def test_the_search_uses_the_terms_index(world, corpus):
+def test_results_store_weighted_postings(world, corpus):
+    stored = connection.get_collection("results").find_one({"content.title": "Lantern battery test"})
+    assert stored["terms"] == ["15:lantern", "15:battery", "10:test", "5:last", "5:night", "5:wonderful"]
+
+
+def test_the_search_uses_the_postings_index(world, corpus):
     results = connection.get_collection("results")
     match = selectors.search(company=world.a, query="lantern").pipeline()[0]
     plan = str(results.database.command(
         "explain", {"aggregate": "results", "pipeline": [match], "cursor": {}}, verbosity="queryPlanner"))
-    assert "IXSCAN" in plan and "result_company_terms" in plan and "COLLSCAN" not in plan
-    # What the client-side scoring sends, filters or not: company and terms only.
-    scan = {**selectors.tenant_match(world.a), "terms": {"$in": ["lantern"]}}
-    find_plan = str(results.find(scan).explain())
-    assert "result_company_terms" in find_plan and "COLLSCAN" not in find_plan
+    assert "IXSCAN" in plan and "result_company_postings" in plan and "COLLSCAN" not in plan
+    # What the client-side walk sends: company, one weighted posting, a date window.
+    window = {**selectors.tenant_match(world.a), "terms": "15:lantern",
+              "published_at": {"$gte": DAY, "$lt": DAY + timedelta(days=2)}}
+    find_plan = str(results.find(window).explain())
+    assert "result_company_postings" in find_plan and "COLLSCAN" not in find_plan
 
 
 def test_server_and_client_scoring_rank_alike(world, corpus, settings):
@@ -119,3 +128,75 @@ def test_server_and_client_scoring_rank_alike(world, corpus, settings):
         assert both[0].count() == both[1].count()
         assert _titles(both[0]) == _titles(both[1]), query
         assert [r.pk for r in both[0][1:3]] == [r.pk for r in both[1][1:3]]
+
+
+def _client(company, query, **filters):
+    return selectors.SearchResults(company=company, terms=selectors.search(company=company, query=query).terms,
+                                   filters=selectors.ResultFilters(**filters), on_server=False)
+
+
+def test_capped_count_is_a_lower_bound(world, corpus, settings, monkeypatch):
+    monkeypatch.setattr(selectors, "WINDOW_TARGET", 1)
+    settings.SCRAPING_SEARCH_COUNT_CAP = 2
+    found = _client(world.a, "lantern battery")
+    assert (found.count(), found.count_exact) == (2, False)
+    assert _titles(found)[:2] == [("Lantern battery test", 30), ("Lantern review", 15)]
+    rare = _client(world.a, "kettle")
+    assert (rare.count(), rare.count_exact) == (1, True)
+
+
+def test_api_reports_a_capped_count(api, world, corpus, settings, monkeypatch):
+    monkeypatch.setattr(selectors, "WINDOW_TARGET", 1)  # windows of about one result
+    settings.SCRAPING_SEARCH_COUNT_CAP = 3
+    page = api.as_user(world.user("a", "client")).get("/api/v1/scraping/results/search/?q=battery").json()
+    assert (page["count"], page["count_exact"]) == (3, False)
+    assert [r["content"]["title"] for r in page["results"]] == ["Lantern battery test", "Battery", "Garden news"]
+
+
+@pytest.fixture
+def random_corpus(world):
+    """80 results over 40 days, words drawn from 6, in three targets of two projects."""
+    rnd = random.Random(7)
+    words = ["amber", "birch", "cedar", "dune", "ember", "fjord"]
+    projects = [make_project(world.a, name="One"), make_project(world.a, name="Two")]
+    targets = [make_target(projects[0], "http://127.0.0.1:9/r1"), make_target(projects[0], "http://127.0.0.1:9/r2"),
+               make_target(projects[1], "http://127.0.0.1:9/r3")]
+    for n in range(80):
+        title = " ".join(rnd.sample(words, rnd.randint(0, 2))) + f" r{n}"
+        text = " ".join(rnd.choices(words, k=rnd.randint(1, 4))) + " great" * (n % 2) + " awful" * (n % 3 == 0)
+        ingest.ingest(target=targets[n % 3], items=[Item(title=title, text=text, date=DAY + timedelta(
+            days=rnd.randint(0, 40), hours=rnd.randint(0, 23)))], platform="article")
+    return projects, targets
+
+
+@pytest.mark.parametrize("read_the_filter", [True, False])
+@pytest.mark.parametrize("query", ["amber", "birch cedar", "dune ember fjord", "amber fjord"])
+def test_the_walk_ranks_like_the_server(world, random_corpus, monkeypatch, query, read_the_filter):
+    """Small windows (a few postings each) so the merge crosses many of them; a project or
+    target filter read whole (few results), or walked like the others."""
+    monkeypatch.setattr(selectors, "WINDOW_TARGET", 2)
+    if not read_the_filter:
+        monkeypatch.setattr(selectors, "rollup_count", lambda company, filters: 10 ** 9)
+    projects, targets = random_corpus
+    for filters in ({}, {"project": projects[0].pk}, {"target": targets[2].pk}, {"sentiment": "positive"},
+                    {"date_from": DAY + timedelta(days=10), "date_to": DAY + timedelta(days=30)}):
+        server = selectors.SearchResults(company=world.a, terms=selectors.search(company=world.a, query=query).terms,
+                                         filters=selectors.ResultFilters(**filters), on_server=True)
+        expected = [(r.pk, r.score) for r in server[0:100]]
+        assert expected and server.count() == len(expected)
+        walked = _client(world.a, query, **filters)
+        assert walked.count() == len(expected) and walked.count_exact
+        assert [(r.pk, r.score) for r in walked[0:100]] == expected, (query, filters)
+        paged = _client(world.a, query, **filters)
+        assert [(r.pk, r.score) for r in paged[5:10]] == expected[5:10]
+
+
+def test_the_walk_reads_a_bounded_number_of_results(world, random_corpus, monkeypatch, settings):
+    monkeypatch.setattr(selectors, "WINDOW_TARGET", 2)
+    settings.SCRAPING_SEARCH_COUNT_CAP = 5
+    found = _client(world.a, "amber")
+    first = [(r.pk, r.score) for r in found[0:3]]
+    everything = _client(world.a, "amber")
+    settings.SCRAPING_SEARCH_COUNT_CAP = 1000
+    assert first == [(r.pk, r.score) for r in everything[0:3]]
+    assert found.read < everything.read and not found.complete and everything.complete

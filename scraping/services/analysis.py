@@ -10,6 +10,11 @@ words dropped, each word reduced by a small plural stripper (Harman's S-stemmer:
 matches is what was stored. A result keeps every title term and its most frequent text
 terms (SCRAPING_SEARCH_MAX_TERMS): on the embedded server every indexed term costs insert
 time, and the most frequent words are what a document is about.
+
+The indexed `terms` of a result are weighted postings, "<weight>:<term>": a term's weight
+is 10 when it is in the title plus 5 when it is in the text (15, 10 or 5), so the index
+(company_id, terms, published_at) lists a term's results best first, newest first, and a
+one-word query's ranking is an index range walk (scraping.selectors).
 """
 
 from __future__ import annotations
@@ -72,6 +77,30 @@ def search_terms(title: str, text: str, *, max_text_terms: int | None = None) ->
     counts = Counter(tokens(text))  # insertion order = first appearance; sorted() is stable
     text_terms = [term for term, _ in sorted(counts.items(), key=lambda pair: -pair[1])][:limit]
     return _unique(tokens(title))[:MAX_TITLE_TERMS], text_terms
+
+
+TITLE_WEIGHT, TEXT_WEIGHT = 10, 5
+WEIGHTS = (TITLE_WEIGHT + TEXT_WEIGHT, TITLE_WEIGHT, TEXT_WEIGHT)  # best first
+
+
+def posting(term: str, weight: int) -> str:
+    return f"{weight}:{term}"
+
+
+def postings(title_terms: list[str], text_terms: list[str]) -> list[str]:
+    """The weighted postings of a result ("15:lantern", "5:battery"), one per term."""
+    title, text = set(title_terms), set(text_terms)
+    return [posting(term, TITLE_WEIGHT * (term in title) + TEXT_WEIGHT * (term in text))
+            for term in _unique(title_terms + text_terms)]
+
+
+def weights(postings_: list[str]) -> dict[str, int]:
+    """{term: weight} of stored postings (the inverse of postings())."""
+    found = {}
+    for entry in postings_ or ():
+        weight, _, term = entry.partition(":")
+        found[term] = int(weight)
+    return found
 
 
 def query_terms(query: str) -> list[str]:

@@ -5,7 +5,8 @@ whitespace collapsed; not its date, which feeds rewrite freely). Per target it i
 (a unique index), and items whose hash the target already has are not stored again, so
 a rerun over unchanged pages stores nothing. New results are written with bulk inserts;
 if a batch meets the unique index anyway (a race the target lease should prevent), it is
-stored row by row and the rows already present count as duplicates.
+stored row by row and the rows already present count as duplicates. The results stored are
+then counted into the daily sentiment rollups (one bulk of $inc upserts, services.rollups).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from ..models import Analysis, Result, ResultContent, SearchTerms
-from . import analysis
+from . import analysis, rollups
 from .extraction import Item
 
 BATCH_SIZE = 500
@@ -54,7 +55,7 @@ def build_result(*, item: Item, target, platform: str, job=None, digest: str | N
         if with_sentiment else None,
         published_at=item.date or now or timezone.now(),
         content_hash=digest or content_hash(item),
-        terms=list(dict.fromkeys(title_terms + text_terms)),
+        terms=analysis.postings(title_terms, text_terms),
         search=SearchTerms(title=title_terms, text=text_terms),
     )
 
@@ -86,21 +87,27 @@ def _existing(target, digests: list[str]) -> set[str]:
 def _store(target, job, rows: list[Result]) -> int:
     try:
         Result.objects.bulk_create(rows)
-        return len(rows)
     except IntegrityError:
-        pass
+        stored = _store_one_by_one(target, job, rows)
+    else:
+        stored = rows
+    rollups.add(stored)
+    return len(stored)
+
+
+def _store_one_by_one(target, job, rows: list[Result]) -> list[Result]:
     digests = [row.content_hash for row in rows]
     # An ordered bulk insert stops at the first duplicate: the rows before it are ours.
     ours = set(Result.objects.filter(target=target, job=job, content_hash__in=digests)
                .values_list("content_hash", flat=True)) if job is not None else set()
     present = _existing(target, digests)
-    created = len(ours)
+    stored = [row for row in rows if row.content_hash in ours]
     for row in rows:
         if row.content_hash in present:
             continue
         try:
             row.save(force_insert=True)
-            created += 1
+            stored.append(row)
         except IntegrityError:
             continue
-    return created
+    return stored

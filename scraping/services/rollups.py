@@ -1,0 +1,139 @@
+"""Daily sentiment rollups: what the analytics read instead of the results.
+
+One document per (target, platform, month) holds, per day of that month, the results'
+count per sentiment label and the sum of their compound scores per label:
+
+    {company_id, project_id, target_id, platform, month: first day 00:00 UTC,
+     days: {"05": {"positive": 3, "positive_sum": 1.9, "negative": 1, ..., "unscored": 0}}}
+
+and one per (company, month), with project_id, target_id and platform null, the same for
+all the company's results: the search plans its date windows from it (scraping.selectors).
+
+The ingest service adds the results it stored with one bulk of `$inc` upserts right after
+the bulk insert (`add`), so a month of a target is one small document however many results
+it has; the migration that introduced them builds them from the stored results (`rebuild`,
+idempotent). Days are UTC days. There are no transactions on the embedded server: a worker
+killed between the insert and the `$inc` leaves those results out of the rollups until
+`rebuild` runs again (`manage.py rebuild_sentiment_rollups`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timezone
+
+from pymongo import UpdateOne
+
+LABELS = ("positive", "negative", "neutral")
+UNSCORED = "unscored"
+COLLECTION = "scraping_sentiment_rollups"
+
+
+def month_of(when: datetime) -> datetime:
+    when = when.astimezone(timezone.utc).replace(tzinfo=None) if when.tzinfo else when
+    return datetime(when.year, when.month, 1)
+
+
+def _cell(label: str | None, compound) -> dict:
+    if label not in LABELS or compound is None:
+        return {UNSCORED: 1}
+    return {label: 1, f"{label}_sum": compound}
+
+
+def increments(rows) -> dict[tuple, dict]:
+    """{(company_id, project_id, target_id, platform, month): {"days.DD.field": n}} of rows,
+    each (company_id, project_id, target_id, platform, published_at, label, compound)."""
+    found: dict[tuple, dict] = defaultdict(lambda: defaultdict(float))
+    for company_id, project_id, target_id, platform, published_at, label, compound in rows:
+        when = published_at.astimezone(timezone.utc) if published_at.tzinfo else published_at
+        for key in ((company_id, project_id, target_id, platform, month_of(when)),
+                    (company_id, None, None, None, month_of(when))):
+            fields = found[key]
+            for name, value in _cell(label, compound).items():
+                fields[f"days.{when.day:02d}.{name}"] += value
+    return found
+
+
+def _updates(found: dict[tuple, dict]) -> list[UpdateOne]:
+    # Upserted on the fields of the unique index and no other: the embedded server serves
+    # the update from that index (given more fields, it may scan the collection).
+    now = datetime.now(timezone.utc)
+    return [UpdateOne({"company_id": company_id, "target_id": target_id, "platform": platform, "month": month},
+                      {"$inc": {k: int(v) if not k.endswith("_sum") else v for k, v in fields.items()},
+                       "$set": {"updated_at": now},
+                       "$setOnInsert": {"project_id": project_id, "created_at": now}},
+                      upsert=True)
+            for (company_id, project_id, target_id, platform, month), fields in found.items()]
+
+
+def collection(connection=None):
+    if connection is None:
+        from django.db import connection
+    return connection.get_collection(COLLECTION)
+
+
+def add(results) -> None:
+    """Count stored Result objects into the rollups."""
+    rows = [(r.company_id, r.project_id, r.target_id, r.platform, r.published_at,
+             *((r.analysis.sentiment.label, r.analysis.sentiment.compound)
+               if r.analysis and r.analysis.sentiment else (None, None))) for r in results]
+    updates = _updates(increments(rows))
+    if updates:
+        collection().bulk_write(updates, ordered=False)
+
+
+def results_by_target(connection, fields: dict):
+    """Every stored result (`fields` of it), read one target at a time: each read is one
+    (target_id, ...) index range, so no single query reads the whole collection (the embedded
+    server answers a query only once it has read all it matches; pymongo gives up after
+    MONGO_TIMEOUT_MS)."""
+    results = connection.get_collection("results")
+    for target in connection.get_collection("targets").find({}, {"_id": 1}):
+        yield from results.find({"target_id": target["_id"]}, fields)
+
+
+def rebuild(connection=None) -> int:
+    """Recount every rollup from the results collection (idempotent); returns the results read."""
+    connection = connection or _default()
+    fields = {"company_id": 1, "project_id": 1, "target_id": 1, "platform": 1, "published_at": 1,
+              "analysis.sentiment.label": 1, "analysis.sentiment.compound": 1}
+    rows = []
+    for doc in results_by_target(connection, fields):
+        sentiment = (doc.get("analysis") or {}).get("sentiment") or {}
+        rows.append((doc["company_id"], doc["project_id"], doc["target_id"], doc["platform"], doc["published_at"],
+                     sentiment.get("label"), sentiment.get("compound")))
+    target = collection(connection)
+    target.delete_many({})
+    updates = _updates(increments(rows))
+    for start in range(0, len(updates), 500):
+        target.bulk_write(updates[start:start + 500], ordered=False)
+    return len(rows)
+
+
+def _default():
+    from django.db import connection
+
+    return connection
+
+
+def days_of(doc: dict):
+    """(day, cell) of a rollup document, day = 00:00 UTC of that day."""
+    month = doc["month"].replace(tzinfo=None)
+    for key, cell in (doc.get("days") or {}).items():
+        yield month.replace(day=int(key)), cell
+
+
+def cell_count(cell: dict, label: str | None = None) -> int:
+    if label:
+        return int(cell.get(label, 0))
+    return int(sum(cell.get(name, 0) for name in (*LABELS, UNSCORED)))
+
+
+def company_days(company) -> dict[datetime, int]:
+    """Results per UTC day of `company`, from its company-wide rollups."""
+    per_day: dict[datetime, int] = {}
+    for doc in collection().find({"company_id": getattr(company, "pk", company), "target_id": None},
+                                 {"month": 1, "days": 1}):
+        for day, cell in days_of(doc):
+            per_day[day] = per_day.get(day, 0) + cell_count(cell)
+    return per_day

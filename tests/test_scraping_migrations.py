@@ -1,0 +1,74 @@
+"""Migration scraping 0004 on results stored before it: their terms become weighted postings
+(title 10 + text 5) under the (company, terms, -published_at) index, the daily sentiment
+rollups are counted from them, and back and forth again gives the same documents."""
+
+import os
+import subprocess
+import sys
+import uuid
+from datetime import datetime
+
+import pymongo
+import pytest
+from bson import ObjectId
+from django.conf import settings
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _migrate(db_name, *target):
+    env = {**os.environ, "MONGODB_NAME": db_name}
+    done = subprocess.run([sys.executable, "manage.py", "migrate", *target, "--no-input"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.fixture
+def old_db():
+    name = f"old_{uuid.uuid4().hex[:8]}"
+    client = pymongo.MongoClient(settings.DATABASES["default"]["HOST"])
+    _migrate(name, "scraping", "0003")
+    yield client[name]
+    client.drop_database(name)
+
+
+def _result(company, project, target, day, title, text, label, compound):
+    return {"company_id": company, "project_id": project, "target_id": target, "platform": "article",
+            "published_at": datetime(2024, 3, day, 12), "content_hash": uuid.uuid4().hex,
+            "terms": list(dict.fromkeys(title + text)), "search": {"title": title, "text": text},
+            "analysis": {"sentiment": {"label": label, "compound": compound, "positive": 0, "neutral": 1,
+                                       "negative": 0}} if label else None}
+
+
+def test_0004_backfills_postings_and_rollups(old_db):
+    company, project, target = ObjectId(), ObjectId(), ObjectId()
+    old_db.targets.insert_one({"_id": target, "company_id": company, "project_id": project})  # read per target
+    old_db.results.insert_many([
+        _result(company, project, target, 4, ["lantern"], ["lantern", "battery"], "positive", 0.5),
+        _result(company, project, target, 4, ["kettle"], ["water"], "negative", -0.25),
+        _result(company, project, target, 30, [], ["kettle"], None, None),
+    ])
+    assert "result_company_terms" in old_db.results.index_information()
+
+    _migrate(old_db.name)
+    by_title = {tuple(doc["search"]["title"]): doc["terms"] for doc in old_db.results.find()}
+    assert by_title == {("lantern",): ["15:lantern", "5:battery"], ("kettle",): ["10:kettle", "5:water"],
+                        (): ["5:kettle"]}
+    indexes = old_db.results.index_information()
+    assert "result_company_terms" not in indexes
+    assert indexes["result_company_postings"]["key"] == [("company_id", 1), ("terms", 1), ("published_at", -1)]
+    rollups = {(doc["target_id"], doc["platform"]): doc for doc in old_db.scraping_sentiment_rollups.find()}
+    assert set(rollups) == {(target, "article"), (None, None)}  # the target's month, the company's month
+    assert rollups[(target, "article")]["project_id"] == project
+    assert rollups[(target, "article")]["days"] == {
+        "04": {"positive": 1, "positive_sum": 0.5, "negative": 1, "negative_sum": -0.25},
+        "30": {"unscored": 1}}
+    assert rollups[(None, None)]["days"] == rollups[(target, "article")]["days"]
+
+    _migrate(old_db.name, "scraping", "0003")
+    assert {tuple(doc["search"]["title"]): doc["terms"] for doc in old_db.results.find()} == {
+        ("lantern",): ["lantern", "battery"], ("kettle",): ["kettle", "water"], (): ["kettle"]}
+    _migrate(old_db.name)
+    _migrate(old_db.name)  # nothing left to do
+    assert {tuple(doc["search"]["title"]): doc["terms"] for doc in old_db.results.find()} == by_title
+    assert old_db.scraping_sentiment_rollups.count_documents({}) == 2
