@@ -4,7 +4,8 @@ by `register`).
 * tickets: writers see the tickets assigned to them, clients the tickets they created,
   managers and up all of the company's; DELETE is a soft delete (managers and up);
 * campaigns, templates, components, pipelines: CRUD (managers and up write);
-* contexts: POST one object or a list (202 with the ids; queued for the workers), status
+* contexts: POST one object or a list (202 with the ids; queued for the workers; 503 and
+  nothing stored while the task queue is down), status
   and result (GET), `cancel`, `retry`;
 * batches: POST a batch of contexts (202), status, `summary` (the seed 003 aggregation),
   `cancel`, `retry` (its failed contexts).
@@ -17,6 +18,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from requestdesk.api.queueing import accepted_or_503
 from tenants.roles import Role
 from tenants.viewsets import TenantViewSet, TenantViewSetMixin
 
@@ -145,12 +147,18 @@ class ContextViewSet(_RunViewSet):
             groups.setdefault(pipeline.pk, (pipeline, []))[1].append(item)
         for pipeline, _ in groups.values():  # every pipeline checked before anything is stored
             contexts.check_pipeline(pipeline)
-        created = [context for pipeline, group in groups.values()
-                   for context in contexts.create_contexts(pipeline=pipeline, items=group, user=request.user)]
-        for context in created:
-            self.record_audit("created", context)
-        ids = [str(c.pk) for c in created]
-        return self._accepted({"ids": ids, "status": "pending"} if many else {"id": ids[0], "status": "pending"})
+
+        def start():  # each group checks the broker first: nothing is stored while the queue is down
+            return [context for pipeline, group in groups.values()
+                    for context in contexts.create_contexts(pipeline=pipeline, items=group, user=request.user)]
+
+        def accepted(created):
+            for context in created:
+                self.record_audit("created", context)
+            ids = [str(c.pk) for c in created]
+            return {"ids": ids, "status": "pending"} if many else {"id": ids[0], "status": "pending"}
+
+        return accepted_or_503(start, serialize=accepted)
 
     @extend_schema(request=None, responses=ContextSerializer)
     @action(detail=True, methods=["post"])
@@ -181,11 +189,13 @@ class BatchViewSet(_RunViewSet):
         serializer = BatchInputSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         options = dict(serializer.validated_data)
-        batch = batches.create_batch(items=[dict(item) for item in options.pop("contexts")], user=request.user,
-                                     **options)
-        self.record_audit("created", batch)
-        return self._accepted({"id": str(batch.pk), "status": batch.status,
-                               "context_ids": [str(pk) for pk in batch.context_ids]})
+
+        def accepted(batch):
+            self.record_audit("created", batch)
+            return {"id": str(batch.pk), "status": batch.status, "context_ids": [str(pk) for pk in batch.context_ids]}
+
+        return accepted_or_503(lambda: batches.create_batch(items=[dict(item) for item in options.pop("contexts")],
+                                                            user=request.user, **options), serialize=accepted)
 
     @extend_schema(responses={200: None})
     @action(detail=True, methods=["get"])

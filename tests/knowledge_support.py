@@ -84,6 +84,7 @@ class FakeAPIs:
         self.chats: list[dict] = []  # every chat completion request body
         self.script: list[tuple] = []  # ("status", code) | ("delay", seconds) | ("break", chunks, seconds)
         self.reply = "You can return any item within 30 days [1]."
+        self.embed_delay = 0.0  # seconds each /v1/embeddings answer takes (a slow provider)
         self.fail_on = ""  # a GET whose path contains this answers HTTP 500
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -180,6 +181,7 @@ class FakeAPIs:
 
             def _embeddings(self, body):
                 texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+                time.sleep(fake.embed_delay)
                 with fake.lock:
                     fake.embedded.extend(texts)
                 self._json(200, {"object": "list", "model": body["model"],

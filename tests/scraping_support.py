@@ -10,26 +10,18 @@ importing `system_presets` (autouse) gives every test of the module the system p
 from __future__ import annotations
 
 import importlib
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
-import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from django.apps import apps
-from django.conf import settings
 
 from scraping import tasks
 from scraping.services import projects
 
-ROOT = Path(__file__).parent.parent
 FIXTURES = Path(__file__).parent / "fixtures" / "scraping"
 HTML, XML = "text/html; charset=utf-8", "application/rss+xml; charset=utf-8"
 FAST = {"rate_limit_per_minute": 6000, "timeout_seconds": 2, "max_retries": 2, "concurrency": 2}
@@ -186,39 +178,3 @@ def make_project(company, name="Monitoring", preset=None, **config):
 
 def make_target(project, url, **fields):
     return projects.create_target(project=project, url=url, **fields)
-
-
-@contextmanager
-def celery_worker(log_path: Path):
-    """A real Celery worker process on the test database and broker; its log is returned
-    by the context (read it when an assertion fails)."""
-    from requestdesk.celery import app
-
-    app.control.purge()  # nothing left over from other tests
-    env = {**os.environ, "MONGODB_NAME": settings.DATABASES["default"]["NAME"]}
-    log = open(log_path, "w+")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "requestdesk", "worker", "--pool", "solo", "-c", "1",
-         "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-         "-n", f"scraping-test-{uuid.uuid4().hex[:8]}@%h"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    try:
-        yield log
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait(timeout=5)
-        log.close()
-
-
-def wait_until(predicate, timeout: float, interval: float = 0.2) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()

@@ -1,24 +1,17 @@
 """WordPress and Shopify sync through real HTTP: paginated listings, and a re-sync that
 re-embeds only the changed item and removes the deleted one; failures remove nothing; and one sync run by a real Celery worker."""
 
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
-import uuid
 
 import pytest
-from django.conf import settings as django_settings
 
 from knowledge import tasks
 from knowledge.models import KnowledgeChunk, SyncHistory
 from knowledge.services import sync
 from knowledge.services.connectors import shopify, wordpress
-from requestdesk.celery import app
 from tenants import webhooks
 from tenants.models import Notification, WebhookDelivery
+from tests.celery_worker import celery_worker, wait_until  # noqa: F401
 from tests.knowledge_support import (  # noqa: F401
     TEST_KEY,
     fake_apis,
@@ -219,35 +212,17 @@ def test_scheduled_failure_notifies_the_company_admins(world, fake_apis, source)
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_on_demand_sync_through_a_real_celery_worker(world, fake_apis, source, tmp_path):
+def test_on_demand_sync_through_a_real_celery_worker(world, fake_apis, source, celery_worker):
     provider, agent = source
     fake_apis.wp["posts"] = [wp_post(i, f"Post {i}", f"<p>Body {i}.</p>") for i in range(1, 4)]
     collection = make_collection(world.a, source_type="wordpress", provider=provider, agent=agent)
-    app.control.purge()
-    env = {**os.environ, "MONGODB_NAME": django_settings.DATABASES["default"]["NAME"], "FIELD_ENCRYPTION_KEY": TEST_KEY}
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    log = open(tmp_path / "worker.log", "w+")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "requestdesk", "worker", "--pool", "solo", "-c", "1", "--loglevel",
-         "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-         "-n", f"knowledge-test-{uuid.uuid4().hex[:8]}@%h"],
-        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        history = sync.request_sync(collection=collection, trigger="api")
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and worker.poll() is None:
-            history.refresh_from_db()
-            if history.status in ("completed", "failed"):
-                break
-            time.sleep(0.2)
-        log.seek(0)
-        assert history.status == "completed", f"{history.status} {history.error_message}\n{log.read()[-3000:]}"
-        assert history.items_synced == 3 and KnowledgeChunk.objects.filter(collection=collection).count() == 3
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait(timeout=5)
-        log.close()
+    worker = celery_worker("knowledge", env={"FIELD_ENCRYPTION_KEY": TEST_KEY})
+    history = sync.request_sync(collection=collection, trigger="api")
+
+    def finished():
+        history.refresh_from_db()
+        return history.status in ("completed", "failed") or not worker.alive()
+
+    wait_until(finished, timeout=60)
+    assert history.status == "completed", f"{history.status} {history.error_message}\n{worker.log()}"
+    assert history.items_synced == 3 and KnowledgeChunk.objects.filter(collection=collection).count() == 3

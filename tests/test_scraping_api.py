@@ -14,7 +14,8 @@ from scraping.models import Preset, Project, Result, ScrapeJob, Target
 from scraping.services import jobs
 from tenants.models import AuditLog
 from tests.scraping_support import (  # noqa: F401
-    celery_worker, fast_scraping, make_project, make_target, queued, site, system_presets, wait_until)
+    fast_scraping, make_project, make_target, queued, site, system_presets)
+from tests.celery_worker import celery_worker, wait_until  # noqa: F401
 
 P = "/api/v1/scraping"
 
@@ -210,8 +211,9 @@ def test_run_now_with_the_queue_down_is_503_and_fails_the_job(writer, world, sit
     make_target(project, site.url("/feed.xml"))
     response = writer.post(f"{P}/projects/{project.pk}/run/")
     assert response.status_code == 503
-    assert response.json()["detail"] == jobs.QUEUE_DOWN
-    job = ScrapeJob.objects.get(pk=response.json()["job"])
+    assert response.json()["detail"] == jobs.QUEUE_DOWN and response.json()["code"] == "queue_unavailable"
+    job = ScrapeJob.objects.get(pk=response.json()["job"]["id"])
+    assert response.json()["job"]["status"] == "failed"
     assert job.status == ScrapeJob.FAILED and job.error == jobs.QUEUE_DOWN and job.finished_at
 
 
@@ -248,21 +250,16 @@ def test_schema_documents_the_scraping_endpoints(client, db):
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_run_now_through_a_real_celery_worker(writer, world, site, queued, tmp_path):
+def test_run_now_through_a_real_celery_worker(writer, world, site, queued, celery_worker):
     project = make_project(world.a)
     make_target(project, site.url("/feed.xml"))
     make_target(project, site.url("/products/kettle"))
-    with celery_worker(tmp_path / "worker.log") as log:
-        response = writer.post(f"{P}/projects/{project.pk}/run/")
-        assert response.status_code == 202, response.content
-        job_id = response.json()["id"]
-
-        def done():
-            return ScrapeJob.objects.get(pk=job_id).status in ScrapeJob.FINISHED
-
-        finished = wait_until(done, timeout=90)
-        log.seek(0)
-        assert finished, f"the worker did not finish the job; its log:\n{log.read()[-3000:]}"
+    worker = celery_worker("scraping")
+    response = writer.post(f"{P}/projects/{project.pk}/run/")
+    assert response.status_code == 202, response.content
+    job_id = response.json()["id"]
+    finished = wait_until(lambda: ScrapeJob.objects.get(pk=job_id).status in ScrapeJob.FINISHED, timeout=90)
+    assert finished, f"the worker did not finish the job; its log:\n{worker.log()}"
     job = writer.get(f"{P}/jobs/{job_id}/").json()
     assert job["status"] == "completed" and job["progress"] == 1.0 and job["results_created"] == 6
     assert Result.objects.filter(project=project).count() == 6

@@ -3,14 +3,9 @@ backoff, auto-disable with notifications, SSRF refusals, tenant isolation, the A
 actions, the TTL index, and one run through a real Celery worker."""
 
 import json
-import os
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
-import uuid
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -23,8 +18,7 @@ from django.utils import timezone
 from requestdesk import outbound
 from tenants import tasks, webhooks
 from tenants.models import Notification, Webhook, WebhookDelivery
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.celery_worker import celery_worker, wait_until  # noqa: F401
 
 UNSAFE_URLS = [
     "http://10.0.0.1/hook",
@@ -614,48 +608,18 @@ def test_admin_add_generates_a_secret(admin_client, world, receiver):
 
 # --- a real Celery worker -----------------------------------------------------------------------
 
-def _wait_until(predicate, timeout: float, interval: float = 0.2) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
-
-
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_emit_event_through_a_real_celery_worker(world, receiver, tmp_path):
-    from requestdesk.celery import app
+def test_emit_event_through_a_real_celery_worker(world, receiver, celery_worker):
+    worker = celery_worker("webhooks")
+    hook = _hook(world.a, receiver.url, events=["ticket.created"])
+    [delivery] = webhooks.emit_event(company=world.a, event_type="ticket.created", data={"via": "worker"})
 
-    app.control.purge()  # nothing left over from other tests
-    env = {**os.environ, "MONGODB_NAME": django_settings.DATABASES["default"]["NAME"]}
-    log = open(tmp_path / "worker.log", "w+")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "requestdesk", "worker", "--pool", "solo", "-c", "1",
-         "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-         "-n", f"webhooks-test-{uuid.uuid4().hex[:8]}@%h"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    try:
-        hook = _hook(world.a, receiver.url, events=["ticket.created"])
-        [delivery] = webhooks.emit_event(company=world.a, event_type="ticket.created", data={"via": "worker"})
-
-        # Bounded wait; a worker that dies (say, a task module that does not import) ends it early.
-        _wait_until(lambda: receiver.requests or worker.poll() is not None, timeout=60)
-        log.seek(0)
-        assert receiver.requests, f"the worker sent nothing; its log:\n{log.read()[-3000:]}"
-        [request] = receiver.requests
-        assert webhooks.verify_signature(hook.secret, request["headers"]["X-Requestdesk-Signature"],
-                                         request["body"])
-        assert json.loads(request["body"])["data"] == {"via": "worker"}
-        assert _wait_until(lambda: _fresh(delivery).status == WebhookDelivery.SUCCEEDED, timeout=30)
-        assert [a.status_code for a in _fresh(delivery).attempts] == [200]
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait(timeout=5)
-        log.close()
+    # Bounded wait; a worker that dies (say, a task module that does not import) ends it early.
+    wait_until(lambda: receiver.requests or not worker.alive(), timeout=60)
+    assert receiver.requests, f"the worker sent nothing; its log:\n{worker.log()}"
+    [request] = receiver.requests
+    assert webhooks.verify_signature(hook.secret, request["headers"]["X-Requestdesk-Signature"], request["body"])
+    assert json.loads(request["body"])["data"] == {"via": "worker"}
+    assert wait_until(lambda: _fresh(delivery).status == WebhookDelivery.SUCCEEDED, timeout=30)
+    assert [a.status_code for a in _fresh(delivery).attempts] == [200]

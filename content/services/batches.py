@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from requestdesk import queueing
 from tenants.webhooks import emit_event
 
 from .. import selectors
@@ -42,11 +43,14 @@ def _collection():
 def create_batch(*, pipeline: Pipeline, items: list[dict], name: str = "", description: str = "",
                  priority: int = DEFAULT_PRIORITY, agent=None, user=None, metadata: dict | None = None,
                  queue: bool = True) -> Batch:
-    """A batch and its contexts (each item: {data, type, priority, agent, metadata}), queued."""
+    """A batch and its contexts (each item: {data, type, priority, agent, metadata}), queued; with
+    `queue`, QueueUnavailable (nothing stored) when the broker does not answer."""
     limit = settings.CONTENT_MAX_BATCH_SIZE
     if not items or len(items) > limit:
         raise BatchTooLarge(f"A batch holds 1 to {limit} contexts; {len(items)} given.")
     contexts.check_pipeline(pipeline)
+    if queue:
+        queueing.check_broker()  # QueueUnavailable: nothing is stored
     batch = Batch(pk=ObjectId(), company_id=pipeline.company_id, pipeline=pipeline, name=name,
                   description=description, priority=priority, created_by=user, metadata=dict(metadata or {}))
     members = [contexts.new_context(pipeline=pipeline, user=user, batch=batch,

@@ -14,6 +14,7 @@ from bson import ObjectId
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
+from requestdesk import queueing
 from tenants.webhooks import emit_event
 
 from ..models import DEFAULT_PRIORITY, Context, ContextStatus, Pipeline
@@ -56,8 +57,11 @@ def new_context(*, pipeline: Pipeline, data: dict, type: str = "", priority: int
 
 
 def create_contexts(*, pipeline: Pipeline, items: list[dict], user=None, queue: bool = True) -> list[Context]:
-    """Create one context per item ({data, type, priority, agent, metadata}) and queue them."""
+    """Create one context per item ({data, type, priority, agent, metadata}) and queue them;
+    with `queue`, QueueUnavailable (nothing stored) when the broker does not answer."""
     check_pipeline(pipeline)
+    if queue:
+        queueing.check_broker()
     contexts = [new_context(pipeline=pipeline, user=user, **item) for item in items]
     Context.objects.bulk_create(contexts)
     if queue:

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 from django_mongodb_backend.transaction import atomic
@@ -24,9 +25,6 @@ from .connectors.base import SourceItem
 from .embeddings import embed_for_collection
 from .extract import extract_text
 from .text import content_hash, terms
-
-ITEMS_PER_BATCH = 32
-
 
 @dataclass
 class IngestResult:
@@ -116,7 +114,7 @@ def ingest_items(*, collection, items: Iterable[SourceItem], source_type: str, f
                 result.items_unchanged += 1
                 continue
             batch.append((item, digest))
-            if len(batch) >= ITEMS_PER_BATCH:
+            if len(batch) >= settings.KNOWLEDGE_INGEST_BATCH_ITEMS:
                 _apply(collection, batch, source_type, result)
                 batch = []
         if batch:

@@ -8,20 +8,16 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from requestdesk.db.errors import causes
+
 logger = logging.getLogger(__name__)
-
-
-def _cause(exc):
-    while exc is not None:
-        yield exc
-        exc = exc.__cause__ or exc.__context__
 
 
 def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is not None:
         return response
-    for cause in _cause(exc):
+    for cause in causes(exc):
         if isinstance(cause, DuplicateKeyError):
             fields = list((cause.details or {}).get("keyPattern", {}) or [])
             errors = {f: ["This value is already in use."] for f in fields} or {

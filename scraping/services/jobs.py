@@ -7,7 +7,11 @@ Running a job (`run_job`, the Celery task's body) is safe to repeat and to race:
 
 * the job is claimed by a compare-and-set (queued -> running, with a lease); a finished job,
   or one whose lease another worker holds, is left alone. A lease that ran out (a lost
-  worker) may be taken over; targets listed in `done_targets` are not fetched again;
+  worker) may be taken over; targets listed in `done_targets` are not fetched again. The
+  lease is renewed by a compare-and-set with each page's progress: a run that finds it
+  taken over stops writing (LeaseLost). `recover_lost` (beat, every
+  SCRAPING_RECOVER_SECONDS) queues again the jobs whose lease ran out, and queued jobs whose
+  task was lost;
 * each target is claimed the same way (`lease_job`, `lease_until` on the target) before it
   is fetched, so a target is never scraped by two jobs at once: the second job counts it as
   skipped. A lease that ran out is recoverable;
@@ -24,13 +28,15 @@ from __future__ import annotations
 import logging
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
+from requestdesk import queueing
+from requestdesk.db.errors import connection_lost
 from tenants.notifications import notify_company_admins
 from tenants.webhooks import emit_event
 
@@ -45,12 +51,32 @@ QUEUE_DOWN = "The task queue is unavailable; the job was not started. Try again 
 ERROR_LENGTH = JobError._meta.get_field("message").max_length
 
 
-class QueueUnavailable(RuntimeError):
-    """The broker did not take the job; the job is marked failed with the reason."""
+class QueueUnavailable(queueing.QueueUnavailable):
+    """The broker did not take the job; the job (`record`) is marked failed with the reason."""
+
+
+class LeaseLost(RuntimeError):
+    """Another worker took this job over (this one was presumed dead); stop writing."""
+
+
+class StorageDown(RuntimeError):
+    """The database went away mid-run; nothing more could be written. The task retries with
+    `lease` (ISO time), so that it takes back its own job unless another worker has."""
+
+    def __init__(self, lease):
+        super().__init__("the database is unavailable")
+        self.lease = lease.isoformat() if lease else None
 
 
 def lease() -> timedelta:
     return timedelta(seconds=settings.SCRAPING_LEASE_SECONDS)
+
+
+def lease_end(now):
+    """The end of a lease taken at `now`, to the millisecond (what the database keeps), so that
+    a renewal can compare it: a take-over writes another value."""
+    until = now + lease()
+    return until.replace(microsecond=until.microsecond // 1000 * 1000)
 
 
 # --- creating and queueing ------------------------------------------------------------------
@@ -69,7 +95,7 @@ def enqueue(job: ScrapeJob) -> ScrapeJob:
     except BrokerError as exc:
         logger.warning("scrape job %s not queued: broker unavailable (%s)", job.pk, exc)
         finish(job, error=QUEUE_DOWN)
-        raise QueueUnavailable(QUEUE_DOWN) from exc
+        raise QueueUnavailable(QUEUE_DOWN, job) from exc
     return job
 
 
@@ -80,15 +106,18 @@ def start(*, project: Project, target: Target | None = None, trigger: str = "api
 
 # --- claims -------------------------------------------------------------------------------------
 
-def claim_job(job_id) -> ScrapeJob | None:
+def claim_job(job_id, resume_lease: str | None = None) -> ScrapeJob | None:
+    """Take the job (queued, or running with its lease run out); `resume_lease` (the lease a
+    run held when the database went away) takes back a live lease that is still that one."""
     job = ScrapeJob.objects.filter(pk=job_id).first()
     now = timezone.now()
     if job is None or job.status in ScrapeJob.FINISHED:
         return None
     if job.status == ScrapeJob.RUNNING and job.lease_until and job.lease_until > now:
-        return None  # another worker is on it
+        if not (resume_lease and job.lease_until == datetime.fromisoformat(resume_lease)):
+            return None  # another worker is on it
     claimed = ScrapeJob.objects.filter(pk=job.pk, status=job.status, lease_until=job.lease_until).update(
-        status=ScrapeJob.RUNNING, lease_until=now + lease(), started_at=job.started_at or now)
+        status=ScrapeJob.RUNNING, lease_until=lease_end(now), started_at=job.started_at or now)
     if not claimed:
         return None
     return ScrapeJob.objects.get(pk=job.pk)
@@ -128,14 +157,21 @@ def fetch_and_extract(fetcher: Fetcher, target: Target) -> Fetched:
     return Fetched(page=page, platform=platform, items=items[:target.options.max_items])
 
 
-def run_job(*, job_id) -> ScrapeJob | None:
-    """Run a job to its end; None when there is nothing to do (finished, or running elsewhere)."""
-    job = claim_job(job_id)
+def run_job(*, job_id, resume_lease: str | None = None) -> ScrapeJob | None:
+    """Run a job to its end; None when there is nothing to do (finished, or running elsewhere).
+    StorageDown when the database went away (the job keeps its lease and progress)."""
+    job = claim_job(job_id, resume_lease)
     if job is None:
         return None
     try:
         _run(job)
+    except LeaseLost:
+        logger.warning("scrape job %s was taken over by another worker; this run stops", job.pk)
+        return None
     except Exception as exc:  # a bug or an outage: the job must not stay "running", nor its targets taken
+        if connection_lost(exc):  # nothing can be written now: the job keeps its lease for the retry
+            logger.warning("scrape job %s interrupted: database unavailable", job.pk)
+            raise StorageDown(job.lease_until) from exc
         logger.exception("scrape job %s failed", job.pk)
         Target.objects.filter(lease_job=job.pk).update(lease_job=None, lease_until=None)
         finish(job, error=f"Unexpected error: {exc.__class__.__name__}: {exc}"[:500])
@@ -197,6 +233,8 @@ def _apply(job: ScrapeJob, target: Target, fetched: Fetched, with_sentiment: boo
             stats = ingest.ingest(target=target, items=fetched.items, platform=fetched.platform, job=job,
                                   with_sentiment=with_sentiment)
         except Exception as exc:  # storage failed: keep the old validators so the page is read again
+            if connection_lost(exc):
+                raise  # the database is away: the run stops, the page is done again on resume
             logger.exception("storing results of %s failed", target.url)
             error = f"Could not store results: {exc.__class__.__name__}: {exc}"
         else:
@@ -221,7 +259,12 @@ def _target_done(job: ScrapeJob, target: Target, *, error: str = "", failed: boo
 
 
 def _save_progress(job: ScrapeJob) -> None:
-    job.lease_until = timezone.now() + lease()
+    """Renew the lease (compare-and-set: LeaseLost if another worker took the job), then save."""
+    until = lease_end(timezone.now())
+    if not ScrapeJob.objects.filter(pk=job.pk, status=ScrapeJob.RUNNING, lease_until=job.lease_until).update(
+            lease_until=until):
+        raise LeaseLost(f"scrape job {job.pk} was taken over")
+    job.lease_until = until
     job.save(update_fields=[*ScrapeJob.COUNTERS, "errors", "done_targets", "lease_until", "updated_at"])
 
 
@@ -279,3 +322,27 @@ def run_project(*, project_id) -> ScrapeJob | None:
         return None
     job = active or create_job(project=project, trigger="schedule")
     return run_job(job_id=job.pk)
+
+
+# --- recovery ---------------------------------------------------------------------------------
+
+def recover_lost(*, now=None) -> list[str]:
+    """Queue again the jobs whose worker was lost: running with their lease run out, or still
+    queued a lease's length after they were created (their task never ran). The task claims
+    the job first, so one that is in fact alive is left alone. Returns the ids queued."""
+    from ..tasks import run_job as run_job_task
+
+    now = now or timezone.now()
+    lost = ScrapeJob.objects.filter(Q(status=ScrapeJob.RUNNING, lease_until__lt=now)
+                                    | Q(status=ScrapeJob.QUEUED, created_at__lt=now - lease()))
+    queued = []
+    for job_id in lost.values_list("pk", flat=True):
+        try:
+            run_job_task.delay(str(job_id))
+        except BrokerError:
+            logger.warning("lost scrape job %s not queued again: broker unavailable", job_id)
+            break
+        queued.append(str(job_id))
+    if queued:
+        logger.warning("queued %d lost scrape job(s) again: %s", len(queued), ", ".join(queued))
+    return queued
