@@ -5,6 +5,7 @@ reference data, written by migration)."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import display_for_value
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -57,7 +58,7 @@ class PresetAdmin(TenantAdmin):
 
 
 class TargetForm(forms.ModelForm):
-    url = forms.URLField(max_length=2000, assume_scheme="https")
+    url = forms.URLField(max_length=2000, assume_scheme="https", widget=forms.URLInput(attrs={"class": "vURLField"}))
 
     class Meta:
         model = Target
@@ -252,7 +253,7 @@ class SentimentFilter(admin.SimpleListFilter):
 class ResultAdmin(_ReadOnly):
     list_display = ["__str__", "platform", "label", "compound", "published_at", "project", "target"]
     list_filter = ["platform", SentimentFilter]
-    fields = ["project", "target", "job", "company", "platform", "published_at", "content", "analysis",
+    fields = ["project", "target", "job", "company", "platform", "published_at", "content_table", "sentiment_scores",
               "content_hash", "created_at"]
     readonly_fields = fields
 
@@ -266,3 +267,20 @@ class ResultAdmin(_ReadOnly):
     @admin.display(description="compound")
     def compound(self, obj):
         return obj.sentiment.compound if obj.sentiment else "-"
+
+    @admin.display(description="content")
+    def content_table(self, obj):
+        """What was extracted (an embedded document: the admin alone would print its repr)."""
+        content = obj.content
+        rows = [(name, getattr(content, name)) for name in ("title", "text", "author", "date", "url", "rating")]
+        return format_html('<table class="result-content">{}</table>', format_html_join(
+            "", "<tr><th>{}</th><td>{}</td></tr>",
+            ((name, display_for_value(value, "-")) for name, value in rows if value not in ("", None))))
+
+    @admin.display(description="sentiment")
+    def sentiment_scores(self, obj):
+        sentiment = obj.sentiment
+        if not sentiment:
+            return "-"
+        return (f"{sentiment.label} (compound {sentiment.compound}; positive {sentiment.positive}, "
+                f"neutral {sentiment.neutral}, negative {sentiment.negative})")
