@@ -3,7 +3,7 @@ router by `register`; the search path by `urlpatterns`). Conversations and messa
 knowledge.chat_api."""
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -11,6 +11,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from requestdesk.api.queueing import accepted_or_503
 from tenants.roles import Role
 from tenants.viewsets import TenantReadOnlyViewSet, TenantViewSet, TenantViewSetMixin
 
@@ -23,9 +24,12 @@ from .serializers import (
     HitSerializer,
     KnowledgeChunkSerializer,
     KnowledgeCollectionSerializer,
+    KnowledgeSearchResultSerializer,
     LLMProviderSerializer,
     ScheduleSerializer,
     SearchSerializer,
+    SourceRemovedSerializer,
+    SourceSerializer,
     SyncHistorySerializer,
     TextSerializer,
     UploadSerializer,
@@ -115,8 +119,10 @@ class KnowledgeCollectionViewSet(KnowledgeErrorsMixin, TenantViewSet):
         result = ingest.ingest_items(collection=collection, items=[item], source_type=SourceType.UPLOAD, full=False)
         return _ingested(history, result)
 
-    @extend_schema(request=None, responses={200: None})
-    @action(detail=True, methods=["get", "delete"])
+    @extend_schema(methods=["GET"], request=None, responses=SourceSerializer(many=True))
+    @extend_schema(methods=["DELETE"], request=None, responses=SourceRemovedSerializer, parameters=[
+        OpenApiParameter("source_id", str, required=True, description="The source item to remove.")])
+    @action(detail=True, methods=["get", "delete"], pagination_class=None)  # one list, not paginated
     def sources(self, request, pk=None):
         """GET: one row per source item. DELETE ?source_id=...: remove that item's chunks."""
         collection = self.get_object()
@@ -136,13 +142,12 @@ class KnowledgeCollectionViewSet(KnowledgeErrorsMixin, TenantViewSet):
     def sync_now(self, request, pk=None):
         """Sync from WordPress or Shopify now, in a Celery worker: 202 with the sync history."""
         collection = self.get_object()
-        try:
-            history = sync.request_sync(collection=collection, trigger="api")
-        except sync.SyncNotQueued as exc:
-            return Response({"detail": str(exc), "sync_history": SyncHistorySerializer(exc.history).data},
-                            status=status.HTTP_503_SERVICE_UNAVAILABLE)
-        self.record_audit("sync_requested", collection)
-        return Response(SyncHistorySerializer(history).data, status=status.HTTP_202_ACCEPTED)
+        response = accepted_or_503(lambda: sync.request_sync(collection=collection, trigger="api"),
+                                   serialize=lambda history: SyncHistorySerializer(history).data,
+                                   record_key="sync_history")
+        if response.status_code == status.HTTP_202_ACCEPTED:
+            self.record_audit("sync_requested", collection)
+        return response
 
     @extend_schema(responses=SyncHistorySerializer(many=True))
     @action(detail=True, methods=["get"])
@@ -173,7 +178,7 @@ class KnowledgeCollectionViewSet(KnowledgeErrorsMixin, TenantViewSet):
             "old": None, "new": schedule.interval_seconds}})
         return Response(ScheduleSerializer(schedule).data)
 
-    @extend_schema(request=SearchSerializer, responses=HitSerializer(many=True))
+    @extend_schema(request=SearchSerializer, responses=KnowledgeSearchResultSerializer)
     @action(detail=True, methods=["post"])
     def search(self, request, pk=None):
         collection = self.get_object()
@@ -203,7 +208,7 @@ class SearchView(KnowledgeErrorsMixin, TenantViewSetMixin, GenericAPIView):
     serializer_class = SearchSerializer
     read_role = write_role = Role.CLIENT
 
-    @extend_schema(request=SearchSerializer, responses=HitSerializer(many=True))
+    @extend_schema(request=SearchSerializer, responses=KnowledgeSearchResultSerializer)
     def post(self, request):
         return search_response(request, self.company)
 

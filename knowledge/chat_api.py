@@ -81,7 +81,7 @@ class ConversationViewSet(_OwnConversationsMixin, KnowledgeErrorsMixin, TenantVi
     @extend_schema(methods=["GET"], responses=MessageSerializer(many=True))
     @extend_schema(methods=["POST"], request=PostMessageSerializer, responses={201: inline_serializer(
         "ChatReply", {"user_message": MessageSerializer(), "message": MessageSerializer()})})
-    @action(detail=True, methods=["get", "post"],
+    @action(detail=True, methods=["get", "post"], pagination_class=MessagePagination,  # by cursor, in the schema too
             renderer_classes=[JSONRenderer, renderers.BrowsableAPIRenderer, EventStreamRenderer])
     def messages(self, request, pk=None):
         """GET: the messages, oldest first, by cursor. POST: send a message; the agent answers."""

@@ -127,11 +127,6 @@ class CollectionSettingsSerializer(serializers.Serializer):
     shopify_resources = serializers.ListField(child=serializers.ChoiceField(["products", "articles"]),
                                               required=False, allow_empty=False)
 
-    def validate(self, attrs):
-        if attrs["chunk_overlap"] > attrs["chunk_size"] // 2:
-            raise serializers.ValidationError({"chunk_overlap": ["At most half the chunk size."]})
-        return attrs
-
 
 class KnowledgeCollectionSerializer(MongoModelSerializer):
     settings = CollectionSettingsSerializer(required=False)
@@ -158,7 +153,10 @@ class KnowledgeCollectionSerializer(MongoModelSerializer):
                 "This collection holds vectors of its current model; mixing models is refused. Create a new "
                 "collection for another embedding model."]})
         if "settings" in attrs:
-            attrs["settings"] = {**(getattr(instance, "settings", None) or {}), **attrs["settings"]}
+            # A PATCH may send one of chunk_size/chunk_overlap: check the pair as it will be stored.
+            merged = attrs["settings"] = {**(getattr(instance, "settings", None) or {}), **attrs["settings"]}
+            if merged.get("chunk_overlap", DEFAULT_OVERLAP) > merged.get("chunk_size", DEFAULT_SIZE) // 2:
+                raise serializers.ValidationError({"settings": {"chunk_overlap": ["At most half the chunk size."]}})
         return attrs
 
 
@@ -188,8 +186,21 @@ class ScheduleSerializer(serializers.Serializer):
     interval_seconds = serializers.IntegerField(min_value=300, max_value=30 * 24 * 3600)
     enabled = serializers.BooleanField(default=True)
     next_run = serializers.DateTimeField(read_only=True)
-    last_run_at = serializers.DateTimeField(read_only=True)
+    last_run_at = serializers.DateTimeField(read_only=True, allow_null=True)
     run_count = serializers.IntegerField(read_only=True)
+
+
+class SourceSerializer(serializers.Serializer):
+    """One source item of a collection, with how many chunks it has."""
+
+    source_id = serializers.CharField()
+    title = serializers.CharField()
+    url = serializers.CharField()
+    chunks = serializers.IntegerField()
+
+
+class SourceRemovedSerializer(serializers.Serializer):
+    chunks_removed = serializers.IntegerField()
 
 
 class TextSerializer(serializers.Serializer):
@@ -233,6 +244,14 @@ class HitSerializer(serializers.Serializer):
 
     def get_citation(self, hit) -> dict:
         return hit.citation()
+
+
+class KnowledgeSearchResultSerializer(serializers.Serializer):
+    """What a search answers: the query and mode it ran with, and the ranked hits."""
+
+    query = serializers.CharField()
+    mode = serializers.ChoiceField(retrieval.MODES)
+    results = HitSerializer(many=True)
 
 
 class ConversationSerializer(MongoModelSerializer):

@@ -156,8 +156,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "requestdesk.api.pagination.Pagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.SearchFilter",
+        "requestdesk.api.filters.FilterBackend",
+        "requestdesk.api.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_RENDERER_CLASSES": [
@@ -186,6 +186,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "requestdesk.api.schema.postprocess_schema",  # ObjectId path ids; 400/401/403/404/409/415/429
+    ],
 }
 
 # --- Outbound HTTP -------------------------------------------------------------------
@@ -206,8 +210,13 @@ SCRAPING_MAX_RETRY_AFTER_SECONDS = env.float("SCRAPING_MAX_RETRY_AFTER_SECONDS",
 SCRAPING_DOMAIN_CONCURRENCY = env.int("SCRAPING_DOMAIN_CONCURRENCY", default=2)  # across all workers
 SCRAPING_ROBOTS_CACHE_SECONDS = env.int("SCRAPING_ROBOTS_CACHE_SECONDS", default=3600)
 SCRAPING_LEASE_SECONDS = env.int("SCRAPING_LEASE_SECONDS", default=600)  # a lost worker's job is taken over after
+SCRAPING_RECOVER_SECONDS = env.float("SCRAPING_RECOVER_SECONDS", default=60.0)  # how often lost jobs are looked for
+CELERY_BEAT_SCHEDULE["scraping-recover-lost-jobs"] = {
+    "task": "scraping.tasks.recover_lost_jobs", "schedule": SCRAPING_RECOVER_SECONDS}
 SCRAPING_SEARCH_MAX_TERMS = env.int("SCRAPING_SEARCH_MAX_TERMS", default=64)  # text terms indexed per result
 SCRAPING_SEARCH_SCORING = env.str("SCRAPING_SEARCH_SCORING", default="auto")  # auto | server | client
+SCRAPING_SEARCH_COUNT_CAP = env.int("SCRAPING_SEARCH_COUNT_CAP", default=1000)  # client-side: count up to, then "at least"
+SCRAPING_SEARCH_MAX_CANDIDATES = env.int("SCRAPING_SEARCH_MAX_CANDIDATES", default=5000)  # client-side: results read per query
 
 # --- Knowledge (knowledge app): LLM providers, embeddings, connectors, sync ---------------
 KNOWLEDGE_LLM_TIMEOUT_SECONDS = env.float("KNOWLEDGE_LLM_TIMEOUT_SECONDS", default=60)
@@ -219,7 +228,11 @@ KNOWLEDGE_CONNECTOR_MAX_PAGES = env.int("KNOWLEDGE_CONNECTOR_MAX_PAGES", default
 KNOWLEDGE_UPLOAD_MAX_BYTES = env.int("KNOWLEDGE_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
 KNOWLEDGE_VECTOR_INDEX_DIMENSIONS = env.int("KNOWLEDGE_VECTOR_INDEX_DIMENSIONS", default=384)  # Atlas only
 KNOWLEDGE_VECTOR_CACHE_MB = env.int("KNOWLEDGE_VECTOR_CACHE_MB", default=512)  # per process
-KNOWLEDGE_SYNC_LEASE_SECONDS = env.int("KNOWLEDGE_SYNC_LEASE_SECONDS", default=3600)
+KNOWLEDGE_SYNC_LEASE_SECONDS = env.int("KNOWLEDGE_SYNC_LEASE_SECONDS", default=600)  # renewed as items come in
+KNOWLEDGE_SYNC_RECOVER_SECONDS = env.float("KNOWLEDGE_SYNC_RECOVER_SECONDS", default=60.0)  # lost syncs looked for
+KNOWLEDGE_INGEST_BATCH_ITEMS = env.int("KNOWLEDGE_INGEST_BATCH_ITEMS", default=32)  # items embedded and stored at once
+CELERY_BEAT_SCHEDULE["knowledge-recover-lost-syncs"] = {
+    "task": "knowledge.tasks.recover_lost_syncs", "schedule": KNOWLEDGE_SYNC_RECOVER_SECONDS}
 
 # --- Content (content app): the generative pipeline's workers, retention ------------------
 CONTENT_LEASE_SECONDS = env.int("CONTENT_LEASE_SECONDS", default=300)  # a dead worker's context is taken over after

@@ -27,6 +27,8 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from requestdesk.api.filters import ObjectIdFilter
+from requestdesk.api.pagination import Pagination
+from requestdesk.api.queueing import accepted_or_503
 from requestdesk.api.renderers import JSONEncoder
 from tenants.models import Schedule
 from tenants.roles import Role, at_least
@@ -108,11 +110,7 @@ def _run(view, *, project, target=None) -> Response:
         raise ValidationError({"detail": "The project has no active targets to run."})
     job = jobs.create_job(project=project, target=target, trigger="api", created_by=view.request.user)
     view.record_audit("run", target or project, changes={"job": {"old": None, "new": str(job.pk)}})
-    try:
-        jobs.enqueue(job)
-    except jobs.QueueUnavailable as exc:
-        return Response({"detail": str(exc), "job": str(job.pk)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
-    return Response(ScrapeJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+    return accepted_or_503(lambda: jobs.enqueue(job), serialize=lambda j: ScrapeJobSerializer(j).data, record_key="job")
 
 
 # --- viewsets ---------------------------------------------------------------------------------------
@@ -164,7 +162,10 @@ class ProjectViewSet(TenantViewSet):
         """Run now: a job over the project's active targets; 202 with the job (503 if the queue is down)."""
         return _run(self, project=self.get_object())
 
-    @extend_schema(request=ScrapeScheduleSerializer, responses=ScrapeScheduleSerializer)
+    @extend_schema(methods=["GET"], responses=ScrapeScheduleSerializer)
+    @extend_schema(methods=["PUT", "PATCH"], request=ScrapeScheduleSerializer,
+                   responses={200: ScrapeScheduleSerializer, 201: ScrapeScheduleSerializer})
+    @extend_schema(methods=["DELETE"], responses={204: None})
     @action(detail=True, methods=["get", "put", "patch", "delete"])
     def schedule(self, request, pk=None):
         """The project's schedule: GET it, PUT/PATCH to create or change it, DELETE to remove it."""
@@ -268,17 +269,46 @@ def stream_export(queryset, kind: str):
             yield json.dumps(export_row(result), cls=JSONEncoder, ensure_ascii=False) + "\n"
 
 
+class SearchPagination(Pagination):
+    """The search's pages: `count_exact` false means `count` is a lower bound ("at least"):
+    on the embedded server the search stops counting at SCRAPING_SEARCH_COUNT_CAP matches,
+    and the pages reach that far (see scraping.selectors)."""
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        response.data["count_exact"] = getattr(self.page.paginator.object_list, "count_exact", True)
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        schema = super().get_paginated_response_schema(schema)
+        schema["properties"]["count"]["description"] = (
+            "Matching results; a lower bound when count_exact is false (the count stops at a cap "
+            "on the embedded database, and pages reach that far).")
+        schema["properties"]["count_exact"] = {
+            "type": "boolean", "description": "false when count is a lower bound (\"at least count\")."}
+        schema["required"] = [*schema.get("required", []), "count_exact"]
+        return schema
+
+
 class ResultViewSet(TenantReadOnlyViewSet):
     queryset = Result.objects.defer("terms", "search")
     serializer_class = ResultSerializer
     filterset_class = ResultFilter
     ordering_fields = ["published_at", "created_at"]
 
+    @property
+    def paginator(self):
+        if not hasattr(self, "_paginator"):
+            self._paginator = (SearchPagination if getattr(self, "action", None) == "search"
+                               else self.pagination_class)()
+        return self._paginator
+
     @extend_schema(parameters=[OpenApiParameter("q", str, required=True, description="words to search for")],
                    responses=SearchResultSerializer(many=True))
     @action(detail=False, methods=["get"])
     def search(self, request):
-        """Ranked search: 10 points per query word in the title, 5 in the text; then newest first."""
+        """Ranked search: 10 points per query word in the title, 5 in the text; then newest first.
+        `count_exact` false: `count` is a lower bound (see the response schema)."""
         query = request.query_params.get("q", "").strip()
         if not query:
             raise ValidationError({"q": ["Enter words to search for."]})

@@ -1,9 +1,12 @@
-"""django-filter filters that speak MongoDB: ids are 24-hex ObjectId strings."""
+"""django-filter filters that speak MongoDB (ids are 24-hex ObjectId strings), and the search filter."""
 
 from bson import ObjectId
 from django import forms
+from django.db import models
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema_field
+from rest_framework import filters as drf_filters
+from rest_framework.exceptions import ValidationError
 
 
 class ObjectIdFormField(forms.CharField):
@@ -23,3 +26,29 @@ class ObjectIdFilter(filters.Filter):
     """Filter by an id without looking it up: a malformed id is a 400, an unknown one matches nothing."""
 
     field_class = ObjectIdFormField
+
+
+class FilterSet(filters.FilterSet):
+    """The base of the filtersets built from a view's `filterset_fields`: a foreign key is
+    filtered by id without looking it up, so another tenant's id answers as an unknown one
+    does (nothing), never "valid choice" against a 400 that would tell which ids exist."""
+
+    FILTER_DEFAULTS = {
+        **filters.FilterSet.FILTER_DEFAULTS,
+        models.ForeignKey: {"filter_class": ObjectIdFilter},
+        models.OneToOneField: {"filter_class": ObjectIdFilter},
+    }
+
+
+class FilterBackend(filters.DjangoFilterBackend):
+    filterset_base = FilterSet
+
+
+class SearchFilter(drf_filters.SearchFilter):
+    """DRF's search, with a bad `search=` (a null character) answered as that field's message."""
+
+    def get_search_terms(self, request):
+        try:
+            return super().get_search_terms(request)
+        except ValidationError as exc:
+            raise ValidationError({self.search_param: exc.detail}) from exc

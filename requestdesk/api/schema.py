@@ -1,4 +1,7 @@
-"""drf-spectacular mappings for the Mongo serializer fields."""
+"""drf-spectacular mappings for the Mongo serializer fields, and the schema-wide postprocessing
+(ObjectId path ids, documented error responses)."""
+
+import re
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import build_basic_type
@@ -35,3 +38,103 @@ class JWTAuthScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+
+
+# --- Error responses, documented once for every operation --------------------------------
+# What the shared pieces answer (DRF's exception handler, requestdesk.api.errors, the
+# pagination, the throttles, the permission classes), added where a view has not said more.
+
+ERROR = {
+    "type": "object",
+    "description": "An error: `detail` says what went wrong.",
+    "properties": {"detail": {"type": "string"}},
+    "required": ["detail"],
+}
+FIELD_ERRORS = {
+    "type": "object",
+    "description": "Bad input: messages by field name (`non_field_errors` for the whole input); "
+                   "nested input gives nested messages.",
+    "additionalProperties": {},
+}
+FIELD_ERROR_CODES = {"400": ("FieldErrors", "Bad input; nothing was stored."),
+                     "409": ("FieldErrors", "Conflicts with an existing object (a unique value in use).")}
+ERROR_CODES = {
+    "401": "Not signed in, or the credentials are wrong or expired.",
+    "403": "Signed in, but the role or the API key's permissions do not allow this.",
+    "404": "No such object in your company, or no such page.",
+    "415": "Unsupported media type of the request body.",
+    "429": "Too many requests; retry after the `Retry-After` seconds.",
+}
+
+
+def _error_codes(operation: dict, method: str) -> list[str]:
+    params = operation.get("parameters", [])
+    in_query = [p["name"] for p in params if p.get("in") == "query"]
+    has_body = "requestBody" in operation
+    codes = ["401", "403", "429"]
+    if has_body or in_query or method != "get":  # a write can also be refused for the object's state
+        codes.append("400")
+    if any(p.get("in") == "path" for p in params) or "page" in in_query:
+        codes.append("404")
+    if has_body:
+        codes.append("415")
+    if method in ("post", "put", "patch"):
+        codes.append("409")
+    return codes
+
+
+def _object_id_path_parameters(operation: dict) -> None:
+    """Path ids are ObjectIds; drf-spectacular reads the ObjectIdAutoField as an AutoField (integer)."""
+    for param in operation.get("parameters", []):
+        if param.get("in") == "path" and param.get("schema", {}).get("type") == "integer":
+            param["schema"] = build_basic_type(OpenApiTypes.STR) | {"pattern": "^[0-9a-f]{24}$"}
+            param["description"] = re.sub(r"^A unique integer value identifying", "The id (24 hex digits) of",
+                                          param.get("description", ""))
+
+
+EVENT_STREAM, SSE = "text/event-stream", "SSEEvent"
+SSE_EVENT = {
+    "type": "object",
+    "description": "One server-sent event; `data` is a JSON document (a `type` key says which event).",
+    "properties": {"event": {"type": "string"}, "data": {"type": "string"}, "id": {"type": "string"},
+                   "retry": {"type": "integer"}},
+    "required": ["data"],
+}
+
+
+def _event_streams(operation: dict) -> None:
+    """A text/event-stream answer is a sequence of events, not the JSON body's schema."""
+    for response in operation.get("responses", {}).values():
+        content = response.get("content", {})
+        if EVENT_STREAM in content:
+            content[EVENT_STREAM] = {"schema": {"$ref": f"#/components/schemas/{SSE}"}}
+
+
+def postprocess_schema(result, generator, request, public):
+    """drf-spectacular postprocessing hook: ObjectId path ids, event streams, and the error
+    answers every operation can give."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault("Error", ERROR)
+    schemas.setdefault("FieldErrors", FIELD_ERRORS)
+    schemas.setdefault(SSE, SSE_EVENT)
+    for methods in result.get("paths", {}).values():
+        for method, operation in methods.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            _object_id_path_parameters(operation)
+            _event_streams(operation)
+            responses = operation["responses"]
+            # Errors come as JSON, or in the format the request negotiated (?format=sse, ...).
+            media_types = ["application/json"] + [media for code, response in responses.items()
+                                                  if code.startswith("2") for media in response.get("content", {})]
+            for code in _error_codes(operation, method):
+                if code in responses:
+                    continue
+                if code in FIELD_ERROR_CODES:
+                    name, description = FIELD_ERROR_CODES[code]
+                else:
+                    name, description = "Error", ERROR_CODES[code]
+                responses[code] = {"description": description, "content": {
+                    media: {"schema": {"$ref": f"#/components/schemas/{SSE if media == EVENT_STREAM else name}"}}
+                    for media in dict.fromkeys(media_types)}}
+    return result

@@ -117,6 +117,12 @@ class MongoModelSerializer(serializers.ModelSerializer):
                 "allow_null": model_field.null,
             }
         field_class, field_kwargs = super().build_standard_field(field_name, model_field)
+        if field_kwargs.get("read_only"):
+            # DRF stops before allow_null/allow_blank for non-editable fields; the schema needs them.
+            if model_field.null:
+                field_kwargs["allow_null"] = True
+            if model_field.blank and issubclass(field_class, serializers.ChoiceField):
+                field_kwargs["allow_blank"] = True
         if isinstance(model_field, ArrayField):
             child_class, child_kwargs = self.build_standard_field("child", model_field.base_field)
             child_kwargs.pop("required", None)
