@@ -1,48 +1,37 @@
-"""Benchmark: contexts claimed and processed per second by Celery workers.
+"""Content benchmark: contexts claimed and processed per second by Celery workers against the
+plain Celery no-op task rate with as many workers.
 
     .venv/bin/python -m bench.content_bench --contexts 500 [--sections 2]
 
-Starts its own SecantusDB (in memory), a private Redis and a local OpenAI-compatible server
-(tests.fake_llm, answering at once), migrates a fresh database, then for 1 and 2 Celery
-worker processes (`--pool solo` each) creates a batch of N contexts (template ->
-ai_generator with one chat completion per section -> transformer, markdown with a table of
-contents) and times it from creation to the batch's completion. Beside it: the plain
-Celery no-op task rate on the same broker (1 worker, `celery.accumulate`, results in
-Redis), and the same pipeline run in one process without Celery (`process_pending`) with
-each claim strategy.
+Starts its own SecantusDB (in memory unless --storage says), a private Redis and a local
+OpenAI-compatible server (tests.fake_llm, answering at once), migrates a fresh database,
+then for 1 and 2 Celery worker processes (`--pool solo` each):
+- the baseline: N `celery.accumulate` no-op tasks sent and their results joined (Redis);
+- N contexts in a batch (template -> ai_generator with one chat completion per section ->
+  transformer, markdown with a table of contents), timed from creation to the batch's
+  completion.
+Then the same pipeline run in one process without Celery (`process_pending`) on
+--in-process-contexts contexts with the claim strategy find_and_modify against cas (what
+`auto` picks on SecantusDB).
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-TEST_KEY = "Mi94bn1PebHo1MPpIwXi_-BxXOWHcrveYCkpAVrXyWA="
+from bench import harness
+from bench.table import Row
+
+ROOT = harness.ROOT
 
 
-def _services(tmp: Path):
-    from requestdesk import embedded
-
-    mongo = embedded.start_mongo(embedded.free_port(), ":memory:", log_path=tmp / "mongo.log")
-    redis = embedded.start_redis(embedded.free_port(), log_path=tmp / "redis.log")
-    os.environ.update({
-        "MONGODB_URI": mongo.url, "REDIS_URL": redis.url, "MONGODB_NAME": "bench_content",
-        "OUTBOUND_ALLOW_LOOPBACK": "1", "FIELD_ENCRYPTION_KEY": TEST_KEY, "KNOWLEDGE_LLM_MAX_RETRIES": "0",
-        "DJANGO_SETTINGS_MODULE": "requestdesk.settings", "LOG_LEVEL": "WARNING",
-        "DATA_DIR": str(tmp / "data"),
-    })
-    return [mongo, redis]
-
-
-def _setup(llm, sections: int):
+def _pipeline(llm, sections: int):
     from content.models import Component, Pipeline, PipelineStep, Template
     from knowledge.models import LLMProvider
     from knowledge.services import crypto
@@ -121,19 +110,19 @@ def celery_rate(pipeline, count: int, workers: int, tmp: Path) -> float:
         _stop_workers(started_workers)
 
 
-def noop_rate(count: int, tmp: Path) -> float:
+def noop_rate(count: int, workers: int, tmp: Path) -> float:
     from celery.result import ResultSet
 
     from requestdesk.celery import app
 
-    workers = _start_workers(1, tmp)
+    started_workers = _start_workers(workers, tmp)
     try:
         start = time.perf_counter()
         results = ResultSet([app.send_task("celery.accumulate", args=[n]) for n in range(count)])
         results.join(timeout=600, propagate=True)
         return count / (time.perf_counter() - start)
     finally:
-        _stop_workers(workers)
+        _stop_workers(started_workers)
 
 
 def in_process_rate(pipeline, count: int, strategy: str) -> float:
@@ -141,57 +130,64 @@ def in_process_rate(pipeline, count: int, strategy: str) -> float:
 
     from content.services import contexts, runner
 
+    chosen = settings.CONTENT_CLAIM_STRATEGY
     settings.CONTENT_CLAIM_STRATEGY = strategy
-    contexts.create_contexts(pipeline=pipeline, items=[{"data": {"title": f"Doc {n}"}} for n in range(count)],
-                             queue=False)
-    start = time.perf_counter()
-    done = runner.process_pending(limit=count + 1)
-    elapsed = time.perf_counter() - start
+    try:
+        contexts.create_contexts(pipeline=pipeline, items=[{"data": {"title": f"Doc {n}"}} for n in range(count)],
+                                 queue=False)
+        start = time.perf_counter()
+        done = runner.process_pending(limit=count + 1)
+        elapsed = time.perf_counter() - start
+    finally:
+        settings.CONTENT_CLAIM_STRATEGY = chosen
     if len(done) != count:
         raise RuntimeError(f"processed {len(done)} of {count}")
     return count / elapsed
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--contexts", type=int, default=500)
-    parser.add_argument("--sections", type=int, default=2, help="sections (LLM calls) per context")
-    args = parser.parse_args(argv)
-    sys.path.insert(0, str(ROOT))
-    tmp = Path(tempfile.mkdtemp(prefix="content-bench-"))
-    services = _services(tmp)
+def add_arguments(parser):
+    parser.add_argument("--contexts", type=int, default=500, help="contexts (and no-op tasks) per run (default 500)")
+    parser.add_argument("--sections", type=int, default=2, help="sections (LLM calls) per context (default 2)")
+    parser.add_argument("--in-process-contexts", type=int, default=100,
+                        help="contexts per claim strategy in the one-process comparison (default 100; "
+                             "find_and_modify runs ~2-3 contexts/s on SecantusDB)")
+
+
+def rows(args, log=harness.log) -> list[Row]:
+    from django.conf import settings
+
+    from content.models import Context
     from tests.fake_llm import FakeLLM
 
+    tmp = Path(settings.DATA_DIR) / "content-bench"
+    tmp.mkdir(parents=True, exist_ok=True)
     llm = FakeLLM()
     try:
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        from content.models import Context
-
-        call_command("migrate", verbosity=0)
-        pipeline = _setup(llm, args.sections)
+        pipeline = _pipeline(llm, args.sections)
         n = args.contexts
-        print(f"content pipeline benchmark: {n} contexts, template -> ai_generator ({args.sections} LLM "
-              f"call(s), local server) -> transformer; SecantusDB in memory, private Redis; "
-              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
-        runs = [("Celery no-op task (celery.accumulate), 1 worker", "tasks/s", lambda: noop_rate(n, tmp))]
-        runs += [(f"contexts via Celery, {w} worker process{'es' if w > 1 else ''}", "contexts/s",
-                  lambda w=w: celery_rate(pipeline, n, w, tmp)) for w in (1, 2)]
-        runs += [(f"contexts in one process, no broker (claim: {s})", "contexts/s",
-                  lambda s=s: in_process_rate(pipeline, n, s)) for s in ("cas", "find_and_modify")]
-        width = max(len(label) for label, _, _ in runs)
-        for label, unit, measure in runs:
-            print(f"  {label:<{width}}  {measure():8.1f} {unit}", flush=True)
-        print(f"  ({Context.objects.count()} contexts in the collection at the end; "
-              f"LLM requests answered: {len(llm.requests)})")
+        log(f"content    {n} contexts, template -> ai_generator ({args.sections} LLM call(s), local server) "
+            f"-> transformer; worker logs in {tmp}")
+        table = []
+        for workers in (1, 2):
+            noop = noop_rate(n, workers, tmp)
+            contexts = celery_rate(pipeline, n, workers, tmp)
+            plural = "es" if workers > 1 else ""
+            log(f"  {workers} worker process{plural}: no-op {noop:,.1f} tasks/s, contexts {contexts:.1f}/s")
+            table.append(Row(f"content contexts via Celery, {workers} worker process{plural}", contexts, "/s",
+                             f"Celery no-op tasks, {workers} worker process{plural}", noop))
+        m = args.in_process_contexts
+        cas = in_process_rate(pipeline, m, "cas")
+        find_and_modify = in_process_rate(pipeline, m, "find_and_modify")
+        log(f"  one process, no broker, {m} contexts each: claim cas {cas:.1f}/s, "
+            f"find_and_modify {find_and_modify:.1f}/s")
+        table.append(Row("content contexts in one process, claim find_and_modify", find_and_modify, "/s",
+                         "same, claim cas", cas))
+        log(f"  ({Context.objects.count()} contexts in the collection at the end; "
+            f"LLM requests answered: {len(llm.requests)})")
+        return table
     finally:
         llm.stop()
-        for service in reversed(services):
-            service.stop()
 
 
 if __name__ == "__main__":
-    main()
+    harness.main(sys.modules[__name__], storage=":memory:")
