@@ -50,9 +50,10 @@ class ConfigField(serializers.Field):
         return projects.config_dict(value) if isinstance(value, ScrapeConfig) else dict(value or {})
 
 
-@extend_schema_field(OpenApiTypes.STR)
+@extend_schema_field({"type": "string", "nullable": True})
 class PresetField(serializers.Field):
-    """A preset given by id or name (system presets and the company's own); shown as its id."""
+    """A preset given by id or name (system presets and the company's own); shown as its id,
+    or null once the project's own preset was deleted (the project keeps its configuration)."""
 
     default_error_messages = {"unknown": "Unknown preset “{value}”. Choose one of: {choices}."}
 
