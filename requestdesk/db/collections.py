@@ -1,0 +1,124 @@
+"""Raw collection access for app code: the pipeline rewrites of the ORM path, and the same
+tenant scope.
+
+`raw(Model, company=c)` is a pymongo-like collection of `Model`'s table whose every filter,
+pipeline and insert carries the company (the model's TENANT_FIELD column, the field
+`tenants.scoping.scope` filters on). Work that spans tenants by design (a worker claiming
+the next job of any company, beat's recovery) says so with `raw(Model, unscoped=True)`.
+
+A filter on `_id` together with other fields is answered through an aggregate whose
+`$match` the rewrite splits (`{_id}` first): SecantusDB plans the combined filter as a
+collection scan. Updates and deletes whose filter carries an `_id` are planned on the _id
+index by both servers.
+"""
+
+from __future__ import annotations
+
+from django.db import connections, router
+
+
+def tenant_column(model) -> str | None:
+    """The column holding a model's tenant (company_id), or None for platform data."""
+    field = getattr(model, "TENANT_FIELD", None)
+    if field is None:
+        return None
+    return "_id" if field == "pk" else model._meta.get_field(field).column
+
+
+def collection(model, *, using: str | None = None):
+    """The model's collection with the pipeline rewrites, unscoped (the storage layer's own use)."""
+    alias = using or router.db_for_read(model)
+    return connections[alias].get_collection(model._meta.db_table)
+
+
+class ScopedCollection:
+    """A model's collection limited to one company (or, said explicitly, to none)."""
+
+    def __init__(self, model, *, company=None, unscoped: bool = False, using: str | None = None):
+        column = tenant_column(model)
+        if column is not None and company is None and not unscoped:
+            raise ValueError(f"raw({model.__name__}) needs company=… (or unscoped=True for cross-tenant work)")
+        self.model = model
+        self.scope = {} if column is None or unscoped else {column: getattr(company, "pk", company)}
+        self.collection = collection(model, using=using)
+
+    # reads --------------------------------------------------------------------------------
+
+    def match(self, query: dict | None = None) -> dict:
+        """`query` with the tenant condition (a conflicting company in `query` matches nothing)."""
+        query = dict(query or {})
+        for column, value in self.scope.items():
+            if column in query and query[column] != value:
+                return {"_id": {"$in": []}}
+            query[column] = value
+        return query
+
+    def find(self, query: dict | None = None, projection=None, **kwargs):
+        query = self.match(query)
+        if "_id" in query and len(query) > 1 and not kwargs:
+            return self.collection.aggregate(_find_pipeline(query, projection))
+        return self.collection.find(query, projection, **kwargs)
+
+    def find_one(self, query: dict | None = None, projection=None, **kwargs):
+        query = self.match(query)
+        if "_id" in query and len(query) > 1 and not kwargs:
+            return next(iter(self.collection.aggregate([*_find_pipeline(query, projection), {"$limit": 1}])), None)
+        return self.collection.find_one(query, projection, **kwargs)
+
+    def aggregate(self, pipeline: list, **kwargs):
+        return self.collection.aggregate([{"$match": self.match()}, *pipeline] if self.scope else pipeline, **kwargs)
+
+    def distinct(self, key: str, query: dict | None = None):
+        return self.collection.distinct(key, self.match(query))
+
+    # writes -------------------------------------------------------------------------------
+
+    def _stamp(self, document: dict) -> dict:
+        return {**document, **self.scope}
+
+    def insert_one(self, document: dict, **kwargs):
+        return self.collection.insert_one(self._stamp(document), **kwargs)
+
+    def insert_many(self, documents, **kwargs):
+        return self.collection.insert_many([self._stamp(d) for d in documents], **kwargs)
+
+    def update_one(self, query: dict, update, **kwargs):
+        return self.collection.update_one(self.match(query), update, **kwargs)
+
+    def update_many(self, query: dict, update, **kwargs):
+        return self.collection.update_many(self.match(query), update, **kwargs)
+
+    def find_one_and_update(self, query: dict, update, **kwargs):
+        return self.collection.find_one_and_update(self.match(query), update, **kwargs)
+
+    def delete_one(self, query: dict, **kwargs):
+        return self.collection.delete_one(self.match(query), **kwargs)
+
+    def delete_many(self, query: dict, **kwargs):
+        return self.collection.delete_many(self.match(query), **kwargs)
+
+    def bulk_write(self, requests, **kwargs):
+        """pymongo write models; filters are scoped, inserted documents stamped."""
+        from pymongo import InsertOne
+
+        scoped = []
+        for request in requests:
+            if isinstance(request, InsertOne):
+                scoped.append(InsertOne(self._stamp(request._doc)))
+            else:
+                request._filter = self.match(request._filter)
+                scoped.append(request)
+        return self.collection.bulk_write(scoped, **kwargs)
+
+
+def _find_pipeline(query: dict, projection) -> list:
+    stages = [{"$match": query}]
+    if projection:
+        stages.append({"$project": projection if isinstance(projection, dict) else {k: 1 for k in projection}})
+    return stages
+
+
+def raw(model, *, company=None, unscoped: bool = False, using: str | None = None) -> ScopedCollection:
+    """`model`'s collection for raw queries: scoped to `company` (required for tenant data
+    unless `unscoped=True`), with the same pipeline rewrites as the ORM."""
+    return ScopedCollection(model, company=company, unscoped=unscoped, using=using)

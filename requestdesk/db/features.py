@@ -1,0 +1,63 @@
+"""What the database server can do, read once per connection: the one place that asks.
+
+Like Django's `connection.features`, but measured on the server rather than declared by the
+backend. Every strategy in the storage layer (how to page, count, claim, search) is chosen
+from these flags; no app module asks which server it runs on.
+
+* `kind`: "secantus" (the embedded SecantusDB: its buildInfo names a `secantusVersion`) or
+  "mongodb".
+* `text_index`: `$text` indexes exist (MongoDB; SecantusDB cannot build them).
+* `atlas_search`: `$search` / `$vectorSearch` (the backend's own flag).
+* `ordered_index_sort`: with an equality prefix (company_id) the server walks an index in
+  order and stops at the limit. SecantusDB reads and sorts every match first, so pages,
+  first/last rows and "newest N" are read in bounded windows there.
+* `cheap_counts`: a count costs about the index entries it covers on an index, not a read of
+  every document (MongoDB's COUNT_SCAN). SecantusDB reads each match; counts are bounded.
+* `cheap_find_and_modify`: findAndModify is as fast as a guarded update. SecantusDB plans
+  it as a collection scan (~270 ms at 20k documents), so claims read candidates and
+  compare-and-set instead.
+
+`DATABASE_CAPABILITIES` (settings) overrides any flag, for a server the probe cannot tell
+(a proxy in front of MongoDB) and for tests that run every strategy on one server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+from django.conf import settings
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    kind: str
+    version: str
+    text_index: bool
+    atlas_search: bool
+    ordered_index_sort: bool
+    cheap_counts: bool
+    cheap_find_and_modify: bool
+
+    @classmethod
+    def probe(cls, connection) -> Capabilities:
+        """One buildInfo round trip on `connection` (a requestdesk.db DatabaseWrapper)."""
+        connection.ensure_connection()
+        info = connection.connection.admin.command("buildInfo")
+        secantus = "secantusVersion" in info
+        return cls(
+            kind="secantus" if secantus else "mongodb",
+            version=str(info.get("secantusVersion") or info.get("version", "")),
+            text_index=not secantus,
+            atlas_search=bool(getattr(connection.features, "supports_atlas_search", False)),
+            ordered_index_sort=not secantus,
+            cheap_counts=not secantus,
+            cheap_find_and_modify=not secantus,
+        )
+
+    def with_overrides(self) -> Capabilities:
+        overrides = getattr(settings, "DATABASE_CAPABILITIES", None) or {}
+        known = {f.name for f in fields(self)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise ValueError(f"DATABASE_CAPABILITIES: unknown flag(s) {sorted(unknown)}; known: {sorted(known)}")
+        return replace(self, **overrides) if overrides else self

@@ -1,0 +1,53 @@
+"""requestdesk.db: the server's capabilities, read once, and raw collections that carry the
+tenant scope."""
+
+import pytest
+from bson import ObjectId
+from django.db import connection
+
+from requestdesk.db import base
+from requestdesk.db.collections import raw
+from tenants.models import AuditLog
+
+
+def test_the_embedded_server_is_probed_once_and_told_apart(db, settings):
+    settings.DATABASE_CAPABILITIES = {}
+    base._PROBED.clear()
+    caps = connection.capabilities
+    assert caps.kind == "secantus"
+    assert (caps.text_index, caps.ordered_index_sort, caps.cheap_counts, caps.cheap_find_and_modify) == (
+        False, False, False, False)
+    assert list(base._PROBED) == [connection.settings_dict["HOST"]]
+    base._PROBED[connection.settings_dict["HOST"]] = caps.__class__(**{**caps.__dict__, "version": "probed"})
+    assert connection.capabilities.version == "probed"  # not asked again
+
+
+def test_settings_override_flags_and_refuse_unknown_ones(db, settings):
+    settings.DATABASE_CAPABILITIES = {"ordered_index_sort": True}
+    assert connection.capabilities.ordered_index_sort is True
+    assert connection.capabilities.cheap_counts is False
+    settings.DATABASE_CAPABILITIES = {"fast": True}
+    with pytest.raises(ValueError, match="unknown flag"):
+        connection.capabilities
+
+
+def test_raw_collections_carry_the_tenant(world):
+    a, b = raw(AuditLog, company=world.a), raw(AuditLog, company=world.b)
+    mine = a.insert_one({"event_type": "raw.test", "object_repr": "a"}).inserted_id
+    b.insert_one({"event_type": "raw.test", "object_repr": "b"})
+    assert AuditLog.objects.get(pk=mine).company_id == world.a.pk
+    assert [d["object_repr"] for d in a.find({"event_type": "raw.test"})] == ["a"]
+    assert a.find_one({"_id": mine, "event_type": "raw.test"})["object_repr"] == "a"
+    assert b.find_one({"_id": mine}) is None
+    assert b.update_one({"_id": mine}, {"$set": {"object_repr": "hijacked"}}).matched_count == 0
+    assert b.delete_many({"event_type": "raw.test"}).deleted_count == 1
+    assert a.find_one({"_id": mine})["object_repr"] == "a"
+    # a company written into the query cannot widen the scope
+    assert list(a.find({"company_id": world.b.pk})) == []
+    assert [d["n"] for d in a.aggregate([{"$count": "n"}])] == [1]
+
+
+def test_tenant_data_needs_a_company_or_says_it_spans_tenants(db):
+    with pytest.raises(ValueError, match="company"):
+        raw(AuditLog)
+    assert raw(AuditLog, unscoped=True).find_one({"_id": ObjectId()}) is None
