@@ -19,6 +19,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from requestdesk.api.queueing import accepted_or_503
+from requestdesk.api.pagination import CursorPagination
 from tenants.roles import Role
 from tenants.viewsets import TenantViewSet, TenantViewSetMixin
 
@@ -120,8 +121,9 @@ class _RunViewSet(ContentErrorsMixin, TenantViewSetMixin, mixins.ListModelMixin,
 
 class ContextViewSet(_RunViewSet):
     queryset = Context.objects.all()
+    pagination_class = CursorPagination
     filterset_class = ContextFilter
-    ordering_fields = ["created_at", "updated_at", "priority"]
+    ordering_fields = ["created_at"]
 
     def get_queryset(self):
         queryset = super().get_queryset()

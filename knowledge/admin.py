@@ -169,6 +169,7 @@ class ReadOnlyAdmin(TenantAdmin):
 
 @admin.register(KnowledgeChunk)
 class KnowledgeChunkAdmin(ReadOnlyAdmin):
+    ordering = ["-created_at"]  # paged in windows of the date (requestdesk.admin_lists)
     list_display = ["source_id", "chunk_index", "title", "collection", "source_type", "created_at"]
     list_filter = ["source_type"]
     search_fields = ["source_id", "content"]

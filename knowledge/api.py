@@ -12,6 +12,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from requestdesk.api.queueing import accepted_or_503
+from requestdesk.api.pagination import CursorPagination
 from tenants.roles import Role
 from tenants.viewsets import TenantReadOnlyViewSet, TenantViewSet, TenantViewSetMixin
 
@@ -150,7 +151,7 @@ class KnowledgeCollectionViewSet(KnowledgeErrorsMixin, TenantViewSet):
         return response
 
     @extend_schema(responses=SyncHistorySerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=CursorPagination)
     def history(self, request, pk=None):
         queryset = SyncHistory.objects.for_company(self.company).filter(collection=self.get_object())
         page = self.paginate_queryset(queryset.order_by("-created_at"))
@@ -215,19 +216,21 @@ class SearchView(KnowledgeErrorsMixin, TenantViewSetMixin, GenericAPIView):
 
 class KnowledgeChunkViewSet(KnowledgeErrorsMixin, TenantReadOnlyViewSet):
     queryset = KnowledgeChunk.objects.defer("terms")
+    pagination_class = CursorPagination
     serializer_class = KnowledgeChunkSerializer
     read_role = Role.CLIENT
     filterset_class = filters.ChunkFilter
     search_fields = ["content"]
-    ordering_fields = ["created_at", "source_id", "chunk_index"]
+    ordering_fields = ["created_at"]
 
 
 class SyncHistoryViewSet(TenantReadOnlyViewSet):
     queryset = SyncHistory.objects.all()
+    pagination_class = CursorPagination
     serializer_class = SyncHistorySerializer
     read_role = Role.CLIENT
     filterset_class = filters.SyncHistoryFilter
-    ordering_fields = ["created_at", "completed_at"]
+    ordering_fields = ["created_at"]
 
 
 def register(router):

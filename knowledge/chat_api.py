@@ -11,9 +11,9 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import renderers, serializers, status
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
+from requestdesk.api.pagination import CursorPagination
 from requestdesk.api.renderers import JSONEncoder, JSONRenderer
 from tenants.roles import Role, at_least
 from tenants.viewsets import TenantReadOnlyViewSet, TenantViewSet
@@ -44,12 +44,9 @@ def sse(data: dict) -> str:
 
 
 class MessagePagination(CursorPagination):
-    """Messages in created_at order, by cursor (stable while new messages arrive)."""
+    """A conversation's messages, oldest first, by cursor (stable while new messages arrive)."""
 
-    ordering = "created_at"
     page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 100
 
 
 def _message(message) -> dict:
@@ -157,6 +154,7 @@ class MessageViewSet(_OwnConversationsMixin, KnowledgeErrorsMixin, TenantReadOnl
 
     queryset = Message.objects.all()
     serializer_class = MessageSerializer
+    pagination_class = CursorPagination
     read_role = write_role = Role.CLIENT
     filterset_class = filters.MessageFilter
     ordering_fields = ["created_at"]

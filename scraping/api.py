@@ -27,7 +27,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from requestdesk.api.filters import ObjectIdFilter
-from requestdesk.api.pagination import Pagination
+from requestdesk.api.pagination import CursorPagination, Pagination
 from requestdesk.api.queueing import accepted_or_503
 from requestdesk.api.renderers import JSONEncoder
 from tenants.models import Schedule
@@ -225,9 +225,11 @@ class ScheduleViewSet(TenantViewSet):
 
 class ScrapeJobViewSet(TenantReadOnlyViewSet):
     queryset = ScrapeJob.objects.all()
+    pagination_class = CursorPagination
+    cursor_fields = ("created_at",)
     serializer_class = ScrapeJobSerializer
     filterset_fields = ["project", "target", "status", "trigger"]
-    ordering_fields = ["created_at", "finished_at"]
+    ordering_fields = ["created_at"]
 
 
 EXPORT_COLUMNS = ["id", "project", "target", "job", "platform", "url", "title", "author", "date", "published_at",
@@ -269,29 +271,10 @@ def stream_export(queryset, kind: str):
             yield json.dumps(export_row(result), cls=JSONEncoder, ensure_ascii=False) + "\n"
 
 
-class SearchPagination(Pagination):
-    """The search's pages: `count_exact` false means `count` is a lower bound ("at least"):
-    on the embedded server the search stops counting at SCRAPING_SEARCH_COUNT_CAP matches,
-    and the pages reach that far (see scraping.selectors)."""
-
-    def get_paginated_response(self, data):
-        response = super().get_paginated_response(data)
-        response.data["count_exact"] = getattr(self.page.paginator.object_list, "count_exact", True)
-        return response
-
-    def get_paginated_response_schema(self, schema):
-        schema = super().get_paginated_response_schema(schema)
-        schema["properties"]["count"]["description"] = (
-            "Matching results; a lower bound when count_exact is false (the count stops at a cap "
-            "on the embedded database, and pages reach that far).")
-        schema["properties"]["count_exact"] = {
-            "type": "boolean", "description": "false when count is a lower bound (\"at least count\")."}
-        schema["required"] = [*schema.get("required", []), "count_exact"]
-        return schema
-
-
 class ResultViewSet(TenantReadOnlyViewSet):
     queryset = Result.objects.defer("terms", "search")
+    pagination_class = CursorPagination
+    cursor_fields = ("published_at", "created_at")
     serializer_class = ResultSerializer
     filterset_class = ResultFilter
     ordering_fields = ["published_at", "created_at"]
@@ -299,7 +282,7 @@ class ResultViewSet(TenantReadOnlyViewSet):
     @property
     def paginator(self):
         if not hasattr(self, "_paginator"):
-            self._paginator = (SearchPagination if getattr(self, "action", None) == "search"
+            self._paginator = (Pagination if getattr(self, "action", None) == "search"
                                else self.pagination_class)()
         return self._paginator
 

@@ -225,6 +225,7 @@ class ScrapeJob(TenantScoped):
         db_table = "scrape_jobs"
         ordering = ["-created_at"]
         indexes = [
+            models.Index(fields=["company", "-created_at"], name="job_company_created"),
             models.Index(fields=["project", "-created_at"], name="job_project_created"),
             models.Index(fields=["target", "-created_at"], name="job_target_created"),
         ]
@@ -297,6 +298,8 @@ class Result(TenantScoped):
         indexes = [
             models.Index(fields=["company", "terms", "-published_at"], name="result_company_postings"),
             models.Index(fields=["company", "-published_at"], name="result_company_published"),
+            models.Index(fields=["company", "-created_at"], name="result_company_created"),
+            models.Index(fields=["-published_at"], name="result_published"),
             models.Index(fields=["project", "-published_at"], name="result_project_published"),
             models.Index(fields=["target", "-published_at"], name="result_target_published"),
             models.Index(fields=["company", "platform", "-published_at"], name="result_company_platform"),

@@ -2,7 +2,7 @@
 rows, and every add, change and delete (and bulk action, via `audited_update`) goes to the
 audit log as well as Django's LogEntry."""
 
-from django.contrib import admin
+from requestdesk.admin_lists import BoundedListAdmin
 
 from . import audit
 from .roles import Role
@@ -36,8 +36,9 @@ def audited_update(request, queryset, *, action, **values) -> int:
     return count
 
 
-class TenantAdmin(admin.ModelAdmin):
-    """Rows, foreign-key choices and new objects are limited to the staff member's company."""
+class TenantAdmin(BoundedListAdmin):
+    """Rows, foreign-key choices and new objects are limited to the staff member's company;
+    changelists are paged in bounded windows (requestdesk.admin_lists)."""
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)

@@ -7,6 +7,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from requestdesk.api.pagination import CursorPagination
 from requestdesk.api.filters import ObjectIdFilter
 from requestdesk.api.serializers import MongoModelSerializer
 
@@ -38,6 +39,7 @@ class AuditLogViewSet(TenantReadOnlyViewSet):
     """Who did what to which object in the request's company (API, admin and tasks)."""
 
     queryset = AuditLog.objects.all()
+    pagination_class = CursorPagination
     serializer_class = AuditLogSerializer
     read_role = Role.COMPANY_ADMIN
     write_role = Role.COMPANY_ADMIN
@@ -59,6 +61,7 @@ class NotificationViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retr
     The system creates them (tenants.notifications), never the API."""
 
     queryset = Notification.objects.all()
+    pagination_class = CursorPagination
     serializer_class = NotificationSerializer
     read_role = Role.CLIENT
     write_role = Role.CLIENT

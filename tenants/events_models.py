@@ -111,7 +111,10 @@ class WebhookDelivery(TenantScoped):
         db_table = "webhook_deliveries"
         verbose_name_plural = "webhook deliveries"
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["webhook", "-created_at"], name="delivery_webhook_created")]
+        indexes = [
+            models.Index(fields=["webhook", "-created_at"], name="delivery_webhook_created"),
+            models.Index(fields=["company", "-created_at"], name="delivery_company_created"),
+        ]
 
     def __str__(self):
         return f"{self.event_type} -> {self.webhook_id} ({self.status})"

@@ -9,6 +9,7 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from requestdesk.api.pagination import CursorPagination
 from requestdesk import outbound
 from requestdesk.api.serializers import MongoModelSerializer
 
@@ -114,7 +115,7 @@ class WebhookViewSet(_CompanyAdminOnly, TenantViewSet):
         return Response(WebhookSecretSerializer(webhook).data)
 
     @extend_schema(responses=WebhookDeliverySerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=CursorPagination)
     def deliveries(self, request, pk=None):
         queryset = WebhookDelivery.objects.for_company(self.company).filter(webhook=self.get_object())
         page = self.paginate_queryset(queryset.order_by("-created_at"))
@@ -126,8 +127,9 @@ class WebhookDeliveryViewSet(_CompanyAdminOnly, TenantReadOnlyViewSet):
 
     queryset = WebhookDelivery.objects.all()
     serializer_class = WebhookDeliverySerializer
+    pagination_class = CursorPagination
     filterset_fields = ["status", "event_type", "event_id", "webhook"]
-    ordering_fields = ["created_at", "completed_at"]
+    ordering_fields = ["created_at"]
 
     @extend_schema(request=None, responses={202: WebhookDeliverySerializer})
     @action(detail=True, methods=["post"])

@@ -62,7 +62,7 @@ def test_company_b_cannot_see_or_touch_company_a(api, world, a_objects, role):
         listed = api.get(f"{PREFIX}/{endpoint}/")
         assert listed.status_code in (200, 403), endpoint
         if listed.status_code == 200:
-            assert listed.json()["count"] == 0, endpoint
+            assert listed.json()["results"] == [], endpoint
         assert api.get(url).status_code == 404, endpoint
         assert api.patch(url, {"name": "hijacked"}, format="json").status_code in (404, 405), endpoint
         assert api.delete(url).status_code in (404, 405), endpoint
@@ -119,7 +119,7 @@ def test_company_b_cannot_point_at_company_a_objects(api, world, a_objects):
     for endpoint, name in (("chunks", "collection"), ("messages", "conversation"), ("sync-history", "collection"),
                            ("conversations", "agent")):
         target = a_objects["collections" if name == "collection" else f"{name}s"].pk
-        assert api.get(f"{PREFIX}/{endpoint}/?{name}={target}").json()["count"] == 0
+        assert api.get(f"{PREFIX}/{endpoint}/?{name}={target}").json()["results"] == []
         assert api.get(f"{PREFIX}/{endpoint}/?{name}=not-an-id").status_code == 400
     assert Agent.objects.filter(company=world.b).count() == 0
     assert KnowledgeCollection.objects.filter(company=world.b).count() == 0

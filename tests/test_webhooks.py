@@ -460,7 +460,9 @@ def test_api_test_event_and_deliveries(api, world, receiver, enqueued):
     for _ in range(2):
         webhooks.emit_event(company=world.a, event_type="ticket.created", data={})
     page = api.get(f"/api/v1/webhooks/{hook.pk}/deliveries/?page_size=2").json()
-    assert page["count"] == 3 and len(page["results"]) == 2 and page["next"]
+    assert len(page["results"]) == 2 and page["next"] and page["previous"] is None
+    rest = api.get(page["next"]).json()
+    assert len(rest["results"]) == 1 and rest["next"] is None and rest["previous"]
     detail = api.get(f"/api/v1/webhook-deliveries/{queued['id']}/").json()
     assert detail["status"] == "succeeded"
     [attempt] = detail["attempts"]
@@ -470,9 +472,9 @@ def test_api_test_event_and_deliveries(api, world, receiver, enqueued):
     assert [row["id"] for row in filtered["results"]] == [queued["id"]]
     other = _hook(world.a, receiver.url, name="other")
     webhooks.send_test_event(other)
-    assert api.get(f"/api/v1/webhook-deliveries/?webhook={hook.pk}").json()["count"] == 3
-    assert api.get(f"/api/v1/webhook-deliveries/?webhook={other.pk}").json()["count"] == 1
-    assert api.get("/api/v1/webhook-deliveries/?event_type=webhook.test").json()["count"] == 2
+    assert len(api.get(f"/api/v1/webhook-deliveries/?webhook={hook.pk}").json()["results"]) == 3
+    assert len(api.get(f"/api/v1/webhook-deliveries/?webhook={other.pk}").json()["results"]) == 1
+    assert len(api.get("/api/v1/webhook-deliveries/?event_type=webhook.test").json()["results"]) == 2
 
 
 def test_api_redeliver_sends_the_same_event_again(api, world, receiver, enqueued):
@@ -534,10 +536,10 @@ def test_company_b_gets_404_on_company_a_webhooks(api, world, a_webhook, enqueue
 def test_company_b_lists_none_of_company_a_webhooks(api, world, a_webhook):
     api.as_user(world.user("b", "company_admin"))
     assert api.get("/api/v1/webhooks/").json()["count"] == 0
-    assert api.get("/api/v1/webhook-deliveries/").json()["count"] == 0
+    assert api.get("/api/v1/webhook-deliveries/").json()["results"] == []
     api.as_user(world.user("a", "company_admin"))
     assert api.get("/api/v1/webhooks/").json()["count"] == 1
-    assert api.get("/api/v1/webhook-deliveries/").json()["count"] == 1
+    assert len(api.get("/api/v1/webhook-deliveries/").json()["results"]) == 1
 
 
 # --- admin --------------------------------------------------------------------------------------

@@ -214,6 +214,7 @@ class Context(TenantScoped):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["status", "created_at"], name="ctx_status_created"),
+            models.Index(fields=["company", "-created_at"], name="ctx_company_created"),
             models.Index(fields=["priority", "status", "created_at"], name="ctx_priority_poll"),
         ]
 

@@ -74,7 +74,10 @@ class Ticket(TenantScoped):
         db_table = "tickets"
         ordering = ["-created_at"]
         base_manager_name = "all_objects"
-        indexes = [models.Index(fields=["company", "status", "-created_at"], name="ticket_company_status")]
+        indexes = [
+            models.Index(fields=["company", "status", "-created_at"], name="ticket_company_status"),
+            models.Index(fields=["company", "-created_at"], name="ticket_company_created"),
+        ]
 
     def __str__(self):
         return self.title

@@ -117,6 +117,7 @@ class Message(TenantScoped):
         ordering = ["created_at"]
         indexes = [
             models.Index(fields=["conversation", "created_at"], name="msg_conv_created"),
+            models.Index(fields=["company", "-created_at"], name="msg_company_created"),
             models.Index(fields=["conversation", "sender_type", "created_at"], name="msg_conv_sender_created"),
             models.Index(fields=["conversation", "message_type"], name="msg_conv_type"),
         ]

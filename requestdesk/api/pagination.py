@@ -1,8 +1,211 @@
-from rest_framework.pagination import PageNumberPagination
+"""The API's two paginations, both reading pages through requestdesk.db.pages (a page costs
+about its own rows on every server).
+
+* `Pagination` (the default): page numbers, `page_size` capped at 100. Lists ordered by a
+  date field (their default) read page N by walking N pages of windows; `count` is exact
+  where the server counts cheaply or where the walk reached the end, otherwise the rows seen
+  so far plus one, with `count_exact: false` ("at least"). Other orderings are read the
+  plain way (fine for a tenant's few rows, which is what page numbers are for).
+* `CursorPagination`: for the large collections. `next` / `previous` links carry an opaque,
+  signed cursor (a row's date and id); an unknown or altered cursor is a 400. Ordered by
+  the view's `cursor_fields` only (newest first by default).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from django.core import signing
+from django.db import models
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import BasePagination, PageNumberPagination, _positive_int
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+from requestdesk.db import pages
+
+CURSOR_SALT = "requestdesk.api.cursor"
+PAGE_SIZE_PARAM, MAX_PAGE_SIZE = "page_size", 100
+NOT_LIST_PARAMS = {"cursor", "page", PAGE_SIZE_PARAM, "format"}
+
+
+def ordering_of(queryset) -> list[str]:
+    return list(queryset.query.order_by or queryset.model._meta.ordering or [])
+
+
+def date_ordering(queryset) -> tuple[str, bool] | None:
+    """(field, descending) when the queryset is ordered by a date field first."""
+    ordering = ordering_of(queryset)
+    if not ordering or not isinstance(ordering[0], str):
+        return None
+    name = ordering[0].lstrip("-")
+    try:
+        field = queryset.model._meta.get_field(name)
+    except Exception:
+        return None
+    if not isinstance(field, models.DateTimeField):
+        return None
+    return name, ordering[0].startswith("-")
+
+
+def list_key(request, view) -> tuple:
+    """Names a list for the walk's learnt window width: its path, tenant and filters."""
+    company = getattr(getattr(view, "tenant", None), "company", None) if view is not None else None
+    params = tuple(sorted((k, v) for k, v in request.query_params.items() if k not in NOT_LIST_PARAMS))
+    return request.path, getattr(company, "pk", None), params
+
+
+def page_size(request, default: int) -> int:
+    try:
+        return _positive_int(request.query_params[PAGE_SIZE_PARAM], strict=True, cutoff=MAX_PAGE_SIZE)
+    except (KeyError, ValueError):
+        return default
 
 
 class Pagination(PageNumberPagination):
-    """Page-number pagination with total counts; page_size is capped at 100."""
+    """Page numbers over bounded windows; see the module's docstring."""
 
-    page_size_query_param = "page_size"
-    max_page_size = 100
+    page_size_query_param = PAGE_SIZE_PARAM
+    max_page_size = MAX_PAGE_SIZE
+
+    def paginate_queryset(self, queryset, request, view=None):
+        ordering = date_ordering(queryset) if hasattr(queryset, "query") else None
+        if ordering is None:
+            self.count_exact = True
+            return super().paginate_queryset(queryset, request, view)
+        self.request, size = request, self.get_page_size(request)
+        number = request.query_params.get(self.page_query_param) or 1
+        try:
+            number = _positive_int(number, strict=True)
+        except ValueError:
+            raise NotFound("Invalid page.")
+        field, descending = ordering
+        rows, ended = pages.walk(queryset, field=field, descending=descending, limit=number * size,
+                                 key=list_key(request, view))
+        self.rows = rows[(number - 1) * size:]
+        if number > 1 and not self.rows:
+            raise NotFound("Invalid page.")
+        if pages.cheap_counts(queryset):
+            self.count, self.count_exact = queryset.count(), True
+        else:
+            self.count, self.count_exact = (len(rows), True) if ended else (len(rows) + 1, False)
+        self.number, self.has_next = number, not ended
+        self.page = None
+        return list(self.rows)
+
+    def get_paginated_response(self, data):
+        if self.page is not None:  # the plain way
+            response = super().get_paginated_response(data)
+            response.data["count_exact"] = getattr(self.page.paginator.object_list, "count_exact", True)
+            return response
+        return Response({"count": self.count, "count_exact": self.count_exact, "next": self.get_next_link(),
+                         "previous": self.get_previous_link(), "results": data})
+
+    def get_next_link(self):
+        if self.page is not None:
+            return super().get_next_link()
+        if not self.has_next:
+            return None
+        return replace_query_param(self.request.build_absolute_uri(), self.page_query_param, self.number + 1)
+
+    def get_previous_link(self):
+        if self.page is not None:
+            return super().get_previous_link()
+        if self.number <= 1:
+            return None
+        url = self.request.build_absolute_uri()
+        if self.number == 2:
+            return remove_query_param(url, self.page_query_param)
+        return replace_query_param(url, self.page_query_param, self.number - 1)
+
+    def get_paginated_response_schema(self, schema):
+        schema = super().get_paginated_response_schema(schema)
+        schema["properties"]["count"]["description"] = (
+            "Matching rows; a lower bound when count_exact is false (the embedded database does "
+            "not count a large list, it says there is at least one more page).")
+        schema["properties"]["count_exact"] = {
+            "type": "boolean", "description": "false when count is a lower bound (\"at least count\")."}
+        schema["required"] = [*schema.get("required", []), "count_exact"]
+        return schema
+
+
+def encode_cursor(position: pages.Position, backwards: bool) -> str:
+    return signing.dumps({"v": position.value.isoformat(), "i": str(position.pk), "b": int(backwards)},
+                         salt=CURSOR_SALT, compress=True)
+
+
+def decode_cursor(token: str) -> tuple[pages.Position, bool]:
+    try:
+        data = signing.loads(token, salt=CURSOR_SALT)
+        return pages.Position(datetime.fromisoformat(data["v"]), ObjectId(data["i"])), bool(data["b"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError, InvalidId):
+        raise ValidationError({"cursor": ["Invalid cursor: use the next or previous link of a page as it is."]})
+
+
+class CursorPagination(BasePagination):
+    """Pages by signed cursor; see the module's docstring. A view names the date fields it
+    may be ordered by in `cursor_fields` (the first is the default, newest first)."""
+
+    cursor_query_param = "cursor"
+    page_size = 20
+    default_fields = ("created_at",)
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        fields = tuple(getattr(view, "cursor_fields", None) or self.default_fields)
+        ordering = date_ordering(queryset)
+        if ordering is None or ordering[0] not in fields:
+            field, descending = fields[0], True
+        else:
+            field, descending = ordering
+        token = request.query_params.get(self.cursor_query_param)
+        position, backwards = decode_cursor(token) if token else (None, False)
+        size = page_size(request, self.page_size)
+        rows, ended = pages.walk(queryset, field=field, descending=descending != backwards, after=position,
+                                 limit=size, key=(*list_key(request, view), field))
+        if backwards:
+            rows.reverse()
+        more_after = position is not None and backwards or (not backwards and not ended)
+        more_before = (position is not None and not backwards) or (backwards and not ended)
+        self.next_position = pages.position_of(rows[-1], field) if rows and more_after else None
+        self.previous_position = pages.position_of(rows[0], field) if rows and more_before else None
+        return rows
+
+    def _link(self, position, backwards: bool):
+        if position is None:
+            return None
+        url = self.request.build_absolute_uri()
+        return replace_query_param(url, self.cursor_query_param, encode_cursor(position, backwards))
+
+    def get_next_link(self):
+        return self._link(self.next_position, False)
+
+    def get_previous_link(self):
+        return self._link(self.previous_position, True)
+
+    def get_paginated_response(self, data):
+        return Response({"next": self.get_next_link(), "previous": self.get_previous_link(), "results": data})
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["results"],
+            "properties": {
+                "next": {"type": "string", "nullable": True, "format": "uri",
+                         "description": "The next page (its opaque cursor); null on the last page."},
+                "previous": {"type": "string", "nullable": True, "format": "uri",
+                             "description": "The previous page; null on the first page."},
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {"name": self.cursor_query_param, "required": False, "in": "query",
+             "description": "The cursor of a page, as the next or previous link gives it.",
+             "schema": {"type": "string"}},
+            {"name": PAGE_SIZE_PARAM, "required": False, "in": "query",
+             "description": f"Rows per page (at most {MAX_PAGE_SIZE}).", "schema": {"type": "integer"}},
+        ]

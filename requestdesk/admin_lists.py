@@ -1,0 +1,62 @@
+"""Admin changelists that neither count nor sort a whole tenant.
+
+`WindowPaginator` reads page N of a list ordered by a date field through
+requestdesk.db.pages (N pages of bounded windows); its `count` is exact where the server
+counts cheaply or the walk reached the list's end, otherwise the rows seen plus one, and the
+changelist says "more than …" (templates/admin/pagination.html). Lists ordered otherwise
+are paginated the plain way.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.core.paginator import Page, Paginator
+from django.utils.functional import cached_property
+
+from requestdesk.api.pagination import date_ordering
+from requestdesk.db import pages
+
+PAGE_PARAM = "p"  # django.contrib.admin.views.main.PAGE_VAR
+
+
+class WindowPaginator(Paginator):
+    def __init__(self, object_list, per_page, *, number: int = 1, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.number = max(number, 1)
+        self.ordering = date_ordering(object_list) if hasattr(object_list, "query") else None
+        self.count_exact = True
+
+    @cached_property
+    def _walked(self):
+        field, descending = self.ordering
+        return pages.walk(self.object_list, field=field, descending=descending, limit=self.number * self.per_page,
+                          key=("admin", str(self.object_list.query.where)))
+
+    @cached_property
+    def count(self):
+        if self.ordering is None or pages.cheap_counts(self.object_list):
+            return super().count
+        rows, ended = self._walked
+        self.count_exact = ended
+        return len(rows) if ended else len(rows) + 1
+
+    def page(self, number):
+        if self.ordering is None or int(number) != self.number:
+            return super().page(number)
+        number = self.validate_number(number)
+        rows, _ = self._walked
+        return Page(rows[(number - 1) * self.per_page:number * self.per_page], number, self)
+
+
+class BoundedListAdmin(admin.ModelAdmin):
+    """Changelists paged by WindowPaginator, without a second count of the unfiltered list."""
+
+    show_full_result_count = False
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        try:
+            number = int(request.GET.get(PAGE_PARAM, 1))
+        except ValueError:
+            number = 1  # as the changelist reads it
+        return WindowPaginator(queryset, per_page, number=number, orphans=orphans,
+                               allow_empty_first_page=allow_empty_first_page)
