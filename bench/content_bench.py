@@ -12,7 +12,7 @@ then for 1 and 2 Celery worker processes (`--pool solo` each):
   completion.
 Then the same pipeline run in one process without Celery (`process_pending`) on
 --in-process-contexts contexts with the claim strategy find_and_modify against cas (what
-`auto` picks on SecantusDB).
+SecantusDB's capabilities pick), forced with settings.DATABASE_CAPABILITIES.
 """
 
 from __future__ import annotations
@@ -130,8 +130,8 @@ def in_process_rate(pipeline, count: int, strategy: str) -> float:
 
     from content.services import contexts, runner
 
-    chosen = settings.CONTENT_CLAIM_STRATEGY
-    settings.CONTENT_CLAIM_STRATEGY = strategy
+    chosen = settings.DATABASE_CAPABILITIES
+    settings.DATABASE_CAPABILITIES = {**(chosen or {}), "cheap_find_and_modify": strategy == "find_and_modify"}
     try:
         contexts.create_contexts(pipeline=pipeline, items=[{"data": {"title": f"Doc {n}"}} for n in range(count)],
                                  queue=False)
@@ -139,7 +139,7 @@ def in_process_rate(pipeline, count: int, strategy: str) -> float:
         done = runner.process_pending(limit=count + 1)
         elapsed = time.perf_counter() - start
     finally:
-        settings.CONTENT_CLAIM_STRATEGY = chosen
+        settings.DATABASE_CAPABILITIES = chosen
     if len(done) != count:
         raise RuntimeError(f"processed {len(done)} of {count}")
     return count / elapsed

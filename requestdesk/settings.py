@@ -99,6 +99,8 @@ DATABASES = {
     }
 }
 DATABASE_ROUTERS = ["django_mongodb_backend.routers.MongoRouter"]
+# Flags of requestdesk.db.features forced over what the server says (JSON), e.g. {"cheap_counts": true}.
+DATABASE_CAPABILITIES = env.json("DATABASE_CAPABILITIES", default={})
 DEFAULT_AUTO_FIELD = "django_mongodb_backend.fields.ObjectIdAutoField"
 MIGRATION_MODULES = {
     "admin": "migrations_mongo.admin",
@@ -143,6 +145,8 @@ AUTH_PASSWORD_VALIDATORS = [
 JWT_ACCESS_LIFETIME = timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15))
 JWT_REFRESH_LIFETIME = timedelta(days=env.int("JWT_REFRESH_DAYS", default=14))
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default=SECRET_KEY)
+# How long a process caches an authenticated key/user and its company (tenants.principals); 0: off.
+AUTH_CACHE_SECONDS = env.float("AUTH_CACHE_SECONDS", default=5)
 LOGIN_URL = "/admin/login/"
 
 # --- REST API ------------------------------------------------------------------------
@@ -238,7 +242,6 @@ CELERY_BEAT_SCHEDULE["knowledge-recover-lost-syncs"] = {
 CONTENT_LEASE_SECONDS = env.int("CONTENT_LEASE_SECONDS", default=300)  # a dead worker's context is taken over after
 CONTENT_MAX_RETRIES = env.int("CONTENT_MAX_RETRIES", default=3)  # retries after a failure that may pass
 CONTENT_RETRY_BASE_SECONDS = env.float("CONTENT_RETRY_BASE_SECONDS", default=5)  # x 2 ** retry_count
-CONTENT_CLAIM_STRATEGY = env.str("CONTENT_CLAIM_STRATEGY", default="auto")  # auto, cas, find_and_modify
 CONTENT_PENDING_LIMIT = env.int("CONTENT_PENDING_LIMIT", default=100)  # contexts per process_pending run
 CONTENT_MAX_BATCH_SIZE = env.int("CONTENT_MAX_BATCH_SIZE", default=500)
 CONTENT_RETENTION_DAYS = env.int("CONTENT_RETENTION_DAYS", default=90)

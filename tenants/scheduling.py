@@ -1,18 +1,21 @@
 """The schedule dispatcher: beat ticks, due Schedule documents are claimed atomically and
 their task enqueued exactly once, however many dispatchers run at the same time.
 
-A claim is a compare-and-set on `next_run`: the update only matches while the document
-still has the `next_run` this dispatcher read, so of two dispatchers reading the same due
-schedule, one update matches and the other finds nothing (MongoDB updates one document
-atomically). Missed runs are not replayed: `next_run` moves to the first slot after now.
+A claim is a lease (requestdesk.db.leases) whose `until` is `next_run`: the take only
+matches while the document still has the `next_run` this dispatcher read, so of two
+dispatchers reading the same due schedule, one update matches and the other finds nothing
+(MongoDB updates one document atomically). The claim holds until the next slot: missed runs
+are not replayed, `next_run` moves to the first slot after now.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import F
 from django.utils import timezone
+
+from requestdesk.db import leases
+from requestdesk.db.leases import Lease
 
 from .models import Schedule
 
@@ -24,21 +27,20 @@ def next_slot(previous: datetime, interval_seconds: int, now: datetime) -> datet
     return following.replace(microsecond=following.microsecond // 1000 * 1000)  # MongoDB keeps ms
 
 
-def claim(schedule: Schedule, now: datetime) -> bool:
+def claim(schedule: Schedule, now: datetime) -> Lease | None:
+    """Take this run of `schedule` (still enabled, `next_run` as read): next_run moves to the
+    next slot, run_count + 1."""
     following = next_slot(schedule.next_run, schedule.interval_seconds, now)
-    claimed = Schedule.objects.filter(pk=schedule.pk, enabled=True, next_run=schedule.next_run).update(
-        next_run=following, last_run_at=now, run_count=F("run_count") + 1,
-    )
-    if claimed:
+    held = leases.take(Schedule, schedule.pk, guard={"enabled": True, "next_run": schedule.next_run}, holder={},
+                       until_field="next_run", until=following, write={"last_run_at": now}, inc={"run_count": 1})
+    if held:
         schedule.next_run, schedule.last_run_at = following, now
-    return bool(claimed)
+    return held
 
 
-def release(schedule: Schedule, previous_next_run: datetime) -> None:
+def release(held: Lease, previous_next_run: datetime) -> None:
     """Give a claim back (the task could not be enqueued), so the next tick retries it."""
-    Schedule.objects.filter(pk=schedule.pk, next_run=schedule.next_run).update(
-        next_run=previous_next_run, run_count=F("run_count") - 1,
-    )
+    held.release(next_run=previous_next_run, inc={"run_count": -1})
 
 
 def dispatch_due(*, now: datetime | None = None, limit: int = 500, send=None) -> list[Schedule]:
@@ -51,12 +53,13 @@ def dispatch_due(*, now: datetime | None = None, limit: int = 500, send=None) ->
     due = Schedule.objects.filter(enabled=True, next_run__lte=now).order_by("next_run")[:limit]
     for schedule in due:
         previous = schedule.next_run
-        if not claim(schedule, now):
+        held = claim(schedule, now)
+        if held is None:
             continue
         try:
             send(schedule)
         except Exception:
-            release(schedule, previous)
+            release(held, previous)
             raise
         ran.append(schedule)
     return ran

@@ -12,10 +12,11 @@ makes ONE attempt and says when to try again:
 Each failed delivery adds one to the webhook's `consecutive_failures` ($inc); at
 WEBHOOK_DISABLE_AFTER the webhook is disabled and its company admins are told, once.
 
-A delivery is sent by whoever claims it: the claim is a compare-and-set on
-`next_attempt_at`, pushed forward by a lease while the request is in flight. A task that
-runs twice, or a copy enqueued by the `retry_due_webhook_deliveries` safety net, finds the
-delivery finished, not due, or already claimed, and sends nothing.
+A delivery is sent by whoever claims it: the claim is a lease (requestdesk.db.leases) whose
+`until` is `next_attempt_at`, taken while it is the one read and pushed forward for as long
+as the request may be in flight. A task that runs twice, or a copy enqueued by the
+`retry_due_webhook_deliveries` safety net, finds the delivery finished, not due, or already
+claimed, and sends nothing.
 
 The body is the stored event (`payload`): {"id", "type", "created_at", "company_id",
 "source", "data"}; a redelivery sends the same event again. Receivers check
@@ -43,6 +44,7 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from requestdesk import outbound
 from requestdesk.api.renderers import JSONEncoder
+from requestdesk.db import leases
 
 from .events_models import DeliveryAttempt, Webhook, WebhookDelivery
 from .notifications import notify_company_admins
@@ -170,13 +172,15 @@ def redeliver(delivery: WebhookDelivery) -> WebhookDelivery:
 
 def requeue_due(*, now=None, limit: int = 500) -> int:
     """Queue again every unfinished delivery whose attempt is due: the safety net for tasks
-    lost with a worker or a broker outage. Copies of live tasks are harmless (see claim)."""
+    lost with a worker or a broker outage. Copies of live tasks are harmless (see claim).
+    Stops at a broker outage (the next sweep tries again); returns how many were queued."""
+    from .tasks import deliver_webhook
+
     now = now or timezone.now()
-    due = list(WebhookDelivery.objects.filter(
+    due = WebhookDelivery.objects.filter(
         status__in=[WebhookDelivery.PENDING, WebhookDelivery.RETRYING], next_attempt_at__lte=now,
-    ).order_by("next_attempt_at")[:limit])
-    enqueue(due)
-    return len(due)
+    ).order_by("next_attempt_at").values_list("pk", flat=True)[:limit]
+    return len(leases.requeue(list(due), deliver_webhook.delay, "due webhook delivery"))
 
 
 # --- Signatures ------------------------------------------------------------------------
@@ -218,9 +222,9 @@ def backoff_seconds(attempts: int) -> int:
     return settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** (attempts - 1)
 
 
-def _lease() -> timedelta:
+def _lease_seconds() -> float:
     """How long a claimed delivery is left alone: the worst case of one attempt."""
-    return timedelta(seconds=4 * settings.WEBHOOK_TIMEOUT_SECONDS + 30)
+    return 4 * settings.WEBHOOK_TIMEOUT_SECONDS + 30
 
 
 def _claim(delivery_id) -> WebhookDelivery | None:
@@ -232,10 +236,10 @@ def _claim(delivery_id) -> WebhookDelivery | None:
         return None
     if delivery.next_attempt_at and delivery.next_attempt_at > now + CLOCK_SLACK:
         return None  # not due yet, or another worker holds it
-    claimed = WebhookDelivery.objects.filter(
-        pk=delivery.pk, status=delivery.status, next_attempt_at=delivery.next_attempt_at,
-    ).update(next_attempt_at=now + _lease())
-    return delivery if claimed else None
+    held = leases.take(WebhookDelivery, delivery.pk, guard={"status": delivery.status,
+                                                            "next_attempt_at": delivery.next_attempt_at},
+                       holder={}, until_field="next_attempt_at", seconds=_lease_seconds(), now=now)
+    return delivery if held else None
 
 
 def _post(webhook: Webhook, delivery: WebhookDelivery) -> tuple[int | None, str]:

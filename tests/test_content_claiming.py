@@ -1,6 +1,7 @@
 """Claiming contexts: priority then age, due retries only, one holder at a time, lease expiry
 recovery, a zombie's writes refused, and two concurrent worker processes that never claim
-the same context (both claim strategies)."""
+the same context (both claim strategies of requestdesk.db.leases.claim_next, forced with
+DATABASE_CAPABILITIES)."""
 
 import json
 import os
@@ -22,9 +23,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STRATEGIES = ["cas", "find_and_modify"]
 
 
+def capabilities(strategy: str) -> dict:
+    """DATABASE_CAPABILITIES that make claims use `strategy`."""
+    return {"cheap_find_and_modify": strategy == "find_and_modify"}
+
+
 @pytest.fixture(params=STRATEGIES)
 def strategy(request, settings):
-    settings.CONTENT_CLAIM_STRATEGY = request.param
+    settings.DATABASE_CAPABILITIES = capabilities(request.param)
     return request.param
 
 
@@ -129,7 +135,7 @@ def test_two_worker_processes_never_claim_the_same_context(world, llm, claim_str
         pipeline=setup.pipeline, items=[{"data": {"title": f"Doc {n}"}, "priority": n % 3} for n in range(60)],
         queue=False)]
     env = {**os.environ, "MONGODB_NAME": django_settings.DATABASES["default"]["NAME"],
-           "CONTENT_CLAIM_STRATEGY": claim_strategy, "FIELD_ENCRYPTION_KEY": TEST_KEY,
+           "DATABASE_CAPABILITIES": json.dumps(capabilities(claim_strategy)), "FIELD_ENCRYPTION_KEY": TEST_KEY,
            "KNOWLEDGE_LLM_MAX_RETRIES": "0"}
     command = [sys.executable, "manage.py", "process_contexts", "--json"]
     procs = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -146,12 +152,17 @@ def test_two_worker_processes_never_claim_the_same_context(world, llm, claim_str
 
 
 @pytest.mark.django_db
-def test_auto_strategy_follows_the_server(settings):
-    settings.CONTENT_CLAIM_STRATEGY = "auto"
-    assert claiming.strategy() == "cas"  # the test server is SecantusDB, whatever its URI
-    settings.CONTENT_CLAIM_STRATEGY = "fastest"
-    with pytest.raises(ValueError):
-        claiming.strategy()
+def test_the_strategy_follows_the_server(world, settings):
+    """SecantusDB (the test server, whatever its URI): no findAndModify, which it plans as
+    a collection scan; claims read candidates and compare-and-set."""
+    from django.db import connections
+
+    settings.DATABASE_CAPABILITIES = {}
+    assert not connections["default"].capabilities.cheap_find_and_modify
+    setup = article_setup(world.a)
+    [context] = _contexts(setup, [5])
+    held = claiming.claim_next(worker="w")
+    assert held.context_id == context.pk and held.lease.before["status"] == "pending"
 
 
 @pytest.mark.django_db

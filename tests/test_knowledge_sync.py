@@ -193,10 +193,11 @@ def test_task_is_idempotent_and_one_sync_at_a_time(world, fake_apis, source):
     assert history.status == "completed" and history.items_synced == 1
 
     other = sync.new_history(collection=collection, trigger="api")
-    assert sync._claim(collection, other, history.created_at)  # a sync holds the collection
+    held = sync._claim(collection, other, history.created_at)  # a sync holds the collection
+    assert held
     blocked = _sync(collection)
     assert blocked.status == "failed" and "in progress" in blocked.error_message
-    sync._release(collection, other)
+    assert held.release(sync_lock_id="")
     assert _sync(collection).status == "completed"
 
 

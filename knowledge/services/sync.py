@@ -5,9 +5,9 @@ SyncHistory, run by Celery (`knowledge.tasks.sync_collection`) on demand or on a
 A run is idempotent: a redelivered task whose history is finished does nothing, one whose
 history is in progress runs again once its lease ran out (re-syncing changes nothing that is
 already in line: chunks are replaced per source item), and is left alone while the lease is
-live. One sync per collection at a time: the collection's lease (`sync_lock_*`) is claimed by
-a compare-and-set and renewed while items come in (a heartbeat); a second run while one
-holds it fails with that reason.
+live. One sync per collection at a time: the collection's lease (`sync_lock_*`, a
+requestdesk.db.leases lease) is taken when free or run out and renewed while items come in
+(a heartbeat); a second run while one holds it fails with that reason.
 
 A run whose worker died (SIGKILL, OOM, a lost machine) leaves its history in progress and the
 lease running out; `recover_lost` (beat, every KNOWLEDGE_SYNC_RECOVER_SECONDS) queues such a
@@ -18,7 +18,6 @@ without writing its history.
 from __future__ import annotations
 
 import logging
-import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -26,6 +25,8 @@ from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
+from requestdesk.db import leases
+from requestdesk.db.leases import Lease, LeaseLost
 from requestdesk.queueing import QueueUnavailable
 from tenants.events_models import Schedule
 from tenants.notifications import notify_company_admins
@@ -111,55 +112,12 @@ def request_sync(*, collection, trigger: str = "api") -> SyncHistory:
     return history
 
 
-class LeaseLost(RuntimeError):
-    """Another run took this sync over (this one was presumed dead); stop writing."""
-
-
-def _lease_until(now):
-    """The lease's end, to the millisecond (what the database keeps), so that it can be
-    compared: a take-over writes another value, and the old run's renewal then fails."""
-    until = now + timedelta(seconds=settings.KNOWLEDGE_SYNC_LEASE_SECONDS)
-    return until.replace(microsecond=until.microsecond // 1000 * 1000)
-
-
-def _claim(collection, history, now):
+def _claim(collection, history, now) -> Lease | None:
     """Take the collection's lease for `history` unless a live one is held (by any run,
-    this history's own included: a duplicate delivery must not run beside it); the lease's
-    end, or None."""
-    free = Q(sync_lock_until=None) | Q(sync_lock_until__lt=now)
-    until = _lease_until(now)
-    taken = KnowledgeCollection.objects.filter(free, pk=collection.pk).update(
-        sync_lock_id=str(history.pk), sync_lock_until=until)
-    return until if taken else None
-
-
-class _Lease:
-    """The lease this run holds, renewed while the connector's items come in (a heartbeat)."""
-
-    def __init__(self, collection, history, until):
-        self.mine = KnowledgeCollection.objects.filter(pk=collection.pk, sync_lock_id=str(history.pk))
-        self.until, self.renewed = until, time.monotonic()
-
-    def renew(self) -> None:
-        until = _lease_until(timezone.now())
-        if not self.mine.filter(sync_lock_until=self.until).update(sync_lock_until=until):
-            raise LeaseLost("the sync was taken over by another run")
-        self.until, self.renewed = until, time.monotonic()
-
-    def beat(self, items):
-        every = settings.KNOWLEDGE_SYNC_LEASE_SECONDS / 3
-        for item in items:
-            if time.monotonic() - self.renewed >= every:
-                self.renew()
-            yield item
-
-    def release(self) -> None:
-        self.mine.filter(sync_lock_until=self.until).update(sync_lock_id="", sync_lock_until=None)
-
-
-def _release(collection, history) -> None:
-    KnowledgeCollection.objects.filter(pk=collection.pk, sync_lock_id=str(history.pk)).update(
-        sync_lock_id="", sync_lock_until=None)
+    this history's own included: a duplicate delivery must not run beside it)."""
+    free = {"$or": [{"sync_lock_until": None}, {"sync_lock_until": {"$lt": now}}]}
+    return leases.take(KnowledgeCollection, collection.pk, guard=free, holder={"sync_lock_id": str(history.pk)},
+                       until_field="sync_lock_until", seconds=settings.KNOWLEDGE_SYNC_LEASE_SECONDS, now=now)
 
 
 def _finish(history, status, *, result=None, error="") -> None:
@@ -200,8 +158,8 @@ def run_sync(*, collection_id, history_id=None, trigger: str = "schedule") -> Sy
     if history.status in (SyncHistory.COMPLETED, SyncHistory.FAILED):
         return history  # a redelivered task: done already
     now = timezone.now()
-    until = _claim(collection, history, now)
-    if until is None:
+    lease = _claim(collection, history, now)
+    if lease is None:
         holder = KnowledgeCollection.objects.filter(pk=collection.pk).values_list("sync_lock_id", flat=True).first()
         if holder == str(history.pk):
             return history  # a duplicate delivery while this history's run is alive: leave it be
@@ -210,9 +168,10 @@ def run_sync(*, collection_id, history_id=None, trigger: str = "schedule") -> Sy
         return history
     history.status, history.started_at = SyncHistory.IN_PROGRESS, now
     history.save(update_fields=["status", "started_at", "updated_at"])
-    result, lease = ingest.IngestResult(), _Lease(collection, history, until)
+    result = ingest.IngestResult()
     try:
-        ingest.ingest_items(collection=collection, items=lease.beat(source_items(collection)),
+        heartbeat = lease.beat(source_items(collection), every=settings.KNOWLEDGE_SYNC_LEASE_SECONDS / 3)
+        ingest.ingest_items(collection=collection, items=heartbeat,
                             source_type=collection.source_type, full=True, result=result)
         lease.renew()  # still ours: the history is written by the run that holds the lease only
         KnowledgeCollection.objects.filter(pk=collection.pk).update(last_synced_at=timezone.now())
@@ -227,7 +186,7 @@ def run_sync(*, collection_id, history_id=None, trigger: str = "schedule") -> Sy
         logger.exception("sync of collection %s failed", collection.pk)
         _finish(history, SyncHistory.FAILED, result=result, error=f"Internal error: {exc.__class__.__name__}: {exc}")
     finally:
-        lease.release()
+        lease.release(sync_lock_id="")
     _announce(collection, history)
     return history
 
@@ -244,22 +203,20 @@ def recover_lost(*, now=None) -> list[str]:
     stale = now - timedelta(seconds=settings.KNOWLEDGE_SYNC_LEASE_SECONDS)
     candidates = SyncHistory.objects.filter(
         Q(status=SyncHistory.IN_PROGRESS) | Q(status=SyncHistory.PENDING, created_at__lt=stale))
-    queued = []
+    lost = {}
     for history in candidates.only("pk", "collection_id", "trigger"):
         lock = KnowledgeCollection.objects.filter(pk=history.collection_id).values(
             "sync_lock_id", "sync_lock_until").first()
         if lock and lock["sync_lock_id"] == str(history.pk) and lock["sync_lock_until"] and lock["sync_lock_until"] > now:
             continue  # alive
-        try:
-            sync_collection.apply_async(kwargs={"collection_id": str(history.collection_id),
-                                                "history_id": str(history.pk), "trigger": history.trigger})
-        except BrokerError:
-            logger.warning("lost sync %s not queued again: broker unavailable", history.pk)
-            break
-        queued.append(str(history.pk))
-    if queued:
-        logger.warning("queued %d lost sync(s) again: %s", len(queued), ", ".join(queued))
-    return queued
+        lost[str(history.pk)] = history
+
+    def send(history_id):
+        history = lost[history_id]
+        sync_collection.apply_async(kwargs={"collection_id": str(history.collection_id), "history_id": history_id,
+                                            "trigger": history.trigger})
+
+    return leases.requeue(lost, send, "lost sync")
 
 
 # --- schedules -------------------------------------------------------------------------

@@ -5,14 +5,13 @@ A job covers one target (run-now on a target) or a project's active targets, at 
 
 Running a job (`run_job`, the Celery task's body) is safe to repeat and to race:
 
-* the job is claimed by a compare-and-set (queued -> running, with a lease); a finished job,
-  or one whose lease another worker holds, is left alone. A lease that ran out (a lost
-  worker) may be taken over; targets listed in `done_targets` are not fetched again. The
-  lease is renewed by a compare-and-set with each page's progress: a run that finds it
-  taken over stops writing (LeaseLost). `recover_lost` (beat, every
-  SCRAPING_RECOVER_SECONDS) queues again the jobs whose lease ran out, and queued jobs whose
-  task was lost;
-* each target is claimed the same way (`lease_job`, `lease_until` on the target) before it
+* the job is claimed with a lease (requestdesk.db.leases: queued -> running, `lease_until`);
+  a finished job, or one whose lease another worker holds, is left alone. A lease that ran
+  out (a lost worker) may be taken over; targets listed in `done_targets` are not fetched
+  again. The lease is renewed with each page's progress: a run that finds it taken over
+  stops writing (LeaseLost). `recover_lost` (beat, every SCRAPING_RECOVER_SECONDS) queues
+  again the jobs whose lease ran out, and queued jobs whose task was lost;
+* each target is leased the same way (`lease_job`, `lease_until` on the target) before it
   is fetched, so a target is never scraped by two jobs at once: the second job counts it as
   skipped. A lease that ran out is recoverable;
 * pages are fetched and parsed on `concurrency` threads; results are stored, and the job's
@@ -36,7 +35,9 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from requestdesk import queueing
+from requestdesk.db import leases
 from requestdesk.db.errors import connection_lost
+from requestdesk.db.leases import Lease, LeaseLost
 from tenants.notifications import notify_company_admins
 from tenants.webhooks import emit_event
 
@@ -55,10 +56,6 @@ class QueueUnavailable(queueing.QueueUnavailable):
     """The broker did not take the job; the job (`record`) is marked failed with the reason."""
 
 
-class LeaseLost(RuntimeError):
-    """Another worker took this job over (this one was presumed dead); stop writing."""
-
-
 class StorageDown(RuntimeError):
     """The database went away mid-run; nothing more could be written. The task retries with
     `lease` (ISO time), so that it takes back its own job unless another worker has."""
@@ -70,13 +67,6 @@ class StorageDown(RuntimeError):
 
 def lease() -> timedelta:
     return timedelta(seconds=settings.SCRAPING_LEASE_SECONDS)
-
-
-def lease_end(now):
-    """The end of a lease taken at `now`, to the millisecond (what the database keeps), so that
-    a renewal can compare it: a take-over writes another value."""
-    until = now + lease()
-    return until.replace(microsecond=until.microsecond // 1000 * 1000)
 
 
 # --- creating and queueing ------------------------------------------------------------------
@@ -106,9 +96,10 @@ def start(*, project: Project, target: Target | None = None, trigger: str = "api
 
 # --- claims -------------------------------------------------------------------------------------
 
-def claim_job(job_id, resume_lease: str | None = None) -> ScrapeJob | None:
+def claim_job(job_id, resume_lease: str | None = None) -> tuple[ScrapeJob, Lease] | None:
     """Take the job (queued, or running with its lease run out); `resume_lease` (the lease a
-    run held when the database went away) takes back a live lease that is still that one."""
+    run held when the database went away) takes back a live lease that is still that one.
+    The job, as taken, and its lease."""
     job = ScrapeJob.objects.filter(pk=job_id).first()
     now = timezone.now()
     if job is None or job.status in ScrapeJob.FINISHED:
@@ -116,22 +107,20 @@ def claim_job(job_id, resume_lease: str | None = None) -> ScrapeJob | None:
     if job.status == ScrapeJob.RUNNING and job.lease_until and job.lease_until > now:
         if not (resume_lease and job.lease_until == datetime.fromisoformat(resume_lease)):
             return None  # another worker is on it
-    claimed = ScrapeJob.objects.filter(pk=job.pk, status=job.status, lease_until=job.lease_until).update(
-        status=ScrapeJob.RUNNING, lease_until=lease_end(now), started_at=job.started_at or now)
-    if not claimed:
+    held = leases.take(ScrapeJob, job.pk, guard={"status": job.status, "lease_until": job.lease_until},
+                       holder={"status": ScrapeJob.RUNNING}, write={"started_at": job.started_at or now},
+                       seconds=settings.SCRAPING_LEASE_SECONDS, now=now)
+    if held is None:
         return None
-    return ScrapeJob.objects.get(pk=job.pk)
+    return ScrapeJob.objects.get(pk=job.pk), held
 
 
-def claim_target(target: Target, job: ScrapeJob) -> bool:
-    """Take `target` for `job` unless another job holds an unexpired lease on it."""
+def claim_target(target: Target, job: ScrapeJob) -> Lease | None:
+    """Lease `target` to `job` unless another job holds an unexpired lease on it."""
     now = timezone.now()
-    free = Q(lease_job=None) | Q(lease_job=job.pk) | Q(lease_until__lt=now)
-    return bool(Target.objects.filter(free, pk=target.pk).update(lease_job=job.pk, lease_until=now + lease()))
-
-
-def release_target(target: Target, job: ScrapeJob, **outcome) -> None:
-    Target.objects.filter(pk=target.pk, lease_job=job.pk).update(lease_job=None, lease_until=None, **outcome)
+    free = {"$or": [{"lease_job": None}, {"lease_job": job.pk}, {"lease_until": {"$lt": now}}]}
+    return leases.take(Target, target.pk, guard=free, holder={"lease_job": job.pk},
+                       seconds=settings.SCRAPING_LEASE_SECONDS, now=now)
 
 
 # --- running ------------------------------------------------------------------------------------
@@ -160,11 +149,12 @@ def fetch_and_extract(fetcher: Fetcher, target: Target) -> Fetched:
 def run_job(*, job_id, resume_lease: str | None = None) -> ScrapeJob | None:
     """Run a job to its end; None when there is nothing to do (finished, or running elsewhere).
     StorageDown when the database went away (the job keeps its lease and progress)."""
-    job = claim_job(job_id, resume_lease)
-    if job is None:
+    claimed = claim_job(job_id, resume_lease)
+    if claimed is None:
         return None
+    job, held = claimed
     try:
-        _run(job)
+        _run(job, held)
     except LeaseLost:
         logger.warning("scrape job %s was taken over by another worker; this run stops", job.pk)
         return None
@@ -186,7 +176,7 @@ def _targets(job: ScrapeJob, project: Project) -> list[Target]:
     return list(active[:project.config.max_pages])
 
 
-def _run(job: ScrapeJob) -> None:
+def _run(job: ScrapeJob, held: Lease) -> None:
     project = Project.objects.get(pk=job.project_id)
     targets = _targets(job, project)
     job.targets_total = max(job.targets_total, len(targets))
@@ -194,17 +184,18 @@ def _run(job: ScrapeJob) -> None:
     queue = iter([t for t in targets if t.pk not in done])
     fetcher = Fetcher(FetchPolicy.from_config(project.config))
     with_sentiment = project.config.sentiment != "none"
-    _save_progress(job)
+    _save_progress(job, held)
     with ThreadPoolExecutor(max_workers=project.config.concurrency, thread_name_prefix="scrape") as pool:
         pending = {}
 
         def submit_next() -> bool:
             for target in queue:
-                if claim_target(target, job):
-                    pending[pool.submit(fetch_and_extract, fetcher, target)] = target
+                if target_lease := claim_target(target, job):
+                    pending[pool.submit(fetch_and_extract, fetcher, target)] = target, target_lease
                     return True
                 job.targets_skipped += 1
-                _target_done(job, target, error=f"Skipped {target.url}: another job is scraping it.", failed=False)
+                _target_done(job, held, target, error=f"Skipped {target.url}: another job is scraping it.",
+                             failed=False)
             return False
 
         for _ in range(project.config.concurrency):
@@ -213,12 +204,13 @@ def _run(job: ScrapeJob) -> None:
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
-                target = pending.pop(future)
-                _apply(job, target, future.result(), with_sentiment)
+                target, target_lease = pending.pop(future)
+                _apply(job, held, target, target_lease, future.result(), with_sentiment)
                 submit_next()
 
 
-def _apply(job: ScrapeJob, target: Target, fetched: Fetched, with_sentiment: bool) -> None:
+def _apply(job: ScrapeJob, held: Lease, target: Target, target_lease: Lease, fetched: Fetched,
+           with_sentiment: bool) -> None:
     """Store what one page gave, release its target and save the job's progress."""
     page, now = fetched.page, timezone.now()
     outcome = {"last_fetched_at": now, "last_status_code": page.status_code, "last_error": "", "last_outcome": "ok"}
@@ -243,11 +235,12 @@ def _apply(job: ScrapeJob, target: Target, fetched: Fetched, with_sentiment: boo
             outcome.update(etag=page.etag, last_modified=page.last_modified)
     if error:
         outcome.update(last_outcome="blocked" if page.blocked else "error", last_error=error[:500])
-    release_target(target, job, **outcome)
-    _target_done(job, target, error=error, failed=bool(error), status_code=page.status_code)
+    target_lease.release(lease_job=None, **outcome)
+    _target_done(job, held, target, error=error, failed=bool(error), status_code=page.status_code)
 
 
-def _target_done(job: ScrapeJob, target: Target, *, error: str = "", failed: bool, status_code=None) -> None:
+def _target_done(job: ScrapeJob, held: Lease, target: Target, *, error: str = "", failed: bool,
+                 status_code=None) -> None:
     if failed:
         job.pages_failed += 1
     if error and len(job.errors) < ScrapeJob.MAX_ERRORS:
@@ -255,16 +248,13 @@ def _target_done(job: ScrapeJob, target: Target, *, error: str = "", failed: boo
                                             message=error[:ERROR_LENGTH])]
     job.targets_done += 1
     job.done_targets = [*job.done_targets, target.pk]
-    _save_progress(job)
+    _save_progress(job, held)
 
 
-def _save_progress(job: ScrapeJob) -> None:
-    """Renew the lease (compare-and-set: LeaseLost if another worker took the job), then save."""
-    until = lease_end(timezone.now())
-    if not ScrapeJob.objects.filter(pk=job.pk, status=ScrapeJob.RUNNING, lease_until=job.lease_until).update(
-            lease_until=until):
-        raise LeaseLost(f"scrape job {job.pk} was taken over")
-    job.lease_until = until
+def _save_progress(job: ScrapeJob, held: Lease) -> None:
+    """Renew the lease (LeaseLost if another worker took the job), then save."""
+    held.renew()
+    job.lease_until = held.until
     job.save(update_fields=[*ScrapeJob.COUNTERS, "errors", "done_targets", "lease_until", "updated_at"])
 
 
@@ -335,14 +325,4 @@ def recover_lost(*, now=None) -> list[str]:
     now = now or timezone.now()
     lost = ScrapeJob.objects.filter(Q(status=ScrapeJob.RUNNING, lease_until__lt=now)
                                     | Q(status=ScrapeJob.QUEUED, created_at__lt=now - lease()))
-    queued = []
-    for job_id in lost.values_list("pk", flat=True):
-        try:
-            run_job_task.delay(str(job_id))
-        except BrokerError:
-            logger.warning("lost scrape job %s not queued again: broker unavailable", job_id)
-            break
-        queued.append(str(job_id))
-    if queued:
-        logger.warning("queued %d lost scrape job(s) again: %s", len(queued), ", ".join(queued))
-    return queued
+    return leases.requeue(lost.values_list("pk", flat=True), run_job_task.delay, "lost scrape job")
