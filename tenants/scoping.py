@@ -83,8 +83,25 @@ def _requested_company_id(request) -> str | None:
     return value
 
 
+def _own_company(user):
+    """The user's company: the instance authentication loaded, else a cached one."""
+    if not user.company_id:
+        return None
+    if not type(user).company.is_cached(user):
+        from . import principals
+
+        found = principals.company(user.company_id)
+        if found is None:
+            return None
+        user.company = found
+    return user.company
+
+
 def _compute_tenant(request) -> Tenant:
-    from .models import ApiKey, Company
+    """No query for a user's own company or an API key's (authentication loaded them);
+    another company (guest, superadmin) is read through tenants.principals' cache."""
+    from . import principals
+    from .models import ApiKey
 
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
@@ -100,15 +117,15 @@ def _compute_tenant(request) -> Tenant:
             return Tenant(auth.company, capped(user.role, GUEST_ROLE_CAP))
         raise PermissionDenied("This API key's company is no longer accessible to its user.")
     if requested is None or requested == str(user.company_id):
-        return Tenant(user.company, user.role) if user.company_id else Tenant(None, user.role)
+        return Tenant(_own_company(user), user.role)
     if user.role == Role.SUPERADMIN:
-        company = Company.objects.filter(pk=requested).first()
+        company = principals.company(requested)
         if company is None:
             raise NotFound("No such company.")
         return Tenant(company, user.role)
     if ObjectId(requested) in (user.guest_companies or []):
-        company = Company.objects.filter(pk=requested, is_active=True).first()
-        if company is not None:
+        company = principals.company(requested)
+        if company is not None and company.is_active:
             return Tenant(company, capped(user.role, GUEST_ROLE_CAP))
     raise PermissionDenied("You have no access to that company.")
 

@@ -1,0 +1,277 @@
+"""Who a request is: an API key or a JWT's user id resolved to the user, their company and
+(for a key) the ApiKey, cached in process memory.
+
+* A miss costs one database round trip: one aggregate, `$match` first (on an index), then a
+  `$lookup` by `_id` per related document. (The ORM's `select_related` puts its `$match`
+  after the `$lookup`s, which SecantusDB then runs for every document of the collection.)
+  A hit costs none.
+* Entries live `AUTH_CACHE_SECONDS` (0 disables the cache). Saving or deleting an ApiKey, User
+  or Company drops every entry built from it, in this process at once (signals connected by
+  `TenantsConfig.ready`); other processes see the change when their entry expires. Writes
+  that bypass signals (`QuerySet.update`) must call `invalidate` themselves.
+* Only field values are cached: every lookup returns new model instances, so a request may
+  change what it gets without touching the cache or other requests.
+* Whether a key is revoked or expired is checked on every lookup, hit or miss.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import hmac
+import threading
+import time
+from dataclasses import dataclass
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from django.conf import settings
+from django.db.models.signals import post_delete, post_save
+
+MAX_ENTRIES = 10_000  # beyond this, expired entries are purged, then everything
+
+
+@dataclass
+class _Entry:
+    expires: float  # time.monotonic()
+    ids: frozenset  # pks of the documents the entry was built from
+    rows: tuple  # ((model, db alias, values), ...); values in concrete-field order
+
+
+_lock = threading.Lock()
+_entries: dict[tuple, _Entry] = {}
+_generation = 0  # bumped by every invalidation; a load that overlapped one is not stored
+
+
+def _seconds() -> float:
+    return float(getattr(settings, "AUTH_CACHE_SECONDS", 5) or 0)
+
+
+def clear() -> None:
+    """Forget every cached principal."""
+    global _generation
+    with _lock:
+        _entries.clear()
+        _generation += 1
+
+
+def invalidate(*pks) -> None:
+    """Drop every entry built from a document with one of these pks (ApiKey, User, Company)."""
+    global _generation
+    wanted = {pk for pk in pks if pk is not None}
+    with _lock:
+        _generation += 1
+        for cache_key in [k for k, entry in _entries.items() if entry.ids & wanted]:
+            del _entries[cache_key]
+
+
+# --- snapshots: field values in, fresh instances out ------------------------------------
+
+_IMMUTABLE = (str, int, float, bytes, type(None), datetime.date, datetime.time, ObjectId)
+
+
+def _copy(values) -> tuple:
+    """The values, lists and dicts among them deep-copied (the rest cannot change)."""
+    return tuple(v if isinstance(v, _IMMUTABLE) else copy.deepcopy(v) for v in values)
+
+
+def _values(instance) -> tuple:
+    return _copy(getattr(instance, f.attname) for f in instance._meta.concrete_fields)
+
+
+def _get(cache_key) -> tuple | None:
+    with _lock:
+        entry = _entries.get(cache_key)
+        if entry is None:
+            return None
+        if entry.expires <= time.monotonic():
+            del _entries[cache_key]
+            return None
+        return entry.rows
+
+
+def _put(cache_key, generation: int, instances) -> None:
+    seconds = _seconds()
+    if seconds <= 0:
+        return
+    rows = tuple((type(obj), obj._state.db, _values(obj)) for obj in instances if obj is not None)
+    ids = frozenset(obj.pk for obj in instances if obj is not None)
+    with _lock:
+        if generation != _generation:
+            return  # something changed while we read it: the next request reads again
+        if len(_entries) >= MAX_ENTRIES:
+            now = time.monotonic()
+            for stale in [k for k, entry in _entries.items() if entry.expires <= now]:
+                del _entries[stale]
+            if len(_entries) >= MAX_ENTRIES:
+                _entries.clear()
+        _entries[cache_key] = _Entry(time.monotonic() + seconds, ids, rows)
+
+
+def _restore(rows) -> list:
+    """New instances from cached values (lists and dicts copied: nothing mutable is shared)."""
+    return [
+        model.from_db(db, [f.attname for f in model._meta.concrete_fields], _copy(values))
+        for model, db, values in rows
+    ]
+
+
+def _object_id(value) -> ObjectId | None:
+    if isinstance(value, ObjectId):
+        return value
+    try:
+        return ObjectId(value)
+    except (InvalidId, TypeError):
+        return None
+
+
+# --- one aggregate: the document, then its related documents by _id ------------------------
+
+_CONVERTERS: dict = {}  # (model, alias) -> [(attname, column, converters, col)]
+
+
+def _converters(model, connection):
+    found = _CONVERTERS.get((model, connection.alias))
+    if found is None:
+        found = []
+        for field in model._meta.concrete_fields:
+            col = field.get_col(model._meta.db_table)
+            convs = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
+            found.append((field.attname, field.column, convs, col))
+        _CONVERTERS[(model, connection.alias)] = found
+    return found
+
+
+def _from_document(model, document, connection):
+    """A model instance from a raw document, converted as the ORM converts query results."""
+    fields = _converters(model, connection)
+    values = []
+    for _attname, column, convs, col in fields:
+        value = document.get(column)
+        for convert in convs:
+            value = convert(value, col, connection)
+        values.append(value)
+    return model.from_db(connection.alias, [attname for attname, *_ in fields], values)
+
+
+def _load(model, match: dict, related: dict) -> tuple | None:
+    """The first `model` document matching `match` and, for each {attname: model} of
+    `related`, the document its foreign key names (or None): one aggregate, whose $match
+    comes first so the server uses its index before any $lookup."""
+    from django.db import connections, router
+
+    connection = connections[router.db_for_read(model)]
+    pipeline = [{"$match": match}, {"$limit": 1}]
+    for attname, other in related.items():
+        pipeline.append({"$lookup": {"from": other._meta.db_table, "localField": model._meta.get_field(attname).column,
+                                     "foreignField": "_id", "as": f"_rd_{attname}"}})
+    documents = list(connection.get_collection(model._meta.db_table).aggregate(pipeline))
+    if not documents:
+        return None
+    document = documents[0]
+    found = [_from_document(model, document, connection)]
+    for attname, other in related.items():
+        joined = document.get(f"_rd_{attname}") or []
+        found.append(_from_document(other, joined[0], connection) if joined else None)
+    return tuple(found)
+
+
+# --- lookups ----------------------------------------------------------------------------
+
+def api_key(prefix: str, key_hash: str):
+    """The usable ApiKey with this prefix and SHA-256 hash, `user` (active) and `company`
+    loaded, and the user's `company` too when it is the key's; else None."""
+    from .models import ApiKey, Company, User
+
+    cache_key = ("key", key_hash)
+    rows = _get(cache_key)
+    if rows is None:
+        generation = _generation
+        loaded = _load(ApiKey, {"prefix": prefix}, {"user_id": User, "company_id": Company})
+        if loaded is None:
+            return None
+        key, user, company = loaded
+        if not hmac.compare_digest(key.key_hash, key_hash) or user is None or company is None:
+            return None
+        if not key.is_usable or not user.is_active:
+            return None
+        _put(cache_key, generation, (key, user, company))
+    else:
+        key, user, company = _restore(rows)
+        if not key.is_usable:  # expired since it was cached
+            return None
+    key.user, key.company = user, company
+    if user.company_id == company.pk:
+        user.company = company
+    return key
+
+
+def note_key_used(key_hash: str, when) -> None:
+    """Record in the cached key that its last_used_at was written (keeps writes rate-limited)."""
+    from .models import ApiKey
+
+    attnames = [f.attname for f in ApiKey._meta.concrete_fields]
+    index = attnames.index("last_used_at")
+    with _lock:
+        entry = _entries.get(("key", key_hash))
+        if entry is None:
+            return
+        (model, db, values), *rest = entry.rows
+        entry.rows = ((model, db, values[:index] + (when,) + values[index + 1:]), *rest)
+
+
+def active_user(user_id):
+    """The active user with this id, their `company` loaded; None if there is none."""
+    from .models import Company, User
+
+    pk = _object_id(user_id)
+    if pk is None:
+        return None
+    cache_key = ("user", pk)
+    rows = _get(cache_key)
+    if rows is not None:
+        user, *company = _restore(rows)
+    else:
+        generation = _generation
+        loaded = _load(User, {"_id": pk}, {"company_id": Company})
+        if loaded is None or not loaded[0].is_active:
+            return None
+        user, *company = loaded
+        company = [c for c in company if c is not None]
+        _put(cache_key, generation, (user, *company))
+    if user.company_id and company:
+        user.company = company[0]
+    return user
+
+
+def company(company_id):
+    """The company with this id (active or not), or None."""
+    from .models import Company
+
+    pk = _object_id(company_id)
+    if pk is None:
+        return None
+    cache_key = ("company", pk)
+    rows = _get(cache_key)
+    if rows is not None:
+        return _restore(rows)[0]
+    generation = _generation
+    loaded = _load(Company, {"_id": pk}, {})
+    if loaded is None:
+        return None
+    _put(cache_key, generation, loaded)
+    return loaded[0]
+
+
+# --- invalidation -----------------------------------------------------------------------
+
+def _changed(sender, instance, **kwargs):
+    invalidate(instance.pk)
+
+
+def connect_signals() -> None:
+    from .models import ApiKey, Company, User
+
+    for model in (ApiKey, User, Company):
+        post_save.connect(_changed, sender=model, dispatch_uid=f"principals-saved-{model.__name__}")
+        post_delete.connect(_changed, sender=model, dispatch_uid=f"principals-deleted-{model.__name__}")
