@@ -139,6 +139,9 @@ class ApiKey(TenantScoped):
     class Meta:
         db_table = "api_keys"
         ordering = ["-created_at"]
+        # The unique constraint on prefix is a partial index, which the embedded server does
+        # not plan with: a key's lookup read every key. This plain one serves it.
+        indexes = [models.Index(fields=["prefix"], name="apikey_prefix")]
 
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"
