@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import connection
-
+from requestdesk.db.collections import raw
 from tenants.roles import Role, at_least
 
 from .models import Batch, Context
@@ -26,15 +25,11 @@ def visible_tickets(queryset, *, user, role: str):
 
 # --- batches ----------------------------------------------------------------------------
 
-def _contexts():
-    return connection.get_collection(Context._meta.db_table)
-
-
 def status_groups(*, batch_id, company_id) -> list[dict]:
     """Seed 003's batch status aggregation ($match batch_id, $group by status), with the
     count and the processing durations of each status."""
-    return list(_contexts().aggregate([
-        {"$match": {"company_id": company_id, "batch_id": batch_id}},
+    return list(raw(Context, company=company_id).aggregate([
+        {"$match": {"batch_id": batch_id}},
         {"$group": {"_id": "$status", "count": {"$sum": 1},
                     "avg_duration_ms": {"$avg": "$processing.duration_ms"},
                     "min_duration_ms": {"$min": "$processing.duration_ms"},

@@ -218,7 +218,6 @@ SCRAPING_RECOVER_SECONDS = env.float("SCRAPING_RECOVER_SECONDS", default=60.0)  
 CELERY_BEAT_SCHEDULE["scraping-recover-lost-jobs"] = {
     "task": "scraping.tasks.recover_lost_jobs", "schedule": SCRAPING_RECOVER_SECONDS}
 SCRAPING_SEARCH_MAX_TERMS = env.int("SCRAPING_SEARCH_MAX_TERMS", default=64)  # text terms indexed per result
-SCRAPING_SEARCH_SCORING = env.str("SCRAPING_SEARCH_SCORING", default="auto")  # auto | server | client
 SCRAPING_SEARCH_COUNT_CAP = env.int("SCRAPING_SEARCH_COUNT_CAP", default=1000)  # client-side: count up to, then "at least"
 SCRAPING_SEARCH_MAX_CANDIDATES = env.int("SCRAPING_SEARCH_MAX_CANDIDATES", default=5000)  # client-side: results read per query
 

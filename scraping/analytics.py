@@ -18,16 +18,17 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from .models import Target
-from .selectors import INTERVALS, LABELS, ResultFilters, _pk, naive_utc, tenant_match
+from .selectors import INTERVALS, LABELS, ResultFilters, _pk, naive_utc
 from .services import rollups
 
 DAY = timedelta(days=1)
 
 
-def _query(company, filters: ResultFilters) -> dict:
-    # Only the fields of the (company_id, project_id, month) or the unique (company_id,
-    # target_id, ...) index: the embedded server scans the collection when given others.
-    query = tenant_match(company)
+def _query(filters: ResultFilters) -> dict:
+    # With the company raw() adds, only the fields of the (company_id, project_id, month) or
+    # the unique (company_id, target_id, ...) index: the embedded server scans the collection
+    # when given others.
+    query = {}
     if filters.target is not None:
         query["target_id"] = _pk(filters.target)
     elif filters.project is not None:
@@ -43,7 +44,7 @@ def _in_range(day: datetime, filters: ResultFilters) -> bool:
 def _cells(company, filters: ResultFilters):
     """(target_id, day, cell) of the rollups the filters select."""
     project = _pk(filters.project) if filters.project is not None else None
-    for doc in rollups.collection().find(_query(company, filters)):
+    for doc in rollups.of_company(company).find(_query(filters)):
         if doc.get("target_id") is None or (project is not None and doc.get("project_id") != project):
             continue
         if filters.platform and doc.get("platform") != filters.platform:

@@ -1,18 +1,20 @@
 """Reads that are more than a filter: the weighted search and the sentiment analytics.
 
-Every query starts with the tenant's company (`tenant_match`), then the caller's filters.
+Every query reads through `raw(Result, company=...)` (requestdesk.db.collections), which adds
+the tenant's company to the caller's filters.
 
-Weighted search (seed 002: title weight 10, text 5) without $text, which the embedded server
-lacks. A result's indexed `terms` are weighted postings, "15:lantern" (title 10 + text 5),
-"10:lantern" (title only), "5:lantern" (text only): see scraping.services.analysis. Its score
-is the sum of its query terms' weights; ranked by score, then newest, then _id.
+Weighted search (seed 002: title weight 10, text 5) without $text (capability `text_index`,
+which the embedded server lacks). A result's indexed `terms` are weighted postings,
+"15:lantern" (title 10 + text 5), "10:lantern" (title only), "5:lantern" (text only): see
+scraping.services.analysis. Its score is the sum of its query terms' weights; ranked by
+score, then newest, then _id.
 
-- A real MongoDB (`scores_on_server()`) matches `terms: {$in: every weighted posting of the
-  query}` on the (company_id, terms, -published_at) index and scores, sorts, counts and
-  pages on the server.
-- The embedded server (SecantusDB, a Python server) reads every document a query matches
-  (~100-200 µs each, a limit does not stop it, and a count is a read of every match), so a
-  word in most of 100k results cannot be scored or counted there. Instead each query term's
+- A server whose capabilities say `ordered_index_sort` and `cheap_counts` (`scores_on_server()`)
+  matches `terms: {$in: every weighted posting of the query}` on the (company_id, terms,
+  -published_at) index and scores, sorts, counts and pages on the server.
+- A server without them reads every document a query matches (the embedded one: ~100-200 µs
+  each, a limit does not stop it, and a count is a read of every match), so a word in most
+  of 100k results cannot be scored or counted there. Instead each query term's
   postings are walked best first on the same index, one weight at a time, newest first, in
   published_at windows sized from the company's daily rollup so a window reads a few hundred
   results ({company_id, terms: "15:lantern", published_at: range} is an index range). The
@@ -30,12 +32,13 @@ is the sum of its query terms' weights; ranked by score, then newest, then _id.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from django.conf import settings
 from django.db import connections
+
+from requestdesk.db.collections import raw
 
 from .models import Result
 from .services import rollups
@@ -47,10 +50,6 @@ WINDOW_TARGET = 250  # postings a date window is sized to read
 MAX_GROWTH = 8
 
 
-def _collection():
-    return connections[Result.objects.db].get_collection(Result._meta.db_table)
-
-
 def _column(name: str) -> str:
     return Result._meta.get_field(name).column
 
@@ -59,9 +58,18 @@ def _pk(value):
     return getattr(value, "pk", value)
 
 
+def _results(company):
+    """The results collection of `company` (raw(), tenant-scoped)."""
+    return raw(Result, company=company)
+
+
 def tenant_match(company) -> dict:
-    """The tenant condition of a raw query: the same field `tenants.scoping.scope` filters on."""
-    return {_column(Result.TENANT_FIELD): _pk(company)}
+    """The tenant condition alone, as raw() writes it (for pymongo baselines, e.g. bench)."""
+    return _results(company).match()
+
+
+def _aggregate(company, pipeline: list):
+    return _results(company).aggregate(pipeline)
 
 
 def naive_utc(value: datetime | None) -> datetime | None:
@@ -80,7 +88,8 @@ class ResultFilters:
     date_to: datetime | None = None
 
     def match(self, company) -> dict:
-        match = tenant_match(company)
+        """The filters as one raw query, with the tenant (from raw())."""
+        match = {}
         for name in ("project", "target"):
             value = getattr(self, name)
             if value is not None:
@@ -92,7 +101,7 @@ class ResultFilters:
         dates = {op: value for op, value in (("$gte", self.date_from), ("$lte", self.date_to)) if value}
         if dates:
             match["published_at"] = dates
-        return match
+        return _results(company).match(match)
 
     def accepts(self, row: dict) -> bool:
         """What match() asks of the server, for a raw row fetched without it."""
@@ -115,19 +124,15 @@ FIELDS = {"terms": 1, "published_at": 1, "company_id": 1, "project_id": 1, "targ
 
 # --- where scores are computed -----------------------------------------------------------------
 
-@functools.cache
-def _embedded_server(alias: str) -> bool:
-    return "secantusVersion" in connections[alias].get_collection(Result._meta.db_table).database.command(
-        "buildInfo")
-
-
 def scores_on_server() -> bool:
-    """A real MongoDB scores, sorts, counts and pages on the server; the embedded one walks
-    the postings here (see the module docstring)."""
-    mode = settings.SCRAPING_SEARCH_SCORING
-    if mode == "auto":
-        return not _embedded_server(Result.objects.db)
-    return mode == "server"
+    """Whether the server scores, sorts, counts and pages (the pipeline), or the postings are
+    walked here (see the module docstring), by the database's capabilities."""
+    capabilities = connections[Result.objects.db].capabilities
+    # The pipeline sorts every match to page it and counts every match ($count). Worth it where
+    # the server stops its read at a limit instead of reading and sorting every match first
+    # (ordered_index_sort) and counts from the index instead of reading each document
+    # (cheap_counts); without either, the walk reads bounded windows and caps its count.
+    return capabilities.ordered_index_sort and capabilities.cheap_counts
 
 
 # --- the client-side walk ------------------------------------------------------------------------
@@ -194,10 +199,10 @@ class _TermWalk:
             dates["$lt"] = self.top
         elif walk.date_to is not None:
             dates["$lte"] = walk.date_to
-        query = {**tenant_match(walk.company), "terms": posting(self.term, self.weight)}
+        query = {"terms": posting(self.term, self.weight)}
         if dates:
             query["published_at"] = dates
-        rows = list(_collection().find(query, FIELDS))
+        rows = list(_results(walk.company).find(query, FIELDS))
         expected = max(1.0, walk.density.count(low, top))
         self.share = min(1.0, max(self.share / MAX_GROWTH, (len(rows) + 1) / expected))
         if low is None:  # this weight is read: the next one from the newest again, density unknown
@@ -291,7 +296,10 @@ class SearchResults:
         self.newest = min(newest, self.date_to + timedelta(microseconds=1)) if self.date_to else newest
         small = self._small_filter()
         if small is not None:
-            self._accept(list(_collection().find(small, FIELDS)))
+            # Not raw(Result, company=...): the embedded server plans {project_id or target_id,
+            # company_id} as a collection scan (measured), so the company is checked on the
+            # rows instead (_accept keeps only the company's).
+            self._accept(list(raw(Result, unscoped=True).find(small, FIELDS)))
             self.complete = True
 
     def ranked(self, stop: int | None = None) -> list[tuple]:
@@ -317,7 +325,7 @@ class SearchResults:
     def count(self) -> int:
         if self._count is None:
             if self.on_server:
-                rows = list(_collection().aggregate([{"$match": self._match()}, {"$count": "n"}]))
+                rows = list(_aggregate(self.company, [{"$match": self._match()}, {"$count": "n"}]))
                 self._count = rows[0]["n"] if rows else 0
             else:
                 found = len(self.ranked(1))
@@ -336,8 +344,8 @@ class SearchResults:
         if stop is not None and stop <= start:
             return []
         if self.on_server:
-            scores = {row["_id"]: row["score"] for row in _collection().aggregate(
-                self.pipeline(start, None if stop is None else stop - start))}
+            scores = {row["_id"]: row["score"] for row in _aggregate(
+                self.company, self.pipeline(start, None if stop is None else stop - start))}
         else:
             scores = {row_id: score for score, _, row_id in self.ranked(stop)[start:stop]}
         # By _id alone: with the company next to an _id $in, the embedded server's planner

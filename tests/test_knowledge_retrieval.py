@@ -3,6 +3,7 @@ known queries, with scores and citations, filtered by company and collection."""
 
 import numpy as np
 import pytest
+from django.db import connection
 
 from knowledge.models import KnowledgeChunk
 from knowledge.services import ingest, retrieval, vectors
@@ -140,9 +141,9 @@ def test_atlas_branch_uses_vector_search_filtered_by_tenant(world, minilm, monke
             captured["pipeline"] = pipeline
             return [{"_id": "chunk-1", "score": 0.9}]
 
+    settings.DATABASE_CAPABILITIES = {"atlas_search": True}
     with monkeypatch.context() as patch:  # undone before the test database is flushed
-        patch.setattr(vector_module.connection.features, "supports_atlas_search", True, raising=False)
-        patch.setattr(vector_module.connection, "get_collection", lambda name: Collection())
+        patch.setattr(connection, "get_collection", lambda name: Collection())
         assert vector_module.uses_atlas(minilm)
         found = vector_module.search([minilm], np.ones(384, dtype=np.float32), 4)
     stage = captured["pipeline"][0]["$vectorSearch"]

@@ -9,7 +9,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from django.db import connection
 
+from requestdesk.db.collections import raw
 from scraping import selectors
+from scraping.models import Result
 from scraping.services import ingest
 from scraping.services.extraction import Item
 from tests.scraping_support import make_project, make_target, system_presets  # noqa: F401
@@ -111,15 +113,15 @@ def test_the_search_uses_the_postings_index(world, corpus):
         "explain", {"aggregate": "results", "pipeline": [match], "cursor": {}}, verbosity="queryPlanner"))
     assert "IXSCAN" in plan and "result_company_postings" in plan and "COLLSCAN" not in plan
     # What the client-side walk sends: company, one weighted posting, a date window.
-    window = {**selectors.tenant_match(world.a), "terms": "15:lantern",
-              "published_at": {"$gte": DAY, "$lt": DAY + timedelta(days=2)}}
+    window = raw(Result, company=world.a).match({"terms": "15:lantern",
+                                                 "published_at": {"$gte": DAY, "$lt": DAY + timedelta(days=2)}})
     find_plan = str(results.find(window).explain())
     assert "result_company_postings" in find_plan and "COLLSCAN" not in find_plan
 
 
 def test_server_and_client_scoring_rank_alike(world, corpus, settings):
     assert selectors.scores_on_server() is False  # the embedded server: scored here
-    settings.SCRAPING_SEARCH_SCORING = "server"
+    settings.DATABASE_CAPABILITIES = {"ordered_index_sort": True, "cheap_counts": True}
     assert selectors.scores_on_server() is True
     for query in ("lantern battery", "battery", "garden kettle water"):
         terms = selectors.search(company=world.a, query=query).terms

@@ -51,3 +51,12 @@ def test_tenant_data_needs_a_company_or_says_it_spans_tenants(db):
     with pytest.raises(ValueError, match="company"):
         raw(AuditLog)
     assert raw(AuditLog, unscoped=True).find_one({"_id": ObjectId()}) is None
+
+
+def test_the_tenant_joins_the_leading_stage_of_a_pipeline(world):
+    scoped = raw(AuditLog, company=world.a)
+    assert scoped.scoped_pipeline([{"$match": {"event_type": "x"}}, {"$count": "n"}]) == [
+        {"$match": {"event_type": "x", "company_id": world.a.pk}}, {"$count": "n"}]
+    search = scoped.scoped_pipeline([{"$vectorSearch": {"index": "v", "filter": {"kind": 1}}}, {"$limit": 1}])
+    assert search[0]["$vectorSearch"]["filter"] == {"kind": 1, "company_id": world.a.pk} and len(search) == 2
+    assert scoped.scoped_pipeline([{"$group": {"_id": None}}])[0] == {"$match": {"company_id": world.a.pk}}

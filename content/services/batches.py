@@ -17,10 +17,10 @@ from datetime import timedelta
 
 from bson import ObjectId
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from requestdesk import queueing
+from requestdesk.db.collections import raw
 from tenants.webhooks import emit_event
 
 from .. import selectors
@@ -36,8 +36,12 @@ class BatchTooLarge(ValueError):
     pass
 
 
-def _collection():
-    return connection.get_collection(Batch._meta.db_table)
+def _company(batch_id, company=None):
+    """The batch's company: `company` when the caller knows it, else read from the batch (None:
+    no such batch). Every raw write below goes through raw(Batch, company=...)."""
+    if company is not None:
+        return company
+    return Batch.objects.filter(pk=batch_id).values_list("company_id", flat=True).first()
 
 
 def create_batch(*, pipeline: Pipeline, items: list[dict], name: str = "", description: str = "",
@@ -67,33 +71,46 @@ def create_batch(*, pipeline: Pipeline, items: list[dict], name: str = "", descr
     return batch
 
 
-def mark_started(*, batch_id, now=None) -> None:
+def mark_started(*, batch_id, company=None, now=None) -> None:
     """The first claim of one of its contexts starts the batch's clock (once)."""
     now = now or timezone.now()
-    _collection().update_one({"_id": batch_id, "processing_started_at": None},
-                             {"$set": {"processing_started_at": now, "status": BatchStatus.PROCESSING.value,
-                                       "updated_at": now}})
+    company = _company(batch_id, company)
+    if company is not None:
+        raw(Batch, company=company).update_one(
+            {"_id": batch_id, "processing_started_at": None},
+            {"$set": {"processing_started_at": now, "status": BatchStatus.PROCESSING.value, "updated_at": now}})
 
 
-def context_finished(*, batch_id, outcome: str, count: int = 1, now=None) -> bool:
+def context_finished(*, batch_id, outcome: str, count: int = 1, company=None, now=None) -> bool:
     """Count `count` contexts ending as `outcome`; True when this completed the batch."""
     now = now or timezone.now()
-    _collection().update_one({"_id": batch_id}, {"$inc": {COUNTER[outcome]: count}, "$set": {"updated_at": now}})
-    return complete_if_done(batch_id=batch_id, now=now)
+    company = _company(batch_id, company)
+    if company is None:
+        return False
+    raw(Batch, company=company).update_one({"_id": batch_id},
+                                           {"$inc": {COUNTER[outcome]: count}, "$set": {"updated_at": now}})
+    return complete_if_done(batch_id=batch_id, company=company, now=now)
 
 
-def context_reopened(*, batch_id, outcome: str, count: int = 1) -> None:
+def context_reopened(*, batch_id, outcome: str, count: int = 1, company=None) -> None:
     """`count` contexts that had ended as `outcome` run again: uncount them, reopen the batch."""
     now = timezone.now()
-    collection = _collection()
+    company = _company(batch_id, company)
+    if company is None:
+        return
+    collection = raw(Batch, company=company)
     collection.update_one({"_id": batch_id}, {"$inc": {COUNTER[outcome]: -count}, "$set": {"updated_at": now}})
     collection.update_one({"_id": batch_id, "status": {"$nin": OPEN}},
                           {"$set": {"status": BatchStatus.PROCESSING.value, "processing_completed_at": None,
                                     "total_duration_ms": None}})
 
 
-def complete_if_done(*, batch_id, now=None) -> bool:
-    doc = _collection().find_one({"_id": batch_id})
+def complete_if_done(*, batch_id, company=None, now=None) -> bool:
+    company = _company(batch_id, company)
+    if company is None:
+        return False
+    collection = raw(Batch, company=company)
+    doc = collection.find_one({"_id": batch_id})
     if doc is None:
         return False
     finished = sum(doc.get(COUNTER[name], 0) for name in COUNTER)
@@ -104,7 +121,7 @@ def complete_if_done(*, batch_id, now=None) -> bool:
     duration = round((now - claiming.aware(started)).total_seconds() * 1000, 2)
     all_cancelled = doc.get("cancelled_count", 0) == doc.get("context_count", 0)
     status = BatchStatus.CANCELLED if all_cancelled else BatchStatus.COMPLETED
-    closed = _collection().update_one({"_id": batch_id, "status": {"$in": OPEN}}, {"$set": {
+    closed = collection.update_one({"_id": batch_id, "status": {"$in": OPEN}}, {"$set": {
         "status": status.value, "processing_completed_at": now, "total_duration_ms": duration, "updated_at": now}})
     if closed.modified_count != 1:
         return False
@@ -117,7 +134,7 @@ def cancel_batch(batch: Batch) -> int:
     """Cancel every pending or running context of the batch; returns how many."""
     ids = list(Context.objects.filter(batch=batch, status__in=contexts.CANCELLABLE).values_list("pk", flat=True))
     cancelled = sum(1 for pk in ids if _cancel_one(pk))
-    complete_if_done(batch_id=batch.pk)
+    complete_if_done(batch_id=batch.pk, company=batch.company_id)
     return cancelled
 
 
@@ -136,7 +153,7 @@ def retry_batch(batch: Batch) -> int:
         raise contexts.WrongStatus("This batch has no failed contexts to retry.")
     changed = Context.objects.filter(pk__in=ids, status=ContextStatus.FAILED).update(
         status=ContextStatus.PENDING, retry_count=0, next_retry_at=None, error="", updated_at=timezone.now())
-    context_reopened(batch_id=batch.pk, outcome="failed", count=changed)
+    context_reopened(batch_id=batch.pk, outcome="failed", count=changed, company=batch.company_id)
     contexts.enqueue(ids)
     return changed
 
@@ -150,9 +167,9 @@ def reconcile(*, older_than: timedelta | None = None, now=None) -> int:
         counts = selectors.status_counts(batch_id=batch.pk, company_id=batch.company_id)
         if counts.get(ContextStatus.PENDING, 0) or counts.get(ContextStatus.RUNNING, 0):
             continue
-        _collection().update_one({"_id": batch.pk}, {"$set": {
+        raw(Batch, company=batch.company_id).update_one({"_id": batch.pk}, {"$set": {
             COUNTER[name]: counts.get(name, 0) for name in COUNTER}})
-        completed += complete_if_done(batch_id=batch.pk, now=now)
+        completed += complete_if_done(batch_id=batch.pk, company=batch.company_id, now=now)
     return completed
 
 

@@ -29,8 +29,9 @@ from pathlib import Path
 from bson import json_util
 from bson.json_util import JSONOptions, JSONMode
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
+
+from requestdesk.db.collections import raw
 
 from ..models import FINISHED, Batch, BatchStatus, Context
 
@@ -50,13 +51,18 @@ class Result:
         return {"path": str(self.path) if self.path else None, "counts": self.counts, "removed": self.removed}
 
 
-def _targets(cutoff) -> dict[str, dict]:
-    """Collection name -> filter of what is old enough and finished."""
+def _targets(cutoff) -> dict:
+    """Model -> filter of what is old enough and finished."""
     return {
-        Context._meta.db_table: {"created_at": {"$lt": cutoff}, "status": {"$in": [str(s) for s in FINISHED]}},
-        Batch._meta.db_table: {"created_at": {"$lt": cutoff},
-                               "status": {"$in": [BatchStatus.COMPLETED.value, BatchStatus.CANCELLED.value]}},
+        Context: {"created_at": {"$lt": cutoff}, "status": {"$in": [str(s) for s in FINISHED]}},
+        Batch: {"created_at": {"$lt": cutoff},
+                "status": {"$in": [BatchStatus.COMPLETED.value, BatchStatus.CANCELLED.value]}},
     }
+
+
+def _all_companies(model):
+    """Retention runs over every company's documents: raw(..., unscoped=True)."""
+    return raw(model, unscoped=True)
 
 
 def _line(value: dict) -> bytes:
@@ -72,18 +78,19 @@ def _archive_path(archive_dir: Path, now: datetime) -> Path:
     return path
 
 
-def _write(path: Path, header: dict, targets: dict[str, dict]) -> dict[str, list]:
-    """Write the archive atomically; returns the archived ids per collection."""
-    ids: dict[str, list] = {name: [] for name in targets}
+def _write(path: Path, header: dict, targets: dict) -> dict:
+    """Write the archive atomically; returns the archived ids per model."""
+    ids: dict = {model: [] for model in targets}
     partial = path.with_name(f".{path.name}.partial")
     try:
         with open(partial, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6) as out:
             out.write(_line(header))
-            for name, query in targets.items():
-                for document in connection.get_collection(name).find(query).sort("_id", 1).batch_size(CHUNK):
-                    out.write(_line({"collection": name, "document": document}))
-                    ids[name].append(document["_id"])
-            out.write(_line({"end": True, "counts": {name: len(found) for name, found in ids.items()}}))
+            for model, query in targets.items():
+                for document in _all_companies(model).find(query).sort("_id", 1).batch_size(CHUNK):
+                    out.write(_line({"collection": model._meta.db_table, "document": document}))
+                    ids[model].append(document["_id"])
+            counts = {model._meta.db_table: len(found) for model, found in ids.items()}
+            out.write(_line({"end": True, "counts": counts}))
             out.flush()
             raw.flush()
             os.fsync(raw.fileno())
@@ -93,9 +100,9 @@ def _write(path: Path, header: dict, targets: dict[str, dict]) -> dict[str, list
     return ids
 
 
-def _ids(targets: dict[str, dict]) -> dict[str, list]:
-    return {name: [d["_id"] for d in connection.get_collection(name).find(query, {"_id": 1})]
-            for name, query in targets.items()}
+def _ids(targets: dict) -> dict:
+    return {model: [d["_id"] for d in _all_companies(model).find(query, {"_id": 1})]
+            for model, query in targets.items()}
 
 
 def archive_old(*, days: int | None = None, archive_dir: Path | str | None = None, remove: bool = True,
@@ -117,11 +124,11 @@ def archive_old(*, days: int | None = None, archive_dir: Path | str | None = Non
     else:
         ids = _ids(targets)
     if remove:
-        for name, found in ids.items():
+        for model, found in ids.items():
             for start in range(0, len(found), CHUNK):
                 chunk = found[start:start + CHUNK]
-                connection.get_collection(name).delete_many({**targets[name], "_id": {"$in": chunk}})
-    counts = {"contexts": len(ids[Context._meta.db_table]), "batches": len(ids[Batch._meta.db_table])}
+                _all_companies(model).delete_many({**targets[model], "_id": {"$in": chunk}})
+    counts = {"contexts": len(ids[Context]), "batches": len(ids[Batch])}
     return Result(path=path, counts=counts, removed=remove)
 
 

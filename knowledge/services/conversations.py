@@ -2,13 +2,15 @@
 
 Receipts and reactions change one path inside a message's embedded metadata with atomic
 updates (`$set` / `$push` / `$pull`), so concurrent readers and reactors never overwrite
-each other's changes. The ids updated always come from tenant-scoped querysets.
+each other's changes. The ids updated always come from tenant-scoped querysets, and each
+update goes through raw(Message, company=...) with the message's own company.
 """
 
 from __future__ import annotations
 
-from django.db import connection
 from django.utils import timezone
+
+from requestdesk.db.collections import raw
 
 from .. import selectors
 from ..models import Conversation, Message
@@ -37,16 +39,14 @@ def archive_conversation(*, conversation: Conversation) -> Conversation:
     return conversation
 
 
-def _messages():
-    return connection.get_collection(Message._meta.db_table)
+def _messages(company):
+    """The messages collection of `company` (raw(), tenant-scoped)."""
+    return raw(Message, company=company)
 
 
 def _column(name: str) -> str:
     return f"{Message._meta.get_field('metadata').column}.{name}"
 
-
-# Raw updates filter by _id alone: SecantusDB plans any other predicate next to _id as a
-# collection scan (measured); the ids always come from tenant-scoped querysets or objects.
 
 def mark(*, message_ids, receipt: str, at=None) -> int:
     """Set `receipt` (read_at or delivered_at) on those of the messages that have none;
@@ -54,13 +54,19 @@ def mark(*, message_ids, receipt: str, at=None) -> int:
     if receipt not in RECEIPTS:
         raise ValueError(f"receipt must be one of {RECEIPTS}")
     at = at or timezone.now()
-    metadata = dict(Message.objects.filter(pk__in=list(message_ids)).values_list("pk", "metadata"))
+    rows = list(Message.objects.filter(pk__in=list(message_ids)).values_list("pk", "company_id", "metadata"))
+    metadata = {pk: meta for pk, _, meta in rows}
+    company_of = {pk: company_id for pk, company_id, _ in rows}
     changed = set()
     for name in ([receipt, "delivered_at"] if receipt == "read_at" else [receipt]):
-        unset = [pk for pk, meta in metadata.items() if meta is None or getattr(meta, name) is None]
-        if unset:  # two readers at the same moment: the later "now" may win; both are the read time
-            _messages().update_many({"_id": {"$in": unset}}, {"$set": {_column(name): at}})
-            changed.update(unset)
+        unset: dict = {}  # company -> ids of its messages without `name`
+        for pk, meta in metadata.items():
+            if meta is None or getattr(meta, name) is None:
+                unset.setdefault(company_of[pk], []).append(pk)
+        # two readers at the same moment: the later "now" may win; both are the read time
+        for company_id, ids in unset.items():
+            _messages(company_id).update_many({"_id": {"$in": ids}}, {"$set": {_column(name): at}})
+            changed.update(ids)
     return len(changed)
 
 
@@ -75,14 +81,14 @@ def add_reaction(*, message: Message, user, emoji: str) -> Message:
     concurrent adds by the same user may leave two; removing takes all of them)."""
     reaction = {"emoji": emoji, "user_id": str(user.pk), "created_at": timezone.now()}
     remove_reaction(message=message, user=user, emoji=emoji, refresh=False)
-    _messages().update_one({"_id": message.pk}, {"$push": {_column("reactions"): reaction}})
+    _messages(message.company_id).update_one({"_id": message.pk}, {"$push": {_column("reactions"): reaction}})
     message.refresh_from_db(fields=["metadata"])
     return message
 
 
 def remove_reaction(*, message: Message, user, emoji: str, refresh: bool = True) -> Message:
-    _messages().update_one({"_id": message.pk},
-                           {"$pull": {_column("reactions"): {"emoji": emoji, "user_id": str(user.pk)}}})
+    _messages(message.company_id).update_one(
+        {"_id": message.pk}, {"$pull": {_column("reactions"): {"emoji": emoji, "user_id": str(user.pk)}}})
     if refresh:
         message.refresh_from_db(fields=["metadata"])
     return message

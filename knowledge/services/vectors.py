@@ -1,9 +1,9 @@
 """Vector search over a collection's chunks.
 
-* Atlas (`connection.features.supports_atlas_search`): `$vectorSearch` on the
+* Where the database has Atlas Search (capability `atlas_search`): `$vectorSearch` on the
   "knowledge_chunks_vector" index (migration 0003; its size is
   KNOWLEDGE_VECTOR_INDEX_DIMENSIONS), filtered by company and collection.
-* Elsewhere (SecantusDB, plain MongoDB), or for a collection of another dimension: exact
+* Elsewhere, or for a collection of another dimension: exact
   cosine kNN with numpy. A collection's vectors are read once (ids and embeddings only)
   into a float32 matrix of unit rows and kept in this process (knowledge.services.cache,
   valid for one `chunks_version` of the collection).
@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
-from django.db import connection
+from django.db import connections
+
+from requestdesk.db.collections import raw
 
 from .. import selectors
 from ..models import KnowledgeChunk
@@ -68,22 +70,21 @@ def _exact(collection, query: np.ndarray, limit: int) -> list[tuple]:
 
 
 def _atlas(collection, query: np.ndarray, limit: int) -> list[tuple]:
-    """$vectorSearch must be the first stage, so its filter is written here; the company
-    is the (tenant-scoped) collection's own."""
+    """Atlas vector search; raw() puts the tenant into the stage's filter."""
     pipeline = [
         {"$vectorSearch": {
             "index": ATLAS_INDEX, "path": KnowledgeChunk._meta.get_field("embedding").column,
             "queryVector": [float(x) for x in query], "numCandidates": max(100, 20 * limit), "limit": limit,
-            "filter": {"company_id": collection.company_id, "collection_id": collection.pk},
+            "filter": {"collection_id": collection.pk},
         }},
         {"$project": {"_id": 1, "score": {"$meta": "vectorSearchScore"}}},
     ]
-    rows = connection.get_collection(KnowledgeChunk._meta.db_table).aggregate(pipeline)
+    rows = raw(KnowledgeChunk, company=collection.company_id).aggregate(pipeline)
     return [(row["_id"], 2 * row["score"] - 1) for row in rows]  # Atlas cosine score is (1 + cos) / 2
 
 
 def uses_atlas(collection) -> bool:
-    return (getattr(connection.features, "supports_atlas_search", False)
+    return (connections[KnowledgeChunk.objects.db].capabilities.atlas_search
             and collection.embedding_dimensions == settings.KNOWLEDGE_VECTOR_INDEX_DIMENSIONS)
 
 

@@ -66,7 +66,24 @@ class ScopedCollection:
         return self.collection.find_one(query, projection, **kwargs)
 
     def aggregate(self, pipeline: list, **kwargs):
-        return self.collection.aggregate([{"$match": self.match()}, *pipeline] if self.scope else pipeline, **kwargs)
+        """The tenant goes into the pipeline's leading `$match` (planned as one filter: a
+        `$match` of its own ahead of it made SecantusDB pick the company index), or into the
+        `filter` of a leading `$vectorSearch` / `$search` stage (which must stay first)."""
+        return self.collection.aggregate(self.scoped_pipeline(pipeline), **kwargs)
+
+    def scoped_pipeline(self, pipeline: list) -> list:
+        if not self.scope:
+            return list(pipeline)
+        first, rest = (pipeline[0], list(pipeline[1:])) if pipeline else ({}, [])
+        if list(first) == ["$match"]:
+            return [{"$match": self.match(first["$match"])}, *rest]
+        if list(first) in (["$vectorSearch"], ["$search"]):
+            (name, body), = first.items()
+            return [{name: {**body, "filter": self.match(body.get("filter"))}}, *rest]
+        return [{"$match": self.match()}, *pipeline]
+
+    def count_documents(self, query: dict | None = None, **kwargs) -> int:
+        return self.collection.count_documents(self.match(query), **kwargs)
 
     def distinct(self, key: str, query: dict | None = None):
         return self.collection.distinct(key, self.match(query))

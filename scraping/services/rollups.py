@@ -24,9 +24,12 @@ from datetime import datetime, timezone
 
 from pymongo import UpdateOne
 
+from requestdesk.db.collections import raw
+
+from ..models import Result, SentimentRollup, Target
+
 LABELS = ("positive", "negative", "neutral")
 UNSCORED = "unscored"
-COLLECTION = "scraping_sentiment_rollups"
 
 
 def month_of(when: datetime) -> datetime:
@@ -54,22 +57,25 @@ def increments(rows) -> dict[tuple, dict]:
     return found
 
 
-def _updates(found: dict[tuple, dict]) -> list[UpdateOne]:
+def _updates(found: dict[tuple, dict]) -> dict[object, list[UpdateOne]]:
+    """{company_id: [upsert]}: written through raw(SentimentRollup, company=...), which adds
+    the company to each filter (and so to each document an upsert creates)."""
     # Upserted on the fields of the unique index and no other: the embedded server serves
     # the update from that index (given more fields, it may scan the collection).
     now = datetime.now(timezone.utc)
-    return [UpdateOne({"company_id": company_id, "target_id": target_id, "platform": platform, "month": month},
-                      {"$inc": {k: int(v) if not k.endswith("_sum") else v for k, v in fields.items()},
-                       "$set": {"updated_at": now},
-                       "$setOnInsert": {"project_id": project_id, "created_at": now}},
-                      upsert=True)
-            for (company_id, project_id, target_id, platform, month), fields in found.items()]
+    per_company: dict[object, list[UpdateOne]] = defaultdict(list)
+    for (company_id, project_id, target_id, platform, month), fields in found.items():
+        per_company[company_id].append(UpdateOne(
+            {"target_id": target_id, "platform": platform, "month": month},
+            {"$inc": {k: int(v) if not k.endswith("_sum") else v for k, v in fields.items()},
+             "$set": {"updated_at": now}, "$setOnInsert": {"project_id": project_id, "created_at": now}},
+            upsert=True))
+    return per_company
 
 
-def collection(connection=None):
-    if connection is None:
-        from django.db import connection
-    return connection.get_collection(COLLECTION)
+def of_company(company, *, using: str | None = None):
+    """The rollups collection of `company` (raw(), tenant-scoped)."""
+    return raw(SentimentRollup, company=company, using=using)
 
 
 def add(results) -> None:
@@ -77,18 +83,17 @@ def add(results) -> None:
     rows = [(r.company_id, r.project_id, r.target_id, r.platform, r.published_at,
              *((r.analysis.sentiment.label, r.analysis.sentiment.compound)
                if r.analysis and r.analysis.sentiment else (None, None))) for r in results]
-    updates = _updates(increments(rows))
-    if updates:
-        collection().bulk_write(updates, ordered=False)
+    for company_id, updates in _updates(increments(rows)).items():
+        of_company(company_id).bulk_write(updates, ordered=False)
 
 
 def results_by_target(connection, fields: dict):
     """Every stored result (`fields` of it), read one target at a time: each read is one
     (target_id, ...) index range, so no single query reads the whole collection (the embedded
     server answers a query only once it has read all it matches; pymongo gives up after
-    MONGO_TIMEOUT_MS)."""
-    results = connection.get_collection("results")
-    for target in connection.get_collection("targets").find({}, {"_id": 1}):
+    MONGO_TIMEOUT_MS). Every company's: raw(..., unscoped=True), a rebuild spans tenants."""
+    results = raw(Result, unscoped=True, using=connection.alias)
+    for target in raw(Target, unscoped=True, using=connection.alias).find({}, {"_id": 1}):
         yield from results.find({"target_id": target["_id"]}, fields)
 
 
@@ -102,11 +107,11 @@ def rebuild(connection=None) -> int:
         sentiment = (doc.get("analysis") or {}).get("sentiment") or {}
         rows.append((doc["company_id"], doc["project_id"], doc["target_id"], doc["platform"], doc["published_at"],
                      sentiment.get("label"), sentiment.get("compound")))
-    target = collection(connection)
-    target.delete_many({})
-    updates = _updates(increments(rows))
-    for start in range(0, len(updates), 500):
-        target.bulk_write(updates[start:start + 500], ordered=False)
+    raw(SentimentRollup, unscoped=True, using=connection.alias).delete_many({})
+    for company_id, updates in _updates(increments(rows)).items():
+        rollups = of_company(company_id, using=connection.alias)
+        for start in range(0, len(updates), 500):
+            rollups.bulk_write(updates[start:start + 500], ordered=False)
     return len(rows)
 
 
@@ -132,8 +137,7 @@ def cell_count(cell: dict, label: str | None = None) -> int:
 def company_days(company) -> dict[datetime, int]:
     """Results per UTC day of `company`, from its company-wide rollups."""
     per_day: dict[datetime, int] = {}
-    for doc in collection().find({"company_id": getattr(company, "pk", company), "target_id": None},
-                                 {"month": 1, "days": 1}):
+    for doc in of_company(company).find({"target_id": None}, {"month": 1, "days": 1}):
         for day, cell in days_of(doc):
             per_day[day] = per_day.get(day, 0) + cell_count(cell)
     return per_day
