@@ -226,6 +226,7 @@ class ScrapeJob(TenantScoped):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["company", "-created_at"], name="job_company_created"),
+            models.Index(fields=["company", "project", "-created_at"], name="job_company_project_created"),
             models.Index(fields=["project", "-created_at"], name="job_project_created"),
             models.Index(fields=["target", "-created_at"], name="job_target_created"),
         ]
@@ -300,6 +301,10 @@ class Result(TenantScoped):
             models.Index(fields=["company", "-published_at"], name="result_company_published"),
             models.Index(fields=["company", "-created_at"], name="result_company_created"),
             models.Index(fields=["-published_at"], name="result_published"),
+            # A list filter's index leads with the company: with (project, date) alone the
+            # embedded server planned {company, project, date range} as a scan (350 ms at 30k).
+            models.Index(fields=["company", "project", "-published_at"], name="result_company_project"),
+            models.Index(fields=["company", "target", "-published_at"], name="result_company_target"),
             models.Index(fields=["project", "-published_at"], name="result_project_published"),
             models.Index(fields=["target", "-published_at"], name="result_target_published"),
             models.Index(fields=["company", "platform", "-published_at"], name="result_company_platform"),

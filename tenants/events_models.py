@@ -54,6 +54,7 @@ class Notification(TenantScoped):
         indexes = [
             models.Index(fields=["user", "-created_at"], name="notif_user_created"),
             models.Index(fields=["user", "read"], name="notif_user_read"),
+            models.Index(fields=["company", "user", "-created_at"], name="notif_company_user_created"),
         ]
 
     def __str__(self):
@@ -114,6 +115,7 @@ class WebhookDelivery(TenantScoped):
         indexes = [
             models.Index(fields=["webhook", "-created_at"], name="delivery_webhook_created"),
             models.Index(fields=["company", "-created_at"], name="delivery_company_created"),
+            models.Index(fields=["company", "webhook", "-created_at"], name="delivery_company_webhook"),
         ]
 
     def __str__(self):

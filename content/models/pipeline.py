@@ -215,6 +215,7 @@ class Context(TenantScoped):
         indexes = [
             models.Index(fields=["status", "created_at"], name="ctx_status_created"),
             models.Index(fields=["company", "-created_at"], name="ctx_company_created"),
+            models.Index(fields=["company", "batch", "-created_at"], name="ctx_company_batch_created"),
             models.Index(fields=["priority", "status", "created_at"], name="ctx_priority_poll"),
         ]
 

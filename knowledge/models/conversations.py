@@ -118,6 +118,7 @@ class Message(TenantScoped):
         indexes = [
             models.Index(fields=["conversation", "created_at"], name="msg_conv_created"),
             models.Index(fields=["company", "-created_at"], name="msg_company_created"),
+            models.Index(fields=["company", "conversation", "created_at"], name="msg_company_conv_created"),
             models.Index(fields=["conversation", "sender_type", "created_at"], name="msg_conv_sender_created"),
             models.Index(fields=["conversation", "message_type"], name="msg_conv_type"),
         ]
