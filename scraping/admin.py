@@ -257,8 +257,28 @@ class ResultAdmin(_ReadOnly):
               "content_hash", "created_at"]
     readonly_fields = fields
 
+    search_fields = ["content__title"]  # shows the search box; get_search_results does the search
+    search_help_text = "Words of the title or text, as the API's search finds them (the best 100, newest first)."
+    SEARCH_LIMIT = 100
+
     def get_queryset(self, request):
         return super().get_queryset(request).defer("terms", "search")
+
+    def get_search_results(self, request, queryset, search_term):
+        """The weighted word search (scraping.selectors.search) of the staff member's company,
+        or of the company chosen in the filter (a superadmin): its best results, by id."""
+        if not search_term.strip():
+            return queryset, False
+        company = request.GET.get("company__id__exact") if is_superadmin(request) else request.user.company_id
+        if not company:
+            messages.info(request, "Choose a company in the filter to search its results.")
+            return queryset.none(), False
+        try:
+            found = selectors.search(company=company, query=search_term)
+        except ValueError as exc:
+            messages.warning(request, str(exc))
+            return queryset.none(), False
+        return queryset.filter(pk__in=[result.pk for result in found[:self.SEARCH_LIMIT]]), False
 
     @admin.display(description="sentiment")
     def label(self, obj):

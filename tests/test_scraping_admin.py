@@ -141,3 +141,29 @@ def test_project_schedule_from_the_admin(staff, world, project):
     assert "not scheduled" not in client.get(f"/admin/scraping/project/{project.pk}/change/").content.decode()
     client.post(f"/admin/scraping/project/{project.pk}/change/", {**form, "schedule_enabled": ""})
     assert not schedule_of(project).enabled
+
+
+def test_results_changelist_searches_words_and_says_more_than(staff, world, project, settings):
+    client = staff(world.user("a", "company_admin"))
+    page = client.get("/admin/scraping/result/", {"q": "wonderful"})
+    assert page.status_code == 200
+    assert [r.content.text for r in page.context["cl"].result_list] == ["I love it, wonderful!"]
+    assert client.get("/admin/scraping/result/", {"q": "kettle broken awful"}).context["cl"].result_count == 1
+    # B's admin finds nothing of A's
+    other = staff(world.user("b", "company_admin")).get("/admin/scraping/result/", {"q": "wonderful"})
+    assert list(other.context["cl"].result_list) == []
+    # a list longer than a page, on the embedded server: not counted, "more than"
+    client = staff(world.user("a", "company_admin"))
+    settings.DATABASE_CAPABILITIES = {"cheap_counts": False, "ordered_index_sort": False}
+    from scraping.admin import ResultAdmin
+    ResultAdmin.list_per_page, before = 2, ResultAdmin.list_per_page
+    try:
+        first = client.get("/admin/scraping/result/")
+        second = client.get("/admin/scraping/result/", {"p": 2})
+    finally:
+        ResultAdmin.list_per_page = before
+    assert b"more than 2 results" in first.content
+    assert first.context["cl"].paginator.count_exact is False
+    assert second.context["cl"].paginator.count_exact is True and b"3 results" in second.content
+    shown = [r.pk for r in first.context["cl"].result_list] + [r.pk for r in second.context["cl"].result_list]
+    assert len(set(shown)) == 3
