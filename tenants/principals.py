@@ -160,12 +160,14 @@ def _load(model, match: dict, related: dict) -> tuple | None:
     comes first so the server uses its index before any $lookup."""
     from django.db import connections, router
 
+    from requestdesk.db.collections import collection
+
     connection = connections[router.db_for_read(model)]
     pipeline = [{"$match": match}, {"$limit": 1}]
     for attname, other in related.items():
         pipeline.append({"$lookup": {"from": other._meta.db_table, "localField": model._meta.get_field(attname).column,
                                      "foreignField": "_id", "as": f"_rd_{attname}"}})
-    documents = list(connection.get_collection(model._meta.db_table).aggregate(pipeline))
+    documents = list(collection(model, using=connection.alias).aggregate(pipeline))
     if not documents:
         return None
     document = documents[0]

@@ -29,6 +29,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from requestdesk.db import leases
+from requestdesk.db.collections import raw
 
 from ..models import Context, ContextStatus
 
@@ -96,7 +97,7 @@ class Claimer:
 
     def __init__(self, *, worker: str | None = None, company=None):
         self.worker = worker or worker_id()
-        self.query = {} if company is None else {"company_id": getattr(company, "pk", company)}
+        self.query = {} if company is None else raw(Context, company=company).match()
         self.buffer: list[dict] = []  # candidates read earlier, in order (compare-and-set claims)
 
     def next(self) -> Claim | None:
