@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 from requestdesk.api.pagination import date_ordering
@@ -23,7 +24,7 @@ class WindowPaginator(Paginator):
     def __init__(self, object_list, per_page, *, number: int = 1, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
         self.number = max(number, 1)
-        self.ordering = date_ordering(object_list) if hasattr(object_list, "query") else None
+        self.ordering = date_ordering(object_list) if isinstance(object_list, QuerySet) else None
         self.count_exact = True
 
     @cached_property

@@ -278,7 +278,10 @@ class Result(TenantScoped):
     """One scraped item (an article, a review, a feed entry). `published_at` is the item's
     own date, or when it was scraped if it has none: the date results are filtered, sorted
     and charted by. `terms` (weighted postings of the title and text terms, "15:lantern")
-    feed the weighted search; `search` keeps the plain title and text terms."""
+    feed the weighted search; `search` keeps the plain title and text terms. Where the server
+    has text indexes, TEXT_INDEX serves the same search (requestdesk.db.text)."""
+
+    TEXT_INDEX = {"name": "result_text", "weights": {"content.title": 10, "content.text": 5}}
 
     company = models.ForeignKey("tenants.Company", on_delete=models.CASCADE, related_name="+", db_index=False)
     created_at = models.DateTimeField(auto_now_add=True)

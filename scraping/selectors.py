@@ -3,8 +3,10 @@
 Every query reads through `raw(Result, company=...)` (requestdesk.db.collections), which adds
 the tenant's company to the caller's filters.
 
-Weighted search (seed 002: title weight 10, text 5) without $text (capability `text_index`,
-which the embedded server lacks). A result's indexed `terms` are weighted postings,
+Weighted search (seed 002: title weight 10, text 5), by the strategy requestdesk.db.text
+chooses. Where the server has text indexes (capability `text_index`), `$text` on the
+`result_text` index (Result.TEXT_INDEX, the same weights) ranks by the server's textScore.
+Elsewhere (the embedded server has none) a result's indexed `terms` are weighted postings,
 "15:lantern" (title 10 + text 5), "10:lantern" (title only), "5:lantern" (text only): see
 scraping.services.analysis. Its score is the sum of its query terms' weights; ranked by
 score, then newest, then _id.
@@ -36,8 +38,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from django.conf import settings
-from django.db import connections
 
+from requestdesk.db import text
 from requestdesk.db.collections import raw
 
 from .models import Result
@@ -125,14 +127,10 @@ FIELDS = {"terms": 1, "published_at": 1, "company_id": 1, "project_id": 1, "targ
 # --- where scores are computed -----------------------------------------------------------------
 
 def scores_on_server() -> bool:
-    """Whether the server scores, sorts, counts and pages (the pipeline), or the postings are
-    walked here (see the module docstring), by the database's capabilities."""
-    capabilities = connections[Result.objects.db].capabilities
-    # The pipeline sorts every match to page it and counts every match ($count). Worth it where
-    # the server stops its read at a limit instead of reading and sorting every match first
-    # (ordered_index_sort) and counts from the index instead of reading each document
-    # (cheap_counts); without either, the walk reads bounded windows and caps its count.
-    return capabilities.ordered_index_sort and capabilities.cheap_counts
+    """Whether the server scores, sorts, counts and pages (its text index, or the postings
+    pipeline), or the postings are walked here (see the module docstring): requestdesk.db.text
+    decides from the capabilities."""
+    return text.strategy(Result) != text.POSTINGS_IN_WINDOWS
 
 
 # --- the client-side walk ------------------------------------------------------------------------
@@ -218,9 +216,14 @@ class SearchResults:
     """A ranked search, evaluated lazily: count() and slicing run the query, so the API's
     paginator pages it like a queryset. Slices are Results with a `score`."""
 
-    def __init__(self, *, company, terms: list[str], filters: ResultFilters, on_server: bool | None = None):
-        self.company, self.terms, self.filters = company, terms, filters
-        self.on_server = scores_on_server() if on_server is None else on_server
+    def __init__(self, *, company, terms: list[str], filters: ResultFilters, on_server: bool | None = None,
+                 query: str = ""):
+        self.company, self.terms, self.filters, self.query = company, terms, filters, query or " ".join(terms)
+        if on_server is None:
+            self.strategy = text.strategy(Result)
+        else:
+            self.strategy = text.POSTINGS_ON_SERVER if on_server else text.POSTINGS_IN_WINDOWS
+        self.on_server = self.strategy != text.POSTINGS_IN_WINDOWS
         self.date_from, self.date_to = naive_utc(filters.date_from), naive_utc(filters.date_to)
         self._count = None
         self.count_exact = True
@@ -234,12 +237,18 @@ class SearchResults:
 
     def _match(self) -> dict:
         match = self.filters.match(self.company)
+        if self.strategy == text.TEXT_INDEX:
+            return {**match, **text.match(self.query)}
         match["terms"] = {"$in": self.postings()}
         return match
 
     # server side
     def pipeline(self, skip: int = 0, limit: int | None = None) -> list[dict]:
         """The server-side form: match, score, sort, page."""
+        if self.strategy == text.TEXT_INDEX:
+            return text.ranked(self.filters.match(self.company), self.query,
+                               then=[("published_at", -1), ("_id", -1)], skip=skip, limit=limit)
+
         def hits(field):
             return {"$size": {"$setIntersection": [{"$ifNull": [f"$search.{field}", []]}, self.terms]}}
 
@@ -368,7 +377,7 @@ def search(*, company, query: str, filters: ResultFilters | None = None) -> Sear
     terms = query_terms(query)
     if not terms:
         raise ValueError("Enter at least one word to search for (common words such as “the” are not searched).")
-    return SearchResults(company=company, terms=terms, filters=filters or ResultFilters())
+    return SearchResults(company=company, terms=terms, filters=filters or ResultFilters(), query=query)
 
 
 # The sentiment analytics read the daily rollups (scraping.analytics), under the names the

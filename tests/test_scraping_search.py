@@ -202,3 +202,30 @@ def test_the_walk_reads_a_bounded_number_of_results(world, random_corpus, monkey
     settings.SCRAPING_SEARCH_COUNT_CAP = 1000
     assert first == [(r.pk, r.score) for r in everything[0:3]]
     assert found.read < everything.read and not found.complete and everything.complete
+
+
+def test_a_server_with_text_indexes_is_searched_with_text(world, corpus, settings, monkeypatch):
+    """The embedded server has no text index (the migration skipped it); a server that has one
+    gets `$text` on result_text, scoped to the tenant, ranked by textScore then newest."""
+    from requestdesk.db import text
+
+    assert "result_text" not in connection.get_collection("results").index_information()
+    assert text.strategy(Result) == text.POSTINGS_IN_WINDOWS
+    settings.DATABASE_CAPABILITIES = {"ordered_index_sort": True, "cheap_counts": True}
+    assert text.strategy(Result) == text.POSTINGS_ON_SERVER
+    settings.DATABASE_CAPABILITIES = {"text_index": True}
+    assert text.strategy(Result) == text.TEXT_INDEX
+    sent = []
+    real = type(raw(Result, company=world.a))
+
+    def capture(self, pipeline, **kwargs):
+        sent.append(self.scoped_pipeline(pipeline))
+        return iter([{"_id": r.pk, "score": 1.5} for r in Result.objects.filter(company=world.a)[:1]])
+
+    monkeypatch.setattr(real, "aggregate", capture)
+    found = selectors.search(company=world.a, query="Lantern battery")
+    page = found[0:20]
+    match = sent[-1][0]["$match"]
+    assert match["$text"] == {"$search": "Lantern battery"} and match["company_id"] == world.a.pk
+    assert sent[-1][2]["$sort"] == {"score": -1, "published_at": -1, "_id": -1}
+    assert len(page) == 1 and page[0].company_id == world.a.pk and page[0].score == 1.5

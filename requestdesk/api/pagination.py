@@ -71,7 +71,7 @@ class Pagination(PageNumberPagination):
     max_page_size = MAX_PAGE_SIZE
 
     def paginate_queryset(self, queryset, request, view=None):
-        ordering = date_ordering(queryset) if hasattr(queryset, "query") else None
+        ordering = date_ordering(queryset) if isinstance(queryset, models.QuerySet) else None
         if ordering is None:
             self.count_exact = True
             return super().paginate_queryset(queryset, request, view)
