@@ -21,14 +21,135 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
+
+from pymongo import monitoring
 
 from bench import harness
 from bench.table import Row
 
 ROOT = harness.ROOT
+
+
+class Breakdown(monitoring.CommandListener):
+    """Where a context's time goes, in one process: database round trips (a pymongo
+    CommandListener, registered at import so that it sees the Django client; it counts only
+    while a breakdown is active) and wall time per phase (timers wrapped around the runner's
+    parts while active; a phase's time excludes the phases nested in it, and a round trip
+    counts in the innermost phase running when it was sent)."""
+
+    # (phase, module, attribute): callables timed as that phase while active.
+    PHASES = [
+        ("claim", "content.services.claiming", "_claim_next"),
+        ("claim", "content.services.runner", "_claim_by_id"),
+        ("template", "content.services.components.template", "run"),
+        ("LLM call", "openai.resources.chat.completions", "Completions.create"),
+        ("ai_generator", "content.services.components.ai_generator", "run"),
+        ("transformer", "content.services.components.transformer", "run"),
+        ("progress/final writes", "content.services.claiming", "write"),
+        ("events", "content.services.contexts", "announce"),
+        ("batch counters", "content.services.batches", "context_finished"),
+        ("batch start", "content.services.batches", "mark_started"),
+        ("run (the rest)", "content.services.runner", "run"),
+    ]
+
+    def __init__(self):
+        self.active = False
+        self.stack: list[list] = []  # [phase, started] of the running phases, innermost last
+        self.seconds: Counter = Counter()
+        self.trips: Counter = Counter()  # (phase, "command collection") -> round trips
+        self.db_seconds: Counter = Counter()  # phase -> seconds waiting on the server
+        self.thread = None
+
+    # --- CommandListener (pymongo calls these from the thread that sends the command) ---
+    def started(self, event):
+        if self.active and threading.get_ident() == self.thread:
+            phase = self.stack[-1][0] if self.stack else "outside"
+            target = event.command.get(event.command_name)
+            what = f"{event.command_name} {target}" if isinstance(target, str) else event.command_name
+            self.trips[(phase, what)] += 1
+
+    def succeeded(self, event):
+        self._timed(event)
+
+    def failed(self, event):
+        self._timed(event)
+
+    def _timed(self, event):
+        if self.active and threading.get_ident() == self.thread:
+            self.db_seconds[self.stack[-1][0] if self.stack else "outside"] += event.duration_micros / 1e6
+
+    # --- phase timers ---
+    def _wrap(self, phase, function):
+        breakdown = self
+
+        def timed(*args, **kwargs):
+            if not breakdown.active or threading.get_ident() != breakdown.thread:
+                return function(*args, **kwargs)
+            now = time.perf_counter()
+            if breakdown.stack:
+                parent = breakdown.stack[-1]
+                breakdown.seconds[parent[0]] += now - parent[1]
+            breakdown.stack.append([phase, now])
+            try:
+                return function(*args, **kwargs)
+            finally:
+                now = time.perf_counter()
+                breakdown.seconds[phase] += now - breakdown.stack.pop()[1]
+                if breakdown.stack:
+                    breakdown.stack[-1][1] = now
+
+        return timed
+
+    @contextmanager
+    def measuring(self):
+        import importlib
+
+        patched = []
+        for phase, module_name, attribute in self.PHASES:
+            owner = importlib.import_module(module_name)
+            *path, name = attribute.split(".")
+            for part in path:
+                owner = getattr(owner, part)
+            original = owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)
+            if original is None:
+                continue
+            patched.append((owner, name, original))
+            setattr(owner, name, self._wrap(phase, original))
+        self.thread, self.active = threading.get_ident(), True
+        try:
+            yield self
+        finally:
+            self.active = False
+            for owner, name, original in reversed(patched):
+                setattr(owner, name, original)
+
+    def report(self, count: int, elapsed: float, log) -> None:
+        trips = sum(self.trips.values())
+        log(f"  breakdown, one process, {count} contexts, {elapsed / count * 1000:.1f} ms per context "
+            f"({trips / count:.1f} database round trips per context, "
+            f"{sum(self.db_seconds.values()) / count * 1000:.1f} ms of them waiting on the server):")
+        phases = list(dict.fromkeys(phase for phase, *_ in self.PHASES)) + ["outside"]
+        rest = elapsed - sum(self.seconds.values())
+        for phase in phases:
+            seconds = self.seconds.get(phase, 0.0) + (rest if phase == "outside" else 0.0)
+            by_command = sorted(((what, n) for (p, what), n in self.trips.items() if p == phase),
+                                key=lambda item: -item[1])
+            if not seconds and not by_command:
+                continue
+            round_trips = sum(n for _, n in by_command)
+            detail = ", ".join(f"{what} {n / count:.2f}" for what, n in by_command)
+            log(f"    {phase:<22} {seconds / count * 1000:7.2f} ms  {round_trips / count:5.2f} round trips"
+                f" ({self.db_seconds.get(phase, 0.0) / count * 1000:.2f} ms)" + (f": {detail}" if detail else ""))
+
+
+BREAKDOWN = Breakdown()
+monitoring.register(BREAKDOWN)
 
 
 def _pipeline(llm, sections: int):
@@ -145,12 +266,33 @@ def in_process_rate(pipeline, count: int, strategy: str) -> float:
     return count / elapsed
 
 
+def breakdown(pipeline, count: int, log) -> float:
+    """What a Celery worker does per context (`process_context` for each context of a batch
+    of `count`), in this process and without the broker, under BREAKDOWN; contexts/s."""
+    from content.services import batches, runner
+
+    batch = batches.create_batch(pipeline=pipeline, items=[{"data": {"title": f"Doc {n}"}} for n in range(count)],
+                                 queue=False)
+    BREAKDOWN.__init__()
+    with BREAKDOWN.measuring():
+        start = time.perf_counter()
+        done = [runner.process_context(context_id=str(pk)) for pk in batch.context_ids]
+        elapsed = time.perf_counter() - start
+    if done.count(runner.COMPLETED) != count:
+        raise RuntimeError(f"completed {done.count(runner.COMPLETED)} of {count}")
+    BREAKDOWN.report(count, elapsed, log)
+    return count / elapsed
+
+
 def add_arguments(parser):
     parser.add_argument("--contexts", type=int, default=500, help="contexts (and no-op tasks) per run (default 500)")
     parser.add_argument("--sections", type=int, default=2, help="sections (LLM calls) per context (default 2)")
     parser.add_argument("--in-process-contexts", type=int, default=100,
                         help="contexts per claim strategy in the one-process comparison (default 100; "
                              "find_and_modify runs ~2-3 contexts/s on SecantusDB)")
+    parser.add_argument("--breakdown-contexts", type=int, default=50,
+                        help="contexts of one batch run in one process to print where a context's time goes "
+                             "(round trips and time per phase; default 50, 0 skips)")
 
 
 def rows(args, log=harness.log) -> list[Row]:
@@ -175,6 +317,8 @@ def rows(args, log=harness.log) -> list[Row]:
             log(f"  {workers} worker process{plural}: no-op {noop:,.1f} tasks/s, contexts {contexts:.1f}/s")
             table.append(Row(f"content contexts via Celery, {workers} worker process{plural}", contexts, "/s",
                              f"Celery no-op tasks, {workers} worker process{plural}", noop))
+        if args.breakdown_contexts:
+            breakdown(pipeline, args.breakdown_contexts, log)
         m = args.in_process_contexts
         cas = in_process_rate(pipeline, m, "cas")
         find_and_modify = in_process_rate(pipeline, m, "find_and_modify")

@@ -241,6 +241,8 @@ CELERY_BEAT_SCHEDULE["knowledge-recover-lost-syncs"] = {
 CONTENT_LEASE_SECONDS = env.int("CONTENT_LEASE_SECONDS", default=300)  # a dead worker's context is taken over after
 CONTENT_MAX_RETRIES = env.int("CONTENT_MAX_RETRIES", default=3)  # retries after a failure that may pass
 CONTENT_RETRY_BASE_SECONDS = env.float("CONTENT_RETRY_BASE_SECONDS", default=5)  # x 2 ** retry_count
+# How long a content worker trusts a pipeline, template, provider or "no webhook listens" it read.
+CONTENT_CONFIG_CACHE_SECONDS = env.float("CONTENT_CONFIG_CACHE_SECONDS", default=5)
 CONTENT_PENDING_LIMIT = env.int("CONTENT_PENDING_LIMIT", default=100)  # contexts per process_pending run
 CONTENT_MAX_BATCH_SIZE = env.int("CONTENT_MAX_BATCH_SIZE", default=500)
 CONTENT_RETENTION_DAYS = env.int("CONTENT_RETENTION_DAYS", default=90)

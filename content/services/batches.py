@@ -71,14 +71,23 @@ def create_batch(*, pipeline: Pipeline, items: list[dict], name: str = "", descr
     return batch
 
 
+_started: set = set()  # batches this process saw started (the clock is never reset: no write needed again)
+
+
 def mark_started(*, batch_id, company=None, now=None) -> None:
-    """The first claim of one of its contexts starts the batch's clock (once)."""
+    """The first claim of one of its contexts starts the batch's clock (once). A process
+    writes it once per batch: later contexts of a batch it saw started cost nothing."""
+    if batch_id in _started:
+        return
     now = now or timezone.now()
     company = _company(batch_id, company)
     if company is not None:
         raw(Batch, company=company).update_one(
             {"_id": batch_id, "processing_started_at": None},
             {"$set": {"processing_started_at": now, "status": BatchStatus.PROCESSING.value, "updated_at": now}})
+        if len(_started) > 10_000:
+            _started.clear()
+        _started.add(batch_id)
 
 
 def context_finished(*, batch_id, outcome: str, count: int = 1, company=None, now=None) -> bool:

@@ -15,10 +15,12 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from requestdesk import queueing
+from tenants import webhooks
 from tenants.webhooks import emit_event
 
 from ..models import DEFAULT_PRIORITY, Context, ContextStatus, Pipeline
 from . import pipelines
+from .components.base import ConfigCache
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +134,14 @@ def event_data(context: Context) -> dict:
     }
 
 
+# Whether a company has a webhook subscribed to an event, per process (see ConfigCache; a
+# webhook saved or deleted here is seen at once, elsewhere within CONTENT_CONFIG_CACHE_SECONDS):
+# a batch's contexts whose company has no subscriber emit nothing and read nothing.
+_subscribed = ConfigCache("webhooks", "tenants.Webhook")
+
+
 def announce(context: Context) -> None:
     event = COMPLETED_EVENT if context.status == ContextStatus.COMPLETED else FAILED_EVENT
-    emit_event(company=context.company_id, event_type=event, data=event_data(context), source="content")
+    company = context.company_id
+    if _subscribed.get((company, event), lambda: webhooks.subscribers(company=company, event_type=event).exists()):
+        emit_event(company=company, event_type=event, data=event_data(context), source="content")

@@ -20,6 +20,14 @@ Outcomes:
   failed_count + 1;
 * lost: the claim was taken over (lease expired) or the context cancelled; nothing of
   this run is written and nothing is counted. Completion is therefore exactly once.
+
+Database round trips per context (a Celery task, `process_context`): the context read once
+(the document the run works on) and claimed by a compare-and-set on the fields read; the
+pipeline and its components read through a short per-process cache (`config`); progress
+saved before each component that calls out (the ai_generator, which also saves between its
+sections), not after an in-memory one that the final write soon follows; the final write;
+the event; the batch counted ($inc, then a read of its counters), its start marked once per
+process.
 """
 
 from __future__ import annotations
@@ -29,19 +37,25 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bson import ObjectId
 from django.conf import settings
 from django.utils import timezone
 
 from knowledge.services.llm import ProviderError
+from requestdesk.db import leases
 
 from ..models import Context, ContextStatus, Pipeline, Processing
 from . import batches, claiming, components, contexts, pipelines
 from .claiming import Claim
 from .components import ComponentError, RunState
+from .components.base import ConfigCache
 
 logger = logging.getLogger(__name__)
 
 PERMANENT_KINDS = {"authentication", "bad_request", "configuration", "encryption"}
+# Component types that call out (and may take long): progress is saved before one runs, so
+# that what was done is kept if the worker dies while it waits. The others run in memory.
+CALLS_OUT = {"ai_generator"}
 ERROR_LENGTH = 2000
 COMPLETED, RETRY, FAILED, LOST = "completed", "retry", "failed", "lost"
 
@@ -85,11 +99,56 @@ class Run:
             raise ClaimLost()
 
 
+# --- the pipeline's steps, cached per process (see components.base.ConfigCache) -----------
+
+_steps = ConfigCache("steps", "content.Pipeline", "content.Component")
+
+
+def pipeline_steps(company_id, pipeline_id) -> list:
+    """(timing key, step, component) of the pipeline, in order; ComponentError (not cached)
+    when the pipeline or a component is gone or inactive."""
+    def load():
+        pipeline = Pipeline.objects.for_company(company_id).filter(pk=pipeline_id).first()
+        if pipeline is None:
+            raise ComponentError("The pipeline no longer exists.")
+        return pipelines.resolve_steps(pipeline)
+
+    return _steps.get((company_id, pipeline_id), load)
+
+
 # --- entry points -------------------------------------------------------------------------
 
 def process_context(*, context_id, worker: str | None = None) -> str | None:
-    claim = claiming.claim(context_id=context_id, worker=worker)
-    return run(claim) if claim else None
+    claimed = _claim_by_id(context_id, worker=worker or claiming.worker_id())
+    return run(*claimed) if claimed else None
+
+
+def _claim_by_id(context_id, *, worker: str, now=None) -> tuple[Claim, Context] | None:
+    """Read the context (the document this run works on) and claim it if it is claimable (a
+    retry may come CLOCK_SLACK early): a compare-and-set guarded by the claim fields read and
+    `updated_at` (every service write sets it), so the document in hand is the one claimed.
+    What claiming.claim does, without reading the document a second time."""
+    if not ObjectId.is_valid(str(context_id)):
+        return None
+    context = Context.objects.filter(pk=ObjectId(str(context_id))).first()
+    if context is None:
+        return None
+    now = now or timezone.now()
+    before = {"_id": context.pk, "status": str(context.status), "attempt": context.attempt,
+              "next_retry_at": context.next_retry_at, "lease_until": context.lease_until}
+    if not claiming._is_claimable(before, now, claiming.CLOCK_SLACK):
+        return None
+    held = leases.take(Context, context.pk, guard={**before, "updated_at": context.updated_at},
+                       holder={"status": claiming.RUNNING, "worker": worker}, inc={"attempt": 1},
+                       write={"updated_at": now}, seconds=settings.CONTENT_LEASE_SECONDS, now=now)
+    if held is None:  # claimed, finished or changed meanwhile: decide on what it is now
+        claim = claiming.claim(context_id=context.pk, worker=worker, now=now)
+        return (claim, None) if claim else None
+    held.held["attempt"], held.before = context.attempt + 1, before
+    claim = Claim.of(held)
+    context.status, context.worker, context.attempt = ContextStatus.RUNNING, worker, claim.attempt
+    context.lease_until, context.updated_at = held.until, now
+    return claim, context
 
 
 def process_pending(*, limit: int | None = None, worker: str | None = None, company=None) -> list[str]:
@@ -106,8 +165,10 @@ def process_pending(*, limit: int | None = None, worker: str | None = None, comp
     return done
 
 
-def run(claim: Claim) -> str:
-    context = Context.objects.get(pk=claim.context_id)
+def run(claim: Claim, context: Context | None = None) -> str:
+    """Run the claimed context (`context`: the document as claimed, when the claim read it)."""
+    if context is None:
+        context = Context.objects.get(pk=claim.context_id)
     current = Run(claim, context)
     if current.processing is None:
         context.processing = Processing()
@@ -116,7 +177,7 @@ def run(claim: Claim) -> str:
     if claim.recovered:
         current.note("recovered", message=f"the lease of attempt {claim.attempt - 1} expired; taken over")
     if context.batch_id:
-        batches.mark_started(batch_id=context.batch_id)
+        batches.mark_started(batch_id=context.batch_id, company=context.company_id)
     try:
         _run_pipeline(current)
     except ClaimLost:
@@ -134,19 +195,19 @@ def run(claim: Claim) -> str:
 
 def _run_pipeline(current: Run) -> None:
     context = current.context
-    pipeline = Pipeline.objects.for_company(context.company_id).filter(pk=context.pipeline_id).first()
-    if pipeline is None:
-        raise ComponentError("The pipeline no longer exists.")
+    steps = pipeline_steps(context.company_id, context.pipeline_id)
     state = RunState(context=context, data=context.data if isinstance(context.data, dict) else {},
                      heartbeat=current.save)
     context.data = state.data
     done = set(current.processing.completed_components)
-    todo = [step for step in pipelines.resolve_steps(pipeline) if step[0] not in done]
+    todo = [step for step in steps if step[0] not in done]
     for n, (key, step, component) in enumerate(todo, start=1):
-        _run_component(current, state, key, step, component, last=n == len(todo))
+        following = todo[n][2] if n < len(todo) else None
+        _run_component(current, state, key, step, component,
+                       save=following is not None and following.type in CALLS_OUT)
 
 
-def _run_component(current: Run, state: RunState, key: str, step, component, *, last: bool) -> None:
+def _run_component(current: Run, state: RunState, key: str, step, component, *, save: bool) -> None:
     implementation = components.implementation(component.type)
     config = {**(component.config or {}), **(step.config_overrides or {})}
     started, clock = timezone.now(), time.perf_counter()
@@ -164,7 +225,7 @@ def _run_component(current: Run, state: RunState, key: str, step, component, *, 
     processing.component_timings = {**(processing.component_timings or {}), key: elapsed}
     processing.completed_components = [*processing.completed_components, key]
     current.note("component", at=started, status="ok", duration_ms=elapsed, **facts)
-    if not last:  # the final write follows the last one
+    if save:  # before a component that calls out; after an in-memory one the final write follows soon
         current.save()
 
 
@@ -215,4 +276,4 @@ def _finished(context: Context, outcome: str) -> None:
     except Exception:  # the result is stored; a lost event must not turn it into a retry
         logger.exception("context %s: event not emitted", context.pk)
     if context.batch_id:
-        batches.context_finished(batch_id=context.batch_id, outcome=outcome)
+        batches.context_finished(batch_id=context.batch_id, outcome=outcome, company=context.company_id)

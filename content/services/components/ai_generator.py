@@ -27,7 +27,7 @@ from knowledge.services.chat import provider_for
 from knowledge.services.crypto import EncryptionKeyError
 from knowledge.services.llm import ProviderError, client_for, translate
 
-from .base import ComponentError, RunState, number_error, object_id
+from .base import ComponentError, ConfigCache, RunState, number_error, object_id
 
 TYPE = "ai_generator"
 DEFAULT_SYSTEM_PROMPT = "You are an expert content writer. Write clear, accurate, well-structured prose."
@@ -60,26 +60,34 @@ def validate_config(config: dict, *, company, complete: bool = True) -> dict[str
     return errors
 
 
+# A batch's contexts read their agent and provider once per worker and interval.
+_found = ConfigCache("llm", "knowledge.Agent", "knowledge.LLMProvider")
+
+
 def _agent(state: RunState) -> Agent | None:
     agent_id = getattr(state.context, "agent_id", None)
     if agent_id is None:
         return None
-    agent = Agent.objects.for_company(state.context.company_id).filter(pk=agent_id).first()
+    company_id = state.context.company_id
+    agent = _found.get(("agent", company_id, agent_id),
+                       lambda: Agent.objects.for_company(company_id).filter(pk=agent_id).first())
     if agent is None:
         raise ComponentError("The context's agent no longer exists.")
     return agent
 
 
 def _provider(state: RunState, agent: Agent | None, config: dict) -> LLMProvider | None:
-    providers = LLMProvider.objects.for_company(state.context.company_id)
+    company_id = state.context.company_id
+    providers = LLMProvider.objects.for_company(company_id)
     if agent is not None:
-        return provider_for(agent)
+        return _found.get(("agent's provider", company_id, agent.pk), lambda: provider_for(agent))
     if config.get("provider_id"):
-        provider = providers.filter(pk=object_id(config["provider_id"])).first()
+        pk = object_id(config["provider_id"])
+        provider = _found.get(("provider", company_id, pk), lambda: providers.filter(pk=pk).first())
         if provider is None:
             raise ComponentError(f"The LLM provider “{config['provider_id']}” no longer exists.")
         return provider
-    return providers.filter(is_active=True).first()
+    return _found.get(("first active provider", company_id), lambda: providers.filter(is_active=True).first())
 
 
 def request_options(config: dict, agent: Agent | None, provider: LLMProvider) -> dict:

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import re
 
-from .base import ComponentError, RunState, object_id
+from .base import ComponentError, ConfigCache, RunState, object_id
 
 TYPE = "template"
 SECTION_TYPES = ("text", "sections")
 SECTION_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 MAX_SECTIONS = 100
+
+_templates = ConfigCache("templates", "content.Template")  # a batch's contexts read their template once
 
 
 def _word_range_error(value, where: str) -> str | None:
@@ -88,6 +90,7 @@ def validate_structure(structure) -> list[str]:
 
 
 def _load(company_id, template_id):
+    """The template (None when gone); read for every validation, through `_templates` by runs."""
     from content.models import Template
 
     pk = object_id(template_id)
@@ -144,7 +147,8 @@ def fill_sections(structure: dict, data: dict) -> list[dict]:
 
 
 def run(state: RunState, config: dict) -> None:
-    template = _load(state.context.company_id, config.get("template_id"))
+    company_id, template_id = state.context.company_id, config.get("template_id")
+    template = _templates.get((company_id, str(template_id)), lambda: _load(company_id, template_id))
     if template is None:
         raise ComponentError(f"The template “{config.get('template_id')}” no longer exists.")
     errors = validate_structure(template.structure)
