@@ -19,50 +19,24 @@ from __future__ import annotations
 import copy
 import datetime
 import hmac
-import threading
-import time
-from dataclasses import dataclass
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from django.conf import settings
 from django.db.models.signals import post_delete, post_save
 
-MAX_ENTRIES = 10_000  # beyond this, expired entries are purged, then everything
+from requestdesk.memo import Memo
 
-
-@dataclass
-class _Entry:
-    expires: float  # time.monotonic()
-    ids: frozenset  # pks of the documents the entry was built from
-    rows: tuple  # ((model, db alias, values), ...); values in concrete-field order
-
-
-_lock = threading.Lock()
-_entries: dict[tuple, _Entry] = {}
-_generation = 0  # bumped by every invalidation; a load that overlapped one is not stored
-
-
-def _seconds() -> float:
-    return float(getattr(settings, "AUTH_CACHE_SECONDS", 5) or 0)
+_memo = Memo("AUTH_CACHE_SECONDS")  # key -> ((model, db alias, values), ...), built from `ids`
 
 
 def clear() -> None:
     """Forget every cached principal."""
-    global _generation
-    with _lock:
-        _entries.clear()
-        _generation += 1
+    _memo.clear()
 
 
 def invalidate(*pks) -> None:
     """Drop every entry built from a document with one of these pks (ApiKey, User, Company)."""
-    global _generation
-    wanted = {pk for pk in pks if pk is not None}
-    with _lock:
-        _generation += 1
-        for cache_key in [k for k, entry in _entries.items() if entry.ids & wanted]:
-            del _entries[cache_key]
+    _memo.invalidate(*pks)
 
 
 # --- snapshots: field values in, fresh instances out ------------------------------------
@@ -79,33 +53,9 @@ def _values(instance) -> tuple:
     return _copy(getattr(instance, f.attname) for f in instance._meta.concrete_fields)
 
 
-def _get(cache_key) -> tuple | None:
-    with _lock:
-        entry = _entries.get(cache_key)
-        if entry is None:
-            return None
-        if entry.expires <= time.monotonic():
-            del _entries[cache_key]
-            return None
-        return entry.rows
-
-
 def _put(cache_key, generation: int, instances) -> None:
-    seconds = _seconds()
-    if seconds <= 0:
-        return
     rows = tuple((type(obj), obj._state.db, _values(obj)) for obj in instances if obj is not None)
-    ids = frozenset(obj.pk for obj in instances if obj is not None)
-    with _lock:
-        if generation != _generation:
-            return  # something changed while we read it: the next request reads again
-        if len(_entries) >= MAX_ENTRIES:
-            now = time.monotonic()
-            for stale in [k for k, entry in _entries.items() if entry.expires <= now]:
-                del _entries[stale]
-            if len(_entries) >= MAX_ENTRIES:
-                _entries.clear()
-        _entries[cache_key] = _Entry(time.monotonic() + seconds, ids, rows)
+    _memo.put(cache_key, rows, generation=generation, ids=frozenset(obj.pk for obj in instances if obj is not None))
 
 
 def _restore(rows) -> list:
@@ -186,9 +136,9 @@ def api_key(prefix: str, key_hash: str):
     from .models import ApiKey, Company, User
 
     cache_key = ("key", key_hash)
-    rows = _get(cache_key)
+    rows = _memo.get(cache_key)
     if rows is None:
-        generation = _generation
+        generation = _memo.generation
         loaded = _load(ApiKey, {"prefix": prefix}, {"user_id": User, "company_id": Company})
         if loaded is None:
             return None
@@ -214,12 +164,11 @@ def note_key_used(key_hash: str, when) -> None:
 
     attnames = [f.attname for f in ApiKey._meta.concrete_fields]
     index = attnames.index("last_used_at")
-    with _lock:
-        entry = _entries.get(("key", key_hash))
-        if entry is None:
-            return
-        (model, db, values), *rest = entry.rows
-        entry.rows = ((model, db, values[:index] + (when,) + values[index + 1:]), *rest)
+    def stamped(rows):
+        (model, db, values), *rest = rows
+        return ((model, db, values[:index] + (when,) + values[index + 1:]), *rest)
+
+    _memo.replace(("key", key_hash), stamped)
 
 
 def active_user(user_id):
@@ -230,11 +179,11 @@ def active_user(user_id):
     if pk is None:
         return None
     cache_key = ("user", pk)
-    rows = _get(cache_key)
+    rows = _memo.get(cache_key)
     if rows is not None:
         user, *company = _restore(rows)
     else:
-        generation = _generation
+        generation = _memo.generation
         loaded = _load(User, {"_id": pk}, {"company_id": Company})
         if loaded is None or not loaded[0].is_active:
             return None
@@ -254,10 +203,10 @@ def company(company_id):
     if pk is None:
         return None
     cache_key = ("company", pk)
-    rows = _get(cache_key)
+    rows = _memo.get(cache_key)
     if rows is not None:
         return _restore(rows)[0]
-    generation = _generation
+    generation = _memo.generation
     loaded = _load(Company, {"_id": pk}, {})
     if loaded is None:
         return None

@@ -8,15 +8,14 @@ reads and writes `state.data`.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from django.conf import settings
 from django.db.models.signals import post_delete, post_save
+
+from requestdesk.memo import Memo
 
 
 class ComponentError(Exception):
@@ -56,18 +55,16 @@ def number_error(config: dict, key: str, low: float, high: float, *, integer: bo
 
 class ConfigCache:
     """What a context's run reads that its batch's other contexts read too (a pipeline's
-    steps, a template, a provider): kept per process CONTENT_CONFIG_CACHE_SECONDS (default 5;
-    0 reads it for every context), so a batch costs those reads once per worker and interval
+    steps, a template, a provider): a requestdesk.memo.Memo of CONTENT_CONFIG_CACHE_SECONDS
+    (0 reads it for every context), so a batch costs those reads once per worker and interval
     rather than once per context. Saving or deleting a document of `models` forgets every
     entry in this process at once; other processes (the API's) see a change when their entry
-    expires, as with AUTH_CACHE_SECONDS. None (not found) is not kept."""
-
-    MAX_ENTRIES = 1000
+    expires."""
 
     def __init__(self, name: str, *models: str):
         """`models`: "app_label.Model" labels, connected at the first `get` (apps loaded)."""
         self.name, self.models, self.connected = name, models, False
-        self.lock, self.entries, self.generation = threading.Lock(), {}, 0
+        self.memo = Memo("CONTENT_CONFIG_CACHE_SECONDS", max_entries=1000)
 
     def _connect(self) -> None:
         from django.apps import apps
@@ -75,28 +72,11 @@ class ConfigCache:
         for label in self.models:
             model = apps.get_model(label)
             for signal, kind in ((post_save, "saved"), (post_delete, "deleted")):
-                signal.connect(self.clear, sender=model, weak=False,
+                signal.connect(self.memo.clear, sender=model, weak=False,
                                dispatch_uid=f"content-config-{self.name}-{label}-{kind}")
         self.connected = True
-
-    def clear(self, **_) -> None:
-        with self.lock:
-            self.entries.clear()
-            self.generation += 1
 
     def get(self, key, load: Callable[[], object]):
         if not self.connected:
             self._connect()
-        now, seconds = time.monotonic(), float(settings.CONTENT_CONFIG_CACHE_SECONDS)
-        with self.lock:
-            entry, generation = self.entries.get(key), self.generation
-        if entry is not None and entry[0] > now:
-            return entry[1]
-        value = load()
-        if value is not None and seconds > 0:
-            with self.lock:
-                if generation == self.generation:  # nothing changed while it was read
-                    if len(self.entries) >= self.MAX_ENTRIES:
-                        self.entries.clear()
-                    self.entries[key] = (now + seconds, value)
-        return value
+        return self.memo.fetch(key, load)

@@ -1,0 +1,86 @@
+"""A per-process cache of what a request or a worker reads again and again (who a key is, a
+pipeline's steps), whose entries expire after a setting's number of seconds.
+
+* An entry may name the ids it was built from: `invalidate(*ids)` drops those entries at once
+  (signal handlers call it when such a document is saved or deleted in this process); other
+  processes see a change when their entry expires.
+* A value read while an invalidation happened is not stored (a generation counter), so a
+  change is never hidden behind an entry read before it.
+* None is never stored; past `max_entries`, expired entries go, then everything.
+
+Values are shared between threads: store immutable ones (or copies) only.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+
+
+class Memo:
+    def __init__(self, setting: str, *, max_entries: int = 10_000):
+        self.setting, self.max_entries = setting, max_entries
+        self._lock = threading.Lock()
+        self._entries: dict = {}  # key -> (expires (monotonic), ids, value)
+        self.generation = 0
+
+    def seconds(self) -> float:
+        return float(getattr(settings, self.setting) or 0)
+
+    def get(self, key):
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if entry[0] <= time.monotonic():
+                del self._entries[key]
+                return None
+            return entry[2]
+
+    def put(self, key, value, *, generation: int, ids: frozenset = frozenset()) -> None:
+        """Store `value` unless the cache is off or changed since `generation` was read."""
+        seconds = self.seconds()
+        if value is None or seconds <= 0:
+            return
+        with self._lock:
+            if generation != self.generation:
+                return
+            if len(self._entries) >= self.max_entries:
+                now = time.monotonic()
+                for stale in [k for k, entry in self._entries.items() if entry[0] <= now]:
+                    del self._entries[stale]
+                if len(self._entries) >= self.max_entries:
+                    self._entries.clear()
+            self._entries[key] = (time.monotonic() + seconds, ids, value)
+
+    def fetch(self, key, load: Callable[[], object]):
+        """The cached value, or `load()` (stored unless None)."""
+        value = self.get(key)
+        if value is None:
+            generation = self.generation
+            value = load()
+            self.put(key, value, generation=generation)
+        return value
+
+    def replace(self, key, change: Callable[[object], object]) -> None:
+        """Swap an entry's value for `change(value)`, keeping its expiry (no-op when absent)."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries[key] = (entry[0], entry[1], change(entry[2]))
+
+    def clear(self, **_signal) -> None:
+        with self._lock:
+            self._entries.clear()
+            self.generation += 1
+
+    def invalidate(self, *ids) -> None:
+        """Drop every entry built from one of these ids."""
+        wanted = {pk for pk in ids if pk is not None}
+        with self._lock:
+            self.generation += 1
+            for key in [k for k, entry in self._entries.items() if entry[1] & wanted]:
+                del self._entries[key]

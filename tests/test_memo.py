@@ -1,0 +1,46 @@
+"""requestdesk.memo: entries expire, are dropped by the ids they were built from, and a value
+read across an invalidation is not kept."""
+
+import time
+
+from requestdesk.memo import Memo
+
+
+def test_entries_expire_and_none_is_not_kept(settings):
+    settings.AUTH_CACHE_SECONDS = 0.2
+    memo, loads = Memo("AUTH_CACHE_SECONDS"), []
+    load = lambda: loads.append(1) or "value"  # noqa: E731
+    assert memo.fetch("k", load) == "value" and memo.fetch("k", load) == "value" and len(loads) == 1
+    time.sleep(0.25)
+    assert memo.get("k") is None and memo.fetch("k", load) == "value" and len(loads) == 2
+    assert memo.fetch("none", lambda: None) is None and memo.get("none") is None
+
+
+def test_off_at_zero_seconds(settings):
+    settings.AUTH_CACHE_SECONDS = 0
+    memo = Memo("AUTH_CACHE_SECONDS")
+    memo.put("k", "v", generation=memo.generation)
+    assert memo.get("k") is None
+
+
+def test_invalidation_by_id_and_reads_that_overlapped_it(settings):
+    settings.AUTH_CACHE_SECONDS = 60
+    memo = Memo("AUTH_CACHE_SECONDS")
+    memo.put("a", 1, generation=memo.generation, ids=frozenset({"x"}))
+    memo.put("b", 2, generation=memo.generation, ids=frozenset({"y"}))
+    memo.invalidate("x")
+    assert memo.get("a") is None and memo.get("b") == 2
+    before = memo.generation
+    memo.invalidate("z")  # a change while a value was being read
+    memo.put("c", 3, generation=before)
+    assert memo.get("c") is None
+    memo.replace("b", lambda v: v + 40)
+    assert memo.get("b") == 42
+
+
+def test_past_max_entries_it_starts_afresh(settings):
+    settings.AUTH_CACHE_SECONDS = 60
+    memo = Memo("AUTH_CACHE_SECONDS", max_entries=3)
+    for n in range(4):
+        memo.put(n, n, generation=memo.generation)
+    assert memo.get(3) == 3 and [memo.get(n) for n in range(3)] == [None, None, None]
