@@ -152,10 +152,21 @@ def _windowed(queryset, field: str, descending: bool, after: Position | None, li
         else:
             width = width * EMPTY_GROWTH
         width = _clamp(width)
-    if rows:
-        density = len(rows) / max(spent.total_seconds(), 1e-3)
-        _learn(key, timedelta(seconds=min(limit * 1.5 / density, 1e10)))
+    _learn_from(key, rows, field, limit, spent)
     return rows, len(rows) < limit
+
+
+def _learn_from(key, rows: list, field: str, limit: int, spent: timedelta) -> None:
+    """The width that would hold the next walk's page with room to spare. A filled page
+    tells the density by its own rows' span (the last window was cut at the limit, so the
+    width walked would overstate it, and a width learnt from it would grow on every call);
+    a walk that reached the end learns the whole range it walked."""
+    if len(rows) < limit:
+        _learn(key, spent)
+        return
+    span = abs(_aware(getattr(rows[-1], field)) - _aware(getattr(rows[0], field)))
+    if span > timedelta(0):
+        _learn(key, span * (1.5 * limit / (len(rows) - 1)))
 
 
 def walk(queryset, *, field: str, descending: bool = True, after: Position | None = None, limit: int,
