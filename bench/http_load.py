@@ -1,10 +1,14 @@
 """HTTP load: the API served by gunicorn on loopback, driven by wrk, per endpoint and concurrency.
 
     .venv/bin/python -m bench.http_load [--duration 15] [--connections 16,64] [--rows 3000]
+                                        [--results 100000]
 
-Starts its own SecantusDB (':memory:') and redis-server on free ports, migrates, seeds the
-demo data (`seed_demo`: two companies, --rows scraping results each over two projects) plus
---rows/10 tickets and 60 knowledge collections for Acme, creates an API key of Acme's company
+Starts its own SecantusDB (':memory:'; with --results, a folder in the run's temporary
+directory) and redis-server on free ports, migrates, seeds the demo data (`seed_demo`: two
+companies, --rows scraping results each over two projects; --results N then tops each
+company up to N results: its seeded results cloned raw with pymongo insert_many, new ids,
+hashes and dates spread over the last 360 days, rollups counted, as bench.lists_bench seeds)
+plus --rows/10 tickets and 60 knowledge collections for Acme, creates an API key of Acme's company
 admin, then runs gunicorn (gthread, --workers x --threads) with DEBUG=0, a SECRET_KEY and a
 FIELD_ENCRYPTION_KEY generated for the run, and drives it with wrk (installed from Debian's
 packages when missing) for --duration seconds per endpoint at each --connections level,
@@ -54,6 +58,9 @@ def parse_args(argv=None):
     parser.add_argument("--duration", type=int, default=15, help="seconds per endpoint and concurrency (default 15)")
     parser.add_argument("--connections", default="16,64", help="comma-separated connection counts (default 16,64)")
     parser.add_argument("--rows", type=int, default=3000, help="scraping results seeded per company (default 3000)")
+    parser.add_argument("--results", type=int, default=0,
+                        help="then top each company up to this many scraping results by raw clones of its seeded "
+                             "ones (e.g. 100000; default 0: --rows only)")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes (default 3)")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
     parser.add_argument("--json", default="", help="also write the rows to this JSON file")
@@ -61,6 +68,8 @@ def parse_args(argv=None):
     args.connections = [int(c) for c in args.connections.split(",") if c.strip()]
     if args.duration < 1 or not args.connections or min(args.connections) < 1 or args.rows < 1:
         parser.error("--duration, --connections and --rows must be positive")
+    if args.results < 0:
+        parser.error("--results must not be negative")
     return args
 
 
@@ -91,8 +100,9 @@ def run_environment(mongo_url: str, redis_url: str, data_dir: str) -> dict:
     }
 
 
-def seed(rows: int) -> dict:
-    """Migrate and seed; returns the API key and the ids the endpoints use."""
+def seed(rows: int, results_per_company: int = 0) -> dict:
+    """Migrate and seed (then top the results up to results_per_company per company); returns
+    the API key and the ids the endpoints use."""
     import django
 
     django.setup()
@@ -115,13 +125,44 @@ def seed(rows: int) -> dict:
         KnowledgeCollection(company=company, user=admin, name=f"Collection {n:02d}", description="bench.http_load")
         for n in range(60)])
     _, key = services.create_api_key(user=admin, company=company, name="http-load")
+    results, total = Result.objects.for_company(company).count(), Result.objects.count()
+    if results_per_company:  # counted here, not after: counting 100k results takes the server seconds
+        added = top_up_results(results_per_company)
+        results, total = results + added.get(company.pk, 0), total + sum(added.values())
     ids = [str(pk) for pk in Result.objects.for_company(company).order_by("-published_at")
            .values_list("pk", flat=True)[:50]]
-    results = Result.objects.for_company(company).count()
-    print(f"seeded     {results} results for Acme ({Result.objects.count()} in all), "
+    print(f"seeded     {results} results for Acme ({total} in all), "
           f"{Ticket.objects.for_company(company).count()} tickets, 60 collections "
           f"({time.perf_counter() - started:.1f}s with migrate)", flush=True)
     return {"key": key, "result_ids": ids}
+
+
+def top_up_results(per_company: int) -> dict:
+    """Each company's results up to `per_company`: its seeded results (raw, as the ORM wrote
+    them) cloned in turn with bench.lists_bench.clone_raw; returns {company id: clones added}."""
+    import random
+
+    from django.db import connection
+
+    from bench import lists_bench
+    from scraping.models import Result
+    from tenants.models import Company
+
+    collection = connection.database[Result._meta.db_table]
+    rnd, end, added = random.Random(11), lists_bench.now_ms() - 60_000, {}
+    started = time.perf_counter()
+    for company in Company.objects.all():
+        templates = list(collection.find({"company_id": company.pk}).limit(5000))
+        missing = per_company - Result.objects.for_company(company).count()
+        if not templates or missing <= 0:
+            continue
+        fields = tuple(f for f in ("published_at", "created_at", "updated_at") if f in templates[0])
+        times = lists_bench.spread_times(rnd, missing, set(), end_ms=end)
+        added[company.pk] = lists_bench.clone_raw(collection, templates, times, date_fields=fields,
+                                                  vary=lists_bench.vary_result, after=lists_bench.add_rollups)
+    print(f"cloned     {sum(added.values())} results raw (up to {per_company} per company) in "
+          f"{time.perf_counter() - started:.1f}s", flush=True)
+    return added
 
 
 def load_tickets() -> tuple[int, int]:
@@ -258,12 +299,13 @@ def main(argv=None) -> int:
     work = Path(tempfile.mkdtemp(prefix="http-load-"))
     processes, gunicorn = [], None
     try:
-        mongo = embedded.start_mongo(embedded.free_port(), ":memory:")
+        # ':memory:' runs out at about 85k scraping results
+        mongo = embedded.start_mongo(embedded.free_port(), str(work / "mongo") if args.results else ":memory:")
         processes.append(mongo)
         redis = embedded.start_redis(embedded.free_port())
         processes.append(redis)
         os.environ.update(run_environment(mongo.url, redis.url, str(work / "data")))
-        prepared = seed(args.rows)
+        prepared = seed(args.rows, args.results)
         port, log_path = embedded.free_port(), work / "gunicorn.log"
         gunicorn = start_gunicorn(port, args.workers, args.threads, log_path)
         url = f"http://127.0.0.1:{port}"

@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--results", "250", "--raw-sample", "250", "--search-queries", "3", "--chunks", "300,600",
         "--embed-sample", "16", "--knn-queries", "3", "--contexts", "4", "--in-process-contexts", "3",
-        "--tickets", "10", "--requests", "10"]
+        "--tickets", "10", "--requests", "10", "--sizes", "1000", "--list-requests", "3", "--list-warmups", "1"]
 EXPECTED = [
     "api GET tickets list p50 (API key, page of 20)",
     "scraping ingest (parse + sentiment + store)",
@@ -28,8 +28,13 @@ EXPECTED = [
     "content contexts via Celery, 1 worker process",
     "content contexts via Celery, 2 worker processes",
     "content contexts in one process, claim find_and_modify",
+    *(f"lists {page} p50, 1k rows/tenant" for list_name in ("results API", "tickets API", "audit log API")
+      for page in (f"{list_name} page 1", f"{list_name} page 2 (next link)")),
+    *(f"lists {list_name} round trips, 1k rows/tenant"
+      for list_name in ("results API", "tickets API", "audit log API")),
+    "lists admin results changelist p50, 1k rows/tenant",
 ]
-UNITS = {"ms", "results/s", "chunks/s", "/s"}
+UNITS = {"ms", "results/s", "chunks/s", "/s", "round trips"}
 
 
 def run(*args: str) -> str:
