@@ -130,28 +130,40 @@ def _load(model, match: dict, related: dict) -> tuple | None:
 
 # --- lookups ----------------------------------------------------------------------------
 
+def _cached(cache_key, load) -> list | None:
+    """Fresh instances of what is cached under `cache_key`, or of `load()` (a tuple of
+    instances, or None when there is nothing usable: not stored), stored."""
+    rows = _memo.get(cache_key)
+    if rows is not None:
+        return _restore(rows)
+    generation = _memo.generation
+    loaded = load()
+    if loaded is None:
+        return None
+    _put(cache_key, generation, loaded)
+    return list(loaded)
+
+
 def api_key(prefix: str, key_hash: str):
     """The usable ApiKey with this prefix and SHA-256 hash, `user` (active) and `company`
     loaded, and the user's `company` too when it is the key's; else None."""
     from .models import ApiKey, Company, User
 
-    cache_key = ("key", key_hash)
-    rows = _memo.get(cache_key)
-    if rows is None:
-        generation = _memo.generation
+    def load():
         loaded = _load(ApiKey, {"prefix": prefix}, {"user_id": User, "company_id": Company})
         if loaded is None:
             return None
         key, user, company = loaded
         if not hmac.compare_digest(key.key_hash, key_hash) or user is None or company is None:
             return None
-        if not key.is_usable or not user.is_active:
-            return None
-        _put(cache_key, generation, (key, user, company))
-    else:
-        key, user, company = _restore(rows)
-        if not key.is_usable:  # expired since it was cached
-            return None
+        return loaded if key.is_usable and user.is_active else None
+
+    found = _cached(("key", key_hash), load)
+    if found is None:
+        return None
+    key, user, company = found
+    if not key.is_usable:  # expired since it was cached
+        return None
     key.user, key.company = user, company
     if user.company_id == company.pk:
         user.company = company
@@ -178,18 +190,17 @@ def active_user(user_id):
     pk = _object_id(user_id)
     if pk is None:
         return None
-    cache_key = ("user", pk)
-    rows = _memo.get(cache_key)
-    if rows is not None:
-        user, *company = _restore(rows)
-    else:
-        generation = _memo.generation
+
+    def load():
         loaded = _load(User, {"_id": pk}, {"company_id": Company})
         if loaded is None or not loaded[0].is_active:
             return None
-        user, *company = loaded
-        company = [c for c in company if c is not None]
-        _put(cache_key, generation, (user, *company))
+        return tuple(obj for obj in loaded if obj is not None)
+
+    found = _cached(("user", pk), load)
+    if found is None:
+        return None
+    user, *company = found
     if user.company_id and company:
         user.company = company[0]
     return user
@@ -202,16 +213,8 @@ def company(company_id):
     pk = _object_id(company_id)
     if pk is None:
         return None
-    cache_key = ("company", pk)
-    rows = _memo.get(cache_key)
-    if rows is not None:
-        return _restore(rows)[0]
-    generation = _memo.generation
-    loaded = _load(Company, {"_id": pk}, {})
-    if loaded is None:
-        return None
-    _put(cache_key, generation, loaded)
-    return loaded[0]
+    found = _cached(("company", pk), lambda: _load(Company, {"_id": pk}, {}))
+    return found[0] if found else None
 
 
 # --- invalidation -----------------------------------------------------------------------
