@@ -10,8 +10,17 @@ def test_plain_and_is_merged():
 
 
 def test_conflicting_or_operator_parts_stay_in_and():
-    query = {"$and": [{"a": {"$gt": 1}}, {"a": {"$lt": 5}}, {"$or": [{"b": 1}, {"c": 2}]}, {"d": 1}]}
-    assert merge_match(query) == {"a": {"$gt": 1}, "d": 1, "$and": [{"a": {"$lt": 5}}, {"$or": [{"b": 1}, {"c": 2}]}]}
+    query = {"$and": [{"a": {"$gt": 1}}, {"a": {"$gt": 5}}, {"$or": [{"b": 1}, {"c": 2}]}, {"d": 1}]}
+    assert merge_match(query) == {"a": {"$gt": 1}, "d": 1, "$and": [{"a": {"$gt": 5}}, {"$or": [{"b": 1}, {"c": 2}]}]}
+
+
+def test_a_range_and_its_null_checks_become_one_condition():
+    """What the backend writes for created_at__gte=x, created_at__lt=y (planned as a scan
+    while it stayed a top-level $and)."""
+    query = {"company_id": 1, "created_at": {"$gte": 2},
+             "$and": [{"created_at": {"$lt": 9}}, {"created_at": {"$exists": True}}, {"created_at": {"$ne": None}}]}
+    assert merge_match(query) == {"company_id": 1, "created_at": {"$gte": 2, "$lt": 9}}
+    assert merge_match({"$and": [{"a": 1}, {"a": {"$lt": 5}}]}) == {"a": 1, "$and": [{"a": {"$lt": 5}}]}
 
 
 def test_nested_projection_is_dotted_and_expressions_kept():

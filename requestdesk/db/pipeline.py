@@ -2,9 +2,9 @@
 
 Both rewrites give the same results on real MongoDB, so they are applied everywhere:
 
-* a ``$match`` whose ``$and`` holds plain field predicates on distinct fields is merged into
-  one document (SecantusDB plans a top-level ``$and`` as a collection scan; merged, it uses
-  the index);
+* a ``$match`` whose ``$and`` holds plain field predicates on distinct fields (or operator
+  conditions on one field with no operator in common: a range) is merged into one document
+  (SecantusDB plans a top-level ``$and`` as a collection scan; merged, it uses the index);
 * a ``$match`` on ``_id`` together with other fields (every tenant-scoped detail lookup:
   ``{company_id, _id}``) is split into ``{_id}`` then the rest (SecantusDB scans the whole
   collection for the combined filter: 375 ms at 20k documents, 0.6 ms split);
@@ -30,6 +30,30 @@ def _flatten_and(parts: list) -> list:
     return flat
 
 
+def _operators(value) -> bool:
+    return isinstance(value, dict) and bool(value) and all(_is_operator(k) for k in value)
+
+
+def _joinable(a, b) -> bool:
+    """Two conditions on one field that one document can hold: operator documents with no
+    operator in common ({$gte: x} and {$lt: y} -> {$gte: x, $lt: y}); the backend writes
+    a range, and the null checks of `lt`, as separate parts of an $and."""
+    return _operators(a) and _operators(b) and not set(a) & set(b)
+
+
+COMPARISONS = ("$gt", "$gte", "$lt", "$lte")
+
+
+def _without_implied_null_checks(condition: dict) -> dict:
+    """A comparison with a value matches only values of its type, never null or a missing
+    field, so `$exists: true` and `$ne: null` beside it say nothing more; SecantusDB plans a
+    range that carries them as a scan (250 ms against 3 ms at 10k documents)."""
+    if not any(op in condition and condition[op] is not None for op in COMPARISONS):
+        return condition
+    return {op: v for op, v in condition.items()
+            if not (op == "$exists" and v is True) and not (op == "$ne" and v is None)}
+
+
 def merge_match(query: dict) -> dict:
     """Merge plain predicates of a top-level $and into one filter document."""
     if not isinstance(query, dict) or "$and" not in query:
@@ -42,9 +66,10 @@ def merge_match(query: dict) -> dict:
             isinstance(part, dict)
             and part
             and not any(_is_operator(k) for k in part)
-            and not any(k in merged for k in part)
+            and all(k not in merged or _joinable(merged[k], part[k]) for k in part)
         ):
-            merged.update(part)
+            for k, v in part.items():
+                merged[k] = _without_implied_null_checks({**merged[k], **v}) if k in merged else v
         else:
             rest.append(part)
     if len(rest) == 1 and isinstance(rest[0], dict) and not any(k in merged for k in rest[0]):
