@@ -50,3 +50,28 @@ def test_tenant_detail_lookup_still_scoped(world):
     own = world.user("a", "client")
     assert User.objects.filter(company=world.a, pk=own.pk).get() == own
     assert not User.objects.filter(company=world.b, pk=own.pk).exists()
+
+
+def test_the_first_match_leads_with_what_an_index_answers():
+    indexes = [("_id",), ("company_id", "created_at"), ("company_id", "status", "created_at")]
+    query = {"is_deleted": False, "company_id": 1, "created_at": {"$gte": 5}}
+    assert rewrite([{"$match": query}, {"$limit": 2}], indexes) == [
+        {"$match": {"company_id": 1, "created_at": {"$gte": 5}}}, {"$match": {"is_deleted": False}}, {"$limit": 2}]
+    with_status = {"company_id": 1, "status": "open", "created_at": {"$gte": 5}, "title": "x"}
+    assert rewrite([{"$match": with_status}], indexes)[0] == {"$match": {
+        "company_id": 1, "status": "open", "created_at": {"$gte": 5}}}
+    assert rewrite([{"$match": {"title": "x"}}], indexes) == [{"$match": {"title": "x"}}]  # nothing to lead with
+    assert rewrite([{"$limit": 1}, {"$match": query}], indexes)[1] == {"$match": query}  # only the first stage
+
+
+def test_an_unindexed_field_no_longer_scans_the_tickets(world):
+    from content.models import Ticket
+    from requestdesk.db.base import index_keys
+    from requestdesk.db.collections import collection
+
+    tickets = collection(Ticket)
+    assert ("company_id", "created_at") in index_keys(tickets._collection)
+    query = {"company_id": world.a.pk, "is_deleted": False}
+    first = rewrite([{"$match": query}], index_keys(tickets._collection))[0]["$match"]
+    plan = str(tickets._collection.find(first).explain())
+    assert "COLLSCAN" not in plan and "COLLSCAN" in str(tickets._collection.find(query).explain())

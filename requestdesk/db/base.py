@@ -7,8 +7,26 @@ from .features import Capabilities
 from .pipeline import rewrite
 
 
+_INDEXES: dict[tuple, list[tuple]] = {}  # (server, database, collection) -> key fields of each index
+
+
+def index_keys(collection) -> list[tuple]:
+    """The key fields of the collection's indexes the planner uses (not partial, not text),
+    read once per process; nothing is kept for a collection without indexes yet."""
+    where = (repr(collection.database.client.address), collection.database.name, collection.name)
+    if where not in _INDEXES:
+        specs = [spec for spec in collection.index_information().values() if "partialFilterExpression" not in spec]
+        keys = [tuple(field for field, kind in spec["key"]) for spec in specs
+                if all(kind in (1, -1) for _, kind in spec["key"])]
+        if len(keys) <= 1:  # just _id: not migrated yet, ask again next time
+            return keys
+        _INDEXES[where] = keys
+    return _INDEXES[where]
+
+
 class RewritingCollection:
-    """A pymongo Collection proxy whose aggregate() applies requestdesk.db.pipeline.rewrite."""
+    """A pymongo Collection proxy whose aggregate() applies requestdesk.db.pipeline.rewrite,
+    knowing the collection's indexes."""
 
     __slots__ = ("_collection",)
 
@@ -16,7 +34,7 @@ class RewritingCollection:
         self._collection = collection
 
     def aggregate(self, pipeline, *args, **kwargs):
-        return self._collection.aggregate(rewrite(pipeline), *args, **kwargs)
+        return self._collection.aggregate(rewrite(pipeline, index_keys(self._collection)), *args, **kwargs)
 
     def __getattr__(self, name):
         return getattr(self._collection, name)

@@ -106,15 +106,49 @@ def flatten_projection(spec: dict, prefix: str = "") -> dict:
     return out
 
 
-def rewrite(pipeline: list) -> list:
+def _equality(value) -> bool:
+    return not isinstance(value, dict) or (list(value) == ["$eq"])
+
+
+def split_by_index(query: dict, indexes) -> list[dict]:
+    """{a, b, c} with an index on (a, c) -> [{a, c}, {b}]: the part an index answers first,
+    the rest after it. SecantusDB plans a filter that names a field no index holds as a
+    collection scan, whatever else it names ({company_id, is_deleted: false} read every
+    ticket: 270 ms against 2.4 ms at 10k). `indexes`: the key fields of each index. The index
+    that answers the most leading fields (equalities, then one range) is chosen."""
+    if not indexes or not isinstance(query, dict):
+        return [query]
+    best, best_length = (), 0
+    for keys in indexes:
+        length = 0
+        for key in keys:
+            if key not in query or _is_operator(key):
+                break
+            length += 1
+            if not _equality(query[key]):
+                break  # a range ends what the index can bound
+        if length > best_length:
+            best, best_length = keys, length
+    used = set(best[:best_length])
+    if not used or used == set(query):
+        return [query]
+    return [{k: v for k, v in query.items() if k in used}, {k: v for k, v in query.items() if k not in used}]
+
+
+def rewrite(pipeline: list, indexes=None) -> list:
+    """`indexes` (the collection's index key fields) split the first $match so that its
+    first part is what an index answers."""
     out = []
-    for stage in pipeline:
+    for position, stage in enumerate(pipeline):
         if not isinstance(stage, dict) or len(stage) != 1:
             out.append(stage)
             continue
         (name, body), = stage.items()
         if name == "$match":
-            out.extend({"$match": part} for part in split_id(merge_match(body)))
+            parts = split_id(merge_match(body))
+            if position == 0 and len(parts) == 1:
+                parts = split_by_index(parts[0], indexes)
+            out.extend({"$match": part} for part in parts)
             continue
         elif name == "$project" and isinstance(body, dict):
             stage = {"$project": flatten_projection(body)}
