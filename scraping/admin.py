@@ -249,10 +249,24 @@ class SentimentFilter(admin.SimpleListFilter):
         return queryset.filter(analysis__sentiment__label=self.value()) if self.value() else queryset
 
 
+class PlatformFilter(admin.SimpleListFilter):
+    """The platforms a result can have, from the model (Django's own filter for a field reads
+    the distinct values of every result)."""
+
+    title = "platform"
+    parameter_name = "platform"
+
+    def lookups(self, request, model_admin):
+        return [(value, label) for value, label in Target.PLATFORMS if value != Target.AUTO]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(platform=self.value()) if self.value() else queryset
+
+
 @admin.register(Result)
 class ResultAdmin(_ReadOnly):
     list_display = ["__str__", "platform", "label", "compound", "published_at", "project", "target"]
-    list_filter = ["platform", SentimentFilter]
+    list_filter = [PlatformFilter, SentimentFilter]
     fields = ["project", "target", "job", "company", "platform", "published_at", "content_table", "sentiment_scores",
               "content_hash", "created_at"]
     readonly_fields = fields
