@@ -15,7 +15,6 @@ from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
-from requestdesk.api.pagination import date_ordering
 from requestdesk.db import pages
 
 PAGE_PARAM = "p"  # django.contrib.admin.views.main.PAGE_VAR
@@ -25,31 +24,27 @@ class WindowPaginator(Paginator):
     def __init__(self, object_list, per_page, *, number: int = 1, related=(), **kwargs):
         super().__init__(object_list, per_page, **kwargs)
         self.number, self.related = max(number, 1), related
-        self.ordering = date_ordering(object_list) if isinstance(object_list, QuerySet) else None
+        self.windowed = isinstance(object_list, QuerySet) and pages.date_ordering(object_list) is not None
         self.count_exact = True
 
     @cached_property
-    def _walked(self):
-        field, descending = self.ordering
-        return pages.walk(self.object_list, field=field, descending=descending, limit=self.number * self.per_page,
-                          key=("admin", str(self.object_list.query.where)))
+    def _numbered(self):
+        return pages.numbered(self.object_list, number=self.number, size=self.per_page,
+                              key=("admin", str(self.object_list.query.where)))
 
     @cached_property
     def count(self):
-        if self.ordering is None or pages.cheap_counts(self.object_list):
+        if not self.windowed:
             return super().count
-        rows, ended = self._walked
-        self.count_exact = ended
-        return len(rows) if ended else len(rows) + 1
+        self.count_exact = self._numbered.count_exact
+        return self._numbered.count
 
     def page(self, number):
-        if self.ordering is None or int(number) != self.number:
+        if not self.windowed or int(number) != self.number:
             page = super().page(number)
             page.object_list = list(page.object_list)
         else:
-            number = self.validate_number(number)
-            rows, _ = self._walked
-            page = Page(rows[(number - 1) * self.per_page:number * self.per_page], number, self)
+            page = Page(self._numbered.rows, self.validate_number(number), self)
         attach_related(page.object_list, self.related)
         return page
 

@@ -31,25 +31,6 @@ PAGE_SIZE_PARAM, MAX_PAGE_SIZE = "page_size", 100
 NOT_LIST_PARAMS = {"cursor", "page", PAGE_SIZE_PARAM, "format"}
 
 
-def ordering_of(queryset) -> list[str]:
-    return list(queryset.query.order_by or queryset.model._meta.ordering or [])
-
-
-def date_ordering(queryset) -> tuple[str, bool] | None:
-    """(field, descending) when the queryset is ordered by a date field first."""
-    ordering = ordering_of(queryset)
-    if not ordering or not isinstance(ordering[0], str):
-        return None
-    name = ordering[0].lstrip("-")
-    try:
-        field = queryset.model._meta.get_field(name)
-    except Exception:
-        return None
-    if not isinstance(field, models.DateTimeField):
-        return None
-    return name, ordering[0].startswith("-")
-
-
 def list_key(request, view) -> tuple:
     """Names a list for the walk's learnt window width: its path, tenant and filters."""
     company = getattr(getattr(view, "tenant", None), "company", None) if view is not None else None
@@ -71,8 +52,7 @@ class Pagination(PageNumberPagination):
     max_page_size = MAX_PAGE_SIZE
 
     def paginate_queryset(self, queryset, request, view=None):
-        ordering = date_ordering(queryset) if isinstance(queryset, models.QuerySet) else None
-        if ordering is None:
+        if not isinstance(queryset, models.QuerySet) or pages.date_ordering(queryset) is None:
             self.count_exact = True
             return super().paginate_queryset(queryset, request, view)
         self.request, size = request, self.get_page_size(request)
@@ -81,19 +61,12 @@ class Pagination(PageNumberPagination):
             number = _positive_int(number, strict=True)
         except ValueError:
             raise NotFound("Invalid page.")
-        field, descending = ordering
-        rows, ended = pages.walk(queryset, field=field, descending=descending, limit=number * size,
-                                 key=list_key(request, view))
-        self.rows = rows[(number - 1) * size:]
-        if number > 1 and not self.rows:
+        found = pages.numbered(queryset, number=number, size=size, key=list_key(request, view))
+        if number > 1 and not found.rows:
             raise NotFound("Invalid page.")
-        if pages.cheap_counts(queryset):
-            self.count, self.count_exact = queryset.count(), True
-        else:
-            self.count, self.count_exact = (len(rows), True) if ended else (len(rows) + 1, False)
-        self.number, self.has_next = number, not ended
+        self.count, self.count_exact, self.number, self.has_next = found.count, found.count_exact, number, found.has_next
         self.page = None
-        return list(self.rows)
+        return found.rows
 
     def get_paginated_response(self, data):
         if self.page is not None:  # the plain way
@@ -155,7 +128,7 @@ class CursorPagination(BasePagination):
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
         fields = tuple(getattr(view, "cursor_fields", None) or self.default_fields)
-        ordering = date_ordering(queryset)
+        ordering = pages.date_ordering(queryset)
         if ordering is None or ordering[0] not in fields:
             field, descending = fields[0], True
         else:

@@ -33,7 +33,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as dt_timezone
 
 from bson import ObjectId
-from django.db import connections
+from django.core.exceptions import FieldDoesNotExist
+from django.db import connections, models
 from django.db.models import Q
 
 FLOOR = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
@@ -167,6 +168,45 @@ def _learn_from(key, rows: list, field: str, limit: int, spent: timedelta) -> No
     span = abs(_aware(getattr(rows[-1], field)) - _aware(getattr(rows[0], field)))
     if span > timedelta(0):
         _learn(key, span * (1.5 * limit / (len(rows) - 1)))
+
+
+def date_ordering(queryset) -> tuple[str, bool] | None:
+    """(field, descending) when `queryset` is ordered by a date field first: a list the walk
+    can page."""
+    ordering = list(queryset.query.order_by or queryset.model._meta.ordering or [])
+    if not ordering or not isinstance(ordering[0], str):
+        return None
+    name = ordering[0].lstrip("-")
+    try:
+        field = queryset.model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+    if not isinstance(field, models.DateTimeField):
+        return None
+    return name, ordering[0].startswith("-")
+
+
+@dataclass(frozen=True)
+class Numbered:
+    """Page `number` of a list: its rows, the count (exact, or the rows seen and one more)
+    and whether a next page exists."""
+
+    rows: list
+    count: int
+    count_exact: bool
+    has_next: bool
+
+
+def numbered(queryset, *, number: int, size: int, key=None) -> Numbered:
+    """Page `number` (from 1) of a date-ordered queryset (date_ordering), read by walking
+    `number` pages; counted exactly only where counts are cheap or the walk reached the end."""
+    field, descending = date_ordering(queryset)
+    rows, ended = walk(queryset, field=field, descending=descending, limit=number * size, key=key)
+    if cheap_counts(queryset):
+        count, exact = queryset.count(), True
+    else:
+        count, exact = (len(rows), True) if ended else (len(rows) + 1, False)
+    return Numbered(rows[(number - 1) * size:], count, exact, not ended)
 
 
 def walk(queryset, *, field: str, descending: bool = True, after: Position | None = None, limit: int,
