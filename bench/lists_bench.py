@@ -393,11 +393,7 @@ def rows(args, log=harness.log) -> list[Row]:
                 try:
                     first = fetch(api, url, size)
                 except Exception as exc:  # noqa: BLE001 - one list failing at 100k must not lose the run
-                    cause = exc.__cause__ or exc
-                    log(f"  {name} page 1 {label}: FAILED {type(exc).__name__} ({type(cause).__name__}: "
-                        f"{str(cause)[:200]}); server idle again after {wait_idle():.0f}s")
-                    table.append(GoalRow(f"lists {name} page 1 p50, {label} rows/tenant", float("nan"), "ms",
-                                         f"{BARE} (the API failed)", float("nan"), f"<= {GOAL_BARE:g}x", False))
+                    table.append(failed_row(f"{name} page 1", label, exc, log))
                     continue
                 same_ids(f"{name} page 1", first, fetch(api, bare_url, size), log)
                 pages = [("page 1", url, bare_url)]
@@ -412,11 +408,7 @@ def rows(args, log=harness.log) -> list[Row]:
                     try:
                         product, baseline = measure(api, product_url, api, baseline_url, args)
                     except Exception as exc:  # noqa: BLE001 - one list failing at 100k must not lose the run
-                        cause = exc.__cause__ or exc
-                        log(f"  {key} {label}: FAILED {type(exc).__name__} ({type(cause).__name__}: "
-                            f"{str(cause)[:200]}); server idle again after {wait_idle():.0f}s")
-                        table.append(GoalRow(f"lists {key} p50, {label} rows/tenant", float("nan"), "ms",
-                                             f"{BARE} (the API failed)", float("nan"), f"<= {GOAL_BARE:g}x", False))
+                        table.append(failed_row(key, label, exc, log))
                         continue
                     p50s.setdefault(key, {})[size] = harness.ms_p50(product)
                     log(f"  {key:<34} {label:>4}  {harness.p50_p95(product)}   bare {harness.p50_p95(baseline)}")
@@ -443,13 +435,8 @@ def rows(args, log=harness.log) -> list[Row]:
                 try:
                     product, baseline = measure(admin, ADMIN_URL, api, "/bench/lists/results/", args, html=True)
                 except Exception as exc:  # noqa: BLE001 - a changelist that fails at 100k must not lose the run
-                    cause = exc.__cause__ or exc
-                    log(f"  admin results changelist {label}: FAILED {type(exc).__name__} "
-                        f"({type(cause).__name__}: {str(cause)[:200]}); server idle again after {wait_idle():.0f}s")
                     product, admin_failed = [], True
-                    table.append(GoalRow(f"lists admin results changelist p50, {label} rows/tenant", float("nan"),
-                                         "ms", f"{BARE} (the admin failed)", float("nan"), f"<= {GOAL_BARE:g}x",
-                                         False))
+                    table.append(failed_row("admin results changelist", label, exc, log, who="the admin"))
                 if product:
                     p50s.setdefault("admin results changelist", {})[size] = harness.ms_p50(product)
                     log(f"  {'admin results changelist':<34} {label:>4}  {harness.p50_p95(product)}   "
@@ -471,6 +458,15 @@ def rows(args, log=harness.log) -> list[Row]:
     print(render_goals(table))
     sys.stdout.flush()
     return list(table)
+
+
+def failed_row(key: str, label: str, exc: Exception, log, who: str = "the API") -> GoalRow:
+    """Log a page that failed (then wait until the server is idle again) and its MISS row."""
+    cause = exc.__cause__ or exc
+    log(f"  {key} {label}: FAILED {type(exc).__name__} ({type(cause).__name__}: {str(cause)[:200]}); "
+        f"server idle again after {wait_idle():.0f}s")
+    return GoalRow(f"lists {key} p50, {label} rows/tenant", float("nan"), "ms", f"{BARE} ({who} failed)",
+                   float("nan"), f"<= {GOAL_BARE:g}x", False)
 
 
 def fetch(client, url: str, rows_behind: int) -> dict:
