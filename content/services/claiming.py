@@ -84,12 +84,17 @@ def aware(value):
     return value if timezone.is_aware(value) else value.replace(tzinfo=dt_timezone.utc)
 
 
+def _taking(*, now, worker: str) -> dict:
+    """What a claim writes: running, this worker, the next attempt, a lease."""
+    return dict(holder={"status": RUNNING, "worker": worker}, inc={"attempt": 1}, write={"updated_at": now},
+                seconds=settings.CONTENT_LEASE_SECONDS, now=now)
+
+
 def _claim_next(query: dict, *, now, worker: str, slack=timedelta(0), buffer=None, limit=CANDIDATES) -> Claim | None:
     return Claim.of(leases.claim_next(
         Context, match={**query, **claimable(now, slack)}, scan={**query, "status": {"$in": [PENDING, RUNNING]}},
         claimable=lambda doc: _is_claimable(doc, now, slack), order=ORDER, fields=CANDIDATE_FIELDS,
-        holder={"status": RUNNING, "worker": worker}, inc={"attempt": 1}, write={"updated_at": now},
-        seconds=settings.CONTENT_LEASE_SECONDS, now=now, buffer=buffer, limit=limit))
+        buffer=buffer, limit=limit, **_taking(now=now, worker=worker)))
 
 
 class Claimer:
@@ -115,6 +120,33 @@ def claim(*, context_id, worker: str | None = None, now=None) -> Claim | None:
         return None
     return _claim_next({"_id": ObjectId(str(context_id))}, now=now or timezone.now(), worker=worker or worker_id(),
                        slack=CLOCK_SLACK, limit=1)
+
+
+def claim_read(*, context_id, worker: str | None = None, now=None) -> tuple[Claim, Context | None] | None:
+    """Read the context and claim it if it is claimable (as `claim`): a compare-and-set
+    guarded by the claim fields read and `updated_at` (every service write sets it), so the
+    document returned is the one claimed and the run need not read it again. When it changed
+    meanwhile, `claim` decides on what it is now (and no document is returned)."""
+    if not ObjectId.is_valid(str(context_id)):
+        return None
+    context = Context.objects.filter(pk=ObjectId(str(context_id))).first()
+    if context is None:
+        return None
+    now, worker = now or timezone.now(), worker or worker_id()
+    before = {"_id": context.pk, "status": str(context.status), "attempt": context.attempt,
+              "next_retry_at": context.next_retry_at, "lease_until": context.lease_until}
+    if not _is_claimable(before, now, CLOCK_SLACK):
+        return None
+    held = leases.take(Context, context.pk, guard={**before, "updated_at": context.updated_at},
+                       **_taking(now=now, worker=worker))
+    if held is None:
+        found = claim(context_id=context.pk, worker=worker, now=now)
+        return (found, None) if found else None
+    held.held["attempt"], held.before = context.attempt + 1, before
+    found = Claim.of(held)
+    context.status, context.worker, context.attempt = ContextStatus.RUNNING, worker, found.attempt
+    context.lease_until, context.updated_at = held.until, now
+    return found, context
 
 
 def write(claim: Claim, fields: dict, *, renew: bool = True, now=None) -> bool:

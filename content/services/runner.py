@@ -22,7 +22,7 @@ Outcomes:
   this run is written and nothing is counted. Completion is therefore exactly once.
 
 Database round trips per context (a Celery task, `process_context`): the context read once
-(the document the run works on) and claimed by a compare-and-set on the fields read; the
+(the document the run works on) and claimed on the fields read (claiming.claim_read); the
 pipeline and its components read through a short per-process cache (`config`); progress
 saved before each component that calls out (the ai_generator, which also saves between its
 sections), not after an in-memory one that the final write soon follows; the final write;
@@ -37,12 +37,10 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bson import ObjectId
 from django.conf import settings
 from django.utils import timezone
 
 from knowledge.services.llm import ProviderError
-from requestdesk.db import leases
 
 from ..models import Context, ContextStatus, Pipeline, Processing
 from . import batches, claiming, components, contexts, pipelines
@@ -119,36 +117,8 @@ def pipeline_steps(company_id, pipeline_id) -> list:
 # --- entry points -------------------------------------------------------------------------
 
 def process_context(*, context_id, worker: str | None = None) -> str | None:
-    claimed = _claim_by_id(context_id, worker=worker or claiming.worker_id())
+    claimed = claiming.claim_read(context_id=context_id, worker=worker)
     return run(*claimed) if claimed else None
-
-
-def _claim_by_id(context_id, *, worker: str, now=None) -> tuple[Claim, Context] | None:
-    """Read the context (the document this run works on) and claim it if it is claimable (a
-    retry may come CLOCK_SLACK early): a compare-and-set guarded by the claim fields read and
-    `updated_at` (every service write sets it), so the document in hand is the one claimed.
-    What claiming.claim does, without reading the document a second time."""
-    if not ObjectId.is_valid(str(context_id)):
-        return None
-    context = Context.objects.filter(pk=ObjectId(str(context_id))).first()
-    if context is None:
-        return None
-    now = now or timezone.now()
-    before = {"_id": context.pk, "status": str(context.status), "attempt": context.attempt,
-              "next_retry_at": context.next_retry_at, "lease_until": context.lease_until}
-    if not claiming._is_claimable(before, now, claiming.CLOCK_SLACK):
-        return None
-    held = leases.take(Context, context.pk, guard={**before, "updated_at": context.updated_at},
-                       holder={"status": claiming.RUNNING, "worker": worker}, inc={"attempt": 1},
-                       write={"updated_at": now}, seconds=settings.CONTENT_LEASE_SECONDS, now=now)
-    if held is None:  # claimed, finished or changed meanwhile: decide on what it is now
-        claim = claiming.claim(context_id=context.pk, worker=worker, now=now)
-        return (claim, None) if claim else None
-    held.held["attempt"], held.before = context.attempt + 1, before
-    claim = Claim.of(held)
-    context.status, context.worker, context.attempt = ContextStatus.RUNNING, worker, claim.attempt
-    context.lease_until, context.updated_at = held.until, now
-    return claim, context
 
 
 def process_pending(*, limit: int | None = None, worker: str | None = None, company=None) -> list[str]:
