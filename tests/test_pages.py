@@ -152,3 +152,23 @@ def test_page_numbers_count_exactly_or_say_at_least(world, api, settings):
     titles = [t["title"] for p in range(1, 6) for t in client.get(f"/api/v1/content/tickets/?page_size=10&page={p}")
               .json()["results"]]
     assert sorted(titles) == sorted(f"t{i}" for i in range(45))
+
+
+def test_the_head_of_a_list_of_old_rows_is_one_window_once_learnt(world, settings):
+    """Rows written in one burst hours ago: the head's first window learns to reach from now
+    to them (a width learnt from the burst's own span would start every walk with empty
+    windows, each a round trip)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.DATABASE_CAPABILITIES = STRATEGIES["windows"]
+    pages._WIDTHS.clear()
+    burst = datetime.now(timezone.utc) - timedelta(hours=3)
+    _entries(world.a, [burst + timedelta(milliseconds=i) for i in range(60)])
+    queryset = AuditLog.objects.filter(company=world.a)
+    first, _ = pages.walk(queryset, field="created_at", limit=20, key="burst")
+    with CaptureQueriesContext(connection) as again:
+        rows, ended = pages.walk(queryset, field="created_at", limit=20, key="burst")
+    assert [r.pk for r in rows] == [r.pk for r in first] == _expected(world.a)[:20]
+    assert not ended
+    assert len(again.captured_queries) == 1, [q["sql"][:200] for q in again.captured_queries]

@@ -12,9 +12,10 @@ How a page is read depends on the server (`connection.capabilities.ordered_index
   matches ~450-840 ms, of the same query bounded to a window of ~100 of them ~3 ms), the
   page is read in windows of the field, `[lo, hi)`, newest window first. Each window is
   sorted and limited by the server, and costs its own matches. The first window's width is
-  what the last walk over the same list learnt (rows per second of the field), so a
-  window usually holds about a page; an empty one grows fast (x16), a thin one grows to the
-  width the density it showed asks for. A walk stops at `FLOOR` (1970), so the oldest rows
+  what the last walk over the same list from the same kind of start learnt (the head of the
+  list from now, a later page from its position), so a window usually holds about a page;
+  an empty one grows fast (x16), a thin one grows to the width the density it showed asks
+  for. A walk stops at `FLOOR` (1970), so the oldest rows
   cost at most a few empty windows more.
 
 A window's filter is the queryset's own filters plus the range, so the server plans it on
@@ -127,6 +128,7 @@ def _windowed(queryset, field: str, descending: bool, after: Position | None, li
     ceiling = datetime.now(dt_timezone.utc) + timedelta(days=366)
     keep = (lambda row: _after(row, field, after, descending)) if after is not None else None
     near = _aware(after.value) if after else None  # the window's side nearest the list's start
+    start = near or (datetime.now(dt_timezone.utc) if descending else FLOOR)
     width, spent, rows = _learnt(key), timedelta(0), []
     while True:
         bounds = {}
@@ -153,21 +155,22 @@ def _windowed(queryset, field: str, descending: bool, after: Position | None, li
         else:
             width = width * EMPTY_GROWTH
         width = _clamp(width)
-    _learn_from(key, rows, field, limit, spent)
+    _learn_from(key, rows, field, limit, start, spent)
     return rows, len(rows) < limit
 
 
-def _learn_from(key, rows: list, field: str, limit: int, spent: timedelta) -> None:
-    """The width that would hold the next walk's page with room to spare. A filled page
-    tells the density by its own rows' span (the last window was cut at the limit, so the
-    width walked would overstate it, and a width learnt from it would grow on every call);
-    a walk that reached the end learns the whole range it walked."""
+def _learn_from(key, rows: list, field: str, limit: int, start: datetime, spent: timedelta) -> None:
+    """The width that would hold the next walk's page from the same kind of start with room to
+    spare. A filled page tells it by the distance from where the walk started to its last row
+    (the last window was cut at the limit, so the width walked would overstate it, and a width
+    learnt from it would grow on every call); a walk that reached the end learns the whole
+    range it walked."""
     if len(rows) < limit:
         _learn(key, spent)
         return
-    span = abs(_aware(getattr(rows[-1], field)) - _aware(getattr(rows[0], field)))
+    span = abs(_aware(getattr(rows[-1], field)) - start)
     if span > timedelta(0):
-        _learn(key, span * (1.5 * limit / (len(rows) - 1)))
+        _learn(key, span * 1.5)
 
 
 def date_ordering(queryset) -> tuple[str, bool] | None:
@@ -217,6 +220,8 @@ def walk(queryset, *, field: str, descending: bool = True, after: Position | Non
     if ordered_by_index(queryset):
         rows = _keyset(queryset, field, descending, after, limit + 1)
         return rows[:limit], len(rows) <= limit
-    key = (queryset.model._meta.db_table, field, descending, key)
+    # A list's head (from now, or from the floor) and its later pages learn apart: the head's
+    # first window has to reach from now to the newest rows, a later page's only its own rows.
+    key = (queryset.model._meta.db_table, field, descending, key, after is None)
     rows, ended = _windowed(queryset, field, descending, after, limit + 1, key)
     return rows[:limit], len(rows) <= limit and ended
