@@ -12,7 +12,7 @@ plus --rows/10 tickets and 60 knowledge collections for Acme, creates an API key
 admin, then runs gunicorn (gthread, --workers x --threads) with DEBUG=0, a SECRET_KEY and a
 FIELD_ENCRYPTION_KEY generated for the run, and drives it with wrk (installed from Debian's
 packages when missing) for --duration seconds per endpoint at each --connections level,
-sending X-API-Key. The endpoints: scraping results list (pages 1-5), result detail (50 ids in
+sending X-API-Key. The endpoints: scraping results list (its first five pages, by cursor), result detail (50 ids in
 turn), results search (?q= with five queries in turn), content tickets list, ticket create
 (POST, a unique title per request; the tickets it made are removed after its row, so every
 list row reads the same data) and knowledge collections list.
@@ -43,6 +43,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -179,11 +180,25 @@ def remove_load_tickets() -> int:
     return Ticket.all_objects.filter(title__startswith="Load ticket").delete()[0]
 
 
-def endpoints(result_ids: list[str]) -> list[tuple[str, str, list[str]]]:
+def follow_pages(url: str, key: str, path: str, pages: int) -> list[str]:
+    """The paths of a cursor-paged list's first `pages` pages, by following its `next` links."""
+    paths = [path]
+    while len(paths) < pages:
+        request = urllib.request.Request(url + paths[-1], headers={"X-API-Key": key, "Accept": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            following = json.load(response).get("next")
+        if not following:
+            break
+        parsed = urllib.parse.urlsplit(following)
+        paths.append(f"{parsed.path}?{parsed.query}")
+    return paths
+
+
+def endpoints(result_ids: list[str], result_pages: list[str]) -> list[tuple[str, str, list[str]]]:
     """(name, method, paths sent in turn)."""
     base = "/api/v1/"
     return [
-        ("results list", "GET", [f"{base}scraping/results/?page={n}" for n in range(1, 6)]),
+        ("results list", "GET", result_pages),
         ("result detail", "GET", [f"{base}scraping/results/{pk}/" for pk in result_ids]),
         ("results search", "GET", [f"{base}scraping/results/search/?q={q.replace(' ', '+')}" for q in SEARCHES]),
         ("tickets list", "GET", [f"{base}content/tickets/"]),
@@ -313,7 +328,8 @@ def main(argv=None) -> int:
               f"wrk {args.duration}s per row\n"
               f"throttle   THROTTLE_ANON/USER/AUTH={THROTTLE} for this run: rate limits are not what is measured",
               flush=True)
-        plan = endpoints(prepared["result_ids"])
+        plan = endpoints(prepared["result_ids"],
+                         follow_pages(url, prepared["key"], "/api/v1/scraping/results/", pages=5))
         for name, method, paths in plan:
             check_once(url, prepared["key"], name, method, paths[0], log_path)
         remove_load_tickets()
