@@ -28,6 +28,17 @@ def test_nested_projection_is_dotted_and_expressions_kept():
         "a.b": 1, "a.c.d": 1, "e": {"$literal": 1}, "f": "$g"}
 
 
+def test_an_addfields_of_fields_to_themselves_is_dropped_and_others_kept():
+    """The backend writes {$addFields: {published_at: "$published_at", _id: "$_id"}} before a
+    $sort; SecantusDB copies every match for it."""
+    sort = {"$sort": {"published_at": -1, "_id": -1}}
+    assert rewrite([{"$match": {"a": 1}}, {"$addFields": {"published_at": "$published_at", "_id": "$_id"}}, sort]) == [
+        {"$match": {"a": 1}}, sort]
+    kept = {"$addFields": {"published_at": "$published_at", "n": {"$size": "$tags"}}}
+    assert rewrite([kept, sort]) == [kept, sort]
+    assert rewrite([{"$addFields": {"a": "$b"}}]) == [{"$addFields": {"a": "$b"}}]
+
+
 def test_lookup_subpipelines_are_rewritten():
     pipeline = [{"$lookup": {"from": "x", "pipeline": [{"$match": {"$and": [{"a": 1}, {"b": 2}]}}], "as": "x"}}]
     assert rewrite(pipeline)[0]["$lookup"]["pipeline"] == [{"$match": {"a": 1, "b": 2}}]

@@ -1,6 +1,6 @@
 """Aggregate-pipeline rewrites that keep queries fast and correct on SecantusDB.
 
-Both rewrites give the same results on real MongoDB, so they are applied everywhere:
+These rewrites give the same results on real MongoDB, so they are applied everywhere:
 
 * a ``$match`` whose ``$and`` holds plain field predicates on distinct fields (or operator
   conditions on one field with no operator in common: a range) is merged into one document
@@ -8,6 +8,10 @@ Both rewrites give the same results on real MongoDB, so they are applied everywh
 * a ``$match`` on ``_id`` together with other fields (every tenant-scoped detail lookup:
   ``{company_id, _id}``) is split into ``{_id}`` then the rest (SecantusDB scans the whole
   collection for the combined filter: 375 ms at 20k documents, 0.6 ms split);
+* an ``$addFields`` that sets each field to itself (``{"published_at": "$published_at"}``,
+  emitted by the backend before every ``$sort``) is dropped: it changes nothing, and
+  SecantusDB copies every matching document for it (a 21-row page of a 27-row window: 20 ms
+  with it, 12 ms without);
 * a ``$project`` with nested inclusion (``{"a": {"b": 1}}``, emitted by the backend for
   ``values("fk__field")``) is written dotted (``{"a.b": 1}``), the form both servers read
   the same way.
@@ -135,6 +139,11 @@ def split_by_index(query: dict, indexes) -> list[dict]:
     return [{k: v for k, v in query.items() if k in used}, {k: v for k, v in query.items() if k not in used}]
 
 
+def identity_fields(body) -> bool:
+    """An $addFields body that sets every field to its own value: a no-op."""
+    return isinstance(body, dict) and bool(body) and all(value == f"${key}" for key, value in body.items())
+
+
 def rewrite(pipeline: list, indexes=None) -> list:
     """`indexes` (the collection's index key fields) split the first $match so that its
     first part is what an index answers."""
@@ -149,6 +158,8 @@ def rewrite(pipeline: list, indexes=None) -> list:
             if position == 0 and len(parts) == 1:
                 parts = split_by_index(parts[0], indexes)
             out.extend({"$match": part} for part in parts)
+            continue
+        if name in ("$addFields", "$set") and identity_fields(body):
             continue
         elif name == "$project" and isinstance(body, dict):
             stage = {"$project": flatten_projection(body)}
