@@ -7,6 +7,7 @@ from .features import Capabilities
 from .pipeline import rewrite
 
 
+MAX_ONE_BATCH = 1000
 _INDEXES: dict[tuple, list[tuple]] = {}  # (server, database, collection) -> key fields of each index
 
 
@@ -34,7 +35,14 @@ class RewritingCollection:
         self._collection = collection
 
     def aggregate(self, pipeline, *args, **kwargs):
-        return self._collection.aggregate(rewrite(pipeline, index_keys(self._collection)), *args, **kwargs)
+        pipeline = rewrite(pipeline, index_keys(self._collection))
+        limit = pipeline[-1].get("$limit") if pipeline and isinstance(pipeline[-1], dict) else None
+        if isinstance(limit, int) and 0 < limit <= MAX_ONE_BATCH and "batchSize" not in kwargs:
+            # A limited page comes in one batch: the default first batch (101 documents) would
+            # leave a page of 101 (the admin's 100 and one to tell a next page) to a getMore, and
+            # the embedded server keeps a cursor open (another getMore) when a batch is exactly full.
+            kwargs["batchSize"] = limit + 1
+        return self._collection.aggregate(pipeline, *args, **kwargs)
 
     def __getattr__(self, name):
         return getattr(self._collection, name)
