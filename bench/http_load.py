@@ -7,7 +7,7 @@ Starts its own SecantusDB (':memory:'; with --results, a folder in the run's tem
 directory) and redis-server on free ports, migrates, seeds the demo data (`seed_demo`: two
 companies, --rows scraping results each over two projects; --results N then tops each
 company up to N results: its seeded results cloned raw with pymongo insert_many, new ids,
-hashes and dates spread over the last 360 days, rollups counted, as bench.lists_bench seeds)
+hashes and dates spread over the last 360 days, rollups counted, with bench.seeding)
 plus --rows/10 tickets and 60 knowledge collections for Acme, creates an API key of Acme's company
 admin, then runs gunicorn (gthread, --workers x --threads) with DEBUG=0, a SECRET_KEY and a
 FIELD_ENCRYPTION_KEY generated for the run, and drives it with wrk (installed from Debian's
@@ -140,17 +140,17 @@ def seed(rows: int, results_per_company: int = 0) -> dict:
 
 def top_up_results(per_company: int) -> dict:
     """Each company's results up to `per_company`: its seeded results (raw, as the ORM wrote
-    them) cloned in turn with bench.lists_bench.clone_raw; returns {company id: clones added}."""
+    them) cloned in turn with bench.seeding.clone_raw; returns {company id: clones added}."""
     import random
 
     from django.db import connection
 
-    from bench import lists_bench
+    from bench import seeding
     from scraping.models import Result
     from tenants.models import Company
 
     collection = connection.database[Result._meta.db_table]
-    rnd, end, added = random.Random(11), lists_bench.now_ms() - 60_000, {}
+    rnd, end, added = random.Random(11), seeding.now_ms() - 60_000, {}
     started = time.perf_counter()
     for company in Company.objects.all():
         templates = list(collection.find({"company_id": company.pk}).limit(5000))
@@ -158,9 +158,9 @@ def top_up_results(per_company: int) -> dict:
         if not templates or missing <= 0:
             continue
         fields = tuple(f for f in ("published_at", "created_at", "updated_at") if f in templates[0])
-        times = lists_bench.spread_times(rnd, missing, set(), end_ms=end)
-        added[company.pk] = lists_bench.clone_raw(collection, templates, times, date_fields=fields,
-                                                  vary=lists_bench.vary_result, after=lists_bench.add_rollups)
+        times = seeding.spread_times(rnd, missing, set(), end_ms=end)
+        added[company.pk] = seeding.clone_raw(collection, templates, times, date_fields=fields,
+                                                  vary=seeding.vary_result, after=seeding.add_rollups)
     print(f"cloned     {sum(added.values())} results raw (up to {per_company} per company) in "
           f"{time.perf_counter() - started:.1f}s", flush=True)
     return added
