@@ -1,3 +1,5 @@
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import forms as auth_forms
@@ -30,8 +32,39 @@ class UserCreationForm(auth_forms.UserCreationForm):
 
 
 class UserChangeForm(auth_forms.UserChangeForm):
+    """Plugin keys are write-only here as in the API: the form never shows the stored ones
+    (they are encrypted at rest); a JSON object typed in replaces them, empty keeps them."""
+
+    plugin_keys = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off"}),
+        help_text="Write-only: a JSON object of keys by plugin replaces the stored ones; leave empty to keep "
+                  "them, {} removes them.",
+    )
+
     class Meta(auth_forms.UserChangeForm.Meta):
         model = User
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial.pop("plugin_keys", None)
+
+    def clean_plugin_keys(self):
+        text = self.cleaned_data.get("plugin_keys", "").strip()
+        if not text:
+            return None
+        try:
+            value = json.loads(text)
+        except ValueError:
+            raise forms.ValidationError("Enter a JSON object, e.g. {\"wordpress\": {\"key\": \"…\"}}.")
+        if not isinstance(value, dict):
+            raise forms.ValidationError("Enter a JSON object of keys by plugin name.")
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        if "plugin_keys" in cleaned and cleaned["plugin_keys"] is None:
+            del cleaned["plugin_keys"]  # left empty: the stored keys stay as they are, unread
+        return cleaned
 
 
 @admin.register(User)
@@ -42,12 +75,12 @@ class UserAdmin(TenantAdmin, DjangoUserAdmin):
     list_filter = ["role", "is_active"]
     search_fields = ["username", "email", "first_name", "last_name"]
     ordering = ["username"]
-    readonly_fields = ["last_login", "date_joined", "created_at", "updated_at"]
+    readonly_fields = ["stored_plugin_keys", "last_login", "date_joined", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["username", "password"]}),
         ("Person", {"fields": ["first_name", "last_name", "email"]}),
         ("Access", {"fields": ["role", "company", "guest_companies", "is_active"]}),
-        ("Plugins", {"fields": ["plugin_keys"]}),
+        ("Plugins", {"fields": ["stored_plugin_keys", "plugin_keys"]}),
         ("Dates", {"fields": ["last_login", "date_joined", "created_at", "updated_at"]}),
     ]
     add_fieldsets = [
@@ -57,6 +90,12 @@ class UserAdmin(TenantAdmin, DjangoUserAdmin):
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
         return fields if is_superadmin(request) else [*fields, "guest_companies"]
+
+    @admin.display(description="stored plugin keys")
+    def stored_plugin_keys(self, obj):
+        """Which plugins have keys, never the keys."""
+        names = sorted(obj.plugin_keys) if obj and obj.pk else []
+        return f"{', '.join(names)} (values hidden)" if names else "none"
 
     def formfield_for_choice_field(self, db_field, request, **kwargs):
         if db_field.name == "role" and not is_superadmin(request):

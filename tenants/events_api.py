@@ -58,7 +58,7 @@ class NotificationSerializer(MongoModelSerializer):
 class NotificationViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                           mixins.DestroyModelMixin, viewsets.GenericViewSet):
     """The caller's own notifications in the request's company: list, read, dismiss (DELETE).
-    The system creates them (tenants.notifications), never the API."""
+    They are created by the system (a webhook disabled, a sync failed, ...), never through the API."""
 
     queryset = Notification.objects.all()
     pagination_class = CursorPagination

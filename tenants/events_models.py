@@ -5,6 +5,8 @@ from django.db import models
 from django_mongodb_backend.fields import ArrayField, EmbeddedModelArrayField
 from django_mongodb_backend.models import EmbeddedModel
 
+from requestdesk.crypto import EncryptedTextField
+
 from .scoping import TenantScoped
 
 
@@ -67,7 +69,7 @@ class Webhook(TenantScoped):
     name = models.CharField(max_length=100)
     url = models.URLField(max_length=2000)
     events = ArrayField(models.CharField(max_length=100), default=list)
-    secret = models.CharField(max_length=100, editable=False)
+    secret = EncryptedTextField(editable=False)  # the signing secret (tenants.webhooks), encrypted at rest
     enabled = models.BooleanField(default=True)
     consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
     disabled_reason = models.CharField(max_length=200, blank=True, editable=False)

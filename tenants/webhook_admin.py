@@ -1,7 +1,9 @@
 """Admin for webhooks and their deliveries (imported by tenants.admin).
 
-A new webhook's signing secret is shown once, in the message after saving. Deliveries are
-read-only, with every attempt listed; "Send test event" and "Redeliver" queue new ones.
+A new webhook's signing secret is shown once, in the message after saving; afterwards only
+its masked form ("whsec_…abcd"). Event names are checked against the catalogue
+(`webhooks.EVENTS`). Deliveries are read-only, with every attempt listed; "Send test event"
+and "Redeliver" queue new ones.
 """
 
 import json
@@ -10,7 +12,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
-from requestdesk import outbound
+from requestdesk import crypto, outbound
 
 from . import webhooks
 from .admin_base import TenantAdmin
@@ -23,6 +25,16 @@ class WebhookForm(forms.ModelForm):
     class Meta:
         model = Webhook
         fields = ["name", "url", "events", "enabled", "company"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["events"].help_text = f"Comma-separated, from: {', '.join(webhooks.SUBSCRIBABLE)}."
+
+    def clean_events(self):
+        try:
+            return webhooks.check_events(self.cleaned_data["events"])
+        except webhooks.UnknownEvent as exc:
+            raise forms.ValidationError(str(exc))
 
     def clean_url(self):
         url = self.cleaned_data["url"]
@@ -40,9 +52,13 @@ class WebhookAdmin(TenantAdmin):
                     "last_failure_at", "company"]
     list_filter = ["enabled"]
     search_fields = ["name", "url"]
-    readonly_fields = ["consecutive_failures", "disabled_reason", "last_success_at", "last_failure_at",
-                       "created_by", "created_at", "updated_at"]
+    readonly_fields = ["signing_secret", "consecutive_failures", "disabled_reason", "last_success_at",
+                       "last_failure_at", "created_by", "created_at", "updated_at"]
     actions = ["send_test_event"]
+
+    @admin.display(description="signing secret")
+    def signing_secret(self, obj):
+        return crypto.hint(obj.secret) if obj.pk else "generated when saved, shown once"
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -60,10 +76,24 @@ class WebhookAdmin(TenantAdmin):
         self.message_user(request, f"Queued a test event to {len(sent)} webhook(s).")
 
 
+class EventFilter(admin.SimpleListFilter):
+    """The catalogue's event names (Django's own filter for the field reads the distinct event
+    of every delivery)."""
+
+    title = "event type"
+    parameter_name = "event_type"
+
+    def lookups(self, request, model_admin):
+        return [(name, name) for name in sorted(webhooks.EVENTS)]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(event_type=self.value()) if self.value() else queryset
+
+
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(TenantAdmin):
     list_display = ["event_type", "webhook", "status", "attempt_count", "created_at", "completed_at", "company"]
-    list_filter = ["status", "event_type"]
+    list_filter = ["status", EventFilter]
     search_fields = ["event_type", "event_id"]
     fields = ["webhook", "company", "event_id", "event_type", "status", "next_attempt_at", "completed_at",
               "created_at", "attempts_table", "payload_json"]

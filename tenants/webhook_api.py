@@ -1,7 +1,9 @@
 """REST endpoints for webhooks and their deliveries (company admins only).
 
 The signing secret is shown in the create and rotate-secret responses, never in list or
-detail. Sending goes through Celery: test and redeliver answer 202 with the new delivery.
+detail (it is stored encrypted). Event names come from the one catalogue,
+`tenants.webhooks.EVENTS`; any other name is a 400. Sending goes through Celery: test and
+redeliver answer 202 with the new delivery.
 """
 
 from drf_spectacular.utils import extend_schema
@@ -19,18 +21,9 @@ from .roles import Role
 from .viewsets import TenantReadOnlyViewSet, TenantViewSet
 
 
-class EventName(serializers.CharField):
-    """An event name: a non-empty string (numbers are not silently turned into names)."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
 class WebhookSerializer(MongoModelSerializer):
     events = serializers.ListField(
-        child=EventName(max_length=100), allow_empty=False,
+        child=serializers.ChoiceField(choices=webhooks.SUBSCRIBABLE), allow_empty=False,
         help_text=f"Event types to receive; “{webhooks.ALL_EVENTS}” receives every event.",
     )
 
@@ -50,7 +43,7 @@ class WebhookSerializer(MongoModelSerializer):
         return value
 
     def validate_events(self, value):
-        return list(dict.fromkeys(value))
+        return webhooks.check_events(value)
 
     def create(self, validated_data):
         request = self.context.get("request")
@@ -61,7 +54,8 @@ class WebhookSerializer(MongoModelSerializer):
 
 
 class WebhookSecretSerializer(WebhookSerializer):
-    secret = serializers.CharField(read_only=True, help_text="The signing secret; shown only in this response.")
+    secret = serializers.CharField(read_only=True, help_text=(
+        "The signing secret (`whsec_` + base64, the Standard Webhooks format); shown only in this response."))
 
     class Meta(WebhookSerializer.Meta):
         fields = WebhookSerializer.Meta.fields + ["secret"]

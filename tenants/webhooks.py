@@ -19,13 +19,31 @@ as the request may be in flight. A task that runs twice, or a copy enqueued by t
 claimed, and sends nothing.
 
 The body is the stored event (`payload`): {"id", "type", "created_at", "company_id",
-"source", "data"}; a redelivery sends the same event again. Receivers check
-`X-Requestdesk-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>` with
-`verify_signature()`. Secrets are never logged.
+"source", "data"}; a redelivery sends the same event again. `type` is one of `EVENTS`, the
+one catalogue of event names: subscriptions naming anything else are refused.
+
+Every request is signed twice, with the same secret:
+
+* Standard Webhooks (https://www.standardwebhooks.com/), for any of its libraries:
+  `webhook-id` (the event id: the same for every retry and redelivery, so a receiver can
+  drop duplicates), `webhook-timestamp` (unix seconds) and
+  `webhook-signature: v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>`.
+* Ours, as before: `X-Requestdesk-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret,
+  "<t>.<body>")>`, checked with `verify_signature()`.
+
+How secrets map: a secret is `whsec_` + base64 of 32 random bytes, the Standard Webhooks
+format, so a receiver gives it as it is to `standardwebhooks.Webhook(secret)` (the key is
+those 32 bytes); our own header is keyed with the whole secret string (its UTF-8 bytes), as
+it always was. Secrets issued before that format (no `whsec_` prefix) keep working for both:
+their Standard Webhooks key is the secret's UTF-8 bytes, so the receiver's library takes
+`"whsec_" + base64(secret)` (`standard_secret()`); rotating the secret gives a new-style one.
+
+Secrets are stored encrypted (requestdesk.crypto) and never logged.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -33,9 +51,10 @@ import logging
 import secrets
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone as dt_timezone
 
 import httpx
+import standardwebhooks
 from bson import ObjectId
 from django.conf import settings
 from django.db.models import F
@@ -53,6 +72,21 @@ logger = logging.getLogger(__name__)
 
 ALL_EVENTS = "*"
 TEST_EVENT = "webhook.test"
+# The one catalogue of event names: what emit_event() sends and subscriptions may name.
+EVENTS = {
+    "content.batch.completed": "A content batch finished: every context completed or failed.",
+    "content.context.completed": "A content context was generated.",
+    "content.context.failed": "A content context failed after its retries.",
+    "knowledge.sync.completed": "A knowledge collection's WordPress or Shopify sync finished.",
+    "knowledge.sync.failed": "A knowledge collection's sync failed.",
+    "scrape.completed": "A scrape job finished.",
+    "scrape.failed": "A scrape job failed.",
+    TEST_EVENT: "A test event, sent on request to one webhook (subscribed or not).",
+}
+SUBSCRIBABLE = [ALL_EVENTS, *sorted(EVENTS)]
+SECRET_PREFIX = "whsec_"
+STANDARD_ID_HEADER, STANDARD_TIMESTAMP_HEADER, STANDARD_SIGNATURE_HEADER = (
+    "webhook-id", "webhook-timestamp", "webhook-signature")
 EVENT_HEADER = "X-Requestdesk-Event"
 DELIVERY_HEADER = "X-Requestdesk-Delivery"
 SIGNATURE_HEADER = "X-Requestdesk-Signature"
@@ -65,17 +99,38 @@ class WebhookDisabled(ValueError):
     """Only test events go to a disabled webhook; enable it first."""
 
 
+class UnknownEvent(ValueError):
+    """An event name that is not in the catalogue (EVENTS)."""
+
+
+def check_events(names) -> list[str]:
+    """The subscribed names without repeats; each must be in the catalogue or "*"."""
+    names = list(dict.fromkeys(names))
+    unknown = [name for name in names if name not in SUBSCRIBABLE]
+    if unknown:
+        raise UnknownEvent(f"Unknown event {', '.join(map(repr, unknown))}; "
+                           f"the events are: {', '.join(SUBSCRIBABLE)}.")
+    return names
+
+
 # --- Endpoints -------------------------------------------------------------------------
 
 def new_secret() -> str:
-    return secrets.token_urlsafe(32)
+    """A Standard Webhooks secret: "whsec_" + base64 of 32 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def standard_secret(secret: str) -> str:
+    """The secret as a Standard Webhooks library takes it: itself when it has the format,
+    else (a secret issued before) "whsec_" + base64 of its UTF-8 bytes."""
+    return secret if secret.startswith(SECRET_PREFIX) else SECRET_PREFIX + base64.b64encode(secret.encode()).decode()
 
 
 def create_webhook(*, company, name: str, url: str, events: list[str], enabled: bool = True,
                    created_by=None) -> Webhook:
     """Register an endpoint; its signing secret is generated here (read it from the result)."""
     outbound.check_url(url)
-    return Webhook.objects.create(company=company, name=name, url=url, events=list(events), enabled=enabled,
+    return Webhook.objects.create(company=company, name=name, url=url, events=check_events(events), enabled=enabled,
                                   secret=new_secret(), created_by=created_by)
 
 
@@ -88,6 +143,8 @@ def update_webhook(*, webhook: Webhook, **changes) -> Webhook:
     """Change name, url, events or enabled; enabling a webhook starts a new failure streak."""
     if "url" in changes and changes["url"] != webhook.url:
         outbound.check_url(changes["url"])
+    if "events" in changes:
+        changes["events"] = check_events(changes["events"])
     if changes.get("enabled") and not webhook.enabled:
         start_new_streak(webhook)
     for field, value in changes.items():
@@ -142,7 +199,10 @@ def subscribers(*, company, event_type: str):
 
 
 def emit_event(*, company, event_type: str, data, source: str | None = None) -> list[WebhookDelivery]:
-    """Send `event_type` with `data` to every subscribed webhook of `company`, through Celery."""
+    """Send `event_type` (a name in EVENTS) with `data` to every subscribed webhook of
+    `company`, through Celery."""
+    if event_type not in EVENTS:
+        raise UnknownEvent(f"{event_type!r} is not in tenants.webhooks.EVENTS; add it there (and to the README).")
     company_id = getattr(company, "pk", company)
     event = _event(company_id=company_id, event_type=event_type, data=data, source=source)
     deliveries = [_new_delivery(webhook=hook, event=event) for hook in subscribers(company=company,
@@ -199,6 +259,23 @@ def sign(secret: str, body, timestamp: int | None = None) -> str:
     return f"t={timestamp},v1={_digest(secret, timestamp, _as_bytes(body))}"
 
 
+def standard_signature(secret: str, message_id: str, timestamp: int, body) -> str:
+    """The Standard Webhooks `webhook-signature` value, made by the reference library."""
+    sent_at = datetime.fromtimestamp(timestamp, tz=dt_timezone.utc)
+    return standardwebhooks.Webhook(standard_secret(secret)).sign(message_id, sent_at, _as_bytes(body).decode())
+
+
+def signature_headers(secret: str, message_id: str, body) -> dict:
+    """Both signatures of one request, made at the same moment."""
+    timestamp = int(time.time())
+    return {
+        STANDARD_ID_HEADER: message_id,
+        STANDARD_TIMESTAMP_HEADER: str(timestamp),
+        STANDARD_SIGNATURE_HEADER: standard_signature(secret, message_id, timestamp, body),
+        SIGNATURE_HEADER: sign(secret, body, timestamp),
+    }
+
+
 def verify_signature(secret: str, header: str, body, tolerance: int = 300) -> bool:
     """What a receiver does: the header is well formed, not older (or newer) than
     `tolerance` seconds, and one of its v1 signatures matches the body."""
@@ -249,7 +326,7 @@ def _post(webhook: Webhook, delivery: WebhookDelivery) -> tuple[int | None, str]
         "Content-Type": "application/json",
         EVENT_HEADER: delivery.event_type,
         DELIVERY_HEADER: str(delivery.pk),
-        SIGNATURE_HEADER: sign(webhook.secret, body),
+        **signature_headers(webhook.secret, delivery.event_id, body),
     }
     try:
         with outbound.http_client(timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as client:

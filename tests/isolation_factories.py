@@ -144,8 +144,9 @@ def _webhook(o):
 @builds(WebhookDelivery)
 def _delivery(o):
     o.get(Webhook)
-    [delivery] = webhooks.emit_event(company=o.company, event_type=o.text(WebhookDelivery),
+    [delivery] = webhooks.emit_event(company=o.company, event_type="scrape.completed",  # a catalogue name
                                      data={"note": o.text(WebhookDelivery)})
+    o.terms[WebhookDelivery] = delivery.event_id  # the admin searches deliveries by event type and id
     return delivery
 
 

@@ -114,7 +114,7 @@ def _make_due(delivery):
     WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
 
 
-def _one_delivery(company, url, event_type="ticket.created", data=None):
+def _one_delivery(company, url, event_type="scrape.completed", data=None):
     hook = _hook(company, url)
     [delivery] = webhooks.emit_event(company=company, event_type=event_type, data=data or {"ticket": 1})
     return hook, delivery
@@ -131,7 +131,7 @@ def test_delivery_is_signed_and_verified_by_the_receiver(world, receiver, enqueu
     [request] = receiver.requests
     headers, body = request["headers"], request["body"]
     assert headers["Content-Type"] == "application/json"
-    assert headers["X-Requestdesk-Event"] == "ticket.created"
+    assert headers["X-Requestdesk-Event"] == "scrape.completed"
     assert headers["X-Requestdesk-Delivery"] == str(delivery.pk)
     signature = headers["X-Requestdesk-Signature"]
     assert webhooks.verify_signature(hook.secret, signature, body)
@@ -144,7 +144,7 @@ def test_delivery_is_signed_and_verified_by_the_receiver(world, receiver, enqueu
 
     event = json.loads(body)
     assert set(event) == {"id", "type", "created_at", "company_id", "source", "data"}
-    assert event["id"] == delivery.event_id and event["type"] == "ticket.created"
+    assert event["id"] == delivery.event_id and event["type"] == "scrape.completed"
     assert event["company_id"] == str(world.a.pk)
     assert event["data"] == {"ticket": {"id": "t1", "title": "Hello"}}
 
@@ -227,7 +227,7 @@ def test_exhausted_retries_disable_the_webhook_and_tell_each_admin_once(world, r
     settings.WEBHOOK_DISABLE_AFTER = 2
     second_admin = make_user(world.a, "company_admin", username="a-second-admin")
     receiver.answer(*[503] * 10)
-    hook = _hook(world.a, receiver.url, events=["ticket.created"], name="crm")
+    hook = _hook(world.a, receiver.url, events=["scrape.completed"], name="crm")
 
     def run_out(delivery):
         countdowns = []
@@ -236,14 +236,14 @@ def test_exhausted_retries_disable_the_webhook_and_tell_each_admin_once(world, r
             _make_due(delivery)
         return countdowns
 
-    [first] = webhooks.emit_event(company=world.a, event_type="ticket.created", data={})
+    [first] = webhooks.emit_event(company=world.a, event_type="scrape.completed", data={})
     assert run_out(first) == [10, 20]
     failed = _fresh(first)
     assert failed.status == WebhookDelivery.FAILED and len(failed.attempts) == 3
     assert _fresh(hook).enabled and _fresh(hook).consecutive_failures == 1
     assert Notification.objects.count() == 0
 
-    [second] = webhooks.emit_event(company=world.a, event_type="ticket.created", data={})
+    [second] = webhooks.emit_event(company=world.a, event_type="scrape.completed", data={})
     run_out(second)
     disabled = _fresh(hook)
     assert not disabled.enabled and disabled.consecutive_failures == 2
@@ -253,7 +253,7 @@ def test_exhausted_retries_disable_the_webhook_and_tell_each_admin_once(world, r
     assert all("crm" in n.title and n.company_id == world.a.pk for n in notes)
 
     # Disabled: no more events, and a failing test event does not notify again.
-    assert webhooks.emit_event(company=world.a, event_type="ticket.created", data={}) == []
+    assert webhooks.emit_event(company=world.a, event_type="scrape.completed", data={}) == []
     run_out(webhooks.send_test_event(disabled))
     assert Notification.objects.filter(type="webhook.disabled").count() == 2
     assert len(receiver.requests) == 3 + 3 + 3
@@ -295,7 +295,7 @@ def test_a_refused_connection_is_retried(world):
 
 def test_retry_sweep_requeues_only_due_unfinished_deliveries(world, receiver, enqueued):
     hook = _hook(world.a, receiver.url)
-    due, later, done = (webhooks.emit_event(company=world.a, event_type="x", data={})[0] for _ in range(3))
+    due, later, done = (webhooks.emit_event(company=world.a, event_type="scrape.completed", data={})[0] for _ in range(3))
     WebhookDelivery.objects.filter(pk=due.pk).update(status=WebhookDelivery.RETRYING,
                                                      next_attempt_at=timezone.now() - timedelta(seconds=5))
     WebhookDelivery.objects.filter(pk=later.pk).update(status=WebhookDelivery.RETRYING,
@@ -311,13 +311,13 @@ def test_retry_sweep_requeues_only_due_unfinished_deliveries(world, receiver, en
 # --- who receives an event -----------------------------------------------------------------
 
 def test_emit_event_reaches_only_subscribed_enabled_webhooks_of_the_company(world, receiver, enqueued):
-    exact = _hook(world.a, receiver.url, events=["ticket.created"], name="exact")
+    exact = _hook(world.a, receiver.url, events=["scrape.completed"], name="exact")
     everything = _hook(world.a, receiver.url, events=["*"], name="all")
-    _hook(world.a, receiver.url, events=["ticket.closed"], name="other-event")
-    _hook(world.a, receiver.url, events=["ticket.created"], name="off", enabled=False)
-    _hook(world.b, receiver.url, events=["ticket.created", "*"], name="company-b")
+    _hook(world.a, receiver.url, events=["scrape.failed"], name="other-event")
+    _hook(world.a, receiver.url, events=["scrape.completed"], name="off", enabled=False)
+    _hook(world.b, receiver.url, events=["scrape.completed", "*"], name="company-b")
 
-    deliveries = webhooks.emit_event(company=world.a, event_type="ticket.created", data={"n": 1}, source="test")
+    deliveries = webhooks.emit_event(company=world.a, event_type="scrape.completed", data={"n": 1}, source="test")
     assert {d.webhook_id for d in deliveries} == {exact.pk, everything.pk}
     assert sorted(enqueued) == sorted(str(d.pk) for d in deliveries)
     assert len({d.event_id for d in deliveries}) == 1  # one event, one delivery per webhook
@@ -387,7 +387,7 @@ def test_delivery_time_check_fails_without_sending(world, receiver, settings, ur
     # Saved while allowed (or rebound by DNS since): the check at send time refuses it.
     Webhook.objects.filter(pk=hook.pk).update(url=url.format(port=port))
     settings.OUTBOUND_ALLOW_LOOPBACK = False
-    [delivery] = webhooks.emit_event(company=world.a, event_type="x", data={})
+    [delivery] = webhooks.emit_event(company=world.a, event_type="scrape.completed", data={})
     assert webhooks.deliver(delivery.pk) is None
     stored = _fresh(delivery)
     assert stored.status == WebhookDelivery.FAILED
@@ -401,14 +401,14 @@ def test_delivery_time_check_fails_without_sending(world, receiver, settings, ur
 def test_api_crud_shows_the_secret_only_on_create_and_rotate(api, world, receiver):
     api.as_user(world.user("a", "company_admin"))
     created = api.post("/api/v1/webhooks/", {"name": "crm", "url": receiver.url,
-                                             "events": ["ticket.created", "ticket.created", "custom.thing"]},
+                                             "events": ["scrape.completed", "scrape.completed", "knowledge.sync.completed"]},
                        format="json")
     assert created.status_code == 201, created.content
     body = created.json()
     stored = Webhook.objects.get(pk=body["id"])
     assert body["secret"] == stored.secret and len(stored.secret) >= 40
     assert stored.company_id == world.a.pk and stored.created_by_id == world.user("a", "company_admin").pk
-    assert body["events"] == ["ticket.created", "custom.thing"]
+    assert body["events"] == ["scrape.completed", "knowledge.sync.completed"]
 
     detail = api.get(f"/api/v1/webhooks/{stored.pk}/").json()
     listed = api.get("/api/v1/webhooks/").json()["results"]
@@ -425,8 +425,8 @@ def test_api_crud_shows_the_secret_only_on_create_and_rotate(api, world, receive
     assert not Webhook.objects.filter(pk=stored.pk).exists()
 
 
-@pytest.mark.parametrize("events", [[], [""], ["  "], [5], "ticket.created", None])
-def test_api_event_names_must_be_non_empty_strings(api, world, receiver, events):
+@pytest.mark.parametrize("events", [[], [""], ["  "], [5], "scrape.completed", None, ["no.such.event"]])
+def test_api_event_names_must_be_names_from_the_catalogue(api, world, receiver, events):
     api.as_user(world.user("a", "company_admin"))
     response = api.post("/api/v1/webhooks/", {"name": "x", "url": receiver.url, "events": events}, format="json")
     assert response.status_code == 400 and "events" in response.json()
@@ -443,7 +443,7 @@ def test_only_company_admins_manage_webhooks(api, world, receiver):
 
 
 def test_api_test_event_and_deliveries(api, world, receiver, enqueued):
-    hook = _hook(world.a, receiver.url, events=["ticket.created"])
+    hook = _hook(world.a, receiver.url, events=["scrape.completed"])
     api.as_user(world.user("a", "company_admin"))
 
     response = api.post(f"/api/v1/webhooks/{hook.pk}/test/")
@@ -458,7 +458,7 @@ def test_api_test_event_and_deliveries(api, world, receiver, enqueued):
     assert webhooks.verify_signature(hook.secret, request["headers"]["X-Requestdesk-Signature"], request["body"])
 
     for _ in range(2):
-        webhooks.emit_event(company=world.a, event_type="ticket.created", data={})
+        webhooks.emit_event(company=world.a, event_type="scrape.completed", data={})
     page = api.get(f"/api/v1/webhooks/{hook.pk}/deliveries/?page_size=2").json()
     assert len(page["results"]) == 2 and page["next"] and page["previous"] is None
     rest = api.get(page["next"]).json()
@@ -506,7 +506,7 @@ def test_api_redeliver_sends_the_same_event_again(api, world, receiver, enqueued
 @pytest.fixture
 def a_webhook(world, receiver):
     hook = _hook(world.a, receiver.url, name="a-hook")
-    [delivery] = webhooks.emit_event(company=world.a, event_type="x", data={})
+    [delivery] = webhooks.emit_event(company=world.a, event_type="scrape.completed", data={})
     return hook, delivery
 
 
@@ -554,7 +554,7 @@ def admin_client(client):
 
 
 def test_admin_send_test_event_and_redeliver_actions(admin_client, world, receiver, enqueued):
-    hook = _hook(world.a, receiver.url, events=["ticket.created"])
+    hook = _hook(world.a, receiver.url, events=["scrape.completed"])
     client = admin_client(world.user("a", "company_admin"))
 
     response = client.post("/admin/tenants/webhook/", {"action": "send_test_event",
@@ -588,7 +588,7 @@ def test_admin_actions_do_not_reach_another_company(admin_client, world, a_webho
 
 def test_admin_add_checks_the_url_and_shows_the_secret_once(admin_client, world, receiver, loopback_refused):
     client = admin_client(world.user("a", "company_admin"))
-    form = {"name": "from-admin", "url": "http://192.168.1.1/hook", "events": "ticket.created", "enabled": "on"}
+    form = {"name": "from-admin", "url": "http://192.168.1.1/hook", "events": "scrape.completed", "enabled": "on"}
     refused = client.post("/admin/tenants/webhook/add/", form)
     assert refused.status_code == 200 and "private address" in refused.content.decode()
     assert Webhook.objects.count() == 0
@@ -600,10 +600,10 @@ def test_admin_add_checks_the_url_and_shows_the_secret_once(admin_client, world,
 def test_admin_add_generates_a_secret(admin_client, world, receiver):
     client = admin_client(world.user("a", "company_admin"))
     response = client.post("/admin/tenants/webhook/add/", {"name": "from-admin", "url": receiver.url,
-                                                           "events": "ticket.created,ticket.closed",
+                                                           "events": "scrape.completed,scrape.failed",
                                                            "enabled": "on"}, follow=True)
     hook = Webhook.objects.get(name="from-admin")
-    assert hook.company_id == world.a.pk and hook.events == ["ticket.created", "ticket.closed"]
+    assert hook.company_id == world.a.pk and hook.events == ["scrape.completed", "scrape.failed"]
     assert len(hook.secret) >= 40 and hook.secret in response.content.decode()
     assert hook.secret not in client.get(f"/admin/tenants/webhook/{hook.pk}/change/").content.decode()
 
@@ -614,8 +614,8 @@ def test_admin_add_generates_a_secret(admin_client, world, receiver):
 @pytest.mark.django_db(transaction=True)
 def test_emit_event_through_a_real_celery_worker(world, receiver, celery_worker):
     worker = celery_worker("webhooks")
-    hook = _hook(world.a, receiver.url, events=["ticket.created"])
-    [delivery] = webhooks.emit_event(company=world.a, event_type="ticket.created", data={"via": "worker"})
+    hook = _hook(world.a, receiver.url, events=["scrape.completed"])
+    [delivery] = webhooks.emit_event(company=world.a, event_type="scrape.completed", data={"via": "worker"})
 
     # Bounded wait; a worker that dies (say, a task module that does not import) ends it early.
     wait_until(lambda: receiver.requests or not worker.alive(), timeout=60)
