@@ -1,5 +1,6 @@
-"""GET /health/ (the process answers) and /health/db/ (MongoDB and Redis answer, with versions
-and latency; 503 when either is down)."""
+"""GET /health/ (the process answers) and /health/db/ (MongoDB and Redis answer; 503 when either
+is down). Anyone may read the statuses; only staff (an admin session) also see the servers'
+versions, latency and errors, which would tell an attacker what to aim at."""
 
 import time
 
@@ -60,12 +61,21 @@ def health(request):
     return JsonResponse({"status": "ok"})
 
 
+def _is_staff(request) -> bool:
+    try:
+        return request.user.is_authenticated and request.user.is_staff
+    except Exception:  # the session's user is read from the database, which may be the one down
+        return False
+
+
 @never_cache
 @require_GET
 def health_db(request):
     mongo_ok, mongo = _timed(check_mongo)
     redis_ok, redis_details = _timed(check_redis)
     ok = mongo_ok and redis_ok
+    if not _is_staff(request):
+        mongo, redis_details = {"status": mongo["status"]}, {"status": redis_details["status"]}
     return JsonResponse(
         {"status": "ok" if ok else "degraded", "mongodb": mongo, "redis": redis_details},
         status=200 if ok else 503,

@@ -1,11 +1,12 @@
 """REST endpoints of the tenants app (registered on the one router in requestdesk.api.urls)."""
 
-from django.contrib.auth import authenticate
+from django.conf import settings
+from django.contrib.auth import authenticate, user_logged_in
 from django.db.models import Q
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied, Throttled
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,6 +14,7 @@ from rest_framework.views import APIView
 from requestdesk.api.throttling import ScopedRateThrottle
 
 from . import audit, services
+from .authentication import LOCKED_OUT
 from .events_api import AuditLogViewSet, NotificationViewSet
 from .models import ApiKey, Company, User
 from .roles import Role, at_least
@@ -71,6 +73,15 @@ class UserViewSet(TenantViewSet):
     filterset_fields = ["role", "is_active"]
     search_fields = ["username", "email", "first_name", "last_name"]
     ordering_fields = ["username", "email", "created_at", "last_login"]
+    throttle_scope = "accounts"
+
+    def get_throttles(self):
+        """Writes also count against the "accounts" rate: whether a username or email is
+        taken is answered for every company, so probing for them is kept slow."""
+        throttles = super().get_throttles()
+        if self.action in ("create", "update", "partial_update"):
+            throttles.append(ScopedRateThrottle())
+        return throttles
 
     @action(detail=False, methods=["get"])
     def me(self, request):
@@ -180,7 +191,11 @@ class _AuthView(APIView):
 
 
 class TokenObtainView(_AuthView):
-    """Sign in with username (or email) and password; returns an access and a refresh token."""
+    """Sign in with username (or email) and password; returns an access and a refresh token.
+
+    Failures count per account (django-axes, whichever address they come from); past
+    LOGIN_FAILURE_LIMIT the account answers 429 for LOGIN_LOCKOUT_MINUTES, even to the right
+    password. A success resets the count and records last_login."""
 
     @extend_schema(request=TokenObtainSerializer, responses=TokenPairSerializer)
     def post(self, request):
@@ -188,10 +203,14 @@ class TokenObtainView(_AuthView):
         data.is_valid(raise_exception=True)
         login = data.validated_data["username"]
         found = User.objects.filter(Q(username=login) | Q(email__iexact=login)).first()
-        user = authenticate(request, username=found.username if found else login,
+        django_request = request._request  # where django-axes keeps its verdict
+        user = authenticate(django_request, username=found.username if found else login,
                             password=data.validated_data["password"])
+        if getattr(django_request, "axes_locked_out", False):
+            raise Throttled(wait=settings.AXES_COOLOFF_TIME.total_seconds(), detail=LOCKED_OUT)
         if user is None:
             raise AuthenticationFailed("Wrong username or password.")
+        user_logged_in.send(sender=type(user), request=django_request, user=user)
         return Response(services.issue_tokens(user))
 
 

@@ -1,12 +1,34 @@
-"""DRF authentication by API key (X-API-Key or `Authorization: Api-Key …`) and JWT bearer.
+"""Who signs in: DRF authentication by API key (X-API-Key or `Authorization: Api-Key …`) and
+JWT bearer, and the password backend of sign-ins and admin sessions.
 
-Both load the user with their company (and the key with its company) in at most one round
-trip, and none while tenants.principals has them cached. The user and key they return are
-the request's own instances."""
+The DRF classes load the user with their company (and the key with its company) in at most
+one round trip, and none while tenants.principals has them cached. The user and key they
+return are the request's own instances. All of them refuse whoever `principals.may_act`
+refuses: an inactive user, or a member of a company that is switched off."""
 
+from django.contrib.auth.backends import ModelBackend
+from django.http import HttpResponse
 from rest_framework import authentication, exceptions
 
 from . import principals, services
+
+LOCKED_OUT = "Too many failed sign-ins for this account; try again later."
+
+
+class ActiveCompanyBackend(ModelBackend):
+    """Django's password backend, also refusing members of a company that is switched off:
+    sign-in (API and admin) and every request of an admin session."""
+
+    def user_can_authenticate(self, user):
+        return principals.may_act(user, principals.company(user.company_id))
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """What a sign-in refused by the lockout (django-axes) answers: the API's own 429 (JSON,
+    Retry-After) as it is; anything else, the admin's login form, a plain 429."""
+    if original_response is not None and original_response.status_code == 429:
+        return original_response
+    return HttpResponse(LOCKED_OUT, status=429, content_type="text/plain; charset=utf-8")
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):

@@ -8,6 +8,8 @@ from django.utils import timezone
 from django_mongodb_backend.fields import ArrayField, EmbeddedModelField, ObjectIdField
 from django_mongodb_backend.models import EmbeddedModel
 
+from requestdesk.crypto import EncryptedJSONField
+
 from .roles import STAFF_ROLES, Role
 from .scoping import TenantQuerySet, TenantScoped, Timestamped
 
@@ -57,7 +59,7 @@ class User(AbstractUser):
         Company, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
     )
     guest_companies = ArrayField(ObjectIdField(), default=list, blank=True)
-    plugin_keys = models.JSONField(default=dict, blank=True)
+    plugin_keys = EncryptedJSONField()  # encrypted at rest; write-only in the API, masked in the admin
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -73,7 +75,15 @@ class User(AbstractUser):
         # The role is the source of truth for admin access.
         self.is_superuser = self.role == Role.SUPERADMIN
         self.is_staff = self.role in STAFF_ROLES
+        password_changed = self._password is not None and not self._state.adding  # set_password()
         super().save(*args, **kwargs)
+        if password_changed:
+            # A new password signs the user out everywhere, as Django does for sessions: a
+            # refresh token taken before would otherwise outlive the change by its 14 days.
+            # (A rehash on sign-in does not pass here: check_password clears _password first.)
+            from .services import revoke_all_refresh
+
+            revoke_all_refresh(self)
 
     @property
     def is_superadmin(self) -> bool:

@@ -12,6 +12,9 @@
 * Only field values are cached: every lookup returns new model instances, so a request may
   change what it gets without touching the cache or other requests.
 * Whether a key is revoked or expired is checked on every lookup, hit or miss.
+* A user acts only while they and their own company are active (`may_act`): switching a
+  company off shuts out its members' keys, JWTs and sign-ins, in every process within
+  AUTH_CACHE_SECONDS. Superadmins run the platform and are not shut out by their company.
 """
 
 from __future__ import annotations
@@ -130,6 +133,17 @@ def _load(model, match: dict, related: dict) -> tuple | None:
 
 # --- lookups ----------------------------------------------------------------------------
 
+def may_act(user, company) -> bool:
+    """Whether `user`, whose own company is `company` (None if they have none), may act at all."""
+    from .roles import Role
+
+    if not user.is_active:
+        return False
+    if user.role == Role.SUPERADMIN or not user.company_id:
+        return True
+    return company is not None and company.pk == user.company_id and company.is_active
+
+
 def _cached(cache_key, load) -> list | None:
     """Fresh instances of what is cached under `cache_key`, or of `load()` (a tuple of
     instances, or None when there is nothing usable: not stored), stored."""
@@ -145,8 +159,8 @@ def _cached(cache_key, load) -> list | None:
 
 
 def api_key(prefix: str, key_hash: str):
-    """The usable ApiKey with this prefix and SHA-256 hash, `user` (active) and `company`
-    loaded, and the user's `company` too when it is the key's; else None."""
+    """The usable ApiKey with this prefix and SHA-256 hash, `user` (who `may_act`) and
+    `company` (active) loaded, and the user's `company` too when it is the key's; else None."""
     from .models import ApiKey, Company, User
 
     def load():
@@ -156,12 +170,16 @@ def api_key(prefix: str, key_hash: str):
         key, user, company = loaded
         if not hmac.compare_digest(key.key_hash, key_hash) or user is None or company is None:
             return None
-        return loaded if key.is_usable and user.is_active else None
+        own = company if user.company_id == company.pk else _stored_company(user.company_id)
+        if not (key.is_usable and company.is_active and may_act(user, own)):
+            return None
+        # A guest key's entry also holds the user's own company: saving it drops the entry.
+        return loaded if own is company or own is None else (*loaded, own)
 
     found = _cached(("key", key_hash), load)
     if found is None:
         return None
-    key, user, company = found
+    key, user, company, *_own = found
     if not key.is_usable:  # expired since it was cached
         return None
     key.user, key.company = user, company
@@ -184,7 +202,7 @@ def note_key_used(key_hash: str, when) -> None:
 
 
 def active_user(user_id):
-    """The active user with this id, their `company` loaded; None if there is none."""
+    """The user with this id if they `may_act`, their `company` loaded; else None."""
     from .models import Company, User
 
     pk = _object_id(user_id)
@@ -193,7 +211,7 @@ def active_user(user_id):
 
     def load():
         loaded = _load(User, {"_id": pk}, {"company_id": Company})
-        if loaded is None or not loaded[0].is_active:
+        if loaded is None or not may_act(*loaded):
             return None
         return tuple(obj for obj in loaded if obj is not None)
 
@@ -204,6 +222,14 @@ def active_user(user_id):
     if user.company_id and company:
         user.company = company[0]
     return user
+
+
+def _stored_company(pk):
+    """The company document with this pk, read now (None if there is none)."""
+    from .models import Company
+
+    loaded = _load(Company, {"_id": pk}, {}) if pk else None
+    return loaded[0] if loaded else None
 
 
 def company(company_id):

@@ -1,6 +1,8 @@
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
+from rest_framework.validators import UniqueValidator
 
 from requestdesk.api.serializers import MongoModelSerializer, ObjectIdField
 
@@ -19,6 +21,9 @@ class CompanySerializer(MongoModelSerializer):
 class UserSerializer(MongoModelSerializer):
     password = serializers.CharField(write_only=True, required=False, style={"input_type": "password"})
     guest_companies = serializers.ListField(child=ObjectIdField(), required=False)
+    plugin_keys = serializers.DictField(write_only=True, required=False, help_text=(
+        "The user's plugin credentials by plugin name; write-only (stored encrypted, never returned). "
+        "A value replaces the stored keys; {} removes them."))
 
     class Meta:
         model = User
@@ -28,6 +33,14 @@ class UserSerializer(MongoModelSerializer):
             "created_at", "updated_at",
         ]
         read_only_fields = ["company", "last_login", "created_at", "updated_at"]
+        # Usernames and emails are unique across companies, so a clash cannot be hidden; the
+        # answer is the same wherever the other user is and names no one ("accounts" throttle).
+        extra_kwargs = {
+            "username": {"validators": [UnicodeUsernameValidator(), UniqueValidator(
+                User.objects.all(), message="This username is not available.")]},
+            "email": {"validators": [UniqueValidator(
+                User.objects.all(), message="This email address is not available.", lookup="iexact")]},
+        }
 
     def _tenant_role(self):
         return resolve_tenant(self.context["request"]).role

@@ -117,7 +117,7 @@ def rotate_refresh(raw: str) -> dict:
     if not claimed:
         _revoke_family(token.family)
         raise TokenError("Refresh token already used or revoked.")
-    user = User.objects.filter(pk=token.user_id, is_active=True).first()
+    user = principals.active_user(token.user_id)  # inactive, or their company switched off: no
     if user is None:
         raise TokenError("Invalid or expired refresh token.")
     return issue_tokens(user, family=token.family)
@@ -132,6 +132,7 @@ def revoke_refresh(raw: str) -> bool:
 
 
 def revoke_all_refresh(user: User) -> int:
+    """Sign the user out everywhere (their password changed: User.save)."""
     return RefreshToken.objects.filter(Q(user=user) & Q(revoked_at=None)).update(revoked_at=timezone.now())
 
 
