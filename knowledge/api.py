@@ -2,7 +2,6 @@
 router by `register`; the search path by `urlpatterns`). Conversations and messages are in
 knowledge.chat_api."""
 
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -63,12 +62,11 @@ class AgentViewSet(KnowledgeErrorsMixin, TenantViewSet):
         super().perform_create(serializer, created_by=self.request.user, **fields)
 
 
-def _ingested(history, result) -> Response:
-    for name, value in result.as_dict().items():
-        setattr(history, name, value)
-    history.status, history.started_at, history.completed_at = SyncHistory.COMPLETED, history.created_at, \
-        timezone.now()
-    history.save()
+def _added(collection, item, source_type) -> Response:
+    try:
+        history = ingest.add_item(collection=collection, item=item, source_type=source_type)
+    except ingest.NotAddable as exc:
+        raise ValidationError({"detail": str(exc)}) from exc
     return Response(SyncHistorySerializer(history).data, status=status.HTTP_201_CREATED)
 
 
@@ -87,13 +85,6 @@ class KnowledgeCollectionViewSet(KnowledgeErrorsMixin, TenantViewSet):
     def perform_create(self, serializer, **fields):
         super().perform_create(serializer, user=self.request.user, **fields)
 
-    def _writable_source(self, collection, sync_type):
-        if collection.source_type not in (SourceType.MANUAL, SourceType.UPLOAD):
-            raise ValidationError({"detail": f"A {collection.get_source_type_display()} collection is filled by "
-                                             "its sync; add text and files to a manual or upload collection."})
-        return SyncHistory.objects.create(company_id=collection.company_id, collection=collection,
-                                          sync_type=sync_type, trigger="upload", status=SyncHistory.IN_PROGRESS)
-
     @extend_schema(request=TextSerializer, responses={201: SyncHistorySerializer})
     @action(detail=True, methods=["post"])
     def texts(self, request, pk=None):
@@ -101,24 +92,26 @@ class KnowledgeCollectionViewSet(KnowledgeErrorsMixin, TenantViewSet):
         collection = self.get_object()
         data = TextSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        history = self._writable_source(collection, "manual")
-        item = ingest.text_item(**data.validated_data)
-        result = ingest.ingest_items(collection=collection, items=[item], source_type=SourceType.MANUAL, full=False)
-        return _ingested(history, result)
+        return _added(collection, ingest.text_item(**data.validated_data), SourceType.MANUAL)
 
-    @extend_schema(request={"multipart/form-data": UploadSerializer}, responses={201: SyncHistorySerializer})
+    @extend_schema(request={"multipart/form-data": UploadSerializer}, responses={202: SyncHistorySerializer})
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
     def upload(self, request, pk=None):
-        """Upload a .txt, .md, .html or .pdf file; the same file name replaces its earlier upload."""
+        """Upload a .txt, .md, .html or .pdf file; the same file name replaces its earlier
+        upload. Read, chunked and embedded by a Celery worker: 202 with the sync history,
+        whose status and counts show the progress (as a sync's do)."""
         collection = self.get_object()
         data = UploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
-        item = ingest.upload_item(name=upload.name, data=upload.read(), title=data.validated_data["title"],
-                                  source_id=data.validated_data["source_id"])
-        history = self._writable_source(collection, "upload")
-        result = ingest.ingest_items(collection=collection, items=[item], source_type=SourceType.UPLOAD, full=False)
-        return _ingested(history, result)
+        try:
+            return accepted_or_503(
+                lambda: sync.request_upload(collection=collection, name=upload.name, data=upload.read(),
+                                            title=data.validated_data["title"],
+                                            source_id=data.validated_data["source_id"]),
+                serialize=lambda history: SyncHistorySerializer(history).data, record_key="sync_history")
+        except ingest.NotAddable as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
 
     @extend_schema(methods=["GET"], request=None, responses=SourceSerializer(many=True))
     @extend_schema(methods=["DELETE"], request=None, responses=SourceRemovedSerializer, parameters=[

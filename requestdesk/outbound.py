@@ -1,14 +1,18 @@
-"""Outbound HTTP safety (DESIGN.md §4): the one guard for URLs the server itself calls
-(webhooks, scrape targets, connectors).
+"""Outbound HTTP safety: the one guard for URLs the server itself calls (webhooks, scrape
+targets, connectors, LLM providers), and the one place that opens those connections.
 
 `check_url(url)` refuses anything but http/https and any host that resolves to a private,
-loopback, link-local, multicast, reserved, unspecified or cloud-metadata address. Every
-resolved address must be public: one bad answer is enough to refuse. Loopback is allowed
-only with `settings.OUTBOUND_ALLOW_LOOPBACK` (tests); private ranges never.
+loopback, link-local, multicast, reserved, unspecified or cloud-metadata address, including
+IPv6 addresses that wrap one (IPv4-mapped, 6to4, Teredo, NAT64). Every resolved address
+must be public: one bad answer is enough to refuse. Loopback is allowed only with
+`settings.OUTBOUND_ALLOW_LOOPBACK` (tests); private ranges never.
 
-Check right before sending (not only when the URL is saved): a DNS answer can change
-between the two. `http_client()` follows no redirects, so a public URL cannot bounce the
-request to an internal one.
+`http_client()` connects only to addresses it has just vetted: its transport resolves the
+host once, refuses it as `check_url` would, and opens the socket to that very address
+(DNS rebinding cannot slip a second, different answer in between), while the Host header,
+TLS SNI and certificate check keep the URL's host name. It follows no redirects, so a
+public URL cannot bounce the request to an internal one. Callers still call `check_url`
+first, for a clear refusal before anything is sent.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import ssl
 from urllib.parse import urlsplit
 
 import certifi
+import httpcore
 import httpx
 from django.conf import settings
 
@@ -48,12 +53,40 @@ class UnresolvableHost(UnsafeURL):
     retries may treat it as a network error."""
 
 
+# The well-known NAT64 prefix (RFC 6052): its last 32 bits are the IPv4 address reached.
+# 6to4 (RFC 3056) and Teredo (RFC 4380) addresses are read by `ipaddress` itself.
+NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")
+
+
+class RefusedConnection(httpcore.ConnectError):
+    """The transport refused to connect: the host resolved to an address `refusal` names.
+    httpx raises it as an `httpx.ConnectError` carrying the same message."""
+
+
+def _wrapped_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address wraps (and so reaches), if any."""
+    if address.ipv4_mapped:
+        return [address.ipv4_mapped]
+    if address.sixtofour:
+        return [address.sixtofour]
+    if address.teredo:
+        return list(address.teredo)  # the relay server and the (de-obfuscated) client
+    if address in NAT64_PREFIX:
+        return [ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)]
+    return []
+
+
 def refusal(address: IPAddress, *, allow_loopback: bool = False) -> str | None:
     """Why `address` may not be called, or None when it is a public address."""
     if address in METADATA_ADDRESSES:
         return "the cloud metadata address"
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        return refusal(address.ipv4_mapped, allow_loopback=allow_loopback)
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped:
+            return refusal(address.ipv4_mapped, allow_loopback=allow_loopback)
+        for wrapped in _wrapped_ipv4(address):
+            reason = refusal(wrapped)  # a wrapped loopback leaves the host: never allowed
+            if reason:
+                return f"an IPv6 address wrapping {reason} ({wrapped})"
     if address.is_loopback:
         return None if allow_loopback else "a loopback address"
     for attribute, kind in _REFUSED_KINDS:
@@ -86,7 +119,11 @@ def check_url(url: str) -> None:
     host = parts.hostname
     if not host:
         raise UnsafeURL("The URL has no host.")
-    port = port or (443 if parts.scheme.lower() == "https" else 80)
+    vetted_addresses(host, port or (443 if parts.scheme.lower() == "https" else 80))
+
+
+def vetted_addresses(host: str, port: int) -> list[IPAddress]:
+    """Resolve `host` once and return its addresses, or raise UnsafeURL when any is not public."""
     allow_loopback = bool(getattr(settings, "OUTBOUND_ALLOW_LOOPBACK", False))
     addresses = resolve(host, port)
     if not addresses:
@@ -96,6 +133,7 @@ def check_url(url: str) -> None:
         if reason:
             raise UnsafeURL(f"The host “{host}” resolves to {reason} ({address}); "
                             "only public addresses may be called.")
+    return addresses
 
 
 @functools.cache
@@ -105,11 +143,47 @@ def _tls() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
+class PinnedBackend(httpcore.SyncBackend):
+    """httpcore's socket backend, except that the host is resolved and vetted here and the
+    socket opened to a vetted address: the name is looked up exactly once per connection.
+    httpcore then starts TLS with the URL's host name (SNI and certificate check)."""
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        try:
+            addresses = vetted_addresses(host, port)
+        except UnsafeURL as exc:
+            raise RefusedConnection(str(exc)) from exc
+        failure: Exception | None = None
+        for address in addresses:  # like socket.create_connection: the first that answers
+            try:
+                return super().connect_tcp(str(address), port, timeout=timeout, local_address=local_address,
+                                           socket_options=socket_options)
+            except httpcore.ConnectError as exc:
+                failure = exc
+        raise failure
+
+
+class PinnedTransport(httpx.HTTPTransport):
+    """httpx's transport over a connection pool that connects through `PinnedBackend`.
+    httpx takes no network backend, so the pool it builds is replaced by the same pool
+    with ours (its request handling and exception mapping are kept)."""
+
+    def __init__(self):
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)  # httpx's defaults
+        super().__init__(verify=_tls(), trust_env=False, limits=limits)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=_tls(), max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
+            network_backend=PinnedBackend(),
+        )
+
+
 def http_client(*, timeout: float, follow_redirects: bool = False) -> httpx.Client:
-    """An httpx client for calling outside URLs: every phase (connect, write, read, pool)
-    bounded by `timeout` seconds, redirects not followed, and environment proxies ignored
-    (the address checked must be the address connected to)."""
+    """An httpx client for calling outside URLs: it connects to vetted addresses only
+    (`PinnedTransport`), every phase (connect, write, read, pool) bounded by `timeout`
+    seconds, redirects not followed, and environment proxies ignored (the address checked
+    must be the address connected to)."""
     return httpx.Client(
         timeout=httpx.Timeout(timeout), follow_redirects=follow_redirects, max_redirects=3,
-        trust_env=False, headers={"User-Agent": USER_AGENT}, verify=_tls(),
+        trust_env=False, headers={"User-Agent": USER_AGENT}, transport=PinnedTransport(),
     )

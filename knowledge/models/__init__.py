@@ -12,3 +12,4 @@ from .conversations import (  # noqa: F401
     MessageMetadata,
     Reaction,
 )
+from .uploads import PendingUpload  # noqa: F401

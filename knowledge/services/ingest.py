@@ -151,3 +151,41 @@ def upload_item(*, name: str, data: bytes, title: str = "", source_id: str = "")
     text = extract_text(name, data)
     return text_item(title=title or name, text=text, source_id=source_id or f"upload:{name}",
                      metadata={"filename": name, "bytes": len(data)})
+
+
+class NotAddable(ValueError):
+    """Texts and files go to manual and upload collections; the others are filled by their sync."""
+
+
+def check_addable(collection) -> None:
+    """Raise NotAddable unless texts and files may be added to `collection`."""
+    from ..models import SourceType
+
+    if collection.source_type not in (SourceType.MANUAL, SourceType.UPLOAD):
+        raise NotAddable(f"A {collection.get_source_type_display()} collection is filled by its sync; add text "
+                         "and files to a manual or upload collection.")
+
+
+def add_item(*, collection, item: SourceItem, source_type: str, trigger: str = "upload"):
+    """Add (or replace, by source_id) one text or file of a manual or upload collection now, for
+    the API and the admin alike: recorded as a sync in the history, and the collection's
+    `last_synced_at` moved, as a connector's sync does. A failure is recorded on the history
+    and raised."""
+    from ..models import SyncHistory
+
+    check_addable(collection)
+    history = SyncHistory.objects.create(company_id=collection.company_id, collection=collection,
+                                         sync_type=source_type, trigger=trigger, status=SyncHistory.IN_PROGRESS)
+    try:
+        result = ingest_items(collection=collection, items=[item], source_type=source_type, full=False)
+    except Exception as exc:
+        history.status, history.error_message = SyncHistory.FAILED, str(exc)[:500]
+        history.save()
+        raise
+    for name, value in result.as_dict().items():
+        setattr(history, name, value)
+    history.status, history.started_at, history.completed_at = (SyncHistory.COMPLETED, history.created_at,
+                                                                 timezone.now())
+    history.save()
+    KnowledgeCollection.objects.filter(pk=collection.pk).update(last_synced_at=history.completed_at)
+    return history

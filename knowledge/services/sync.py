@@ -13,6 +13,13 @@ A run whose worker died (SIGKILL, OOM, a lost machine) leaves its history in pro
 lease running out; `recover_lost` (beat, every KNOWLEDGE_SYNC_RECOVER_SECONDS) queues such a
 history again, and the task takes it over. A run that finds its lease taken over stops
 without writing its history.
+
+An uploaded file is ingested the same way (`request_upload`): its bytes are staged in a
+PendingUpload, its history (sync type "upload") is the job's progress, and the same task
+runs it under the same collection lease, so an upload and a sync never run side by side and
+recovery takes a lost upload over as an upload. An upload that finds the lease held waits
+its turn (queued again) rather than failing. Texts and files added in a request
+(`ingest.add_item`) hold no lease and are never queued: recovery leaves them alone.
 """
 
 from __future__ import annotations
@@ -32,23 +39,28 @@ from tenants.events_models import Schedule
 from tenants.notifications import notify_company_admins
 from tenants.webhooks import emit_event
 
-from ..models import KnowledgeCollection, SourceType, SyncHistory
+from ..models import KnowledgeCollection, PendingUpload, SourceType, SyncHistory
 from . import ingest
 from .connectors import shopify, wordpress
 from .connectors.base import ConnectorError
 from .crypto import EncryptionKeyError, get_secret
 from .embeddings import DimensionMismatch
+from .extract import UnsupportedUpload, check_upload, extract_text
 from .llm import ProviderError
 
 logger = logging.getLogger(__name__)
 
 TASK = "knowledge.tasks.sync_collection"
 SYNCABLE = (SourceType.WORDPRESS, SourceType.SHOPIFY)
-EXPECTED_FAILURES = (ConnectorError, ProviderError, EncryptionKeyError, DimensionMismatch)
+BUSY_RETRY_SECONDS = 5  # an upload that finds the collection's lease held is queued again after this
 
 
 class NotSyncable(ValueError):
     """Manual and upload collections have no source to sync from."""
+
+
+EXPECTED_FAILURES = (ConnectorError, ProviderError, EncryptionKeyError, DimensionMismatch, UnsupportedUpload,
+                     NotSyncable)
 
 
 class SyncNotQueued(QueueUnavailable):
@@ -95,21 +107,57 @@ def new_history(*, collection, trigger: str) -> SyncHistory:
                                       agent_id=collection.agent_id, sync_type=sync_type(collection), trigger=trigger)
 
 
+def _queue(history, *, what: str = "sync", countdown: float | None = None) -> None:
+    """Send `history`'s task; SyncNotQueued (the history marked failed) when the broker is down."""
+    from ..tasks import sync_collection
+
+    options = {"countdown": countdown} if countdown else {}
+    try:
+        sync_collection.apply_async(kwargs={"collection_id": str(history.collection_id),
+                                            "history_id": str(history.pk)}, **options)
+    except BrokerError as exc:
+        reason = f"The {what} could not be queued: the task broker is unavailable ({exc.__class__.__name__})."
+        _finish(history, SyncHistory.FAILED, error=reason)
+        PendingUpload.objects.filter(history_id=history.pk).delete()
+        raise SyncNotQueued(reason, history) from exc
+
+
 def request_sync(*, collection, trigger: str = "api") -> SyncHistory:
     """A pending history and its task on the queue. Refuses at once a collection that
     cannot sync (NotSyncable, ConnectorError, EncryptionKeyError); SyncNotQueued when the
     broker is down."""
-    from ..tasks import sync_collection
-
     source_items(collection)  # the configuration is checked now; nothing is fetched yet
     history = new_history(collection=collection, trigger=trigger)
-    try:
-        sync_collection.apply_async(kwargs={"collection_id": str(collection.pk), "history_id": str(history.pk)})
-    except BrokerError as exc:
-        reason = f"The sync could not be queued: the task broker is unavailable ({exc.__class__.__name__})."
-        _finish(history, SyncHistory.FAILED, error=reason)
-        raise SyncNotQueued(reason, history) from exc
+    _queue(history)
     return history
+
+
+def request_upload(*, collection, name: str, data: bytes, title: str = "", source_id: str = "",
+                   trigger: str = "upload") -> SyncHistory:
+    """Stage an uploaded file and queue its ingest: a pending history (its progress) and its
+    task. Refuses at once what can be told without reading the text: a collection filled
+    by its sync (ingest.NotAddable), an unsupported type or unreadable PDF
+    (UnsupportedUpload); SyncNotQueued when the broker is down."""
+    ingest.check_addable(collection)
+    check_upload(name, data)
+    history = SyncHistory.objects.create(company_id=collection.company_id, collection=collection,
+                                         sync_type=SourceType.UPLOAD, trigger=trigger)
+    PendingUpload.objects.create(company_id=collection.company_id, history=history, collection=collection,
+                                 name=name, title=title, source_id=source_id, data=data)
+    _queue(history, what="upload")
+    return history
+
+
+def _upload_items(history):
+    """The staged file of an upload history as its one source item, read now."""
+    upload = PendingUpload.objects.filter(history_id=history.pk).first()
+    if upload is None:
+        raise UnsupportedUpload("The uploaded file is no longer available; upload it again.")
+    data = bytes(upload.data)
+    text = extract_text(upload.name, data)
+    yield ingest.text_item(title=upload.title or upload.name, text=text,
+                           source_id=upload.source_id or f"upload:{upload.name}",
+                           metadata={"filename": upload.name, "bytes": len(data)})
 
 
 def _claim(collection, history, now) -> Lease | None:
@@ -128,6 +176,8 @@ def _finish(history, status, *, result=None, error="") -> None:
 
 
 def _announce(collection, history) -> None:
+    if history.sync_type == SourceType.UPLOAD or collection.source_type not in SYNCABLE:
+        return  # the sync events tell of WordPress and Shopify syncs
     completed = history.status == SyncHistory.COMPLETED
     data = {"collection_id": str(collection.pk), "sync_history_id": str(history.pk), "sync_type": history.sync_type,
             "trigger": history.trigger, "items_synced": history.items_synced,
@@ -157,12 +207,16 @@ def run_sync(*, collection_id, history_id=None, trigger: str = "schedule") -> Sy
             return None
     if history.status in (SyncHistory.COMPLETED, SyncHistory.FAILED):
         return history  # a redelivered task: done already
+    upload = history.sync_type == SourceType.UPLOAD
     now = timezone.now()
     lease = _claim(collection, history, now)
     if lease is None:
         holder = KnowledgeCollection.objects.filter(pk=collection.pk).values_list("sync_lock_id", flat=True).first()
         if holder == str(history.pk):
             return history  # a duplicate delivery while this history's run is alive: leave it be
+        if upload:
+            _queue(history, what="upload", countdown=BUSY_RETRY_SECONDS)  # its turn comes after the live run
+            return history
         _finish(history, SyncHistory.FAILED, error="Another sync of this collection is in progress.")
         _announce(collection, history)
         return history
@@ -170,16 +224,17 @@ def run_sync(*, collection_id, history_id=None, trigger: str = "schedule") -> Sy
     history.save(update_fields=["status", "started_at", "updated_at"])
     result = ingest.IngestResult()
     try:
-        heartbeat = lease.beat(source_items(collection), every=settings.KNOWLEDGE_SYNC_LEASE_SECONDS / 3)
-        ingest.ingest_items(collection=collection, items=heartbeat,
-                            source_type=collection.source_type, full=True, result=result)
+        items = _upload_items(history) if upload else source_items(collection)
+        heartbeat = lease.beat(items, every=settings.KNOWLEDGE_SYNC_LEASE_SECONDS / 3)
+        ingest.ingest_items(collection=collection, items=heartbeat, full=not upload, result=result,
+                            source_type=SourceType.UPLOAD if upload else collection.source_type)
         lease.renew()  # still ours: the history is written by the run that holds the lease only
         KnowledgeCollection.objects.filter(pk=collection.pk).update(last_synced_at=timezone.now())
         _finish(history, SyncHistory.COMPLETED, result=result)
     except LeaseLost:
         logger.warning("sync %s of collection %s was taken over by another run; this one stops",
                        history.pk, collection.pk)
-        return history
+        return history  # the staged upload stays: the run that took over reads it
     except EXPECTED_FAILURES as exc:
         _finish(history, SyncHistory.FAILED, result=result, error=str(exc))
     except Exception as exc:  # a bug or an outage: recorded, and logged with its traceback
@@ -187,6 +242,7 @@ def run_sync(*, collection_id, history_id=None, trigger: str = "schedule") -> Sy
         _finish(history, SyncHistory.FAILED, result=result, error=f"Internal error: {exc.__class__.__name__}: {exc}")
     finally:
         lease.release(sync_lock_id="")
+    PendingUpload.objects.filter(history_id=history.pk).delete()
     _announce(collection, history)
     return history
 
@@ -194,17 +250,26 @@ def run_sync(*, collection_id, history_id=None, trigger: str = "schedule") -> Sy
 # --- recovery --------------------------------------------------------------------------
 
 def recover_lost(*, now=None) -> list[str]:
-    """Queue again the syncs whose run was lost: in progress with the collection's lease run
-    out (or held by no one), or still pending a lease after their task was sent. The task
-    claims the lease first, so a sync that is in fact alive is left alone. Returns the ids."""
+    """Queue again the syncs and uploads whose run was lost: in progress with the
+    collection's lease run out (or held by no one), or still pending a lease after their
+    task was sent. The task claims the lease first, so a run that is in fact alive is left
+    alone. Only what a task runs is taken: texts and files added in a request (no staged
+    upload) never are. Returns the ids."""
     from ..tasks import sync_collection
 
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.KNOWLEDGE_SYNC_LEASE_SECONDS)
     candidates = SyncHistory.objects.filter(
-        Q(status=SyncHistory.IN_PROGRESS) | Q(status=SyncHistory.PENDING, created_at__lt=stale))
+        Q(status=SyncHistory.IN_PROGRESS) | Q(status=SyncHistory.PENDING, created_at__lt=stale)).exclude(
+        sync_type=SourceType.MANUAL)
+    rows = list(candidates.only("pk", "collection_id", "trigger", "sync_type"))
+    staged = set(PendingUpload.objects.filter(
+        history_id__in=[row.pk for row in rows if row.sync_type == SourceType.UPLOAD]).values_list("history_id",
+                                                                                                 flat=True))
     lost = {}
-    for history in candidates.only("pk", "collection_id", "trigger"):
+    for history in rows:
+        if history.sync_type == SourceType.UPLOAD and history.pk not in staged:
+            continue  # added in its request: no task to run again
         lock = KnowledgeCollection.objects.filter(pk=history.collection_id).values(
             "sync_lock_id", "sync_lock_until").first()
         if lock and lock["sync_lock_id"] == str(history.pk) and lock["sync_lock_until"] and lock["sync_lock_until"] > now:

@@ -52,3 +52,18 @@ class SearchFilter(drf_filters.SearchFilter):
             return super().get_search_terms(request)
         except ValidationError as exc:
             raise ValidationError({self.search_param: exc.detail}) from exc
+
+
+class OrderingFilter(drf_filters.OrderingFilter):
+    """DRF's ordering, except that a field the list cannot be ordered by is a 400 naming the
+    fields it can be ordered by (DRF drops it silently and orders the default way)."""
+
+    def remove_invalid_fields(self, queryset, fields, view, request):
+        fields = [term for term in fields if term]
+        valid = [name for name, _label in self.get_valid_fields(queryset, view, {"request": request})]
+        unknown = [term for term in fields if term != "?" and term.lstrip("-+") not in valid]
+        if unknown:
+            message = (f"Cannot order by {', '.join(unknown)}; use one of: {', '.join(valid) or 'none'} "
+                       "(prefix - for descending).")
+            raise ValidationError({self.ordering_param: [message]})
+        return super().remove_invalid_fields(queryset, fields, view, request)

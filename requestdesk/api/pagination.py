@@ -28,6 +28,7 @@ from requestdesk.db import pages
 
 CURSOR_SALT = "requestdesk.api.cursor"
 PAGE_SIZE_PARAM, MAX_PAGE_SIZE = "page_size", 100
+MAX_PAGE = 2 ** 31  # beyond any list; (page - 1) × page_size must fit the server's 64-bit skip
 NOT_LIST_PARAMS = {"cursor", "page", PAGE_SIZE_PARAM, "format"}
 
 
@@ -39,10 +40,16 @@ def list_key(request, view) -> tuple:
 
 
 def page_size(request, default: int) -> int:
-    try:
-        return _positive_int(request.query_params[PAGE_SIZE_PARAM], strict=True, cutoff=MAX_PAGE_SIZE)
-    except (KeyError, ValueError):
+    """The `page_size` asked for (at most MAX_PAGE_SIZE), `default` when none is; anything
+    but a positive whole number is a 400 rather than a page of another size."""
+    raw = request.query_params.get(PAGE_SIZE_PARAM, "")
+    if raw == "":
         return default
+    try:
+        return _positive_int(raw, strict=True, cutoff=MAX_PAGE_SIZE)
+    except ValueError:
+        raise ValidationError({PAGE_SIZE_PARAM: [
+            f"“{raw[:50]}” is not a page size: give a whole number from 1 to {MAX_PAGE_SIZE}."]}) from None
 
 
 class Pagination(PageNumberPagination):
@@ -51,7 +58,13 @@ class Pagination(PageNumberPagination):
     page_size_query_param = PAGE_SIZE_PARAM
     max_page_size = MAX_PAGE_SIZE
 
+    def get_page_size(self, request):
+        return page_size(request, self.page_size)
+
     def paginate_queryset(self, queryset, request, view=None):
+        number = request.query_params.get(self.page_query_param, "")
+        if number.isdigit() and (len(number) > 12 or int(number) > MAX_PAGE):
+            raise NotFound("Invalid page.")  # past any list's end; the skip would overflow the server's ints
         if not isinstance(queryset, models.QuerySet) or pages.date_ordering(queryset) is None:
             self.count_exact = True
             return super().paginate_queryset(queryset, request, view)

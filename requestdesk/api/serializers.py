@@ -10,6 +10,7 @@ import functools
 
 from bson import ObjectId
 from bson.errors import InvalidId
+from django.db import models
 from django_mongodb_backend.fields import (
     ArrayField,
     EmbeddedModelArrayField,
@@ -18,6 +19,8 @@ from django_mongodb_backend.fields import (
     ObjectIdField as ModelObjectIdField,
 )
 from rest_framework import serializers
+
+from .parsers import MAX_DEPTH, bson_problem
 
 
 class ObjectIdField(serializers.CharField):
@@ -36,6 +39,22 @@ class ObjectIdField(serializers.CharField):
             return ObjectId(str(data))
         except (InvalidId, TypeError):
             self.fail("invalid", value=data)
+
+
+class JSONField(serializers.JSONField):
+    """DRF's JSON field, refusing with the field's message what MongoDB cannot store (too
+    deep, 64-bit overflow, NUL or unpaired surrogates in keys; see requestdesk.api.parsers):
+    form posts bring JSON fields as text that the JSON parser never saw."""
+
+    def to_internal_value(self, data):
+        try:
+            value = super().to_internal_value(data)
+        except RecursionError:
+            raise serializers.ValidationError(f"Nested deeper than {MAX_DEPTH} levels.") from None
+        problem = bson_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
 
 
 class RelatedField(serializers.PrimaryKeyRelatedField):
@@ -91,6 +110,7 @@ class MongoModelSerializer(serializers.ModelSerializer):
         **serializers.ModelSerializer.serializer_field_mapping,
         ObjectIdAutoField: ObjectIdField,
         ModelObjectIdField: ObjectIdField,
+        models.JSONField: JSONField,
     }
     serializer_related_field = RelatedField
 
