@@ -36,7 +36,7 @@ class ScrapeConfig(EmbeddedModel):
     """How a project scrapes. A preset's `config` holds the same keys; a project starts
     from its preset's values and may override any of them."""
 
-    SENTIMENT_CHOICES = [("vader", "VADER"), ("none", "None")]
+    SENTIMENT_CHOICES = [("vader", "VADER"), ("llm", "The company's LLM provider"), ("none", "None")]
 
     max_pages = models.PositiveIntegerField(default=100, validators=_range(1, 10000),
                                             help_text="Targets fetched per run, at most.")
@@ -123,6 +123,9 @@ class TargetOptions(EmbeddedModel):
     link_selector = models.CharField(max_length=300, blank=True)
     max_items = models.PositiveIntegerField(default=200, validators=_range(1, 5000),
                                             help_text="Results taken from one page, at most.")
+    follow_links = models.BooleanField(
+        default=False, help_text="Feeds: fetch each entry's link and keep the article's main text "
+                                 "when it is longer than what the feed carries.")
 
     def selectors(self) -> dict:
         return {name: getattr(self, name) for name in SELECTOR_FIELDS if getattr(self, name)}
@@ -252,17 +255,24 @@ class ResultContent(EmbeddedModel):
     date = models.DateTimeField(null=True, blank=True)
     url = models.CharField(max_length=2000, blank=True)
     rating = models.FloatField(null=True, blank=True)
+    language = models.CharField(max_length=8, blank=True, default="")
 
 
 class Sentiment(EmbeddedModel):
-    POSITIVE, NEGATIVE, NEUTRAL = "positive", "negative", "neutral"
-    LABELS = [(label, label) for label in (POSITIVE, NEGATIVE, NEUTRAL)]
+    """The sentiment of a result: the compound score of its whole text, its proportions,
+    and the compound score of each sentence (`sentences`, in order). A result whose
+    sentences strongly disagree (praise for one thing, a pan of another) is `mixed`,
+    whatever its overall score (scraping.services.analysis)."""
+
+    POSITIVE, NEGATIVE, NEUTRAL, MIXED = "positive", "negative", "neutral", "mixed"
+    LABELS = [(label, label) for label in (POSITIVE, NEGATIVE, NEUTRAL, MIXED)]
 
     label = models.CharField(max_length=10, choices=LABELS)
     compound = models.FloatField()
     positive = models.FloatField()
     neutral = models.FloatField()
     negative = models.FloatField()
+    sentences = ArrayField(models.FloatField(), default=list, blank=True)
 
 
 class Analysis(EmbeddedModel):
@@ -277,8 +287,9 @@ class SearchTerms(EmbeddedModel):
 class Result(TenantScoped):
     """One scraped item (an article, a review, a feed entry). `published_at` is the item's
     own date, or when it was scraped if it has none: the date results are filtered, sorted
-    and charted by. `terms` (weighted postings of the title and text terms, "15:lantern")
-    feed the weighted search; `search` keeps the plain title and text terms. Where the server
+    and charted by. `terms` (one weighted posting per distinct word, "25:lantern": 10 x its
+    count in the title + 5 x its count in the text) feed the weighted search; `search` keeps
+    the plain title and text terms. Where the server
     has text indexes, TEXT_INDEX serves the same search (requestdesk.db.text)."""
 
     TEXT_INDEX = {"name": "result_text", "weights": {"content.title": 10, "content.text": 5}}

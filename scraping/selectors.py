@@ -7,9 +7,9 @@ Weighted search (seed 002: title weight 10, text 5), by the strategy requestdesk
 chooses. Where the server has text indexes (capability `text_index`), `$text` on the
 `result_text` index (Result.TEXT_INDEX, the same weights) ranks by the server's textScore.
 Elsewhere (the embedded server has none) a result's indexed `terms` are weighted postings,
-"15:lantern" (title 10 + text 5), "10:lantern" (title only), "5:lantern" (text only): see
-scraping.services.analysis. Its score is the sum of its query terms' weights; ranked by
-score, then newest, then _id.
+"25:lantern" (10 x its count in the title + 5 x its count in the text, counts capped at
+analysis.TF_CAP): see scraping.services.analysis. Its score is the sum of its query terms'
+weights; ranked by score, then newest, then _id.
 
 - A server whose capabilities say `ordered_index_sort` and `cheap_counts` (`scores_on_server()`)
   matches `terms: {$in: every weighted posting of the query}` on the (company_id, terms,
@@ -167,9 +167,10 @@ class _Density:
 
 
 class _TermWalk:
-    """One query term's postings, best first: weight 15, 10, then 5; inside a weight, newest
-    first, read window by window. `weight` and `seen_to` bound what it has not read yet: a
-    posting of a lower weight, or of this weight older than `seen_to` (None: none read)."""
+    """One query term's postings, best first: one weight of analysis.WEIGHTS after the
+    other; inside a weight, newest first, read window by window. `weight` and `seen_to`
+    bound what it has not read yet: a posting of a lower weight, or of this weight older
+    than `seen_to` (None: none read)."""
 
     def __init__(self, term: str, walk: "SearchResults"):
         self.term, self.walk = term, walk
@@ -249,14 +250,13 @@ class SearchResults:
             return text.ranked(self.filters.match(self.company), self.query,
                                then=[("published_at", -1), ("_id", -1)], skip=skip, limit=limit)
 
-        def hits(field):
-            return {"$size": {"$setIntersection": [{"$ifNull": [f"$search.{field}", []]}, self.terms]}}
-
+        # A result holds one posting per term, so its score is the sum of the weights of
+        # the query's postings it holds.
+        score = {"$add": [{"$cond": [{"$in": [posting(term, weight), {"$ifNull": ["$terms", []]}]}, weight, 0]}
+                          for term in self.terms for weight in WEIGHTS]}
         stages = [
             {"$match": self._match()},
-            {"$project": {"score": {"$add": [{"$multiply": [WEIGHTS[1], hits("title")]},
-                                             {"$multiply": [WEIGHTS[2], hits("text")]}]},
-                          "published_at": 1}},
+            {"$project": {"score": score, "published_at": 1}},
             {"$sort": {"score": -1, "published_at": -1, "_id": -1}},
             {"$skip": skip},
         ]

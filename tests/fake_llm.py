@@ -3,9 +3,10 @@ stdlib ThreadingHTTPServer on 127.0.0.1, deterministic answers, scripted failure
 
 Answers: "<Section> text for <title>." built from the request's prompt (the words between
 the first “ ” quotes are the section's name), so a test can tell which request wrote what.
-`script` steps are consumed one per request: ("status", 500 | 429 | 401 ...), ("delay", s)
-or ("hold", threading.Event) (answer once the event is set, or after 60 s). `fail_with`
-answers every request with that status. `requests` records each request body.
+`script` steps are consumed one per request: ("status", 500 | 429 | 401 ...), ("delay", s),
+("answer", text) (that text answered instead) or ("hold", threading.Event) (answer once the
+event is set, or after 60 s). `fail_with` answers every request with that status.
+`requests` records each request body.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ class FakeLLM:
                     time.sleep(step[1])
                 elif fake.delay:
                     time.sleep(fake.delay)
-                content = answer_for(body)
+                content = step[1] if step and step[0] == "answer" else answer_for(body)
                 words = len(content.split())
                 self._json(200, {"id": "chatcmpl-content", "object": "chat.completion", "created": 1700000000,
                                  "model": body.get("model", "gpt-test"),

@@ -53,7 +53,9 @@ def test_robots_txt_disallow_is_honoured_and_cached(site):
 def test_robots_txt_status_rules(site, status, allowed):
     site.route("/robots.txt", Reply(status, b"", "text/plain"))
     page = fetch(site.url("/private/secret"))
-    assert page.ok is allowed and page.blocked is not allowed
+    assert page.ok is allowed and not page.blocked  # a 5xx robots.txt is no rule of the site's: an error
+    if not allowed:
+        assert f"robots.txt could not be read (HTTP {status})" in page.error and site.hits("/private/secret") == []
 
 
 def test_robots_crawl_delay_slows_the_rate(site):

@@ -43,11 +43,25 @@ def test_sentiment_labels_on_known_sentences(text, label):
 def test_search_terms():
     assert analysis.tokens("The Batteries of my Lanterns aren't charging!") == ["battery", "lantern", "charging"]
     assert analysis.tokens("Straße CAFÉ glass bus 42 x") == ["strasse", "café", "glass", "bus", "42"]
-    title, text = analysis.search_terms("Solar lanterns", "lantern light light light garden garden lanterns",
-                                        max_text_terms=2)
-    assert title == ["solar", "lantern"] and text == ["light", "lantern"]
     assert analysis.query_terms("the LANTERNS, lantern and the garden") == ["lantern", "garden"]
     assert analysis.query_terms("the and of") == []
+
+
+def test_postings_weigh_term_frequency_per_field():
+    fields = analysis.index_fields("Solar lanterns", "lantern light light light garden garden lanterns "
+                                   + "glow " * 7)
+    # 10 x title count + 5 x text count, each count capped at TF_CAP (4).
+    assert fields["terms"] == ["10:solar", "20:lantern", "15:light", "10:garden", "20:glow"]
+    assert fields["search"] == {"title": ["solar", "lantern"], "text": ["lantern", "light", "garden", "glow"]}
+    assert analysis.WEIGHTS[0] == 60 and analysis.WEIGHTS[-1] == 5 and list(analysis.WEIGHTS) == sorted(
+        analysis.WEIGHTS, reverse=True)
+
+
+def test_every_word_of_a_long_result_is_indexed():
+    words = [f"word{n}" for n in range(300)]
+    text = " ".join(words[:150] * 3 + words[150:])  # 150 frequent words, 150 said once
+    terms = analysis.weights(analysis.index_fields("", text)["terms"])
+    assert len(terms) == 300 and terms["word299"] == 5 and terms["word0"] == 15
 
 
 def _run(project):

@@ -72,3 +72,27 @@ def test_0004_backfills_postings_and_rollups(old_db):
     _migrate(old_db.name)  # nothing left to do
     assert {tuple(doc["search"]["title"]): doc["terms"] for doc in old_db.results.find()} == by_title
     assert old_db.scraping_sentiment_rollups.count_documents({}) == 2
+
+
+def test_0008_recomputes_postings_and_sentiment(old_db):
+    """Results stored with presence-only postings of their 64 most frequent words and without
+    per-sentence sentiment get term-frequency postings of every word, sentence scores, the
+    `mixed` label where their sentences disagree, and rollups that count it."""
+    _migrate(old_db.name, "scraping", "0007")
+    company, project, target = ObjectId(), ObjectId(), ObjectId()
+    old_db.targets.insert_one({"_id": target, "company_id": company, "project_id": project})
+    text = ("The screen is gorgeous and I absolutely love the camera, best phone I have owned! "
+            "But the battery is terrible, it dies by noon and charging is awful.")
+    doc = _result(company, project, target, 5, ["phone"], ["screen"], "positive", 0.82)
+    doc["content"] = {"title": "Phone phone", "text": text, "author": "", "url": "https://x.example/1"}
+    old_db.results.insert_one(doc)
+
+    _migrate(old_db.name)
+    stored = old_db.results.find_one({"_id": doc["_id"]})
+    weights = dict(reversed(posting.split(":", 1)) for posting in stored["terms"])
+    assert weights["phone"] == "25" and weights["battery"] == "5" and weights["noon"] == "5"
+    assert stored["search"]["title"] == ["phone"] and "charging" in stored["search"]["text"]
+    sentiment = stored["analysis"]["sentiment"]
+    assert sentiment["label"] == "mixed" and len(sentiment["sentences"]) == 3
+    [month] = old_db.scraping_sentiment_rollups.find({"target_id": target})
+    assert month["days"]["05"]["mixed"] == 1 and "positive" not in month["days"]["05"]

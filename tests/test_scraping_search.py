@@ -229,3 +229,26 @@ def test_a_server_with_text_indexes_is_searched_with_text(world, corpus, setting
     assert match["$text"] == {"$search": "Lantern battery"} and match["company_id"] == world.a.pk
     assert sent[-1][2]["$sort"] == {"score": -1, "published_at": -1, "_id": -1}
     assert len(page) == 1 and page[0].company_id == world.a.pk and page[0].score == 1.5
+
+
+def test_ranked_by_term_frequency_title_10_text_5(world):
+    """10 x the word's count in the title + 5 x its count in the text (each capped at
+    analysis.TF_CAP), the same on the server and in the client-side walk."""
+    target = make_target(make_project(world.a, name="Kettles"), "http://127.0.0.1:9/kettles")
+    _add(target, once=("Review", "The kettle is fine.", 0),
+         thrice=("Review", "Kettle, kettle, kettle: I say it three times.", 1),
+         titled=("Kettle review", "It boils.", 2),
+         many=("Kettle kettle", "kettle " * 9, 3))
+    for on_server in (True, False):
+        found = selectors.SearchResults(company=world.a, terms=["kettle"], filters=selectors.ResultFilters(),
+                                        on_server=on_server)
+        ranked = [(r.content.text[:6], r.score) for r in found[0:10]]
+        assert ranked == [("kettle", 40), ("Kettle", 15), ("It boi", 10), ("The ke", 5)], on_server
+
+
+def test_a_word_said_once_in_a_long_review_is_found(world):
+    target = make_target(make_project(world.a, name="Long"), "http://127.0.0.1:9/long")
+    filler = " ".join(f"filler{n} filler{n}" for n in range(70))  # 70 words said twice: more than 64
+    _add(target, long=("A long review", f"{filler} and the hinge squeaks", 0))
+    [hit] = selectors.search(company=world.a, query="hinge")[0:10]
+    assert hit.content.title == "A long review" and hit.score == 5

@@ -1,20 +1,21 @@
-"""Text analysis at ingest: sentiment (VADER) and the terms of the weighted search.
+"""Text analysis at ingest: sentiment (VADER) and the postings of the weighted search.
 
 Sentiment: VADER's compound score in [-1, 1] with the thresholds its authors recommend
 (>= 0.05 positive, <= -0.05 negative, else neutral), plus its positive/neutral/negative
-proportions. The analyzer (lexicon inside the wheel) is loaded once per process.
+proportions, and the compound score of every sentence: a review that praises one thing
+and pans another has a positive or negative overall score (VADER sums), but its sentences
+disagree, and it is labelled `mixed`. The analyzer (lexicon inside the wheel) is loaded
+once per process.
 
-Search terms: the text casefolded, split into unicode words, stop words and one-letter
-words dropped, each word reduced by a small plural stripper (Harman's S-stemmer: "reviews"
--> "review", "batteries" -> "battery"). A query goes through the same steps, so what it
-matches is what was stored. A result keeps every title term and its most frequent text
-terms (SCRAPING_SEARCH_MAX_TERMS): on the embedded server every indexed term costs insert
-time, and the most frequent words are what a document is about.
+Search terms are the project's tokens (requestdesk.text.tokenize: stop words dropped,
+plurals folded), so a query matches what was stored. Every term of a result is indexed.
 
-The indexed `terms` of a result are weighted postings, "<weight>:<term>": a term's weight
-is 10 when it is in the title plus 5 when it is in the text (15, 10 or 5), so the index
-(company_id, terms, published_at) lists a term's results best first, newest first, and a
-one-word query's ranking is an index range walk (scraping.selectors).
+The indexed `terms` of a result are weighted postings, "<weight>:<term>", one per distinct
+term: weight = 10 x its count in the title + 5 x its count in the text (seed 002's field
+weights), each count saturating at TF_CAP as BM25's does (a word said a fifth time tells
+little more, and the weights stay a short list of tiers). The index (company_id, terms,
+published_at) then lists a term's results best first, newest first, so a one-word query's
+ranking is an index range walk over WEIGHTS (scraping.selectors).
 """
 
 from __future__ import annotations
@@ -23,88 +24,68 @@ import re
 import threading
 from collections import Counter
 
-from django.conf import settings
+from requestdesk.text import tokenize
 
 from ..models import Sentiment
 
 POSITIVE_THRESHOLD, NEGATIVE_THRESHOLD = 0.05, -0.05
+STRONG, BALANCE = 0.5, 1 / 3  # a sentence that clearly praises or pans; the weaker side's share
 SENTIMENT_MAX_CHARS = 5000
-MAX_TITLE_TERMS = 32
 MAX_QUERY_TERMS = 16
+TITLE_WEIGHT, TEXT_WEIGHT = 10, 5
+TF_CAP = 4
+# Every weight a posting can carry, best first (the tiers the search walks).
+WEIGHTS = tuple(sorted({TITLE_WEIGHT * in_title + TEXT_WEIGHT * in_text
+                        for in_title in range(TF_CAP + 1) for in_text in range(TF_CAP + 1)} - {0}, reverse=True))
 
-STOP_WORDS = frozenset("""
-a about above after again against all also am an and any are aren as at be because been before being below
-between both but by can cannot could couldn did didn do does doesn doing don down during each few for from
-further had hadn has hasn have haven having he her here hers herself him himself his how i if in into is isn
-it its itself just let me more most my myself no nor not of off on once only or other ought our ours
-ourselves out over own same shan she should shouldn so some such than that the their theirs them themselves
-then there these they this those through to too under until up very was wasn we were weren what when where
-which while who whom why will with won would wouldn you your yours yourself yourselves
-""".split())
-
-_WORD = re.compile(r"\w+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _analyzer = None
 _analyzer_lock = threading.Lock()
-
-
-def stem(word: str) -> str:
-    """Harman's S-stemmer: plural endings only, so it never merges unrelated words."""
-    if len(word) <= 3 or not word.endswith("s"):
-        return word
-    if word.endswith("ies") and not word.endswith(("eies", "aies")):
-        return word[:-3] + "y"
-    if word.endswith("es") and not word.endswith(("aes", "ees", "oes")):
-        return word[:-1]
-    if not word.endswith(("us", "ss")):
-        return word[:-1]
-    return word
-
-
-def tokens(text: str) -> list[str]:
-    """The searchable words of `text`, in order, repeats kept."""
-    return [stem(word) for word in _WORD.findall((text or "").casefold())
-            if len(word) > 1 and word not in STOP_WORDS and word.strip("_")]
+tokens = tokenize
 
 
 def _unique(words) -> list[str]:
     return list(dict.fromkeys(words))
 
 
-def search_terms(title: str, text: str, *, max_text_terms: int | None = None) -> tuple[list[str], list[str]]:
-    """(title terms, text terms) stored on a result: every title term, the text's most
-    frequent terms (ties in order of appearance)."""
-    limit = settings.SCRAPING_SEARCH_MAX_TERMS if max_text_terms is None else max_text_terms
-    counts = Counter(tokens(text))  # insertion order = first appearance; sorted() is stable
-    text_terms = [term for term, _ in sorted(counts.items(), key=lambda pair: -pair[1])][:limit]
-    return _unique(tokens(title))[:MAX_TITLE_TERMS], text_terms
+def term_counts(title: str, text: str) -> tuple[Counter, Counter]:
+    """(title term counts, text term counts); insertion order is first appearance."""
+    return Counter(tokenize(title)), Counter(tokenize(text))
 
 
-TITLE_WEIGHT, TEXT_WEIGHT = 10, 5
-WEIGHTS = (TITLE_WEIGHT + TEXT_WEIGHT, TITLE_WEIGHT, TEXT_WEIGHT)  # best first
+def weight(title_count: int, text_count: int) -> int:
+    return TITLE_WEIGHT * min(title_count, TF_CAP) + TEXT_WEIGHT * min(text_count, TF_CAP)
 
 
-def posting(term: str, weight: int) -> str:
-    return f"{weight}:{term}"
+def posting(term: str, weight_: int) -> str:
+    return f"{weight_}:{term}"
 
 
-def postings(title_terms: list[str], text_terms: list[str]) -> list[str]:
-    """The weighted postings of a result ("15:lantern", "5:battery"), one per term."""
-    title, text = set(title_terms), set(text_terms)
-    return [posting(term, TITLE_WEIGHT * (term in title) + TEXT_WEIGHT * (term in text))
-            for term in _unique(title_terms + text_terms)]
+def postings(title_counts: Counter, text_counts: Counter) -> list[str]:
+    """The weighted postings of a result ("20:lantern", "5:battery"), one per distinct term."""
+    return [posting(term, weight(title_counts[term], text_counts[term]))
+            for term in _unique([*title_counts, *text_counts])]
 
 
 def weights(postings_: list[str]) -> dict[str, int]:
     """{term: weight} of stored postings (the inverse of postings())."""
     found = {}
     for entry in postings_ or ():
-        weight, _, term = entry.partition(":")
-        found[term] = int(weight)
+        weight_, _, term = entry.partition(":")
+        found[term] = int(weight_)
     return found
 
 
+def index_fields(title: str, text: str) -> dict:
+    """What a result stores for the search: `terms` (its postings) and `search` (its
+    distinct title and text terms), as keyword arguments of Result / raw $set values."""
+    title_counts, text_counts = term_counts(title, text)
+    return {"terms": postings(title_counts, text_counts),
+            "search": {"title": list(title_counts), "text": list(text_counts)}}
+
+
 def query_terms(query: str) -> list[str]:
-    return _unique(tokens(query))[:MAX_QUERY_TERMS]
+    return _unique(tokenize(query))[:MAX_QUERY_TERMS]
 
 
 def analyzer():
@@ -126,7 +107,26 @@ def label_for(compound: float) -> str:
     return Sentiment.NEUTRAL
 
 
+def sentences(text: str) -> list[str]:
+    """The sentences of `text`: split after . ! ? (and runs of them) and at line breaks."""
+    return [part.strip() for part in _SENTENCE_END.split(text or "") if part and part.strip()]
+
+
+def disagree(scores: list[float]) -> bool:
+    """Whether sentences strongly disagree: at least one clearly positive and one clearly
+    negative sentence (|compound| >= STRONG), the weaker side carrying at least BALANCE of
+    the stronger side's weight (one grumble in a page of praise is still praise)."""
+    praise = sum(score for score in scores if score >= STRONG)
+    blame = -sum(score for score in scores if score <= -STRONG)
+    return bool(praise and blame) and min(praise, blame) >= BALANCE * max(praise, blame)
+
+
 def sentiment(text: str) -> Sentiment:
-    scores = analyzer().polarity_scores((text or "")[:SENTIMENT_MAX_CHARS])
-    return Sentiment(label=label_for(scores["compound"]), compound=scores["compound"], positive=scores["pos"],
-                     neutral=scores["neu"], negative=scores["neg"])
+    """VADER on the whole text (compound, proportions) and on each sentence; `mixed` when the
+    sentences disagree (see disagree()), else the label of the overall compound."""
+    text = (text or "")[:SENTIMENT_MAX_CHARS]
+    scores = analyzer().polarity_scores(text)
+    per_sentence = [round(analyzer().polarity_scores(part)["compound"], 4) for part in sentences(text)]
+    label = Sentiment.MIXED if disagree(per_sentence) else label_for(scores["compound"])
+    return Sentiment(label=label, compound=scores["compound"], positive=scores["pos"], neutral=scores["neu"],
+                     negative=scores["neg"], sentences=per_sentence)

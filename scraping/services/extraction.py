@@ -1,18 +1,17 @@
-"""Turning a fetched page into items (title, text, author, date, url).
+"""Turning a fetched page into items (title, text, author, date, url, language).
 
 `extract(body=..., content_type=..., url=..., platform=..., options=...)` returns the platform
 it read the page as and the items found:
 
-* feed     RSS 2.0, RSS 1.0 (RDF) and Atom: one item per entry (xml.etree; entities are
-           never fetched, and the body is size-capped before it gets here)
+* feed     RSS 0.9x/1.0/2.0 and Atom (feedparser), JSON Feed (json): one item per entry,
+           full content where the feed carries it (services.feeds)
 * reviews  JSON-LD `Review` objects anywhere in the page (also nested in a Product's
            `review`, or in `@graph`): one item per review
-* article  the page's main text (the <article>, <main>, or the block richest in
-           paragraphs), its title, author and date from meta tags, JSON-LD or markup
-* custom   the target's CSS selectors: one item per `item_selector` match
+* article  the page's main text, title, author, date and language by trafilatura; an
+           exact timestamp from the page's meta tags or JSON-LD is kept over trafilatura's
+           day (it gives dates only), and the page's own metadata fills what it misses
+* custom   the target's CSS selectors: one item per `item_selector` match (selectolax)
 * auto     detects feed, then custom (selectors set), then reviews, else article
-
-HTML is parsed with selectolax (lexbor).
 """
 
 from __future__ import annotations
@@ -20,80 +19,26 @@ from __future__ import annotations
 import codecs
 import json
 import re
-import xml.etree.ElementTree as ET
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin
 
+import trafilatura
 from selectolax.lexbor import LexborHTMLParser
 
+from requestdesk.text import html_to_text
+
 from ..models import Target
+from .feeds import extract_feed, is_feed
+from .items import ExtractionError, Item, clean, parse_date
+
+__all__ = ["ExtractionError", "Item", "extract", "check_selector", "decode", "parse_date", "is_feed"]
 
 AUTO, ARTICLE, REVIEWS, FEED, CUSTOM = Target.AUTO, Target.ARTICLE, Target.REVIEWS, Target.FEED, Target.CUSTOM
-NOISE = "script, style, noscript, nav, header, footer, aside, form, iframe, svg, template, button, menu"
-BLOCKS = "p, h2, h3, h4, blockquote, pre, li"
 REVIEW_TYPES = {"Review", "UserReview", "CriticReview", "EmployerReview"}
-ATOM = "{http://www.w3.org/2005/Atom}"
-RSS1 = "{http://purl.org/rss/1.0/}"
-DC = "{http://purl.org/dc/elements/1.1/}"
-CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
+ARTICLE_TYPES = {"Article", "NewsArticle", "BlogPosting", "Report", "TechArticle"}
 _META_CHARSET = re.compile(rb"<meta[^>]+charset=[\"']?\s*([A-Za-z0-9_.:-]+)", re.I)
-_SPACES = re.compile(r"[ \t\r\f\v]+")
-
-
-@dataclass
-class Item:
-    title: str = ""
-    text: str = ""
-    author: str = ""
-    date: datetime | None = None
-    url: str = ""
-    rating: float | None = None
-
-    @property
-    def empty(self) -> bool:
-        return not (self.title.strip() or self.text.strip())
-
-
-class ExtractionError(ValueError):
-    """The page cannot be read as the platform asked for; the message says why."""
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-def clean(text: str | None) -> str:
-    """Whitespace collapsed within lines, blank lines squeezed, ends stripped."""
-    lines = (_SPACES.sub(" ", line).strip() for line in (text or "").splitlines())
-    return "\n".join(line for line in lines if line)
-
-
-def html_to_text(fragment: str | None) -> str:
-    """The text of an HTML fragment (feed descriptions often carry markup)."""
-    if not fragment:
-        return ""
-    if "<" not in fragment:
-        return clean(fragment)
-    tree = LexborHTMLParser(fragment)
-    return clean(tree.body.text(separator=" ", strip=True) if tree.body else "")
-
-
-def parse_date(value) -> datetime | None:
-    """ISO 8601 or RFC 822 dates (aware, UTC); None when unreadable."""
-    if not value or not isinstance(value, str):
-        return None
-    value = value.strip()
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            parsed = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
-
 
 def decode(body: bytes, content_type: str = "") -> str:
     """Bytes to text: the charset of the Content-Type, else of a <meta> tag, else UTF-8."""
@@ -109,18 +54,6 @@ def decode(body: bytes, content_type: str = "") -> str:
     except LookupError:
         charset = ""
     return body.decode(charset or "utf-8", errors="replace")
-
-
-def is_feed(body: bytes, content_type: str) -> bool:
-    kind = (content_type or "").split(";")[0].strip().lower()
-    if kind in ("application/rss+xml", "application/atom+xml", "application/rdf+xml"):
-        return True
-    head = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if head.startswith(b"<?xml"):
-        head = head[head.find(b"?>") + 2:].lstrip()
-        while head.startswith(b"<!--") or head.startswith(b"<?"):
-            head = head[max(head.find(b"-->") + 3, head.find(b"?>") + 2):].lstrip()
-    return head.startswith((b"<rss", b"<feed", b"<rdf:rdf"))
 
 
 def _name(value) -> str:
@@ -208,36 +141,49 @@ def _text_of(node) -> str:
     return clean(node.text(separator=" ", strip=True)) if node else ""
 
 
-def _best_block(tree: LexborHTMLParser):
-    """The element whose own paragraphs hold the most text (a readability-style guess)."""
-    best, best_score = None, 0
-    for node in tree.css("div, section, td"):
-        score = sum(len(p.text(strip=True)) for p in node.iter() if p.tag == "p")
-        if score > best_score:
-            best, best_score = node, score
-    return best or tree.body
+def _language(tree: LexborHTMLParser) -> str:
+    node = tree.css_first("html")
+    value = (node.attributes.get("lang") or "") if node else ""
+    value = value or _meta(tree, "og:locale", "content-language", "language")
+    return value.strip().replace("_", "-").split("-")[0].lower()[:8]
 
 
-def extract_article(tree: LexborHTMLParser, url: str) -> list[Item]:
-    articles = [o for o in jsonld_objects(tree) if _types(o) & {"Article", "NewsArticle", "BlogPosting"}]
+def _paragraphs(text: str | None) -> str:
+    """trafilatura's lines (one per paragraph, heading or list item) as paragraphs."""
+    return "\n\n".join(line for line in clean(text).split("\n") if line)
+
+
+def _main_text(html: str, url: str):
+    """trafilatura's document (main text and metadata), or None when it finds no text."""
+    document = trafilatura.bare_extraction(html, url=url or None, with_metadata=True, include_comments=False,
+                                           include_tables=True, deduplicate=False)
+    return document if document is not None and (document.text or "").strip() else None
+
+
+def extract_article(tree: LexborHTMLParser, url: str, html: str = "") -> list[Item]:
+    articles = [o for o in jsonld_objects(tree) if _types(o) & ARTICLE_TYPES]
     ld = articles[0] if articles else {}
-    h1 = tree.css_first("h1")
-    title = (_meta(tree, "og:title", "twitter:title") or clean(str(ld.get("headline") or ""))
-             or _text_of(h1) or _text_of(tree.css_first("title")))
-    author = (_meta(tree, "author", "article:author", "dc.creator") or _name(ld.get("author"))
+    document = _main_text(html or tree.html or "", url)
+    title = ((document.title if document else "") or _meta(tree, "og:title", "twitter:title")
+             or clean(str(ld.get("headline") or "")) or _text_of(tree.css_first("h1"))
+             or _text_of(tree.css_first("title")))
+    author = ((document.author if document else "") or _meta(tree, "author", "article:author", "dc.creator")
+              or _name(ld.get("author"))
               or _text_of(tree.css_first('[rel="author"], [itemprop="author"], .author, .byline')))
     time_node = tree.css_first("time[datetime]")
     date = (parse_date(_meta(tree, "article:published_time", "date", "pubdate", "dc.date", "datePublished"))
             or parse_date(ld.get("datePublished"))
-            or parse_date(time_node.attributes.get("datetime") if time_node else None))
-    for node in tree.css(NOISE):
-        node.decompose()
-    container = tree.css_first("article") or tree.css_first('main, [role="main"]') or _best_block(tree)
-    if container is None:
-        return []
-    blocks = [_text_of(node) for node in container.css(BLOCKS)]
-    text = "\n\n".join(b for b in blocks if b) or _text_of(container)
-    item = Item(title=title, text=text, author=author.removeprefix("By ").strip(), date=date, url=url)
+            or parse_date(time_node.attributes.get("datetime") if time_node else None)
+            or (parse_date(document.date) if document else None))
+    language = (document.language if document else "") or _language(tree)
+    text = ""
+    if document is not None:
+        text = _paragraphs(document.text)
+        first, _, rest = text.partition("\n\n")
+        if rest and first.strip() == title.strip():  # the page's <h1> repeats the title
+            text = rest
+    item = Item(title=title, text=text, author=clean(author).removeprefix("By ").strip(), date=date, url=url,
+                language=language or "")
     return [] if item.empty else [item]
 
 
@@ -272,49 +218,12 @@ def extract_custom(tree: LexborHTMLParser, url: str, options) -> list[Item]:
     return items
 
 
-def _child_text(element, *tags: str) -> str:
-    for tag in tags:
-        child = element.find(tag)
-        if child is not None and (child.text or "").strip():
-            return child.text.strip()
-    return ""
-
-
-def extract_feed(body: bytes, url: str) -> list[Item]:
-    try:
-        root = ET.fromstring(body)
-    except ET.ParseError as exc:
-        raise ExtractionError(f"The feed is not well-formed XML ({exc}).") from exc
-    items = []
-    if root.tag == f"{ATOM}feed":
-        for entry in root.iter(f"{ATOM}entry"):
-            links = entry.findall(f"{ATOM}link")
-            link = next((l.get("href") for l in links if l.get("rel", "alternate") == "alternate"), None)
-            author = entry.find(f"{ATOM}author")
-            items.append(Item(
-                title=html_to_text(_child_text(entry, f"{ATOM}title")),
-                text=html_to_text(_child_text(entry, f"{ATOM}content", f"{ATOM}summary")),
-                author=_child_text(author, f"{ATOM}name") if author is not None else "",
-                date=parse_date(_child_text(entry, f"{ATOM}published", f"{ATOM}updated")),
-                url=urljoin(url, link or _child_text(entry, f"{ATOM}id")),
-            ))
-    else:
-        for entry in [*root.iter("item"), *root.iter(f"{RSS1}item")]:
-            items.append(Item(
-                title=html_to_text(_child_text(entry, "title", f"{RSS1}title")),
-                text=html_to_text(_child_text(entry, f"{CONTENT}encoded", "description", f"{RSS1}description")),
-                author=_child_text(entry, "author", f"{DC}creator"),
-                date=parse_date(_child_text(entry, "pubDate", f"{DC}date")),
-                url=urljoin(url, _child_text(entry, "link", f"{RSS1}link", "guid")),
-            ))
-    return [item for item in items if not item.empty]
-
-
 def extract(*, body: bytes, content_type: str, url: str, platform: str = AUTO, options=None) -> tuple[str, list[Item]]:
     """(the platform the page was read as, its items)."""
     if platform == FEED or (platform == AUTO and is_feed(body, content_type)):
-        return FEED, extract_feed(body, url)
-    tree = LexborHTMLParser(decode(body, content_type))
+        return FEED, extract_feed(body, url, content_type)
+    html = decode(body, content_type)
+    tree = LexborHTMLParser(html)
     if platform == AUTO:
         if options is not None and options.selectors():
             platform = CUSTOM
@@ -327,7 +236,28 @@ def extract(*, body: bytes, content_type: str, url: str, platform: str = AUTO, o
         return REVIEWS, _review_items(jsonld_objects(tree), url)
     if platform == CUSTOM:
         return CUSTOM, extract_custom(tree, url, options)
-    return ARTICLE, extract_article(tree, url)
+    return ARTICLE, extract_article(tree, url, html)
+
+
+def follow_links(items: list[Item], fetch) -> list[Item]:
+    """Feed entries with their articles: each entry's link fetched (`fetch(url)` -> a
+    fetching.Page) and read as an article; its main text replaces the entry's when longer
+    (feeds often carry a teaser), the entry keeps its own title, author and date. An entry
+    whose page fails keeps what the feed said."""
+    for item in items:
+        if not item.url:
+            continue
+        page = fetch(item.url)
+        if not page.ok or is_feed(page.body, page.content_type):
+            continue
+        html = decode(page.body, page.content_type)
+        articles = extract_article(LexborHTMLParser(html), page.final_url or item.url, html)
+        if articles and len(articles[0].text) > len(item.text):
+            article = articles[0]
+            item.text = article.text
+            item.author, item.date = item.author or article.author, item.date or article.date
+            item.language = item.language or article.language
+    return items
 
 
 def check_selector(selector: str) -> None:

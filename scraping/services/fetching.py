@@ -30,7 +30,7 @@ from django.conf import settings
 
 from requestdesk import outbound
 
-from .politeness import DomainBusy, DomainLimiter, Robots
+from .politeness import DomainBusy, DomainLimiter, Robots, RobotsUnreachable
 
 logger = logging.getLogger(__name__)
 
@@ -186,7 +186,11 @@ class Fetcher:
             self._guard(url)
             interval = self.policy.interval
             if self.policy.respect_robots:
-                if not self.robots.allowed(url):
+                try:
+                    allowed = self.robots.allowed(url)
+                except RobotsUnreachable as exc:
+                    raise FetchError(str(exc)) from exc
+                if not allowed:
                     raise Blocked(f"Disallowed by robots.txt: {url}")
                 interval = max(interval, self.robots.crawl_delay(url))
             try:
@@ -257,4 +261,5 @@ class Fetcher:
                         return 200, body.decode("utf-8", errors="replace")
         except (FetchError, httpx.HTTPError) as exc:
             logger.info("robots.txt %s unreachable: %s", url, exc)
+            return None, str(exc) or exc.__class__.__name__
         return None, ""

@@ -143,7 +143,10 @@ def fetch_and_extract(fetcher: Fetcher, target: Target) -> Fetched:
                                              platform=target.platform, options=target.options)
     except extraction.ExtractionError as exc:
         return Fetched(page=page, error=str(exc))
-    return Fetched(page=page, platform=platform, items=items[:target.options.max_items])
+    items = items[:target.options.max_items]
+    if platform == extraction.FEED and target.options.follow_links:
+        items = extraction.follow_links(items, fetcher.fetch)
+    return Fetched(page=page, platform=platform, items=items)
 
 
 def run_job(*, job_id, resume_lease: str | None = None) -> ScrapeJob | None:

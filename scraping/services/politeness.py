@@ -6,7 +6,10 @@
   When Redis does not answer the same limits hold within this process.
 * `Robots`: robots.txt rules per origin (RFC 9309: a 4xx robots.txt allows everything, an
   unreachable one or a 5xx allows nothing for a minute), kept in memory for one fetcher and
-  in the Django cache (Redis) for everyone, `SCRAPING_ROBOTS_CACHE_SECONDS`.
+  in the Django cache (Redis) for everyone, `SCRAPING_ROBOTS_CACHE_SECONDS`. An unreachable
+  robots.txt is not a site's rule: `allowed` raises `RobotsUnreachable` with the reason (a
+  refused connection, a timeout, HTTP 503), so the page is reported as what happened to it
+  rather than as "Disallowed by robots.txt".
 """
 
 from __future__ import annotations
@@ -36,6 +39,11 @@ DOMAIN_WAIT_SECONDS = 300  # how long a request waits for a free place on a busy
 
 class DomainBusy(Exception):
     """No place on the domain within DOMAIN_WAIT_SECONDS."""
+
+
+class RobotsUnreachable(Exception):
+    """robots.txt could not be read (network error or 5xx): nothing on the origin may be
+    fetched for now (RFC 9309), and the message says why."""
 
 
 # --- per-domain limits ---------------------------------------------------------------------
@@ -160,7 +168,11 @@ class Robots:
         self._lock = threading.Lock()
 
     def allowed(self, url: str) -> bool:
-        return self._parser(url).can_fetch(outbound.USER_AGENT, url)
+        """Whether robots.txt lets us fetch `url`; RobotsUnreachable when it could not be read."""
+        parser = self._parser(url)
+        if isinstance(parser, _Unreachable):
+            raise RobotsUnreachable(f"robots.txt could not be read ({parser.reason}); the page was not fetched.")
+        return parser.can_fetch(outbound.USER_AGENT, url)
 
     def crawl_delay(self, url: str) -> float:
         try:
@@ -183,7 +195,7 @@ class Robots:
         except Exception:  # the cache is an optimisation: Redis down means fetching again
             cached = None
         if cached is None:
-            status, text = self._download(origin + "/robots.txt")
+            status, text = self._download(origin + "/robots.txt")  # text: the reason when status is None
             seconds = self.cache_seconds
             if status is None or status >= 500:
                 seconds = min(seconds, UNREACHABLE_ROBOTS_SECONDS)
@@ -193,11 +205,19 @@ class Robots:
             except Exception:
                 pass
         status, text = cached
-        parser = RobotFileParser(origin + "/robots.txt")
         if status is None or status >= 500:
-            parser.disallow_all = True
-        elif status >= 400:
+            return _Unreachable(origin + "/robots.txt", text or f"HTTP {status}")
+        parser = RobotFileParser(origin + "/robots.txt")
+        if status >= 400:
             parser.allow_all = True
         else:
             parser.parse(text.splitlines())
         return parser
+
+
+class _Unreachable(RobotFileParser):
+    """The rules of an unreachable robots.txt: nothing allowed, and why."""
+
+    def __init__(self, url: str, reason: str):
+        super().__init__(url)
+        self.disallow_all, self.reason = True, reason

@@ -12,7 +12,17 @@ all the company's results: the search plans its date windows from it (scraping.s
 The ingest service adds the results it stored with one bulk of `$inc` upserts right after
 the bulk insert (`add`), so a month of a target is one small document however many results
 it has; the migration that introduced them builds them from the stored results (`rebuild`,
-idempotent). Days are UTC days. There are no transactions on the embedded server: a worker
+idempotent).
+
+A page whose content changed is stored as a new result (a new content hash) beside the old
+one, but it is still one item: on article targets an item is known by its url (the page's),
+and only the newest result of a url counts. `add` moves the count of the version it
+replaces (a `$inc` of -1 on the old result's day and label, +1 on the new one's), and
+`rebuild` keeps the newest result per url, so both give the same numbers. Review, feed and
+custom targets give many items per fetch (reviews share the page's url): there each result
+counts.
+
+Days are UTC days. There are no transactions on the embedded server: a worker
 killed between the insert and the `$inc` leaves those results out of the rollups until
 `rebuild` runs again (`manage.py rebuild_sentiment_rollups`).
 """
@@ -28,8 +38,12 @@ from requestdesk.db.collections import raw
 
 from ..models import Result, SentimentRollup, Target
 
-LABELS = ("positive", "negative", "neutral")
+LABELS = ("positive", "negative", "neutral", "mixed")
 UNSCORED = "unscored"
+# Platforms whose items are known by their url: an article target's page is one item. (Feed
+# entries have their own links too, but a feed target holds thousands of results and there is
+# no index on the url: looking each new entry up cost more than the ingest itself.)
+URL_IDENTIFIED = ("article",)
 
 
 def month_of(when: datetime) -> datetime:
@@ -37,24 +51,88 @@ def month_of(when: datetime) -> datetime:
     return datetime(when.year, when.month, 1)
 
 
-def _cell(label: str | None, compound) -> dict:
+def _cell(label: str | None, compound, sign: int = 1) -> dict:
     if label not in LABELS or compound is None:
-        return {UNSCORED: 1}
-    return {label: 1, f"{label}_sum": compound}
+        return {UNSCORED: sign}
+    return {label: sign, f"{label}_sum": sign * compound}
 
 
-def increments(rows) -> dict[tuple, dict]:
-    """{(company_id, project_id, target_id, platform, month): {"days.DD.field": n}} of rows,
-    each (company_id, project_id, target_id, platform, published_at, label, compound)."""
+def increments(rows, removed=()) -> dict[tuple, dict]:
+    """{(company_id, project_id, target_id, platform, month): {"days.DD.field": n}} of rows
+    counted in and `removed` rows counted out, each (company_id, project_id, target_id,
+    platform, published_at, label, compound)."""
     found: dict[tuple, dict] = defaultdict(lambda: defaultdict(float))
-    for company_id, project_id, target_id, platform, published_at, label, compound in rows:
-        when = published_at.astimezone(timezone.utc) if published_at.tzinfo else published_at
-        for key in ((company_id, project_id, target_id, platform, month_of(when)),
-                    (company_id, None, None, None, month_of(when))):
-            fields = found[key]
-            for name, value in _cell(label, compound).items():
-                fields[f"days.{when.day:02d}.{name}"] += value
+    for sign, part in ((1, rows), (-1, removed)):
+        for company_id, project_id, target_id, platform, published_at, label, compound in part:
+            when = published_at.astimezone(timezone.utc) if published_at.tzinfo else published_at
+            for key in ((company_id, project_id, target_id, platform, month_of(when)),
+                        (company_id, None, None, None, month_of(when))):
+                fields = found[key]
+                for name, value in _cell(label, compound, sign).items():
+                    fields[f"days.{when.day:02d}.{name}"] += value
     return found
+
+
+def _row(doc: dict) -> tuple:
+    """The rollup row of a raw result document."""
+    sentiment = (doc.get("analysis") or {}).get("sentiment") or {}
+    return (doc["company_id"], doc["project_id"], doc["target_id"], doc["platform"], doc["published_at"],
+            sentiment.get("label"), sentiment.get("compound"))
+
+
+ROW_FIELDS = {"company_id": 1, "project_id": 1, "target_id": 1, "platform": 1, "published_at": 1,
+              "analysis.sentiment.label": 1, "analysis.sentiment.compound": 1, "content.url": 1}
+
+
+def _identity(platform, url) -> str | None:
+    """The url an item is known by on its platform, or None (each result its own item)."""
+    return url if url and platform in URL_IDENTIFIED else None
+
+
+def _newest_per_url(docs) -> list[dict]:
+    """Of one target's result documents, the ones that count: the newest (largest _id) per
+    identifying url, and every result without one."""
+    newest, counted = {}, []
+    for doc in docs:
+        url = _identity(doc.get("platform"), (doc.get("content") or {}).get("url"))
+        if url is None:
+            counted.append(doc)
+        elif url not in newest or doc["_id"] > newest[url]["_id"]:
+            newest[url] = doc
+    return counted + list(newest.values())
+
+
+def _replaced(results) -> list[tuple]:
+    """Rows of the results that `results` (just stored) replace: per target and identifying
+    url, the newest result stored before them. Results without a content or a key (as the
+    benchmarks build) replace nothing."""
+    wanted: dict[tuple, set] = defaultdict(set)  # (company_id, target_id) -> urls
+    new_ids = []
+    for r in results:
+        content = getattr(r, "content", None)
+        url = _identity(r.platform, getattr(content, "url", ""))
+        if url and getattr(r, "pk", None) is not None:
+            wanted[(r.company_id, r.target_id)].add(url)
+            new_ids.append(r.pk)
+    rows = []
+    for (company_id, target_id), urls in wanted.items():
+        earlier = raw(Result, company=company_id).find(
+            {"target_id": target_id, "content.url": {"$in": sorted(urls)}, "_id": {"$nin": new_ids}}, ROW_FIELDS)
+        rows += [_row(doc) for doc in _newest_per_url(earlier)]
+    return rows
+
+
+def _counted(results) -> list:
+    """`results` less those a later one of the same batch replaces (same target and url)."""
+    last: dict[tuple, object] = {}
+    kept = []
+    for r in results:
+        url = _identity(r.platform, getattr(getattr(r, "content", None), "url", ""))
+        if url is None:
+            kept.append(r)
+        else:
+            last[(r.target_id, url)] = r
+    return kept + list(last.values())
 
 
 def _updates(found: dict[tuple, dict]) -> dict[object, list[UpdateOne]]:
@@ -79,40 +157,44 @@ def of_company(company, *, using: str | None = None):
 
 
 def add(results) -> None:
-    """Count stored Result objects into the rollups."""
+    """Count stored Result objects into the rollups; a result that is a new version of an
+    item (same target and url) moves the count of the version it replaces."""
     rows = [(r.company_id, r.project_id, r.target_id, r.platform, r.published_at,
              *((r.analysis.sentiment.label, r.analysis.sentiment.compound)
-               if r.analysis and r.analysis.sentiment else (None, None))) for r in results]
-    for company_id, updates in _updates(increments(rows)).items():
+               if r.analysis and r.analysis.sentiment else (None, None))) for r in _counted(results)]
+    for company_id, updates in _updates(increments(rows, _replaced(results))).items():
         of_company(company_id).bulk_write(updates, ordered=False)
 
 
-def results_by_target(connection, fields: dict):
+def results_by_target(connection, fields: dict, *, grouped: bool = False):
     """Every stored result (`fields` of it), read one target at a time: each read is one
     (target_id, ...) index range, so no single query reads the whole collection (the embedded
     server answers a query only once it has read all it matches; pymongo gives up after
-    MONGO_TIMEOUT_MS). Every company's: raw(..., unscoped=True), a rebuild spans tenants."""
+    MONGO_TIMEOUT_MS). Every company's: raw(..., unscoped=True), a rebuild spans tenants.
+    With `grouped`, one list per target."""
     results = raw(Result, unscoped=True, using=connection.alias)
     for target in raw(Target, unscoped=True, using=connection.alias).find({}, {"_id": 1}):
-        yield from results.find({"target_id": target["_id"]}, fields)
+        found = results.find({"target_id": target["_id"]}, fields)
+        if grouped:
+            yield list(found)
+        else:
+            yield from found
 
 
 def rebuild(connection=None) -> int:
-    """Recount every rollup from the results collection (idempotent); returns the results read."""
+    """Recount every rollup from the results collection (idempotent): the newest result of
+    each item (see the module's docstring). Returns the results read."""
     connection = connection or _default()
-    fields = {"company_id": 1, "project_id": 1, "target_id": 1, "platform": 1, "published_at": 1,
-              "analysis.sentiment.label": 1, "analysis.sentiment.compound": 1}
-    rows = []
-    for doc in results_by_target(connection, fields):
-        sentiment = (doc.get("analysis") or {}).get("sentiment") or {}
-        rows.append((doc["company_id"], doc["project_id"], doc["target_id"], doc["platform"], doc["published_at"],
-                     sentiment.get("label"), sentiment.get("compound")))
+    rows, read = [], 0
+    for docs in results_by_target(connection, ROW_FIELDS, grouped=True):
+        read += len(docs)
+        rows += [_row(doc) for doc in _newest_per_url(docs)]
     raw(SentimentRollup, unscoped=True, using=connection.alias).delete_many({})
     for company_id, updates in _updates(increments(rows)).items():
         rollups = of_company(company_id, using=connection.alias)
         for start in range(0, len(updates), 500):
             rollups.bulk_write(updates[start:start + 500], ordered=False)
-    return len(rows)
+    return read
 
 
 def _default():
