@@ -15,7 +15,7 @@ from .models import Agent, Attachment, Conversation, KnowledgeChunk, KnowledgeCo
 from .models.collections import LOCAL_EMBEDDING_MODEL
 from .services import crypto, retrieval
 from .services.chunking import DEFAULT_OVERLAP, DEFAULT_SIZE, MIN_SIZE
-from .services.extract import SUPPORTED
+from .services.extract import MAX_TEXT_CHARS, SUPPORTED
 
 SECRET_STYLE = {"input_type": "password"}
 DEFAULT_REMOTE_EMBEDDING_MODEL = "text-embedding-3-small"
@@ -85,9 +85,9 @@ class AgentSerializer(SecretsMixin, MongoModelSerializer):
     class Meta:
         model = Agent
         fields = ["id", "name", "description", "system_prompt", "model", "provider", "temperature", "max_tokens",
-                  "knowledge_collection_ids", "shopify_enabled", "shopify_store_url", "shopify_api_key",
-                  "shopify_api_key_hint", "wordpress_enabled", "wordpress_site_url", "wordpress_api_key",
-                  "wordpress_api_key_hint", "created_by", "company", "created_at", "updated_at"]
+                  "knowledge_collection_ids", "rerank", "rerank_model", "shopify_enabled", "shopify_store_url",
+                  "shopify_api_key", "shopify_api_key_hint", "wordpress_enabled", "wordpress_site_url",
+                  "wordpress_api_key", "wordpress_api_key_hint", "created_by", "company", "created_at", "updated_at"]
         read_only_fields = ["shopify_api_key_hint", "wordpress_api_key_hint", "created_by", "created_at",
                             "updated_at"]
 
@@ -106,8 +106,28 @@ class AgentSerializer(SecretsMixin, MongoModelSerializer):
     def validate_wordpress_site_url(self, value):
         return checked_url(value)
 
+    def _provider_problem(self, attrs) -> str | None:
+        """Why the agent would have no provider to call (chat.provider_for), or None. Checked
+        on create and whenever `provider` is changed: a named provider must be active and
+        have an endpoint; with none named, the company must have such a provider."""
+        if self.instance is not None and "provider" not in attrs:
+            return None
+        provider = attrs.get("provider")
+        if provider is not None:
+            if not provider.is_active:
+                return f"The provider “{provider}” is not active."
+            return None if provider.endpoint else f"The provider “{provider}” has no base URL."
+        company = resolve_tenant(self.context["request"]).company
+        if any(p.endpoint for p in LLMProvider.objects.for_company(company).filter(is_active=True)):
+            return None
+        return ("This company has no active LLM provider with a base URL to call: add one under "
+                "/api/v1/knowledge/providers/ first, or name one here.")
+
     def validate(self, attrs):
         errors = {}
+        problem = self._provider_problem(attrs)
+        if problem:
+            errors["provider"] = [problem]
         for name in ("shopify", "wordpress"):
             url_field = f"{name}_store_url" if name == "shopify" else f"{name}_site_url"
             enabled = attrs.get(f"{name}_enabled", getattr(self.instance, f"{name}_enabled", False))
@@ -205,7 +225,7 @@ class SourceRemovedSerializer(serializers.Serializer):
 
 class TextSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-    text = serializers.CharField(max_length=2_000_000)
+    text = serializers.CharField(max_length=MAX_TEXT_CHARS)
     source_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="",
                                       help_text="The same source_id replaces what was stored under it.")
     url = serializers.URLField(max_length=2000, required=False, allow_blank=True, default="")

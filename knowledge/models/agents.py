@@ -62,6 +62,15 @@ class Agent(TenantScoped):
     max_tokens = models.PositiveIntegerField(default=1024, validators=[MinValueValidator(1),
                                                                        MaxValueValidator(128_000)])
     knowledge_collection_ids = ArrayField(ObjectIdField(), default=list, blank=True)
+    # Reranking of the fused search hits before they reach the prompt (knowledge.services.rerank)
+    RERANK_NONE, RERANK_LLM, RERANK_CROSS_ENCODER = "", "llm", "cross_encoder"
+    RERANKERS = [(RERANK_NONE, "None (fused order)"), (RERANK_LLM, "The agent's LLM provider"),
+                 (RERANK_CROSS_ENCODER, "The local cross-encoder (KNOWLEDGE_CROSS_ENCODER_PATH)")]
+    rerank = models.CharField(max_length=20, choices=RERANKERS, default=RERANK_NONE, blank=True,
+                              help_text="Reorder the knowledge hits by relevance to the question before "
+                                        "answering.")
+    rerank_model = models.CharField(max_length=100, blank=True,
+                                    help_text="The provider's model that reranks; blank: the agent's model.")
     # Integrations
     shopify_enabled = models.BooleanField(default=False)
     shopify_store_url = models.URLField(max_length=500, blank=True)

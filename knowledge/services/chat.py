@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from .. import selectors
 from ..models import AIMetadata, Agent, Citation, Conversation, LLMProvider, Message, MessageMetadata
-from . import llm, retrieval
+from . import llm, rerank, retrieval
 from .crypto import EncryptionKeyError
 from .embeddings import DimensionMismatch
 from .llm import ProviderError
@@ -94,7 +94,8 @@ def _prepare(conversation: Conversation, user_message: Message) -> Turn:
     turn.provider = provider_for(turn.agent)
     if turn.agent.knowledge_collection_ids:
         turn.hits = retrieval.search(company=conversation.company_id, query=user_message.content,
-                                     collection_ids=turn.agent.knowledge_collection_ids, limit=CONTEXT_CHUNKS)
+                                     collection_ids=turn.agent.knowledge_collection_ids, limit=CONTEXT_CHUNKS,
+                                     reranker=rerank.for_agent(turn.agent, turn.provider))
     history = selectors.recent_history(conversation, before=user_message)
     turn.prompt = build_prompt(turn.agent, history, user_message.content, turn.hits)
     return turn

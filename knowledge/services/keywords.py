@@ -1,71 +1,87 @@
-"""Keyword search without `$text` (SecantusDB has no text indexes): every chunk stores its
-distinct terms (knowledge.services.text.terms); a collection's terms are read once into
-postings (term -> row numbers, int32) kept in this process for its `chunks_version`
-(knowledge.services.cache), like its vectors.
+"""Keyword search: Okapi BM25 (bm25s, Lucene's variant: k1 1.5, b 0.75) over each collection.
 
-A chunk scores the idf-weighted share of the query's terms it contains: 1.0 when it has
-all of them, idf = ln(1 + (N - df + 0.5) / (df + 0.5)) over the collection's N chunks.
+BM25 needs corpus statistics: each chunk's term frequencies and length, every term's
+document frequency, the collection's average length. They are computed, not kept in
+counters: a collection's chunks are read once (ids, titles and texts) and tokenized with
+the very tokenizer the queries go through, into a bm25s index kept in this process for the
+collection's `chunks_version` (knowledge.services.cache), like its vectors. So
+
+* a query costs the postings of its own terms (bm25s sums one sparse column per term), never
+  a read of the tenant's chunks;
+* every write to a collection changes its version, so the statistics are never stale, and
+  counters that could drift from the chunks (a crashed sync, a removed source) do not exist;
+* chunks and queries always share one tokenizer: a change of stemming or stop words needs
+  no rewrite of stored data.
+
+The price is the cold load after a write, paid once per process (the bench prints it).
+The server's `$text` is not used even where it exists: its score is not BM25, and one
+strategy gives one ranking on every server.
 """
 
 from __future__ import annotations
 
-import math
-from collections import defaultdict
 from dataclasses import dataclass
 
+import bm25s
 import numpy as np
+
+from requestdesk.text import tokenize
 
 from .. import selectors
 from . import cache
-from .text import tokens
 from .vectors import top_k
 
 
 @dataclass
-class Postings:
+class KeywordIndex:
     ids: list
-    rows: dict  # term -> np.ndarray of row numbers
+    bm25: bm25s.BM25 | None  # None: the collection has no searchable text
+
+    @property
+    def terms(self) -> int:
+        return len(self.bm25.vocab_dict) if self.bm25 else 0
 
     @property
     def nbytes(self) -> int:
-        return 64 * len(self.ids) + sum(80 + array.nbytes for array in self.rows.values())
+        arrays = sum(value.nbytes for value in (self.bm25.scores.values() if self.bm25 else ())
+                     if isinstance(value, np.ndarray))
+        return arrays + 64 * len(self.ids) + 80 * self.terms
 
 
-def _load(collection) -> Postings:
-    ids, rows = [], defaultdict(list)
-    for number, (pk, chunk_terms) in enumerate(selectors.chunks_of(collection).values_list("pk", "terms")):
+def chunk_tokens(title: str, content: str) -> list[str]:
+    """What a chunk is searched by: its source's title and its text (as ingest stores them)."""
+    return tokenize(f"{title or ''} {content}")
+
+
+def _load(collection) -> KeywordIndex:
+    ids, corpus = [], []
+    for pk, title, content in selectors.chunks_of(collection).values_list("pk", "metadata__title", "content"):
         ids.append(pk)
-        for term in chunk_terms or ():
-            rows[term].append(number)
-    return Postings(ids=ids, rows={term: np.asarray(numbers, dtype=np.int32) for term, numbers in rows.items()})
+        corpus.append(chunk_tokens(title, content))
+    if not any(corpus):
+        return KeywordIndex(ids=ids, bm25=None)
+    bm25 = bm25s.BM25()
+    bm25.index(corpus, show_progress=False)
+    return KeywordIndex(ids=ids, bm25=bm25)
 
 
-def postings_for(collection) -> Postings:
-    return cache.cached("terms", collection, _load, lambda postings: postings.nbytes)
-
-
-def idf(total: int, frequency: int) -> float:
-    return math.log(1 + (total - frequency + 0.5) / (frequency + 0.5))
+def index_for(collection) -> KeywordIndex:
+    return cache.cached("bm25", collection, _load, lambda index: index.nbytes)
 
 
 def search(collections, query: str, limit: int) -> list[tuple]:
-    """[(chunk id, score in 0..1)] best first."""
-    query_terms = list(dict.fromkeys(tokens(query)))
+    """[(chunk id, BM25 score)] best first; chunks without any of the query's terms are left out."""
+    query_terms = list(dict.fromkeys(tokenize(query)))
     found = []
     for collection in collections:
         if not collection.chunk_count or not query_terms:
             continue
-        postings = postings_for(collection)
-        total = len(postings.ids)
-        matched = {term: postings.rows[term] for term in query_terms if term in postings.rows}
-        if not matched:
+        index = index_for(collection)
+        known = [term for term in query_terms if index.bm25 and term in index.bm25.vocab_dict]
+        if not known:
             continue
-        weights = {term: idf(total, len(rows)) for term, rows in matched.items()}
-        best = sum(weights.values())
-        scores = np.zeros(total, dtype=np.float32)
-        for term, rows in matched.items():
-            scores[rows] += weights[term] / best
+        scores = index.bm25.get_scores(known)
         candidates = int(np.count_nonzero(scores))
-        found += [(postings.ids[i], float(scores[i])) for i in top_k(scores, min(limit, candidates))]
+        found += [(index.ids[i], float(scores[i])) for i in top_k(scores, min(limit, candidates))]
     found.sort(key=lambda row: -row[1])
     return found[:limit]

@@ -3,10 +3,10 @@ chunks with scores and source citations.
 
 * vector: cosine similarity (knowledge.services.vectors); collections are grouped by
   embedding model and the query is embedded once per group.
-* keyword: the chunks' stored terms (knowledge.services.keywords; `$text` is not
-  available on SecantusDB); a chunk scores the idf-weighted share of the query's terms it
-  contains (1.0: all of them).
+* keyword: Okapi BM25 over each collection (knowledge.services.keywords).
 * hybrid: reciprocal rank fusion of both lists, score = sum of 1 / (60 + rank).
+* then, when the caller gives a reranker (an agent's setting), the first hits reordered by
+  it (knowledge.services.rerank).
 
 Everything starts from the company's own collections (tenant scope first), then the
 requested collection ids.
@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 
 from .. import selectors
 from ..models import KnowledgeChunk
-from . import keywords, vectors
+from . import keywords, rerank, vectors
 from .embeddings import embedder_for
 
 MODES = ("hybrid", "vector", "keyword")
@@ -90,17 +90,21 @@ def _hits(company, ranking: list[tuple], details: dict) -> list[Hit]:
     return hits
 
 
-def search(*, company, query: str, collection_ids=None, mode: str = "hybrid", limit: int = 5) -> list[Hit]:
-    """The best `limit` chunks for `query` in the company's collections (all, or `collection_ids`)."""
+def search(*, company, query: str, collection_ids=None, mode: str = "hybrid", limit: int = 5,
+           reranker=None) -> list[Hit]:
+    """The best `limit` chunks for `query` in the company's collections (all, or `collection_ids`);
+    with a `reranker` (knowledge.services.rerank), the first rerank.WINDOW of them reordered by it."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
     limit = max(1, min(int(limit), MAX_LIMIT))
     collections = list(selectors.collections_for(company, collection_ids))
     if not collections or not query.strip():
         return []
-    depth = limit if mode != "hybrid" else max(4 * limit, 20)
+    window = max(limit, rerank.WINDOW) if reranker else limit
+    depth = window if mode != "hybrid" else max(4 * window, 20)
     vector = vector_ranking(collections, query, depth) if mode in ("vector", "hybrid") else []
     keyword = keyword_ranking(collections, query, depth) if mode in ("keyword", "hybrid") else []
     details = {"vector": dict(vector), "keyword": dict(keyword)}
     ranking = vector if mode == "vector" else keyword if mode == "keyword" else fuse(vector, keyword)
-    return _hits(company, ranking[:limit], details)
+    hits = _hits(company, ranking[:window], details)
+    return rerank.rerank(reranker, query, hits)[:limit]
