@@ -10,7 +10,8 @@ COPY . .
 # Static files for the admin, served by whitenoise (the build-only keys never run the app).
 RUN DEBUG=0 SECRET_KEY=collectstatic-only FIELD_ENCRYPTION_KEY=collectstatic-only \
     python manage.py collectstatic --no-input -v 0
-RUN useradd --create-home app && mkdir -p /app/.data && chown app /app/.data
+# /archives: the mount point of the `archives` volume (docker-compose); a new volume takes its owner.
+RUN useradd --create-home app && mkdir -p /app/.data /archives && chown app /app/.data /archives
 USER app
 EXPOSE 8000
 CMD ["gunicorn", "requestdesk.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

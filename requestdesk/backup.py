@@ -10,6 +10,12 @@ An archive is a gzip'd tar holding, in this order:
 
 Restore reads the archive twice: once to verify everything against the manifest before the
 database is touched, once to insert. Documents travel as RawBSONDocument, never decoded.
+
+Archives are kept in the archive storage (requestdesk.archive_storage, `backups/` in it: a
+volume or S3-compatible object storage), not on the disk of the process that made them:
+`store_backup` writes one in a scratch directory and stores it, `prune_stored_backups` and
+`stored_backup` (a name or the latest) work on what is stored. A local directory
+(`backup --output-dir`) is still possible.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ from bson.codec_options import CodecOptions
 from bson.raw_bson import RawBSONDocument
 from pymongo.errors import PyMongoError
 
+from . import archive_storage
+
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 BATCH_SIZE = 1000
@@ -41,6 +49,7 @@ STAMP_FORMAT = "%Y%m%d-%H%M%S"
 ARCHIVE_RE = re.compile(r"^requestdesk-(.+)\.tar\.gz$")
 RAW = CodecOptions(document_class=RawBSONDocument)
 INDEX_INTERNAL_KEYS = {"v", "key", "ns", "background"}
+FOLDER = "backups"  # of the archive storage
 ENTRY_FIELDS = {"name": str, "file": str, "count": int, "sha256": str, "options": dict,
                 "indexes": list}
 
@@ -151,10 +160,57 @@ def prune_backups(*, output_dir: Path, retention_days: float, keep: Path,
 
 
 def _archive_time(path: Path, stamp: str) -> datetime:
+    return _stamp_time(stamp, lambda: datetime.fromtimestamp(path.stat().st_mtime, timezone.utc))
+
+
+def _stamp_time(stamp: str, otherwise) -> datetime:
+    """The time of an archive's name stamp, else `otherwise()` (its modification time)."""
     try:
         return datetime.strptime(stamp[:15], STAMP_FORMAT).replace(tzinfo=timezone.utc)
     except ValueError:
-        return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+        when = otherwise()
+        return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+# --- Backups in the archive storage -------------------------------------------------------
+
+def store_backup(*, db, progress=_no_progress, now: datetime | None = None) -> tuple[Result, str]:
+    """create_backup into a scratch directory, then into the archive storage: (the result,
+    the stored name). Raises when storing fails (the scratch copy goes either way)."""
+    with tempfile.TemporaryDirectory(prefix="backup-") as scratch:
+        result = create_backup(db=db, output_dir=Path(scratch), progress=progress, now=now)
+        return result, archive_storage.upload(result.path, f"{FOLDER}/{result.path.name}")
+
+
+def stored_backups() -> list[str]:
+    """Names of the backups in the archive storage, oldest first (by their stamp)."""
+    return [name for name in archive_storage.names(FOLDER) if ARCHIVE_RE.match(Path(name).name)]
+
+
+def prune_stored_backups(*, retention_days: float, keep: str, now: datetime | None = None) -> list[str]:
+    """Delete the stored backups older than retention_days (by their name's stamp), never `keep`."""
+    cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=retention_days)
+    pruned = []
+    for name in stored_backups():
+        stamp = ARCHIVE_RE.match(Path(name).name).group(1)
+        if name != keep and _stamp_time(stamp, lambda: archive_storage.storage().get_modified_time(name)) < cutoff:
+            archive_storage.delete(name)
+            pruned.append(name)
+    return pruned
+
+
+def stored_backup(name: str | None) -> str:
+    """The stored name of a backup: `name` (with or without the backups/ folder), or the
+    latest when None; BackupError when there is none."""
+    found = stored_backups()
+    if name is None:
+        if not found:
+            raise BackupError(f"no backup in the archive storage ({archive_storage.describe(FOLDER)})")
+        return found[-1]
+    wanted = name if name.startswith(f"{FOLDER}/") else f"{FOLDER}/{name}"
+    if wanted not in found:
+        raise BackupError(f"archive not found: {name} (neither a local file nor in the archive storage)")
+    return wanted
 
 
 # --- Reading and verifying an archive ----------------------------------------------------

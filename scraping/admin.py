@@ -3,6 +3,9 @@ sentiment chart page), targets, jobs and results. Rows are limited to the staff 
 company by TenantAdmin; system presets are shown to everyone and changed by no one (they are
 reference data, written by migration)."""
 
+from datetime import datetime, time
+from datetime import timezone as dt_timezone
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import display_for_value
@@ -13,9 +16,10 @@ from django.utils.html import format_html, format_html_join
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from requestdesk import outbound
-from tenants.admin_base import TenantAdmin, is_superadmin, record_audit
+from tenants.admin_base import TenantAdmin, is_superadmin, record_audit, relative_time
 
 from . import selectors
+from . import analytics  # noqa: I001 (after selectors, whose names it imports)
 from .models import Preset, Project, Result, ScrapeJob, Sentiment, Target
 from .serializers import ConfigField
 from .services import extraction, jobs, projects
@@ -31,6 +35,28 @@ class PresetForm(forms.ModelForm):
             return ConfigField(complete=True).run_validation(self.cleaned_data.get("config") or {})
         except DRFValidationError as exc:
             raise forms.ValidationError(str(exc.detail)) from exc
+
+
+class SentimentRangeForm(forms.Form):
+    """The admin sentiment page's range and interval (GET): empty fields take the defaults."""
+
+    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    interval = forms.ChoiceField(required=False, choices=[(i, i) for i in analytics.INTERVALS])
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", "The last day must not be before the first.")
+        return data
+
+
+def _day_start(day):
+    return datetime.combine(day, time.min, tzinfo=dt_timezone.utc) if day else None
+
+
+def _day_end(day):
+    return datetime.combine(day, time(23, 59, 59, 999000), tzinfo=dt_timezone.utc) if day else None
 
 
 @admin.register(Preset)
@@ -154,7 +180,7 @@ class ProjectAdmin(TenantAdmin):
     @admin.display(description="next scheduled run")
     def next_run(self, obj):
         schedule = projects.schedule_of(obj) if obj.pk else None
-        return schedule.next_run if schedule and schedule.enabled else "not scheduled"
+        return relative_time(schedule.next_run) if schedule and schedule.enabled else "not scheduled"
 
     def save_formset(self, request, form, formset, change):
         for target in formset.save(commit=False):
@@ -177,16 +203,30 @@ class ProjectAdmin(TenantAdmin):
         return [chart, *super().get_urls()]
 
     def sentiment_view(self, request, object_id):
-        """Sentiment of one project per day or week: a Chart.js chart and the same numbers as tables."""
+        """Sentiment of one project over a date range (by default the 90 days up to its last
+        result), per day, week or month: a Chart.js chart and the same numbers as tables."""
         project = self.get_object(request, object_id)
         if project is None or not self.has_view_permission(request, project):
             raise Http404("No such project.")
-        interval = request.GET.get("interval") if request.GET.get("interval") in selectors.INTERVALS else "day"
-        report = selectors.sentiment_analytics(company=project.company_id, interval=interval,
-                                               filters=selectors.ResultFilters(project=project.pk))
+        form = SentimentRangeForm(request.GET or None)
+        report = None
+        if form.is_valid() or not form.is_bound:
+            data = form.cleaned_data if form.is_bound else {}
+            try:
+                report = analytics.sentiment_analytics(
+                    company=project.company_id, interval=data.get("interval") or "auto",
+                    filters=selectors.ResultFilters(project=project.pk, date_from=_day_start(data.get("date_from")),
+                                                    date_to=_day_end(data.get("date_to"))))
+            except analytics.RangeTooLong as exc:
+                form.add_error("interval", str(exc))
+        if report is None:
+            report = {"interval": "", "series": [], "totals": {"count": 0}, "targets": []}
+        elif not form.is_bound:  # show the range the page chose
+            form = SentimentRangeForm(initial={"date_from": report["date_from"], "date_to": report["date_to"],
+                                               "interval": "auto"})
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "original": project,
-                   "title": f"Sentiment of “{project}”", "report": report, "interval": interval,
-                   "intervals": selectors.INTERVALS, "has_view_permission": True}
+                   "title": f"Sentiment of “{project}”", "report": report, "interval": report["interval"],
+                   "form": form, "has_view_permission": True}
         return TemplateResponse(request, "admin/scraping/project/sentiment.html", context)
 
 

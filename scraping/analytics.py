@@ -10,18 +10,38 @@ What that means for the filters:
 - date range: whole UTC days. A day counts when it lies entirely inside [date_from, date_to]
   (the API turns a date-only date_to into the end of that day, so `date_from=2024-03-07&
   date_to=2024-03-07` is March 7); a bound inside a day leaves that day out.
+
+`sentiment_analytics` (the API and the admin page) answers for a bounded range, so a feed
+with years of dates is not a thousand rows of zeros: a missing date_to is the last day with
+results (today when there are none), a missing date_from DEFAULT_DAYS before it. Its
+interval `auto` (the default) is per day up to DAILY_MAX_DAYS, per week up to
+WEEKLY_MAX_DAYS, else per month; a chosen interval that would give more than MAX_PERIODS
+rows is refused (RangeTooLong). The answer says the range and interval it used.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime, timedelta
 
+from django.utils import timezone
+
 from .models import Target
-from .selectors import INTERVALS, LABELS, ResultFilters, _pk, naive_utc
+from .selectors import LABELS, ResultFilters, _pk, naive_utc
 from .services import rollups
 
 DAY = timedelta(days=1)
+MS = timedelta(milliseconds=1)
+INTERVALS = ("auto", "day", "week", "month")
+DEFAULT_DAYS = 90  # the range shown when none is asked for, ending on the last day with results
+DAILY_MAX_DAYS = 92  # `auto`: per day up to about three months,
+WEEKLY_MAX_DAYS = 731  # per week up to two years, then per month
+MAX_PERIODS = 400  # rows a chosen interval may give; a longer range must be coarser
+
+
+class RangeTooLong(ValueError):
+    """The chosen interval over the range would give more than MAX_PERIODS rows."""
 
 
 def _query(filters: ResultFilters) -> dict:
@@ -74,27 +94,34 @@ class _Sum:
 
 
 def _period(day: datetime, interval: str) -> datetime:
-    return day - timedelta(days=day.weekday()) if interval == "week" else day
+    if interval == "week":
+        return day - timedelta(days=day.weekday())
+    return day.replace(day=1) if interval == "month" else day
 
 
-def _gather(company, filters: ResultFilters, interval: str):
+def _next(period: datetime, interval: str) -> datetime:
+    if interval == "month":
+        return (period + timedelta(days=32)).replace(day=1)
+    return period + timedelta(days=7 if interval == "week" else 1)
+
+
+def _gather(cells, sentiment: str | None, interval: str):
     periods, targets, total = defaultdict(_Sum), defaultdict(_Sum), _Sum()
-    for target_id, day, cell in _cells(company, filters):
-        if not rollups.cell_count(cell, filters.sentiment):
+    for target_id, day, cell in cells:
+        if not rollups.cell_count(cell, sentiment):
             continue
         for bucket in (periods[_period(day, interval)], targets[target_id], total):
-            bucket.add(cell, filters.sentiment)
+            bucket.add(cell, sentiment)
     return periods, targets, total
 
 
 def _series(periods: dict, interval: str) -> list[dict]:
     if not periods:
         return []
-    step = timedelta(days=7 if interval == "week" else 1)
     series, start, last = [], min(periods), max(periods)
     while start <= last:
         series.append({"period": start.date().isoformat(), **(periods[start] if start in periods else _Sum()).row()})
-        start += step
+        start = _next(start, interval)
     return series
 
 
@@ -104,10 +131,10 @@ def _check(interval: str) -> None:
 
 
 def sentiment_series(*, company, filters: ResultFilters, interval: str = "day") -> list[dict]:
-    """Counts per label and the average compound score per day or ISO week (Monday), from
-    the first period with results to the last; periods without results have count 0."""
+    """Counts per label and the average compound score per day, ISO week (Monday) or month,
+    from the first period with results to the last; periods without results have count 0."""
     _check(interval)
-    return _series(_gather(company, filters, interval)[0], interval)
+    return _series(_gather(_cells(company, filters), filters.sentiment, interval)[0], interval)
 
 
 def _targets(company, targets: dict) -> list[dict]:
@@ -118,7 +145,7 @@ def _targets(company, targets: dict) -> list[dict]:
 
 
 def sentiment_by_target(*, company, filters: ResultFilters) -> list[dict]:
-    return _targets(company, _gather(company, filters, "day")[1])
+    return _targets(company, _gather(_cells(company, filters), filters.sentiment, "day")[1])
 
 
 def rollup_count(company, filters: ResultFilters) -> int:
@@ -135,9 +162,64 @@ def _day(when: datetime) -> datetime:
     return datetime(when.year, when.month, when.day)
 
 
-def sentiment_analytics(*, company, filters: ResultFilters, interval: str = "day") -> dict:
-    """The series, the totals and the per-target breakdown (what the API and the chart show)."""
+def _plus(when: datetime, delta: timedelta) -> datetime:
+    """when + delta, held inside datetime's range (a bound of year 1 or 9999 is valid input)."""
+    try:
+        return when + delta
+    except OverflowError:
+        return datetime.max if delta > timedelta(0) else datetime.min
+
+
+def bounded(filters: ResultFilters, cells: list) -> ResultFilters:
+    """`filters` with both date bounds: date_to defaults to the end of the last day with
+    results in `cells` (today when none), date_from to DEFAULT_DAYS days before it."""
+    high = naive_utc(filters.date_to)
+    if high is None:
+        days = [day for _, day, _ in cells if _in_range(day, filters)]
+        last = max(days) if days else _day(naive_utc(timezone.now()))
+        low = naive_utc(filters.date_from)
+        high = _plus(max(last, _day(low) if low else last), DAY - MS)
+    low = naive_utc(filters.date_from) or _plus(_day(high), -(DEFAULT_DAYS - 1) * DAY)
+    return replace(filters, date_from=low, date_to=high)
+
+
+def _whole_days(filters: ResultFilters) -> tuple[datetime, datetime]:
+    """The first and the last day entirely inside the (bounded) filters' range."""
+    low, high = naive_utc(filters.date_from), naive_utc(filters.date_to)
+    first = _day(low) if low == _day(low) else _day(_plus(low, DAY))
+    last = _day(high) if high >= _plus(_day(high), DAY - MS) else _day(_plus(high, -DAY))
+    return first, last
+
+
+def _periods_between(first: datetime, last: datetime, interval: str) -> int:
+    if last < first:
+        return 0
+    if interval == "month":
+        return (last.year - first.year) * 12 + last.month - first.month + 1
+    return (_period(last, interval) - _period(first, interval)).days // (7 if interval == "week" else 1) + 1
+
+
+def choose_interval(interval: str, first: datetime, last: datetime) -> str:
+    """`auto` as per day, week or month by the range's length; a chosen one if it gives at
+    most MAX_PERIODS rows (RangeTooLong otherwise)."""
     _check(interval)
-    periods, targets, total = _gather(company, filters, interval)
-    return {"interval": interval, "series": _series(periods, interval), "totals": total.row(),
-            "targets": _targets(company, targets)}
+    if interval == "auto":
+        days = (last - first).days + 1
+        return "day" if days <= DAILY_MAX_DAYS else "week" if days <= WEEKLY_MAX_DAYS else "month"
+    if _periods_between(first, last, interval) > MAX_PERIODS:
+        raise RangeTooLong(f"From {first.date()} to {last.date()} per {interval} is more than {MAX_PERIODS} rows: "
+                           f"choose a longer interval (or auto) or a shorter range.")
+    return interval
+
+
+def sentiment_analytics(*, company, filters: ResultFilters, interval: str = "auto") -> dict:
+    """The series, the totals and the per-target breakdown (what the API and the chart show),
+    over the filters' date range or the default one, per the interval chosen or fitting it."""
+    _check(interval)
+    cells = list(_cells(company, replace(filters, date_from=None, date_to=None)))  # the rollups are read once
+    ranged = bounded(filters, cells)
+    first, last = _whole_days(ranged)
+    interval = choose_interval(interval, first, last)
+    periods, targets, total = _gather((c for c in cells if _in_range(c[1], ranged)), filters.sentiment, interval)
+    return {"interval": interval, "date_from": first.date().isoformat(), "date_to": last.date().isoformat(),
+            "series": _series(periods, interval), "totals": total.row(), "targets": _targets(company, targets)}

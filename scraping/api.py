@@ -1,7 +1,7 @@
 """REST endpoints of the scraping app under /api/v1/scraping/ (registered by `register`).
 
 projects   CRUD; POST {id}/run/ (202 + the job), GET|PUT|PATCH|DELETE {id}/schedule/,
-           GET {id}/analytics/?interval=day|week
+           GET {id}/analytics/?interval=auto|day|week|month&date_from=&date_to=
 targets    CRUD (filter by project); POST {id}/run/, GET {id}/analytics/
 presets    the system presets (read-only) and the company's own; CRUD on your own
 schedules  the scraping schedules of the company (one per project)
@@ -35,6 +35,7 @@ from tenants.roles import Role, at_least
 from tenants.viewsets import TenantReadOnlyViewSet, TenantViewSet
 
 from . import selectors
+from . import analytics  # noqa: I001 (after selectors, whose names it imports)
 from .models import RUN_PROJECT_TASK, Preset, Project, Result, ScrapeJob, Sentiment, Target
 from .serializers import (
     PresetSerializer,
@@ -90,15 +91,33 @@ def result_filters(request, **fixed) -> selectors.ResultFilters:
     return selectors.ResultFilters(**{**data, **fixed})
 
 
-INTERVAL = OpenApiParameter("interval", str, enum=list(selectors.INTERVALS), description="day (default) or week")
+ANALYTICS_PARAMETERS = [
+    OpenApiParameter("interval", str, enum=list(analytics.INTERVALS), description=(
+        f"auto (default): per day up to {analytics.DAILY_MAX_DAYS} days, per week up to "
+        f"{analytics.WEEKLY_MAX_DAYS}, else per month; a chosen interval may give at most "
+        f"{analytics.MAX_PERIODS} rows")),
+    OpenApiParameter("date_from", OpenApiTypes.DATETIME, description=(
+        f"first day (a date or an ISO date-time); default {analytics.DEFAULT_DAYS} days before date_to")),
+    OpenApiParameter("date_to", OpenApiTypes.DATETIME, description=(
+        "last day (a date: to its end); default the last day with results, or today")),
+    OpenApiParameter("platform", str, enum=[c[0] for c in Target.PLATFORMS if c[0] != Target.AUTO]),
+    OpenApiParameter("sentiment", str, enum=[c[0] for c in Sentiment.LABELS]),
+]
 
 
 def _analytics(request, company, **fixed) -> Response:
-    interval = request.query_params.get("interval", "day")
-    if interval not in selectors.INTERVALS:
-        raise ValidationError({"interval": [f"Choose one of: {', '.join(selectors.INTERVALS)}."]})
-    return Response(selectors.sentiment_analytics(company=company, filters=result_filters(request, **fixed),
-                                                  interval=interval))
+    """The sentiment analytics of the request's filters, over a bounded range (400 with the
+    field when the interval, a date or the range is wrong)."""
+    interval = request.query_params.get("interval", "auto")
+    if interval not in analytics.INTERVALS:
+        raise ValidationError({"interval": [f"Choose one of: {', '.join(analytics.INTERVALS)}."]})
+    filters = result_filters(request, **fixed)
+    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+        raise ValidationError({"date_to": ["date_to must not be before date_from."]})
+    try:
+        return Response(analytics.sentiment_analytics(company=company, filters=filters, interval=interval))
+    except analytics.RangeTooLong as exc:
+        raise ValidationError({"interval": [str(exc)]}) from exc
 
 
 def _run(view, *, project, target=None) -> Response:
@@ -186,10 +205,11 @@ class ProjectViewSet(TenantViewSet):
         self.record_audit("updated" if current else "created", schedule)
         return Response(ScrapeScheduleSerializer(schedule).data, status=status.HTTP_200_OK if current else 201)
 
-    @extend_schema(parameters=[INTERVAL], responses=OpenApiTypes.OBJECT)
+    @extend_schema(parameters=ANALYTICS_PARAMETERS, responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["get"])
     def analytics(self, request, pk=None):
-        """Sentiment per day or week (counts per label, average compound) and per target."""
+        """Sentiment per day, week or month (counts per label, average compound) and per
+        target, over a date range (by default the 90 days up to the last result)."""
         return _analytics(request, self.company, project=self.get_object().pk)
 
 
@@ -207,7 +227,7 @@ class TargetViewSet(TenantViewSet):
         target = self.get_object()
         return _run(self, project=Project.objects.get(pk=target.project_id), target=target)
 
-    @extend_schema(parameters=[INTERVAL], responses=OpenApiTypes.OBJECT)
+    @extend_schema(parameters=ANALYTICS_PARAMETERS, responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["get"])
     def analytics(self, request, pk=None):
         return _analytics(request, self.company, target=self.get_object().pk)

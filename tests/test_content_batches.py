@@ -154,7 +154,7 @@ def test_batch_cancel_and_retry(api, world, llm):
     runner.process_context(context_id=batch.context_ids[0])
     api.as_user(world.user("a", "content_writer"))
     cancelled = api.post(f"{BATCHES}{batch.pk}/cancel/").json()
-    assert (cancelled["status"], cancelled["failed_count"], cancelled["cancelled_count"]) == ("completed", 1, 2)
+    assert (cancelled["status"], cancelled["failed_count"], cancelled["cancelled_count"]) == ("failed", 1, 2)
     llm.fail_with = None
     retried = api.post(f"{BATCHES}{batch.pk}/retry/")
     assert retried.status_code == 202 and retried.json()["status"] == "processing"

@@ -78,15 +78,16 @@ def test_days_keep_and_no_archive_options(aged, tmp_path):
 
 
 def test_the_command_and_the_scheduled_task(aged, tmp_path, settings, capsys):
-    settings.DATA_DIR = tmp_path
+    settings.STORAGES = {**settings.STORAGES, "archives": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path / "archives"}}}
     call_command("archive_content", "--days", "100", "--keep")
     out = capsys.readouterr().out
     assert "archived 2 context(s) and 1 batch(es)" in out and "kept in the database" in out
     assert Context.objects.count() == 4
     result = tasks.archive_old_content()
     assert result["counts"] == {"contexts": 2, "batches": 1} and result["removed"]
-    assert len(list((tmp_path / "archives").glob("content-archive-*.jsonl.gz"))) == 2
-    with gzip.open(result["path"], "rt") as archive:
+    assert len(list((tmp_path / "archives" / "content").glob("content-archive-*.jsonl.gz"))) == 2
+    with gzip.open(tmp_path / "archives" / result["stored_as"], "rt") as archive:
         assert archive.readline().startswith('{"format": "requestdesk-content-archive"')
 
 

@@ -43,8 +43,9 @@ def data(world):
     return project, targets
 
 
-def row(count, positive, negative, neutral, avg):
-    return {"count": count, "positive": positive, "negative": negative, "neutral": neutral, "avg_compound": avg}
+def row(count, positive, negative, neutral, avg, mixed=0):
+    return {"count": count, "positive": positive, "negative": negative, "neutral": neutral, "mixed": mixed,
+            "avg_compound": avg}
 
 
 def test_daily_series_per_project_with_empty_days(world, data):
@@ -105,7 +106,8 @@ def test_api_analytics(api, world, data):
 def test_no_results_no_series(world):
     project = make_project(world.a)
     report = selectors.sentiment_analytics(company=world.a, filters=selectors.ResultFilters(project=project.pk))
-    assert report == {"interval": "day", "series": [], "totals": row(0, 0, 0, 0, None), "targets": []}
+    assert {key: report[key] for key in ("interval", "series", "totals", "targets")} == {
+        "interval": "day", "series": [], "totals": row(0, 0, 0, 0, None), "targets": []}
 
 
 def test_label_filter_and_platform(world, data):
@@ -152,3 +154,18 @@ def test_ingest_keeps_the_rollups_and_rebuild_agrees(world):
     target_id = target.pk
     target.delete()
     assert list(collection.find({"target_id": target_id})) == []
+
+
+def test_mixed_results_are_counted(world):
+    project = make_project(world.a, name="Phones")
+    target = make_target(project, "http://127.0.0.1:9/phones")
+    day = datetime(2024, 4, 2, 9, tzinfo=timezone.utc)
+    items = [Item(title="Two sides", date=day, text="The screen is gorgeous and I absolutely love the camera, "
+                  "best phone I have owned! But the battery is terrible, it dies by noon and charging is awful."),
+             Item(title="Happy", date=day, text="I love it, wonderful.")]
+    ingest.ingest(target=target, items=items, platform="reviews")
+    report = selectors.sentiment_analytics(company=world.a, filters=selectors.ResultFilters(project=project.pk))
+    assert report["totals"]["count"] == 2 and report["totals"]["mixed"] == 1 and report["totals"]["positive"] == 1
+    only_mixed = selectors.sentiment_analytics(company=world.a, filters=selectors.ResultFilters(
+        project=project.pk, sentiment="mixed"))
+    assert only_mixed["totals"]["count"] == 1 and only_mixed["series"][0]["mixed"] == 1

@@ -128,6 +128,7 @@ class BatchStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     PROCESSING = "processing", "Processing"
     COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"  # it ended with no context completed and at least one failed
     CANCELLED = "cancelled", "Cancelled"
 
 

@@ -9,6 +9,9 @@ Safety net (`reconcile`, run by the process_pending beat task): a batch still pr
 long after its last update whose contexts are all finished gets its counters from the
 contexts themselves (the seed 003 status aggregation) and completes: a worker that died
 between finishing a context and counting it cannot leave a batch open forever.
+
+A finished batch is `completed`, `failed` (no context completed, some failed) or
+`cancelled` (every context was); the `content.batch.completed` event carries which.
 """
 
 from __future__ import annotations
@@ -128,8 +131,7 @@ def complete_if_done(*, batch_id, company=None, now=None) -> bool:
     now = now or timezone.now()
     started = doc.get("processing_started_at") or doc["created_at"]
     duration = round((now - claiming.aware(started)).total_seconds() * 1000, 2)
-    all_cancelled = doc.get("cancelled_count", 0) == doc.get("context_count", 0)
-    status = BatchStatus.CANCELLED if all_cancelled else BatchStatus.COMPLETED
+    status = outcome(doc)
     closed = collection.update_one({"_id": batch_id, "status": {"$in": OPEN}}, {"$set": {
         "status": status.value, "processing_completed_at": now, "total_duration_ms": duration, "updated_at": now}})
     if closed.modified_count != 1:
@@ -137,6 +139,16 @@ def complete_if_done(*, batch_id, company=None, now=None) -> bool:
     batch = Batch.objects.get(pk=batch_id)
     emit_event(company=batch.company_id, event_type=COMPLETED_EVENT, data=event_data(batch), source="content")
     return True
+
+
+def outcome(counters: dict) -> BatchStatus:
+    """How a finished batch ended: cancelled when every context was, failed when none
+    completed and some failed (a batch of failures is not "completed"), else completed."""
+    if counters.get("cancelled_count", 0) == counters.get("context_count", 0):
+        return BatchStatus.CANCELLED
+    if not counters.get("completed_count", 0) and counters.get("failed_count", 0):
+        return BatchStatus.FAILED
+    return BatchStatus.COMPLETED
 
 
 def cancel_batch(batch: Batch) -> int:

@@ -2,7 +2,9 @@
 
 `archive_old()` (beat, daily; `manage.py archive_content --days N`) writes the finished
 contexts and the closed batches created before the cutoff to one gzip'd JSON-lines file,
-`content-archive-<UTC stamp>.jsonl.gz` in DATA_DIR/archives, then deletes them:
+`content/content-archive-<UTC stamp>.jsonl.gz` in the archive storage
+(requestdesk.archive_storage: a volume or S3-compatible object storage, never only the
+worker's own disk), then deletes them:
 
 * line 1, the header: {"format": "requestdesk-content-archive", "version": 1, "created_at",
   "cutoff", "days"};
@@ -11,8 +13,10 @@ contexts and the closed batches created before the cutoff to one gzip'd JSON-lin
 * last line: {"end": true, "counts": {"contexts": N, "batches": M}}; a file without it
   is incomplete.
 
-The file is written under a temporary name, flushed to disk and renamed; documents are
-deleted only after that, and only if they still match (a context retried meanwhile stays).
+The file is written under a temporary name, flushed to disk and renamed, then stored and
+its stored size checked; documents are deleted only after that, and only if they still
+match (a context retried meanwhile stays). A storage that fails raises and deletes nothing.
+`archive_dir` writes to that local directory instead (`archive_content --dir`).
 Pending or running contexts and open batches are never archived, whatever their age.
 `archive=False` (CONTENT_RETENTION_ARCHIVE=0) removes without a file; `remove=False` writes
 the file and keeps the documents.
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone as dt_timezone
 from pathlib import Path
@@ -31,6 +36,7 @@ from bson.json_util import JSONOptions, JSONMode
 from django.conf import settings
 from django.utils import timezone
 
+from requestdesk import archive_storage
 from requestdesk.db.collections import raw
 
 from ..models import FINISHED, Batch, BatchStatus, Context
@@ -41,14 +47,23 @@ CANONICAL = JSONOptions(json_mode=JSONMode.CANONICAL, tz_aware=True)
 CHUNK = 1000
 
 
+FOLDER = "content"  # of the archive storage
+
+
 @dataclass
 class Result:
-    path: Path | None
+    path: Path | None  # a local archive (archive_dir), else None
     counts: dict = field(default_factory=dict)
     removed: bool = False
+    stored_as: str | None = None  # its name in the archive storage
+
+    @property
+    def where(self) -> str | None:
+        return archive_storage.describe(self.stored_as) if self.stored_as else str(self.path) if self.path else None
 
     def as_dict(self) -> dict:
-        return {"path": str(self.path) if self.path else None, "counts": self.counts, "removed": self.removed}
+        return {"path": str(self.path) if self.path else None, "stored_as": self.stored_as, "counts": self.counts,
+                "removed": self.removed}
 
 
 def _targets(cutoff) -> dict:
@@ -56,7 +71,8 @@ def _targets(cutoff) -> dict:
     return {
         Context: {"created_at": {"$lt": cutoff}, "status": {"$in": [str(s) for s in FINISHED]}},
         Batch: {"created_at": {"$lt": cutoff},
-                "status": {"$in": [BatchStatus.COMPLETED.value, BatchStatus.CANCELLED.value]}},
+                "status": {"$in": [BatchStatus.COMPLETED.value, BatchStatus.FAILED.value,
+                                   BatchStatus.CANCELLED.value]}},
     }
 
 
@@ -114,13 +130,14 @@ def archive_old(*, days: int | None = None, archive_dir: Path | str | None = Non
     now = now or timezone.now()
     cutoff = now - timedelta(days=days)
     targets = _targets(cutoff)
-    path = None
-    if archive:
-        archive_dir = Path(archive_dir or Path(settings.DATA_DIR) / "archives")
+    path = stored_as = None
+    if archive and archive_dir:
+        archive_dir = Path(archive_dir)
         archive_dir.mkdir(parents=True, exist_ok=True)
         path = _archive_path(archive_dir, now)
-        header = {"format": FORMAT, "version": VERSION, "created_at": now, "cutoff": cutoff, "days": days}
-        ids = _write(path, header, targets)
+        ids = _write(path, _header(now, cutoff, days), targets)
+    elif archive:
+        stored_as, ids = _store(now, cutoff, days, targets)
     else:
         ids = _ids(targets)
     if remove:
@@ -129,7 +146,45 @@ def archive_old(*, days: int | None = None, archive_dir: Path | str | None = Non
                 chunk = found[start:start + CHUNK]
                 _all_companies(model).delete_many({**targets[model], "_id": {"$in": chunk}})
     counts = {"contexts": len(ids[Context]), "batches": len(ids[Batch])}
-    return Result(path=path, counts=counts, removed=remove)
+    return Result(path=path, counts=counts, removed=remove, stored_as=stored_as)
+
+
+def _header(now, cutoff, days) -> dict:
+    return {"format": FORMAT, "version": VERSION, "created_at": now, "cutoff": cutoff, "days": days}
+
+
+def _store(now, cutoff, days, targets) -> tuple[str, dict]:
+    """Write the archive in a local scratch directory and put it in the archive storage;
+    (its stored name, the archived ids). Raises (nothing deleted) when storing fails."""
+    with tempfile.TemporaryDirectory(prefix="content-archive-") as scratch:
+        path = _archive_path(Path(scratch), now)
+        ids = _write(path, _header(now, cutoff, days), targets)
+        return archive_storage.upload(path, f"{FOLDER}/{path.name}"), ids
+
+
+def stored_archives() -> list[str]:
+    """The names of the content archives in the archive storage, oldest first."""
+    return archive_storage.names(FOLDER)
+
+
+def read_stored_archive(name: str) -> tuple[dict, list[dict], dict]:
+    """read_archive of an archive in the archive storage."""
+    with archive_storage.downloaded(name) as path:
+        return read_archive(path)
+
+
+def restore_stored_archive(name: str) -> dict:
+    """Put the documents of a stored archive back; one whose _id is in the database already
+    is left as it is (so running it twice changes nothing). Returns the count per collection."""
+    _, rows, _ = read_stored_archive(name)
+    models = {model._meta.db_table: model for model in (Context, Batch)}
+    counts = dict.fromkeys(models, 0)
+    for row in rows:
+        document = dict(row["document"])
+        pk = document.pop("_id")
+        _all_companies(models[row["collection"]]).update_one({"_id": pk}, {"$setOnInsert": document}, upsert=True)
+        counts[row["collection"]] += 1
+    return counts
 
 
 def read_archive(path: Path | str) -> tuple[dict, list[dict], dict]:

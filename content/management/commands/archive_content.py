@@ -11,7 +11,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--days", type=int, default=None)
-        parser.add_argument("--dir", dest="archive_dir", default=None, help="default: DATA_DIR/archives")
+        parser.add_argument("--dir", dest="archive_dir", default=None,
+                            help="a local directory instead of the archive storage (STORAGES['archives'])")
         parser.add_argument("--keep", action="store_true", help="write the archive, delete nothing")
         parser.add_argument("--no-archive", action="store_true", help="delete without writing an archive")
 
@@ -24,7 +25,7 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         counts = result.counts
-        action = "archived" if result.path else "found"
+        action = "archived" if result.where else "found"
         self.stdout.write(f"{action} {counts['contexts']} context(s) and {counts['batches']} batch(es)"
-                          + (f" to {result.path}" if result.path else "")
+                          + (f" to {result.where}" if result.where else "")
                           + ("; removed from the database" if result.removed else "; kept in the database"))

@@ -1,4 +1,4 @@
-"""Dump the whole database into one verified archive; optionally prune old archives."""
+"""Dump the whole database into one verified archive, kept in the archive storage; prune old ones."""
 
 from pathlib import Path
 
@@ -7,31 +7,44 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from pymongo.errors import PyMongoError
 
-from requestdesk.backup import BackupError, create_backup, prune_backups
+from requestdesk import archive_storage
+from requestdesk.backup import BackupError, create_backup, prune_backups, prune_stored_backups, store_backup
 from requestdesk.progress import progress_printer
 
 
 class Command(BaseCommand):
-    help = "Back up every collection into DIR/requestdesk-<UTC stamp>.tar.gz (BSON + indexes + manifest)."
+    help = ("Back up every collection into requestdesk-<UTC stamp>.tar.gz (BSON + indexes + manifest) in the "
+            "archive storage (STORAGES['archives']: ARCHIVE_ROOT or ARCHIVE_S3_BUCKET), or in --output-dir.")
 
     def add_arguments(self, parser):
         parser.add_argument("--output-dir", type=Path, default=None,
-                            help="where archives go (default: DATA_DIR/backups)")
+                            help="a local directory instead of the archive storage")
         parser.add_argument("--retention", type=float, metavar="DAYS", default=None,
-                            help="after a successful backup, delete archives older than DAYS days")
+                            help="after a successful backup, delete archives older than DAYS days "
+                                 "(default BACKUP_RETENTION_DAYS, 7)")
 
     def handle(self, output_dir, retention, **options):
-        if retention is not None and retention < 0:
+        retention = settings.BACKUP_RETENTION_DAYS if retention is None else retention
+        if retention < 0:
             raise CommandError("--retention must be 0 or more days")
-        output_dir = output_dir or settings.DATA_DIR / "backups"
+        progress = progress_printer(self.stdout)
         try:
             connection.ensure_connection()
-            result = create_backup(db=connection.database, output_dir=output_dir,
-                                   progress=progress_printer(self.stdout))
+            if output_dir is None:
+                result, stored = store_backup(db=connection.database, progress=progress)
+                where = archive_storage.describe(stored)
+            else:
+                result = create_backup(db=connection.database, output_dir=output_dir, progress=progress)
+                where = result.path
         except (BackupError, OSError, PyMongoError) as exc:
             raise CommandError(f"backup failed: {exc}")
-        self.stdout.write(f"archive: {result.path}")
+        self.stdout.write(f"archive: {where}")
         self.stdout.write(f"{len(result.collections)} collections, {result.documents} documents")
-        if retention is not None:
-            pruned = prune_backups(output_dir=output_dir, retention_days=retention, keep=result.path)
-            self.stdout.write(f"pruned {len(pruned)} archive(s) older than {retention:g} days")
+        try:
+            if output_dir is None:
+                pruned = prune_stored_backups(retention_days=retention, keep=stored)
+            else:
+                pruned = prune_backups(output_dir=output_dir, retention_days=retention, keep=result.path)
+        except OSError as exc:
+            raise CommandError(f"the backup is stored, but pruning older ones failed: {exc}")
+        self.stdout.write(f"pruned {len(pruned)} archive(s) older than {retention:g} days")
