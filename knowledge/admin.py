@@ -2,21 +2,29 @@
 messages, and the "test retrieval" page (a query in, ranked chunks with scores and sources
 out). Secrets are entered in password inputs that never render a value and shown masked."""
 
+from urllib.parse import urlencode
+
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.html import format_html
 
-from tenants.admin_base import TenantAdmin, is_superadmin
+from requestdesk.admin_lists import recent_values_filter
+from tenants.admin_base import TenantAdmin, is_superadmin, relative_time
 
 from . import selectors
 from .models import Agent, Conversation, KnowledgeChunk, KnowledgeCollection, LLMProvider, Message, SyncHistory
-from .services import crypto, retrieval, sync
+from .serializers import CollectionSettingsSerializer
+from .services import crypto, ingest, retrieval, sync
+from .services.chunking import DEFAULT_OVERLAP, DEFAULT_SIZE
 from .services.connectors.base import ConnectorError
 from .services.crypto import EncryptionKeyError
 from .services.embeddings import DimensionMismatch
+from .services.extract import SUPPORTED, UnsupportedUpload, check_upload
 from .services.llm import ProviderError
 
 
@@ -96,15 +104,135 @@ class AgentAdmin(SecretsAdminMixin, TenantAdmin):
         super().save_model(request, obj, form, change)
 
 
+class CollectionForm(forms.ModelForm):
+    """The collection's settings as fields (with the defaults the API shows), not a JSON box;
+    and a file to add, as the API's upload adds it."""
+
+    chunk_size = forms.IntegerField(initial=DEFAULT_SIZE, help_text="Characters per chunk.")
+    chunk_overlap = forms.IntegerField(initial=DEFAULT_OVERLAP,
+                                       help_text="Characters shared by neighbouring chunks; at most half a chunk.")
+    wordpress_types = forms.MultipleChoiceField(
+        choices=[("posts", "Posts"), ("pages", "Pages")], required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="WordPress collections: what to sync (none ticked: both).")
+    shopify_resources = forms.MultipleChoiceField(
+        choices=[("products", "Products"), ("articles", "Articles")], required=False,
+        widget=forms.CheckboxSelectMultiple, help_text="Shopify collections: what to sync (none ticked: both).")
+    upload = forms.FileField(required=False, help_text=f"Manual and upload collections: a file to add "
+                                                       f"({', '.join(SUPPORTED)}), read by a worker as the API's "
+                                                       f"uploads are; the same file name replaces its earlier "
+                                                       f"upload.")
+    upload_title = forms.CharField(max_length=500, required=False, label="Title of the file",
+                                   help_text="Blank: the file's name.")
+
+    SETTINGS = ("chunk_size", "chunk_overlap", "wordpress_types", "shopify_resources")
+
+    class Meta:
+        model = KnowledgeCollection
+        exclude = ["settings"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, value in (self.instance.settings or {}).items():
+            if name in self.SETTINGS:
+                self.initial[name] = value
+
+    def clean(self):
+        cleaned = super().clean()
+        self.settings = self._clean_settings(cleaned)
+        self.file = self._clean_upload(cleaned)
+        return cleaned
+
+    def _clean_settings(self, cleaned) -> dict:
+        """Checked by the API's own serializer, so both accept the same settings."""
+        given = {name: cleaned[name] for name in self.SETTINGS if cleaned.get(name) not in (None, [], "")}
+        checked = CollectionSettingsSerializer(data=given)
+        if not checked.is_valid():
+            for name, errors in checked.errors.items():
+                self.add_error(name if name in self.fields else None, errors)
+            return {}
+        values = dict(checked.validated_data)
+        if values["chunk_overlap"] > values["chunk_size"] // 2:
+            self.add_error("chunk_overlap", "At most half the chunk size.")
+        kept = {k: v for k, v in (self.instance.settings or {}).items() if k not in self.SETTINGS}
+        return {**kept, **values}
+
+    def _clean_upload(self, cleaned):
+        upload = cleaned.get("upload")
+        if not upload:
+            return None
+        if cleaned.get("source_type") not in ("manual", "upload"):
+            self.add_error("upload", "Only manual and upload collections take files; the others are filled by "
+                                     "their sync.")
+            return None
+        if upload.size > settings.KNOWLEDGE_UPLOAD_MAX_BYTES:
+            self.add_error("upload", f"The file is larger than {settings.KNOWLEDGE_UPLOAD_MAX_BYTES} bytes.")
+            return None
+        data = upload.read()
+        try:
+            check_upload(upload.name, data)
+        except UnsupportedUpload as exc:
+            self.add_error("upload", str(exc))
+            return None
+        return {"name": upload.name, "data": data, "title": cleaned.get("upload_title", "")}
+
+
 @admin.register(KnowledgeCollection)
 class KnowledgeCollectionAdmin(TenantAdmin):
+    form = CollectionForm
     list_display = ["name", "source_type", "agent", "chunk_count", "embedding_model", "last_synced_at", "company"]
     list_filter = ["source_type"]
     search_fields = ["name", "description"]
-    readonly_fields = ["embedding_dimensions", "chunk_count", "chunks_version", "last_synced_at", "created_at",
-                       "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["name", "description", "company", "user", "agent", "source_type"]}),
+        ("Chunks and embeddings", {"fields": ["chunk_size", "chunk_overlap", "embedding_provider",
+                                              "embedding_model", "embedding_dimensions", "chunk_count"]}),
+        ("Sync", {"fields": ["wordpress_types", "shopify_resources", "last_sync"]}),
+        ("Add a file", {"fields": ["upload", "upload_title"]}),
+        ("Dates", {"fields": ["created_at", "updated_at"]}),
+    ]
+    readonly_fields = ["embedding_dimensions", "chunk_count", "last_sync", "created_at", "updated_at"]
     actions = ["sync_now"]
     change_list_template = "admin/knowledge/collection_change_list.html"
+    change_form_template = "admin/knowledge/collection_change_form.html"
+
+    @admin.display(description="last sync")
+    def last_sync(self, obj):
+        """The newest entry of the sync history (connector syncs, texts and uploads alike)."""
+        last = SyncHistory.objects.filter(collection=obj).order_by("-created_at").first() if obj.pk else None
+        if last is None:
+            return "never"
+        history = reverse("admin:knowledge_synchistory_changelist") + "?" + urlencode({"collection": obj.pk})
+        return format_html('{} · {} · {} · <a href="{}">history</a>', relative_time(last.created_at),
+                           last.sync_type, last.get_status_display(), history)
+
+    def save_model(self, request, obj, form, change):
+        obj.settings = form.settings
+        super().save_model(request, obj, form, change)
+        if form.file is not None:
+            request.collection_file = (obj, form.file)  # staged by changeform_view
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """The file is staged once the collection is saved (and out of the admin's atomic())."""
+        response = super().changeform_view(request, object_id, form_url, extra_context)
+        pending = getattr(request, "collection_file", None)
+        if pending is not None:
+            self._add_file(request, *pending)
+        return response
+
+    def _add_file(self, request, collection, upload: dict):
+        """Staged and queued as the API's upload is (knowledge.services.sync.request_upload)."""
+        try:
+            sync.request_upload(collection=collection, trigger="admin", **upload)
+        except (ingest.NotAddable, UnsupportedUpload, sync.SyncNotQueued) as exc:
+            self.message_user(request, f"{upload['name']}: not added: {exc}", messages.ERROR)
+            return
+        self.message_user(request, f"Queued “{upload['name']}”; the sync history shows its progress.")
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["search_url"] = reverse("admin:knowledge_test_retrieval") + "?" + urlencode(
+                {"collections": obj.pk})
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     @admin.action(description="Sync selected collections now (WordPress / Shopify)")
     def sync_now(self, request, queryset):
@@ -126,7 +254,9 @@ class KnowledgeCollectionAdmin(TenantAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         collections = self.get_queryset(request)
-        form = TestRetrievalForm(request.GET or None, collections=collections)
+        # Bound once a query is asked; a link may only choose the collections (a collection's page).
+        form = (TestRetrievalForm(request.GET, collections=collections) if "query" in request.GET else
+                TestRetrievalForm(initial={"collections": request.GET.getlist("collections")}, collections=collections))
         hits, error = None, ""
         if form.is_valid():
             chosen = list(form.cleaned_data["collections"]) or (
@@ -188,7 +318,7 @@ class KnowledgeChunkAdmin(ReadOnlyAdmin):
 class SyncHistoryAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "collection", "sync_type", "trigger", "status", "items_synced", "chunks_added",
                     "chunks_removed", "error_message"]
-    list_filter = ["status", "sync_type", "trigger"]
+    list_filter = ["status", recent_values_filter("sync_type"), "trigger"]
 
 
 class MessageInline(admin.TabularInline):

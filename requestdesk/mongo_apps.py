@@ -1,5 +1,6 @@
-"""Django's contrib apps with ObjectId primary keys (their migrations live in migrations_mongo/)."""
+"""Django's contrib apps (and django-axes) with ObjectId primary keys (their migrations live in migrations_mongo/)."""
 
+from axes.apps import AppConfig as AxesConfig
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.auth.apps import AuthConfig
 from django.contrib.contenttypes.apps import ContentTypesConfig
@@ -9,6 +10,7 @@ OBJECT_ID = "django_mongodb_backend.fields.ObjectIdAutoField"
 
 class MongoAdminConfig(AdminConfig):
     default_auto_field = OBJECT_ID
+    default_site = "requestdesk.admin_site.AdminSite"  # the dashboard, login message, "View site"
 
 
 class MongoAuthConfig(AuthConfig):
@@ -16,4 +18,10 @@ class MongoAuthConfig(AuthConfig):
 
 
 class MongoContentTypesConfig(ContentTypesConfig):
+    default_auto_field = OBJECT_ID
+
+
+class MongoAxesConfig(AxesConfig):
+    """django-axes (sign-in lockout); its attempts live in the cache, its models are unused."""
+
     default_auto_field = OBJECT_ID

@@ -4,9 +4,6 @@ from django.urls import include, path
 
 from . import health
 
-admin.site.site_header = "requestdesk"
-admin.site.site_title = "requestdesk admin"
-
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("requestdesk.api.urls")),

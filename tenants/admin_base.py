@@ -2,6 +2,9 @@
 rows, and every add, change and delete (and bulk action, via `audited_update`) goes to the
 audit log as well as Django's LogEntry."""
 
+from django.utils import formats, timezone
+from django.utils.timesince import timesince, timeuntil
+
 from requestdesk.admin_lists import BoundedListAdmin
 
 from . import audit
@@ -11,6 +14,17 @@ from .scoping import scope
 
 def is_superadmin(request) -> bool:
     return request.user.is_active and request.user.role == Role.SUPERADMIN
+
+
+def relative_time(value, *, empty: str = "–") -> str:
+    """A moment as staff read it: "in 4 minutes (Nov. 29, 2026, 7:50 p.m.)", "2 hours ago (…)"."""
+    if value is None:
+        return empty
+    now = timezone.now()
+    when = formats.localize(timezone.template_localtime(value))
+    if value >= now:
+        return f"in {timeuntil(value, now)} ({when})"
+    return f"{timesince(value, now)} ago ({when})"
 
 
 def record_audit(request, obj, action, *, changes=None):

@@ -5,11 +5,16 @@ fixture site (an article and a product page with JSON-LD reviews), runs the proj
 "Run now" action on a real Celery worker, reads the results changelist and a result, and opens
 the sentiment chart. Each step leaves a screenshot in artifacts/browser/.
 
+A second test opens the dashboard of a busy company (artifacts/dashboard.png), follows a figure
+to its list, checks that wide changelists fit at 1280 px, and that a writer who typed the right
+password is told their role has no admin.
+
 Chromium is installed by `./dev test` (apt-get install chromium); a machine without it fails
 this test, it does not skip it."""
 
 import os
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -203,3 +208,97 @@ def browse(page, base, admin, reviews, article, worker):
     assert chart["width"] > 600 and chart["height"] > 300
     shot(page, "10-sentiment-chart")
     assert page.js_errors == []
+
+
+LONG = "A rather long descriptive name, as staff type them, for a thing in the list " * 2
+WIDE_LISTS = ["/admin/scraping/scrapejob/", "/admin/scraping/target/", "/admin/knowledge/synchistory/",
+              "/admin/content/context/", "/admin/content/ticket/", "/admin/tenants/auditlog/",
+              "/admin/tenants/schedule/"]
+
+
+def sideways(page):
+    """How far the page and the changelist's table stick out of their boxes, in pixels."""
+    return page.evaluate("""() => {
+        const root = document.documentElement, box = document.querySelector('#changelist .results');
+        return [root.scrollWidth - root.clientWidth, box ? box.scrollWidth - box.clientWidth : 0]; }""")
+
+
+def busy_company(world):
+    """Company A with tickets, jobs, contexts, a failed sync, audit events, sentiment and a
+    schedule, several of them with long names and messages."""
+    from types import SimpleNamespace
+
+    from bson import ObjectId
+    from django.utils import timezone
+
+    from content.models import Context, Ticket
+    from knowledge.models import KnowledgeCollection, SyncHistory
+    from scraping.models import Project
+    from scraping.services import projects, rollups
+    from tenants import audit
+
+    a, now = world.a, timezone.now()
+    project = Project.objects.create(company=a, name=LONG[:120])
+    target = Target.objects.create(company=a, project=project, platform="article",
+                                   url="https://example.com/" + "a-long-path-segment/" * 6)
+    projects.set_schedule(project=project, enabled=True, interval_seconds=3600)
+    for status in ("failed", "completed", "completed"):
+        ScrapeJob.objects.create(company=a, project=project, target=target, status=status, error=LONG[:300])
+    Ticket.objects.bulk_create([Ticket(company=a, title=f"{LONG} {n}", status=s)
+                                for n, s in enumerate(["open", "open", "review", "in_progress"])])
+    Context.objects.bulk_create([Context(company=a, pipeline_id=ObjectId(), status=s, error=LONG if s == "failed" else "")
+                                 for s in ["completed"] * 5 + ["failed", "running"]])
+    collection = KnowledgeCollection.objects.create(company=a, name="Help centre")
+    SyncHistory.objects.create(company=a, collection=collection, sync_type="wordpress", status="failed",
+                               error_message=LONG * 3)
+    SyncHistory.objects.create(company=a, collection=collection, sync_type="upload", status="completed",
+                               items_synced=5)
+    audit.record(company=a, actor=world.user("a", "content_manager"), source="api", event_type="ticket.updated",
+                 obj=Ticket.objects.first())
+    sentiment = [("positive", 0.6), ("negative", -0.7), ("neutral", 0.0)]
+    rollups.add([SimpleNamespace(company_id=a.pk, project_id=project.pk, target_id=target.pk, platform="article",
+                                 published_at=now - timedelta(days=day, hours=1),
+                                 analysis=SimpleNamespace(sentiment=SimpleNamespace(label=label, compound=score)))
+                 for day in range(10) for label, score in sentiment[: 1 + day % 3] * (1 + day % 2)])
+
+
+def test_dashboard_in_a_browser(world, live_server, tmp_path):
+    busy_company(world)
+    base, writer, admin = live_server.url, world.user("a", "content_writer"), world.user("a", "company_admin")
+    with chromium(tmp_path / "profile") as page:
+        # A writer with the right password is told why the admin is closed to them.
+        page.goto(f"{base}/admin/")
+        page.fill("#id_username", writer.username)
+        page.fill("#id_password", PASSWORD)
+        page.click("input[type=submit]")
+        expect(page.locator(".errornote")).to_contain_text("your role (Content writer) has no access to the admin")
+        shot(page, "11-writer-login")
+
+        page.fill("#id_username", admin.username)
+        page.fill("#id_password", PASSWORD)
+        page.click("input[type=submit]")
+        expect(page.locator("#dashboard")).to_be_visible()
+        page.screenshot(path=ROOT / "artifacts" / "dashboard.png", full_page=True)
+        shot(page, "12-dashboard")
+        assert sideways(page) == [0, 0]
+        expect(page.locator("#dash-tickets a.figure[title='Open: 2']")).to_be_visible()
+        expect(page.locator("#dash-jobs a.figure.problem[title='failed: 1']")).to_be_visible()
+        expect(page.locator("#dash-pipeline a.figure[title='Completed: 5']")).to_be_visible()
+        assert page.locator("#dash-sentiment svg rect").count() >= 10
+        assert page.locator("#dash-pipeline svg rect").count() >= 2
+        expect(page.locator("#dash-syncs tr.problem")).to_contain_text("failed")
+        expect(page.locator("#dash-audit")).to_contain_text("ticket.updated")
+        expect(page.get_by_role("link", name="View site")).to_have_attribute("href", "/api/v1/docs/")
+        assert page.js_errors == []
+
+        page.locator("#dash-tickets a.figure[title='Open: 2']").click()
+        expect(page.locator("#result_list tbody tr")).to_have_count(2)
+
+        # Lists with many columns and long text fit at 1280 px: no sideways scrolling.
+        for url in WIDE_LISTS:
+            page.goto(f"{base}{url}")
+            expect(page.locator("#result_list tbody tr").first).to_be_visible()
+            assert sideways(page) == [0, 0], url
+            shot(page, "13-wide-list")
+        page.goto(f"{base}/admin/tenants/schedule/")
+        expect(page.locator("td.field-next")).to_contain_text("in 59")
