@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from requestdesk.admin_lists import recent_values_filter
 from tenants.admin_base import TenantAdmin, is_superadmin, record_audit
 from tenants.scoping import scope
 
@@ -210,7 +211,7 @@ def _act(model_admin, request, queryset, action, verb):
 class ContextAdmin(_ReadOnly):
     list_display = ["__str__", "status", "priority", "pipeline", "batch", "retry_count", "duration", "created_at",
                     "timeline_link"]
-    list_filter = ["status", "type"]
+    list_filter = ["status", recent_values_filter("type")]
     fields = ["type", "status", "priority", "pipeline", "agent", "batch", "user", "company", "error", "retry_count",
               "next_retry_at", "attempt", "worker", "lease_until", "timings", "data", "metadata", "created_at",
               "updated_at"]

@@ -85,3 +85,33 @@ class BoundedListAdmin(admin.ModelAdmin):
             number = 1  # as the changelist reads it
         return WindowPaginator(queryset, per_page, number=number, related=self.related_in_list(request),
                                orphans=orphans, allow_empty_first_page=allow_empty_first_page)
+
+
+def recent_values_filter(field_name: str, *, rows: int = 500, title: str | None = None):
+    """A changelist filter on a free-text field (an event type, a sync type) offering the values
+    of the newest `rows` rows the user may see, read by the walk. Django's own filter for such a
+    field lists the distinct values of every row of the collection."""
+
+    class RecentValuesFilter(admin.SimpleListFilter):
+        parameter_name = field_name
+
+        def lookups(self, request, model_admin):
+            queryset = model_admin.get_queryset(request)
+            ordering = pages.date_ordering(queryset)
+            if ordering is None:
+                newest = list(queryset.values_list(field_name, flat=True)[:rows])
+            else:
+                found, _ = pages.walk(queryset, field=ordering[0], descending=ordering[1], limit=rows,
+                                      key=("admin filter", field_name))
+                newest = [getattr(row, field_name) for row in found]
+            values = {value for value in newest if value not in (None, "")}
+            if self.value():
+                values.add(self.value())  # the chosen one stays listed, however old
+            return [(value, value) for value in sorted(values)]
+
+        def queryset(self, request, queryset):
+            return queryset.filter(**{field_name: self.value()}) if self.value() else queryset
+
+    RecentValuesFilter.title = title or field_name.replace("_", " ")
+    RecentValuesFilter.__name__ = f"Recent{field_name.title().replace('_', '')}Filter"
+    return RecentValuesFilter

@@ -53,6 +53,16 @@ def test_content_pages_render_for_company_staff(staff, world, ran):
     assert "A ticket" in client.get("/admin/content/ticket/?is_deleted__exact=1").content.decode()
 
 
+def test_the_context_changelist_filters_by_the_types_of_recent_contexts(staff, world, ran):
+    setup, _ = ran
+    new_context(setup, type="summary")
+    client = staff(world.user("a", "company_admin"))
+    page = client.get("/admin/content/context/").content.decode()
+    assert "?type=article" in page and "?type=summary" in page
+    filtered = client.get("/admin/content/context/?type=summary")
+    assert filtered.status_code == 200 and filtered.context["cl"].result_count == 1
+
+
 def test_the_processing_timeline_view(staff, world, ran):
     _, batch = ran
     client = staff(world.user("a", "company_admin"))
