@@ -1,8 +1,9 @@
 """Every benchmark in one run, one table: each figure beside its baseline measured in the same
 run, and the ratio.
 
-    .venv/bin/python -m bench [--only api,scraping,knowledge,content,lists] [--results 20000]
-                              [--chunks 10000,100000] [--contexts 500] [--sizes 1000,10000] ...
+    .venv/bin/python -m bench [--only api,scraping,knowledge,content,lists,retrieval,extraction]
+                              [--results 20000] [--chunks 10000,100000] [--contexts 500]
+                              [--sizes 1000,10000] [--qa FILE] [--pages DIR] ...
 
 One SecantusDB (a temporary folder unless --storage says) and one private Redis serve every
 benchmark, each in its own company; progress and details go to stderr, the table to stdout.
@@ -17,9 +18,10 @@ import sys
 import time
 
 from bench import api_bench, content_bench, harness, knowledge_bench, lists_bench, scraping_bench, table
+from bench import extraction_bench, retrieval_bench
 
 BENCHES = {"api": api_bench, "scraping": scraping_bench, "knowledge": knowledge_bench, "content": content_bench,
-           "lists": lists_bench}
+           "lists": lists_bench, "retrieval": retrieval_bench, "extraction": extraction_bench}
 
 
 def parse_args(argv=None):

@@ -5,22 +5,46 @@ Local defaults need nothing: the embedded SecantusDB on EMBEDDED_MONGO_PORT and 
 MONGODB_URI, REDIS_URL, SECRET_KEY, FIELD_ENCRYPTION_KEY and DEBUG=0.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management.utils import get_random_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEV_SECRET_KEY = "dev-insecure-requestdesk-key-change-me"
 DEBUG = env.bool("DEBUG", default=True)
-SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
-if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
-    raise ImproperlyConfigured("DEBUG is off and SECRET_KEY is the development default: set SECRET_KEY")
+DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / ".data")))
+
+
+def _checkout_secret_key(path: Path) -> str:
+    """A random key made once per checkout and kept in DATA_DIR (like the admin password):
+    a key written in the source would let anyone who reads it forge sessions and JWTs.
+    Linked into place atomically, so processes starting together agree on one key."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        draft.write_text(get_random_secret_key())
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process made it first
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
+
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("DEBUG is off and SECRET_KEY is not set")
+    SECRET_KEY = _checkout_secret_key(DATA_DIR / "secret-key")
 # Fernet key for secrets stored in the database (LLM provider keys, integration credentials).
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
 if not DEBUG and not FIELD_ENCRYPTION_KEY:
@@ -28,7 +52,6 @@ if not DEBUG and not FIELD_ENCRYPTION_KEY:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / ".data")))
 
 INSTALLED_APPS = [
     "requestdesk.mongo_apps.MongoAdminConfig",
@@ -42,6 +65,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "requestdesk.mongo_apps.MongoAxesConfig",
     "tenants",
     "content",
     "knowledge",
@@ -52,11 +76,13 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "requestdesk.api.middleware.JSONNotFoundMiddleware",  # before CommonMiddleware: sees its redirects
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out admin sign-in into a 429
 ]
 
 ROOT_URLCONF = "requestdesk.urls"
@@ -106,6 +132,7 @@ MIGRATION_MODULES = {
     "admin": "migrations_mongo.admin",
     "auth": "migrations_mongo.auth",
     "contenttypes": "migrations_mongo.contenttypes",
+    "axes": "migrations_mongo.axes",
 }
 
 # --- Redis, cache, Celery ------------------------------------------------------------
@@ -136,6 +163,11 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Auth ----------------------------------------------------------------------------
 AUTH_USER_MODEL = "tenants.User"
+# Axes first: a locked-out account is refused before its password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "tenants.authentication.ActiveCompanyBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -147,7 +179,32 @@ JWT_REFRESH_LIFETIME = timedelta(days=env.int("JWT_REFRESH_DAYS", default=14))
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default=SECRET_KEY)
 # How long a process caches an authenticated key/user and its company (tenants.principals); 0: off.
 AUTH_CACHE_SECONDS = env.float("AUTH_CACHE_SECONDS", default=5)
+# How long a process keeps the admin dashboard's figures (requestdesk.dashboard); 0: off.
+DASHBOARD_CACHE_SECONDS = env.float("DASHBOARD_CACHE_SECONDS", default=30)
 LOGIN_URL = "/admin/login/"
+
+# Per-account lockout (django-axes) after LOGIN_FAILURE_LIMIT wrong passwords in a row, for
+# LOGIN_LOCKOUT_MINUTES, counted in the cache (Redis) whichever address they come from; a
+# success resets the count. The API's sign-in and the admin's login share it.
+AXES_HANDLER = "requestdesk.api.throttling.FailOpenAxesHandler"
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "requestdesk.api.throttling.client_ip"
+AXES_LOCKOUT_CALLABLE = "tenants.authentication.lockout_response"
+AXES_ENABLE_ADMIN = False  # attempts live in Redis, not in collections to browse
+AXES_VERBOSE = False
+# Not per address too: behind an unconfigured proxy every client shares one; the "auth"
+# throttle limits each address.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# Proxies in front of the app. 0 (the default): X-Forwarded-For and X-Forwarded-Proto are
+# ignored, since any client can send them; N: the Nth address from the right of
+# X-Forwarded-For is the client (DRF's NUM_PROXIES), and X-Forwarded-Proto says HTTPS.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+if NUM_PROXIES:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- REST API ------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -162,13 +219,18 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [
         "requestdesk.api.filters.FilterBackend",
         "requestdesk.api.filters.SearchFilter",
-        "rest_framework.filters.OrderingFilter",
+        "requestdesk.api.filters.OrderingFilter",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "requestdesk.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_RENDERER_CLASSES": [
         "requestdesk.api.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "requestdesk.api.schema.AutoSchema",  # JSON bodies; no inherited docstrings
     "DEFAULT_THROTTLE_CLASSES": [
         "requestdesk.api.throttling.AnonRateThrottle",
         "requestdesk.api.throttling.UserRateThrottle",
@@ -177,9 +239,12 @@ REST_FRAMEWORK = {
         "anon": env.str("THROTTLE_ANON", default="60/min"),
         "user": env.str("THROTTLE_USER", default="1200/min"),
         "auth": env.str("THROTTLE_AUTH", default="20/min"),
+        # Writes of usernames and emails, per caller: each answers whether one is taken anywhere.
+        "accounts": env.str("THROTTLE_ACCOUNTS", default="60/hour"),
     },
     "EXCEPTION_HANDLER": "requestdesk.api.errors.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "NUM_PROXIES": NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "requestdesk API",
@@ -217,7 +282,6 @@ SCRAPING_LEASE_SECONDS = env.int("SCRAPING_LEASE_SECONDS", default=600)  # a los
 SCRAPING_RECOVER_SECONDS = env.float("SCRAPING_RECOVER_SECONDS", default=60.0)  # how often lost jobs are looked for
 CELERY_BEAT_SCHEDULE["scraping-recover-lost-jobs"] = {
     "task": "scraping.tasks.recover_lost_jobs", "schedule": SCRAPING_RECOVER_SECONDS}
-SCRAPING_SEARCH_MAX_TERMS = env.int("SCRAPING_SEARCH_MAX_TERMS", default=64)  # text terms indexed per result
 SCRAPING_SEARCH_COUNT_CAP = env.int("SCRAPING_SEARCH_COUNT_CAP", default=1000)  # client-side: count up to, then "at least"
 SCRAPING_SEARCH_MAX_CANDIDATES = env.int("SCRAPING_SEARCH_MAX_CANDIDATES", default=5000)  # client-side: results read per query
 
@@ -226,6 +290,7 @@ KNOWLEDGE_LLM_TIMEOUT_SECONDS = env.float("KNOWLEDGE_LLM_TIMEOUT_SECONDS", defau
 KNOWLEDGE_LLM_MAX_RETRIES = env.int("KNOWLEDGE_LLM_MAX_RETRIES", default=1)
 KNOWLEDGE_EMBEDDING_BATCH = env.int("KNOWLEDGE_EMBEDDING_BATCH", default=256)  # texts per embeddings call
 KNOWLEDGE_TORCH_THREADS = env.int("KNOWLEDGE_TORCH_THREADS", default=1)  # per process, for MiniLM
+KNOWLEDGE_CROSS_ENCODER_PATH = env.str("KNOWLEDGE_CROSS_ENCODER_PATH", default="")  # local reranker model folder
 KNOWLEDGE_CONNECTOR_TIMEOUT_SECONDS = env.float("KNOWLEDGE_CONNECTOR_TIMEOUT_SECONDS", default=30)
 KNOWLEDGE_CONNECTOR_MAX_PAGES = env.int("KNOWLEDGE_CONNECTOR_MAX_PAGES", default=1000)
 KNOWLEDGE_UPLOAD_MAX_BYTES = env.int("KNOWLEDGE_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
@@ -247,6 +312,7 @@ CONTENT_PENDING_LIMIT = env.int("CONTENT_PENDING_LIMIT", default=100)  # context
 CONTENT_MAX_BATCH_SIZE = env.int("CONTENT_MAX_BATCH_SIZE", default=500)
 CONTENT_RETENTION_DAYS = env.int("CONTENT_RETENTION_DAYS", default=90)
 CONTENT_RETENTION_ARCHIVE = env.bool("CONTENT_RETENTION_ARCHIVE", default=True)  # False: remove without archive
+BACKUP_RETENTION_DAYS = env.float("BACKUP_RETENTION_DAYS", default=7)  # `manage.py backup` prunes older backups
 CELERY_BEAT_SCHEDULE["content-process-pending"] = {
     "task": "content.tasks.process_pending", "schedule": env.float("CONTENT_POLL_SECONDS", default=30.0)}
 CELERY_BEAT_SCHEDULE["content-archive-old"] = {"task": "content.tasks.archive_old_content", "schedule": 86400.0}
@@ -257,20 +323,47 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 WHITENOISE_AUTOREFRESH = DEBUG  # serve from the finders in development; no collectstatic needed
+# With DEBUG=0 before `manage.py collectstatic` (a checkout run by hand), serve the apps' own
+# files under their plain names (requestdesk.staticfiles) instead of failing every page.
+WHITENOISE_USE_FINDERS = DEBUG or not (STATIC_ROOT / "staticfiles.json").exists()
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage" if not DEBUG
+    "staticfiles": {"BACKEND": "requestdesk.staticfiles.StaticFilesStorage" if not DEBUG
                     else "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Content archives and backups (requestdesk.archive_storage): a directory, ARCHIVE_ROOT (a named
+# volume under docker-compose), or S3-compatible object storage when ARCHIVE_S3_BUCKET is set;
+# its credentials come from boto3's own environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).
+ARCHIVE_ROOT = Path(env.str("ARCHIVE_ROOT", default=str(DATA_DIR / "archives")))
+ARCHIVE_S3_BUCKET = env.str("ARCHIVE_S3_BUCKET", default="")
+STORAGES["archives"] = {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                        "OPTIONS": {"location": ARCHIVE_ROOT}}
+if ARCHIVE_S3_BUCKET:
+    STORAGES["archives"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": ARCHIVE_S3_BUCKET, "location": env.str("ARCHIVE_S3_PREFIX", default=""),
+        "endpoint_url": env.str("ARCHIVE_S3_ENDPOINT_URL", default="") or None,
+        "region_name": env.str("ARCHIVE_S3_REGION", default="") or None,
+        "file_overwrite": False, "default_acl": None, "querystring_auth": False,
+        "object_parameters": env.json("ARCHIVE_S3_OBJECT_PARAMETERS", default={}),
+    }}
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+# HTTPS=1: the site is served over TLS (by this process or by a proxy, NUM_PROXIES): plain
+# HTTP is redirected and browsers are told to use HTTPS only (HSTS), with DEBUG=0.
+HTTPS = env.bool("HTTPS", default=False)
+if HTTPS and not DEBUG:
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    SECURE_REDIRECT_EXEMPT = [r"^health/"]  # the orchestrator's probes speak plain HTTP
 
 LOGGING = {
     "version": 1,

@@ -5,6 +5,8 @@ process (Celery workers, gunicorn) see the same servers."""
 
 import os
 
+from cryptography.fernet import Fernet
+
 from requestdesk import embedded
 
 _processes: list = []
@@ -24,7 +26,10 @@ def _start() -> None:
     os.environ.setdefault("THROTTLE_ANON", "100000/min")
     os.environ.setdefault("THROTTLE_USER", "100000/min")
     os.environ.setdefault("THROTTLE_AUTH", "100000/min")
+    os.environ.setdefault("THROTTLE_ACCOUNTS", "100000/min")
     os.environ.setdefault("OUTBOUND_ALLOW_LOOPBACK", "1")
+    # Secrets at rest (webhook secrets, plugin keys, LLM keys) need a key; tests run with DEBUG off.
+    os.environ.setdefault("FIELD_ENCRYPTION_KEY", Fernet.generate_key().decode())
     os.environ.setdefault("DATA_DIR", os.path.join(os.environ.get("TMPDIR", "/tmp"), f"rd-test-{os.getpid()}"))
 
 

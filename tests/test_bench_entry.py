@@ -13,7 +13,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--results", "250", "--raw-sample", "250", "--search-queries", "3", "--chunks", "300,600",
         "--embed-sample", "16", "--knn-queries", "3", "--contexts", "4", "--in-process-contexts", "3",
-        "--tickets", "10", "--requests", "10", "--sizes", "1000", "--list-requests", "3", "--list-warmups", "1"]
+        "--tickets", "10", "--requests", "10", "--sizes", "1000", "--list-requests", "3", "--list-warmups", "1",
+        "--qa", "tests/fixtures/squad/sample-30.json"]
 EXPECTED = [
     "api GET tickets list p50 (API key, page of 20)",
     "scraping ingest (parse + sentiment + store)",
@@ -33,8 +34,14 @@ EXPECTED = [
     *(f"lists {list_name} round trips, 1k rows/tenant"
       for list_name in ("results API", "tickets API", "audit log API")),
     "lists admin results changelist p50, 1k rows/tenant",
+    *(f"retrieval {mode} hit@{k}, sample-30.json (30 questions)" for mode in ("keyword", "vector", "hybrid")
+      for k in (1, 5)),
+    "retrieval keyword scoring p50 (keywords.search), 21 chunks",
+    "retrieval hybrid search p50 (end to end), 21 chunks",
+    "extraction main-text F1, pages (2 pages)",
+    "extraction time per page, pages (2 pages)",
 ]
-UNITS = {"ms", "results/s", "chunks/s", "/s", "round trips"}
+UNITS = {"ms", "results/s", "chunks/s", "/s", "round trips", "hit@1", "hit@5", "F1"}
 
 
 def run(*args: str) -> str:
