@@ -115,8 +115,9 @@ class CollectionForm(forms.ModelForm):
         choices=[("posts", "Posts"), ("pages", "Pages")], required=False, widget=forms.CheckboxSelectMultiple,
         help_text="WordPress collections: what to sync (none ticked: both).")
     shopify_resources = forms.MultipleChoiceField(
-        choices=[("products", "Products"), ("articles", "Articles")], required=False,
-        widget=forms.CheckboxSelectMultiple, help_text="Shopify collections: what to sync (none ticked: both).")
+        choices=[("products", "Products"), ("articles", "Articles"), ("collections", "Collections")],
+        required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="Shopify collections: what to sync (none ticked: all three).")
     upload = forms.FileField(required=False, help_text=f"Manual and upload collections: a file to add "
                                                        f"({', '.join(SUPPORTED)}), read by a worker as the API's "
                                                        f"uploads are; the same file name replaces its earlier "

@@ -144,7 +144,7 @@ class CollectionSettingsSerializer(serializers.Serializer):
     chunk_overlap = serializers.IntegerField(min_value=0, max_value=2000, default=DEFAULT_OVERLAP)
     wordpress_types = serializers.ListField(child=serializers.ChoiceField(["posts", "pages"]), required=False,
                                             allow_empty=False)
-    shopify_resources = serializers.ListField(child=serializers.ChoiceField(["products", "articles"]),
+    shopify_resources = serializers.ListField(child=serializers.ChoiceField(["products", "articles", "collections"]),
                                               required=False, allow_empty=False)
 
 

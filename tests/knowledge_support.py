@@ -79,6 +79,8 @@ class FakeAPIs:
         self.products: list[dict] = []
         self.blogs: list[dict] = [{"id": 7, "handle": "news", "title": "News"}]
         self.articles: dict[int, list[dict]] = {7: []}
+        self.custom_collections: list[dict] = []
+        self.smart_collections: list[dict] = []
         self.requests: list[tuple[str, str]] = []
         self.embedded: list[str] = []  # every text sent to /v1/embeddings
         self.chats: list[dict] = []  # every chat completion request body
@@ -149,7 +151,9 @@ class FakeAPIs:
                     return self._json(401, {"errors": "[API] Invalid API key or access token (unrecognized login "
                                                       "or wrong password)"})
                 match = re.fullmatch(r"/blogs/(\d+)/articles\.json", path)
-                listings = {"/products.json": ("products", fake.products), "/blogs.json": ("blogs", fake.blogs)}
+                listings = {"/products.json": ("products", fake.products), "/blogs.json": ("blogs", fake.blogs),
+                            "/custom_collections.json": ("custom_collections", fake.custom_collections),
+                            "/smart_collections.json": ("smart_collections", fake.smart_collections)}
                 key, rows = ("articles", fake.articles.get(int(match[1]), [])) if match else listings.get(path,
                                                                                                           (None, None))
                 if key is None:

@@ -136,6 +136,47 @@ def test_shopify_products_and_articles_then_resync(world, fake_apis, source):
     assert "price 24.99" in after["product:1"][0].content and "article:71" not in after
 
 
+def test_shopify_collections_custom_and_smart_sync_as_their_own_type(world, fake_apis, source):
+    provider, agent = source
+    fake_apis.custom_collections = [{"id": 300 + i, "handle": f"summer-{i}", "title": f"Summer picks {i}",
+                                     "body_html": f"<p>Hand-picked gear for summer hikes, list {i}.</p>",
+                                     "updated_at": "2026-01-01T00:00:00-00:00"} for i in range(1, 4)]
+    fake_apis.smart_collections = [{"id": 400, "handle": "waterproof", "title": "Waterproof",
+                                    "body_html": "<p>Everything that keeps you dry.</p>",
+                                    "rules": [{"column": "tag", "relation": "equals", "condition": "waterproof"}]}]
+    fake_apis.products = [shopify_product(1, "Trail Shoe", "<p>A shoe.</p>")]
+    collection = make_collection(world.a, source_type="shopify", provider=provider, agent=agent,
+                                 settings={"shopify_resources": ["collections"]})
+
+    first = _sync(collection)
+    assert first.status == "completed", first.error_message
+    assert first.sync_type == "collections" and first.items_synced == 4
+    assert not fake_apis.paths("/admin/api/2024-01/products.json")  # only what was asked for
+    custom_pages = fake_apis.paths("/admin/api/2024-01/custom_collections.json")
+    assert len(custom_pages) == 2 and "page_info=" in custom_pages[1]
+    chunks = _chunks(collection)
+    assert set(chunks) == {"collection:301", "collection:302", "collection:303", "collection:400"}
+    smart = chunks["collection:400"][0]
+    assert "keeps you dry" in smart.content and "Rules: tag equals waterproof" in smart.content
+    assert smart.metadata["url"] == f"{fake_apis.url}/collections/waterproof"
+    assert smart.metadata["collection_kind"] == "smart"
+    assert chunks["collection:302"][0].metadata["collection_kind"] == "custom"
+
+    fake_apis.custom_collections.pop()
+    second = _sync(collection)
+    assert (second.items_synced, second.items_unchanged, second.items_removed) == (0, 3, 1)
+    assert "collection:303" not in _chunks(collection)
+
+
+def test_collections_is_an_accepted_shopify_resource_in_the_api(world, fake_apis, source):
+    from knowledge.serializers import CollectionSettingsSerializer
+
+    accepted = CollectionSettingsSerializer(data={"shopify_resources": ["products", "collections"]})
+    assert accepted.is_valid(), accepted.errors
+    refused = CollectionSettingsSerializer(data={"shopify_resources": ["orders"]})
+    assert not refused.is_valid() and "shopify_resources" in refused.errors
+
+
 def test_a_failed_listing_removes_nothing_and_is_reported(world, fake_apis, source, webhook_tasks):
     provider, agent = source
     webhooks.create_webhook(company=world.a, name="events", url=f"{fake_apis.url}/hook",

@@ -1,4 +1,5 @@
-"""Shopify Admin REST API (2024-01): products and blog articles, with `limit` and the
+"""Shopify Admin REST API (2024-01): products, blog articles and collections (the hand-picked
+`custom_collections` and the rule-based `smart_collections`), with `limit` and the
 `Link: <...page_info=...>; rel="next"` cursor pagination, authenticated by the
 `X-Shopify-Access-Token` header. A next link to another host is refused."""
 
@@ -13,8 +14,10 @@ from .base import ConnectorError, SourceItem, base_url, client, get_json, same_o
 
 API_VERSION = "2024-01"
 LIMIT = 250
-RESOURCES = ("products", "articles")
-SYNC_TYPES = {"products": "products", "articles": "blog_articles"}
+RESOURCES = ("products", "articles", "collections")
+SYNC_TYPES = {"products": "products", "articles": "blog_articles", "collections": "collections"}
+# Shopify keeps its two kinds of collection behind two listings; both are storefront pages.
+COLLECTION_LISTINGS = ("custom_collections", "smart_collections")
 
 
 def _pages(http, url: str, key: str, *, store: str, headers: dict, what: str) -> Iterator[dict]:
@@ -63,6 +66,21 @@ def _article(store: str, blog: dict, row: dict) -> SourceItem:
                                 "author": row.get("author", ""), "updated_at": row.get("updated_at", "")})
 
 
+def _collection(store: str, kind: str, row: dict) -> SourceItem:
+    """A collection's page: its description, and for a smart collection the rules that fill it,
+    which say in words what belongs there."""
+    title = row.get("title", "")
+    url = f"{store}/collections/{row.get('handle', row['id'])}"
+    rules = [" ".join(str(rule.get(part, "")) for part in ("column", "relation", "condition"))
+             for rule in row.get("rules") or []]
+    text = "\n\n".join(filter(None, [html_to_text(row.get("body_html") or ""),
+                                     f"Rules: {'; '.join(rules)}" if rules else ""]))
+    return SourceItem(source_id=f"collection:{row['id']}", title=title, url=url, text=text,
+                      metadata={"title": title, "url": url, "type": "collection",
+                                "collection_kind": kind.split("_")[0], "handle": row.get("handle", ""),
+                                "updated_at": row.get("updated_at", "")})
+
+
 def fetch(*, store_url: str, access_token: str, resources=RESOURCES) -> Iterator[SourceItem]:
     store = base_url(store_url, "Shopify store")
     if not access_token:
@@ -84,3 +102,8 @@ def fetch(*, store_url: str, access_token: str, resources=RESOURCES) -> Iterator
                 for row in _pages(http, f"{api}/blogs/{blog['id']}/articles.json", "articles", store=store,
                                   headers=headers, what="Shopify (articles)"):
                     yield _article(store, blog, row)
+        if "collections" in resources:
+            for listing in COLLECTION_LISTINGS:
+                for row in _pages(http, f"{api}/{listing}.json", listing, store=store, headers=headers,
+                                  what=f"Shopify ({listing.replace('_', ' ')})"):
+                    yield _collection(store, listing, row)

@@ -1,0 +1,34 @@
+"""Shard the large collections on a sharded cluster (connected to its mongos)."""
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from pymongo.errors import PyMongoError
+
+from requestdesk.db import sharding
+
+
+class Command(BaseCommand):
+    help = ("Through a mongos: enableSharding on the database, then shardCollection for each large collection "
+            "by its key (company first; see requestdesk/db/sharding.py). Collections already sharded are "
+            "skipped, so it can run after every deploy.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
+
+    def handle(self, dry_run, **options):
+        try:
+            shards = sharding.plan()
+            connection.ensure_connection()
+            db = connection.database
+            if dry_run:
+                return self._print_plan(db, shards)
+            sharding.apply(db, shards, report=self.stdout.write)
+        except (sharding.ShardingError, PyMongoError) as exc:
+            raise CommandError(str(exc).splitlines()[0])
+
+    def _print_plan(self, db, shards):
+        self.stdout.write(f"Shard keys for database {db.name!r}:")
+        for shard in shards:
+            self.stdout.write(f"  {shard.describe()}")
+        where = "a mongos" if sharding.is_mongos(db.client) else "not a mongos: a real run would refuse"
+        self.stdout.write(f"Dry run: nothing changed (the server is {where}).")
