@@ -21,6 +21,7 @@ from knowledge.models import Agent, Conversation, KnowledgeChunk, KnowledgeColle
 from knowledge.models import SyncHistory
 from knowledge.services import ingest as knowledge_ingest
 from knowledge.services import sync
+from plugins.task_manager.models import Task
 from scraping.models import Preset, Project, Result, ScrapeJob, Target
 from scraping.services import ingest as scraping_ingest
 from scraping.services import jobs, projects
@@ -291,3 +292,11 @@ def _result(o):
     scraping_ingest.ingest(target=target, platform="article", job=o.get(ScrapeJob), items=[
         Item(title=text, text=f"{text} the kettle boils fast.", author="Ann", url=f"http://127.0.0.1:9/{text}")])
     return Result.objects.get(target=target)
+
+
+# --- plugins ------------------------------------------------------------------------------------------
+
+@builds(Task)
+def _task(o):
+    text = o.text(Task)  # owned by A's company admin: the sweep's owner controls sign in as them
+    return Task.objects.create(company=o.company, user=o.admin, title=text, description=text, tags=["sweep"])

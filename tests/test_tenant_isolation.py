@@ -56,12 +56,13 @@ def test_created_objects_are_stamped_with_the_callers_company(api, world):
 
 def test_own_settings_are_own_company(api, world):
     user = world.user("b", "client")
-    response = api.as_user(user).patch("/api/v1/me/settings/", {"plugin_settings": {"notes": {"theme": "dark"}},
+    chosen = {"task_manager": {"default_view": "kanban"}}
+    response = api.as_user(user).patch("/api/v1/me/settings/", {"plugin_settings": chosen,
                                                                  "company": str(world.a.pk)}, format="json")
     assert response.status_code == 200, response.content
     stored = UserSettings.objects.get(user=user)
     assert stored.company_id == world.b.pk
-    assert stored.plugin_settings == {"notes": {"theme": "dark"}}
+    assert stored.plugin_settings == chosen
 
 
 def test_unknown_and_malformed_ids_are_404(api, world):

@@ -8,12 +8,14 @@ import content.api
 import scraping.api
 import knowledge.api
 import tenants.api
+import plugins.api
 
 router = DefaultRouter()
 tenants.api.register(router)
 content.api.register(router)
 knowledge.api.register(router)
 scraping.api.register(router)
+plugins.api.register(router)
 
 urlpatterns = [
     *tenants.api.urlpatterns(),
