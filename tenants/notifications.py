@@ -1,18 +1,22 @@
 """Writing in-app notifications (seed 004): creating them, marking them read. Reading them
-is tenants.events_api's job."""
+is tenants.events_api's job; emailing them, tenants.mail's (queued from here for the users
+who want each one at once)."""
 
 from django.utils import timezone
 
+from . import mail
 from .models import Notification, User
 from .roles import Role
 
 
 def notify(*, user: User, type: str, title: str, message: str = "", metadata: dict | None = None,
            company=None) -> Notification:
-    return Notification.objects.create(
+    note = Notification.objects.create(
         user=user, company_id=getattr(company, "pk", company) or user.company_id, type=type, title=title,
         message=message, metadata=metadata or {},
     )
+    mail.queue_immediate([note])
+    return note
 
 
 def notify_company_admins(*, company, type: str, title: str, message: str = "",
@@ -24,7 +28,11 @@ def notify_company_admins(*, company, type: str, title: str, message: str = "",
                      title=title, message=message, metadata=metadata or {})
         for admin in admins
     ]
-    return Notification.objects.bulk_create(notes) if notes else []
+    if not notes:
+        return []
+    created = Notification.objects.bulk_create(notes)
+    mail.queue_immediate(created)
+    return created
 
 
 def mark_read(*, notification: Notification) -> Notification:

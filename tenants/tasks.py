@@ -2,7 +2,9 @@
 
 from celery import shared_task
 
-from . import scheduling, webhooks
+from requestdesk.db import leases
+
+from . import mail, scheduling, webhooks
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -24,3 +26,34 @@ def deliver_webhook(delivery_id: str) -> int | None:
 def retry_due_webhook_deliveries() -> int:
     """Run by beat every minute: queue again the deliveries whose task was lost."""
     return webhooks.requeue_due()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def send_notification_email(notification_id: str) -> int | None:
+    """Email one notification now; after a failed send, queue another try after the backoff."""
+    countdown = mail.send_immediate(notification_id)
+    if countdown is not None:
+        send_notification_email.apply_async(args=[notification_id], countdown=countdown)
+    return countdown
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def send_email_digest(user_id: str) -> int | None:
+    """Email one user their digest; after a failed send, queue another try after the backoff."""
+    countdown = mail.send_digest(user_id)
+    if countdown is not None:
+        send_email_digest.apply_async(args=[user_id], countdown=countdown)
+    return countdown
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def send_email_digests(frequency: str) -> int:
+    """Run by beat (daily, weekly): queue a digest for each user who asked for this one."""
+    users = mail.digest_users(frequency)
+    return len(leases.requeue(users, send_email_digest.delay, f"{frequency} email digest"))
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def retry_due_notification_emails() -> int:
+    """Run by beat every minute: queue again the notification emails whose task was lost."""
+    return mail.requeue_due()
