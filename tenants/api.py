@@ -22,6 +22,7 @@ from .serializers import (
     ApiKeyCreatedSerializer,
     ApiKeySerializer,
     CompanySerializer,
+    MeSerializer,
     RefreshSerializer,
     TokenObtainSerializer,
     TokenPairSerializer,
@@ -83,9 +84,20 @@ class UserViewSet(TenantViewSet):
             throttles.append(ScopedRateThrottle())
         return throttles
 
-    @action(detail=False, methods=["get"])
+    def get_serializer_class(self):
+        return MeSerializer if self.action == "me" else super().get_serializer_class()
+
+    @extend_schema(methods=["PATCH"], request=MeSerializer, responses=MeSerializer)
+    @action(detail=False, methods=["get", "patch"])
     def me(self, request):
-        return Response(self.get_serializer(request.user).data)
+        """The caller's account; PATCH changes their name, status, preferences and profile."""
+        if request.method == "GET":
+            return Response(self.get_serializer(request.user).data)
+        serializer = self.get_serializer(request.user, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        # Their own record: none of the role checks of changing someone else apply.
+        TenantViewSet.perform_update(self, serializer)
+        return Response(serializer.data)
 
     def perform_update(self, serializer):
         target = serializer.instance

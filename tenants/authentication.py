@@ -64,6 +64,7 @@ class JWTAuthentication(authentication.BaseAuthentication):
         user = principals.active_user(user_id)
         if user is None:
             raise exceptions.AuthenticationFailed("User not found or inactive.")
+        principals.note_user_seen(user)
         return user, {"type": "jwt"}
 
     def authenticate_header(self, request):

@@ -201,6 +201,45 @@ def note_key_used(key_hash: str, when) -> None:
     _memo.replace(("key", key_hash), stamped)
 
 
+LAST_LOGIN_RESOLUTION = datetime.timedelta(minutes=1)
+
+
+def _stamped(model, pk, attname: str, when):
+    """A change for Memo.replace: in cached rows, `attname` of the `model` row with this pk
+    set to `when` (other rows as they are)."""
+    attnames = [f.attname for f in model._meta.concrete_fields]
+    index, pk_index = attnames.index(attname), attnames.index(model._meta.pk.attname)
+
+    def change(rows):
+        return tuple(
+            (m, db, values[:index] + (when,) + values[index + 1:]) if m is model and values[pk_index] == pk
+            else (m, db, values)
+            for m, db, values in rows
+        )
+
+    return change
+
+
+def note_user_seen(user, *, key_hash: str | None = None, when=None) -> None:
+    """Record that `user` used the API (a JWT, or the API key hashed `key_hash`): their
+    last_login is written when older than LAST_LOGIN_RESOLUTION, as a key's last_used_at is,
+    and the cached entries this request came through are stamped, so a busy user costs one
+    write a minute, not one a request."""
+    from django.utils import timezone
+
+    from .models import User
+
+    when = when or timezone.now()
+    if user.last_login is not None and when - user.last_login <= LAST_LOGIN_RESOLUTION:
+        return
+    User.objects.filter(pk=user.pk).update(last_login=when)  # no signal: the cache stays
+    user.last_login = when
+    change = _stamped(User, user.pk, "last_login", when)
+    _memo.replace(("user", user.pk), change)
+    if key_hash is not None:
+        _memo.replace(("key", key_hash), change)
+
+
 def active_user(user_id):
     """The user with this id if they `may_act`, their `company` loaded; else None."""
     from .models import Company, User

@@ -43,7 +43,7 @@ def create_api_key(*, user: User, company, name: str, permissions=(ApiKey.READ, 
 def authenticate_api_key(raw: str) -> ApiKey | None:
     """The usable key `raw` names, with its active `user` and `company` loaded; else None.
     At most one round trip (none while cached, tenants.principals), plus a last_used_at
-    write at most once a minute per key."""
+    write at most once a minute per key and a last_login write at most once a minute per user."""
     parts = raw.split("_", 2)
     if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
         return None
@@ -56,6 +56,7 @@ def authenticate_api_key(raw: str) -> ApiKey | None:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
         principals.note_key_used(key_hash, now)
+    principals.note_user_seen(key.user, key_hash=key_hash, when=now)
     return key
 
 

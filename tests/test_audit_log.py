@@ -152,7 +152,7 @@ def test_admin_add_change_delete_are_audited(admin_client, world):
 
     response = admin_client.post(f"/admin/tenants/user/{user.pk}/change/", {
         "username": "from-admin", "email": "from-admin@example.com", "first_name": "Ada", "last_name": "",
-        "role": "content_manager", "is_active": "on", "plugin_keys": "{}",
+        "role": "content_manager", "status": "active", "is_active": "on", "plugin_keys": "{}",
     })
     assert response.status_code == 302, response.content.decode()[:3000]
     entry = _only("user.updated", source="admin")

@@ -127,7 +127,7 @@ def test_hole7_plugin_keys_empty_object_removes_them(api, world):
 
 def _user_form(user, **fields):
     return {"username": user.username, "email": user.email, "first_name": user.first_name,
-            "last_name": user.last_name, "role": user.role, "is_active": "on", **fields}
+            "last_name": user.last_name, "role": user.role, "status": user.status, "is_active": "on", **fields}
 
 
 def test_hole7_admin_masks_plugin_keys(client, world):
