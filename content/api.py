@@ -15,11 +15,12 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 
 from requestdesk.api.queueing import accepted_or_503
 from requestdesk.api.pagination import CursorPagination
+from tenants import plans
 from tenants.roles import Role
 from tenants.viewsets import TenantViewSet, TenantViewSetMixin
 
@@ -36,6 +37,13 @@ from .workflow import InvalidTransition
 MANAGER = Role.CONTENT_MANAGER
 
 
+class QuotaExceededError(APIException):
+    """The company's plan allows no more contexts today: 429, the message names the limit."""
+
+    status_code = 429
+    default_code = "quota_exceeded"
+
+
 class ContentErrorsMixin:
     """Domain exceptions become 400s with a field message; never a bare 500."""
 
@@ -44,6 +52,10 @@ class ContentErrorsMixin:
             exc = ValidationError({"pipeline": exc.messages})
         elif isinstance(exc, batches.BatchTooLarge):
             exc = ValidationError({"contexts": [str(exc)]})
+        elif isinstance(exc, plans.NotAllowed):
+            exc = ValidationError(exc.messages)
+        elif isinstance(exc, plans.QuotaExceeded):
+            exc = QuotaExceededError(str(exc))
         elif isinstance(exc, (contexts.WrongStatus, InvalidTransition)):
             exc = ValidationError({"status": [str(exc)]})
         elif isinstance(exc, campaigns.InvalidDates):

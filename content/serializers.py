@@ -4,11 +4,14 @@ and pipeline steps against content.services (the same checks the admin and runne
 
 from __future__ import annotations
 
+from bson import ObjectId
 from django.conf import settings
 from rest_framework import serializers
 
 from knowledge.models import Agent
 from requestdesk.api.serializers import MongoModelSerializer, RelatedField
+from tenants import plans
+from tenants.models import Company
 from tenants.roles import Role, at_least
 from tenants.scoping import resolve_tenant
 
@@ -196,11 +199,32 @@ class ContextItemSerializer(serializers.Serializer):
         return _object(value, "metadata")
 
 
-class ContextInputSerializer(ContextItemSerializer):
-    """A context to create (POST /content/contexts/, one object or a list of them)."""
+class ContextInputSerializer(TenantContextMixin, ContextItemSerializer):
+    """A context to create (POST /content/contexts/, one object or a list of them). Without a
+    pipeline, the company's `default_pipeline_id` (its plan settings) is used."""
 
-    pipeline = RelatedField(queryset=Pipeline.objects.all())
+    pipeline = RelatedField(queryset=Pipeline.objects.all(), required=False)
     agent = RelatedField(queryset=Agent.objects.all(), required=False, allow_null=True)
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if attrs.get("pipeline") is None:
+            attrs["pipeline"] = self._default_pipeline()
+        return attrs
+
+    def _default_pipeline(self) -> Pipeline:
+        company = self.tenant.company
+        if company is not None and not isinstance(company, Company):
+            company = Company.objects.filter(pk=getattr(company, "pk", company)).first()
+        default = plans.quotas(company).default_pipeline_id if company is not None else None
+        pipeline = (Pipeline.objects.for_company(company).filter(pk=ObjectId(default)).first()
+                    if default and ObjectId.is_valid(default) else None)
+        if pipeline is None:
+            message = ("This field is required: the company has no default_pipeline_id." if not default else
+                       f"This field is required: the company's default_pipeline_id “{default}” is not one of "
+                       f"its pipelines.")
+            raise serializers.ValidationError({"pipeline": [message]})
+        return pipeline
 
 
 class BatchInputSerializer(ContextInputSerializer):

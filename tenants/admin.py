@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from . import services
@@ -19,10 +20,17 @@ admin.site.unregister(Group)
 
 @admin.register(Company)
 class CompanyAdmin(TenantAdmin):
-    list_display = ["name", "domain", "is_active", "owner", "created_at"]
-    list_filter = ["is_active"]
+    list_display = ["name", "domain", "plan", "is_active", "owner", "created_at"]
+    list_filter = ["is_active", "plan"]
     search_fields = ["name", "domain"]
     readonly_fields = ["created_at", "updated_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        """The plan and its settings (quotas) are the platform's to change: superadmins only."""
+        fields = list(super().get_readonly_fields(request, obj))
+        if getattr(request.user, "role", None) != Role.SUPERADMIN:
+            fields += ["plan", "settings"]
+        return fields
 
 
 class UserCreationForm(auth_forms.UserCreationForm):
@@ -64,21 +72,35 @@ class UserChangeForm(auth_forms.UserChangeForm):
         cleaned = super().clean()
         if "plugin_keys" in cleaned and cleaned["plugin_keys"] is None:
             del cleaned["plugin_keys"]  # left empty: the stored keys stay as they are, unread
+        for name in ("preferences", "profile"):
+            self._clean_embedded(name, cleaned.get(name))
         return cleaned
+
+    def _clean_embedded(self, name, value):
+        """The embedded form checks each subfield's type, not the embedded model's own
+        validators (a time zone zoneinfo knows, an http(s) avatar): run them here."""
+        if value is None:
+            return
+        try:
+            value.clean_fields()
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                self.add_error(name, [f"{field.replace('_', ' ')}: {message}" for message in messages])
 
 
 @admin.register(User)
 class UserAdmin(TenantAdmin, DjangoUserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
-    list_display = ["username", "email", "role", "company", "is_active", "last_login"]
-    list_filter = ["role", "is_active"]
+    list_display = ["username", "email", "role", "company", "is_active", "status", "last_login"]
+    list_filter = ["role", "is_active", "status"]
     search_fields = ["username", "email", "first_name", "last_name"]
     ordering = ["username"]
     readonly_fields = ["stored_plugin_keys", "last_login", "date_joined", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["username", "password"]}),
-        ("Person", {"fields": ["first_name", "last_name", "email"]}),
+        ("Person", {"fields": ["first_name", "last_name", "email", "status"]}),
+        ("Preferences and profile", {"fields": ["preferences", "profile"]}),
         ("Access", {"fields": ["role", "company", "guest_companies", "is_active"]}),
         ("Plugins", {"fields": ["stored_plugin_keys", "plugin_keys"]}),
         ("Dates", {"fields": ["last_login", "date_joined", "created_at", "updated_at"]}),

@@ -1,8 +1,14 @@
-"""Companies, users, per-user settings, API keys and refresh tokens (seeds 000, 002, 004)."""
+"""Companies, users, per-user settings, API keys and refresh tokens (seeds 000, 002, 003, 004)."""
 
 from __future__ import annotations
 
+import functools
+import zoneinfo
+from urllib.parse import urlsplit
+
+from django.conf import global_settings
 from django.contrib.auth.models import AbstractUser, UserManager as DjangoUserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django_mongodb_backend.fields import ArrayField, EmbeddedModelField, ObjectIdField
@@ -10,6 +16,7 @@ from django_mongodb_backend.models import EmbeddedModel
 
 from requestdesk.crypto import EncryptedJSONField
 
+from .plans import Plan
 from .roles import STAFF_ROLES, Role
 from .scoping import TenantQuerySet, TenantScoped, Timestamped
 
@@ -19,6 +26,10 @@ class Company(Timestamped):
 
     name = models.CharField(max_length=200)
     domain = models.CharField(max_length=253, blank=True, db_index=True)
+    plan = models.CharField(max_length=20, choices=Plan.choices, default=Plan.ENTERPRISE,
+                            help_text="Sets the default quotas (tenants.plans); superadmins change it.")
+    # The seed's quota keys (max_contexts_per_day, max_batch_size, allowed_models,
+    # default_pipeline_id) override the plan's; other keys are the company's own.
     settings = models.JSONField(default=dict, blank=True)
     owner = models.ForeignKey(
         "tenants.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -27,6 +38,15 @@ class Company(Timestamped):
 
     objects = TenantQuerySet.as_manager()
 
+    def clean(self):
+        """The quota keys of `settings` are checked as in the API (the admin form's path)."""
+        from .plans import settings_errors
+
+        super().clean()
+        errors = settings_errors(self.settings) if isinstance(self.settings, dict) else ["A JSON object."]
+        if errors:
+            raise ValidationError({"settings": errors})
+
     class Meta:
         db_table = "companies"
         ordering = ["name"]
@@ -34,6 +54,61 @@ class Company(Timestamped):
 
     def __str__(self):
         return self.name
+
+
+@functools.cache
+def _zone_names() -> frozenset:
+    return frozenset(zoneinfo.available_timezones())  # reads the tz database: once per process
+
+
+def validate_timezone(value: str) -> None:
+    """An IANA zone name the server's zoneinfo knows ("Europe/Paris"), so it can be used as is."""
+    if value not in _zone_names():
+        raise ValidationError(f"“{value}” is not a known time zone (an IANA name such as Europe/Paris).")
+
+
+def validate_language(value: str) -> None:
+    """A language code Django knows ("en", "pt-br"): checked against its list rather than
+    stored as choices, so a Django upgrade that adds languages needs no migration."""
+    if value not in dict(global_settings.LANGUAGES):
+        raise ValidationError(f"“{value}” is not a known language code (such as en, fr or pt-br).")
+
+
+def validate_web_url(value: str) -> None:
+    """Only http(s) links: an avatar is shown in browsers, where javascript: or data: would run."""
+    if value and urlsplit(value).scheme.lower() not in ("http", "https"):
+        raise ValidationError("Enter an http:// or https:// address.")
+
+
+class UserPreferences(EmbeddedModel):
+    """How a user reads the product (seed 003 `preferences`): Django's language codes and an
+    IANA time zone."""
+
+    language = models.CharField(max_length=15, default="en", validators=[validate_language])
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+
+
+class UserProfile(EmbeddedModel):
+    """What others see of a user (seed 004 `profile`)."""
+
+    display_name = models.CharField(max_length=100, blank=True, default="")
+    avatar_url = models.URLField(max_length=500, blank=True, default="", validators=[validate_web_url])
+    bio = models.TextField(max_length=1000, blank=True, default="")
+
+
+class CompanyDailyUsage(models.Model):
+    """Contexts a company created on a UTC day: one counter moved by `$inc` (tenants.plans)."""
+
+    company_id = ObjectIdField()
+    day = models.CharField(max_length=10)  # YYYY-MM-DD (UTC)
+    contexts = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "company_daily_usage"
+        constraints = [models.UniqueConstraint(fields=["company_id", "day"], name="company_day_unique")]
+
+    def __str__(self):
+        return f"{self.company_id} {self.day}: {self.contexts}"
 
 
 class UserManager(DjangoUserManager):
@@ -49,9 +124,16 @@ class UserManager(DjangoUserManager):
 
 
 class User(AbstractUser):
-    """A person: role in their company, optional guest access to other companies."""
+    """A person: role in their company, optional guest access to other companies, presence,
+    preferences and profile. `last_login` is set by sign-in and by JWT or API-key use (at most
+    once a minute, tenants.principals.note_user_seen)."""
 
     TENANT_FIELD = "company"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        AWAY = "away", "Away"
+        BUSY = "busy", "Busy"
 
     email = models.EmailField(unique=True)
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.CLIENT, db_index=True)
@@ -60,6 +142,9 @@ class User(AbstractUser):
     )
     guest_companies = ArrayField(ObjectIdField(), default=list, blank=True)
     plugin_keys = EncryptedJSONField()  # encrypted at rest; write-only in the API, masked in the admin
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    preferences = EmbeddedModelField(UserPreferences, null=True, blank=True)
+    profile = EmbeddedModelField(UserProfile, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -4,18 +4,51 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
+from plugins import settings as plugin_settings
 from requestdesk.api.serializers import MongoModelSerializer, ObjectIdField
 
-from .models import ApiKey, Company, User, UserSettings
+from . import plans
+from .models import ApiKey, Company, User, UserPreferences, UserProfile, UserSettings
 from .roles import Role, at_least
 from .scoping import resolve_tenant
 
 
 class CompanySerializer(MongoModelSerializer):
+    """A company; its `plan` and `settings` (the quotas, tenants.plans) are shown to its
+    members and changed by superadmins only."""
+
+    quotas = serializers.SerializerMethodField(help_text="The limits in force: the settings over the plan's.")
+
     class Meta:
         model = Company
-        fields = ["id", "name", "domain", "settings", "owner", "is_active", "created_at", "updated_at"]
+        fields = ["id", "name", "domain", "plan", "settings", "quotas", "owner", "is_active", "created_at",
+                  "updated_at"]
         read_only_fields = ["owner", "created_at", "updated_at"]
+
+    def get_quotas(self, company) -> dict:
+        quota = plans.quotas(company)
+        return {key: getattr(quota, key) for key in plans.QUOTA_KEYS} | {"max_batch_size": quota.batch_limit()}
+
+    def _superadmin_only(self, field: str, value):
+        current = getattr(self.instance, field, None) if self.instance is not None else None
+        request = self.context.get("request")
+        if request is not None and value != current and resolve_tenant(request).role != Role.SUPERADMIN:
+            raise serializers.ValidationError(f"Only a superadmin changes the company's {field}.")
+        return value
+
+    def validate_plan(self, value):
+        return self._superadmin_only("plan", value)
+
+    def validate_settings(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("A JSON object.")
+        errors = plans.settings_errors(value)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return self._superadmin_only("settings", value)
+
+
+EMBEDDED = {"preferences": UserPreferences, "profile": UserProfile}
 
 
 class UserSerializer(MongoModelSerializer):
@@ -29,8 +62,8 @@ class UserSerializer(MongoModelSerializer):
         model = User
         fields = [
             "id", "username", "email", "first_name", "last_name", "role", "company",
-            "guest_companies", "is_active", "plugin_keys", "password", "last_login",
-            "created_at", "updated_at",
+            "guest_companies", "is_active", "plugin_keys", "password", "status", "preferences",
+            "profile", "last_login", "created_at", "updated_at",
         ]
         read_only_fields = ["company", "last_login", "created_at", "updated_at"]
         # Usernames and emails are unique across companies, so a clash cannot be hidden; the
@@ -44,6 +77,25 @@ class UserSerializer(MongoModelSerializer):
 
     def _tenant_role(self):
         return resolve_tenant(self.context["request"]).role
+
+    def to_representation(self, instance):
+        """A user who never chose preferences or a profile shows the defaults they get."""
+        data = super().to_representation(instance)
+        for name, model in EMBEDDED.items():
+            if name in data and data[name] is None:
+                data[name] = self.fields[name].to_representation(model())
+        return data
+
+    def to_internal_value(self, data):
+        """On PATCH, `preferences` and `profile` are merged into the stored ones: sending
+        {"preferences": {"timezone": "Europe/Paris"}} keeps the language."""
+        if self.partial and self.instance is not None and hasattr(data, "items"):
+            data = dict(data.items())
+            for name, model in EMBEDDED.items():
+                if isinstance(data.get(name), dict):
+                    stored = getattr(self.instance, name, None) or model()
+                    data[name] = {**self.fields[name].to_representation(stored), **data[name]}
+        return super().to_internal_value(data)
 
     def validate_role(self, value):
         if not at_least(self._tenant_role(), value):
@@ -87,11 +139,29 @@ class UserSerializer(MongoModelSerializer):
         return instance
 
 
+class MeSerializer(UserSerializer):
+    """The caller's own account (`/users/me/`): they change how they appear and read the
+    product; who they are and what they may do (username, email, role, company, guest
+    access, activity) is changed by an admin."""
+
+    class Meta(UserSerializer.Meta):
+        fields = [f for f in UserSerializer.Meta.fields if f not in ("plugin_keys", "password")]
+        read_only_fields = [
+            f for f in fields if f not in ("first_name", "last_name", "status", "preferences", "profile")
+        ]
+        extra_kwargs = {}
+
+
 class UserSettingsSerializer(MongoModelSerializer):
     class Meta:
         model = UserSettings
         fields = ["id", "user", "company", "plugin_settings", "notification_preferences", "updated_at"]
         read_only_fields = ["user", "updated_at"]
+
+    def validate_plugin_settings(self, value):
+        """Installed plugins only, each validated; PATCH merges per plugin (plugins.settings)."""
+        stored = self.instance.plugin_settings if self.instance is not None else {}
+        return plugin_settings.apply(stored, value, partial=self.partial)
 
 
 class ApiKeySerializer(MongoModelSerializer):

@@ -176,3 +176,42 @@ def test_busy_and_waiting_contexts_ahead_do_not_hide_claimable_ones(world, strat
     Context.objects.filter(pk__in=[c.pk for c in ahead[1::2]]).update(next_retry_at=later)
     assert claiming.claim_next(worker="w").context_id == behind.pk
     assert claiming.claim_next(worker="w") is None
+
+
+def _pending(setup, count: int) -> list:
+    items = [{"data": {"title": f"t{n}"}} for n in range(count)]
+    return [c.pk for c in contexts.create_contexts(pipeline=setup.pipeline, items=items, queue=False)]
+
+
+@pytest.mark.django_db
+def test_companies_take_turns_so_a_big_backlog_starves_no_one(world, strategy):
+    """Company A queued 200 contexts before company B queued 5: B's are not behind A's."""
+    big = set(_pending(article_setup(world.a), 200))
+    small = set(_pending(article_setup(world.b), 5))
+    claimer = claiming.Claimer(worker="w", turns=claiming.Turns())
+    first = [claimer.next().context_id for _ in range(10)]
+    assert set(first) & small == small  # B got all of its five in the first ten claims
+    assert len(set(first) & big) == 5  # and A was not starved either
+    assert {first[0], first[1]} & small  # turns alternate from the start
+    rest = [claimer.next().context_id for _ in range(195)]
+    assert set(rest) == big - set(first) and claimer.next() is None
+
+
+@pytest.mark.django_db
+def test_single_claims_take_turns_too(world, strategy):
+    _pending(article_setup(world.a), 3)
+    in_b = set(_pending(article_setup(world.b), 1))
+    claiming.TURNS.order(fresh=True)  # this test's companies, not an earlier test's
+    claimed = {claiming.claim_next(worker="w").context_id for _ in range(2)}
+    assert claimed & in_b
+
+
+@pytest.mark.django_db
+def test_a_company_with_new_work_joins_the_turns(world, strategy):
+    _pending(article_setup(world.a), 3)
+    claimer = claiming.Claimer(worker="w", turns=claiming.Turns())
+    claimer.next()  # the company list is read (and kept) now: only A has work
+    [late] = _pending(article_setup(world.b), 1)
+    claimed = [claimer.next().context_id for _ in range(3)]
+    assert late in claimed  # found once A ran dry at the latest, never lost
+    assert claimer.next() is None

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from requestdesk import queueing
 from requestdesk.db.collections import raw
+from tenants import plans
 from tenants.webhooks import emit_event
 
 from .. import selectors
@@ -58,16 +59,18 @@ def create_batch(*, pipeline: Pipeline, items: list[dict], name: str = "", descr
     contexts.check_pipeline(pipeline)
     if queue:
         queueing.check_broker()  # QueueUnavailable: nothing is stored
+    company = contexts.admit(pipeline=pipeline, items=items, batch_size=len(items), agent=agent)
     batch = Batch(pk=ObjectId(), company_id=pipeline.company_id, pipeline=pipeline, name=name,
                   description=description, priority=priority, created_by=user, metadata=dict(metadata or {}))
     members = [contexts.new_context(pipeline=pipeline, user=user, batch=batch,
                                     **{"priority": priority, "agent": agent, **item}) for item in items]
     batch.context_ids, batch.context_count = [c.pk for c in members], len(members)
-    batch.save(force_insert=True)
     try:
+        batch.save(force_insert=True)
         Context.objects.bulk_create(members)
     except Exception:
         Batch.objects.filter(pk=batch.pk).delete()
+        plans.release(company, len(members))
         raise
     if queue:
         contexts.enqueue(batch.context_ids)

@@ -3,11 +3,11 @@
 A context is claimable when it is `pending` and due (`next_retry_at` null or past: seed
 003's polling query), or `running` with an expired lease (its worker died). The claim is
 a lease (requestdesk.db.leases) on the document: status -> running, `lease_until` = now +
-CONTENT_LEASE_SECONDS, `worker`, and `attempt` + 1. Pending contexts are taken by priority
-(lower first), then age. Every later write of the run (lease renewals, progress, the final
-status) is conditional on the claim (status running, this worker, this attempt, the lease
-it last wrote), so a worker whose lease ran out and was taken over, or whose context was
-cancelled, has its writes refused and stops.
+CONTENT_LEASE_SECONDS, `worker`, and `attempt` + 1. A company's pending contexts are taken by
+priority (lower first), then age; companies take turns (below). Every later write of the run
+(lease renewals, progress, the final status) is conditional on the claim (status running,
+this worker, this attempt, the lease it last wrote), so a worker whose lease ran out and was
+taken over, or whose context was cancelled, has its writes refused and stops.
 
 `leases.claim_next` makes the claim: one findAndModify with the polling filter and the
 sort (backed by the (priority, status, created_at) index) where the server's capabilities
@@ -15,12 +15,20 @@ say it is cheap, else a read of candidates by status (the status index) and a
 compare-and-set on each in turn. A `Claimer` (process_pending's loop) keeps the candidates
 it read for its next claims and reads again when they run out. Both ways are safe with any
 number of concurrent workers (tests run both).
+
+Fairness between companies: a claim for every company takes companies in turn, the one
+served least recently first (`Turns`, per process), and within the company the most urgent
+context. One company's 10,000 pending contexts thus never starve another's 10: each claim
+is `leases.claim_next` with a company filter (the same lease primitive). The companies with work are read with one `distinct` and kept for
+COMPANIES_SECONDS (and read again at once when none of them has anything claimable).
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta, timezone as dt_timezone
 
@@ -38,6 +46,7 @@ ORDER = [("priority", 1), ("created_at", 1)]
 CANDIDATES = leases.CANDIDATES  # read per round when claims compare-and-set
 CANDIDATE_FIELDS = ["status", "attempt", "next_retry_at", "lease_until"]
 CLOCK_SLACK = timedelta(seconds=2)  # a retry task may arrive this much before next_retry_at
+COMPANIES_SECONDS = 5.0  # how long the list of companies with work is trusted
 
 
 def lease() -> timedelta:
@@ -97,20 +106,77 @@ def _claim_next(query: dict, *, now, worker: str, slack=timedelta(0), buffer=Non
         buffer=buffer, limit=limit, **_taking(now=now, worker=worker)))
 
 
-class Claimer:
-    """Claims contexts one after another for one worker (of `company`, or of every company)."""
+class Turns:
+    """The companies with work, in the order they are served: least recently served first
+    (never served before all). Shared by a process's claimers, so that single claims
+    (`claim_next`) take turns too."""
 
-    def __init__(self, *, worker: str | None = None, company=None):
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._served: dict = {}  # company id -> the tick of its last claim
+        self._tick = 0
+        self._companies: list = []
+        self._read_at = float("-inf")
+
+    def order(self, *, fresh: bool = False) -> tuple[list, bool]:
+        """The companies in turn, and whether they were just read from the database."""
+        with self._lock:
+            read = fresh or time.monotonic() - self._read_at > COMPANIES_SECONDS
+            if read:
+                self._companies = _companies_with_work()
+                self._read_at = time.monotonic()
+            return sorted(self._companies, key=lambda company: self._served.get(company, -1)), read
+
+    def served(self, company) -> None:
+        with self._lock:
+            self._tick += 1
+            self._served[company] = self._tick
+
+
+def _companies_with_work() -> list:
+    """The companies with a pending or running context (one distinct on the status index)."""
+    return list(raw(Context, unscoped=True).distinct("company_id", {"status": {"$in": [PENDING, RUNNING]}}))
+
+
+TURNS = Turns()
+
+
+class Claimer:
+    """Claims contexts one after another for one worker (of `company`, or of every company,
+    taking companies in turn)."""
+
+    def __init__(self, *, worker: str | None = None, company=None, turns: Turns | None = None):
         self.worker = worker or worker_id()
-        self.query = {} if company is None else raw(Context, company=company).match()
-        self.buffer: list[dict] = []  # candidates read earlier, in order (compare-and-set claims)
+        self.company = company
+        self.turns = TURNS if turns is None else turns
+        self.buffers: dict = {}  # per company: candidates read earlier, in order (compare-and-set claims)
 
     def next(self) -> Claim | None:
-        return _claim_next(self.query, now=timezone.now(), worker=self.worker, buffer=self.buffer)
+        if self.company is not None:
+            return self._claim(self.company)
+        companies, read = self.turns.order()
+        found = self._first(companies)
+        if found is None and not read:  # none of the known companies has work: any new one?
+            found = self._first(self.turns.order(fresh=True)[0])
+        return found
+
+    def _first(self, companies: list) -> Claim | None:
+        for company in companies:
+            found = self._claim(company)
+            if found is not None:
+                self.turns.served(company)
+                return found
+        return None
+
+    def _claim(self, company) -> Claim | None:
+        query = raw(Context, company=company).match()
+        buffer = self.buffers.setdefault(getattr(company, "pk", company), [])
+        return _claim_next(query, now=timezone.now(), worker=self.worker, buffer=buffer)
 
 
 def claim_next(*, worker: str | None = None, company=None) -> Claim | None:
-    """Claim the most urgent claimable context (of `company`, or of every company)."""
+    """Claim the most urgent claimable context of `company`, or of the company whose turn it
+    is (the least recently served with work)."""
     return Claimer(worker=worker, company=company).next()
 
 

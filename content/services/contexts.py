@@ -15,10 +15,11 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from requestdesk import queueing
-from tenants import webhooks
+from tenants import plans, webhooks
+from tenants.models import Company
 from tenants.webhooks import emit_event
 
-from ..models import DEFAULT_PRIORITY, Context, ContextStatus, Pipeline
+from ..models import DEFAULT_PRIORITY, ComponentType, Context, ContextStatus, Pipeline
 from . import pipelines
 from .components.base import ConfigCache
 
@@ -58,14 +59,52 @@ def new_context(*, pipeline: Pipeline, data: dict, type: str = "", priority: int
                    batch=batch, metadata=dict(metadata or {}))
 
 
+def models_used(pipeline: Pipeline, agents) -> dict[str, list[str]]:
+    """The models a run would call, by the request field that chose them: each AI generator
+    step's configured model (`pipeline`) and the agents' (`agent`)."""
+    used: dict[str, list[str]] = {}
+    for _, step, component in pipelines.resolve_steps(pipeline):
+        if component.type == ComponentType.AI_GENERATOR:
+            model = {**(component.config or {}), **(step.config_overrides or {})}.get("model")
+            if model:
+                used.setdefault("pipeline", []).append(model)
+    for agent in agents:
+        if agent is not None and agent.model:
+            used.setdefault("agent", []).append(agent.model)
+    return used
+
+
+def admit(*, pipeline: Pipeline, items: list[dict], batch_size: int | None = None, agent=None) -> Company:
+    """Check the request against the company's plan (plans.NotAllowed: a 400) and count its
+    contexts against today's quota (plans.QuotaExceeded: a 429, nothing counted). The caller
+    gives the count back (plans.release) if it then stores nothing."""
+    company = Company.objects.get(pk=pipeline.company_id)
+    quota = plans.quotas(company)
+    if batch_size is not None:
+        plans.check_batch_size(quota, batch_size)
+    if quota.allowed_models:
+        agents = {a.pk: a for a in [agent, *(item.get("agent") for item in items)] if a is not None}
+        for field, models in models_used(pipeline, agents.values()).items():
+            for model in dict.fromkeys(models):
+                plans.check_models(quota, {field: model})
+    plans.reserve(company, len(items))
+    return company
+
+
 def create_contexts(*, pipeline: Pipeline, items: list[dict], user=None, queue: bool = True) -> list[Context]:
     """Create one context per item ({data, type, priority, agent, metadata}) and queue them;
-    with `queue`, QueueUnavailable (nothing stored) when the broker does not answer."""
+    with `queue`, QueueUnavailable (nothing stored) when the broker does not answer. The
+    company's plan is checked and its daily quota counted first (see `admit`)."""
     check_pipeline(pipeline)
     if queue:
         queueing.check_broker()
+    company = admit(pipeline=pipeline, items=items)
     contexts = [new_context(pipeline=pipeline, user=user, **item) for item in items]
-    Context.objects.bulk_create(contexts)
+    try:
+        Context.objects.bulk_create(contexts)
+    except Exception:
+        plans.release(company, len(items))
+        raise
     if queue:
         enqueue([c.pk for c in contexts])
     return contexts
