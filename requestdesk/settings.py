@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "content",
     "knowledge",
     "scraping",
+    "plugins",
+    "plugins.task_manager",
 ]
 
 MIDDLEWARE = [
@@ -117,9 +119,14 @@ DATABASES = {
         "ENGINE": "requestdesk.db",
         "HOST": MONGODB_URI,
         "NAME": env.str("MONGODB_NAME", default="requestdesk"),
+        # PyMongo's pool per process: a web or worker process holds at most maxPoolSize sockets,
+        # keeps minPoolSize warm; socketTimeoutMS 0 means no limit on a single operation.
         "OPTIONS": {
-            "serverSelectionTimeoutMS": MONGO_TIMEOUT_MS,
-            "connectTimeoutMS": MONGO_TIMEOUT_MS,
+            "maxPoolSize": env.int("MONGODB_MAX_POOL_SIZE", default=50),
+            "minPoolSize": env.int("MONGODB_MIN_POOL_SIZE", default=0),
+            "serverSelectionTimeoutMS": env.int("MONGODB_SERVER_SELECTION_TIMEOUT_MS", default=MONGO_TIMEOUT_MS),
+            "connectTimeoutMS": env.int("MONGODB_CONNECT_TIMEOUT_MS", default=MONGO_TIMEOUT_MS),
+            "socketTimeoutMS": env.int("MONGODB_SOCKET_TIMEOUT_MS", default=0),
         },
         "TEST": {"NAME": env.str("MONGODB_TEST_NAME", default="test_requestdesk")},
     }
@@ -159,7 +166,24 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-schedules": {"task": "tenants.tasks.dispatch_schedules",
                            "schedule": env.float("SCHEDULE_TICK_SECONDS", default=30.0)},
     "retry-due-webhook-deliveries": {"task": "tenants.tasks.retry_due_webhook_deliveries", "schedule": 60.0},
+    "email-digests-daily": {"task": "tenants.tasks.send_email_digests", "schedule": 86400.0, "args": ["daily"]},
+    "email-digests-weekly": {"task": "tenants.tasks.send_email_digests", "schedule": 604800.0, "args": ["weekly"]},
+    "retry-due-notification-emails": {"task": "tenants.tasks.retry_due_notification_emails", "schedule": 60.0},
 }
+
+# --- Email (tenants.mail: notifications, sent by Celery tasks) ----------------------------
+# Printed to the console in development; SMTP otherwise. The password only from the environment.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend" if DEBUG
+                        else "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="requestdesk <noreply@localhost>")
+NOTIFICATION_EMAIL_RETRY_SECONDS = env.int("NOTIFICATION_EMAIL_RETRY_SECONDS", default=60)
+NOTIFICATION_EMAIL_MAX_ATTEMPTS = env.int("NOTIFICATION_EMAIL_MAX_ATTEMPTS", default=6)
 
 # --- Auth ----------------------------------------------------------------------------
 AUTH_USER_MODEL = "tenants.User"
