@@ -286,7 +286,8 @@ class ApiProbe:
             if method == "get":
                 response = client.get(route.url() + f"?q={term}&search={term}")
             else:
-                payload = {"query": term, "company": str(self.o.company.pk), "plugin_settings": {"x": "y"}}
+                payload = {"query": term, "company": str(self.o.company.pk),
+                           "plugin_settings": {"task_manager": {"default_view": "list"}}}
                 response = getattr(client, method)(route.url(), payload, format="json")
             self.sweep.check("search" if method == "post" else "read", route.name, who, response)
 
