@@ -5,28 +5,16 @@ import io
 import os
 import subprocess
 import sys
-import uuid
 
-import pymongo
-import pytest
-from django.conf import settings
 from django.core.management import call_command
+
+from tests.migration_support import fresh_db, manage  # noqa: F401
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _migrate(db_name):
-    env = {**os.environ, "MONGODB_NAME": db_name}
-    return subprocess.run([sys.executable, "manage.py", "migrate", "--no-input"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
-
-
-@pytest.fixture
-def fresh_db():
-    name = f"fresh_{uuid.uuid4().hex[:8]}"
-    client = pymongo.MongoClient(settings.DATABASES["default"]["HOST"])
-    yield name, client[name]
-    client.drop_database(name)
+    return manage(db_name, "migrate", "--no-input", check=False)
 
 
 def _keys(collection):

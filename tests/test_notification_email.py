@@ -15,7 +15,7 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from requestdesk.db.collections import collection
 from requestdesk.embedded import free_port
-from tenants import mail, tasks
+from tenants import tasks
 from tenants.models import Notification, NotificationPreferences, UserSettings
 from tenants.notifications import mark_read, notify, notify_company_admins
 from tests.celery_worker import celery_worker, wait_until  # noqa: F401  (the fixture)

@@ -4,23 +4,17 @@ encrypted at rest with the project's field encryption (requestdesk.crypto), writ
 API and masked in the admin; migration tenants 0009 encrypts the values stored before."""
 
 import json
-import os
-import subprocess
-import sys
-import uuid
 
-import pymongo
 import pytest
 from bson import ObjectId
 from cryptography.fernet import Fernet
-from django.conf import settings
 
 from requestdesk import crypto
 from requestdesk.db.collections import collection
 from tenants import webhooks
 from tenants.models import User, Webhook
+from tests.migration_support import fresh_db, manage  # noqa: F401
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PLUGIN_KEYS = {"wordpress": {"user": "editor", "key": "wp-app-password-0123456789"},
                "shopify": {"key": "shpat_0123456789abcdef"}}
 
@@ -165,27 +159,11 @@ def test_hole7_admin_masks_the_webhook_secret(client, world):
 
 # --- the data migration -------------------------------------------------------------------------
 
-def _manage(db_name, *args):
-    env = {**os.environ, "MONGODB_NAME": db_name, "FIELD_ENCRYPTION_KEY": settings.FIELD_ENCRYPTION_KEY}
-    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done
-
-
-@pytest.fixture
-def fresh_db():
-    name = f"secrets_{uuid.uuid4().hex[:8]}"
-    client = pymongo.MongoClient(settings.DATABASES["default"]["HOST"])
-    yield name, client[name]
-    client.drop_database(name)
-
-
 def test_hole7_migration_encrypts_the_plain_values_stored_before(fresh_db):
     """A database at tenants 0008 holds plain secrets; `migrate` encrypts them in place,
     is a no-op the second time, and migrating back restores the plain values."""
     name, db = fresh_db
-    _manage(name, "migrate", "tenants", "0008", "--no-input")
+    manage(name, "migrate", "tenants", "0008", "--no-input")
     hook_id, user_id, empty_id = ObjectId(), ObjectId(), ObjectId()
     db.webhooks.insert_one({"_id": hook_id, "company_id": ObjectId(), "name": "old", "url": "https://example.com/h",
                             "events": ["*"], "secret": "plain-old-secret-token-0123456789", "enabled": True})
@@ -194,18 +172,18 @@ def test_hole7_migration_encrypts_the_plain_values_stored_before(fresh_db):
         {"_id": empty_id, "username": "empty", "email": "empty@example.com", "password": "!", "plugin_keys": {}},
     ])
 
-    _manage(name, "migrate", "--no-input")
+    manage(name, "migrate", "--no-input")
     secret = db.webhooks.find_one({"_id": hook_id})["secret"]
     _assert_sealed(secret, "plain-old-secret-token-0123456789")
     keys = db.users.find_one({"_id": user_id})["plugin_keys"]
     assert isinstance(keys, str) and json.loads(crypto.decrypt(keys)) == PLUGIN_KEYS
     assert db.users.find_one({"_id": empty_id})["plugin_keys"] == ""
 
-    again = _manage(name, "migrate", "--no-input")
+    again = manage(name, "migrate", "--no-input")
     assert "No migrations to apply" in again.stdout
     assert db.webhooks.find_one({"_id": hook_id})["secret"] == secret  # not encrypted twice
 
-    _manage(name, "migrate", "tenants", "0008", "--no-input")
+    manage(name, "migrate", "tenants", "0008", "--no-input")
     assert db.webhooks.find_one({"_id": hook_id})["secret"] == "plain-old-secret-token-0123456789"
     assert db.users.find_one({"_id": user_id})["plugin_keys"] == PLUGIN_KEYS
     assert db.users.find_one({"_id": empty_id})["plugin_keys"] == {}

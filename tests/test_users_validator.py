@@ -4,22 +4,17 @@ bypasses the application and breaks it is refused by the server (WriteError 121)
 API refuses the same values with a 400. The embedded SecantusDB validates; the migration
 detects a server that does not and skips the step with a log line."""
 
-import os
-import subprocess
-import sys
 import uuid
 
-import pymongo
 import pytest
 from bson import ObjectId
-from django.conf import settings
 from pymongo.errors import WriteError
 
 from requestdesk.db.collections import collection
 from tenants.models import User
 from tenants.roles import Role
+from tests.migration_support import fresh_db, manage  # noqa: F401
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCUMENT_FAILED_VALIDATION = 121
 
 
@@ -97,37 +92,21 @@ def test_the_api_refuses_a_role_that_does_not_exist_with_a_400(api, world):
 
 # --- the migration ----------------------------------------------------------------------------
 
-def _manage(db_name, *args):
-    env = {**os.environ, "MONGODB_NAME": db_name, "FIELD_ENCRYPTION_KEY": settings.FIELD_ENCRYPTION_KEY}
-    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done
-
-
-@pytest.fixture
-def fresh_db():
-    name = f"validator_{uuid.uuid4().hex[:8]}"
-    client = pymongo.MongoClient(settings.DATABASES["default"]["HOST"])
-    yield name, client[name]
-    client.drop_database(name)
-
-
 def test_migration_sets_the_validator_keeps_old_documents_and_reverses(fresh_db):
     """At 0009 the server takes anything; `migrate` sets the rules (moderate: a document
     written before them stays, and can still be updated), and migrating back lifts them."""
     name, db = fresh_db
-    _manage(name, "migrate", "tenants", "0009", "--no-input")
+    manage(name, "migrate", "tenants", "0009", "--no-input")
     legacy = _valid_document(role="pirate")
     db.users.insert_one(legacy)
 
-    _manage(name, "migrate", "tenants", "0010", "--no-input")
+    manage(name, "migrate", "tenants", "0010", "--no-input")
     assert "$jsonSchema" in _validator(db)["validator"]
     assert db.users.find_one({"_id": legacy["_id"]})["status"] == "active"  # the new field's default
     db.users.update_one({"_id": legacy["_id"]}, {"$set": {"first_name": "Old"}})  # moderate: allowed
     with pytest.raises(WriteError):
         db.users.insert_one(_valid_document(role="pirate"))
 
-    _manage(name, "migrate", "tenants", "0009", "--no-input")
+    manage(name, "migrate", "tenants", "0009", "--no-input")
     assert not _validator(db).get("validator")
     db.users.insert_one(_valid_document(role="pirate"))
