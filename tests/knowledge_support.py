@@ -13,6 +13,7 @@ import json
 import re
 import threading
 import time
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -54,12 +55,18 @@ def shopify_product(pk: int, title: str, html: str, price: str = "19.99") -> dic
 
 def minimal_pdf(text: str) -> bytes:
     """A one-page PDF whose page shows `text` (Helvetica), with a correct xref table."""
-    stream = f"BT /F1 12 Tf 20 100 Td ({text}) Tj ET".encode()
+    return pdf_with_content(f"BT /F1 12 Tf 20 100 Td ({text}) Tj ET".encode())
+
+
+def pdf_with_content(stream: bytes, *, flate: bool = False) -> bytes:
+    """A one-page PDF whose page content is `stream` (deflated with `flate`), with a correct
+    xref table."""
+    data = zlib.compress(stream, 9) if flate else stream
+    head = b"<< /Length %d%s >>\nstream\n" % (len(data), b" /Filter /FlateDecode" if flate else b"")
     objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Contents 4 0 R "
                b"/Resources << /Font << /F1 5 0 R >> >> >>",
-               b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+               head + data + b"\nendstream", b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
     out, offsets = bytearray(b"%PDF-1.4\n"), []
     for number, body in enumerate(objects, start=1):
         offsets.append(len(out))
@@ -69,6 +76,22 @@ def minimal_pdf(text: str) -> bytes:
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
     return bytes(out)
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """The sync tasks the services queue, recorded instead of sent (their apply_async kwargs)."""
+    from knowledge import tasks
+
+    calls = []
+    monkeypatch.setattr(tasks.sync_collection, "apply_async", lambda **kw: calls.append(kw))
+    return calls
+
+
+@pytest.fixture
+def manager(api, world):
+    """An API client signed in as company A's content manager."""
+    return api.as_user(world.user("a", "content_manager"))
 
 
 class FakeAPIs:

@@ -21,21 +21,11 @@ from tests.knowledge_support import (  # noqa: F401
     make_agent,
     make_collection,
     make_provider,
+    manager,
     minimal_pdf,
+    queued,
     wp_post,
 )
-
-
-@pytest.fixture
-def queued(monkeypatch):
-    calls = []
-    monkeypatch.setattr(tasks.sync_collection, "apply_async", lambda **kw: calls.append(kw))
-    return calls
-
-
-@pytest.fixture
-def manager(api, world):
-    return api.as_user(world.user("a", "content_manager"))
 
 
 def _url(collection, suffix=""):

@@ -5,7 +5,6 @@ leaves a running upload alone and re-runs a lost one as an upload."""
 
 import threading
 import time
-import zlib
 from datetime import timedelta
 
 import pytest
@@ -27,21 +26,11 @@ from tests.knowledge_support import (  # noqa: F401
     knowledge_settings,
     make_collection,
     make_provider,
+    manager,
     minimal_pdf,
+    pdf_with_content,
+    queued,
 )
-
-
-@pytest.fixture
-def queued(monkeypatch):
-    """The tasks the services queue, recorded instead of sent; `run()` runs them as a worker would."""
-    calls = []
-    monkeypatch.setattr(tasks.sync_collection, "apply_async", lambda **kw: calls.append(kw))
-    return calls
-
-
-@pytest.fixture
-def manager(api, world):
-    return api.as_user(world.user("a", "content_manager"))
 
 
 @pytest.fixture
@@ -56,25 +45,6 @@ def _upload(manager, collection, name, data):
 
 def _history(manager, pk):
     return manager.get(f"/api/v1/knowledge/sync-history/{pk}/").json()
-
-
-def _pdf_with_content(stream: bytes, *, flate: bool) -> bytes:
-    """minimal_pdf's layout, with `stream` as the page's (optionally deflated) content."""
-    data = zlib.compress(stream, 9) if flate else stream
-    head = b"<< /Length %d%s >>\nstream\n" % (len(data), b" /Filter /FlateDecode" if flate else b"")
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Contents 4 0 R "
-                b"/Resources << /Font << /F1 5 0 R >> >> >>"),
-               head + data + b"\nendstream", b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
 
 
 # --- hole 4: uploads are background jobs with a capped text ----------------------------
@@ -100,7 +70,7 @@ def test_hole4_upload_answers_202_and_a_worker_ingests_it(manager, collection, q
 
 def test_hole4_text_beyond_the_cap_fails_the_job_with_a_message(manager, collection, queued, monkeypatch):
     monkeypatch.setattr(extract, "MAX_TEXT_CHARS", 5_000)
-    small_pdf = _pdf_with_content(b"BT /F1 12 Tf 20 100 Td (" + b"tent " * 3_000 + b") Tj ET", flate=True)
+    small_pdf = pdf_with_content(b"BT /F1 12 Tf 20 100 Td (" + b"tent " * 3_000 + b") Tj ET", flate=True)
     assert len(small_pdf) < 1_000  # inflates to 15 KB of text
     for name, data in [("long.md", b"word " * 2_000), ("inflating.pdf", small_pdf)]:
         queued.clear()
@@ -132,7 +102,7 @@ def test_hole4_refusals_known_at_once_are_400_and_queue_nothing(manager, world, 
 
 
 def test_hole8_pdf_whose_stream_trips_pypdf_limit_is_a_400(manager, collection, queued):
-    bomb = _pdf_with_content(b" " * 80_000_000, flate=True)  # ~80 KB inflating past pypdf's 75 MB limit
+    bomb = pdf_with_content(b" " * 80_000_000, flate=True)  # ~80 KB inflating past pypdf's 75 MB limit
     response = _upload(manager, collection, "bomb.pdf", bomb)
     assert response.status_code == 400, response.content
     assert "LimitReachedError" in response.json()["file"][0]
