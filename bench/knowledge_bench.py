@@ -111,7 +111,7 @@ def fill(collection, start: int, stop: int, rnd: random.Random, vectors_rng) -> 
     from django.db.models import F
 
     from knowledge.models import KnowledgeChunk, KnowledgeCollection
-    from knowledge.services.text import terms
+    from requestdesk.text import terms
 
     started = time.perf_counter()
     for offset in range(start, stop, 1000):

@@ -41,13 +41,16 @@ def test_content_hash_ignores_case_and_spacing_only():
 
 
 def test_scraping_and_knowledge_share_it():
-    from knowledge.services import text as knowledge_text
+    from knowledge.services import extract, keywords
+    from knowledge.services import ingest as knowledge_ingest
+    from knowledge.services.connectors import shopify, wordpress
     from scraping.services import analysis, extraction, ingest
     from scraping.services.items import Item
 
-    assert knowledge_text.tokenize is text.tokenize and knowledge_text.terms is text.terms
-    assert knowledge_text.html_to_text is text.html_to_text is extraction.html_to_text
-    assert knowledge_text.content_hash is text.content_hash
+    assert keywords.tokenize is text.tokenize and knowledge_ingest.terms is text.terms
+    assert extract.html_to_text is text.html_to_text is extraction.html_to_text
+    assert wordpress.html_to_text is shopify.html_to_text is text.html_to_text
+    assert knowledge_ingest.content_hash is text.content_hash
     assert analysis.tokens is text.tokenize
     item = Item(title="T", text="body", author="A", url="https://x.example/")
     assert ingest.content_hash(item) == text.content_hash(item.url, item.title, item.author, item.text)

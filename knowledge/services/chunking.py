@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from .text import normalise
+from requestdesk.text import normalise
 
 DEFAULT_SIZE = 800
 DEFAULT_OVERLAP = 100

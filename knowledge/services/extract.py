@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import os
 
-from .text import html_to_text, normalise
+from requestdesk.text import html_to_text, normalise
 
 TEXT_TYPES = {".txt", ".md", ".markdown"}
 HTML_TYPES = {".html", ".htm"}

@@ -18,13 +18,15 @@ from django.db.models import F
 from django.utils import timezone
 from django_mongodb_backend.transaction import atomic
 
+from requestdesk.text import content_hash, terms
+
 from .. import selectors
 from ..models import KnowledgeChunk, KnowledgeCollection
 from .chunking import DEFAULT_OVERLAP, DEFAULT_SIZE, chunk_text
 from .connectors.base import SourceItem
 from .embeddings import embed_for_collection
 from .extract import extract_text
-from .text import content_hash, terms
+
 
 @dataclass
 class IngestResult:

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 
 from django.conf import settings
 
-from ..text import html_to_text
+from requestdesk.text import html_to_text
+
 from .base import ConnectorError, SourceItem, base_url, client, get_json, same_origin
 
 API_VERSION = "2024-01"

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 from django.conf import settings
 
-from ..text import html_to_text
+from requestdesk.text import html_to_text
+
 from .base import ConnectorError, SourceItem, auth_header, base_url, client, get_json
 
 TYPES = {"posts": "post", "pages": "page"}
