@@ -58,12 +58,14 @@ class JWTAuthentication(authentication.BaseAuthentication):
         if len(header) != 2 or header[0] != self.keyword:
             return None
         try:
-            user_id = services.decode_access(header[1])
+            user_id, stamp = services.decode_access(header[1])
         except services.TokenError as exc:
             raise exceptions.AuthenticationFailed(str(exc))
         user = principals.active_user(user_id)
         if user is None:
             raise exceptions.AuthenticationFailed("User not found or inactive.")
+        if not services.access_is_current(user, stamp):
+            raise exceptions.AuthenticationFailed("Access token issued before a password change; sign in again.")
         principals.note_user_seen(user)
         return user, {"type": "jwt"}
 

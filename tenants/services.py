@@ -10,6 +10,7 @@ import jwt
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
 from . import principals
 from .models import ApiKey, RefreshToken, User, UserSettings
@@ -74,7 +75,8 @@ def issue_tokens(user: User, *, family: str | None = None) -> dict:
     now = timezone.now()
     access_exp = now + settings.JWT_ACCESS_LIFETIME
     access = jwt.encode(
-        {"sub": str(user.pk), "type": "access", "iat": now, "exp": access_exp, "jti": secrets.token_hex(8)},
+        {"sub": str(user.pk), "type": "access", "iat": now, "exp": access_exp, "jti": secrets.token_hex(8),
+         "pwd": password_stamp(user)},
         settings.JWT_SIGNING_KEY, algorithm="HS256",
     )
     refresh = secrets.token_urlsafe(48)
@@ -90,8 +92,20 @@ def issue_tokens(user: User, *, family: str | None = None) -> dict:
     }
 
 
-def decode_access(token: str) -> str:
-    """The user id of a valid access token."""
+def password_stamp(user: User) -> str:
+    """A short HMAC of the user's password hash (Django's session auth hash): an access token
+    carries the stamp of the password it was issued under, so a password change refuses every
+    access token issued before it, as Django signs out sessions, without a revocation list."""
+    return user.get_session_auth_hash()[:20]
+
+
+def access_is_current(user: User, stamp: str | None) -> bool:
+    """Whether an access token with this stamp was issued under the user's current password."""
+    return bool(stamp) and constant_time_compare(stamp, password_stamp(user))
+
+
+def decode_access(token: str) -> tuple[str, str | None]:
+    """The user id and password stamp of a valid access token."""
     try:
         payload = jwt.decode(token, settings.JWT_SIGNING_KEY, algorithms=["HS256"],
                              options={"require": ["exp", "sub"]})
@@ -101,7 +115,7 @@ def decode_access(token: str) -> str:
         raise TokenError("Invalid access token.")
     if payload.get("type") != "access":
         raise TokenError("Not an access token.")
-    return payload["sub"]
+    return payload["sub"], payload.get("pwd")
 
 
 def _revoke_family(family: str) -> int:

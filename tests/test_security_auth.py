@@ -203,12 +203,30 @@ def test_hole6_password_change_revokes_refresh_tokens(world, api):
     assert _sign_in(user.username, "an0ther-Long-secret").status_code == 200
 
 
+def test_hole6_password_change_refuses_earlier_access_tokens(world, api):
+    user = world.user("a", "client")
+    before = _sign_in(user.username).json()["access"]
+    reader = APIClient()
+    reader.credentials(HTTP_AUTHORIZATION=f"Bearer {before}")
+    assert reader.get("/api/v1/users/me/").status_code == 200
+    admin = world.user("a", "company_admin")
+    assert api.as_user(admin).patch(f"/api/v1/users/{user.pk}/", {"password": "an0ther-Long-secret"}).status_code == 200
+    refused = reader.get("/api/v1/users/me/")
+    assert refused.status_code == 401 and "password change" in refused.json()["detail"]
+    after = _sign_in(user.username, "an0ther-Long-secret").json()["access"]
+    reader.credentials(HTTP_AUTHORIZATION=f"Bearer {after}")
+    assert reader.get("/api/v1/users/me/").status_code == 200
+
+
 def test_hole6_other_saves_keep_refresh_tokens(world):
     user = world.user("a", "client")
     tokens = _sign_in(user.username).json()
     user.first_name = "Renamed"
     user.save()
     User.objects.get(pk=user.pk).check_password(PASSWORD)  # a sign-in's check (and any rehash)
+    reader = APIClient()
+    reader.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    assert reader.get("/api/v1/users/me/").status_code == 200
     assert APIClient().post("/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]}).status_code == 200
 
 
