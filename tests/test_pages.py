@@ -172,3 +172,23 @@ def test_the_head_of_a_list_of_old_rows_is_one_window_once_learnt(world, setting
     assert [r.pk for r in rows] == [r.pk for r in first] == _expected(world.a)[:20]
     assert not ended
     assert len(again.captured_queries) == 1, [q["sql"][:200] for q in again.captured_queries]
+
+
+@pytest.mark.parametrize("descending", [True, False])
+def test_the_head_of_a_burst_is_a_window_of_about_a_page(world, settings, descending):
+    """300 rows written within 30 ms: once learnt, the head's first window holds about a page,
+    not the whole burst (a width from now to the page's end takes in every row of it, and the
+    server sorts them all on every request)."""
+    settings.DATABASE_CAPABILITIES = STRATEGIES["windows"]
+    pages._WIDTHS.clear()
+    burst = datetime.now(timezone.utc) - timedelta(hours=3)
+    _entries(world.a, [burst + timedelta(microseconds=100 * i) for i in range(300)])
+    queryset = AuditLog.objects.filter(company=world.a)
+    first, _ = pages.walk(queryset, field="created_at", descending=descending, limit=20, key="burst")
+    key = (AuditLog._meta.db_table, "created_at", descending, "burst", True)
+    edge = pages._WIDTHS[key]
+    inside = queryset.filter(**{f"created_at__{'gte' if descending else 'lt'}": edge}).count()
+    assert 21 <= inside <= 40, inside
+    rows, ended = pages.walk(queryset, field="created_at", descending=descending, limit=20, key="burst")
+    assert [r.pk for r in rows] == [r.pk for r in first] == _expected(world.a, descending)[:20]
+    assert not ended

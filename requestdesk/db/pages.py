@@ -11,11 +11,12 @@ How a page is read depends on the server (`connection.capabilities.ordered_index
 * Where it sorts every match before limiting (the embedded server: 20 newest of 10k
   matches ~450-840 ms, of the same query bounded to a window of ~100 of them ~3 ms), the
   page is read in windows of the field, `[lo, hi)`, newest window first. Each window is
-  sorted and limited by the server, and costs its own matches. The first window's width is
-  what the last walk over the same list from the same kind of start learnt (the head of the
-  list from now, a later page from its position), so a window usually holds about a page;
-  an empty one grows fast (x16), a thin one grows to the width the density it showed asks
-  for. A walk stops at `FLOOR` (1970), so the oldest rows
+  sorted and limited by the server, and costs its own matches. The first window is what the
+  last walk over the same list from the same kind of start learnt: a later page's window is a
+  width from its position; the head's reaches from now (or the floor) to a date, just past
+  where the last head page ended, so rows written in one burst are not all in it. A window
+  thus usually holds about a page; an empty one grows fast (x16), a thin one grows to the
+  width the density it showed asks for. A walk stops at `FLOOR` (1970), so the oldest rows
   cost at most a few empty windows more.
 
 A window's filter is the queryset's own filters plus the range, so the server plans it on
@@ -66,22 +67,26 @@ def cheap_counts(queryset) -> bool:
     return connections[queryset.db].capabilities.cheap_counts
 
 
-# Learnt window widths: (list key) -> seconds of the field that held about one page.
+# Learnt first windows: (list key) -> seconds of the field that held about one page, or for
+# a list's head the date its first window reaches to.
 _WIDTHS: dict = {}
 _WIDTHS_LOCK = threading.Lock()
 _WIDTHS_MAX = 10_000
 
 
-def _learnt(key) -> timedelta:
-    seconds = _WIDTHS.get(key)
-    return timedelta(seconds=seconds) if seconds else FIRST_WIDTH
+def _learnt(key, start: datetime) -> timedelta:
+    """The first window's width for a walk from `start`."""
+    learnt = _WIDTHS.get(key)
+    if isinstance(learnt, datetime):
+        return _clamp(abs(start - learnt))
+    return timedelta(seconds=learnt) if learnt else FIRST_WIDTH
 
 
-def _learn(key, width: timedelta) -> None:
+def _learn(key, width: timedelta | datetime) -> None:
     with _WIDTHS_LOCK:
         if len(_WIDTHS) >= _WIDTHS_MAX:
             _WIDTHS.clear()
-        _WIDTHS[key] = _clamp(width).total_seconds()
+        _WIDTHS[key] = width if isinstance(width, datetime) else _clamp(width).total_seconds()
 
 
 def _clamp(width: timedelta) -> timedelta:
@@ -129,7 +134,7 @@ def _windowed(queryset, field: str, descending: bool, after: Position | None, li
     keep = (lambda row: _after(row, field, after, descending)) if after is not None else None
     near = _aware(after.value) if after else None  # the window's side nearest the list's start
     start = near or (datetime.now(dt_timezone.utc) if descending else FLOOR)
-    width, spent, rows = _learnt(key), timedelta(0), []
+    width, spent, rows = _learnt(key, start), timedelta(0), []
     while True:
         bounds = {}
         if near is not None:  # inclusive at the position (its ties), exclusive after a window
@@ -155,20 +160,28 @@ def _windowed(queryset, field: str, descending: bool, after: Position | None, li
         else:
             width = width * EMPTY_GROWTH
         width = _clamp(width)
-    _learn_from(key, rows, field, limit, start, spent)
+    _learn_from(key, rows, field, limit, start, spent, head=after is None, descending=descending)
     return rows, len(rows) < limit
 
 
-def _learn_from(key, rows: list, field: str, limit: int, start: datetime, spent: timedelta) -> None:
-    """The width that would hold the next walk's page from the same kind of start with room to
-    spare. A filled page tells it by the distance from where the walk started to its last row
-    (the last window was cut at the limit, so the width walked would overstate it, and a width
-    learnt from it would grow on every call); a walk that reached the end learns the whole
-    range it walked."""
+def _learn_from(key, rows: list, field: str, limit: int, start: datetime, spent: timedelta, *,
+                head: bool, descending: bool) -> None:
+    """The first window that would hold the next walk's page from the same kind of start with
+    room to spare. A filled page tells it by its last row (the last window was cut at the
+    limit, so the width walked would overstate it, and a width learnt from it would grow on
+    every call): a later page learns the distance from its position to that row, half as much
+    again; the head learns that row's date, moved on by half the page's own span, since the
+    distance from now to rows written in one burst would take in the whole burst. A walk that
+    reached the end learns the whole range it walked."""
     if len(rows) < limit:
         _learn(key, spent)
         return
-    span = abs(_aware(getattr(rows[-1], field)) - start)
+    last = _aware(getattr(rows[-1], field))
+    if head:
+        slack = max(abs(last - _aware(getattr(rows[0], field))) / 2, MIN_WIDTH)
+        _learn(key, last - slack if descending else last + slack)
+        return
+    span = abs(last - start)
     if span > timedelta(0):
         _learn(key, span * 1.5)
 
