@@ -1,10 +1,11 @@
 """Demo data of the scraping app, for `manage.py seed_demo --projects N --results N`: per
 company, N projects with two targets each and N results per project, spread over the last
-eight weeks, stored by the ingest service (so they have sentiment and search terms).
+eight weeks, stored by the ingest service (so they have sentiment and search terms) under
+one completed scrape job per project (trigger "system"), whose counters say what it stored.
 
-Idempotent: projects are found by name, targets by URL, and results are deduplicated by
-their content hash, so running it again adds nothing. Demo targets point at `.example`
-hosts, which never resolve: they are created paused and are never fetched.
+Idempotent: projects are found by name, targets by URL, the job by its project and
+trigger, and results are deduplicated by their content hash, so running it again adds
+nothing. Demo targets point at `.example` hosts, which never resolve: they are created paused and are never fetched.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from .models import Project, Target
-from .services import ingest, projects
+from .models import Project, ScrapeJob, Target
+from .services import ingest, jobs, projects
 from .services.extraction import Item
 
 PRODUCTS = ["kettle", "lantern", "headphones", "backpack", "coffee grinder", "desk lamp", "blender", "umbrella"]
@@ -44,6 +45,17 @@ def demo_items(*, count: int, seed: str, now) -> list[Item]:
     return items
 
 
+def _seed_job(project, *, targets: int) -> ScrapeJob:
+    """The project's seeding job: the one from an earlier run (finished), else a new one,
+    running, that the results are stored under and that is finished once they are."""
+    job = ScrapeJob.objects.for_company(project.company_id).filter(project=project, trigger="system").first()
+    if job is None:
+        job = jobs.create_job(project=project, trigger="system")
+        job.status, job.started_at, job.targets_total = ScrapeJob.RUNNING, timezone.now(), targets
+        job.save(update_fields=["status", "started_at", "targets_total", "updated_at"])
+    return job
+
+
 def seed(*, companies, projects_per_company: int, results_per_project: int, progress) -> list[dict]:
     """Create the demo projects of each company; returns one summary row per project."""
     now = timezone.now().replace(minute=0, second=0, microsecond=0)
@@ -59,11 +71,21 @@ def seed(*, companies, projects_per_company: int, results_per_project: int, prog
                 defaults={"platform": platform, "status": Target.PAUSED})[0]
                 for kind, platform in (("reviews", Target.REVIEWS), ("news", Target.FEED))]
             items = demo_items(count=results_per_project, seed=f"{company.name}/{name}", now=now)
+            job = _seed_job(project, targets=len(targets))
             created = 0
             for index, target in enumerate(targets):
                 share = items[index::len(targets)]
-                created += ingest.ingest(target=target, items=share, platform=target.platform).created
+                stats = ingest.ingest(target=target, items=share, platform=target.platform, job=job)
+                created += stats.created
+                if job.status == ScrapeJob.RUNNING:
+                    job.targets_done += 1
+                    job.items_found += stats.found
+                    job.results_created += stats.created
+                    job.duplicates += stats.duplicates
                 progress(f"results of {company.name} / {name}", min(len(items), (index + 1) * len(share)),
                          len(items))
+            if job.status == ScrapeJob.RUNNING:
+                job.save(update_fields=[*ScrapeJob.COUNTERS, "updated_at"])
+                jobs.finish(job)
             summary.append({"company": company.name, "project": name, "created": created})
     return summary

@@ -1,9 +1,12 @@
 """Fill the database with demo data: companies, users of every role, and each app's demo
-data. Safe to run again: existing demo objects are kept. Prints the test credentials."""
+data (scraping projects, jobs and results; knowledge collections, agents and conversations;
+content pipelines, batches, campaigns and tickets), one progress line per app and company.
+Safe to run again: existing demo objects are kept. Prints the test credentials."""
 
 from django.core.management.base import BaseCommand, CommandError
 
 from content import seed as content_seed
+from knowledge import seed as knowledge_seed
 from requestdesk.progress import progress_printer
 from scraping import seed as scraping_seed
 from tenants import seed as tenants_seed
@@ -25,10 +28,11 @@ class Command(BaseCommand):
             raise CommandError("--projects and --results must be 0 or more")
         progress = progress_printer(self.stdout)
         credentials = tenants_seed.seed(users_per_company=users, progress=progress)
-        scraping_seed.seed(companies=Company.objects.filter(name__in=[name for name, _ in tenants_seed.COMPANIES]),
-                           projects_per_company=projects, results_per_project=results, progress=progress)
-        content_seed.seed(companies=Company.objects.filter(name__in=[name for name, _ in tenants_seed.COMPANIES]),
-                          progress=progress)
+        companies = list(Company.objects.filter(name__in=[name for name, _ in tenants_seed.COMPANIES]))
+        scraping_seed.seed(companies=companies, projects_per_company=projects, results_per_project=results,
+                           progress=progress)
+        knowledge_seed.seed(companies=companies, progress=progress)
+        content_seed.seed(companies=companies, progress=progress)
         self.stdout.write(f"\nTest credentials (password for all: {tenants_seed.DEMO_PASSWORD}):")
         for row in credentials:
             key = f"   API key: {row['api_key']}" if row.get("api_key") else ""
