@@ -3,6 +3,9 @@ from rest_framework.test import APIClient
 
 from tenants.models import Company, User
 from tenants.roles import Role
+from tests import flushing
+
+flushing.install()
 
 PASSWORD = "correct-Horse-battery-9"
 

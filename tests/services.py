@@ -8,6 +8,7 @@ import os
 from cryptography.fernet import Fernet
 
 from requestdesk import embedded
+from tests import flushing
 
 _processes: list = []
 
@@ -34,6 +35,7 @@ def _start() -> None:
 
 
 _start()
+flushing.register()  # after our own servers: only the tests' children count
 
 
 def pytest_unconfigure(config):

@@ -1,0 +1,108 @@
+"""After each test, empty the collections this process wrote to, not every collection.
+
+pytest-django's `db` runs each test as a TransactionTestCase when the backend has no
+transactions, and its teardown is Django's `flush`: for every collection of every app, an
+options read and a `delete_many`, then the post_migrate signal re-creates content types and
+permissions. On the embedded server that was 1.5-4 s per test, most of the suite's time.
+
+Here a pymongo command listener records the collections written in this process (inserts,
+updates, deletes, findAndModify, `$out`/`$merge`), and the teardown empties just those: what
+the test wrote is gone, the rest was never touched. Django's own flush still runs when this
+process cannot know what was written: a child process ran during the test or is still
+running (a Celery worker, gunicorn, `manage.py` in a subprocess), or content types or
+permissions were written (the flush re-creates them).
+
+`register()` must run before the first MongoClient is made (the listener is global);
+`install()` replaces the teardown.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+
+from pymongo import monitoring
+
+_WRITES = {"insert", "update", "delete", "findAndModify", "findandmodify"}
+_DJANGO_OWN = {"django_content_type", "auth_permission"}
+
+
+class _Written(monitoring.CommandListener):
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._seen: set[tuple[str, str]] = set()
+
+    def started(self, event):
+        name, command = event.command_name, event.command
+        if name in _WRITES:
+            collection = command.get(name)
+        elif name == "aggregate":
+            last = (command.get("pipeline") or [{}])[-1]
+            out = last.get("$out") or last.get("$merge")
+            collection = out if isinstance(out, str) else (out or {}).get("coll") or (out or {}).get("into")
+        else:
+            return
+        if isinstance(collection, str):
+            with self._lock:
+                self._seen.add((event.database_name, collection))
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+    def take(self) -> set[tuple[str, str]]:
+        with self._lock:
+            seen, self._seen = self._seen, set()
+        return seen
+
+
+_written = _Written()
+_children: list[subprocess.Popen] = []
+_started = 0  # children started since the last teardown
+
+
+def register() -> None:
+    """Listen to every MongoClient made from now on, and note every child process started."""
+    global _started
+    monitoring.register(_written)
+    original = subprocess.Popen.__init__
+
+    def tracking(self, *args, **kwargs):
+        global _started
+        original(self, *args, **kwargs)
+        _children.append(self)
+        _started += 1
+
+    subprocess.Popen.__init__ = tracking
+
+
+def _children_ran() -> bool:
+    global _started
+    ran, _started = _started > 0, 0
+    _children[:] = [child for child in _children if child.poll() is None]
+    return ran or bool(_children)
+
+
+def install() -> None:
+    from django.db import connections
+    from django.test import TransactionTestCase
+
+    django_teardown = TransactionTestCase._fixture_teardown
+
+    def teardown(self):
+        written = _written.take()
+        aliases = self._databases_names(include_mirrors=False)
+        if (_children_ran() or self.available_apps is not None or self.serialized_rollback
+                or any(collection in _DJANGO_OWN for _, collection in written)):
+            django_teardown(self)
+            _written.take()  # the flush's own writes
+            return
+        for alias in aliases:
+            database = connections[alias].database
+            for collection in sorted(c for name, c in written if name == database.name and not c.startswith("system.")):
+                database[collection].delete_many({})
+        _written.take()
+
+    TransactionTestCase._fixture_teardown = teardown
