@@ -204,10 +204,13 @@ class _TermWalk:
         rows = list(_results(walk.company).find(query, FIELDS))
         expected = max(1.0, walk.density.count(low, top))
         self.share = min(1.0, max(self.share / MAX_GROWTH, (len(rows) + 1) / expected))
-        if low is None:  # this weight is read: the next one from the newest again, density unknown
+        if low is None:  # this weight is read: the next one from the newest again
+            # The next weight starts from this one's density: a term's postings grow denser
+            # towards the low weights, so a sparse weight's neighbour is read in a few wide
+            # windows instead of growing out from a page-sized one again (12 weights each
+            # taking ~3 windows was most of a search's round trips).
             self.tiers.pop(0)
             self.top = self.seen_to = None
-            self.share = 1.0
         else:
             self.top = self.seen_to = low
         return rows
