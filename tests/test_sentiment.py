@@ -39,6 +39,17 @@ def test_labels(text, label):
     assert all(-1 <= score <= 1 for score in found.sentences)
 
 
+@pytest.mark.parametrize("text", ["  I love this product, it is absolutely wonderful!  ", "It is blue",
+                                  "Great kettle. The lid is AWFUL!", "Not bad at all 😀"])
+def test_sentence_scores_are_vaders_on_each_sentence(text):
+    """A one-sentence text is scored once (its sentence is the text): the same numbers as VADER
+    run on each sentence."""
+    vader = analysis.analyzer()
+    found = analysis.sentiment(text)
+    assert found.sentences == [round(vader.polarity_scores(part)["compound"], 4) for part in analysis.sentences(text)]
+    assert found.compound == vader.polarity_scores(text)["compound"]
+
+
 def test_one_complaint_in_a_page_of_praise_is_not_mixed():
     scores = [0.9, 0.8, 0.85, 0.7, -0.6]
     assert not analysis.disagree(scores)
