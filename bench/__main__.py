@@ -7,6 +7,13 @@ run, and the ratio.
 
 One SecantusDB (a temporary folder unless --storage says) and one private Redis serve every
 benchmark, each in its own company; progress and details go to stderr, the table to stdout.
+
+Extraction quality (main-text F1 against trafilatura alone) is scored on the pages of
+--pages DIR, or of EXTRACTION_PAGES=DIR; without either, on two fixture pages. The real set,
+trafilatura's labelled evaluation pages (third-party pages, so not in this repository):
+
+    git clone --depth 1 https://github.com/adbar/trafilatura /tmp/trafilatura
+    EXTRACTION_PAGES=/tmp/trafilatura/tests .venv/bin/python -m bench
 `python -m bench.<name>_bench` runs one benchmark alone with the same options.
 """
 

@@ -7,11 +7,18 @@ pages, and the time per page of each.
 A set is a folder in the format of trafilatura's own evaluation: `evaldata.json`, {url:
 {"file": name, "with": [snippets the main text must hold], "without": [snippets it must
 not hold]}}, and the pages in DIR/cache/, DIR/eval/ or DIR itself. The real-world set is
-trafilatura's (about a thousand pages of news, blogs and shops, labelled by its authors; not
-shipped on PyPI):
+trafilatura's (990 pages of news, blogs and shops, labelled by its authors; not shipped on
+PyPI, and the pages are third parties', so not in this repository either):
 
     git clone --depth 1 https://github.com/adbar/trafilatura /tmp/trafilatura
     .venv/bin/python -m bench.extraction_bench --pages /tmp/trafilatura/tests
+
+Measured on it (trafilatura 2.3.1): ours F1 0.925 (precision 0.904, recall 0.946, 114 ms a
+page), trafilatura alone F1 0.921 (0.897, 0.947, 151 ms). The difference is comments: ours
+leaves them out, trafilatura.extract keeps them by default, and the labels count them as not
+main text (trafilatura with include_comments=False scores 0.926). What is left between those
+two is the title, which `ours` below scores with the text: 9 pages label their headline as
+not main text, 3 as main text. JSON-LD and meta tags fill only ours' metadata, never its text.
 
 Without --pages the two real-world shaped pages of tests/fixtures/pages are read (cookie
 banners, navigation, sidebars, comments, newsletters, JSON-LD), which only shows the bench

@@ -22,7 +22,7 @@ from . import selectors
 from . import analytics  # noqa: I001 (after selectors, whose names it imports)
 from .models import Preset, Project, Result, ScrapeJob, Sentiment, Target
 from .serializers import ConfigField
-from .services import extraction, jobs, projects
+from .services import extraction, jobs, llm_sentiment, projects
 
 
 class PresetForm(forms.ModelForm):
@@ -121,10 +121,24 @@ class ProjectForm(forms.ModelForm):
         model = Project
         fields = ["name", "description", "status", "preset", "config", "company"]
 
+    staff_company_id = None  # the staff member's company (ProjectAdmin.get_form), for a new project
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         schedule = projects.schedule_of(self.instance) if self.instance.pk else None
         self.fields["schedule_enabled"].initial = bool(schedule and schedule.enabled)
+
+    def clean(self):
+        """The sentiment engine "llm" needs a usable LLM provider in the project's company."""
+        cleaned = super().clean()
+        config, company = cleaned.get("config"), cleaned.get("company")
+        company_id = company.pk if company is not None else self.instance.company_id or self.staff_company_id
+        if config is not None:
+            current = self.instance.config.sentiment if self.instance.pk else None
+            problem = llm_sentiment.setting_problem(company_id, config.sentiment, current)
+            if problem:
+                self.add_error("config", f"Sentiment: {problem}")
+        return cleaned
 
 
 class TargetInline(admin.TabularInline):
@@ -163,6 +177,11 @@ class ProjectAdmin(TenantAdmin):
     readonly_fields = ["next_run", "created_by", "created_at", "updated_at"]
     inlines = [TargetInline]
     actions = ["run_now"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.staff_company_id = None if is_superadmin(request) else request.user.company_id
+        return form
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "preset" and not is_superadmin(request):

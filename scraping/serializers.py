@@ -14,7 +14,7 @@ from tenants.models import Schedule
 from tenants.scoping import resolve_tenant
 
 from .models import SELECTOR_FIELDS, Preset, Project, Result, ScrapeConfig, ScrapeJob, Target
-from .services import extraction, projects
+from .services import extraction, llm_sentiment, projects
 
 
 def _company(serializer):
@@ -111,6 +111,28 @@ class ProjectSerializer(MongoModelSerializer):
         fields = ["id", "name", "description", "status", "preset", "config", "schedule_enabled", "created_by",
                   "company", "created_at", "updated_at"]
         read_only_fields = ["created_by", "created_at", "updated_at"]
+
+    def validate(self, attrs):
+        """A sentiment engine set to "llm" (by `config` or by the preset's) needs a usable LLM
+        provider in the company (scraping.services.llm_sentiment)."""
+        attrs = super().validate(attrs)
+        if "config" not in attrs and "preset" not in attrs:
+            return attrs
+        instance = self.instance
+        company = instance.company_id if instance is not None else _company(self)
+        if "preset" in attrs:
+            base = attrs["preset"].config
+        elif instance is not None:
+            base = projects.config_dict(instance.config)
+        else:
+            default = projects.find_preset(company=company, value=projects.DEFAULT_PRESET)
+            base = default.config if default else {}
+        sentiment = projects.make_config(base, attrs.get("config") or {}).sentiment
+        problem = llm_sentiment.setting_problem(company, sentiment, instance.config.sentiment if instance else None)
+        if problem:
+            field = "config" if "sentiment" in (attrs.get("config") or {}) else "preset"
+            raise serializers.ValidationError({field: {"sentiment": [problem]} if field == "config" else [problem]})
+        return attrs
 
     def create(self, validated_data):
         return projects.create_project(**validated_data)

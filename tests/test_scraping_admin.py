@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from scraping.models import Preset, ScrapeJob, Target
+from scraping.models import Preset, Project, ScrapeJob, Target
 from scraping.services import ingest
 from scraping.services.extraction import Item
 from tenants.models import AuditLog
+from tests.content_support import llm, make_provider  # noqa: F401
 from tests.scraping_support import (  # noqa: F401
     fast_scraping, make_project, make_target, queued, site, system_presets)
 
@@ -65,6 +66,30 @@ def test_sentiment_chart_page(staff, world, project):
     assert "<td>2024-03-04</td>" in html  # the same numbers as a table
     daily = client.get(f"/admin/scraping/project/{project.pk}/sentiment/").content.decode()
     assert daily.count("<td>2024-03-") == 8  # March 4 to 11, empty days included
+
+
+def test_sentiment_chart_shows_mixed_results(staff, world, site):
+    """A review that praises one thing and pans another is `mixed`: its own bar (and legend
+    entry), its own column in both tables, and its count in the totals."""
+    project = make_project(world.a, name="Phones")
+    target = make_target(project, site.url("/products/phone"))
+    texts = ("The screen is gorgeous and I absolutely love the camera, best phone I have owned! But the battery "
+             "is terrible, it dies by noon and charging is awful.", "I love it, wonderful!")
+    ingest.ingest(target=target, platform="reviews",
+                  items=[Item(title="", text=text, date=datetime(2024, 3, 4, tzinfo=timezone.utc)) for text in texts])
+    html = staff(world.user("a", "company_admin")).get(
+        f"/admin/scraping/project/{project.pk}/sentiment/").content.decode()
+    data = json.loads(re.search(r'<script id="sentiment-data" type="application/json">(.*?)</script>', html,
+                                re.S).group(1))
+    assert (data["totals"]["mixed"], data["totals"]["positive"]) == (1, 1)
+    assert [(row["period"], row["mixed"]) for row in data["series"]] == [("2024-03-04", 1)]
+    assert 'label: "Mixed", data: column("mixed")' in html  # the series, and so its legend entry
+    assert "1 positive, 0 neutral, 0 negative, 1 mixed" in " ".join(html.split())
+    for table in ("sentiment-series", "sentiment-targets"):
+        head, rows = re.search(rf'<table id="{table}">(.*?)</thead>(.*?)</table>', html, re.S).groups()
+        assert re.findall(r"<th[^>]*>([^<]*)</th>", head)[-2:] == ["Mixed", "Average compound"]
+        cells = re.findall(r'<td class="num">([^<]*)</td>', rows)
+        assert cells[0] == "2" and cells[1:5] == ["1", "0", "0", "1"], table  # results, pos, neu, neg, mixed
 
 
 def test_chart_js_is_a_pinned_local_file():
@@ -141,6 +166,36 @@ def test_project_schedule_from_the_admin(staff, world, project):
     assert "not scheduled" not in client.get(f"/admin/scraping/project/{project.pk}/change/").content.decode()
     client.post(f"/admin/scraping/project/{project.pk}/change/", {**form, "schedule_enabled": ""})
     assert not schedule_of(project).enabled
+
+
+def _project_form(page: str, **config) -> dict:
+    form = {"name": "Kettles", "description": "", "status": "active",
+            **{f"config-{name}": value for name, value in re.findall(r'name="config-(\w+)"[^>]*?value="([^"]*)"', page)},
+            "config-respect_robots_txt": "on", "targets-TOTAL_FORMS": "0", "targets-INITIAL_FORMS": "0"}
+    return {**form, **{f"config-{name}": value for name, value in config.items()}}
+
+
+def test_the_llm_engine_needs_a_usable_provider_in_the_admin(staff, world, project, llm):
+    """Choosing the LLM as sentiment engine is refused with a form error while the company has
+    no active provider with a base URL; once it has one, the choice is saved."""
+    client = staff(world.user("a", "company_admin"))
+    url = f"/admin/scraping/project/{project.pk}/change/"
+    make_provider(world.a, llm, is_active=False)
+    make_provider(world.b, llm)  # another company's provider does not count
+    refused = client.post(url, _project_form(client.get(url).content.decode(), sentiment="llm"))
+    assert refused.status_code == 200 and "no active LLM provider" in refused.content.decode()
+    project.refresh_from_db()
+    assert project.config.sentiment == "vader"
+    added = client.post("/admin/scraping/project/add/", {**_project_form(client.get(url).content.decode(),
+                                                                         sentiment="llm"), "name": "New"})
+    assert added.status_code == 200 and "no active LLM provider" in added.content.decode()
+    assert not Project.objects.filter(name="New").exists()
+
+    make_provider(world.a, llm)
+    saved = client.post(url, _project_form(client.get(url).content.decode(), sentiment="llm"))
+    assert saved.status_code == 302, saved.content.decode()[:3000]
+    project.refresh_from_db()
+    assert project.config.sentiment == "llm"
 
 
 def test_results_changelist_searches_words_and_says_more_than(staff, world, project, settings):

@@ -39,6 +39,17 @@ def test_labels(text, label):
     assert all(-1 <= score <= 1 for score in found.sentences)
 
 
+@pytest.mark.parametrize("text", ["  I love this product, it is absolutely wonderful!  ", "It is blue",
+                                  "Great kettle. The lid is AWFUL!", "Not bad at all 😀"])
+def test_sentence_scores_are_vaders_on_each_sentence(text):
+    """A one-sentence text is scored once (its sentence is the text): the same numbers as VADER
+    run on each sentence."""
+    vader = analysis.analyzer()
+    found = analysis.sentiment(text)
+    assert found.sentences == [round(vader.polarity_scores(part)["compound"], 4) for part in analysis.sentences(text)]
+    assert found.compound == vader.polarity_scores(text)["compound"]
+
+
 def test_one_complaint_in_a_page_of_praise_is_not_mixed():
     scores = [0.9, 0.8, 0.85, 0.7, -0.6]
     assert not analysis.disagree(scores)
@@ -135,10 +146,41 @@ def test_no_active_provider_means_vader(world, llm):
     assert sentiment.label == "mixed" and llm.requests == []
 
 
-def test_the_engine_is_a_project_setting(api, world):
+def test_the_engine_is_a_project_setting(api, world, llm):
+    make_provider(world.a, llm)
     project = make_project(world.a, name="Settings")
     api.as_user(world.user("a", "company_admin"))
     url = f"/api/v1/scraping/projects/{project.pk}/"
     assert api.patch(url, {"config": {"sentiment": "llm"}}, format="json").json()["config"]["sentiment"] == "llm"
     bad = api.patch(url, {"config": {"sentiment": "oracle"}}, format="json")
     assert bad.status_code == 400 and "sentiment" in str(bad.json())
+
+
+NO_PROVIDER = "This company has no active LLM provider with a base URL to call"
+
+
+def test_the_llm_engine_needs_a_usable_provider(api, world, llm):
+    """Setting "llm" (by config or by a preset's) is a 400 on the field while the company has no
+    active provider with a base URL (another company's does not count); the project is unchanged."""
+    make_provider(world.a, llm, is_active=False)
+    make_provider(world.b, llm)
+    project = make_project(world.a, name="Settings")
+    api.as_user(world.user("a", "company_admin"))
+    url = f"/api/v1/scraping/projects/{project.pk}/"
+    refused = api.patch(url, {"config": {"sentiment": "llm"}}, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["config"]["sentiment"][0].startswith(NO_PROVIDER)
+    project.refresh_from_db()
+    assert project.config.sentiment == "vader"
+    created = api.post("/api/v1/scraping/projects/", {"name": "New", "config": {"sentiment": "llm"}}, format="json")
+    assert created.status_code == 400 and created.json()["config"]["sentiment"][0].startswith(NO_PROVIDER)
+    preset = api.post("/api/v1/scraping/presets/", {"name": "judged", "config": {"sentiment": "llm"}}, format="json")
+    assert preset.status_code == 201, preset.json()
+    by_preset = api.post("/api/v1/scraping/projects/", {"name": "New", "preset": "judged"}, format="json")
+    assert by_preset.status_code == 400 and by_preset.json()["preset"][0].startswith(NO_PROVIDER)
+    assert api.patch(url, {"config": {"sentiment": "none"}}, format="json").status_code == 200
+
+    make_provider(world.a, llm, name="usable")
+    assert api.patch(url, {"config": {"sentiment": "llm"}}, format="json").json()["config"]["sentiment"] == "llm"
+    assert api.post("/api/v1/scraping/projects/", {"name": "New", "preset": "judged"},
+                    format="json").json()["config"]["sentiment"] == "llm"

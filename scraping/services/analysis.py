@@ -125,8 +125,13 @@ def sentiment(text: str) -> Sentiment:
     """VADER on the whole text (compound, proportions) and on each sentence; `mixed` when the
     sentences disagree (see disagree()), else the label of the overall compound."""
     text = (text or "")[:SENTIMENT_MAX_CHARS]
-    scores = analyzer().polarity_scores(text)
-    per_sentence = [round(analyzer().polarity_scores(part)["compound"], 4) for part in sentences(text)]
+    vader = analyzer()
+    scores = vader.polarity_scores(text)
+    parts = sentences(text)
+    if parts == [text.strip()]:  # one sentence: its score is the text's (VADER strips the text first)
+        per_sentence = [round(scores["compound"], 4)]
+    else:
+        per_sentence = [round(vader.polarity_scores(part)["compound"], 4) for part in parts]
     label = Sentiment.MIXED if disagree(per_sentence) else label_for(scores["compound"])
     return Sentiment(label=label, compound=scores["compound"], positive=scores["pos"], neutral=scores["neu"],
                      negative=scores["neg"], sentences=per_sentence)

@@ -160,8 +160,10 @@ def _main_text(html: str, url: str):
     return document if document is not None and (document.text or "").strip() else None
 
 
-def extract_article(tree: LexborHTMLParser, url: str, html: str = "") -> list[Item]:
-    articles = [o for o in jsonld_objects(tree) if _types(o) & ARTICLE_TYPES]
+def extract_article(tree: LexborHTMLParser, url: str, html: str = "", objects: list[dict] | None = None) -> list[Item]:
+    """The page's article (`objects`: its JSON-LD objects when already read)."""
+    objects = jsonld_objects(tree) if objects is None else objects
+    articles = [o for o in objects if _types(o) & ARTICLE_TYPES]
     ld = articles[0] if articles else {}
     document = _main_text(html or tree.html or "", url)
     title = ((document.title if document else "") or _meta(tree, "og:title", "twitter:title")
@@ -224,11 +226,13 @@ def extract(*, body: bytes, content_type: str, url: str, platform: str = AUTO, o
         return FEED, extract_feed(body, url, content_type)
     html = decode(body, content_type)
     tree = LexborHTMLParser(html)
+    objects = None  # the JSON-LD objects, read once
     if platform == AUTO:
         if options is not None and options.selectors():
             platform = CUSTOM
         else:
-            reviews = _review_items(jsonld_objects(tree), url)
+            objects = jsonld_objects(tree)
+            reviews = _review_items(objects, url)
             if reviews:
                 return REVIEWS, reviews
             platform = ARTICLE
@@ -236,7 +240,7 @@ def extract(*, body: bytes, content_type: str, url: str, platform: str = AUTO, o
         return REVIEWS, _review_items(jsonld_objects(tree), url)
     if platform == CUSTOM:
         return CUSTOM, extract_custom(tree, url, options)
-    return ARTICLE, extract_article(tree, url, html)
+    return ARTICLE, extract_article(tree, url, html, objects)
 
 
 def follow_links(items: list[Item], fetch) -> list[Item]:

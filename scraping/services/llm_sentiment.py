@@ -7,10 +7,12 @@ label follows the same rules as VADER's (analysis.disagree for `mixed`, the VADE
 otherwise), so analytics and filters read both engines alike.
 
 The call goes through knowledge.services.llm (the provider's client: outbound checks, timeouts,
-its encrypted key). When the company has no active provider, or a call fails or answers
-something that is not one score per sentence, that result is scored by VADER instead and a
-warning is logged (the provider's reason, never its key): a scrape is not lost to a provider
-outage.
+its encrypted key). The engine is the company's first active provider with a base URL to call
+(usable_provider); choosing "llm" for a project of a company without one is refused, by the API
+and the admin (provider_problem). When the provider is gone by the time of a scrape, or a call
+fails or answers something that is not one score per sentence, that result is scored by VADER
+instead and a warning is logged (the provider's reason, never its key): a scrape is not lost to
+a provider outage.
 """
 
 from __future__ import annotations
@@ -91,12 +93,34 @@ class LLMEngine:
         return analysis.sentiment(text)
 
 
-def engine_for(company_id):
-    """The company's first active provider as an engine, or None (VADER then)."""
+def usable_provider(company_id):
+    """The company's first active LLM provider with a base URL to call, or None."""
     from knowledge.models import LLMProvider
+
+    return next((p for p in LLMProvider.objects.for_company(company_id).filter(is_active=True) if p.endpoint), None)
+
+
+def provider_problem(company_id) -> str | None:
+    """Why the company's LLM provider cannot be a project's sentiment engine, or None."""
+    if company_id is not None and usable_provider(company_id) is not None:
+        return None
+    return ("This company has no active LLM provider with a base URL to call: add one under "
+            "/api/v1/knowledge/providers/ first, or choose another sentiment engine (vader, none).")
+
+
+def setting_problem(company_id, sentiment: str, current: str | None = None) -> str | None:
+    """Why a project of the company may not change its engine from `current` (None for a new
+    project) to `sentiment`, or None: "llm" needs a usable provider (one already set is kept)."""
+    if sentiment != "llm" or current == "llm":
+        return None
+    return provider_problem(company_id)
+
+
+def engine_for(company_id):
+    """The company's usable provider as an engine, or None (VADER then)."""
     from knowledge.services.llm import ProviderError
 
-    provider = LLMProvider.objects.for_company(company_id).filter(is_active=True).first()
+    provider = usable_provider(company_id)
     if provider is None:
         logger.warning("LLM sentiment asked for company %s, which has no active LLM provider; VADER used",
                        company_id)
