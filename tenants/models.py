@@ -166,6 +166,10 @@ class User(AbstractUser):
             # A new password signs the user out everywhere, as Django does for sessions: a
             # refresh token taken before would otherwise outlive the change by its 14 days.
             # (A rehash on sign-in does not pass here: check_password clears _password first.)
+            # Access tokens carry a stamp of the password (services.password_stamp) and fail
+            # on their own. API keys stay: each is a credential of its own, listed, audited and
+            # revoked one by one, and a company's integrations must not stop because the person
+            # who made the key changed their password.
             from .services import revoke_all_refresh
 
             revoke_all_refresh(self)
