@@ -1,7 +1,11 @@
 """pytest plugin (loaded with -p, before Django reads its settings): starts a throwaway
 SecantusDB (':memory:') and a private redis-server on free ports, unless MONGODB_URI or
 TEST_REDIS_URL name servers to use, and exports their addresses so settings and any child
-process (Celery workers, gunicorn) see the same servers."""
+process (Celery workers, gunicorn) see the same servers.
+
+Under pytest-xdist each worker starts servers of its own (the addresses it inherits from the
+controller are the controller's, marked by `_OWNER`), so workers never share a database,
+a Celery queue or a cache."""
 
 import os
 
@@ -13,8 +17,18 @@ from tests import flushing
 _processes: list = []
 
 
+_OWNER = "REQUESTDESK_TEST_SERVERS_OF"  # the pid whose throwaway servers MONGODB_URI / REDIS_URL name
+
+
 def _start() -> None:
+    inherited = os.environ.get(_OWNER)
+    if inherited and inherited != str(os.getpid()):  # an xdist worker: the controller's servers
+        for name in ("MONGODB_URI", "DATA_DIR"):
+            if os.environ.get(f"{_OWNER}_{name}"):
+                os.environ.pop(name, None)
+    os.environ[_OWNER] = str(os.getpid())
     if not os.environ.get("MONGODB_URI"):
+        os.environ[f"{_OWNER}_MONGODB_URI"] = "1"
         mongo = embedded.start_mongo(embedded.free_port(), ":memory:")
         _processes.append(mongo)
         os.environ["MONGODB_URI"] = mongo.url
@@ -31,7 +45,9 @@ def _start() -> None:
     os.environ.setdefault("OUTBOUND_ALLOW_LOOPBACK", "1")
     # Secrets at rest (webhook secrets, plugin keys, LLM keys) need a key; tests run with DEBUG off.
     os.environ.setdefault("FIELD_ENCRYPTION_KEY", Fernet.generate_key().decode())
-    os.environ.setdefault("DATA_DIR", os.path.join(os.environ.get("TMPDIR", "/tmp"), f"rd-test-{os.getpid()}"))
+    if not os.environ.get("DATA_DIR"):
+        os.environ[f"{_OWNER}_DATA_DIR"] = "1"
+        os.environ["DATA_DIR"] = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"rd-test-{os.getpid()}")
 
 
 _start()
