@@ -22,6 +22,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from requestdesk.api.queueing import accepted_or_503
 from requestdesk.api.pagination import CursorPagination
@@ -193,16 +194,15 @@ class WorkerSerializer(serializers.Serializer):
     current_task = serializers.JSONField(allow_null=True)
 
 
-class WorkerViewSet(viewsets.ViewSet):
-    """The live Celery worker processes (content.services.workers): platform data, for
+class WorkerListView(APIView):
+    """The live Celery worker processes, from their heartbeats: platform data, for
     superadmins only. A worker silent for CONTENT_WORKER_STALE_SECONDS is `stale`; one
     silent for CONTENT_WORKER_EXPIRE_SECONDS is gone from the list."""
 
     permission_classes = [IsSuperadmin]
-    serializer_class = WorkerSerializer
 
     @extend_schema(responses=WorkerSerializer(many=True))
-    def list(self, request):
+    def get(self, request):
         try:
             found = workers.live()
         except RedisError:
@@ -331,6 +331,11 @@ def register(router):
     router.register("content/templates", TemplateViewSet, basename="content-template")
     router.register("content/components", ComponentViewSet, basename="content-component")
     router.register("content/pipelines", PipelineViewSet, basename="content-pipeline")
-    router.register("content/workers", WorkerViewSet, basename="content-worker")
     router.register("content/contexts", ContextViewSet, basename="content-context")
     router.register("content/batches", BatchViewSet, basename="content-batch")
+
+
+def urlpatterns():
+    from django.urls import path
+
+    return [path("content/workers/", WorkerListView.as_view(), name="content-workers")]
