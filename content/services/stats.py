@@ -14,8 +14,8 @@ Tokens are what the AI generator steps recorded in the context's `data.generatio
 (prompt_tokens, completion_tokens), 0 for pipelines without one.
 
 There are no transactions on the embedded server: a worker killed between the final write
-and the `$inc` leaves that run out of the counters until `rebuild` runs (the migration that
-introduced them ran it; it is idempotent).
+and the `$inc` leaves that run out of the counters until `rebuild` runs (`manage.py
+rebuild_pipeline_stats`; the migration that introduced them ran it; it is idempotent).
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from requestdesk.db.collections import raw
 from ..models import Context, ContextStatus, Pipeline, PipelineStats
 
 RATIO = 1.1
-MAX_DAYS = 90  # the retention of contexts (seed 003): older days have no runs to count
 
 
 def bucket(duration_ms: float) -> int:

@@ -9,7 +9,7 @@ keeps the version. Restoring a version makes its definition current again throug
 path: the definition being replaced goes to `history`, and the version moves forward (a
 restore never rewinds the version number, so every version names one definition).
 
-History is kept for as long as the document (seed 003: "Version history kept indefinitely").
+History is kept for as long as the document.
 """
 
 from __future__ import annotations

@@ -13,13 +13,12 @@ A task's start and end write the state at once too (current task, counters). A w
 shutdown removes the entry; a process that dies (SIGKILL, lost host) stops heartbeating:
 `live()` shows it `stale` once its last heartbeat is older than
 CONTENT_WORKER_STALE_SECONDS, and its hash expires after CONTENT_WORKER_EXPIRE_SECONDS
-(seed 003: 60 s), after which `live()` drops it from the index (pruned).
+(60 s by default), after which `live()` drops it from the index (pruned).
 
-Why Redis and not a MongoDB collection: the seed keeps heartbeats there, an expiring key
-is the pruning (no sweeper task, nothing left behind by a dead host), and N workers
-beating every few seconds would otherwise be a steady stream of writes to the embedded
-server, which serves one request at a time (DESIGN §2). Workers need Redis anyway (the
-broker). The state is platform data (it names tasks of every company): only superadmins
+Why Redis and not a MongoDB collection: an expiring key is the pruning (no sweeper task,
+nothing left behind by a dead host), and N workers beating every few seconds would
+otherwise be a steady stream of writes to the embedded database server, which serves one
+request at a time. Workers need Redis anyway (the broker). The state is platform data (it names tasks of every company): only superadmins
 read it (API and admin).
 
 A Redis error never reaches a task: the registry logs it and tries again on the next beat.
