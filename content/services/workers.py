@@ -18,8 +18,8 @@ CONTENT_WORKER_STALE_SECONDS, and its hash expires after CONTENT_WORKER_EXPIRE_S
 Why Redis and not a MongoDB collection: an expiring key is the pruning (no sweeper task,
 nothing left behind by a dead host), and N workers beating every few seconds would
 otherwise be a steady stream of writes to the embedded database server, which serves one
-request at a time. Workers need Redis anyway (the broker). The state is platform data (it names tasks of every company): only superadmins
-read it (API and admin).
+request at a time. Workers need Redis anyway (the broker). The state is platform data (it
+names tasks of every company): only superadmins read it (API and admin).
 
 A Redis error never reaches a task: the registry logs it and tries again on the next beat.
 """
