@@ -1,11 +1,19 @@
 """Admin for content: tickets (soft-deleted ones too, with restore), campaigns, templates,
-components and pipelines (validated as the API validates them), contexts (read-only, with
-cancel/retry actions and a processing timeline page) and batches (read-only, with the
-status summary). Rows are limited to the staff member's company by TenantAdmin."""
+components and pipelines (validated as the API validates them; their versions listed, and
+one restored by choosing it in "Restore version"; a pipeline's run statistics), contexts
+(read-only, with cancel/retry actions and a processing timeline page), batches (read-only,
+with the status summary) and, for superadmins, the live workers page
+(admin/content/context/workers/). Rows are limited to the staff member's company by
+TenantAdmin."""
+
+import json
+from datetime import datetime, timezone
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from redis import RedisError
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -16,7 +24,7 @@ from tenants.scoping import scope
 
 from . import selectors
 from .models import CAMPAIGN_FLOW, TICKET_FLOW, Batch, Campaign, Component, Context, Pipeline, Template, Ticket
-from .services import campaigns, contexts, pipelines, tickets
+from .services import campaigns, contexts, pipelines, stats, tickets, versions, workers
 from .services import components as registry
 from .workflow import InvalidTransition
 
@@ -100,24 +108,67 @@ class CampaignAdmin(TenantAdmin):
     readonly_fields = ["created_by", "created_at", "updated_at"]
 
 
-@admin.register(Template)
-class TemplateAdmin(TenantAdmin):
-    list_display = ["name", "version", "is_active", "updated_at"]
-    list_filter = ["is_active"]
-    search_fields = ["name", "description"]
-    readonly_fields = ["history", "created_by", "created_at", "updated_at"]
+class RestoreVersionForm(forms.ModelForm):
+    """"Restore version": a previous version whose definition replaces the one in the form
+    (then validated as any edit; saving records it as a new version)."""
+
+    restore_version = forms.ChoiceField(required=False, label="Restore version",
+                                        help_text="Saving makes this version's definition current again.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        older = [entry.get("version") for entry in reversed(self.instance.history or []) if entry.get("version")]
+        self.fields["restore_version"].choices = [("", "—"), *((v, v) for v in dict.fromkeys(older))]
+
+    def clean(self):
+        cleaned = super().clean()
+        if chosen := cleaned.get("restore_version"):
+            restored = type(self.instance)()
+            versions.apply_definition(restored, versions.find(self.instance, chosen))
+            for name in versions.DEFINITION[type(self.instance)]:
+                cleaned[name] = getattr(restored, name)
+        return cleaned
+
+
+class _VersionedAdminMixin:
+    """A saved change of the definition records a version (content.services.versions)."""
+
+    @admin.display(description="versions")
+    def version_list(self, obj):
+        rows = [(v["version"], "current" if v["current"] else v["replaced_at"],
+                 json.dumps({k: v[k] for k in versions.DEFINITION[type(obj)]})[:300])
+                for v in versions.versions(obj)] if obj and obj.pk else []
+        if not rows:
+            return "-"
+        return format_html("<table><tr><th>version</th><th>replaced</th><th>definition</th></tr>{}</table>",
+                           format_html_join("", "<tr><td>{}</td><td>{}</td><td><code>{}</code></td></tr>", rows))
 
     def save_model(self, request, obj, form, change):
-        if change and "structure" in form.changed_data:
-            previous = Template.objects.get(pk=obj.pk)
-            pipelines.new_structure(obj, previous=previous,
-                                    version=obj.version if obj.version != previous.version else None)
-        elif not change:
+        if change:
+            previous, previous_version = versions.stored_state(obj)
+            versions.record(obj, previous=previous, previous_version=previous_version,
+                            version=obj.version if obj.version != previous_version else None)
+        else:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
 
 
-class ComponentForm(forms.ModelForm):
+class TemplateForm(RestoreVersionForm):
+    class Meta:
+        model = Template
+        fields = ["name", "description", "version", "structure", "metadata", "is_active", "company"]
+
+
+@admin.register(Template)
+class TemplateAdmin(_VersionedAdminMixin, TenantAdmin):
+    form = TemplateForm
+    list_display = ["name", "version", "is_active", "updated_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "description"]
+    readonly_fields = ["version_list", "created_by", "created_at", "updated_at"]
+
+
+class ComponentForm(RestoreVersionForm):
     class Meta:
         model = Component
         fields = ["name", "type", "description", "config", "metadata", "is_active", "company"]
@@ -133,7 +184,7 @@ class ComponentForm(forms.ModelForm):
         return cleaned
 
 
-class PipelineForm(forms.ModelForm):
+class PipelineForm(RestoreVersionForm):
     class Meta:
         model = Pipeline
         fields = ["name", "description", "components", "default_context_type", "metadata", "is_active", "company"]
@@ -148,6 +199,9 @@ class PipelineForm(forms.ModelForm):
         return cleaned
 
 
+STATS_DAYS = 7  # the window of the pipeline page's run statistics
+
+
 class _CompanyFormMixin:
     """Give the form the staff member's company (what the new row will be stamped with)."""
 
@@ -156,28 +210,38 @@ class _CompanyFormMixin:
         form.company = None if is_superadmin(request) else request.user.company_id
         return form
 
-    def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
 
 
 @admin.register(Component)
-class ComponentAdmin(_CompanyFormMixin, TenantAdmin):
+class ComponentAdmin(_VersionedAdminMixin, _CompanyFormMixin, TenantAdmin):
     form = ComponentForm
-    list_display = ["name", "type", "is_active", "updated_at"]
+    list_display = ["name", "type", "version", "is_active", "updated_at"]
     list_filter = ["type", "is_active"]
     search_fields = ["name", "description"]
-    readonly_fields = ["created_by", "created_at", "updated_at"]
+    readonly_fields = ["version", "version_list", "created_by", "created_at", "updated_at"]
 
 
 @admin.register(Pipeline)
-class PipelineAdmin(_CompanyFormMixin, TenantAdmin):
+class PipelineAdmin(_VersionedAdminMixin, _CompanyFormMixin, TenantAdmin):
     form = PipelineForm
-    list_display = ["name", "default_context_type", "steps", "is_active", "updated_at"]
+    list_display = ["name", "default_context_type", "steps", "version", "is_active", "updated_at"]
     list_filter = ["is_active"]
     search_fields = ["name", "description"]
-    readonly_fields = ["created_by", "created_at", "updated_at"]
+    readonly_fields = ["version", "run_stats", "version_list", "created_by", "created_at", "updated_at"]
+
+    @admin.display(description=f"runs (last {STATS_DAYS} days)")
+    def run_stats(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        found = stats.summary(obj, days=STATS_DAYS)
+        if not found["runs"]:
+            return f"No finished runs since {found['since']}."
+        duration, tokens = found["duration_ms"], found["tokens"]
+        rows = [("runs", found["runs"]), ("completed", found["completed"]), ("failed", found["failed"]),
+                ("success rate", f"{found['success_rate']:.1%}"), ("duration p50 (ms)", duration["p50"]),
+                ("duration p95 (ms)", duration["p95"]), ("duration mean (ms)", duration["mean"]),
+                ("tokens in / out", f"{tokens['in']} / {tokens['out']}")]
+        return format_html("<table>{}</table>", format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows))
 
     @admin.display(description="steps")
     def steps(self, obj):
@@ -246,7 +310,23 @@ class ContextAdmin(_ReadOnly):
     def get_urls(self):
         view = path("<path:object_id>/timeline/", self.admin_site.admin_view(self.timeline_view),
                     name="content_context_timeline")
-        return [view, *super().get_urls()]
+        live = path("workers/", self.admin_site.admin_view(self.workers_view), name="content_workers")
+        return [live, view, *super().get_urls()]
+
+    def workers_view(self, request):
+        """The live Celery worker processes (read-only; superadmins: it is platform data)."""
+        if not is_superadmin(request):
+            raise PermissionDenied
+        try:
+            found, problem = workers.live(), ""
+        except RedisError as exc:
+            found, problem = [], f"The worker registry (Redis) is unavailable: {exc}"
+        for worker in found:
+            for name in ("started_at", "last_heartbeat"):
+                worker[f"{name}_dt"] = datetime.fromtimestamp(worker[name], tz=timezone.utc)
+        page = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "Workers",
+                "workers": found, "problem": problem, "has_view_permission": True}
+        return TemplateResponse(request, "admin/content/workers.html", page)
 
     def timeline_view(self, request, object_id):
         """Each attempt's components on one time axis, with retries, recoveries and errors."""

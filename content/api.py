@@ -3,8 +3,11 @@ by `register`).
 
 * tickets: writers see the tickets assigned to them, clients the tickets they created,
   managers and up all of the company's; DELETE is a soft delete (managers and up);
-* campaigns, templates, components, pipelines: CRUD (managers and up write);
-* contexts: POST one object or a list (202 with the ids; queued for the workers; 503 and
+* campaigns, templates, components, pipelines: CRUD (managers and up write); templates,
+  components and pipelines list their `versions` and `restore` one (managers and up);
+  a pipeline's run `stats` over `?days=` (default 7);
+* workers: the live Celery worker processes (superadmins only; platform data);
+* contexts (`?user=<id>` or `?user=me`): POST one object or a list (202 with the ids; queued for the workers; 503 and
   nothing stored while the task queue is down), status
   and result (GET), `cancel`, `retry`;
 * batches: POST a batch of contexts (202), status, `summary` (the seed 003 aggregation),
@@ -13,14 +16,18 @@ by `register`).
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from redis import RedisError
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from requestdesk.api.queueing import accepted_or_503
 from requestdesk.api.pagination import CursorPagination
-from tenants import plans
+from tenants import audit, plans
+from tenants.models import ApiKey
 from tenants.roles import Role
 from tenants.viewsets import TenantViewSet, TenantViewSetMixin
 
@@ -29,9 +36,10 @@ from .filters import CampaignFilter, ComponentFilter, ContextFilter, PipelineFil
 from .models import Batch, Campaign, Component, Context, Pipeline, Template, Ticket
 from .serializers import (
     BatchInputSerializer, BatchSerializer, CampaignSerializer, ComponentSerializer, ContextInputSerializer,
-    ContextListSerializer, ContextSerializer, PipelineSerializer, TemplateSerializer, TicketSerializer,
+    ContextListSerializer, ContextSerializer, PipelineSerializer, PipelineStatsQuerySerializer, RestoreSerializer,
+    TemplateSerializer, TicketSerializer, definition_errors,
 )
-from .services import batches, campaigns, contexts, tickets
+from .services import batches, campaigns, contexts, stats, tickets, versions, workers
 from .workflow import InvalidTransition
 
 MANAGER = Role.CONTENT_MANAGER
@@ -94,7 +102,36 @@ class CampaignViewSet(ContentErrorsMixin, CreatedByMixin, TenantViewSet):
     ordering_fields = ["created_at", "start_date", "end_date", "name"]
 
 
-class TemplateViewSet(CreatedByMixin, TenantViewSet):
+class VersionsMixin:
+    """`versions` (GET: every version, newest first) and `restore` (POST {"version": ...}: its
+    definition becomes current as a new version; 400 when unknown or no longer valid)."""
+
+    @extend_schema(responses={200: None})
+    @action(detail=True, methods=["get"])
+    def versions(self, request, pk=None):
+        return Response(versions.versions(self.get_object()))
+
+    @extend_schema(request=RestoreSerializer, responses={200: None})
+    @action(detail=True, methods=["post"])
+    def restore(self, request, pk=None):
+        obj = self.get_object()
+        body = RestoreSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        before = audit.snapshot(obj)
+
+        def check(restored):
+            if errors := definition_errors(restored, company=self.company):
+                raise ValidationError(errors)
+
+        try:
+            versions.restore(obj, version=body.validated_data["version"], check=check)
+        except versions.UnknownVersion as exc:
+            raise ValidationError({"version": [str(exc)]}) from None
+        self.record_audit("restored", obj, changes=audit.field_changes(before, obj))
+        return Response(self.get_serializer(obj).data)
+
+
+class TemplateViewSet(VersionsMixin, CreatedByMixin, TenantViewSet):
     queryset = Template.objects.all()
     serializer_class = TemplateSerializer
     read_role, write_role = Role.CLIENT, MANAGER
@@ -103,7 +140,7 @@ class TemplateViewSet(CreatedByMixin, TenantViewSet):
     ordering_fields = ["name", "created_at", "updated_at"]
 
 
-class ComponentViewSet(CreatedByMixin, TenantViewSet):
+class ComponentViewSet(VersionsMixin, CreatedByMixin, TenantViewSet):
     queryset = Component.objects.all()
     serializer_class = ComponentSerializer
     read_role, write_role = Role.CLIENT, MANAGER
@@ -112,13 +149,65 @@ class ComponentViewSet(CreatedByMixin, TenantViewSet):
     ordering_fields = ["name", "created_at"]
 
 
-class PipelineViewSet(CreatedByMixin, TenantViewSet):
+class PipelineViewSet(VersionsMixin, CreatedByMixin, TenantViewSet):
     queryset = Pipeline.objects.all()
     serializer_class = PipelineSerializer
     read_role, write_role = Role.CLIENT, MANAGER
     filterset_class = PipelineFilter
     search_fields = ["name", "description"]
     ordering_fields = ["name", "created_at"]
+
+    @extend_schema(parameters=[PipelineStatsQuerySerializer], responses={200: None})
+    @action(detail=True, methods=["get"])
+    def stats(self, request, pk=None):
+        """Runs, completed, failed, success rate, duration p50/p95/mean and tokens over the
+        last `days` UTC days (today included; 1 to 90, default 7), with each day's figures."""
+        query = PipelineStatsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(stats.summary(self.get_object(), days=query.validated_data["days"]))
+
+
+class IsSuperadmin(BasePermission):
+    """Signed in as a superadmin (not with an API key: keys act for one company)."""
+
+    message = "Only superadmins may see this."
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(user and user.is_authenticated and getattr(user, "is_superadmin", False)
+                    and not isinstance(request.auth, ApiKey))
+
+
+class WorkerSerializer(serializers.Serializer):
+    worker_id = serializers.CharField()
+    host = serializers.CharField()
+    pid = serializers.IntegerField()
+    queues = serializers.ListField(child=serializers.CharField())
+    pool = serializers.CharField()
+    status = serializers.ChoiceField(choices=[workers.ALIVE, workers.BUSY, workers.STALE])
+    started_at = serializers.FloatField(help_text="Unix seconds.")
+    last_heartbeat = serializers.FloatField(help_text="Unix seconds.")
+    seconds_since_heartbeat = serializers.FloatField()
+    processing_count = serializers.IntegerField()
+    tasks_done = serializers.IntegerField()
+    tasks_failed = serializers.IntegerField()
+    current_task = serializers.JSONField(allow_null=True)
+
+
+class WorkerListView(APIView):
+    """The live Celery worker processes, from their heartbeats: platform data, for
+    superadmins only. A worker silent for CONTENT_WORKER_STALE_SECONDS is `stale`; one
+    silent for CONTENT_WORKER_EXPIRE_SECONDS is gone from the list."""
+
+    permission_classes = [IsSuperadmin]
+
+    @extend_schema(responses=WorkerSerializer(many=True))
+    def get(self, request):
+        try:
+            found = workers.live()
+        except RedisError:
+            return Response({"detail": "The worker registry (Redis) is unavailable."}, status=503)
+        return Response(WorkerSerializer(found, many=True).data)
 
 
 class _RunViewSet(ContentErrorsMixin, TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
@@ -244,3 +333,9 @@ def register(router):
     router.register("content/pipelines", PipelineViewSet, basename="content-pipeline")
     router.register("content/contexts", ContextViewSet, basename="content-context")
     router.register("content/batches", BatchViewSet, basename="content-batch")
+
+
+def urlpatterns():
+    from django.urls import path
+
+    return [path("content/workers/", WorkerListView.as_view(), name="content-workers")]

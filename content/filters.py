@@ -2,7 +2,7 @@
 
 from django_filters import rest_framework as filters
 
-from requestdesk.api.filters import ObjectIdFilter
+from requestdesk.api.filters import ObjectIdFilter, ObjectIdFormField
 
 from .models import Campaign, Component, Context, Pipeline, Template, Ticket
 
@@ -52,9 +52,30 @@ class PipelineFilter(filters.FilterSet):
         fields = ["is_active", "default_context_type"]
 
 
+class UserOrMeField(ObjectIdFormField):
+    default_error_messages = {"invalid": "“%(value)s” is not a valid user id (or “me”)."}
+
+    def to_python(self, value):
+        return "me" if value == "me" else super().to_python(value)
+
+
+class UserFilter(ObjectIdFilter):
+    """A user's id, or `me`: the signed-in user (with an API key: the key's user)."""
+
+    field_class = UserOrMeField
+
+    def filter(self, queryset, value):
+        if value == "me":
+            value = getattr(self.parent.request.user, "pk", None)
+            if value is None:
+                return queryset.none()
+        return super().filter(queryset, value)
+
+
 class ContextFilter(filters.FilterSet):
     pipeline = ObjectIdFilter(field_name="pipeline")
     batch = ObjectIdFilter(field_name="batch")
+    user = UserFilter(field_name="user", help_text="Contexts created by this user (an id, or `me`).")
 
     class Meta:
         model = Context

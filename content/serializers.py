@@ -19,7 +19,7 @@ from .models import (
     CAMPAIGN_FLOW, DEFAULT_PRIORITY, TICKET_FLOW, Batch, Campaign, Component, Context, Pipeline, Template, Ticket,
     TicketStatus,
 )
-from .services import campaigns, pipelines, tickets
+from .services import campaigns, pipelines, tickets, versions
 from .services import components as registry
 from .services.components.template import validate_structure
 from .workflow import InvalidTransition
@@ -141,7 +141,7 @@ class TemplateSerializer(MongoModelSerializer):
 
     def validate_version(self, value):
         old = getattr(self.instance, "version", None)
-        if value != old and (error := pipelines.version_error(old=old, new=value)):
+        if value != old and (error := versions.version_error(old=old, new=value)):
             raise serializers.ValidationError(error)
         return value
 
@@ -149,12 +149,19 @@ class TemplateSerializer(MongoModelSerializer):
         return pipelines.update_template(template=instance, **validated_data)
 
 
-class ComponentSerializer(TenantContextMixin, MongoModelSerializer):
+class VersionedUpdateMixin:
+    """A change of the definition records a version (content.services.versions)."""
+
+    def update(self, instance, validated_data):
+        return versions.update(instance, **validated_data)
+
+
+class ComponentSerializer(VersionedUpdateMixin, TenantContextMixin, MongoModelSerializer):
     class Meta:
         model = Component
-        fields = ["id", "name", "type", "description", "config", "metadata", "is_active", "created_by", "company",
-                  "created_at", "updated_at"]
-        read_only_fields = ["created_by", "created_at", "updated_at"]
+        fields = ["id", "name", "type", "description", "version", "config", "metadata", "is_active", "history",
+                  "created_by", "company", "created_at", "updated_at"]
+        read_only_fields = ["version", "history", "created_by", "created_at", "updated_at"]
 
     def validate(self, attrs):
         kind = attrs.get("type", getattr(self.instance, "type", None))
@@ -165,12 +172,12 @@ class ComponentSerializer(TenantContextMixin, MongoModelSerializer):
         return attrs
 
 
-class PipelineSerializer(TenantContextMixin, MongoModelSerializer):
+class PipelineSerializer(VersionedUpdateMixin, TenantContextMixin, MongoModelSerializer):
     class Meta:
         model = Pipeline
-        fields = ["id", "name", "description", "components", "default_context_type", "metadata", "is_active",
-                  "created_by", "company", "created_at", "updated_at"]
-        read_only_fields = ["created_by", "created_at", "updated_at"]
+        fields = ["id", "name", "description", "version", "components", "default_context_type", "metadata",
+                  "is_active", "history", "created_by", "company", "created_at", "updated_at"]
+        read_only_fields = ["version", "history", "created_by", "created_at", "updated_at"]
 
     def validate_components(self, steps):
         for step in steps:
@@ -180,6 +187,29 @@ class PipelineSerializer(TenantContextMixin, MongoModelSerializer):
         if errors:
             raise serializers.ValidationError(errors)
         return steps
+
+
+class RestoreSerializer(serializers.Serializer):
+    version = serializers.CharField(max_length=20, help_text="A version listed by `versions`, like 1.2.0.")
+
+
+def definition_errors(obj, *, company) -> dict:
+    """What is wrong with `obj`'s definition now (a restored one may name a component since
+    deleted, or a config its type no longer accepts): {field: [messages]}, {} when valid."""
+    if isinstance(obj, Template):
+        errors = validate_structure(obj.structure)
+        return {"structure": errors} if errors else {}
+    if isinstance(obj, Component):
+        found = registry.validate_config(kind=obj.type, config=obj.config or {}, company=company, complete=False)
+        messages = [m for found_messages in found.values() for m in found_messages]
+        return {"config": messages} if messages else {}
+    errors = pipelines.validate_steps(company=company, steps=pipelines.normalise_steps(list(obj.components)))
+    return {"components": errors} if errors else {}
+
+
+class PipelineStatsQuerySerializer(serializers.Serializer):
+    days = serializers.IntegerField(min_value=1, max_value=90, default=7,
+                                    help_text="The window: today and the days before it (UTC), 1 to 90.")
 
 
 # --- contexts and batches -------------------------------------------------------------------

@@ -292,8 +292,12 @@ def _audit(scope: Scope) -> tuple:
 
 
 def queue_state() -> tuple[tuple, tuple]:
-    """(figures of the broker's queue depth, names of the workers that answered a ping)."""
+    """(figures of the broker's queue depth, the worker processes heartbeating: the live,
+    not stale, entries of the worker registry, content.services.workers)."""
     from kombu.exceptions import ChannelError, OperationalError
+    from redis import RedisError
+
+    from content.services import workers as registry
 
     from .celery import app
 
@@ -305,8 +309,8 @@ def queue_state() -> tuple[tuple, tuple]:
                 depth = connection.default_channel.queue_declare(queue=queue, passive=True).message_count
             except ChannelError:  # never declared, or drained and removed: nothing waits
                 depth = 0
-        workers = tuple(sorted(name for answer in app.control.ping(timeout=BROKER_TIMEOUT_S) for name in answer))
-    except (OperationalError, OSError) as exc:
+        workers = tuple(sorted(w["worker_id"] for w in registry.live() if w["status"] != registry.STALE))
+    except (OperationalError, OSError, RedisError) as exc:
         logger.warning("dashboard: broker unavailable: %s", exc)
         return (Figure("tasks waiting (broker unavailable)", 0, css="problem"),), ()
     return (Figure(f"tasks waiting in “{queue}”", depth, css="problem" if depth and not workers else ""),), workers

@@ -336,6 +336,12 @@ CONTENT_PENDING_LIMIT = env.int("CONTENT_PENDING_LIMIT", default=100)  # context
 CONTENT_MAX_BATCH_SIZE = env.int("CONTENT_MAX_BATCH_SIZE", default=500)
 CONTENT_RETENTION_DAYS = env.int("CONTENT_RETENTION_DAYS", default=90)
 CONTENT_RETENTION_ARCHIVE = env.bool("CONTENT_RETENTION_ARCHIVE", default=True)  # False: remove without archive
+# The worker registry (content.services.workers): each task-running process heartbeats into Redis
+# this often; it shows as stale after CONTENT_WORKER_STALE_SECONDS without one and is pruned
+# after CONTENT_WORKER_EXPIRE_SECONDS (its key expires).
+CONTENT_WORKER_HEARTBEAT_SECONDS = env.float("CONTENT_WORKER_HEARTBEAT_SECONDS", default=15)
+CONTENT_WORKER_STALE_SECONDS = env.float("CONTENT_WORKER_STALE_SECONDS", default=45)
+CONTENT_WORKER_EXPIRE_SECONDS = env.int("CONTENT_WORKER_EXPIRE_SECONDS", default=60)
 BACKUP_RETENTION_DAYS = env.float("BACKUP_RETENTION_DAYS", default=7)  # `manage.py backup` prunes older backups
 CELERY_BEAT_SCHEDULE["content-process-pending"] = {
     "task": "content.tasks.process_pending", "schedule": env.float("CONTENT_POLL_SECONDS", default=30.0)}

@@ -231,7 +231,7 @@ def test_queue_depth_and_worker_health(client, world, celery_worker):
     page = client.get("/admin/").content.decode()
     (label, (shown, _)), = figures(page, "queue").items()
     assert (label, shown) == ("tasks waiting in “celery”", "2")
-    assert 'class="figure problem" id="dash-workers"' in page and "No worker answered a ping" in page
+    assert 'class="figure problem" id="dash-workers"' in page and "No worker is heartbeating" in page
 
     worker = celery_worker("dashboard")  # (purges the queue before it starts)
     app.send_task("tenants.tasks.dispatch_schedules")
@@ -244,7 +244,7 @@ def test_queue_depth_and_worker_health(client, world, celery_worker):
         seen.append(client.get("/admin/").content.decode())
         return bool(re.search(r'id="dash-workers">\s*<b>1</b><span>worker answering', seen[-1]))
 
-    assert wait_until(answering, timeout=30), worker.log()  # (a ping's answer may come late on a busy machine)
+    assert wait_until(answering, timeout=30), worker.log()  # (the first heartbeat may come late on a busy machine)
     page = seen[-1]
     assert figures(page, "queue")["tasks waiting in “celery”"][0] == "0"
     assert re.search(r"dashboard[^<,]*@", page.split('id="dash-workers"', 1)[1].split('<div class="module"', 1)[0])

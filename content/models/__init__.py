@@ -11,6 +11,7 @@ from .pipeline import (  # noqa: F401
     Context,
     ContextStatus,
     Pipeline,
+    PipelineStats,
     PipelineStep,
     Processing,
     Template,

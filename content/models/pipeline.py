@@ -76,15 +76,19 @@ class ComponentType(models.TextChoices):
 
 
 class Component(TenantScoped):
-    """A configured step: its type says what runs, `config` how (see services/components)."""
+    """A configured step: its type says what runs, `config` how (see services/components).
+    Changing the type or config bumps `version` and keeps the previous ones in `history`
+    (content.services.versions)."""
 
     name = models.CharField(max_length=200)
     type = models.CharField(max_length=20, choices=ComponentType.choices, db_index=True)
     description = models.TextField(blank=True)
+    version = models.CharField(max_length=20, default="1.0.0", editable=False)
     created_by = _created_by()
     config = models.JSONField(default=dict, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=True, db_index=True)
+    history = models.JSONField(default=list, blank=True, editable=False)
 
     class Meta:
         db_table = "components"
@@ -105,13 +109,18 @@ class PipelineStep(EmbeddedModel):
 
 
 class Pipeline(TenantScoped):
+    """Its steps in order. Changing the steps bumps `version` and keeps the previous ones in
+    `history` (content.services.versions); its run statistics are PipelineStats."""
+
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
+    version = models.CharField(max_length=20, default="1.0.0", editable=False)
     created_by = _created_by()
     components = EmbeddedModelArrayField(PipelineStep, default=list)
     default_context_type = models.CharField(max_length=50, default="article", db_index=True)
     metadata = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=True, db_index=True)
+    history = models.JSONField(default=list, blank=True, editable=False)
 
     class Meta:
         db_table = "pipelines"
@@ -217,9 +226,37 @@ class Context(TenantScoped):
             models.Index(fields=["status", "created_at"], name="ctx_status_created"),
             models.Index(fields=["company", "-created_at"], name="ctx_company_created"),
             models.Index(fields=["company", "batch", "-created_at"], name="ctx_company_batch_created"),
+            models.Index(fields=["company", "user", "-created_at"], name="ctx_company_user_created"),
             models.Index(fields=["priority", "status", "created_at"], name="ctx_priority_poll"),
         ]
 
     def __str__(self):
         title = (self.data or {}).get("title") if isinstance(self.data, dict) else None
         return f"{self.type} “{title}”" if title else f"{self.type} {self.pk}"
+
+
+class PipelineStats(TenantScoped):
+    """One pipeline's finished runs of one UTC day, counted as each run ends
+    (content.services.stats): runs, completed and failed, the sum of durations and their
+    histogram (`durations`: {bucket: count}, buckets 10% wide; see stats.bucket), and the
+    tokens the AI generator steps used (`tokens_in`: prompt, `tokens_out`: completion).
+    A window of N days reads N small documents however many contexts ran."""
+
+    pipeline = _reference("content.Pipeline", db_index=False)
+    day = models.DateTimeField()
+    runs = models.PositiveIntegerField(default=0)
+    completed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    duration_ms_sum = models.FloatField(default=0)
+    durations = models.JSONField(default=dict)
+    tokens_in = models.PositiveBigIntegerField(default=0)
+    tokens_out = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        db_table = "pipeline_stats"
+        ordering = ["-day"]
+        verbose_name_plural = "pipeline stats"
+        constraints = [models.UniqueConstraint(fields=["company", "pipeline", "day"], name="pipeline_stats_day_uniq")]
+
+    def __str__(self):
+        return f"{self.pipeline_id} {self.day:%Y-%m-%d}"

@@ -6,67 +6,32 @@ overrides is valid for that type (a template step needs a valid template of the 
 The same check runs when a pipeline is saved (400 with the messages) and when contexts
 are created for it; the runner resolves the steps again, since components can change.
 
-Templates are versioned: changing a template's structure keeps the previous structure in
-`history` and bumps the version (minor, unless a greater version is given).
+Templates, components and pipelines are versioned (content.services.versions): changing a
+template's structure keeps the previous structure in `history` and bumps the version.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-
-from django.utils import timezone
 
 from ..models import Component, Pipeline, PipelineStep, Template
 from . import components as registry
+from . import versions
 from .components import ComponentError
 
-VERSION = re.compile(r"^(\d{1,6})\.(\d{1,6})\.(\d{1,6})$")
 
-
-# --- templates --------------------------------------------------------------------------
-
-def parse_version(value: str) -> tuple[int, int, int] | None:
-    match = VERSION.match(value or "")
-    return tuple(int(n) for n in match.groups()) if match else None
-
-
-def next_version(version: str) -> str:
-    major, minor, _ = parse_version(version) or (1, 0, 0)
-    return f"{major}.{minor + 1}.0"
-
-
-def version_error(*, old: str | None, new: str) -> str | None:
-    parsed = parse_version(new)
-    if parsed is None:
-        return "Use MAJOR.MINOR.PATCH, like 1.3.0."
-    if old is not None and parse_version(old) and parsed <= parse_version(old):
-        return f"Must be greater than the current version {old}."
-    return None
-
+# --- templates (their version history: content.services.versions) ------------------------
 
 def new_structure(template: Template, *, previous: Template, version: str | None = None) -> None:
     """`template` (the caller saves) carries a structure replacing `previous`'s: keep the old
     one in `history` and take `version`, or the next minor version."""
-    template.history = [*previous.history, {"version": previous.version, "structure": previous.structure,
-                                            "replaced_at": timezone.now().isoformat()}]
-    template.version = version or next_version(previous.version)
+    versions.record(template, previous={"structure": previous.structure}, previous_version=previous.version,
+                    version=version)
 
 
 def update_template(*, template: Template, **changes) -> Template:
     """Apply `changes`; a new structure moves the old one to `history` with its version."""
-    structure = changes.pop("structure", template.structure)
-    version = changes.pop("version", None)
-    if structure != template.structure:
-        previous = Template(structure=template.structure, version=template.version, history=template.history)
-        template.structure = structure
-        new_structure(template, previous=previous, version=version)
-    elif version:
-        template.version = version
-    for name, value in changes.items():
-        setattr(template, name, value)
-    template.save()
-    return template
+    return versions.update(template, **changes)
 
 
 # --- pipelines --------------------------------------------------------------------------

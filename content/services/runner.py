@@ -26,8 +26,8 @@ Database round trips per context (a Celery task, `process_context`): the context
 pipeline and its components read through a short per-process cache (`config`); progress
 saved before each component that calls out (the ai_generator, which also saves between its
 sections), not after an in-memory one that the final write soon follows; the final write;
-the event; the batch counted ($inc, then a read of its counters), its start marked once per
-process.
+the event; the pipeline's day counted (one $inc upsert, content.services.stats); the batch
+counted ($inc, then a read of its counters), its start marked once per process.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from django.utils import timezone
 from knowledge.services.llm import ProviderError
 
 from ..models import Context, ContextStatus, Pipeline, Processing
-from . import batches, claiming, components, contexts, pipelines
+from . import batches, claiming, components, contexts, pipelines, stats
 from .claiming import Claim
 from .components import ComponentError, RunState
 from .components.base import ConfigCache
@@ -240,10 +240,15 @@ def _failed(current: Run, reason: str, *, permanent: bool) -> str:
 
 
 def _finished(context: Context, outcome: str) -> None:
-    """Events and batch counters, once the final write is in (exactly once per context)."""
+    """Events, the pipeline's statistics and batch counters, once the final write is in
+    (exactly once per run)."""
     try:
         contexts.announce(context)
     except Exception:  # the result is stored; a lost event must not turn it into a retry
         logger.exception("context %s: event not emitted", context.pk)
+    try:
+        stats.add(context, outcome)
+    except Exception:  # the same: counters are mended by stats.rebuild
+        logger.exception("context %s: not counted in the pipeline's statistics", context.pk)
     if context.batch_id:
         batches.context_finished(batch_id=context.batch_id, outcome=outcome, company=context.company_id)

@@ -19,6 +19,7 @@ plugins.api.register(router)
 
 urlpatterns = [
     *tenants.api.urlpatterns(),
+    *content.api.urlpatterns(),
     *knowledge.api.urlpatterns(),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
