@@ -35,12 +35,12 @@ def raise_for(error: oauth.SignInError):
 
 
 class OAuthStartView(_AuthView):
-    """Start signing in with a provider (google, github): a redirect to its sign-in page.
+    """Start signing in with the provider (Google, GitHub): a redirect to its sign-in page.
     404 when the provider is not configured."""
 
     @extend_schema(responses={302: OpenApiResponse(description="To the provider's authorization page.")})
     def get(self, request, provider):
-        redirect_uri = request.build_absolute_uri(reverse("oauth-callback", args=[provider]))
+        redirect_uri = request.build_absolute_uri(reverse(f"oauth-callback-{provider}"))
         try:
             return oauth.begin(request._request, provider, redirect_uri)
         except oauth.SignInError as error:
@@ -72,17 +72,22 @@ class OAuthUnlinkView(APIView):
 
     @extend_schema(request=None, responses={204: OpenApiResponse(OpenApiTypes.NONE)})
     def delete(self, request, provider):
-        if provider not in oauth.PROVIDERS:
-            raise NotFound("Unknown sign-in provider.")
         oauth.unlink(request.user, provider)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 def urlpatterns():
+    """One route per provider and step ("oauth-start-google"...): an unknown provider is a 404
+    of the URL resolver, and each route is named without arguments."""
     from django.urls import path
 
-    return [
-        path("auth/oauth/<str:provider>/", OAuthStartView.as_view(), name="oauth-start"),
-        path("auth/oauth/<str:provider>/callback/", OAuthCallbackView.as_view(), name="oauth-callback"),
-        path("users/me/oauth/<str:provider>/", OAuthUnlinkView.as_view(), name="oauth-unlink"),
-    ]
+    found = []
+    for provider in oauth.PROVIDERS:
+        kwargs = {"provider": provider}
+        found += [
+            path(f"auth/oauth/{provider}/", OAuthStartView.as_view(), kwargs, name=f"oauth-start-{provider}"),
+            path(f"auth/oauth/{provider}/callback/", OAuthCallbackView.as_view(), kwargs,
+                 name=f"oauth-callback-{provider}"),
+            path(f"users/me/oauth/{provider}/", OAuthUnlinkView.as_view(), kwargs, name=f"oauth-unlink-{provider}"),
+        ]
+    return found
