@@ -7,9 +7,8 @@ between the two, so both requests must come from the same browser."""
 
 from django.contrib.auth import user_logged_in
 from django.urls import reverse
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -18,6 +17,12 @@ from rest_framework.views import APIView
 from . import oauth, services
 from .api import _AuthView
 from .serializers import TokenPairSerializer
+
+_ERROR = inline_serializer("SignInError", {"detail": serializers.CharField()})
+NOT_CONFIGURED = OpenApiResponse(_ERROR, description="The provider is not configured (no client id and secret).")
+UNREACHABLE = OpenApiResponse(_ERROR, description="The provider could not be reached, or answered oddly.")
+LINKED_MEANWHILE = OpenApiResponse(_ERROR, description="The account or the provider's id was linked by another "
+                                                       "sign-in at the same moment.")
 
 
 def raise_for(error: oauth.SignInError):
@@ -38,7 +43,8 @@ class OAuthStartView(_AuthView):
     """Start signing in with the provider (Google, GitHub): a redirect to its sign-in page.
     404 when the provider is not configured."""
 
-    @extend_schema(responses={302: OpenApiResponse(description="To the provider's authorization page.")})
+    @extend_schema(responses={302: OpenApiResponse(description="To the provider's authorization page."),
+                              404: NOT_CONFIGURED, 502: UNREACHABLE})
     def get(self, request, provider):
         redirect_uri = request.build_absolute_uri(reverse(f"oauth-callback-{provider}"))
         try:
@@ -54,7 +60,10 @@ class OAuthCallbackView(_AuthView):
     here (no account is created: a company invites people), an inactive user or a member of a
     switched-off company."""
 
-    @extend_schema(responses={200: TokenPairSerializer}, parameters=None)
+    @extend_schema(responses={200: TokenPairSerializer, 404: NOT_CONFIGURED, 409: LINKED_MEANWHILE, 502: UNREACHABLE}, parameters=[
+        OpenApiParameter("code", str, description="The authorization code the provider sent."),
+        OpenApiParameter("state", str, description="The state the sign-in started with."),
+    ])
     def get(self, request, provider):
         try:
             identity = oauth.finish(request._request, provider)
@@ -70,7 +79,7 @@ class OAuthUnlinkView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, responses={204: OpenApiResponse(OpenApiTypes.NONE)})
+    @extend_schema(request=None, responses={204: None})
     def delete(self, request, provider):
         oauth.unlink(request.user, provider)
         return Response(status=status.HTTP_204_NO_CONTENT)

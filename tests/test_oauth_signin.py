@@ -12,6 +12,7 @@ from pymongo.errors import DuplicateKeyError, WriteError
 from rest_framework.test import APIClient
 
 from requestdesk.db.collections import collection
+from requestdesk.embedded import free_port
 from tenants.models import User
 from tenants.roles import Role
 from tests.oauth_support import FakeProvider
@@ -206,6 +207,12 @@ def test_unconfigured_provider_is_404_and_unknown_provider_too(settings, world):
     assert response.status_code == 404 and "not configured" in response.json()["detail"]
     assert APIClient().get("/api/v1/auth/oauth/gitlab/").status_code == 404
     assert APIClient().get("/api/v1/auth/oauth/google/callback/?code=x&state=y").status_code == 404
+
+
+def test_unreachable_provider_is_502(oauth_on, settings):
+    settings.GOOGLE_DISCOVERY_URL = f"http://127.0.0.1:{free_port()}/.well-known/openid-configuration"
+    response = APIClient().get("/api/v1/auth/oauth/google/")
+    assert response.status_code == 502 and "could not be reached" in response.json()["detail"]
 
 
 def test_unlink(oauth_on, world, api):
