@@ -45,6 +45,17 @@ class AdminSite(admin.AdminSite):
     # whose many columns then scrolled sideways; the index and the breadcrumbs lead to the models.
     enable_nav_sidebar = False
 
+    def login(self, request, extra_context=None):
+        """Django's login page, with a "Sign in with …" link per configured provider (tenants.oauth)."""
+        from tenants.oauth import configured
+
+        return super().login(request, {"oauth_providers": configured(), **(extra_context or {})})
+
+    def get_urls(self):
+        from tenants.oauth_admin import urlpatterns
+
+        return urlpatterns() + super().get_urls()
+
     def index(self, request, extra_context=None):
         board = dashboard.for_request(request)
         return super().index(request, {"dashboard": board, **(extra_context or {})})

@@ -206,6 +206,19 @@ AUTH_CACHE_SECONDS = env.float("AUTH_CACHE_SECONDS", default=5)
 # How long a process keeps the admin dashboard's figures (requestdesk.dashboard); 0: off.
 DASHBOARD_CACHE_SECONDS = env.float("DASHBOARD_CACHE_SECONDS", default=30)
 LOGIN_URL = "/admin/login/"
+# Sign-in with Google / GitHub (tenants.oauth): a provider is on when its client id and secret
+# are set. The endpoint URLs are the providers' own; tests point them at a local provider.
+GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID", default="")
+GOOGLE_CLIENT_SECRET = env.str("GOOGLE_CLIENT_SECRET", default="")
+GOOGLE_DISCOVERY_URL = env.str("GOOGLE_DISCOVERY_URL",
+                               default="https://accounts.google.com/.well-known/openid-configuration")
+GITHUB_CLIENT_ID = env.str("GITHUB_CLIENT_ID", default="")
+GITHUB_CLIENT_SECRET = env.str("GITHUB_CLIENT_SECRET", default="")
+GITHUB_AUTHORIZE_URL = env.str("GITHUB_AUTHORIZE_URL", default="https://github.com/login/oauth/authorize")
+GITHUB_TOKEN_URL = env.str("GITHUB_TOKEN_URL", default="https://github.com/login/oauth/access_token")
+GITHUB_USER_URL = env.str("GITHUB_USER_URL", default="https://api.github.com/user")
+GITHUB_EMAILS_URL = env.str("GITHUB_EMAILS_URL", default="https://api.github.com/user/emails")
+OAUTH_TIMEOUT_SECONDS = env.float("OAUTH_TIMEOUT_SECONDS", default=10)
 
 # Per-account lockout (django-axes) after LOGIN_FAILURE_LIMIT wrong passwords in a row, for
 # LOGIN_LOCKOUT_MINUTES, counted in the cache (Redis) whichever address they come from; a

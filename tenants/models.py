@@ -145,6 +145,9 @@ class User(AbstractUser):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     preferences = EmbeddedModelField(UserPreferences, null=True, blank=True)
     profile = EmbeddedModelField(UserProfile, null=True, blank=True)
+    # Ids at the sign-in providers ({"google_id": "…", "github_id": "…"}, tenants.oauth): a key is
+    # absent, never null, until linked, so the sparse unique indexes skip users without it.
+    oauth = models.JSONField(default=dict, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -263,6 +263,21 @@ def active_user(user_id):
     return user
 
 
+def find_user(match: dict):
+    """(user, their company or None) of the first user whose document matches `match` (a
+    raw filter on an indexed field: `{"oauth.google_id": …}`, `{"email": …}`), read now and
+    not cached, active or not (the caller checks `may_act`); None if there is none."""
+    from .models import Company, User
+
+    loaded = _load(User, match, {"company_id": Company})
+    if loaded is None:
+        return None
+    user, company = loaded
+    if company is not None:
+        user.company = company
+    return user, company
+
+
 def _stored_company(pk):
     """The company document with this pk, read now (None if there is none)."""
     from .models import Company

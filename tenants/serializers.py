@@ -145,7 +145,8 @@ class MeSerializer(UserSerializer):
     access, activity) is changed by an admin."""
 
     class Meta(UserSerializer.Meta):
-        fields = [f for f in UserSerializer.Meta.fields if f not in ("plugin_keys", "password")]
+        # `oauth`: the ids of the sign-in providers linked (DELETE users/me/oauth/<provider>/ unlinks).
+        fields = [f for f in UserSerializer.Meta.fields if f not in ("plugin_keys", "password")] + ["oauth"]
         read_only_fields = [
             f for f in fields if f not in ("first_name", "last_name", "status", "preferences", "profile")
         ]

@@ -8,6 +8,7 @@ import content.api
 import scraping.api
 import knowledge.api
 import tenants.api
+import tenants.oauth_api
 import plugins.api
 
 router = DefaultRouter()
@@ -19,6 +20,7 @@ plugins.api.register(router)
 
 urlpatterns = [
     *tenants.api.urlpatterns(),
+    *tenants.oauth_api.urlpatterns(),
     *content.api.urlpatterns(),
     *knowledge.api.urlpatterns(),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
