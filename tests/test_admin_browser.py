@@ -26,7 +26,7 @@ from tests.conftest import PASSWORD
 from tests.celery_worker import ROOT, celery_worker  # noqa: F401
 from tests.scraping_support import site, system_presets  # noqa: F401
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.proof, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 # The machine's network is closed: nothing in the background may try to reach out.

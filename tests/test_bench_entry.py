@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.proof  # a proof of the whole (./dev test --fast leaves it out)
+
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--results", "250", "--raw-sample", "250", "--search-queries", "3", "--chunks", "300,600",
         "--embed-sample", "16", "--knn-queries", "3", "--contexts", "4", "--in-process-contexts", "3",

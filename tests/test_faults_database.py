@@ -21,6 +21,8 @@ from requestdesk import embedded
 from tests.celery_worker import ROOT, celery_worker, wait_until  # noqa: F401
 from tests.scraping_support import Reply, fixture, site  # noqa: F401
 
+pytestmark = pytest.mark.proof  # a proof of the whole (./dev test --fast leaves it out)
+
 PAGES = 8
 NAME = "fault_db_restart"
 DOWN_SECONDS = 3  # longer than the worker's MONGO_TIMEOUT_MS: its writes fail, not just wait

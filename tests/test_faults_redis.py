@@ -31,6 +31,8 @@ from tests.fake_llm import FakeLLM
 from tests.knowledge_support import fake_apis, knowledge_settings, make_agent, make_collection  # noqa: F401
 from tests.scraping_support import make_project, make_target, site, system_presets  # noqa: F401
 
+pytestmark = pytest.mark.proof  # a proof of the whole (./dev test --fast leaves it out)
+
 
 @pytest.fixture
 def redis_server(tmp_path):

@@ -24,6 +24,8 @@ from tests.knowledge_support import make_provider as make_knowledge_provider
 from tests.knowledge_support import wp_post
 from tests.scraping_support import Reply, fixture, make_project, make_target, site, system_presets  # noqa: F401
 
+pytestmark = pytest.mark.proof  # a proof of the whole (./dev test --fast leaves it out)
+
 LEASE = 3  # seconds: a dead worker's work is taken over this long after its last heartbeat
 PAGES = 6
 
