@@ -200,7 +200,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 JWT_ACCESS_LIFETIME = timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15))
 JWT_REFRESH_LIFETIME = timedelta(days=env.int("JWT_REFRESH_DAYS", default=14))
-JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default=SECRET_KEY)
+# Not default=SECRET_KEY: django-environ reads a value starting with "$" as the name of another
+# variable, and a generated key starts with "$" one time in 50.
+JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY
 # How long a process caches an authenticated key/user and its company (tenants.principals); 0: off.
 AUTH_CACHE_SECONDS = env.float("AUTH_CACHE_SECONDS", default=5)
 # How long a process keeps the admin dashboard's figures (requestdesk.dashboard); 0: off.

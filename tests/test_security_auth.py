@@ -254,6 +254,15 @@ def test_hole5_secret_key_is_made_per_checkout_and_kept(tmp_path):
     assert other.stdout.split()[0] != key  # another checkout has its own
 
 
+def test_hole5_a_kept_key_starting_with_a_dollar_sign_is_read_as_it_is(tmp_path):
+    kept = tmp_path / "secret-key"
+    kept.write_text("$" + "k" * 49)  # get_random_secret_key() draws "$" first one time in 50
+    result = _settings_in_subprocess("print(settings.SECRET_KEY); print(settings.JWT_SIGNING_KEY)", DEBUG="1",
+                                     DATA_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stderr[-500:]
+    assert result.stdout.split() == ["$" + "k" * 49] * 2
+
+
 def test_hole5_production_without_a_secret_key_refuses_to_start(tmp_path):
     result = _settings_in_subprocess("print(settings.SECRET_KEY)", DEBUG="0", FIELD_ENCRYPTION_KEY="k",
                                      DATA_DIR=str(tmp_path))
