@@ -1,5 +1,5 @@
-"""Admin for content: tickets (soft-deleted ones too, with restore), campaigns, templates,
-components and pipelines (validated as the API validates them), contexts (read-only, with
+"""Admin for content: tickets, campaigns, templates, components and pipelines (validated as
+the API validates them; soft-deleted ones too, with soft delete and restore actions), contexts (read-only, with
 cancel/retry actions and a processing timeline page) and batches (read-only, with the
 status summary). Rows are limited to the staff member's company by TenantAdmin."""
 
@@ -11,12 +11,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from requestdesk.admin_lists import recent_values_filter
+from requestdesk.soft_delete_admin import SoftDeleteAdminMixin
 from tenants.admin_base import TenantAdmin, is_superadmin, record_audit
 from tenants.scoping import scope
 
 from . import selectors
 from .models import CAMPAIGN_FLOW, TICKET_FLOW, Batch, Campaign, Component, Context, Pipeline, Template, Ticket
-from .services import campaigns, contexts, pipelines, tickets
+from .services import campaigns, contexts, pipelines
 from .services import components as registry
 from .workflow import InvalidTransition
 
@@ -45,34 +46,17 @@ class TicketForm(_FlowForm):
 
 
 @admin.register(Ticket)
-class TicketAdmin(TenantAdmin):
+class TicketAdmin(SoftDeleteAdminMixin, TenantAdmin):
     form = TicketForm
     list_display = ["title", "status", "priority", "assigned_to", "due_date", "is_deleted", "created_at"]
-    list_filter = ["status", "priority", "is_deleted"]
+    list_filter = ["status", "priority"]
     search_fields = ["title", "description"]
     readonly_fields = ["created_by", "is_deleted", "deleted_at", "created_at", "updated_at"]
-    actions = ["soft_delete", "restore"]
-
-    def get_queryset(self, request):
-        queryset = Ticket.all_objects.all()
-        return queryset if is_superadmin(request) else scope(queryset, request.user.company)
 
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
-
-    @admin.action(description="Delete (soft: hidden from the API, restorable)")
-    def soft_delete(self, request, queryset):
-        for ticket in queryset.filter(is_deleted=False):
-            tickets.soft_delete(ticket=ticket)
-            record_audit(request, ticket, "deleted", changes={"is_deleted": {"old": False, "new": True}})
-
-    @admin.action(description="Restore")
-    def restore(self, request, queryset):
-        for ticket in queryset.filter(is_deleted=True):
-            tickets.restore(ticket=ticket)
-            record_audit(request, ticket, "restored", changes={"is_deleted": {"old": True, "new": False}})
 
 
 class CampaignForm(_FlowForm):
@@ -92,7 +76,7 @@ class CampaignForm(_FlowForm):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(TenantAdmin):
+class CampaignAdmin(SoftDeleteAdminMixin, TenantAdmin):
     form = CampaignForm
     list_display = ["name", "status", "start_date", "end_date", "agent", "created_at"]
     list_filter = ["status"]
@@ -101,7 +85,7 @@ class CampaignAdmin(TenantAdmin):
 
 
 @admin.register(Template)
-class TemplateAdmin(TenantAdmin):
+class TemplateAdmin(SoftDeleteAdminMixin, TenantAdmin):
     list_display = ["name", "version", "is_active", "updated_at"]
     list_filter = ["is_active"]
     search_fields = ["name", "description"]
@@ -163,7 +147,7 @@ class _CompanyFormMixin:
 
 
 @admin.register(Component)
-class ComponentAdmin(_CompanyFormMixin, TenantAdmin):
+class ComponentAdmin(SoftDeleteAdminMixin, _CompanyFormMixin, TenantAdmin):
     form = ComponentForm
     list_display = ["name", "type", "is_active", "updated_at"]
     list_filter = ["type", "is_active"]
@@ -172,7 +156,7 @@ class ComponentAdmin(_CompanyFormMixin, TenantAdmin):
 
 
 @admin.register(Pipeline)
-class PipelineAdmin(_CompanyFormMixin, TenantAdmin):
+class PipelineAdmin(SoftDeleteAdminMixin, _CompanyFormMixin, TenantAdmin):
     form = PipelineForm
     list_display = ["name", "default_context_type", "steps", "is_active", "updated_at"]
     list_filter = ["is_active"]

@@ -4,6 +4,8 @@ by `register`).
 * tickets: writers see the tickets assigned to them, clients the tickets they created,
   managers and up all of the company's; DELETE is a soft delete (managers and up);
 * campaigns, templates, components, pipelines: CRUD (managers and up write);
+* tickets, campaigns, templates, components, pipelines: DELETE is a soft delete and
+  `POST {id}/restore/` brings the row back (requestdesk.api.soft_delete);
 * contexts: POST one object or a list (202 with the ids; queued for the workers; 503 and
   nothing stored while the task queue is down), status
   and result (GET), `cancel`, `retry`;
@@ -20,6 +22,7 @@ from rest_framework.response import Response
 
 from requestdesk.api.queueing import accepted_or_503
 from requestdesk.api.pagination import CursorPagination
+from requestdesk.api.soft_delete import SoftDeleteViewSetMixin
 from tenants import plans
 from tenants.roles import Role
 from tenants.viewsets import TenantViewSet, TenantViewSetMixin
@@ -31,7 +34,7 @@ from .serializers import (
     BatchInputSerializer, BatchSerializer, CampaignSerializer, ComponentSerializer, ContextInputSerializer,
     ContextListSerializer, ContextSerializer, PipelineSerializer, TemplateSerializer, TicketSerializer,
 )
-from .services import batches, campaigns, contexts, tickets
+from .services import batches, campaigns, contexts
 from .workflow import InvalidTransition
 
 MANAGER = Role.CONTENT_MANAGER
@@ -68,7 +71,7 @@ class CreatedByMixin:
         super().perform_create(serializer, created_by=self.request.user, **fields)
 
 
-class TicketViewSet(ContentErrorsMixin, CreatedByMixin, TenantViewSet):
+class TicketViewSet(SoftDeleteViewSetMixin, ContentErrorsMixin, CreatedByMixin, TenantViewSet):
     queryset = Ticket.objects.all()
     serializer_class = TicketSerializer
     read_role = write_role = Role.CLIENT
@@ -80,12 +83,8 @@ class TicketViewSet(ContentErrorsMixin, CreatedByMixin, TenantViewSet):
     def get_queryset(self):
         return selectors.visible_tickets(super().get_queryset(), user=self.request.user, role=self.tenant.role)
 
-    def perform_destroy(self, instance):
-        tickets.soft_delete(ticket=instance)
-        self.record_audit("deleted", instance, changes={"is_deleted": {"old": False, "new": True}})
 
-
-class CampaignViewSet(ContentErrorsMixin, CreatedByMixin, TenantViewSet):
+class CampaignViewSet(SoftDeleteViewSetMixin, ContentErrorsMixin, CreatedByMixin, TenantViewSet):
     queryset = Campaign.objects.all()
     serializer_class = CampaignSerializer
     read_role, write_role = Role.CONTENT_WRITER, MANAGER
@@ -94,7 +93,7 @@ class CampaignViewSet(ContentErrorsMixin, CreatedByMixin, TenantViewSet):
     ordering_fields = ["created_at", "start_date", "end_date", "name"]
 
 
-class TemplateViewSet(CreatedByMixin, TenantViewSet):
+class TemplateViewSet(SoftDeleteViewSetMixin, CreatedByMixin, TenantViewSet):
     queryset = Template.objects.all()
     serializer_class = TemplateSerializer
     read_role, write_role = Role.CLIENT, MANAGER
@@ -103,7 +102,7 @@ class TemplateViewSet(CreatedByMixin, TenantViewSet):
     ordering_fields = ["name", "created_at", "updated_at"]
 
 
-class ComponentViewSet(CreatedByMixin, TenantViewSet):
+class ComponentViewSet(SoftDeleteViewSetMixin, CreatedByMixin, TenantViewSet):
     queryset = Component.objects.all()
     serializer_class = ComponentSerializer
     read_role, write_role = Role.CLIENT, MANAGER
@@ -112,7 +111,7 @@ class ComponentViewSet(CreatedByMixin, TenantViewSet):
     ordering_fields = ["name", "created_at"]
 
 
-class PipelineViewSet(CreatedByMixin, TenantViewSet):
+class PipelineViewSet(SoftDeleteViewSetMixin, CreatedByMixin, TenantViewSet):
     queryset = Pipeline.objects.all()
     serializer_class = PipelineSerializer
     read_role, write_role = Role.CLIENT, MANAGER
