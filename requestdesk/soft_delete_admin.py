@@ -35,7 +35,7 @@ class SoftDeleteAdminMixin:
     """Rows come from `all_objects` (a deleted row can still be opened), filtered by
     DeletedFilter; the changelist shows `is_deleted` and offers soft delete / restore."""
 
-    soft_delete_actions = ["soft_delete_selected", "restore_selected"]
+    soft_delete_actions = ["soft_delete", "restore"]
 
     def get_queryset(self, request):
         """ModelAdmin's and TenantAdmin's reads over `all_objects` (the default manager hides
@@ -69,7 +69,7 @@ class SoftDeleteAdminMixin:
         return actions
 
     @admin.action(description="Soft delete (hidden everywhere, restorable)")
-    def soft_delete_selected(self, request, queryset):
+    def soft_delete(self, request, queryset):
         done = 0
         for obj in queryset.filter(is_deleted=False):
             soft_delete.soft_delete(obj)
@@ -78,7 +78,7 @@ class SoftDeleteAdminMixin:
         self.message_user(request, f"{done} deleted (restorable).", messages.SUCCESS)
 
     @admin.action(description="Restore")
-    def restore_selected(self, request, queryset):
+    def restore(self, request, queryset):
         done = 0
         for obj in queryset.filter(is_deleted=True):
             try:

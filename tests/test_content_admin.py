@@ -98,7 +98,7 @@ def test_ticket_soft_delete_and_restore_actions(staff, world):
     client = staff(world.user("a", "content_manager"))
     client.post("/admin/content/ticket/", {"action": "soft_delete", "_selected_action": [ticket.pk]})
     assert Ticket.all_objects.get(pk=ticket.pk).is_deleted and not Ticket.objects.filter(pk=ticket.pk).exists()
-    client.post("/admin/content/ticket/", {"action": "restore", "_selected_action": [ticket.pk]})
+    client.post("/admin/content/ticket/?deleted=yes", {"action": "restore", "_selected_action": [ticket.pk]})
     assert Ticket.objects.filter(pk=ticket.pk).exists()
     bad = client.post(f"/admin/content/ticket/{ticket.pk}/change/", {"title": "Keep me", "status": "completed",
                                                                       "priority": "medium", "tags": ""})
