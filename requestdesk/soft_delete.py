@@ -150,8 +150,8 @@ def retention() -> timedelta:
 
 def purge(now=None) -> dict[str, int]:
     """Hard-delete the rows deleted more than SOFT_DELETE_RETENTION_DAYS before `now`, with
-    their children (the models' own cascades). Parents first, so a child deleted with its
-    parent goes in the parent's cascade. {model label: rows removed, cascades included}."""
+    what cascades from them (the models' own on_delete). Children deleted with a parent carry
+    its `deleted_at`, so they go the same day. {model label: rows removed, cascades included}."""
     cutoff = (now or timezone.now()) - retention()
     removed: dict[str, int] = {}
     for model in soft_deletable_models():
