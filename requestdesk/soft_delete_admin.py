@@ -3,6 +3,7 @@ the "deleted" filter asks for deleted ones (or all), and two actions, "Soft dele
 "Restore", each audited. Put `SoftDeleteAdminMixin` before the admin base class."""
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR
 
 from requestdesk import soft_delete
 
@@ -63,9 +64,10 @@ class SoftDeleteAdminMixin:
 
     def get_actions(self, request):
         actions = super().get_actions(request)
+        if self.actions is None or IS_POPUP_VAR in request.GET or not self.has_change_permission(request):
+            return actions
         for name in self.soft_delete_actions:
-            if self.has_change_permission(request):
-                actions[name] = self.get_action(name)
+            actions[name] = self.get_action(name)
         return actions
 
     @admin.action(description="Soft delete (hidden everywhere, restorable)")

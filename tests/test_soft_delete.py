@@ -16,16 +16,17 @@ from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from content.models import Campaign, Component, Pipeline, Template, Ticket
-from knowledge.models import Agent, Conversation, KnowledgeChunk, KnowledgeCollection
+from knowledge.models import Agent, Conversation, KnowledgeChunk, KnowledgeCollection, SyncHistory
+from knowledge.services import sync
 from requestdesk import soft_delete
 from requestdesk.db.base import index_keys
 from requestdesk.db.pipeline import rewrite
 from scraping.models import Project, Result, Target
 from scraping.services import jobs
 from tenants import tasks, webhooks
-from tenants.models import AuditLog, Webhook
+from tenants.models import AuditLog, Webhook, WebhookDelivery
 from tests.isolation_factories import Owner
-from tests.knowledge_support import fake_apis, knowledge_settings  # noqa: F401
+from tests.knowledge_support import fake_apis, knowledge_settings, make_agent, make_collection, make_provider  # noqa: F401
 from tests.scraping_support import fast_scraping, make_project, make_target, system_presets  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -155,9 +156,23 @@ def test_a_deleted_collection_is_not_searched_and_its_chunks_are_hidden(api, wor
 
 def test_a_deleted_webhook_gets_no_deliveries(world, owner):
     webhook = owner.get(Webhook)
-    assert webhooks.emit_event(company=world.a, event_type="scrape.completed", data={})
+    [pending] = webhooks.emit_event(company=world.a, event_type="scrape.completed", data={})
     soft_delete.soft_delete(webhook)
     assert webhooks.emit_event(company=world.a, event_type="scrape.completed", data={}) == []
+    assert webhooks.deliver(pending.pk) is None  # one queued before the delete is closed, not sent
+    pending.refresh_from_db()
+    assert pending.status == WebhookDelivery.FAILED and pending.attempts == []
+
+
+def test_the_store_collections_of_a_deleted_agent_are_not_synced(world, fake_apis):  # noqa: F811
+    provider = make_provider(world.a, url=fake_apis.url)
+    shop = make_agent(world.a, url=fake_apis.url, provider=provider, name="shop")
+    blog = make_collection(world.a, source_type="wordpress", provider=provider, agent=shop, name="blog")
+    history = sync.new_history(collection=blog, trigger="api")
+    soft_delete.soft_delete(shop)
+    done = sync.run_sync(collection_id=blog.pk, history_id=history.pk)
+    assert done.status == SyncHistory.FAILED and "agent was deleted" in done.error_message
+    assert not KnowledgeChunk.objects.filter(collection=blog.pk).exists()
 
 
 def test_a_deleted_targets_url_can_be_reused_and_restore_refuses_a_duplicate(api, world):
