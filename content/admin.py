@@ -1,5 +1,5 @@
-"""Admin for content: tickets (soft-deleted ones too, with restore), campaigns, templates,
-components and pipelines (validated as the API validates them; their versions listed, and
+"""Admin for content: tickets, campaigns, templates, components and pipelines (soft-deleted
+ones too, with soft delete and restore actions; validated as the API validates them; their versions listed, and
 one restored by choosing it in "Restore version"; a pipeline's run statistics), contexts
 (read-only, with cancel/retry actions and a processing timeline page), batches (read-only,
 with the status summary) and, for superadmins, the live workers page
@@ -19,6 +19,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from requestdesk.admin_lists import recent_values_filter
+from requestdesk.soft_delete_admin import SoftDeleteAdminMixin
 from tenants.admin_base import TenantAdmin, is_superadmin, record_audit
 from tenants.scoping import scope
 
@@ -53,34 +54,17 @@ class TicketForm(_FlowForm):
 
 
 @admin.register(Ticket)
-class TicketAdmin(TenantAdmin):
+class TicketAdmin(SoftDeleteAdminMixin, TenantAdmin):
     form = TicketForm
     list_display = ["title", "status", "priority", "assigned_to", "due_date", "is_deleted", "created_at"]
-    list_filter = ["status", "priority", "is_deleted"]
+    list_filter = ["status", "priority"]
     search_fields = ["title", "description"]
     readonly_fields = ["created_by", "is_deleted", "deleted_at", "created_at", "updated_at"]
-    actions = ["soft_delete", "restore"]
-
-    def get_queryset(self, request):
-        queryset = Ticket.all_objects.all()
-        return queryset if is_superadmin(request) else scope(queryset, request.user.company)
 
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
-
-    @admin.action(description="Delete (soft: hidden from the API, restorable)")
-    def soft_delete(self, request, queryset):
-        for ticket in queryset.filter(is_deleted=False):
-            tickets.soft_delete(ticket=ticket)
-            record_audit(request, ticket, "deleted", changes={"is_deleted": {"old": False, "new": True}})
-
-    @admin.action(description="Restore")
-    def restore(self, request, queryset):
-        for ticket in queryset.filter(is_deleted=True):
-            tickets.restore(ticket=ticket)
-            record_audit(request, ticket, "restored", changes={"is_deleted": {"old": True, "new": False}})
 
 
 class CampaignForm(_FlowForm):
@@ -100,7 +84,7 @@ class CampaignForm(_FlowForm):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(TenantAdmin):
+class CampaignAdmin(SoftDeleteAdminMixin, TenantAdmin):
     form = CampaignForm
     list_display = ["name", "status", "start_date", "end_date", "agent", "created_at"]
     list_filter = ["status"]
@@ -160,7 +144,7 @@ class TemplateForm(RestoreVersionForm):
 
 
 @admin.register(Template)
-class TemplateAdmin(_VersionedAdminMixin, TenantAdmin):
+class TemplateAdmin(SoftDeleteAdminMixin, _VersionedAdminMixin, TenantAdmin):
     form = TemplateForm
     list_display = ["name", "version", "is_active", "updated_at"]
     list_filter = ["is_active"]
@@ -213,7 +197,7 @@ class _CompanyFormMixin:
 
 
 @admin.register(Component)
-class ComponentAdmin(_VersionedAdminMixin, _CompanyFormMixin, TenantAdmin):
+class ComponentAdmin(SoftDeleteAdminMixin, _VersionedAdminMixin, _CompanyFormMixin, TenantAdmin):
     form = ComponentForm
     list_display = ["name", "type", "version", "is_active", "updated_at"]
     list_filter = ["type", "is_active"]
@@ -222,7 +206,7 @@ class ComponentAdmin(_VersionedAdminMixin, _CompanyFormMixin, TenantAdmin):
 
 
 @admin.register(Pipeline)
-class PipelineAdmin(_VersionedAdminMixin, _CompanyFormMixin, TenantAdmin):
+class PipelineAdmin(SoftDeleteAdminMixin, _VersionedAdminMixin, _CompanyFormMixin, TenantAdmin):
     form = PipelineForm
     list_display = ["name", "default_context_type", "steps", "version", "is_active", "updated_at"]
     list_filter = ["is_active"]

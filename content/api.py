@@ -4,8 +4,10 @@ by `register`).
 * tickets: writers see the tickets assigned to them, clients the tickets they created,
   managers and up all of the company's; DELETE is a soft delete (managers and up);
 * campaigns, templates, components, pipelines: CRUD (managers and up write); templates,
-  components and pipelines list their `versions` and `restore` one (managers and up);
+  components and pipelines list their `versions` and `restore-version` one (managers and up);
   a pipeline's run `stats` over `?days=` (default 7);
+* tickets, campaigns, templates, components, pipelines: DELETE is a soft delete and
+  `POST {id}/restore/` brings the row back (requestdesk.api.soft_delete);
 * workers: the live Celery worker processes (superadmins only; platform data);
 * contexts (`?user=<id>` or `?user=me`): POST one object or a list (202 with the ids; queued for the workers; 503 and
   nothing stored while the task queue is down), status
@@ -26,6 +28,7 @@ from rest_framework.views import APIView
 
 from requestdesk.api.queueing import accepted_or_503
 from requestdesk.api.pagination import CursorPagination
+from requestdesk.api.soft_delete import SoftDeleteViewSetMixin
 from tenants import audit, plans
 from tenants.models import ApiKey
 from tenants.roles import Role
@@ -76,7 +79,7 @@ class CreatedByMixin:
         super().perform_create(serializer, created_by=self.request.user, **fields)
 
 
-class TicketViewSet(ContentErrorsMixin, CreatedByMixin, TenantViewSet):
+class TicketViewSet(SoftDeleteViewSetMixin, ContentErrorsMixin, CreatedByMixin, TenantViewSet):
     queryset = Ticket.objects.all()
     serializer_class = TicketSerializer
     read_role = write_role = Role.CLIENT
@@ -88,12 +91,8 @@ class TicketViewSet(ContentErrorsMixin, CreatedByMixin, TenantViewSet):
     def get_queryset(self):
         return selectors.visible_tickets(super().get_queryset(), user=self.request.user, role=self.tenant.role)
 
-    def perform_destroy(self, instance):
-        tickets.soft_delete(ticket=instance)
-        self.record_audit("deleted", instance, changes={"is_deleted": {"old": False, "new": True}})
 
-
-class CampaignViewSet(ContentErrorsMixin, CreatedByMixin, TenantViewSet):
+class CampaignViewSet(SoftDeleteViewSetMixin, ContentErrorsMixin, CreatedByMixin, TenantViewSet):
     queryset = Campaign.objects.all()
     serializer_class = CampaignSerializer
     read_role, write_role = Role.CONTENT_WRITER, MANAGER
@@ -103,8 +102,9 @@ class CampaignViewSet(ContentErrorsMixin, CreatedByMixin, TenantViewSet):
 
 
 class VersionsMixin:
-    """`versions` (GET: every version, newest first) and `restore` (POST {"version": ...}: its
-    definition becomes current as a new version; 400 when unknown or no longer valid)."""
+    """`versions` (GET: every version, newest first) and `restore-version` (POST {"version":
+    ...}: its definition becomes current as a new version; 400 when unknown or no longer
+    valid). `restore` alone is the soft delete's undelete."""
 
     @extend_schema(responses={200: None})
     @action(detail=True, methods=["get"])
@@ -112,8 +112,8 @@ class VersionsMixin:
         return Response(versions.versions(self.get_object()))
 
     @extend_schema(request=RestoreSerializer, responses={200: None})
-    @action(detail=True, methods=["post"])
-    def restore(self, request, pk=None):
+    @action(detail=True, methods=["post"], url_path="restore-version")
+    def restore_version(self, request, pk=None):
         obj = self.get_object()
         body = RestoreSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -131,7 +131,7 @@ class VersionsMixin:
         return Response(self.get_serializer(obj).data)
 
 
-class TemplateViewSet(VersionsMixin, CreatedByMixin, TenantViewSet):
+class TemplateViewSet(SoftDeleteViewSetMixin, VersionsMixin, CreatedByMixin, TenantViewSet):
     queryset = Template.objects.all()
     serializer_class = TemplateSerializer
     read_role, write_role = Role.CLIENT, MANAGER
@@ -140,7 +140,7 @@ class TemplateViewSet(VersionsMixin, CreatedByMixin, TenantViewSet):
     ordering_fields = ["name", "created_at", "updated_at"]
 
 
-class ComponentViewSet(VersionsMixin, CreatedByMixin, TenantViewSet):
+class ComponentViewSet(SoftDeleteViewSetMixin, VersionsMixin, CreatedByMixin, TenantViewSet):
     queryset = Component.objects.all()
     serializer_class = ComponentSerializer
     read_role, write_role = Role.CLIENT, MANAGER
@@ -149,7 +149,7 @@ class ComponentViewSet(VersionsMixin, CreatedByMixin, TenantViewSet):
     ordering_fields = ["name", "created_at"]
 
 
-class PipelineViewSet(VersionsMixin, CreatedByMixin, TenantViewSet):
+class PipelineViewSet(SoftDeleteViewSetMixin, VersionsMixin, CreatedByMixin, TenantViewSet):
     queryset = Pipeline.objects.all()
     serializer_class = PipelineSerializer
     read_role, write_role = Role.CLIENT, MANAGER

@@ -14,6 +14,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from requestdesk.admin_lists import recent_values_filter
+from requestdesk.soft_delete_admin import SoftDeleteAdminMixin
 from tenants.admin_base import TenantAdmin, is_superadmin, relative_time
 
 from . import selectors
@@ -86,7 +87,7 @@ class AgentForm(forms.ModelForm):
 
 
 @admin.register(Agent)
-class AgentAdmin(SecretsAdminMixin, TenantAdmin):
+class AgentAdmin(SoftDeleteAdminMixin, SecretsAdminMixin, TenantAdmin):
     form = AgentForm
     formfield_overrides = HTTPS_URLS
     secret_names = ("shopify_api_key", "wordpress_api_key")
@@ -178,7 +179,7 @@ class CollectionForm(forms.ModelForm):
 
 
 @admin.register(KnowledgeCollection)
-class KnowledgeCollectionAdmin(TenantAdmin):
+class KnowledgeCollectionAdmin(SoftDeleteAdminMixin, TenantAdmin):
     form = CollectionForm
     list_display = ["name", "source_type", "agent", "chunk_count", "embedding_model", "last_synced_at", "company"]
     list_filter = ["source_type"]
@@ -335,7 +336,7 @@ class MessageInline(admin.TabularInline):
 
 
 @admin.register(Conversation)
-class ConversationAdmin(TenantAdmin):
+class ConversationAdmin(SoftDeleteAdminMixin, TenantAdmin):
     list_display = ["__str__", "agent", "channel", "status", "user", "started_at"]
     list_filter = ["status", "channel"]
     search_fields = ["contact_id", "tags"]

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from requestdesk.api.queueing import accepted_or_503
 from requestdesk.api.pagination import CursorPagination
+from requestdesk.api.soft_delete import SoftDeleteViewSetMixin
 from tenants.roles import Role
 from tenants.viewsets import TenantReadOnlyViewSet, TenantViewSet, TenantViewSetMixin
 
@@ -50,7 +51,7 @@ class LLMProviderViewSet(KnowledgeErrorsMixin, TenantViewSet):
     ordering_fields = ["name", "created_at"]
 
 
-class AgentViewSet(KnowledgeErrorsMixin, TenantViewSet):
+class AgentViewSet(SoftDeleteViewSetMixin, KnowledgeErrorsMixin, TenantViewSet):
     queryset = Agent.objects.all()
     serializer_class = AgentSerializer
     read_role, write_role = Role.CLIENT, MANAGER
@@ -70,7 +71,7 @@ def _added(collection, item, source_type) -> Response:
     return Response(SyncHistorySerializer(history).data, status=status.HTTP_201_CREATED)
 
 
-class KnowledgeCollectionViewSet(KnowledgeErrorsMixin, TenantViewSet):
+class KnowledgeCollectionViewSet(SoftDeleteViewSetMixin, KnowledgeErrorsMixin, TenantViewSet):
     """Knowledge collections: add text and files (manual/upload collections), sync from
     WordPress or Shopify (through Celery), search, and the sync schedule."""
 
@@ -215,6 +216,10 @@ class KnowledgeChunkViewSet(KnowledgeErrorsMixin, TenantReadOnlyViewSet):
     filterset_class = filters.ChunkFilter
     search_fields = ["content"]
     ordering_fields = ["created_at"]
+
+    def get_queryset(self):
+        """Chunks of deleted collections are hidden with them."""
+        return selectors.without_deleted_collections(super().get_queryset(), self.company)
 
 
 class SyncHistoryViewSet(TenantReadOnlyViewSet):

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from requestdesk.api.pagination import CursorPagination
 from requestdesk.api.renderers import JSONEncoder, JSONRenderer
+from requestdesk.api.soft_delete import SoftDeleteViewSetMixin
 from tenants.roles import Role, at_least
 from tenants.viewsets import TenantReadOnlyViewSet, TenantViewSet
 
@@ -60,7 +61,7 @@ class _OwnConversationsMixin:
         return not at_least(self.tenant.role, Role.CONTENT_MANAGER)
 
 
-class ConversationViewSet(_OwnConversationsMixin, KnowledgeErrorsMixin, TenantViewSet):
+class ConversationViewSet(SoftDeleteViewSetMixin, _OwnConversationsMixin, KnowledgeErrorsMixin, TenantViewSet):
     queryset = Conversation.objects.all()
     serializer_class = ConversationSerializer
     read_role = write_role = Role.CLIENT
@@ -160,7 +161,7 @@ class MessageViewSet(_OwnConversationsMixin, KnowledgeErrorsMixin, TenantReadOnl
     ordering_fields = ["created_at"]
 
     def get_queryset(self):
-        queryset = super().get_queryset()
+        queryset = selectors.without_deleted_conversations(super().get_queryset(), self.company)
         if self.own_only():
             own = Conversation.objects.for_company(self.company).filter(user=self.request.user)
             queryset = queryset.filter(conversation__in=list(own.values_list("pk", flat=True)))

@@ -3,7 +3,7 @@ tenant-scoped queryset (`for_company`)."""
 
 from __future__ import annotations
 
-from .models import KnowledgeChunk, KnowledgeCollection, Message
+from .models import Conversation, KnowledgeChunk, KnowledgeCollection, Message
 
 HISTORY_MESSAGES = 20
 
@@ -12,6 +12,19 @@ def collections_for(company, ids=None):
     """The company's collections, all or those of `ids` (other tenants' ids match nothing)."""
     queryset = KnowledgeCollection.objects.for_company(company)
     return queryset if ids is None else queryset.filter(pk__in=list(ids))
+
+
+def without_deleted_collections(chunks, company):
+    """`chunks` less those of the company's deleted collections (few: a `$nin` after the
+    index part of the filter)."""
+    deleted = list(KnowledgeCollection.all_objects.for_company(company).deleted().values_list("pk", flat=True))
+    return chunks.exclude(collection__in=deleted) if deleted else chunks
+
+
+def without_deleted_conversations(messages, company):
+    """`messages` less those of the company's deleted conversations."""
+    deleted = list(Conversation.all_objects.for_company(company).deleted().values_list("pk", flat=True))
+    return messages.exclude(conversation__in=deleted) if deleted else messages
 
 
 def chunks_of(collection):

@@ -189,8 +189,7 @@ def _tickets(scope: Scope) -> tuple:
     figures = []
     for status in TicketStatus:
         count, exact = bounded_count(scope.rows(Ticket.objects.filter(status=status)))
-        figures.append(Figure(status.label, count, exact, scope.url("content_ticket", status__exact=status.value,
-                                                                    is_deleted__exact=0),
+        figures.append(Figure(status.label, count, exact, scope.url("content_ticket", status__exact=status.value),
                               capped=True, css=f"status-{status.value}"))
     return tuple(figures)
 

@@ -361,6 +361,9 @@ BACKUP_RETENTION_DAYS = env.float("BACKUP_RETENTION_DAYS", default=7)  # `manage
 CELERY_BEAT_SCHEDULE["content-process-pending"] = {
     "task": "content.tasks.process_pending", "schedule": env.float("CONTENT_POLL_SECONDS", default=30.0)}
 CELERY_BEAT_SCHEDULE["content-archive-old"] = {"task": "content.tasks.archive_old_content", "schedule": 86400.0}
+# Soft-deleted rows (requestdesk.soft_delete) are removed for good this many days after their delete.
+SOFT_DELETE_RETENTION_DAYS = env.int("SOFT_DELETE_RETENTION_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["purge-soft-deleted"] = {"task": "tenants.tasks.purge_soft_deleted", "schedule": 86400.0}
 
 # --- i18n, static --------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

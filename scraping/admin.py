@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from requestdesk import outbound
+from requestdesk.soft_delete_admin import SoftDeleteAdminMixin
 from tenants.admin_base import TenantAdmin, is_superadmin, record_audit, relative_time
 
 from . import selectors
@@ -169,7 +170,7 @@ def _run_now(model_admin, request, pairs):
 
 
 @admin.register(Project)
-class ProjectAdmin(TenantAdmin):
+class ProjectAdmin(SoftDeleteAdminMixin, TenantAdmin):
     form = ProjectForm
     list_display = ["name", "status", "preset", "company", "created_at", "chart_link"]
     list_filter = ["status"]
@@ -250,7 +251,7 @@ class ProjectAdmin(TenantAdmin):
 
 
 @admin.register(Target)
-class TargetAdmin(TenantAdmin):
+class TargetAdmin(SoftDeleteAdminMixin, TenantAdmin):
     form = TargetForm
     list_display = ["url", "project", "platform", "status", "last_outcome", "last_status_code", "last_fetched_at"]
     list_filter = ["platform", "status", "last_outcome"]

@@ -30,6 +30,7 @@ from requestdesk.api.filters import ObjectIdFilter
 from requestdesk.api.pagination import CursorPagination, Pagination
 from requestdesk.api.queueing import accepted_or_503
 from requestdesk.api.renderers import JSONEncoder
+from requestdesk.api.soft_delete import SoftDeleteViewSetMixin
 from tenants.models import Schedule
 from tenants.roles import Role, at_least
 from tenants.viewsets import TenantReadOnlyViewSet, TenantViewSet
@@ -165,7 +166,7 @@ class PresetViewSet(TenantViewSet):
         super().perform_destroy(instance)
 
 
-class ProjectViewSet(TenantViewSet):
+class ProjectViewSet(SoftDeleteViewSetMixin, TenantViewSet):
     queryset = Project.objects.all()
     serializer_class = ProjectSerializer
     filterset_fields = ["status"]
@@ -213,7 +214,7 @@ class ProjectViewSet(TenantViewSet):
         return _analytics(request, self.company, project=self.get_object().pk)
 
 
-class TargetViewSet(TenantViewSet):
+class TargetViewSet(SoftDeleteViewSetMixin, TenantViewSet):
     queryset = Target.objects.all()
     serializer_class = TargetSerializer
     filterset_fields = ["project", "platform", "status"]

@@ -23,6 +23,7 @@ from django.db import models
 from django_mongodb_backend.fields import ArrayField, EmbeddedModelArrayField, EmbeddedModelField, ObjectIdField
 from django_mongodb_backend.models import EmbeddedModel
 
+from requestdesk.soft_delete import LIVE, SoftDeletable
 from tenants.scoping import TenantQuerySet, TenantScoped, Timestamped, scope
 
 RUN_PROJECT_TASK = "scraping.tasks.run_project"
@@ -90,7 +91,10 @@ class Preset(Timestamped):
         return self.name
 
 
-class Project(TenantScoped):
+class Project(SoftDeletable, TenantScoped):
+    """Deleting a project (soft) deletes its targets with it (requestdesk.soft_delete)."""
+
+    SOFT_DELETE_CHILDREN = (("scraping.Target", "project"),)
     ACTIVE, PAUSED, ARCHIVED = "active", "paused", "archived"
     STATUSES = [(ACTIVE, "Active"), (PAUSED, "Paused"), (ARCHIVED, "Archived")]
 
@@ -139,7 +143,7 @@ def default_options():
     return TargetOptions()
 
 
-class Target(TenantScoped):
+class Target(SoftDeletable, TenantScoped):
     """A page to scrape. `platform` says how to read it (`auto` detects feeds, JSON-LD
     reviews and articles). The lease (`lease_job`, `lease_until`) is held by the one job
     scraping it right now; the conditional-GET validators come from its last fetch."""
@@ -173,7 +177,9 @@ class Target(TenantScoped):
             models.Index(fields=["project", "platform"], name="target_project_platform"),
             models.Index(fields=["company", "url"], name="target_company_url"),
         ]
-        constraints = [models.UniqueConstraint(fields=["project", "url"], name="target_project_url_uniq")]
+        # Live targets only: a deleted target's URL can be added again (requestdesk.soft_delete).
+        constraints = [models.UniqueConstraint(fields=["project", "url"], condition=LIVE,
+                                               name="target_project_url_live_uniq")]
 
     def __str__(self):
         return self.url

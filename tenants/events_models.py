@@ -6,6 +6,7 @@ from django_mongodb_backend.fields import ArrayField, EmbeddedModelArrayField
 from django_mongodb_backend.models import EmbeddedModel
 
 from requestdesk.crypto import EncryptedTextField
+from requestdesk.soft_delete import SoftDeletable
 
 from .scoping import TenantScoped
 
@@ -63,7 +64,7 @@ class Notification(TenantScoped):
         return self.title
 
 
-class Webhook(TenantScoped):
+class Webhook(SoftDeletable, TenantScoped):
     """An endpoint a company registers for events ("*" subscribes to all)."""
 
     name = models.CharField(max_length=100)

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from requestdesk import soft_delete
 from requestdesk.db import leases
 
 from . import mail, scheduling, webhooks
@@ -57,3 +58,10 @@ def send_email_digests(frequency: str) -> int:
 def retry_due_notification_emails() -> int:
     """Run by beat every minute: queue again the notification emails whose task was lost."""
     return mail.requeue_due()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def purge_soft_deleted() -> dict:
+    """Run by beat daily: remove for good the rows soft-deleted more than
+    SOFT_DELETE_RETENTION_DAYS ago, with their children."""
+    return soft_delete.purge()

@@ -13,6 +13,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
 from requestdesk import crypto, outbound
+from requestdesk.soft_delete_admin import SoftDeleteAdminMixin
 
 from . import webhooks
 from .admin_base import TenantAdmin
@@ -46,7 +47,7 @@ class WebhookForm(forms.ModelForm):
 
 
 @admin.register(Webhook)
-class WebhookAdmin(TenantAdmin):
+class WebhookAdmin(SoftDeleteAdminMixin, TenantAdmin):
     form = WebhookForm
     list_display = ["name", "url", "events", "enabled", "consecutive_failures", "last_success_at",
                     "last_failure_at", "company"]

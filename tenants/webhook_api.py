@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from requestdesk.api.pagination import CursorPagination
 from requestdesk import outbound
 from requestdesk.api.serializers import MongoModelSerializer
+from requestdesk.api.soft_delete import SoftDeleteViewSetMixin
 
 from . import webhooks
 from .events_models import Webhook, WebhookDelivery
@@ -80,7 +81,7 @@ def _accepted(delivery) -> Response:
     return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
 
-class WebhookViewSet(_CompanyAdminOnly, TenantViewSet):
+class WebhookViewSet(SoftDeleteViewSetMixin, _CompanyAdminOnly, TenantViewSet):
     """Webhook endpoints of the request's company."""
 
     queryset = Webhook.objects.all()

@@ -222,7 +222,9 @@ def send_test_event(webhook: Webhook, *, source: str | None = None) -> WebhookDe
 
 def redeliver(delivery: WebhookDelivery) -> WebhookDelivery:
     """Send the same event again as a new delivery (the old one keeps its history)."""
-    webhook = Webhook.objects.get(pk=delivery.webhook_id)
+    webhook = Webhook.objects.filter(pk=delivery.webhook_id).first()
+    if webhook is None:
+        raise WebhookDisabled("The webhook was deleted; restore it before redelivering.")
     if not webhook.enabled and delivery.event_type != TEST_EVENT:
         raise WebhookDisabled(f"The webhook “{webhook.name}” is disabled; enable it before redelivering.")
     copy = _new_delivery(webhook=webhook, event=delivery.payload)
@@ -374,7 +376,8 @@ def deliver(delivery_id) -> int | None:
     if delivery is None:
         return None
     webhook = Webhook.objects.filter(pk=delivery.webhook_id).first()
-    if webhook is None:
+    if webhook is None:  # deleted (soft): nothing more goes to it
+        _finish(delivery, WebhookDelivery.FAILED, timezone.now())
         return None
     attempt, outcome = _attempt(webhook, delivery)
     delivery.attempts = [*delivery.attempts, attempt]

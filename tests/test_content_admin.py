@@ -50,7 +50,7 @@ def test_content_pages_render_for_company_staff(staff, world, ran):
     assert "<td>completed</td><td>1</td>" in summary and "<td>pending</td><td>1</td>" in summary
     pipeline = client.get(f"/admin/content/pipeline/{setup.pipeline.pk}/change/").content.decode()
     assert str(setup.components["ai_generator"].pk) in pipeline
-    assert "A ticket" in client.get("/admin/content/ticket/?is_deleted__exact=1").content.decode()
+    assert "A ticket" in client.get("/admin/content/ticket/?deleted=yes").content.decode()
 
 
 def test_the_context_changelist_filters_by_the_types_of_recent_contexts(staff, world, ran):
@@ -98,7 +98,7 @@ def test_ticket_soft_delete_and_restore_actions(staff, world):
     client = staff(world.user("a", "content_manager"))
     client.post("/admin/content/ticket/", {"action": "soft_delete", "_selected_action": [ticket.pk]})
     assert Ticket.all_objects.get(pk=ticket.pk).is_deleted and not Ticket.objects.filter(pk=ticket.pk).exists()
-    client.post("/admin/content/ticket/", {"action": "restore", "_selected_action": [ticket.pk]})
+    client.post("/admin/content/ticket/?deleted=yes", {"action": "restore", "_selected_action": [ticket.pk]})
     assert Ticket.objects.filter(pk=ticket.pk).exists()
     bad = client.post(f"/admin/content/ticket/{ticket.pk}/change/", {"title": "Keep me", "status": "completed",
                                                                       "priority": "medium", "tags": ""})

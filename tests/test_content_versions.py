@@ -1,5 +1,5 @@
 """Version history of components, pipelines and templates: a change of the definition
-records a version (other edits do not), `versions` lists them newest first, `restore`
+records a version (other edits do not), `versions` lists them newest first, `restore-version`
 makes an old definition current again as a new version (400 for an unknown version or a
 definition that no longer validates, nothing changed), managers and up only, company-scoped;
 the admin lists the versions and restores one chosen in "Restore version"."""
@@ -35,7 +35,7 @@ def test_a_component_config_change_is_a_version_and_restore_brings_it_back(manag
     assert [(v["version"], v["current"]) for v in listed] == [("1.1.0", True), ("1.0.0", False)]
     assert listed[1]["config"] == {"model": "gpt-test", "temperature": 0.5} and listed[1]["type"] == "ai_generator"
 
-    restored = manager.post(f"{url}restore/", {"version": "1.0.0"}, format="json")
+    restored = manager.post(f"{url}restore-version/", {"version": "1.0.0"}, format="json")
     assert restored.status_code == 200, restored.content
     body = restored.json()
     assert body["version"] == "1.2.0" and body["config"]["temperature"] == 0.5
@@ -53,7 +53,7 @@ def test_restore_of_an_unknown_version_is_a_400_and_changes_nothing(manager, wor
     component = make_component(world.a, "transformer", {"format": "markdown"})
     url = f"{COMPONENTS}{component.pk}/"
     manager.patch(url, {"config": {"format": "html"}}, format="json")
-    response = manager.post(f"{url}restore/", body, format="json")
+    response = manager.post(f"{url}restore-version/", body, format="json")
     assert response.status_code == 400 and message in response.json()[field]
     assert fresh(component).version == "1.1.0" and fresh(component).config == {"format": "html"}
 
@@ -73,14 +73,14 @@ def test_pipeline_steps_are_versioned_and_a_restore_that_no_longer_validates_is_
 
     setup.components["ai_generator"].is_active = False  # the old version's middle step cannot run now
     setup.components["ai_generator"].save()
-    refused = manager.post(f"{url}restore/", {"version": "1.0.0"}, format="json")
+    refused = manager.post(f"{url}restore-version/", {"version": "1.0.0"}, format="json")
     assert refused.status_code == 400
     assert any("is not active" in m for m in refused.json()["components"]), refused.json()
     assert fresh(setup.pipeline).version == "1.1.0" and len(fresh(setup.pipeline).components) == 2
 
     setup.components["ai_generator"].is_active = True
     setup.components["ai_generator"].save()
-    restored = manager.post(f"{url}restore/", {"version": "1.0.0"}, format="json").json()
+    restored = manager.post(f"{url}restore-version/", {"version": "1.0.0"}, format="json").json()
     assert restored["version"] == "1.2.0" and len(restored["components"]) == 3
     pipeline = fresh(setup.pipeline)
     assert [s.component_id for s in pipeline.steps()] == [setup.components[k].pk
@@ -92,7 +92,7 @@ def test_templates_restore_through_the_same_path(manager, world):
     template = make_template(world.a)
     url = f"{TEMPLATES}{template.pk}/"
     manager.patch(url, {"structure": {"sections": [SECTIONS[0]]}}, format="json")
-    restored = manager.post(f"{url}restore/", {"version": "1.0.0"}, format="json").json()
+    restored = manager.post(f"{url}restore-version/", {"version": "1.0.0"}, format="json").json()
     assert restored["version"] == "1.2.0" and restored["structure"] == {"sections": SECTIONS}
 
 
@@ -103,10 +103,10 @@ def test_restore_needs_a_manager_and_another_company_sees_nothing(api, world):
     url = f"{COMPONENTS}{component.pk}/"
     writer = api.as_user(world.user("a", "content_writer"))
     assert writer.get(f"{url}versions/").status_code == 200
-    assert writer.post(f"{url}restore/", {"version": "1.0.0"}, format="json").status_code == 403
+    assert writer.post(f"{url}restore-version/", {"version": "1.0.0"}, format="json").status_code == 403
     other = api.as_user(world.user("b", "company_admin"))
     assert other.get(f"{url}versions/").status_code == 404
-    assert other.post(f"{url}restore/", {"version": "1.0.0"}, format="json").status_code == 404
+    assert other.post(f"{url}restore-version/", {"version": "1.0.0"}, format="json").status_code == 404
 
 
 def test_the_admin_lists_versions_and_restores_the_chosen_one(client, world):

@@ -6,9 +6,11 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
+from requestdesk import soft_delete
 from scraping import tasks
 from scraping.models import RUN_PROJECT_TASK, Project, Result, ScrapeJob, Target
 from scraping.services import jobs
@@ -67,13 +69,18 @@ def test_schedules_viewset_lists_only_scraping_schedules(manager, world):
     assert writer.patch(f"{P}/schedules/{schedule_id}/", {"enabled": True}, format="json").status_code == 403
 
 
-def test_a_project_created_with_its_schedule_and_deleted_with_it(manager, world):
+def test_a_project_created_with_its_schedule_and_purged_with_it(manager, world):
     response = manager.post(f"{P}/projects/", {"name": "Hourly", "preset": "advanced", "schedule_enabled": True},
                             format="json")
     assert response.status_code == 201
     schedule = Schedule.objects.get(target_id=response.json()["id"])
     assert schedule.interval_seconds == 900 and schedule.enabled  # the preset's interval
     assert manager.delete(f"{P}/projects/{response.json()['id']}/").status_code == 204
+    # Soft-deleted: the schedule stays for a restore but runs nothing; the purge takes it.
+    assert Schedule.objects.filter(pk=schedule.pk).exists()
+    assert jobs.run_project(project_id=response.json()["id"]) is None and not ScrapeJob.objects.exists()
+    soft_delete.purge(now=timezone.now() + timedelta(days=settings.SOFT_DELETE_RETENTION_DAYS + 1))
+    assert not Project.all_objects.filter(pk=response.json()["id"]).exists()
     assert not Schedule.objects.filter(pk=schedule.pk).exists()
 
 

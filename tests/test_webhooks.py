@@ -423,6 +423,7 @@ def test_api_crud_shows_the_secret_only_on_create_and_rotate(api, world, receive
 
     assert api.delete(f"/api/v1/webhooks/{stored.pk}/").status_code == 204
     assert not Webhook.objects.filter(pk=stored.pk).exists()
+    assert Webhook.all_objects.get(pk=stored.pk).is_deleted  # soft: restorable
 
 
 @pytest.mark.parametrize("events", [[], [""], ["  "], [5], "scrape.completed", None, ["no.such.event"]])

@@ -2,6 +2,7 @@
 
 from django.db import models
 
+from requestdesk.soft_delete import SoftDeletable
 from tenants.scoping import TenantScoped
 
 from ..workflow import Workflow
@@ -23,7 +24,7 @@ CAMPAIGN_FLOW = Workflow({
 })
 
 
-class Campaign(TenantScoped):
+class Campaign(SoftDeletable, TenantScoped):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     created_by = models.ForeignKey("tenants.User", null=True, blank=True, on_delete=models.SET_NULL,

@@ -23,6 +23,7 @@ from django.db import models
 from django_mongodb_backend.fields import ArrayField, EmbeddedModelArrayField, EmbeddedModelField, ObjectIdField
 from django_mongodb_backend.models import EmbeddedModel
 
+from requestdesk.soft_delete import SoftDeletable
 from tenants.scoping import TenantScoped
 
 DEFAULT_PRIORITY = 5
@@ -38,7 +39,7 @@ def _reference(model, **kwargs):
     return models.ForeignKey(model, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+", **kwargs)
 
 
-class Template(TenantScoped):
+class Template(SoftDeletable, TenantScoped):
     """Reusable content structure: `structure = {"sections": [...]}` (validated by
     content.services.components.template.validate_structure). Changing the structure bumps
     `version` and keeps the previous one in `history`."""
@@ -75,7 +76,7 @@ class ComponentType(models.TextChoices):
     TRANSFORMER = "transformer", "Transformer"
 
 
-class Component(TenantScoped):
+class Component(SoftDeletable, TenantScoped):
     """A configured step: its type says what runs, `config` how (see services/components).
     Changing the type or config bumps `version` and keeps the previous ones in `history`
     (content.services.versions)."""
@@ -108,7 +109,7 @@ class PipelineStep(EmbeddedModel):
         return self.name or str(self.component_id)
 
 
-class Pipeline(TenantScoped):
+class Pipeline(SoftDeletable, TenantScoped):
     """Its steps in order. Changing the steps bumps `version` and keeps the previous ones in
     `history` (content.services.versions); its run statistics are PipelineStats."""
 

@@ -1,14 +1,15 @@
 """Tickets (seed 000), tenant-scoped.
 
-Tickets move through a fixed workflow (TICKET_FLOW) and are soft-deleted: `objects` hides
-deleted tickets, `all_objects` shows them (admin). Indexes per seed 000: company_id (the
+Tickets move through a fixed workflow (TICKET_FLOW) and are soft-deleted
+(requestdesk.soft_delete): `objects` hides deleted tickets, `all_objects` shows them (admin). Indexes per seed 000: company_id (the
 TenantScoped key), assigned_to, status, plus (company, status, -created_at) for listings.
 """
 
 from django.db import models
 from django_mongodb_backend.fields import ArrayField
 
-from tenants.scoping import TenantQuerySet, TenantScoped
+from requestdesk.soft_delete import SoftDeletable
+from tenants.scoping import TenantScoped
 
 from ..workflow import Workflow
 
@@ -40,17 +41,7 @@ TICKET_FLOW = Workflow({
 })
 
 
-class TicketQuerySet(TenantQuerySet):
-    def alive(self):
-        return self.filter(is_deleted=False)
-
-
-class AliveManager(models.Manager.from_queryset(TicketQuerySet)):
-    def get_queryset(self):
-        return super().get_queryset().alive()
-
-
-class Ticket(TenantScoped):
+class Ticket(SoftDeletable, TenantScoped):
     title = models.CharField(max_length=300)
     description = models.TextField(blank=True)
     status = models.CharField(max_length=20, choices=TicketStatus.choices, default=TicketStatus.OPEN,
@@ -64,11 +55,6 @@ class Ticket(TenantScoped):
                               related_name="+", db_index=False, help_text="Optional AI agent for this ticket.")
     due_date = models.DateTimeField(null=True, blank=True)
     tags = ArrayField(models.CharField(max_length=50), default=list, blank=True)
-    is_deleted = models.BooleanField(default=False, editable=False)
-    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
-
-    objects = AliveManager()
-    all_objects = TicketQuerySet.as_manager()
 
     class Meta:
         db_table = "tickets"

@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django_mongodb_backend.fields import ArrayField, ObjectIdField
 
+from requestdesk.soft_delete import SoftDeletable
 from tenants.scoping import TenantScoped
 
 
@@ -45,9 +46,13 @@ class LLMProvider(TenantScoped):
         return self.base_url or self.DEFAULT_BASE_URLS.get(self.provider, "")
 
 
-class Agent(TenantScoped):
+class Agent(SoftDeletable, TenantScoped):
     """An AI agent: its prompt and model, the knowledge collections it answers from, and
-    the Shopify/WordPress stores its collections sync from."""
+    the Shopify/WordPress stores its collections sync from. Deleting it (soft) deletes its
+    conversations with it; its collections stay (other agents may answer from them) but are
+    not synced while it is deleted."""
+
+    SOFT_DELETE_CHILDREN = (("knowledge.Conversation", "agent"),)
 
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)

@@ -3,6 +3,7 @@
 from django.db import models
 from django_mongodb_backend.fields import ArrayField
 
+from requestdesk.soft_delete import SoftDeletable
 from tenants.scoping import TenantScoped
 
 from ..fields import VectorField
@@ -17,7 +18,7 @@ class SourceType(models.TextChoices):
     UPLOAD = "upload", "Upload"
 
 
-class KnowledgeCollection(TenantScoped):
+class KnowledgeCollection(SoftDeletable, TenantScoped):
     """A set of chunks searched together. Its embedding model is fixed once it has chunks:
     `embedding_dimensions` is recorded on the first embedding and vectors of another size
     are refused. `chunks_version` changes with every write to its chunks (the in-process

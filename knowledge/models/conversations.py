@@ -10,6 +10,7 @@ from django.db.models import Q
 from django_mongodb_backend.fields import ArrayField, EmbeddedModelArrayField, EmbeddedModelField
 from django_mongodb_backend.models import EmbeddedModel
 
+from requestdesk.soft_delete import SoftDeletable
 from tenants.scoping import TenantScoped
 
 class ConversationMetadata(EmbeddedModel):
@@ -19,7 +20,7 @@ class ConversationMetadata(EmbeddedModel):
     custom_fields = models.JSONField(default=dict, blank=True)
 
 
-class Conversation(TenantScoped):
+class Conversation(SoftDeletable, TenantScoped):
     CHANNELS = [(c, c) for c in ("chat", "voice", "video", "email", "sms")]
     ACTIVE, ENDED, ARCHIVED = "active", "ended", "archived"
     STATUSES = [(s, s) for s in (ACTIVE, ENDED, ARCHIVED)]

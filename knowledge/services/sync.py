@@ -196,9 +196,12 @@ def run_sync(*, collection_id, history_id=None, trigger: str = "schedule") -> Sy
     """Sync one collection from its source now (what the Celery task runs)."""
     collection = KnowledgeCollection.objects.filter(pk=collection_id).select_related("agent").first()
     history = SyncHistory.objects.filter(pk=history_id).first() if history_id else None
-    if collection is None:
+    gone = "The collection no longer exists." if collection is None else (
+        "The collection's agent was deleted." if collection.agent_id and collection.agent.is_deleted
+        and (history is None or history.sync_type != SourceType.UPLOAD) else "")
+    if gone:  # deleted (soft) collections and the store collections of deleted agents are not synced
         if history is not None and history.status not in (SyncHistory.COMPLETED, SyncHistory.FAILED):
-            _finish(history, SyncHistory.FAILED, error="The collection no longer exists.")
+            _finish(history, SyncHistory.FAILED, error=gone)
         return history
     if history is None:
         try:

@@ -157,7 +157,7 @@ def run_job(*, job_id, resume_lease: str | None = None) -> ScrapeJob | None:
         return None
     job, held = claimed
     try:
-        _run(job, held)
+        error = _run(job, held)
     except LeaseLost:
         logger.warning("scrape job %s was taken over by another worker; this run stops", job.pk)
         return None
@@ -169,7 +169,7 @@ def run_job(*, job_id, resume_lease: str | None = None) -> ScrapeJob | None:
         Target.objects.filter(lease_job=job.pk).update(lease_job=None, lease_until=None)
         finish(job, error=f"Unexpected error: {exc.__class__.__name__}: {exc}"[:500])
         raise
-    return finish(job)
+    return finish(job, error=error or "")
 
 
 def _targets(job: ScrapeJob, project: Project) -> list[Target]:
@@ -179,8 +179,11 @@ def _targets(job: ScrapeJob, project: Project) -> list[Target]:
     return list(active[:project.config.max_pages])
 
 
-def _run(job: ScrapeJob, held: Lease) -> None:
-    project = Project.objects.get(pk=job.project_id)
+def _run(job: ScrapeJob, held: Lease) -> str | None:
+    """Scrape the job's targets; the error that ends the job without scraping, if any."""
+    project = Project.objects.filter(pk=job.project_id).first()
+    if project is None:  # deleted (soft) since the job was queued: its targets are not scraped
+        return "The project was deleted."
     targets = _targets(job, project)
     job.targets_total = max(job.targets_total, len(targets))
     done = set(job.done_targets)

@@ -96,8 +96,10 @@ def update_project(*, project: Project, preset: Preset | None = None, config: di
 
 
 def remove_schedule_of_deleted_project(sender, instance: Project, **kwargs) -> None:
-    """post_delete of a Project (API, admin, or a company's cascade): its schedule goes too.
-    Its targets, jobs and results go by the foreign keys' cascade."""
+    """post_delete of a Project (the purge of a soft-deleted one, the admin's delete, or a
+    company's cascade): its schedule goes too. Its targets, jobs and results go by the foreign
+    keys' cascade. A soft-deleted project keeps its schedule, which runs nothing
+    (jobs.run_project) until the project is restored or purged."""
     Schedule.objects.filter(task=RUN_PROJECT_TASK, target_id=str(instance.pk)).delete()
 
 

@@ -1,0 +1,99 @@
+"""The admin side of soft delete (requestdesk.soft_delete): changelists show live rows unless
+the "deleted" filter asks for deleted ones (or all), and two actions, "Soft delete" and
+"Restore", each audited. Put `SoftDeleteAdminMixin` before the admin base class."""
+
+from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR
+
+from requestdesk import soft_delete
+
+LIVE, DELETED, ALL = "no", "yes", "all"
+
+
+class DeletedFilter(admin.SimpleListFilter):
+    """Live rows by default; `?deleted=yes` the deleted ones, `?deleted=all` both."""
+
+    title = "deleted"
+    parameter_name = "deleted"
+
+    def lookups(self, request, model_admin):
+        return [(LIVE, "Live"), (DELETED, "Deleted"), (ALL, "All")]
+
+    def choices(self, changelist):
+        value = self.value() or LIVE
+        for lookup, title in self.lookup_choices:
+            yield {"selected": value == lookup, "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                   "display": title}
+
+    def queryset(self, request, queryset):
+        value = self.value() or LIVE
+        if value == ALL:
+            return queryset
+        return queryset.filter(is_deleted=value == DELETED)
+
+
+class SoftDeleteAdminMixin:
+    """Rows come from `all_objects` (a deleted row can still be opened), filtered by
+    DeletedFilter; the changelist shows `is_deleted` and offers soft delete / restore."""
+
+    soft_delete_actions = ["soft_delete", "restore"]
+
+    def get_queryset(self, request):
+        """ModelAdmin's and TenantAdmin's reads over `all_objects` (the default manager hides
+        deleted rows): ordered, and limited to the staff member's company below superadmin."""
+        from tenants.admin_base import is_superadmin
+        from tenants.scoping import scope
+
+        queryset = self.model.all_objects.get_queryset()
+        ordering = self.get_ordering(request)
+        if ordering:
+            queryset = queryset.order_by(*ordering)
+        return queryset if is_superadmin(request) else scope(queryset, request.user.company)
+
+    def get_list_filter(self, request):
+        filters = [f for f in super().get_list_filter(request) if f != "is_deleted"]
+        return [DeletedFilter, *filters]
+
+    def get_list_display(self, request):
+        display = list(super().get_list_display(request))
+        return display if "is_deleted" in display else [*display, "is_deleted"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields + [name for name in ("is_deleted", "deleted_at") if name not in fields]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if self.actions is None or IS_POPUP_VAR in request.GET or not self.has_change_permission(request):
+            return actions
+        for name in self.soft_delete_actions:
+            actions[name] = self.get_action(name)
+        return actions
+
+    @admin.action(description="Soft delete (hidden everywhere, restorable)")
+    def soft_delete(self, request, queryset):
+        done = 0
+        for obj in queryset.filter(is_deleted=False):
+            soft_delete.soft_delete(obj)
+            self._audit(request, obj, "deleted", {"is_deleted": {"old": False, "new": True}})
+            done += 1
+        self.message_user(request, f"{done} deleted (restorable).", messages.SUCCESS)
+
+    @admin.action(description="Restore")
+    def restore(self, request, queryset):
+        done = 0
+        for obj in queryset.filter(is_deleted=True):
+            try:
+                soft_delete.restore(obj)
+            except soft_delete.RestoreConflict as exc:
+                self.message_user(request, f"{obj}: {' '.join(exc.messages)}", messages.ERROR)
+                continue
+            self._audit(request, obj, "restored", {"is_deleted": {"old": True, "new": False}})
+            done += 1
+        self.message_user(request, f"{done} restored.", messages.SUCCESS)
+
+    def _audit(self, request, obj, action, changes):
+        from tenants.admin_base import record_audit
+
+        record_audit(request, obj, action, changes=changes)
+
