@@ -96,3 +96,44 @@ def test_0008_recomputes_postings_and_sentiment(old_db):
     assert sentiment["label"] == "mixed" and len(sentiment["sentences"]) == 3
     [month] = old_db.scraping_sentiment_rollups.find({"target_id": target})
     assert month["days"]["05"]["mixed"] == 1 and "positive" not in month["days"]["05"]
+
+
+def test_0010_merges_the_versions_of_a_url_and_keys_every_result(old_db):
+    """Before 0010 a page whose content changed was stored again beside its old version: the
+    versions of a url (article and feed results) become the newest one, which keeps the first
+    `created_at` and notes the change; other results are keyed by their hash; the rollups count
+    each item once; the unique (company, target, item_key) index then holds."""
+    _migrate(old_db.name, "scraping", "0009")
+    company, project, target = ObjectId(), ObjectId(), ObjectId()
+    old_db.targets.insert_one({"_id": target, "company_id": company, "project_id": project})
+    page = "https://x.example/lantern"
+    old, new = (_result(company, project, target, day, ["lantern"], [], label, compound)
+                for day, label, compound in ((4, "positive", 0.6), (6, "negative", -0.5)))
+    review = _result(company, project, target, 4, ["kettle"], [], "neutral", 0.0)
+    for doc, platform, url, created in ((old, "article", page, datetime(2024, 3, 4, 13)),
+                                        (new, "article", page, datetime(2024, 3, 6, 13)),
+                                        (review, "reviews", page, datetime(2024, 3, 4, 13))):
+        doc.update(platform=platform, created_at=created, content={"title": "t", "text": "x", "url": url})
+    old_db.results.insert_many([old, new, review])  # `new` after `old`: a larger _id
+
+    _migrate(old_db.name)
+    stored = {doc["_id"]: doc for doc in old_db.results.find()}
+    assert set(stored) == {new["_id"], review["_id"]}
+    kept = stored[new["_id"]]
+    assert (kept["item_key"], kept["created_at"], kept["changed_at"], kept["change_count"]) == (
+        page, datetime(2024, 3, 4, 13), datetime(2024, 3, 6, 13), 1)
+    assert stored[review["_id"]]["item_key"] == review["content_hash"]
+    days = {(doc["target_id"], key): cell for doc in old_db.scraping_sentiment_rollups.find()
+            for key, cell in doc["days"].items()}
+    assert days == {(target, "04"): {"neutral": 1, "neutral_sum": 0.0}, (None, "04"): {"neutral": 1, "neutral_sum": 0.0},
+                    (target, "06"): {"negative": 1, "negative_sum": -0.5}, (None, "06"): {"negative": 1, "negative_sum": -0.5}}
+    index = old_db.results.index_information()["result_target_item_key_uniq"]
+    assert index["unique"] and "partialFilterExpression" not in index
+    with pytest.raises(pymongo.errors.DuplicateKeyError):
+        old_db.results.insert_one({**_result(company, project, target, 7, [], [], None, None), "item_key": page})
+
+    _migrate(old_db.name, "scraping", "0009")
+    assert "result_target_item_key_uniq" not in old_db.results.index_information()
+    _migrate(old_db.name)
+    _migrate(old_db.name)  # nothing left to do
+    assert old_db.results.count_documents({}) == 2
