@@ -57,7 +57,8 @@ def test_0004_backfills_postings_and_rollups(old_db):
     indexes = old_db.results.index_information()
     assert "result_company_terms" not in indexes
     assert indexes["result_company_postings"]["key"] == [("company_id", 1), ("terms", 1), ("published_at", -1)]
-    rollups = {(doc["target_id"], doc["platform"]): doc for doc in old_db.scraping_sentiment_rollups.find()}
+    rollups = {(doc["target_id"], doc["platform"]): doc for doc in old_db.scraping_sentiment_rollups.find(
+        {"company_id": company})}
     assert set(rollups) == {(target, "article"), (None, None)}  # the target's month, the company's month
     assert rollups[(target, "article")]["project_id"] == project
     assert rollups[(target, "article")]["days"] == {
@@ -71,7 +72,7 @@ def test_0004_backfills_postings_and_rollups(old_db):
     _migrate(old_db.name)
     _migrate(old_db.name)  # nothing left to do
     assert {tuple(doc["search"]["title"]): doc["terms"] for doc in old_db.results.find()} == by_title
-    assert old_db.scraping_sentiment_rollups.count_documents({}) == 2
+    assert old_db.scraping_sentiment_rollups.count_documents({}) == 3  # and every company's month (0010)
 
 
 def test_0008_recomputes_postings_and_sentiment(old_db):
@@ -123,10 +124,11 @@ def test_0010_merges_the_versions_of_a_url_and_keys_every_result(old_db):
     assert (kept["item_key"], kept["created_at"], kept["changed_at"], kept["change_count"]) == (
         page, datetime(2024, 3, 4, 13), datetime(2024, 3, 6, 13), 1)
     assert stored[review["_id"]]["item_key"] == review["content_hash"]
-    days = {(doc["target_id"], key): cell for doc in old_db.scraping_sentiment_rollups.find()
+    days = {(doc["company_id"], doc["target_id"], key): cell for doc in old_db.scraping_sentiment_rollups.find()
             for key, cell in doc["days"].items()}
-    assert days == {(target, "04"): {"neutral": 1, "neutral_sum": 0.0}, (None, "04"): {"neutral": 1, "neutral_sum": 0.0},
-                    (target, "06"): {"negative": 1, "negative_sum": -0.5}, (None, "06"): {"negative": 1, "negative_sum": -0.5}}
+    neutral, negative = {"neutral": 1, "neutral_sum": 0.0}, {"negative": 1, "negative_sum": -0.5}
+    assert days == {(company, target, "04"): neutral, (company, None, "04"): neutral, (None, None, "04"): neutral,
+                    (company, target, "06"): negative, (company, None, "06"): negative, (None, None, "06"): negative}
     index = old_db.results.index_information()["result_target_item_key_uniq"]
     assert index["unique"] and "partialFilterExpression" not in index
     with pytest.raises(pymongo.errors.DuplicateKeyError):

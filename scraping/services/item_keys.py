@@ -6,7 +6,8 @@ was stored again as a second result of the same url: those are merged into one, 
 (its content, sentiment and date are the page's current ones), which keeps the earliest
 `created_at` and notes the change (`changed_at` = when the newest was stored,
 `change_count` = the versions dropped). The sentiment rollups are then rebuilt, so each
-item counts once. Read one target at a time (rollups.results_by_target); idempotent.
+item counts once (and the platform-wide documents, new with these keys, are written). Read
+one target at a time (rollups.results_by_target); idempotent.
 """
 
 from __future__ import annotations
@@ -51,8 +52,8 @@ def _writes(docs: list[dict]) -> tuple[list, int]:
 
 
 def key_results(connection, *, batch_size: int = 500) -> tuple[int, int]:
-    """Key every stored result and merge the versions of each url item (every tenant's);
-    rebuild the rollups when any were merged. Returns (results written, results dropped)."""
+    """Key every stored result and merge the versions of each url item (every tenant's), then
+    rebuild the rollups. Returns (results written, results dropped)."""
     results = raw(Result, unscoped=True, using=connection.alias)
     written = dropped = 0
     pending = []
@@ -67,6 +68,5 @@ def key_results(connection, *, batch_size: int = 500) -> tuple[int, int]:
     if pending:
         written += len(pending)
         results.bulk_write(pending, ordered=False)
-    if dropped:
-        rollups.rebuild(connection)
+    rollups.rebuild(connection)
     return written, dropped

@@ -8,6 +8,9 @@ count per sentiment label and the sum of their compound scores per label:
 
 and one per (company, month), with project_id, target_id and platform null, the same for
 all the company's results: the search plans its date windows from it (scraping.selectors).
+And one per month with company_id null too, the same for every company's results: the
+admin's all-companies dashboard reads its trend from it (`everyone`), a document a month
+however many companies there are. (Tenant reads never see it: they carry their company.)
 
 The ingest service adds the results it stored with one bulk of `$inc` upserts right after
 the bulk insert (`add`), so a month of a target is one small document however many results
@@ -59,7 +62,7 @@ def increments(rows, removed=()) -> dict[tuple, dict]:
         for company_id, project_id, target_id, platform, published_at, label, compound in part:
             when = published_at.astimezone(timezone.utc) if published_at.tzinfo else published_at
             for key in ((company_id, project_id, target_id, platform, month_of(when)),
-                        (company_id, None, None, None, month_of(when))):
+                        (company_id, None, None, None, month_of(when)), (None, None, None, None, month_of(when))):
                 fields = found[key]
                 for name, value in _cell(label, compound, sign).items():
                     fields[f"days.{when.day:02d}.{name}"] += value
@@ -85,17 +88,24 @@ def _result_row(r) -> tuple:
 
 
 def _updates(found: dict[tuple, dict]) -> dict[object, list[UpdateOne]]:
-    """{company_id: [upsert]}: written through raw(SentimentRollup, company=...), which adds
-    the company to each filter (and so to each document an upsert creates)."""
+    """{company_id: [upsert]}: written through `_written(company_id)`, which adds the company
+    to each filter (and so to each document an upsert creates); the platform-wide documents'
+    filter names their null company itself."""
     # Upserted on the fields of the unique index and no other: the embedded server serves
     # the update from that index (given more fields, it may scan the collection).
     now = datetime.now(timezone.utc)
     per_company: dict[object, list[UpdateOne]] = defaultdict(list)
     for (company_id, project_id, target_id, platform, month), fields in found.items():
+        if company_id is None:  # platform-wide: outside the unique index (a partial one, which
+            # holds no null company). Filtered on the (company, project, month) index's fields
+            # alone: the embedded server scans for a filter with a field outside the index.
+            key, inserted = {"company_id": None, "project_id": None}, {"target_id": None, "platform": None}
+        else:
+            key, inserted = {"target_id": target_id, "platform": platform}, {"project_id": project_id}
         per_company[company_id].append(UpdateOne(
-            {"target_id": target_id, "platform": platform, "month": month},
+            {**key, "month": month},
             {"$inc": {k: int(v) if not k.endswith("_sum") else v for k, v in fields.items()},
-             "$set": {"updated_at": now}, "$setOnInsert": {"project_id": project_id, "created_at": now}},
+             "$set": {"updated_at": now}, "$setOnInsert": {**inserted, "created_at": now}},
             upsert=True))
     return per_company
 
@@ -105,12 +115,25 @@ def of_company(company, *, using: str | None = None):
     return raw(SentimentRollup, company=company, using=using)
 
 
+def _written(company_id, *, using: str | None = None):
+    """Where `_updates`' upserts of `company_id` go (None: the platform-wide documents)."""
+    return raw(SentimentRollup, unscoped=True, using=using) if company_id is None else of_company(company_id,
+                                                                                                 using=using)
+
+
+def everyone(months: list[datetime]):
+    """The platform-wide documents of `months` (every company's results per day): one per month,
+    read on the (company, project, month) index (only they have a null company)."""
+    return raw(SentimentRollup, unscoped=True).find({"company_id": None, "project_id": None, "month": {"$in": months}},
+                                                    {"month": 1, "days": 1})
+
+
 def add(results, *, replaced=()) -> None:
     """Count stored Result objects into the rollups, and count out the `replaced` result
     documents (fields ROW_FIELDS): the stored versions of items `results` changed."""
     found = increments([_result_row(r) for r in results], [_row(doc) for doc in replaced])
     for company_id, updates in _updates(found).items():
-        of_company(company_id).bulk_write(updates, ordered=False)
+        _written(company_id).bulk_write(updates, ordered=False)
 
 
 def results_by_target(connection, fields: dict, *, grouped: bool = False):
@@ -137,7 +160,7 @@ def rebuild(connection=None) -> int:
         rows += [_row(doc) for doc in docs]
     raw(SentimentRollup, unscoped=True, using=connection.alias).delete_many({})
     for company_id, updates in _updates(increments(rows)).items():
-        rollups = of_company(company_id, using=connection.alias)
+        rollups = _written(company_id, using=connection.alias)
         for start in range(0, len(updates), 500):
             rollups.bulk_write(updates[start:start + 500], ordered=False)
     return read
