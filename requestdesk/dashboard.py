@@ -238,8 +238,7 @@ def _sentiment(scope: Scope, now: datetime) -> tuple[tuple, Chart]:
     days = [today - timedelta(days=d) for d in range(TREND_DAYS - 1, -1, -1)]
     months = sorted({rollups.month_of(day) for day in days})
     docs = (rollups.everyone(months) if scope.company is None
-            else rollups.of_company(scope.company).find({"target_id": None, "month": {"$in": months}},
-                                                        {"month": 1, "days": 1}))
+            else rollups.company_months(scope.company, months))
     per_day = {day: Counter() for day in days}
     for doc in docs:
         for day, cell in rollups.days_of(doc):

@@ -213,6 +213,7 @@ class ScrapeJob(TenantScoped):
     pages_failed = models.PositiveIntegerField(default=0)
     items_found = models.PositiveIntegerField(default=0)
     results_created = models.PositiveIntegerField(default=0)
+    results_updated = models.PositiveIntegerField(default=0, help_text="Stored items found with changed content.")
     duplicates = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -223,7 +224,7 @@ class ScrapeJob(TenantScoped):
     lease_until = models.DateTimeField(null=True, blank=True)
 
     COUNTERS = ("targets_total", "targets_done", "targets_skipped", "pages_fetched", "pages_not_modified",
-                "pages_failed", "items_found", "results_created", "duplicates")
+                "pages_failed", "items_found", "results_created", "results_updated", "duplicates")
 
     class Meta:
         db_table = "scrape_jobs"

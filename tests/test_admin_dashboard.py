@@ -15,6 +15,7 @@ from pymongo import UpdateOne, monitoring
 
 from content.models import Context, Ticket
 from requestdesk import dashboard
+from requestdesk.db import pages
 from scraping.models import Project, ScrapeJob
 from scraping.services import ingest, rollups
 from scraping.services.extraction import Item
@@ -330,6 +331,7 @@ def test_the_all_companies_dashboard_reads_a_bounded_number_of_rows(client, worl
         ingest.ingest(target=target, platform="reviews", items=[Item(title="Great", text="I love it, wonderful.",
                                                                      date=timezone.now())])
 
+    pages._WIDTHS.clear()  # window widths learnt by earlier tests over other rows
     connection.close_pool()  # the next query opens a client that has the listener
     superadmin = staff(client, world.user("a", "superadmin"))
     _READS.commands, _READS.active = [], True
@@ -343,3 +345,12 @@ def test_the_all_companies_dashboard_reads_a_bounded_number_of_rows(client, worl
     examined = [(next(iter(command)), command[next(iter(command))], _examined(database, command))
                 for command in _READS.commands]
     assert examined and max(n for _, _, n in examined) <= BOUND, examined
+
+
+def test_the_sentiment_trends_read_their_months_on_an_index(world):
+    """A company's trend (and every company's) reads its month documents on the (company,
+    project, month) index, not by a scan of every target's months."""
+    month = rollups.month_of(timezone.now())
+    for read in (rollups.company_months(world.a, [month]), rollups.everyone([month])):
+        plan = str(read.explain()["queryPlanner"]["winningPlan"])
+        assert "rollup_company_project" in plan and "COLLSCAN" not in plan, plan

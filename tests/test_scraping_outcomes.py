@@ -89,7 +89,7 @@ def test_item4_changed_page_is_one_result_counted_once(world, site):
     assert changed.sentiment.label == "negative" and "hate" in changed.content.text
     assert changed.content_hash != first.content_hash and changed.change_count == 1
     assert changed.changed_at is not None and changed.changed_at > first.created_at
-    assert changed.job_id == job.pk and (job.results_created, job.duplicates) == (0, 0)
+    assert changed.job_id == job.pk and (job.results_created, job.results_updated, job.duplicates) == (0, 1, 0)
     assert _counts(world.a, project) == {"2024-03-06": (1, 0, 1), "total": 1}
     assert sum(rollups.company_days(world.a).values()) == 1
     _rebuilt_agrees(world.a, project, {"2024-03-06": (1, 0, 1), "total": 1})

@@ -34,6 +34,11 @@ class Migration(migrations.Migration):
             field=models.DateTimeField(blank=True, editable=False, help_text="When a scrape last found the item's content changed.", null=True),
         ),
         migrations.AddField(
+            model_name='scrapejob',
+            name='results_updated',
+            field=models.PositiveIntegerField(default=0, help_text='Stored items found with changed content.'),
+        ),
+        migrations.AddField(
             model_name='result',
             name='item_key',
             field=models.CharField(default='', editable=False, max_length=2000),

@@ -185,10 +185,19 @@ def cell_count(cell: dict, label: str | None = None) -> int:
     return int(sum(cell.get(name, 0) for name in (*LABELS, UNSCORED)))
 
 
+def company_months(company, months: list[datetime] | None = None):
+    """The company-wide documents of `company` (of `months`, or all). Asked by their null
+    project (the target documents have one): the filter's fields are then those of the
+    (company, project, month) index, which the embedded server plans it on (given target_id,
+    a field outside the index, it scans the collection)."""
+    query = {"project_id": None} if months is None else {"project_id": None, "month": {"$in": months}}
+    return of_company(company).find(query, {"month": 1, "days": 1})
+
+
 def company_days(company) -> dict[datetime, int]:
     """Results per UTC day of `company`, from its company-wide rollups."""
     per_day: dict[datetime, int] = {}
-    for doc in of_company(company).find({"target_id": None}, {"month": 1, "days": 1}):
+    for doc in company_months(company):
         for day, cell in days_of(doc):
             per_day[day] = per_day.get(day, 0) + cell_count(cell)
     return per_day
