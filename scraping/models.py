@@ -13,8 +13,9 @@ search (terms are weighted postings, see scraping.services.analysis),
 (company|project|target, -published_at), unique (target, content_hash) for dedupe, (job),
 (company, platform, -published_at) and, by migration, (company, analysis.sentiment.label,
 -published_at) and unique (company, target, item_key): one result per item, updated when
-its content changes (scraping.services.ingest). Results carry no plain company or created_at index: on the embedded server
-each index entry costs insert time, and the compound indexes above start with them.
+its content changes (scraping.services.ingest). Results carry no plain company or
+created_at index: on the embedded server each index entry costs insert time, and the
+compound indexes above start with them.
 Sentiment rollups (scraping.services.rollups): unique (company, target, platform, month),
 (company, project, month).
 """

@@ -294,8 +294,8 @@ def _spread(model, rows, *, hours: float = 1.0) -> None:
     """Store `rows` one every `hours` back from now (as they arrive over days, not at once)."""
     model.objects.bulk_create(rows)
     now = timezone.now()
-    raw_collection(model).bulk_write([UpdateOne({"_id": row.pk}, {"$set": {"created_at": now - timedelta(hours=n * hours)}})
-                                  for n, row in enumerate(rows)])
+    raw_collection(model).bulk_write([UpdateOne({"_id": row.pk}, {"$set": {"created_at": now - n * timedelta(hours=hours)}})
+                                      for n, row in enumerate(rows)])
 
 
 def test_the_all_companies_dashboard_reads_a_bounded_number_of_rows(client, world, monkeypatch, make_company):

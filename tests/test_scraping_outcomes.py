@@ -15,7 +15,8 @@ from scraping.models import Result, ScrapeJob, SentimentRollup, Target
 from requestdesk.db.collections import raw
 from scraping.services import ingest, jobs, rollups
 from scraping.services.extraction import Item
-from tests.scraping_support import XML, Reply, fast_scraping, make_project, make_target, site, system_presets  # noqa: F401
+from tests.scraping_support import (  # noqa: F401
+    XML, Reply, fast_scraping, make_project, make_target, site, system_presets)
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,8 @@ from requestdesk.db.migrations import CreateIndex
 # Data step (idempotent): every stored result gets its item key (its url on article and feed
 # targets, else its content hash); the versions an article or feed entry left as separate
 # results when its content changed are merged into the newest, and the sentiment rollups
-# are rebuilt, with their platform-wide documents (scraping.services.item_keys). Then the unique (company, target, item_key)
-# index, created raw: a UniqueConstraint becomes a partial index, which the embedded server
+# are rebuilt, with their platform-wide documents (scraping.services.item_keys). Then the
+# unique (company, target, item_key) index, created raw: a UniqueConstraint becomes a partial index, which the embedded server
 # does not plan. Backwards the merged versions are not restored (the newest is what counted).
 
 
