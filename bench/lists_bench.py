@@ -155,6 +155,7 @@ def make_tenant(name: str, n: int) -> Tenant:
     published = datetime.now(timezone.utc)
     results = [Result.objects.create(
         company=company, project=project, target=target, platform=Target.FEED,
+        item_key=f"https://bench.example/{n}/item",
         content=ResultContent(title="Bright lantern, long battery", text=text, author="A. Reviewer",
                               date=published, url=f"https://bench.example/{n}/item"),
         analysis=Analysis(sentiment=Sentiment(label="positive", compound=0.87, positive=0.31, neutral=0.62,

@@ -119,11 +119,14 @@ def wait_idle(limit: float = 900) -> float:
 
 
 def vary_result(doc: dict, n: int) -> None:
-    """A result clone: its own content hash (unique per target) and url."""
+    """A result clone: its own content hash, url and item key (each unique per target)."""
+    from scraping.models import Result
+
     doc["content_hash"] = secrets.token_hex(32)
     content = dict(doc.get("content") or {})
     content["url"] = f"{content.get('url') or 'https://bench.example/r'}#{doc['_id']}"
     doc["content"] = content
+    doc["item_key"] = Result.item_url(doc.get("platform"), content["url"]) or doc["content_hash"]
 
 
 def add_rollups(docs) -> None:

@@ -66,8 +66,9 @@ class Figure:
         return f"more than {self.count:,}" if self.capped else f"at least {self.count:,}"
 
 
-def bounded_count(queryset, *, field: str = "created_at", cap: int = COUNT_CAP) -> tuple[int, bool]:
-    """(count, exact) of `queryset`, reading at most `cap` + 1 rows where counts are not cheap."""
+def bounded_count(queryset, *, field: str = "created_at", cap: int | None = None) -> tuple[int, bool]:
+    """(count, exact) of `queryset`, reading at most `cap` (COUNT_CAP) + 1 rows where counts are not cheap."""
+    cap = COUNT_CAP if cap is None else cap
     if pages.cheap_counts(queryset):
         return queryset.count(), True
     rows, ended = pages.walk(queryset.only("pk", field), field=field, limit=cap,
@@ -76,8 +77,9 @@ def bounded_count(queryset, *, field: str = "created_at", cap: int = COUNT_CAP) 
 
 
 def last_day_rows(queryset, *, fields: tuple, now: datetime, field: str = "created_at",
-                  cap: int = DAY_CAP) -> tuple[list, bool]:
-    """The rows of the last day, newest first, at most `cap`; and whether that was all of them."""
+                  cap: int | None = None) -> tuple[list, bool]:
+    """The rows of the last day, newest first, at most `cap` (DAY_CAP); and whether that was all of them."""
+    cap = DAY_CAP if cap is None else cap
     recent = queryset.filter(**{f"{field}__gte": now - DAY}).only("pk", field, *fields)
     return pages.walk(recent, field=field, limit=cap, key=("dashboard-day", str(recent.query.where)))
 
@@ -229,17 +231,15 @@ def _pipeline(scope: Scope, now: datetime) -> tuple[tuple, Chart]:
 
 
 def _sentiment(scope: Scope, now: datetime) -> tuple[tuple, Chart]:
-    from requestdesk.db.collections import raw
-    from scraping.models import SentimentRollup
     from scraping.services import rollups
 
     today = now.astimezone(dt_timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
     days = [today - timedelta(days=d) for d in range(TREND_DAYS - 1, -1, -1)]
     months = sorted({rollups.month_of(day) for day in days})
-    collection = (raw(SentimentRollup, unscoped=True) if scope.company is None
-                  else rollups.of_company(scope.company))
+    docs = (rollups.everyone(months) if scope.company is None
+            else rollups.company_months(scope.company, months))
     per_day = {day: Counter() for day in days}
-    for doc in collection.find({"target_id": None, "month": {"$in": months}}, {"month": 1, "days": 1}):
+    for doc in docs:
         for day, cell in rollups.days_of(doc):
             if day in per_day:
                 for label in (*rollups.LABELS, rollups.UNSCORED):
@@ -269,9 +269,7 @@ def _knowledge(scope: Scope) -> tuple[tuple, Figure, tuple]:
         Row((found[pk].name, f"{found[pk].chunk_count:,} chunks", last[pk].created_at, last[pk].get_status_display()),
             scope.url("knowledge_knowledgecollection", pk=pk), css="problem" if last[pk].status == "failed" else "")
         for pk in ids if pk in found)
-    # Collections are few per company; reading at most a page of their ids bounds it all the same.
-    listed = list(scope.rows(KnowledgeCollection.objects.order_by()).values_list("pk", flat=True)[:COUNT_CAP + 1])
-    count = Figure("collections", min(len(listed), COUNT_CAP), len(listed) <= COUNT_CAP,
+    count = Figure("collections", *bounded_count(scope.rows(KnowledgeCollection.objects.all())),
                    scope.url("knowledge_knowledgecollection"), capped=True)
     names = {pk: c.name for pk, c in found.items()}
     rows = tuple(Row((s.created_at, names.get(s.collection_id, "–"), s.sync_type, s.get_status_display(),

@@ -328,7 +328,7 @@ class ResultAdmin(_ReadOnly):
     list_display = ["__str__", "platform", "label", "compound", "published_at", "project", "target"]
     list_filter = [PlatformFilter, SentimentFilter]
     fields = ["project", "target", "job", "company", "platform", "published_at", "content_table", "sentiment_scores",
-              "content_hash", "created_at"]
+              "content_hash", "created_at", "changed_at", "change_count"]
     readonly_fields = fields
 
     search_fields = ["content__title"]  # shows the search box; get_search_results does the search

@@ -12,8 +12,10 @@ projects (company, status), (created_by), created_at; targets (project, status),
 search (terms are weighted postings, see scraping.services.analysis),
 (company|project|target, -published_at), unique (target, content_hash) for dedupe, (job),
 (company, platform, -published_at) and, by migration, (company, analysis.sentiment.label,
--published_at). Results carry no plain company or created_at index: on the embedded server
-each index entry costs insert time, and the compound indexes above start with them.
+-published_at) and unique (company, target, item_key): one result per item, updated when
+its content changes (scraping.services.ingest). Results carry no plain company or
+created_at index: on the embedded server each index entry costs insert time, and the
+compound indexes above start with them.
 Sentiment rollups (scraping.services.rollups): unique (company, target, platform, month),
 (company, project, month).
 """
@@ -218,6 +220,7 @@ class ScrapeJob(TenantScoped):
     pages_failed = models.PositiveIntegerField(default=0)
     items_found = models.PositiveIntegerField(default=0)
     results_created = models.PositiveIntegerField(default=0)
+    results_updated = models.PositiveIntegerField(default=0, help_text="Stored items found with changed content.")
     duplicates = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -228,7 +231,7 @@ class ScrapeJob(TenantScoped):
     lease_until = models.DateTimeField(null=True, blank=True)
 
     COUNTERS = ("targets_total", "targets_done", "targets_skipped", "pages_fetched", "pages_not_modified",
-                "pages_failed", "items_found", "results_created", "duplicates")
+                "pages_failed", "items_found", "results_created", "results_updated", "duplicates")
 
     class Meta:
         db_table = "scrape_jobs"
@@ -312,6 +315,18 @@ class Result(TenantScoped):
     content_hash = models.CharField(max_length=64, editable=False)
     terms = ArrayField(models.CharField(max_length=64), default=list, blank=True, editable=False)
     search = EmbeddedModelField(SearchTerms, null=True, blank=True, editable=False)
+    # What the item is known by within its target: its url where one url is one item
+    # (ITEM_URL_PLATFORMS), so a later scrape that finds other content there updates this
+    # result instead of adding one; elsewhere its content hash (each result its own item).
+    item_key = models.CharField(max_length=2000, editable=False)
+    changed_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                      help_text="When a scrape last found the item's content changed.")
+    change_count = models.PositiveIntegerField(default=0, editable=False,
+                                               help_text="Times a scrape found the item's content changed.")
+
+    # An article page is one item, a feed entry (its link) is one; the reviews of a page and
+    # the items of a custom page share the page's url, so there each result is its own item.
+    ITEM_URL_PLATFORMS = ("article", "feed")
 
     class Meta:
         db_table = "results"
@@ -329,10 +344,20 @@ class Result(TenantScoped):
             models.Index(fields=["target", "-published_at"], name="result_target_published"),
             models.Index(fields=["company", "platform", "-published_at"], name="result_company_platform"),
         ]
+        # And, by migration, the unique (company, target, item_key) index "result_target_item_key_uniq":
+        # one result per item of a target. Led by the company, so the tenant-scoped lookup
+        # {company, target, item_key: {$in: urls}} is planned on it. Not a UniqueConstraint: the
+        # backend writes those as partial indexes, which the embedded server never plans (a scan).
         constraints = [models.UniqueConstraint(fields=["target", "content_hash"], name="result_target_hash_uniq")]
 
     def __str__(self):
         return self.content.title or self.content.text[:80] or self.content.url or str(self.pk)
+
+    @classmethod
+    def item_url(cls, platform: str, url: str) -> str | None:
+        """The url an item of `platform` found at `url` is known by (its item_key), or None."""
+        url = (url or "")[:2000]
+        return url if url and platform in cls.ITEM_URL_PLATFORMS else None
 
     @property
     def sentiment(self):

@@ -217,7 +217,7 @@ class ResultSerializer(MongoModelSerializer):
     class Meta:
         model = Result
         fields = ["id", "project", "target", "job", "platform", "content", "analysis", "published_at",
-                  "content_hash", "company", "created_at"]
+                  "content_hash", "company", "created_at", "changed_at", "change_count"]
         read_only_fields = fields
 
 

@@ -11,15 +11,20 @@ from html import unescape
 import pytest
 from bson import ObjectId
 from django.utils import timezone
+from pymongo import UpdateOne, monitoring
 
 from content.models import Context, Ticket
 from requestdesk import dashboard
+from requestdesk.db import pages
 from scraping.models import Project, ScrapeJob
-from scraping.services import rollups
+from scraping.services import ingest, rollups
+from scraping.services.extraction import Item
 from tenants import audit
+from requestdesk.db.collections import collection as raw_collection
 from tenants.models import AuditLog, Schedule
 from tests.celery_worker import celery_worker  # noqa: F401
 from tests.conftest import PASSWORD
+from tests.scraping_support import make_target
 
 
 @pytest.fixture(autouse=True)
@@ -248,3 +253,104 @@ def test_queue_depth_and_worker_health(client, world, celery_worker):
     page = seen[-1]
     assert figures(page, "queue")["tasks waiting in “celery”"][0] == "0"
     assert re.search(r"dashboard[^<,]*@", page.split('id="dash-workers"', 1)[1].split('<div class="module"', 1)[0])
+
+
+class _Reads(monitoring.CommandListener):
+    """The read commands sent while `active` (registered once, process-wide)."""
+
+    def __init__(self):
+        self.active = False
+        self.commands: list[dict] = []
+
+    def started(self, event):
+        if self.active and event.command_name in ("find", "aggregate", "count", "distinct"):
+            self.commands.append(dict(event.command))
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+
+_READS = _Reads()
+monitoring.register(_READS)  # applies to MongoClients created from now on
+SESSION_FIELDS = ("lsid", "$db", "$clusterTime", "$readPreference", "txnNumber", "readConcern", "startTransaction",
+                  "autocommit", "cursor")
+
+
+def _examined(database, command: dict) -> int:
+    """Documents the server reads to answer `command` (its explain, every stage's total)."""
+    body = {key: value for key, value in command.items() if key not in SESSION_FIELDS}
+    if "aggregate" in body:
+        body["cursor"] = {}
+    plan = database.command("explain", body, verbosity="executionStats")
+    found = re.findall(r"'totalDocsExamined': (\d+)", str(plan))
+    assert found, plan
+    return sum(int(n) for n in found)
+
+
+def _spread(model, rows, *, hours: float = 1.0) -> None:
+    """Store `rows` one every `hours` back from now (as they arrive over days, not at once)."""
+    model.objects.bulk_create(rows)
+    now = timezone.now()
+    raw_collection(model).bulk_write([UpdateOne({"_id": row.pk}, {"$set": {"created_at": now - n * timedelta(hours=hours)}})
+                                      for n, row in enumerate(rows)])
+
+
+def test_the_all_companies_dashboard_reads_a_bounded_number_of_rows(client, world, monkeypatch, make_company):
+    """Every figure of the all-companies view reads about its cap, however many rows every
+    company holds: each read the dashboard sends, explained on the server, examines at most
+    BOUND documents while each collection holds ROWS spread over ten days."""
+    from django.db import connection
+
+    from knowledge.models import KnowledgeCollection, SyncHistory
+    from scraping.models import SentimentRollup
+
+    monkeypatch.setattr(dashboard, "COUNT_CAP", 5)
+    monkeypatch.setattr(dashboard, "DAY_CAP", 5)
+    ROWS, BOUND = 240, 60  # one row an hour: a day (a first window) holds 24
+    companies = [world.a, world.b, make_company("C")]
+    project = Project.objects.create(company=world.a, name="P")
+    collections = [KnowledgeCollection(company=companies[n % 3], name=f"c{n}") for n in range(ROWS)]
+    _spread(KnowledgeCollection, collections)
+    _spread(Ticket, [Ticket(company=companies[n % 3], title=f"t{n}", status="open") for n in range(ROWS)])
+    _spread(ScrapeJob, [ScrapeJob(company=world.a, project=project, status="failed") for _ in range(ROWS)])
+    _spread(Context, [Context(company=companies[n % 3], pipeline_id=ObjectId(), status="completed")
+                      for n in range(ROWS)])
+    _spread(SyncHistory, [SyncHistory(company=c.company, collection=c, sync_type="manual") for c in collections])
+    _spread(AuditLog, [AuditLog(company=companies[n % 3], source="system", event_type="e", object_repr=f"o{n}")
+                       for n in range(ROWS)])
+    month = rollups.month_of(timezone.now())
+    rollups_of = raw_collection(SentimentRollup)
+    rollups_of.insert_many([{"company_id": ObjectId(), "project_id": None, "target_id": None, "platform": None,
+                             "month": month, "days": {f"{timezone.now().day:02d}": {"positive": 1}}}
+                            for _ in range(ROWS)])  # the months of many companies
+    for company in (world.a, world.b):  # counted into the platform-wide month as well
+        target = make_target(Project.objects.create(company=company, name="Watched"), "http://127.0.0.1:9/p")
+        ingest.ingest(target=target, platform="reviews", items=[Item(title="Great", text="I love it, wonderful.",
+                                                                     date=timezone.now())])
+
+    pages._WIDTHS.clear()  # window widths learnt by earlier tests over other rows
+    connection.close_pool()  # the next query opens a client that has the listener
+    superadmin = staff(client, world.user("a", "superadmin"))
+    _READS.commands, _READS.active = [], True
+    try:
+        page = superadmin.get("/admin/").content.decode()
+    finally:
+        _READS.active = False
+    assert figures(page, "tickets")["Open"][0] == "more than 5"
+    assert figures(page, "sentiment")["positive"][0] == "2"
+    database = connection.get_collection("results").database
+    examined = [(next(iter(command)), command[next(iter(command))], _examined(database, command))
+                for command in _READS.commands]
+    assert examined and max(n for _, _, n in examined) <= BOUND, examined
+
+
+def test_the_sentiment_trends_read_their_months_on_an_index(world):
+    """A company's trend (and every company's) reads its month documents on the (company,
+    project, month) index, not by a scan of every target's months."""
+    month = rollups.month_of(timezone.now())
+    for read in (rollups.company_months(world.a, [month]), rollups.everyone([month])):
+        plan = str(read.explain()["queryPlanner"]["winningPlan"])
+        assert "rollup_company_project" in plan and "COLLSCAN" not in plan, plan

@@ -83,7 +83,7 @@ def test_a_job_stores_results_with_sentiment(monitored):
     assert job.status == ScrapeJob.COMPLETED and job.progress == 1.0 and job.error == ""
     assert job.counts() == {"targets_total": 3, "targets_done": 3, "targets_skipped": 0, "pages_fetched": 3,
                             "pages_not_modified": 0, "pages_failed": 0, "items_found": 7, "results_created": 7,
-                            "duplicates": 0}
+                            "results_updated": 0, "duplicates": 0}
     stored = ScrapeJob.objects.get(pk=job.pk)
     assert stored.finished_at and stored.duration_ms > 0 and stored.started_at <= stored.finished_at
     labels = {(r.target_id, r.content.title): r.sentiment.label for r in Result.objects.all()}

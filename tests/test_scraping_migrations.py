@@ -57,7 +57,8 @@ def test_0004_backfills_postings_and_rollups(old_db):
     indexes = old_db.results.index_information()
     assert "result_company_terms" not in indexes
     assert indexes["result_company_postings"]["key"] == [("company_id", 1), ("terms", 1), ("published_at", -1)]
-    rollups = {(doc["target_id"], doc["platform"]): doc for doc in old_db.scraping_sentiment_rollups.find()}
+    rollups = {(doc["target_id"], doc["platform"]): doc for doc in old_db.scraping_sentiment_rollups.find(
+        {"company_id": company})}
     assert set(rollups) == {(target, "article"), (None, None)}  # the target's month, the company's month
     assert rollups[(target, "article")]["project_id"] == project
     assert rollups[(target, "article")]["days"] == {
@@ -71,7 +72,7 @@ def test_0004_backfills_postings_and_rollups(old_db):
     _migrate(old_db.name)
     _migrate(old_db.name)  # nothing left to do
     assert {tuple(doc["search"]["title"]): doc["terms"] for doc in old_db.results.find()} == by_title
-    assert old_db.scraping_sentiment_rollups.count_documents({}) == 2
+    assert old_db.scraping_sentiment_rollups.count_documents({}) == 3  # and every company's month (0010)
 
 
 def test_0008_recomputes_postings_and_sentiment(old_db):
@@ -96,3 +97,45 @@ def test_0008_recomputes_postings_and_sentiment(old_db):
     assert sentiment["label"] == "mixed" and len(sentiment["sentences"]) == 3
     [month] = old_db.scraping_sentiment_rollups.find({"target_id": target})
     assert month["days"]["05"]["mixed"] == 1 and "positive" not in month["days"]["05"]
+
+
+def test_0010_merges_the_versions_of_a_url_and_keys_every_result(old_db):
+    """Before 0010 a page whose content changed was stored again beside its old version: the
+    versions of a url (article and feed results) become the newest one, which keeps the first
+    `created_at` and notes the change; other results are keyed by their hash; the rollups count
+    each item once; the unique (company, target, item_key) index then holds."""
+    _migrate(old_db.name, "scraping", "0009")
+    company, project, target = ObjectId(), ObjectId(), ObjectId()
+    old_db.targets.insert_one({"_id": target, "company_id": company, "project_id": project})
+    page = "https://x.example/lantern"
+    old, new = (_result(company, project, target, day, ["lantern"], [], label, compound)
+                for day, label, compound in ((4, "positive", 0.6), (6, "negative", -0.5)))
+    review = _result(company, project, target, 4, ["kettle"], [], "neutral", 0.0)
+    for doc, platform, url, created in ((old, "article", page, datetime(2024, 3, 4, 13)),
+                                        (new, "article", page, datetime(2024, 3, 6, 13)),
+                                        (review, "reviews", page, datetime(2024, 3, 4, 13))):
+        doc.update(platform=platform, created_at=created, content={"title": "t", "text": "x", "url": url})
+    old_db.results.insert_many([old, new, review])  # `new` after `old`: a larger _id
+
+    _migrate(old_db.name)
+    stored = {doc["_id"]: doc for doc in old_db.results.find()}
+    assert set(stored) == {new["_id"], review["_id"]}
+    kept = stored[new["_id"]]
+    assert (kept["item_key"], kept["created_at"], kept["changed_at"], kept["change_count"]) == (
+        page, datetime(2024, 3, 4, 13), datetime(2024, 3, 6, 13), 1)
+    assert stored[review["_id"]]["item_key"] == review["content_hash"]
+    days = {(doc["company_id"], doc["target_id"], key): cell for doc in old_db.scraping_sentiment_rollups.find()
+            for key, cell in doc["days"].items()}
+    neutral, negative = {"neutral": 1, "neutral_sum": 0.0}, {"negative": 1, "negative_sum": -0.5}
+    assert days == {(company, target, "04"): neutral, (company, None, "04"): neutral, (None, None, "04"): neutral,
+                    (company, target, "06"): negative, (company, None, "06"): negative, (None, None, "06"): negative}
+    index = old_db.results.index_information()["result_target_item_key_uniq"]
+    assert index["unique"] and "partialFilterExpression" not in index
+    with pytest.raises(pymongo.errors.DuplicateKeyError):
+        old_db.results.insert_one({**_result(company, project, target, 7, [], [], None, None), "item_key": page})
+
+    _migrate(old_db.name, "scraping", "0009")
+    assert "result_target_item_key_uniq" not in old_db.results.index_information()
+    _migrate(old_db.name)
+    _migrate(old_db.name)  # nothing left to do
+    assert old_db.results.count_documents({}) == 2

@@ -63,6 +63,8 @@ class Ticket(SoftDeletable, TenantScoped):
         indexes = [
             models.Index(fields=["company", "status", "-created_at"], name="ticket_company_status"),
             models.Index(fields=["company", "-created_at"], name="ticket_company_created"),
+            # The all-companies dashboard's count per status walks windows of it (no company).
+            models.Index(fields=["status", "-created_at"], name="ticket_status_created"),
         ]
 
     def __str__(self):

@@ -59,7 +59,9 @@ CANNOT_CREATE_INDEX = 67
 def CreateIndex(model_label: str, keys: list[tuple], name: str, *, skip_unsupported: bool = False,
                 **options) -> migrations.RunPython:
     """An index Meta.indexes cannot express: a path into an embedded document
-    (`[("ai_metadata.model", 1), ("created_at", 1)]`) or a text index (`[("path", "text")]`).
+    (`[("ai_metadata.model", 1), ("created_at", 1)]`), a text index (`[("path", "text")]`), or a
+    unique index the embedded server plans queries on (`unique=True`: the backend writes a
+    UniqueConstraint as a partial index, which SecantusDB does not plan).
     With `skip_unsupported`, a server that cannot build this kind of index (SecantusDB has
     no text indexes: CannotCreateIndex) is left without it instead of failing the migration."""
     from pymongo.errors import OperationFailure

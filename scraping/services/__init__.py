@@ -7,7 +7,9 @@
 * feeds      RSS 0.9x/1.0/2.0 and Atom (feedparser), JSON Feed -> items
 * analysis   sentiment (VADER, per result and per sentence, `mixed`) and the search postings
 * llm_sentiment  sentiment by the company's LLM provider (a project's `sentiment: llm`)
-* ingest     items -> results: dedupe, sentiment, terms, bulk writes, rollups; reindex
+* ingest     items -> results: dedupe, changed items updated in place, sentiment, terms, bulk writes,
+             rollups; reindex
+* item_keys  keying results stored before item keys, merging the versions of a url (migration 0010)
 * rollups    the daily sentiment rollups the analytics read ($inc at ingest, rebuild)
 * jobs       running a scrape job (leases, counters, events, notifications)
 * projects   projects, targets, presets and schedules

@@ -237,6 +237,7 @@ def _apply(job: ScrapeJob, held: Lease, target: Target, target_lease: Lease, fet
             error = f"Could not store results: {exc.__class__.__name__}: {exc}"
         else:
             job.results_created += stats.created
+            job.results_updated += stats.updated
             job.duplicates += stats.duplicates
             outcome.update(etag=page.etag, last_modified=page.last_modified)
     if error:

@@ -8,19 +8,19 @@ count per sentiment label and the sum of their compound scores per label:
 
 and one per (company, month), with project_id, target_id and platform null, the same for
 all the company's results: the search plans its date windows from it (scraping.selectors).
+And one per month with company_id null too, the same for every company's results: the
+admin's all-companies dashboard reads its trend from it (`everyone`), a document a month
+however many companies there are. (Tenant reads never see it: they carry their company.)
 
 The ingest service adds the results it stored with one bulk of `$inc` upserts right after
 the bulk insert (`add`), so a month of a target is one small document however many results
 it has; the migration that introduced them builds them from the stored results (`rebuild`,
 idempotent).
 
-A page whose content changed is stored as a new result (a new content hash) beside the old
-one, but it is still one item: on article targets an item is known by its url (the page's),
-and only the newest result of a url counts. `add` moves the count of the version it
-replaces (a `$inc` of -1 on the old result's day and label, +1 on the new one's), and
-`rebuild` keeps the newest result per url, so both give the same numbers. Review, feed and
-custom targets give many items per fetch (reviews share the page's url): there each result
-counts.
+An item whose content changed keeps its one result (scraping.services.ingest updates it
+in place): `add` is then given the stored version it replaced, and moves its count (a `$inc`
+of -1 on the old version's day and label, +1 on the new one's). `rebuild` counts every
+result, so both give the same numbers.
 
 Days are UTC days. There are no transactions on the embedded server: a worker
 killed between the insert and the `$inc` leaves those results out of the rollups until
@@ -40,10 +40,6 @@ from ..models import Result, SentimentRollup, Target
 
 LABELS = ("positive", "negative", "neutral", "mixed")
 UNSCORED = "unscored"
-# Platforms whose items are known by their url: an article target's page is one item. (Feed
-# entries have their own links too, but a feed target holds thousands of results and there is
-# no index on the url: looking each new entry up cost more than the ingest itself.)
-URL_IDENTIFIED = ("article",)
 
 
 def month_of(when: datetime) -> datetime:
@@ -66,7 +62,7 @@ def increments(rows, removed=()) -> dict[tuple, dict]:
         for company_id, project_id, target_id, platform, published_at, label, compound in part:
             when = published_at.astimezone(timezone.utc) if published_at.tzinfo else published_at
             for key in ((company_id, project_id, target_id, platform, month_of(when)),
-                        (company_id, None, None, None, month_of(when))):
+                        (company_id, None, None, None, month_of(when)), (None, None, None, None, month_of(when))):
                 fields = found[key]
                 for name, value in _cell(label, compound, sign).items():
                     fields[f"days.{when.day:02d}.{name}"] += value
@@ -81,72 +77,35 @@ def _row(doc: dict) -> tuple:
 
 
 ROW_FIELDS = {"company_id": 1, "project_id": 1, "target_id": 1, "platform": 1, "published_at": 1,
-              "analysis.sentiment.label": 1, "analysis.sentiment.compound": 1, "content.url": 1}
+              "analysis.sentiment.label": 1, "analysis.sentiment.compound": 1}
 
 
-def _identity(platform, url) -> str | None:
-    """The url an item is known by on its platform, or None (each result its own item)."""
-    return url if url and platform in URL_IDENTIFIED else None
-
-
-def _newest_per_url(docs) -> list[dict]:
-    """Of one target's result documents, the ones that count: the newest (largest _id) per
-    identifying url, and every result without one."""
-    newest, counted = {}, []
-    for doc in docs:
-        url = _identity(doc.get("platform"), (doc.get("content") or {}).get("url"))
-        if url is None:
-            counted.append(doc)
-        elif url not in newest or doc["_id"] > newest[url]["_id"]:
-            newest[url] = doc
-    return counted + list(newest.values())
-
-
-def _replaced(results) -> list[tuple]:
-    """Rows of the results that `results` (just stored) replace: per target and identifying
-    url, the newest result stored before them. Results without a content or a key (as the
-    benchmarks build) replace nothing."""
-    wanted: dict[tuple, set] = defaultdict(set)  # (company_id, target_id) -> urls
-    new_ids = []
-    for r in results:
-        content = getattr(r, "content", None)
-        url = _identity(r.platform, getattr(content, "url", ""))
-        if url and getattr(r, "pk", None) is not None:
-            wanted[(r.company_id, r.target_id)].add(url)
-            new_ids.append(r.pk)
-    rows = []
-    for (company_id, target_id), urls in wanted.items():
-        earlier = raw(Result, company=company_id).find(
-            {"target_id": target_id, "content.url": {"$in": sorted(urls)}, "_id": {"$nin": new_ids}}, ROW_FIELDS)
-        rows += [_row(doc) for doc in _newest_per_url(earlier)]
-    return rows
-
-
-def _counted(results) -> list:
-    """`results` less those a later one of the same batch replaces (same target and url)."""
-    last: dict[tuple, object] = {}
-    kept = []
-    for r in results:
-        url = _identity(r.platform, getattr(getattr(r, "content", None), "url", ""))
-        if url is None:
-            kept.append(r)
-        else:
-            last[(r.target_id, url)] = r
-    return kept + list(last.values())
+def _result_row(r) -> tuple:
+    """The rollup row of a Result object."""
+    sentiment = r.analysis.sentiment if r.analysis and r.analysis.sentiment else None
+    return (r.company_id, r.project_id, r.target_id, r.platform, r.published_at,
+            *((sentiment.label, sentiment.compound) if sentiment else (None, None)))
 
 
 def _updates(found: dict[tuple, dict]) -> dict[object, list[UpdateOne]]:
-    """{company_id: [upsert]}: written through raw(SentimentRollup, company=...), which adds
-    the company to each filter (and so to each document an upsert creates)."""
+    """{company_id: [upsert]}: written through `_written(company_id)`, which adds the company
+    to each filter (and so to each document an upsert creates); the platform-wide documents'
+    filter names their null company itself."""
     # Upserted on the fields of the unique index and no other: the embedded server serves
     # the update from that index (given more fields, it may scan the collection).
     now = datetime.now(timezone.utc)
     per_company: dict[object, list[UpdateOne]] = defaultdict(list)
     for (company_id, project_id, target_id, platform, month), fields in found.items():
+        if company_id is None:  # platform-wide: outside the unique index (a partial one, which
+            # holds no null company). Filtered on the (company, project, month) index's fields
+            # alone: the embedded server scans for a filter with a field outside the index.
+            key, inserted = {"company_id": None, "project_id": None}, {"target_id": None, "platform": None}
+        else:
+            key, inserted = {"target_id": target_id, "platform": platform}, {"project_id": project_id}
         per_company[company_id].append(UpdateOne(
-            {"target_id": target_id, "platform": platform, "month": month},
+            {**key, "month": month},
             {"$inc": {k: int(v) if not k.endswith("_sum") else v for k, v in fields.items()},
-             "$set": {"updated_at": now}, "$setOnInsert": {"project_id": project_id, "created_at": now}},
+             "$set": {"updated_at": now}, "$setOnInsert": {**inserted, "created_at": now}},
             upsert=True))
     return per_company
 
@@ -156,14 +115,25 @@ def of_company(company, *, using: str | None = None):
     return raw(SentimentRollup, company=company, using=using)
 
 
-def add(results) -> None:
-    """Count stored Result objects into the rollups; a result that is a new version of an
-    item (same target and url) moves the count of the version it replaces."""
-    rows = [(r.company_id, r.project_id, r.target_id, r.platform, r.published_at,
-             *((r.analysis.sentiment.label, r.analysis.sentiment.compound)
-               if r.analysis and r.analysis.sentiment else (None, None))) for r in _counted(results)]
-    for company_id, updates in _updates(increments(rows, _replaced(results))).items():
-        of_company(company_id).bulk_write(updates, ordered=False)
+def _written(company_id, *, using: str | None = None):
+    """Where `_updates`' upserts of `company_id` go (None: the platform-wide documents)."""
+    return raw(SentimentRollup, unscoped=True, using=using) if company_id is None else of_company(company_id,
+                                                                                                 using=using)
+
+
+def everyone(months: list[datetime]):
+    """The platform-wide documents of `months` (every company's results per day): one per month,
+    read on the (company, project, month) index (only they have a null company)."""
+    return raw(SentimentRollup, unscoped=True).find({"company_id": None, "project_id": None, "month": {"$in": months}},
+                                                    {"month": 1, "days": 1})
+
+
+def add(results, *, replaced=()) -> None:
+    """Count stored Result objects into the rollups, and count out the `replaced` result
+    documents (fields ROW_FIELDS): the stored versions of items `results` changed."""
+    found = increments([_result_row(r) for r in results], [_row(doc) for doc in replaced])
+    for company_id, updates in _updates(found).items():
+        _written(company_id).bulk_write(updates, ordered=False)
 
 
 def results_by_target(connection, fields: dict, *, grouped: bool = False):
@@ -182,16 +152,15 @@ def results_by_target(connection, fields: dict, *, grouped: bool = False):
 
 
 def rebuild(connection=None) -> int:
-    """Recount every rollup from the results collection (idempotent): the newest result of
-    each item (see the module's docstring). Returns the results read."""
+    """Recount every rollup from the results collection (idempotent). Returns the results read."""
     connection = connection or _default()
     rows, read = [], 0
     for docs in results_by_target(connection, ROW_FIELDS, grouped=True):
         read += len(docs)
-        rows += [_row(doc) for doc in _newest_per_url(docs)]
+        rows += [_row(doc) for doc in docs]
     raw(SentimentRollup, unscoped=True, using=connection.alias).delete_many({})
     for company_id, updates in _updates(increments(rows)).items():
-        rollups = of_company(company_id, using=connection.alias)
+        rollups = _written(company_id, using=connection.alias)
         for start in range(0, len(updates), 500):
             rollups.bulk_write(updates[start:start + 500], ordered=False)
     return read
@@ -216,10 +185,19 @@ def cell_count(cell: dict, label: str | None = None) -> int:
     return int(sum(cell.get(name, 0) for name in (*LABELS, UNSCORED)))
 
 
+def company_months(company, months: list[datetime] | None = None):
+    """The company-wide documents of `company` (of `months`, or all). Asked by their null
+    project (the target documents have one): the filter's fields are then those of the
+    (company, project, month) index, which the embedded server plans it on (given target_id,
+    a field outside the index, it scans the collection)."""
+    query = {"project_id": None} if months is None else {"project_id": None, "month": {"$in": months}}
+    return of_company(company).find(query, {"month": 1, "days": 1})
+
+
 def company_days(company) -> dict[datetime, int]:
     """Results per UTC day of `company`, from its company-wide rollups."""
     per_day: dict[datetime, int] = {}
-    for doc in of_company(company).find({"target_id": None}, {"month": 1, "days": 1}):
+    for doc in company_months(company):
         for day, cell in days_of(doc):
             per_day[day] = per_day.get(day, 0) + cell_count(cell)
     return per_day
