@@ -72,7 +72,7 @@ def test_0004_backfills_postings_and_rollups(old_db):
     _migrate(old_db.name)
     _migrate(old_db.name)  # nothing left to do
     assert {tuple(doc["search"]["title"]): doc["terms"] for doc in old_db.results.find()} == by_title
-    assert old_db.scraping_sentiment_rollups.count_documents({}) == 3  # and every company's month (0010)
+    assert old_db.scraping_sentiment_rollups.count_documents({}) == 3  # and every company's month (0011)
 
 
 def test_0008_recomputes_postings_and_sentiment(old_db):
@@ -99,8 +99,8 @@ def test_0008_recomputes_postings_and_sentiment(old_db):
     assert month["days"]["05"]["mixed"] == 1 and "positive" not in month["days"]["05"]
 
 
-def test_0010_merges_the_versions_of_a_url_and_keys_every_result(old_db):
-    """Before 0010 a page whose content changed was stored again beside its old version: the
+def test_0011_merges_the_versions_of_a_url_and_keys_every_result(old_db):
+    """Before 0011 a page whose content changed was stored again beside its old version: the
     versions of a url (article and feed results) become the newest one, which keeps the first
     `created_at` and notes the change; other results are keyed by their hash; the rollups count
     each item once; the unique (company, target, item_key) index then holds."""

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('content', '0005_batch_failed_status'),
+        ('content', '0007_soft_delete'),
         ('knowledge', '0008_pending_upload'),
         ('tenants', '0011_company_plan_and_daily_usage'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

@@ -19,7 +19,7 @@ def key_results(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scraping', '0009_sentiment_engine_llm'),
+        ('scraping', '0010_soft_delete'),
     ]
 
     operations = [
