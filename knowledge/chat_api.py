@@ -10,7 +10,7 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import mixins, parsers, renderers, serializers, status
+from rest_framework import parsers, renderers, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
@@ -206,11 +206,9 @@ def required_postings(params) -> list[str]:
     return list(dict.fromkeys(required + [conversation_search.field_posting(key, value) for key, value in custom]))
 
 
-class MessageViewSet(_OwnConversationsMixin, KnowledgeErrorsMixin, mixins.UpdateModelMixin, TenantReadOnlyViewSet):
+class MessageViewSet(_OwnConversationsMixin, KnowledgeErrorsMixin, TenantReadOnlyViewSet):
     """Messages (sent through a conversation; a user edits their own text by PATCH), their
     attachments, reactions and receipts."""
-
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     queryset = Message.objects.all()
     serializer_class = MessageSerializer
@@ -247,7 +245,7 @@ class MessageViewSet(_OwnConversationsMixin, KnowledgeErrorsMixin, mixins.Update
             conversations.edit_message(message=message, user=request.user, content=data.validated_data["content"])
         except conversations.NotEditable as exc:
             raise PermissionDenied(str(exc))
-        self.record_audit("updated", message, changes={"content": [before, message.content]})
+        self.record_audit("updated", message, changes={"content": {"old": before, "new": message.content}})
         return Response(_message(message))
 
     @extend_schema(methods=["GET"], parameters=[OpenApiParameter("key", str, required=True, description=(
@@ -274,7 +272,7 @@ class MessageViewSet(_OwnConversationsMixin, KnowledgeErrorsMixin, mixins.Update
             stored = attachments.attach(message=message, upload=data.validated_data["file"])
         except attachments.AttachmentRefused as exc:
             raise ValidationError({exc.field: [str(exc)]})
-        self.record_audit("updated", message, changes={"attachments": [None, stored.name]})
+        self.record_audit("updated", message, changes={"attachments": {"old": None, "new": stored.name}})
         return Response(_message(message), status=status.HTTP_201_CREATED)
 
     def _receipt(self, receipt):

@@ -142,7 +142,7 @@ class _TermWalk:
         required = [posting(self.term, self.weight), *self.search.required]
         queryset = self.search.queryset.filter(search_terms__contains=required)
         rows, ended = pages.walk(queryset, field=FIELD, descending=True, after=self.position, limit=limit,
-                                 key=("conversation-search", self.search.company_id, self.weight))
+                                 key=("conversation-search", self.search.company_id, self.term, self.weight))
         if ended:
             self.tiers.pop(0)
             self.position = None
