@@ -107,7 +107,7 @@ class ConversationViewSet(_OwnConversationsMixin, KnowledgeErrorsMixin, TenantVi
             except ValueError as exc:
                 raise ValidationError({"q": [str(exc)]})
         elif required:
-            queryset = queryset.filter(search_terms__contains=required)
+            queryset = conversation_search.filtered(queryset, company=self.company, required=required)
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 

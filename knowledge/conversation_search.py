@@ -22,13 +22,16 @@ requestdesk.db.text.strategy says how:
 
 * `POSTINGS_ON_SERVER` (a server that walks an index in order and counts cheaply): one
   pipeline matches any query posting, scores, sorts and pages; one more counts.
-* `POSTINGS_IN_WINDOWS` (the embedded server, which reads and sorts every match first): each
+* `POSTINGS_IN_WINDOWS` (the embedded server, which reads and sorts every match first, and
+  uses the index for one posting, not for `$all` or two conditions on the array): each
   query word's postings are walked best weight first, newest first, through
   requestdesk.db.pages.walk (bounded started_at windows). The walks merge by the threshold
   algorithm: a conversation read is scored from its own postings; one not read yet scores at
-  most the sum of the walks' current weights and is older than every walk's position, so a
-  page is final once its last row ranks above that. The walk stops when the page (and one
-  row more) is final, when every posting is read (the count is then exact), or after
+  most the sum of the walks' current weights and, at that score, comes after every walk's
+  position, so a page is final once its last row ranks above that. A walk reads twice as
+  many rows each time it is advanced (a common word is passed in few steps). The walk stops when the page (and one
+  row more) is final (the tag and custom field postings asked for are checked on the rows
+  read), when every posting is read (the count is then exact), or after
   KNOWLEDGE_CONVERSATION_SEARCH_MAX_CANDIDATES conversations read (the page is then the best of
   those read; the count says "at least").
 """
@@ -46,6 +49,7 @@ WEIGHTS = (TAG_WEIGHT + FIELD_WEIGHT, TAG_WEIGHT, FIELD_WEIGHT)  # best first
 MAX_QUERY_TERMS = 8
 MAX_POSTING = 80  # the field's max_length
 FIELD = "started_at"
+MAX_BATCH = 500  # rows one step of a walk reads at most
 
 
 def _fold(value) -> str:
@@ -133,19 +137,22 @@ class _TermWalk:
         self.term, self.search = term, search
         self.tiers = list(WEIGHTS)
         self.position = None
+        self.batch = 0
 
     @property
     def weight(self) -> int:
         return self.tiers[0] if self.tiers else 0
 
-    def advance(self, limit: int) -> list:
-        required = [posting(self.term, self.weight), *self.search.required]
-        queryset = self.search.queryset.filter(search_terms__contains=required)
+    def advance(self, need: int) -> list:
+        self.batch = limit = min(max(need, self.batch * 2), MAX_BATCH)
+        # one posting per query: the embedded server plans `$all`, or two conditions on the
+        # array, as a collection scan; the required postings are checked on the rows read
+        queryset = self.search.queryset.filter(search_terms__overlap=[posting(self.term, self.weight)])
         rows, ended = pages.walk(queryset, field=FIELD, descending=True, after=self.position, limit=limit,
                                  key=("conversation-search", self.search.company_id, self.term, self.weight))
         if ended:
             self.tiers.pop(0)
-            self.position = None
+            self.position, self.batch = None, 0
         else:
             self.position = pages.position_of(rows[-1], FIELD)
         return rows
@@ -197,10 +204,11 @@ class ConversationSearch:
         score, positions = bound
         if score == 0 or key[0] > score:
             return True
-        if key[0] < score or None in positions:
+        if key[0] < score:
             return False
-        # a walk's unread rows come strictly after its position
-        return all((key[1], key[2]) >= (pages._aware(p.value), p.pk) for p in positions)
+        # An unread row at the bound holds every walk's word at its current weight, so it comes
+        # strictly after every walk's position: after the nearest one is enough.
+        return any((key[1], key[2]) >= (pages._aware(p.value), p.pk) for p in positions if p is not None)
 
     def ranked(self, need: int) -> list[tuple]:
         """Every conversation read so far, best first, once the first `need` are final."""
@@ -220,7 +228,7 @@ class ConversationSearch:
                                       pages._aware(w.position.value) if w.position else pages.FLOOR))
             for row in walk.advance(need):
                 self.read += 1
-                if row.pk not in self._scored:
+                if row.pk not in self._scored and holds(row, self.required):
                     self._scored[row.pk] = (self._score(row), pages._aware(getattr(row, FIELD)), row.pk)
                     self._rows[row.pk] = row
         return sorted(self._scored.values(), reverse=True)
@@ -237,6 +245,44 @@ class ConversationSearch:
         if self.strategy == text.POSTINGS_IN_WINDOWS:
             return self._in_windows(number, size)
         return self._on_server(number, size)
+
+
+def holds(row, required) -> bool:
+    return set(required) <= set(row.search_terms or ())
+
+
+class FilteredList:
+    """The conversations of `queryset` holding every `required` posting, newest first, on the
+    embedded server: the first posting walked through pages.walk (one posting is an index
+    range there; `$all` is a collection scan), the others checked on the rows read, in
+    growing batches, until the page and one row more are found, the list ends, or
+    KNOWLEDGE_CONVERSATION_SEARCH_MAX_CANDIDATES rows are read (the count then says "at least")."""
+
+    def __init__(self, queryset, *, company, required: list[str]):
+        self.queryset = queryset.order_by().filter(search_terms__overlap=required[:1])
+        self.company_id = getattr(company, "pk", company)
+        self.required = required
+        self.read = 0
+
+    def numbered(self, *, number: int, size: int) -> pages.Numbered:
+        need, found, position, batch, ended = number * size + 1, [], None, 0, False
+        while len(found) < need and not ended and self.read < settings.KNOWLEDGE_CONVERSATION_SEARCH_MAX_CANDIDATES:
+            batch = min(max(need - len(found), batch * 2), MAX_BATCH)
+            rows, ended = pages.walk(self.queryset, field=FIELD, descending=True, after=position, limit=batch,
+                                     key=("conversation-filter", self.company_id, self.required[0]))
+            self.read += len(rows)
+            found += [row for row in rows if holds(row, self.required)]
+            if rows:
+                position = pages.position_of(rows[-1], FIELD)
+        return pages.Numbered(found[(number - 1) * size:number * size], len(found), ended, len(found) >= need)
+
+
+def filtered(queryset, *, company, required: list[str]):
+    """`queryset` limited to conversations holding every `required` posting, paged the way the
+    server can: a queryset where `$all` is planned on the index, a FilteredList elsewhere."""
+    if text.strategy(queryset.model) == text.POSTINGS_IN_WINDOWS:
+        return FilteredList(queryset, company=company, required=required)
+    return queryset.filter(search_terms__contains=required)
 
 
 def search(queryset, *, company, query: str, required=(), strategy: str | None = None) -> ConversationSearch:

@@ -250,3 +250,18 @@ def test_an_agent_reply_cannot_be_edited(api, world, message):
     response = api.as_user(world.user("a", "client")).patch(f"/api/v1/knowledge/messages/{reply.pk}/",
                                                              {"content": "x"}, format="json")
     assert response.status_code == 403 and Message.objects.get(pk=reply.pk).metadata.edited_at is None
+
+
+def test_filtered_walk_and_server_filter_agree(world):
+    user = world.user("a", "client")
+    for i in range(40):
+        conversation(world.a, user, tags=["vip"] + (["refund"] if i % 3 == 0 else []), fields={"plan": "pro"},
+                     days=i * 0.5)
+    queryset = Conversation.objects.for_company(world.a)
+    required = [conversation_search.tag_posting("VIP"), conversation_search.tag_posting("refund"),
+                conversation_search.field_posting("plan", "Pro")]
+    expected = [c.pk for c in queryset.filter(search_terms__contains=required).order_by("-started_at")]
+    walked = conversation_search.FilteredList(queryset, company=world.a, required=required)
+    first, second = walked.numbered(number=1, size=10), walked.numbered(number=2, size=10)
+    assert len(expected) == 14 and [c.pk for c in first.rows + second.rows] == expected
+    assert first.has_next and not second.has_next and second.count == 14 and second.count_exact
