@@ -253,27 +253,36 @@ def holds(row, required) -> bool:
 
 class FilteredList:
     """The conversations of `queryset` holding every `required` posting, newest first, on the
-    embedded server: the first posting walked through pages.walk (one posting is an index
-    range there; `$all` is a collection scan), the others checked on the rows read, in
-    growing batches, until the page and one row more are found, the list ends, or
-    KNOWLEDGE_CONVERSATION_SEARCH_MAX_CANDIDATES rows are read (the count then says "at least")."""
+    embedded server, where one posting is an index range and `$all` a collection scan. Every
+    match holds every posting, so any one posting's walk (pages.walk) finds them all, the
+    others checked on its rows: each posting's walk reads one batch, and the one that reached
+    furthest back (the rarest posting) goes on alone, in growing batches, until the page and
+    one row more are found, the list ends, or KNOWLEDGE_CONVERSATION_SEARCH_MAX_CANDIDATES rows
+    are read (the count then says "at least")."""
 
     def __init__(self, queryset, *, company, required: list[str]):
-        self.queryset = queryset.order_by().filter(search_terms__overlap=required[:1])
+        self.queryset = queryset.order_by()
         self.company_id = getattr(company, "pk", company)
         self.required = required
         self.read = 0
 
+    def _step(self, entry: str, position, limit: int):
+        rows, ended = pages.walk(self.queryset.filter(search_terms__overlap=[entry]), field=FIELD, descending=True,
+                                 after=position, limit=limit, key=("conversation-filter", self.company_id, entry))
+        self.read += len(rows)
+        return rows, ended, (pages.position_of(rows[-1], FIELD) if rows else position)
+
     def numbered(self, *, number: int, size: int) -> pages.Numbered:
-        need, found, position, batch, ended = number * size + 1, [], None, 0, False
+        need = number * size + 1
+        first = {entry: self._step(entry, None, need) for entry in self.required}
+        # the walk that ended, or else the one whose batch reached the oldest row
+        entry = min(first, key=lambda e: (not first[e][1], pages._aware(first[e][2].value) if first[e][2] else pages.FLOOR))
+        rows, ended, position = first[entry]
+        found, batch = [row for row in rows if holds(row, self.required)], need
         while len(found) < need and not ended and self.read < settings.KNOWLEDGE_CONVERSATION_SEARCH_MAX_CANDIDATES:
-            batch = min(max(need - len(found), batch * 2), MAX_BATCH)
-            rows, ended = pages.walk(self.queryset, field=FIELD, descending=True, after=position, limit=batch,
-                                     key=("conversation-filter", self.company_id, self.required[0]))
-            self.read += len(rows)
+            batch = min(batch * 2, MAX_BATCH)
+            rows, ended, position = self._step(entry, position, batch)
             found += [row for row in rows if holds(row, self.required)]
-            if rows:
-                position = pages.position_of(rows[-1], FIELD)
         return pages.Numbered(found[(number - 1) * size:number * size], len(found), ended, len(found) >= need)
 
 

@@ -265,3 +265,16 @@ def test_filtered_walk_and_server_filter_agree(world):
     first, second = walked.numbered(number=1, size=10), walked.numbered(number=2, size=10)
     assert len(expected) == 14 and [c.pk for c in first.rows + second.rows] == expected
     assert first.has_next and not second.has_next and second.count == 14 and second.count_exact
+
+
+def test_filtered_walk_follows_the_rarest_posting(world):
+    user = world.user("a", "client")
+    for i in range(60):
+        conversation(world.a, user, tags=["common"] + (["rare"] if i % 20 == 0 else []), days=i * 0.1)
+    queryset = Conversation.objects.for_company(world.a)
+    for tags in (["common", "rare"], ["rare", "common"], ["common", "absent"]):
+        walked = conversation_search.FilteredList(queryset, company=world.a,
+                                                  required=[conversation_search.tag_posting(t) for t in tags])
+        page = walked.numbered(number=1, size=10)
+        assert len(page.rows) == (0 if "absent" in tags else 3) and page.count_exact
+        assert walked.read <= 11 + 3  # one batch of the common tag, the rare one's three rows
