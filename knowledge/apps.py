@@ -1,6 +1,19 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete
+
+
+def _remove_attachment_files(sender, instance, **kwargs):
+    """A deleted conversation (by the API, the admin or its company's deletion) takes its
+    attachment files with it."""
+    from .services import attachments
+
+    attachments.remove_conversation_files(instance)
 
 
 class KnowledgeConfig(AppConfig):
     default_auto_field = "django_mongodb_backend.fields.ObjectIdAutoField"
     name = "knowledge"
+
+    def ready(self):
+        post_delete.connect(_remove_attachment_files, sender=self.get_model("Conversation"),
+                            dispatch_uid="knowledge-conversation-attachment-files")

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 
-from django.http import StreamingHttpResponse
+from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import renderers, serializers, status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import parsers, renderers, serializers, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from requestdesk.api.pagination import CursorPagination
@@ -19,13 +21,32 @@ from requestdesk.api.soft_delete import SoftDeleteViewSetMixin
 from tenants.roles import Role, at_least
 from tenants.viewsets import TenantReadOnlyViewSet, TenantViewSet
 
-from . import filters, selectors
+from . import conversation_search, filters, selectors
 from .api_errors import KnowledgeErrorsMixin, provider_status
 from .models import Conversation, Message
-from .serializers import ConversationSerializer, MessageSerializer, PostMessageSerializer, ReactionSerializer
-from .services import chat, conversations
+from .serializers import (
+    AttachmentUploadSerializer,
+    ConversationSerializer,
+    MessageEditSerializer,
+    MessageSerializer,
+    PostMessageSerializer,
+    ReactionSerializer,
+)
+from .services import attachments, chat, conversations
 
 EVENT_STREAM = "text/event-stream"
+CUSTOM_PREFIX = "custom."
+MAX_TAGS, MAX_CUSTOM = 10, 5
+SEARCH_PARAMETERS = [
+    OpenApiParameter("q", str, description=(
+        "Words to search for in the tags (10 points a word) and the custom field values (5 points); any word may "
+        "match. Ranked by score, then newest started_at; each row carries its `score`. Messages are not searched.")),
+    OpenApiParameter("tags", str, description=(
+        f"Comma-separated tags (at most {MAX_TAGS}): only conversations carrying ALL of them (case-insensitive).")),
+    OpenApiParameter("custom.{key}", str, description=(
+        "Any parameter named custom.<key>: only conversations whose metadata.custom_fields[<key>] equals the value "
+        f"(case-insensitive; string, number or boolean fields; at most {MAX_CUSTOM}).")),
+]
 
 
 class EventStreamRenderer(renderers.BaseRenderer):
@@ -72,6 +93,24 @@ class ConversationViewSet(SoftDeleteViewSetMixin, _OwnConversationsMixin, Knowle
     def get_queryset(self):
         queryset = super().get_queryset()
         return queryset.filter(user=self.request.user) if self.own_only() else queryset
+
+    @extend_schema(parameters=SEARCH_PARAMETERS)
+    def list(self, request, *args, **kwargs):
+        """The conversations, newest first; with ?q= ranked by search score (see the parameters)."""
+        queryset = self.filter_queryset(self.get_queryset())
+        required = required_postings(request.query_params)
+        query = request.query_params.get("q", "")
+        if query.strip():
+            if len(query) > 500:
+                raise ValidationError({"q": ["At most 500 characters."]})
+            try:
+                queryset = conversation_search.search(queryset, company=self.company, query=query, required=required)
+            except ValueError as exc:
+                raise ValidationError({"q": [str(exc)]})
+        elif required:
+            queryset = conversation_search.filtered(queryset, company=self.company, required=required)
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def perform_create(self, serializer, **fields):
         super().perform_create(serializer, user=self.request.user, started_at=timezone.now(), **fields)
@@ -150,8 +189,27 @@ class ConversationViewSet(SoftDeleteViewSetMixin, _OwnConversationsMixin, Knowle
         return Response({"updated": count})
 
 
+def required_postings(params) -> list[str]:
+    """The postings ?tags= and ?custom.<key>= ask every match to hold (400 on bad values)."""
+    errors, required = {}, []
+    tags = [tag.strip() for tag in params.get("tags", "").split(",") if tag.strip()]
+    if len(tags) > MAX_TAGS or any(len(tag) > 50 for tag in tags):
+        errors["tags"] = [f"At most {MAX_TAGS} tags of at most 50 characters each."]
+    required += [conversation_search.tag_posting(tag) for tag in tags]
+    custom = [(name[len(CUSTOM_PREFIX):], value) for name, value in params.items() if name.startswith(CUSTOM_PREFIX)]
+    for key, value in custom:
+        if not key.strip() or len(key) > 50 or not value.strip() or len(value) > 200:
+            errors[f"{CUSTOM_PREFIX}{key}"] = ["Give a field name (at most 50 characters) and a value (1-200)."]
+    if len(custom) > MAX_CUSTOM:
+        errors["custom"] = [f"At most {MAX_CUSTOM} custom field filters."]
+    if errors:
+        raise ValidationError(errors)
+    return list(dict.fromkeys(required + [conversation_search.field_posting(key, value) for key, value in custom]))
+
+
 class MessageViewSet(_OwnConversationsMixin, KnowledgeErrorsMixin, TenantReadOnlyViewSet):
-    """Messages (read-only; they are sent through a conversation), their reactions and receipts."""
+    """Messages (sent through a conversation; a user edits their own text by PATCH), their
+    attachments, reactions and receipts."""
 
     queryset = Message.objects.all()
     serializer_class = MessageSerializer
@@ -176,6 +234,47 @@ class MessageViewSet(_OwnConversationsMixin, KnowledgeErrorsMixin, TenantReadOnl
         data.is_valid(raise_exception=True)
         change = conversations.add_reaction if request.method == "POST" else conversations.remove_reaction
         return Response(_message(change(message=message, user=request.user, emoji=data.validated_data["emoji"])))
+
+    @extend_schema(request=MessageEditSerializer, responses=MessageSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        """Edit the text of a message you sent: sets metadata.edited_at."""
+        message = self.get_object()
+        data = MessageEditSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        before = message.content
+        try:
+            conversations.edit_message(message=message, user=request.user, content=data.validated_data["content"])
+        except conversations.NotEditable as exc:
+            raise PermissionDenied(str(exc))
+        self.record_audit("updated", message, changes={"content": {"old": before, "new": message.content}})
+        return Response(_message(message))
+
+    @extend_schema(methods=["GET"], parameters=[OpenApiParameter("key", str, required=True, description=(
+        "The attachment's key (its `url` carries it)."))], responses={
+        (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The file.")})
+    @extend_schema(methods=["POST"], request={"multipart/form-data": AttachmentUploadSerializer},
+                   responses={201: MessageSerializer})
+    @action(detail=True, methods=["get", "post"], parser_classes=[parsers.MultiPartParser, parsers.FormParser])
+    def attachments(self, request, pk=None):
+        """POST (multipart, `file`): attach a file to the message; GET ?key=: download it."""
+        message = self.get_object()
+        if request.method == "GET":
+            key = request.query_params.get("key", "")
+            found = attachments.find(message, key) if key else None
+            if found is None:
+                raise ValidationError({"key": ["Give the key of one of this message's uploaded attachments."]})
+            response = FileResponse(attachments.open_file(found), as_attachment=True, filename=found.name,
+                                    content_type=found.type)
+            response["X-Content-Type-Options"] = "nosniff"
+            return response
+        data = AttachmentUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            stored = attachments.attach(message=message, upload=data.validated_data["file"])
+        except attachments.AttachmentRefused as exc:
+            raise ValidationError({exc.field: [str(exc)]})
+        self.record_audit("updated", message, changes={"attachments": {"old": None, "new": stored.name}})
+        return Response(_message(message), status=status.HTTP_201_CREATED)
 
     def _receipt(self, receipt):
         message = self.get_object()

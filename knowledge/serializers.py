@@ -275,12 +275,17 @@ class KnowledgeSearchResultSerializer(serializers.Serializer):
 
 
 class ConversationSerializer(MongoModelSerializer):
+    score = serializers.SerializerMethodField(help_text="The search score of a ?q= search (null otherwise).")
+
     class Meta:
         model = Conversation
         fields = ["id", "agent", "contact_id", "user", "channel", "status", "started_at", "ended_at", "tags",
-                  "metadata", "company", "created_at", "updated_at"]
+                  "metadata", "score", "company", "created_at", "updated_at"]
         read_only_fields = ["user", "status", "started_at", "ended_at", "created_at", "updated_at"]
         extra_kwargs = {"agent": {"required": True, "allow_null": False}}
+
+    def get_score(self, conversation) -> int | None:
+        return getattr(conversation, "score", None)
 
     def validate_agent(self, value):
         if self.instance is not None and value != self.instance.agent:
@@ -300,6 +305,15 @@ class PostMessageSerializer(serializers.Serializer):
     content = serializers.CharField(max_length=20_000)
     attachments = serializers.ListField(child=EmbeddedField(Attachment), required=False, max_length=20)
     stream = serializers.BooleanField(default=False, help_text="Answer as server-sent events.")
+
+
+class MessageEditSerializer(serializers.Serializer):
+    content = serializers.CharField(max_length=20_000)
+
+
+class AttachmentUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="At most KNOWLEDGE_ATTACHMENT_MAX_BYTES; an image, PDF, audio, MP4 "
+                                           "video or UTF-8 text file (the type is read from the content).")
 
 
 class ReactionSerializer(serializers.Serializer):

@@ -333,6 +333,8 @@ KNOWLEDGE_CROSS_ENCODER_PATH = env.str("KNOWLEDGE_CROSS_ENCODER_PATH", default="
 KNOWLEDGE_CONNECTOR_TIMEOUT_SECONDS = env.float("KNOWLEDGE_CONNECTOR_TIMEOUT_SECONDS", default=30)
 KNOWLEDGE_CONNECTOR_MAX_PAGES = env.int("KNOWLEDGE_CONNECTOR_MAX_PAGES", default=1000)
 KNOWLEDGE_UPLOAD_MAX_BYTES = env.int("KNOWLEDGE_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+KNOWLEDGE_ATTACHMENT_MAX_BYTES = env.int("KNOWLEDGE_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+KNOWLEDGE_CONVERSATION_SEARCH_MAX_CANDIDATES = env.int("KNOWLEDGE_CONVERSATION_SEARCH_MAX_CANDIDATES", default=5000)
 KNOWLEDGE_VECTOR_INDEX_DIMENSIONS = env.int("KNOWLEDGE_VECTOR_INDEX_DIMENSIONS", default=384)  # Atlas only
 KNOWLEDGE_VECTOR_CACHE_MB = env.int("KNOWLEDGE_VECTOR_CACHE_MB", default=512)  # per process
 KNOWLEDGE_SYNC_LEASE_SECONDS = env.int("KNOWLEDGE_SYNC_LEASE_SECONDS", default=600)  # renewed as items come in
@@ -396,6 +398,19 @@ if ARCHIVE_S3_BUCKET:
         "region_name": env.str("ARCHIVE_S3_REGION", default="") or None,
         "file_overwrite": False, "default_acl": None, "querystring_auth": False,
         "object_parameters": env.json("ARCHIVE_S3_OBJECT_PARAMETERS", default={}),
+    }}
+# Message attachments (knowledge.services.attachments): a directory, ATTACHMENTS_ROOT, or an
+# S3-compatible bucket, ATTACHMENTS_S3_BUCKET (same credentials and options as the archives).
+ATTACHMENTS_ROOT = Path(env.str("ATTACHMENTS_ROOT", default=str(DATA_DIR / "attachments")))
+ATTACHMENTS_S3_BUCKET = env.str("ATTACHMENTS_S3_BUCKET", default="")
+STORAGES["attachments"] = {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                           "OPTIONS": {"location": ATTACHMENTS_ROOT}}
+if ATTACHMENTS_S3_BUCKET:
+    STORAGES["attachments"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": ATTACHMENTS_S3_BUCKET, "location": env.str("ATTACHMENTS_S3_PREFIX", default=""),
+        "endpoint_url": env.str("ARCHIVE_S3_ENDPOINT_URL", default="") or None,
+        "region_name": env.str("ARCHIVE_S3_REGION", default="") or None,
+        "file_overwrite": False, "default_acl": None, "querystring_auth": False,
     }}
 
 SECURE_CONTENT_TYPE_NOSNIFF = True

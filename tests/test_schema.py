@@ -45,7 +45,8 @@ def test_request_bodies_are_json_and_multipart_only_for_uploads(client, db):
               for path, method, op in _operations(_schema(client)) if "requestBody" in op}
     assert len(bodies) > 60
     uploads = {key: media for key, media in bodies.items() if media != ["application/json"]}
-    assert uploads == {("/api/v1/knowledge/collections/{id}/upload/", "post"): ["multipart/form-data"]}
+    assert uploads == {("/api/v1/knowledge/collections/{id}/upload/", "post"): ["multipart/form-data"],
+                       ("/api/v1/knowledge/messages/{id}/attachments/", "post"): ["multipart/form-data"]}
 
 
 def test_a_new_user_needs_a_password_an_update_does_not(client, db):

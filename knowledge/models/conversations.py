@@ -3,7 +3,12 @@
 Seed 001's "sparse" indexes (contact_id, user_id) are partial indexes here: the backend
 stores a missing value as null, which a sparse index would still index. The indexes the
 model Meta cannot express (user_id where it is an ObjectId, a path into ai_metadata, the
-text index on metadata.custom_fields) are created by migration 0002."""
+text index on metadata.custom_fields) are created by migration 0002.
+
+Search (knowledge.conversation_search): a conversation keeps `search_terms`, weighted postings
+of its words ("15:refund": 10 for a word of its tags, 5 for a word of its custom field values),
+rebuilt on every save (a queryset update() of tags or metadata bypasses it). Attachments keep their file in the attachments storage
+(knowledge.services.attachments) under `path`; `url` is where the API serves it."""
 
 from django.db import models
 from django.db.models import Q
@@ -35,6 +40,7 @@ class Conversation(SoftDeletable, TenantScoped):
     ended_at = models.DateTimeField(null=True, blank=True)
     tags = ArrayField(models.CharField(max_length=50), default=list, blank=True)
     metadata = EmbeddedModelField(ConversationMetadata, null=True, blank=True)
+    search_terms = ArrayField(models.CharField(max_length=80), default=list, blank=True, editable=False)
 
     class Meta:
         db_table = "conversations"
@@ -46,17 +52,34 @@ class Conversation(SoftDeletable, TenantScoped):
             models.Index(fields=["agent", "status", "started_at"], name="conv_agent_status_started"),
             models.Index(fields=["contact_id", "started_at"], name="conv_contact_started"),
             models.Index(fields=["user", "started_at"], name="conv_user_started"),
+            models.Index(fields=["company", "search_terms", "started_at"], name="conv_company_terms_started"),
         ]
 
     def __str__(self):
         return f"{self.channel} conversation {self.pk}"
 
+    def save(self, *args, **kwargs):
+        from ..conversation_search import postings  # the postings are the search's own format
+
+        self.search_terms = postings(self)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"tags", "metadata"} & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, "search_terms"}
+        super().save(*args, **kwargs)
+
 
 class Attachment(EmbeddedModel):
+    """A file sent with a message: where to get it (`url`), and, for a file uploaded here,
+    its storage name (`path`), sha256 and when it was stored."""
+
     url = models.URLField(max_length=2000)
     type = models.CharField(max_length=100)
     name = models.CharField(max_length=255)
     size = models.PositiveIntegerField(null=True, blank=True)
+    key = models.CharField(max_length=32, blank=True, help_text="Names an uploaded file in its download URL.")
+    path = models.CharField(max_length=500, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    uploaded_at = models.DateTimeField(null=True, blank=True)
 
 
 class AIMetadata(EmbeddedModel):

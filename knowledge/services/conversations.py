@@ -92,3 +92,21 @@ def remove_reaction(*, message: Message, user, emoji: str, refresh: bool = True)
     if refresh:
         message.refresh_from_db(fields=["metadata"])
     return message
+
+
+class NotEditable(PermissionError):
+    """Only the sender may edit a message, and only a user's message."""
+
+
+def edit_message(*, message: Message, user, content: str) -> Message:
+    """Replace a user's message text and set metadata.edited_at (one atomic $set); the
+    previous text is not kept. NotEditable unless `user` sent it: a user message in a
+    conversation `user` started."""
+    if message.sender_type != "user" or message.role != "user":
+        raise NotEditable("Only a user's message can be edited.")
+    if message.conversation.user_id != user.pk:
+        raise NotEditable("Only the user who sent a message can edit it.")
+    _messages(message.company_id).update_one(
+        {"_id": message.pk}, {"$set": {"content": content, _column("edited_at"): timezone.now()}})
+    message.refresh_from_db(fields=["content", "metadata"])
+    return message

@@ -5,7 +5,8 @@ about its own rows on every server).
   date field (their default) read page N by walking N pages of windows; `count` is exact
   where the server counts cheaply or where the walk reached the end, otherwise the rows seen
   so far plus one, with `count_exact: false` ("at least"). Other orderings are read the
-  plain way (fine for a tenant's few rows, which is what page numbers are for).
+  plain way (fine for a tenant's few rows, which is what page numbers are for). An object
+  with a `numbered(number=, size=)` method (a ranked search) gives its own pages.Numbered.
 * `CursorPagination`: for the large collections. `next` / `previous` links carry an opaque,
   signed cursor (a row's date and id); an unknown or altered cursor is a 400. Ordered by
   the view's `cursor_fields` only (newest first by default).
@@ -65,7 +66,8 @@ class Pagination(PageNumberPagination):
         number = request.query_params.get(self.page_query_param, "")
         if number.isdigit() and (len(number) > 12 or int(number) > MAX_PAGE):
             raise NotFound("Invalid page.")  # past any list's end; the skip would overflow the server's ints
-        if not isinstance(queryset, models.QuerySet) or pages.date_ordering(queryset) is None:
+        own_pages = callable(getattr(queryset, "numbered", None))  # a ranked search pages itself
+        if not own_pages and (not isinstance(queryset, models.QuerySet) or pages.date_ordering(queryset) is None):
             self.count_exact = True
             return super().paginate_queryset(queryset, request, view)
         self.request, size = request, self.get_page_size(request)
@@ -74,7 +76,10 @@ class Pagination(PageNumberPagination):
             number = _positive_int(number, strict=True)
         except ValueError:
             raise NotFound("Invalid page.")
-        found = pages.numbered(queryset, number=number, size=size, key=list_key(request, view))
+        if own_pages:
+            found = queryset.numbered(number=number, size=size)
+        else:
+            found = pages.numbered(queryset, number=number, size=size, key=list_key(request, view))
         if number > 1 and not found.rows:
             raise NotFound("Invalid page.")
         self.count, self.count_exact, self.number, self.has_next = found.count, found.count_exact, number, found.has_next
