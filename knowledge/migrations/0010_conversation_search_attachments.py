@@ -23,7 +23,7 @@ def fill_postings(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('knowledge', '0008_pending_upload'),
+        ('knowledge', '0009_soft_delete'),
     ]
 
     operations = [
