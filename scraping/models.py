@@ -344,11 +344,13 @@ class Result(TenantScoped):
             models.Index(fields=["target", "-published_at"], name="result_target_published"),
             models.Index(fields=["company", "platform", "-published_at"], name="result_company_platform"),
         ]
-        # And, by migration, the unique (company, target, item_key) index "result_target_item_key_uniq":
-        # one result per item of a target. Led by the company, so the tenant-scoped lookup
-        # {company, target, item_key: {$in: urls}} is planned on it. Not a UniqueConstraint: the
-        # backend writes those as partial indexes, which the embedded server never plans (a scan).
-        constraints = [models.UniqueConstraint(fields=["target", "content_hash"], name="result_target_hash_uniq")]
+        # And, by migration, two unique indexes, not UniqueConstraints (the backend writes those as
+        # partial indexes, which the embedded server never plans: a scan):
+        # - (company, target, item_key) "result_target_item_key_uniq": one result per item of a
+        #   target; led by the company, so the tenant-scoped lookup {company, target, item_key:
+        #   {$in: urls}} is planned on it;
+        # - (target, content_hash) "result_target_hash_uniq": the same content is stored once per
+        #   target, and ingest's dedupe lookup {target, content_hash: {$in: digests}} is planned on it.
 
     def __str__(self):
         return self.content.title or self.content.text[:80] or self.content.url or str(self.pk)
