@@ -163,8 +163,10 @@ def test_demo_content_is_valid_and_idempotent(world):
 
     for _ in range(2):
         seed.seed(companies=[world.a], progress=lambda *args: None)
-    pipeline = Pipeline.objects.get(company=world.a)
-    assert pipelines.validate_steps(company=world.a, steps=pipeline.steps()) == []
+    seeded = list(Pipeline.objects.filter(company=world.a))
+    assert sorted(p.name for p in seeded) == ["Article Brief Pipeline", "Article Generation Pipeline"]
+    for pipeline in seeded:
+        assert pipelines.validate_steps(company=world.a, steps=pipeline.steps()) == []
     assert Component.objects.filter(company=world.a).count() == 3 and Campaign.objects.count() == 1
     assert sorted(Ticket.objects.values_list("status", flat=True)) == sorted(
         ["open", "in_progress", "review", "completed", "closed"])

@@ -13,6 +13,7 @@ import pytest
 
 from knowledge import conversation_search
 from knowledge.models import Conversation, ConversationMetadata, Message
+from requestdesk import soft_delete
 from requestdesk.db import text
 from tests.knowledge_support import knowledge_settings, make_agent  # noqa: F401
 from tests.storage_support import CREDENTIALS, s3_server  # noqa: F401
@@ -195,11 +196,14 @@ def _round_trip(api, world, message):
     return stored
 
 
-def test_attachment_round_trip_on_the_filesystem_and_removed_with_its_conversation(api, world, files, message):
+def test_attachment_round_trip_on_the_filesystem_and_removed_when_its_conversation_is_purged(api, world, files, message):
     stored = _round_trip(api, world, message)
     assert (files / stored["path"]).read_bytes() == PNG
     response = api.as_user(world.user("a", "content_manager")).delete(f"{URL}{message.conversation_id}/")
     assert response.status_code == 204
+    assert (files / stored["path"]).exists()  # a soft delete: the conversation can still be restored
+    later = datetime.now(timezone.utc) + soft_delete.retention() + timedelta(days=1)
+    assert soft_delete.purge(now=later)["knowledge.Conversation"] == 1
     assert not (files / stored["path"]).exists()
     assert not Message.objects.filter(pk=message.pk).exists()
 
