@@ -24,8 +24,17 @@ import os
 import sys
 import time
 
-from bench import api_bench, content_bench, harness, knowledge_bench, lists_bench, scraping_bench, table
-from bench import extraction_bench, retrieval_bench
+from bench import (
+    api_bench,
+    content_bench,
+    extraction_bench,
+    harness,
+    knowledge_bench,
+    lists_bench,
+    retrieval_bench,
+    scraping_bench,
+    table,
+)
 
 BENCHES = {"api": api_bench, "scraping": scraping_bench, "knowledge": knowledge_bench, "content": content_bench,
            "lists": lists_bench, "retrieval": retrieval_bench, "extraction": extraction_bench}

@@ -41,13 +41,12 @@ import secrets
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pymongo.monitoring
 
 from bench import harness
-from bench.seeding import (add_rollups, at_ms, clone_raw, now_ms, raw_of, spread_times, vary_result,
-                           wait_idle)
+from bench.seeding import add_rollups, at_ms, clone_raw, now_ms, raw_of, spread_times, vary_result, wait_idle
 from bench.table import Row, number
 
 SIZES = (1_000, 10_000, 100_000)
@@ -152,7 +151,7 @@ def make_tenant(name: str, n: int) -> Tenant:
     text = ("The lantern arrived quickly and the battery lasts all night. Great value and excellent quality, "
             "though the handle feels a little cheap.")
     words = sorted(set(text.lower().replace(",", "").replace(".", "").split()))
-    published = datetime.now(timezone.utc)
+    published = datetime.now(UTC)
     results = [Result.objects.create(
         company=company, project=project, target=target, platform=Target.FEED,
         item_key=f"https://bench.example/{n}/item",
@@ -171,7 +170,7 @@ def make_tenant(name: str, n: int) -> Tenant:
                          obj=ticket, changes={"status": {"old": "open", "new": "in_progress"}},
                          metadata={"auth": "api_key", "ip": "127.0.0.1", "api_key_prefix": key.split("_")[1]})
     templates = {"results": [raw_of(r) for r in results], "tickets": [raw_of(ticket)], "audit": [raw_of(entry)]}
-    for kind, objects in (("results", results), ("tickets", [ticket]), ("audit", [entry])):
+    for _kind, objects in (("results", results), ("tickets", [ticket]), ("audit", [entry])):
         connection.database[objects[0]._meta.db_table].delete_many({"_id": {"$in": [o.pk for o in objects]}})
     return Tenant(company, admin, key, templates, {kind: set() for kind in templates})
 
@@ -183,7 +182,7 @@ def top_up(tenant: Tenant, size: int, rnd: random.Random, end: int) -> int:
     from bench.lists_urls import SOURCES, WINDOWS
 
     inserted = 0
-    for kind, (table, field, _, _) in SOURCES.items():
+    for kind, (table, _field, _, _) in SOURCES.items():
         taken = tenant.times[kind]
         times = spread_times(rnd, max(0, size - len(taken)), taken, end_ms=end)
         template = tenant.templates[kind][0]
@@ -406,7 +405,7 @@ def render_goals(rows: list[GoalRow]) -> str:
                          f"{r.ratio:.2f}x", f"{'ok' if r.ok else 'MISS'} ({r.goal})") for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     right = {1, 4, 5}
-    lines = ["  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
+    lines = ["  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
              .rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     met = sum(1 for r in rows if r.ok)

@@ -20,7 +20,8 @@ from django.urls import path
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from requestdesk.urls import handler404, urlpatterns as product_urlpatterns
+from requestdesk.urls import handler404
+from requestdesk.urls import urlpatterns as product_urlpatterns
 from tenants.roles import Role
 from tenants.scoping import resolve_tenant
 

@@ -106,8 +106,8 @@ class Anchors:
     def __init__(self, collection):
         import bm25s
 
-        from knowledge.services.embeddings import local_model
         from knowledge.selectors import chunks_of
+        from knowledge.services.embeddings import local_model
 
         rows = list(chunks_of(collection).values_list("source_id", "metadata__title", "content"))
         self.sources = [source for source, _, _ in rows]
@@ -167,8 +167,8 @@ class Anchors:
 
 def hit_rates(rankings: list[list[str]], expected: list[str]) -> tuple[float, float]:
     """Shares of questions whose paragraph is first, and among the first five."""
-    hits1 = sum(bool(found) and found[0] == want for found, want in zip(rankings, expected))
-    hits5 = sum(want in found[:5] for found, want in zip(rankings, expected))
+    hits1 = sum(bool(found) and found[0] == want for found, want in zip(rankings, expected, strict=True))
+    hits5 = sum(want in found[:5] for found, want in zip(rankings, expected, strict=True))
     return hits1 / len(expected), hits5 / len(expected)
 
 

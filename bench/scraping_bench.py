@@ -100,7 +100,7 @@ def rows(args, log=harness.log) -> list[Row]:
     where = "on the server" if selectors.scores_on_server() else "client-side"
     log(f"search     over {Result.objects.count()} results, {args.search_queries} queries of 1-3 "
         f"words per set, count + first page of 20, scored {where}:")
-    for label, filters, words in query_sets:
+    for label, filters, words in query_sets:  # noqa: B007 (`product` reads `filters` when called)
         matches = []
         queries = [" ".join(words()) for _ in range(args.search_queries)]
         product_times, raw_times = harness.interleaved(product, raw, queries)
@@ -171,7 +171,7 @@ def raw_insert_rate(args, log) -> float:
 
 
 def log_plan_and_analytics(company, project, log) -> None:
-    from scraping import selectors
+    from scraping import analytics, selectors
 
     collection = _results_collection()
     match = selectors.search(company=company, query="lantern battery").pipeline()[0]
@@ -179,7 +179,7 @@ def log_plan_and_analytics(company, project, log) -> None:
                                        verbosity="queryPlanner")
     log(f"plan       {'IXSCAN result_company_postings' if 'result_company_postings' in str(plan) else 'NO INDEX'}")
     started = time.perf_counter()
-    report = selectors.sentiment_analytics(company=company, filters=selectors.ResultFilters(project=project.pk),
+    report = analytics.sentiment_analytics(company=company, filters=selectors.ResultFilters(project=project.pk),
                                            interval="day")
     log(f"analytics  daily series + totals + per target over {report['totals']['count']} results: "
         f"{(time.perf_counter() - started) * 1000:.0f} ms")

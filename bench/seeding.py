@@ -10,14 +10,14 @@ import random
 import secrets
 import struct
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 from bench import harness
 
 SPREAD = timedelta(days=360)  # inside the audit log's one-year TTL
 BATCH = 250  # a batch well within pymongo's 5 s heartbeat on a busy server
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _OID_MIDDLE = os.urandom(5)
 _OID_COUNTER = itertools.count(random.randrange(1 << 24))
@@ -35,7 +35,7 @@ def at_ms(ms: int) -> datetime:
 
 
 def now_ms() -> int:
-    return int((datetime.now(timezone.utc) - EPOCH) / timedelta(milliseconds=1))
+    return int((datetime.now(UTC) - EPOCH) / timedelta(milliseconds=1))
 
 
 def spread_times(rnd: random.Random, count: int, taken: set[int], *, end_ms: int,

@@ -4,7 +4,8 @@ HttpResponse behind the same middleware, no DRF, no database."""
 from django.http import HttpResponse
 from django.urls import path
 
-from requestdesk.urls import handler404, urlpatterns as product_urlpatterns
+from requestdesk.urls import handler404
+from requestdesk.urls import urlpatterns as product_urlpatterns
 
 __all__ = ["handler404", "urlpatterns"]
 

@@ -7,25 +7,24 @@ with the status summary) and, for superadmins, the live workers page
 TenantAdmin."""
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from redis import RedisError
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from redis import RedisError
 
 from requestdesk.admin_lists import recent_values_filter
 from requestdesk.soft_delete_admin import SoftDeleteAdminMixin
 from tenants.admin_base import TenantAdmin, is_superadmin, record_audit
-from tenants.scoping import scope
 
 from . import selectors
 from .models import CAMPAIGN_FLOW, TICKET_FLOW, Batch, Campaign, Component, Context, Pipeline, Template, Ticket
-from .services import campaigns, contexts, pipelines, stats, tickets, versions, workers
+from .services import campaigns, contexts, pipelines, stats, versions, workers
 from .services import components as registry
 from .workflow import InvalidTransition
 
@@ -307,7 +306,7 @@ class ContextAdmin(_ReadOnly):
             found, problem = [], f"The worker registry (Redis) is unavailable: {exc}"
         for worker in found:
             for name in ("started_at", "last_heartbeat"):
-                worker[f"{name}_dt"] = datetime.fromtimestamp(worker[name], tz=timezone.utc)
+                worker[f"{name}_dt"] = datetime.fromtimestamp(worker[name], tz=UTC)
         page = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "Workers",
                 "workers": found, "problem": problem, "has_view_permission": True}
         return TemplateResponse(request, "admin/content/workers.html", page)

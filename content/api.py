@@ -26,8 +26,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from requestdesk.api.queueing import accepted_or_503
 from requestdesk.api.pagination import CursorPagination
+from requestdesk.api.queueing import accepted_or_503
 from requestdesk.api.soft_delete import SoftDeleteViewSetMixin
 from tenants import audit, plans
 from tenants.models import ApiKey
@@ -38,11 +38,21 @@ from . import selectors
 from .filters import CampaignFilter, ComponentFilter, ContextFilter, PipelineFilter, TemplateFilter, TicketFilter
 from .models import Batch, Campaign, Component, Context, Pipeline, Template, Ticket
 from .serializers import (
-    BatchInputSerializer, BatchSerializer, CampaignSerializer, ComponentSerializer, ContextInputSerializer,
-    ContextListSerializer, ContextSerializer, PipelineSerializer, PipelineStatsQuerySerializer, RestoreSerializer,
-    TemplateSerializer, TicketSerializer, definition_errors,
+    BatchInputSerializer,
+    BatchSerializer,
+    CampaignSerializer,
+    ComponentSerializer,
+    ContextInputSerializer,
+    ContextListSerializer,
+    ContextSerializer,
+    PipelineSerializer,
+    PipelineStatsQuerySerializer,
+    RestoreSerializer,
+    TemplateSerializer,
+    TicketSerializer,
+    definition_errors,
 )
-from .services import batches, campaigns, contexts, stats, tickets, versions, workers
+from .services import batches, campaigns, contexts, stats, versions, workers
 from .workflow import InvalidTransition
 
 MANAGER = Role.CONTENT_MANAGER

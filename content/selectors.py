@@ -10,7 +10,6 @@ from tenants.roles import Role, at_least
 
 from .models import Batch, Context
 
-
 # --- tickets ----------------------------------------------------------------------------
 
 def visible_tickets(queryset, *, user, role: str):

@@ -16,7 +16,16 @@ from tenants.roles import Role, at_least
 from tenants.scoping import resolve_tenant
 
 from .models import (
-    CAMPAIGN_FLOW, DEFAULT_PRIORITY, TICKET_FLOW, Batch, Campaign, Component, Context, Pipeline, Template, Ticket,
+    CAMPAIGN_FLOW,
+    DEFAULT_PRIORITY,
+    TICKET_FLOW,
+    Batch,
+    Campaign,
+    Component,
+    Context,
+    Pipeline,
+    Template,
+    Ticket,
     TicketStatus,
 )
 from .services import campaigns, pipelines, tickets, versions

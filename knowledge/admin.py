@@ -28,7 +28,6 @@ from .services.embeddings import DimensionMismatch
 from .services.extract import SUPPORTED, UnsupportedUpload, check_upload
 from .services.llm import ProviderError
 
-
 HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}  # for the admin's form factory
 
 
@@ -130,7 +129,7 @@ class CollectionForm(forms.ModelForm):
 
     class Meta:
         model = KnowledgeCollection
-        exclude = ["settings"]
+        exclude = ["settings"]  # noqa: DJ006 (every other field, settings through SETTINGS above)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -10,8 +10,8 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from requestdesk.api.queueing import accepted_or_503
 from requestdesk.api.pagination import CursorPagination
+from requestdesk.api.queueing import accepted_or_503
 from requestdesk.api.soft_delete import SoftDeleteViewSetMixin
 from tenants.roles import Role
 from tenants.viewsets import TenantReadOnlyViewSet, TenantViewSet, TenantViewSetMixin

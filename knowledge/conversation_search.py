@@ -133,7 +133,7 @@ class _TermWalk:
     pages.walk. `weight` and `position` bound what it has not read yet: a posting of a lower
     weight, or of this weight after `position` (None: nothing of this weight read yet)."""
 
-    def __init__(self, term: str, search: "ConversationSearch"):
+    def __init__(self, term: str, search: ConversationSearch):
         self.term, self.search = term, search
         self.tiers = list(WEIGHTS)
         self.position = None

@@ -11,7 +11,16 @@ from requestdesk.api.serializers import EmbeddedField, MongoModelSerializer, Obj
 from tenants.scoping import resolve_tenant
 
 from . import selectors
-from .models import Agent, Attachment, Conversation, KnowledgeChunk, KnowledgeCollection, LLMProvider, Message, SyncHistory
+from .models import (
+    Agent,
+    Attachment,
+    Conversation,
+    KnowledgeChunk,
+    KnowledgeCollection,
+    LLMProvider,
+    Message,
+    SyncHistory,
+)
 from .models.collections import LOCAL_EMBEDDING_MODEL
 from .services import crypto, retrieval
 from .services.chunking import DEFAULT_OVERLAP, DEFAULT_SIZE, MIN_SIZE

@@ -31,7 +31,7 @@ import time
 import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bson import json_util
@@ -76,7 +76,7 @@ def _no_progress(name: str, done: int, total: int) -> None:
 
 def create_backup(*, db, output_dir: Path, progress=_no_progress, now: datetime | None = None) -> Result:
     """Dump every collection of `db` into output_dir/requestdesk-<UTC stamp>.tar.gz, atomically."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     target = _free_name(output_dir, now)
@@ -108,7 +108,7 @@ def create_backup(*, db, output_dir: Path, progress=_no_progress, now: datetime 
 
 
 def _free_name(output_dir: Path, now: datetime) -> Path:
-    stem = NAME_PREFIX + now.astimezone(timezone.utc).strftime(STAMP_FORMAT)
+    stem = NAME_PREFIX + now.astimezone(UTC).strftime(STAMP_FORMAT)
     path, n = output_dir / f"{stem}.tar.gz", 0
     while path.exists():
         n += 1
@@ -147,7 +147,7 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 def prune_backups(*, output_dir: Path, retention_days: float, keep: Path,
                   now: datetime | None = None) -> list[Path]:
     """Delete archives in output_dir older than retention_days (by their name's stamp, else mtime)."""
-    cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=retention_days)
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=retention_days)
     pruned = []
     for path in sorted(Path(output_dir).iterdir()):
         match = ARCHIVE_RE.match(path.name)
@@ -160,16 +160,16 @@ def prune_backups(*, output_dir: Path, retention_days: float, keep: Path,
 
 
 def _archive_time(path: Path, stamp: str) -> datetime:
-    return _stamp_time(stamp, lambda: datetime.fromtimestamp(path.stat().st_mtime, timezone.utc))
+    return _stamp_time(stamp, lambda: datetime.fromtimestamp(path.stat().st_mtime, UTC))
 
 
 def _stamp_time(stamp: str, otherwise) -> datetime:
     """The time of an archive's name stamp, else `otherwise()` (its modification time)."""
     try:
-        return datetime.strptime(stamp[:15], STAMP_FORMAT).replace(tzinfo=timezone.utc)
+        return datetime.strptime(stamp[:15], STAMP_FORMAT).replace(tzinfo=UTC)
     except ValueError:
         when = otherwise()
-        return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+        return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 # --- Backups in the archive storage -------------------------------------------------------
@@ -189,11 +189,11 @@ def stored_backups() -> list[str]:
 
 def prune_stored_backups(*, retention_days: float, keep: str, now: datetime | None = None) -> list[str]:
     """Delete the stored backups older than retention_days (by their name's stamp), never `keep`."""
-    cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=retention_days)
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=retention_days)
     pruned = []
     for name in stored_backups():
         stamp = ARCHIVE_RE.match(Path(name).name).group(1)
-        if name != keep and _stamp_time(stamp, lambda: archive_storage.storage().get_modified_time(name)) < cutoff:
+        if name != keep and _stamp_time(stamp, lambda name=name: archive_storage.storage().get_modified_time(name)) < cutoff:
             archive_storage.delete(name)
             pruned.append(name)
     return pruned

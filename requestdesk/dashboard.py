@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from django import forms
@@ -221,7 +221,7 @@ def _pipeline(scope: Scope, now: datetime) -> tuple[tuple, Chart]:
     hours = [(now - timedelta(hours=h)).replace(minute=0, second=0, microsecond=0) for h in range(23, -1, -1)]
     per_hour = {hour: Counter() for hour in hours}
     for row in rows:
-        hour = row.created_at.astimezone(dt_timezone.utc).replace(minute=0, second=0, microsecond=0)
+        hour = row.created_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
         if hour in per_hour:
             per_hour[hour][row.status] += 1
     chart = stacked_bars([(hour.strftime("%H:00"), per_hour[hour]) for hour in hours],
@@ -233,7 +233,7 @@ def _pipeline(scope: Scope, now: datetime) -> tuple[tuple, Chart]:
 def _sentiment(scope: Scope, now: datetime) -> tuple[tuple, Chart]:
     from scraping.services import rollups
 
-    today = now.astimezone(dt_timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
+    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
     days = [today - timedelta(days=d) for d in range(TREND_DAYS - 1, -1, -1)]
     months = sorted({rollups.month_of(day) for day in days})
     docs = (rollups.everyone(months) if scope.company is None
@@ -245,7 +245,7 @@ def _sentiment(scope: Scope, now: datetime) -> tuple[tuple, Chart]:
                 for label in (*rollups.LABELS, rollups.UNSCORED):
                     per_day[day][label] += rollups.cell_count(cell, label)
     totals = sum(per_day.values(), Counter())
-    since = datetime.combine(days[0], datetime.min.time(), dt_timezone.utc).isoformat()
+    since = datetime.combine(days[0], datetime.min.time(), UTC).isoformat()
     figures = tuple(Figure(label, totals.get(label, 0),
                            url=scope.url("scraping_result", sentiment=label, published_at__gte=since),
                            css=f"sentiment-{label}") for label in rollups.LABELS)

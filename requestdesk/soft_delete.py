@@ -116,7 +116,7 @@ def _check_unique(model, pks: list) -> None:
     for constraint in _live_unique_constraints(model):
         fields = [model._meta.get_field(name).attname for name in constraint.fields]
         for values in model.all_objects.filter(pk__in=pks).values_list("pk", *fields):
-            pk, key = values[0], dict(zip(fields, values[1:]))
+            pk, key = values[0], dict(zip(fields, values[1:], strict=True))
             if model.objects.filter(**key).exclude(pk=pk).exists():
                 names = ", ".join(constraint.fields)
                 raise RestoreConflict({constraint.fields[-1]: [

@@ -3,8 +3,7 @@ sentiment chart page), targets, jobs and results. Rows are limited to the staff 
 company by TenantAdmin; system presets are shown to everyone and changed by no one (they are
 reference data, written by migration)."""
 
-from datetime import datetime, time
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, time
 
 from django import forms
 from django.contrib import admin, messages
@@ -19,8 +18,10 @@ from requestdesk import outbound
 from requestdesk.soft_delete_admin import SoftDeleteAdminMixin
 from tenants.admin_base import TenantAdmin, is_superadmin, record_audit, relative_time
 
-from . import selectors
-from . import analytics  # noqa: I001 (after selectors, whose names it imports)
+from . import (
+    analytics,  # noqa: I001 (after selectors, whose names it imports)
+    selectors,
+)
 from .models import Preset, Project, Result, ScrapeJob, Sentiment, Target
 from .serializers import ConfigField
 from .services import extraction, jobs, llm_sentiment, projects
@@ -53,11 +54,11 @@ class SentimentRangeForm(forms.Form):
 
 
 def _day_start(day):
-    return datetime.combine(day, time.min, tzinfo=dt_timezone.utc) if day else None
+    return datetime.combine(day, time.min, tzinfo=UTC) if day else None
 
 
 def _day_end(day):
-    return datetime.combine(day, time(23, 59, 59, 999000), tzinfo=dt_timezone.utc) if day else None
+    return datetime.combine(day, time(23, 59, 59, 999000), tzinfo=UTC) if day else None
 
 
 @admin.register(Preset)

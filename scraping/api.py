@@ -35,20 +35,21 @@ from tenants.models import Schedule
 from tenants.roles import Role, at_least
 from tenants.viewsets import TenantReadOnlyViewSet, TenantViewSet
 
-from . import selectors
-from . import analytics  # noqa: I001 (after selectors, whose names it imports)
+from . import (
+    analytics,  # noqa: I001 (after selectors, whose names it imports)
+    selectors,
+)
 from .models import RUN_PROJECT_TASK, Preset, Project, Result, ScrapeJob, Sentiment, Target
 from .serializers import (
     PresetSerializer,
     ProjectSerializer,
     ResultSerializer,
-    ScrapeScheduleSerializer,
     ScrapeJobSerializer,
+    ScrapeScheduleSerializer,
     SearchResultSerializer,
     TargetSerializer,
 )
 from .services import jobs, projects
-
 
 # --- filters --------------------------------------------------------------------------------------
 

@@ -375,7 +375,7 @@ class SentimentRollup(TenantScoped):
     company = models.ForeignKey("tenants.Company", on_delete=models.CASCADE, related_name="+", db_index=False)
     project = models.ForeignKey(Project, null=True, on_delete=models.CASCADE, related_name="+", db_index=False)
     target = models.ForeignKey(Target, null=True, on_delete=models.CASCADE, related_name="+", db_index=False)
-    platform = models.CharField(max_length=10, null=True)
+    platform = models.CharField(max_length=10, null=True)  # noqa: DJ001 (null: a company-wide document)
     month = models.DateTimeField()
     days = models.JSONField(default=dict)
 

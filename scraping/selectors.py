@@ -1,4 +1,5 @@
-"""Reads that are more than a filter: the weighted search and the sentiment analytics.
+"""Reads that are more than a filter: the weighted search (the sentiment analytics are in
+scraping.analytics, which reads this module's filters).
 
 Every query reads through `raw(Result, company=...)` (requestdesk.db.collections), which adds
 the tenant's company to the caller's filters.
@@ -35,7 +36,7 @@ weights; ranked by score, then newest, then _id.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 
@@ -77,7 +78,7 @@ def _aggregate(company, pipeline: list):
 def naive_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
-    return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,7 @@ class _TermWalk:
     bound what it has not read yet: a posting of a lower weight, or of this weight older
     than `seen_to` (None: none read)."""
 
-    def __init__(self, term: str, walk: "SearchResults"):
+    def __init__(self, term: str, walk: SearchResults):
         self.term, self.walk = term, walk
         self.tiers = list(WEIGHTS)
         self.top = None     # the current window's exclusive upper bound (None: the newest)
@@ -289,10 +290,11 @@ class SearchResults:
 
     def _small_filter(self):
         """The project's or target's results, when its rollup counts few (else None)."""
+        from . import analytics  # analytics reads the filters and helpers of this module
         for name in ("target", "project"):
             value = getattr(self.filters, name)
             if value is not None:
-                if rollup_count(self.company, self.filters) <= settings.SCRAPING_SEARCH_COUNT_CAP:
+                if analytics.rollup_count(self.company, self.filters) <= settings.SCRAPING_SEARCH_COUNT_CAP:
                     query = {_column(name): _pk(value)}
                     dates = {op: v for op, v in (("$gte", self.date_from), ("$lte", self.date_to)) if v}
                     if dates:
@@ -381,8 +383,3 @@ def search(*, company, query: str, filters: ResultFilters | None = None) -> Sear
     if not terms:
         raise ValueError("Enter at least one word to search for (common words such as “the” are not searched).")
     return SearchResults(company=company, terms=terms, filters=filters or ResultFilters(), query=query)
-
-
-# The sentiment analytics read the daily rollups (scraping.analytics), under the names the
-# API, the admin chart and the benchmark call them by.
-from .analytics import rollup_count, sentiment_analytics, sentiment_by_target, sentiment_series  # noqa: E402, F401

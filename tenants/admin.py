@@ -13,7 +13,6 @@ from .admin_base import TenantAdmin, audited_update, is_superadmin
 from .models import ApiKey, Company, RefreshToken, User, UserSettings
 from .roles import RANK, Role
 
-
 # Admin access comes from roles (tenants.admin_permissions), not from groups.
 admin.site.unregister(Group)
 
@@ -188,5 +187,4 @@ class RefreshTokenAdmin(admin.ModelAdmin):
         self.message_user(request, f"Revoked {count} refresh token(s).")
 
 
-from . import webhook_admin  # noqa: E402,F401
-from . import events_admin  # noqa: E402,F401
+from . import events_admin, webhook_admin  # noqa: E402,F401,I001

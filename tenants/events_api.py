@@ -7,8 +7,8 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from requestdesk.api.pagination import CursorPagination
 from requestdesk.api.filters import ObjectIdFilter
+from requestdesk.api.pagination import CursorPagination
 from requestdesk.api.serializers import MongoModelSerializer
 
 from . import notifications

@@ -7,7 +7,8 @@ import zoneinfo
 from urllib.parse import urlsplit
 
 from django.conf import global_settings
-from django.contrib.auth.models import AbstractUser, UserManager as DjangoUserManager
+from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone

@@ -15,7 +15,7 @@ duplicate key, read as "over the limit").
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 
 from bson import ObjectId
 from django.conf import settings as django_settings
@@ -126,7 +126,7 @@ def _usage():
 
 
 def today(now: datetime | None = None) -> str:
-    return (now or datetime.now(dt_timezone.utc)).astimezone(dt_timezone.utc).date().isoformat()
+    return (now or datetime.now(UTC)).astimezone(UTC).date().isoformat()
 
 
 def used_today(company, *, now: datetime | None = None) -> int:

@@ -11,8 +11,8 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from requestdesk.api.pagination import CursorPagination
 from requestdesk import outbound
+from requestdesk.api.pagination import CursorPagination
 from requestdesk.api.serializers import MongoModelSerializer
 from requestdesk.api.soft_delete import SoftDeleteViewSetMixin
 

@@ -51,7 +51,7 @@ import logging
 import secrets
 import time
 import uuid
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import standardwebhooks
@@ -263,7 +263,7 @@ def sign(secret: str, body, timestamp: int | None = None) -> str:
 
 def standard_signature(secret: str, message_id: str, timestamp: int, body) -> str:
     """The Standard Webhooks `webhook-signature` value, made by the reference library."""
-    sent_at = datetime.fromtimestamp(timestamp, tz=dt_timezone.utc)
+    sent_at = datetime.fromtimestamp(timestamp, tz=UTC)
     return standardwebhooks.Webhook(standard_secret(secret)).sign(message_id, sent_at, _as_bytes(body).decode())
 
 

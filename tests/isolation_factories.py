@@ -11,14 +11,13 @@ routed or registered model without a builder here: add one when you add an endpo
 from __future__ import annotations
 
 import secrets
-from typing import Callable
+from collections.abc import Callable
 
 from django.utils import timezone
 
 from content.models import Batch, Campaign, Component, Context, Pipeline, Template, Ticket
 from content.services import batches
-from knowledge.models import Agent, Conversation, KnowledgeChunk, KnowledgeCollection, LLMProvider, Message
-from knowledge.models import SyncHistory
+from knowledge.models import Agent, Conversation, KnowledgeChunk, KnowledgeCollection, LLMProvider, Message, SyncHistory
 from knowledge.services import ingest as knowledge_ingest
 from knowledge.services import sync
 from plugins.task_manager.models import Task
@@ -28,14 +27,23 @@ from scraping.services import jobs, projects
 from scraping.services.extraction import Item
 from tenants import audit, notifications, services, webhooks
 from tenants.models import (
-    ApiKey, AuditLog, Company, Notification, RefreshToken, Schedule, User, UserSettings, Webhook, WebhookDelivery,
+    ApiKey,
+    AuditLog,
+    Company,
+    Notification,
+    RefreshToken,
+    Schedule,
+    User,
+    UserSettings,
+    Webhook,
+    WebhookDelivery,
 )
 from tenants.roles import Role
 from tests.content_support import article_setup
 from tests.knowledge_support import make_agent, make_collection, make_provider
 from tests.scraping_support import make_project, make_target
 
-FACTORIES: dict[type, Callable[["Owner"], object]] = {}
+FACTORIES: dict[type, Callable[[Owner], object]] = {}
 
 
 class MissingFactory(LookupError):

@@ -16,11 +16,11 @@ from pymongo import UpdateOne, monitoring
 from content.models import Context, Ticket
 from requestdesk import dashboard
 from requestdesk.db import pages
+from requestdesk.db.collections import collection as raw_collection
 from scraping.models import Project, ScrapeJob
 from scraping.services import ingest, rollups
 from scraping.services.extraction import Item
 from tenants import audit
-from requestdesk.db.collections import collection as raw_collection
 from tenants.models import AuditLog, Schedule
 from tests.celery_worker import celery_worker  # noqa: F401
 from tests.conftest import PASSWORD

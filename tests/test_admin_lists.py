@@ -1,7 +1,7 @@
 """requestdesk.admin_lists: a free-text field's changelist filter offers the values of the newest
 rows (read by the walk), never the distinct values of a whole collection."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from django.contrib import admin
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _entries(company, types_by_age):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for age, event_type in enumerate(types_by_age):
         entry = AuditLog.objects.create(company=company, event_type=event_type, object_repr=str(age))
         AuditLog.objects.filter(pk=entry.pk).update(created_at=now - timedelta(hours=age))

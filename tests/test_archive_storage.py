@@ -4,7 +4,7 @@ on loopback. The worker's local folder can go; the data comes back from the stor
 
 import io
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -94,7 +94,7 @@ def test_item7_a_storage_that_fails_deletes_nothing(aged, worker_dir, s3_archive
 
 
 def test_item7_backup_retention_defaults_to_7_days(db, worker_dir, volume):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     storage = archive_storage.storage()
     old = storage.save(f"backups/requestdesk-{now - timedelta(days=10):%Y%m%d-%H%M%S}.tar.gz", ContentFile(b"x"))
     recent = storage.save(f"backups/requestdesk-{now - timedelta(days=2):%Y%m%d-%H%M%S}.tar.gz", ContentFile(b"x"))

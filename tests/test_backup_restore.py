@@ -6,7 +6,7 @@ import os
 import tarfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -48,7 +48,7 @@ def data(mongo):
         user.save()
         users.append(user)
     create_api_key(user=users[0], company=company, name="ci",
-                   expires_at=datetime(2030, 1, 2, tzinfo=timezone.utc))
+                   expires_at=datetime(2030, 1, 2, tzinfo=UTC))
     settings = settings_for(users[1])
     settings.plugin_settings = {"seo": {"enabled": True, "keywords": ["a", "b"]}}
     settings.save()
@@ -136,7 +136,7 @@ def test_round_trip_restores_identical_documents_and_indexes(data, mongo, tmp_pa
     partial = before_indexes["misc"]["at_partial"]["partialFilterExpression"]
     assert partial == {"at": {"$gte": datetime(2024, 1, 1)}}
     user = User.objects.get(username="user0")
-    assert ApiKey.objects.get(user=user).expires_at == datetime(2030, 1, 2, tzinfo=timezone.utc)
+    assert ApiKey.objects.get(user=user).expires_at == datetime(2030, 1, 2, tzinfo=UTC)
     assert user.company.settings == {"tier": "gold", "limits": [1, 2]}
 
 
@@ -219,7 +219,7 @@ def test_restore_without_drop_refuses_non_empty_collections_but_fills_empty_ones
 
 
 def test_retention_prunes_old_archives_and_keeps_the_new_one(data, tmp_path):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     old_by_name = tmp_path / f"requestdesk-{(now - timedelta(days=10)):%Y%m%d-%H%M%S}.tar.gz"
     recent_by_name = tmp_path / f"requestdesk-{(now - timedelta(days=2)):%Y%m%d-%H%M%S}.tar.gz"
     old_by_mtime = tmp_path / "requestdesk-manual.tar.gz"

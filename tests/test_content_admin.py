@@ -9,7 +9,13 @@ import pytest
 from content.models import Batch, Context, Pipeline, Template, Ticket
 from content.services import batches, runner
 from tests.content_support import (  # noqa: F401
-    article_setup, content_settings, fresh, llm, make_template, new_context, queued,
+    article_setup,
+    content_settings,
+    fresh,
+    llm,
+    make_template,
+    new_context,
+    queued,
 )
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,15 @@ from content.models import Batch, Component, Context, ContextStatus
 from content.services import batches, runner
 from tenants.models import AuditLog
 from tests.content_support import (  # noqa: F401
-    SECTION_IDS, article_setup, content_settings, events, fresh, llm, new_context, queued, subscribe,
+    SECTION_IDS,
+    article_setup,
+    content_settings,
+    events,
+    fresh,
+    llm,
+    new_context,
+    queued,
+    subscribe,
 )
 
 pytestmark = pytest.mark.django_db

@@ -16,7 +16,15 @@ from django.utils import timezone
 from content.models import Batch, Context, ContextStatus
 from content.services import batches, claiming, contexts, runner
 from tests.content_support import (  # noqa: F401
-    TEST_KEY, article_setup, content_settings, events, fresh, llm, new_context, queued, subscribe,
+    TEST_KEY,
+    article_setup,
+    content_settings,
+    events,
+    fresh,
+    llm,
+    new_context,
+    queued,
+    subscribe,
 )
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

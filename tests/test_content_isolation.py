@@ -7,7 +7,12 @@ import pytest
 from content.models import Campaign, Context, Ticket
 from content.services import batches
 from tests.content_support import (  # noqa: F401
-    article_setup, content_settings, make_agent, make_provider, llm, queued,
+    article_setup,
+    content_settings,
+    llm,
+    make_agent,
+    make_provider,
+    queued,
 )
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,14 @@ from content.models import Batch, Context, ContextStatus
 from content.services import batches
 from tests.celery_worker import celery_worker, wait_until  # noqa: F401
 from tests.content_support import (  # noqa: F401
-    SECTION_IDS, TEST_KEY, article_setup, content_settings, events, llm, queued, subscribe,
+    SECTION_IDS,
+    TEST_KEY,
+    article_setup,
+    content_settings,
+    events,
+    llm,
+    queued,
+    subscribe,
 )
 
 LEASE_SECONDS = 3

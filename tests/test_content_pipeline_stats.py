@@ -14,7 +14,12 @@ from django.utils import timezone
 from content.models import Context, ContextStatus, PipelineStats
 from content.services import runner, stats
 from tests.content_support import (  # noqa: F401
-    article_setup, content_settings, fresh, llm, new_context, queued,
+    article_setup,
+    content_settings,
+    fresh,
+    llm,
+    new_context,
+    queued,
 )
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,12 @@ import pytest
 
 from content.models import Component, Pipeline, Template
 from tests.content_support import (  # noqa: F401
-    SECTIONS, article_setup, content_settings, make_component, make_template, queued,
+    SECTIONS,
+    article_setup,
+    content_settings,
+    make_component,
+    make_template,
+    queued,
 )
 
 pytestmark = pytest.mark.django_db

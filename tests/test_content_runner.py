@@ -11,8 +11,19 @@ from content.models import ContextStatus
 from content.services import runner
 from content.services.components.template import fill_sections
 from tests.content_support import (  # noqa: F401
-    SECTION_IDS, article_setup, content_settings, events, fresh, llm, make_agent, make_component, make_pipeline,
-    make_provider, new_context, queued, subscribe,
+    SECTION_IDS,
+    article_setup,
+    content_settings,
+    events,
+    fresh,
+    llm,
+    make_agent,
+    make_component,
+    make_pipeline,
+    make_provider,
+    new_context,
+    queued,
+    subscribe,
 )
 
 pytestmark = pytest.mark.django_db

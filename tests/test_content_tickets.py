@@ -2,7 +2,7 @@
 filters, assignment rules, soft delete; bad input is a 400 with field messages and stores
 nothing."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import pytest
 
@@ -112,9 +112,9 @@ def test_assignment_rules(api, world, make_user):
 def test_filters(api, world):
     writer = world.user("a", "content_writer")
     _ticket(world, "urgent web", priority="urgent", tags=["web"], assigned_to=writer,
-            due_date=datetime(2030, 1, 5, tzinfo=timezone.utc))
+            due_date=datetime(2030, 1, 5, tzinfo=UTC))
     _ticket(world, "low print", priority="low", tags=["print"], status=S.REVIEW,
-            due_date=datetime(2030, 3, 1, tzinfo=timezone.utc))
+            due_date=datetime(2030, 3, 1, tzinfo=UTC))
     _ticket(world, "no due", tags=["web", "print"])
     api.as_user(world.user("a", "company_admin"))
 

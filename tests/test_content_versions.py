@@ -8,7 +8,13 @@ import pytest
 
 from content.models import Component, Pipeline
 from tests.content_support import (  # noqa: F401
-    SECTIONS, article_setup, content_settings, fresh, make_component, make_template, queued,
+    SECTIONS,
+    article_setup,
+    content_settings,
+    fresh,
+    make_component,
+    make_template,
+    queued,
 )
 
 pytestmark = pytest.mark.django_db

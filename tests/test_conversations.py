@@ -7,7 +7,7 @@ edit sets edited_at."""
 
 import hashlib
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -19,7 +19,7 @@ from tests.knowledge_support import knowledge_settings, make_agent  # noqa: F401
 from tests.storage_support import CREDENTIALS, s3_server  # noqa: F401
 
 URL = "/api/v1/knowledge/conversations/"
-T0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(64)
 
 
@@ -202,7 +202,7 @@ def test_attachment_round_trip_on_the_filesystem_and_removed_when_its_conversati
     response = api.as_user(world.user("a", "content_manager")).delete(f"{URL}{message.conversation_id}/")
     assert response.status_code == 204
     assert (files / stored["path"]).exists()  # a soft delete: the conversation can still be restored
-    later = datetime.now(timezone.utc) + soft_delete.retention() + timedelta(days=1)
+    later = datetime.now(UTC) + soft_delete.retention() + timedelta(days=1)
     assert soft_delete.purge(now=later)["knowledge.Conversation"] == 1
     assert not (files / stored["path"]).exists()
     assert not Message.objects.filter(pk=message.pk).exists()

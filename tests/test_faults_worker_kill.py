@@ -19,9 +19,8 @@ from scraping.services import jobs
 from tests.celery_worker import celery_worker, wait_until  # noqa: F401
 from tests.content_support import article_setup, events, subscribe
 from tests.fake_llm import FakeLLM
-from tests.knowledge_support import fake_apis, knowledge_settings, make_agent, make_collection  # noqa: F401
+from tests.knowledge_support import fake_apis, knowledge_settings, make_agent, make_collection, wp_post  # noqa: F401
 from tests.knowledge_support import make_provider as make_knowledge_provider
-from tests.knowledge_support import wp_post
 from tests.scraping_support import Reply, fixture, make_project, make_target, site, system_presets  # noqa: F401
 
 pytestmark = pytest.mark.proof  # a proof of the whole (./dev test --fast leaves it out)

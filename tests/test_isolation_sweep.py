@@ -37,10 +37,10 @@ from django_mongodb_backend.fields import ObjectIdField
 from rest_framework.filters import SearchFilter
 from rest_framework.test import APIClient
 
+from content.models import Ticket
 from requestdesk.api import urls as api_urls
 from requestdesk.api.filters import ObjectIdFilter
 from tenants import services
-from content.models import Ticket
 from tenants.models import ApiKey
 from tenants.viewsets import TenantViewSetMixin
 from tests.isolation_factories import Owner
@@ -362,7 +362,7 @@ def admin_sweep(sweep, client, objects_client, b_admin):
     o = sweep.owner
     registry = list(admin.site._registry.items())
     # Pages first: a refused object view leaves a "doesn't exist" message naming the id for the next page.
-    for model, model_admin in registry:
+    for model, _model_admin in registry:
         base = admin_base(model)
         sweep.check("admin-changelist", base, "admin:B", client.get(base), expect={200, 403})
         sweep.check("admin-search", base, "admin:B", client.get(base + f"?q={o.term(model)}"), expect={200, 403})

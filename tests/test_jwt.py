@@ -8,8 +8,8 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tests.conftest import PASSWORD
 from tenants.models import RefreshToken
+from tests.conftest import PASSWORD
 
 
 def _login(client, username, password=PASSWORD):

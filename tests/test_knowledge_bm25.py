@@ -113,7 +113,7 @@ def test_on_a_squad_sample_keyword_ranks_like_bm25s_and_hybrid_no_worse(world):
         return retrieval_bench.hit_rates([rank(q) for q in questions], expected)
 
     for mode in ("keyword", "hybrid"):
-        product = rates(lambda q: retrieval_bench.product_ranking(collection, mode, q))
-        anchor = rates(lambda q: anchors.ranking(mode, q))
+        product = rates(lambda q, mode=mode: retrieval_bench.product_ranking(collection, mode, q))
+        anchor = rates(lambda q, mode=mode: anchors.ranking(mode, q))
         assert product[0] >= anchor[0] and product[1] >= anchor[1], (mode, product, anchor)
     assert rates(lambda q: retrieval_bench.product_ranking(collection, "hybrid", q))[1] >= 0.95

@@ -2,6 +2,7 @@
 the size; text helpers (HTML to text, hashes, terms) and uploads' text extraction."""
 
 import io
+import itertools
 
 import pytest
 
@@ -36,7 +37,7 @@ def test_no_chunk_exceeds_the_size_and_sentences_are_not_cut():
 def test_consecutive_chunks_overlap():
     text = _paragraph(20, "Omega")
     chunks = chunk_text(text, size=300, overlap=100)
-    for before, after in zip(chunks, chunks[1:]):
+    for before, after in itertools.pairwise(chunks):
         head = after.split(" Omega sentence")[0]
         assert 0 < len(head) <= 100 and before.endswith(head), (before[-120:], after[:120])
 

@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 from django.db import connection
 
-from knowledge.models import KnowledgeChunk
-from knowledge.models import Agent
+from knowledge.models import Agent, KnowledgeChunk
 from knowledge.services import ingest, rerank, retrieval, vectors
 from knowledge.services.embeddings import LocalEmbedder
 from tests.knowledge_support import (  # noqa: F401

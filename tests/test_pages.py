@@ -2,7 +2,7 @@
 the API's cursor and page-number paginations built on them."""
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from bson import ObjectId
@@ -27,7 +27,7 @@ def strategy(request, settings):
 def _entries(company, times):
     rows = [AuditLog(company=company, event_type="test.row", object_repr=str(i)) for i in range(len(times))]
     AuditLog.objects.bulk_create(rows)
-    for row, at in zip(rows, times):
+    for row, at in zip(rows, times, strict=True):
         AuditLog.objects.filter(pk=row.pk).update(created_at=at)
     return rows
 
@@ -35,7 +35,7 @@ def _entries(company, times):
 def _spread(n, seed=7):
     """Dates from 1995 to now, clustered, with ties (equal timestamps)."""
     rnd = random.Random(seed)
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     times = []
     for _ in range(n):
         r = rnd.random()
@@ -44,7 +44,7 @@ def _spread(n, seed=7):
         elif r < 0.8:
             at = now - timedelta(days=rnd.randint(1, 400))
         else:
-            at = datetime(1995, 1, 1, tzinfo=timezone.utc) + timedelta(days=rnd.randint(0, 300))
+            at = datetime(1995, 1, 1, tzinfo=UTC) + timedelta(days=rnd.randint(0, 300))
         times.append(at)
     times += times[:10]  # ties
     return times
@@ -116,7 +116,7 @@ def test_cursor_api_pages_forward_and_back(world, api, strategy):
 
 def test_tampered_or_unknown_cursor_is_a_400(world, api):
     client = _api_key_client(api, world)
-    good = encode_cursor(pages.Position(datetime.now(timezone.utc), ObjectId()), False)
+    good = encode_cursor(pages.Position(datetime.now(UTC), ObjectId()), False)
     for cursor in ("nonsense", good[:-3] + "abc", good + "x"):
         response = client.get("/api/v1/audit-logs/", {"cursor": cursor})
         assert response.status_code == 400, cursor
@@ -126,7 +126,7 @@ def test_tampered_or_unknown_cursor_is_a_400(world, api):
 def test_another_tenants_cursor_shows_only_own_rows(world, api, strategy):
     b_rows = _entries(world.b, _spread(20))
     _entries(world.a, _spread(5, seed=3))
-    position = pages.Position(datetime.now(timezone.utc) + timedelta(days=1), b_rows[0].pk)
+    position = pages.Position(datetime.now(UTC) + timedelta(days=1), b_rows[0].pk)
     client = _api_key_client(api, world)
     body = client.get("/api/v1/audit-logs/", {"cursor": encode_cursor(position, False)}).json()
     own = {str(pk) for pk in AuditLog.objects.filter(company=world.a).values_list("pk", flat=True)}
@@ -163,7 +163,7 @@ def test_the_head_of_a_list_of_old_rows_is_one_window_once_learnt(world, setting
 
     settings.DATABASE_CAPABILITIES = STRATEGIES["windows"]
     pages._WIDTHS.clear()
-    burst = datetime.now(timezone.utc) - timedelta(hours=3)
+    burst = datetime.now(UTC) - timedelta(hours=3)
     _entries(world.a, [burst + timedelta(milliseconds=i) for i in range(60)])
     queryset = AuditLog.objects.filter(company=world.a)
     first, _ = pages.walk(queryset, field="created_at", limit=20, key="burst")
@@ -181,7 +181,7 @@ def test_the_head_of_a_burst_is_a_window_of_about_a_page(world, settings, descen
     server sorts them all on every request)."""
     settings.DATABASE_CAPABILITIES = STRATEGIES["windows"]
     pages._WIDTHS.clear()
-    burst = datetime.now(timezone.utc) - timedelta(hours=3)
+    burst = datetime.now(UTC) - timedelta(hours=3)
     _entries(world.a, [burst + timedelta(microseconds=100 * i) for i in range(300)])
     queryset = AuditLog.objects.filter(company=world.a)
     first, _ = pages.walk(queryset, field="created_at", descending=descending, limit=20, key="burst")

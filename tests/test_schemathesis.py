@@ -34,8 +34,8 @@ from content.services import batches
 from knowledge.models import Conversation, SourceType
 from knowledge.services import chat, ingest, sync
 from knowledge.services.connectors.base import SourceItem
-from scraping.services import jobs, projects
 from scraping.services import ingest as scraping_ingest
+from scraping.services import jobs, projects
 from scraping.services.extraction import Item
 from tenants import notifications, webhooks
 from tenants import services as tenant_services

@@ -4,7 +4,7 @@ presets are read-only, unsafe target URLs are refused, and nothing crosses compa
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -15,8 +15,7 @@ from scraping.services import ingest
 from scraping.services.extraction import Item
 from tenants.models import AuditLog
 from tests.content_support import llm, make_provider  # noqa: F401
-from tests.scraping_support import (  # noqa: F401
-    fast_scraping, make_project, make_target, queued, site, system_presets)
+from tests.scraping_support import fast_scraping, make_project, make_target, queued, site, system_presets  # noqa: F401
 
 
 @pytest.fixture
@@ -34,7 +33,7 @@ def project(world, site):
     target = make_target(project, site.url("/products/kettle"))
     for day, text in ((4, "I love it, wonderful!"), (4, "Awful and broken."), (11, "It is blue.")):
         ingest.ingest(target=target, platform="reviews",
-                      items=[Item(title="", text=text, date=datetime(2024, 3, day, tzinfo=timezone.utc))])
+                      items=[Item(title="", text=text, date=datetime(2024, 3, day, tzinfo=UTC))])
     return project
 
 
@@ -76,7 +75,7 @@ def test_sentiment_chart_shows_mixed_results(staff, world, site):
     texts = ("The screen is gorgeous and I absolutely love the camera, best phone I have owned! But the battery "
              "is terrible, it dies by noon and charging is awful.", "I love it, wonderful!")
     ingest.ingest(target=target, platform="reviews",
-                  items=[Item(title="", text=text, date=datetime(2024, 3, 4, tzinfo=timezone.utc)) for text in texts])
+                  items=[Item(title="", text=text, date=datetime(2024, 3, 4, tzinfo=UTC)) for text in texts])
     html = staff(world.user("a", "company_admin")).get(
         f"/admin/scraping/project/{project.pk}/sentiment/").content.decode()
     data = json.loads(re.search(r'<script id="sentiment-data" type="application/json">(.*?)</script>', html,

@@ -3,13 +3,13 @@ project and per target, over known results; date ranges (whole UTC days); the la
 the API; other tenants excluded. They read the daily rollups: kept by the ingest service,
 rebuilt identically from the results, removed with their target."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 
-from scraping import selectors
+from scraping import analytics, selectors
 from scraping.models import Analysis, Result, Sentiment
 from scraping.services import ingest, rollups
 from scraping.services.extraction import Item
@@ -22,7 +22,7 @@ ROWS = [("t1", 4, "positive", 0.8), ("t1", 4, "negative", -0.6), ("t2", 4, "posi
 
 def _store(target, day, label, compound, n):
     result = ingest.build_result(item=Item(title=f"r{n}", text="x", date=datetime(2024, 3, day, 15,
-                                                                                  tzinfo=timezone.utc)),
+                                                                                  tzinfo=UTC)),
                                  target=target, platform="article")
     result.analysis = Analysis(sentiment=Sentiment(label=label, compound=compound, positive=0, neutral=1,
                                                    negative=0))
@@ -50,7 +50,7 @@ def row(count, positive, negative, neutral, avg, mixed=0):
 
 def test_daily_series_per_project_with_empty_days(world, data):
     project, _ = data
-    series = selectors.sentiment_series(company=world.a, filters=selectors.ResultFilters(project=project.pk))
+    series = analytics.sentiment_series(company=world.a, filters=selectors.ResultFilters(project=project.pk))
     assert series == [
         {"period": "2024-03-04", **row(3, 2, 1, 0, 0.2)},
         {"period": "2024-03-05", **row(1, 0, 0, 1, 0.0)},
@@ -65,7 +65,7 @@ def test_daily_series_per_project_with_empty_days(world, data):
 
 def test_weekly_series_totals_and_targets(world, data):
     project, targets = data
-    report = selectors.sentiment_analytics(company=world.a, filters=selectors.ResultFilters(project=project.pk),
+    report = analytics.sentiment_analytics(company=world.a, filters=selectors.ResultFilters(project=project.pk),
                                            interval="week")
     assert report["series"] == [{"period": "2024-03-04", **row(5, 2, 2, 1, 0.08)},
                                 {"period": "2024-03-11", **row(1, 1, 0, 0, 0.6)}]
@@ -78,12 +78,12 @@ def test_weekly_series_totals_and_targets(world, data):
 
 def test_per_target_and_date_range(world, data):
     _, targets = data
-    by_target = selectors.sentiment_series(company=world.a, filters=selectors.ResultFilters(target=targets["t2"].pk),
+    by_target = analytics.sentiment_series(company=world.a, filters=selectors.ResultFilters(target=targets["t2"].pk),
                                            interval="week")
     assert by_target == [{"period": "2024-03-04", **row(2, 1, 1, 0, 0.1)}]
-    ranged = selectors.sentiment_series(company=world.a, filters=selectors.ResultFilters(
-        target=targets["t1"].pk, date_from=datetime(2024, 3, 5, tzinfo=timezone.utc),
-        date_to=datetime(2024, 3, 11, tzinfo=timezone.utc)))
+    ranged = analytics.sentiment_series(company=world.a, filters=selectors.ResultFilters(
+        target=targets["t1"].pk, date_from=datetime(2024, 3, 5, tzinfo=UTC),
+        date_to=datetime(2024, 3, 11, tzinfo=UTC)))
     assert [(r["period"], r["count"]) for r in ranged] == [("2024-03-05", 1)]
 
 
@@ -105,35 +105,35 @@ def test_api_analytics(api, world, data):
 
 def test_no_results_no_series(world):
     project = make_project(world.a)
-    report = selectors.sentiment_analytics(company=world.a, filters=selectors.ResultFilters(project=project.pk))
+    report = analytics.sentiment_analytics(company=world.a, filters=selectors.ResultFilters(project=project.pk))
     assert {key: report[key] for key in ("interval", "series", "totals", "targets")} == {
         "interval": "day", "series": [], "totals": row(0, 0, 0, 0, None), "targets": []}
 
 
 def test_label_filter_and_platform(world, data):
     project, _ = data
-    positive = selectors.sentiment_analytics(company=world.a, filters=selectors.ResultFilters(
+    positive = analytics.sentiment_analytics(company=world.a, filters=selectors.ResultFilters(
         project=project.pk, sentiment="positive"), interval="week")
     assert positive["series"] == [{"period": "2024-03-04", **row(2, 2, 0, 0, 0.6)},
                                   {"period": "2024-03-11", **row(1, 1, 0, 0, 0.6)}]
     assert positive["totals"] == row(3, 3, 0, 0, 0.6)
-    other = selectors.sentiment_analytics(company=world.a, filters=selectors.ResultFilters(
+    other = analytics.sentiment_analytics(company=world.a, filters=selectors.ResultFilters(
         project=project.pk, platform="reviews"))
     assert other["totals"]["count"] == 0 and other["series"] == []
 
 
 def test_a_date_bound_inside_a_day_leaves_the_day_out(world, data):
     _, targets = data
-    series = selectors.sentiment_series(company=world.a, filters=selectors.ResultFilters(
-        target=targets["t1"].pk, date_from=datetime(2024, 3, 4, 12, tzinfo=timezone.utc),
-        date_to=datetime(2024, 3, 11, 23, 59, 59, 999000, tzinfo=timezone.utc)))
+    series = analytics.sentiment_series(company=world.a, filters=selectors.ResultFilters(
+        target=targets["t1"].pk, date_from=datetime(2024, 3, 4, 12, tzinfo=UTC),
+        date_to=datetime(2024, 3, 11, 23, 59, 59, 999000, tzinfo=UTC)))
     assert [(r["period"], r["count"]) for r in series if r["count"]] == [("2024-03-05", 1), ("2024-03-11", 1)]
 
 
 def test_ingest_keeps_the_rollups_and_rebuild_agrees(world):
     project = make_project(world.a, name="Ingested")
     target = make_target(project, "http://127.0.0.1:9/ingested")
-    may, june = datetime(2024, 5, 31, 23, 30, tzinfo=timezone.utc), datetime(2024, 6, 1, 0, 30, tzinfo=timezone.utc)
+    may, june = datetime(2024, 5, 31, 23, 30, tzinfo=UTC), datetime(2024, 6, 1, 0, 30, tzinfo=UTC)
     items = [Item(title=f"Item {n}", text=text, date=may if n < 3 else june)
              for n, text in enumerate(["I love it, wonderful.", "Awful, I hate it.", "It is blue.",
                                        "Great value!", "Terrible support."])]
@@ -144,13 +144,13 @@ def test_ingest_keeps_the_rollups_and_rebuild_agrees(world):
     assert stored.count() == 5
     expected = {label: stored.filter(analysis__sentiment__label=label).count() for label in
                 ("positive", "negative", "neutral")}
-    incremental = selectors.sentiment_analytics(company=world.a, filters=filters)
+    incremental = analytics.sentiment_analytics(company=world.a, filters=filters)
     assert [(s["period"], s["count"]) for s in incremental["series"]] == [("2024-05-31", 3), ("2024-06-01", 2)]
     assert {label: incremental["totals"][label] for label in expected} == expected
     collection = rollups.of_company(world.a)
     assert len(list(collection.find({"target_id": target.pk}))) == 2  # May and June
     call_command("rebuild_sentiment_rollups", stdout=StringIO())
-    assert selectors.sentiment_analytics(company=world.a, filters=filters) == incremental
+    assert analytics.sentiment_analytics(company=world.a, filters=filters) == incremental
     target_id = target.pk
     target.delete()
     assert list(collection.find({"target_id": target_id})) == []
@@ -159,13 +159,13 @@ def test_ingest_keeps_the_rollups_and_rebuild_agrees(world):
 def test_mixed_results_are_counted(world):
     project = make_project(world.a, name="Phones")
     target = make_target(project, "http://127.0.0.1:9/phones")
-    day = datetime(2024, 4, 2, 9, tzinfo=timezone.utc)
+    day = datetime(2024, 4, 2, 9, tzinfo=UTC)
     items = [Item(title="Two sides", date=day, text="The screen is gorgeous and I absolutely love the camera, "
                   "best phone I have owned! But the battery is terrible, it dies by noon and charging is awful."),
              Item(title="Happy", date=day, text="I love it, wonderful.")]
     ingest.ingest(target=target, items=items, platform="reviews")
-    report = selectors.sentiment_analytics(company=world.a, filters=selectors.ResultFilters(project=project.pk))
+    report = analytics.sentiment_analytics(company=world.a, filters=selectors.ResultFilters(project=project.pk))
     assert report["totals"]["count"] == 2 and report["totals"]["mixed"] == 1 and report["totals"]["positive"] == 1
-    only_mixed = selectors.sentiment_analytics(company=world.a, filters=selectors.ResultFilters(
+    only_mixed = analytics.sentiment_analytics(company=world.a, filters=selectors.ResultFilters(
         project=project.pk, sentiment="mixed"))
     assert only_mixed["totals"]["count"] == 1 and only_mixed["series"][0]["mixed"] == 1

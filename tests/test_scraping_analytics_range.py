@@ -5,7 +5,7 @@ and wrong ranges are 400s with the field."""
 
 import json
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
@@ -26,7 +26,7 @@ def feed(world):
     target = make_target(project, "http://127.0.0.1:9/feed.xml")
     days = [FIRST + timedelta(days=n) for n in range(0, (LAST - FIRST).days + 1, 3)]
     items = [Item(title=f"Entry {n}", text=TEXTS[n % 3], url=f"http://127.0.0.1:9/e/{n}",
-                  date=datetime(d.year, d.month, d.day, 12, tzinfo=timezone.utc)) for n, d in enumerate(days)]
+                  date=datetime(d.year, d.month, d.day, 12, tzinfo=UTC)) for n, d in enumerate(days)]
     ingest.ingest(target=target, items=items, platform="feed")
     return project, days
 
@@ -91,7 +91,7 @@ def test_item3_extreme_dates_are_answered(api, world, feed, query):
 def test_item3_empty_project_defaults_to_the_90_days_up_to_today(world):
     project = make_project(world.a, name="Empty")
     report = analytics.sentiment_analytics(company=world.a, filters=selectors.ResultFilters(project=project.pk))
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     assert (report["date_to"], report["date_from"]) == (today.isoformat(), (today - timedelta(days=89)).isoformat())
     assert report["series"] == [] and report["totals"]["count"] == 0
 

@@ -2,7 +2,7 @@
 review, per RSS item and per Atom entry, CSS selectors, and platform detection."""
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ URL = "https://shop.example/page"
 
 
 def utc(*args):
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def test_article_main_text_title_author_date():

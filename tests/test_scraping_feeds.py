@@ -2,7 +2,7 @@
 Feed), full content over summaries, XML entity tricks refused, sloppy feeds still read, and a
 target that follows each entry's link to the article, over real HTTP."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -10,8 +10,7 @@ import pytest
 from scraping.models import Result, ScrapeJob
 from scraping.services import jobs
 from scraping.services.extraction import ExtractionError, extract
-from tests.scraping_support import (  # noqa: F401
-    HTML, Reply, fast_scraping, fixture, make_project, make_target, site, system_presets)
+from tests.scraping_support import HTML, Reply, fast_scraping, fixture, make_project, make_target, site, system_presets  # noqa: F401
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
 
@@ -21,7 +20,7 @@ def feed(name: str, content_type: str = "text/xml", url: str = "https://feeds.ex
 
 
 def utc(*args):
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def test_rss_091_with_a_doctype_and_latin1():

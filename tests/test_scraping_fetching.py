@@ -2,9 +2,10 @@
 backoff and Retry-After, timeouts, the size cap, redirect limits and the SSRF guard on
 every hop, conditional GET, and the per-domain rate and concurrency limits."""
 
+import itertools
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
 
 import pytest
@@ -79,7 +80,7 @@ def test_429_then_success_honours_retry_after(site):
 
 
 def test_retry_after_as_an_http_date():
-    later = datetime.now(timezone.utc) + timedelta(seconds=30)
+    later = datetime.now(UTC) + timedelta(seconds=30)
     assert 28 <= fetching.retry_after_seconds(format_datetime(later, usegmt=True)) <= 30
     assert fetching.retry_after_seconds("7") == 7.0
     assert fetching.retry_after_seconds("soon") is None and fetching.retry_after_seconds(None) is None
@@ -165,7 +166,7 @@ def test_requests_to_one_domain_are_spaced_across_fetchers(site):
         thread.join()
     times = sorted(r["at"] for r in site.hits("/tick"))
     assert len(times) == 4
-    assert all(b - a >= 0.18 for a, b in zip(times, times[1:])), times
+    assert all(b - a >= 0.18 for a, b in itertools.pairwise(times)), times
 
 
 def test_at_most_n_requests_run_at_once_per_domain(site):
@@ -189,5 +190,5 @@ def test_limits_hold_in_process_when_redis_is_down(site, monkeypatch, caplog):
     assert all(fetcher.fetch(site.url("/tick")).ok for _ in range(3))
     assert time.monotonic() - started < 2  # one failed connection, then no more attempts
     times = [r["at"] for r in site.hits("/tick")]
-    assert all(b - a >= 0.18 for a, b in zip(times, times[1:])), times
+    assert all(b - a >= 0.18 for a, b in itertools.pairwise(times)), times
     assert caplog.text.count("kept in-process") == 1

@@ -2,7 +2,7 @@
 against the local site, dedupe on rerun, conditional GET, bulk writes, job counters, the
 scrape.completed / scrape.failed events and the failure notification."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import pytest
 
@@ -12,8 +12,7 @@ from scraping.services.extraction import Item
 from tenants import tasks as tenant_tasks
 from tenants.models import Notification, WebhookDelivery
 from tenants.webhooks import create_webhook
-from tests.scraping_support import (  # noqa: F401
-    Reply, fast_scraping, fixture, make_project, make_target, site, system_presets)
+from tests.scraping_support import Reply, fast_scraping, fixture, make_project, make_target, site, system_presets  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
@@ -99,7 +98,7 @@ def test_a_job_stores_results_with_sentiment(monitored):
     review = Result.objects.get(content__title="Great kettle")
     assert review.platform == "reviews" and review.job_id == job.pk and review.project_id == project.pk
     assert review.company_id == project.company_id and review.content.author == "Alice"
-    assert review.published_at == datetime(2024, 3, 1, tzinfo=timezone.utc)
+    assert review.published_at == datetime(2024, 3, 1, tzinfo=UTC)
     assert {"great", "kettle"} <= set(review.search.title) and analysis.weights(review.terms)["kettle"] >= 10
     assert len(review.content_hash) == 64
     done = Target.objects.get(pk=article.pk)

@@ -7,8 +7,7 @@ import pytest
 from scraping.models import Preset, Project, Result, ScrapeJob, Target
 from scraping.services import jobs, projects
 from tenants.models import Schedule
-from tests.scraping_support import (  # noqa: F401
-    fast_scraping, make_project, make_target, queued, site, system_presets)
+from tests.scraping_support import fast_scraping, make_project, make_target, queued, site, system_presets  # noqa: F401
 
 P = "/api/v1/scraping"
 

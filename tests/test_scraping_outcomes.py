@@ -4,19 +4,18 @@ content changed is one result, updated in place, whose rollup count moves to the
 version (and a rebuild agrees); concurrent ingests of one url make one result."""
 
 import socket
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 
-from scraping import selectors
-from scraping.models import Result, ScrapeJob, SentimentRollup, Target
 from requestdesk.db.collections import raw
+from scraping import analytics, selectors
+from scraping.models import Result, ScrapeJob, SentimentRollup, Target
 from scraping.services import ingest, jobs, rollups
 from scraping.services.extraction import Item
-from tests.scraping_support import (  # noqa: F401
-    XML, Reply, fast_scraping, make_project, make_target, site, system_presets)
+from tests.scraping_support import XML, Reply, fast_scraping, make_project, make_target, site, system_presets  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +60,7 @@ def _page(body_text: str, day: int) -> Reply:
 
 
 def _counts(company, project) -> dict:
-    report = selectors.sentiment_analytics(company=company, filters=selectors.ResultFilters(project=project.pk))
+    report = analytics.sentiment_analytics(company=company, filters=selectors.ResultFilters(project=project.pk))
     return {row["period"]: (row["count"], row["positive"], row["negative"]) for row in report["series"]
             if row["count"]} | {"total": report["totals"]["count"]}
 
@@ -145,7 +144,7 @@ def test_item4_result_lookup_by_item_url_is_planned_on_its_index(world):
 def test_item4_concurrent_ingests_of_one_url_make_one_result(world, monkeypatch):
     project = make_project(world.a)
     target = make_target(project, "http://127.0.0.1:9/a-page", platform="article")
-    day = datetime(2024, 3, 4, tzinfo=timezone.utc)
+    day = datetime(2024, 3, 4, tzinfo=UTC)
     ingest.ingest(target=target, platform="article",
                   items=[Item(title="Lantern", text="I love it.", url=target.url, date=day)])
     # As if another job stored the page a moment before this one looked: no hash, no url known.
@@ -161,7 +160,7 @@ def test_item4_concurrent_ingests_of_one_url_make_one_result(world, monkeypatch)
 def test_item4_two_jobs_updating_one_item_move_its_count_once(world):
     project = make_project(world.a)
     target = make_target(project, "http://127.0.0.1:9/a-page", platform="article")
-    day = datetime(2024, 3, 4, tzinfo=timezone.utc)
+    day = datetime(2024, 3, 4, tzinfo=UTC)
     ingest.ingest(target=target, platform="article",
                   items=[Item(title="Lantern", text="I love it.", url=target.url, date=day)])
     stored = ingest._stored_items(target, {target.url})  # what both jobs read
@@ -169,7 +168,7 @@ def test_item4_two_jobs_updating_one_item_move_its_count_once(world):
                                 target=target, platform="article")
     second = ingest.build_result(item=Item(title="Lantern", text="It is blue.", url=target.url, date=day),
                                  target=target, platform="article")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     assert ingest._update_changed([(stored[target.url], first)], now) == 1
     assert ingest._update_changed([(stored[target.url], second)], now) == 0  # the version it read is gone
     assert Result.objects.get(target=target).sentiment.label == "negative"

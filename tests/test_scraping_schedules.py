@@ -17,8 +17,7 @@ from scraping.services import jobs
 from scraping.services.projects import set_schedule
 from tenants import scheduling
 from tenants.models import Schedule
-from tests.scraping_support import (  # noqa: F401
-    Reply, fast_scraping, fixture, make_project, make_target, site, system_presets)
+from tests.scraping_support import Reply, fast_scraping, fixture, make_project, make_target, site, system_presets  # noqa: F401
 
 P = "/api/v1/scraping"
 

@@ -4,7 +4,7 @@ index of weighted postings, and the client-side walk (windows, merge, capped cou
 exactly like the server-side pipeline."""
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from django.db import connection
@@ -16,7 +16,7 @@ from scraping.services import ingest
 from scraping.services.extraction import Item
 from tests.scraping_support import make_project, make_target, system_presets  # noqa: F401
 
-DAY = datetime(2024, 3, 1, tzinfo=timezone.utc)
+DAY = datetime(2024, 3, 1, tzinfo=UTC)
 
 
 def _add(target, platform="article", **items):

@@ -76,7 +76,7 @@ def test_hole7_a_row_whose_secret_is_not_read_needs_no_key(api, world, settings)
     assert api.get("/api/v1/webhooks/").status_code == 200
     assert api.get("/api/v1/users/").status_code == 200
     with pytest.raises(crypto.EncryptionKeyError, match="FIELD_ENCRYPTION_KEY"):
-        Webhook.objects.get(pk=hook.pk).secret
+        _ = Webhook.objects.get(pk=hook.pk).secret
 
 
 # --- the API: write-only ---------------------------------------------------------------------

@@ -2,12 +2,12 @@
 another is `mixed` and keeps its per-sentence scores (stored, served by the API, filtered
 on); stored results are brought up to date by the migration's reindex."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import pytest
 from django.db import connection
 
-from scraping import selectors
+from scraping import analytics, selectors
 from scraping.models import Result
 from scraping.services import analysis, ingest
 from scraping.services.extraction import Item
@@ -16,7 +16,7 @@ from tests.scraping_support import make_project, make_target, system_presets  # 
 
 TWO_SIDED = ("The screen is gorgeous and I absolutely love the camera, best phone I have owned! "
              "But the battery is terrible, it dies by noon and charging is awful.")
-DAY = datetime(2024, 4, 2, 9, tzinfo=timezone.utc)
+DAY = datetime(2024, 4, 2, 9, tzinfo=UTC)
 
 
 def test_sentences_are_split_on_ends_and_lines():
@@ -86,7 +86,7 @@ def test_reindex_brings_stored_results_up_to_date(world):
                             "$unset": {"analysis.sentiment.sentences": ""}})
     from scraping.services import rollups
     rollups.rebuild(connection)
-    before = selectors.sentiment_analytics(company=world.a, filters=selectors.ResultFilters(project=project.pk))
+    before = analytics.sentiment_analytics(company=world.a, filters=selectors.ResultFilters(project=project.pk))
     assert before["totals"]["positive"] == 1 and before["totals"]["mixed"] == 0
 
     assert ingest.reindex(connection) == 1
@@ -94,7 +94,7 @@ def test_reindex_brings_stored_results_up_to_date(world):
     assert analysis.weights(doc["terms"]) == analysis.weights(analysis.index_fields("Two sides", TWO_SIDED)["terms"])
     assert "10:two" in doc["terms"] and doc["analysis"]["sentiment"]["label"] == "mixed"
     assert len(doc["analysis"]["sentiment"]["sentences"]) == 3
-    after = selectors.sentiment_analytics(company=world.a, filters=selectors.ResultFilters(project=project.pk))
+    after = analytics.sentiment_analytics(company=world.a, filters=selectors.ResultFilters(project=project.pk))
     assert after["totals"]["mixed"] == 1 and after["totals"]["positive"] == 0
     assert ingest.reindex(connection) == 0  # idempotent
 

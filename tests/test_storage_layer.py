@@ -28,7 +28,7 @@ def test_settings_override_flags_and_refuse_unknown_ones(db, settings):
     assert connection.capabilities.cheap_counts is False
     settings.DATABASE_CAPABILITIES = {"fast": True}
     with pytest.raises(ValueError, match="unknown flag"):
-        connection.capabilities
+        _ = connection.capabilities
 
 
 def test_raw_collections_carry_the_tenant(world):

@@ -30,7 +30,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from datetime import timedelta, timezone as dt_timezone
+from datetime import UTC, timedelta
 
 from bson import ObjectId
 from django.conf import settings
@@ -90,7 +90,7 @@ def _is_claimable(doc: dict, now, slack: timedelta) -> bool:
 
 
 def aware(value):
-    return value if timezone.is_aware(value) else value.replace(tzinfo=dt_timezone.utc)
+    return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
 
 
 def _taking(*, now, worker: str) -> dict:

@@ -19,7 +19,6 @@ from . import components as registry
 from . import versions
 from .components import ComponentError
 
-
 # --- templates (their version history: content.services.versions) ------------------------
 
 def new_structure(template: Template, *, previous: Template, version: str | None = None) -> None:

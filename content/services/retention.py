@@ -28,11 +28,11 @@ import gzip
 import os
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bson import json_util
-from bson.json_util import JSONOptions, JSONMode
+from bson.json_util import JSONMode, JSONOptions
 from django.conf import settings
 from django.utils import timezone
 
@@ -86,7 +86,7 @@ def _line(value: dict) -> bytes:
 
 
 def _archive_path(archive_dir: Path, now: datetime) -> Path:
-    stem = f"content-archive-{now.astimezone(dt_timezone.utc).strftime('%Y%m%d-%H%M%S')}"
+    stem = f"content-archive-{now.astimezone(UTC).strftime('%Y%m%d-%H%M%S')}"
     path, n = archive_dir / f"{stem}.jsonl.gz", 0
     while path.exists():
         n += 1

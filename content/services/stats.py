@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone as django_timezone
 from pymongo import UpdateOne
@@ -44,8 +44,8 @@ def bucket_bound(key: int) -> float:
 
 def day_of(when: datetime) -> datetime:
     """The UTC day of `when` (naive: taken as UTC), as midnight UTC."""
-    when = when.astimezone(timezone.utc) if when.tzinfo else when
-    return datetime(when.year, when.month, when.day, tzinfo=timezone.utc)
+    when = when.astimezone(UTC) if when.tzinfo else when
+    return datetime(when.year, when.month, when.day, tzinfo=UTC)
 
 
 def _tokens(context: Context) -> tuple[int, int]:

@@ -159,7 +159,7 @@ def live(*, connection: redis.Redis | None = None, now: float | None = None) -> 
     for worker_id in ids:
         pipe.hgetall(KEY.format(worker_id))
     found, gone = [], []
-    for worker_id, fields in zip(ids, pipe.execute()):
+    for worker_id, fields in zip(ids, pipe.execute(), strict=True):
         (found.append(_decode(fields, now)) if fields else gone.append(worker_id))
     if gone:
         connection.zrem(INDEX, *gone)

@@ -3,10 +3,11 @@
 import django.core.validators
 import django.db.models.deletion
 import django_mongodb_backend.fields
-import knowledge.fields
-import knowledge.models.conversations
 from django.conf import settings
 from django.db import migrations, models
+
+import knowledge.fields
+import knowledge.models.conversations
 
 
 class Migration(migrations.Migration):

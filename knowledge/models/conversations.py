@@ -18,6 +18,7 @@ from django_mongodb_backend.models import EmbeddedModel
 from requestdesk.soft_delete import SoftDeletable
 from tenants.scoping import TenantScoped
 
+
 class ConversationMetadata(EmbeddedModel):
     source = models.CharField(max_length=100, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)

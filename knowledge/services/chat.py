@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from .. import selectors
-from ..models import AIMetadata, Agent, Citation, Conversation, LLMProvider, Message, MessageMetadata
+from ..models import Agent, AIMetadata, Citation, Conversation, LLMProvider, Message, MessageMetadata
 from . import llm, rerank, retrieval
 from .crypto import EncryptionKeyError
 from .embeddings import DimensionMismatch

@@ -116,6 +116,6 @@ def rerank(reranker, query: str, hits: list) -> list:
     except (llm.ProviderError, RerankUnavailable, OSError, ValueError) as exc:
         log.warning("Reranking skipped, the fused order stays: %s", exc)
         return hits
-    for hit, score in zip(hits, relevance):
+    for hit, score in zip(hits, relevance, strict=False):  # a short answer leaves the rest as fused
         hit.scores["fused"], hit.score = hit.score, float(score)
     return [hits[i] for i in np.argsort(-relevance, kind="stable")]

@@ -16,6 +16,8 @@ from django_mongodb_backend.fields import (
     EmbeddedModelArrayField,
     EmbeddedModelField,
     ObjectIdAutoField,
+)
+from django_mongodb_backend.fields import (
     ObjectIdField as ModelObjectIdField,
 )
 from rest_framework import serializers

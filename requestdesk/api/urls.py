@@ -5,11 +5,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 import content.api
-import scraping.api
 import knowledge.api
+import plugins.api
+import scraping.api
 import tenants.api
 import tenants.oauth_api
-import plugins.api
 
 router = DefaultRouter()
 tenants.api.register(router)

@@ -6,7 +6,6 @@ from django_mongodb_backend.base import DatabaseWrapper as MongoDatabaseWrapper
 from .features import Capabilities
 from .pipeline import rewrite
 
-
 MAX_ONE_BATCH = 1000
 _INDEXES: dict[tuple, list[tuple]] = {}  # (server, database, collection) -> key fields of each index
 

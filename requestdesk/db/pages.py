@@ -32,14 +32,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 from bson import ObjectId
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connections, models
 from django.db.models import Q
 
-FLOOR = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
+FLOOR = datetime(1970, 1, 1, tzinfo=UTC)
 FIRST_WIDTH = timedelta(days=1)
 EMPTY_GROWTH = 16  # an empty window: the next one is this much wider
 MAX_GROWTH = 64  # a thin window: at most this much wider
@@ -94,7 +94,7 @@ def _clamp(width: timedelta) -> timedelta:
 
 
 def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt_timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _after(row, field: str, position: Position, descending: bool) -> bool:
@@ -130,10 +130,10 @@ def _windowed(queryset, field: str, descending: bool, after: Position | None, li
     """Rows after `after` in windows of `field`; (rows, whether the walk reached the end)."""
     sign = "-" if descending else ""
     ordered = queryset.order_by(f"{sign}{field}", f"{sign}pk")
-    ceiling = datetime.now(dt_timezone.utc) + timedelta(days=366)
+    ceiling = datetime.now(UTC) + timedelta(days=366)
     keep = (lambda row: _after(row, field, after, descending)) if after is not None else None
     near = _aware(after.value) if after else None  # the window's side nearest the list's start
-    start = near or (datetime.now(dt_timezone.utc) if descending else FLOOR)
+    start = near or (datetime.now(UTC) if descending else FLOOR)
     width, spent, rows = _learnt(key, start), timedelta(0), []
     while True:
         bounds = {}
@@ -141,7 +141,7 @@ def _windowed(queryset, field: str, descending: bool, after: Position | None, li
             bounds[f"{field}__{'lt' if descending else 'gte'}" if keep is None else
                    f"{field}__{'lte' if descending else 'gte'}"] = near
         if descending:
-            far = max((near or datetime.now(dt_timezone.utc)) - width, FLOOR)
+            far = max((near or datetime.now(UTC)) - width, FLOOR)
             bounds[f"{field}__gte"] = far
             last = far <= FLOOR
         else:

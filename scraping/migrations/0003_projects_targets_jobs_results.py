@@ -3,9 +3,10 @@
 import django.core.validators
 import django.db.models.deletion
 import django_mongodb_backend.fields
-import scraping.models
 from django.conf import settings
 from django.db import migrations, models
+
+import scraping.models
 
 # The sentiment filter's index names a field of an embedded model next to top-level ones,
 # which Meta.indexes cannot express: it is created here (idempotent: same keys, same name).

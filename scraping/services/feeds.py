@@ -15,7 +15,7 @@ from __future__ import annotations
 import calendar
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urljoin
 
 import feedparser
@@ -81,7 +81,7 @@ def _entry_date(entry) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         value = entry.get(key)
         if value:
-            return datetime.fromtimestamp(calendar.timegm(value), tz=timezone.utc)
+            return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
     return None
 
 

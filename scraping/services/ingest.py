@@ -23,7 +23,7 @@ counted into the daily sentiment rollups (one bulk of $inc upserts, services.rol
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timezone as dt_timezone
+from datetime import UTC
 
 from django.db import IntegrityError, connections, router
 from django.utils import timezone
@@ -142,7 +142,7 @@ def _update_changed(changes: list[tuple[dict, Result]], now) -> int:
         row.pk, row.created_at = doc["_id"], doc.get("created_at")
         if row.content.date is None:  # no date of its own: it keeps when it was first seen
             first = doc["published_at"]
-            row.published_at = first if first.tzinfo else first.replace(tzinfo=dt_timezone.utc)
+            row.published_at = first if first.tzinfo else first.replace(tzinfo=UTC)
         row.changed_at, row.change_count = now, (doc.get("change_count") or 0) + 1
         try:
             done = results.update_one({"_id": doc["_id"], "content_hash": doc["content_hash"]},

@@ -25,9 +25,9 @@ from urllib.robotparser import RobotFileParser
 
 import redis
 from django.conf import settings
+from django.core.cache import cache
 from redis.backoff import NoBackoff
 from redis.retry import Retry
-from django.core.cache import cache
 
 from requestdesk import outbound
 

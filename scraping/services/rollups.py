@@ -30,7 +30,7 @@ killed between the insert and the `$inc` leaves those results out of the rollups
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from pymongo import UpdateOne
 
@@ -43,7 +43,7 @@ UNSCORED = "unscored"
 
 
 def month_of(when: datetime) -> datetime:
-    when = when.astimezone(timezone.utc).replace(tzinfo=None) if when.tzinfo else when
+    when = when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
     return datetime(when.year, when.month, 1)
 
 
@@ -60,7 +60,7 @@ def increments(rows, removed=()) -> dict[tuple, dict]:
     found: dict[tuple, dict] = defaultdict(lambda: defaultdict(float))
     for sign, part in ((1, rows), (-1, removed)):
         for company_id, project_id, target_id, platform, published_at, label, compound in part:
-            when = published_at.astimezone(timezone.utc) if published_at.tzinfo else published_at
+            when = published_at.astimezone(UTC) if published_at.tzinfo else published_at
             for key in ((company_id, project_id, target_id, platform, month_of(when)),
                         (company_id, None, None, None, month_of(when)), (None, None, None, None, month_of(when))):
                 fields = found[key]
@@ -93,7 +93,7 @@ def _updates(found: dict[tuple, dict]) -> dict[object, list[UpdateOne]]:
     filter names their null company itself."""
     # Upserted on the fields of the unique index and no other: the embedded server serves
     # the update from that index (given more fields, it may scan the collection).
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     per_company: dict[object, list[UpdateOne]] = defaultdict(list)
     for (company_id, project_id, target_id, platform, month), fields in found.items():
         if company_id is None:  # platform-wide: outside the unique index (a partial one, which

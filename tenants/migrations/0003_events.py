@@ -2,9 +2,10 @@
 
 import django.db.models.deletion
 import django_mongodb_backend.fields
-import tenants.events_models
 from django.conf import settings
 from django.db import migrations, models
+
+import tenants.events_models
 
 
 class Migration(migrations.Migration):

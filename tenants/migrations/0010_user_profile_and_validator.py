@@ -3,9 +3,10 @@
 import logging
 
 import django_mongodb_backend.fields
-import tenants.models
 from django.db import migrations, models
 from pymongo.errors import OperationFailure
+
+import tenants.models
 
 logger = logging.getLogger("requestdesk.migrations")
 
