@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 """Django's command-line utility for administrative tasks."""
+
 import os
 import sys
 from pathlib import Path
@@ -17,8 +18,10 @@ def use_the_venv():
         python = VENV / "bin" / "python"
         if python.exists() and Path(sys.prefix).resolve() != VENV.resolve():
             os.execv(str(python), [str(python), str(Path(__file__).resolve()), *sys.argv[1:]])
-        sys.exit("error: Django is not installed for this Python; run `./dev up` (it creates .venv), "
-                 "then `.venv/bin/python manage.py …`")
+        sys.exit(
+            "error: Django is not installed for this Python; run `./dev up` (it creates .venv), "
+            "then `.venv/bin/python manage.py …`"
+        )
 
 
 def main():

@@ -36,14 +36,24 @@ from bench import (
     table,
 )
 
-BENCHES = {"api": api_bench, "scraping": scraping_bench, "knowledge": knowledge_bench, "content": content_bench,
-           "lists": lists_bench, "retrieval": retrieval_bench, "extraction": extraction_bench}
+BENCHES = {
+    "api": api_bench,
+    "scraping": scraping_bench,
+    "knowledge": knowledge_bench,
+    "content": content_bench,
+    "lists": lists_bench,
+    "retrieval": retrieval_bench,
+    "extraction": extraction_bench,
+}
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", default=",".join(BENCHES),
-                        help=f"benchmarks to run, comma-separated (default all: {','.join(BENCHES)})")
+    parser.add_argument(
+        "--only",
+        default=",".join(BENCHES),
+        help=f"benchmarks to run, comma-separated (default all: {','.join(BENCHES)})",
+    )
     for module in BENCHES.values():
         module.add_arguments(parser.add_argument_group(module.__name__.rsplit(".", 1)[-1]))
     harness.add_server_arguments(parser, storage="")
@@ -66,9 +76,11 @@ def main(argv=None) -> None:
             timings.append(f"{name} {time.perf_counter() - started:.0f}s ({stack.cpu_seconds() - cpu:.0f}s)")
         cpu_total = stack.cpu_seconds()
     print(table.render(rows))
-    print(f"time, wall (CPU seconds of the bench, its servers and workers): {', '.join(timings)}; total "
-          f"{time.perf_counter() - started_all:.0f}s ({cpu_total:.0f}s); load average {os.getloadavg()[0]:.1f} "
-          f"on {os.cpu_count()} CPUs")
+    print(
+        f"time, wall (CPU seconds of the bench, its servers and workers): {', '.join(timings)}; total "
+        f"{time.perf_counter() - started_all:.0f}s ({cpu_total:.0f}s); load average {os.getloadavg()[0]:.1f} "
+        f"on {os.cpu_count()} CPUs"
+    )
     sys.stdout.flush()
 
 

@@ -39,8 +39,12 @@ def rows(args, log=harness.log) -> list[Row]:
     company = Company.objects.create(name="bench-api")
     admin = User.objects.create(username="bench-api-admin", role=Role.COMPANY_ADMIN, company=company)
     _, key = services.create_api_key(user=admin, company=company, name="bench")
-    Ticket.objects.bulk_create([Ticket(company=company, title=f"Ticket {n}", description="Bench ticket " * 20,
-                                       created_by=admin) for n in range(args.tickets)])
+    Ticket.objects.bulk_create(
+        [
+            Ticket(company=company, title=f"Ticket {n}", description="Bench ticket " * 20, created_by=admin)
+            for n in range(args.tickets)
+        ]
+    )
     client = Client(headers={"X-API-Key": key})
 
     def get(url, check):
@@ -61,10 +65,19 @@ def rows(args, log=harness.log) -> list[Row]:
         for _ in range(5):  # warm: imports, url resolvers, connections
             api(None), bare(None)
         product, baseline = harness.interleaved(api, bare, range(args.requests))
-    log(f"api        {args.requests} GETs each, Django test client: {LIST_URL} {harness.p50_p95(product)}; "
-        f"bare view {harness.p50_p95(baseline)}")
-    return [Row("api GET tickets list p50 (API key, page of 20)", harness.ms_p50(product), "ms",
-                "bare Django view (HttpResponse)", harness.ms_p50(baseline))]
+    log(
+        f"api        {args.requests} GETs each, Django test client: {LIST_URL} {harness.p50_p95(product)}; "
+        f"bare view {harness.p50_p95(baseline)}"
+    )
+    return [
+        Row(
+            "api GET tickets list p50 (API key, page of 20)",
+            harness.ms_p50(product),
+            "ms",
+            "bare Django view (HttpResponse)",
+            harness.ms_p50(baseline),
+        )
+    ]
 
 
 if __name__ == "__main__":

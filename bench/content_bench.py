@@ -131,21 +131,26 @@ class Breakdown(monitoring.CommandListener):
 
     def report(self, count: int, elapsed: float, log) -> None:
         trips = sum(self.trips.values())
-        log(f"  breakdown, one process, {count} contexts, {elapsed / count * 1000:.1f} ms per context "
+        log(
+            f"  breakdown, one process, {count} contexts, {elapsed / count * 1000:.1f} ms per context "
             f"({trips / count:.1f} database round trips per context, "
-            f"{sum(self.db_seconds.values()) / count * 1000:.1f} ms of them waiting on the server):")
+            f"{sum(self.db_seconds.values()) / count * 1000:.1f} ms of them waiting on the server):"
+        )
         phases = list(dict.fromkeys(phase for phase, *_ in self.PHASES)) + ["outside"]
         rest = elapsed - sum(self.seconds.values())
         for phase in phases:
             seconds = self.seconds.get(phase, 0.0) + (rest if phase == "outside" else 0.0)
-            by_command = sorted(((what, n) for (p, what), n in self.trips.items() if p == phase),
-                                key=lambda item: -item[1])
+            by_command = sorted(
+                ((what, n) for (p, what), n in self.trips.items() if p == phase), key=lambda item: -item[1]
+            )
             if not seconds and not by_command:
                 continue
             round_trips = sum(n for _, n in by_command)
             detail = ", ".join(f"{what} {n / count:.2f}" for what, n in by_command)
-            log(f"    {phase:<22} {seconds / count * 1000:7.2f} ms  {round_trips / count:5.2f} round trips"
-                f" ({self.db_seconds.get(phase, 0.0) / count * 1000:.2f} ms)" + (f": {detail}" if detail else ""))
+            log(
+                f"    {phase:<22} {seconds / count * 1000:7.2f} ms  {round_trips / count:5.2f} round trips"
+                f" ({self.db_seconds.get(phase, 0.0) / count * 1000:.2f} ms)" + (f": {detail}" if detail else "")
+            )
 
 
 BREAKDOWN = Breakdown()
@@ -159,16 +164,32 @@ def _pipeline(llm, sections: int):
     from tenants.models import Company
 
     company = Company.objects.create(name=f"bench-{uuid.uuid4().hex[:6]}")
-    provider = LLMProvider(company=company, name="local", provider="custom", base_url=llm.base_url,
-                           models=["gpt-bench"])
+    provider = LLMProvider(
+        company=company, name="local", provider="custom", base_url=llm.base_url, models=["gpt-bench"]
+    )
     crypto.set_secret(provider, "api_key", llm.api_key)
     provider.save()
-    template = Template.objects.create(company=company, name="bench", structure={"sections": [
-        {"id": f"s{n}", "type": "text", "name": f"Section {n}", "instructions": "Write", "word_range": [50, 100]}
-        for n in range(1, sections + 1)]})
-    steps = [("template", {}, {"template_id": str(template.pk)}),
-             ("ai_generator", {"model": "gpt-bench", "provider_id": str(provider.pk)}, {}),
-             ("transformer", {"format": "markdown"}, {"add_table_of_contents": True})]
+    template = Template.objects.create(
+        company=company,
+        name="bench",
+        structure={
+            "sections": [
+                {
+                    "id": f"s{n}",
+                    "type": "text",
+                    "name": f"Section {n}",
+                    "instructions": "Write",
+                    "word_range": [50, 100],
+                }
+                for n in range(1, sections + 1)
+            ]
+        },
+    )
+    steps = [
+        ("template", {}, {"template_id": str(template.pk)}),
+        ("ai_generator", {"model": "gpt-bench", "provider_id": str(provider.pk)}, {}),
+        ("transformer", {"format": "markdown"}, {"add_table_of_contents": True}),
+    ]
     components = []
     for n, (kind, config, overrides) in enumerate(steps, start=1):
         component = Component.objects.create(company=company, name=kind, type=kind, config=config)
@@ -182,11 +203,32 @@ def _start_workers(count: int, tmp: Path) -> list[subprocess.Popen]:
     workers = []
     for n in range(count):
         log = open(tmp / f"worker-{count}-{n}.log", "w")
-        workers.append(subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "requestdesk", "worker", "--pool", "solo", "--loglevel",
-             "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "-n", f"bench{n}-{uuid.uuid4().hex[:6]}@%h"],
-            cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+        workers.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "requestdesk",
+                    "worker",
+                    "--pool",
+                    "solo",
+                    "--loglevel",
+                    "WARNING",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    "-n",
+                    f"bench{n}-{uuid.uuid4().hex[:6]}@%h",
+                ],
+                cwd=ROOT,
+                env=os.environ.copy(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
     deadline = time.monotonic() + 60
     while len(app.control.ping(timeout=0.5) or []) < count:
         if time.monotonic() > deadline or any(w.poll() is not None for w in workers):
@@ -224,8 +266,7 @@ def celery_rate(pipeline, count: int, workers: int, tmp: Path) -> float:
     started_workers = _start_workers(workers, tmp)
     try:
         start = time.perf_counter()
-        batch = batches.create_batch(pipeline=pipeline, items=[{"data": {"title": f"Doc {n}"}}
-                                                               for n in range(count)])
+        batch = batches.create_batch(pipeline=pipeline, items=[{"data": {"title": f"Doc {n}"}} for n in range(count)])
         return count / (_wait_batch(batch, count) - start)
     finally:
         _stop_workers(started_workers)
@@ -254,8 +295,9 @@ def in_process_rate(pipeline, count: int, strategy: str) -> float:
     chosen = settings.DATABASE_CAPABILITIES
     settings.DATABASE_CAPABILITIES = {**(chosen or {}), "cheap_find_and_modify": strategy == "find_and_modify"}
     try:
-        contexts.create_contexts(pipeline=pipeline, items=[{"data": {"title": f"Doc {n}"}} for n in range(count)],
-                                 queue=False)
+        contexts.create_contexts(
+            pipeline=pipeline, items=[{"data": {"title": f"Doc {n}"}} for n in range(count)], queue=False
+        )
         start = time.perf_counter()
         done = runner.process_pending(limit=count + 1)
         elapsed = time.perf_counter() - start
@@ -271,8 +313,9 @@ def breakdown(pipeline, count: int, log) -> float:
     of `count`), in this process and without the broker, under BREAKDOWN; contexts/s."""
     from content.services import batches, runner
 
-    batch = batches.create_batch(pipeline=pipeline, items=[{"data": {"title": f"Doc {n}"}} for n in range(count)],
-                                 queue=False)
+    batch = batches.create_batch(
+        pipeline=pipeline, items=[{"data": {"title": f"Doc {n}"}} for n in range(count)], queue=False
+    )
     BREAKDOWN.__init__()
     with BREAKDOWN.measuring():
         start = time.perf_counter()
@@ -287,12 +330,20 @@ def breakdown(pipeline, count: int, log) -> float:
 def add_arguments(parser):
     parser.add_argument("--contexts", type=int, default=500, help="contexts (and no-op tasks) per run (default 500)")
     parser.add_argument("--sections", type=int, default=2, help="sections (LLM calls) per context (default 2)")
-    parser.add_argument("--in-process-contexts", type=int, default=100,
-                        help="contexts per claim strategy in the one-process comparison (default 100; "
-                             "find_and_modify runs ~2-3 contexts/s on SecantusDB)")
-    parser.add_argument("--breakdown-contexts", type=int, default=50,
-                        help="contexts of one batch run in one process to print where a context's time goes "
-                             "(round trips and time per phase; default 50, 0 skips)")
+    parser.add_argument(
+        "--in-process-contexts",
+        type=int,
+        default=100,
+        help="contexts per claim strategy in the one-process comparison (default 100; "
+        "find_and_modify runs ~2-3 contexts/s on SecantusDB)",
+    )
+    parser.add_argument(
+        "--breakdown-contexts",
+        type=int,
+        default=50,
+        help="contexts of one batch run in one process to print where a context's time goes "
+        "(round trips and time per phase; default 50, 0 skips)",
+    )
 
 
 def rows(args, log=harness.log) -> list[Row]:
@@ -307,27 +358,41 @@ def rows(args, log=harness.log) -> list[Row]:
     try:
         pipeline = _pipeline(llm, args.sections)
         n = args.contexts
-        log(f"content    {n} contexts, template -> ai_generator ({args.sections} LLM call(s), local server) "
-            f"-> transformer; worker logs in {tmp}")
+        log(
+            f"content    {n} contexts, template -> ai_generator ({args.sections} LLM call(s), local server) "
+            f"-> transformer; worker logs in {tmp}"
+        )
         table = []
         for workers in (1, 2):
             noop = noop_rate(n, workers, tmp)
             contexts = celery_rate(pipeline, n, workers, tmp)
             plural = "es" if workers > 1 else ""
             log(f"  {workers} worker process{plural}: no-op {noop:,.1f} tasks/s, contexts {contexts:.1f}/s")
-            table.append(Row(f"content contexts via Celery, {workers} worker process{plural}", contexts, "/s",
-                             f"Celery no-op tasks, {workers} worker process{plural}", noop))
+            table.append(
+                Row(
+                    f"content contexts via Celery, {workers} worker process{plural}",
+                    contexts,
+                    "/s",
+                    f"Celery no-op tasks, {workers} worker process{plural}",
+                    noop,
+                )
+            )
         if args.breakdown_contexts:
             breakdown(pipeline, args.breakdown_contexts, log)
         m = args.in_process_contexts
         cas = in_process_rate(pipeline, m, "cas")
         find_and_modify = in_process_rate(pipeline, m, "find_and_modify")
-        log(f"  one process, no broker, {m} contexts each: claim cas {cas:.1f}/s, "
-            f"find_and_modify {find_and_modify:.1f}/s")
-        table.append(Row("content contexts in one process, claim find_and_modify", find_and_modify, "/s",
-                         "same, claim cas", cas))
-        log(f"  ({Context.objects.count()} contexts in the collection at the end; "
-            f"LLM requests answered: {len(llm.requests)})")
+        log(
+            f"  one process, no broker, {m} contexts each: claim cas {cas:.1f}/s, "
+            f"find_and_modify {find_and_modify:.1f}/s"
+        )
+        table.append(
+            Row("content contexts in one process, claim find_and_modify", find_and_modify, "/s", "same, claim cas", cas)
+        )
+        log(
+            f"  ({Context.objects.count()} contexts in the collection at the end; "
+            f"LLM requests answered: {len(llm.requests)})"
+        )
         return table
     finally:
         llm.stop()

@@ -53,8 +53,11 @@ class Counts:
 
     def add(self, entry: dict, text: str | None) -> None:
         found = _norm(text or "")
-        hits = [_norm(snippet) in found for snippet in entry.get("with", ())] if text is not None else \
-            [False] * len(entry.get("with", ()))
+        hits = (
+            [_norm(snippet) in found for snippet in entry.get("with", ())]
+            if text is not None
+            else [False] * len(entry.get("with", ()))
+        )
         self.tp += sum(hits)
         self.fn += len(hits) - sum(hits)
         if text is not None:
@@ -75,9 +78,12 @@ def _norm(text: str) -> str:
 
 
 def add_arguments(parser):
-    parser.add_argument("--pages", default=os.environ.get("EXTRACTION_PAGES", str(DEFAULT_PAGES)),
-                        help="a folder with evaldata.json and its pages (trafilatura's evaluation format; "
-                             "default: the fixture pages of tests/fixtures/pages)")
+    parser.add_argument(
+        "--pages",
+        default=os.environ.get("EXTRACTION_PAGES", str(DEFAULT_PAGES)),
+        help="a folder with evaldata.json and its pages (trafilatura's evaluation format; "
+        "default: the fixture pages of tests/fixtures/pages)",
+    )
     parser.add_argument("--max-pages", type=int, default=0, help="pages read, at most (default 0: all)")
 
 
@@ -137,13 +143,19 @@ def rows(args, log=harness.log) -> list[Row]:
     log(f"extraction: {len(pages)} labelled pages from {folder}")
     mine, baseline = score(pages, ours, log), score(pages, trafilatura_alone, log)
     for label, counts in (("ours", mine), ("trafilatura alone", baseline)):
-        log(f"  {label}: F1 {counts.f1():.3f}  precision {counts.precision():.3f}  recall {counts.recall():.3f}  "
-            f"(tp {counts.tp}, fp {counts.fp}, fn {counts.fn}), {counts.seconds / len(pages) * 1000:.1f} ms/page")
+        log(
+            f"  {label}: F1 {counts.f1():.3f}  precision {counts.precision():.3f}  recall {counts.recall():.3f}  "
+            f"(tp {counts.tp}, fp {counts.fp}, fn {counts.fn}), {counts.seconds / len(pages) * 1000:.1f} ms/page"
+        )
     return [
-        Row(f"extraction main-text F1, {name}", mine.f1(), "F1", "trafilatura.extract alone (defaults)",
-            baseline.f1()),
-        Row(f"extraction time per page, {name}", mine.seconds / len(pages) * 1000, "ms",
-            "trafilatura.extract alone (defaults)", baseline.seconds / len(pages) * 1000),
+        Row(f"extraction main-text F1, {name}", mine.f1(), "F1", "trafilatura.extract alone (defaults)", baseline.f1()),
+        Row(
+            f"extraction time per page, {name}",
+            mine.seconds / len(pages) * 1000,
+            "ms",
+            "trafilatura.extract alone (defaults)",
+            baseline.seconds / len(pages) * 1000,
+        ),
     ]
 
 

@@ -27,7 +27,9 @@ ENV_DEFAULTS = {
     "KNOWLEDGE_LLM_MAX_RETRIES": "0",
     "KNOWLEDGE_VECTOR_CACHE_MB": "2048",  # 100k x 384 vectors and their terms stay cached
     # Throttling is not what is measured (its Redis round trip is still paid per request).
-    "THROTTLE_ANON": "1000000/min", "THROTTLE_USER": "1000000/min", "THROTTLE_AUTH": "1000000/min",
+    "THROTTLE_ANON": "1000000/min",
+    "THROTTLE_USER": "1000000/min",
+    "THROTTLE_AUTH": "1000000/min",
     "LOG_LEVEL": "WARNING",
 }
 
@@ -37,9 +39,12 @@ def log(message: str) -> None:
 
 
 def add_server_arguments(parser: argparse.ArgumentParser, storage: str) -> None:
-    parser.add_argument("--storage", default=storage,
-                        help=f"SecantusDB storage path ('' a temporary folder, removed after; default "
-                             f"{storage or chr(39) * 2}; ':memory:' runs out at about 85k scraping results)")
+    parser.add_argument(
+        "--storage",
+        default=storage,
+        help=f"SecantusDB storage path ('' a temporary folder, removed after; default "
+        f"{storage or chr(39) * 2}; ':memory:' runs out at about 85k scraping results)",
+    )
     parser.add_argument("--mongodb-uri", default="", help="use this MongoDB instead of starting SecantusDB")
 
 
@@ -83,8 +88,13 @@ def django_stack(*, storage: str = "", mongodb_uri: str = ""):
         services.append(embedded.start_redis(embedded.free_port(), log_path=tmp / "redis.log"))
         for key, value in ENV_DEFAULTS.items():
             os.environ.setdefault(key, value)
-        os.environ.update(MONGODB_URI=uri, REDIS_URL=services[-1].url, MONGODB_NAME=f"bench_{os.getpid()}",
-                          DJANGO_SETTINGS_MODULE="requestdesk.settings", DATA_DIR=str(tmp / "data"))
+        os.environ.update(
+            MONGODB_URI=uri,
+            REDIS_URL=services[-1].url,
+            MONGODB_NAME=f"bench_{os.getpid()}",
+            DJANGO_SETTINGS_MODULE="requestdesk.settings",
+            DATA_DIR=str(tmp / "data"),
+        )
         import django
 
         django.setup()
@@ -92,8 +102,10 @@ def django_stack(*, storage: str = "", mongodb_uri: str = ""):
 
         started = time.perf_counter()
         call_command("migrate", verbosity=0)
-        log(f"server     {where}, private redis; migrate {time.perf_counter() - started:.1f}s; "
-            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        log(
+            f"server     {where}, private redis; migrate {time.perf_counter() - started:.1f}s; "
+            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+        )
         yield Stack(tmp, services)
     finally:
         for service in reversed(services):

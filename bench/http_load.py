@@ -59,9 +59,13 @@ def parse_args(argv=None):
     parser.add_argument("--duration", type=int, default=15, help="seconds per endpoint and concurrency (default 15)")
     parser.add_argument("--connections", default="16,64", help="comma-separated connection counts (default 16,64)")
     parser.add_argument("--rows", type=int, default=3000, help="scraping results seeded per company (default 3000)")
-    parser.add_argument("--results", type=int, default=0,
-                        help="then top each company up to this many scraping results by raw clones of its seeded "
-                             "ones (e.g. 100000; default 0: --rows only)")
+    parser.add_argument(
+        "--results",
+        type=int,
+        default=0,
+        help="then top each company up to this many scraping results by raw clones of its seeded "
+        "ones (e.g. 100000; default 0: --rows only)",
+    )
     parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes (default 3)")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
     parser.add_argument("--json", default="", help="also write the rows to this JSON file")
@@ -80,8 +84,12 @@ def ensure_wrk() -> str:
         print("installing wrk (Debian package)", flush=True)
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
         subprocess.run(["apt-get", "update", "-qq"], check=False, **quiet)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}, **quiet)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "wrk"],
+            check=False,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+            **quiet,
+        )
         found = shutil.which("wrk")
     if not found:
         sys.exit("wrk not found and could not be installed (apt-get install wrk)")
@@ -92,12 +100,19 @@ def run_environment(mongo_url: str, redis_url: str, data_dir: str) -> dict:
     """The environment of the bench process and of gunicorn: production-shaped (DEBUG=0,
     keys generated for this run), throttling out of the way."""
     return {
-        "DJANGO_SETTINGS_MODULE": "requestdesk.settings", "DEBUG": "0",
+        "DJANGO_SETTINGS_MODULE": "requestdesk.settings",
+        "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "FIELD_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost", "MONGODB_URI": mongo_url,
-        "MONGODB_NAME": f"bench_http_{os.getpid()}", "REDIS_URL": redis_url, "DATA_DIR": data_dir,
-        "THROTTLE_ANON": THROTTLE, "THROTTLE_USER": THROTTLE, "THROTTLE_AUTH": THROTTLE, "LOG_LEVEL": "WARNING",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "MONGODB_URI": mongo_url,
+        "MONGODB_NAME": f"bench_http_{os.getpid()}",
+        "REDIS_URL": redis_url,
+        "DATA_DIR": data_dir,
+        "THROTTLE_ANON": THROTTLE,
+        "THROTTLE_USER": THROTTLE,
+        "THROTTLE_AUTH": THROTTLE,
+        "LOG_LEVEL": "WARNING",
     }
 
 
@@ -120,21 +135,33 @@ def seed(rows: int, results_per_company: int = 0) -> dict:
     call_command("seed_demo", users=0, projects=2, results=max(1, rows // 2), stdout=io.StringIO())
     company = Company.objects.get(name="Acme Corp")
     admin = User.objects.get(username="acme-company_admin")
-    Ticket.objects.bulk_create([Ticket(company=company, title=f"Seeded ticket {n}", description="bench.http_load",
-                                       created_by=admin) for n in range(max(1, rows // 10))])
-    KnowledgeCollection.objects.bulk_create([
-        KnowledgeCollection(company=company, user=admin, name=f"Collection {n:02d}", description="bench.http_load")
-        for n in range(60)])
+    Ticket.objects.bulk_create(
+        [
+            Ticket(company=company, title=f"Seeded ticket {n}", description="bench.http_load", created_by=admin)
+            for n in range(max(1, rows // 10))
+        ]
+    )
+    KnowledgeCollection.objects.bulk_create(
+        [
+            KnowledgeCollection(company=company, user=admin, name=f"Collection {n:02d}", description="bench.http_load")
+            for n in range(60)
+        ]
+    )
     _, key = services.create_api_key(user=admin, company=company, name="http-load")
     results, total = Result.objects.for_company(company).count(), Result.objects.count()
     if results_per_company:  # counted here, not after: counting 100k results takes the server seconds
         added = top_up_results(results_per_company)
         results, total = results + added.get(company.pk, 0), total + sum(added.values())
-    ids = [str(pk) for pk in Result.objects.for_company(company).order_by("-published_at")
-           .values_list("pk", flat=True)[:50]]
-    print(f"seeded     {results} results for Acme ({total} in all), "
-          f"{Ticket.objects.for_company(company).count()} tickets, 60 collections "
-          f"({time.perf_counter() - started:.1f}s with migrate)", flush=True)
+    ids = [
+        str(pk)
+        for pk in Result.objects.for_company(company).order_by("-published_at").values_list("pk", flat=True)[:50]
+    ]
+    print(
+        f"seeded     {results} results for Acme ({total} in all), "
+        f"{Ticket.objects.for_company(company).count()} tickets, 60 collections "
+        f"({time.perf_counter() - started:.1f}s with migrate)",
+        flush=True,
+    )
     return {"key": key, "result_ids": ids}
 
 
@@ -159,10 +186,14 @@ def top_up_results(per_company: int) -> dict:
             continue
         fields = tuple(f for f in ("published_at", "created_at", "updated_at") if f in templates[0])
         times = seeding.spread_times(rnd, missing, set(), end_ms=end)
-        added[company.pk] = seeding.clone_raw(collection, templates, times, date_fields=fields,
-                                                  vary=seeding.vary_result, after=seeding.add_rollups)
-    print(f"cloned     {sum(added.values())} results raw (up to {per_company} per company) in "
-          f"{time.perf_counter() - started:.1f}s", flush=True)
+        added[company.pk] = seeding.clone_raw(
+            collection, templates, times, date_fields=fields, vary=seeding.vary_result, after=seeding.add_rollups
+        )
+    print(
+        f"cloned     {sum(added.values())} results raw (up to {per_company} per company) in "
+        f"{time.perf_counter() - started:.1f}s",
+        flush=True,
+    )
     return added
 
 
@@ -210,12 +241,26 @@ def endpoints(result_ids: list[str], result_pages: list[str]) -> list[tuple[str,
 def start_gunicorn(port: int, workers: int, threads: int, log_path: Path) -> subprocess.Popen:
     from requestdesk import embedded
 
-    cmd = [str(Path(sys.executable).parent / "gunicorn"), "requestdesk.wsgi:application",
-           "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--worker-class", "gthread",
-           "--threads", str(threads), "--timeout", "60", "--log-level", "warning"]
+    cmd = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "requestdesk.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(threads),
+        "--timeout",
+        "60",
+        "--log-level",
+        "warning",
+    ]
     log = open(log_path, "ab")
-    popen = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                             preexec_fn=embedded._die_with_parent)
+    popen = subprocess.Popen(
+        cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=embedded._die_with_parent
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if popen.poll() is not None:
@@ -234,8 +279,12 @@ def start_gunicorn(port: int, workers: int, threads: int, log_path: Path) -> sub
 def check_once(url: str, key: str, name: str, method: str, path: str, log_path: Path) -> None:
     """Each endpoint answers 2xx before it is loaded (a wrong path would measure 404s)."""
     body = json.dumps({"title": "Load ticket warm-up", "priority": "medium"}).encode() if method == "POST" else None
-    request = urllib.request.Request(url + path, data=body, method=method, headers={
-        "X-API-Key": key, "Accept": "application/json", "Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url + path,
+        data=body,
+        method=method,
+        headers={"X-API-Key": key, "Accept": "application/json", "Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             status = response.status
@@ -267,10 +316,28 @@ def drain(url: str, parallel: int, limit: float = 180) -> float:
     return time.monotonic() - started
 
 
-def run_wrk(wrk: str, url: str, key: str, method: str, paths: list[str], connections: int, duration: int,
-            tag: str) -> dict:
-    cmd = [wrk, "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{duration}s", "--timeout", "30s",
-           "-s", str(LUA), url, "--", key, method, tag, *paths]
+def run_wrk(
+    wrk: str, url: str, key: str, method: str, paths: list[str], connections: int, duration: int, tag: str
+) -> dict:
+    cmd = [
+        wrk,
+        "-t",
+        str(min(2, connections)),
+        "-c",
+        str(connections),
+        "-d",
+        f"{duration}s",
+        "--timeout",
+        "30s",
+        "-s",
+        str(LUA),
+        url,
+        "--",
+        key,
+        method,
+        tag,
+        *paths,
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 120)
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("HTTP_LOAD_RESULT ")), None)
     if done.returncode != 0 or line is None:
@@ -279,9 +346,13 @@ def run_wrk(wrk: str, url: str, key: str, method: str, paths: list[str], connect
     statuses = {int(code): n for code, n in raw["statuses"].items()}
     seconds = raw["duration_us"] / 1e6
     return {
-        "requests": raw["requests"], "rps": raw["requests"] / seconds if seconds else 0.0,
-        "p50_ms": raw["p50_us"] / 1000, "p95_ms": raw["p95_us"] / 1000, "p99_ms": raw["p99_us"] / 1000,
-        "max_ms": raw["max_us"] / 1000, "statuses": statuses,
+        "requests": raw["requests"],
+        "rps": raw["requests"] / seconds if seconds else 0.0,
+        "p50_ms": raw["p50_us"] / 1000,
+        "p95_ms": raw["p95_us"] / 1000,
+        "p99_ms": raw["p99_us"] / 1000,
+        "max_ms": raw["max_us"] / 1000,
+        "statuses": statuses,
         "non_2xx": sum(n for code, n in statuses.items() if not 200 <= code < 300),
         "server_errors": sum(n for code, n in statuses.items() if code >= 500),
         "socket_errors": raw["socket_errors"],
@@ -289,20 +360,24 @@ def run_wrk(wrk: str, url: str, key: str, method: str, paths: list[str], connect
 
 
 def print_table(rows: list[dict]) -> None:
-    header = (f"{'endpoint':<17} {'conns':>5} {'requests':>8} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} "
-              f"{'p99 ms':>8} {'non-2xx':>7} {'5xx':>5} {'socket c/r/w/t':>14} {'load':>5}")
+    header = (
+        f"{'endpoint':<17} {'conns':>5} {'requests':>8} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} "
+        f"{'p99 ms':>8} {'non-2xx':>7} {'5xx':>5} {'socket c/r/w/t':>14} {'load':>5}"
+    )
     print("\n" + header + "\n" + "-" * len(header))
     for row in rows:
         sockets = "/".join(str(row["socket_errors"][k]) for k in ("connect", "read", "write", "timeout"))
-        print(f"{row['endpoint']:<17} {row['connections']:>5} {row['requests']:>8} {row['rps']:>7.1f} "
-              f"{row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} {row['p99_ms']:>8.1f} {row['non_2xx']:>7} "
-              f"{row['server_errors']:>5} {sockets:>14} {row['load1']:>5.1f}")
+        print(
+            f"{row['endpoint']:<17} {row['connections']:>5} {row['requests']:>8} {row['rps']:>7.1f} "
+            f"{row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} {row['p99_ms']:>8.1f} {row['non_2xx']:>7} "
+            f"{row['server_errors']:>5} {sockets:>14} {row['load1']:>5.1f}"
+        )
 
 
 def first_traceback(log_path: Path) -> str:
     text = log_path.read_text(errors="replace") if log_path.exists() else ""
     start = text.find("Traceback")
-    return text[start:start + 3000] if start >= 0 else ""
+    return text[start : start + 3000] if start >= 0 else ""
 
 
 def main(argv=None) -> int:
@@ -324,12 +399,15 @@ def main(argv=None) -> int:
         port, log_path = embedded.free_port(), work / "gunicorn.log"
         gunicorn = start_gunicorn(port, args.workers, args.threads, log_path)
         url = f"http://127.0.0.1:{port}"
-        print(f"server     gunicorn {args.workers} workers x {args.threads} threads (gthread) on {url}, DEBUG=0; "
-              f"wrk {args.duration}s per row\n"
-              f"throttle   THROTTLE_ANON/USER/AUTH={THROTTLE} for this run: rate limits are not what is measured",
-              flush=True)
-        plan = endpoints(prepared["result_ids"],
-                         follow_pages(url, prepared["key"], "/api/v1/scraping/results/", pages=5))
+        print(
+            f"server     gunicorn {args.workers} workers x {args.threads} threads (gthread) on {url}, DEBUG=0; "
+            f"wrk {args.duration}s per row\n"
+            f"throttle   THROTTLE_ANON/USER/AUTH={THROTTLE} for this run: rate limits are not what is measured",
+            flush=True,
+        )
+        plan = endpoints(
+            prepared["result_ids"], follow_pages(url, prepared["key"], "/api/v1/scraping/results/", pages=5)
+        )
         for name, method, paths in plan:
             check_once(url, prepared["key"], name, method, paths[0], log_path)
         remove_load_tickets()
@@ -338,23 +416,39 @@ def main(argv=None) -> int:
             for name, method, paths in plan:
                 waited = drain(url, 2 * args.workers * args.threads)
                 load = os.getloadavg()[0]
-                measured = run_wrk(wrk, url + "/", prepared["key"], method, paths, connections, args.duration,
-                                   tag=f"c{connections}-{secrets.token_hex(3)}")
+                measured = run_wrk(
+                    wrk,
+                    url + "/",
+                    prepared["key"],
+                    method,
+                    paths,
+                    connections,
+                    args.duration,
+                    tag=f"c{connections}-{secrets.token_hex(3)}",
+                )
                 rows.append({"endpoint": name, "connections": connections, "load1": load, **measured})
-                print(f"  {name:<17} c={connections:<3} {measured['rps']:7.1f} req/s  p99 {measured['p99_ms']:.0f} ms"
-                      f"  5xx {measured['server_errors']}  (drained {waited:.1f}s before, load {load:.1f})", flush=True)
+                print(
+                    f"  {name:<17} c={connections:<3} {measured['rps']:7.1f} req/s  p99 {measured['p99_ms']:.0f} ms"
+                    f"  5xx {measured['server_errors']}  (drained {waited:.1f}s before, load {load:.1f})",
+                    flush=True,
+                )
                 if method == "POST":  # what was acknowledged is stored; then gone, so list rows read the seed only
                     drain(url, 2 * args.workers * args.threads)
                     rows[-1]["stored"], rows[-1]["distinct"] = load_tickets()
                     remove_load_tickets()
-                    print(f"  {'':<17} {measured['statuses'].get(201, 0)} tickets acknowledged (201), "
-                          f"{rows[-1]['stored']} stored, {rows[-1]['distinct']} distinct titles", flush=True)
+                    print(
+                        f"  {'':<17} {measured['statuses'].get(201, 0)} tickets acknowledged (201), "
+                        f"{rows[-1]['stored']} stored, {rows[-1]['distinct']} distinct titles",
+                        flush=True,
+                    )
         print_table(rows)
         if args.json:
             Path(args.json).write_text(json.dumps(rows, indent=1, default=str))
         if any(row["server_errors"] for row in rows):
-            print("\n5xx responses under load; the first server traceback:\n" + (first_traceback(log_path)
-                                                                                 or "(none in the log)"))
+            print(
+                "\n5xx responses under load; the first server traceback:\n"
+                + (first_traceback(log_path) or "(none in the log)")
+            )
             return 1
         return 0
     finally:

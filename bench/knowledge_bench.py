@@ -35,10 +35,12 @@ import numpy as np
 from bench import harness
 from bench.table import Row
 
-WORDS = ("order delivery shipping refund return warranty tent stove backpack sleeping bag zip seam boot jacket "
-         "glove lantern battery charger price discount voucher payment card paypal invoice account password "
-         "login address courier parcel tracking store opening hours sunday weekend size colour fabric wash dry "
-         "repair spare part exchange damaged missing late express standard international customs duty tax").split()
+WORDS = (
+    "order delivery shipping refund return warranty tent stove backpack sleeping bag zip seam boot jacket "
+    "glove lantern battery charger price discount voucher payment card paypal invoice account password "
+    "login address courier parcel tracking store opening hours sunday weekend size colour fabric wash dry "
+    "repair spare part exchange damaged missing late express standard international customs duty tax"
+).split()
 
 
 def _vocabulary(size: int = 5000) -> tuple[list[str], list[float]]:
@@ -65,8 +67,9 @@ def paragraph(rnd: random.Random) -> str:
 
 def add_arguments(parser):
     parser.add_argument("--chunks", default="10000,100000", help="store sizes, comma-separated (default 10000,100000)")
-    parser.add_argument("--embed-sample", type=int, default=200,
-                        help="chunks embedded for the throughput figure (default 200)")
+    parser.add_argument(
+        "--embed-sample", type=int, default=200, help="chunks embedded for the throughput figure (default 200)"
+    )
     parser.add_argument("--knn-queries", type=int, default=50, help="queries timed per size and mode (default 50)")
 
 
@@ -81,8 +84,10 @@ def rows(args, log=harness.log) -> list[Row]:
     stored = 0
     for size in sorted(int(s) for s in args.chunks.split(",")):
         elapsed = fill(collection, stored, size, rnd, vectors_rng)
-        log(f"store      {size - stored:,} chunks inserted in {elapsed:.1f}s "
-            f"= {(size - stored) / elapsed:,.0f} chunks/s (bulk_create, 1000 per batch)")
+        log(
+            f"store      {size - stored:,} chunks inserted in {elapsed:.1f}s "
+            f"= {(size - stored) / elapsed:,.0f} chunks/s (bulk_create, 1000 per batch)"
+        )
         stored = size
         table += size_rows(collection, size, args, rnd, log)
     return table
@@ -97,14 +102,22 @@ def embedding_row(args, rnd, log) -> Row:
     texts = [paragraph(rnd) for _ in range(args.embed_sample)]
     LocalEmbedder().embed(texts[:16])  # warm up
     product, baseline = harness.interleaved(
-        LocalEmbedder().embed, lambda batch: model.encode(batch, show_progress_bar=False), [texts])
+        LocalEmbedder().embed, lambda batch: model.encode(batch, show_progress_bar=False), [texts]
+    )
     import torch
 
-    log(f"embed      MiniLM load {load:.1f}s; {len(texts)} chunks (avg {sum(map(len, texts)) // len(texts)} chars) "
+    log(
+        f"embed      MiniLM load {load:.1f}s; {len(texts)} chunks (avg {sum(map(len, texts)) // len(texts)} chars) "
         f"in {product[0]:.1f}s, library encode {baseline[0]:.1f}s ({torch.get_num_threads()} torch thread(s); "
-        f"KNOWLEDGE_TORCH_THREADS)")
-    return Row("knowledge embed (LocalEmbedder, MiniLM)", len(texts) / product[0], "chunks/s",
-               "SentenceTransformer.encode (defaults)", len(texts) / baseline[0])
+        f"KNOWLEDGE_TORCH_THREADS)"
+    )
+    return Row(
+        "knowledge embed (LocalEmbedder, MiniLM)",
+        len(texts) / product[0],
+        "chunks/s",
+        "SentenceTransformer.encode (defaults)",
+        len(texts) / baseline[0],
+    )
 
 
 def fill(collection, start: int, stop: int, rnd: random.Random, vectors_rng) -> float:
@@ -121,13 +134,23 @@ def fill(collection, start: int, stop: int, rnd: random.Random, vectors_rng) -> 
         batch = []
         for i in range(count):
             text = paragraph(rnd)[:300]
-            batch.append(KnowledgeChunk(company_id=collection.company_id, collection=collection, content=text,
-                                       embedding=matrix[i], source_type="manual", source_id=f"doc:{offset + i}",
-                                       content_hash="0" * 64, terms=terms(text),
-                                       metadata={"title": f"Doc {offset + i}", "url": ""}))
+            batch.append(
+                KnowledgeChunk(
+                    company_id=collection.company_id,
+                    collection=collection,
+                    content=text,
+                    embedding=matrix[i],
+                    source_type="manual",
+                    source_id=f"doc:{offset + i}",
+                    content_hash="0" * 64,
+                    terms=terms(text),
+                    metadata={"title": f"Doc {offset + i}", "url": ""},
+                )
+            )
         KnowledgeChunk.objects.bulk_create(batch)
-    KnowledgeCollection.objects.filter(pk=collection.pk).update(chunk_count=stop,
-                                                                chunks_version=F("chunks_version") + 1)
+    KnowledgeCollection.objects.filter(pk=collection.pk).update(
+        chunk_count=stop, chunks_version=F("chunks_version") + 1
+    )
     collection.refresh_from_db()
     return time.perf_counter() - started
 
@@ -143,9 +166,11 @@ def size_rows(collection, size: int, args, rnd, log) -> list[Row]:
     index = keywords.index_for(collection)
     cold_terms = time.perf_counter() - started
     matrix = cached.matrix
-    log(f"{size:>7,} chunks   cold load into the cache (once per write to the collection): vectors "
+    log(
+        f"{size:>7,} chunks   cold load into the cache (once per write to the collection): vectors "
         f"{cold:.2f}s ({matrix.nbytes / 1e6:.0f} MB float32), BM25 index {cold_terms:.2f}s "
-        f"({index.terms:,} terms, {index.nbytes / 1e6:.0f} MB)")
+        f"({index.terms:,} terms, {index.nbytes / 1e6:.0f} MB)"
+    )
     queries = [" ".join(rnd.choices(VOCABULARY, weights=WEIGHTS, k=3)) for _ in range(args.knn_queries)]
     query_vectors = LocalEmbedder().embed(queries)
 
@@ -159,8 +184,15 @@ def size_rows(collection, size: int, args, rnd, log) -> list[Row]:
     product, baseline = harness.interleaved(lambda q: vectors.search([collection], q, 10), raw, query_vectors)
     log(f"  kNN      product (vectors.search)       {harness.p50_p95(product)}")
     log(f"  kNN      raw numpy (matrix @ q, top-10) {harness.p50_p95(baseline)}")
-    found = [Row(f"knowledge kNN p50, {size:,} chunks", harness.ms_p50(product), "ms",
-                 "numpy matrix @ q + argpartition", harness.ms_p50(baseline))]
+    found = [
+        Row(
+            f"knowledge kNN p50, {size:,} chunks",
+            harness.ms_p50(product),
+            "ms",
+            "numpy matrix @ q + argpartition",
+            harness.ms_p50(baseline),
+        )
+    ]
 
     def search(mode):
         return lambda text: retrieval.search(company=collection.company_id, query=text, mode=mode, limit=10)
@@ -170,15 +202,23 @@ def size_rows(collection, size: int, args, rnd, log) -> list[Row]:
 
     search("vector")(queries[0])  # warm
     product, baseline = harness.interleaved(search("vector"), encode_and_raw, queries)
-    log(f"  search   retrieval.search mode=vector  {harness.p50_p95(product)}   "
-        f"(MiniLM encode + numpy kNN {harness.p50_p95(baseline)})")
-    found.append(Row(f"knowledge retrieval.search vector p50, {size:,} chunks", harness.ms_p50(product), "ms",
-                     "MiniLM encode + numpy kNN", harness.ms_p50(baseline)))
+    log(
+        f"  search   retrieval.search mode=vector  {harness.p50_p95(product)}   "
+        f"(MiniLM encode + numpy kNN {harness.p50_p95(baseline)})"
+    )
+    found.append(
+        Row(
+            f"knowledge retrieval.search vector p50, {size:,} chunks",
+            harness.ms_p50(product),
+            "ms",
+            "MiniLM encode + numpy kNN",
+            harness.ms_p50(baseline),
+        )
+    )
     for mode in ("keyword", "hybrid"):
         search(mode)(queries[0])  # warm
         log(f"  search   retrieval.search mode={mode:<8}{harness.p50_p95(harness.timed(search(mode), queries))}")
     return found
-
 
 
 if __name__ == "__main__":

@@ -65,6 +65,7 @@ GOAL_BARE, GOAL_SCALING, GOAL_ROUND_TRIPS = 2.0, 1.5, 2
 
 # --- round trips ---------------------------------------------------------------------------
 
+
 class RoundTrips(pymongo.monitoring.CommandListener):
     """Counts the commands sent while recording (all commands seen, always)."""
 
@@ -120,6 +121,7 @@ def listening(log) -> bool:
 
 # --- the tenants and their rows ------------------------------------------------------------
 
+
 @dataclass
 class Tenant:
     company: object
@@ -142,33 +144,67 @@ def make_tenant(name: str, n: int) -> Tenant:
     from tenants.roles import Role
 
     company = Company.objects.create(name=name)
-    admin = User.objects.create(username=f"bench-lists-admin-{n}", email=f"bench-lists-admin-{n}@example.com",
-                                role=Role.COMPANY_ADMIN, company=company)
+    admin = User.objects.create(
+        username=f"bench-lists-admin-{n}",
+        email=f"bench-lists-admin-{n}@example.com",
+        role=Role.COMPANY_ADMIN,
+        company=company,
+    )
     _, key = services.create_api_key(user=admin, company=company, name="bench-lists")
     project = Project.objects.create(company=company, name="bench lists", created_by=admin)
-    targets = [Target.objects.create(company=company, project=project, url=f"https://bench.example/{n}/feed/{t}",
-                                     platform=Target.FEED) for t in range(4)]
-    text = ("The lantern arrived quickly and the battery lasts all night. Great value and excellent quality, "
-            "though the handle feels a little cheap.")
+    targets = [
+        Target.objects.create(
+            company=company, project=project, url=f"https://bench.example/{n}/feed/{t}", platform=Target.FEED
+        )
+        for t in range(4)
+    ]
+    text = (
+        "The lantern arrived quickly and the battery lasts all night. Great value and excellent quality, "
+        "though the handle feels a little cheap."
+    )
     words = sorted(set(text.lower().replace(",", "").replace(".", "").split()))
     published = datetime.now(UTC)
-    results = [Result.objects.create(
-        company=company, project=project, target=target, platform=Target.FEED,
-        item_key=f"https://bench.example/{n}/item",
-        content=ResultContent(title="Bright lantern, long battery", text=text, author="A. Reviewer",
-                              date=published, url=f"https://bench.example/{n}/item"),
-        analysis=Analysis(sentiment=Sentiment(label="positive", compound=0.87, positive=0.31, neutral=0.62,
-                                              negative=0.07)),
-        published_at=published, content_hash=secrets.token_hex(32),
-        terms=[f"15:{w}" for w in ("bright", "lantern", "long", "battery")] + [f"5:{w}" for w in words],
-        search=SearchTerms(title=["bright", "lantern", "long", "battery"], text=words)) for target in targets]
-    ticket = Ticket.objects.create(company=company, title="Write the lantern launch post",
-                                   description="A 600-word post on the new lantern: battery life, weight, price. "
-                                               "Link the review roundup.",
-                                   priority="high", created_by=admin, tags=["launch", "lantern"])
-    entry = audit.record(company=company, actor=admin, source="api", event_type="content.ticket.updated",
-                         obj=ticket, changes={"status": {"old": "open", "new": "in_progress"}},
-                         metadata={"auth": "api_key", "ip": "127.0.0.1", "api_key_prefix": key.split("_")[1]})
+    results = [
+        Result.objects.create(
+            company=company,
+            project=project,
+            target=target,
+            platform=Target.FEED,
+            item_key=f"https://bench.example/{n}/item",
+            content=ResultContent(
+                title="Bright lantern, long battery",
+                text=text,
+                author="A. Reviewer",
+                date=published,
+                url=f"https://bench.example/{n}/item",
+            ),
+            analysis=Analysis(
+                sentiment=Sentiment(label="positive", compound=0.87, positive=0.31, neutral=0.62, negative=0.07)
+            ),
+            published_at=published,
+            content_hash=secrets.token_hex(32),
+            terms=[f"15:{w}" for w in ("bright", "lantern", "long", "battery")] + [f"5:{w}" for w in words],
+            search=SearchTerms(title=["bright", "lantern", "long", "battery"], text=words),
+        )
+        for target in targets
+    ]
+    ticket = Ticket.objects.create(
+        company=company,
+        title="Write the lantern launch post",
+        description="A 600-word post on the new lantern: battery life, weight, price. Link the review roundup.",
+        priority="high",
+        created_by=admin,
+        tags=["launch", "lantern"],
+    )
+    entry = audit.record(
+        company=company,
+        actor=admin,
+        source="api",
+        event_type="content.ticket.updated",
+        obj=ticket,
+        changes={"status": {"old": "open", "new": "in_progress"}},
+        metadata={"auth": "api_key", "ip": "127.0.0.1", "api_key_prefix": key.split("_")[1]},
+    )
     templates = {"results": [raw_of(r) for r in results], "tickets": [raw_of(ticket)], "audit": [raw_of(entry)]}
     for _kind, objects in (("results", results), ("tickets", [ticket]), ("audit", [entry])):
         connection.database[objects[0]._meta.db_table].delete_many({"_id": {"$in": [o.pk for o in objects]}})
@@ -188,8 +224,14 @@ def top_up(tenant: Tenant, size: int, rnd: random.Random, end: int) -> int:
         template = tenant.templates[kind][0]
         fields = tuple(f for f in ("published_at", "created_at", "updated_at") if f in template)
         results = kind == "results"
-        inserted += clone_raw(connection.database[table], tenant.templates[kind], times, date_fields=fields,
-                              vary=vary_result if results else None, after=add_rollups if results else None)
+        inserted += clone_raw(
+            connection.database[table],
+            tenant.templates[kind],
+            times,
+            date_fields=fields,
+            vary=vary_result if results else None,
+            after=add_rollups if results else None,
+        )
         newest = sorted(taken, reverse=True)[:WINDOW]
         # [lo, hi): the 40 newest seeded rows (and anything written since, up to a day ahead).
         WINDOWS[kind][tenant.company.pk] = (at_ms(newest[-1]), at_ms(end) + timedelta(days=1))
@@ -198,15 +240,22 @@ def top_up(tenant: Tenant, size: int, rnd: random.Random, end: int) -> int:
 
 # --- measuring --------------------------------------------------------------------------------
 
+
 def add_arguments(parser):
-    parser.add_argument("--sizes", default=",".join(str(s) for s in SIZES),
-                        help="rows per tenant of each list, comma-separated, measured in ascending order "
-                             "(default 1000,10000,100000)")
+    parser.add_argument(
+        "--sizes",
+        default=",".join(str(s) for s in SIZES),
+        help="rows per tenant of each list, comma-separated, measured in ascending order (default 1000,10000,100000)",
+    )
     parser.add_argument("--list-requests", type=int, default=30, help="timed requests per list page (default 30)")
     parser.add_argument("--list-warmups", type=int, default=3, help="untimed requests first (default 3)")
-    parser.add_argument("--list-budget", type=float, default=60,
-                        help="seconds of timed requests per page, after which 5 requests are enough "
-                             "(1 after twice as long; default 60)")
+    parser.add_argument(
+        "--list-budget",
+        type=float,
+        default=60,
+        help="seconds of timed requests per page, after which 5 requests are enough "
+        "(1 after twice as long; default 60)",
+    )
 
 
 @dataclass(frozen=True)
@@ -231,8 +280,13 @@ def rows(args, log=harness.log) -> list[Row]:
     counted = listening(log)
     rnd = random.Random(7)
     tenants = [make_tenant("bench-lists-a", 0), make_tenant("bench-lists-b", 1)]
-    root = User.objects.create(username="bench-lists-root", email="bench-lists-root@example.com",
-                               role=Role.SUPERADMIN, is_superuser=True, is_staff=True)
+    root = User.objects.create(
+        username="bench-lists-root",
+        email="bench-lists-root@example.com",
+        role=Role.SUPERADMIN,
+        is_superuser=True,
+        is_staff=True,
+    )
     api = Client(headers={"X-API-Key": tenants[0].key})
     admin = Client()
     admin.force_login(root)
@@ -245,8 +299,10 @@ def rows(args, log=harness.log) -> list[Row]:
         started = time.perf_counter()
         inserted = sum(top_up(tenant, size, rnd, end) for tenant in tenants)
         seconds = time.perf_counter() - started
-        log(f"lists      {size:,} rows per tenant x 3 lists x 2 tenants: {inserted:,} documents cloned in "
-            f"{seconds:.1f}s ({inserted / max(seconds, 1e-9):,.0f}/s, rollups included)")
+        log(
+            f"lists      {size:,} rows per tenant x 3 lists x 2 tenants: {inserted:,} documents cloned in "
+            f"{seconds:.1f}s ({inserted / max(seconds, 1e-9):,.0f}/s, rollups included)"
+        )
         label = size_label(size)
         with override_settings(ROOT_URLCONF=URLCONF):
             for name, url, kind in LISTS:
@@ -259,8 +315,12 @@ def rows(args, log=harness.log) -> list[Row]:
                 same_ids(f"{name} page 1", first, fetch(api, bare_url, size), log)
                 pages = [("page 1", url, bare_url)]
                 if first.get("next"):
-                    same_ids(f"{name} page 2", fetch(api, first["next"], size - PAGE),
-                             fetch(api, bare_url + "?page=2", size - PAGE), log)
+                    same_ids(
+                        f"{name} page 2",
+                        fetch(api, first["next"], size - PAGE),
+                        fetch(api, bare_url + "?page=2", size - PAGE),
+                        log,
+                    )
                     pages.append(("page 2 (next link)", first["next"], bare_url + "?page=2"))
                 else:
                     log(f"  {name}: no `next` link in the first page (keys {sorted(first)})")
@@ -279,15 +339,27 @@ def rows(args, log=harness.log) -> list[Row]:
                     try:
                         product = round_trips(api, url)
                     except Exception as exc:  # noqa: BLE001
-                        log(f"  round trips {name} {label}: FAILED {type(exc).__name__}; server idle again after "
-                            f"{wait_idle():.0f}s")
+                        log(
+                            f"  round trips {name} {label}: FAILED {type(exc).__name__}; server idle again after "
+                            f"{wait_idle():.0f}s"
+                        )
                         continue
                     baseline = round_trips(api, f"/bench/lists/{kind}/")
-                    log(f"  round trips {name:<22} {label:>4}  {len(product)}: {', '.join(product)}; "
-                        f"bare {len(baseline)}: {', '.join(baseline)}")
-                    table.append(GoalRow(f"lists {name} round trips, {label} rows/tenant", len(product), "round trips",
-                                         BARE_SAME_AUTH, len(baseline), f"<= {GOAL_ROUND_TRIPS}",
-                                         len(product) <= GOAL_ROUND_TRIPS))
+                    log(
+                        f"  round trips {name:<22} {label:>4}  {len(product)}: {', '.join(product)}; "
+                        f"bare {len(baseline)}: {', '.join(baseline)}"
+                    )
+                    table.append(
+                        GoalRow(
+                            f"lists {name} round trips, {label} rows/tenant",
+                            len(product),
+                            "round trips",
+                            BARE_SAME_AUTH,
+                            len(baseline),
+                            f"<= {GOAL_ROUND_TRIPS}",
+                            len(product) <= GOAL_ROUND_TRIPS,
+                        )
+                    )
             else:
                 log("  round trips not counted: the listener sees no commands")
             if admin_failed:
@@ -300,10 +372,13 @@ def rows(args, log=harness.log) -> list[Row]:
                     table.append(failed_row("admin results changelist", label, exc, log, who="the admin"))
                 if product:
                     p50s.setdefault("admin results changelist", {})[size] = harness.ms_p50(product)
-                    log(f"  {'admin results changelist':<34} {label:>4}  {harness.p50_p95(product)}   "
-                        f"bare {harness.p50_p95(baseline)}  (superuser: both tenants, {2 * size:,} results)")
-                    table.append(latency_row(f"lists admin results changelist p50, {label} rows/tenant", product,
-                                             baseline))
+                    log(
+                        f"  {'admin results changelist':<34} {label:>4}  {harness.p50_p95(product)}   "
+                        f"bare {harness.p50_p95(baseline)}  (superuser: both tenants, {2 * size:,} results)"
+                    )
+                    table.append(
+                        latency_row(f"lists admin results changelist p50, {label} rows/tenant", product, baseline)
+                    )
                 if counted and product and harness.ms_p50(product) < args.list_budget * 250:
                     commands = round_trips(admin, ADMIN_URL)
                     log(f"  round trips admin results changelist {label:>4}  {len(commands)}: {', '.join(commands)}")
@@ -313,9 +388,17 @@ def rows(args, log=harness.log) -> list[Row]:
         for key, by_size in p50s.items():
             if low in by_size and high in by_size:
                 ratio = by_size[high] / by_size[low]
-                table.append(GoalRow(f"lists {key} p50 at {size_label(high)} / p50 at {size_label(low)}",
-                                     by_size[high], "ms", f"p50 at {size_label(low)}", by_size[low],
-                                     f"<= {GOAL_SCALING}x", ratio <= GOAL_SCALING))
+                table.append(
+                    GoalRow(
+                        f"lists {key} p50 at {size_label(high)} / p50 at {size_label(low)}",
+                        by_size[high],
+                        "ms",
+                        f"p50 at {size_label(low)}",
+                        by_size[low],
+                        f"<= {GOAL_SCALING}x",
+                        ratio <= GOAL_SCALING,
+                    )
+                )
     print(render_goals(table))
     sys.stdout.flush()
     return list(table)
@@ -324,10 +407,19 @@ def rows(args, log=harness.log) -> list[Row]:
 def failed_row(key: str, label: str, exc: Exception, log, who: str = "the API") -> GoalRow:
     """Log a page that failed (then wait until the server is idle again) and its MISS row."""
     cause = exc.__cause__ or exc
-    log(f"  {key} {label}: FAILED {type(exc).__name__} ({type(cause).__name__}: {str(cause)[:200]}); "
-        f"server idle again after {wait_idle():.0f}s")
-    return GoalRow(f"lists {key} p50, {label} rows/tenant", float("nan"), "ms", f"{BARE} ({who} failed)",
-                   float("nan"), f"<= {GOAL_BARE:g}x", False)
+    log(
+        f"  {key} {label}: FAILED {type(exc).__name__} ({type(cause).__name__}: {str(cause)[:200]}); "
+        f"server idle again after {wait_idle():.0f}s"
+    )
+    return GoalRow(
+        f"lists {key} p50, {label} rows/tenant",
+        float("nan"),
+        "ms",
+        f"{BARE} ({who} failed)",
+        float("nan"),
+        f"<= {GOAL_BARE:g}x",
+        False,
+    )
 
 
 def fetch(client, url: str, rows_behind: int) -> dict:
@@ -345,8 +437,10 @@ def same_ids(what: str, product: dict, baseline: dict, log) -> None:
     ours = [row["id"] for row in product["results"]]
     theirs = [row["id"] for row in baseline["results"]]
     if ours != theirs:
-        log(f"  CHECK {what}: the API and the bare view list different rows ({len(set(ours) & set(theirs))} of "
-            f"{len(ours)} in common)")
+        log(
+            f"  CHECK {what}: the API and the bare view list different rows ({len(set(ours) & set(theirs))} of "
+            f"{len(ours)} in common)"
+        )
 
 
 def measure(client, url: str, baseline_client, baseline_url: str, args, html: bool = False):
@@ -354,6 +448,7 @@ def measure(client, url: str, baseline_client, baseline_url: str, args, html: bo
     harness.interleaved does), so that a page taking seconds does not take hours: once the
     product's timed requests add up to --list-budget seconds 5 are enough, once they add up
     to two budgets 1 is; a first request slower than two budgets is the only sample."""
+
     def get(some_client, some_url, json_body):
         started = time.perf_counter()
         response = some_client.get(some_url)
@@ -384,6 +479,7 @@ def measure(client, url: str, baseline_client, baseline_url: str, args, html: bo
 
 def round_trips(client, url: str) -> list[str]:
     """The commands of the second of two identical requests (caches warm)."""
+
     def get():
         response = client.get(url)
         if response.status_code != 200:
@@ -401,16 +497,32 @@ def latency_row(name: str, product: list[float], baseline: list[float]) -> GoalR
 def render_goals(rows: list[GoalRow]) -> str:
     """The rows as bench.table prints them, plus the goal and whether it is met."""
     header = ("lists (goals)", "figure", "unit", "baseline (same run)", "baseline", "ratio", "goal")
-    cells = [header] + [(r.name, number(r.figure), r.unit, r.baseline, number(r.baseline_figure),
-                         f"{r.ratio:.2f}x", f"{'ok' if r.ok else 'MISS'} ({r.goal})") for r in rows]
+    cells = [header] + [
+        (
+            r.name,
+            number(r.figure),
+            r.unit,
+            r.baseline,
+            number(r.baseline_figure),
+            f"{r.ratio:.2f}x",
+            f"{'ok' if r.ok else 'MISS'} ({r.goal})",
+        )
+        for r in rows
+    ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     right = {1, 4, 5}
-    lines = ["  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
-             .rstrip() for row in cells]
+    lines = [
+        "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in cells
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     met = sum(1 for r in rows if r.ok)
-    return ("\n".join(lines) + f"\ngoals met: {met} of {len(rows)} (p50 <= {GOAL_BARE:g}x its bare view; p50 at the "
-            f"largest size <= {GOAL_SCALING}x the smallest; <= {GOAL_ROUND_TRIPS} round trips per list request)\n")
+    return (
+        "\n".join(lines) + f"\ngoals met: {met} of {len(rows)} (p50 <= {GOAL_BARE:g}x its bare view; p50 at the "
+        f"largest size <= {GOAL_SCALING}x the smallest; <= {GOAL_ROUND_TRIPS} round trips per list request)\n"
+    )
 
 
 if __name__ == "__main__":

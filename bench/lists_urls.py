@@ -68,8 +68,11 @@ class BareList(APIView):
             return Response({"results": [plain(doc) for doc in cursor.limit(PAGE)]})
         # The window's rows in one batch, filtered here: SecantusDB plans a filter with a field
         # beyond its index (is_deleted) as a collection scan.
-        rows = (doc for doc in connection.database[table].find(query, projection).sort(field, -1)
-                if all(doc.get(key) == value for key, value in extra.items()))
+        rows = (
+            doc
+            for doc in connection.database[table].find(query, projection).sort(field, -1)
+            if all(doc.get(key) == value for key, value in extra.items())
+        )
         return Response({"results": [plain(doc) for doc in itertools.islice(rows, (page - 1) * PAGE, page * PAGE)]})
 
 

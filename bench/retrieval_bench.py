@@ -43,8 +43,11 @@ DEFAULT_QA = harness.ROOT / "tests" / "fixtures" / "squad" / "dev-v2.0-5-article
 DEPTH = 20  # what retrieval.search fuses for a hybrid search of 5
 RRF_K = 60
 MODES = ("keyword", "vector", "hybrid")
-ANCHORS = {"keyword": "bm25s (Okapi BM25, same chunks)", "vector": "raw MiniLM encode + numpy cosine",
-           "hybrid": "hybrid before BM25 (RRF, term overlap)"}
+ANCHORS = {
+    "keyword": "bm25s (Okapi BM25, same chunks)",
+    "vector": "raw MiniLM encode + numpy cosine",
+    "hybrid": "hybrid before BM25 (RRF, term overlap)",
+}
 
 
 @dataclass
@@ -64,8 +67,11 @@ def load_squad(path: Path, limit: int = 0) -> QASet:
         for number, paragraph in enumerate(article["paragraphs"]):
             source_id = f"{article['title']}#{number}"
             paragraphs[source_id] = (title, paragraph["context"])
-            questions += [(qa["question"], source_id) for qa in paragraph["qas"]
-                          if not qa.get("is_impossible") and qa.get("answers")]
+            questions += [
+                (qa["question"], source_id)
+                for qa in paragraph["qas"]
+                if not qa.get("is_impossible") and qa.get("answers")
+            ]
     if limit:
         questions = questions[:limit]
         paragraphs = {pk: paragraphs[pk] for pk in dict.fromkeys(source for _, source in questions)}
@@ -73,9 +79,12 @@ def load_squad(path: Path, limit: int = 0) -> QASet:
 
 
 def add_arguments(parser):
-    parser.add_argument("--qa", default=str(DEFAULT_QA),
-                        help="SQuAD-format JSON of questions over paragraphs (default: the five-article "
-                             "extract of SQuAD 2.0 dev in tests/fixtures/squad)")
+    parser.add_argument(
+        "--qa",
+        default=str(DEFAULT_QA),
+        help="SQuAD-format JSON of questions over paragraphs (default: the five-article "
+        "extract of SQuAD 2.0 dev in tests/fixtures/squad)",
+    )
     parser.add_argument("--qa-questions", type=int, default=0, help="questions asked (default 0: all)")
 
 
@@ -89,13 +98,17 @@ def upload(qa: QASet, log):
 
     company = Company.objects.create(name="bench-retrieval")
     collection = KnowledgeCollection.objects.create(company=company, name=qa.name)
-    items = [ingest.text_item(title=title, text=text, source_id=source_id)
-             for source_id, (title, text) in qa.paragraphs.items()]
+    items = [
+        ingest.text_item(title=title, text=text, source_id=source_id)
+        for source_id, (title, text) in qa.paragraphs.items()
+    ]
     started = time.perf_counter()
     ingest.ingest_items(collection=collection, items=items, source_type="upload", full=False)
     collection.refresh_from_db()
-    log(f"retrieval  {qa.name}: {len(qa.paragraphs)} paragraphs uploaded as {collection.chunk_count} chunks in "
-        f"{time.perf_counter() - started:.1f}s; {len(qa.questions)} questions")
+    log(
+        f"retrieval  {qa.name}: {len(qa.paragraphs)} paragraphs uploaded as {collection.chunk_count} chunks in "
+        f"{time.perf_counter() - started:.1f}s; {len(qa.questions)} questions"
+    )
     return collection
 
 
@@ -120,8 +133,9 @@ class Anchors:
         self.bm25 = bm25s.BM25()
         self.bm25.index(self._tokens([f"{title} {content}" for _, title, content in rows]), show_progress=False)
         self.model = local_model()
-        self.matrix = self.model.encode([content for _, _, content in rows], batch_size=64,
-                                        normalize_embeddings=True, show_progress_bar=False)
+        self.matrix = self.model.encode(
+            [content for _, _, content in rows], batch_size=64, normalize_embeddings=True, show_progress_bar=False
+        )
 
     def _tokens(self, texts: list[str]) -> list[list[str]]:
         return self.bm25s.tokenize(texts, stopwords="en", return_ids=False, show_progress=False)
@@ -175,8 +189,12 @@ def hit_rates(rankings: list[list[str]], expected: list[str]) -> tuple[float, fl
 def product_ranking(collection, mode: str, question: str) -> list[str]:
     from knowledge.services import retrieval
 
-    return [hit.source_id for hit in retrieval.search(company=collection.company_id, query=question,
-                                                      collection_ids=[collection.pk], mode=mode, limit=5)]
+    return [
+        hit.source_id
+        for hit in retrieval.search(
+            company=collection.company_id, query=question, collection_ids=[collection.pk], mode=mode, limit=5
+        )
+    ]
 
 
 def quality_rows(collection, qa: QASet, anchors: Anchors, log) -> list[Row]:
@@ -185,14 +203,23 @@ def quality_rows(collection, qa: QASet, anchors: Anchors, log) -> list[Row]:
     for mode in MODES:
         product = hit_rates([product_ranking(collection, mode, q) for q in questions], expected)
         anchor = hit_rates([anchors.ranking(mode, q) for q in questions], expected)
-        log(f"  quality  {mode:<8} hit@1 {product[0]:.3f} hit@5 {product[1]:.3f}   "
-            f"({ANCHORS[mode]}: hit@1 {anchor[0]:.3f} hit@5 {anchor[1]:.3f})")
+        log(
+            f"  quality  {mode:<8} hit@1 {product[0]:.3f} hit@5 {product[1]:.3f}   "
+            f"({ANCHORS[mode]}: hit@1 {anchor[0]:.3f} hit@5 {anchor[1]:.3f})"
+        )
         if mode == "hybrid":
             fused = hit_rates([anchors.ranking("bm25_hybrid", q) for q in questions], expected)
             log(f"  quality  (RRF of bm25s and raw MiniLM: hit@1 {fused[0]:.3f} hit@5 {fused[1]:.3f})")
         for k, figure, baseline in ((1, product[0], anchor[0]), (5, product[1], anchor[1])):
-            found.append(Row(f"retrieval {mode} hit@{k}, {qa.name} ({len(questions)} questions)", figure,
-                             f"hit@{k}", ANCHORS[mode], baseline))
+            found.append(
+                Row(
+                    f"retrieval {mode} hit@{k}, {qa.name} ({len(questions)} questions)",
+                    figure,
+                    f"hit@{k}",
+                    ANCHORS[mode],
+                    baseline,
+                )
+            )
     return found
 
 
@@ -204,17 +231,35 @@ def speed_rows(collection, qa: QASet, anchors: Anchors, log) -> list[Row]:
 
     questions = [q for q, _ in qa.questions][:200]
     product_ranking(collection, "hybrid", questions[0])  # warm: the collection's cold load
-    scoring, baseline = harness.interleaved(lambda q: keywords.search([collection], q, 5),
-                                            lambda q: anchors.keyword(q, 5), questions)
+    scoring, baseline = harness.interleaved(
+        lambda q: keywords.search([collection], q, 5), lambda q: anchors.keyword(q, 5), questions
+    )
     log(f"  speed    keyword  keywords.search {harness.p50_p95(scoring)}   (bm25s {harness.p50_p95(baseline)})")
-    found = [Row(f"retrieval keyword scoring p50 (keywords.search), {collection.chunk_count} chunks",
-                 harness.ms_p50(scoring), "ms", "bm25s get_scores + top 5, same chunks", harness.ms_p50(baseline))]
-    search, baseline = harness.interleaved(lambda q: product_ranking(collection, "hybrid", q),
-                                           lambda q: anchors.bm25_hybrid(q)[:5], questions)
-    log(f"  speed    hybrid   retrieval.search {harness.p50_p95(search)}   "
-        f"(raw MiniLM + bm25s + RRF in memory {harness.p50_p95(baseline)})")
-    found.append(Row(f"retrieval hybrid search p50 (end to end), {collection.chunk_count} chunks",
-                     harness.ms_p50(search), "ms", "raw MiniLM + bm25s + RRF in memory", harness.ms_p50(baseline)))
+    found = [
+        Row(
+            f"retrieval keyword scoring p50 (keywords.search), {collection.chunk_count} chunks",
+            harness.ms_p50(scoring),
+            "ms",
+            "bm25s get_scores + top 5, same chunks",
+            harness.ms_p50(baseline),
+        )
+    ]
+    search, baseline = harness.interleaved(
+        lambda q: product_ranking(collection, "hybrid", q), lambda q: anchors.bm25_hybrid(q)[:5], questions
+    )
+    log(
+        f"  speed    hybrid   retrieval.search {harness.p50_p95(search)}   "
+        f"(raw MiniLM + bm25s + RRF in memory {harness.p50_p95(baseline)})"
+    )
+    found.append(
+        Row(
+            f"retrieval hybrid search p50 (end to end), {collection.chunk_count} chunks",
+            harness.ms_p50(search),
+            "ms",
+            "raw MiniLM + bm25s + RRF in memory",
+            harness.ms_p50(baseline),
+        )
+    )
     return found
 
 

@@ -36,29 +36,46 @@ from xml.sax.saxutils import escape
 from bench import harness
 from bench.table import Row
 
-WORDS = ("lantern battery kettle coffee grinder espresso blender lamp desk backpack umbrella headphones speaker "
-         "charger cable screen keyboard mouse chair table bottle jacket shoe boot glove scarf tent stove pan pot "
-         "knife spoon plate mug cup filter bean roast brew light garden solar panel pump hose seed flower tree "
-         "delivery package box shipping refund support warranty price quality design colour size weight sound "
-         "noise handle button switch motor engine wheel brake frame seat saddle chain gear pedal helmet lock "
-         "camera lens tripod strap case bag pocket zipper fabric leather wool cotton plastic metal glass steel "
-         "wood paper ink pen pencil notebook printer scanner router modem antenna signal wifi bluetooth app").split()
-OPINIONS = ["I love it, absolutely wonderful.", "Great value and excellent quality!", "Fantastic, highly recommended.",
-            "Terrible, it broke after two days.", "Awful support, I hate it.", "The worst purchase ever.",
-            "It arrived on Tuesday.", "It comes in three colours.", "Nothing special to report."]
+WORDS = (
+    "lantern battery kettle coffee grinder espresso blender lamp desk backpack umbrella headphones speaker "
+    "charger cable screen keyboard mouse chair table bottle jacket shoe boot glove scarf tent stove pan pot "
+    "knife spoon plate mug cup filter bean roast brew light garden solar panel pump hose seed flower tree "
+    "delivery package box shipping refund support warranty price quality design colour size weight sound "
+    "noise handle button switch motor engine wheel brake frame seat saddle chain gear pedal helmet lock "
+    "camera lens tripod strap case bag pocket zipper fabric leather wool cotton plastic metal glass steel "
+    "wood paper ink pen pencil notebook printer scanner router modem antenna signal wifi bluetooth app"
+).split()
+OPINIONS = [
+    "I love it, absolutely wonderful.",
+    "Great value and excellent quality!",
+    "Fantastic, highly recommended.",
+    "Terrible, it broke after two days.",
+    "Awful support, I hate it.",
+    "The worst purchase ever.",
+    "It arrived on Tuesday.",
+    "It comes in three colours.",
+    "Nothing special to report.",
+]
 
 
 def add_arguments(parser):
     parser.add_argument("--results", type=int, default=20000, help="results to ingest (default 20000)")
     parser.add_argument("--per-page", type=int, default=250, help="feed entries per page (default 250)")
-    parser.add_argument("--search-queries", type=int, default=30,
-                        help="search queries per query set (default 30)")
-    parser.add_argument("--skip-top", type=int, default=30,
-                        help="leave the N most frequent words out of the queries (default 30; each is in more "
-                             "than a quarter of the results)")
-    parser.add_argument("--raw-sample", type=int, default=10000,
-                        help="documents for the raw insert_many baseline (default 10000; into an empty "
-                             "collection, so the baseline is if anything favoured)")
+    parser.add_argument("--search-queries", type=int, default=30, help="search queries per query set (default 30)")
+    parser.add_argument(
+        "--skip-top",
+        type=int,
+        default=30,
+        help="leave the N most frequent words out of the queries (default 30; each is in more "
+        "than a quarter of the results)",
+    )
+    parser.add_argument(
+        "--raw-sample",
+        type=int,
+        default=10000,
+        help="documents for the raw insert_many baseline (default 10000; into an empty "
+        "collection, so the baseline is if anything favoured)",
+    )
 
 
 def rows(args, log=harness.log) -> list[Row]:
@@ -72,8 +89,15 @@ def rows(args, log=harness.log) -> list[Row]:
     company = Company.objects.create(name="bench-scraping")
     project, ingest_rate = ingest_pages(company, args, rnd, vocab, log)
     raw_rate = raw_insert_rate(args, log)
-    table = [Row("scraping ingest (parse + sentiment + store)", ingest_rate, "results/s",
-                 "pymongo insert_many, same indexes", raw_rate)]
+    table = [
+        Row(
+            "scraping ingest (parse + sentiment + store)",
+            ingest_rate,
+            "results/s",
+            "pymongo insert_many, same indexes",
+            raw_rate,
+        )
+    ]
 
     collection = _results_collection()
 
@@ -98,16 +122,27 @@ def rows(args, log=harness.log) -> list[Row]:
         ("any words (uniform)", plain, lambda: rnd.sample(vocab, rnd.randint(1, 3))),
     ]
     where = "on the server" if selectors.scores_on_server() else "client-side"
-    log(f"search     over {Result.objects.count()} results, {args.search_queries} queries of 1-3 "
-        f"words per set, count + first page of 20, scored {where}:")
+    log(
+        f"search     over {Result.objects.count()} results, {args.search_queries} queries of 1-3 "
+        f"words per set, count + first page of 20, scored {where}:"
+    )
     for label, filters, words in query_sets:  # noqa: B007 (`product` reads `filters` when called)
         matches = []
         queries = [" ".join(words()) for _ in range(args.search_queries)]
         product_times, raw_times = harness.interleaved(product, raw, queries)
-        log(f"  {label:<42} {harness.p50_p95(product_times)}   raw {harness.p50_p95(raw_times)}"
-            f"   (matches p50 {statistics.median(matches):.0f}, p95 {harness.percentile(matches, 0.95):.0f})")
-        table.append(Row(f"scraping search p50, {label}", harness.ms_p50(product_times), "ms",
-                         "pymongo index lookup, ids + 20 docs", harness.ms_p50(raw_times)))
+        log(
+            f"  {label:<42} {harness.p50_p95(product_times)}   raw {harness.p50_p95(raw_times)}"
+            f"   (matches p50 {statistics.median(matches):.0f}, p95 {harness.percentile(matches, 0.95):.0f})"
+        )
+        table.append(
+            Row(
+                f"scraping search p50, {label}",
+                harness.ms_p50(product_times),
+                "ms",
+                "pymongo index lookup, ids + 20 docs",
+                harness.ms_p50(raw_times),
+            )
+        )
     log_plan_and_analytics(company, project, log)
     return table
 
@@ -125,8 +160,12 @@ def ingest_pages(company, args, rnd, vocab, log):
     project = projects.create_project(company=company, name="bench")
     pages = max(1, args.results // args.per_page)
     bodies = [feed_page(rnd, vocab, page, args.per_page) for page in range(pages)]
-    targets = [Target.objects.create(company=company, project=project, url=f"https://bench.example/feed/{page}",
-                                     platform=Target.FEED) for page in range(pages)]
+    targets = [
+        Target.objects.create(
+            company=company, project=project, url=f"https://bench.example/feed/{page}", platform=Target.FEED
+        )
+        for page in range(pages)
+    ]
     parse_s = store_s = 0.0
     stored = 0
     for page, (body, target) in enumerate(zip(bodies, targets, strict=True)):
@@ -139,8 +178,10 @@ def ingest_pages(company, args, rnd, vocab, log):
         if page % 20 == 19:
             log(f"  ingested {stored}")
     total = parse_s + store_s
-    log(f"ingest     {stored} results in {total:.1f}s = {stored / total:,.0f} results/s "
-        f"(parse {parse_s:.1f}s, sentiment + terms + store {store_s:.1f}s)")
+    log(
+        f"ingest     {stored} results in {total:.1f}s = {stored / total:,.0f} results/s "
+        f"(parse {parse_s:.1f}s, sentiment + terms + store {store_s:.1f}s)"
+    )
     return project, stored / total
 
 
@@ -148,8 +189,9 @@ def raw_insert_rate(args, log) -> float:
     """pymongo insert_many of the stored documents into a copy of the collection with the
     same indexes (returned), and into one with no index but _id (printed)."""
     results = _results_collection()
-    docs = [{k: v for k, v in doc.items() if k != "_id"}
-            for doc in results.find({}, batch_size=2000).limit(args.raw_sample)]
+    docs = [
+        {k: v for k, v in doc.items() if k != "_id"} for doc in results.find({}, batch_size=2000).limit(args.raw_sample)
+    ]
     db, rates = results.database, {}
     for name, indexed in (("raw_indexed", True), ("raw_plain", False)):
         raw = db[name]
@@ -162,11 +204,13 @@ def raw_insert_rate(args, log) -> float:
         copies = [dict(doc) for doc in docs]
         started = time.perf_counter()
         for start in range(0, len(copies), 500):
-            raw.insert_many(copies[start:start + 500], ordered=False)
+            raw.insert_many(copies[start : start + 500], ordered=False)
         rates[indexed] = len(copies) / (time.perf_counter() - started)
         raw.drop()
-    log(f"raw        pymongo insert_many of {len(docs)} docs: same indexes as results {rates[True]:,.0f} docs/s, "
-        f"no index but _id {rates[False]:,.0f} docs/s")
+    log(
+        f"raw        pymongo insert_many of {len(docs)} docs: same indexes as results {rates[True]:,.0f} docs/s, "
+        f"no index but _id {rates[False]:,.0f} docs/s"
+    )
     return rates[True]
 
 
@@ -175,14 +219,18 @@ def log_plan_and_analytics(company, project, log) -> None:
 
     collection = _results_collection()
     match = selectors.search(company=company, query="lantern battery").pipeline()[0]
-    plan = collection.database.command("explain", {"aggregate": "results", "pipeline": [match], "cursor": {}},
-                                       verbosity="queryPlanner")
+    plan = collection.database.command(
+        "explain", {"aggregate": "results", "pipeline": [match], "cursor": {}}, verbosity="queryPlanner"
+    )
     log(f"plan       {'IXSCAN result_company_postings' if 'result_company_postings' in str(plan) else 'NO INDEX'}")
     started = time.perf_counter()
-    report = analytics.sentiment_analytics(company=company, filters=selectors.ResultFilters(project=project.pk),
-                                           interval="day")
-    log(f"analytics  daily series + totals + per target over {report['totals']['count']} results: "
-        f"{(time.perf_counter() - started) * 1000:.0f} ms")
+    report = analytics.sentiment_analytics(
+        company=company, filters=selectors.ResultFilters(project=project.pk), interval="day"
+    )
+    log(
+        f"analytics  daily series + totals + per target over {report['totals']['count']} results: "
+        f"{(time.perf_counter() - started) * 1000:.0f} ms"
+    )
 
 
 def vocabulary(rnd: random.Random, size: int = 5000) -> list[str]:
@@ -218,11 +266,14 @@ def feed_page(rnd: random.Random, vocab: list[str], page: int, entries: int) -> 
         title = " ".join(zipf_words(rnd, vocab, 3)).capitalize()
         text = f"{' '.join(words).capitalize()}. {rnd.choice(OPINIONS)} {rnd.choice(OPINIONS)}"
         day = 1 + (page * entries + n) % 28
-        items.append(f"<item><title>{escape(title)}</title><link>https://bench.example/{page}/{n}</link>"
-                     f"<pubDate>{['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'][day % 7]}, {day:02d} Feb 2024 "
-                     f"10:00:00 GMT</pubDate><description>{escape(text)}</description></item>")
-    return ('<?xml version="1.0"?><rss version="2.0"><channel><title>bench</title>'
-            + "".join(items) + "</channel></rss>").encode()
+        items.append(
+            f"<item><title>{escape(title)}</title><link>https://bench.example/{page}/{n}</link>"
+            f"<pubDate>{['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'][day % 7]}, {day:02d} Feb 2024 "
+            f"10:00:00 GMT</pubDate><description>{escape(text)}</description></item>"
+        )
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>bench</title>' + "".join(items) + "</channel></rss>"
+    ).encode()
 
 
 if __name__ == "__main__":

@@ -38,8 +38,9 @@ def now_ms() -> int:
     return int((datetime.now(UTC) - EPOCH) / timedelta(milliseconds=1))
 
 
-def spread_times(rnd: random.Random, count: int, taken: set[int], *, end_ms: int,
-                 span: timedelta = SPREAD) -> list[int]:
+def spread_times(
+    rnd: random.Random, count: int, taken: set[int], *, end_ms: int, span: timedelta = SPREAD
+) -> list[int]:
     """`count` distinct epoch milliseconds, uniform over [end - span, end), none in `taken`
     (added to it), newest first."""
     span_ms = int(span / timedelta(milliseconds=1))
@@ -52,8 +53,16 @@ def spread_times(rnd: random.Random, count: int, taken: set[int], *, end_ms: int
     return sorted(new, reverse=True)
 
 
-def clone_raw(collection, templates: list[dict], times_ms: list[int], *, date_fields=("created_at",),
-              vary=None, after=None, batch: int = BATCH) -> int:
+def clone_raw(
+    collection,
+    templates: list[dict],
+    times_ms: list[int],
+    *,
+    date_fields=("created_at",),
+    vary=None,
+    after=None,
+    batch: int = BATCH,
+) -> int:
     """Insert one copy of a template (raw documents as the ORM wrote them, taken in turn) per
     time in `times_ms`, in that order, with pymongo insert_many `batch` at a time: a new _id
     (an ObjectId of that time), every field of `date_fields` set to that time, then
@@ -91,14 +100,17 @@ def insert_batch(collection, docs: list[dict], attempts: int = 5) -> None:
         except BulkWriteError as exc:
             if any(error.get("code") != 11000 for error in exc.details.get("writeErrors", ())):
                 raise
-            harness.log(f"  (a batch of {len(docs)} was sent twice: {len(exc.details['writeErrors'])} "
-                        f"duplicates of documents already in)")
+            harness.log(
+                f"  (a batch of {len(docs)} was sent twice: {len(exc.details['writeErrors'])} "
+                f"duplicates of documents already in)"
+            )
             return
         except AutoReconnect as exc:
             if attempt == attempts - 1:
                 raise
-            harness.log(f"  (insert_many: {type(exc).__name__}; sent again once the server is idle, after "
-                        f"{wait_idle():.0f}s)")
+            harness.log(
+                f"  (insert_many: {type(exc).__name__}; sent again once the server is idle, after {wait_idle():.0f}s)"
+            )
 
 
 def wait_idle(limit: float = 900) -> float:
@@ -137,9 +149,14 @@ def add_rollups(docs) -> None:
 
     def row(doc):
         sentiment = (doc.get("analysis") or {}).get("sentiment")
-        return SimpleNamespace(company_id=doc["company_id"], project_id=doc["project_id"], target_id=doc["target_id"],
-                               platform=doc["platform"], published_at=doc["published_at"],
-                               analysis=SimpleNamespace(sentiment=SimpleNamespace(**sentiment)) if sentiment else None)
+        return SimpleNamespace(
+            company_id=doc["company_id"],
+            project_id=doc["project_id"],
+            target_id=doc["target_id"],
+            platform=doc["platform"],
+            published_at=doc["published_at"],
+            analysis=SimpleNamespace(sentiment=SimpleNamespace(**sentiment)) if sentiment else None,
+        )
 
     try:
         rollups.add([row(doc) for doc in docs])

@@ -33,12 +33,27 @@ def number(value: float) -> str:
 
 def render(rows: list[Row]) -> str:
     """A plain-text table, columns two or more spaces apart; one line per row."""
-    cells = [HEADER] + [(r.name, number(r.figure), r.unit, r.baseline, number(r.baseline_figure),
-                         "nan" if r.ratio != r.ratio else f"{r.ratio:.2f}x") for r in rows]
+    cells = [HEADER] + [
+        (
+            r.name,
+            number(r.figure),
+            r.unit,
+            r.baseline,
+            number(r.baseline_figure),
+            "nan" if r.ratio != r.ratio else f"{r.ratio:.2f}x",
+        )
+        for r in rows
+    ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(HEADER))]
     right = {1, 4, 5}
-    lines = ["  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
-             .rstrip() for row in cells]
+    lines = [
+        "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in cells
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines) + "\nratio = figure / baseline: for /s below 1x is slower than the baseline, " \
-                              "for ms above 1x is slower."
+    return (
+        "\n".join(lines) + "\nratio = figure / baseline: for /s below 1x is slower than the baseline, "
+        "for ms above 1x is slower."
+    )

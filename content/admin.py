@@ -92,11 +92,12 @@ class CampaignAdmin(SoftDeleteAdminMixin, TenantAdmin):
 
 
 class RestoreVersionForm(forms.ModelForm):
-    """"Restore version": a previous version whose definition replaces the one in the form
+    """ "Restore version": a previous version whose definition replaces the one in the form
     (then validated as any edit; saving records it as a new version)."""
 
-    restore_version = forms.ChoiceField(required=False, label="Restore version",
-                                        help_text="Saving makes this version's definition current again.")
+    restore_version = forms.ChoiceField(
+        required=False, label="Restore version", help_text="Saving makes this version's definition current again."
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -118,19 +119,34 @@ class _VersionedAdminMixin:
 
     @admin.display(description="versions")
     def version_list(self, obj):
-        rows = [(v["version"], "current" if v["current"] else v["replaced_at"],
-                 json.dumps({k: v[k] for k in versions.DEFINITION[type(obj)]})[:300])
-                for v in versions.versions(obj)] if obj and obj.pk else []
+        rows = (
+            [
+                (
+                    v["version"],
+                    "current" if v["current"] else v["replaced_at"],
+                    json.dumps({k: v[k] for k in versions.DEFINITION[type(obj)]})[:300],
+                )
+                for v in versions.versions(obj)
+            ]
+            if obj and obj.pk
+            else []
+        )
         if not rows:
             return "-"
-        return format_html("<table><tr><th>version</th><th>replaced</th><th>definition</th></tr>{}</table>",
-                           format_html_join("", "<tr><td>{}</td><td>{}</td><td><code>{}</code></td></tr>", rows))
+        return format_html(
+            "<table><tr><th>version</th><th>replaced</th><th>definition</th></tr>{}</table>",
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td><code>{}</code></td></tr>", rows),
+        )
 
     def save_model(self, request, obj, form, change):
         if change:
             previous, previous_version = versions.stored_state(obj)
-            versions.record(obj, previous=previous, previous_version=previous_version,
-                            version=obj.version if obj.version != previous_version else None)
+            versions.record(
+                obj,
+                previous=previous,
+                previous_version=previous_version,
+                version=obj.version if obj.version != previous_version else None,
+            )
         else:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
@@ -160,8 +176,9 @@ class ComponentForm(RestoreVersionForm):
         cleaned = super().clean()
         company = cleaned.get("company") or getattr(self.instance, "company_id", None) or self.company
         if cleaned.get("type") and isinstance(cleaned.get("config"), dict):
-            errors = registry.validate_config(kind=cleaned["type"], config=cleaned["config"], company=company,
-                                              complete=False)
+            errors = registry.validate_config(
+                kind=cleaned["type"], config=cleaned["config"], company=company, complete=False
+            )
             for message in (m for found in errors.values() for m in found):
                 self.add_error("config", message)
         return cleaned
@@ -194,7 +211,6 @@ class _CompanyFormMixin:
         return form
 
 
-
 @admin.register(Component)
 class ComponentAdmin(SoftDeleteAdminMixin, _VersionedAdminMixin, _CompanyFormMixin, TenantAdmin):
     form = ComponentForm
@@ -220,10 +236,16 @@ class PipelineAdmin(SoftDeleteAdminMixin, _VersionedAdminMixin, _CompanyFormMixi
         if not found["runs"]:
             return f"No finished runs since {found['since']}."
         duration, tokens = found["duration_ms"], found["tokens"]
-        rows = [("runs", found["runs"]), ("completed", found["completed"]), ("failed", found["failed"]),
-                ("success rate", f"{found['success_rate']:.1%}"), ("duration p50 (ms)", duration["p50"]),
-                ("duration p95 (ms)", duration["p95"]), ("duration mean (ms)", duration["mean"]),
-                ("tokens in / out", f"{tokens['in']} / {tokens['out']}")]
+        rows = [
+            ("runs", found["runs"]),
+            ("completed", found["completed"]),
+            ("failed", found["failed"]),
+            ("success rate", f"{found['success_rate']:.1%}"),
+            ("duration p50 (ms)", duration["p50"]),
+            ("duration p95 (ms)", duration["p95"]),
+            ("duration mean (ms)", duration["mean"]),
+            ("tokens in / out", f"{tokens['in']} / {tokens['out']}"),
+        ]
         return format_html("<table>{}</table>", format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows))
 
     @admin.display(description="steps")
@@ -256,12 +278,39 @@ def _act(model_admin, request, queryset, action, verb):
 
 @admin.register(Context)
 class ContextAdmin(_ReadOnly):
-    list_display = ["__str__", "status", "priority", "pipeline", "batch", "retry_count", "duration", "created_at",
-                    "timeline_link"]
+    list_display = [
+        "__str__",
+        "status",
+        "priority",
+        "pipeline",
+        "batch",
+        "retry_count",
+        "duration",
+        "created_at",
+        "timeline_link",
+    ]
     list_filter = ["status", recent_values_filter("type")]
-    fields = ["type", "status", "priority", "pipeline", "agent", "batch", "user", "company", "error", "retry_count",
-              "next_retry_at", "attempt", "worker", "lease_until", "timings", "data", "metadata", "created_at",
-              "updated_at"]
+    fields = [
+        "type",
+        "status",
+        "priority",
+        "pipeline",
+        "agent",
+        "batch",
+        "user",
+        "company",
+        "error",
+        "retry_count",
+        "next_retry_at",
+        "attempt",
+        "worker",
+        "lease_until",
+        "timings",
+        "data",
+        "metadata",
+        "created_at",
+        "updated_at",
+    ]
     readonly_fields = fields
     actions = ["cancel", "retry"]
 
@@ -291,8 +340,11 @@ class ContextAdmin(_ReadOnly):
         _act(self, request, queryset, contexts.retry, "retried")
 
     def get_urls(self):
-        view = path("<path:object_id>/timeline/", self.admin_site.admin_view(self.timeline_view),
-                    name="content_context_timeline")
+        view = path(
+            "<path:object_id>/timeline/",
+            self.admin_site.admin_view(self.timeline_view),
+            name="content_context_timeline",
+        )
         live = path("workers/", self.admin_site.admin_view(self.workers_view), name="content_workers")
         return [live, view, *super().get_urls()]
 
@@ -307,8 +359,14 @@ class ContextAdmin(_ReadOnly):
         for worker in found:
             for name in ("started_at", "last_heartbeat"):
                 worker[f"{name}_dt"] = datetime.fromtimestamp(worker[name], tz=UTC)
-        page = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "Workers",
-                "workers": found, "problem": problem, "has_view_permission": True}
+        page = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Workers",
+            "workers": found,
+            "problem": problem,
+            "has_view_permission": True,
+        }
         return TemplateResponse(request, "admin/content/workers.html", page)
 
     def timeline_view(self, request, object_id):
@@ -316,20 +374,46 @@ class ContextAdmin(_ReadOnly):
         context = self.get_object(request, object_id)
         if context is None or not self.has_view_permission(request, context):
             raise Http404("No such context.")
-        page = {**self.admin_site.each_context(request), "opts": self.model._meta, "original": context,
-                "title": f"Processing timeline of {context}", "timeline": selectors.timeline(context),
-                "has_view_permission": True}
+        page = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": context,
+            "title": f"Processing timeline of {context}",
+            "timeline": selectors.timeline(context),
+            "has_view_permission": True,
+        }
         return TemplateResponse(request, "admin/content/context/timeline.html", page)
 
 
 @admin.register(Batch)
 class BatchAdmin(_ReadOnly):
-    list_display = ["__str__", "status", "context_count", "completed_count", "failed_count", "cancelled_count",
-                    "total_duration_ms", "created_at"]
+    list_display = [
+        "__str__",
+        "status",
+        "context_count",
+        "completed_count",
+        "failed_count",
+        "cancelled_count",
+        "total_duration_ms",
+        "created_at",
+    ]
     list_filter = ["status"]
-    fields = ["name", "description", "status", "pipeline", "priority", "company", *Batch.COUNTERS,
-              "processing_started_at", "processing_completed_at", "total_duration_ms", "summary", "metadata",
-              "created_by", "created_at"]
+    fields = [
+        "name",
+        "description",
+        "status",
+        "pipeline",
+        "priority",
+        "company",
+        *Batch.COUNTERS,
+        "processing_started_at",
+        "processing_completed_at",
+        "total_duration_ms",
+        "summary",
+        "metadata",
+        "created_by",
+        "created_at",
+    ]
     readonly_fields = fields
 
     @admin.display(description="contexts by status")

@@ -184,8 +184,12 @@ class IsSuperadmin(BasePermission):
 
     def has_permission(self, request, view):
         user = request.user
-        return bool(user and user.is_authenticated and getattr(user, "is_superadmin", False)
-                    and not isinstance(request.auth, ApiKey))
+        return bool(
+            user
+            and user.is_authenticated
+            and getattr(user, "is_superadmin", False)
+            and not isinstance(request.auth, ApiKey)
+        )
 
 
 class WorkerSerializer(serializers.Serializer):
@@ -220,8 +224,9 @@ class WorkerListView(APIView):
         return Response(WorkerSerializer(found, many=True).data)
 
 
-class _RunViewSet(ContentErrorsMixin, TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                  viewsets.GenericViewSet):
+class _RunViewSet(
+    ContentErrorsMixin, TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Read, create (202, queued), cancel and retry; no edits or deletes (retention removes)."""
 
     read_role = write_role = Role.CLIENT
@@ -262,8 +267,11 @@ class ContextViewSet(_RunViewSet):
             contexts.check_pipeline(pipeline)
 
         def start():  # each group checks the broker first: nothing is stored while the queue is down
-            return [context for pipeline, group in groups.values()
-                    for context in contexts.create_contexts(pipeline=pipeline, items=group, user=request.user)]
+            return [
+                context
+                for pipeline, group in groups.values()
+                for context in contexts.create_contexts(pipeline=pipeline, items=group, user=request.user)
+            ]
 
         def accepted(created):
             for context in created:
@@ -307,8 +315,12 @@ class BatchViewSet(_RunViewSet):
             self.record_audit("created", batch)
             return {"id": str(batch.pk), "status": batch.status, "context_ids": [str(pk) for pk in batch.context_ids]}
 
-        return accepted_or_503(lambda: batches.create_batch(items=[dict(item) for item in options.pop("contexts")],
-                                                            user=request.user, **options), serialize=accepted)
+        return accepted_or_503(
+            lambda: batches.create_batch(
+                items=[dict(item) for item in options.pop("contexts")], user=request.user, **options
+            ),
+            serialize=accepted,
+        )
 
     @extend_schema(responses={200: None})
     @action(detail=True, methods=["get"])

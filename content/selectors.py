@@ -12,6 +12,7 @@ from .models import Batch, Context
 
 # --- tickets ----------------------------------------------------------------------------
 
+
 def visible_tickets(queryset, *, user, role: str):
     """Managers and up see every ticket of the company, a writer the tickets assigned to
     them, a client the tickets they created."""
@@ -24,16 +25,26 @@ def visible_tickets(queryset, *, user, role: str):
 
 # --- batches ----------------------------------------------------------------------------
 
+
 def status_groups(*, batch_id, company_id) -> list[dict]:
     """Seed 003's batch status aggregation ($match batch_id, $group by status), with the
     count and the processing durations of each status."""
-    return list(raw(Context, company=company_id).aggregate([
-        {"$match": {"batch_id": batch_id}},
-        {"$group": {"_id": "$status", "count": {"$sum": 1},
-                    "avg_duration_ms": {"$avg": "$processing.duration_ms"},
-                    "min_duration_ms": {"$min": "$processing.duration_ms"},
-                    "max_duration_ms": {"$max": "$processing.duration_ms"}}},
-    ]))
+    return list(
+        raw(Context, company=company_id).aggregate(
+            [
+                {"$match": {"batch_id": batch_id}},
+                {
+                    "$group": {
+                        "_id": "$status",
+                        "count": {"$sum": 1},
+                        "avg_duration_ms": {"$avg": "$processing.duration_ms"},
+                        "min_duration_ms": {"$min": "$processing.duration_ms"},
+                        "max_duration_ms": {"$max": "$processing.duration_ms"},
+                    }
+                },
+            ]
+        )
+    )
 
 
 def status_counts(*, batch_id, company_id) -> dict[str, int]:
@@ -65,6 +76,7 @@ def batch_summary(batch: Batch) -> dict:
 
 
 # --- a context's timeline ---------------------------------------------------------------
+
 
 def _moment(value) -> datetime | None:
     try:

@@ -57,17 +57,34 @@ def _tags(value: list[str]) -> list[str]:
 
 # --- tickets and campaigns --------------------------------------------------------------
 
+
 class TicketSerializer(TenantContextMixin, MongoModelSerializer):
     class Meta:
         model = Ticket
-        fields = ["id", "title", "description", "status", "priority", "created_by", "assigned_to", "agent",
-                  "due_date", "tags", "company", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "title",
+            "description",
+            "status",
+            "priority",
+            "created_by",
+            "assigned_to",
+            "agent",
+            "due_date",
+            "tags",
+            "company",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["created_by", "created_at", "updated_at"]
 
     def validate_status(self, value):
         role = self.tenant.role
-        if not at_least(role, Role.CONTENT_WRITER) and value not in CLIENT_STATUSES and \
-                value != getattr(self.instance, "status", TicketStatus.OPEN):
+        if (
+            not at_least(role, Role.CONTENT_WRITER)
+            and value not in CLIENT_STATUSES
+            and value != getattr(self.instance, "status", TicketStatus.OPEN)
+        ):
             raise serializers.ValidationError("A client may only close or reopen a ticket.")
         if self.instance is None:
             if value != TicketStatus.OPEN:
@@ -93,8 +110,20 @@ class TicketSerializer(TenantContextMixin, MongoModelSerializer):
 class CampaignSerializer(MongoModelSerializer):
     class Meta:
         model = Campaign
-        fields = ["id", "name", "description", "status", "start_date", "end_date", "agent", "settings",
-                  "created_by", "company", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "status",
+            "start_date",
+            "end_date",
+            "agent",
+            "settings",
+            "created_by",
+            "company",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["created_by", "created_at", "updated_at"]
 
     def validate_status(self, value):
@@ -122,6 +151,7 @@ class CampaignSerializer(MongoModelSerializer):
 
 # --- templates, components, pipelines -----------------------------------------------------
 
+
 def _object(value, name: str):
     if not isinstance(value, dict):
         raise serializers.ValidationError(f"{name} must be an object.")
@@ -131,8 +161,20 @@ def _object(value, name: str):
 class TemplateSerializer(MongoModelSerializer):
     class Meta:
         model = Template
-        fields = ["id", "name", "description", "version", "structure", "metadata", "is_active", "history",
-                  "created_by", "company", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "version",
+            "structure",
+            "metadata",
+            "is_active",
+            "history",
+            "created_by",
+            "company",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["history", "created_by", "created_at", "updated_at"]
         extra_kwargs = {"version": {"required": False}}
 
@@ -168,8 +210,21 @@ class VersionedUpdateMixin:
 class ComponentSerializer(VersionedUpdateMixin, TenantContextMixin, MongoModelSerializer):
     class Meta:
         model = Component
-        fields = ["id", "name", "type", "description", "version", "config", "metadata", "is_active", "history",
-                  "created_by", "company", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "type",
+            "description",
+            "version",
+            "config",
+            "metadata",
+            "is_active",
+            "history",
+            "created_by",
+            "company",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["version", "history", "created_by", "created_at", "updated_at"]
 
     def validate(self, attrs):
@@ -184,8 +239,21 @@ class ComponentSerializer(VersionedUpdateMixin, TenantContextMixin, MongoModelSe
 class PipelineSerializer(VersionedUpdateMixin, TenantContextMixin, MongoModelSerializer):
     class Meta:
         model = Pipeline
-        fields = ["id", "name", "description", "version", "components", "default_context_type", "metadata",
-                  "is_active", "history", "created_by", "company", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "version",
+            "components",
+            "default_context_type",
+            "metadata",
+            "is_active",
+            "history",
+            "created_by",
+            "company",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["version", "history", "created_by", "created_at", "updated_at"]
 
     def validate_components(self, steps):
@@ -217,11 +285,13 @@ def definition_errors(obj, *, company) -> dict:
 
 
 class PipelineStatsQuerySerializer(serializers.Serializer):
-    days = serializers.IntegerField(min_value=1, max_value=90, default=7,
-                                    help_text="The window: today and the days before it (UTC), 1 to 90.")
+    days = serializers.IntegerField(
+        min_value=1, max_value=90, default=7, help_text="The window: today and the days before it (UTC), 1 to 90."
+    )
 
 
 # --- contexts and batches -------------------------------------------------------------------
+
 
 class ContextItemSerializer(serializers.Serializer):
     """One context to create: its input `data` and how to run it."""
@@ -256,12 +326,18 @@ class ContextInputSerializer(TenantContextMixin, ContextItemSerializer):
         if company is not None and not isinstance(company, Company):
             company = Company.objects.filter(pk=getattr(company, "pk", company)).first()
         default = plans.quotas(company).default_pipeline_id if company is not None else None
-        pipeline = (Pipeline.objects.for_company(company).filter(pk=ObjectId(default)).first()
-                    if default and ObjectId.is_valid(default) else None)
+        pipeline = (
+            Pipeline.objects.for_company(company).filter(pk=ObjectId(default)).first()
+            if default and ObjectId.is_valid(default)
+            else None
+        )
         if pipeline is None:
-            message = ("This field is required: the company has no default_pipeline_id." if not default else
-                       f"This field is required: the company's default_pipeline_id “{default}” is not one of "
-                       f"its pipelines.")
+            message = (
+                "This field is required: the company has no default_pipeline_id."
+                if not default
+                else f"This field is required: the company's default_pipeline_id “{default}” is not one of "
+                f"its pipelines."
+            )
             raise serializers.ValidationError({"pipeline": [message]})
         return pipeline
 
@@ -288,9 +364,29 @@ class ContextSerializer(MongoModelSerializer):
 
     class Meta:
         model = Context
-        fields = ["id", "type", "status", "priority", "pipeline", "agent", "batch", "user", "data", "result",
-                  "processing", "error", "retry_count", "next_retry_at", "attempt", "worker", "lease_until",
-                  "metadata", "company", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "type",
+            "status",
+            "priority",
+            "pipeline",
+            "agent",
+            "batch",
+            "user",
+            "data",
+            "result",
+            "processing",
+            "error",
+            "retry_count",
+            "next_retry_at",
+            "attempt",
+            "worker",
+            "lease_until",
+            "metadata",
+            "company",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
     def get_result(self, context) -> dict | None:
@@ -305,15 +401,44 @@ class ContextListSerializer(MongoModelSerializer):
 
     class Meta:
         model = Context
-        fields = ["id", "type", "status", "priority", "pipeline", "batch", "error", "retry_count", "next_retry_at",
-                  "attempt", "duration_ms", "company", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "type",
+            "status",
+            "priority",
+            "pipeline",
+            "batch",
+            "error",
+            "retry_count",
+            "next_retry_at",
+            "attempt",
+            "duration_ms",
+            "company",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
 
 class BatchSerializer(MongoModelSerializer):
     class Meta:
         model = Batch
-        fields = ["id", "name", "description", "status", "pipeline", "priority", "context_ids", *Batch.COUNTERS,
-                  "processing_started_at", "processing_completed_at", "total_duration_ms", "metadata",
-                  "created_by", "company", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "status",
+            "pipeline",
+            "priority",
+            "context_ids",
+            *Batch.COUNTERS,
+            "processing_started_at",
+            "processing_completed_at",
+            "total_duration_ms",
+            "metadata",
+            "created_by",
+            "company",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields

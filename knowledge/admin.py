@@ -37,8 +37,13 @@ def https_urls(field, **kwargs):
 
 
 def secret_input(label: str) -> forms.CharField:
-    return forms.CharField(label=label, required=False, strip=True, widget=forms.PasswordInput(render_value=False),
-                           help_text="Stored encrypted and never shown again. Leave blank to keep the current one.")
+    return forms.CharField(
+        label=label,
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Stored encrypted and never shown again. Leave blank to keep the current one.",
+    )
 
 
 class SecretsAdminMixin:
@@ -79,9 +84,21 @@ class AgentForm(forms.ModelForm):
 
     class Meta:
         model = Agent
-        fields = ["name", "description", "company", "system_prompt", "model", "provider", "temperature", "max_tokens",
-                  "knowledge_collection_ids", "shopify_enabled", "shopify_store_url", "wordpress_enabled",
-                  "wordpress_site_url"]
+        fields = [
+            "name",
+            "description",
+            "company",
+            "system_prompt",
+            "model",
+            "provider",
+            "temperature",
+            "max_tokens",
+            "knowledge_collection_ids",
+            "shopify_enabled",
+            "shopify_store_url",
+            "wordpress_enabled",
+            "wordpress_site_url",
+        ]
         formfield_callback = https_urls
 
 
@@ -109,21 +126,31 @@ class CollectionForm(forms.ModelForm):
     and a file to add, as the API's upload adds it."""
 
     chunk_size = forms.IntegerField(initial=DEFAULT_SIZE, help_text="Characters per chunk.")
-    chunk_overlap = forms.IntegerField(initial=DEFAULT_OVERLAP,
-                                       help_text="Characters shared by neighbouring chunks; at most half a chunk.")
+    chunk_overlap = forms.IntegerField(
+        initial=DEFAULT_OVERLAP, help_text="Characters shared by neighbouring chunks; at most half a chunk."
+    )
     wordpress_types = forms.MultipleChoiceField(
-        choices=[("posts", "Posts"), ("pages", "Pages")], required=False, widget=forms.CheckboxSelectMultiple,
-        help_text="WordPress collections: what to sync (none ticked: both).")
+        choices=[("posts", "Posts"), ("pages", "Pages")],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="WordPress collections: what to sync (none ticked: both).",
+    )
     shopify_resources = forms.MultipleChoiceField(
         choices=[("products", "Products"), ("articles", "Articles"), ("collections", "Collections")],
-        required=False, widget=forms.CheckboxSelectMultiple,
-        help_text="Shopify collections: what to sync (none ticked: all three).")
-    upload = forms.FileField(required=False, help_text=f"Manual and upload collections: a file to add "
-                                                       f"({', '.join(SUPPORTED)}), read by a worker as the API's "
-                                                       f"uploads are; the same file name replaces its earlier "
-                                                       f"upload.")
-    upload_title = forms.CharField(max_length=500, required=False, label="Title of the file",
-                                   help_text="Blank: the file's name.")
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Shopify collections: what to sync (none ticked: all three).",
+    )
+    upload = forms.FileField(
+        required=False,
+        help_text=f"Manual and upload collections: a file to add "
+        f"({', '.join(SUPPORTED)}), read by a worker as the API's "
+        f"uploads are; the same file name replaces its earlier "
+        f"upload.",
+    )
+    upload_title = forms.CharField(
+        max_length=500, required=False, label="Title of the file", help_text="Blank: the file's name."
+    )
 
     SETTINGS = ("chunk_size", "chunk_overlap", "wordpress_types", "shopify_resources")
 
@@ -162,8 +189,9 @@ class CollectionForm(forms.ModelForm):
         if not upload:
             return None
         if cleaned.get("source_type") not in ("manual", "upload"):
-            self.add_error("upload", "Only manual and upload collections take files; the others are filled by "
-                                     "their sync.")
+            self.add_error(
+                "upload", "Only manual and upload collections take files; the others are filled by their sync."
+            )
             return None
         if upload.size > settings.KNOWLEDGE_UPLOAD_MAX_BYTES:
             self.add_error("upload", f"The file is larger than {settings.KNOWLEDGE_UPLOAD_MAX_BYTES} bytes.")
@@ -185,8 +213,19 @@ class KnowledgeCollectionAdmin(SoftDeleteAdminMixin, TenantAdmin):
     search_fields = ["name", "description"]
     fieldsets = [
         (None, {"fields": ["name", "description", "company", "user", "agent", "source_type"]}),
-        ("Chunks and embeddings", {"fields": ["chunk_size", "chunk_overlap", "embedding_provider",
-                                              "embedding_model", "embedding_dimensions", "chunk_count"]}),
+        (
+            "Chunks and embeddings",
+            {
+                "fields": [
+                    "chunk_size",
+                    "chunk_overlap",
+                    "embedding_provider",
+                    "embedding_model",
+                    "embedding_dimensions",
+                    "chunk_count",
+                ]
+            },
+        ),
         ("Sync", {"fields": ["wordpress_types", "shopify_resources", "last_sync"]}),
         ("Add a file", {"fields": ["upload", "upload_title"]}),
         ("Dates", {"fields": ["created_at", "updated_at"]}),
@@ -203,8 +242,13 @@ class KnowledgeCollectionAdmin(SoftDeleteAdminMixin, TenantAdmin):
         if last is None:
             return "never"
         history = reverse("admin:knowledge_synchistory_changelist") + "?" + urlencode({"collection": obj.pk})
-        return format_html('{} · {} · {} · <a href="{}">history</a>', relative_time(last.created_at),
-                           last.sync_type, last.get_status_display(), history)
+        return format_html(
+            '{} · {} · {} · <a href="{}">history</a>',
+            relative_time(last.created_at),
+            last.sync_type,
+            last.get_status_display(),
+            history,
+        )
 
     def save_model(self, request, obj, form, change):
         obj.settings = form.settings
@@ -231,8 +275,7 @@ class KnowledgeCollectionAdmin(SoftDeleteAdminMixin, TenantAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
-            context["search_url"] = reverse("admin:knowledge_test_retrieval") + "?" + urlencode(
-                {"collections": obj.pk})
+            context["search_url"] = reverse("admin:knowledge_test_retrieval") + "?" + urlencode({"collections": obj.pk})
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     @admin.action(description="Sync selected collections now (WordPress / Shopify)")
@@ -256,32 +299,46 @@ class KnowledgeCollectionAdmin(SoftDeleteAdminMixin, TenantAdmin):
             raise PermissionDenied
         collections = self.get_queryset(request)
         # Bound once a query is asked; a link may only choose the collections (a collection's page).
-        form = (TestRetrievalForm(request.GET, collections=collections) if "query" in request.GET else
-                TestRetrievalForm(initial={"collections": request.GET.getlist("collections")}, collections=collections))
+        form = (
+            TestRetrievalForm(request.GET, collections=collections)
+            if "query" in request.GET
+            else TestRetrievalForm(initial={"collections": request.GET.getlist("collections")}, collections=collections)
+        )
         hits, error = None, ""
         if form.is_valid():
-            chosen = list(form.cleaned_data["collections"]) or (
-                [] if is_superadmin(request) else list(collections))
+            chosen = list(form.cleaned_data["collections"]) or ([] if is_superadmin(request) else list(collections))
             companies = {c.company_id for c in chosen}
             if len(companies) != 1:
                 error = "Choose the collections of one company." if chosen else "Choose at least one collection."
             else:
                 try:
-                    hits = retrieval.search(company=companies.pop(), query=form.cleaned_data["query"],
-                                            collection_ids=[c.pk for c in chosen],
-                                            mode=form.cleaned_data["mode"] or "hybrid",
-                                            limit=form.cleaned_data["limit"] or 5)
+                    hits = retrieval.search(
+                        company=companies.pop(),
+                        query=form.cleaned_data["query"],
+                        collection_ids=[c.pk for c in chosen],
+                        mode=form.cleaned_data["mode"] or "hybrid",
+                        limit=form.cleaned_data["limit"] or 5,
+                    )
                 except (ProviderError, EncryptionKeyError, DimensionMismatch) as exc:
                     error = str(exc)
-        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form, "hits": hits,
-                   "error": error, "title": "Test retrieval"}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "form": form,
+            "hits": hits,
+            "error": error,
+            "title": "Test retrieval",
+        }
         return TemplateResponse(request, "admin/knowledge/test_retrieval.html", context)
 
 
 class TestRetrievalForm(forms.Form):
     query = forms.CharField(max_length=2000, widget=forms.TextInput(attrs={"size": 80}))
-    collections = forms.ModelMultipleChoiceField(queryset=KnowledgeCollection.objects.none(), required=False,
-                                                 help_text="None chosen: all of your company's collections.")
+    collections = forms.ModelMultipleChoiceField(
+        queryset=KnowledgeCollection.objects.none(),
+        required=False,
+        help_text="None chosen: all of your company's collections.",
+    )
     mode = forms.ChoiceField(choices=[(m, m) for m in retrieval.MODES], initial="hybrid", required=False)
     limit = forms.IntegerField(min_value=1, max_value=retrieval.MAX_LIMIT, initial=5, required=False)
 
@@ -317,8 +374,17 @@ class KnowledgeChunkAdmin(ReadOnlyAdmin):
 
 @admin.register(SyncHistory)
 class SyncHistoryAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "collection", "sync_type", "trigger", "status", "items_synced", "chunks_added",
-                    "chunks_removed", "error_message"]
+    list_display = [
+        "created_at",
+        "collection",
+        "sync_type",
+        "trigger",
+        "status",
+        "items_synced",
+        "chunks_added",
+        "chunks_removed",
+        "error_message",
+    ]
     list_filter = ["status", recent_values_filter("sync_type"), "trigger"]
 
 
@@ -357,8 +423,10 @@ class MessageAdmin(ReadOnlyAdmin):
         meta = obj.ai_metadata
         if meta is None:
             return "–"
-        return (f"{meta.model} · {meta.tokens_used or 0} tokens · {meta.response_time_ms or 0:.0f} ms · "
-                f"finish: {meta.finish_reason or '–'}{' · error: ' + meta.error if meta.error else ''}")
+        return (
+            f"{meta.model} · {meta.tokens_used or 0} tokens · {meta.response_time_ms or 0:.0f} ms · "
+            f"finish: {meta.finish_reason or '–'}{' · error: ' + meta.error if meta.error else ''}"
+        )
 
     @admin.display(description="citations")
     def citations(self, obj):

@@ -107,16 +107,26 @@ class KnowledgeCollectionViewSet(SoftDeleteViewSetMixin, KnowledgeErrorsMixin, T
         upload = data.validated_data["file"]
         try:
             return accepted_or_503(
-                lambda: sync.request_upload(collection=collection, name=upload.name, data=upload.read(),
-                                            title=data.validated_data["title"],
-                                            source_id=data.validated_data["source_id"]),
-                serialize=lambda history: SyncHistorySerializer(history).data, record_key="sync_history")
+                lambda: sync.request_upload(
+                    collection=collection,
+                    name=upload.name,
+                    data=upload.read(),
+                    title=data.validated_data["title"],
+                    source_id=data.validated_data["source_id"],
+                ),
+                serialize=lambda history: SyncHistorySerializer(history).data,
+                record_key="sync_history",
+            )
         except ingest.NotAddable as exc:
             raise ValidationError({"detail": str(exc)}) from exc
 
     @extend_schema(methods=["GET"], request=None, responses=SourceSerializer(many=True))
-    @extend_schema(methods=["DELETE"], request=None, responses=SourceRemovedSerializer, parameters=[
-        OpenApiParameter("source_id", str, required=True, description="The source item to remove.")])
+    @extend_schema(
+        methods=["DELETE"],
+        request=None,
+        responses=SourceRemovedSerializer,
+        parameters=[OpenApiParameter("source_id", str, required=True, description="The source item to remove.")],
+    )
     @action(detail=True, methods=["get", "delete"], pagination_class=None)  # one list, not paginated
     def sources(self, request, pk=None):
         """GET: one row per source item. DELETE ?source_id=...: remove that item's chunks."""
@@ -137,9 +147,11 @@ class KnowledgeCollectionViewSet(SoftDeleteViewSetMixin, KnowledgeErrorsMixin, T
     def sync_now(self, request, pk=None):
         """Sync from WordPress or Shopify now, in a Celery worker: 202 with the sync history."""
         collection = self.get_object()
-        response = accepted_or_503(lambda: sync.request_sync(collection=collection, trigger="api"),
-                                   serialize=lambda history: SyncHistorySerializer(history).data,
-                                   record_key="sync_history")
+        response = accepted_or_503(
+            lambda: sync.request_sync(collection=collection, trigger="api"),
+            serialize=lambda history: SyncHistorySerializer(history).data,
+            record_key="sync_history",
+        )
         if response.status_code == status.HTTP_202_ACCEPTED:
             self.record_audit("sync_requested", collection)
         return response
@@ -169,8 +181,9 @@ class KnowledgeCollectionViewSet(SoftDeleteViewSetMixin, KnowledgeErrorsMixin, T
         data = ScheduleSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         schedule = sync.set_schedule(collection=collection, **data.validated_data)
-        self.record_audit("schedule_set", collection, changes={"interval_seconds": {
-            "old": None, "new": schedule.interval_seconds}})
+        self.record_audit(
+            "schedule_set", collection, changes={"interval_seconds": {"old": None, "new": schedule.interval_seconds}}
+        )
         return Response(ScheduleSerializer(schedule).data)
 
     @extend_schema(request=SearchSerializer, responses=KnowledgeSearchResultSerializer)
@@ -191,8 +204,9 @@ def search_response(request, company, collection_ids=None) -> Response:
         if unknown:
             raise ValidationError({"collection_ids": [f"Unknown collections: {', '.join(unknown)}."]})
     hits = retrieval.search(company=company, collection_ids=collection_ids or requested, **options)
-    return Response({"query": options["query"], "mode": options["mode"],
-                     "results": HitSerializer(hits, many=True).data})
+    return Response(
+        {"query": options["query"], "mode": options["mode"], "results": HitSerializer(hits, many=True).data}
+    )
 
 
 class SearchView(KnowledgeErrorsMixin, TenantViewSetMixin, GenericAPIView):

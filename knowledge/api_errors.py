@@ -12,8 +12,11 @@ from .services.sync import NotSyncable
 
 # A chat or embedding provider failure: a bad gateway, a gateway timeout, or a missing
 # dependency (no provider, deleted agent); secrets that cannot be decrypted: a server error.
-PROVIDER_STATUS = {"timeout": status.HTTP_504_GATEWAY_TIMEOUT, "configuration": status.HTTP_424_FAILED_DEPENDENCY,
-                   "encryption": status.HTTP_500_INTERNAL_SERVER_ERROR}
+PROVIDER_STATUS = {
+    "timeout": status.HTTP_504_GATEWAY_TIMEOUT,
+    "configuration": status.HTTP_424_FAILED_DEPENDENCY,
+    "encryption": status.HTTP_500_INTERNAL_SERVER_ERROR,
+}
 
 
 def provider_status(error: ProviderError) -> int:

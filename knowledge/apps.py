@@ -15,5 +15,8 @@ class KnowledgeConfig(AppConfig):
     name = "knowledge"
 
     def ready(self):
-        post_delete.connect(_remove_attachment_files, sender=self.get_model("Conversation"),
-                            dispatch_uid="knowledge-conversation-attachment-files")
+        post_delete.connect(
+            _remove_attachment_files,
+            sender=self.get_model("Conversation"),
+            dispatch_uid="knowledge-conversation-attachment-files",
+        )

@@ -38,14 +38,29 @@ EVENT_STREAM = "text/event-stream"
 CUSTOM_PREFIX = "custom."
 MAX_TAGS, MAX_CUSTOM = 10, 5
 SEARCH_PARAMETERS = [
-    OpenApiParameter("q", str, description=(
-        "Words to search for in the tags (10 points a word) and the custom field values (5 points); any word may "
-        "match. Ranked by score, then newest started_at; each row carries its `score`. Messages are not searched.")),
-    OpenApiParameter("tags", str, description=(
-        f"Comma-separated tags (at most {MAX_TAGS}): only conversations carrying ALL of them (case-insensitive).")),
-    OpenApiParameter("custom.{key}", str, description=(
-        "Any parameter named custom.<key>: only conversations whose metadata.custom_fields[<key>] equals the value "
-        f"(case-insensitive; string, number or boolean fields; at most {MAX_CUSTOM}).")),
+    OpenApiParameter(
+        "q",
+        str,
+        description=(
+            "Words to search for in the tags (10 points a word) and the custom field values (5 points); any word may "
+            "match. Ranked by score, then newest started_at; each row carries its `score`. Messages are not searched."
+        ),
+    ),
+    OpenApiParameter(
+        "tags",
+        str,
+        description=(
+            f"Comma-separated tags (at most {MAX_TAGS}): only conversations carrying ALL of them (case-insensitive)."
+        ),
+    ),
+    OpenApiParameter(
+        "custom.{key}",
+        str,
+        description=(
+            "Any parameter named custom.<key>: only conversations whose metadata.custom_fields[<key>] equals the value "
+            f"(case-insensitive; string, number or boolean fields; at most {MAX_CUSTOM})."
+        ),
+    ),
 ]
 
 
@@ -116,10 +131,19 @@ class ConversationViewSet(SoftDeleteViewSetMixin, _OwnConversationsMixin, Knowle
         super().perform_create(serializer, user=self.request.user, started_at=timezone.now(), **fields)
 
     @extend_schema(methods=["GET"], responses=MessageSerializer(many=True))
-    @extend_schema(methods=["POST"], request=PostMessageSerializer, responses={201: inline_serializer(
-        "ChatReply", {"user_message": MessageSerializer(), "message": MessageSerializer()})})
-    @action(detail=True, methods=["get", "post"], pagination_class=MessagePagination,  # by cursor, in the schema too
-            renderer_classes=[JSONRenderer, renderers.BrowsableAPIRenderer, EventStreamRenderer])
+    @extend_schema(
+        methods=["POST"],
+        request=PostMessageSerializer,
+        responses={
+            201: inline_serializer("ChatReply", {"user_message": MessageSerializer(), "message": MessageSerializer()})
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        pagination_class=MessagePagination,  # by cursor, in the schema too
+        renderer_classes=[JSONRenderer, renderers.BrowsableAPIRenderer, EventStreamRenderer],
+    )
     def messages(self, request, pk=None):
         """GET: the messages, oldest first, by cursor. POST: send a message; the agent answers."""
         conversation = self.get_object()
@@ -129,8 +153,12 @@ class ConversationViewSet(SoftDeleteViewSetMixin, _OwnConversationsMixin, Knowle
             return paginator.get_paginated_response(MessageSerializer(page, many=True).data)
         data = PostMessageSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        options = dict(content=data.validated_data["content"], attachments=data.validated_data.get("attachments", ()),
-                       conversation=conversation, user=request.user)
+        options = dict(
+            content=data.validated_data["content"],
+            attachments=data.validated_data.get("attachments", ()),
+            conversation=conversation,
+            user=request.user,
+        )
         streamed = data.validated_data["stream"] or EVENT_STREAM in request.META.get("HTTP_ACCEPT", "")
         try:
             if streamed:
@@ -139,11 +167,18 @@ class ConversationViewSet(SoftDeleteViewSetMixin, _OwnConversationsMixin, Knowle
         except chat.ConversationClosed as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         except chat.ChatFailed as failed:
-            return Response({"detail": str(failed.error), "error": failed.error.kind,
-                             "user_message": _message(failed.user_message), "message": _message(failed.message)},
-                            status=provider_status(failed.error))
-        return Response({"user_message": _message(user_message), "message": _message(message)},
-                        status=status.HTTP_201_CREATED)
+            return Response(
+                {
+                    "detail": str(failed.error),
+                    "error": failed.error.kind,
+                    "user_message": _message(failed.user_message),
+                    "message": _message(failed.message),
+                },
+                status=provider_status(failed.error),
+            )
+        return Response(
+            {"user_message": _message(user_message), "message": _message(message)}, status=status.HTTP_201_CREATED
+        )
 
     def _stream(self, opened) -> StreamingHttpResponse:
         def events():
@@ -156,8 +191,15 @@ class ConversationViewSet(SoftDeleteViewSetMixin, _OwnConversationsMixin, Knowle
                     elif kind == "done":
                         yield sse({"type": "done", "message_id": str(value.pk), "message": _message(value)})
                     else:
-                        yield sse({"type": "error", "detail": str(value.error), "error": value.error.kind,
-                                   "message_id": str(value.message.pk), "message": _message(value.message)})
+                        yield sse(
+                            {
+                                "type": "error",
+                                "detail": str(value.error),
+                                "error": value.error.kind,
+                                "message_id": str(value.message.pk),
+                                "message": _message(value.message),
+                            }
+                        )
             finally:
                 stream.close()  # a client that went away: its partial answer is stored now
 
@@ -196,7 +238,7 @@ def required_postings(params) -> list[str]:
     if len(tags) > MAX_TAGS or any(len(tag) > 50 for tag in tags):
         errors["tags"] = [f"At most {MAX_TAGS} tags of at most 50 characters each."]
     required += [conversation_search.tag_posting(tag) for tag in tags]
-    custom = [(name[len(CUSTOM_PREFIX):], value) for name, value in params.items() if name.startswith(CUSTOM_PREFIX)]
+    custom = [(name[len(CUSTOM_PREFIX) :], value) for name, value in params.items() if name.startswith(CUSTOM_PREFIX)]
     for key, value in custom:
         if not key.strip() or len(key) > 50 or not value.strip() or len(value) > 200:
             errors[f"{CUSTOM_PREFIX}{key}"] = ["Give a field name (at most 50 characters) and a value (1-200)."]
@@ -249,11 +291,18 @@ class MessageViewSet(_OwnConversationsMixin, KnowledgeErrorsMixin, TenantReadOnl
         self.record_audit("updated", message, changes={"content": {"old": before, "new": message.content}})
         return Response(_message(message))
 
-    @extend_schema(methods=["GET"], parameters=[OpenApiParameter("key", str, required=True, description=(
-        "The attachment's key (its `url` carries it)."))], responses={
-        (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The file.")})
-    @extend_schema(methods=["POST"], request={"multipart/form-data": AttachmentUploadSerializer},
-                   responses={201: MessageSerializer})
+    @extend_schema(
+        methods=["GET"],
+        parameters=[
+            OpenApiParameter("key", str, required=True, description=("The attachment's key (its `url` carries it)."))
+        ],
+        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The file.")},
+    )
+    @extend_schema(
+        methods=["POST"],
+        request={"multipart/form-data": AttachmentUploadSerializer},
+        responses={201: MessageSerializer},
+    )
     @action(detail=True, methods=["get", "post"], parser_classes=[parsers.MultiPartParser, parsers.FormParser])
     def attachments(self, request, pk=None):
         """POST (multipart, `file`): attach a file to the message; GET ?key=: download it."""
@@ -263,8 +312,9 @@ class MessageViewSet(_OwnConversationsMixin, KnowledgeErrorsMixin, TenantReadOnl
             found = attachments.find(message, key) if key else None
             if found is None:
                 raise ValidationError({"key": ["Give the key of one of this message's uploaded attachments."]})
-            response = FileResponse(attachments.open_file(found), as_attachment=True, filename=found.name,
-                                    content_type=found.type)
+            response = FileResponse(
+                attachments.open_file(found), as_attachment=True, filename=found.name, content_type=found.type
+            )
             response["X-Content-Type-Options"] = "nosniff"
             return response
         data = AttachmentUploadSerializer(data=request.data)

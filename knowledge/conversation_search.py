@@ -87,8 +87,9 @@ def postings(conversation) -> list[str]:
     tags = list(conversation.tags or ())
     fields = dict(getattr(conversation.metadata, "custom_fields", None) or {})
     found = list(dict.fromkeys(tag_posting(tag) for tag in tags))
-    found += dict.fromkeys(field_posting(key, value) for key, value in fields.items()
-                           if isinstance(value, (str, int, float, bool)))
+    found += dict.fromkeys(
+        field_posting(key, value) for key, value in fields.items() if isinstance(value, (str, int, float, bool))
+    )
     in_tags = set(words.terms(" ".join(tags)))
     in_fields = set(words.terms(" ".join(value for item in fields.values() for value in _values(item))))
     for term in words.terms(" ".join([*tags, *(value for item in fields.values() for value in _values(item))])):
@@ -148,8 +149,14 @@ class _TermWalk:
         # one posting per query: the embedded server plans `$all`, or two conditions on the
         # array, as a collection scan; the required postings are checked on the rows read
         queryset = self.search.queryset.filter(search_terms__overlap=[posting(self.term, self.weight)])
-        rows, ended = pages.walk(queryset, field=FIELD, descending=True, after=self.position, limit=limit,
-                                 key=("conversation-search", self.search.company_id, self.term, self.weight))
+        rows, ended = pages.walk(
+            queryset,
+            field=FIELD,
+            descending=True,
+            after=self.position,
+            limit=limit,
+            key=("conversation-search", self.search.company_id, self.term, self.weight),
+        )
         if ended:
             self.tiers.pop(0)
             self.position, self.batch = None, 0
@@ -189,7 +196,7 @@ class ConversationSearch:
 
     def _on_server(self, number: int, size: int) -> pages.Numbered:
         scored = self.scored()
-        rows = list(scored[(number - 1) * size:number * size + 1])
+        rows = list(scored[(number - 1) * size : number * size + 1])
         return pages.Numbered(rows[:size], scored.count(), True, len(rows) > size)
 
     # client side ---------------------------------------------------------------------------
@@ -223,9 +230,14 @@ class ConversationSearch:
                 break
             if len(ranked) >= need and self._final(ranked[need - 1], bound) or self.read >= budget:
                 break
-            walk = max((w for w in self._walks if w.weight),
-                       key=lambda w: (w.weight, w.position is None,
-                                      pages._aware(w.position.value) if w.position else pages.FLOOR))
+            walk = max(
+                (w for w in self._walks if w.weight),
+                key=lambda w: (
+                    w.weight,
+                    w.position is None,
+                    pages._aware(w.position.value) if w.position else pages.FLOOR,
+                ),
+            )
             for row in walk.advance(need):
                 self.read += 1
                 if row.pk not in self._scored and holds(row, self.required):
@@ -236,7 +248,7 @@ class ConversationSearch:
     def _in_windows(self, number: int, size: int) -> pages.Numbered:
         need = number * size + 1
         ranked = self.ranked(need)
-        page = ranked[(number - 1) * size:number * size]
+        page = ranked[(number - 1) * size : number * size]
         for score, _, pk in page:
             self._rows[pk].score = score
         return pages.Numbered([self._rows[pk] for _, _, pk in page], len(ranked), self.complete, len(ranked) >= need)
@@ -267,8 +279,14 @@ class FilteredList:
         self.read = 0
 
     def _step(self, entry: str, position, limit: int):
-        rows, ended = pages.walk(self.queryset.filter(search_terms__overlap=[entry]), field=FIELD, descending=True,
-                                 after=position, limit=limit, key=("conversation-filter", self.company_id, entry))
+        rows, ended = pages.walk(
+            self.queryset.filter(search_terms__overlap=[entry]),
+            field=FIELD,
+            descending=True,
+            after=position,
+            limit=limit,
+            key=("conversation-filter", self.company_id, entry),
+        )
         self.read += len(rows)
         return rows, ended, (pages.position_of(rows[-1], FIELD) if rows else position)
 
@@ -276,14 +294,16 @@ class FilteredList:
         need = number * size + 1
         first = {entry: self._step(entry, None, need) for entry in self.required}
         # the walk that ended, or else the one whose batch reached the oldest row
-        entry = min(first, key=lambda e: (not first[e][1], pages._aware(first[e][2].value) if first[e][2] else pages.FLOOR))
+        entry = min(
+            first, key=lambda e: (not first[e][1], pages._aware(first[e][2].value) if first[e][2] else pages.FLOOR)
+        )
         rows, ended, position = first[entry]
         found, batch = [row for row in rows if holds(row, self.required)], need
         while len(found) < need and not ended and self.read < settings.KNOWLEDGE_CONVERSATION_SEARCH_MAX_CANDIDATES:
             batch = min(batch * 2, MAX_BATCH)
             rows, ended, position = self._step(entry, position, batch)
             found += [row for row in rows if holds(row, self.required)]
-        return pages.Numbered(found[(number - 1) * size:number * size], len(found), ended, len(found) >= need)
+        return pages.Numbered(found[(number - 1) * size : number * size], len(found), ended, len(found) >= need)
 
 
 def filtered(queryset, *, company, required: list[str]):

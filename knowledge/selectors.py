@@ -40,8 +40,15 @@ def sources(collection) -> list[dict]:
     """One row per source item: id, title, url, chunks."""
     rows: dict[str, dict] = {}
     for source_id, metadata in chunks_of(collection).values_list("source_id", "metadata"):
-        row = rows.setdefault(source_id, {"source_id": source_id, "title": (metadata or {}).get("title", ""),
-                                          "url": (metadata or {}).get("url", ""), "chunks": 0})
+        row = rows.setdefault(
+            source_id,
+            {
+                "source_id": source_id,
+                "title": (metadata or {}).get("title", ""),
+                "url": (metadata or {}).get("url", ""),
+                "chunks": 0,
+            },
+        )
         row["chunks"] += 1
     return sorted(rows.values(), key=lambda row: row["source_id"])
 
@@ -52,7 +59,14 @@ def conversation_messages(conversation):
 
 def recent_history(conversation, *, before, limit: int = HISTORY_MESSAGES) -> list[Message]:
     """The last `limit` sent user/assistant messages before `before`, oldest first."""
-    queryset = conversation_messages(conversation).filter(
-        status=Message.SENT, role__in=["user", "assistant"], created_at__lte=before.created_at,
-    ).exclude(pk=before.pk).order_by("-created_at")
+    queryset = (
+        conversation_messages(conversation)
+        .filter(
+            status=Message.SENT,
+            role__in=["user", "assistant"],
+            created_at__lte=before.created_at,
+        )
+        .exclude(pk=before.pk)
+        .order_by("-created_at")
+    )
     return list(reversed(queryset[:limit]))

@@ -31,8 +31,15 @@ DEFAULT_REMOTE_EMBEDDING_MODEL = "text-embedding-3-small"
 
 
 def secret_field(help_text: str):
-    return serializers.CharField(write_only=True, required=False, allow_blank=True, trim_whitespace=True,
-                                 max_length=2000, style=SECRET_STYLE, help_text=help_text)
+    return serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        trim_whitespace=True,
+        max_length=2000,
+        style=SECRET_STYLE,
+        help_text=help_text,
+    )
 
 
 def checked_url(value: str) -> str:
@@ -72,12 +79,23 @@ class SecretsMixin:
 
 class LLMProviderSerializer(SecretsMixin, MongoModelSerializer):
     secret_fields = ("api_key",)
-    api_key = secret_field("The provider's API key; write-only, stored encrypted. Send \"\" to remove it.")
+    api_key = secret_field('The provider\'s API key; write-only, stored encrypted. Send "" to remove it.')
 
     class Meta:
         model = LLMProvider
-        fields = ["id", "name", "provider", "base_url", "models", "is_active", "api_key", "api_key_hint",
-                  "company", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "provider",
+            "base_url",
+            "models",
+            "is_active",
+            "api_key",
+            "api_key_hint",
+            "company",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["api_key_hint", "created_at", "updated_at"]
 
     def validate_base_url(self, value):
@@ -87,18 +105,39 @@ class LLMProviderSerializer(SecretsMixin, MongoModelSerializer):
 class AgentSerializer(SecretsMixin, MongoModelSerializer):
     secret_fields = ("shopify_api_key", "wordpress_api_key")
     shopify_api_key = secret_field("Shopify Admin API access token; write-only, stored encrypted.")
-    wordpress_api_key = secret_field("WordPress “user:application-password” or bearer token; write-only, "
-                                     "stored encrypted.")
+    wordpress_api_key = secret_field(
+        "WordPress “user:application-password” or bearer token; write-only, stored encrypted."
+    )
     knowledge_collection_ids = serializers.ListField(child=ObjectIdField(), required=False)
 
     class Meta:
         model = Agent
-        fields = ["id", "name", "description", "system_prompt", "model", "provider", "temperature", "max_tokens",
-                  "knowledge_collection_ids", "rerank", "rerank_model", "shopify_enabled", "shopify_store_url",
-                  "shopify_api_key", "shopify_api_key_hint", "wordpress_enabled", "wordpress_site_url",
-                  "wordpress_api_key", "wordpress_api_key_hint", "created_by", "company", "created_at", "updated_at"]
-        read_only_fields = ["shopify_api_key_hint", "wordpress_api_key_hint", "created_by", "created_at",
-                            "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "system_prompt",
+            "model",
+            "provider",
+            "temperature",
+            "max_tokens",
+            "knowledge_collection_ids",
+            "rerank",
+            "rerank_model",
+            "shopify_enabled",
+            "shopify_store_url",
+            "shopify_api_key",
+            "shopify_api_key_hint",
+            "wordpress_enabled",
+            "wordpress_site_url",
+            "wordpress_api_key",
+            "wordpress_api_key_hint",
+            "created_by",
+            "company",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["shopify_api_key_hint", "wordpress_api_key_hint", "created_by", "created_at", "updated_at"]
 
     def validate_knowledge_collection_ids(self, value):
         value = list(dict.fromkeys(value))
@@ -129,8 +168,10 @@ class AgentSerializer(SecretsMixin, MongoModelSerializer):
         company = resolve_tenant(self.context["request"]).company
         if any(p.endpoint for p in LLMProvider.objects.for_company(company).filter(is_active=True)):
             return None
-        return ("This company has no active LLM provider with a base URL to call: add one under "
-                "/api/v1/knowledge/providers/ first, or name one here.")
+        return (
+            "This company has no active LLM provider with a base URL to call: add one under "
+            "/api/v1/knowledge/providers/ first, or name one here."
+        )
 
     def validate(self, attrs):
         errors = {}
@@ -151,10 +192,12 @@ class AgentSerializer(SecretsMixin, MongoModelSerializer):
 class CollectionSettingsSerializer(serializers.Serializer):
     chunk_size = serializers.IntegerField(min_value=MIN_SIZE, max_value=8000, default=DEFAULT_SIZE)
     chunk_overlap = serializers.IntegerField(min_value=0, max_value=2000, default=DEFAULT_OVERLAP)
-    wordpress_types = serializers.ListField(child=serializers.ChoiceField(["posts", "pages"]), required=False,
-                                            allow_empty=False)
-    shopify_resources = serializers.ListField(child=serializers.ChoiceField(["products", "articles", "collections"]),
-                                              required=False, allow_empty=False)
+    wordpress_types = serializers.ListField(
+        child=serializers.ChoiceField(["posts", "pages"]), required=False, allow_empty=False
+    )
+    shopify_resources = serializers.ListField(
+        child=serializers.ChoiceField(["products", "articles", "collections"]), required=False, allow_empty=False
+    )
 
 
 class KnowledgeCollectionSerializer(MongoModelSerializer):
@@ -162,25 +205,50 @@ class KnowledgeCollectionSerializer(MongoModelSerializer):
 
     class Meta:
         model = KnowledgeCollection
-        fields = ["id", "name", "description", "agent", "source_type", "settings", "embedding_provider",
-                  "embedding_model", "embedding_dimensions", "chunk_count", "last_synced_at", "user", "company",
-                  "created_at", "updated_at"]
-        read_only_fields = ["embedding_dimensions", "chunk_count", "last_synced_at", "user", "created_at",
-                            "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "agent",
+            "source_type",
+            "settings",
+            "embedding_provider",
+            "embedding_model",
+            "embedding_dimensions",
+            "chunk_count",
+            "last_synced_at",
+            "user",
+            "company",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["embedding_dimensions", "chunk_count", "last_synced_at", "user", "created_at", "updated_at"]
         extra_kwargs = {"embedding_model": {"required": False}}
 
     def validate(self, attrs):
         instance = self.instance
         provider = attrs.get("embedding_provider", getattr(instance, "embedding_provider", None))
-        model = attrs.get("embedding_model") or (getattr(instance, "embedding_model", None)
-                                                 if "embedding_provider" not in attrs else None)
-        attrs["embedding_model"] = LOCAL_EMBEDDING_MODEL if provider is None else (
-            model if model and model != LOCAL_EMBEDDING_MODEL else DEFAULT_REMOTE_EMBEDDING_MODEL)
-        if instance is not None and instance.chunk_count and (
-                (getattr(provider, "pk", None), attrs["embedding_model"]) != instance.embedder_key):
-            raise serializers.ValidationError({"embedding_model": [
-                "This collection holds vectors of its current model; mixing models is refused. Create a new "
-                "collection for another embedding model."]})
+        model = attrs.get("embedding_model") or (
+            getattr(instance, "embedding_model", None) if "embedding_provider" not in attrs else None
+        )
+        attrs["embedding_model"] = (
+            LOCAL_EMBEDDING_MODEL
+            if provider is None
+            else (model if model and model != LOCAL_EMBEDDING_MODEL else DEFAULT_REMOTE_EMBEDDING_MODEL)
+        )
+        if (
+            instance is not None
+            and instance.chunk_count
+            and ((getattr(provider, "pk", None), attrs["embedding_model"]) != instance.embedder_key)
+        ):
+            raise serializers.ValidationError(
+                {
+                    "embedding_model": [
+                        "This collection holds vectors of its current model; mixing models is refused. Create a new "
+                        "collection for another embedding model."
+                    ]
+                }
+            )
         if "settings" in attrs:
             # A PATCH may send one of chunk_size/chunk_overlap: check the pair as it will be stored.
             merged = attrs["settings"] = {**(getattr(instance, "settings", None) or {}), **attrs["settings"]}
@@ -194,8 +262,20 @@ class KnowledgeChunkSerializer(MongoModelSerializer):
 
     class Meta:
         model = KnowledgeChunk
-        fields = ["id", "collection", "content", "metadata", "source_type", "source_id", "content_hash",
-                  "chunk_index", "dimensions", "company", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "collection",
+            "content",
+            "metadata",
+            "source_type",
+            "source_id",
+            "content_hash",
+            "chunk_index",
+            "dimensions",
+            "company",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
     def get_dimensions(self, chunk) -> int:
@@ -205,9 +285,25 @@ class KnowledgeChunkSerializer(MongoModelSerializer):
 class SyncHistorySerializer(MongoModelSerializer):
     class Meta:
         model = SyncHistory
-        fields = ["id", "collection", "agent", "sync_type", "trigger", "status", "items_synced", "items_unchanged",
-                  "items_removed", "chunks_added", "chunks_removed", "errors", "error_message", "started_at",
-                  "completed_at", "company", "created_at"]
+        fields = [
+            "id",
+            "collection",
+            "agent",
+            "sync_type",
+            "trigger",
+            "status",
+            "items_synced",
+            "items_unchanged",
+            "items_removed",
+            "chunks_added",
+            "chunks_removed",
+            "errors",
+            "error_message",
+            "started_at",
+            "completed_at",
+            "company",
+            "created_at",
+        ]
         read_only_fields = fields
 
 
@@ -235,8 +331,13 @@ class SourceRemovedSerializer(serializers.Serializer):
 class TextSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     text = serializers.CharField(max_length=MAX_TEXT_CHARS)
-    source_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="",
-                                      help_text="The same source_id replaces what was stored under it.")
+    source_id = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The same source_id replaces what was stored under it.",
+    )
     url = serializers.URLField(max_length=2000, required=False, allow_blank=True, default="")
 
 
@@ -288,8 +389,22 @@ class ConversationSerializer(MongoModelSerializer):
 
     class Meta:
         model = Conversation
-        fields = ["id", "agent", "contact_id", "user", "channel", "status", "started_at", "ended_at", "tags",
-                  "metadata", "score", "company", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "agent",
+            "contact_id",
+            "user",
+            "channel",
+            "status",
+            "started_at",
+            "ended_at",
+            "tags",
+            "metadata",
+            "score",
+            "company",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["user", "status", "started_at", "ended_at", "created_at", "updated_at"]
         extra_kwargs = {"agent": {"required": True, "allow_null": False}}
 
@@ -305,8 +420,20 @@ class ConversationSerializer(MongoModelSerializer):
 class MessageSerializer(MongoModelSerializer):
     class Meta:
         model = Message
-        fields = ["id", "conversation", "sender_type", "role", "content", "message_type", "status", "attachments",
-                  "ai_metadata", "metadata", "company", "created_at"]
+        fields = [
+            "id",
+            "conversation",
+            "sender_type",
+            "role",
+            "content",
+            "message_type",
+            "status",
+            "attachments",
+            "ai_metadata",
+            "metadata",
+            "company",
+            "created_at",
+        ]
         read_only_fields = fields
 
 
@@ -321,8 +448,10 @@ class MessageEditSerializer(serializers.Serializer):
 
 
 class AttachmentUploadSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="At most KNOWLEDGE_ATTACHMENT_MAX_BYTES; an image, PDF, audio, MP4 "
-                                           "video or UTF-8 text file (the type is read from the content).")
+    file = serializers.FileField(
+        help_text="At most KNOWLEDGE_ATTACHMENT_MAX_BYTES; an image, PDF, audio, MP4 "
+        "video or UTF-8 text file (the type is read from the content)."
+    )
 
 
 class ReactionSerializer(serializers.Serializer):

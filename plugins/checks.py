@@ -20,9 +20,12 @@ def plugin_collections(app_configs=None, **kwargs):
             if not issubclass(model, PluginModel):
                 errors.append(checks.Error(f"{label} must extend plugins.base.PluginModel.", id="plugins.E001"))
             if not model._meta.db_table.startswith(f"{plugin.plugin_name}_"):
-                errors.append(checks.Error(
-                    f"{label}'s collection {model._meta.db_table!r} must be named {plugin.plugin_name}_*.",
-                    id="plugins.E002"))
+                errors.append(
+                    checks.Error(
+                        f"{label}'s collection {model._meta.db_table!r} must be named {plugin.plugin_name}_*.",
+                        id="plugins.E002",
+                    )
+                )
             if not _leads_with_user(model):
                 errors.append(checks.Error(f"{label} needs an index on user.", id="plugins.E003"))
     return errors

@@ -35,8 +35,7 @@ class PluginConfig(AppConfig):
 
     def default_settings(self) -> dict:
         fields = self.settings_serializer().fields
-        return {name: field.default for name, field in fields.items()
-                if field.default is not serializers.empty}
+        return {name: field.default for name, field in fields.items() if field.default is not serializers.empty}
 
     def ready(self):
         registry.register(self)

@@ -29,8 +29,9 @@ class WindowPaginator(Paginator):
 
     @cached_property
     def _numbered(self):
-        return pages.numbered(self.object_list, number=self.number, size=self.per_page,
-                              key=("admin", str(self.object_list.query.where)))
+        return pages.numbered(
+            self.object_list, number=self.number, size=self.per_page, key=("admin", str(self.object_list.query.where))
+        )
 
     @cached_property
     def count(self):
@@ -83,8 +84,14 @@ class BoundedListAdmin(admin.ModelAdmin):
             number = int(request.GET.get(PAGE_PARAM, 1))
         except ValueError:
             number = 1  # as the changelist reads it
-        return WindowPaginator(queryset, per_page, number=number, related=self.related_in_list(request),
-                               orphans=orphans, allow_empty_first_page=allow_empty_first_page)
+        return WindowPaginator(
+            queryset,
+            per_page,
+            number=number,
+            related=self.related_in_list(request),
+            orphans=orphans,
+            allow_empty_first_page=allow_empty_first_page,
+        )
 
 
 def recent_values_filter(field_name: str, *, rows: int = 500, title: str | None = None):
@@ -101,8 +108,9 @@ def recent_values_filter(field_name: str, *, rows: int = 500, title: str | None 
             if ordering is None:
                 newest = list(queryset.values_list(field_name, flat=True)[:rows])
             else:
-                found, _ = pages.walk(queryset, field=ordering[0], descending=ordering[1], limit=rows,
-                                      key=("admin filter", field_name))
+                found, _ = pages.walk(
+                    queryset, field=ordering[0], descending=ordering[1], limit=rows, key=("admin filter", field_name)
+                )
                 newest = [getattr(row, field_name) for row in found]
             values = {value for value in newest if value not in (None, "")}
             if self.value():

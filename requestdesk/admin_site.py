@@ -18,8 +18,10 @@ from django.core.exceptions import ValidationError
 
 from . import dashboard
 
-NO_ADMIN_ACCESS = ("The password is right, but your role (%(role)s) has no access to the admin: use the API "
-                   "or the app, or ask your company admin for a staff role.")
+NO_ADMIN_ACCESS = (
+    "The password is right, but your role (%(role)s) has no access to the admin: use the API "
+    "or the app, or ask your company admin for a staff role."
+)
 
 
 class StaffLoginForm(AdminAuthenticationForm):
@@ -29,8 +31,9 @@ class StaffLoginForm(AdminAuthenticationForm):
 
     def confirm_login_allowed(self, user):
         if user.is_active and not user.is_staff:
-            raise ValidationError(self.error_messages["no_admin_access"], code="no_admin_access",
-                                  params={"role": user.get_role_display()})
+            raise ValidationError(
+                self.error_messages["no_admin_access"], code="no_admin_access", params={"role": user.get_role_display()}
+            )
         super().confirm_login_allowed(user)
 
 

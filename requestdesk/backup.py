@@ -50,8 +50,7 @@ ARCHIVE_RE = re.compile(r"^requestdesk-(.+)\.tar\.gz$")
 RAW = CodecOptions(document_class=RawBSONDocument)
 INDEX_INTERNAL_KEYS = {"v", "key", "ns", "background"}
 FOLDER = "backups"  # of the archive storage
-ENTRY_FIELDS = {"name": str, "file": str, "count": int, "sha256": str, "options": dict,
-                "indexes": list}
+ENTRY_FIELDS = {"name": str, "file": str, "count": int, "sha256": str, "options": dict, "indexes": list}
 
 
 class BackupError(Exception):
@@ -73,6 +72,7 @@ def _no_progress(name: str, done: int, total: int) -> None:
 
 
 # --- Backup ------------------------------------------------------------------------------
+
 
 def create_backup(*, db, output_dir: Path, progress=_no_progress, now: datetime | None = None) -> Result:
     """Dump every collection of `db` into output_dir/requestdesk-<UTC stamp>.tar.gz, atomically."""
@@ -130,12 +130,22 @@ def _dump_collection(collection, staging: Path, options: dict, progress) -> dict
                 progress(collection.name, count, max(total, count))
     progress(collection.name, count, count)
     indexes = [
-        {"name": name, "key": [list(pair) for pair in spec["key"]],
-         "options": {k: v for k, v in spec.items() if k not in INDEX_INTERNAL_KEYS}}
-        for name, spec in collection.index_information().items() if name != "_id_"
+        {
+            "name": name,
+            "key": [list(pair) for pair in spec["key"]],
+            "options": {k: v for k, v in spec.items() if k not in INDEX_INTERNAL_KEYS},
+        }
+        for name, spec in collection.index_information().items()
+        if name != "_id_"
     ]
-    return {"name": collection.name, "file": member, "count": count, "sha256": digest.hexdigest(),
-            "options": options, "indexes": indexes}
+    return {
+        "name": collection.name,
+        "file": member,
+        "count": count,
+        "sha256": digest.hexdigest(),
+        "options": options,
+        "indexes": indexes,
+    }
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
@@ -144,8 +154,7 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-def prune_backups(*, output_dir: Path, retention_days: float, keep: Path,
-                  now: datetime | None = None) -> list[Path]:
+def prune_backups(*, output_dir: Path, retention_days: float, keep: Path, now: datetime | None = None) -> list[Path]:
     """Delete archives in output_dir older than retention_days (by their name's stamp, else mtime)."""
     cutoff = (now or datetime.now(UTC)) - timedelta(days=retention_days)
     pruned = []
@@ -174,6 +183,7 @@ def _stamp_time(stamp: str, otherwise) -> datetime:
 
 # --- Backups in the archive storage -------------------------------------------------------
 
+
 def store_backup(*, db, progress=_no_progress, now: datetime | None = None) -> tuple[Result, str]:
     """create_backup into a scratch directory, then into the archive storage: (the result,
     the stored name). Raises when storing fails (the scratch copy goes either way)."""
@@ -193,7 +203,10 @@ def prune_stored_backups(*, retention_days: float, keep: str, now: datetime | No
     pruned = []
     for name in stored_backups():
         stamp = ARCHIVE_RE.match(Path(name).name).group(1)
-        if name != keep and _stamp_time(stamp, lambda name=name: archive_storage.storage().get_modified_time(name)) < cutoff:
+        if (
+            name != keep
+            and _stamp_time(stamp, lambda name=name: archive_storage.storage().get_modified_time(name)) < cutoff
+        ):
             archive_storage.delete(name)
             pruned.append(name)
     return pruned
@@ -214,6 +227,7 @@ def stored_backup(name: str | None) -> str:
 
 
 # --- Reading and verifying an archive ----------------------------------------------------
+
 
 @contextmanager
 def _open_archive(path: Path):
@@ -259,8 +273,7 @@ def _read_manifest(tar: tarfile.TarFile) -> dict:
 
 
 def _well_formed(entry) -> bool:
-    return isinstance(entry, dict) and all(isinstance(entry.get(key), kind)
-                                           for key, kind in ENTRY_FIELDS.items())
+    return isinstance(entry, dict) and all(isinstance(entry.get(key), kind) for key, kind in ENTRY_FIELDS.items())
 
 
 def _data_members(tar: tarfile.TarFile):
@@ -286,8 +299,9 @@ def verify_archive(*, path: Path) -> dict:
             if digest.hexdigest() != entry["sha256"]:
                 raise BackupError(f"archive is corrupt: checksum mismatch for {entry['name']}")
             if count != entry["count"]:
-                raise BackupError(f"archive is corrupt: {entry['name']} holds {count} documents, "
-                                  f"manifest says {entry['count']}")
+                raise BackupError(
+                    f"archive is corrupt: {entry['name']} holds {count} documents, manifest says {entry['count']}"
+                )
         missing = sorted(expected[f]["name"] for f in set(expected) - seen)
         if missing:
             raise BackupError(f"archive is corrupt: missing data for {', '.join(missing)}")
@@ -297,6 +311,7 @@ def verify_archive(*, path: Path) -> dict:
 
 
 # --- Restore -----------------------------------------------------------------------------
+
 
 def restore_backup(*, db, path: Path, drop: bool = False, progress=_no_progress) -> Result:
     """Verify the archive, then load it into `db`: dropping each collection first with drop=True,
@@ -335,8 +350,7 @@ def _load_collection(db, entry: dict, stream, drop: bool, progress) -> None:
     # Counted before the indexes are recreated: a TTL index could start removing documents.
     stored = collection.count_documents({})
     if stored != total:
-        raise BackupError(f"restore failed: {name} holds {stored} documents after restore, "
-                          f"archive has {total}")
+        raise BackupError(f"restore failed: {name} holds {stored} documents after restore, archive has {total}")
     for index in entry["indexes"]:
         keys = [tuple(pair) for pair in index["key"]]
         collection.create_index(keys, name=index["name"], **index["options"])

@@ -55,8 +55,10 @@ def _fernet() -> MultiFernet:
     try:
         return MultiFernet([Fernet(key) for key in _keys()])
     except (ValueError, TypeError) as exc:
-        raise EncryptionKeyError("FIELD_ENCRYPTION_KEY is not a valid Fernet key "
-                                 "(32 url-safe base64-encoded bytes; see Fernet.generate_key()).") from exc
+        raise EncryptionKeyError(
+            "FIELD_ENCRYPTION_KEY is not a valid Fernet key "
+            "(32 url-safe base64-encoded bytes; see Fernet.generate_key())."
+        ) from exc
 
 
 def encrypt(plaintext: str) -> str:
@@ -69,9 +71,11 @@ def decrypt(token: str) -> str:
     try:
         return _fernet().decrypt(token.encode()).decode()
     except InvalidToken:
-        raise EncryptionKeyError("A stored secret cannot be decrypted: FIELD_ENCRYPTION_KEY is not the key it "
-                                 "was encrypted with (changed or wrong). Restore the old key (it may stay in "
-                                 "FIELD_ENCRYPTION_KEY after the new one) or enter the secret again.") from None
+        raise EncryptionKeyError(
+            "A stored secret cannot be decrypted: FIELD_ENCRYPTION_KEY is not the key it "
+            "was encrypted with (changed or wrong). Restore the old key (it may stay in "
+            "FIELD_ENCRYPTION_KEY after the new one) or enter the secret again."
+        ) from None
 
 
 def is_encrypted(value) -> bool:
@@ -111,6 +115,7 @@ def get_secret(obj, field: str) -> str:
 
 
 # --- Encrypted model fields ------------------------------------------------------------
+
 
 class Sealed:
     """A stored value still encrypted: what a loaded row holds until the attribute is read."""

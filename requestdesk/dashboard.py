@@ -71,13 +71,15 @@ def bounded_count(queryset, *, field: str = "created_at", cap: int | None = None
     cap = COUNT_CAP if cap is None else cap
     if pages.cheap_counts(queryset):
         return queryset.count(), True
-    rows, ended = pages.walk(queryset.only("pk", field), field=field, limit=cap,
-                             key=("dashboard", str(queryset.query.where)))
+    rows, ended = pages.walk(
+        queryset.only("pk", field), field=field, limit=cap, key=("dashboard", str(queryset.query.where))
+    )
     return len(rows), ended
 
 
-def last_day_rows(queryset, *, fields: tuple, now: datetime, field: str = "created_at",
-                  cap: int | None = None) -> tuple[list, bool]:
+def last_day_rows(
+    queryset, *, fields: tuple, now: datetime, field: str = "created_at", cap: int | None = None
+) -> tuple[list, bool]:
     """The rows of the last day, newest first, at most `cap` (DAY_CAP); and whether that was all of them."""
     cap = DAY_CAP if cap is None else cap
     recent = queryset.filter(**{f"{field}__gte": now - DAY}).only("pk", field, *fields)
@@ -114,8 +116,14 @@ class Chart:
     empty: bool
 
 
-def stacked_bars(columns: list[tuple[str, dict]], series: tuple[tuple[str, str], ...], *,
-                 width: int = 420, height: int = 120, tick_every: int = 1) -> Chart:
+def stacked_bars(
+    columns: list[tuple[str, dict]],
+    series: tuple[tuple[str, str], ...],
+    *,
+    width: int = 420,
+    height: int = 120,
+    tick_every: int = 1,
+) -> Chart:
     """`columns`: (label, {series name: value}); `series`: (name, css class) bottom up."""
     peak = max([sum(values.get(name, 0) for name, _ in series) for _, values in columns] or [0])
     step = width / max(len(columns), 1)
@@ -127,12 +135,21 @@ def stacked_bars(columns: list[tuple[str, dict]], series: tuple[tuple[str, str],
             if value and peak:
                 tall = value / peak * (height - 4)
                 base -= tall
-                bars.append(Bar(round(index * step + 1, 1), round(base, 1), round(max(step - 2, 1), 1),
-                                round(tall, 1), css, f"{label}: {value} {name}"))
+                bars.append(
+                    Bar(
+                        round(index * step + 1, 1),
+                        round(base, 1),
+                        round(max(step - 2, 1), 1),
+                        round(tall, 1),
+                        css,
+                        f"{label}: {value} {name}",
+                    )
+                )
         if index % tick_every == 0:  # (kept inside the chart at its left edge)
             ticks.append((round(max(index * step + step / 2, 18), 1), label))
-    return Chart(width, height, tuple(bars), tuple(ticks), peak, tuple((css, name) for name, css in series),
-                 empty=peak == 0)
+    return Chart(
+        width, height, tuple(bars), tuple(ticks), peak, tuple((css, name) for name, css in series), empty=peak == 0
+    )
 
 
 # --- the sections ------------------------------------------------------------------------
@@ -191,42 +208,60 @@ def _tickets(scope: Scope) -> tuple:
     figures = []
     for status in TicketStatus:
         count, exact = bounded_count(scope.rows(Ticket.objects.filter(status=status)))
-        figures.append(Figure(status.label, count, exact, scope.url("content_ticket", status__exact=status.value),
-                              capped=True, css=f"status-{status.value}"))
+        figures.append(
+            Figure(
+                status.label,
+                count,
+                exact,
+                scope.url("content_ticket", status__exact=status.value),
+                capped=True,
+                css=f"status-{status.value}",
+            )
+        )
     return tuple(figures)
 
 
 def _by_status(rows, ended, statuses, admin_name: str, scope: Scope, since: datetime, problems=()) -> tuple:
     counts = tally(rows, "status")
-    return tuple(Figure(str(label), counts.get(value, 0), ended,
-                        scope.url(admin_name, status__exact=value, created_at__gte=since.isoformat()),
-                        css="problem" if value in problems and counts.get(value) else f"status-{value}")
-                 for value, label in statuses)
+    return tuple(
+        Figure(
+            str(label),
+            counts.get(value, 0),
+            ended,
+            scope.url(admin_name, status__exact=value, created_at__gte=since.isoformat()),
+            css="problem" if value in problems and counts.get(value) else f"status-{value}",
+        )
+        for value, label in statuses
+    )
 
 
 def _jobs(scope: Scope, now: datetime) -> tuple:
     from scraping.models import ScrapeJob
 
     rows, ended = last_day_rows(scope.rows(ScrapeJob.objects.all()), fields=("status",), now=now)
-    return _by_status(rows, ended, ScrapeJob.STATUSES, "scraping_scrapejob", scope, now - DAY,
-                      problems=(ScrapeJob.FAILED,))
+    return _by_status(
+        rows, ended, ScrapeJob.STATUSES, "scraping_scrapejob", scope, now - DAY, problems=(ScrapeJob.FAILED,)
+    )
 
 
 def _pipeline(scope: Scope, now: datetime) -> tuple[tuple, Chart]:
     from content.models import Context, ContextStatus
 
     rows, ended = last_day_rows(scope.rows(Context.objects.all()), fields=("status",), now=now)
-    figures = _by_status(rows, ended, ContextStatus.choices, "content_context", scope, now - DAY,
-                         problems=(ContextStatus.FAILED,))
+    figures = _by_status(
+        rows, ended, ContextStatus.choices, "content_context", scope, now - DAY, problems=(ContextStatus.FAILED,)
+    )
     hours = [(now - timedelta(hours=h)).replace(minute=0, second=0, microsecond=0) for h in range(23, -1, -1)]
     per_hour = {hour: Counter() for hour in hours}
     for row in rows:
         hour = row.created_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
         if hour in per_hour:
             per_hour[hour][row.status] += 1
-    chart = stacked_bars([(hour.strftime("%H:00"), per_hour[hour]) for hour in hours],
-                         (("completed", "ok"), ("failed", "bad"), ("running", "busy"), ("pending", "idle")),
-                         tick_every=6)
+    chart = stacked_bars(
+        [(hour.strftime("%H:00"), per_hour[hour]) for hour in hours],
+        (("completed", "ok"), ("failed", "bad"), ("running", "busy"), ("pending", "idle")),
+        tick_every=6,
+    )
     return figures, chart
 
 
@@ -236,8 +271,7 @@ def _sentiment(scope: Scope, now: datetime) -> tuple[tuple, Chart]:
     today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
     days = [today - timedelta(days=d) for d in range(TREND_DAYS - 1, -1, -1)]
     months = sorted({rollups.month_of(day) for day in days})
-    docs = (rollups.everyone(months) if scope.company is None
-            else rollups.company_months(scope.company, months))
+    docs = rollups.everyone(months) if scope.company is None else rollups.company_months(scope.company, months)
     per_day = {day: Counter() for day in days}
     for doc in docs:
         for day, cell in rollups.days_of(doc):
@@ -246,11 +280,20 @@ def _sentiment(scope: Scope, now: datetime) -> tuple[tuple, Chart]:
                     per_day[day][label] += rollups.cell_count(cell, label)
     totals = sum(per_day.values(), Counter())
     since = datetime.combine(days[0], datetime.min.time(), UTC).isoformat()
-    figures = tuple(Figure(label, totals.get(label, 0),
-                           url=scope.url("scraping_result", sentiment=label, published_at__gte=since),
-                           css=f"sentiment-{label}") for label in rollups.LABELS)
-    chart = stacked_bars([(day.strftime("%b %d"), per_day[day]) for day in days],
-                         tuple((label, SENTIMENT_CSS.get(label, "busy")) for label in rollups.LABELS), tick_every=7)
+    figures = tuple(
+        Figure(
+            label,
+            totals.get(label, 0),
+            url=scope.url("scraping_result", sentiment=label, published_at__gte=since),
+            css=f"sentiment-{label}",
+        )
+        for label in rollups.LABELS
+    )
+    chart = stacked_bars(
+        [(day.strftime("%b %d"), per_day[day]) for day in days],
+        tuple((label, SENTIMENT_CSS.get(label, "busy")) for label in rollups.LABELS),
+        tick_every=7,
+    )
     return figures, chart
 
 
@@ -258,34 +301,66 @@ def _knowledge(scope: Scope) -> tuple[tuple, Figure, tuple]:
     """The collections synced last (from the newest syncs) and the newest syncs themselves."""
     from knowledge.models import KnowledgeCollection, SyncHistory
 
-    syncs, _ = pages.walk(scope.rows(SyncHistory.objects.all()), field="created_at", limit=LIST_SIZE * 3,
-                          key=("dashboard-syncs", scope.company and scope.company.pk))
+    syncs, _ = pages.walk(
+        scope.rows(SyncHistory.objects.all()),
+        field="created_at",
+        limit=LIST_SIZE * 3,
+        key=("dashboard-syncs", scope.company and scope.company.pk),
+    )
     ids = list(dict.fromkeys(s.collection_id for s in syncs if s.collection_id))[:LIST_SIZE]
     found = KnowledgeCollection.objects.in_bulk(ids) if ids else {}
     last = {}
     for sync in syncs:
         last.setdefault(sync.collection_id, sync)
     collections = tuple(
-        Row((found[pk].name, f"{found[pk].chunk_count:,} chunks", last[pk].created_at, last[pk].get_status_display()),
-            scope.url("knowledge_knowledgecollection", pk=pk), css="problem" if last[pk].status == "failed" else "")
-        for pk in ids if pk in found)
-    count = Figure("collections", *bounded_count(scope.rows(KnowledgeCollection.objects.all())),
-                   scope.url("knowledge_knowledgecollection"), capped=True)
+        Row(
+            (found[pk].name, f"{found[pk].chunk_count:,} chunks", last[pk].created_at, last[pk].get_status_display()),
+            scope.url("knowledge_knowledgecollection", pk=pk),
+            css="problem" if last[pk].status == "failed" else "",
+        )
+        for pk in ids
+        if pk in found
+    )
+    count = Figure(
+        "collections",
+        *bounded_count(scope.rows(KnowledgeCollection.objects.all())),
+        scope.url("knowledge_knowledgecollection"),
+        capped=True,
+    )
     names = {pk: c.name for pk, c in found.items()}
-    rows = tuple(Row((s.created_at, names.get(s.collection_id, "–"), s.sync_type, s.get_status_display(),
-                      f"{s.items_synced} items"), scope.url("knowledge_synchistory", pk=s.pk),
-                     css="problem" if s.status == "failed" else "")
-                 for s in syncs[:LIST_SIZE])
+    rows = tuple(
+        Row(
+            (
+                s.created_at,
+                names.get(s.collection_id, "–"),
+                s.sync_type,
+                s.get_status_display(),
+                f"{s.items_synced} items",
+            ),
+            scope.url("knowledge_synchistory", pk=s.pk),
+            css="problem" if s.status == "failed" else "",
+        )
+        for s in syncs[:LIST_SIZE]
+    )
     return collections, count, rows
 
 
 def _audit(scope: Scope) -> tuple:
     from tenants.models import AuditLog
 
-    entries, _ = pages.walk(scope.rows(AuditLog.objects.all()), field="created_at", limit=LIST_SIZE,
-                            key=("dashboard-audit", scope.company and scope.company.pk))
-    return tuple(Row((e.created_at, e.event_type, e.actor_repr or "system", e.object_repr),
-                     scope.url("tenants_auditlog", pk=e.pk)) for e in entries)
+    entries, _ = pages.walk(
+        scope.rows(AuditLog.objects.all()),
+        field="created_at",
+        limit=LIST_SIZE,
+        key=("dashboard-audit", scope.company and scope.company.pk),
+    )
+    return tuple(
+        Row(
+            (e.created_at, e.event_type, e.actor_repr or "system", e.object_repr),
+            scope.url("tenants_auditlog", pk=e.pk),
+        )
+        for e in entries
+    )
 
 
 def queue_state() -> tuple[tuple, tuple]:
@@ -320,10 +395,22 @@ def compute(company) -> Dashboard:
     sentiment, sentiment_chart = _sentiment(scope, now)
     collections, collection_count, syncs = _knowledge(scope)
     queue, workers = queue_state()
-    return Dashboard(company=company.name if company else "", tickets=_tickets(scope), jobs=_jobs(scope, now),
-                     pipeline=pipeline, pipeline_chart=pipeline_chart, sentiment=sentiment,
-                     sentiment_chart=sentiment_chart, collections=collections, collection_count=collection_count,
-                     syncs=syncs, audit=_audit(scope), queue=queue, workers=workers, computed_at=now)
+    return Dashboard(
+        company=company.name if company else "",
+        tickets=_tickets(scope),
+        jobs=_jobs(scope, now),
+        pipeline=pipeline,
+        pipeline_chart=pipeline_chart,
+        sentiment=sentiment,
+        sentiment_chart=sentiment_chart,
+        collections=collections,
+        collection_count=collection_count,
+        syncs=syncs,
+        audit=_audit(scope),
+        queue=queue,
+        workers=workers,
+        computed_at=now,
+    )
 
 
 def of_company(company) -> Dashboard:

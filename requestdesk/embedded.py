@@ -116,7 +116,11 @@ def _die_with_parent() -> None:
 def _spawn(cmd: list[str], log_path: Path | None, detach: bool) -> subprocess.Popen:
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL
     return subprocess.Popen(
-        cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=detach,
+        cmd,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=detach,
         preexec_fn=None if detach else _die_with_parent,
     )
 
@@ -125,13 +129,23 @@ def mongo_uri(port: int) -> str:
     return f"mongodb://127.0.0.1:{port}/?directConnection=true"
 
 
-def start_mongo(port: int, storage_path: str, log_path: Path | None = None, detach: bool = False,
-                timeout: float = 30) -> Process:
+def start_mongo(
+    port: int, storage_path: str, log_path: Path | None = None, detach: bool = False, timeout: float = 30
+) -> Process:
     """Start SecantusDB on 127.0.0.1:port; ':memory:' gives a throwaway store."""
     if storage_path != ":memory:":
         Path(storage_path).mkdir(parents=True, exist_ok=True)
-    cmd = [_executable("secantusd-py"), "--host", "127.0.0.1", "--port", str(port),
-           "--storage-path", storage_path, "--log-level", "WARNING"]
+    cmd = [
+        _executable("secantusd-py"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--storage-path",
+        storage_path,
+        "--log-level",
+        "WARNING",
+    ]
     popen = _spawn(cmd, log_path, detach)
     uri = mongo_uri(port)
     _wait(lambda: port_open("127.0.0.1", port) and mongo_ping(uri), popen, "SecantusDB", log_path, timeout)
@@ -139,8 +153,7 @@ def start_mongo(port: int, storage_path: str, log_path: Path | None = None, deta
 
 
 def start_redis(port: int, log_path: Path | None = None, detach: bool = False, timeout: float = 10) -> Process:
-    cmd = [_executable("redis-server"), "--bind", "127.0.0.1", "--port", str(port),
-           "--save", "", "--appendonly", "no"]
+    cmd = [_executable("redis-server"), "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
     popen = _spawn(cmd, log_path, detach)
     url = f"redis://127.0.0.1:{port}/0"
     _wait(lambda: redis_ping(url), popen, "redis-server", log_path, timeout)

@@ -46,8 +46,9 @@ def check_mongo():
 
 
 def check_redis():
-    conn = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=HEALTH_TIMEOUT_S,
-                                socket_connect_timeout=HEALTH_TIMEOUT_S)
+    conn = redis.Redis.from_url(
+        settings.REDIS_URL, socket_timeout=HEALTH_TIMEOUT_S, socket_connect_timeout=HEALTH_TIMEOUT_S
+    )
     try:
         conn.ping()
         return {"version": conn.info("server").get("redis_version")}

@@ -131,8 +131,7 @@ def vetted_addresses(host: str, port: int) -> list[IPAddress]:
     for address in addresses:
         reason = refusal(address, allow_loopback=allow_loopback)
         if reason:
-            raise UnsafeURL(f"The host “{host}” resolves to {reason} ({address}); "
-                            "only public addresses may be called.")
+            raise UnsafeURL(f"The host “{host}” resolves to {reason} ({address}); only public addresses may be called.")
     return addresses
 
 
@@ -156,8 +155,9 @@ class PinnedBackend(httpcore.SyncBackend):
         failure: Exception | None = None
         for address in addresses:  # like socket.create_connection: the first that answers
             try:
-                return super().connect_tcp(str(address), port, timeout=timeout, local_address=local_address,
-                                           socket_options=socket_options)
+                return super().connect_tcp(
+                    str(address), port, timeout=timeout, local_address=local_address, socket_options=socket_options
+                )
             except httpcore.ConnectError as exc:
                 failure = exc
         raise failure
@@ -172,8 +172,10 @@ class PinnedTransport(httpx.HTTPTransport):
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)  # httpx's defaults
         super().__init__(verify=_tls(), trust_env=False, limits=limits)
         self._pool = httpcore.ConnectionPool(
-            ssl_context=_tls(), max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
+            ssl_context=_tls(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
             network_backend=PinnedBackend(),
         )
 
@@ -184,6 +186,10 @@ def http_client(*, timeout: float, follow_redirects: bool = False) -> httpx.Clie
     seconds, redirects not followed, and environment proxies ignored (the address checked
     must be the address connected to)."""
     return httpx.Client(
-        timeout=httpx.Timeout(timeout), follow_redirects=follow_redirects, max_redirects=3,
-        trust_env=False, headers={"User-Agent": USER_AGENT}, transport=PinnedTransport(),
+        timeout=httpx.Timeout(timeout),
+        follow_redirects=follow_redirects,
+        max_redirects=3,
+        trust_env=False,
+        headers={"User-Agent": USER_AGENT},
+        transport=PinnedTransport(),
     )

@@ -163,8 +163,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 # Beat runs a static schedule; what is due is decided by our own schedule documents.
 CELERY_BEAT_SCHEDULE = {
-    "dispatch-schedules": {"task": "tenants.tasks.dispatch_schedules",
-                           "schedule": env.float("SCHEDULE_TICK_SECONDS", default=30.0)},
+    "dispatch-schedules": {
+        "task": "tenants.tasks.dispatch_schedules",
+        "schedule": env.float("SCHEDULE_TICK_SECONDS", default=30.0),
+    },
     "retry-due-webhook-deliveries": {"task": "tenants.tasks.retry_due_webhook_deliveries", "schedule": 60.0},
     "email-digests-daily": {"task": "tenants.tasks.send_email_digests", "schedule": 86400.0, "args": ["daily"]},
     "email-digests-weekly": {"task": "tenants.tasks.send_email_digests", "schedule": 604800.0, "args": ["weekly"]},
@@ -173,8 +175,12 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Email (tenants.mail: notifications, sent by Celery tasks) ----------------------------
 # Printed to the console in development; SMTP otherwise. The password only from the environment.
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend" if DEBUG
-                        else "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
@@ -212,8 +218,9 @@ LOGIN_URL = "/admin/login/"
 # are set. The endpoint URLs are the providers' own; tests point them at a local provider.
 GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID", default="")
 GOOGLE_CLIENT_SECRET = env.str("GOOGLE_CLIENT_SECRET", default="")
-GOOGLE_DISCOVERY_URL = env.str("GOOGLE_DISCOVERY_URL",
-                               default="https://accounts.google.com/.well-known/openid-configuration")
+GOOGLE_DISCOVERY_URL = env.str(
+    "GOOGLE_DISCOVERY_URL", default="https://accounts.google.com/.well-known/openid-configuration"
+)
 GITHUB_CLIENT_ID = env.str("GITHUB_CLIENT_ID", default="")
 GITHUB_CLIENT_SECRET = env.str("GITHUB_CLIENT_SECRET", default="")
 GITHUB_AUTHORIZE_URL = env.str("GITHUB_AUTHORIZE_URL", default="https://github.com/login/oauth/authorize")
@@ -320,9 +327,15 @@ SCRAPING_ROBOTS_CACHE_SECONDS = env.int("SCRAPING_ROBOTS_CACHE_SECONDS", default
 SCRAPING_LEASE_SECONDS = env.int("SCRAPING_LEASE_SECONDS", default=600)  # a lost worker's job is taken over after
 SCRAPING_RECOVER_SECONDS = env.float("SCRAPING_RECOVER_SECONDS", default=60.0)  # how often lost jobs are looked for
 CELERY_BEAT_SCHEDULE["scraping-recover-lost-jobs"] = {
-    "task": "scraping.tasks.recover_lost_jobs", "schedule": SCRAPING_RECOVER_SECONDS}
-SCRAPING_SEARCH_COUNT_CAP = env.int("SCRAPING_SEARCH_COUNT_CAP", default=200)  # client-side: count up to, then "at least"
-SCRAPING_SEARCH_MAX_CANDIDATES = env.int("SCRAPING_SEARCH_MAX_CANDIDATES", default=5000)  # client-side: results read per query
+    "task": "scraping.tasks.recover_lost_jobs",
+    "schedule": SCRAPING_RECOVER_SECONDS,
+}
+SCRAPING_SEARCH_COUNT_CAP = env.int(
+    "SCRAPING_SEARCH_COUNT_CAP", default=200
+)  # client-side: count up to, then "at least"
+SCRAPING_SEARCH_MAX_CANDIDATES = env.int(
+    "SCRAPING_SEARCH_MAX_CANDIDATES", default=5000
+)  # client-side: results read per query
 
 # --- Knowledge (knowledge app): LLM providers, embeddings, connectors, sync ---------------
 KNOWLEDGE_LLM_TIMEOUT_SECONDS = env.float("KNOWLEDGE_LLM_TIMEOUT_SECONDS", default=60)
@@ -341,7 +354,9 @@ KNOWLEDGE_SYNC_LEASE_SECONDS = env.int("KNOWLEDGE_SYNC_LEASE_SECONDS", default=6
 KNOWLEDGE_SYNC_RECOVER_SECONDS = env.float("KNOWLEDGE_SYNC_RECOVER_SECONDS", default=60.0)  # lost syncs looked for
 KNOWLEDGE_INGEST_BATCH_ITEMS = env.int("KNOWLEDGE_INGEST_BATCH_ITEMS", default=32)  # items embedded and stored at once
 CELERY_BEAT_SCHEDULE["knowledge-recover-lost-syncs"] = {
-    "task": "knowledge.tasks.recover_lost_syncs", "schedule": KNOWLEDGE_SYNC_RECOVER_SECONDS}
+    "task": "knowledge.tasks.recover_lost_syncs",
+    "schedule": KNOWLEDGE_SYNC_RECOVER_SECONDS,
+}
 
 # --- Content (content app): the generative pipeline's workers, retention ------------------
 CONTENT_LEASE_SECONDS = env.int("CONTENT_LEASE_SECONDS", default=300)  # a dead worker's context is taken over after
@@ -361,7 +376,9 @@ CONTENT_WORKER_STALE_SECONDS = env.float("CONTENT_WORKER_STALE_SECONDS", default
 CONTENT_WORKER_EXPIRE_SECONDS = env.int("CONTENT_WORKER_EXPIRE_SECONDS", default=60)
 BACKUP_RETENTION_DAYS = env.float("BACKUP_RETENTION_DAYS", default=7)  # `manage.py backup` prunes older backups
 CELERY_BEAT_SCHEDULE["content-process-pending"] = {
-    "task": "content.tasks.process_pending", "schedule": env.float("CONTENT_POLL_SECONDS", default=30.0)}
+    "task": "content.tasks.process_pending",
+    "schedule": env.float("CONTENT_POLL_SECONDS", default=30.0),
+}
 CELERY_BEAT_SCHEDULE["content-archive-old"] = {"task": "content.tasks.archive_old_content", "schedule": 86400.0}
 # Soft-deleted rows (requestdesk.soft_delete) are removed for good this many days after their delete.
 SOFT_DELETE_RETENTION_DAYS = env.int("SOFT_DELETE_RETENTION_DAYS", default=30)
@@ -381,37 +398,53 @@ WHITENOISE_USE_FINDERS = DEBUG or not (STATIC_ROOT / "staticfiles.json").exists(
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "requestdesk.staticfiles.StaticFilesStorage" if not DEBUG
-                    else "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "requestdesk.staticfiles.StaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
 }
 # Content archives and backups (requestdesk.archive_storage): a directory, ARCHIVE_ROOT (a named
 # volume under docker-compose), or S3-compatible object storage when ARCHIVE_S3_BUCKET is set;
 # its credentials come from boto3's own environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).
 ARCHIVE_ROOT = Path(env.str("ARCHIVE_ROOT", default=str(DATA_DIR / "archives")))
 ARCHIVE_S3_BUCKET = env.str("ARCHIVE_S3_BUCKET", default="")
-STORAGES["archives"] = {"BACKEND": "django.core.files.storage.FileSystemStorage",
-                        "OPTIONS": {"location": ARCHIVE_ROOT}}
+STORAGES["archives"] = {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": ARCHIVE_ROOT}}
 if ARCHIVE_S3_BUCKET:
-    STORAGES["archives"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
-        "bucket_name": ARCHIVE_S3_BUCKET, "location": env.str("ARCHIVE_S3_PREFIX", default=""),
-        "endpoint_url": env.str("ARCHIVE_S3_ENDPOINT_URL", default="") or None,
-        "region_name": env.str("ARCHIVE_S3_REGION", default="") or None,
-        "file_overwrite": False, "default_acl": None, "querystring_auth": False,
-        "object_parameters": env.json("ARCHIVE_S3_OBJECT_PARAMETERS", default={}),
-    }}
+    STORAGES["archives"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": ARCHIVE_S3_BUCKET,
+            "location": env.str("ARCHIVE_S3_PREFIX", default=""),
+            "endpoint_url": env.str("ARCHIVE_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("ARCHIVE_S3_REGION", default="") or None,
+            "file_overwrite": False,
+            "default_acl": None,
+            "querystring_auth": False,
+            "object_parameters": env.json("ARCHIVE_S3_OBJECT_PARAMETERS", default={}),
+        },
+    }
 # Message attachments (knowledge.services.attachments): a directory, ATTACHMENTS_ROOT, or an
 # S3-compatible bucket, ATTACHMENTS_S3_BUCKET (same credentials and options as the archives).
 ATTACHMENTS_ROOT = Path(env.str("ATTACHMENTS_ROOT", default=str(DATA_DIR / "attachments")))
 ATTACHMENTS_S3_BUCKET = env.str("ATTACHMENTS_S3_BUCKET", default="")
-STORAGES["attachments"] = {"BACKEND": "django.core.files.storage.FileSystemStorage",
-                           "OPTIONS": {"location": ATTACHMENTS_ROOT}}
+STORAGES["attachments"] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": ATTACHMENTS_ROOT},
+}
 if ATTACHMENTS_S3_BUCKET:
-    STORAGES["attachments"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
-        "bucket_name": ATTACHMENTS_S3_BUCKET, "location": env.str("ATTACHMENTS_S3_PREFIX", default=""),
-        "endpoint_url": env.str("ARCHIVE_S3_ENDPOINT_URL", default="") or None,
-        "region_name": env.str("ARCHIVE_S3_REGION", default="") or None,
-        "file_overwrite": False, "default_acl": None, "querystring_auth": False,
-    }}
+    STORAGES["attachments"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": ATTACHMENTS_S3_BUCKET,
+            "location": env.str("ATTACHMENTS_S3_PREFIX", default=""),
+            "endpoint_url": env.str("ARCHIVE_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("ARCHIVE_S3_REGION", default="") or None,
+            "file_overwrite": False,
+            "default_acl": None,
+            "querystring_auth": False,
+        },
+    }
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True

@@ -86,11 +86,11 @@ def _mark(model, pks: list, now) -> None:
     """Delete the live rows `pks` of `model` and, level by level, their live children."""
     if not pks:
         return
-    model.all_objects.filter(pk__in=pks, is_deleted=False).update(is_deleted=True, deleted_at=now,
-                                                                  **_stamp(model, now))
+    model.all_objects.filter(pk__in=pks, is_deleted=False).update(is_deleted=True, deleted_at=now, **_stamp(model, now))
     for child, field in _children(model):
-        child_pks = list(child.all_objects.filter(**{f"{field}__in": pks, "is_deleted": False})
-                         .values_list("pk", flat=True))
+        child_pks = list(
+            child.all_objects.filter(**{f"{field}__in": pks, "is_deleted": False}).values_list("pk", flat=True)
+        )
         _mark(child, child_pks, now)
 
 
@@ -98,11 +98,13 @@ def _unmark(model, pks: list, deleted_at) -> None:
     """Restore the rows `pks` and the children deleted with them (same `deleted_at`)."""
     if not pks:
         return
-    model.all_objects.filter(pk__in=pks).update(is_deleted=False, deleted_at=None,
-                                                **_stamp(model, timezone.now()))
+    model.all_objects.filter(pk__in=pks).update(is_deleted=False, deleted_at=None, **_stamp(model, timezone.now()))
     for child, field in _children(model):
-        child_pks = list(child.all_objects.filter(**{f"{field}__in": pks, "is_deleted": True,
-                                                     "deleted_at": deleted_at}).values_list("pk", flat=True))
+        child_pks = list(
+            child.all_objects.filter(**{f"{field}__in": pks, "is_deleted": True, "deleted_at": deleted_at}).values_list(
+                "pk", flat=True
+            )
+        )
         _check_unique(child, child_pks)
         _unmark(child, child_pks, deleted_at)
 
@@ -119,8 +121,13 @@ def _check_unique(model, pks: list) -> None:
             pk, key = values[0], dict(zip(fields, values[1:], strict=True))
             if model.objects.filter(**key).exclude(pk=pk).exists():
                 names = ", ".join(constraint.fields)
-                raise RestoreConflict({constraint.fields[-1]: [
-                    f"A live {model._meta.verbose_name} with the same {names} exists; rename or delete it first."]})
+                raise RestoreConflict(
+                    {
+                        constraint.fields[-1]: [
+                            f"A live {model._meta.verbose_name} with the same {names} exists; rename or delete it first."
+                        ]
+                    }
+                )
 
 
 def soft_delete(obj) -> None:

@@ -22,8 +22,11 @@ class DeletedFilter(admin.SimpleListFilter):
     def choices(self, changelist):
         value = self.value() or LIVE
         for lookup, title in self.lookup_choices:
-            yield {"selected": value == lookup, "query_string": changelist.get_query_string({self.parameter_name: lookup}),
-                   "display": title}
+            yield {
+                "selected": value == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
 
     def queryset(self, request, queryset):
         value = self.value() or LIVE
@@ -96,4 +99,3 @@ class SoftDeleteAdminMixin:
         from tenants.admin_base import record_audit
 
         record_audit(request, obj, action, changes=changes)
-

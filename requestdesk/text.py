@@ -20,7 +20,8 @@ import re
 import unicodedata
 from html.parser import HTMLParser
 
-STOP_WORDS = frozenset("""
+STOP_WORDS = frozenset(
+    """
 a about above after again against all also am an and any are aren as at be because been before being below
 between both but by can cannot could couldn did didn do does doesn doing don down during each few for from
 further had hadn has hasn have haven having he her here hers herself him himself his how i if in into is isn
@@ -28,12 +29,46 @@ it its itself just let me more most my myself no nor not of off on once only or 
 ourselves out over own same shan she should shouldn so some such than that the their theirs them themselves
 then there these they this those through to too under until up very was wasn we were weren what when where
 which while who whom why will with won would wouldn you your yours yourself yourselves
-""".split())
+""".split()
+)
 MAX_TERM_LENGTH = 64  # what an indexed term field holds
 
-BLOCK_TAGS = frozenset({"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table",
-                        "section", "article", "blockquote", "pre", "hr", "header", "footer", "figure", "dd", "dt",
-                        "main", "aside", "nav", "td", "th", "figcaption", "details", "summary"})
+BLOCK_TAGS = frozenset(
+    {
+        "p",
+        "div",
+        "br",
+        "li",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "tr",
+        "table",
+        "section",
+        "article",
+        "blockquote",
+        "pre",
+        "hr",
+        "header",
+        "footer",
+        "figure",
+        "dd",
+        "dt",
+        "main",
+        "aside",
+        "nav",
+        "td",
+        "th",
+        "figcaption",
+        "details",
+        "summary",
+    }
+)
 SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "svg", "head", "iframe", "object"})
 
 _WORD = re.compile(r"[^\W_]+")
@@ -41,6 +76,7 @@ _WHITESPACE = re.compile(r"\s+")
 
 
 # --- tokens ----------------------------------------------------------------------------------
+
 
 def stem(word: str) -> str:
     """Harman's S-stemmer (1991): folds English plurals only."""
@@ -72,6 +108,7 @@ def terms(text: str) -> list[str]:
 
 
 # --- HTML to text ----------------------------------------------------------------------------
+
 
 class _TextExtractor(HTMLParser):
     """Visible text, a paragraph break at every block element (stdlib parser: it never
@@ -129,6 +166,7 @@ def normalise(text: str | None) -> str:
 
 
 # --- content hash ----------------------------------------------------------------------------
+
 
 def _fold(part: str | None) -> str:
     return _WHITESPACE.sub(" ", part or "").strip().casefold()

@@ -108,16 +108,19 @@ class TargetForm(forms.ModelForm):
                 extraction.check_selector(selector)
             except ValueError as exc:
                 self.add_error("options", f"{name}: {exc}")
-        if cleaned.get("platform") == Target.CUSTOM and not (options and (options.item_selector or
-                                                                           options.text_selector)):
+        if cleaned.get("platform") == Target.CUSTOM and not (
+            options and (options.item_selector or options.text_selector)
+        ):
             self.add_error("options", "The custom platform needs an item_selector or a text_selector.")
         return cleaned
 
 
 class ProjectForm(forms.ModelForm):
     schedule_enabled = forms.BooleanField(
-        required=False, label="Scheduled",
-        help_text="Run the project every config.schedule_interval_seconds (a schedule of the beat dispatcher).")
+        required=False,
+        label="Scheduled",
+        help_text="Run the project every config.schedule_interval_seconds (a schedule of the beat dispatcher).",
+    )
 
     class Meta:
         model = Project
@@ -219,8 +222,11 @@ class ProjectAdmin(SoftDeleteAdminMixin, TenantAdmin):
         return format_html('<a href="{}">chart</a>', reverse("admin:scraping_project_sentiment", args=[obj.pk]))
 
     def get_urls(self):
-        chart = path("<path:object_id>/sentiment/", self.admin_site.admin_view(self.sentiment_view),
-                     name="scraping_project_sentiment")
+        chart = path(
+            "<path:object_id>/sentiment/",
+            self.admin_site.admin_view(self.sentiment_view),
+            name="scraping_project_sentiment",
+        )
         return [chart, *super().get_urls()]
 
     def sentiment_view(self, request, object_id):
@@ -235,19 +241,32 @@ class ProjectAdmin(SoftDeleteAdminMixin, TenantAdmin):
             data = form.cleaned_data if form.is_bound else {}
             try:
                 report = analytics.sentiment_analytics(
-                    company=project.company_id, interval=data.get("interval") or "auto",
-                    filters=selectors.ResultFilters(project=project.pk, date_from=_day_start(data.get("date_from")),
-                                                    date_to=_day_end(data.get("date_to"))))
+                    company=project.company_id,
+                    interval=data.get("interval") or "auto",
+                    filters=selectors.ResultFilters(
+                        project=project.pk,
+                        date_from=_day_start(data.get("date_from")),
+                        date_to=_day_end(data.get("date_to")),
+                    ),
+                )
             except analytics.RangeTooLong as exc:
                 form.add_error("interval", str(exc))
         if report is None:
             report = {"interval": "", "series": [], "totals": {"count": 0}, "targets": []}
         elif not form.is_bound:  # show the range the page chose
-            form = SentimentRangeForm(initial={"date_from": report["date_from"], "date_to": report["date_to"],
-                                               "interval": "auto"})
-        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "original": project,
-                   "title": f"Sentiment of “{project}”", "report": report, "interval": report["interval"],
-                   "form": form, "has_view_permission": True}
+            form = SentimentRangeForm(
+                initial={"date_from": report["date_from"], "date_to": report["date_to"], "interval": "auto"}
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": project,
+            "title": f"Sentiment of “{project}”",
+            "report": report,
+            "interval": report["interval"],
+            "form": form,
+            "has_view_permission": True,
+        }
         return TemplateResponse(request, "admin/scraping/project/sentiment.html", context)
 
 
@@ -257,8 +276,18 @@ class TargetAdmin(SoftDeleteAdminMixin, TenantAdmin):
     list_display = ["url", "project", "platform", "status", "last_outcome", "last_status_code", "last_fetched_at"]
     list_filter = ["platform", "status", "last_outcome"]
     search_fields = ["url"]
-    readonly_fields = ["etag", "last_modified", "last_fetched_at", "last_outcome", "last_status_code", "last_error",
-                       "lease_job", "lease_until", "created_at", "updated_at"]
+    readonly_fields = [
+        "etag",
+        "last_modified",
+        "last_fetched_at",
+        "last_outcome",
+        "last_status_code",
+        "last_error",
+        "lease_job",
+        "lease_until",
+        "created_at",
+        "updated_at",
+    ]
     actions = ["run_now"]
 
     @admin.action(description="Run now")
@@ -278,11 +307,35 @@ class _ReadOnly(TenantAdmin):
 
 @admin.register(ScrapeJob)
 class ScrapeJobAdmin(_ReadOnly):
-    list_display = ["__str__", "project", "target", "trigger", "status", "percent", "results_created",
-                    "duplicates", "pages_failed", "created_at", "duration_ms"]
+    list_display = [
+        "__str__",
+        "project",
+        "target",
+        "trigger",
+        "status",
+        "percent",
+        "results_created",
+        "duplicates",
+        "pages_failed",
+        "created_at",
+        "duration_ms",
+    ]
     list_filter = ["status", "trigger"]
-    fields = ["project", "target", "company", "status", "trigger", "created_by", "percent", *ScrapeJob.COUNTERS,
-              "started_at", "finished_at", "duration_ms", "error", "errors_table"]
+    fields = [
+        "project",
+        "target",
+        "company",
+        "status",
+        "trigger",
+        "created_by",
+        "percent",
+        *ScrapeJob.COUNTERS,
+        "started_at",
+        "finished_at",
+        "duration_ms",
+        "error",
+        "errors_table",
+    ]
     readonly_fields = fields
 
     @admin.display(description="progress")
@@ -293,10 +346,14 @@ class ScrapeJobAdmin(_ReadOnly):
     def errors_table(self, obj):
         if not obj.errors:
             return "-"
-        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                                ((e.at, e.url, e.status_code or "", e.message) for e in obj.errors))
-        return format_html('<table class="job-errors"><tr><th>at</th><th>url</th><th>status</th>'
-                           "<th>message</th></tr>{}</table>", rows)
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((e.at, e.url, e.status_code or "", e.message) for e in obj.errors),
+        )
+        return format_html(
+            '<table class="job-errors"><tr><th>at</th><th>url</th><th>status</th><th>message</th></tr>{}</table>', rows
+        )
 
 
 class SentimentFilter(admin.SimpleListFilter):
@@ -328,8 +385,20 @@ class PlatformFilter(admin.SimpleListFilter):
 class ResultAdmin(_ReadOnly):
     list_display = ["__str__", "platform", "label", "compound", "published_at", "project", "target"]
     list_filter = [PlatformFilter, SentimentFilter]
-    fields = ["project", "target", "job", "company", "platform", "published_at", "content_table", "sentiment_scores",
-              "content_hash", "created_at", "changed_at", "change_count"]
+    fields = [
+        "project",
+        "target",
+        "job",
+        "company",
+        "platform",
+        "published_at",
+        "content_table",
+        "sentiment_scores",
+        "content_hash",
+        "created_at",
+        "changed_at",
+        "change_count",
+    ]
     readonly_fields = fields
 
     search_fields = ["content__title"]  # shows the search box; get_search_results does the search
@@ -353,7 +422,7 @@ class ResultAdmin(_ReadOnly):
         except ValueError as exc:
             messages.warning(request, str(exc))
             return queryset.none(), False
-        return queryset.filter(pk__in=[result.pk for result in found[:self.SEARCH_LIMIT]]), False
+        return queryset.filter(pk__in=[result.pk for result in found[: self.SEARCH_LIMIT]]), False
 
     @admin.display(description="sentiment")
     def label(self, obj):
@@ -368,14 +437,21 @@ class ResultAdmin(_ReadOnly):
         """What was extracted (an embedded document: the admin alone would print its repr)."""
         content = obj.content
         rows = [(name, getattr(content, name)) for name in ("title", "text", "author", "date", "url", "rating")]
-        return format_html('<table class="result-content">{}</table>', format_html_join(
-            "", "<tr><th>{}</th><td>{}</td></tr>",
-            ((name, display_for_value(value, "-")) for name, value in rows if value not in ("", None))))
+        return format_html(
+            '<table class="result-content">{}</table>',
+            format_html_join(
+                "",
+                "<tr><th>{}</th><td>{}</td></tr>",
+                ((name, display_for_value(value, "-")) for name, value in rows if value not in ("", None)),
+            ),
+        )
 
     @admin.display(description="sentiment")
     def sentiment_scores(self, obj):
         sentiment = obj.sentiment
         if not sentiment:
             return "-"
-        return (f"{sentiment.label} (compound {sentiment.compound}; positive {sentiment.positive}, "
-                f"neutral {sentiment.neutral}, negative {sentiment.negative})")
+        return (
+            f"{sentiment.label} (compound {sentiment.compound}; positive {sentiment.positive}, "
+            f"neutral {sentiment.neutral}, negative {sentiment.negative})"
+        )

@@ -140,8 +140,7 @@ def sentiment_series(*, company, filters: ResultFilters, interval: str = "day") 
 def _targets(company, targets: dict) -> list[dict]:
     ordered = sorted(targets.items(), key=lambda item: (-item[1].count, item[0]))
     urls = dict(Target.objects.for_company(company).filter(pk__in=list(targets)).values_list("pk", "url"))
-    return [{"target": str(target_id), "url": urls.get(target_id, ""), **total.row()}
-            for target_id, total in ordered]
+    return [{"target": str(target_id), "url": urls.get(target_id, ""), **total.row()} for target_id, total in ordered]
 
 
 def sentiment_by_target(*, company, filters: ResultFilters) -> list[dict]:
@@ -151,10 +150,14 @@ def sentiment_by_target(*, company, filters: ResultFilters) -> list[dict]:
 def rollup_count(company, filters: ResultFilters) -> int:
     """Results the filters select, counted at day granularity (the days a date bound cuts
     are counted whole: an upper bound for the search's choice of plan)."""
-    loose = ResultFilters(project=filters.project, target=filters.target, platform=filters.platform,
-                          sentiment=filters.sentiment,
-                          date_from=filters.date_from and _day(naive_utc(filters.date_from)),
-                          date_to=filters.date_to and _day(naive_utc(filters.date_to)) + DAY - timedelta(milliseconds=1))
+    loose = ResultFilters(
+        project=filters.project,
+        target=filters.target,
+        platform=filters.platform,
+        sentiment=filters.sentiment,
+        date_from=filters.date_from and _day(naive_utc(filters.date_from)),
+        date_to=filters.date_to and _day(naive_utc(filters.date_to)) + DAY - timedelta(milliseconds=1),
+    )
     return sum(rollups.cell_count(cell, loose.sentiment) for _, _, cell in _cells(company, loose))
 
 
@@ -207,8 +210,10 @@ def choose_interval(interval: str, first: datetime, last: datetime) -> str:
         days = (last - first).days + 1
         return "day" if days <= DAILY_MAX_DAYS else "week" if days <= WEEKLY_MAX_DAYS else "month"
     if _periods_between(first, last, interval) > MAX_PERIODS:
-        raise RangeTooLong(f"From {first.date()} to {last.date()} per {interval} is more than {MAX_PERIODS} rows: "
-                           f"choose a longer interval (or auto) or a shorter range.")
+        raise RangeTooLong(
+            f"From {first.date()} to {last.date()} per {interval} is more than {MAX_PERIODS} rows: "
+            f"choose a longer interval (or auto) or a shorter range."
+        )
     return interval
 
 
@@ -221,5 +226,11 @@ def sentiment_analytics(*, company, filters: ResultFilters, interval: str = "aut
     first, last = _whole_days(ranged)
     interval = choose_interval(interval, first, last)
     periods, targets, total = _gather((c for c in cells if _in_range(c[1], ranged)), filters.sentiment, interval)
-    return {"interval": interval, "date_from": first.date().isoformat(), "date_to": last.date().isoformat(),
-            "series": _series(periods, interval), "totals": total.row(), "targets": _targets(company, targets)}
+    return {
+        "interval": interval,
+        "date_from": first.date().isoformat(),
+        "date_to": last.date().isoformat(),
+        "series": _series(periods, interval),
+        "totals": total.row(),
+        "targets": _targets(company, targets),
+    }

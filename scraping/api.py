@@ -53,6 +53,7 @@ from .services import jobs, projects
 
 # --- filters --------------------------------------------------------------------------------------
 
+
 class DayOrTimeField(filters.IsoDateTimeFilter.field_class):
     """An ISO date-time, or a date (its start, or its end for an upper bound)."""
 
@@ -94,14 +95,26 @@ def result_filters(request, **fixed) -> selectors.ResultFilters:
 
 
 ANALYTICS_PARAMETERS = [
-    OpenApiParameter("interval", str, enum=list(analytics.INTERVALS), description=(
-        f"auto (default): per day up to {analytics.DAILY_MAX_DAYS} days, per week up to "
-        f"{analytics.WEEKLY_MAX_DAYS}, else per month; a chosen interval may give at most "
-        f"{analytics.MAX_PERIODS} rows")),
-    OpenApiParameter("date_from", OpenApiTypes.DATETIME, description=(
-        f"first day (a date or an ISO date-time); default {analytics.DEFAULT_DAYS} days before date_to")),
-    OpenApiParameter("date_to", OpenApiTypes.DATETIME, description=(
-        "last day (a date: to its end); default the last day with results, or today")),
+    OpenApiParameter(
+        "interval",
+        str,
+        enum=list(analytics.INTERVALS),
+        description=(
+            f"auto (default): per day up to {analytics.DAILY_MAX_DAYS} days, per week up to "
+            f"{analytics.WEEKLY_MAX_DAYS}, else per month; a chosen interval may give at most "
+            f"{analytics.MAX_PERIODS} rows"
+        ),
+    ),
+    OpenApiParameter(
+        "date_from",
+        OpenApiTypes.DATETIME,
+        description=(f"first day (a date or an ISO date-time); default {analytics.DEFAULT_DAYS} days before date_to"),
+    ),
+    OpenApiParameter(
+        "date_to",
+        OpenApiTypes.DATETIME,
+        description=("last day (a date: to its end); default the last day with results, or today"),
+    ),
     OpenApiParameter("platform", str, enum=[c[0] for c in Target.PLATFORMS if c[0] != Target.AUTO]),
     OpenApiParameter("sentiment", str, enum=[c[0] for c in Sentiment.LABELS]),
 ]
@@ -135,6 +148,7 @@ def _run(view, *, project, target=None) -> Response:
 
 
 # --- viewsets ---------------------------------------------------------------------------------------
+
 
 class PresetViewSet(TenantViewSet):
     """The system presets (read-only) and the presets of the request's company. A preset
@@ -184,8 +198,11 @@ class ProjectViewSet(SoftDeleteViewSetMixin, TenantViewSet):
         return _run(self, project=self.get_object())
 
     @extend_schema(methods=["GET"], responses=ScrapeScheduleSerializer)
-    @extend_schema(methods=["PUT", "PATCH"], request=ScrapeScheduleSerializer,
-                   responses={200: ScrapeScheduleSerializer, 201: ScrapeScheduleSerializer})
+    @extend_schema(
+        methods=["PUT", "PATCH"],
+        request=ScrapeScheduleSerializer,
+        responses={200: ScrapeScheduleSerializer, 201: ScrapeScheduleSerializer},
+    )
     @extend_schema(methods=["DELETE"], responses={204: None})
     @action(detail=True, methods=["get", "put", "patch", "delete"])
     def schedule(self, request, pk=None):
@@ -200,8 +217,12 @@ class ProjectViewSet(SoftDeleteViewSetMixin, TenantViewSet):
             self.record_audit("deleted", current)
             projects.delete_schedule(schedule=current)
             return Response(status=status.HTTP_204_NO_CONTENT)
-        serializer = ScrapeScheduleSerializer(current, data=request.data, partial=request.method == "PATCH",
-                                        context={**self.get_serializer_context(), "project": project})
+        serializer = ScrapeScheduleSerializer(
+            current,
+            data=request.data,
+            partial=request.method == "PATCH",
+            context={**self.get_serializer_context(), "project": project},
+        )
         serializer.is_valid(raise_exception=True)
         schedule = serializer.save()
         self.record_audit("updated" if current else "created", schedule)
@@ -254,19 +275,47 @@ class ScrapeJobViewSet(TenantReadOnlyViewSet):
     ordering_fields = ["created_at"]
 
 
-EXPORT_COLUMNS = ["id", "project", "target", "job", "platform", "url", "title", "author", "date", "published_at",
-                  "sentiment", "compound", "positive", "neutral", "negative", "rating", "text"]
+EXPORT_COLUMNS = [
+    "id",
+    "project",
+    "target",
+    "job",
+    "platform",
+    "url",
+    "title",
+    "author",
+    "date",
+    "published_at",
+    "sentiment",
+    "compound",
+    "positive",
+    "neutral",
+    "negative",
+    "rating",
+    "text",
+]
 EXPORT_FORMATS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 
 
 def export_row(result: Result) -> dict:
     content, sentiment = result.content, result.sentiment
     scores = {k: getattr(sentiment, k, None) for k in ("compound", "positive", "neutral", "negative")}
-    return {"id": str(result.pk), "project": str(result.project_id), "target": str(result.target_id),
-            "job": str(result.job_id or ""), "platform": result.platform, "url": content.url, "title": content.title,
-            "author": content.author, "date": content.date.isoformat() if content.date else "",
-            "published_at": result.published_at.isoformat(), "sentiment": getattr(sentiment, "label", ""),
-            **scores, "rating": content.rating, "text": content.text}
+    return {
+        "id": str(result.pk),
+        "project": str(result.project_id),
+        "target": str(result.target_id),
+        "job": str(result.job_id or ""),
+        "platform": result.platform,
+        "url": content.url,
+        "title": content.title,
+        "author": content.author,
+        "date": content.date.isoformat() if content.date else "",
+        "published_at": result.published_at.isoformat(),
+        "sentiment": getattr(sentiment, "label", ""),
+        **scores,
+        "rating": content.rating,
+        "text": content.text,
+    }
 
 
 class _Echo:
@@ -304,12 +353,13 @@ class ResultViewSet(TenantReadOnlyViewSet):
     @property
     def paginator(self):
         if not hasattr(self, "_paginator"):
-            self._paginator = (Pagination if getattr(self, "action", None) == "search"
-                               else self.pagination_class)()
+            self._paginator = (Pagination if getattr(self, "action", None) == "search" else self.pagination_class)()
         return self._paginator
 
-    @extend_schema(parameters=[OpenApiParameter("q", str, required=True, description="words to search for")],
-                   responses=SearchResultSerializer(many=True))
+    @extend_schema(
+        parameters=[OpenApiParameter("q", str, required=True, description="words to search for")],
+        responses=SearchResultSerializer(many=True),
+    )
     @action(detail=False, methods=["get"])
     def search(self, request):
         """Ranked search: 10 points per query word in the title, 5 in the text; then newest first.
@@ -324,8 +374,10 @@ class ResultViewSet(TenantReadOnlyViewSet):
         page = self.paginate_queryset(found)
         return self.get_paginated_response(SearchResultSerializer(page, many=True).data)
 
-    @extend_schema(parameters=[OpenApiParameter("as", str, enum=list(EXPORT_FORMATS))],
-                   responses={(200, "text/csv"): OpenApiTypes.STR, (200, "application/x-ndjson"): OpenApiTypes.STR})
+    @extend_schema(
+        parameters=[OpenApiParameter("as", str, enum=list(EXPORT_FORMATS))],
+        responses={(200, "text/csv"): OpenApiTypes.STR, (200, "application/x-ndjson"): OpenApiTypes.STR},
+    )
     @action(detail=False, methods=["get"])
     def export(self, request):
         """Every result matching the filters, streamed as CSV or JSON lines (`as=csv|jsonl`)."""
@@ -346,4 +398,3 @@ def register(router):
     router.register("scraping/schedules", ScheduleViewSet, basename="scraping-schedule")
     router.register("scraping/jobs", ScrapeJobViewSet, basename="scraping-job")
     router.register("scraping/results", ResultViewSet, basename="scraping-result")
-

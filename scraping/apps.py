@@ -10,5 +10,8 @@ class ScrapingConfig(AppConfig):
         from .models import Project
         from .services.projects import remove_schedule_of_deleted_project
 
-        post_delete.connect(remove_schedule_of_deleted_project, sender=Project,
-                            dispatch_uid="scraping.remove_schedule_of_deleted_project")
+        post_delete.connect(
+            remove_schedule_of_deleted_project,
+            sender=Project,
+            dispatch_uid="scraping.remove_schedule_of_deleted_project",
+        )

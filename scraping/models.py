@@ -41,19 +41,24 @@ class ScrapeConfig(EmbeddedModel):
 
     SENTIMENT_CHOICES = [("vader", "VADER"), ("llm", "The company's LLM provider"), ("none", "None")]
 
-    max_pages = models.PositiveIntegerField(default=100, validators=_range(1, 10000),
-                                            help_text="Targets fetched per run, at most.")
-    concurrency = models.PositiveSmallIntegerField(default=2, validators=_range(1, 16),
-                                                   help_text="Pages fetched in parallel within a run.")
-    rate_limit_per_minute = models.PositiveIntegerField(default=30, validators=_range(1, 6000),
-                                                        help_text="Requests per minute to one domain.")
+    max_pages = models.PositiveIntegerField(
+        default=100, validators=_range(1, 10000), help_text="Targets fetched per run, at most."
+    )
+    concurrency = models.PositiveSmallIntegerField(
+        default=2, validators=_range(1, 16), help_text="Pages fetched in parallel within a run."
+    )
+    rate_limit_per_minute = models.PositiveIntegerField(
+        default=30, validators=_range(1, 6000), help_text="Requests per minute to one domain."
+    )
     timeout_seconds = models.FloatField(default=20, validators=_range(0.1, 120))
-    max_retries = models.PositiveSmallIntegerField(default=3, validators=_range(0, 10),
-                                                   help_text="Retries after 429, 5xx and network errors.")
+    max_retries = models.PositiveSmallIntegerField(
+        default=3, validators=_range(0, 10), help_text="Retries after 429, 5xx and network errors."
+    )
     respect_robots_txt = models.BooleanField(default=True)
     sentiment = models.CharField(max_length=10, choices=SENTIMENT_CHOICES, default="vader")
-    schedule_interval_seconds = models.PositiveIntegerField(default=86400, validators=_range(60, 31 * 86400),
-                                                            help_text="Interval of the project's schedule.")
+    schedule_interval_seconds = models.PositiveIntegerField(
+        default=86400, validators=_range(60, 31 * 86400), help_text="Interval of the project's schedule."
+    )
 
 
 def default_config():
@@ -75,8 +80,7 @@ class Preset(Timestamped):
     name = models.CharField(max_length=100)
     description = models.CharField(max_length=300, blank=True)
     is_system = models.BooleanField(default=False)
-    company = models.ForeignKey("tenants.Company", null=True, blank=True, on_delete=models.CASCADE,
-                                related_name="+")
+    company = models.ForeignKey("tenants.Company", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey("tenants.User", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     config = models.JSONField(default=dict)
 
@@ -105,8 +109,7 @@ class Project(SoftDeletable, TenantScoped):
     status = models.CharField(max_length=10, choices=STATUSES, default=ACTIVE)
     preset = models.ForeignKey(Preset, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     config = EmbeddedModelField(ScrapeConfig, default=default_config)
-    created_by = models.ForeignKey("tenants.User", null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey("tenants.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         db_table = "projects"
@@ -127,18 +130,27 @@ class TargetOptions(EmbeddedModel):
     author_selector = models.CharField(max_length=300, blank=True)
     date_selector = models.CharField(max_length=300, blank=True)
     link_selector = models.CharField(max_length=300, blank=True)
-    max_items = models.PositiveIntegerField(default=200, validators=_range(1, 5000),
-                                            help_text="Results taken from one page, at most.")
+    max_items = models.PositiveIntegerField(
+        default=200, validators=_range(1, 5000), help_text="Results taken from one page, at most."
+    )
     follow_links = models.BooleanField(
-        default=False, help_text="Feeds: fetch each entry's link and keep the article's main text "
-                                 "when it is longer than what the feed carries.")
+        default=False,
+        help_text="Feeds: fetch each entry's link and keep the article's main text "
+        "when it is longer than what the feed carries.",
+    )
 
     def selectors(self) -> dict:
         return {name: getattr(self, name) for name in SELECTOR_FIELDS if getattr(self, name)}
 
 
-SELECTOR_FIELDS = ("item_selector", "title_selector", "text_selector", "author_selector", "date_selector",
-                   "link_selector")
+SELECTOR_FIELDS = (
+    "item_selector",
+    "title_selector",
+    "text_selector",
+    "author_selector",
+    "date_selector",
+    "link_selector",
+)
 
 
 def default_options():
@@ -151,8 +163,13 @@ class Target(SoftDeletable, TenantScoped):
     scraping it right now; the conditional-GET validators come from its last fetch."""
 
     AUTO, ARTICLE, REVIEWS, FEED, CUSTOM = "auto", "article", "reviews", "feed", "custom"
-    PLATFORMS = [(AUTO, "Detect"), (ARTICLE, "Article / blog"), (REVIEWS, "JSON-LD reviews"),
-                 (FEED, "RSS / Atom feed"), (CUSTOM, "CSS selectors")]
+    PLATFORMS = [
+        (AUTO, "Detect"),
+        (ARTICLE, "Article / blog"),
+        (REVIEWS, "JSON-LD reviews"),
+        (FEED, "RSS / Atom feed"),
+        (CUSTOM, "CSS selectors"),
+    ]
     ACTIVE, PAUSED = "active", "paused"
     STATUSES = [(ACTIVE, "Active"), (PAUSED, "Paused")]
     OUTCOMES = [(o, o) for o in ("ok", "not_modified", "error", "blocked")]
@@ -180,8 +197,9 @@ class Target(SoftDeletable, TenantScoped):
             models.Index(fields=["company", "url"], name="target_company_url"),
         ]
         # Live targets only: a deleted target's URL can be added again (requestdesk.soft_delete).
-        constraints = [models.UniqueConstraint(fields=["project", "url"], condition=LIVE,
-                                               name="target_project_url_live_uniq")]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "url"], condition=LIVE, name="target_project_url_live_uniq")
+        ]
 
     def __str__(self):
         return self.url
@@ -206,12 +224,12 @@ class ScrapeJob(TenantScoped):
     MAX_ERRORS = 50
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="jobs", db_index=False)
-    target = models.ForeignKey(Target, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs",
-                               db_index=False)
+    target = models.ForeignKey(
+        Target, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs", db_index=False
+    )
     status = models.CharField(max_length=10, choices=STATUSES, default=QUEUED, db_index=True)
     trigger = models.CharField(max_length=10, choices=TRIGGERS, default="api")
-    created_by = models.ForeignKey("tenants.User", null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey("tenants.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     targets_total = models.PositiveIntegerField(default=0)
     targets_done = models.PositiveIntegerField(default=0)
     targets_skipped = models.PositiveIntegerField(default=0)
@@ -230,8 +248,18 @@ class ScrapeJob(TenantScoped):
     done_targets = ArrayField(ObjectIdField(), default=list, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
 
-    COUNTERS = ("targets_total", "targets_done", "targets_skipped", "pages_fetched", "pages_not_modified",
-                "pages_failed", "items_found", "results_created", "results_updated", "duplicates")
+    COUNTERS = (
+        "targets_total",
+        "targets_done",
+        "targets_skipped",
+        "pages_fetched",
+        "pages_not_modified",
+        "pages_failed",
+        "items_found",
+        "results_created",
+        "results_updated",
+        "duplicates",
+    )
 
     class Meta:
         db_table = "scrape_jobs"
@@ -319,10 +347,12 @@ class Result(TenantScoped):
     # (ITEM_URL_PLATFORMS), so a later scrape that finds other content there updates this
     # result instead of adding one; elsewhere its content hash (each result its own item).
     item_key = models.CharField(max_length=2000, editable=False)
-    changed_at = models.DateTimeField(null=True, blank=True, editable=False,
-                                      help_text="When a scrape last found the item's content changed.")
-    change_count = models.PositiveIntegerField(default=0, editable=False,
-                                               help_text="Times a scrape found the item's content changed.")
+    changed_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When a scrape last found the item's content changed."
+    )
+    change_count = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Times a scrape found the item's content changed."
+    )
 
     # An article page is one item, a feed entry (its link) is one; the reviews of a page and
     # the items of a custom page share the page's url, so there each result is its own item.
@@ -384,8 +414,9 @@ class SentimentRollup(TenantScoped):
         indexes = [
             models.Index(fields=["company", "project", "month"], name="rollup_company_project"),
         ]
-        constraints = [models.UniqueConstraint(fields=["company", "target", "platform", "month"],
-                                               name="rollup_target_month_uniq")]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "target", "platform", "month"], name="rollup_target_month_uniq")
+        ]
 
     def __str__(self):
         return f"{self.target_id} {self.platform} {self.month:%Y-%m}"

@@ -21,12 +21,24 @@ from .services.extraction import Item
 
 PRODUCTS = ["kettle", "lantern", "headphones", "backpack", "coffee grinder", "desk lamp", "blender", "umbrella"]
 OPINIONS = {
-    "positive": ["I love this {p}, it works beautifully.", "Great {p}: excellent quality and fast delivery.",
-                 "Fantastic {p}, my family is delighted with it.", "The best {p} I have owned. Highly recommended!"],
-    "negative": ["Terrible {p}, it broke after two days.", "I hate this {p}; the support was useless.",
-                 "Awful {p}. Cheap plastic and a horrible smell.", "The worst {p} ever, a complete waste of money."],
-    "neutral": ["The {p} arrived on Tuesday in a brown box.", "This {p} comes in three colours.",
-                "The {p} weighs about two kilograms.", "I bought the {p} for the kitchen."],
+    "positive": [
+        "I love this {p}, it works beautifully.",
+        "Great {p}: excellent quality and fast delivery.",
+        "Fantastic {p}, my family is delighted with it.",
+        "The best {p} I have owned. Highly recommended!",
+    ],
+    "negative": [
+        "Terrible {p}, it broke after two days.",
+        "I hate this {p}; the support was useless.",
+        "Awful {p}. Cheap plastic and a horrible smell.",
+        "The worst {p} ever, a complete waste of money.",
+    ],
+    "neutral": [
+        "The {p} arrived on Tuesday in a brown box.",
+        "This {p} comes in three colours.",
+        "The {p} weighs about two kilograms.",
+        "I bought the {p} for the kitchen.",
+    ],
 }
 AUTHORS = ["Alice", "Bob", "Carol", "Dan", "Erin", "Frank", "Grace", "Heidi"]
 
@@ -39,9 +51,15 @@ def demo_items(*, count: int, seed: str, now) -> list[Item]:
         product = rnd.choice(PRODUCTS)
         label = rnd.choices(list(OPINIONS), weights=[5, 3, 2])[0]
         text = rnd.choice(OPINIONS[label]).format(p=product)
-        items.append(Item(title=f"Review #{n + 1}: {product}", text=text, author=rnd.choice(AUTHORS),
-                          date=now - timedelta(days=rnd.randrange(56), hours=rnd.randrange(24)),
-                          rating=float({"positive": 5, "negative": 1, "neutral": 3}[label])))
+        items.append(
+            Item(
+                title=f"Review #{n + 1}: {product}",
+                text=text,
+                author=rnd.choice(AUTHORS),
+                date=now - timedelta(days=rnd.randrange(56), hours=rnd.randrange(24)),
+                rating=float({"positive": 5, "negative": 1, "neutral": 3}[label]),
+            )
+        )
     return items
 
 
@@ -65,16 +83,22 @@ def seed(*, companies, projects_per_company: int, results_per_project: int, prog
         for number in range(1, projects_per_company + 1):
             name = f"Demo reviews {number}"
             project = Project.objects.filter(company=company, name=name).first() or projects.create_project(
-                company=company, name=name, description="Demo data created by seed_demo.")
-            targets = [Target.objects.get_or_create(
-                company=company, project=project, url=f"https://{kind}.{slug}.example/{number}",
-                defaults={"platform": platform, "status": Target.PAUSED})[0]
-                for kind, platform in (("reviews", Target.REVIEWS), ("news", Target.FEED))]
+                company=company, name=name, description="Demo data created by seed_demo."
+            )
+            targets = [
+                Target.objects.get_or_create(
+                    company=company,
+                    project=project,
+                    url=f"https://{kind}.{slug}.example/{number}",
+                    defaults={"platform": platform, "status": Target.PAUSED},
+                )[0]
+                for kind, platform in (("reviews", Target.REVIEWS), ("news", Target.FEED))
+            ]
             items = demo_items(count=results_per_project, seed=f"{company.name}/{name}", now=now)
             job = _seed_job(project, targets=len(targets))
             created = 0
             for index, target in enumerate(targets):
-                share = items[index::len(targets)]
+                share = items[index :: len(targets)]
                 stats = ingest.ingest(target=target, items=share, platform=target.platform, job=job)
                 created += stats.created
                 if job.status == ScrapeJob.RUNNING:
@@ -82,8 +106,7 @@ def seed(*, companies, projects_per_company: int, results_per_project: int, prog
                     job.items_found += stats.found
                     job.results_created += stats.created
                     job.duplicates += stats.duplicates
-                progress(f"results of {company.name} / {name}", min(len(items), (index + 1) * len(share)),
-                         len(items))
+                progress(f"results of {company.name} / {name}", min(len(items), (index + 1) * len(share)), len(items))
             if job.status == ScrapeJob.RUNNING:
                 job.save(update_fields=[*ScrapeJob.COUNTERS, "updated_at"])
                 jobs.finish(job)

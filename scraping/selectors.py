@@ -117,15 +117,24 @@ class ResultFilters:
         if self.sentiment and ((row.get("analysis") or {}).get("sentiment") or {}).get("label") != self.sentiment:
             return False
         when = naive_utc(row.get("published_at"))
-        return not ((self.date_from and when < naive_utc(self.date_from))
-                    or (self.date_to and when > naive_utc(self.date_to)))
+        return not (
+            (self.date_from and when < naive_utc(self.date_from)) or (self.date_to and when > naive_utc(self.date_to))
+        )
 
 
-FIELDS = {"terms": 1, "published_at": 1, "company_id": 1, "project_id": 1, "target_id": 1, "platform": 1,
-          "analysis.sentiment.label": 1}
+FIELDS = {
+    "terms": 1,
+    "published_at": 1,
+    "company_id": 1,
+    "project_id": 1,
+    "target_id": 1,
+    "platform": 1,
+    "analysis.sentiment.label": 1,
+}
 
 
 # --- where scores are computed -----------------------------------------------------------------
+
 
 def scores_on_server() -> bool:
     """Whether the server scores, sorts, counts and pages (its text index, or the postings
@@ -135,6 +144,7 @@ def scores_on_server() -> bool:
 
 
 # --- the client-side walk ------------------------------------------------------------------------
+
 
 class _Density:
     """Results per day of the company (its rollup), to size date windows: a window of
@@ -176,9 +186,9 @@ class _TermWalk:
     def __init__(self, term: str, walk: SearchResults):
         self.term, self.walk = term, walk
         self.tiers = list(WEIGHTS)
-        self.top = None     # the current window's exclusive upper bound (None: the newest)
+        self.top = None  # the current window's exclusive upper bound (None: the newest)
         self.seen_to = None
-        self.share = 1.0    # postings per result in the last window: the density estimate
+        self.share = 1.0  # postings per result in the last window: the density estimate
 
     @property
     def weight(self) -> int:
@@ -221,8 +231,9 @@ class SearchResults:
     """A ranked search, evaluated lazily: count() and slicing run the query, so the API's
     paginator pages it like a queryset. Slices are Results with a `score`."""
 
-    def __init__(self, *, company, terms: list[str], filters: ResultFilters, on_server: bool | None = None,
-                 query: str = ""):
+    def __init__(
+        self, *, company, terms: list[str], filters: ResultFilters, on_server: bool | None = None, query: str = ""
+    ):
         self.company, self.terms, self.filters, self.query = company, terms, filters, query or " ".join(terms)
         if on_server is None:
             self.strategy = text.strategy(Result)
@@ -232,9 +243,9 @@ class SearchResults:
         self.date_from, self.date_to = naive_utc(filters.date_from), naive_utc(filters.date_to)
         self._count = None
         self.count_exact = True
-        self._scored: dict = {}     # _id -> (score, published_at, _id) of the rows accepted
+        self._scored: dict = {}  # _id -> (score, published_at, _id) of the rows accepted
         self._walks = None
-        self.complete = False       # every candidate read
+        self.complete = False  # every candidate read
         self.read = 0
 
     def postings(self) -> list[str]:
@@ -251,13 +262,23 @@ class SearchResults:
     def pipeline(self, skip: int = 0, limit: int | None = None) -> list[dict]:
         """The server-side form: match, score, sort, page."""
         if self.strategy == text.TEXT_INDEX:
-            return text.ranked(self.filters.match(self.company), self.query,
-                               then=[("published_at", -1), ("_id", -1)], skip=skip, limit=limit)
+            return text.ranked(
+                self.filters.match(self.company),
+                self.query,
+                then=[("published_at", -1), ("_id", -1)],
+                skip=skip,
+                limit=limit,
+            )
 
         # A result holds one posting per term, so its score is the sum of the weights of
         # the query's postings it holds.
-        score = {"$add": [{"$cond": [{"$in": [posting(term, weight), {"$ifNull": ["$terms", []]}]}, weight, 0]}
-                          for term in self.terms for weight in WEIGHTS]}
+        score = {
+            "$add": [
+                {"$cond": [{"$in": [posting(term, weight), {"$ifNull": ["$terms", []]}]}, weight, 0]}
+                for term in self.terms
+                for weight in WEIGHTS
+            ]
+        }
         stages = [
             {"$match": self._match()},
             {"$project": {"score": score, "published_at": 1}},
@@ -291,6 +312,7 @@ class SearchResults:
     def _small_filter(self):
         """The project's or target's results, when its rollup counts few (else None)."""
         from . import analytics  # analytics reads the filters and helpers of this module
+
         for name in ("target", "project"):
             value = getattr(self.filters, name)
             if value is not None:
@@ -331,8 +353,10 @@ class SearchResults:
             page_final = stop is not None and len(ranked) >= need and self._final(ranked[need - 1], bound)
             if (page_final and len(ranked) >= cap) or self.read >= budget:
                 break
-            walk = max((w for w in self._walks if w.weight),
-                       key=lambda w: (w.weight, w.seen_to is None, w.seen_to or datetime.min))
+            walk = max(
+                (w for w in self._walks if w.weight),
+                key=lambda w: (w.weight, w.seen_to is None, w.seen_to or datetime.min),
+            )
             self._accept(walk.advance())
         return sorted(self._scored.values(), reverse=True)
 
@@ -352,14 +376,16 @@ class SearchResults:
 
     def __getitem__(self, index):
         if not isinstance(index, slice):
-            return self[index:index + 1][0]
+            return self[index : index + 1][0]
         start = index.start or 0
         stop = index.stop
         if stop is not None and stop <= start:
             return []
         if self.on_server:
-            scores = {row["_id"]: row["score"] for row in _aggregate(
-                self.company, self.pipeline(start, None if stop is None else stop - start))}
+            scores = {
+                row["_id"]: row["score"]
+                for row in _aggregate(self.company, self.pipeline(start, None if stop is None else stop - start))
+            }
         else:
             scores = {row_id: score for score, _, row_id in self.ranked(stop)[start:stop]}
         # By _id alone: with the company next to an _id $in, the embedded server's planner

@@ -39,7 +39,8 @@ class ConfigField(serializers.Field):
         unknown = sorted(set(data) - set(projects.CONFIG_FIELDS))
         if unknown:
             raise serializers.ValidationError(
-                f"Unknown option(s): {', '.join(unknown)}. Known options: {', '.join(projects.CONFIG_FIELDS)}.")
+                f"Unknown option(s): {', '.join(unknown)}. Known options: {', '.join(projects.CONFIG_FIELDS)}."
+            )
         options = embedded_serializer(ScrapeConfig)(data=data, partial=not self.complete)
         if not options.is_valid():
             raise serializers.ValidationError(options.errors)
@@ -73,8 +74,10 @@ class PresetField(serializers.Field):
 
 
 class PresetSerializer(MongoModelSerializer):
-    config = ConfigField(required=False, help_text="Scrape options; those not given take their defaults "
-                                                   "(on create) or keep their values (on change).")
+    config = ConfigField(
+        required=False,
+        help_text="Scrape options; those not given take their defaults (on create) or keep their values (on change).",
+    )
 
     class Meta:
         model = Preset
@@ -99,17 +102,33 @@ class PresetSerializer(MongoModelSerializer):
 
 
 class ProjectSerializer(MongoModelSerializer):
-    preset = PresetField(required=False, help_text="A preset id or name (default “standard”); choosing one "
-                                                   "resets the configuration to the preset's, plus `config`.")
+    preset = PresetField(
+        required=False,
+        help_text="A preset id or name (default “standard”); choosing one "
+        "resets the configuration to the preset's, plus `config`.",
+    )
     config = ConfigField(required=False, help_text="Options overriding the preset's.")
     schedule_enabled = serializers.BooleanField(
-        write_only=True, required=False,
-        help_text="Turn the project's schedule on or off (every config.schedule_interval_seconds).")
+        write_only=True,
+        required=False,
+        help_text="Turn the project's schedule on or off (every config.schedule_interval_seconds).",
+    )
 
     class Meta:
         model = Project
-        fields = ["id", "name", "description", "status", "preset", "config", "schedule_enabled", "created_by",
-                  "company", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "status",
+            "preset",
+            "config",
+            "schedule_enabled",
+            "created_by",
+            "company",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["created_by", "created_at", "updated_at"]
 
     def validate(self, attrs):
@@ -150,8 +169,24 @@ class TargetSerializer(MongoModelSerializer):
 
     class Meta:
         model = Target
-        fields = ["id", "project", "url", "platform", "status", "options", "etag", "last_modified", "last_fetched_at",
-                  "last_outcome", "last_status_code", "last_error", "running", "company", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "project",
+            "url",
+            "platform",
+            "status",
+            "options",
+            "etag",
+            "last_modified",
+            "last_fetched_at",
+            "last_outcome",
+            "last_status_code",
+            "last_error",
+            "running",
+            "company",
+            "created_at",
+            "updated_at",
+        ]
         validators = []  # (project, url) is checked in validate(), with a message on the url
 
     def get_running(self, target) -> bool:
@@ -187,7 +222,8 @@ class TargetSerializer(MongoModelSerializer):
         options = value("options")
         if value("platform") == Target.CUSTOM and not (options and (options.item_selector or options.text_selector)):
             raise serializers.ValidationError(
-                {"options": ["The custom platform needs an item_selector or a text_selector."]})
+                {"options": ["The custom platform needs an item_selector or a text_selector."]}
+            )
         same = Target.objects.filter(project=value("project"), url=value("url"))
         if current is not None:
             same = same.exclude(pk=current.pk)
@@ -208,16 +244,44 @@ class ScrapeJobSerializer(MongoModelSerializer):
 
     class Meta:
         model = ScrapeJob
-        fields = ["id", "project", "target", "status", "trigger", "progress", *ScrapeJob.COUNTERS, "started_at",
-                  "finished_at", "duration_ms", "error", "errors", "created_by", "company", "created_at"]
+        fields = [
+            "id",
+            "project",
+            "target",
+            "status",
+            "trigger",
+            "progress",
+            *ScrapeJob.COUNTERS,
+            "started_at",
+            "finished_at",
+            "duration_ms",
+            "error",
+            "errors",
+            "created_by",
+            "company",
+            "created_at",
+        ]
         read_only_fields = fields
 
 
 class ResultSerializer(MongoModelSerializer):
     class Meta:
         model = Result
-        fields = ["id", "project", "target", "job", "platform", "content", "analysis", "published_at",
-                  "content_hash", "company", "created_at", "changed_at", "change_count"]
+        fields = [
+            "id",
+            "project",
+            "target",
+            "job",
+            "platform",
+            "content",
+            "analysis",
+            "published_at",
+            "content_hash",
+            "company",
+            "created_at",
+            "changed_at",
+            "change_count",
+        ]
         read_only_fields = fields
 
 
@@ -245,8 +309,19 @@ class ScrapeScheduleSerializer(MongoModelSerializer):
 
     class Meta:
         model = Schedule
-        fields = ["id", "project", "name", "interval_seconds", "enabled", "next_run", "last_run_at", "run_count",
-                  "company", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "project",
+            "name",
+            "interval_seconds",
+            "enabled",
+            "next_run",
+            "last_run_at",
+            "run_count",
+            "company",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["name", "next_run", "last_run_at", "run_count", "created_at", "updated_at"]
         extra_kwargs = {"interval_seconds": {"min_value": 60, "max_value": 31 * 86400, "required": False}}
 
@@ -263,12 +338,18 @@ class ScrapeScheduleSerializer(MongoModelSerializer):
 
     def create(self, validated_data):
         project = validated_data.get("project") or self.context["project"]
-        schedule, _ = projects.set_schedule(project=project, enabled=validated_data.get("enabled", True),
-                                            interval_seconds=validated_data.get("interval_seconds"))
+        schedule, _ = projects.set_schedule(
+            project=project,
+            enabled=validated_data.get("enabled", True),
+            interval_seconds=validated_data.get("interval_seconds"),
+        )
         return schedule
 
     def update(self, instance, validated_data):
         project = Project.objects.get(pk=instance.target_id)
-        schedule, _ = projects.set_schedule(project=project, enabled=validated_data.get("enabled"),
-                                            interval_seconds=validated_data.get("interval_seconds"))
+        schedule, _ = projects.set_schedule(
+            project=project,
+            enabled=validated_data.get("enabled"),
+            interval_seconds=validated_data.get("interval_seconds"),
+        )
         return schedule

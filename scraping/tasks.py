@@ -24,8 +24,12 @@ def run_job(self, job_id: str, resume_lease: str | None = None) -> str | None:
         if not connection_lost(exc):
             raise
         lease = exc.lease if isinstance(exc, jobs.StorageDown) else resume_lease
-        raise self.retry(args=(), kwargs={"job_id": job_id, "resume_lease": lease},
-                         countdown=min(2 ** self.request.retries, 60), exc=exc) from exc
+        raise self.retry(
+            args=(),
+            kwargs={"job_id": job_id, "resume_lease": lease},
+            countdown=min(2**self.request.retries, 60),
+            exc=exc,
+        ) from exc
     return job.status if job else None
 
 

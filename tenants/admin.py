@@ -43,9 +43,10 @@ class UserChangeForm(auth_forms.UserChangeForm):
     (they are encrypted at rest); a JSON object typed in replaces them, empty keeps them."""
 
     plugin_keys = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off"}),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off"}),
         help_text="Write-only: a JSON object of keys by plugin replaces the stored ones; leave empty to keep "
-                  "them, {} removes them.",
+        "them, {} removes them.",
     )
 
     class Meta(auth_forms.UserChangeForm.Meta):
@@ -62,7 +63,7 @@ class UserChangeForm(auth_forms.UserChangeForm):
         try:
             value = json.loads(text)
         except ValueError:
-            raise forms.ValidationError("Enter a JSON object, e.g. {\"wordpress\": {\"key\": \"…\"}}.")
+            raise forms.ValidationError('Enter a JSON object, e.g. {"wordpress": {"key": "…"}}.')
         if not isinstance(value, dict):
             raise forms.ValidationError("Enter a JSON object of keys by plugin name.")
         return value
@@ -133,8 +134,9 @@ class UserSettingsAdmin(TenantAdmin):
 
 
 class ApiKeyForm(forms.ModelForm):
-    permissions = forms.MultipleChoiceField(choices=ApiKey.PERMISSIONS, widget=forms.CheckboxSelectMultiple,
-                                            initial=[ApiKey.READ, ApiKey.WRITE])
+    permissions = forms.MultipleChoiceField(
+        choices=ApiKey.PERMISSIONS, widget=forms.CheckboxSelectMultiple, initial=[ApiKey.READ, ApiKey.WRITE]
+    )
 
     class Meta:
         model = ApiKey
@@ -154,8 +156,9 @@ class ApiKeyAdmin(TenantAdmin):
         if change:
             return super().save_model(request, obj, form, change)
         company = obj.company if is_superadmin(request) else request.user.company
-        key, raw = services.create_api_key(user=obj.user, company=company, name=obj.name,
-                                           permissions=obj.permissions, expires_at=obj.expires_at)
+        key, raw = services.create_api_key(
+            user=obj.user, company=company, name=obj.name, permissions=obj.permissions, expires_at=obj.expires_at
+        )
         obj.pk, obj.prefix = key.pk, key.prefix
         messages.warning(request, f"API key created. Copy it now, it is not shown again: {raw}")
 

@@ -32,9 +32,15 @@ def record_audit(request, obj, action, *, changes=None):
     company = audit.company_of(obj) or (None if is_superadmin(request) else request.user.company_id)
     if company is None:
         return None
-    return audit.record(company=company, actor=request.user, source="admin",
-                        event_type=audit.event_type(obj, action), obj=obj, changes=changes,
-                        metadata=audit.request_metadata(request))
+    return audit.record(
+        company=company,
+        actor=request.user,
+        source="admin",
+        event_type=audit.event_type(obj, action),
+        obj=obj,
+        changes=changes,
+        metadata=audit.request_metadata(request),
+    )
 
 
 def audited_update(request, queryset, *, action, **values) -> int:

@@ -133,7 +133,9 @@ class MySettingsView(APIView):
 
     def _update(self, request, partial):
         serializer = UserSettingsSerializer(
-            services.settings_for(request.user), data=request.data, partial=partial,
+            services.settings_for(request.user),
+            data=request.data,
+            partial=partial,
             context={"request": request},
         )
         serializer.is_valid(raise_exception=True)
@@ -167,7 +169,9 @@ class ApiKeyViewSet(TenantViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         key, raw = services.create_api_key(
-            user=request.user, company=self.company, name=serializer.validated_data["name"],
+            user=request.user,
+            company=self.company,
+            name=serializer.validated_data["name"],
             permissions=serializer.validated_data["permissions"],
             expires_at=serializer.validated_data.get("expires_at"),
         )
@@ -216,8 +220,9 @@ class TokenObtainView(_AuthView):
         login = data.validated_data["username"]
         found = User.objects.filter(Q(username=login) | Q(email__iexact=login)).first()
         django_request = request._request  # where django-axes keeps its verdict
-        user = authenticate(django_request, username=found.username if found else login,
-                            password=data.validated_data["password"])
+        user = authenticate(
+            django_request, username=found.username if found else login, password=data.validated_data["password"]
+        )
         if getattr(django_request, "axes_locked_out", False):
             raise Throttled(wait=settings.AXES_COOLOFF_TIME.total_seconds(), detail=LOCKED_OUT)
         if user is None:

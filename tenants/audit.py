@@ -37,9 +37,9 @@ def is_secret(field_name: str) -> bool:
 def _audited_fields(model):
     """Concrete fields a change is described by: not the id, not automatic timestamps."""
     return [
-        field for field in model._meta.concrete_fields
-        if not field.primary_key and not getattr(field, "auto_now", False)
-        and not getattr(field, "auto_now_add", False)
+        field
+        for field in model._meta.concrete_fields
+        if not field.primary_key and not getattr(field, "auto_now", False) and not getattr(field, "auto_now_add", False)
     ]
 
 
@@ -84,7 +84,7 @@ def company_of(obj):
 
 
 def event_type(obj, action: str) -> str:
-    """"user.created", "apikey.revoked", "webhook.deleted": the model's name and the action."""
+    """ "user.created", "apikey.revoked", "webhook.deleted": the model's name and the action."""
     return f"{obj._meta.model_name}.{action}"
 
 
@@ -101,8 +101,16 @@ def request_metadata(request) -> dict:
     return metadata
 
 
-def record(*, company, actor=None, source: str, event_type: str, obj=None, changes: dict | None = None,
-           metadata: dict | None = None) -> AuditLog:
+def record(
+    *,
+    company,
+    actor=None,
+    source: str,
+    event_type: str,
+    obj=None,
+    changes: dict | None = None,
+    metadata: dict | None = None,
+) -> AuditLog:
     """Store one audit entry. `company` is a Company or its id; `obj` the object acted on."""
     return AuditLog.objects.create(
         company_id=getattr(company, "pk", company),

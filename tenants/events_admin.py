@@ -55,8 +55,20 @@ class ScheduleAdmin(TenantAdmin):
     list_display = ["name", "task", "enabled", "every", "next", "last", "run_count", "company"]
     list_filter = ["enabled", "task"]
     search_fields = ["name", "target_id"]
-    fields = ["name", "task", "target_id", "kwargs", "enabled", "interval_seconds", "next", "last", "run_count",
-              "company", "created_at", "updated_at"]
+    fields = [
+        "name",
+        "task",
+        "target_id",
+        "kwargs",
+        "enabled",
+        "interval_seconds",
+        "next",
+        "last",
+        "run_count",
+        "company",
+        "created_at",
+        "updated_at",
+    ]
     readonly_fields = ["task", "target_id", "kwargs", "next", "last", "run_count", "created_at", "updated_at"]
     actions = ["run_soon", "pause", "resume"]
 

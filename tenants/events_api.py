@@ -20,8 +20,20 @@ from .viewsets import TenantReadOnlyViewSet, TenantViewSetMixin
 class AuditLogSerializer(MongoModelSerializer):
     class Meta:
         model = AuditLog
-        fields = ["id", "created_at", "company", "actor", "actor_repr", "source", "event_type", "object_type",
-                  "object_id", "object_repr", "changes", "metadata"]
+        fields = [
+            "id",
+            "created_at",
+            "company",
+            "actor",
+            "actor_repr",
+            "source",
+            "event_type",
+            "object_type",
+            "object_id",
+            "object_repr",
+            "changes",
+            "metadata",
+        ]
         read_only_fields = fields
 
 
@@ -55,8 +67,13 @@ class NotificationSerializer(MongoModelSerializer):
         read_only_fields = fields
 
 
-class NotificationViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                          mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class NotificationViewSet(
+    TenantViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     """The caller's own notifications in the request's company: list, read, dismiss (DELETE).
     They are created by the system (a webhook disabled, a sync failed, ...), never through the API."""
 
@@ -77,8 +94,9 @@ class NotificationViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.Retr
     def read(self, request, pk=None):
         return Response(self.get_serializer(notifications.mark_read(notification=self.get_object())).data)
 
-    @extend_schema(request=None, responses=inline_serializer("NotificationsUpdated", {
-        "updated": serializers.IntegerField()}))
+    @extend_schema(
+        request=None, responses=inline_serializer("NotificationsUpdated", {"updated": serializers.IntegerField()})
+    )
     @action(detail=False, methods=["post"], url_path="read-all")
     def read_all(self, request):
         return Response({"updated": notifications.mark_all_read(user=request.user, company=self.company)})

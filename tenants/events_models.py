@@ -76,8 +76,7 @@ class Webhook(SoftDeletable, TenantScoped):
     disabled_reason = models.CharField(max_length=200, blank=True, editable=False)
     last_success_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_failure_at = models.DateTimeField(null=True, blank=True, editable=False)
-    created_by = models.ForeignKey("tenants.User", null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey("tenants.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         db_table = "webhooks"

@@ -62,8 +62,10 @@ def _notes():
 
 def preferences(user_ids) -> dict:
     """Each user's NotificationPreferences (the defaults for a user without settings)."""
-    stored = {s.user_id: s.notification_preferences
-              for s in UserSettings.objects.filter(user_id__in=list(user_ids)).only("user", "notification_preferences")}
+    stored = {
+        s.user_id: s.notification_preferences
+        for s in UserSettings.objects.filter(user_id__in=list(user_ids)).only("user", "notification_preferences")
+    }
     return {uid: stored.get(uid) or NotificationPreferences() for uid in user_ids}
 
 
@@ -72,6 +74,7 @@ def wants_immediate(prefs: NotificationPreferences) -> bool:
 
 
 # --- Queueing ------------------------------------------------------------------------
+
 
 def queue_immediate(notes) -> int:
     """Queue an email task for each of `notes` whose user wants them one by one. A broker
@@ -90,8 +93,10 @@ def queue_immediate(notes) -> int:
             queued += 1
         except BrokerError:
             logger.warning("notification email %s not queued (broker unavailable); the retry sweep will", note.pk)
-            _notes().update_one({"_id": note.pk, "email_status": PENDING},
-                                {"$set": {"email_status": RETRY, "email_until": timezone.now()}})
+            _notes().update_one(
+                {"_id": note.pk, "email_status": PENDING},
+                {"$set": {"email_status": RETRY, "email_until": timezone.now()}},
+            )
     return queued
 
 
@@ -101,8 +106,14 @@ def requeue_due(*, now=None, limit: int = 500) -> int:
     from .tasks import send_notification_email
 
     now = now or timezone.now()
-    due = _notes().find({"created_at": {"$gte": now - RETRY_WINDOW}, "email_status": RETRY,
-                         "email_until": {"$lte": now}}, {"_id": 1}).limit(limit)
+    due = (
+        _notes()
+        .find(
+            {"created_at": {"$gte": now - RETRY_WINDOW}, "email_status": RETRY, "email_until": {"$lte": now}},
+            {"_id": 1},
+        )
+        .limit(limit)
+    )
     return len(leases.requeue([d["_id"] for d in due], send_notification_email.delay, "due notification email"))
 
 
@@ -122,9 +133,11 @@ def digest_users(frequency: str) -> list:
 
 # --- Sending -------------------------------------------------------------------------
 
+
 def _claimable(now) -> dict:
-    return {"$or": [{"email_status": PENDING},
-                    {"email_status": {"$in": [SENDING, RETRY]}, "email_until": {"$lte": now}}]}
+    return {
+        "$or": [{"email_status": PENDING}, {"email_status": {"$in": [SENDING, RETRY]}, "email_until": {"$lte": now}}]
+    }
 
 
 def _claim_seconds() -> float:
@@ -136,16 +149,24 @@ def _claim(match: dict) -> tuple[str, list[Notification]]:
     """Claim the notifications matching `match` that are claimable; (claim id, them)."""
     now, claim = timezone.now(), uuid.uuid4().hex
     until = leases.lease_end(now, _claim_seconds())
-    _notes().update_many({**match, **_claimable(now)},
-                         {"$set": {"email_status": SENDING, "email_until": until, "email_claim": claim}})
+    _notes().update_many(
+        {**match, **_claimable(now)}, {"$set": {"email_status": SENDING, "email_until": until, "email_claim": claim}}
+    )
     ids = [d["_id"] for d in _notes().find({"email_claim": claim, "email_status": SENDING}, {"_id": 1})]
     return claim, list(Notification.objects.filter(pk__in=ids).order_by("created_at"))
 
 
 def _finish(claim: str, status: str | None) -> None:
-    _notes().update_many({"email_claim": claim, "email_status": SENDING},
-                         {"$set": {"email_status": status, "email_until": None,
-                                   **({"email_sent_at": timezone.now()} if status == SENT else {})}})
+    _notes().update_many(
+        {"email_claim": claim, "email_status": SENDING},
+        {
+            "$set": {
+                "email_status": status,
+                "email_until": None,
+                **({"email_sent_at": timezone.now()} if status == SENT else {}),
+            }
+        },
+    )
 
 
 def backoff_seconds(attempts: int) -> int:
@@ -158,16 +179,21 @@ def _failed(claim: str, notes: list[Notification], error: Exception) -> int | No
     attempts = 1 + max(d.get("email_attempts", 0) for d in _notes().find({"email_claim": claim}, {"email_attempts": 1}))
     ids = ", ".join(str(n.pk) for n in notes)
     if attempts >= settings.NOTIFICATION_EMAIL_MAX_ATTEMPTS:
-        logger.error("notification email for %s failed after %d attempts: %s", ids, attempts,
-                     error.__class__.__name__)
+        logger.error("notification email for %s failed after %d attempts: %s", ids, attempts, error.__class__.__name__)
         update, countdown = {"email_status": FAILED, "email_until": None}, None
     else:
         countdown = backoff_seconds(attempts)
-        logger.warning("notification email for %s not sent (attempt %d, retry in %ds): %s", ids, attempts,
-                       countdown, error.__class__.__name__)
+        logger.warning(
+            "notification email for %s not sent (attempt %d, retry in %ds): %s",
+            ids,
+            attempts,
+            countdown,
+            error.__class__.__name__,
+        )
         update = {"email_status": RETRY, "email_until": timezone.now() + timedelta(seconds=countdown)}
-    _notes().update_many({"email_claim": claim, "email_status": SENDING},
-                         {"$set": update, "$inc": {"email_attempts": 1}})
+    _notes().update_many(
+        {"email_claim": claim, "email_status": SENDING}, {"$set": update, "$inc": {"email_attempts": 1}}
+    )
     return countdown
 
 

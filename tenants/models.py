@@ -27,14 +27,16 @@ class Company(Timestamped):
 
     name = models.CharField(max_length=200)
     domain = models.CharField(max_length=253, blank=True, db_index=True)
-    plan = models.CharField(max_length=20, choices=Plan.choices, default=Plan.ENTERPRISE,
-                            help_text="Sets the default quotas (tenants.plans); superadmins change it.")
+    plan = models.CharField(
+        max_length=20,
+        choices=Plan.choices,
+        default=Plan.ENTERPRISE,
+        help_text="Sets the default quotas (tenants.plans); superadmins change it.",
+    )
     # The seed's quota keys (max_contexts_per_day, max_batch_size, allowed_models,
     # default_pipeline_id) override the plan's; other keys are the company's own.
     settings = models.JSONField(default=dict, blank=True)
-    owner = models.ForeignKey(
-        "tenants.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    owner = models.ForeignKey("tenants.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     is_active = models.BooleanField(default=True)
 
     objects = TenantQuerySet.as_manager()
@@ -138,9 +140,7 @@ class User(AbstractUser):
 
     email = models.EmailField(unique=True)
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.CLIENT, db_index=True)
-    company = models.ForeignKey(
-        Company, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
-    )
+    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.PROTECT, related_name="users")
     guest_companies = ArrayField(ObjectIdField(), default=list, blank=True)
     plugin_keys = EncryptedJSONField()  # encrypted at rest; write-only in the API, masked in the admin
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)

@@ -9,23 +9,35 @@ from .models import Notification, User
 from .roles import Role
 
 
-def notify(*, user: User, type: str, title: str, message: str = "", metadata: dict | None = None,
-           company=None) -> Notification:
+def notify(
+    *, user: User, type: str, title: str, message: str = "", metadata: dict | None = None, company=None
+) -> Notification:
     note = Notification.objects.create(
-        user=user, company_id=getattr(company, "pk", company) or user.company_id, type=type, title=title,
-        message=message, metadata=metadata or {},
+        user=user,
+        company_id=getattr(company, "pk", company) or user.company_id,
+        type=type,
+        title=title,
+        message=message,
+        metadata=metadata or {},
     )
     mail.queue_immediate([note])
     return note
 
 
-def notify_company_admins(*, company, type: str, title: str, message: str = "",
-                          metadata: dict | None = None) -> list[Notification]:
+def notify_company_admins(
+    *, company, type: str, title: str, message: str = "", metadata: dict | None = None
+) -> list[Notification]:
     """One notification for each active company admin of `company`."""
     admins = User.objects.for_company(company).filter(role=Role.COMPANY_ADMIN, is_active=True)
     notes = [
-        Notification(user=admin, company_id=company.pk if hasattr(company, "pk") else company, type=type,
-                     title=title, message=message, metadata=metadata or {})
+        Notification(
+            user=admin,
+            company_id=company.pk if hasattr(company, "pk") else company,
+            type=type,
+            title=title,
+            message=message,
+            metadata=metadata or {},
+        )
         for admin in admins
     ]
     if not notes:
@@ -46,5 +58,8 @@ def mark_read(*, notification: Notification) -> Notification:
 
 def mark_all_read(*, user: User, company) -> int:
     """Mark every unread notification of `user` in `company` read; returns how many changed."""
-    return Notification.objects.for_company(company).filter(user=user, read=False).update(
-        read=True, read_at=timezone.now())
+    return (
+        Notification.objects.for_company(company)
+        .filter(user=user, read=False)
+        .update(read=True, read_at=timezone.now())
+    )

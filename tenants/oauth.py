@@ -54,13 +54,20 @@ class Identity:
 
 # --- providers ---------------------------------------------------------------------------
 
+
 def _config(provider: str) -> tuple | None:
     """The provider's settings as a hashable tuple, or None when it is off (no credentials)."""
     if provider == "google":
         keys = ("GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET", "GOOGLE_DISCOVERY_URL")
     elif provider == "github":
-        keys = ("GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET", "GITHUB_AUTHORIZE_URL", "GITHUB_TOKEN_URL",
-                "GITHUB_USER_URL", "GITHUB_EMAILS_URL")
+        keys = (
+            "GITHUB_CLIENT_ID",
+            "GITHUB_CLIENT_SECRET",
+            "GITHUB_AUTHORIZE_URL",
+            "GITHUB_TOKEN_URL",
+            "GITHUB_USER_URL",
+            "GITHUB_EMAILS_URL",
+        )
     else:
         return None
     values = tuple(getattr(settings, key, "") for key in keys)
@@ -80,25 +87,41 @@ def _client(provider: str, config: tuple):
     if provider == "google":
         client_id, secret, discovery, timeout = config
         return registry.register(
-            "google", client_id=client_id, client_secret=secret, server_metadata_url=discovery,
-            client_kwargs={"scope": "openid email profile", "code_challenge_method": "S256",
-                           "default_timeout": timeout})
+            "google",
+            client_id=client_id,
+            client_secret=secret,
+            server_metadata_url=discovery,
+            client_kwargs={
+                "scope": "openid email profile",
+                "code_challenge_method": "S256",
+                "default_timeout": timeout,
+            },
+        )
     client_id, secret, authorize_url, token_url, _user, _emails, timeout = config
     return registry.register(
-        "github", client_id=client_id, client_secret=secret, authorize_url=authorize_url,
-        access_token_url=token_url, client_kwargs={"scope": "read:user user:email", "default_timeout": timeout})
+        "github",
+        client_id=client_id,
+        client_secret=secret,
+        authorize_url=authorize_url,
+        access_token_url=token_url,
+        client_kwargs={"scope": "read:user user:email", "default_timeout": timeout},
+    )
 
 
 def _provider(provider: str):
     config = _config(provider)
     if config is None:
-        message = f"Sign-in with {PROVIDERS[provider]} is not configured." if provider in PROVIDERS else \
-            "Unknown sign-in provider."
+        message = (
+            f"Sign-in with {PROVIDERS[provider]} is not configured."
+            if provider in PROVIDERS
+            else "Unknown sign-in provider."
+        )
         raise SignInError(message, status=404)
     return _client(provider, config), config
 
 
 # --- the flow ----------------------------------------------------------------------------
+
 
 def begin(request, provider: str, redirect_uri: str):
     """The redirect to the provider's authorization page (state, PKCE and nonce kept in
@@ -124,15 +147,21 @@ def finish(request, provider: str) -> Identity:
         return _github_identity(client, token, user_url=config[4], emails_url=config[5])
     except OAuthError as exc:
         if exc.error == "mismatching_state":
-            raise SignInError("Unknown, expired or already used state: start the sign-in again.",
-                              status=400, field="state")
-        raise SignInError(f"{PROVIDERS[provider]} refused the sign-in: {exc.error}"
-                          f"{': ' + exc.description if exc.description else ''}.", status=400, field="code")
+            raise SignInError(
+                "Unknown, expired or already used state: start the sign-in again.", status=400, field="state"
+            )
+        raise SignInError(
+            f"{PROVIDERS[provider]} refused the sign-in: {exc.error}"
+            f"{': ' + exc.description if exc.description else ''}.",
+            status=400,
+            field="code",
+        )
     except JoseError as exc:
         raise SignInError(f"{PROVIDERS[provider]}'s id_token is not valid ({exc.error}).", status=400)
     except (requests.RequestException, ValueError, KeyError) as exc:
-        raise SignInError(f"{PROVIDERS[provider]} could not be reached or answered oddly "
-                          f"({type(exc).__name__}).", status=502)
+        raise SignInError(
+            f"{PROVIDERS[provider]} could not be reached or answered oddly ({type(exc).__name__}).", status=502
+        )
 
 
 def _google_identity(token: dict) -> Identity:
@@ -154,6 +183,7 @@ def _github_identity(client, token: dict, *, user_url: str, emails_url: str) -> 
 
 # --- who it is ---------------------------------------------------------------------------
 
+
 def field_for(provider: str) -> str:
     """The user document's field holding the provider's id ("oauth.google_id")."""
     return f"oauth.{provider}_id"
@@ -166,8 +196,9 @@ def user_for(identity: Identity) -> User:
     found = principals.find_user({field: identity.subject})
     if found is None:
         if not identity.email:
-            raise SignInError(f"Your {label} account has no verified email address, and no account here is "
-                              f"linked to it.")
+            raise SignInError(
+                f"Your {label} account has no verified email address, and no account here is linked to it."
+            )
         emails = list(dict.fromkeys([identity.email, identity.email.lower()]))
         found = principals.find_user({"email": {"$in": emails}})
         if found is None:
@@ -187,12 +218,14 @@ def _link(user: User, identity: Identity) -> None:
     field = field_for(identity.provider)
     try:
         result = raw(User, unscoped=True).update_one(
-            {"_id": user.pk, field: {"$exists": False}}, {"$set": {field: identity.subject}})
+            {"_id": user.pk, field: {"$exists": False}}, {"$set": {field: identity.subject}}
+        )
     except DuplicateKeyError:
         raise SignInError(f"This {PROVIDERS[identity.provider]} account is linked to another user.", status=409)
     if not result.modified_count:
-        raise SignInError(f"This account was just linked to another {PROVIDERS[identity.provider]} account.",
-                          status=409)
+        raise SignInError(
+            f"This account was just linked to another {PROVIDERS[identity.provider]} account.", status=409
+        )
     user.oauth = {**(user.oauth or {}), f"{identity.provider}_id": identity.subject}
     principals.invalidate(user.pk)
 

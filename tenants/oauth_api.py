@@ -21,8 +21,9 @@ from .serializers import TokenPairSerializer
 _ERROR = inline_serializer("SignInError", {"detail": serializers.CharField()})
 NOT_CONFIGURED = OpenApiResponse(_ERROR, description="The provider is not configured (no client id and secret).")
 UNREACHABLE = OpenApiResponse(_ERROR, description="The provider could not be reached, or answered oddly.")
-LINKED_MEANWHILE = OpenApiResponse(_ERROR, description="The account or the provider's id was linked by another "
-                                                       "sign-in at the same moment.")
+LINKED_MEANWHILE = OpenApiResponse(
+    _ERROR, description="The account or the provider's id was linked by another sign-in at the same moment."
+)
 
 
 def raise_for(error: oauth.SignInError):
@@ -43,8 +44,13 @@ class OAuthStartView(_AuthView):
     """Start signing in with the provider (Google, GitHub): a redirect to its sign-in page.
     404 when the provider is not configured."""
 
-    @extend_schema(responses={302: OpenApiResponse(description="To the provider's authorization page."),
-                              404: NOT_CONFIGURED, 502: UNREACHABLE})
+    @extend_schema(
+        responses={
+            302: OpenApiResponse(description="To the provider's authorization page."),
+            404: NOT_CONFIGURED,
+            502: UNREACHABLE,
+        }
+    )
     def get(self, request, provider):
         redirect_uri = request.build_absolute_uri(reverse(f"oauth-callback-{provider}"))
         try:
@@ -60,10 +66,13 @@ class OAuthCallbackView(_AuthView):
     here (no account is created: a company invites people), an inactive user or a member of a
     switched-off company."""
 
-    @extend_schema(responses={200: TokenPairSerializer, 404: NOT_CONFIGURED, 409: LINKED_MEANWHILE, 502: UNREACHABLE}, parameters=[
-        OpenApiParameter("code", str, description="The authorization code the provider sent."),
-        OpenApiParameter("state", str, description="The state the sign-in started with."),
-    ])
+    @extend_schema(
+        responses={200: TokenPairSerializer, 404: NOT_CONFIGURED, 409: LINKED_MEANWHILE, 502: UNREACHABLE},
+        parameters=[
+            OpenApiParameter("code", str, description="The authorization code the provider sent."),
+            OpenApiParameter("state", str, description="The state the sign-in started with."),
+        ],
+    )
     def get(self, request, provider):
         try:
             identity = oauth.finish(request._request, provider)
@@ -95,8 +104,12 @@ def urlpatterns():
         kwargs = {"provider": provider}
         found += [
             path(f"auth/oauth/{provider}/", OAuthStartView.as_view(), kwargs, name=f"oauth-start-{provider}"),
-            path(f"auth/oauth/{provider}/callback/", OAuthCallbackView.as_view(), kwargs,
-                 name=f"oauth-callback-{provider}"),
+            path(
+                f"auth/oauth/{provider}/callback/",
+                OAuthCallbackView.as_view(),
+                kwargs,
+                name=f"oauth-callback-{provider}",
+            ),
             path(f"users/me/oauth/{provider}/", OAuthUnlinkView.as_view(), kwargs, name=f"oauth-unlink-{provider}"),
         ]
     return found

@@ -80,8 +80,9 @@ def settings_errors(value: dict) -> list[str]:
         if number is not None and (isinstance(number, bool) or not isinstance(number, int) or number < 1):
             errors.append(f"{key}: a whole number of at least 1, or null for the plan's limit.")
     models_allowed = value.get("allowed_models")
-    if models_allowed is not None and (not isinstance(models_allowed, list)
-                                       or not all(isinstance(m, str) and m.strip() for m in models_allowed)):
+    if models_allowed is not None and (
+        not isinstance(models_allowed, list) or not all(isinstance(m, str) and m.strip() for m in models_allowed)
+    ):
         errors.append("allowed_models: a list of model names ([] allows every model).")
     pipeline = value.get("default_pipeline_id")
     if pipeline is not None and not (isinstance(pipeline, str) and ObjectId.is_valid(pipeline)):
@@ -96,28 +97,40 @@ def quotas(company) -> Quotas:
     valid = {k: own[k] for k in QUOTA_KEYS if k in own and not settings_errors({k: own[k]})}  # else the plan's
     merged = {**PLAN_DEFAULTS[Plan(plan)], **valid}
     pipeline = merged.get("default_pipeline_id")
-    return Quotas(plan=str(plan), max_contexts_per_day=merged["max_contexts_per_day"],
-                  max_batch_size=merged["max_batch_size"], allowed_models=tuple(merged["allowed_models"] or ()),
-                  default_pipeline_id=str(pipeline) if pipeline else None)
+    return Quotas(
+        plan=str(plan),
+        max_contexts_per_day=merged["max_contexts_per_day"],
+        max_batch_size=merged["max_batch_size"],
+        allowed_models=tuple(merged["allowed_models"] or ()),
+        default_pipeline_id=str(pipeline) if pipeline else None,
+    )
 
 
 def check_batch_size(quota: Quotas, count: int) -> None:
     limit = quota.batch_limit()
     if count > limit:
-        raise NotAllowed({"contexts": [
-            f"The {quota.plan} plan allows at most {limit} contexts per batch (max_batch_size); {count} given."]})
+        raise NotAllowed(
+            {
+                "contexts": [
+                    f"The {quota.plan} plan allows at most {limit} contexts per batch (max_batch_size); {count} given."
+                ]
+            }
+        )
 
 
 def check_models(quota: Quotas, models_used: dict[str, str]) -> None:
     """`models_used`: the model each part of the request would call, by field name."""
-    refused = {field: [f"The model “{model}” is not in the company's allowed_models "
-                       f"({', '.join(quota.allowed_models)})."]
-               for field, model in models_used.items() if not quota.allows_model(model)}
+    refused = {
+        field: [f"The model “{model}” is not in the company's allowed_models ({', '.join(quota.allowed_models)})."]
+        for field, model in models_used.items()
+        if not quota.allows_model(model)
+    }
     if refused:
         raise NotAllowed(refused)
 
 
 # --- the daily counter ---------------------------------------------------------------------
+
 
 def _usage():
     from .models import CompanyDailyUsage
@@ -144,13 +157,16 @@ def reserve(company, count: int, *, now: datetime | None = None) -> Quotas:
         return quota
     try:
         if count <= limit:
-            _usage().update_one({**key, "contexts": {"$lte": limit - count}}, {"$inc": {"contexts": count}},
-                                upsert=True)
+            _usage().update_one(
+                {**key, "contexts": {"$lte": limit - count}}, {"$inc": {"contexts": count}}, upsert=True
+            )
             return quota
     except DuplicateKeyError:  # the day's counter exists and has no room left
         pass
-    raise QuotaExceeded(f"The {quota.plan} plan allows {limit} contexts a day (max_contexts_per_day); "
-                        f"{used_today(company, now=now)} were created today, {count} more asked.")
+    raise QuotaExceeded(
+        f"The {quota.plan} plan allows {limit} contexts a day (max_contexts_per_day); "
+        f"{used_today(company, now=now)} were created today, {count} more asked."
+    )
 
 
 def release(company, count: int, *, now: datetime | None = None) -> None:

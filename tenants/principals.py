@@ -64,8 +64,7 @@ def _put(cache_key, generation: int, instances) -> None:
 def _restore(rows) -> list:
     """New instances from cached values (lists and dicts copied: nothing mutable is shared)."""
     return [
-        model.from_db(db, [f.attname for f in model._meta.concrete_fields], _copy(values))
-        for model, db, values in rows
+        model.from_db(db, [f.attname for f in model._meta.concrete_fields], _copy(values)) for model, db, values in rows
     ]
 
 
@@ -118,8 +117,16 @@ def _load(model, match: dict, related: dict) -> tuple | None:
     connection = connections[router.db_for_read(model)]
     pipeline = [{"$match": match}, {"$limit": 1}]
     for attname, other in related.items():
-        pipeline.append({"$lookup": {"from": other._meta.db_table, "localField": model._meta.get_field(attname).column,
-                                     "foreignField": "_id", "as": f"_rd_{attname}"}})
+        pipeline.append(
+            {
+                "$lookup": {
+                    "from": other._meta.db_table,
+                    "localField": model._meta.get_field(attname).column,
+                    "foreignField": "_id",
+                    "as": f"_rd_{attname}",
+                }
+            }
+        )
     documents = list(collection(model, using=connection.alias).aggregate(pipeline))
     if not documents:
         return None
@@ -132,6 +139,7 @@ def _load(model, match: dict, related: dict) -> tuple | None:
 
 
 # --- lookups ----------------------------------------------------------------------------
+
 
 def may_act(user, company) -> bool:
     """Whether `user`, whose own company is `company` (None if they have none), may act at all."""
@@ -194,9 +202,10 @@ def note_key_used(key_hash: str, when) -> None:
 
     attnames = [f.attname for f in ApiKey._meta.concrete_fields]
     index = attnames.index("last_used_at")
+
     def stamped(rows):
         (model, db, values), *rest = rows
-        return ((model, db, values[:index] + (when,) + values[index + 1:]), *rest)
+        return ((model, db, values[:index] + (when,) + values[index + 1 :]), *rest)
 
     _memo.replace(("key", key_hash), stamped)
 
@@ -212,7 +221,8 @@ def _stamped(model, pk, attname: str, when):
 
     def change(rows):
         return tuple(
-            (m, db, values[:index] + (when,) + values[index + 1:]) if m is model and values[pk_index] == pk
+            (m, db, values[:index] + (when,) + values[index + 1 :])
+            if m is model and values[pk_index] == pk
             else (m, db, values)
             for m, db, values in rows
         )
@@ -298,6 +308,7 @@ def company(company_id):
 
 
 # --- invalidation -----------------------------------------------------------------------
+
 
 def _changed(sender, instance, **kwargs):
     invalidate(instance.pk)

@@ -31,8 +31,16 @@ def claim(schedule: Schedule, now: datetime) -> Lease | None:
     """Take this run of `schedule` (still enabled, `next_run` as read): next_run moves to the
     next slot, run_count + 1."""
     following = next_slot(schedule.next_run, schedule.interval_seconds, now)
-    held = leases.take(Schedule, schedule.pk, guard={"enabled": True, "next_run": schedule.next_run}, holder={},
-                       until_field="next_run", until=following, write={"last_run_at": now}, inc={"run_count": 1})
+    held = leases.take(
+        Schedule,
+        schedule.pk,
+        guard={"enabled": True, "next_run": schedule.next_run},
+        holder={},
+        until_field="next_run",
+        until=following,
+        write={"last_run_at": now},
+        inc={"run_count": 1},
+    )
     if held:
         schedule.next_run, schedule.last_run_at = following, now
     return held

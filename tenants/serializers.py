@@ -21,8 +21,18 @@ class CompanySerializer(MongoModelSerializer):
 
     class Meta:
         model = Company
-        fields = ["id", "name", "domain", "plan", "settings", "quotas", "owner", "is_active", "created_at",
-                  "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "domain",
+            "plan",
+            "settings",
+            "quotas",
+            "owner",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["owner", "created_at", "updated_at"]
 
     def get_quotas(self, company) -> dict:
@@ -54,25 +64,51 @@ EMBEDDED = {"preferences": UserPreferences, "profile": UserProfile}
 class UserSerializer(MongoModelSerializer):
     password = serializers.CharField(write_only=True, required=False, style={"input_type": "password"})
     guest_companies = serializers.ListField(child=ObjectIdField(), required=False)
-    plugin_keys = serializers.DictField(write_only=True, required=False, help_text=(
-        "The user's plugin credentials by plugin name; write-only (stored encrypted, never returned). "
-        "A value replaces the stored keys; {} removes them."))
+    plugin_keys = serializers.DictField(
+        write_only=True,
+        required=False,
+        help_text=(
+            "The user's plugin credentials by plugin name; write-only (stored encrypted, never returned). "
+            "A value replaces the stored keys; {} removes them."
+        ),
+    )
 
     class Meta:
         model = User
         fields = [
-            "id", "username", "email", "first_name", "last_name", "role", "company",
-            "guest_companies", "is_active", "plugin_keys", "password", "status", "preferences",
-            "profile", "last_login", "created_at", "updated_at",
+            "id",
+            "username",
+            "email",
+            "first_name",
+            "last_name",
+            "role",
+            "company",
+            "guest_companies",
+            "is_active",
+            "plugin_keys",
+            "password",
+            "status",
+            "preferences",
+            "profile",
+            "last_login",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["company", "last_login", "created_at", "updated_at"]
         # Usernames and emails are unique across companies, so a clash cannot be hidden; the
         # answer is the same wherever the other user is and names no one ("accounts" throttle).
         extra_kwargs = {
-            "username": {"validators": [UnicodeUsernameValidator(), UniqueValidator(
-                User.objects.all(), message="This username is not available.")]},
-            "email": {"validators": [UniqueValidator(
-                User.objects.all(), message="This email address is not available.", lookup="iexact")]},
+            "username": {
+                "validators": [
+                    UnicodeUsernameValidator(),
+                    UniqueValidator(User.objects.all(), message="This username is not available."),
+                ]
+            },
+            "email": {
+                "validators": [
+                    UniqueValidator(User.objects.all(), message="This email address is not available.", lookup="iexact")
+                ]
+            },
         }
 
     def _tenant_role(self):
@@ -167,15 +203,24 @@ class UserSettingsSerializer(MongoModelSerializer):
 
 class ApiKeySerializer(MongoModelSerializer):
     permissions = serializers.ListField(
-        child=serializers.ChoiceField(choices=ApiKey.PERMISSIONS), allow_empty=False,
+        child=serializers.ChoiceField(choices=ApiKey.PERMISSIONS),
+        allow_empty=False,
         default=[ApiKey.READ, ApiKey.WRITE],
     )
 
     class Meta:
         model = ApiKey
         fields = [
-            "id", "name", "prefix", "user", "company", "permissions", "expires_at",
-            "last_used_at", "revoked_at", "created_at",
+            "id",
+            "name",
+            "prefix",
+            "user",
+            "company",
+            "permissions",
+            "expires_at",
+            "last_used_at",
+            "revoked_at",
+            "created_at",
         ]
         read_only_fields = ["prefix", "user", "last_used_at", "revoked_at", "created_at"]
 

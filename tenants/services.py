@@ -29,14 +29,21 @@ def _sha256(raw: str) -> str:
 
 # --- API keys --------------------------------------------------------------------------
 
-def create_api_key(*, user: User, company, name: str, permissions=(ApiKey.READ, ApiKey.WRITE),
-                   expires_at=None) -> tuple[ApiKey, str]:
+
+def create_api_key(
+    *, user: User, company, name: str, permissions=(ApiKey.READ, ApiKey.WRITE), expires_at=None
+) -> tuple[ApiKey, str]:
     """Create a key; the plaintext is returned once and never stored."""
     prefix = secrets.token_hex(4)
     raw = f"{API_KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey.objects.create(
-        user=user, company=company, name=name, prefix=prefix, key_hash=_sha256(raw),
-        permissions=sorted(set(permissions)), expires_at=expires_at,
+        user=user,
+        company=company,
+        name=name,
+        prefix=prefix,
+        key_hash=_sha256(raw),
+        permissions=sorted(set(permissions)),
+        expires_at=expires_at,
     )
     return key, raw
 
@@ -71,17 +78,27 @@ def revoke_api_key(key: ApiKey) -> ApiKey:
 
 # --- JWT -------------------------------------------------------------------------------
 
+
 def issue_tokens(user: User, *, family: str | None = None) -> dict:
     now = timezone.now()
     access_exp = now + settings.JWT_ACCESS_LIFETIME
     access = jwt.encode(
-        {"sub": str(user.pk), "type": "access", "iat": now, "exp": access_exp, "jti": secrets.token_hex(8),
-         "pwd": password_stamp(user)},
-        settings.JWT_SIGNING_KEY, algorithm="HS256",
+        {
+            "sub": str(user.pk),
+            "type": "access",
+            "iat": now,
+            "exp": access_exp,
+            "jti": secrets.token_hex(8),
+            "pwd": password_stamp(user),
+        },
+        settings.JWT_SIGNING_KEY,
+        algorithm="HS256",
     )
     refresh = secrets.token_urlsafe(48)
     RefreshToken.objects.create(
-        user=user, token_hash=_sha256(refresh), family=family or secrets.token_hex(16),
+        user=user,
+        token_hash=_sha256(refresh),
+        family=family or secrets.token_hex(16),
         expires_at=now + settings.JWT_REFRESH_LIFETIME,
     )
     return {
@@ -107,8 +124,7 @@ def access_is_current(user: User, stamp: str | None) -> bool:
 def decode_access(token: str) -> tuple[str, str | None]:
     """The user id and password stamp of a valid access token."""
     try:
-        payload = jwt.decode(token, settings.JWT_SIGNING_KEY, algorithms=["HS256"],
-                             options={"require": ["exp", "sub"]})
+        payload = jwt.decode(token, settings.JWT_SIGNING_KEY, algorithms=["HS256"], options={"require": ["exp", "sub"]})
     except jwt.ExpiredSignatureError:
         raise TokenError("Access token expired.")
     except jwt.InvalidTokenError:
@@ -152,6 +168,7 @@ def revoke_all_refresh(user: User) -> int:
 
 
 # --- Settings --------------------------------------------------------------------------
+
 
 def settings_for(user: User) -> UserSettings:
     """The user's settings document, created with defaults on first use."""

@@ -59,8 +59,12 @@ class TenantViewSetMixin:
         if not self.audited:
             return None
         return audit.record(
-            company=audit.company_of(instance) or self.tenant.company, actor=self.request.user, source="api",
-            event_type=audit.event_type(instance, action), obj=instance, changes=changes,
+            company=audit.company_of(instance) or self.tenant.company,
+            actor=self.request.user,
+            source="api",
+            event_type=audit.event_type(instance, action),
+            obj=instance,
+            changes=changes,
             metadata=audit.request_metadata(self.request),
         )
 

@@ -49,12 +49,28 @@ class WebhookForm(forms.ModelForm):
 @admin.register(Webhook)
 class WebhookAdmin(SoftDeleteAdminMixin, TenantAdmin):
     form = WebhookForm
-    list_display = ["name", "url", "events", "enabled", "consecutive_failures", "last_success_at",
-                    "last_failure_at", "company"]
+    list_display = [
+        "name",
+        "url",
+        "events",
+        "enabled",
+        "consecutive_failures",
+        "last_success_at",
+        "last_failure_at",
+        "company",
+    ]
     list_filter = ["enabled"]
     search_fields = ["name", "url"]
-    readonly_fields = ["signing_secret", "consecutive_failures", "disabled_reason", "last_success_at",
-                       "last_failure_at", "created_by", "created_at", "updated_at"]
+    readonly_fields = [
+        "signing_secret",
+        "consecutive_failures",
+        "disabled_reason",
+        "last_success_at",
+        "last_failure_at",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ]
     actions = ["send_test_event"]
 
     @admin.display(description="signing secret")
@@ -68,8 +84,9 @@ class WebhookAdmin(SoftDeleteAdminMixin, TenantAdmin):
             webhooks.start_new_streak(obj)
         super().save_model(request, obj, form, change)
         if not change:
-            messages.warning(request, f"Webhook created. Copy its signing secret now, it is not shown again: "
-                                      f"{obj.secret}")
+            messages.warning(
+                request, f"Webhook created. Copy its signing secret now, it is not shown again: {obj.secret}"
+            )
 
     @admin.action(description="Send test event")
     def send_test_event(self, request, queryset):
@@ -96,8 +113,18 @@ class WebhookDeliveryAdmin(TenantAdmin):
     list_display = ["event_type", "webhook", "status", "attempt_count", "created_at", "completed_at", "company"]
     list_filter = ["status", EventFilter]
     search_fields = ["event_type", "event_id"]
-    fields = ["webhook", "company", "event_id", "event_type", "status", "next_attempt_at", "completed_at",
-              "created_at", "attempts_table", "payload_json"]
+    fields = [
+        "webhook",
+        "company",
+        "event_id",
+        "event_type",
+        "status",
+        "next_attempt_at",
+        "completed_at",
+        "created_at",
+        "attempts_table",
+        "payload_json",
+    ]
     readonly_fields = fields
     actions = ["redeliver"]
 
@@ -114,12 +141,18 @@ class WebhookDeliveryAdmin(TenantAdmin):
     @admin.display(description="attempts")
     def attempts_table(self, obj):
         rows = format_html_join(
-            "", "<tr><td>{}</td><td>{}</td><td>{} ms</td><td>{}</td></tr>",
-            ((a.at, a.status_code if a.status_code is not None else "—", a.latency_ms, a.error or "")
-             for a in obj.attempts or []),
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{} ms</td><td>{}</td></tr>",
+            (
+                (a.at, a.status_code if a.status_code is not None else "—", a.latency_ms, a.error or "")
+                for a in obj.attempts or []
+            ),
         )
-        return format_html('<table class="webhook-attempts"><thead><tr><th>at</th><th>status</th>'
-                           "<th>latency</th><th>error</th></tr></thead><tbody>{}</tbody></table>", rows)
+        return format_html(
+            '<table class="webhook-attempts"><thead><tr><th>at</th><th>status</th>'
+            "<th>latency</th><th>error</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
 
     @admin.display(description="payload")
     def payload_json(self, obj):

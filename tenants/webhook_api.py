@@ -24,15 +24,27 @@ from .viewsets import TenantReadOnlyViewSet, TenantViewSet
 
 class WebhookSerializer(MongoModelSerializer):
     events = serializers.ListField(
-        child=serializers.ChoiceField(choices=webhooks.SUBSCRIBABLE), allow_empty=False,
+        child=serializers.ChoiceField(choices=webhooks.SUBSCRIBABLE),
+        allow_empty=False,
         help_text=f"Event types to receive; “{webhooks.ALL_EVENTS}” receives every event.",
     )
 
     class Meta:
         model = Webhook
         fields = [
-            "id", "name", "url", "events", "enabled", "consecutive_failures", "disabled_reason",
-            "last_success_at", "last_failure_at", "created_by", "company", "created_at", "updated_at",
+            "id",
+            "name",
+            "url",
+            "events",
+            "enabled",
+            "consecutive_failures",
+            "disabled_reason",
+            "last_success_at",
+            "last_failure_at",
+            "created_by",
+            "company",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["created_by", "created_at", "updated_at"]
 
@@ -55,8 +67,12 @@ class WebhookSerializer(MongoModelSerializer):
 
 
 class WebhookSecretSerializer(WebhookSerializer):
-    secret = serializers.CharField(read_only=True, help_text=(
-        "The signing secret (`whsec_` + base64, the Standard Webhooks format); shown only in this response."))
+    secret = serializers.CharField(
+        read_only=True,
+        help_text=(
+            "The signing secret (`whsec_` + base64, the Standard Webhooks format); shown only in this response."
+        ),
+    )
 
     class Meta(WebhookSerializer.Meta):
         fields = WebhookSerializer.Meta.fields + ["secret"]
@@ -66,8 +82,17 @@ class WebhookDeliverySerializer(MongoModelSerializer):
     class Meta:
         model = WebhookDelivery
         fields = [
-            "id", "webhook", "event_id", "event_type", "payload", "status", "attempts", "next_attempt_at",
-            "completed_at", "company", "created_at",
+            "id",
+            "webhook",
+            "event_id",
+            "event_type",
+            "payload",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "completed_at",
+            "company",
+            "created_at",
         ]
         read_only_fields = fields
 
@@ -133,4 +158,3 @@ class WebhookDeliveryViewSet(_CompanyAdminOnly, TenantReadOnlyViewSet):
             return _accepted(webhooks.redeliver(self.get_object()))
         except webhooks.WebhookDisabled as exc:
             raise serializers.ValidationError({"detail": str(exc)})
-

@@ -86,7 +86,10 @@ EVENTS = {
 SUBSCRIBABLE = [ALL_EVENTS, *sorted(EVENTS)]
 SECRET_PREFIX = "whsec_"
 STANDARD_ID_HEADER, STANDARD_TIMESTAMP_HEADER, STANDARD_SIGNATURE_HEADER = (
-    "webhook-id", "webhook-timestamp", "webhook-signature")
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+)
 EVENT_HEADER = "X-Requestdesk-Event"
 DELIVERY_HEADER = "X-Requestdesk-Delivery"
 SIGNATURE_HEADER = "X-Requestdesk-Signature"
@@ -108,12 +111,12 @@ def check_events(names) -> list[str]:
     names = list(dict.fromkeys(names))
     unknown = [name for name in names if name not in SUBSCRIBABLE]
     if unknown:
-        raise UnknownEvent(f"Unknown event {', '.join(map(repr, unknown))}; "
-                           f"the events are: {', '.join(SUBSCRIBABLE)}.")
+        raise UnknownEvent(f"Unknown event {', '.join(map(repr, unknown))}; the events are: {', '.join(SUBSCRIBABLE)}.")
     return names
 
 
 # --- Endpoints -------------------------------------------------------------------------
+
 
 def new_secret() -> str:
     """A Standard Webhooks secret: "whsec_" + base64 of 32 random bytes."""
@@ -126,12 +129,20 @@ def standard_secret(secret: str) -> str:
     return secret if secret.startswith(SECRET_PREFIX) else SECRET_PREFIX + base64.b64encode(secret.encode()).decode()
 
 
-def create_webhook(*, company, name: str, url: str, events: list[str], enabled: bool = True,
-                   created_by=None) -> Webhook:
+def create_webhook(
+    *, company, name: str, url: str, events: list[str], enabled: bool = True, created_by=None
+) -> Webhook:
     """Register an endpoint; its signing secret is generated here (read it from the result)."""
     outbound.check_url(url)
-    return Webhook.objects.create(company=company, name=name, url=url, events=check_events(events), enabled=enabled,
-                                  secret=new_secret(), created_by=created_by)
+    return Webhook.objects.create(
+        company=company,
+        name=name,
+        url=url,
+        events=check_events(events),
+        enabled=enabled,
+        secret=new_secret(),
+        created_by=created_by,
+    )
 
 
 def start_new_streak(webhook: Webhook) -> None:
@@ -161,6 +172,7 @@ def rotate_secret(*, webhook: Webhook) -> Webhook:
 
 # --- Events ----------------------------------------------------------------------------
 
+
 def _event(*, company_id, event_type: str, data, source) -> dict:
     """The event document sent as the body; data is normalised to plain JSON once, here."""
     return {
@@ -175,8 +187,12 @@ def _event(*, company_id, event_type: str, data, source) -> dict:
 
 def _new_delivery(*, webhook: Webhook, event: dict) -> WebhookDelivery:
     return WebhookDelivery.objects.create(
-        company_id=webhook.company_id, webhook=webhook, event_id=event["id"], event_type=event["type"],
-        payload=event, next_attempt_at=timezone.now(),
+        company_id=webhook.company_id,
+        webhook=webhook,
+        event_id=event["id"],
+        event_type=event["type"],
+        payload=event,
+        next_attempt_at=timezone.now(),
     )
 
 
@@ -189,8 +205,7 @@ def enqueue(deliveries: list[WebhookDelivery]) -> None:
         try:
             deliver_webhook.delay(str(delivery.pk))
         except BrokerError:
-            logger.warning("webhook delivery %s not queued (broker unavailable); the retry sweep will",
-                           delivery.pk)
+            logger.warning("webhook delivery %s not queued (broker unavailable); the retry sweep will", delivery.pk)
 
 
 def subscribers(*, company, event_type: str):
@@ -205,16 +220,21 @@ def emit_event(*, company, event_type: str, data, source: str | None = None) -> 
         raise UnknownEvent(f"{event_type!r} is not in tenants.webhooks.EVENTS; add it there (and to the README).")
     company_id = getattr(company, "pk", company)
     event = _event(company_id=company_id, event_type=event_type, data=data, source=source)
-    deliveries = [_new_delivery(webhook=hook, event=event) for hook in subscribers(company=company,
-                                                                                    event_type=event_type)]
+    deliveries = [
+        _new_delivery(webhook=hook, event=event) for hook in subscribers(company=company, event_type=event_type)
+    ]
     enqueue(deliveries)
     return deliveries
 
 
 def send_test_event(webhook: Webhook, *, source: str | None = None) -> WebhookDelivery:
     """A `webhook.test` event to this webhook alone, subscribed or not, enabled or not."""
-    event = _event(company_id=webhook.company_id, event_type=TEST_EVENT, source=source,
-                   data={"webhook_id": str(webhook.pk), "message": "This is a test event from requestdesk."})
+    event = _event(
+        company_id=webhook.company_id,
+        event_type=TEST_EVENT,
+        source=source,
+        data={"webhook_id": str(webhook.pk), "message": "This is a test event from requestdesk."},
+    )
     delivery = _new_delivery(webhook=webhook, event=event)
     enqueue([delivery])
     return delivery
@@ -239,13 +259,19 @@ def requeue_due(*, now=None, limit: int = 500) -> int:
     from .tasks import deliver_webhook
 
     now = now or timezone.now()
-    due = WebhookDelivery.objects.filter(
-        status__in=[WebhookDelivery.PENDING, WebhookDelivery.RETRYING], next_attempt_at__lte=now,
-    ).order_by("next_attempt_at").values_list("pk", flat=True)[:limit]
+    due = (
+        WebhookDelivery.objects.filter(
+            status__in=[WebhookDelivery.PENDING, WebhookDelivery.RETRYING],
+            next_attempt_at__lte=now,
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
     return len(leases.requeue(list(due), deliver_webhook.delay, "due webhook delivery"))
 
 
 # --- Signatures ------------------------------------------------------------------------
+
 
 def _as_bytes(body) -> bytes:
     return body if isinstance(body, bytes) else body.encode()
@@ -296,6 +322,7 @@ def verify_signature(secret: str, header: str, body, tolerance: int = 300) -> bo
 
 # --- Delivery --------------------------------------------------------------------------
 
+
 def backoff_seconds(attempts: int) -> int:
     """Wait after the `attempts`-th failed attempt: base, 2 x base, 4 x base, ..."""
     return settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** (attempts - 1)
@@ -315,9 +342,15 @@ def _claim(delivery_id) -> WebhookDelivery | None:
         return None
     if delivery.next_attempt_at and delivery.next_attempt_at > now + CLOCK_SLACK:
         return None  # not due yet, or another worker holds it
-    held = leases.take(WebhookDelivery, delivery.pk, guard={"status": delivery.status,
-                                                            "next_attempt_at": delivery.next_attempt_at},
-                       holder={}, until_field="next_attempt_at", seconds=_lease_seconds(), now=now)
+    held = leases.take(
+        WebhookDelivery,
+        delivery.pk,
+        guard={"status": delivery.status, "next_attempt_at": delivery.next_attempt_at},
+        holder={},
+        until_field="next_attempt_at",
+        seconds=_lease_seconds(),
+        now=now,
+    )
     return delivery if held else None
 
 
@@ -404,17 +437,20 @@ def _finish(delivery: WebhookDelivery, status: str, now) -> None:
 
 def _count_failure(webhook: Webhook, now, error: str) -> None:
     """One more failed delivery in a row; disable the webhook at the threshold (once)."""
-    Webhook.objects.filter(pk=webhook.pk).update(consecutive_failures=F("consecutive_failures") + 1,
-                                                 last_failure_at=now)
+    Webhook.objects.filter(pk=webhook.pk).update(
+        consecutive_failures=F("consecutive_failures") + 1, last_failure_at=now
+    )
     failures = Webhook.objects.filter(pk=webhook.pk).values_list("consecutive_failures", flat=True).first() or 0
     if failures < settings.WEBHOOK_DISABLE_AFTER:
         return
     reason = f"Disabled after {failures} failed deliveries in a row; last error: {error}"
-    reason = reason[:Webhook._meta.get_field("disabled_reason").max_length]
+    reason = reason[: Webhook._meta.get_field("disabled_reason").max_length]
     if Webhook.objects.filter(pk=webhook.pk, enabled=True).update(enabled=False, disabled_reason=reason):
         logger.warning("webhook %s disabled after %s consecutive failed deliveries", webhook.pk, failures)
         notify_company_admins(
-            company=webhook.company_id, type="webhook.disabled", title=f"Webhook “{webhook.name}” was disabled",
+            company=webhook.company_id,
+            type="webhook.disabled",
+            title=f"Webhook “{webhook.name}” was disabled",
             message=f"{reason}. Fix the endpoint, then enable the webhook again.",
             metadata={"webhook_id": str(webhook.pk)},
         )

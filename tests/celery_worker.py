@@ -46,14 +46,25 @@ def wait_until(predicate, timeout: float, interval: float = 0.2) -> bool:
 class Worker:
     """One Celery worker subprocess (restartable)."""
 
-    def __init__(self, name: str, log_path: Path, *, queues: list[str] | None = None, concurrency: int = 1,
-                 pool: str = "solo", env: dict | None = None):
+    def __init__(
+        self,
+        name: str,
+        log_path: Path,
+        *,
+        queues: list[str] | None = None,
+        concurrency: int = 1,
+        pool: str = "solo",
+        env: dict | None = None,
+    ):
         self.name, self.log_path = name, Path(log_path)
         self.queues, self.concurrency, self.pool = queues, concurrency, pool
-        self.env = {**os.environ, "MONGODB_NAME": settings.DATABASES["default"]["NAME"],
-                    # the key the test stored its secrets with (test settings may change it)
-                    "FIELD_ENCRYPTION_KEY": getattr(settings, "FIELD_ENCRYPTION_KEY", "") or "",
-                    **{k: str(v) for k, v in (env or {}).items()}}
+        self.env = {
+            **os.environ,
+            "MONGODB_NAME": settings.DATABASES["default"]["NAME"],
+            # the key the test stored its secrets with (test settings may change it)
+            "FIELD_ENCRYPTION_KEY": getattr(settings, "FIELD_ENCRYPTION_KEY", "") or "",
+            **{k: str(v) for k, v in (env or {}).items()},
+        }
         self.popen: subprocess.Popen | None = None
         self.starts = 0
         self._log = open(self.log_path, "a+")
@@ -68,13 +79,30 @@ class Worker:
         self.starts += 1
         self._log.write(f"\n--- start {self.starts} ---\n")
         self._log.flush()
-        cmd = [sys.executable, "-m", "celery", "-A", "requestdesk", "worker", "--pool", self.pool,
-               "-c", str(self.concurrency), "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-               "--without-heartbeat", "-n", f"{self.name}-{uuid.uuid4().hex[:8]}@%h"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "requestdesk",
+            "worker",
+            "--pool",
+            self.pool,
+            "-c",
+            str(self.concurrency),
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"{self.name}-{uuid.uuid4().hex[:8]}@%h",
+        ]
         if self.queues:
             cmd += ["-Q", ",".join(self.queues)]
-        self.popen = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
-                                      start_new_session=True)
+        self.popen = subprocess.Popen(
+            cmd, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         return self
 
     def alive(self) -> bool:

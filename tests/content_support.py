@@ -23,13 +23,27 @@ from tests.fake_llm import API_KEY, FakeLLM
 TEST_KEY = "Mi94bn1PebHo1MPpIwXi_-BxXOWHcrveYCkpAVrXyWA="  # a Fernet key for the tests only
 
 SECTIONS = [
-    {"id": "introduction", "type": "text", "name": "Introduction",
-     "instructions": "Introduce {title} for {target_audience}", "word_range": [50, 100]},
-    {"id": "main_content", "type": "sections", "name": "Main Content", "min_sections": 2, "max_sections": 3,
-     "section_template": {"type": "text", "name": "Part", "instructions": "Expand on one aspect",
-                          "word_range": [100, 200]}},
-    {"id": "conclusion", "type": "text", "name": "Conclusion", "instructions": "Summarize",
-     "word_range": [50, 100]},
+    {
+        "id": "introduction",
+        "type": "text",
+        "name": "Introduction",
+        "instructions": "Introduce {title} for {target_audience}",
+        "word_range": [50, 100],
+    },
+    {
+        "id": "main_content",
+        "type": "sections",
+        "name": "Main Content",
+        "min_sections": 2,
+        "max_sections": 3,
+        "section_template": {
+            "type": "text",
+            "name": "Part",
+            "instructions": "Expand on one aspect",
+            "word_range": [100, 200],
+        },
+    },
+    {"id": "conclusion", "type": "text", "name": "Conclusion", "instructions": "Summarize", "word_range": [50, 100]},
 ]
 SECTION_IDS = ["introduction", "main_content_1", "main_content_2", "conclusion"]
 
@@ -51,8 +65,11 @@ def queued(request, monkeypatch):
     [(context_id, countdown)]."""
     calls = []
     if request.node.get_closest_marker("slow") is None:
-        monkeypatch.setattr(content_tasks.process_context, "apply_async",
-                            lambda args, countdown=None: calls.append((args[0], countdown)))
+        monkeypatch.setattr(
+            content_tasks.process_context,
+            "apply_async",
+            lambda args, countdown=None: calls.append((args[0], countdown)),
+        )
         monkeypatch.setattr(tenant_tasks.deliver_webhook, "delay", lambda delivery_id: None)
     return calls
 
@@ -65,33 +82,50 @@ def llm():
 
 
 def make_provider(company, llm: FakeLLM, *, api_key: str = API_KEY, **fields) -> LLMProvider:
-    provider = LLMProvider(company=company, name=fields.pop("name", "local llm"), provider="custom",
-                           base_url=llm.base_url, models=["gpt-test"], **fields)
+    provider = LLMProvider(
+        company=company,
+        name=fields.pop("name", "local llm"),
+        provider="custom",
+        base_url=llm.base_url,
+        models=["gpt-test"],
+        **fields,
+    )
     crypto.set_secret(provider, "api_key", api_key)
     provider.save()
     return provider
 
 
 def make_agent(company, provider, **fields) -> Agent:
-    return Agent.objects.create(company=company, name=fields.pop("name", "writer"), model="gpt-agent",
-                                provider=provider, system_prompt="You write for Acme.", **fields)
+    return Agent.objects.create(
+        company=company,
+        name=fields.pop("name", "writer"),
+        model="gpt-agent",
+        provider=provider,
+        system_prompt="You write for Acme.",
+        **fields,
+    )
 
 
 def make_template(company, sections=None, **fields) -> Template:
-    return Template.objects.create(company=company, name=fields.pop("name", "Article"),
-                                   structure={"sections": sections or SECTIONS}, **fields)
+    return Template.objects.create(
+        company=company, name=fields.pop("name", "Article"), structure={"sections": sections or SECTIONS}, **fields
+    )
 
 
 def make_component(company, type: str, config: dict | None = None, **fields) -> Component:
-    return Component.objects.create(company=company, name=fields.pop("name", f"{type} component"), type=type,
-                                    config=config or {}, **fields)
+    return Component.objects.create(
+        company=company, name=fields.pop("name", f"{type} component"), type=type, config=config or {}, **fields
+    )
 
 
 def make_pipeline(company, steps: list[tuple[Component, dict]], **fields) -> Pipeline:
-    components = [PipelineStep(component_id=c.pk, name=c.name, order=n, config_overrides=overrides)
-                  for n, (c, overrides) in enumerate(steps, start=1)]
-    return Pipeline.objects.create(company=company, name=fields.pop("name", "Articles"), components=components,
-                                   **fields)
+    components = [
+        PipelineStep(component_id=c.pk, name=c.name, order=n, config_overrides=overrides)
+        for n, (c, overrides) in enumerate(steps, start=1)
+    ]
+    return Pipeline.objects.create(
+        company=company, name=fields.pop("name", "Articles"), components=components, **fields
+    )
 
 
 @dataclass
@@ -108,16 +142,26 @@ def article_setup(company, llm: FakeLLM | None = None, *, fmt: str = "markdown",
     template = make_template(company)
     components = {
         "template": make_component(company, "template"),
-        "ai_generator": make_component(company, "ai_generator", {
-            "model": "gpt-test", "temperature": 0.7, "max_tokens": 500,
-            **({"provider_id": str(provider.pk)} if provider else {})}),
+        "ai_generator": make_component(
+            company,
+            "ai_generator",
+            {
+                "model": "gpt-test",
+                "temperature": 0.7,
+                "max_tokens": 500,
+                **({"provider_id": str(provider.pk)} if provider else {}),
+            },
+        ),
         "transformer": make_component(company, "transformer", {"format": fmt}),
     }
-    pipeline = make_pipeline(company, [
-        (components["template"], {"template_id": str(template.pk)}),
-        (components["ai_generator"], {"temperature": 0.65}),
-        (components["transformer"], {"add_table_of_contents": toc}),
-    ])
+    pipeline = make_pipeline(
+        company,
+        [
+            (components["template"], {"template_id": str(template.pk)}),
+            (components["ai_generator"], {"temperature": 0.65}),
+            (components["transformer"], {"add_table_of_contents": toc}),
+        ],
+    )
     return Setup(provider, template, components, pipeline)
 
 

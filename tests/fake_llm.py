@@ -18,9 +18,11 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 API_KEY = "sk-content-test-0123456789"
-ERRORS = {401: ("Incorrect API key provided.", "invalid_api_key"),
-          429: ("Rate limit reached for requests.", "rate_limit_exceeded"),
-          400: ("Invalid request.", "invalid_request_error")}
+ERRORS = {
+    401: ("Incorrect API key provided.", "invalid_api_key"),
+    429: ("Rate limit reached for requests.", "rate_limit_exceeded"),
+    400: ("Invalid request.", "invalid_request_error"),
+}
 
 
 def answer_for(body: dict) -> str:
@@ -78,8 +80,9 @@ class FakeLLM:
                     return self._json(404, {"error": {"message": "Unknown path", "type": "invalid_request_error"}})
                 if self.headers.get("Authorization") != f"Bearer {fake.api_key}":
                     message, code = ERRORS[401]
-                    return self._json(401, {"error": {"message": message, "type": "invalid_request_error",
-                                                      "code": code}})
+                    return self._json(
+                        401, {"error": {"message": message, "type": "invalid_request_error", "code": code}}
+                    )
                 step = fake._next_step(body)
                 if step and step[0] == "status":
                     message, code = ERRORS.get(step[1], ("The server had an error.", "server_error"))
@@ -92,10 +95,18 @@ class FakeLLM:
                     time.sleep(fake.delay)
                 content = step[1] if step and step[0] == "answer" else answer_for(body)
                 words = len(content.split())
-                self._json(200, {"id": "chatcmpl-content", "object": "chat.completion", "created": 1700000000,
-                                 "model": body.get("model", "gpt-test"),
-                                 "usage": {"prompt_tokens": 30, "completion_tokens": words, "total_tokens": 30 + words},
-                                 "choices": [{"index": 0, "finish_reason": "stop",
-                                              "message": {"role": "assistant", "content": content}}]})
+                self._json(
+                    200,
+                    {
+                        "id": "chatcmpl-content",
+                        "object": "chat.completion",
+                        "created": 1700000000,
+                        "model": body.get("model", "gpt-test"),
+                        "usage": {"prompt_tokens": 30, "completion_tokens": words, "total_tokens": 30 + words},
+                        "choices": [
+                            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
+                        ],
+                    },
+                )
 
         return Handler

@@ -94,8 +94,12 @@ def install() -> None:
     def teardown(self):
         written = _written.take()
         aliases = self._databases_names(include_mirrors=False)
-        if (_children_ran() or self.available_apps is not None or self.serialized_rollback
-                or any(collection in _DJANGO_OWN for _, collection in written)):
+        if (
+            _children_ran()
+            or self.available_apps is not None
+            or self.serialized_rollback
+            or any(collection in _DJANGO_OWN for _, collection in written)
+        ):
             django_teardown(self)
             _written.take()  # the flush's own writes
             return

@@ -86,8 +86,9 @@ class Owner:
         if model not in self.objects:
             builder = FACTORIES.get(model)
             if builder is None:
-                raise MissingFactory(f"no isolation-sweep factory for {model._meta.label}; add one to "
-                                     "tests/isolation_factories.py")
+                raise MissingFactory(
+                    f"no isolation-sweep factory for {model._meta.label}; add one to tests/isolation_factories.py"
+                )
             self.objects[model] = builder(self)
         return self.objects[model]
 
@@ -109,6 +110,7 @@ def _renamed(obj, **fields):
 
 # --- tenants ------------------------------------------------------------------------------------------
 
+
 @builds(Company)
 def _company(o):
     return _renamed(o.company, name=o.text(Company), domain=f"{o.text(Company)}.example")
@@ -117,8 +119,14 @@ def _company(o):
 @builds(User)
 def _user(o):
     text = o.text(User)
-    return User.objects.create_user(username=text, email=f"{text}@example.com", password="x-Sweep-password-1",
-                                    role=Role.CONTENT_WRITER, company=o.company, first_name=text)
+    return User.objects.create_user(
+        username=text,
+        email=f"{text}@example.com",
+        password="x-Sweep-password-1",
+        role=Role.CONTENT_WRITER,
+        company=o.company,
+        first_name=text,
+    )
 
 
 @builds(UserSettings)
@@ -146,15 +154,22 @@ def _refresh_token(o):
 
 @builds(Webhook)
 def _webhook(o):
-    return webhooks.create_webhook(company=o.company, name=o.text(Webhook), url=f"http://127.0.0.1:9/{o.text(Webhook)}",
-                                   events=[webhooks.ALL_EVENTS])
+    return webhooks.create_webhook(
+        company=o.company,
+        name=o.text(Webhook),
+        url=f"http://127.0.0.1:9/{o.text(Webhook)}",
+        events=[webhooks.ALL_EVENTS],
+    )
 
 
 @builds(WebhookDelivery)
 def _delivery(o):
     o.get(Webhook)
-    [delivery] = webhooks.emit_event(company=o.company, event_type="scrape.completed",  # a catalogue name
-                                     data={"note": o.text(WebhookDelivery)})
+    [delivery] = webhooks.emit_event(
+        company=o.company,
+        event_type="scrape.completed",  # a catalogue name
+        data={"note": o.text(WebhookDelivery)},
+    )
     o.terms[WebhookDelivery] = delivery.event_id  # the admin searches deliveries by event type and id
     return delivery
 
@@ -171,6 +186,7 @@ def _notification(o):
 
 # --- content ------------------------------------------------------------------------------------------
 
+
 def _setup(o):
     if "article" not in o.extra:
         o.extra["article"] = article_setup(o.company)
@@ -179,8 +195,13 @@ def _setup(o):
 
 @builds(Ticket)
 def _ticket(o):
-    return Ticket.objects.create(company=o.company, title=o.text(Ticket), description=o.text(Ticket),
-                                 created_by=o.client_user, assigned_to=o.writer)
+    return Ticket.objects.create(
+        company=o.company,
+        title=o.text(Ticket),
+        description=o.text(Ticket),
+        created_by=o.client_user,
+        assigned_to=o.writer,
+    )
 
 
 @builds(Campaign)
@@ -205,8 +226,9 @@ def _pipeline(o):
 
 @builds(Batch)
 def _batch(o):
-    return batches.create_batch(pipeline=o.get(Pipeline), items=[{"data": {"title": o.text(Context)}}],
-                                name=o.text(Batch), user=o.client_user)
+    return batches.create_batch(
+        pipeline=o.get(Pipeline), items=[{"data": {"title": o.text(Context)}}], name=o.text(Batch), user=o.client_user
+    )
 
 
 @builds(Context)
@@ -216,6 +238,7 @@ def _context(o):
 
 # --- knowledge ----------------------------------------------------------------------------------------
 
+
 @builds(LLMProvider)
 def _provider(o):
     return make_provider(o.company, url=o.fake_url, name=o.text(LLMProvider))
@@ -223,12 +246,23 @@ def _provider(o):
 
 @builds(KnowledgeCollection)
 def _collection(o):
-    collection = make_collection(o.company, provider=o.get(LLMProvider), name=o.text(KnowledgeCollection),
-                                 description=o.text(KnowledgeCollection))
+    collection = make_collection(
+        o.company,
+        provider=o.get(LLMProvider),
+        name=o.text(KnowledgeCollection),
+        description=o.text(KnowledgeCollection),
+    )
     chunk = o.text(KnowledgeChunk)
-    knowledge_ingest.ingest_items(collection=collection, source_type="manual", full=False, items=[
-        knowledge_ingest.text_item(title=chunk, text=f"{chunk} {o.text(KnowledgeCollection)} private pricing sheet.",
-                                   source_id=chunk)])
+    knowledge_ingest.ingest_items(
+        collection=collection,
+        source_type="manual",
+        full=False,
+        items=[
+            knowledge_ingest.text_item(
+                title=chunk, text=f"{chunk} {o.text(KnowledgeCollection)} private pricing sheet.", source_id=chunk
+            )
+        ],
+    )
     return collection
 
 
@@ -239,34 +273,47 @@ def _chunk(o):
 
 @builds(Agent)
 def _agent(o):
-    return make_agent(o.company, provider=o.get(LLMProvider), collections=[o.get(KnowledgeCollection)],
-                      name=o.text(Agent), description=o.text(Agent))
+    return make_agent(
+        o.company,
+        provider=o.get(LLMProvider),
+        collections=[o.get(KnowledgeCollection)],
+        name=o.text(Agent),
+        description=o.text(Agent),
+    )
 
 
 @builds(SyncHistory)
 def _sync_history(o):
     provider = o.get(LLMProvider)
     shop = make_agent(o.company, url=o.fake_url, provider=provider, name=f"{o.text(SyncHistory)} shop")
-    blog = make_collection(o.company, source_type="wordpress", provider=provider, agent=shop,
-                           name=f"{o.text(SyncHistory)} blog")
+    blog = make_collection(
+        o.company, source_type="wordpress", provider=provider, agent=shop, name=f"{o.text(SyncHistory)} blog"
+    )
     sync.set_schedule(collection=blog, interval_seconds=3600)
     return _renamed(sync.new_history(collection=blog, trigger="api"), error_message=o.text(SyncHistory))
 
 
 @builds(Conversation)
 def _conversation(o):
-    return Conversation.objects.create(company=o.company, agent=o.get(Agent), user=o.client_user,
-                                       started_at=timezone.now(), contact_id=o.text(Conversation),
-                                       tags=[o.text(Conversation)])
+    return Conversation.objects.create(
+        company=o.company,
+        agent=o.get(Agent),
+        user=o.client_user,
+        started_at=timezone.now(),
+        contact_id=o.text(Conversation),
+        tags=[o.text(Conversation)],
+    )
 
 
 @builds(Message)
 def _message(o):
-    return Message.objects.create(company=o.company, conversation=o.get(Conversation), sender_type="user",
-                                  role="user", content=o.text(Message))
+    return Message.objects.create(
+        company=o.company, conversation=o.get(Conversation), sender_type="user", role="user", content=o.text(Message)
+    )
 
 
 # --- scraping -----------------------------------------------------------------------------------------
+
 
 @builds(Preset)
 def _preset(o):
@@ -297,12 +344,17 @@ def _job(o):
 @builds(Result)
 def _result(o):
     target, text = o.get(Target), o.text(Result)
-    scraping_ingest.ingest(target=target, platform="article", job=o.get(ScrapeJob), items=[
-        Item(title=text, text=f"{text} the kettle boils fast.", author="Ann", url=f"http://127.0.0.1:9/{text}")])
+    scraping_ingest.ingest(
+        target=target,
+        platform="article",
+        job=o.get(ScrapeJob),
+        items=[Item(title=text, text=f"{text} the kettle boils fast.", author="Ann", url=f"http://127.0.0.1:9/{text}")],
+    )
     return Result.objects.get(target=target)
 
 
 # --- plugins ------------------------------------------------------------------------------------------
+
 
 @builds(Task)
 def _task(o):

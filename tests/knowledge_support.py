@@ -41,16 +41,30 @@ def fake_embedding(text: str) -> list[float]:
 
 
 def wp_post(pk: int, title: str, html: str, kind: str = "post", base: str = "https://blog.example") -> dict:
-    return {"id": pk, "type": kind, "slug": f"{kind}-{pk}", "link": f"{base}/{kind}-{pk}/",
-            "modified_gmt": "2026-01-01T00:00:00", "title": {"rendered": title},
-            "content": {"rendered": html, "protected": False}}
+    return {
+        "id": pk,
+        "type": kind,
+        "slug": f"{kind}-{pk}",
+        "link": f"{base}/{kind}-{pk}/",
+        "modified_gmt": "2026-01-01T00:00:00",
+        "title": {"rendered": title},
+        "content": {"rendered": html, "protected": False},
+    }
 
 
 def shopify_product(pk: int, title: str, html: str, price: str = "19.99") -> dict:
     handle = re.sub(r"\W+", "-", title.lower()).strip("-")
-    return {"id": pk, "title": title, "body_html": html, "handle": handle, "vendor": "Acme", "product_type": "Gear",
-            "tags": "outdoor", "updated_at": "2026-01-01T00:00:00-00:00",
-            "variants": [{"id": pk * 10, "title": "Default Title", "price": price}]}
+    return {
+        "id": pk,
+        "title": title,
+        "body_html": html,
+        "handle": handle,
+        "vendor": "Acme",
+        "product_type": "Gear",
+        "tags": "outdoor",
+        "updated_at": "2026-01-01T00:00:00-00:00",
+        "variants": [{"id": pk * 10, "title": "Default Title", "price": price}],
+    }
 
 
 def minimal_pdf(text: str) -> bytes:
@@ -63,10 +77,14 @@ def pdf_with_content(stream: bytes, *, flate: bool = False) -> bytes:
     xref table."""
     data = zlib.compress(stream, 9) if flate else stream
     head = b"<< /Length %d%s >>\nstream\n" % (len(data), b" /Filter /FlateDecode" if flate else b"")
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Contents 4 0 R "
-               b"/Resources << /Font << /F1 5 0 R >> >> >>",
-               head + data + b"\nendstream", b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        head + data + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
     out, offsets = bytearray(b"%PDF-1.4\n"), []
     for number, body in enumerate(objects, start=1):
         offsets.append(len(out))
@@ -151,34 +169,49 @@ class FakeAPIs:
                 if parts.path.startswith("/wp-json/wp/v2/"):
                     return self._wordpress(parts.path.rsplit("/", 1)[-1], query)
                 if parts.path.startswith(API):
-                    return self._shopify(parts.path[len(API):], query)
+                    return self._shopify(parts.path[len(API) :], query)
                 self._json(404, {"error": "not found"})
 
             def _wordpress(self, kind, query):
                 if kind not in fake.wp:
                     return self._json(404, {"code": "rest_no_route", "message": "No route was found."})
                 if self.headers.get("Authorization") != "Basic " + base64.b64encode(WORDPRESS_KEY.encode()).decode():
-                    return self._json(401, {"code": "rest_not_logged_in", "message": "You are not currently logged in."})
+                    return self._json(
+                        401, {"code": "rest_not_logged_in", "message": "You are not currently logged in."}
+                    )
                 rows = fake.wp[kind]
                 per_page, page = int(query.get("per_page", 10)), int(query.get("page", 1))
                 pages = max(1, -(-len(rows) // per_page))
                 if page > pages:
-                    return self._json(400, {"code": "rest_post_invalid_page_number",
-                                            "message": "The page number requested is larger than the number of "
-                                                       "pages available.", "data": {"status": 400}})
-                self._json(200, rows[(page - 1) * per_page: page * per_page],
-                           {"X-WP-Total": str(len(rows)), "X-WP-TotalPages": str(pages)})
+                    return self._json(
+                        400,
+                        {
+                            "code": "rest_post_invalid_page_number",
+                            "message": "The page number requested is larger than the number of pages available.",
+                            "data": {"status": 400},
+                        },
+                    )
+                self._json(
+                    200,
+                    rows[(page - 1) * per_page : page * per_page],
+                    {"X-WP-Total": str(len(rows)), "X-WP-TotalPages": str(pages)},
+                )
 
             def _shopify(self, path, query):
                 if self.headers.get("X-Shopify-Access-Token") != SHOPIFY_TOKEN:
-                    return self._json(401, {"errors": "[API] Invalid API key or access token (unrecognized login "
-                                                      "or wrong password)"})
+                    return self._json(
+                        401, {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}
+                    )
                 match = re.fullmatch(r"/blogs/(\d+)/articles\.json", path)
-                listings = {"/products.json": ("products", fake.products), "/blogs.json": ("blogs", fake.blogs),
-                            "/custom_collections.json": ("custom_collections", fake.custom_collections),
-                            "/smart_collections.json": ("smart_collections", fake.smart_collections)}
-                key, rows = ("articles", fake.articles.get(int(match[1]), [])) if match else listings.get(path,
-                                                                                                          (None, None))
+                listings = {
+                    "/products.json": ("products", fake.products),
+                    "/blogs.json": ("blogs", fake.blogs),
+                    "/custom_collections.json": ("custom_collections", fake.custom_collections),
+                    "/smart_collections.json": ("smart_collections", fake.smart_collections),
+                }
+                key, rows = (
+                    ("articles", fake.articles.get(int(match[1]), [])) if match else listings.get(path, (None, None))
+                )
                 if key is None:
                     return self._json(404, {"errors": "Not Found"})
                 limit = int(query.get("limit", 50))
@@ -190,16 +223,24 @@ class FakeAPIs:
                 if start:
                     token = base64.urlsafe_b64encode(str(max(0, start - limit)).encode()).decode()
                     links.insert(0, f'<{fake.url}{API}{path}?limit={limit}&page_info={token}>; rel="previous"')
-                self._json(200, {key: rows[start:start + limit]}, {"Link": ", ".join(links)} if links else {})
+                self._json(200, {key: rows[start : start + limit]}, {"Link": ", ".join(links)} if links else {})
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 with fake.lock:
                     fake.requests.append(("POST", self.path))
                 if self.headers.get("Authorization") != f"Bearer {OPENAI_KEY}":
-                    return self._json(401, {"error": {"message": "Incorrect API key provided: sk-wron*****.",
-                                                      "type": "invalid_request_error", "param": None,
-                                                      "code": "invalid_api_key"}})
+                    return self._json(
+                        401,
+                        {
+                            "error": {
+                                "message": "Incorrect API key provided: sk-wron*****.",
+                                "type": "invalid_request_error",
+                                "param": None,
+                                "code": "invalid_api_key",
+                            }
+                        },
+                    )
                 if self.path == "/v1/embeddings":
                     return self._embeddings(body)
                 if self.path == "/v1/chat/completions":
@@ -211,10 +252,18 @@ class FakeAPIs:
                 time.sleep(fake.embed_delay)
                 with fake.lock:
                     fake.embedded.extend(texts)
-                self._json(200, {"object": "list", "model": body["model"],
-                                 "data": [{"object": "embedding", "index": i, "embedding": fake_embedding(t)}
-                                          for i, t in enumerate(texts)],
-                                 "usage": {"prompt_tokens": len(texts), "total_tokens": len(texts)}})
+                self._json(
+                    200,
+                    {
+                        "object": "list",
+                        "model": body["model"],
+                        "data": [
+                            {"object": "embedding", "index": i, "embedding": fake_embedding(t)}
+                            for i, t in enumerate(texts)
+                        ],
+                        "usage": {"prompt_tokens": len(texts), "total_tokens": len(texts)},
+                    },
+                )
 
             def _chat(self, body):
                 with fake.lock:
@@ -222,20 +271,35 @@ class FakeAPIs:
                     step = fake.script.pop(0) if fake.script else None
                 if step and step[0] == "status":
                     code = step[1]
-                    errors = {401: ("Incorrect API key provided.", "invalid_api_key"),
-                              429: ("Rate limit reached for requests.", "rate_limit_exceeded")}
+                    errors = {
+                        401: ("Incorrect API key provided.", "invalid_api_key"),
+                        429: ("Rate limit reached for requests.", "rate_limit_exceeded"),
+                    }
                     message, err_code = errors.get(code, ("The server had an error.", "server_error"))
-                    return self._json(code, {"error": {"message": message, "type": "requests", "param": None,
-                                                       "code": err_code}})
+                    return self._json(
+                        code, {"error": {"message": message, "type": "requests", "param": None, "code": err_code}}
+                    )
                 if step and step[0] == "delay":
                     time.sleep(step[1])
                 words = fake.reply.split(" ")
                 usage = {"prompt_tokens": 42, "completion_tokens": len(words), "total_tokens": 42 + len(words)}
                 base = {"id": "chatcmpl-1", "created": 1700000000, "model": body["model"]}
                 if not body.get("stream"):
-                    return self._json(200, {**base, "object": "chat.completion", "usage": usage, "choices": [
-                        {"index": 0, "message": {"role": "assistant", "content": fake.reply},
-                         "finish_reason": "stop"}]})
+                    return self._json(
+                        200,
+                        {
+                            **base,
+                            "object": "chat.completion",
+                            "usage": usage,
+                            "choices": [
+                                {
+                                    "index": 0,
+                                    "message": {"role": "assistant", "content": fake.reply},
+                                    "finish_reason": "stop",
+                                }
+                            ],
+                        },
+                    )
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
@@ -277,19 +341,35 @@ def knowledge_settings(settings):
 
 # --- factories -------------------------------------------------------------------------
 
+
 def make_provider(company, *, url: str, api_key: str = OPENAI_KEY, **fields) -> LLMProvider:
-    provider = LLMProvider(company=company, name=fields.pop("name", "fake openai"), provider="custom",
-                           base_url=f"{url}/v1", models=["gpt-test", "text-embedding-test"], **fields)
+    provider = LLMProvider(
+        company=company,
+        name=fields.pop("name", "fake openai"),
+        provider="custom",
+        base_url=f"{url}/v1",
+        models=["gpt-test", "text-embedding-test"],
+        **fields,
+    )
     crypto.set_secret(provider, "api_key", api_key)
     provider.save()
     return provider
 
 
 def make_agent(company, *, url: str = "", provider=None, collections=(), **fields) -> Agent:
-    agent = Agent(company=company, name=fields.pop("name", "helper"), model="gpt-test", provider=provider,
-                  system_prompt="You are the Acme helper.", knowledge_collection_ids=[c.pk for c in collections],
-                  shopify_enabled=bool(url), shopify_store_url=url, wordpress_enabled=bool(url),
-                  wordpress_site_url=url, **fields)
+    agent = Agent(
+        company=company,
+        name=fields.pop("name", "helper"),
+        model="gpt-test",
+        provider=provider,
+        system_prompt="You are the Acme helper.",
+        knowledge_collection_ids=[c.pk for c in collections],
+        shopify_enabled=bool(url),
+        shopify_store_url=url,
+        wordpress_enabled=bool(url),
+        wordpress_site_url=url,
+        **fields,
+    )
     crypto.set_secret(agent, "shopify_api_key", SHOPIFY_TOKEN)
     crypto.set_secret(agent, "wordpress_api_key", WORDPRESS_KEY)
     agent.save()
@@ -298,6 +378,11 @@ def make_agent(company, *, url: str = "", provider=None, collections=(), **field
 
 def make_collection(company, *, source_type="manual", provider=None, agent=None, **fields) -> KnowledgeCollection:
     return KnowledgeCollection.objects.create(
-        company=company, name=fields.pop("name", f"{source_type} collection"), source_type=source_type,
-        agent=agent, embedding_provider=provider,
-        embedding_model="text-embedding-test" if provider else "all-MiniLM-L6-v2", **fields)
+        company=company,
+        name=fields.pop("name", f"{source_type} collection"),
+        source_type=source_type,
+        agent=agent,
+        embedding_provider=provider,
+        embedding_model="text-embedding-test" if provider else "all-MiniLM-L6-v2",
+        **fields,
+    )

@@ -17,8 +17,9 @@ def manage(db_name: str, *args, check: bool = True) -> subprocess.CompletedProce
     """`manage.py *args` on database `db_name` (the test's FIELD_ENCRYPTION_KEY); with `check`,
     a non-zero exit fails the test with its stderr."""
     env = {**os.environ, "MONGODB_NAME": db_name, "FIELD_ENCRYPTION_KEY": settings.FIELD_ENCRYPTION_KEY}
-    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
     if check:
         assert done.returncode == 0, done.stderr[-3000:]
     return done

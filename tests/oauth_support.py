@@ -63,9 +63,11 @@ class FakeProvider:
 
     def settings(self) -> dict:
         return {
-            "GOOGLE_CLIENT_ID": CLIENT_ID, "GOOGLE_CLIENT_SECRET": CLIENT_SECRET,
+            "GOOGLE_CLIENT_ID": CLIENT_ID,
+            "GOOGLE_CLIENT_SECRET": CLIENT_SECRET,
             "GOOGLE_DISCOVERY_URL": f"{self.base_url}/.well-known/openid-configuration",
-            "GITHUB_CLIENT_ID": CLIENT_ID, "GITHUB_CLIENT_SECRET": CLIENT_SECRET,
+            "GITHUB_CLIENT_ID": CLIENT_ID,
+            "GITHUB_CLIENT_SECRET": CLIENT_SECRET,
             "GITHUB_AUTHORIZE_URL": f"{self.base_url}/login/oauth/authorize",
             "GITHUB_TOKEN_URL": f"{self.base_url}/login/oauth/access_token",
             "GITHUB_USER_URL": f"{self.base_url}/user",
@@ -85,10 +87,14 @@ class FakeProvider:
     def _discovery(self) -> dict:
         base = self.base_url
         return {
-            "issuer": base, "authorization_endpoint": f"{base}/o/oauth2/v2/auth",
-            "token_endpoint": f"{base}/token", "userinfo_endpoint": f"{base}/v1/userinfo",
-            "jwks_uri": f"{base}/oauth2/v3/certs", "response_types_supported": ["code"],
-            "subject_types_supported": ["public"], "id_token_signing_alg_values_supported": ["RS256"],
+            "issuer": base,
+            "authorization_endpoint": f"{base}/o/oauth2/v2/auth",
+            "token_endpoint": f"{base}/token",
+            "userinfo_endpoint": f"{base}/v1/userinfo",
+            "jwks_uri": f"{base}/oauth2/v3/certs",
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
             "code_challenge_methods_supported": ["plain", "S256"],
             "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
         }
@@ -114,11 +120,19 @@ class FakeProvider:
         return client_id == CLIENT_ID and secret == CLIENT_SECRET
 
     def _exchange(self, form: dict, authorization: str | None, provider: str) -> tuple[int, dict]:
-        refused = {"google": (400, {"error": "invalid_grant", "error_description": "Bad or used code."}),
-                   "github": (200, {"error": "bad_verification_code",
-                                    "error_description": "The code passed is incorrect or expired."})}[provider]
+        refused = {
+            "google": (400, {"error": "invalid_grant", "error_description": "Bad or used code."}),
+            "github": (
+                200,
+                {"error": "bad_verification_code", "error_description": "The code passed is incorrect or expired."},
+            ),
+        }[provider]
         if not self._client_ok(form, authorization):
-            return (401, {"error": "invalid_client"}) if provider == "google" else (200, {"error": "incorrect_client_credentials"})
+            return (
+                (401, {"error": "invalid_client"})
+                if provider == "google"
+                else (200, {"error": "incorrect_client_credentials"})
+            )
         with self.lock:
             grant = self.codes.pop(form.get("code", ""), None)  # a code works once
         if grant is None or grant["provider"] != provider or grant["redirect_uri"] != form.get("redirect_uri"):
@@ -131,14 +145,26 @@ class FakeProvider:
         if provider == "github":
             return 200, {"access_token": access, "token_type": "bearer", "scope": grant.get("scope", "")}
         who, now = grant["who"], int(time.time())
-        claims = {"iss": self.base_url, "aud": CLIENT_ID, "sub": who["sub"], "iat": now, "exp": now + 600,
-                  "email": who.get("email"), "email_verified": who.get("email_verified", False)}
+        claims = {
+            "iss": self.base_url,
+            "aud": CLIENT_ID,
+            "sub": who["sub"],
+            "iat": now,
+            "exp": now + 600,
+            "email": who.get("email"),
+            "email_verified": who.get("email_verified", False),
+        }
         if "nonce" in grant:
             claims["nonce"] = grant["nonce"]
         claims.update(self.id_token_changes)
         id_token = jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": KEY_ID})
-        return 200, {"access_token": access, "token_type": "Bearer", "expires_in": 3599,
-                     "scope": grant.get("scope", ""), "id_token": id_token}
+        return 200, {
+            "access_token": access,
+            "token_type": "Bearer",
+            "expires_in": 3599,
+            "scope": grant.get("scope", ""),
+            "id_token": id_token,
+        }
 
     def _who(self, authorization: str | None) -> dict | None:
         if not authorization or not authorization.lower().startswith(("bearer ", "token ")):
@@ -178,8 +204,14 @@ class FakeProvider:
                 if who is None:
                     return self._send(401, {"message": "Requires authentication"})
                 if url.path == "/v1/userinfo":
-                    return self._send(200, {"sub": who["sub"], "email": who.get("email"),
-                                            "email_verified": who.get("email_verified", False)})
+                    return self._send(
+                        200,
+                        {
+                            "sub": who["sub"],
+                            "email": who.get("email"),
+                            "email_verified": who.get("email_verified", False),
+                        },
+                    )
                 if url.path == "/user":
                     return self._send(200, {"id": who["id"], "login": who.get("login", ""), "email": None})
                 if url.path == "/user/emails":

@@ -43,10 +43,17 @@ def test_company_admin_creates_users_in_own_company_only(staff_client, world):
     client = staff_client(world.user("a", "company_admin"))
     form = client.get("/admin/tenants/user/add/").content.decode()
     assert 'value="superadmin"' not in form
-    response = client.post("/admin/tenants/user/add/", {
-        "username": "made-in-admin", "email": "made@example.com", "role": "content_writer",
-        "company": str(world.b.pk), "password1": "a-Long-password-77", "password2": "a-Long-password-77",
-    })
+    response = client.post(
+        "/admin/tenants/user/add/",
+        {
+            "username": "made-in-admin",
+            "email": "made@example.com",
+            "role": "content_writer",
+            "company": str(world.b.pk),
+            "password1": "a-Long-password-77",
+            "password2": "a-Long-password-77",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert User.objects.get(username="made-in-admin").company_id == world.a.pk
 
@@ -59,9 +66,15 @@ def test_writers_and_clients_have_no_admin(staff_client, world):
 
 def test_admin_creates_api_key_and_shows_it_once(staff_client, world):
     client = staff_client(world.user("a", "company_admin"))
-    response = client.post("/admin/tenants/apikey/add/", {
-        "name": "from-admin", "user": str(world.user("a", "client").pk), "permissions": ["read"],
-    }, follow=True)
+    response = client.post(
+        "/admin/tenants/apikey/add/",
+        {
+            "name": "from-admin",
+            "user": str(world.user("a", "client").pk),
+            "permissions": ["read"],
+        },
+        follow=True,
+    )
     assert response.status_code == 200
     text = response.content.decode()
     assert "Copy it now" in text and "rd_" in text

@@ -30,8 +30,16 @@ pytestmark = [pytest.mark.proof, pytest.mark.slow, pytest.mark.django_db(transac
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 # The machine's network is closed: nothing in the background may try to reach out.
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SHOTS = ROOT / "artifacts" / "browser"
 TIMEOUT_MS = 15_000
 
@@ -42,12 +50,15 @@ def chromium(profile: Path):
     the profile is a persistent context's, in a new folder). Django refuses ORM calls while
     Playwright's event loop runs: query the database outside this block."""
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"Chromium is missing ({CHROMIUM}): `./dev test` installs Debian's `chromium` package "
-                    "with apt-get; install it (apt-get install -y chromium) or set CHROMIUM to its path.")
+        pytest.fail(
+            f"Chromium is missing ({CHROMIUM}): `./dev test` installs Debian's `chromium` package "
+            "with apt-get; install it (apt-get install -y chromium) or set CHROMIUM to its path."
+        )
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            profile, executable_path=str(CHROMIUM), args=FLAGS, viewport={"width": 1280, "height": 900})
+            profile, executable_path=str(CHROMIUM), args=FLAGS, viewport={"width": 1280, "height": 900}
+        )
         context.set_default_timeout(TIMEOUT_MS)
         page = context.pages[0] if context.pages else context.new_page()
         page.js_errors = []
@@ -64,9 +75,12 @@ def shot(page, name):
 
 def clipped(page, prefix):
     """Names of the embedded sub-form's fields that stick out of their admin row."""
-    return page.evaluate("""prefix => [...document.querySelectorAll(`[name^='${prefix}-']:not([type=hidden])`)]
+    return page.evaluate(
+        """prefix => [...document.querySelectorAll(`[name^='${prefix}-']:not([type=hidden])`)]
         .filter(el => el.getBoundingClientRect().right > el.closest('.form-row').getBoundingClientRect().right)
-        .map(el => el.name)""", prefix)
+        .map(el => el.name)""",
+        prefix,
+    )
 
 
 def row(page, text):
@@ -89,11 +103,16 @@ def test_admin_in_a_browser(admin, live_server, site, celery_worker, tmp_path):
     # What the browser did is what is stored.
     job = ScrapeJob.objects.get()
     assert (job.project.name, job.project.config.rate_limit_per_minute, job.project.company_id) == (
-        "Kettle watch", 600, admin.company_id)
+        "Kettle watch",
+        600,
+        admin.company_id,
+    )
     assert (job.status, job.trigger, job.results_created, job.created_by_id) == ("completed", "admin", 4, admin.pk)
     assert Result.objects.filter(company=admin.company).count() == 4
     assert set(Target.objects.filter(project=job.project).values_list("url", "platform")) == {
-        (reviews, "reviews"), (article, "article")}
+        (reviews, "reviews"),
+        (article, "article"),
+    }
 
 
 def browse(page, base, admin, reviews, article, worker):
@@ -156,8 +175,12 @@ def browse(page, base, admin, reviews, article, worker):
     expect(page.locator("#result_list tbody tr")).to_have_count(4)
     shot(page, "07-results")
     # (The untitled review is named after its product.)
-    for title, label in (("Great kettle", "positive"), ("Broke after a week", "negative"),
-                         ("Acme Kettle", "neutral"), ("The Solar Lantern Review", "positive")):
+    for title, label in (
+        ("Great kettle", "positive"),
+        ("Broke after a week", "negative"),
+        ("Acme Kettle", "neutral"),
+        ("The Solar Lantern Review", "positive"),
+    ):
         expect(row(page, title).locator("td.field-label")).to_have_text(label)
     page.get_by_role("link", name="negative", exact=True).click()
     expect(page.locator("#result_list tbody tr")).to_have_count(1)
@@ -177,8 +200,10 @@ def browse(page, base, admin, reviews, article, worker):
     expect(canvas).to_be_visible()
     # Once Chart.js has finished animating, read what it drew: per dataset its data and, per
     # point, the drawn bar's height in results (or the line point's value) from the pixels.
-    page.wait_for_function("() => window.Chart && Chart.getChart('sentiment-chart') && "
-                           "!Chart.animator.running(Chart.getChart('sentiment-chart'))")
+    page.wait_for_function(
+        "() => window.Chart && Chart.getChart('sentiment-chart') && "
+        "!Chart.animator.running(Chart.getChart('sentiment-chart'))"
+    )
     chart = page.evaluate("""() => {
         const chart = Chart.getChart('sentiment-chart');
         const count = chart.scales.count, compound = chart.scales.compound;
@@ -211,9 +236,15 @@ def browse(page, base, admin, reviews, article, worker):
 
 
 LONG = "A rather long descriptive name, as staff type them, for a thing in the list " * 2
-WIDE_LISTS = ["/admin/scraping/scrapejob/", "/admin/scraping/target/", "/admin/knowledge/synchistory/",
-              "/admin/content/context/", "/admin/content/ticket/", "/admin/tenants/auditlog/",
-              "/admin/tenants/schedule/"]
+WIDE_LISTS = [
+    "/admin/scraping/scrapejob/",
+    "/admin/scraping/target/",
+    "/admin/knowledge/synchistory/",
+    "/admin/content/context/",
+    "/admin/content/ticket/",
+    "/admin/tenants/auditlog/",
+    "/admin/tenants/schedule/",
+]
 
 
 def sideways(page):
@@ -239,27 +270,51 @@ def busy_company(world):
 
     a, now = world.a, timezone.now()
     project = Project.objects.create(company=a, name=LONG[:120])
-    target = Target.objects.create(company=a, project=project, platform="article",
-                                   url="https://example.com/" + "a-long-path-segment/" * 6)
+    target = Target.objects.create(
+        company=a, project=project, platform="article", url="https://example.com/" + "a-long-path-segment/" * 6
+    )
     projects.set_schedule(project=project, enabled=True, interval_seconds=3600)
     for status in ("failed", "completed", "completed"):
         ScrapeJob.objects.create(company=a, project=project, target=target, status=status, error=LONG[:300])
-    Ticket.objects.bulk_create([Ticket(company=a, title=f"{LONG} {n}", status=s)
-                                for n, s in enumerate(["open", "open", "review", "in_progress"])])
-    Context.objects.bulk_create([Context(company=a, pipeline_id=ObjectId(), status=s, error=LONG if s == "failed" else "")
-                                 for s in ["completed"] * 5 + ["failed", "running"]])
+    Ticket.objects.bulk_create(
+        [
+            Ticket(company=a, title=f"{LONG} {n}", status=s)
+            for n, s in enumerate(["open", "open", "review", "in_progress"])
+        ]
+    )
+    Context.objects.bulk_create(
+        [
+            Context(company=a, pipeline_id=ObjectId(), status=s, error=LONG if s == "failed" else "")
+            for s in ["completed"] * 5 + ["failed", "running"]
+        ]
+    )
     collection = KnowledgeCollection.objects.create(company=a, name="Help centre")
-    SyncHistory.objects.create(company=a, collection=collection, sync_type="wordpress", status="failed",
-                               error_message=LONG * 3)
-    SyncHistory.objects.create(company=a, collection=collection, sync_type="upload", status="completed",
-                               items_synced=5)
-    audit.record(company=a, actor=world.user("a", "content_manager"), source="api", event_type="ticket.updated",
-                 obj=Ticket.objects.first())
+    SyncHistory.objects.create(
+        company=a, collection=collection, sync_type="wordpress", status="failed", error_message=LONG * 3
+    )
+    SyncHistory.objects.create(company=a, collection=collection, sync_type="upload", status="completed", items_synced=5)
+    audit.record(
+        company=a,
+        actor=world.user("a", "content_manager"),
+        source="api",
+        event_type="ticket.updated",
+        obj=Ticket.objects.first(),
+    )
     sentiment = [("positive", 0.6), ("negative", -0.7), ("neutral", 0.0)]
-    rollups.add([SimpleNamespace(company_id=a.pk, project_id=project.pk, target_id=target.pk, platform="article",
-                                 published_at=now - timedelta(days=day, hours=1),
-                                 analysis=SimpleNamespace(sentiment=SimpleNamespace(label=label, compound=score)))
-                 for day in range(10) for label, score in sentiment[: 1 + day % 3] * (1 + day % 2)])
+    rollups.add(
+        [
+            SimpleNamespace(
+                company_id=a.pk,
+                project_id=project.pk,
+                target_id=target.pk,
+                platform="article",
+                published_at=now - timedelta(days=day, hours=1),
+                analysis=SimpleNamespace(sentiment=SimpleNamespace(label=label, compound=score)),
+            )
+            for day in range(10)
+            for label, score in sentiment[: 1 + day % 3] * (1 + day % 2)
+        ]
+    )
 
 
 def test_dashboard_in_a_browser(world, live_server, tmp_path):

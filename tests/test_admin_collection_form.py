@@ -17,8 +17,13 @@ from tests.knowledge_support import fake_apis, knowledge_settings, make_collecti
 
 @pytest.fixture
 def collection(world, fake_apis):
-    return make_collection(world.a, source_type="upload", name="Handbook", settings={"keep": "me"},
-                           provider=make_provider(world.a, url=fake_apis.url))
+    return make_collection(
+        world.a,
+        source_type="upload",
+        name="Handbook",
+        settings={"keep": "me"},
+        provider=make_provider(world.a, url=fake_apis.url),
+    )
 
 
 @pytest.fixture
@@ -32,9 +37,16 @@ def change_url(collection):
 
 
 def form_data(collection, **fields):
-    return {"name": collection.name, "description": "", "source_type": collection.source_type,
-            "embedding_provider": str(collection.embedding_provider_id), "embedding_model": collection.embedding_model,
-            "chunk_size": "800", "chunk_overlap": "100", **fields}
+    return {
+        "name": collection.name,
+        "description": "",
+        "source_type": collection.source_type,
+        "embedding_provider": str(collection.embedding_provider_id),
+        "embedding_model": collection.embedding_model,
+        "chunk_size": "800",
+        "chunk_overlap": "100",
+        **fields,
+    }
 
 
 def value_of(page: str, name: str) -> str:
@@ -52,11 +64,16 @@ def test_settings_show_the_api_defaults_and_are_checked_like_the_api(admin_clien
     assert too_small.status_code == 200 and "greater than or equal to" in unescape(too_small.content.decode())
     assert KnowledgeCollection.objects.get(pk=collection.pk).settings == {"keep": "me"}  # nothing stored
 
-    saved = admin_client.post(change_url(collection), form_data(collection, chunk_size="1200", chunk_overlap="200",
-                                                                wordpress_types=["pages"]))
+    saved = admin_client.post(
+        change_url(collection), form_data(collection, chunk_size="1200", chunk_overlap="200", wordpress_types=["pages"])
+    )
     assert saved.status_code == 302
     assert KnowledgeCollection.objects.get(pk=collection.pk).settings == {
-        "keep": "me", "chunk_size": 1200, "chunk_overlap": 200, "wordpress_types": ["pages"]}
+        "keep": "me",
+        "chunk_size": 1200,
+        "chunk_overlap": 200,
+        "wordpress_types": ["pages"],
+    }
     page = admin_client.get(change_url(collection)).content.decode()
     assert (value_of(page, "chunk_size"), value_of(page, "chunk_overlap")) == ("1200", "200")
 

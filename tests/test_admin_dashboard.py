@@ -36,8 +36,12 @@ def fresh_figures(settings):
 def figures(html: str, section: str) -> dict:
     """{label: (shown, href)} of one dashboard section's figures."""
     part = html.split(f'id="dash-{section}"', 1)[1].split('<div class="module"', 1)[0]
-    return {unescape(label): (unescape(shown), unescape(href)) for href, shown, label in re.findall(
-        r'<a class="figure[^"]*" href="([^"]*)"[^>]*><b>([^<]*)</b><span>([^<]*)</span></a>', part)}
+    return {
+        unescape(label): (unescape(shown), unescape(href))
+        for href, shown, label in re.findall(
+            r'<a class="figure[^"]*" href="([^"]*)"[^>]*><b>([^<]*)</b><span>([^<]*)</span></a>', part
+        )
+    }
 
 
 def staff(client, user):
@@ -74,19 +78,24 @@ def test_company_admin_sees_own_figures_and_their_lists(client, world):
     jobs(a, "failed", 1, age=timedelta(days=2))  # not in the last day
     jobs(b, "failed", 4)
     pipeline = ObjectId()
-    Context.objects.bulk_create([Context(company=a, pipeline_id=pipeline, status=s)
-                                 for s in ("completed", "completed", "failed")])
+    Context.objects.bulk_create(
+        [Context(company=a, pipeline_id=pipeline, status=s) for s in ("completed", "completed", "failed")]
+    )
 
     client = staff(client, world.user("a", "company_admin"))
     page = client.get("/admin/").content.decode()
 
     ticket_figures = figures(page, "tickets")
     assert {k: v[0] for k, v in ticket_figures.items()} == {
-        "Open": "2", "In progress": "0", "Review": "1", "Completed": "0", "Closed": "0"}
+        "Open": "2",
+        "In progress": "0",
+        "Review": "1",
+        "Completed": "0",
+        "Closed": "0",
+    }
     assert listed(client, ticket_figures["Open"][1]) == 2
     job_figures = figures(page, "jobs")
-    assert {k: v[0] for k, v in job_figures.items()} == {"queued": "0", "running": "0", "completed": "2",
-                                                         "failed": "1"}
+    assert {k: v[0] for k, v in job_figures.items()} == {"queued": "0", "running": "0", "completed": "2", "failed": "1"}
     assert listed(client, job_figures["failed"][1]) == 1
     context_figures = figures(page, "pipeline")
     assert (context_figures["Completed"][0], context_figures["Failed"][0]) == ("2", "1")
@@ -94,7 +103,9 @@ def test_company_admin_sees_own_figures_and_their_lists(client, world):
     # The hourly chart draws the day's contexts: one column, 2 completed under 1 failed.
     chart = page.split('id="dash-pipeline"')[1].split("</svg>")[0]
     assert re.findall(r'<rect class="(\w+)"[^>]*><title>[^<]*: (\d+) (\w+)</title>', chart) == [
-        ("ok", "2", "completed"), ("bad", "1", "failed")]
+        ("ok", "2", "completed"),
+        ("bad", "1", "failed"),
+    ]
     assert "B" not in re.findall(r"<p id=\"dashboard-meta\">\s*(\w+)", page)
 
 
@@ -109,8 +120,9 @@ def test_counts_stop_at_their_cap_and_say_more_than(world):
 
 def test_a_day_of_more_than_the_cap_is_a_lower_bound(world):
     jobs(world.a, "failed", 4)
-    rows, ended = dashboard.last_day_rows(ScrapeJob.objects.filter(company=world.a), fields=("status",),
-                                          now=timezone.now(), cap=3)
+    rows, ended = dashboard.last_day_rows(
+        ScrapeJob.objects.filter(company=world.a), fields=("status",), now=timezone.now(), cap=3
+    )
     assert (len(rows), ended) == (3, False)
     assert dashboard.Figure("failed", 3, ended).shown == "at least 3"
 
@@ -184,9 +196,15 @@ def test_audit_log_columns_are_named_for_people(client, world):
 
 
 def schedule(company, **fields):
-    return Schedule.objects.create(company=company, name=fields.pop("name", "Nightly"), task="tenants.tasks.noop",
-                                   target_id=str(ObjectId()), interval_seconds=3600,
-                                   next_run=timezone.now() + timedelta(minutes=30), **fields)
+    return Schedule.objects.create(
+        company=company,
+        name=fields.pop("name", "Nightly"),
+        task="tenants.tasks.noop",
+        target_id=str(ObjectId()),
+        interval_seconds=3600,
+        next_run=timezone.now() + timedelta(minutes=30),
+        **fields,
+    )
 
 
 def test_schedules_have_an_admin(client, world):
@@ -216,8 +234,11 @@ def test_a_projects_next_run_reads_as_a_time_from_now(client, world):
 
     project = Project.objects.create(company=world.a, name="Kettle watch")
     projects.set_schedule(project=project, enabled=True, interval_seconds=7200)
-    page = unescape(staff(client, world.user("a", "company_admin"))
-                    .get(f"/admin/scraping/project/{project.pk}/change/").content.decode())
+    page = unescape(
+        staff(client, world.user("a", "company_admin"))
+        .get(f"/admin/scraping/project/{project.pk}/change/")
+        .content.decode()
+    )
     shown = page.split("Next scheduled run", 1)[1][:300]
     assert re.search(r"in (1\xa0hour, 59\xa0minutes|2\xa0hours) \(", shown), shown
     assert not re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", shown)
@@ -234,14 +255,15 @@ def test_queue_depth_and_worker_health(client, world, celery_worker):
     for _ in range(2):
         app.send_task("tenants.tasks.dispatch_schedules")  # waits: no worker runs yet
     page = client.get("/admin/").content.decode()
-    (label, (shown, _)), = figures(page, "queue").items()
+    ((label, (shown, _)),) = figures(page, "queue").items()
     assert (label, shown) == ("tasks waiting in “celery”", "2")
     assert 'class="figure problem" id="dash-workers"' in page and "No worker is heartbeating" in page
 
     worker = celery_worker("dashboard")  # (purges the queue before it starts)
     app.send_task("tenants.tasks.dispatch_schedules")
-    assert wait_until(lambda: dashboard.queue_state()[1] and dashboard.queue_state()[0][0].count == 0,
-                      timeout=60), worker.log()
+    assert wait_until(lambda: dashboard.queue_state()[1] and dashboard.queue_state()[0][0].count == 0, timeout=60), (
+        worker.log()
+    )
 
     seen = []
 
@@ -275,8 +297,17 @@ class _Reads(monitoring.CommandListener):
 
 _READS = _Reads()
 monitoring.register(_READS)  # applies to MongoClients created from now on
-SESSION_FIELDS = ("lsid", "$db", "$clusterTime", "$readPreference", "txnNumber", "readConcern", "startTransaction",
-                  "autocommit", "cursor")
+SESSION_FIELDS = (
+    "lsid",
+    "$db",
+    "$clusterTime",
+    "$readPreference",
+    "txnNumber",
+    "readConcern",
+    "startTransaction",
+    "autocommit",
+    "cursor",
+)
 
 
 def _examined(database, command: dict) -> int:
@@ -294,8 +325,12 @@ def _spread(model, rows, *, hours: float = 1.0) -> None:
     """Store `rows` one every `hours` back from now (as they arrive over days, not at once)."""
     model.objects.bulk_create(rows)
     now = timezone.now()
-    raw_collection(model).bulk_write([UpdateOne({"_id": row.pk}, {"$set": {"created_at": now - n * timedelta(hours=hours)}})
-                                      for n, row in enumerate(rows)])
+    raw_collection(model).bulk_write(
+        [
+            UpdateOne({"_id": row.pk}, {"$set": {"created_at": now - n * timedelta(hours=hours)}})
+            for n, row in enumerate(rows)
+        ]
+    )
 
 
 def test_the_all_companies_dashboard_reads_a_bounded_number_of_rows(client, world, monkeypatch, make_company):
@@ -316,20 +351,36 @@ def test_the_all_companies_dashboard_reads_a_bounded_number_of_rows(client, worl
     _spread(KnowledgeCollection, collections)
     _spread(Ticket, [Ticket(company=companies[n % 3], title=f"t{n}", status="open") for n in range(ROWS)])
     _spread(ScrapeJob, [ScrapeJob(company=world.a, project=project, status="failed") for _ in range(ROWS)])
-    _spread(Context, [Context(company=companies[n % 3], pipeline_id=ObjectId(), status="completed")
-                      for n in range(ROWS)])
+    _spread(
+        Context, [Context(company=companies[n % 3], pipeline_id=ObjectId(), status="completed") for n in range(ROWS)]
+    )
     _spread(SyncHistory, [SyncHistory(company=c.company, collection=c, sync_type="manual") for c in collections])
-    _spread(AuditLog, [AuditLog(company=companies[n % 3], source="system", event_type="e", object_repr=f"o{n}")
-                       for n in range(ROWS)])
+    _spread(
+        AuditLog,
+        [AuditLog(company=companies[n % 3], source="system", event_type="e", object_repr=f"o{n}") for n in range(ROWS)],
+    )
     month = rollups.month_of(timezone.now())
     rollups_of = raw_collection(SentimentRollup)
-    rollups_of.insert_many([{"company_id": ObjectId(), "project_id": None, "target_id": None, "platform": None,
-                             "month": month, "days": {f"{timezone.now().day:02d}": {"positive": 1}}}
-                            for _ in range(ROWS)])  # the months of many companies
+    rollups_of.insert_many(
+        [
+            {
+                "company_id": ObjectId(),
+                "project_id": None,
+                "target_id": None,
+                "platform": None,
+                "month": month,
+                "days": {f"{timezone.now().day:02d}": {"positive": 1}},
+            }
+            for _ in range(ROWS)
+        ]
+    )  # the months of many companies
     for company in (world.a, world.b):  # counted into the platform-wide month as well
         target = make_target(Project.objects.create(company=company, name="Watched"), "http://127.0.0.1:9/p")
-        ingest.ingest(target=target, platform="reviews", items=[Item(title="Great", text="I love it, wonderful.",
-                                                                     date=timezone.now())])
+        ingest.ingest(
+            target=target,
+            platform="reviews",
+            items=[Item(title="Great", text="I love it, wonderful.", date=timezone.now())],
+        )
 
     pages._WIDTHS.clear()  # window widths learnt by earlier tests over other rows
     connection.close_pool()  # the next query opens a client that has the listener
@@ -342,8 +393,9 @@ def test_the_all_companies_dashboard_reads_a_bounded_number_of_rows(client, worl
     assert figures(page, "tickets")["Open"][0] == "more than 5"
     assert figures(page, "sentiment")["positive"][0] == "2"
     database = connection.get_collection("results").database
-    examined = [(next(iter(command)), command[next(iter(command))], _examined(database, command))
-                for command in _READS.commands]
+    examined = [
+        (next(iter(command)), command[next(iter(command))], _examined(database, command)) for command in _READS.commands
+    ]
     assert examined and max(n for _, _, n in examined) <= BOUND, examined
 
 

@@ -35,4 +35,3 @@ def test_the_filter_lists_the_newest_rows_values_and_filters_by_one(world):
     assert ("z.old", "z.old") in chosen.lookups(request, model_admin)  # the chosen value stays listed
     assert {e.event_type for e in chosen.queryset(request, AuditLog.objects.all())} == {"z.old"}
     assert found.title == "event type"
-

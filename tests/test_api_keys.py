@@ -23,7 +23,8 @@ def test_key_shown_once_and_stored_hashed(api, world):
     assert stored.key_hash == hashlib.sha256(raw.encode()).hexdigest()
     # The plaintext is nowhere in the database document, and never shown again.
     document = pymongo.MongoClient(settings.DATABASES["default"]["HOST"])[
-        settings.DATABASES["default"]["NAME"]].api_keys.find_one({"prefix": created["prefix"]})
+        settings.DATABASES["default"]["NAME"]
+    ].api_keys.find_one({"prefix": created["prefix"]})
     assert raw not in str(document)
     again = api.get(f"/api/v1/api-keys/{created['id']}/").json()
     assert "key" not in again and "key_hash" not in again
@@ -75,8 +76,9 @@ def test_read_only_key_cannot_write(api, world):
     raw = _create(api, world.user("a", "company_admin"), permissions=["read"])["key"]
     curl = APIClient()
     assert curl.get("/api/v1/users/", HTTP_X_API_KEY=raw).status_code == 200
-    response = curl.post("/api/v1/users/", {"username": "x", "email": "x@example.com", "password": "a-Long-pw-77"},
-                         HTTP_X_API_KEY=raw)
+    response = curl.post(
+        "/api/v1/users/", {"username": "x", "email": "x@example.com", "password": "a-Long-pw-77"}, HTTP_X_API_KEY=raw
+    )
     assert response.status_code == 403
     assert "write" in response.json()["detail"]
 
@@ -90,8 +92,9 @@ def test_non_admins_see_only_their_own_keys(api, world):
 
 
 def test_bad_permissions_rejected(api, world):
-    response = api.as_user(world.user("a", "client")).post("/api/v1/api-keys/", {"name": "x", "permissions": ["root"]},
-                                                           format="json")
+    response = api.as_user(world.user("a", "client")).post(
+        "/api/v1/api-keys/", {"name": "x", "permissions": ["root"]}, format="json"
+    )
     assert response.status_code == 400 and "permissions" in response.json()
     response = api.post("/api/v1/api-keys/", {"name": "x", "permissions": []}, format="json")
     assert response.status_code == 400

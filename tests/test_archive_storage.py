@@ -36,8 +36,10 @@ def worker_dir(settings, tmp_path):
 def volume(settings, tmp_path):
     """The default archive storage: a directory (a named volume under docker-compose)."""
     root = tmp_path / "volume"
-    settings.STORAGES = {**settings.STORAGES, "archives": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": root}}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "archives": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": root}},
+    }
     return root
 
 

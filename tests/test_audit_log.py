@@ -30,17 +30,23 @@ def _assert_no_secret_values(entry, *secrets):
 
 # --- API --------------------------------------------------------------------------------
 
+
 def test_api_user_create_update_delete_are_audited(api, world):
     admin = world.user("a", "company_admin")
     api.as_user(admin)
-    created = api.post("/api/v1/users/", {"username": "newbie", "email": "newbie@example.com",
-                                          "role": "client", "password": PASSWORD})
+    created = api.post(
+        "/api/v1/users/", {"username": "newbie", "email": "newbie@example.com", "role": "client", "password": PASSWORD}
+    )
     assert created.status_code == 201, created.content
     user_id = created.json()["id"]
 
     entry = _only("user.created")
     assert (entry.company_id, entry.actor_id, entry.actor_repr, entry.source) == (
-        world.a.pk, admin.pk, admin.username, "api")
+        world.a.pk,
+        admin.pk,
+        admin.username,
+        "api",
+    )
     assert (entry.object_type, entry.object_id, entry.object_repr) == ("tenants.user", user_id, "newbie")
     assert entry.changes["username"] == {"old": None, "new": "newbie"}
     assert entry.changes["password"] == {"old": None, "new": audit.MASK}
@@ -59,7 +65,11 @@ def test_api_user_create_update_delete_are_audited(api, world):
     assert api.delete(f"/api/v1/users/{user_id}/").status_code == 204
     entry = _only("user.deleted")
     assert (entry.object_id, entry.object_repr, entry.actor_id, entry.company_id) == (
-        user_id, "newbie", admin.pk, world.a.pk)
+        user_id,
+        "newbie",
+        admin.pk,
+        world.a.pk,
+    )
     assert entry.changes["email"] == {"old": "renamed@example.com", "new": None}
     assert entry.changes["password"]["old"] == audit.MASK
 
@@ -102,15 +112,20 @@ def test_metadata_names_the_api_key_or_jwt_used(api, world):
     key = api.as_user(admin).post("/api/v1/api-keys/", {"name": "ci"}, format="json").json()
     target = world.user("a", "client")
     client = APIClient()
-    assert client.patch(f"/api/v1/users/{target.pk}/", {"first_name": "Key"},
-                        HTTP_X_API_KEY=key["key"]).status_code == 200
+    assert (
+        client.patch(f"/api/v1/users/{target.pk}/", {"first_name": "Key"}, HTTP_X_API_KEY=key["key"]).status_code == 200
+    )
     entry = _only("user.updated")
     assert entry.metadata == {"ip": "127.0.0.1", "auth": "api_key", "api_key_prefix": key["prefix"]}
     assert entry.actor_id == admin.pk and entry.changes == {"first_name": {"old": "", "new": "Key"}}
 
     access = client.post("/api/v1/auth/token/", {"username": admin.username, "password": PASSWORD}).json()["access"]
-    assert client.patch(f"/api/v1/users/{target.pk}/", {"first_name": "Jwt"},
-                        HTTP_AUTHORIZATION=f"Bearer {access}").status_code == 200
+    assert (
+        client.patch(
+            f"/api/v1/users/{target.pk}/", {"first_name": "Jwt"}, HTTP_AUTHORIZATION=f"Bearer {access}"
+        ).status_code
+        == 200
+    )
     latest = AuditLog.objects.filter(event_type="user.updated").order_by("-created_at").first()
     assert latest.metadata == {"ip": "127.0.0.1", "auth": "jwt"}
 
@@ -120,7 +135,10 @@ def test_company_update_is_audited_in_that_company(api, world):
     assert api.as_user(admin).patch(f"/api/v1/companies/{world.a.pk}/", {"domain": "a.example"}).status_code == 200
     entry = _only("company.updated")
     assert (entry.company_id, entry.object_id, entry.changes) == (
-        world.a.pk, str(world.a.pk), {"domain": {"old": "", "new": "a.example"}})
+        world.a.pk,
+        str(world.a.pk),
+        {"domain": {"old": "", "new": "a.example"}},
+    )
 
 
 def test_superadmin_creating_a_company_is_audited_in_the_new_company(api, world):
@@ -131,6 +149,7 @@ def test_superadmin_creating_a_company_is_audited_in_the_new_company(api, world)
 
 # --- Admin ------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def admin_client(client, world):
     client.force_login(world.user("a", "company_admin"))
@@ -138,31 +157,54 @@ def admin_client(client, world):
 
 
 def test_admin_add_change_delete_are_audited(admin_client, world):
-    response = admin_client.post("/admin/tenants/user/add/", {
-        "username": "from-admin", "email": "from-admin@example.com", "role": "content_writer",
-        "password1": PASSWORD, "password2": PASSWORD,
-    })
+    response = admin_client.post(
+        "/admin/tenants/user/add/",
+        {
+            "username": "from-admin",
+            "email": "from-admin@example.com",
+            "role": "content_writer",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     user = User.objects.get(username="from-admin")
     entry = _only("user.created")
     assert (entry.source, entry.company_id, entry.actor_id, entry.object_id) == (
-        "admin", world.a.pk, world.user("a", "company_admin").pk, str(user.pk))
+        "admin",
+        world.a.pk,
+        world.user("a", "company_admin").pk,
+        str(user.pk),
+    )
     assert entry.changes["password"] == {"old": None, "new": audit.MASK}
     assert entry.metadata["ip"] == "127.0.0.1"
 
-    response = admin_client.post(f"/admin/tenants/user/{user.pk}/change/", {
-        "username": "from-admin", "email": "from-admin@example.com", "first_name": "Ada", "last_name": "",
-        "role": "content_manager", "status": "active", "is_active": "on", "plugin_keys": "{}",
-    })
+    response = admin_client.post(
+        f"/admin/tenants/user/{user.pk}/change/",
+        {
+            "username": "from-admin",
+            "email": "from-admin@example.com",
+            "first_name": "Ada",
+            "last_name": "",
+            "role": "content_manager",
+            "status": "active",
+            "is_active": "on",
+            "plugin_keys": "{}",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:3000]
     entry = _only("user.updated", source="admin")
-    assert entry.changes == {"first_name": {"old": "", "new": "Ada"},
-                             "role": {"old": "content_writer", "new": "content_manager"},
-                             "is_staff": {"old": False, "new": True}}  # follows the role (User.save)
+    assert entry.changes == {
+        "first_name": {"old": "", "new": "Ada"},
+        "role": {"old": "content_writer", "new": "content_manager"},
+        "is_staff": {"old": False, "new": True},
+    }  # follows the role (User.save)
 
     old_hash = User.objects.get(pk=user.pk).password
-    response = admin_client.post(f"/admin/tenants/user/{user.pk}/password/", {
-        "password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"})
+    response = admin_client.post(
+        f"/admin/tenants/user/{user.pk}/password/",
+        {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"},
+    )
     assert response.status_code == 302, response.content.decode()[:3000]
     password_entry = AuditLog.objects.filter(event_type="user.updated").order_by("-created_at").first()
     assert password_entry.changes == {"password": {"old": audit.MASK, "new": audit.MASK}}
@@ -173,12 +215,18 @@ def test_admin_add_change_delete_are_audited(admin_client, world):
     assert not User.objects.filter(pk=user.pk).exists()
     entry = _only("user.deleted")
     assert (entry.source, entry.company_id, entry.object_id, entry.object_repr) == (
-        "admin", world.a.pk, str(user.pk), "from-admin")
+        "admin",
+        world.a.pk,
+        str(user.pk),
+        "from-admin",
+    )
 
 
 def test_admin_api_key_added_by_company_admin_is_audited_in_their_company(admin_client, world):
-    response = admin_client.post("/admin/tenants/apikey/add/", {
-        "name": "from-admin", "user": str(world.user("a", "client").pk), "permissions": ["read"]})
+    response = admin_client.post(
+        "/admin/tenants/apikey/add/",
+        {"name": "from-admin", "user": str(world.user("a", "client").pk), "permissions": ["read"]},
+    )
     assert response.status_code == 302
     entry = _only("apikey.created", source="admin")
     assert entry.company_id == world.a.pk
@@ -188,16 +236,17 @@ def test_admin_api_key_added_by_company_admin_is_audited_in_their_company(admin_
 def test_admin_revoke_action_writes_one_entry_per_key(admin_client, world):
     from tenants import services
 
-    keys = [services.create_api_key(user=world.user("a", "client"), company=world.a, name=f"k{i}")[0]
-            for i in range(3)]
+    keys = [services.create_api_key(user=world.user("a", "client"), company=world.a, name=f"k{i}")[0] for i in range(3)]
     services.revoke_api_key(keys[2])
-    response = admin_client.post("/admin/tenants/apikey/", {
-        "action": "revoke", "_selected_action": [str(k.pk) for k in keys]})
+    response = admin_client.post(
+        "/admin/tenants/apikey/", {"action": "revoke", "_selected_action": [str(k.pk) for k in keys]}
+    )
     assert response.status_code == 302
     entries = AuditLog.objects.filter(event_type="apikey.revoked")
     assert sorted(e.object_id for e in entries) == sorted(str(k.pk) for k in keys[:2])  # not the revoked one
     assert {(e.source, e.company_id, e.actor_id) for e in entries} == {
-        ("admin", world.a.pk, world.user("a", "company_admin").pk)}
+        ("admin", world.a.pk, world.user("a", "company_admin").pk)
+    }
     assert all(e.changes["revoked_at"]["old"] is None and e.changes["revoked_at"]["new"] for e in entries)
     assert ApiKey.objects.filter(revoked_at=None).count() == 0
 
@@ -213,7 +262,11 @@ def test_admin_refresh_token_revoke_is_audited_in_the_users_company(client, worl
     assert response.status_code == 302
     entry = _only("refreshtoken.revoked")
     assert (entry.source, entry.company_id, entry.actor_id, entry.object_id) == (
-        "admin", world.b.pk, superadmin.pk, str(token.pk))
+        "admin",
+        world.b.pk,
+        superadmin.pk,
+        str(token.pk),
+    )
     assert token.token_hash not in str(entry.changes)
     token.refresh_from_db()
     assert token.revoked_at is not None
@@ -234,6 +287,7 @@ def test_admin_audit_log_is_read_only_and_scoped(admin_client, world):
 
 # --- Reading ----------------------------------------------------------------------------
 
+
 def test_company_admins_see_only_their_company(api, world):
     a_entry = audit.record(company=world.a, actor=world.user("a", "client"), source="task", event_type="x.done")
     b_entry = audit.record(company=world.b, source="task", event_type="x.done")
@@ -243,7 +297,10 @@ def test_company_admins_see_only_their_company(api, world):
     assert api.get(f"/api/v1/audit-logs/{a_entry.pk}/").status_code == 404
     shown = api.as_user(world.user("a", "company_admin")).get(f"/api/v1/audit-logs/{a_entry.pk}/").json()
     assert (shown["event_type"], shown["actor"], shown["actor_repr"]) == (
-        "x.done", str(world.user("a", "client").pk), "a-client")
+        "x.done",
+        str(world.user("a", "client").pk),
+        "a-client",
+    )
 
 
 def test_roles_below_company_admin_are_refused(api, world):
@@ -270,8 +327,13 @@ def test_filters_and_ordering(api, world):
     old = audit.record(company=world.a, actor=actor, source="api", event_type="user.updated", obj=actor)
     AuditLog.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=10))
     task = audit.record(company=world.a, source="task", event_type="sync.finished")
-    admin = audit.record(company=world.a, actor=world.user("a", "company_admin"), source="admin",
-                         event_type="company.updated", obj=world.a)
+    admin = audit.record(
+        company=world.a,
+        actor=world.user("a", "company_admin"),
+        source="admin",
+        event_type="company.updated",
+        obj=world.a,
+    )
     api.as_user(world.user("a", "company_admin"))
 
     def ids(query):
@@ -294,6 +356,7 @@ def test_filters_and_ordering(api, world):
 
 # --- Retention, tasks, helpers ------------------------------------------------------------
 
+
 def test_ttl_index_keeps_entries_one_year():
     indexes = connection.get_collection("audit_logs").index_information()
     ttl = [spec for spec in indexes.values() if spec["key"] == [("created_at", 1)]]
@@ -301,10 +364,12 @@ def test_ttl_index_keeps_entries_one_year():
 
 
 def test_record_from_a_task_needs_no_actor(world):
-    key = ApiKey.objects.create(user=world.user("a", "client"), company=world.a, name="ci", prefix="abcd1234",
-                                key_hash="f" * 64)
-    entry = audit.record(company=world.a, source="task", event_type="apikey.expired", obj=key,
-                         metadata={"task": "expire_keys"})
+    key = ApiKey.objects.create(
+        user=world.user("a", "client"), company=world.a, name="ci", prefix="abcd1234", key_hash="f" * 64
+    )
+    entry = audit.record(
+        company=world.a, source="task", event_type="apikey.expired", obj=key, metadata={"task": "expire_keys"}
+    )
     entry.refresh_from_db()
     assert (entry.actor_id, entry.actor_repr, entry.source, entry.company_id) == (None, "", "task", world.a.pk)
     assert (entry.object_type, entry.object_id, entry.object_repr) == ("tenants.apikey", str(key.pk), str(key))

@@ -124,7 +124,8 @@ def test_a_list_costs_only_its_own_queries_on_a_hit(world, round_trips, auth):
         second = _get("/api/v1/users/", **credentials)
     assert first.json() == second.json()
     assert {u["username"] for u in second.json()["results"]} == {
-        u.username for (c, _), u in world.users.items() if c == "a"}
+        u.username for (c, _), u in world.users.items() if c == "a"
+    }
     assert len(miss.commands) == len(hit.commands) + 1, (miss.commands, hit.commands)
     assert all(collection == "users" for _, collection in hit.commands), hit.commands  # count + page, nothing else
 
@@ -134,8 +135,9 @@ def test_a_limited_page_comes_in_one_round_trip(world, round_trips):
     batch of a cursor: without a batch size the last row costs a getMore."""
     from tenants.models import AuditLog
 
-    AuditLog.objects.bulk_create([AuditLog(company=world.a, event_type="test.row", object_repr=str(n))
-                                  for n in range(130)])
+    AuditLog.objects.bulk_create(
+        [AuditLog(company=world.a, event_type="test.row", object_repr=str(n)) for n in range(130)]
+    )
     AuditLog.objects.exists()  # the collection's index keys, read once per process
     with round_trips() as seen:
         rows = list(AuditLog.objects.filter(company=world.a).order_by("-created_at")[:101])

@@ -38,38 +38,51 @@ def mongo():
 @pytest.fixture
 def data(mongo):
     """Tenants data made through the models, plus a collection of BSON types Django never writes."""
-    company = Company.objects.create(name="Acme", domain="acme.test",
-                                     settings={"tier": "gold", "limits": [1, 2]})
+    company = Company.objects.create(name="Acme", domain="acme.test", settings={"tier": "gold", "limits": [1, 2]})
     users = []
     for n in range(3):
-        user = User(username=f"user{n}", email=f"user{n}@example.com", role=Role.CONTENT_WRITER,
-                    company=company, guest_companies=[ObjectId()], plugin_keys={"wp": {"key": f"k{n}"}})
+        user = User(
+            username=f"user{n}",
+            email=f"user{n}@example.com",
+            role=Role.CONTENT_WRITER,
+            company=company,
+            guest_companies=[ObjectId()],
+            plugin_keys={"wp": {"key": f"k{n}"}},
+        )
         user.set_password("correct-Horse-battery-9")
         user.save()
         users.append(user)
-    create_api_key(user=users[0], company=company, name="ci",
-                   expires_at=datetime(2030, 1, 2, tzinfo=UTC))
+    create_api_key(user=users[0], company=company, name="ci", expires_at=datetime(2030, 1, 2, tzinfo=UTC))
     settings = settings_for(users[1])
     settings.plugin_settings = {"seo": {"enabled": True, "keywords": ["a", "b"]}}
     settings.save()
     issue_tokens(users[2])
-    mongo.misc.insert_many([
-        {"price": Decimal128(Decimal("19.99")), "blob": Binary(b"\x00\x01\xff"),
-         "uuid": Binary.from_uuid(uuid.uuid4()), "big": Int64(2**40), "ratio": 1.0,
-         "at": datetime(2024, 2, 29, 12, 30, 15, 123000),
-         "nested": {"list": [{"a": 1}, [2, 3]], "none": None}},
-        {"price": Decimal128("-0.001")},
-    ])
+    mongo.misc.insert_many(
+        [
+            {
+                "price": Decimal128(Decimal("19.99")),
+                "blob": Binary(b"\x00\x01\xff"),
+                "uuid": Binary.from_uuid(uuid.uuid4()),
+                "big": Int64(2**40),
+                "ratio": 1.0,
+                "at": datetime(2024, 2, 29, 12, 30, 15, 123000),
+                "nested": {"list": [{"a": 1}, [2, 3]], "none": None},
+            },
+            {"price": Decimal128("-0.001")},
+        ]
+    )
     mongo.misc.create_index("big", sparse=True, name="big_sparse")
-    mongo.misc.create_index("at", name="at_partial",
-                            partialFilterExpression={"at": {"$gte": datetime(2024, 1, 1)}})
+    mongo.misc.create_index("at", name="at_partial", partialFilterExpression={"at": {"$gte": datetime(2024, 1, 1)}})
     return company
 
 
 def snapshot(db) -> dict:
     """Every collection's documents, as exact BSON bytes in _id order."""
-    return {name: [doc.raw for doc in db.get_collection(name, codec_options=RAW).find().sort("_id", 1)]
-            for name in sorted(db.list_collection_names()) if not name.startswith("system.")}
+    return {
+        name: [doc.raw for doc in db.get_collection(name, codec_options=RAW).find().sort("_id", 1)]
+        for name in sorted(db.list_collection_names())
+        if not name.startswith("system.")
+    }
 
 
 def indexes(db) -> dict:
@@ -160,7 +173,7 @@ def test_truncated_archive_is_refused_and_database_unchanged(data, mongo, tmp_pa
     archive, _ = backup(tmp_path)
     content = archive.read_bytes()
     truncated = tmp_path / "truncated.tar.gz"
-    truncated.write_bytes(content[:int(len(content) * keep)] if keep > 0 else content[:keep])
+    truncated.write_bytes(content[: int(len(content) * keep)] if keep > 0 else content[:keep])
     change_after_backup()
     before = snapshot(mongo)
 
@@ -174,7 +187,7 @@ def test_changed_byte_is_refused_with_checksum_message_and_database_unchanged(da
     members = read_members(archive)
     original = members["collections/users.bson"]
     at = original.index(b"user1@example.com")
-    members["collections/users.bson"] = original[:at] + b"U" + original[at + 1:]
+    members["collections/users.bson"] = original[:at] + b"U" + original[at + 1 :]
     tampered = tmp_path / "tampered.tar.gz"
     write_members(tampered, members)  # the original manifest, one changed byte
     change_after_backup()
@@ -185,11 +198,14 @@ def test_changed_byte_is_refused_with_checksum_message_and_database_unchanged(da
     assert snapshot(mongo) == before
 
 
-@pytest.mark.parametrize("members, message", [
-    ({"manifest.json": b"{not json"}, "bad manifest"),
-    ({"manifest.json": b'{"format_version": 99, "collections": []}'}, "unsupported format version 99"),
-    ({"collections/users.bson": b""}, "does not start with manifest.json"),
-])
+@pytest.mark.parametrize(
+    "members, message",
+    [
+        ({"manifest.json": b"{not json"}, "bad manifest"),
+        ({"manifest.json": b'{"format_version": 99, "collections": []}'}, "unsupported format version 99"),
+        ({"collections/users.bson": b""}, "does not start with manifest.json"),
+    ],
+)
 def test_bad_manifest_is_refused(mongo, tmp_path, members, message):
     archive = tmp_path / "bad.tar.gz"
     write_members(archive, members)

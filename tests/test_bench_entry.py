@@ -13,10 +13,36 @@ import pytest
 pytestmark = pytest.mark.proof  # a proof of the whole (./dev test --fast leaves it out)
 
 ROOT = Path(__file__).resolve().parent.parent
-TINY = ["--results", "250", "--raw-sample", "250", "--search-queries", "3", "--chunks", "300,600",
-        "--embed-sample", "16", "--knn-queries", "3", "--contexts", "4", "--in-process-contexts", "3",
-        "--tickets", "10", "--requests", "10", "--sizes", "1000", "--list-requests", "3", "--list-warmups", "1",
-        "--qa", "tests/fixtures/squad/sample-30.json"]
+TINY = [
+    "--results",
+    "250",
+    "--raw-sample",
+    "250",
+    "--search-queries",
+    "3",
+    "--chunks",
+    "300,600",
+    "--embed-sample",
+    "16",
+    "--knn-queries",
+    "3",
+    "--contexts",
+    "4",
+    "--in-process-contexts",
+    "3",
+    "--tickets",
+    "10",
+    "--requests",
+    "10",
+    "--sizes",
+    "1000",
+    "--list-requests",
+    "3",
+    "--list-warmups",
+    "1",
+    "--qa",
+    "tests/fixtures/squad/sample-30.json",
+]
 EXPECTED = [
     "api GET tickets list p50 (API key, page of 20)",
     "scraping ingest (parse + sentiment + store)",
@@ -31,13 +57,21 @@ EXPECTED = [
     "content contexts via Celery, 1 worker process",
     "content contexts via Celery, 2 worker processes",
     "content contexts in one process, claim find_and_modify",
-    *(f"lists {page} p50, 1k rows/tenant" for list_name in ("results API", "tickets API", "audit log API")
-      for page in (f"{list_name} page 1", f"{list_name} page 2 (next link)")),
-    *(f"lists {list_name} round trips, 1k rows/tenant"
-      for list_name in ("results API", "tickets API", "audit log API")),
+    *(
+        f"lists {page} p50, 1k rows/tenant"
+        for list_name in ("results API", "tickets API", "audit log API")
+        for page in (f"{list_name} page 1", f"{list_name} page 2 (next link)")
+    ),
+    *(
+        f"lists {list_name} round trips, 1k rows/tenant"
+        for list_name in ("results API", "tickets API", "audit log API")
+    ),
     "lists admin results changelist p50, 1k rows/tenant",
-    *(f"retrieval {mode} hit@{k}, sample-30.json (30 questions)" for mode in ("keyword", "vector", "hybrid")
-      for k in (1, 5)),
+    *(
+        f"retrieval {mode} hit@{k}, sample-30.json (30 questions)"
+        for mode in ("keyword", "vector", "hybrid")
+        for k in (1, 5)
+    ),
     "retrieval keyword scoring p50 (keywords.search), 21 chunks",
     "retrieval hybrid search p50 (end to end), 21 chunks",
     "extraction main-text F1, pages (2 pages)",
@@ -48,8 +82,9 @@ UNITS = {"ms", "results/s", "chunks/s", "/s", "round trips", "hit@1", "hit@5", "
 
 def run(*args: str) -> str:
     env = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URI", "REDIS_URL", "DATA_DIR")}
-    done = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=1200)
+    done = subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
 
@@ -59,7 +94,7 @@ def table_rows(stdout: str) -> dict[str, list[str]]:
     header = next(n for n, line in enumerate(lines) if line.startswith("benchmark "))
     assert set(lines[header + 1]) <= {"-", " "}
     rows = {}
-    for line in lines[header + 2:]:
+    for line in lines[header + 2 :]:
         if line.startswith("ratio = "):
             break
         cells = re.split(r"\s{2,}", line.strip())

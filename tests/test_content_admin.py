@@ -34,8 +34,9 @@ def staff(client):
 def ran(world, llm):
     """A batch of two contexts in company A: one completed after a retry, one pending."""
     setup = article_setup(world.a, llm)
-    batch = batches.create_batch(pipeline=setup.pipeline, name="Daily", items=[{"data": {"title": "Done"}},
-                                                                               {"data": {"title": "Waiting"}}])
+    batch = batches.create_batch(
+        pipeline=setup.pipeline, name="Daily", items=[{"data": {"title": "Done"}}, {"data": {"title": "Waiting"}}]
+    )
     llm.script = [("status", 429)]
     assert runner.process_context(context_id=batch.context_ids[0]) == runner.RETRY
     assert runner.process_context(context_id=batch.context_ids[0]) == runner.COMPLETED
@@ -89,8 +90,9 @@ def test_cancel_and_retry_actions(staff, world, ran):
     _, batch = ran
     client = staff(world.user("a", "content_manager"))
     waiting, done = batch.context_ids[1], batch.context_ids[0]
-    response = client.post("/admin/content/context/", {"action": "cancel", "_selected_action": [waiting, done]},
-                           follow=True)
+    response = client.post(
+        "/admin/content/context/", {"action": "cancel", "_selected_action": [waiting, done]}, follow=True
+    )
     assert "Cancelled 1." in response.content.decode() and "can be cancelled" in response.content.decode()
     assert Context.objects.get(pk=waiting).status == "cancelled"
     assert Batch.objects.get(pk=batch.pk).status == "completed"
@@ -106,25 +108,44 @@ def test_ticket_soft_delete_and_restore_actions(staff, world):
     assert Ticket.all_objects.get(pk=ticket.pk).is_deleted and not Ticket.objects.filter(pk=ticket.pk).exists()
     client.post("/admin/content/ticket/?deleted=yes", {"action": "restore", "_selected_action": [ticket.pk]})
     assert Ticket.objects.filter(pk=ticket.pk).exists()
-    bad = client.post(f"/admin/content/ticket/{ticket.pk}/change/", {"title": "Keep me", "status": "completed",
-                                                                      "priority": "medium", "tags": ""})
+    bad = client.post(
+        f"/admin/content/ticket/{ticket.pk}/change/",
+        {"title": "Keep me", "status": "completed", "priority": "medium", "tags": ""},
+    )
     assert bad.status_code == 200 and "Cannot change status from “open” to “completed”" in bad.content.decode()
 
 
 def test_definitions_are_validated_in_the_admin(staff, world):
     setup = article_setup(world.a)
     client = staff(world.user("a", "content_manager"))
-    template = client.post("/admin/content/template/add/", {
-        "name": "Bad", "version": "1.0.0", "structure": '{"sections": [{"id": "a", "word_range": [5, 1]}]}',
-        "metadata": "{}", "is_active": "on"})
+    template = client.post(
+        "/admin/content/template/add/",
+        {
+            "name": "Bad",
+            "version": "1.0.0",
+            "structure": '{"sections": [{"id": "a", "word_range": [5, 1]}]}',
+            "metadata": "{}",
+            "is_active": "on",
+        },
+    )
     assert "the minimum (5) is greater than the maximum (1)" in template.content.decode()
-    component = client.post("/admin/content/component/add/", {"name": "c", "type": "ai_generator",
-                                                              "config": '{"temperature": 9}', "metadata": "{}"})
+    component = client.post(
+        "/admin/content/component/add/",
+        {"name": "c", "type": "ai_generator", "config": '{"temperature": 9}', "metadata": "{}"},
+    )
     assert "temperature: must be a number between 0 and 2." in component.content.decode()
-    form = {"name": "P", "default_context_type": "article", "metadata": "{}", "is_active": "on",
-            "components-TOTAL_FORMS": "1", "components-INITIAL_FORMS": "0",
-            "components-0-component_id": str(setup.components["template"].pk), "components-0-name": "tpl",
-            "components-0-order": "1", "components-0-config_overrides": "{}"}
+    form = {
+        "name": "P",
+        "default_context_type": "article",
+        "metadata": "{}",
+        "is_active": "on",
+        "components-TOTAL_FORMS": "1",
+        "components-INITIAL_FORMS": "0",
+        "components-0-component_id": str(setup.components["template"].pk),
+        "components-0-name": "tpl",
+        "components-0-order": "1",
+        "components-0-config_overrides": "{}",
+    }
     refused = client.post("/admin/content/pipeline/add/", form)
     assert "A template component needs a template_id." in refused.content.decode()
     form["components-0-config_overrides"] = f'{{"template_id": "{setup.template.pk}"}}'
@@ -138,9 +159,16 @@ def test_definitions_are_validated_in_the_admin(staff, world):
 def test_a_structure_change_in_the_admin_bumps_the_version(staff, world):
     template = make_template(world.a)
     client = staff(world.user("a", "content_manager"))
-    response = client.post(f"/admin/content/template/{template.pk}/change/", {
-        "name": template.name, "version": "1.0.0", "metadata": "{}", "is_active": "on",
-        "structure": '{"sections": [{"id": "only", "word_range": [1, 2]}]}'})
+    response = client.post(
+        f"/admin/content/template/{template.pk}/change/",
+        {
+            "name": template.name,
+            "version": "1.0.0",
+            "metadata": "{}",
+            "is_active": "on",
+            "structure": '{"sections": [{"id": "only", "word_range": [1, 2]}]}',
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     changed = fresh(template)
     assert changed.version == "1.1.0" and changed.history[0]["version"] == "1.0.0"

@@ -13,8 +13,9 @@ pytestmark = pytest.mark.django_db
 def test_item4_batch_whose_contexts_all_failed_is_failed(world, llm):
     subscribe(world.a)
     setup = article_setup(world.a, llm)
-    batch = batches.create_batch(pipeline=setup.pipeline, items=[{"data": {"title": f"T{n}"}} for n in range(2)],
-                                 queue=False)
+    batch = batches.create_batch(
+        pipeline=setup.pipeline, items=[{"data": {"title": f"T{n}"}} for n in range(2)], queue=False
+    )
     llm.fail_with = 401  # a permanent failure: no retry
     for context_id in batch.context_ids:
         runner.process_context(context_id=context_id)
@@ -33,8 +34,9 @@ def test_item4_batch_whose_contexts_all_failed_is_failed(world, llm):
 
 def test_item4_a_batch_with_one_success_is_completed(world, llm):
     setup = article_setup(world.a, llm)
-    batch = batches.create_batch(pipeline=setup.pipeline, items=[{"data": {"title": f"T{n}"}} for n in range(2)],
-                                 queue=False)
+    batch = batches.create_batch(
+        pipeline=setup.pipeline, items=[{"data": {"title": f"T{n}"}} for n in range(2)], queue=False
+    )
     runner.process_context(context_id=batch.context_ids[0])
     llm.fail_with = 401
     runner.process_context(context_id=batch.context_ids[1])

@@ -29,8 +29,9 @@ CONTEXTS, BATCHES = "/api/v1/content/contexts/", "/api/v1/content/batches/"
 def test_create_one_context_then_read_its_status_and_result(api, world, llm, queued):
     setup = article_setup(world.a, llm)
     api.as_user(world.user("a", "client"))
-    created = api.post(CONTEXTS, {"pipeline": str(setup.pipeline.pk), "data": {"title": "Caching"},
-                                  "priority": 2}, format="json")
+    created = api.post(
+        CONTEXTS, {"pipeline": str(setup.pipeline.pk), "data": {"title": "Caching"}, "priority": 2}, format="json"
+    )
     assert created.status_code == 202, created.content
     context_id = created.json()["id"]
     assert created.json()["status"] == "pending" and queued == [(context_id, None)]
@@ -88,8 +89,16 @@ def test_a_batch_completes_with_outputs_counters_timings_and_one_event(api, worl
     subscribe(world.a)
     setup = article_setup(world.a, llm)
     api.as_user(world.user("a", "content_manager"))
-    response = api.post(BATCHES, {"name": "Daily", "pipeline": str(setup.pipeline.pk), "priority": 3,
-                                  "contexts": [{"data": {"title": f"Topic {n}"}} for n in range(5)]}, format="json")
+    response = api.post(
+        BATCHES,
+        {
+            "name": "Daily",
+            "pipeline": str(setup.pipeline.pk),
+            "priority": 3,
+            "contexts": [{"data": {"title": f"Topic {n}"}} for n in range(5)],
+        },
+        format="json",
+    )
     assert response.status_code == 202, response.content
     body = response.json()
     batch = Batch.objects.get(pk=body["id"])
@@ -151,7 +160,8 @@ def test_cancel_and_retry_a_context(api, world, llm):
     assert runner.process_context(context_id=context_id) == runner.COMPLETED
     assert fresh(batch).status == "completed" and fresh(batch).completed_count == 1
     assert api.post(f"{CONTEXTS}{context_id}/retry/").json() == {
-        "status": ["Only failed or cancelled contexts can be retried; this one is completed."]}
+        "status": ["Only failed or cancelled contexts can be retried; this one is completed."]
+    }
     assert len(events("content.batch.completed")) == 2  # cancelled, then completed after the retry
 
 
@@ -194,8 +204,12 @@ def test_reconcile_closes_a_batch_whose_count_was_lost(world, llm):
     batch = batches.create_batch(pipeline=setup.pipeline, items=[{"data": {"title": "T"}}] * 2)
     runner.process_pending()
     # As if the worker died between completing a context and counting it.
-    Batch.objects.filter(pk=batch.pk).update(completed_count=1, status="processing", processing_completed_at=None,
-                                             updated_at=timezone.now() - timedelta(hours=1))
+    Batch.objects.filter(pk=batch.pk).update(
+        completed_count=1,
+        status="processing",
+        processing_completed_at=None,
+        updated_at=timezone.now() - timedelta(hours=1),
+    )
     assert batches.reconcile() == 1
     fixed = fresh(batch)
     assert (fixed.status, fixed.completed_count) == ("completed", 2)

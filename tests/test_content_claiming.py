@@ -139,15 +139,26 @@ def test_two_worker_processes_never_claim_the_same_context(world, llm, claim_str
     single = {"sections": [{"id": "body", "name": "Body", "instructions": "Write", "word_range": [10, 50]}]}
     setup.template.structure = single
     setup.template.save()
-    made = [c.pk for c in contexts.create_contexts(
-        pipeline=setup.pipeline, items=[{"data": {"title": f"Doc {n}"}, "priority": n % 3} for n in range(60)],
-        queue=False)]
-    env = {**os.environ, "MONGODB_NAME": django_settings.DATABASES["default"]["NAME"],
-           "DATABASE_CAPABILITIES": json.dumps(capabilities(claim_strategy)), "FIELD_ENCRYPTION_KEY": TEST_KEY,
-           "KNOWLEDGE_LLM_MAX_RETRIES": "0"}
+    made = [
+        c.pk
+        for c in contexts.create_contexts(
+            pipeline=setup.pipeline,
+            items=[{"data": {"title": f"Doc {n}"}, "priority": n % 3} for n in range(60)],
+            queue=False,
+        )
+    ]
+    env = {
+        **os.environ,
+        "MONGODB_NAME": django_settings.DATABASES["default"]["NAME"],
+        "DATABASE_CAPABILITIES": json.dumps(capabilities(claim_strategy)),
+        "FIELD_ENCRYPTION_KEY": TEST_KEY,
+        "KNOWLEDGE_LLM_MAX_RETRIES": "0",
+    }
     command = [sys.executable, "manage.py", "process_contexts", "--json"]
-    procs = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     outputs = [p.communicate(timeout=240) for p in procs]
     assert all(p.returncode == 0 for p in procs), outputs
     first, second = (json.loads(out.strip().splitlines()[-1]) for out, _ in outputs)

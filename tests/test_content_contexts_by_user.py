@@ -24,11 +24,18 @@ def created(world):
     writer, manager = world.user("a", "content_writer"), world.user("a", "content_manager")
 
     def make(setup, user, n):
-        return [str(c.pk) for c in contexts.create_contexts(
-            pipeline=setup.pipeline, items=[{"data": {"title": f"T{i}"}} for i in range(n)], user=user)]
+        return [
+            str(c.pk)
+            for c in contexts.create_contexts(
+                pipeline=setup.pipeline, items=[{"data": {"title": f"T{i}"}} for i in range(n)], user=user
+            )
+        ]
 
-    return {"writer": make(a, writer, 2), "manager": make(a, manager, 1),
-            "b": make(b, world.user("b", "content_writer"), 1)}
+    return {
+        "writer": make(a, writer, 2),
+        "manager": make(a, manager, 1),
+        "b": make(b, world.user("b", "content_writer"), 1),
+    }
 
 
 def test_filter_by_user_id_and_me(api, world, created):

@@ -26,9 +26,13 @@ def a_objects(world):
     ticket = Ticket.objects.create(company=world.a, title="A's ticket", created_by=world.user("a", "client"))
     campaign = Campaign.objects.create(company=world.a, name="A's campaign")
     return {
-        "tickets": ticket.pk, "campaigns": campaign.pk, "templates": setup.template.pk,
-        "components": setup.components["template"].pk, "pipelines": setup.pipeline.pk,
-        "contexts": batch.context_ids[0], "batches": batch.pk,
+        "tickets": ticket.pk,
+        "campaigns": campaign.pk,
+        "templates": setup.template.pk,
+        "components": setup.components["template"].pk,
+        "pipelines": setup.pipeline.pk,
+        "contexts": batch.context_ids[0],
+        "batches": batch.pk,
     }
 
 
@@ -77,21 +81,31 @@ def test_b_cannot_use_a_s_pipelines_agents_templates_or_users(api, world, a_obje
     api.as_user(world.user("b", "company_admin"))
     on_a_pipeline = api.post(f"{BASE}/contexts/", {"pipeline": str(a_objects["pipelines"]), "data": {}}, format="json")
     assert on_a_pipeline.status_code == 400 and "pipeline" in on_a_pipeline.json()
-    with_a_agent = api.post(f"{BASE}/contexts/", {"pipeline": str(b_setup.pipeline.pk), "data": {},
-                                                  "agent": str(agent.pk)}, format="json")
+    with_a_agent = api.post(
+        f"{BASE}/contexts/", {"pipeline": str(b_setup.pipeline.pk), "data": {}, "agent": str(agent.pk)}, format="json"
+    )
     assert with_a_agent.status_code == 400 and "agent" in with_a_agent.json()
-    batch = api.post(f"{BASE}/batches/", {"pipeline": str(a_objects["pipelines"]), "contexts": [{"data": {}}]},
-                     format="json")
+    batch = api.post(
+        f"{BASE}/batches/", {"pipeline": str(a_objects["pipelines"]), "contexts": [{"data": {}}]}, format="json"
+    )
     assert batch.status_code == 400 and "pipeline" in batch.json()
-    step = {"component_id": str(a_objects["components"]),
-            "config_overrides": {"template_id": str(a_objects["templates"])}}
+    step = {
+        "component_id": str(a_objects["components"]),
+        "config_overrides": {"template_id": str(a_objects["templates"])},
+    }
     pipeline = api.post(f"{BASE}/pipelines/", {"name": "P", "components": [step]}, format="json")
     assert pipeline.status_code == 400 and "unknown component" in pipeline.json()["components"][0]
-    component = api.post(f"{BASE}/components/", {"name": "c", "type": "template",
-                                                 "config": {"template_id": str(a_objects["templates"])}}, format="json")
+    component = api.post(
+        f"{BASE}/components/",
+        {"name": "c", "type": "template", "config": {"template_id": str(a_objects["templates"])}},
+        format="json",
+    )
     assert component.status_code == 400 and "No template" in component.json()["config"][0]
-    ticket = api.post(f"{BASE}/tickets/", {"title": "t", "assigned_to": str(world.user("a", "content_writer").pk),
-                                           "agent": str(agent.pk)}, format="json")
+    ticket = api.post(
+        f"{BASE}/tickets/",
+        {"title": "t", "assigned_to": str(world.user("a", "content_writer").pk), "agent": str(agent.pk)},
+        format="json",
+    )
     assert ticket.status_code == 400 and {"assigned_to", "agent"} <= set(ticket.json())
     assert Context.objects.filter(company=world.b).count() == 0
 

@@ -22,8 +22,12 @@ from tests.content_support import (  # noqa: F401
 )
 
 LEASE_SECONDS = 3
-WORKER_ENV = {"FIELD_ENCRYPTION_KEY": TEST_KEY, "KNOWLEDGE_LLM_MAX_RETRIES": "0",
-              "CONTENT_LEASE_SECONDS": str(LEASE_SECONDS), "CONTENT_RETRY_BASE_SECONDS": "0"}
+WORKER_ENV = {
+    "FIELD_ENCRYPTION_KEY": TEST_KEY,
+    "KNOWLEDGE_LLM_MAX_RETRIES": "0",
+    "CONTENT_LEASE_SECONDS": str(LEASE_SECONDS),
+    "CONTENT_RETRY_BASE_SECONDS": "0",
+}
 
 
 @pytest.mark.slow
@@ -50,11 +54,17 @@ def test_a_killed_workers_context_is_completed_once_by_another_worker(world, llm
         assert Context.objects.get(pk=context_id).status == ContextStatus.RUNNING
 
         second = celery_worker("content-second", env=WORKER_ENV)
-        assert wait_until(lambda: Context.objects.get(pk=context_id).lease_until.timestamp() < time.time(),
-                          timeout=LEASE_SECONDS + 5, interval=0.1)
+        assert wait_until(
+            lambda: Context.objects.get(pk=context_id).lease_until.timestamp() < time.time(),
+            timeout=LEASE_SECONDS + 5,
+            interval=0.1,
+        )
         tasks.process_pending.delay()  # what beat sends every CONTENT_POLL_SECONDS
-        assert wait_until(lambda: Context.objects.get(pk=context_id).status == ContextStatus.COMPLETED
-                          or not second.alive(), timeout=90, interval=0.1), second.log()
+        assert wait_until(
+            lambda: Context.objects.get(pk=context_id).status == ContextStatus.COMPLETED or not second.alive(),
+            timeout=90,
+            interval=0.1,
+        ), second.log()
 
         done = Context.objects.get(pk=context_id)
         assert done.status == ContextStatus.COMPLETED, second.log()

@@ -54,8 +54,10 @@ def test_runs_outcomes_durations_and_tokens_are_counted(api, world, ran):
     assert durations[1] <= body["duration_ms"]["p50"] <= max(1.0, durations[1] * 1.1)
     assert durations[2] <= body["duration_ms"]["p95"] <= max(1.0, durations[2] * 1.1)
     generated = [c.data["generation"] for c in finished if "generation" in c.data]
-    assert body["tokens"] == {"in": sum(g["prompt_tokens"] for g in generated),
-                              "out": sum(g["completion_tokens"] for g in generated)}
+    assert body["tokens"] == {
+        "in": sum(g["prompt_tokens"] for g in generated),
+        "out": sum(g["completion_tokens"] for g in generated),
+    }
     assert body["tokens"]["in"] == 2 * 4 * 30  # two completed runs, four sections, 30 prompt tokens each
     [today] = body["by_day"]
     assert today["runs"] == 3 and today["failed"] == 1

@@ -78,8 +78,13 @@ def test_days_keep_and_no_archive_options(aged, tmp_path):
 
 
 def test_the_command_and_the_scheduled_task(aged, tmp_path, settings, capsys):
-    settings.STORAGES = {**settings.STORAGES, "archives": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path / "archives"}}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "archives": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "archives"},
+        },
+    }
     call_command("archive_content", "--days", "100", "--keep")
     out = capsys.readouterr().out
     assert "archived 2 context(s) and 1 batch(es)" in out and "kept in the database" in out

@@ -43,8 +43,10 @@ def test_a_context_runs_its_pipeline_with_outputs_and_timings(world, llm):
     assert template["sections"][0]["instructions"] == "Introduce Microservices for developers"
     generated = done.data["generated_content"]
     assert generated == {
-        "introduction": "Introduction text for Microservices.", "main_content_1": "Part 1 text for Microservices.",
-        "main_content_2": "Part 2 text for Microservices.", "conclusion": "Conclusion text for Microservices.",
+        "introduction": "Introduction text for Microservices.",
+        "main_content_1": "Part 1 text for Microservices.",
+        "main_content_2": "Part 2 text for Microservices.",
+        "conclusion": "Conclusion text for Microservices.",
     }
     assert done.data["generation"]["requests"] == 4 and done.data["generation"]["model"] == "gpt-test"
     formatted = done.data["formatted_content"]
@@ -52,7 +54,12 @@ def test_a_context_runs_its_pipeline_with_outputs_and_timings(world, llm):
     assert formatted["content"].startswith("# Microservices\n\n- [Introduction](#introduction)\n- [Main Content]")
     assert "## Main Content\n\n### Part 1\n\nPart 1 text for Microservices." in formatted["content"]
     assert [a["anchor"] for a in formatted["table_of_contents"]] == [
-        "introduction", "main-content", "part-1", "part-2", "conclusion"]
+        "introduction",
+        "main-content",
+        "part-1",
+        "part-2",
+        "conclusion",
+    ]
 
     processing = done.processing
     assert processing.completed_components == ["template", "ai_generator", "transformer"]
@@ -101,10 +108,21 @@ def test_html_output_escapes_generated_markup(world, llm):
 
 
 def test_section_counts_pick_how_many_repeated_sections(world):
-    sections = fill_sections({"sections": [
-        {"id": "body", "type": "sections", "name": "Body", "min_sections": 2, "max_sections": 4,
-         "section_template": {"instructions": "About {keywords}", "word_range": [10, 20]}}]},
-        {"section_counts": {"body": 9}, "keywords": ["a", "b"]})
+    sections = fill_sections(
+        {
+            "sections": [
+                {
+                    "id": "body",
+                    "type": "sections",
+                    "name": "Body",
+                    "min_sections": 2,
+                    "max_sections": 4,
+                    "section_template": {"instructions": "About {keywords}", "word_range": [10, 20]},
+                }
+            ]
+        },
+        {"section_counts": {"body": 9}, "keywords": ["a", "b"]},
+    )
     assert [s["id"] for s in sections] == ["body_1", "body_2", "body_3", "body_4"]
     assert sections[0]["instructions"] == "About a, b" and sections[0]["parent"] == "body"
 
@@ -187,9 +205,13 @@ def test_a_template_deleted_after_the_pipeline_was_saved_fails_clearly(world, ll
 
 def test_a_pipeline_without_llm_needs_no_provider(world):
     template_only = article_setup(world.a)
-    pipeline = make_pipeline(world.a, [(template_only.components["template"],
-                                        {"template_id": str(template_only.template.pk)}),
-                                       (make_component(world.a, "transformer"), {})])
+    pipeline = make_pipeline(
+        world.a,
+        [
+            (template_only.components["template"], {"template_id": str(template_only.template.pk)}),
+            (make_component(world.a, "transformer"), {}),
+        ],
+    )
     template_only.pipeline = pipeline
     context = new_context(template_only)
     assert runner.process_context(context_id=context.pk) == runner.FAILED  # nothing to format

@@ -24,9 +24,15 @@ def _ticket(world, title="Write a post", *, by=("a", "client"), **fields):
 
 def test_a_client_files_a_ticket_and_sees_only_their_own(api, world):
     client = world.user("a", "client")
-    response = api.as_user(client).post(URL, {"title": "Landing page copy", "priority": "high",
-                                              "tags": ["web", " web ", "copy"],
-                                              "due_date": "2030-01-02T10:00:00Z"})
+    response = api.as_user(client).post(
+        URL,
+        {
+            "title": "Landing page copy",
+            "priority": "high",
+            "tags": ["web", " web ", "copy"],
+            "due_date": "2030-01-02T10:00:00Z",
+        },
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["status"] == "open" and body["created_by"] == str(client.pk) and body["tags"] == ["web", "copy"]
@@ -46,13 +52,26 @@ def test_writers_see_their_assigned_tickets_and_managers_all(api, world):
     assert titles == {"mine", "unassigned"}
 
 
-@pytest.mark.parametrize("old, new, allowed", [
-    (S.OPEN, S.IN_PROGRESS, True), (S.IN_PROGRESS, S.REVIEW, True), (S.REVIEW, S.COMPLETED, True),
-    (S.COMPLETED, S.CLOSED, True), (S.REVIEW, S.IN_PROGRESS, True), (S.IN_PROGRESS, S.OPEN, True),
-    (S.OPEN, S.CLOSED, True), (S.CLOSED, S.OPEN, True), (S.COMPLETED, S.IN_PROGRESS, True),
-    (S.OPEN, S.REVIEW, False), (S.OPEN, S.COMPLETED, False), (S.IN_PROGRESS, S.COMPLETED, False),
-    (S.CLOSED, S.COMPLETED, False), (S.CLOSED, S.IN_PROGRESS, False), (S.COMPLETED, S.OPEN, False),
-])
+@pytest.mark.parametrize(
+    "old, new, allowed",
+    [
+        (S.OPEN, S.IN_PROGRESS, True),
+        (S.IN_PROGRESS, S.REVIEW, True),
+        (S.REVIEW, S.COMPLETED, True),
+        (S.COMPLETED, S.CLOSED, True),
+        (S.REVIEW, S.IN_PROGRESS, True),
+        (S.IN_PROGRESS, S.OPEN, True),
+        (S.OPEN, S.CLOSED, True),
+        (S.CLOSED, S.OPEN, True),
+        (S.COMPLETED, S.IN_PROGRESS, True),
+        (S.OPEN, S.REVIEW, False),
+        (S.OPEN, S.COMPLETED, False),
+        (S.IN_PROGRESS, S.COMPLETED, False),
+        (S.CLOSED, S.COMPLETED, False),
+        (S.CLOSED, S.IN_PROGRESS, False),
+        (S.COMPLETED, S.OPEN, False),
+    ],
+)
 def test_status_transitions_are_enforced(api, world, old, new, allowed):
     ticket = _ticket(world, status=old)
     response = api.as_user(world.user("a", "content_manager")).patch(f"{URL}{ticket.pk}/", {"status": new})
@@ -61,8 +80,9 @@ def test_status_transitions_are_enforced(api, world, old, new, allowed):
         assert response.status_code == 200 and stored == new
     else:
         assert response.status_code == 400
-        assert response.json()["status"] == [f"Cannot change status from “{old}” to “{new}”; allowed: "
-                                              f"{', '.join(TICKET_FLOW.allowed(old))}."]
+        assert response.json()["status"] == [
+            f"Cannot change status from “{old}” to “{new}”; allowed: {', '.join(TICKET_FLOW.allowed(old))}."
+        ]
         assert stored == old
     # The service enforces the same table.
     fresh = Ticket.objects.get(pk=ticket.pk)
@@ -111,10 +131,17 @@ def test_assignment_rules(api, world, make_user):
 
 def test_filters(api, world):
     writer = world.user("a", "content_writer")
-    _ticket(world, "urgent web", priority="urgent", tags=["web"], assigned_to=writer,
-            due_date=datetime(2030, 1, 5, tzinfo=UTC))
-    _ticket(world, "low print", priority="low", tags=["print"], status=S.REVIEW,
-            due_date=datetime(2030, 3, 1, tzinfo=UTC))
+    _ticket(
+        world,
+        "urgent web",
+        priority="urgent",
+        tags=["web"],
+        assigned_to=writer,
+        due_date=datetime(2030, 1, 5, tzinfo=UTC),
+    )
+    _ticket(
+        world, "low print", priority="low", tags=["print"], status=S.REVIEW, due_date=datetime(2030, 3, 1, tzinfo=UTC)
+    )
     _ticket(world, "no due", tags=["web", "print"])
     api.as_user(world.user("a", "company_admin"))
 
@@ -147,8 +174,9 @@ def test_delete_is_soft_and_for_managers(api, world):
 
 def test_bad_ticket_input_is_refused_with_field_messages(api, world):
     api.as_user(world.user("a", "content_manager"))
-    response = api.post(URL, {"title": "", "priority": "whenever", "tags": "not-a-list", "due_date": "soon",
-                              "agent": "123"})
+    response = api.post(
+        URL, {"title": "", "priority": "whenever", "tags": "not-a-list", "due_date": "soon", "agent": "123"}
+    )
     assert response.status_code == 400
     assert {"title", "priority", "tags", "due_date", "agent"} <= set(response.json())
     assert Ticket.all_objects.count() == 0
@@ -162,8 +190,15 @@ CAMPAIGNS = "/api/v1/content/campaigns/"
 def test_campaign_lifecycle_dates_and_roles(api, world):
     manager = world.user("a", "content_manager")
     api.as_user(manager)
-    created = api.post(CAMPAIGNS, {"name": "Spring", "start_date": "2030-03-01T00:00:00Z",
-                                   "end_date": "2030-05-31T00:00:00Z", "settings": {"channels": ["blog"]}})
+    created = api.post(
+        CAMPAIGNS,
+        {
+            "name": "Spring",
+            "start_date": "2030-03-01T00:00:00Z",
+            "end_date": "2030-05-31T00:00:00Z",
+            "settings": {"channels": ["blog"]},
+        },
+    )
     assert created.status_code == 201, created.content
     url = f"{CAMPAIGNS}{created.json()['id']}/"
     assert created.json()["status"] == "draft" and created.json()["created_by"] == str(manager.pk)
@@ -172,7 +207,8 @@ def test_campaign_lifecycle_dates_and_roles(api, world):
     for status in ("active", "paused", "active", "completed"):
         assert api.patch(url, {"status": status}).status_code == 200, status
     assert api.patch(url, {"status": "active"}).json()["status"] == [
-        "Cannot change status from “completed” to “active”; allowed: none (final)."]
+        "Cannot change status from “completed” to “active”; allowed: none (final)."
+    ]
     backwards = api.patch(url, {"end_date": "2030-01-01T00:00:00Z"})
     assert backwards.status_code == 400 and backwards.json() == {"end_date": ["The end date is before the start date."]}
     assert api.post(CAMPAIGNS, {"name": "x", "settings": [1]}).json() == {"settings": ["Must be an object."]}

@@ -18,8 +18,11 @@ from tests.content_support import (  # noqa: F401
 )
 
 pytestmark = pytest.mark.django_db
-TEMPLATES, COMPONENTS, PIPELINES = ("/api/v1/content/templates/", "/api/v1/content/components/",
-                                    "/api/v1/content/pipelines/")
+TEMPLATES, COMPONENTS, PIPELINES = (
+    "/api/v1/content/templates/",
+    "/api/v1/content/components/",
+    "/api/v1/content/pipelines/",
+)
 
 
 @pytest.fixture
@@ -28,8 +31,11 @@ def manager(api, world):
 
 
 def test_a_component_config_change_is_a_version_and_restore_brings_it_back(manager, world):
-    created = manager.post(COMPONENTS, {"name": "Writer", "type": "ai_generator",
-                                        "config": {"model": "gpt-test", "temperature": 0.5}}, format="json").json()
+    created = manager.post(
+        COMPONENTS,
+        {"name": "Writer", "type": "ai_generator", "config": {"model": "gpt-test", "temperature": 0.5}},
+        format="json",
+    ).json()
     assert created["version"] == "1.0.0" and created["history"] == []
     url = f"{COMPONENTS}{created['id']}/"
     assert manager.patch(url, {"name": "Writer 2"}, format="json").json()["version"] == "1.0.0"
@@ -50,11 +56,14 @@ def test_a_component_config_change_is_a_version_and_restore_brings_it_back(manag
     assert stored.config["temperature"] == 0.5 and stored.version == "1.2.0"
 
 
-@pytest.mark.parametrize("body, field, message", [
-    ({"version": "9.9.9"}, "version", "There is no version 9.9.9; known: 1.0.0."),
-    ({"version": "1.1.0"}, "version", "1.1.0 is the current version."),
-    ({}, "version", "This field is required."),
-])
+@pytest.mark.parametrize(
+    "body, field, message",
+    [
+        ({"version": "9.9.9"}, "version", "There is no version 9.9.9; known: 1.0.0."),
+        ({"version": "1.1.0"}, "version", "1.1.0 is the current version."),
+        ({}, "version", "This field is required."),
+    ],
+)
 def test_restore_of_an_unknown_version_is_a_400_and_changes_nothing(manager, world, body, field, message):
     component = make_component(world.a, "transformer", {"format": "markdown"})
     url = f"{COMPONENTS}{component.pk}/"
@@ -75,7 +84,8 @@ def test_pipeline_steps_are_versioned_and_a_restore_that_no_longer_validates_is_
     assert shorter.json()["version"] == "1.1.0" and len(shorter.json()["components"]) == 2
     old = shorter.json()["history"][0]
     assert old["version"] == "1.0.0" and [s["component_id"] for s in old["components"]] == [
-        str(setup.components[k].pk) for k in ("template", "ai_generator", "transformer")]
+        str(setup.components[k].pk) for k in ("template", "ai_generator", "transformer")
+    ]
 
     setup.components["ai_generator"].is_active = False  # the old version's middle step cannot run now
     setup.components["ai_generator"].save()
@@ -89,8 +99,9 @@ def test_pipeline_steps_are_versioned_and_a_restore_that_no_longer_validates_is_
     restored = manager.post(f"{url}restore-version/", {"version": "1.0.0"}, format="json").json()
     assert restored["version"] == "1.2.0" and len(restored["components"]) == 3
     pipeline = fresh(setup.pipeline)
-    assert [s.component_id for s in pipeline.steps()] == [setup.components[k].pk
-                                                           for k in ("template", "ai_generator", "transformer")]
+    assert [s.component_id for s in pipeline.steps()] == [
+        setup.components[k].pk for k in ("template", "ai_generator", "transformer")
+    ]
     assert pipeline.steps()[1].config_overrides == {"temperature": 0.65}
 
 
@@ -139,10 +150,18 @@ def test_a_pipeline_saved_in_the_admin_with_new_steps_is_a_version(client, world
     setup = article_setup(world.a)
     client.force_login(world.user("a", "content_manager"))
     steps = setup.pipeline.steps()[:1]
-    form = {"name": "Articles", "default_context_type": "article", "metadata": "{}", "is_active": "on",
-            "components-TOTAL_FORMS": "1", "components-INITIAL_FORMS": "0",
-            "components-0-component_id": str(steps[0].component_id), "components-0-name": steps[0].name,
-            "components-0-order": "1", "components-0-config_overrides": f'{{"template_id": "{setup.template.pk}"}}'}
+    form = {
+        "name": "Articles",
+        "default_context_type": "article",
+        "metadata": "{}",
+        "is_active": "on",
+        "components-TOTAL_FORMS": "1",
+        "components-INITIAL_FORMS": "0",
+        "components-0-component_id": str(steps[0].component_id),
+        "components-0-name": steps[0].name,
+        "components-0-order": "1",
+        "components-0-config_overrides": f'{{"template_id": "{setup.template.pk}"}}',
+    }
     response = client.post(f"/admin/content/pipeline/{setup.pipeline.pk}/change/", form)
     assert response.status_code == 302, response.content.decode()[:3000]
     pipeline = Pipeline.objects.get(pk=setup.pipeline.pk)

@@ -40,7 +40,12 @@ def test_a_registration_reports_tasks_goes_stale_and_is_pruned(registry):
     assert registration.beat()
     [entry] = workers.live(connection=registry)
     assert (entry["worker_id"], entry["host"], entry["pid"], entry["queues"], entry["status"]) == (
-        "w1@box:4242", "w1@box", 4242, ["celery"], "idle")
+        "w1@box:4242",
+        "w1@box",
+        4242,
+        ["celery"],
+        "idle",
+    )
 
     registration.task_started(task_id="t1", name="content.tasks.process_context", args=["abc"])
     [entry] = workers.live(connection=registry)
@@ -76,8 +81,9 @@ def test_only_superadmins_see_workers(api, world, registry):
     assert entry["worker_id"] == "w1@box:4242" and entry["status"] == "idle" and entry["queues"] == ["celery"]
     for role in ("company_admin", "content_manager", "client"):
         assert api.as_user(world.user("a", role)).get(URL).status_code == 403, role
-    _, raw_key = services.create_api_key(user=world.user("a", "company_admin"), company=world.a, name="k",
-                                         permissions=[ApiKey.READ])
+    _, raw_key = services.create_api_key(
+        user=world.user("a", "company_admin"), company=world.a, name="k", permissions=[ApiKey.READ]
+    )
     api.force_authenticate(None)
     api.credentials(HTTP_X_API_KEY=raw_key)
     assert api.get(URL).status_code == 403
@@ -103,8 +109,11 @@ def _entries(prefix: str) -> list[dict]:
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_registers_counts_its_tasks_and_is_pruned_after_a_kill(celery_worker, registry, api, world):
-    timings = {"CONTENT_WORKER_HEARTBEAT_SECONDS": "1", "CONTENT_WORKER_STALE_SECONDS": "3",
-               "CONTENT_WORKER_EXPIRE_SECONDS": "6"}
+    timings = {
+        "CONTENT_WORKER_HEARTBEAT_SECONDS": "1",
+        "CONTENT_WORKER_STALE_SECONDS": "3",
+        "CONTENT_WORKER_EXPIRE_SECONDS": "6",
+    }
     worker = celery_worker("registry", env=timings)
     assert wait_until(lambda: _entries("registry-"), timeout=60), worker.log()
     [entry] = _entries("registry-")
@@ -113,17 +122,20 @@ def test_a_real_worker_registers_counts_its_tasks_and_is_pruned_after_a_kill(cel
 
     app.send_task("content.tasks.process_context", args=["0" * 24])  # no such context: done, nothing run
     app.send_task("content.tasks.process_pending", args=["not a number"])  # raises: a failed task
-    assert wait_until(lambda: (_entries("registry-")[0]["tasks_done"], _entries("registry-")[0]["tasks_failed"])
-                      == (1, 1), timeout=60), worker.log()
+    assert wait_until(
+        lambda: (_entries("registry-")[0]["tasks_done"], _entries("registry-")[0]["tasks_failed"]) == (1, 1), timeout=60
+    ), worker.log()
     first = _entries("registry-")[0]["last_heartbeat"]
     assert wait_until(lambda: _entries("registry-")[0]["last_heartbeat"] > first, timeout=10)  # it beats on its own
-    [listed] = [w for w in api.as_user(world.user("a", "superadmin")).get(URL).json()
-                if w["host"].startswith("registry-")]
+    [listed] = [
+        w for w in api.as_user(world.user("a", "superadmin")).get(URL).json() if w["host"].startswith("registry-")
+    ]
     assert listed["tasks_done"] == 1 and listed["tasks_failed"] == 1
 
     worker.kill(signal.SIGKILL)  # no shutdown: the entry stays, goes stale, then expires
-    assert wait_until(lambda: _entries("registry-") and _entries("registry-")[0]["status"] == "stale",
-                      timeout=20), worker.log()
+    assert wait_until(lambda: _entries("registry-") and _entries("registry-")[0]["status"] == "stale", timeout=20), (
+        worker.log()
+    )
     assert wait_until(lambda: not _entries("registry-"), timeout=20)
     assert registry.zscore(workers.INDEX, entry["worker_id"]) is None  # pruned from the index too
 
@@ -131,8 +143,13 @@ def test_a_real_worker_registers_counts_its_tasks_and_is_pruned_after_a_kill(cel
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_each_prefork_child_registers_and_a_warm_stop_removes_them(celery_worker, registry):
-    worker = celery_worker("forked", pool="prefork", concurrency=2, queues=["celery", "content"],
-                           env={"CONTENT_WORKER_HEARTBEAT_SECONDS": "1"})
+    worker = celery_worker(
+        "forked",
+        pool="prefork",
+        concurrency=2,
+        queues=["celery", "content"],
+        env={"CONTENT_WORKER_HEARTBEAT_SECONDS": "1"},
+    )
     assert wait_until(lambda: len(_entries("forked-")) == 2, timeout=60), worker.log()
     children = _entries("forked-")
     assert {w["pool"] for w in children} == {"prefork"} and worker.pid not in {w["pid"] for w in children}

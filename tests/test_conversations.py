@@ -24,9 +24,14 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(64)
 
 
 def conversation(company, user, *, tags=(), fields=None, days=0, agent=None):
-    return Conversation.objects.create(company=company, user=user, agent=agent, tags=list(tags),
-                                       metadata=ConversationMetadata(custom_fields=fields or {}),
-                                       started_at=T0 + timedelta(days=days))
+    return Conversation.objects.create(
+        company=company,
+        user=user,
+        agent=agent,
+        tags=list(tags),
+        metadata=ConversationMetadata(custom_fields=fields or {}),
+        started_at=T0 + timedelta(days=days),
+    )
 
 
 @pytest.fixture
@@ -35,8 +40,9 @@ def corpus(world):
     found = {
         "refund_tag": conversation(world.a, a_client, tags=["refund", "billing"], fields={"plan": "pro"}, days=1),
         "both": conversation(world.a, a_client, tags=["refund"], fields={"note": "refund asked twice"}, days=0),
-        "field": conversation(world.a, a_client, tags=["shipping"], fields={"note": "wants a refund",
-                                                                            "order": {"sku": "LAMP-7"}}, days=3),
+        "field": conversation(
+            world.a, a_client, tags=["shipping"], fields={"note": "wants a refund", "order": {"sku": "LAMP-7"}}, days=3
+        ),
         "newer_field": conversation(world.a, a_client, fields={"note": "refund"}, days=4),
         "unrelated": conversation(world.a, a_client, tags=["billing"], fields={"plan": "Free"}, days=5),
         "others": conversation(world.a, other, tags=["refund"], days=6),
@@ -52,11 +58,21 @@ def _ids(response):
 
 
 def test_postings_of_tags_fields_and_words(world):
-    found = conversation(world.a, None, tags=["Refund", "VIP customer"], fields={"plan": "Pro", "paid": True,
-                                                                             "order": {"sku": "Lamp 7"}})
+    found = conversation(
+        world.a, None, tags=["Refund", "VIP customer"], fields={"plan": "Pro", "paid": True, "order": {"sku": "Lamp 7"}}
+    )
     assert found.search_terms == [
-        "t:refund", "t:vip customer", "f:plan=pro", "f:paid=true",
-        "10:refund", "10:vip", "10:customer", "5:pro", "5:true", "5:lamp"]
+        "t:refund",
+        "t:vip customer",
+        "f:plan=pro",
+        "f:paid=true",
+        "10:refund",
+        "10:vip",
+        "10:customer",
+        "5:pro",
+        "5:true",
+        "5:lamp",
+    ]
     found.tags = ["pro"]
     found.save(update_fields=["tags"])  # the postings follow a partial save of the tags
     assert Conversation.objects.get(pk=found.pk).search_terms[:2] == ["t:pro", "f:plan=pro"]
@@ -67,16 +83,23 @@ def test_search_ranks_tag_words_over_field_words_then_newest(api, world, corpus)
     response = api.as_user(world.user("a", "company_admin")).get(URL + "?q=refunds")
     rows = response.json()["results"]
     assert [(row["id"], row["score"]) for row in rows] == [
-        (str(corpus["both"].pk), 15), (str(corpus["others"].pk), 10), (str(corpus["refund_tag"].pk), 10),
-        (str(corpus["newer_field"].pk), 5), (str(corpus["field"].pk), 5)]
+        (str(corpus["both"].pk), 15),
+        (str(corpus["others"].pk), 10),
+        (str(corpus["refund_tag"].pk), 10),
+        (str(corpus["newer_field"].pk), 5),
+        (str(corpus["field"].pk), 5),
+    ]
     assert response.json()["count"] == 5 and response.json()["count_exact"] is True
 
 
 def test_several_words_add_up(api, world, corpus):
     rows = api.as_user(world.user("a", "company_admin")).get(URL + "?q=refund+lamp").json()["results"]
     assert [(row["id"], row["score"]) for row in rows][:4] == [
-        (str(corpus["both"].pk), 15), (str(corpus["others"].pk), 10), (str(corpus["field"].pk), 10),  # refund + lamp
-        (str(corpus["refund_tag"].pk), 10)]
+        (str(corpus["both"].pk), 15),
+        (str(corpus["others"].pk), 10),
+        (str(corpus["field"].pk), 10),  # refund + lamp
+        (str(corpus["refund_tag"].pk), 10),
+    ]
 
 
 def test_tags_all_of_and_custom_field_filters(api, world, corpus):
@@ -115,8 +138,17 @@ def test_walk_and_pipeline_rank_the_same_pages(world, strategy):
         tags = [words[i % 3]] + (["beta"] if i % 7 == 0 else [])
         conversation(world.a, user, tags=tags, fields={"note": words[(i + 1) % 3]}, days=i * 0.37)
     queryset = Conversation.objects.for_company(world.a)
-    expected = sorted(((sum(w for t, w in conversation_search.weights(c.search_terms).items() if t in ("beta", "gamma")),
-                        c.started_at, c.pk) for c in queryset), reverse=True)
+    expected = sorted(
+        (
+            (
+                sum(w for t, w in conversation_search.weights(c.search_terms).items() if t in ("beta", "gamma")),
+                c.started_at,
+                c.pk,
+            )
+            for c in queryset
+        ),
+        reverse=True,
+    )
     expected = [(score, pk) for score, _, pk in expected if score]
     search = conversation_search.search(queryset, company=world.a, query="beta gamma", strategy=strategy)
     got = []
@@ -132,8 +164,9 @@ def test_walk_reads_about_a_page_not_every_match(world):
     user = world.user("a", "client")
     for i in range(300):
         conversation(world.a, user, tags=["common"], days=i * 0.1)
-    search = conversation_search.search(Conversation.objects.for_company(world.a), company=world.a, query="common",
-                                        strategy=text.POSTINGS_IN_WINDOWS)
+    search = conversation_search.search(
+        Conversation.objects.for_company(world.a), company=world.a, query="common", strategy=text.POSTINGS_IN_WINDOWS
+    )
     page = search.numbered(number=1, size=10)
     assert len(page.rows) == 10 and page.has_next and page.count_exact is False
     assert search.read <= 30  # the newest page and one row more, not 300
@@ -141,10 +174,13 @@ def test_walk_reads_about_a_page_not_every_match(world):
 
 # --- attachments -------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def files(settings, tmp_path):
-    settings.STORAGES = {**settings.STORAGES, "attachments": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path}}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path}},
+    }
     settings.KNOWLEDGE_ATTACHMENT_MAX_BYTES = 1000
     return tmp_path
 
@@ -155,9 +191,19 @@ def s3_files(s3_server, settings, monkeypatch):
         monkeypatch.setenv(name, value)
     bucket = f"attachments-{uuid.uuid4().hex[:12]}"
     s3_server.client().create_bucket(Bucket=bucket)
-    settings.STORAGES = {**settings.STORAGES, "attachments": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
-        "bucket_name": bucket, "endpoint_url": s3_server.url, "file_overwrite": False, "default_acl": None,
-        "querystring_auth": False}}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": bucket,
+                "endpoint_url": s3_server.url,
+                "file_overwrite": False,
+                "default_acl": None,
+                "querystring_auth": False,
+            },
+        },
+    }
     settings.KNOWLEDGE_ATTACHMENT_MAX_BYTES = 1000
     return bucket
 
@@ -166,15 +212,19 @@ def s3_files(s3_server, settings, monkeypatch):
 def message(world):
     agent = make_agent(world.a)
     owner = conversation(world.a, world.user("a", "client"), agent=agent)
-    return Message.objects.create(company=world.a, conversation=owner, sender_type="user", role="user",
-                                  content="see the picture")
+    return Message.objects.create(
+        company=world.a, conversation=owner, sender_type="user", role="user", content="see the picture"
+    )
 
 
 def _upload(client, message, name, data, content_type):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    return client.post(f"/api/v1/knowledge/messages/{message.pk}/attachments/",
-                       {"file": SimpleUploadedFile(name, data, content_type=content_type)}, format="multipart")
+    return client.post(
+        f"/api/v1/knowledge/messages/{message.pk}/attachments/",
+        {"file": SimpleUploadedFile(name, data, content_type=content_type)},
+        format="multipart",
+    )
 
 
 def _round_trip(api, world, message):
@@ -196,7 +246,9 @@ def _round_trip(api, world, message):
     return stored
 
 
-def test_attachment_round_trip_on_the_filesystem_and_removed_when_its_conversation_is_purged(api, world, files, message):
+def test_attachment_round_trip_on_the_filesystem_and_removed_when_its_conversation_is_purged(
+    api, world, files, message
+):
     stored = _round_trip(api, world, message)
     assert (files / stored["path"]).read_bytes() == PNG
     response = api.as_user(world.user("a", "content_manager")).delete(f"{URL}{message.conversation_id}/")
@@ -233,6 +285,7 @@ def test_attachment_limits_and_sniffing_are_400s(api, world, files, message):
 
 # --- edits -----------------------------------------------------------------------------------
 
+
 def test_editing_a_message_sets_edited_at(api, world, message):
     url = f"/api/v1/knowledge/messages/{message.pk}/"
     assert message.metadata.edited_at is None
@@ -249,21 +302,27 @@ def test_editing_a_message_sets_edited_at(api, world, message):
 
 
 def test_an_agent_reply_cannot_be_edited(api, world, message):
-    reply = Message.objects.create(company=world.a, conversation=message.conversation, sender_type="agent",
-                                   role="assistant", content="an answer")
-    response = api.as_user(world.user("a", "client")).patch(f"/api/v1/knowledge/messages/{reply.pk}/",
-                                                             {"content": "x"}, format="json")
+    reply = Message.objects.create(
+        company=world.a, conversation=message.conversation, sender_type="agent", role="assistant", content="an answer"
+    )
+    response = api.as_user(world.user("a", "client")).patch(
+        f"/api/v1/knowledge/messages/{reply.pk}/", {"content": "x"}, format="json"
+    )
     assert response.status_code == 403 and Message.objects.get(pk=reply.pk).metadata.edited_at is None
 
 
 def test_filtered_walk_and_server_filter_agree(world):
     user = world.user("a", "client")
     for i in range(40):
-        conversation(world.a, user, tags=["vip"] + (["refund"] if i % 3 == 0 else []), fields={"plan": "pro"},
-                     days=i * 0.5)
+        conversation(
+            world.a, user, tags=["vip"] + (["refund"] if i % 3 == 0 else []), fields={"plan": "pro"}, days=i * 0.5
+        )
     queryset = Conversation.objects.for_company(world.a)
-    required = [conversation_search.tag_posting("VIP"), conversation_search.tag_posting("refund"),
-                conversation_search.field_posting("plan", "Pro")]
+    required = [
+        conversation_search.tag_posting("VIP"),
+        conversation_search.tag_posting("refund"),
+        conversation_search.field_posting("plan", "Pro"),
+    ]
     expected = [c.pk for c in queryset.filter(search_terms__contains=required).order_by("-started_at")]
     walked = conversation_search.FilteredList(queryset, company=world.a, required=required)
     first, second = walked.numbered(number=1, size=10), walked.numbered(number=2, size=10)
@@ -277,8 +336,9 @@ def test_filtered_walk_follows_the_rarest_posting(world):
         conversation(world.a, user, tags=["common"] + (["rare"] if i % 20 == 0 else []), days=i * 0.1)
     queryset = Conversation.objects.for_company(world.a)
     for tags in (["common", "rare"], ["rare", "common"], ["common", "absent"]):
-        walked = conversation_search.FilteredList(queryset, company=world.a,
-                                                  required=[conversation_search.tag_posting(t) for t in tags])
+        walked = conversation_search.FilteredList(
+            queryset, company=world.a, required=[conversation_search.tag_posting(t) for t in tags]
+        )
         page = walked.numbered(number=1, size=10)
         assert len(page.rows) == (0 if "absent" in tags else 3) and page.count_exact
         assert walked.read <= 11 + 3  # one batch of the common tag, the rare one's three rows

@@ -14,8 +14,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def _services(action, data_dir, port):
     env = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}
     env.update(DATA_DIR=str(data_dir), EMBEDDED_MONGO_PORT=str(port))
-    return subprocess.run([sys.executable, "manage.py", "services", action], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", "services", action],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_start_keeps_data_across_restart_and_stop(tmp_path):

@@ -41,8 +41,9 @@ print("JOB", jobs.create_job(project=project).pk, project.pk)
 
 
 def _manage(env, *args, timeout=300) -> str:
-    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     return done.stdout
 
@@ -69,8 +70,15 @@ def test_database_restart_during_ingestion_loses_and_duplicates_nothing(site, ce
             except pymongo.errors.PyMongoError:
                 return {}
 
-        worker = celery_worker("db-fault", env={"MONGODB_URI": mongo.url, "MONGODB_NAME": NAME,
-                                                "MONGO_TIMEOUT_MS": 1000, "SCRAPING_LEASE_SECONDS": 120})
+        worker = celery_worker(
+            "db-fault",
+            env={
+                "MONGODB_URI": mongo.url,
+                "MONGODB_NAME": NAME,
+                "MONGO_TIMEOUT_MS": 1000,
+                "SCRAPING_LEASE_SECONDS": 120,
+            },
+        )
         tasks.run_job.delay(job_id)
         assert wait_until(lambda: job().get("targets_done", 0) >= 3, timeout=60), worker.log()
 
@@ -94,8 +102,10 @@ def test_database_restart_during_ingestion_loses_and_duplicates_nothing(site, ce
         assert final["results_created"] == len(results)  # the counter equals what is stored
         assert retries >= 1, worker.log()  # the task did meet the outage and retried
         assert db.targets.count_documents({"lease_job": {"$ne": None}}) == 0
-        print(f"\nFIGURES database restart: SecantusDB stopped at page ~{done_at_stop}/{PAGES}, down "
-              f"{DOWN_SECONDS}s, restarted on the same port and folder; task retried {retries}x, job completed "
-              f"once, {len(results)} results, 0 duplicates, results_created={final['results_created']}")
+        print(
+            f"\nFIGURES database restart: SecantusDB stopped at page ~{done_at_stop}/{PAGES}, down "
+            f"{DOWN_SECONDS}s, restarted on the same port and folder; task retried {retries}x, job completed "
+            f"once, {len(results)} results, 0 duplicates, results_created={final['results_created']}"
+        )
     finally:
         mongo.stop()

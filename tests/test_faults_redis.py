@@ -50,12 +50,20 @@ def redis_server(tmp_path):
 @pytest.fixture
 def api_server(redis_server, tmp_path):
     port = embedded.free_port()
-    env = {**os.environ, "MONGODB_NAME": django_settings.DATABASES["default"]["NAME"],
-           "REDIS_URL": redis_server["proc"].url, "FIELD_ENCRYPTION_KEY": django_settings.FIELD_ENCRYPTION_KEY}
+    env = {
+        **os.environ,
+        "MONGODB_NAME": django_settings.DATABASES["default"]["NAME"],
+        "REDIS_URL": redis_server["proc"].url,
+        "FIELD_ENCRYPTION_KEY": django_settings.FIELD_ENCRYPTION_KEY,
+    }
     log = open(tmp_path / "gunicorn.log", "w+")
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "requestdesk.wsgi", "-b", f"127.0.0.1:{port}",
-                             "-w", "1", "--timeout", "60"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "requestdesk.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1", "--timeout", "60"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
 
     def up():
@@ -79,8 +87,9 @@ def api_server(redis_server, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_redis_down_reads_work_queued_writes_503_and_nothing_half_done(world, site, fake_apis, redis_server,
-                                                                      api_server):
+def test_redis_down_reads_work_queued_writes_503_and_nothing_half_done(
+    world, site, fake_apis, redis_server, api_server
+):
     admin = world.user("a", "company_admin")
     _, raw = create_api_key(user=admin, company=world.a, name="fault test")
     http = httpx.Client(base_url=api_server + "/api/v1", headers={"X-API-Key": raw}, timeout=30)
@@ -138,9 +147,11 @@ def test_redis_down_reads_work_queued_writes_503_and_nothing_half_done(world, si
         assert http.post("/content/batches/", json=batch_body).status_code == 202
         assert Batch.objects.count() == 1 and Context.objects.count() == 1
         assert httpx.get(api_server + "/health/db/", timeout=30).status_code == 200
-        print(f"\nFIGURES redis down: {len(reads)}/{len(reads)} reads 200, 4/4 queued writes 503 "
-              f"(in {took:.2f}s together), 0 batches/contexts stored, 1 job + 1 sync history marked failed "
-              f"with the reason, /health/db/ 503 redis down; after restart 202 again")
+        print(
+            f"\nFIGURES redis down: {len(reads)}/{len(reads)} reads 200, 4/4 queued writes 503 "
+            f"(in {took:.2f}s together), 0 batches/contexts stored, 1 job + 1 sync history marked failed "
+            f"with the reason, /health/db/ 503 redis down; after restart 202 again"
+        )
     finally:
         llm.stop()
         http.close()

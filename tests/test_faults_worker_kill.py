@@ -35,6 +35,7 @@ def _expired(lease_until) -> bool:
 
 # --- scraping -----------------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_scrape_job_killed_mid_run_completes_once_after_restart(world, site, celery_worker):
@@ -76,15 +77,18 @@ def test_scrape_job_killed_mid_run_completes_once_after_restart(world, site, cel
     assert done.duplicates == 0
     # Pages finished before the kill were not fetched again; at most the one in flight was.
     refetched = [p for p in paths if len(site.hits(p)) > 1]
-    assert all(len(site.hits(p)) == 1 for p in paths[:at_kill.targets_done]) and len(refetched) <= 1
+    assert all(len(site.hits(p)) == 1 for p in paths[: at_kill.targets_done]) and len(refetched) <= 1
     assert not Target.objects.filter(project=project).exclude(lease_job=None).exists()
     assert [e["counts"]["results_created"] for e in events("scrape.completed")] == [results.count()]
-    print(f"\nFIGURES scrape job: worker SIGKILLed at page {at_kill.targets_done + 1}/{PAGES} "
-          f"({stored_at_kill} results stored), restarted, recovered after the {LEASE}s lease; job completed once, "
-          f"{results.count()} results, 0 duplicates, pages fetched twice: {len(refetched)}")
+    print(
+        f"\nFIGURES scrape job: worker SIGKILLed at page {at_kill.targets_done + 1}/{PAGES} "
+        f"({stored_at_kill} results stored), restarted, recovered after the {LEASE}s lease; job completed once, "
+        f"{results.count()} results, 0 duplicates, pages fetched twice: {len(refetched)}"
+    )
 
 
 # --- knowledge ----------------------------------------------------------------------------------
+
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
@@ -102,7 +106,9 @@ def test_knowledge_sync_killed_mid_run_completes_once_after_restart(world, fake_
     history = sync.request_sync(collection=collection, trigger="api")
 
     assert wait_until(lambda: len(set(chunks.values_list("source_id", flat=True))) >= 3, timeout=60), (
-        SyncHistory.objects.get(pk=history.pk).error_message, worker.log())
+        SyncHistory.objects.get(pk=history.pk).error_message,
+        worker.log(),
+    )
     worker.kill()
     stored_at_kill = len(set(chunks.values_list("source_id", flat=True)))
     history.refresh_from_db()
@@ -132,13 +138,16 @@ def test_knowledge_sync_killed_mid_run_completes_once_after_restart(world, fake_
     assert SyncHistory.objects.filter(collection=collection).count() == 1
     assert len(events("knowledge.sync.completed")) == 1 and not events("knowledge.sync.failed")
     embedded = Counter(fake_apis.embedded)
-    print(f"\nFIGURES knowledge sync: worker SIGKILLed after {stored_at_kill}/{PAGES} items stored, restarted, "
-          f"recovered after the {LEASE}s lease; sync completed once ({history.items_synced} synced + "
-          f"{history.items_unchanged} unchanged), {len(rows)} chunks, 0 duplicates, "
-          f"texts embedded twice: {sum(1 for n in embedded.values() if n > 1)}")
+    print(
+        f"\nFIGURES knowledge sync: worker SIGKILLed after {stored_at_kill}/{PAGES} items stored, restarted, "
+        f"recovered after the {LEASE}s lease; sync completed once ({history.items_synced} synced + "
+        f"{history.items_unchanged} unchanged), {len(rows)} chunks, 0 duplicates, "
+        f"texts embedded twice: {sum(1 for n in embedded.values() if n > 1)}"
+    )
 
 
 # --- content ------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def slow_llm():
@@ -190,8 +199,11 @@ def test_content_batch_killed_mid_run_completes_once_after_restart(world, slow_l
     assert 0 <= repeated <= 1
     wait_until(lambda: events("content.batch.completed"), timeout=10)
     assert Counter(e["context_id"] for e in events("content.context.completed")) == Counter(
-        {str(pk): 1 for pk in batch.context_ids})
+        {str(pk): 1 for pk in batch.context_ids}
+    )
     assert len(events("content.batch.completed")) == 1
-    print(f"\nFIGURES content batch: worker SIGKILLed with {completed_at_kill}/{count} contexts done and the next "
-          f"{requests_at_kill - 4 * completed_at_kill}/4 sections asked, restarted, recovered after the {LEASE}s "
-          f"lease; batch completed once, {count}/{count} outputs, 0 duplicates, {repeated} LLM call repeated")
+    print(
+        f"\nFIGURES content batch: worker SIGKILLed with {completed_at_kill}/{count} contexts done and the next "
+        f"{requests_at_kill - 4 * completed_at_kill}/4 sections asked, restarted, recovered after the {LEASE}s "
+        f"lease; batch completed once, {count}/{count} outputs, 0 duplicates, {repeated} LLM call repeated"
+    )

@@ -14,8 +14,7 @@ def test_health_reports_versions_and_latency_to_staff(client, world):
 
 
 def test_hole11_health_shows_anonymous_callers_the_status_only(client, world):
-    assert client.get("/health/db/").json() == {"status": "ok", "mongodb": {"status": "up"},
-                                                "redis": {"status": "up"}}
+    assert client.get("/health/db/").json() == {"status": "ok", "mongodb": {"status": "up"}, "redis": {"status": "up"}}
     client.force_login(world.user("a", "client"))  # not staff
     assert "version" not in client.get("/health/db/").json()["mongodb"]
 

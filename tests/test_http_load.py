@@ -19,9 +19,28 @@ ENDPOINTS = {"results list", "result detail", "results search", "tickets list", 
 def test_http_load_has_no_server_errors(tmp_path):
     out = tmp_path / "rows.json"
     done = subprocess.run(
-        [sys.executable, "-m", "bench.http_load", "--duration", "3", "--connections", "4", "--rows", "200",
-         "--workers", "2", "--threads", "2", "--json", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "bench.http_load",
+            "--duration",
+            "3",
+            "--connections",
+            "4",
+            "--rows",
+            "200",
+            "--workers",
+            "2",
+            "--threads",
+            "2",
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     rows = json.loads(out.read_text())
     assert {row["endpoint"] for row in rows} == ENDPOINTS

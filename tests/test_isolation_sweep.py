@@ -56,6 +56,7 @@ LIST_QUERY_VARIANTS = [{"q": "{term}", "search": "{term}"}, {"as": "csv"}, {"as"
 
 # --- what the sweep walks -------------------------------------------------------------------------------
 
+
 @dataclass
 class Route:
     name: str
@@ -113,8 +114,12 @@ def id_filters(view, model) -> dict[str, str]:
             model_field = model._meta.get_field(spec.field_name.split("__")[0])
         except Exception:
             model_field = None
-        takes_id = (isinstance(spec, ObjectIdFilter) or isinstance(model_field, (ForeignKey, ObjectIdField))
-                    or name == "id" or name.endswith("_id"))
+        takes_id = (
+            isinstance(spec, ObjectIdFilter)
+            or isinstance(model_field, (ForeignKey, ObjectIdField))
+            or name == "id"
+            or name.endswith("_id")
+        )
         if takes_id and model_field is not None:
             result[name] = model_field
     return result
@@ -126,6 +131,7 @@ def is_searchable(view) -> bool:
 
 
 # --- database views of company A ----------------------------------------------------------------------
+
 
 def raw(obj):
     return connection.get_collection(obj._meta.db_table).find_one({"_id": obj.pk})
@@ -150,6 +156,7 @@ def body_of(response) -> str:
 
 
 # --- the sweep ---------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Sweep:
@@ -187,9 +194,19 @@ class Sweep:
 def hijack_payload(owner_view: dict, owner: Owner, a_values: dict) -> dict:
     """The owner's own representation with every marker text replaced: valid enough to be saved."""
     payload = {k: ("hijacked" if isinstance(v, str) and "sweep-" in v else v) for k, v in owner_view.items()}
-    return {**payload, **a_values, "name": "hijacked", "title": "hijacked", "query": "hijacked",
-            "content": "hijacked", "text": "hijacked", "emoji": "\N{THUMBS UP SIGN}", "interval_seconds": 60,
-            "enabled": False, "company": str(owner.company.pk)}
+    return {
+        **payload,
+        **a_values,
+        "name": "hijacked",
+        "title": "hijacked",
+        "query": "hijacked",
+        "content": "hijacked",
+        "text": "hijacked",
+        "emoji": "\N{THUMBS UP SIGN}",
+        "interval_seconds": 60,
+        "enabled": False,
+        "company": str(owner.company.pk),
+    }
 
 
 def query(params: dict, term: str) -> str:
@@ -220,14 +237,16 @@ class ApiProbe:
         url = route.url(obj.pk)
         payload = hijack_payload(self.owner_views.get(route.model, {}), self.o, self.a_values)
         for method, action in route.actions.items():
-            op = {"retrieve": "detail", "update": "put", "partial_update": "patch",
-                  "destroy": "delete"}.get(action, "action")
+            op = {"retrieve": "detail", "update": "put", "partial_update": "patch", "destroy": "delete"}.get(
+                action, "action"
+            )
             before = raw(obj)
             if method == "get":
                 response = client.get(url)
             elif method == "delete":
-                response = client.delete(url + "?" + "&".join(f"{k}={v}" for k, v in self.a_values.items()),
-                                          payload, format="json")
+                response = client.delete(
+                    url + "?" + "&".join(f"{k}={v}" for k, v in self.a_values.items()), payload, format="json"
+                )
             else:
                 response = getattr(client, method)(url, payload, format="json")
             self.sweep.check(op, route.name, who, response, expect=HIDDEN, obj=obj, before=before)
@@ -245,8 +264,12 @@ class ApiProbe:
                 self.filters(client, who, route, base)
             elif method == "get":
                 for params in LIST_QUERY_VARIANTS:
-                    self.sweep.check("export" if "as" in params else "search", route.name, who,
-                                     client.get(base + query(params, term)))
+                    self.sweep.check(
+                        "export" if "as" in params else "search",
+                        route.name,
+                        who,
+                        client.get(base + query(params, term)),
+                    )
                 self.filters(client, who, route, base, extra=f"&q={term}")
             else:
                 self.sweep.check("collection-action", route.name, who, getattr(client, method)(base, {}, format="json"))
@@ -259,8 +282,10 @@ class ApiProbe:
             nowhere = client.get(f"{base}?{name}={ObjectId() if ObjectId.is_valid(value) else 'sweep-nowhere'}{extra}")
             self.sweep.checks["filter-oracle"] += 1
             if answer.status_code != nowhere.status_code:
-                self.sweep.leaks.append(f"{who} filter-oracle {route.name}?{name}=: {model._meta.label} of company A "
-                                        f"answers {answer.status_code}, an unknown id {nowhere.status_code}")
+                self.sweep.leaks.append(
+                    f"{who} filter-oracle {route.name}?{name}=: {model._meta.label} of company A "
+                    f"answers {answer.status_code}, an unknown id {nowhere.status_code}"
+                )
 
     def filter_values(self, route, obj) -> dict:
         values = {"id": obj.pk, "company": self.o.company.pk, "company_id": self.o.company.pk}
@@ -286,13 +311,17 @@ class ApiProbe:
             if method == "get":
                 response = client.get(route.url() + f"?q={term}&search={term}")
             else:
-                payload = {"query": term, "company": str(self.o.company.pk),
-                           "plugin_settings": {"task_manager": {"default_view": "list"}}}
+                payload = {
+                    "query": term,
+                    "company": str(self.o.company.pk),
+                    "plugin_settings": {"task_manager": {"default_view": "list"}},
+                }
                 response = getattr(client, method)(route.url(), payload, format="json")
             self.sweep.check("search" if method == "post" else "read", route.name, who, response)
 
 
 # --- positive controls: company A's own admin finds what B must not -------------------------------------
+
 
 def owner_controls(sweep, routes, client) -> dict:
     """A's company admin lists, reads, searches and filters A's objects; returns the detail views."""
@@ -343,6 +372,7 @@ def seen_by_owner_in_list_actions(routes, client, o) -> set:
 
 # --- the admin ----------------------------------------------------------------------------------------
 
+
 def admin_base(model) -> str:
     return f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
 
@@ -353,8 +383,9 @@ def object_paths(model_admin, pk) -> list[tuple[str, str]]:
     for pattern in model_admin.get_urls():
         route = str(pattern.pattern)
         if "<path:object_id>" in route:
-            paths.append((pattern.name or "redirect", admin_base(model_admin.model) + route.replace(
-                "<path:object_id>", str(pk))))
+            paths.append(
+                (pattern.name or "redirect", admin_base(model_admin.model) + route.replace("<path:object_id>", str(pk)))
+            )
     return paths
 
 
@@ -372,18 +403,25 @@ def admin_sweep(sweep, client, objects_client, b_admin):
         obj = o.get(model)
         paths = object_paths(model_admin, obj.pk)
         for name, path in paths:
-            sweep.check("admin-object-view", f"admin:{name}", "admin:B", objects_client.get(path),
-                        expect=ADMIN_HIDDEN)
+            sweep.check("admin-object-view", f"admin:{name}", "admin:B", objects_client.get(path), expect=ADMIN_HIDDEN)
         for name, path in sorted(paths, key=lambda p: p[0].endswith("_delete")):  # change before delete
             if name.endswith(("_change", "_delete")):
                 before = raw(obj)
                 response = objects_client.post(path, {"post": "yes", "name": "hijacked", "title": "hijacked"})
-                sweep.check("admin-object-post", f"admin:{name}", "admin:B", response, expect=ADMIN_HIDDEN,
-                            obj=obj, before=before)
+                sweep.check(
+                    "admin-object-post",
+                    f"admin:{name}",
+                    "admin:B",
+                    response,
+                    expect=ADMIN_HIDDEN,
+                    obj=obj,
+                    before=before,
+                )
         for action in model_admin.get_actions(request):
             before = raw(obj)
-            response = client.post(admin_base(model), {"action": action, "_selected_action": [str(obj.pk)],
-                                                        "index": "0", "post": "yes"})
+            response = client.post(
+                admin_base(model), {"action": action, "_selected_action": [str(obj.pk)], "index": "0", "post": "yes"}
+            )
             sweep.check("admin-action", f"{admin_base(model)}#{action}", "admin:B", response, obj=obj, before=before)
 
 
@@ -405,10 +443,12 @@ def admin_owner_controls(sweep, client):
 
 # --- the test ----------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def enqueued(monkeypatch):
     """Every Celery task sent, recorded instead (the sweep asserts B sends none)."""
     calls = []
+
     def send(task, *args, **kwargs):
         calls.append(task.name)
         return SimpleNamespace(id="sweep-not-sent")
@@ -433,8 +473,12 @@ def test_company_b_gets_nothing_of_company_a_anywhere(world, fake_apis, enqueued
     sweep = Sweep(owner)
     sweep.needles = {owner.text(model) for model in owner.markers} | {str(obj.pk) for obj in owner.objects.values()}
     sweep.needles |= {str(user.pk) for (c, _), user in world.users.items() if c == "a"} | {str(owner.company.pk)}
-    a_values = {name: value for obj in owner.objects.values() for name, value in vars(obj).items()
-                if name.endswith("_id") and isinstance(value, str) and "sweep-" in value}  # source_id=, contact_id=...
+    a_values = {
+        name: value
+        for obj in owner.objects.values()
+        for name, value in vars(obj).items()
+        if name.endswith("_id") and isinstance(value, str) and "sweep-" in value
+    }  # source_id=, contact_id=...
 
     # Company A's own admin finds everything the probes look for (else the sweep proves nothing).
     owner_api = APIClient()
@@ -445,8 +489,11 @@ def test_company_b_gets_nothing_of_company_a_anywhere(world, fake_apis, enqueued
     owner_admin.force_login(owner.admin)
     admin_owner_controls(sweep, owner_admin)
     assert not sweep.controls, "positive controls failed:\n" + "\n".join(sweep.controls)
-    assert {"scraping-result-search?q=&search=", "scraping-result-export?as=csv",
-            "scraping-result-export?as=jsonl"} <= list_actions_seen, list_actions_seen
+    assert {
+        "scraping-result-search?q=&search=",
+        "scraping-result-export?as=csv",
+        "scraping-result-export?as=jsonl",
+    } <= list_actions_seen, list_actions_seen
 
     # A superadmin may see everything: the same kind of probe finds A's objects.
     superadmin = APIClient()
@@ -467,8 +514,9 @@ def test_company_b_gets_nothing_of_company_a_anywhere(world, fake_apis, enqueued
     as_user = APIClient()
     as_user.force_authenticate(b_admin)
     probe.run(as_user, "user:B-company_admin")
-    _, raw_key = services.create_api_key(user=b_admin, company=world.b, name="sweep",
-                                         permissions=[ApiKey.READ, ApiKey.WRITE])
+    _, raw_key = services.create_api_key(
+        user=b_admin, company=world.b, name="sweep", permissions=[ApiKey.READ, ApiKey.WRITE]
+    )
     as_key = APIClient()
     as_key.credentials(HTTP_X_API_KEY=raw_key)
     probe.run(as_key, "apikey:B")
@@ -488,23 +536,45 @@ def test_company_b_gets_nothing_of_company_a_anywhere(world, fake_apis, enqueued
 
     total = sum(sweep.checks.values())
     api = {r.name for r in routes} & sweep.endpoints
-    line = (f"isolation sweep: {len(sweep.endpoints)} endpoints x {len(sweep.checks)} operations = {total} checks, "
-            f"{len(sweep.leaks)} leaks, {len(sweep.unexpected)} unexpected answers")
-    detail = (f"{len(api)} API routes ({len(sweep.public)} public sign-in routes not probed: "
-              f"{', '.join(sorted(sweep.public))}), {len(sweep.endpoints - api)} admin views of "
-              f"{len(admin.site._registry)} models; 2 API principals (B company_admin, B API key), "
-              f"{len(sweep.owner.objects)} company-A objects; checks: "
-              + ", ".join(f"{op} {n}" for op, n in sorted(sweep.checks.items())))
-    (tmp_path / "isolation_sweep.txt").write_text(f"{line}\n{detail}\n" + "".join(f"LEAK {x}\n" for x in sweep.leaks)
-                                                  + "".join(f"UNEXPECTED {x}\n" for x in sweep.unexpected))
+    line = (
+        f"isolation sweep: {len(sweep.endpoints)} endpoints x {len(sweep.checks)} operations = {total} checks, "
+        f"{len(sweep.leaks)} leaks, {len(sweep.unexpected)} unexpected answers"
+    )
+    detail = (
+        f"{len(api)} API routes ({len(sweep.public)} public sign-in routes not probed: "
+        f"{', '.join(sorted(sweep.public))}), {len(sweep.endpoints - api)} admin views of "
+        f"{len(admin.site._registry)} models; 2 API principals (B company_admin, B API key), "
+        f"{len(sweep.owner.objects)} company-A objects; checks: "
+        + ", ".join(f"{op} {n}" for op, n in sorted(sweep.checks.items()))
+    )
+    (tmp_path / "isolation_sweep.txt").write_text(
+        f"{line}\n{detail}\n"
+        + "".join(f"LEAK {x}\n" for x in sweep.leaks)
+        + "".join(f"UNEXPECTED {x}\n" for x in sweep.unexpected)
+    )
     with capsys.disabled():  # shown without -s
         print(f"\n{line}\n  ({detail})\n  written to {tmp_path / 'isolation_sweep.txt'}")
 
     unprobed = {r.name for r in routes} - sweep.endpoints
     unprobed |= {admin_base(model) for model in admin.site._registry} - sweep.endpoints
     assert not unprobed, f"endpoints left unprobed: {sorted(unprobed)}"
-    core = {"list", "detail", "put", "patch", "delete", "action", "search", "export", "filter", "filter-oracle",
-            "admin-changelist", "admin-search", "admin-object-view", "admin-object-post", "admin-action"}
+    core = {
+        "list",
+        "detail",
+        "put",
+        "patch",
+        "delete",
+        "action",
+        "search",
+        "export",
+        "filter",
+        "filter-oracle",
+        "admin-changelist",
+        "admin-search",
+        "admin-object-view",
+        "admin-object-post",
+        "admin-action",
+    }
     assert core <= {op for op, n in sweep.checks.items() if n}, sweep.checks
     assert not sweep.leaks, f"{len(sweep.leaks)} leaks:\n" + "\n".join(sweep.leaks)
     assert not sweep.unexpected, "unexpected answers:\n" + "\n".join(sweep.unexpected)

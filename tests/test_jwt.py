@@ -62,12 +62,18 @@ def test_expired_tokens_are_refused(world):
     tokens = _login(client, user.username).json()
     RefreshToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     assert client.post("/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]}).status_code == 401
-    expired = jwt.encode({"sub": str(user.pk), "type": "access", "exp": timezone.now() - timedelta(seconds=5)},
-                         settings.JWT_SIGNING_KEY, algorithm="HS256")
+    expired = jwt.encode(
+        {"sub": str(user.pk), "type": "access", "exp": timezone.now() - timedelta(seconds=5)},
+        settings.JWT_SIGNING_KEY,
+        algorithm="HS256",
+    )
     response = client.get("/api/v1/users/me/", HTTP_AUTHORIZATION=f"Bearer {expired}")
     assert response.status_code == 401 and "expired" in response.json()["detail"]
-    forged = jwt.encode({"sub": str(user.pk), "type": "access", "exp": timezone.now() + timedelta(minutes=5)},
-                        "not-the-key", algorithm="HS256")
+    forged = jwt.encode(
+        {"sub": str(user.pk), "type": "access", "exp": timezone.now() + timedelta(minutes=5)},
+        "not-the-key",
+        algorithm="HS256",
+    )
     assert client.get("/api/v1/users/me/", HTTP_AUTHORIZATION=f"Bearer {forged}").status_code == 401
 
 

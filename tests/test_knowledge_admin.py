@@ -24,31 +24,54 @@ from tests.knowledge_support import (  # noqa: F401
 def filled(world, fake_apis):
     provider = make_provider(world.a, url=fake_apis.url)
     collection = make_collection(world.a, provider=provider, name="Help A")
-    ingest.ingest_items(collection=collection, source_type="manual", full=False, items=[
-        ingest.text_item(title="Returns", text="Return items within 30 days.", source_id="doc:returns",
-                         url="https://acme.test/returns"),
-        ingest.text_item(title="Shipping", text="Shipping takes three days.", source_id="doc:shipping"),
-    ])
+    ingest.ingest_items(
+        collection=collection,
+        source_type="manual",
+        full=False,
+        items=[
+            ingest.text_item(
+                title="Returns",
+                text="Return items within 30 days.",
+                source_id="doc:returns",
+                url="https://acme.test/returns",
+            ),
+            ingest.text_item(title="Shipping", text="Shipping takes three days.", source_id="doc:shipping"),
+        ],
+    )
     agent = make_agent(world.a, url=fake_apis.url, provider=provider, collections=[collection], name="Agent A")
-    conversation = Conversation.objects.create(company=world.a, agent=agent, user=world.user("a", "client"),
-                                               started_at=collection.created_at)
+    conversation = Conversation.objects.create(
+        company=world.a, agent=agent, user=world.user("a", "client"), started_at=collection.created_at
+    )
     chat.reply(conversation=conversation, user=world.user("a", "client"), content="returns?")
     other = make_collection(world.b, name="Help B")
-    ingest.ingest_items(collection=other, source_type="manual", full=False,
-                        items=[ingest.text_item(title="B returns", text="Return items within 30 days.",
-                                                source_id="doc:b")])
-    history = sync.new_history(collection=make_collection(world.a, source_type="wordpress", agent=agent),
-                               trigger="admin")
-    return {"collection": collection, "agent": agent, "conversation": conversation, "other": other,
-            "history": history, "provider": provider}
+    ingest.ingest_items(
+        collection=other,
+        source_type="manual",
+        full=False,
+        items=[ingest.text_item(title="B returns", text="Return items within 30 days.", source_id="doc:b")],
+    )
+    history = sync.new_history(
+        collection=make_collection(world.a, source_type="wordpress", agent=agent), trigger="admin"
+    )
+    return {
+        "collection": collection,
+        "agent": agent,
+        "conversation": conversation,
+        "other": other,
+        "history": history,
+        "provider": provider,
+    }
 
 
 def test_change_pages_render_without_secrets(client, world, filled):
     client.force_login(world.user("a", "superadmin"))
     pages = {
-        "llmprovider": filled["provider"].pk, "agent": filled["agent"].pk, "knowledgecollection":
-        filled["collection"].pk, "knowledgechunk": KnowledgeChunk.objects.filter(company=world.a).first().pk,
-        "synchistory": filled["history"].pk, "conversation": filled["conversation"].pk,
+        "llmprovider": filled["provider"].pk,
+        "agent": filled["agent"].pk,
+        "knowledgecollection": filled["collection"].pk,
+        "knowledgechunk": KnowledgeChunk.objects.filter(company=world.a).first().pk,
+        "synchistory": filled["history"].pk,
+        "conversation": filled["conversation"].pk,
         "message": Message.objects.filter(role="assistant").first().pk,
     }
     for model, pk in pages.items():
@@ -76,8 +99,11 @@ def test_sync_action_queues_a_sync(client, world, filled, monkeypatch):
     monkeypatch.setattr(tasks.sync_collection, "apply_async", lambda **kw: queued.append(kw))
     client.force_login(world.user("a", "company_admin"))
     wordpress = filled["history"].collection
-    response = client.post("/admin/knowledge/knowledgecollection/", {
-        "action": "sync_now", "_selected_action": [str(wordpress.pk), str(filled["collection"].pk)]}, follow=True)
+    response = client.post(
+        "/admin/knowledge/knowledgecollection/",
+        {"action": "sync_now", "_selected_action": [str(wordpress.pk), str(filled["collection"].pk)]},
+        follow=True,
+    )
     html = response.content.decode()
     assert "Queued 1 sync(s)" in html and "has no source to sync from" in html
     assert queued[0]["kwargs"]["collection_id"] == str(wordpress.pk)
@@ -88,8 +114,10 @@ def test_test_retrieval_page_ranks_chunks_with_scores_and_sources(client, world,
     client.force_login(world.user("a", "content_manager"))
     listing = client.get("/admin/knowledge/knowledgecollection/").content.decode()
     assert "/admin/knowledge/knowledgecollection/test-retrieval/" in listing
-    page = client.get("/admin/knowledge/knowledgecollection/test-retrieval/",
-                      {"query": "return items within days", "mode": "hybrid", "limit": 5})
+    page = client.get(
+        "/admin/knowledge/knowledgecollection/test-retrieval/",
+        {"query": "return items within days", "mode": "hybrid", "limit": 5},
+    )
     assert page.status_code == 200
     html = page.content.decode()
     rows = re.findall(r'<tr class="hit">(.*?)</tr>', html, re.S)
@@ -99,11 +127,14 @@ def test_test_retrieval_page_ranks_chunks_with_scores_and_sources(client, world,
     assert scores == sorted(scores, reverse=True) and scores[0] > 0
     assert "doc:b" not in html  # company B's identical chunk is never a candidate
 
-    keyword = client.get("/admin/knowledge/knowledgecollection/test-retrieval/",
-                         {"query": "shipping", "mode": "keyword", "limit": 5}).content.decode()
+    keyword = client.get(
+        "/admin/knowledge/knowledgecollection/test-retrieval/", {"query": "shipping", "mode": "keyword", "limit": 5}
+    ).content.decode()
     assert len(re.findall(r'<tr class="hit">', keyword)) == 1 and "doc:shipping" in keyword
-    foreign = client.get("/admin/knowledge/knowledgecollection/test-retrieval/",
-                         {"query": "returns", "collections": [str(filled["other"].pk)], "limit": 5})
+    foreign = client.get(
+        "/admin/knowledge/knowledgecollection/test-retrieval/",
+        {"query": "returns", "collections": [str(filled["other"].pk)], "limit": 5},
+    )
     assert "Select a valid choice" in foreign.content.decode() and '<tr class="hit">' not in foreign.content.decode()
     empty = client.get("/admin/knowledge/knowledgecollection/test-retrieval/").content.decode()
     assert '<tr class="hit">' not in empty and 'name="query"' in empty
@@ -112,8 +143,9 @@ def test_test_retrieval_page_ranks_chunks_with_scores_and_sources(client, world,
 def test_superadmin_chooses_collections_of_one_company(client, world, filled):
     client.force_login(world.user("a", "superadmin"))
     url = "/admin/knowledge/knowledgecollection/test-retrieval/"
-    both = client.get(url, {"query": "returns", "limit": 5,
-                            "collections": [str(filled["collection"].pk), str(filled["other"].pk)]})
+    both = client.get(
+        url, {"query": "returns", "limit": 5, "collections": [str(filled["collection"].pk), str(filled["other"].pk)]}
+    )
     assert "Choose the collections of one company." in both.content.decode()
     b_only = client.get(url, {"query": "returns", "limit": 5, "collections": [str(filled["other"].pk)]})
     assert "doc:b" in b_only.content.decode() and "doc:returns" not in b_only.content.decode()

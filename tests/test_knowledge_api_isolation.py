@@ -24,32 +24,66 @@ def a_objects(world, fake_apis, monkeypatch):
     monkeypatch.setattr(tasks.sync_collection, "apply_async", lambda **kw: None)
     provider = make_provider(world.a, url=fake_apis.url)
     collection = make_collection(world.a, provider=provider, name="A secrets")
-    ingest.ingest_items(collection=collection, source_type="manual", full=False,
-                        items=[ingest.text_item(title="A only", text="Company A private pricing sheet.",
-                                                source_id="doc:a")])
-    wordpress = make_collection(world.a, source_type="wordpress", provider=provider, name="A blog",
-                                agent=make_agent(world.a, url=fake_apis.url, provider=provider, name="A shop"))
+    ingest.ingest_items(
+        collection=collection,
+        source_type="manual",
+        full=False,
+        items=[ingest.text_item(title="A only", text="Company A private pricing sheet.", source_id="doc:a")],
+    )
+    wordpress = make_collection(
+        world.a,
+        source_type="wordpress",
+        provider=provider,
+        name="A blog",
+        agent=make_agent(world.a, url=fake_apis.url, provider=provider, name="A shop"),
+    )
     sync.set_schedule(collection=wordpress, interval_seconds=3600)
     history = sync.new_history(collection=wordpress, trigger="api")
     agent = make_agent(world.a, provider=provider, collections=[collection])
-    conversation = Conversation.objects.create(company=world.a, agent=agent, user=world.user("a", "client"),
-                                               started_at=history.created_at)
-    message = Message.objects.create(company=world.a, conversation=conversation, sender_type="user", role="user",
-                                     content="A's question")
-    return {"providers": provider, "agents": agent, "collections": collection, "wordpress": wordpress,
-            "chunks": KnowledgeChunk.objects.get(collection=collection), "sync-history": history,
-            "conversations": conversation, "messages": message}
+    conversation = Conversation.objects.create(
+        company=world.a, agent=agent, user=world.user("a", "client"), started_at=history.created_at
+    )
+    message = Message.objects.create(
+        company=world.a, conversation=conversation, sender_type="user", role="user", content="A's question"
+    )
+    return {
+        "providers": provider,
+        "agents": agent,
+        "collections": collection,
+        "wordpress": wordpress,
+        "chunks": KnowledgeChunk.objects.get(collection=collection),
+        "sync-history": history,
+        "conversations": conversation,
+        "messages": message,
+    }
 
 
 ENDPOINTS = ["providers", "agents", "collections", "chunks", "sync-history", "conversations", "messages"]
 ACTIONS = {
-    "collections": [("post", "texts/", {"text": "x"}), ("get", "sources/", None), ("delete", "sources/?source_id=doc:a", None),
-                    ("get", "history/", None), ("get", "schedule/", None), ("put", "schedule/", {"interval_seconds": 3600}),
-                    ("delete", "schedule/", None), ("post", "search/", {"query": "pricing"}), ("post", "sync/", None)],
-    "conversations": [("get", "messages/", None), ("post", "messages/", {"content": "hi"}), ("post", "end/", None),
-                      ("post", "archive/", None), ("post", "read/", None)],
-    "messages": [("post", "reactions/", {"emoji": "👍"}), ("delete", "reactions/", {"emoji": "👍"}),
-                 ("post", "read/", None), ("post", "delivered/", None)],
+    "collections": [
+        ("post", "texts/", {"text": "x"}),
+        ("get", "sources/", None),
+        ("delete", "sources/?source_id=doc:a", None),
+        ("get", "history/", None),
+        ("get", "schedule/", None),
+        ("put", "schedule/", {"interval_seconds": 3600}),
+        ("delete", "schedule/", None),
+        ("post", "search/", {"query": "pricing"}),
+        ("post", "sync/", None),
+    ],
+    "conversations": [
+        ("get", "messages/", None),
+        ("post", "messages/", {"content": "hi"}),
+        ("post", "end/", None),
+        ("post", "archive/", None),
+        ("post", "read/", None),
+    ],
+    "messages": [
+        ("post", "reactions/", {"emoji": "👍"}),
+        ("delete", "reactions/", {"emoji": "👍"}),
+        ("post", "read/", None),
+        ("post", "delivered/", None),
+    ],
 }
 
 
@@ -91,8 +125,12 @@ def test_nothing_of_company_a_changed(api, world, a_objects):
 
 def test_searches_never_include_company_a(api, world, a_objects):
     mine = make_collection(world.b, name="B docs")
-    ingest.ingest_items(collection=mine, source_type="manual", full=False,
-                        items=[ingest.text_item(title="B", text="Company B public pricing.", source_id="doc:b")])
+    ingest.ingest_items(
+        collection=mine,
+        source_type="manual",
+        full=False,
+        items=[ingest.text_item(title="B", text="Company B public pricing.", source_id="doc:b")],
+    )
     api.as_user(world.user("b", "client"))
     for mode in ("vector", "keyword", "hybrid"):
         results = api.post(f"{PREFIX}/search/", {"query": "pricing sheet", "mode": mode, "limit": 50}).json()["results"]
@@ -103,21 +141,36 @@ def test_searches_never_include_company_a(api, world, a_objects):
 
 def test_company_b_cannot_point_at_company_a_objects(api, world, a_objects):
     api.as_user(world.user("b", "company_admin"))
-    agent = api.post(f"{PREFIX}/agents/", {"name": "b", "provider": str(a_objects["providers"].pk),
-                                           "knowledge_collection_ids": [str(a_objects["collections"].pk)]},
-                     format="json")
+    agent = api.post(
+        f"{PREFIX}/agents/",
+        {
+            "name": "b",
+            "provider": str(a_objects["providers"].pk),
+            "knowledge_collection_ids": [str(a_objects["collections"].pk)],
+        },
+        format="json",
+    )
     assert agent.status_code == 400 and set(agent.json()) == {"provider", "knowledge_collection_ids"}
-    collection = api.post(f"{PREFIX}/collections/", {"name": "b", "agent": str(a_objects["agents"].pk),
-                                                     "embedding_provider": str(a_objects["providers"].pk)},
-                          format="json")
+    collection = api.post(
+        f"{PREFIX}/collections/",
+        {"name": "b", "agent": str(a_objects["agents"].pk), "embedding_provider": str(a_objects["providers"].pk)},
+        format="json",
+    )
     assert collection.status_code == 400 and set(collection.json()) == {"agent", "embedding_provider"}
     conversation = api.post(f"{PREFIX}/conversations/", {"agent": str(a_objects["agents"].pk)}, format="json")
     assert conversation.status_code == 400 and "agent" in conversation.json()
-    upload = api.post(f"{PREFIX}/collections/{a_objects['collections'].pk}/upload/",
-                      {"file": SimpleUploadedFile("x.txt", b"hello")}, format="multipart")
+    upload = api.post(
+        f"{PREFIX}/collections/{a_objects['collections'].pk}/upload/",
+        {"file": SimpleUploadedFile("x.txt", b"hello")},
+        format="multipart",
+    )
     assert upload.status_code == 404
-    for endpoint, name in (("chunks", "collection"), ("messages", "conversation"), ("sync-history", "collection"),
-                           ("conversations", "agent")):
+    for endpoint, name in (
+        ("chunks", "collection"),
+        ("messages", "conversation"),
+        ("sync-history", "collection"),
+        ("conversations", "agent"),
+    ):
         target = a_objects["collections" if name == "collection" else f"{name}s"].pk
         assert api.get(f"{PREFIX}/{endpoint}/?{name}={target}").json()["results"] == []
         assert api.get(f"{PREFIX}/{endpoint}/?{name}=not-an-id").status_code == 400
@@ -140,7 +193,9 @@ def test_roles(api, world, a_objects):
     assert client.get(f"{PREFIX}/providers/").status_code == 403
     assert client.post(f"{PREFIX}/collections/", {"name": "x"}).status_code == 403
     assert client.get(f"{PREFIX}/collections/").json()["count"] == 2
-    assert client.post(f"{PREFIX}/collections/{a_objects['collections'].pk}/search/",
-                       {"query": "pricing"}).status_code == 200
+    assert (
+        client.post(f"{PREFIX}/collections/{a_objects['collections'].pk}/search/", {"query": "pricing"}).status_code
+        == 200
+    )
     writer = api.as_user(world.user("a", "content_writer"))
     assert writer.post(f"{PREFIX}/collections/{a_objects['wordpress'].pk}/sync/").status_code == 403

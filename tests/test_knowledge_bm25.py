@@ -37,8 +37,10 @@ def _fill(collection, docs=DOCS):
 def _bm25(collection, query: str, k1: float = 1.5, b: float = 0.75) -> dict:
     """BM25 as Lucene scores it (idf ln(1 + (N - df + 0.5) / (df + 0.5)), no (k1 + 1) factor: the
     same order) of every chunk of the collection, computed from the stored chunks."""
-    docs = {chunk.pk: Counter(tokenize(f"{chunk.title} {chunk.content}"))
-            for chunk in KnowledgeChunk.objects.filter(collection=collection)}
+    docs = {
+        chunk.pk: Counter(tokenize(f"{chunk.title} {chunk.content}"))
+        for chunk in KnowledgeChunk.objects.filter(collection=collection)
+    }
     average = sum(sum(tf.values()) for tf in docs.values()) / len(docs)
     scores = {}
     for pk, tf in docs.items():
@@ -67,7 +69,7 @@ def test_keyword_scores_are_okapi_bm25_of_the_stored_chunks(world, gear, query):
 
 
 def test_term_frequency_and_length_count(world, gear):
-    """"tent" is in two chunks: the one that repeats it, in fewer words, is first."""
+    """ "tent" is in two chunks: the one that repeats it, in fewer words, is first."""
     ranked = [hit.source_id for hit in retrieval.search(company=world.a, query="tent", mode="keyword", limit=5)]
     assert ranked == ["doc:tents", "doc:lanterns"]
 

@@ -22,11 +22,20 @@ from tests.knowledge_support import (  # noqa: F401
 def setup(world, fake_apis):
     provider = make_provider(world.a, url=fake_apis.url)
     collection = make_collection(world.a, provider=provider)
-    ingest.ingest_items(collection=collection, source_type="manual", full=False, items=[
-        ingest.text_item(title="Returns", text="Return any unused item within 30 days for a refund.",
-                         source_id="doc:returns", url="https://acme.test/returns"),
-        ingest.text_item(title="Shipping", text="Standard shipping takes three days.", source_id="doc:shipping"),
-    ])
+    ingest.ingest_items(
+        collection=collection,
+        source_type="manual",
+        full=False,
+        items=[
+            ingest.text_item(
+                title="Returns",
+                text="Return any unused item within 30 days for a refund.",
+                source_id="doc:returns",
+                url="https://acme.test/returns",
+            ),
+            ingest.text_item(title="Shipping", text="Standard shipping takes three days.", source_id="doc:shipping"),
+        ],
+    )
     agent = make_agent(world.a, provider=provider, collections=[collection], temperature=0.2, max_tokens=300)
     return agent, collection
 
@@ -37,20 +46,24 @@ def client_a(api, world):
 
 
 def _conversation(client, agent) -> str:
-    response = client.post("/api/v1/knowledge/conversations/", {"agent": str(agent.pk), "tags": ["support"],
-                                                                "metadata": {"source": "web"}}, format="json")
+    response = client.post(
+        "/api/v1/knowledge/conversations/",
+        {"agent": str(agent.pk), "tags": ["support"], "metadata": {"source": "web"}},
+        format="json",
+    )
     assert response.status_code == 201, response.content
     return response.json()["id"]
 
 
 def _send(client, conversation, content, **extra):
-    return client.post(f"/api/v1/knowledge/conversations/{conversation}/messages/", {"content": content, **extra},
-                       format="json")
+    return client.post(
+        f"/api/v1/knowledge/conversations/{conversation}/messages/", {"content": content, **extra}, format="json"
+    )
 
 
 def _events(response) -> list[dict]:
     body = b"".join(response.streaming_content).decode()
-    return [json.loads(block[len("data: "):]) for block in body.split("\n\n") if block.startswith("data: ")]
+    return [json.loads(block[len("data: ") :]) for block in body.split("\n\n") if block.startswith("data: ")]
 
 
 def test_answer_is_grounded_stored_and_cited(client_a, world, fake_apis, setup):
@@ -66,8 +79,7 @@ def test_answer_is_grounded_stored_and_cited(client_a, world, fake_apis, setup):
     assert (meta.prompt_tokens, meta.completion_tokens, meta.tokens_used) == (42, 9, 51)
     assert meta.response_time_ms > 0 and stored.status == "sent" and stored.sender_type == "agent"
     citation = stored.metadata.citations[0]
-    assert (citation.source_id, citation.title, citation.url) == ("doc:returns", "Returns",
-                                                                 "https://acme.test/returns")
+    assert (citation.source_id, citation.title, citation.url) == ("doc:returns", "Returns", "https://acme.test/returns")
     assert citation.collection_id == str(collection.pk)
     assert body["message"]["metadata"]["citations"][0]["source_id"] == "doc:returns"
     [request] = fake_apis.chats
@@ -95,8 +107,12 @@ def test_streamed_answer_as_server_sent_events(client_a, fake_apis, setup):
     stored = Message.objects.get(pk=done["message_id"])
     assert stored.ai_metadata.finish_reason == "stop" and stored.ai_metadata.tokens_used == 51
     assert stored.metadata.citations and fake_apis.chats[0]["stream"] is True
-    by_header = client_a.post(f"/api/v1/knowledge/conversations/{conversation}/messages/",
-                              {"content": "again"}, format="json", HTTP_ACCEPT="text/event-stream")
+    by_header = client_a.post(
+        f"/api/v1/knowledge/conversations/{conversation}/messages/",
+        {"content": "again"},
+        format="json",
+        HTTP_ACCEPT="text/event-stream",
+    )
     assert by_header["Content-Type"] == "text/event-stream" and _events(by_header)[-1]["type"] == "done"
 
 
@@ -142,7 +158,7 @@ def test_a_client_that_disconnects_mid_stream_keeps_what_arrived(client_a, fake_
     response = _send(client_a, conversation, "Tell me", stream=True)
     chunks = iter(response.streaming_content)
     received = [next(chunks) for _ in range(3)]  # start and two deltas, then the client goes away
-    events = [json.loads(chunk.decode()[len("data: "):]) for chunk in received]
+    events = [json.loads(chunk.decode()[len("data: ") :]) for chunk in received]
     assert [e["type"] for e in events] == ["start", "delta", "delta"]
     response.close()
     answer = Message.objects.get(conversation_id=conversation, role="assistant")
@@ -174,8 +190,7 @@ def test_messages_by_cursor_reactions_and_receipts(client_a, world, fake_apis, s
     first = client_a.get(url).json()
     second = client_a.get(first["next"]).json()
     contents = [m["content"] for m in first["results"] + second["results"]]
-    assert contents == ["question 0", fake_apis.reply, "question 1", fake_apis.reply, "question 2",
-                        fake_apis.reply]
+    assert contents == ["question 0", fake_apis.reply, "question 1", fake_apis.reply, "question 2", fake_apis.reply]
     assert second["next"] is None
 
     answer = first["results"][1]["id"]
@@ -183,15 +198,15 @@ def test_messages_by_cursor_reactions_and_receipts(client_a, world, fake_apis, s
     client_a.post(react, {"emoji": "👍"})
     liked = client_a.post(react, {"emoji": "👍"}).json()  # twice: still one
     assert [(r["emoji"], r["user_id"]) for r in liked["metadata"]["reactions"]] == [
-        ("👍", str(world.user("a", "client").pk))]
+        ("👍", str(world.user("a", "client").pk))
+    ]
     assert client_a.delete(react, {"emoji": "👍"}).json()["metadata"]["reactions"] == []
     assert client_a.post(react, {"emoji": ""}).status_code == 400
 
     read = client_a.post(f"/api/v1/knowledge/messages/{answer}/read/").json()
     assert read["metadata"]["read_at"] and read["metadata"]["delivered_at"]
     assert client_a.post(f"/api/v1/knowledge/conversations/{conversation}/read/").json() == {"updated": 2}
-    assert Message.objects.filter(conversation_id=conversation, role="assistant",
-                                  metadata__read_at=None).count() == 0
+    assert Message.objects.filter(conversation_id=conversation, role="assistant", metadata__read_at=None).count() == 0
     listed = client_a.get("/api/v1/knowledge/conversations/").json()
     assert [c["id"] for c in listed["results"]] == [conversation]
     assert listed["results"][0]["tags"] == ["support"] and listed["results"][0]["metadata"]["source"] == "web"
@@ -200,8 +215,12 @@ def test_messages_by_cursor_reactions_and_receipts(client_a, world, fake_apis, s
 def test_clients_see_only_their_own_conversations(api, world, setup):
     agent = setup[0]
     mine = _conversation(api.as_user(world.user("a", "client")), agent)
-    theirs = Conversation.objects.create(company=world.a, agent=agent, user=world.user("a", "content_writer"),
-                                         started_at=Conversation.objects.get(pk=mine).started_at)
+    theirs = Conversation.objects.create(
+        company=world.a,
+        agent=agent,
+        user=world.user("a", "content_writer"),
+        started_at=Conversation.objects.get(pk=mine).started_at,
+    )
     client = api.as_user(world.user("a", "client"))
     assert [c["id"] for c in client.get("/api/v1/knowledge/conversations/").json()["results"]] == [mine]
     assert client.get(f"/api/v1/knowledge/conversations/{theirs.pk}/").status_code == 404

@@ -64,24 +64,36 @@ def test_key_rotation_reads_old_secrets(settings):
 
 def test_api_keys_never_leave_encrypted(api, world):
     api.as_user(world.user("a", "company_admin"))
-    created = api.post("/api/v1/knowledge/providers/", {"name": "openai", "provider": "openai",
-                                                        "api_key": RAW_KEY, "models": ["gpt-4o"]})
+    created = api.post(
+        "/api/v1/knowledge/providers/",
+        {"name": "openai", "provider": "openai", "api_key": RAW_KEY, "models": ["gpt-4o"]},
+    )
     assert created.status_code == 201, created.content
     body = created.json()
     assert "api_key" not in body and body["api_key_hint"] == "sk-…abcd"
     provider = LLMProvider.objects.get(pk=body["id"])
     assert provider.api_key_secret and RAW_KEY not in provider.api_key_secret
     assert crypto.get_secret(provider, "api_key") == RAW_KEY
-    agent = api.post("/api/v1/knowledge/agents/", {"name": "shop", "shopify_enabled": True,
-                                                   "shopify_store_url": "https://shop.example.com",
-                                                   "shopify_api_key": SHOPIFY_TOKEN})
+    agent = api.post(
+        "/api/v1/knowledge/agents/",
+        {
+            "name": "shop",
+            "shopify_enabled": True,
+            "shopify_store_url": "https://shop.example.com",
+            "shopify_api_key": SHOPIFY_TOKEN,
+        },
+    )
     assert agent.status_code == 201, agent.content
     assert "shopify_api_key" not in agent.json() and agent.json()["shopify_api_key_hint"].endswith("cdef")
     assert crypto.get_secret(Agent.objects.get(pk=agent.json()["id"]), "shopify_api_key") == SHOPIFY_TOKEN
 
-    responses = [api.get("/api/v1/knowledge/providers/"), api.get(f"/api/v1/knowledge/providers/{body['id']}/"),
-                 api.patch(f"/api/v1/knowledge/providers/{body['id']}/", {"name": "renamed"}),
-                 api.get("/api/v1/knowledge/agents/"), api.get("/api/v1/audit-logs/")]
+    responses = [
+        api.get("/api/v1/knowledge/providers/"),
+        api.get(f"/api/v1/knowledge/providers/{body['id']}/"),
+        api.patch(f"/api/v1/knowledge/providers/{body['id']}/", {"name": "renamed"}),
+        api.get("/api/v1/knowledge/agents/"),
+        api.get("/api/v1/audit-logs/"),
+    ]
     for response in responses:
         assert response.status_code == 200
         assert RAW_KEY not in response.content.decode() and SHOPIFY_TOKEN not in response.content.decode()
@@ -111,9 +123,17 @@ def test_admin_shows_keys_masked(client, world):
         assert RAW_KEY not in html and provider.api_key_secret not in html and "sk-…abcd" in html
     form = client.get(f"/admin/knowledge/llmprovider/{provider.pk}/change/").content.decode()
     assert 'type="password"' in form
-    changed = client.post(f"/admin/knowledge/llmprovider/{provider.pk}/change/", {
-        "name": "main", "provider": "openai", "base_url": "", "models": "gpt-4o", "is_active": "on",
-        "api_key": "sk-new-key-0000000000wxyz"})
+    changed = client.post(
+        f"/admin/knowledge/llmprovider/{provider.pk}/change/",
+        {
+            "name": "main",
+            "provider": "openai",
+            "base_url": "",
+            "models": "gpt-4o",
+            "is_active": "on",
+            "api_key": "sk-new-key-0000000000wxyz",
+        },
+    )
     assert changed.status_code == 302, changed.content.decode()[:3000]
     provider.refresh_from_db()
     assert crypto.get_secret(provider, "api_key") == "sk-new-key-0000000000wxyz" and provider.api_key_hint == "sk-…wxyz"

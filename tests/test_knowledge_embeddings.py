@@ -70,8 +70,12 @@ def test_vectors_are_stored_as_bson_float32_vectors(world, fake_apis):
     assert np.array_equal(from_binary(Binary.from_vector([0.25, -1.5, 3.0], BinaryVectorDtype.FLOAT32)), vector)
 
     collection = make_collection(world.a, provider=make_provider(world.a, url=fake_apis.url))
-    ingest.ingest_items(collection=collection, items=[ingest.text_item(title="T", text="stored vector")],
-                        source_type="manual", full=False)
+    ingest.ingest_items(
+        collection=collection,
+        items=[ingest.text_item(title="T", text="stored vector")],
+        source_type="manual",
+        full=False,
+    )
     db = pymongo.MongoClient(django_settings.DATABASES["default"]["HOST"])[django_settings.DATABASES["default"]["NAME"]]
     raw = db.knowledge_chunks.find_one({"collection_id": collection.pk})
     assert isinstance(raw["embedding"], Binary) and raw["embedding"].subtype == 9

@@ -34,25 +34,46 @@ def _url(collection, suffix=""):
 
 def test_texts_are_added_and_replaced_by_source_id(manager, world, fake_apis):
     collection = make_collection(world.a, provider=make_provider(world.a, url=fake_apis.url))
-    first = manager.post(_url(collection, "texts/"), {"title": "Returns", "text": "Return within 30 days.",
-                                                      "source_id": "policy:returns", "url": "https://acme.test/r"})
+    first = manager.post(
+        _url(collection, "texts/"),
+        {
+            "title": "Returns",
+            "text": "Return within 30 days.",
+            "source_id": "policy:returns",
+            "url": "https://acme.test/r",
+        },
+    )
     assert first.status_code == 201, first.content
     assert first.json()["status"] == "completed" and first.json()["chunks_added"] == 1
     chunk = KnowledgeChunk.objects.get(collection=collection)
-    assert (chunk.source_type, chunk.source_id, chunk.metadata["url"]) == ("manual", "policy:returns",
-                                                                            "https://acme.test/r")
-    replaced = manager.post(_url(collection, "texts/"), {"title": "Returns", "text": "Return within 60 days.",
-                                                         "source_id": "policy:returns",
-                                                         "url": "https://acme.test/r"}).json()
+    assert (chunk.source_type, chunk.source_id, chunk.metadata["url"]) == (
+        "manual",
+        "policy:returns",
+        "https://acme.test/r",
+    )
+    replaced = manager.post(
+        _url(collection, "texts/"),
+        {
+            "title": "Returns",
+            "text": "Return within 60 days.",
+            "source_id": "policy:returns",
+            "url": "https://acme.test/r",
+        },
+    ).json()
     assert (replaced["chunks_added"], replaced["chunks_removed"]) == (1, 1)
     assert "60 days" in KnowledgeChunk.objects.get(collection=collection).content
-    same = manager.post(_url(collection, "texts/"), {"title": "Returns", "text": "Return  within 60 days.",
-                                                     "source_id": "policy:returns",
-                                                     "url": "https://acme.test/r"}).json()
+    same = manager.post(
+        _url(collection, "texts/"),
+        {
+            "title": "Returns",
+            "text": "Return  within 60 days.",
+            "source_id": "policy:returns",
+            "url": "https://acme.test/r",
+        },
+    ).json()
     assert (same["items_unchanged"], same["chunks_added"]) == (1, 0)  # whitespace only: not re-embedded
     sources = manager.get(_url(collection, "sources/")).json()
-    assert sources == [{"source_id": "policy:returns", "title": "Returns", "url": "https://acme.test/r",
-                        "chunks": 1}]
+    assert sources == [{"source_id": "policy:returns", "title": "Returns", "url": "https://acme.test/r", "chunks": 1}]
     assert manager.delete(_url(collection, "sources/?source_id=policy:returns")).json() == {"chunks_removed": 1}
     assert manager.delete(_url(collection, "sources/?source_id=policy:returns")).status_code == 404
     collection.refresh_from_db()
@@ -61,12 +82,16 @@ def test_texts_are_added_and_replaced_by_source_id(manager, world, fake_apis):
 
 def test_uploads_of_every_supported_type(manager, world, fake_apis, queued):
     collection = make_collection(world.a, source_type="upload", provider=make_provider(world.a, url=fake_apis.url))
-    files = {"notes.txt": b"Plain notes about tents.", "guide.md": b"# Guide\n\nPitch the tent upwind.",
-             "page.html": b"<html><body><h1>Stoves</h1><p>Use gas stoves outside.</p></body></html>",
-             "manual.pdf": minimal_pdf("Warranty covers two years.")}
+    files = {
+        "notes.txt": b"Plain notes about tents.",
+        "guide.md": b"# Guide\n\nPitch the tent upwind.",
+        "page.html": b"<html><body><h1>Stoves</h1><p>Use gas stoves outside.</p></body></html>",
+        "manual.pdf": minimal_pdf("Warranty covers two years."),
+    }
     for name, data in files.items():
-        response = manager.post(_url(collection, "upload/"), {"file": SimpleUploadedFile(name, data)},
-                                format="multipart")
+        response = manager.post(
+            _url(collection, "upload/"), {"file": SimpleUploadedFile(name, data)}, format="multipart"
+        )
         assert response.status_code == 202, (name, response.content)  # read and embedded by a worker
     for call in queued:
         tasks.sync_collection(**call["kwargs"])
@@ -84,11 +109,14 @@ def test_bad_input_is_400_and_stores_nothing(manager, world, fake_apis, settings
     bad = manager.post(_url(collection, "upload/"), {"file": SimpleUploadedFile("x.exe", b"MZ")}, format="multipart")
     assert bad.status_code == 400 and "not supported" in bad.json()["file"][0]
     settings.KNOWLEDGE_UPLOAD_MAX_BYTES = 10
-    big = manager.post(_url(collection, "upload/"), {"file": SimpleUploadedFile("a.txt", b"x" * 11)},
-                       format="multipart")
+    big = manager.post(
+        _url(collection, "upload/"), {"file": SimpleUploadedFile("a.txt", b"x" * 11)}, format="multipart"
+    )
     assert big.status_code == 400 and "larger than" in big.json()["file"][0]
-    created = manager.post("/api/v1/knowledge/collections/", {"name": "", "source_type": "ftp",
-                                                              "settings": {"chunk_size": 5, "chunk_overlap": -1}})
+    created = manager.post(
+        "/api/v1/knowledge/collections/",
+        {"name": "", "source_type": "ftp", "settings": {"chunk_size": 5, "chunk_overlap": -1}},
+    )
     assert created.status_code == 400
     assert set(created.json()) == {"name", "source_type", "settings"}
     assert set(created.json()["settings"]) == {"chunk_size", "chunk_overlap"}
@@ -102,8 +130,12 @@ def test_bad_input_is_400_and_stores_nothing(manager, world, fake_apis, settings
 def test_on_demand_sync_is_queued_and_run_by_the_task(manager, world, fake_apis, queued):
     fake_apis.wp["posts"] = [wp_post(1, "Hello", "<p>Hello world.</p>")]
     provider = make_provider(world.a, url=fake_apis.url)
-    collection = make_collection(world.a, source_type="wordpress", provider=provider,
-                                 agent=make_agent(world.a, url=fake_apis.url, provider=provider))
+    collection = make_collection(
+        world.a,
+        source_type="wordpress",
+        provider=provider,
+        agent=make_agent(world.a, url=fake_apis.url, provider=provider),
+    )
     response = manager.post(_url(collection, "sync/"))
     assert response.status_code == 202, response.content
     assert response.json()["status"] == "pending"
@@ -136,8 +168,12 @@ def test_broker_down_is_503_and_the_history_says_why(manager, world, fake_apis, 
 def test_schedule_runs_through_the_dispatcher(manager, world, fake_apis):
     fake_apis.wp["posts"] = [wp_post(1, "Hello", "<p>Hello world.</p>")]
     provider = make_provider(world.a, url=fake_apis.url)
-    collection = make_collection(world.a, source_type="wordpress", provider=provider,
-                                 agent=make_agent(world.a, url=fake_apis.url, provider=provider))
+    collection = make_collection(
+        world.a,
+        source_type="wordpress",
+        provider=provider,
+        agent=make_agent(world.a, url=fake_apis.url, provider=provider),
+    )
     assert manager.get(_url(collection, "schedule/")).status_code == 404
     assert manager.put(_url(collection, "schedule/"), {"interval_seconds": 10}).status_code == 400
     saved = manager.put(_url(collection, "schedule/"), {"interval_seconds": 3600})
@@ -166,8 +202,12 @@ def test_mixing_dimensions_is_refused(manager, world, fake_apis):
     KnowledgeCollection.objects.filter(pk=collection.pk).update(embedding_dimensions=384)
     collection.refresh_from_db()
     with pytest.raises(DimensionMismatch, match="384-dimensional"):
-        ingest.ingest_items(collection=collection, items=[ingest.text_item(title="t", text="some text")],
-                            source_type="manual", full=False)
+        ingest.ingest_items(
+            collection=collection,
+            items=[ingest.text_item(title="t", text="some text")],
+            source_type="manual",
+            full=False,
+        )
     response = manager.post(_url(collection, "texts/"), {"text": "some text"})
     assert response.status_code == 400 and "Mixing dimensions is refused" in response.json()["detail"]
     assert KnowledgeChunk.objects.count() == 0

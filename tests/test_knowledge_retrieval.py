@@ -17,18 +17,33 @@ from tests.knowledge_support import (  # noqa: F401
 )
 
 DOCS = {
-    "returns": ("Returns and refunds", "You may send any unused item back within 30 days of delivery for a full "
-                "refund. Refunds are paid to the original card within five business days."),
-    "shipping": ("Shipping", "Orders ship from our warehouse in Leeds. Standard delivery takes three to five "
-                 "days; express delivery arrives the next day."),
-    "hours": ("Opening hours", "The shop on Market Street opens at 9am and closes at 6pm from Monday to "
-              "Saturday. On Sundays we are closed."),
-    "warranty": ("Warranty", "Every tent and backpack has a two-year warranty against manufacturing defects "
-                 "such as broken zips or seams."),
-    "payment": ("Payment methods", "We accept Visa, Mastercard, PayPal and gift vouchers. Cash is only taken "
-                "in the shop."),
-    "care": ("Caring for your sleeping bag", "Wash the sleeping bag by hand in lukewarm water with a mild "
-             "detergent, then tumble dry it on low heat with tennis balls."),
+    "returns": (
+        "Returns and refunds",
+        "You may send any unused item back within 30 days of delivery for a full "
+        "refund. Refunds are paid to the original card within five business days.",
+    ),
+    "shipping": (
+        "Shipping",
+        "Orders ship from our warehouse in Leeds. Standard delivery takes three to five "
+        "days; express delivery arrives the next day.",
+    ),
+    "hours": (
+        "Opening hours",
+        "The shop on Market Street opens at 9am and closes at 6pm from Monday to Saturday. On Sundays we are closed.",
+    ),
+    "warranty": (
+        "Warranty",
+        "Every tent and backpack has a two-year warranty against manufacturing defects such as broken zips or seams.",
+    ),
+    "payment": (
+        "Payment methods",
+        "We accept Visa, Mastercard, PayPal and gift vouchers. Cash is only taken in the shop.",
+    ),
+    "care": (
+        "Caring for your sleeping bag",
+        "Wash the sleeping bag by hand in lukewarm water with a mild "
+        "detergent, then tumble dry it on low heat with tennis balls.",
+    ),
 }
 QUERIES = {
     "Can I get my money back if I send a product back?": "returns",
@@ -41,8 +56,10 @@ QUERIES = {
 
 
 def _fill(collection, docs=DOCS):
-    items = [ingest.text_item(title=title, text=text, source_id=f"doc:{key}", url=f"https://acme.test/{key}")
-             for key, (title, text) in docs.items()]
+    items = [
+        ingest.text_item(title=title, text=text, source_id=f"doc:{key}", url=f"https://acme.test/{key}")
+        for key, (title, text) in docs.items()
+    ]
     ingest.ingest_items(collection=collection, items=items, source_type="manual", full=False)
     collection.refresh_from_db()
     return collection
@@ -73,9 +90,15 @@ def test_keyword_search_ranks_by_bm25(world, minilm):
 def test_hits_cite_their_sources(world, minilm):
     [hit] = retrieval.search(company=world.a, query="Are you open on Sunday?", limit=1)
     chunk = KnowledgeChunk.objects.get(pk=hit.chunk_id)
-    assert hit.citation() == {"chunk_id": str(chunk.pk), "collection_id": str(minilm.pk), "source_type": "manual",
-                              "source_id": "doc:hours", "title": "Opening hours", "url": "https://acme.test/hours",
-                              "score": pytest.approx(hit.score, abs=1e-6)}
+    assert hit.citation() == {
+        "chunk_id": str(chunk.pk),
+        "collection_id": str(minilm.pk),
+        "source_type": "manual",
+        "source_id": "doc:hours",
+        "title": "Opening hours",
+        "url": "https://acme.test/hours",
+        "score": pytest.approx(hit.score, abs=1e-6),
+    }
     assert chunk.content == hit.content and "Sundays we are closed" in hit.content
     assert set(hit.scores) == {"vector", "keyword"} and 0 < hit.scores["vector"] <= 1
 
@@ -118,8 +141,10 @@ def test_the_vector_cache_follows_writes(world, minilm):
 
 
 def test_collections_of_different_models_are_searched_together(world, minilm, fake_apis):
-    remote = _fill(make_collection(world.a, name="remote", provider=make_provider(world.a, url=fake_apis.url)),
-                   {"gift": ("Gift cards", "Gift cards never expire and work online")})
+    remote = _fill(
+        make_collection(world.a, name="remote", provider=make_provider(world.a, url=fake_apis.url)),
+        {"gift": ("Gift cards", "Gift cards never expire and work online")},
+    )
     fake_apis.embedded.clear()
     hits = retrieval.search(company=world.a, query="gift cards expire", mode="vector", limit=10)
     assert {h.collection_id for h in hits} == {str(minilm.pk), str(remote.pk)}
@@ -165,8 +190,9 @@ def test_search_api(api, world, minilm):
     assert top["source_id"] == "doc:payment" and top["citation"]["url"] == "https://acme.test/payment"
     one = api.post(f"/api/v1/knowledge/collections/{minilm.pk}/search/", {"query": "PayPal", "mode": "keyword"})
     assert one.json()["results"][0]["source_id"] == "doc:payment"
-    bad = api.post("/api/v1/knowledge/search/", {"query": "", "mode": "psychic", "limit": 500,
-                                                 "collection_ids": ["nope"]})
+    bad = api.post(
+        "/api/v1/knowledge/search/", {"query": "", "mode": "psychic", "limit": 500, "collection_ids": ["nope"]}
+    )
     assert bad.status_code == 400 and set(bad.json()) == {"query", "mode", "limit", "collection_ids"}
     foreign = make_collection(world.b)
     unknown = api.post("/api/v1/knowledge/search/", {"query": "x", "collection_ids": [str(foreign.pk)]})
@@ -175,6 +201,7 @@ def test_search_api(api, world, minilm):
 
 # --- reranking -------------------------------------------------------------------------------
 
+
 def _ids(hits):
     return [h.source_id for h in hits]
 
@@ -182,8 +209,9 @@ def _ids(hits):
 @pytest.fixture
 def llm_agent(world, minilm, fake_apis):
     provider = make_provider(world.a, url=fake_apis.url)
-    return make_agent(world.a, provider=provider, collections=[minilm], rerank=Agent.RERANK_LLM,
-                      rerank_model="gpt-rerank")
+    return make_agent(
+        world.a, provider=provider, collections=[minilm], rerank=Agent.RERANK_LLM, rerank_model="gpt-rerank"
+    )
 
 
 def test_llm_reranking_reorders_the_fused_hits(world, minilm, fake_apis, llm_agent):
@@ -232,8 +260,9 @@ def test_cross_encoder_reranking(world, minilm, settings):
     query = "Are you open on Sunday?"
     fused = retrieval.search(company=world.a, query=query, limit=6)
     settings.KNOWLEDGE_CROSS_ENCODER_PATH = ""
-    assert _ids(retrieval.search(company=world.a, query=query, limit=6,
-                                 reranker=rerank.for_agent(agent, None))) == _ids(fused)
+    assert _ids(
+        retrieval.search(company=world.a, query=query, limit=6, reranker=rerank.for_agent(agent, None))
+    ) == _ids(fused)
 
     settings.KNOWLEDGE_CROSS_ENCODER_PATH = str(get_model_path())
     hits = retrieval.search(company=world.a, query=query, limit=6, reranker=rerank.for_agent(agent, None))
@@ -250,8 +279,9 @@ def test_chat_reranks_with_the_agents_setting(api, world, minilm, fake_apis, llm
     fake_apis.reply = "6"  # the reranker's answer; also the chat's
     question = "Do you take PayPal?"
     fused = retrieval.search(company=world.a, query=question, limit=6)
-    sent = client.post(f"/api/v1/knowledge/conversations/{conversation.json()['id']}/messages/",
-                       {"content": question}, format="json")
+    sent = client.post(
+        f"/api/v1/knowledge/conversations/{conversation.json()['id']}/messages/", {"content": question}, format="json"
+    )
     assert sent.status_code == 201, sent.content
     rerank_request, answer_request = fake_apis.chats
     assert rerank_request["model"] == "gpt-rerank" and answer_request["model"] == "gpt-test"
@@ -263,8 +293,10 @@ def test_chat_reranks_with_the_agents_setting(api, world, minilm, fake_apis, llm
 def test_agents_rerank_setting_through_the_api(api, world, fake_apis):
     provider = make_provider(world.a, url=fake_apis.url)
     api.as_user(world.user("a", "company_admin"))
-    created = api.post("/api/v1/knowledge/agents/", {"name": "ranked", "provider": str(provider.pk),
-                                                     "rerank": "llm", "rerank_model": "gpt-x"})
+    created = api.post(
+        "/api/v1/knowledge/agents/",
+        {"name": "ranked", "provider": str(provider.pk), "rerank": "llm", "rerank_model": "gpt-x"},
+    )
     assert created.status_code == 201, created.content
     assert (created.json()["rerank"], created.json()["rerank_model"]) == ("llm", "gpt-x")
     assert Agent.objects.get(pk=created.json()["id"]).rerank == Agent.RERANK_LLM

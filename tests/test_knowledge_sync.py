@@ -65,8 +65,13 @@ def test_wordpress_sync_then_resync_with_one_changed_and_one_deleted(world, fake
     provider, agent = source
     fake_apis.wp["posts"] = [wp_post(i, f"Post {i} &amp; news", f"<p>Post {i} body. {LONG}</p>") for i in range(1, 6)]
     fake_apis.wp["pages"] = [wp_post(9, "About", "<p>About us.</p>", kind="page")]
-    collection = make_collection(world.a, source_type="wordpress", provider=provider, agent=agent,
-                                 settings={"chunk_size": 400, "chunk_overlap": 60})
+    collection = make_collection(
+        world.a,
+        source_type="wordpress",
+        provider=provider,
+        agent=agent,
+        settings={"chunk_size": 400, "chunk_overlap": 60},
+    )
 
     first = _sync(collection)
     assert first.status == "completed", first.error_message
@@ -107,11 +112,20 @@ def test_wordpress_sync_then_resync_with_one_changed_and_one_deleted(world, fake
 
 def test_shopify_products_and_articles_then_resync(world, fake_apis, source):
     provider, agent = source
-    fake_apis.products = [shopify_product(i, f"Trail Shoe {i}", f"<p>Shoe {i} for rocky trails.</p>")
-                          for i in range(1, 6)]
-    fake_apis.articles[7] = [{"id": 70 + i, "title": f"Guide {i}", "handle": f"guide-{i}", "author": "Ann",
-                              "body_html": f"<p>How to choose shoes, part {i}.</p>", "tags": "guides"}
-                             for i in range(1, 4)]
+    fake_apis.products = [
+        shopify_product(i, f"Trail Shoe {i}", f"<p>Shoe {i} for rocky trails.</p>") for i in range(1, 6)
+    ]
+    fake_apis.articles[7] = [
+        {
+            "id": 70 + i,
+            "title": f"Guide {i}",
+            "handle": f"guide-{i}",
+            "author": "Ann",
+            "body_html": f"<p>How to choose shoes, part {i}.</p>",
+            "tags": "guides",
+        }
+        for i in range(1, 4)
+    ]
     collection = make_collection(world.a, source_type="shopify", provider=provider, agent=agent)
 
     first = _sync(collection)
@@ -138,15 +152,29 @@ def test_shopify_products_and_articles_then_resync(world, fake_apis, source):
 
 def test_shopify_collections_custom_and_smart_sync_as_their_own_type(world, fake_apis, source):
     provider, agent = source
-    fake_apis.custom_collections = [{"id": 300 + i, "handle": f"summer-{i}", "title": f"Summer picks {i}",
-                                     "body_html": f"<p>Hand-picked gear for summer hikes, list {i}.</p>",
-                                     "updated_at": "2026-01-01T00:00:00-00:00"} for i in range(1, 4)]
-    fake_apis.smart_collections = [{"id": 400, "handle": "waterproof", "title": "Waterproof",
-                                    "body_html": "<p>Everything that keeps you dry.</p>",
-                                    "rules": [{"column": "tag", "relation": "equals", "condition": "waterproof"}]}]
+    fake_apis.custom_collections = [
+        {
+            "id": 300 + i,
+            "handle": f"summer-{i}",
+            "title": f"Summer picks {i}",
+            "body_html": f"<p>Hand-picked gear for summer hikes, list {i}.</p>",
+            "updated_at": "2026-01-01T00:00:00-00:00",
+        }
+        for i in range(1, 4)
+    ]
+    fake_apis.smart_collections = [
+        {
+            "id": 400,
+            "handle": "waterproof",
+            "title": "Waterproof",
+            "body_html": "<p>Everything that keeps you dry.</p>",
+            "rules": [{"column": "tag", "relation": "equals", "condition": "waterproof"}],
+        }
+    ]
     fake_apis.products = [shopify_product(1, "Trail Shoe", "<p>A shoe.</p>")]
-    collection = make_collection(world.a, source_type="shopify", provider=provider, agent=agent,
-                                 settings={"shopify_resources": ["collections"]})
+    collection = make_collection(
+        world.a, source_type="shopify", provider=provider, agent=agent, settings={"shopify_resources": ["collections"]}
+    )
 
     first = _sync(collection)
     assert first.status == "completed", first.error_message
@@ -179,11 +207,16 @@ def test_collections_is_an_accepted_shopify_resource_in_the_api(world, fake_apis
 
 def test_a_failed_listing_removes_nothing_and_is_reported(world, fake_apis, source, webhook_tasks):
     provider, agent = source
-    webhooks.create_webhook(company=world.a, name="events", url=f"{fake_apis.url}/hook",
-                            events=["knowledge.sync.completed", "knowledge.sync.failed"])
+    webhooks.create_webhook(
+        company=world.a,
+        name="events",
+        url=f"{fake_apis.url}/hook",
+        events=["knowledge.sync.completed", "knowledge.sync.failed"],
+    )
     fake_apis.wp["posts"] = [wp_post(i, f"Post {i}", f"<p>Body {i}.</p>") for i in range(1, 6)]
-    collection = make_collection(world.a, source_type="wordpress", provider=provider, agent=agent,
-                                 settings={"wordpress_types": ["posts"]})
+    collection = make_collection(
+        world.a, source_type="wordpress", provider=provider, agent=agent, settings={"wordpress_types": ["posts"]}
+    )
     assert _sync(collection).status == "completed"
     count = KnowledgeChunk.objects.filter(collection=collection).count()
 

@@ -39,8 +39,11 @@ def collection(world, fake_apis):
 
 
 def _upload(manager, collection, name, data):
-    return manager.post(f"/api/v1/knowledge/collections/{collection.pk}/upload/",
-                        {"file": SimpleUploadedFile(name, data)}, format="multipart")
+    return manager.post(
+        f"/api/v1/knowledge/collections/{collection.pk}/upload/",
+        {"file": SimpleUploadedFile(name, data)},
+        format="multipart",
+    )
 
 
 def _history(manager, pk):
@@ -48,6 +51,7 @@ def _history(manager, pk):
 
 
 # --- hole 4: uploads are background jobs with a capped text ----------------------------
+
 
 def test_hole4_upload_answers_202_and_a_worker_ingests_it(manager, collection, queued):
     response = _upload(manager, collection, "guide.md", b"# Guide\n\nPitch the tent upwind.")
@@ -85,8 +89,11 @@ def test_hole4_text_beyond_the_cap_fails_the_job_with_a_message(manager, collect
 
 def test_hole4_texts_endpoint_has_the_same_cap(manager, collection):
     assert extract.MAX_TEXT_CHARS == 2_000_000
-    response = manager.post(f"/api/v1/knowledge/collections/{collection.pk}/texts/",
-                            {"text": "x" * (extract.MAX_TEXT_CHARS + 1)}, format="json")
+    response = manager.post(
+        f"/api/v1/knowledge/collections/{collection.pk}/texts/",
+        {"text": "x" * (extract.MAX_TEXT_CHARS + 1)},
+        format="json",
+    )
     assert response.status_code == 400 and "text" in response.json()
 
 
@@ -110,9 +117,11 @@ def test_hole8_pdf_whose_stream_trips_pypdf_limit_is_a_400(manager, collection, 
 
 
 def test_hole4_every_supported_type_through_the_worker(manager, collection, queued):
-    files = {"notes.txt": b"Plain notes about tents.",
-             "page.html": b"<html><body><h1>Stoves</h1><p>Use gas stoves outside.</p></body></html>",
-             "manual.pdf": minimal_pdf("Warranty covers two years.")}
+    files = {
+        "notes.txt": b"Plain notes about tents.",
+        "page.html": b"<html><body><h1>Stoves</h1><p>Use gas stoves outside.</p></body></html>",
+        "manual.pdf": minimal_pdf("Warranty covers two years."),
+    }
     for name, data in files.items():
         assert _upload(manager, collection, name, data).status_code == 202
     for call in queued:
@@ -124,6 +133,7 @@ def test_hole4_every_supported_type_through_the_worker(manager, collection, queu
 
 
 # --- item 1: one lease for uploads and syncs; recovery takes only what a dead holder left ---
+
 
 def test_item1_recovery_leaves_a_running_upload_alone(manager, world, collection, queued, fake_apis, caplog):
     hook = webhooks.create_webhook(company=world.a, name="all", url=f"{fake_apis.url}/hooks", events=["*"])
@@ -153,7 +163,8 @@ def test_item1_a_lost_upload_is_run_again_as_an_upload(manager, collection, queu
     # The worker took the lease and died: the history in progress, the lease run out.
     SyncHistory.objects.filter(pk=history_id).update(status=SyncHistory.IN_PROGRESS, started_at=timezone.now())
     KnowledgeCollection.objects.filter(pk=collection.pk).update(
-        sync_lock_id=history_id, sync_lock_until=timezone.now() - timedelta(seconds=1))
+        sync_lock_id=history_id, sync_lock_until=timezone.now() - timedelta(seconds=1)
+    )
     queued.clear()
 
     assert sync.recover_lost() == [history_id]
@@ -166,8 +177,13 @@ def test_item1_a_lost_upload_is_run_again_as_an_upload(manager, collection, queu
 
 def test_item1_texts_added_in_their_request_are_never_requeued(world, collection, queued):
     for sync_type in ("manual", "upload"):  # /texts/ and the admin's upload: in the request, no lease
-        SyncHistory.objects.create(company=world.a, collection=collection, sync_type=sync_type, trigger="upload",
-                                   status=SyncHistory.IN_PROGRESS)
+        SyncHistory.objects.create(
+            company=world.a,
+            collection=collection,
+            sync_type=sync_type,
+            trigger="upload",
+            status=SyncHistory.IN_PROGRESS,
+        )
     assert sync.recover_lost(now=timezone.now() + timedelta(hours=1)) == [] and queued == []
 
 
@@ -175,7 +191,8 @@ def test_item1_an_upload_waits_for_the_lease_instead_of_failing(manager, collect
     first = _upload(manager, collection, "one.txt", b"First file.").json()["id"]
     second = _upload(manager, collection, "two.txt", b"Second file.").json()["id"]
     KnowledgeCollection.objects.filter(pk=collection.pk).update(  # the first one's run holds the lease
-        sync_lock_id=first, sync_lock_until=timezone.now() + timedelta(seconds=60))
+        sync_lock_id=first, sync_lock_until=timezone.now() + timedelta(seconds=60)
+    )
     queued.clear()
 
     tasks.sync_collection(collection_id=str(collection.pk), history_id=second)

@@ -101,11 +101,27 @@ def test_a_guard_on_what_was_read_and_an_until_of_its_own(world):
     [doc] = _docs(world, [5])
     read = _fresh(doc)
     later = leases.lease_end(timezone.now(), 3600)
-    held = leases.take(Context, doc.pk, guard={"status": read.status, "next_retry_at": read.next_retry_at},
-                       holder={}, until_field="next_retry_at", until=later, inc={"retry_count": 1})
+    held = leases.take(
+        Context,
+        doc.pk,
+        guard={"status": read.status, "next_retry_at": read.next_retry_at},
+        holder={},
+        until_field="next_retry_at",
+        until=later,
+        inc={"retry_count": 1},
+    )
     assert held is not None and _fresh(doc).next_retry_at == later and _fresh(doc).retry_count == 1
-    assert leases.take(Context, doc.pk, guard={"next_retry_at": read.next_retry_at}, holder={},
-                       until_field="next_retry_at", until=later) is None  # read before: lost the race
+    assert (
+        leases.take(
+            Context,
+            doc.pk,
+            guard={"next_retry_at": read.next_retry_at},
+            holder={},
+            until_field="next_retry_at",
+            until=later,
+        )
+        is None
+    )  # read before: lost the race
     assert held.release(next_retry_at=read.next_retry_at, inc={"retry_count": -1})
     stored = _fresh(doc)
     assert (stored.next_retry_at, stored.retry_count) == (None, 0)
@@ -136,10 +152,19 @@ def _claim(worker, now=None, buffer=None, limit=leases.CANDIDATES, query=None):
 
     query = query or {}
     return leases.claim_next(
-        Context, match={**query, "$or": [{"status": "pending"}, {"status": "running", "lease_until": {"$lt": now}}]},
-        scan={**query, "status": {"$in": ["pending", "running"]}}, claimable=claimable, order=ORDER, fields=FIELDS,
-        holder={"status": "running", "worker": worker}, inc={"attempt": 1}, seconds=SECONDS, now=now, buffer=buffer,
-        limit=limit)
+        Context,
+        match={**query, "$or": [{"status": "pending"}, {"status": "running", "lease_until": {"$lt": now}}]},
+        scan={**query, "status": {"$in": ["pending", "running"]}},
+        claimable=claimable,
+        order=ORDER,
+        fields=FIELDS,
+        holder={"status": "running", "worker": worker},
+        inc={"attempt": 1},
+        seconds=SECONDS,
+        now=now,
+        buffer=buffer,
+        limit=limit,
+    )
 
 
 def test_claim_next_goes_by_priority_and_skips_live_leases(world, strategy):
@@ -154,8 +179,13 @@ def test_claim_next_goes_by_priority_and_skips_live_leases(world, strategy):
     assert (stored.status, stored.worker, stored.attempt, stored.lease_until) == ("running", "w", 1, first.until)
 
     _expire(busy[0])  # its worker died: taken over, attempt 2, and the old holder is refused
-    dead = leases.Lease(Context, busy[0].pk, {"status": "running", "worker": "", "attempt": 0},
-                        _fresh(busy[0]).lease_until, seconds=SECONDS)
+    dead = leases.Lease(
+        Context,
+        busy[0].pk,
+        {"status": "running", "worker": "", "attempt": 0},
+        _fresh(busy[0]).lease_until,
+        seconds=SECONDS,
+    )
     recovered = _claim("w2")
     assert recovered.pk == busy[0].pk and recovered.held["attempt"] == 1 and recovered.before["status"] == "running"
     with pytest.raises(LeaseLost):

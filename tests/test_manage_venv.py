@@ -15,8 +15,7 @@ BASE_PYTHON = getattr(sys, "_base_executable", sys.executable)  # the interprete
 
 def _run(python, manage, *args):
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "DJANGO_SETTINGS_MODULE")}
-    return subprocess.run([python, str(manage), *args], capture_output=True, text=True, timeout=120, env=env,
-                          cwd="/")
+    return subprocess.run([python, str(manage), *args], capture_output=True, text=True, timeout=120, env=env, cwd="/")
 
 
 def test_item10_manage_py_without_the_venv_active_uses_it():

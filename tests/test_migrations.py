@@ -34,8 +34,11 @@ def test_migrate_builds_collections_and_indexes(fresh_db):
     assert (("company_id", 1),) in users
     assert _keys(db.settings)[(("user_id", 1),)]["unique"]
     assert _keys(db.api_keys)[(("prefix", 1),)]["unique"]
-    assert [spec for spec in db.api_keys.index_information().values()
-            if spec["key"] == [("prefix", 1)] and not spec.get("partialFilterExpression")]  # the planner's
+    assert [
+        spec
+        for spec in db.api_keys.index_information().values()
+        if spec["key"] == [("prefix", 1)] and not spec.get("partialFilterExpression")
+    ]  # the planner's
     assert _keys(db.refresh_tokens)[(("expires_at", 1),)]["expireAfterSeconds"] == 0
     again = _migrate(name)
     assert again.returncode == 0 and "No migrations to apply" in again.stdout
@@ -52,8 +55,14 @@ def test_reference_data_comes_from_migrations_and_is_idempotent(fresh_db):
     db.presets.insert_one({"name": "mine", "is_system": False, "config": {}})
     env = {**os.environ, "MONGODB_NAME": name}
     for target in ("0001", "0002"):
-        done = subprocess.run([sys.executable, "manage.py", "migrate", "scraping", target], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [sys.executable, "manage.py", "migrate", "scraping", target],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stderr
     assert db.presets.count_documents({"is_system": True}) == 5
     assert db.presets.find_one({"name": "starter"})["config"]["max_pages"] == 10

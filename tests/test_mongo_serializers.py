@@ -8,8 +8,11 @@ def test_settings_document_shape(api, world):
     body = api.as_user(user).get("/api/v1/me/settings/").json()
     assert isinstance(body["id"], str) and len(body["id"]) == 24
     assert body["user"] == str(user.pk) and body["company"] == str(world.a.pk)
-    assert body["notification_preferences"] == {"email_enabled": True, "push_enabled": False,
-                                                "digest_frequency": "daily"}
+    assert body["notification_preferences"] == {
+        "email_enabled": True,
+        "push_enabled": False,
+        "digest_frequency": "daily",
+    }
 
 
 def test_arrays_are_lists(api, world, make_user):

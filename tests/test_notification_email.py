@@ -67,7 +67,8 @@ def queued(request, monkeypatch):
 
 def prefer(user, **prefs):
     UserSettings.objects.update_or_create(
-        user=user, defaults={"company": user.company, "notification_preferences": NotificationPreferences(**prefs)})
+        user=user, defaults={"company": user.company, "notification_preferences": NotificationPreferences(**prefs)}
+    )
     return user
 
 
@@ -221,30 +222,48 @@ def test_broker_down_when_queueing_loses_nothing(world, smtp, monkeypatch, queue
     assert [m["Subject"] for _, m in smtp.messages] == ["Queued later"]
 
 
-
 def _email_settings(**env) -> list[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("EMAIL_", "DEBUG", "SECRET_KEY"))}
     result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings as s;"
-         "print(s.EMAIL_BACKEND, s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_USE_TLS, s.EMAIL_HOST_PASSWORD or '-')"],
-        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))), capture_output=True, text=True, timeout=60,
-        env={**clean, "DJANGO_SETTINGS_MODULE": "requestdesk.settings", "FIELD_ENCRYPTION_KEY": "k", **env})
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings as s;"
+            "print(s.EMAIL_BACKEND, s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_USE_TLS, s.EMAIL_HOST_PASSWORD or '-')",
+        ],
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "requestdesk.settings", "FIELD_ENCRYPTION_KEY": "k", **env},
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.split()
 
 
 def test_email_settings_come_from_the_environment():
     assert _email_settings(DEBUG="1")[0] == "django.core.mail.backends.console.EmailBackend"
-    assert _email_settings(DEBUG="0", SECRET_KEY="s", EMAIL_HOST="smtp.example", EMAIL_PORT="587",
-                           EMAIL_USE_TLS="1", EMAIL_HOST_PASSWORD="pw") == [
-        "django.core.mail.backends.smtp.EmailBackend", "smtp.example", "587", "True", "pw"]
+    assert _email_settings(
+        DEBUG="0",
+        SECRET_KEY="s",
+        EMAIL_HOST="smtp.example",
+        EMAIL_PORT="587",
+        EMAIL_USE_TLS="1",
+        EMAIL_HOST_PASSWORD="pw",
+    ) == ["django.core.mail.backends.smtp.EmailBackend", "smtp.example", "587", "True", "pw"]
 
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_immediate_email_through_a_real_celery_worker(world, smtp, settings, celery_worker):
-    worker = celery_worker("mail", env={"EMAIL_BACKEND": settings.EMAIL_BACKEND, "EMAIL_HOST": settings.EMAIL_HOST,
-                                        "EMAIL_PORT": settings.EMAIL_PORT})
+    worker = celery_worker(
+        "mail",
+        env={
+            "EMAIL_BACKEND": settings.EMAIL_BACKEND,
+            "EMAIL_HOST": settings.EMAIL_HOST,
+            "EMAIL_PORT": settings.EMAIL_PORT,
+        },
+    )
     me = prefer(world.user("a", "client"), digest_frequency="never")
     note = notify(user=me, type="ticket", title="Via the worker")
     assert wait_until(lambda: smtp.messages or not worker.alive(), timeout=60), worker.log()

@@ -14,8 +14,10 @@ def inbox(world):
     me = world.user("a", "client")
     return {
         "me": me,
-        "mine": [notify(user=me, type="ticket", title="Ticket answered"),
-                 notify(user=me, type="sync", title="Sync finished", metadata={"run": 7})],
+        "mine": [
+            notify(user=me, type="ticket", title="Ticket answered"),
+            notify(user=me, type="sync", title="Sync finished", metadata={"run": 7}),
+        ],
         "colleague": notify(user=world.user("a", "content_writer"), type="ticket", title="Not yours"),
         "other_company": notify(user=world.user("b", "client"), type="ticket", title="Not your company"),
     }

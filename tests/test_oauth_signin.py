@@ -43,8 +43,10 @@ def google(user_or_email, sub="g-100", verified=True) -> dict:
 
 def github(user_or_email, id=4242, verified=True) -> dict:
     email = getattr(user_or_email, "email", user_or_email)
-    emails = [{"email": "someone-else@example.org", "verified": True, "primary": False},
-              {"email": email, "verified": verified, "primary": True}]
+    emails = [
+        {"email": "someone-else@example.org", "verified": True, "primary": False},
+        {"email": email, "verified": verified, "primary": True},
+    ]
     return {"id": id, "login": "octo", "emails": emails}
 
 
@@ -67,6 +69,7 @@ def stored_oauth(user) -> dict:
 
 
 # --- the API flow ---------------------------------------------------------------------------------
+
 
 def test_google_redirect_carries_state_pkce_and_nonce(oauth_on):
     query = parse_qs(urlsplit(start(APIClient(), "google")).query)
@@ -161,8 +164,15 @@ def test_replayed_code_is_refused_by_the_provider_and_answers_400(oauth_on, worl
         assert replayed.status_code == 400 and "code" in replayed.json(), replayed.json()
 
 
-@pytest.mark.parametrize("changes", [{"nonce": "not-the-nonce"}, {"aud": "another-client"},
-                                     {"iss": "https://accounts.example.invalid"}, {"exp": 1_000_000_000}])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"nonce": "not-the-nonce"},
+        {"aud": "another-client"},
+        {"iss": "https://accounts.example.invalid"},
+        {"exp": 1_000_000_000},
+    ],
+)
 def test_id_token_that_does_not_check_out_is_400(oauth_on, world, changes):
     user = world.user("a", "client")
     oauth_on.id_token_changes = changes
@@ -231,10 +241,13 @@ def test_unlink(oauth_on, world, api):
 
 # --- storage: sparse unique indexes and the validator ----------------------------------------------
 
+
 def test_indexes_are_sparse_and_unique():
     indexes = {ix["name"]: ix for ix in collection(User).list_indexes()}
-    for name, key in (("oauth_google_id_sparse_unique", "oauth.google_id"),
-                      ("oauth_github_id_sparse_unique", "oauth.github_id")):
+    for name, key in (
+        ("oauth_google_id_sparse_unique", "oauth.google_id"),
+        ("oauth_github_id_sparse_unique", "oauth.github_id"),
+    ):
         assert dict(indexes[name]["key"]) == {key: 1}
         assert indexes[name]["unique"] and indexes[name]["sparse"]
 
@@ -265,6 +278,7 @@ def test_validator_refuses_null_or_unknown_oauth_keys(world):
 
 
 # --- the admin --------------------------------------------------------------------------------------
+
 
 def _admin_sign_in(client, fake, name, who):
     page = client.get("/admin/login/?next=/admin/tenants/")

@@ -26,9 +26,20 @@ BIN = Path(sys.executable).parent
 def _generate(schema: dict, into: Path) -> Path:
     (into / "schema.json").write_text(json.dumps(schema))
     done = subprocess.run(
-        [str(BIN / "openapi-python-client"), "generate", "--path", str(into / "schema.json"),
-         "--output-path", str(into / PACKAGE), "--meta", "none"],
-        cwd=into, capture_output=True, text=True, timeout=300,
+        [
+            str(BIN / "openapi-python-client"),
+            "generate",
+            "--path",
+            str(into / "schema.json"),
+            "--output-path",
+            str(into / PACKAGE),
+            "--meta",
+            "none",
+        ],
+        cwd=into,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"},
     )
     assert done.returncode == 0, done.stdout + done.stderr
@@ -73,20 +84,20 @@ def test_the_generated_client_imports_and_signs_in_lists_and_creates_a_ticket(li
     user = world.user("a", "content_manager")
 
     anonymous = client_module.Client(base_url=live_server.url, raise_on_unexpected_status=True)
-    refused = sign_in.sync_detailed(client=anonymous, body=models.TokenObtainRequest(username=user.username,
-                                                                                      password="wrong"))
+    refused = sign_in.sync_detailed(
+        client=anonymous, body=models.TokenObtainRequest(username=user.username, password="wrong")
+    )
     assert refused.status_code == 401
-    tokens = sign_in.sync(client=anonymous, body=models.TokenObtainRequest(username=user.username,
-                                                                           password=PASSWORD))
+    tokens = sign_in.sync(client=anonymous, body=models.TokenObtainRequest(username=user.username, password=PASSWORD))
     assert isinstance(tokens, models.TokenPair) and tokens.access
 
-    client = client_module.AuthenticatedClient(base_url=live_server.url, token=tokens.access,
-                                               raise_on_unexpected_status=True)
+    client = client_module.AuthenticatedClient(
+        base_url=live_server.url, token=tokens.access, raise_on_unexpected_status=True
+    )
     empty = tickets_list.sync(client=client)
     assert empty.results == []
 
-    created = tickets_create.sync(client=client, body=models.TicketRequest(title="From the client",
-                                                                           tags=["generated"]))
+    created = tickets_create.sync(client=client, body=models.TicketRequest(title="From the client", tags=["generated"]))
     assert isinstance(created, models.Ticket) and created.title == "From the client"
     stored = Ticket.objects.get(pk=created.id)
     assert stored.company_id == world.a.pk and stored.tags == ["generated"]

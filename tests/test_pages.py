@@ -52,8 +52,9 @@ def _spread(n, seed=7):
 
 def _expected(company, descending=True):
     sign = "-" if descending else ""
-    return list(AuditLog.objects.filter(company=company).order_by(f"{sign}created_at", f"{sign}pk")
-                .values_list("pk", flat=True))
+    return list(
+        AuditLog.objects.filter(company=company).order_by(f"{sign}created_at", f"{sign}pk").values_list("pk", flat=True)
+    )
 
 
 @pytest.mark.parametrize("descending", [True, False])
@@ -149,8 +150,11 @@ def test_page_numbers_count_exactly_or_say_at_least(world, api, settings):
     settings.DATABASE_CAPABILITIES = STRATEGIES["keyset"]
     exact = client.get("/api/v1/content/tickets/?page_size=10").json()
     assert exact["count_exact"] is True and exact["count"] == 45
-    titles = [t["title"] for p in range(1, 6) for t in client.get(f"/api/v1/content/tickets/?page_size=10&page={p}")
-              .json()["results"]]
+    titles = [
+        t["title"]
+        for p in range(1, 6)
+        for t in client.get(f"/api/v1/content/tickets/?page_size=10&page={p}").json()["results"]
+    ]
     assert sorted(titles) == sorted(f"t{i}" for i in range(45))
 
 

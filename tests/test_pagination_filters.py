@@ -7,11 +7,17 @@ from tenants.models import User
 
 @pytest.fixture
 def many_users(world):
-    User.objects.bulk_create([
-        User(username=f"bulk-{i:03d}", email=f"bulk-{i:03d}@example.com", company=world.a,
-             role="content_writer" if i % 2 else "client")
-        for i in range(120)
-    ])
+    User.objects.bulk_create(
+        [
+            User(
+                username=f"bulk-{i:03d}",
+                email=f"bulk-{i:03d}@example.com",
+                company=world.a,
+                role="content_writer" if i % 2 else "client",
+            )
+            for i in range(120)
+        ]
+    )
     return User.objects.filter(company=world.a).count()
 
 

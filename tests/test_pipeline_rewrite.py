@@ -17,15 +17,22 @@ def test_conflicting_or_operator_parts_stay_in_and():
 def test_a_range_and_its_null_checks_become_one_condition():
     """What the backend writes for created_at__gte=x, created_at__lt=y (planned as a scan
     while it stayed a top-level $and)."""
-    query = {"company_id": 1, "created_at": {"$gte": 2},
-             "$and": [{"created_at": {"$lt": 9}}, {"created_at": {"$exists": True}}, {"created_at": {"$ne": None}}]}
+    query = {
+        "company_id": 1,
+        "created_at": {"$gte": 2},
+        "$and": [{"created_at": {"$lt": 9}}, {"created_at": {"$exists": True}}, {"created_at": {"$ne": None}}],
+    }
     assert merge_match(query) == {"company_id": 1, "created_at": {"$gte": 2, "$lt": 9}}
     assert merge_match({"$and": [{"a": 1}, {"a": {"$lt": 5}}]}) == {"a": 1, "$and": [{"a": {"$lt": 5}}]}
 
 
 def test_nested_projection_is_dotted_and_expressions_kept():
     assert flatten_projection({"a": {"b": 1, "c": {"d": 1}}, "e": {"$literal": 1}, "f": "$g"}) == {
-        "a.b": 1, "a.c.d": 1, "e": {"$literal": 1}, "f": "$g"}
+        "a.b": 1,
+        "a.c.d": 1,
+        "e": {"$literal": 1},
+        "f": "$g",
+    }
 
 
 def test_an_addfields_of_fields_to_themselves_is_dropped_and_others_kept():
@@ -33,7 +40,9 @@ def test_an_addfields_of_fields_to_themselves_is_dropped_and_others_kept():
     $sort; SecantusDB copies every match for it."""
     sort = {"$sort": {"published_at": -1, "_id": -1}}
     assert rewrite([{"$match": {"a": 1}}, {"$addFields": {"published_at": "$published_at", "_id": "$_id"}}, sort]) == [
-        {"$match": {"a": 1}}, sort]
+        {"$match": {"a": 1}},
+        sort,
+    ]
     kept = {"$addFields": {"published_at": "$published_at", "n": {"$size": "$tags"}}}
     assert rewrite([kept, sort]) == [kept, sort]
     assert rewrite([{"$addFields": {"a": "$b"}}]) == [{"$addFields": {"a": "$b"}}]
@@ -67,10 +76,14 @@ def test_the_first_match_leads_with_what_an_index_answers():
     indexes = [("_id",), ("company_id", "created_at"), ("company_id", "status", "created_at")]
     query = {"is_deleted": False, "company_id": 1, "created_at": {"$gte": 5}}
     assert rewrite([{"$match": query}, {"$limit": 2}], indexes) == [
-        {"$match": {"company_id": 1, "created_at": {"$gte": 5}}}, {"$match": {"is_deleted": False}}, {"$limit": 2}]
+        {"$match": {"company_id": 1, "created_at": {"$gte": 5}}},
+        {"$match": {"is_deleted": False}},
+        {"$limit": 2},
+    ]
     with_status = {"company_id": 1, "status": "open", "created_at": {"$gte": 5}, "title": "x"}
-    assert rewrite([{"$match": with_status}], indexes)[0] == {"$match": {
-        "company_id": 1, "status": "open", "created_at": {"$gte": 5}}}
+    assert rewrite([{"$match": with_status}], indexes)[0] == {
+        "$match": {"company_id": 1, "status": "open", "created_at": {"$gte": 5}}
+    }
     assert rewrite([{"$match": {"title": "x"}}], indexes) == [{"$match": {"title": "x"}}]  # nothing to lead with
     assert rewrite([{"$limit": 1}, {"$match": query}], indexes)[1] == {"$match": query}  # only the first stage
 

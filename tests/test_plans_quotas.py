@@ -22,8 +22,11 @@ def _plan(company, plan="standard", **settings):
 
 
 def _batch(setup, count, **fields):
-    return {"pipeline": str(setup.pipeline.pk), "contexts": [{"data": {"title": f"T{n}"}} for n in range(count)],
-            **fields}
+    return {
+        "pipeline": str(setup.pipeline.pk),
+        "contexts": [{"data": {"title": f"T{n}"}} for n in range(count)],
+        **fields,
+    }
 
 
 def test_existing_companies_default_to_enterprise_with_the_platforms_limits(world, settings):
@@ -94,8 +97,9 @@ def test_a_model_not_in_allowed_models_is_a_400(api, world, queued):
     assert api.post(BATCHES, _batch(setup, 2), format="json").status_code == 400
     _plan(world.a, "standard", allowed_models=["gpt-4", "gpt-test"])
     agent = make_agent(world.a, None)  # its model: gpt-agent
-    by_agent = api.post(CONTEXTS, {"pipeline": str(setup.pipeline.pk), "agent": str(agent.pk), "data": {}},
-                        format="json")
+    by_agent = api.post(
+        CONTEXTS, {"pipeline": str(setup.pipeline.pk), "agent": str(agent.pk), "data": {}}, format="json"
+    )
     assert by_agent.status_code == 400 and "gpt-agent" in by_agent.json()["agent"][0]
     assert api.post(CONTEXTS, {"pipeline": str(setup.pipeline.pk), "data": {}}, format="json").status_code == 202
     assert Context.objects.count() == 1 and plans.used_today(world.a) == 1
@@ -131,14 +135,22 @@ def test_plan_and_settings_are_read_only_to_company_admins(api, world):
 def test_superadmins_change_plan_and_settings_with_checked_values(api, world):
     url = f"/api/v1/companies/{world.a.pk}/"
     api.as_user(world.user("a", "superadmin"))
-    bad = api.patch(url, {"plan": "gold", "settings": {"max_batch_size": 0, "allowed_models": "gpt-4",
-                                                       "default_pipeline_id": "nope"}}, format="json")
+    bad = api.patch(
+        url,
+        {"plan": "gold", "settings": {"max_batch_size": 0, "allowed_models": "gpt-4", "default_pipeline_id": "nope"}},
+        format="json",
+    )
     assert bad.status_code == 400 and set(bad.json()) == {"plan", "settings"} and len(bad.json()["settings"]) == 3
-    changed = api.patch(url, {"plan": "free", "settings": {"max_batch_size": 5, "allowed_models": ["gpt-4"]}},
-                        format="json")
+    changed = api.patch(
+        url, {"plan": "free", "settings": {"max_batch_size": 5, "allowed_models": ["gpt-4"]}}, format="json"
+    )
     assert changed.status_code == 200, changed.content
-    assert changed.json()["quotas"] == {"max_contexts_per_day": 100, "max_batch_size": 5,
-                                        "allowed_models": ["gpt-4"], "default_pipeline_id": None}
+    assert changed.json()["quotas"] == {
+        "max_contexts_per_day": 100,
+        "max_batch_size": 5,
+        "allowed_models": ["gpt-4"],
+        "default_pipeline_id": None,
+    }
 
 
 def test_the_admin_lets_only_superadmins_edit_the_plan(client, world):

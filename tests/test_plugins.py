@@ -37,6 +37,7 @@ def _patch(api, body):
 
 # --- settings ---------------------------------------------------------------------------------------
 
+
 def test_patch_of_one_plugin_keeps_the_others(api, world, notes_plugin):
     user = world.user("a", "client")
     api.as_user(user)
@@ -71,11 +72,14 @@ def test_put_replaces_all_plugin_settings(api, world, notes_plugin):
     assert UserSettings.objects.get(user=user).plugin_settings == {"notes": {"font_size": 14}}
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"no_such_plugin": {"x": 1}}, "no_such_plugin"),
-    ({"task_manager": {"default_view": "gantt"}}, "task_manager"),
-    ({"task_manager": "kanban"}, "task_manager"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"no_such_plugin": {"x": 1}}, "no_such_plugin"),
+        ({"task_manager": {"default_view": "gantt"}}, "task_manager"),
+        ({"task_manager": "kanban"}, "task_manager"),
+    ],
+)
 def test_bad_plugin_settings_are_400_and_keep_what_was_stored(api, world, body, field):
     user = world.user("a", "client")
     api.as_user(user)
@@ -94,11 +98,21 @@ def test_plugin_settings_must_be_an_object(api, world):
 
 # --- tasks ------------------------------------------------------------------------------------------
 
+
 def test_task_crud(api, world):
     user = world.user("a", "content_writer")
     api.as_user(user)
-    created = api.post(TASKS, {"title": "Review PR #42", "status": "in_progress", "priority": "high",
-                               "due_date": "2025-10-20T17:00:00Z", "tags": ["work", "urgent"]}, format="json")
+    created = api.post(
+        TASKS,
+        {
+            "title": "Review PR #42",
+            "status": "in_progress",
+            "priority": "high",
+            "due_date": "2025-10-20T17:00:00Z",
+            "tags": ["work", "urgent"],
+        },
+        format="json",
+    )
     assert created.status_code == 201, created.content
     task = Task.objects.get(pk=created.json()["id"])
     assert (task.user_id, task.company_id, task.tags) == (user.pk, world.a.pk, ["work", "urgent"])
@@ -118,10 +132,17 @@ def test_task_crud(api, world):
     assert AuditLog.objects.filter(company=world.a, object_id=str(task.pk)).count() == 3
 
 
-@pytest.mark.parametrize("body", [
-    {"title": ""}, {"title": "x", "status": "blocked"}, {"title": "x", "priority": "asap"},
-    {"title": "x", "due_date": "tomorrow"}, {"title": "x", "tags": "work"}, {"title": "x", "tags": ["x" * 51]},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"title": ""},
+        {"title": "x", "status": "blocked"},
+        {"title": "x", "priority": "asap"},
+        {"title": "x", "due_date": "tomorrow"},
+        {"title": "x", "tags": "work"},
+        {"title": "x", "tags": ["x" * 51]},
+    ],
+)
 def test_bad_task_input_is_400(api, world, body):
     api.as_user(world.user("a", "client"))
     response = api.post(TASKS, body, format="json")

@@ -7,16 +7,29 @@ from tenants.models import User
 NEW_USER = {"username": "fresh", "email": "fresh@example.com", "password": "a-Long-password-77", "role": "client"}
 
 
-@pytest.mark.parametrize("role, status", [
-    ("client", 403), ("content_writer", 403), ("content_manager", 200), ("company_admin", 200), ("superadmin", 200),
-])
+@pytest.mark.parametrize(
+    "role, status",
+    [
+        ("client", 403),
+        ("content_writer", 403),
+        ("content_manager", 200),
+        ("company_admin", 200),
+        ("superadmin", 200),
+    ],
+)
 def test_who_may_list_users(api, world, role, status):
     assert api.as_user(world.user("a", role)).get("/api/v1/users/").status_code == status
 
 
-@pytest.mark.parametrize("role, status", [
-    ("client", 403), ("content_writer", 403), ("content_manager", 403), ("company_admin", 201),
-])
+@pytest.mark.parametrize(
+    "role, status",
+    [
+        ("client", 403),
+        ("content_writer", 403),
+        ("content_manager", 403),
+        ("company_admin", 201),
+    ],
+)
 def test_who_may_create_users(api, world, role, status):
     response = api.as_user(world.user("a", role)).post("/api/v1/users/", NEW_USER)
     assert response.status_code == status, response.content

@@ -33,6 +33,7 @@ def _columns(model, fields):
 
 # --- the plan ----------------------------------------------------------------------------
 
+
 def test_each_shard_key_is_an_ascending_prefix_of_a_declared_index():
     shards = sharding.plan()
     assert {shard.collection for shard in shards} >= {"contexts", "batches", "knowledge_chunks", "messages"}
@@ -40,11 +41,11 @@ def test_each_shard_key_is_an_ascending_prefix_of_a_declared_index():
         model = apps.get_model(shard.model)
         key = list(shard.key)
         assert all(direction == 1 for direction in shard.key.values())
-        prefixes = [_columns(model, fields)[:len(key)] for fields, _ in _meta_indexes(model)]
+        prefixes = [_columns(model, fields)[: len(key)] for fields, _ in _meta_indexes(model)]
         assert key in prefixes, f"{shard.collection}: {key} starts no index of {model.__name__}"
         for fields, unique in _meta_indexes(model):
             if unique:  # MongoDB: a sharded collection's unique index must start with the shard key
-                assert _columns(model, fields)[:len(key)] == key, (shard.collection, fields)
+                assert _columns(model, fields)[: len(key)] == key, (shard.collection, fields)
 
 
 def test_keys_start_with_the_company_unless_a_unique_index_forbids_it():
@@ -78,9 +79,17 @@ def test_the_migrated_collections_hold_each_supporting_index():
 
 # --- the command on the embedded server ------------------------------------------------
 
+
 def test_the_command_refuses_a_server_that_is_not_a_mongos_in_one_line():
-    result = subprocess.run([sys.executable, "manage.py", "shard_collections"], cwd=ROOT, env=dict(os.environ),
-                            capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shard_collections"],
+        cwd=ROOT,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -128,20 +137,26 @@ print(pool.max_pool_size, pool.min_pool_size, options.server_selection_timeout, 
 def _pool(**env) -> list[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("MONGODB_") or k == "MONGODB_URI"}
     environ.update(env, DJANGO_SETTINGS_MODULE="requestdesk.settings")
-    result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=environ, capture_output=True, text=True,
-                            check=False, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=ROOT, env=environ, capture_output=True, text=True, check=False, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.split()
 
 
 def test_pool_sizes_and_timeouts_come_from_the_environment():
-    assert _pool(MONGODB_MAX_POOL_SIZE="7", MONGODB_MIN_POOL_SIZE="2", MONGODB_SERVER_SELECTION_TIMEOUT_MS="1500",
-                 MONGODB_CONNECT_TIMEOUT_MS="2500", MONGODB_SOCKET_TIMEOUT_MS="30000") == [
-        "7", "2", "1.5", "2.5", "30.0"]
+    assert _pool(
+        MONGODB_MAX_POOL_SIZE="7",
+        MONGODB_MIN_POOL_SIZE="2",
+        MONGODB_SERVER_SELECTION_TIMEOUT_MS="1500",
+        MONGODB_CONNECT_TIMEOUT_MS="2500",
+        MONGODB_SOCKET_TIMEOUT_MS="30000",
+    ) == ["7", "2", "1.5", "2.5", "30.0"]
     assert _pool(MONGO_TIMEOUT_MS="4000") == ["50", "0", "4.0", "4.0", "None"]  # defaults; 0 is no limit
 
 
 # --- docker-compose.yml ---------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def compose():
@@ -159,8 +174,7 @@ def _profiles(compose):
 def test_compose_profiles(compose):
     profiles = _profiles(compose)
     assert {"mongo", "mongo-keyfile", "redis", "migrate", "web", "worker", "beat"} <= profiles["default"]
-    assert profiles["sharded"] == {"mongo-config", "shard1", "shard2", "mongos", "sharded-init",
-                                   "shard-collections"}
+    assert profiles["sharded"] == {"mongo-config", "shard1", "shard2", "mongos", "sharded-init", "shard-collections"}
     assert profiles["mongo-express"] == {"mongo-express"}
     services = compose["services"]
     assert "--configsvr" in services["mongo-config"]["command"]
@@ -186,8 +200,13 @@ def test_compose_mongodb_runs_with_auth_from_the_environment(compose):
         env = services[name]["environment"]
         assert "${MONGO_INITDB_ROOT_USERNAME}:${MONGO_INITDB_ROOT_PASSWORD}@mongo:27017" in env["MONGODB_URI"]
         assert "authSource=admin" in env["MONGODB_URI"]
-        for variable in ("MONGODB_MAX_POOL_SIZE", "MONGODB_MIN_POOL_SIZE", "MONGODB_SERVER_SELECTION_TIMEOUT_MS",
-                         "MONGODB_CONNECT_TIMEOUT_MS", "MONGODB_SOCKET_TIMEOUT_MS"):
+        for variable in (
+            "MONGODB_MAX_POOL_SIZE",
+            "MONGODB_MIN_POOL_SIZE",
+            "MONGODB_SERVER_SELECTION_TIMEOUT_MS",
+            "MONGODB_CONNECT_TIMEOUT_MS",
+            "MONGODB_SOCKET_TIMEOUT_MS",
+        ):
             assert env[variable].startswith("${" + variable + ":-"), (name, variable)
     express = services["mongo-express"]["environment"]
     assert express["ME_CONFIG_BASICAUTH_PASSWORD"].startswith("${MONGO_EXPRESS_PASSWORD:?")

@@ -25,8 +25,18 @@ def _queue_length():
 def _make(company, count, *, due=True, **fields):
     now = timezone.now().replace(microsecond=0)
     offset = -timedelta(minutes=5) if due else timedelta(minutes=5)
-    return [Schedule.objects.create(company=company, name=f"s{i}", task=TASK, target_id=f"{company.name}-{i}-{due}",
-                                    interval_seconds=60, next_run=now + offset, **fields) for i in range(count)]
+    return [
+        Schedule.objects.create(
+            company=company,
+            name=f"s{i}",
+            task=TASK,
+            target_id=f"{company.name}-{i}-{due}",
+            interval_seconds=60,
+            next_run=now + offset,
+            **fields,
+        )
+        for i in range(count)
+    ]
 
 
 def test_next_slot_skips_missed_runs():
@@ -69,8 +79,10 @@ def test_two_concurrent_dispatchers_run_each_schedule_exactly_once(world):
     schedules = _make(world.a, 30) + _make(world.b, 30)
     env = {**os.environ, "MONGODB_NAME": settings.DATABASES["default"]["NAME"]}
     command = [sys.executable, "manage.py", "dispatch_schedules", "--json"]
-    procs = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     outputs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), outputs
     first, second = (set(json.loads(out.strip().splitlines()[-1])) for out, _ in outputs)

@@ -8,8 +8,14 @@ def test_openapi_schema_describes_mongo_fields(client, db):
     assert response.status_code == 200
     schema = response.json()
     assert schema["openapi"].startswith("3.")
-    assert {"/api/v1/users/", "/api/v1/users/{id}/", "/api/v1/api-keys/", "/api/v1/auth/token/",
-            "/api/v1/me/settings/", "/api/v1/companies/"} <= set(schema["paths"])
+    assert {
+        "/api/v1/users/",
+        "/api/v1/users/{id}/",
+        "/api/v1/api-keys/",
+        "/api/v1/auth/token/",
+        "/api/v1/me/settings/",
+        "/api/v1/companies/",
+    } <= set(schema["paths"])
     user = schema["components"]["schemas"]["User"]["properties"]
     assert user["id"]["type"] == "string" and user["id"]["readOnly"]
     assert user["guest_companies"]["type"] == "array"
@@ -29,6 +35,7 @@ def test_swagger_ui_is_self_hosted(client, db):
 
 # --- what client generators build from (see tests/test_openapi_client.py) ------------------------
 
+
 def _schema(client):
     return client.get("/api/v1/schema/?format=json").json()
 
@@ -41,12 +48,17 @@ def _operations(schema):
 
 
 def test_request_bodies_are_json_and_multipart_only_for_uploads(client, db):
-    bodies = {(path, method): list(op["requestBody"]["content"])
-              for path, method, op in _operations(_schema(client)) if "requestBody" in op}
+    bodies = {
+        (path, method): list(op["requestBody"]["content"])
+        for path, method, op in _operations(_schema(client))
+        if "requestBody" in op
+    }
     assert len(bodies) > 60
     uploads = {key: media for key, media in bodies.items() if media != ["application/json"]}
-    assert uploads == {("/api/v1/knowledge/collections/{id}/upload/", "post"): ["multipart/form-data"],
-                       ("/api/v1/knowledge/messages/{id}/attachments/", "post"): ["multipart/form-data"]}
+    assert uploads == {
+        ("/api/v1/knowledge/collections/{id}/upload/", "post"): ["multipart/form-data"],
+        ("/api/v1/knowledge/messages/{id}/attachments/", "post"): ["multipart/form-data"],
+    }
 
 
 def test_a_new_user_needs_a_password_an_update_does_not(client, db):
@@ -69,7 +81,10 @@ def test_descriptions_are_written_for_api_users(client, db):
         description = operation.get("description", "")
         assert not any(note.strip() in description for note in notes), (path, method, description)
         assert not re.search(r"\b(tenants|content|knowledge|scraping|requestdesk)\.[a-z_]+\b", description), (
-            path, method, description)
+            path,
+            method,
+            description,
+        )
 
 
 def test_sign_in_and_refresh_need_no_credentials(client, db):

@@ -58,17 +58,19 @@ REFERENCES = {  # request body field -> where the documents it refers to are lis
 }
 PROVIDERS = {"provider", "embedding_provider"}
 
-CONFIG = schemathesis.Config.from_dict({
-    "generation": {
-        "mode": "all",  # valid input and invalid input
-        "max-examples": MAX_EXAMPLES,
-        "deterministic": True,
-        "database": "none",
-        "with-security-parameters": False,  # every call carries the admin's JWT (below)
-    },
-    "phases": {"examples": {"enabled": False}, "coverage": {"enabled": COVERAGE}, "stateful": {"enabled": False}},
-    "suppress-health-check": ["all"],
-})
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "generation": {
+            "mode": "all",  # valid input and invalid input
+            "max-examples": MAX_EXAMPLES,
+            "deterministic": True,
+            "database": "none",
+            "with-security-parameters": False,  # every call carries the admin's JWT (below)
+        },
+        "phases": {"examples": {"enabled": False}, "coverage": {"enabled": COVERAGE}, "stateful": {"enabled": False}},
+        "suppress-health-check": ["all"],
+    }
+)
 
 
 class Fuzzed:
@@ -97,20 +99,27 @@ class Fuzzed:
         self.provider = make_provider(company, url=self.apis.url)
         agent = make_agent(company, provider=self.provider)
         collection = make_collection(company, agent=agent)
-        ingest.ingest_items(collection=collection, source_type=SourceType.MANUAL, full=False, items=[
-            SourceItem(source_id="doc-1", title="Returns", text="Returns are free within 30 days.")])
+        ingest.ingest_items(
+            collection=collection,
+            source_type=SourceType.MANUAL,
+            full=False,
+            items=[SourceItem(source_id="doc-1", title="Returns", text="Returns are free within 30 days.")],
+        )
         synced = make_collection(company, source_type="wordpress", agent=make_agent(company, url=self.apis.url))
         sync.new_history(collection=synced, trigger="api")
         sync.set_schedule(collection=synced, interval_seconds=3600)
-        conversation = Conversation.objects.create(company=company, agent=agent, user=admin,
-                                                   started_at=timezone.now())
+        conversation = Conversation.objects.create(company=company, agent=agent, user=admin, started_at=timezone.now())
         chat.post_user_message(conversation=conversation, user=admin, content="Where is my order?")
         notifications.notify(user=admin, type="info", title="Welcome")
         project = projects.create_project(company=company, name="Monitoring")
         target = projects.create_target(project=project, url="http://127.0.0.1:9/reviews")
         job = jobs.create_job(project=project, target=target)
-        scraping_ingest.ingest(target=target, job=job, platform="generic", items=[
-            Item(title="Great", text="Loved it, fast delivery.", url="http://127.0.0.1:9/r/1")])
+        scraping_ingest.ingest(
+            target=target,
+            job=job,
+            platform="generic",
+            items=[Item(title="Great", text="Loved it, fast delivery.", url="http://127.0.0.1:9/r/1")],
+        )
         projects.set_schedule(project=project, enabled=True)
         projects.create_preset(company=company, user=admin, name="Reviews")
         Campaign.objects.create(company=company, name="Launch")
@@ -159,8 +168,10 @@ def fuzzed(world, settings):
     calls = sum(sum(c.values()) for c in fuzzed.statuses.values())
     ok = sum(1 for c in fuzzed.statuses.values() if any(code < 300 for code in c))
     by_class = collections.Counter(f"{code // 100}xx" for c in fuzzed.statuses.values() for code in c.elements())
-    print(f"\nfuzzed {len(fuzzed.statuses)} operations, {calls} calls {dict(sorted(by_class.items()))}, "
-          f"{ok} operations answered 2xx at least once")
+    print(
+        f"\nfuzzed {len(fuzzed.statuses)} operations, {calls} calls {dict(sorted(by_class.items()))}, "
+        f"{ok} operations answered 2xx at least once"
+    )
     if os.environ.get("FUZZ_REPORT"):
         for label, codes in sorted(fuzzed.statuses.items()):
             print(f"  {label:60} {dict(sorted(codes.items()))}")
@@ -217,6 +228,7 @@ def test_deletes_conform_to_the_schema(case, fuzzed):
 
 # --- What the fuzzing found, pinned ---------------------------------------------------------
 
+
 def test_schema_documents_errors_and_object_ids(client, db):
     paths = client.get("/api/v1/schema/?format=json").json()["paths"]
     operations = [(path, method, op) for path, ops in paths.items() for method, op in ops.items()]
@@ -241,8 +253,11 @@ def test_bad_search_is_a_field_error(api, world):
 
 def test_partial_collection_settings_are_checked_as_stored(api, world):
     client = api.as_user(world.user("a", "company_admin"))
-    created = client.post("/api/v1/knowledge/collections/", {"name": "Docs", "source_type": "manual", "settings": {
-        "chunk_size": 400, "chunk_overlap": 100}}, format="json")
+    created = client.post(
+        "/api/v1/knowledge/collections/",
+        {"name": "Docs", "source_type": "manual", "settings": {"chunk_size": 400, "chunk_overlap": 100}},
+        format="json",
+    )
     assert created.status_code == 201, created.content
     url = f"/api/v1/knowledge/collections/{created.json()['id']}/"
     too_much = client.patch(url, {"settings": {"chunk_overlap": 300}}, format="json")

@@ -32,8 +32,11 @@ def project(world, site):
     project = make_project(world.a, name="Kettles")
     target = make_target(project, site.url("/products/kettle"))
     for day, text in ((4, "I love it, wonderful!"), (4, "Awful and broken."), (11, "It is blue.")):
-        ingest.ingest(target=target, platform="reviews",
-                      items=[Item(title="", text=text, date=datetime(2024, 3, day, tzinfo=UTC))])
+        ingest.ingest(
+            target=target,
+            platform="reviews",
+            items=[Item(title="", text=text, date=datetime(2024, 3, day, tzinfo=UTC))],
+        )
     return project
 
 
@@ -57,10 +60,13 @@ def test_sentiment_chart_page(staff, world, project):
     html = response.content.decode()
     assert '<canvas id="sentiment-chart"' in html and "/static/scraping/chart.umd.min.js" in html
     assert "cdn" not in html.lower()
-    data = json.loads(re.search(r'<script id="sentiment-data" type="application/json">(.*?)</script>', html,
-                                re.S).group(1))
+    data = json.loads(
+        re.search(r'<script id="sentiment-data" type="application/json">(.*?)</script>', html, re.S).group(1)
+    )
     assert data["interval"] == "week" and [(s["period"], s["count"]) for s in data["series"]] == [
-        ("2024-03-04", 2), ("2024-03-11", 1)]
+        ("2024-03-04", 2),
+        ("2024-03-11", 1),
+    ]
     assert data["totals"]["count"] == 3 and (data["totals"]["positive"], data["totals"]["negative"]) == (1, 1)
     assert "<td>2024-03-04</td>" in html  # the same numbers as a table
     daily = client.get(f"/admin/scraping/project/{project.pk}/sentiment/").content.decode()
@@ -72,14 +78,22 @@ def test_sentiment_chart_shows_mixed_results(staff, world, site):
     entry), its own column in both tables, and its count in the totals."""
     project = make_project(world.a, name="Phones")
     target = make_target(project, site.url("/products/phone"))
-    texts = ("The screen is gorgeous and I absolutely love the camera, best phone I have owned! But the battery "
-             "is terrible, it dies by noon and charging is awful.", "I love it, wonderful!")
-    ingest.ingest(target=target, platform="reviews",
-                  items=[Item(title="", text=text, date=datetime(2024, 3, 4, tzinfo=UTC)) for text in texts])
-    html = staff(world.user("a", "company_admin")).get(
-        f"/admin/scraping/project/{project.pk}/sentiment/").content.decode()
-    data = json.loads(re.search(r'<script id="sentiment-data" type="application/json">(.*?)</script>', html,
-                                re.S).group(1))
+    texts = (
+        "The screen is gorgeous and I absolutely love the camera, best phone I have owned! But the battery "
+        "is terrible, it dies by noon and charging is awful.",
+        "I love it, wonderful!",
+    )
+    ingest.ingest(
+        target=target,
+        platform="reviews",
+        items=[Item(title="", text=text, date=datetime(2024, 3, 4, tzinfo=UTC)) for text in texts],
+    )
+    html = (
+        staff(world.user("a", "company_admin")).get(f"/admin/scraping/project/{project.pk}/sentiment/").content.decode()
+    )
+    data = json.loads(
+        re.search(r'<script id="sentiment-data" type="application/json">(.*?)</script>', html, re.S).group(1)
+    )
     assert (data["totals"]["mixed"], data["totals"]["positive"]) == (1, 1)
     assert [(row["period"], row["mixed"]) for row in data["series"]] == [("2024-03-04", 1)]
     assert 'label: "Mixed", data: column("mixed")' in html  # the series, and so its legend entry
@@ -99,8 +113,9 @@ def test_chart_js_is_a_pinned_local_file():
 
 def test_run_now_actions(staff, world, project, queued):
     client = staff(world.user("a", "content_manager"))
-    response = client.post("/admin/scraping/project/", {"action": "run_now", "_selected_action": [str(project.pk)]},
-                           follow=True)
+    response = client.post(
+        "/admin/scraping/project/", {"action": "run_now", "_selected_action": [str(project.pk)]}, follow=True
+    )
     assert "Queued 1 scrape job(s)." in response.content.decode()
     job = ScrapeJob.objects.get()
     assert queued == [str(job.pk)] and job.trigger == "admin" and job.target_id is None
@@ -131,16 +146,24 @@ def test_system_presets_are_read_only(staff, world):
     added = client.post("/admin/scraping/preset/add/", {"name": "weekly", "config": '{"max_pages": 3}'})
     assert added.status_code == 302, added.content.decode()[:2000]
     mine = Preset.objects.get(name="weekly")
-    assert (mine.company_id, mine.user_id, mine.config["max_pages"]) == (world.a.pk, world.user("a",
-                                                                                               "company_admin").pk, 3)
+    assert (mine.company_id, mine.user_id, mine.config["max_pages"]) == (
+        world.a.pk,
+        world.user("a", "company_admin").pk,
+        3,
+    )
     refused = client.post("/admin/scraping/preset/add/", {"name": "bad", "config": '{"max_pages": -1}'})
     assert refused.status_code == 200 and not Preset.objects.filter(name="bad").exists()
 
 
 def test_admin_refuses_unsafe_target_urls(staff, world, project):
     client = staff(world.user("a", "company_admin"))
-    form = {"project": str(project.pk), "url": "http://192.168.0.10/", "platform": "auto", "status": "active",
-            "options-max_items": "200"}
+    form = {
+        "project": str(project.pk),
+        "url": "http://192.168.0.10/",
+        "platform": "auto",
+        "status": "active",
+        "options-max_items": "200",
+    }
     response = client.post("/admin/scraping/target/add/", form)
     assert response.status_code == 200 and "private address" in response.content.decode()
     assert Target.objects.count() == 1
@@ -151,26 +174,37 @@ def test_project_schedule_from_the_admin(staff, world, project):
 
     client = staff(world.user("a", "company_admin"))
     page = client.get(f"/admin/scraping/project/{project.pk}/change/").content.decode()
-    form = {"name": "Kettles", "description": "", "status": "active", "schedule_enabled": "on",
-            **{f"config-{name}": value for name, value in re.findall(
-                r'name="config-(\w+)"[^>]*?value="([^"]*)"', page)},
-            "config-respect_robots_txt": "on", "config-sentiment": "vader",
-            "config-schedule_interval_seconds": "1800",
-            "targets-TOTAL_FORMS": "0", "targets-INITIAL_FORMS": "0"}
+    form = {
+        "name": "Kettles",
+        "description": "",
+        "status": "active",
+        "schedule_enabled": "on",
+        **{f"config-{name}": value for name, value in re.findall(r'name="config-(\w+)"[^>]*?value="([^"]*)"', page)},
+        "config-respect_robots_txt": "on",
+        "config-sentiment": "vader",
+        "config-schedule_interval_seconds": "1800",
+        "targets-TOTAL_FORMS": "0",
+        "targets-INITIAL_FORMS": "0",
+    }
     response = client.post(f"/admin/scraping/project/{project.pk}/change/", form)
     assert response.status_code == 302, response.content.decode()[:3000]
     schedule = schedule_of(project)
-    assert schedule.enabled and schedule.interval_seconds == 1800 and schedule.kwargs == {
-        "project_id": str(project.pk)}
+    assert schedule.enabled and schedule.interval_seconds == 1800 and schedule.kwargs == {"project_id": str(project.pk)}
     assert "not scheduled" not in client.get(f"/admin/scraping/project/{project.pk}/change/").content.decode()
     client.post(f"/admin/scraping/project/{project.pk}/change/", {**form, "schedule_enabled": ""})
     assert not schedule_of(project).enabled
 
 
 def _project_form(page: str, **config) -> dict:
-    form = {"name": "Kettles", "description": "", "status": "active",
-            **{f"config-{name}": value for name, value in re.findall(r'name="config-(\w+)"[^>]*?value="([^"]*)"', page)},
-            "config-respect_robots_txt": "on", "targets-TOTAL_FORMS": "0", "targets-INITIAL_FORMS": "0"}
+    form = {
+        "name": "Kettles",
+        "description": "",
+        "status": "active",
+        **{f"config-{name}": value for name, value in re.findall(r'name="config-(\w+)"[^>]*?value="([^"]*)"', page)},
+        "config-respect_robots_txt": "on",
+        "targets-TOTAL_FORMS": "0",
+        "targets-INITIAL_FORMS": "0",
+    }
     return {**form, **{f"config-{name}": value for name, value in config.items()}}
 
 
@@ -185,8 +219,10 @@ def test_the_llm_engine_needs_a_usable_provider_in_the_admin(staff, world, proje
     assert refused.status_code == 200 and "no active LLM provider" in refused.content.decode()
     project.refresh_from_db()
     assert project.config.sentiment == "vader"
-    added = client.post("/admin/scraping/project/add/", {**_project_form(client.get(url).content.decode(),
-                                                                         sentiment="llm"), "name": "New"})
+    added = client.post(
+        "/admin/scraping/project/add/",
+        {**_project_form(client.get(url).content.decode(), sentiment="llm"), "name": "New"},
+    )
     assert added.status_code == 200 and "no active LLM provider" in added.content.decode()
     assert not Project.objects.filter(name="New").exists()
 
@@ -210,6 +246,7 @@ def test_results_changelist_searches_words_and_says_more_than(staff, world, proj
     client = staff(world.user("a", "company_admin"))
     settings.DATABASE_CAPABILITIES = {"cheap_counts": False, "ordered_index_sort": False}
     from scraping.admin import ResultAdmin
+
     ResultAdmin.list_per_page, before = 2, ResultAdmin.list_per_page
     try:
         first = client.get("/admin/scraping/result/")

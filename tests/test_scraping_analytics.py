@@ -16,16 +16,23 @@ from scraping.services.extraction import Item
 from tests.scraping_support import make_project, make_target, system_presets  # noqa: F401
 
 # (target, day of March 2024, label, compound). March 4 and 11 2024 are Mondays.
-ROWS = [("t1", 4, "positive", 0.8), ("t1", 4, "negative", -0.6), ("t2", 4, "positive", 0.4),
-        ("t1", 5, "neutral", 0.0), ("t2", 7, "negative", -0.2), ("t1", 11, "positive", 0.6)]
+ROWS = [
+    ("t1", 4, "positive", 0.8),
+    ("t1", 4, "negative", -0.6),
+    ("t2", 4, "positive", 0.4),
+    ("t1", 5, "neutral", 0.0),
+    ("t2", 7, "negative", -0.2),
+    ("t1", 11, "positive", 0.6),
+]
 
 
 def _store(target, day, label, compound, n):
-    result = ingest.build_result(item=Item(title=f"r{n}", text="x", date=datetime(2024, 3, day, 15,
-                                                                                  tzinfo=UTC)),
-                                 target=target, platform="article")
-    result.analysis = Analysis(sentiment=Sentiment(label=label, compound=compound, positive=0, neutral=1,
-                                                   negative=0))
+    result = ingest.build_result(
+        item=Item(title=f"r{n}", text="x", date=datetime(2024, 3, day, 15, tzinfo=UTC)),
+        target=target,
+        platform="article",
+    )
+    result.analysis = Analysis(sentiment=Sentiment(label=label, compound=compound, positive=0, neutral=1, negative=0))
     Result.objects.bulk_create([result])
     rollups.add([result])  # what ingest does after its bulk insert
 
@@ -33,8 +40,10 @@ def _store(target, day, label, compound, n):
 @pytest.fixture
 def data(world):
     project = make_project(world.a, name="Tracked")
-    targets = {"t1": make_target(project, "http://127.0.0.1:9/one"), "t2": make_target(project,
-                                                                                        "http://127.0.0.1:9/two")}
+    targets = {
+        "t1": make_target(project, "http://127.0.0.1:9/one"),
+        "t2": make_target(project, "http://127.0.0.1:9/two"),
+    }
     for n, (name, day, label, compound) in enumerate(ROWS):
         _store(targets[name], day, label, compound, n)
     elsewhere = make_project(world.a, name="Elsewhere")
@@ -44,8 +53,14 @@ def data(world):
 
 
 def row(count, positive, negative, neutral, avg, mixed=0):
-    return {"count": count, "positive": positive, "negative": negative, "neutral": neutral, "mixed": mixed,
-            "avg_compound": avg}
+    return {
+        "count": count,
+        "positive": positive,
+        "negative": negative,
+        "neutral": neutral,
+        "mixed": mixed,
+        "avg_compound": avg,
+    }
 
 
 def test_daily_series_per_project_with_empty_days(world, data):
@@ -65,10 +80,13 @@ def test_daily_series_per_project_with_empty_days(world, data):
 
 def test_weekly_series_totals_and_targets(world, data):
     project, targets = data
-    report = analytics.sentiment_analytics(company=world.a, filters=selectors.ResultFilters(project=project.pk),
-                                           interval="week")
-    assert report["series"] == [{"period": "2024-03-04", **row(5, 2, 2, 1, 0.08)},
-                                {"period": "2024-03-11", **row(1, 1, 0, 0, 0.6)}]
+    report = analytics.sentiment_analytics(
+        company=world.a, filters=selectors.ResultFilters(project=project.pk), interval="week"
+    )
+    assert report["series"] == [
+        {"period": "2024-03-04", **row(5, 2, 2, 1, 0.08)},
+        {"period": "2024-03-11", **row(1, 1, 0, 0, 0.6)},
+    ]
     assert report["totals"] == row(6, 3, 2, 1, 0.1667)
     assert report["targets"] == [
         {"target": str(targets["t1"].pk), "url": "http://127.0.0.1:9/one", **row(4, 2, 1, 1, 0.2)},
@@ -78,12 +96,18 @@ def test_weekly_series_totals_and_targets(world, data):
 
 def test_per_target_and_date_range(world, data):
     _, targets = data
-    by_target = analytics.sentiment_series(company=world.a, filters=selectors.ResultFilters(target=targets["t2"].pk),
-                                           interval="week")
+    by_target = analytics.sentiment_series(
+        company=world.a, filters=selectors.ResultFilters(target=targets["t2"].pk), interval="week"
+    )
     assert by_target == [{"period": "2024-03-04", **row(2, 1, 1, 0, 0.1)}]
-    ranged = analytics.sentiment_series(company=world.a, filters=selectors.ResultFilters(
-        target=targets["t1"].pk, date_from=datetime(2024, 3, 5, tzinfo=UTC),
-        date_to=datetime(2024, 3, 11, tzinfo=UTC)))
+    ranged = analytics.sentiment_series(
+        company=world.a,
+        filters=selectors.ResultFilters(
+            target=targets["t1"].pk,
+            date_from=datetime(2024, 3, 5, tzinfo=UTC),
+            date_to=datetime(2024, 3, 11, tzinfo=UTC),
+        ),
+    )
     assert [(r["period"], r["count"]) for r in ranged] == [("2024-03-05", 1)]
 
 
@@ -107,26 +131,39 @@ def test_no_results_no_series(world):
     project = make_project(world.a)
     report = analytics.sentiment_analytics(company=world.a, filters=selectors.ResultFilters(project=project.pk))
     assert {key: report[key] for key in ("interval", "series", "totals", "targets")} == {
-        "interval": "day", "series": [], "totals": row(0, 0, 0, 0, None), "targets": []}
+        "interval": "day",
+        "series": [],
+        "totals": row(0, 0, 0, 0, None),
+        "targets": [],
+    }
 
 
 def test_label_filter_and_platform(world, data):
     project, _ = data
-    positive = analytics.sentiment_analytics(company=world.a, filters=selectors.ResultFilters(
-        project=project.pk, sentiment="positive"), interval="week")
-    assert positive["series"] == [{"period": "2024-03-04", **row(2, 2, 0, 0, 0.6)},
-                                  {"period": "2024-03-11", **row(1, 1, 0, 0, 0.6)}]
+    positive = analytics.sentiment_analytics(
+        company=world.a, filters=selectors.ResultFilters(project=project.pk, sentiment="positive"), interval="week"
+    )
+    assert positive["series"] == [
+        {"period": "2024-03-04", **row(2, 2, 0, 0, 0.6)},
+        {"period": "2024-03-11", **row(1, 1, 0, 0, 0.6)},
+    ]
     assert positive["totals"] == row(3, 3, 0, 0, 0.6)
-    other = analytics.sentiment_analytics(company=world.a, filters=selectors.ResultFilters(
-        project=project.pk, platform="reviews"))
+    other = analytics.sentiment_analytics(
+        company=world.a, filters=selectors.ResultFilters(project=project.pk, platform="reviews")
+    )
     assert other["totals"]["count"] == 0 and other["series"] == []
 
 
 def test_a_date_bound_inside_a_day_leaves_the_day_out(world, data):
     _, targets = data
-    series = analytics.sentiment_series(company=world.a, filters=selectors.ResultFilters(
-        target=targets["t1"].pk, date_from=datetime(2024, 3, 4, 12, tzinfo=UTC),
-        date_to=datetime(2024, 3, 11, 23, 59, 59, 999000, tzinfo=UTC)))
+    series = analytics.sentiment_series(
+        company=world.a,
+        filters=selectors.ResultFilters(
+            target=targets["t1"].pk,
+            date_from=datetime(2024, 3, 4, 12, tzinfo=UTC),
+            date_to=datetime(2024, 3, 11, 23, 59, 59, 999000, tzinfo=UTC),
+        ),
+    )
     assert [(r["period"], r["count"]) for r in series if r["count"]] == [("2024-03-05", 1), ("2024-03-11", 1)]
 
 
@@ -134,16 +171,20 @@ def test_ingest_keeps_the_rollups_and_rebuild_agrees(world):
     project = make_project(world.a, name="Ingested")
     target = make_target(project, "http://127.0.0.1:9/ingested")
     may, june = datetime(2024, 5, 31, 23, 30, tzinfo=UTC), datetime(2024, 6, 1, 0, 30, tzinfo=UTC)
-    items = [Item(title=f"Item {n}", text=text, date=may if n < 3 else june)
-             for n, text in enumerate(["I love it, wonderful.", "Awful, I hate it.", "It is blue.",
-                                       "Great value!", "Terrible support."])]
+    items = [
+        Item(title=f"Item {n}", text=text, date=may if n < 3 else june)
+        for n, text in enumerate(
+            ["I love it, wonderful.", "Awful, I hate it.", "It is blue.", "Great value!", "Terrible support."]
+        )
+    ]
     ingest.ingest(target=target, items=items, platform="article")
     ingest.ingest(target=target, items=items, platform="article")  # duplicates: counted once
     filters = selectors.ResultFilters(project=project.pk)
     stored = Result.objects.filter(project=project)
     assert stored.count() == 5
-    expected = {label: stored.filter(analysis__sentiment__label=label).count() for label in
-                ("positive", "negative", "neutral")}
+    expected = {
+        label: stored.filter(analysis__sentiment__label=label).count() for label in ("positive", "negative", "neutral")
+    }
     incremental = analytics.sentiment_analytics(company=world.a, filters=filters)
     assert [(s["period"], s["count"]) for s in incremental["series"]] == [("2024-05-31", 3), ("2024-06-01", 2)]
     assert {label: incremental["totals"][label] for label in expected} == expected
@@ -160,12 +201,19 @@ def test_mixed_results_are_counted(world):
     project = make_project(world.a, name="Phones")
     target = make_target(project, "http://127.0.0.1:9/phones")
     day = datetime(2024, 4, 2, 9, tzinfo=UTC)
-    items = [Item(title="Two sides", date=day, text="The screen is gorgeous and I absolutely love the camera, "
-                  "best phone I have owned! But the battery is terrible, it dies by noon and charging is awful."),
-             Item(title="Happy", date=day, text="I love it, wonderful.")]
+    items = [
+        Item(
+            title="Two sides",
+            date=day,
+            text="The screen is gorgeous and I absolutely love the camera, "
+            "best phone I have owned! But the battery is terrible, it dies by noon and charging is awful.",
+        ),
+        Item(title="Happy", date=day, text="I love it, wonderful."),
+    ]
     ingest.ingest(target=target, items=items, platform="reviews")
     report = analytics.sentiment_analytics(company=world.a, filters=selectors.ResultFilters(project=project.pk))
     assert report["totals"]["count"] == 2 and report["totals"]["mixed"] == 1 and report["totals"]["positive"] == 1
-    only_mixed = analytics.sentiment_analytics(company=world.a, filters=selectors.ResultFilters(
-        project=project.pk, sentiment="mixed"))
+    only_mixed = analytics.sentiment_analytics(
+        company=world.a, filters=selectors.ResultFilters(project=project.pk, sentiment="mixed")
+    )
     assert only_mixed["totals"]["count"] == 1 and only_mixed["series"][0]["mixed"] == 1

@@ -25,8 +25,15 @@ def feed(world):
     project = make_project(world.a, name="Two years")
     target = make_target(project, "http://127.0.0.1:9/feed.xml")
     days = [FIRST + timedelta(days=n) for n in range(0, (LAST - FIRST).days + 1, 3)]
-    items = [Item(title=f"Entry {n}", text=TEXTS[n % 3], url=f"http://127.0.0.1:9/e/{n}",
-                  date=datetime(d.year, d.month, d.day, 12, tzinfo=UTC)) for n, d in enumerate(days)]
+    items = [
+        Item(
+            title=f"Entry {n}",
+            text=TEXTS[n % 3],
+            url=f"http://127.0.0.1:9/e/{n}",
+            date=datetime(d.year, d.month, d.day, 12, tzinfo=UTC),
+        )
+        for n, d in enumerate(days)
+    ]
     ingest.ingest(target=target, items=items, platform="feed")
     return project, days
 
@@ -50,12 +57,15 @@ def test_item3_long_feed_defaults_to_the_last_90_days_per_day(api, world, feed):
     assert len(response.content) < 16_000, len(response.content)
 
 
-@pytest.mark.parametrize("query, interval, rows", [
-    ("?date_from=2024-01-01&date_to=2025-12-31", "week", 105),  # two years: ISO weeks
-    ("?date_from=2024-01-01&date_to=2026-01-31", "month", 24),  # more: months with results
-    ("?date_from=2025-10-01&date_to=2025-12-31", "day", 91),
-    ("?date_from=2024-01-01&date_to=2025-12-31&interval=month", "month", 24),
-])
+@pytest.mark.parametrize(
+    "query, interval, rows",
+    [
+        ("?date_from=2024-01-01&date_to=2025-12-31", "week", 105),  # two years: ISO weeks
+        ("?date_from=2024-01-01&date_to=2026-01-31", "month", 24),  # more: months with results
+        ("?date_from=2025-10-01&date_to=2025-12-31", "day", 91),
+        ("?date_from=2024-01-01&date_to=2025-12-31&interval=month", "month", 24),
+    ],
+)
 def test_item3_a_long_range_is_aggregated_per_week_or_month(api, world, feed, query, interval, rows):
     project, days = feed
     report = _get(api, world, project, query).json()
@@ -68,20 +78,30 @@ def test_item3_a_long_range_is_aggregated_per_week_or_month(api, world, feed, qu
         assert report["series"][0]["count"] == len([d for d in days if (d.year, d.month) == (2024, 1)])
 
 
-@pytest.mark.parametrize("query, field", [
-    ("?date_from=2024-01-01&date_to=2025-12-31&interval=day", "interval"),  # 731 rows
-    ("?date_from=2025-12-31&date_to=2025-01-01", "date_to"),
-    ("?date_from=not-a-date", "date_from"),
-    ("?interval=hour", "interval"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("?date_from=2024-01-01&date_to=2025-12-31&interval=day", "interval"),  # 731 rows
+        ("?date_from=2025-12-31&date_to=2025-01-01", "date_to"),
+        ("?date_from=not-a-date", "date_from"),
+        ("?interval=hour", "interval"),
+    ],
+)
 def test_item3_wrong_ranges_are_400_with_the_field(api, world, feed, query, field):
     project, _ = feed
     response = _get(api, world, project, query)
     assert response.status_code == 400 and field in response.json(), response.content
 
 
-@pytest.mark.parametrize("query", ["?date_from=0001-01-01&date_to=9999-12-31", "?date_to=0001-01-01",
-                                   "?date_from=9999-12-31", "?date_from=0001-01-01T00:00:00Z"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?date_from=0001-01-01&date_to=9999-12-31",
+        "?date_to=0001-01-01",
+        "?date_from=9999-12-31",
+        "?date_from=0001-01-01T00:00:00Z",
+    ],
+)
 def test_item3_extreme_dates_are_answered(api, world, feed, query):
     project, _ = feed
     response = _get(api, world, project, query)
@@ -115,14 +135,18 @@ def test_item3_admin_page_picks_a_range(client, world, feed):
     assert html.count("<td>2025-") <= 90 and len(html) < 60_000
 
     def data(page):
-        return json.loads(re.search(r'<script id="sentiment-data" type="application/json">(.*?)</script>', page,
-                                    re.S).group(1))
+        return json.loads(
+            re.search(r'<script id="sentiment-data" type="application/json">(.*?)</script>', page, re.S).group(1)
+        )
 
-    monthly = data(client.get(url, {"date_from": "2024-01-01", "date_to": "2025-12-31", "interval": "month"})
-                   .content.decode())
+    monthly = data(
+        client.get(url, {"date_from": "2024-01-01", "date_to": "2025-12-31", "interval": "month"}).content.decode()
+    )
     assert monthly["interval"] == "month" and len(monthly["series"]) == 24
-    assert data(client.get(url, {"date_from": "2024-01-01", "date_to": "2025-12-31"}).content.decode())[
-        "interval"] == "week"
+    assert (
+        data(client.get(url, {"date_from": "2024-01-01", "date_to": "2025-12-31"}).content.decode())["interval"]
+        == "week"
+    )
     refused = client.get(url, {"date_from": "2024-01-01", "date_to": "2025-12-31", "interval": "day"})
     assert refused.status_code == 200 and "more than 400 rows" in refused.content.decode()
     backwards = client.get(url, {"date_from": "2025-01-01", "date_to": "2024-01-01"}).content.decode()

@@ -30,10 +30,12 @@ def _body(response):
 
 # --- projects and presets --------------------------------------------------------------------
 
+
 def test_create_project_from_a_preset_with_overrides(writer, world):
     advanced = Preset.objects.get(name="advanced", is_system=True)
-    response = writer.post(f"{P}/projects/", {"name": "Reviews", "preset": "advanced", "config": {"max_pages": 7}},
-                           format="json")
+    response = writer.post(
+        f"{P}/projects/", {"name": "Reviews", "preset": "advanced", "config": {"max_pages": 7}}, format="json"
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["preset"] == str(advanced.pk) and body["config"]["max_pages"] == 7
@@ -42,8 +44,7 @@ def test_create_project_from_a_preset_with_overrides(writer, world):
     assert project.company_id == world.a.pk and project.created_by_id == world.user("a", "content_writer").pk
     assert AuditLog.objects.filter(event_type="project.created", object_id=body["id"]).exists()
     default = writer.post(f"{P}/projects/", {"name": "Plain"}, format="json").json()
-    assert default["config"]["max_pages"] == 100 and default["preset"] == str(
-        Preset.objects.get(name="standard").pk)
+    assert default["config"]["max_pages"] == 100 and default["preset"] == str(Preset.objects.get(name="standard").pk)
 
 
 def test_change_config_or_preset(writer, world):
@@ -54,13 +55,16 @@ def test_change_config_or_preset(writer, world):
     assert reset["config"]["max_pages"] == 25 and reset["config"]["max_retries"] == 0
 
 
-@pytest.mark.parametrize("payload, field, message", [
-    ({"name": "X", "preset": "platinum"}, "preset", "Unknown preset “platinum”. Choose one of: advanced, budget"),
-    ({"name": "X", "config": {"colour": "red"}}, "config", "Unknown option(s): colour"),
-    ({"name": "X", "config": {"concurrency": 99}}, "config", "less than or equal to 16"),
-    ({"name": "X", "config": "fast"}, "config", "Expected an object"),
-    ({"name": "", "status": "sleeping"}, "name", ""),
-])
+@pytest.mark.parametrize(
+    "payload, field, message",
+    [
+        ({"name": "X", "preset": "platinum"}, "preset", "Unknown preset “platinum”. Choose one of: advanced, budget"),
+        ({"name": "X", "config": {"colour": "red"}}, "config", "Unknown option(s): colour"),
+        ({"name": "X", "config": {"concurrency": 99}}, "config", "less than or equal to 16"),
+        ({"name": "X", "config": "fast"}, "config", "Expected an object"),
+        ({"name": "", "status": "sleeping"}, "name", ""),
+    ],
+)
 def test_bad_project_input_is_refused(writer, payload, field, message):
     response = writer.post(f"{P}/projects/", payload, format="json")
     assert response.status_code == 400 and field in response.json()
@@ -101,29 +105,39 @@ def test_presets_system_read_only_and_user_presets_unique(api, world):
 
 # --- targets -------------------------------------------------------------------------------------
 
+
 def test_create_target(writer, world, site):
     project = make_project(world.a)
-    response = writer.post(f"{P}/targets/", {"project": str(project.pk), "url": site.url("/forum/thread"),
-                                             "platform": "custom", "options": {"item_selector": ".comment",
-                                                                               "text_selector": ".body"}},
-                           format="json")
+    response = writer.post(
+        f"{P}/targets/",
+        {
+            "project": str(project.pk),
+            "url": site.url("/forum/thread"),
+            "platform": "custom",
+            "options": {"item_selector": ".comment", "text_selector": ".body"},
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["options"]["item_selector"] == ".comment" and body["running"] is False
     assert Target.objects.get(pk=body["id"]).company_id == world.a.pk
 
 
-@pytest.mark.parametrize("changes, field, message", [
-    ({"url": "not a url"}, "url", "Enter a valid URL."),
-    ({"url": "http://10.1.2.3/page"}, "url", "private address"),
-    ({"url": "http://169.254.169.254/latest/meta-data/"}, "url", "metadata"),
-    ({"url": "ftp://example.com/file"}, "url", "Only http and https URLs are allowed."),
-    ({"url": "http://no-such-host.invalid/"}, "url", "could not be resolved"),
-    ({"platform": "custom"}, "options", "needs an item_selector or a text_selector"),
-    ({"platform": "custom", "options": {"item_selector": "div[["}}, "options", "not a valid CSS selector"),
-    ({"platform": "telepathy"}, "platform", "not a valid choice"),
-    ({"project": "000000000000000000000000"}, "project", "does not exist"),
-])
+@pytest.mark.parametrize(
+    "changes, field, message",
+    [
+        ({"url": "not a url"}, "url", "Enter a valid URL."),
+        ({"url": "http://10.1.2.3/page"}, "url", "private address"),
+        ({"url": "http://169.254.169.254/latest/meta-data/"}, "url", "metadata"),
+        ({"url": "ftp://example.com/file"}, "url", "Only http and https URLs are allowed."),
+        ({"url": "http://no-such-host.invalid/"}, "url", "could not be resolved"),
+        ({"platform": "custom"}, "options", "needs an item_selector or a text_selector"),
+        ({"platform": "custom", "options": {"item_selector": "div[["}}, "options", "not a valid CSS selector"),
+        ({"platform": "telepathy"}, "platform", "not a valid choice"),
+        ({"project": "000000000000000000000000"}, "project", "does not exist"),
+    ],
+)
 def test_bad_target_input_is_refused(writer, world, site, changes, field, message):
     project = make_project(world.a)
     payload = {"project": str(project.pk), "url": site.url("/blog/solar-lantern"), **changes}
@@ -136,8 +150,9 @@ def test_bad_target_input_is_refused(writer, world, site, changes, field, messag
 def test_loopback_targets_are_refused_outside_tests(writer, world, settings):
     settings.OUTBOUND_ALLOW_LOOPBACK = False
     project = make_project(world.a)
-    response = writer.post(f"{P}/targets/", {"project": str(project.pk), "url": "http://127.0.0.1:8000/"},
-                           format="json")
+    response = writer.post(
+        f"{P}/targets/", {"project": str(project.pk), "url": "http://127.0.0.1:8000/"}, format="json"
+    )
     assert response.status_code == 400 and "loopback" in response.json()["url"][0]
 
 
@@ -146,7 +161,8 @@ def test_one_target_per_url_in_a_project(writer, world, site):
     make_target(project, site.url("/feed.xml"))
     response = writer.post(f"{P}/targets/", {"project": str(project.pk), "url": site.url("/feed.xml")}, format="json")
     assert response.status_code == 400 and response.json()["url"] == [
-        "This project already has a target with this URL."]
+        "This project already has a target with this URL."
+    ]
 
 
 def test_changing_what_is_fetched_forgets_the_validators(writer, world, site):
@@ -157,6 +173,7 @@ def test_changing_what_is_fetched_forgets_the_validators(writer, world, site):
 
 
 # --- run now, jobs, results ----------------------------------------------------------------------
+
 
 def test_run_now_queues_a_job_and_the_worker_runs_it(writer, world, site, queued):
     project = make_project(world.a)
@@ -242,9 +259,18 @@ def test_results_export_csv_and_jsonl_streamed(writer, world, site):
 
 def test_schema_documents_the_scraping_endpoints(client, db):
     paths = client.get("/api/v1/schema/?format=json").json()["paths"]
-    assert {f"{P}/projects/", f"{P}/projects/{{id}}/run/", f"{P}/projects/{{id}}/schedule/",
-            f"{P}/projects/{{id}}/analytics/", f"{P}/targets/{{id}}/run/", f"{P}/results/search/",
-            f"{P}/results/export/", f"{P}/presets/", f"{P}/schedules/", f"{P}/jobs/{{id}}/"} <= set(paths)
+    assert {
+        f"{P}/projects/",
+        f"{P}/projects/{{id}}/run/",
+        f"{P}/projects/{{id}}/schedule/",
+        f"{P}/projects/{{id}}/analytics/",
+        f"{P}/targets/{{id}}/run/",
+        f"{P}/results/search/",
+        f"{P}/results/export/",
+        f"{P}/presets/",
+        f"{P}/schedules/",
+        f"{P}/jobs/{{id}}/",
+    } <= set(paths)
 
 
 @pytest.mark.slow
@@ -263,4 +289,6 @@ def test_run_now_through_a_real_celery_worker(writer, world, site, queued, celer
     assert job["status"] == "completed" and job["progress"] == 1.0 and job["results_created"] == 6
     assert Result.objects.filter(project=project).count() == 6
     assert {r["content"]["title"] for r in writer.get(f"{P}/results/?sentiment=negative").json()["results"]} == {
-        "Broke after a week", "Grinder recall"}
+        "Broke after a week",
+        "Grinder recall",
+    }

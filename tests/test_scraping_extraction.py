@@ -50,7 +50,10 @@ def test_jsonld_reviews_give_one_item_per_review():
     platform, items = extract(body=fixture("reviews.html"), content_type=HTML, url=URL)
     assert platform == "reviews"
     assert [(i.title, i.author, i.rating) for i in items] == [
-        ("Great kettle", "Alice", 5.0), ("Broke after a week", "Bob", 1.0), ("Acme Kettle", "Carol", 3.0)]
+        ("Great kettle", "Alice", 5.0),
+        ("Broke after a week", "Bob", 1.0),
+        ("Acme Kettle", "Carol", 3.0),
+    ]
     assert items[0].text.startswith("I love this kettle.") and items[0].date == utc(2024, 3, 1)
     assert all(i.url == URL for i in items)
 
@@ -77,14 +80,21 @@ def test_atom_entries_are_detected_without_a_feed_content_type():
 
 
 def test_css_selectors_give_one_item_per_match():
-    options = TargetOptions(item_selector=".comment", text_selector=".body", author_selector=".who",
-                            date_selector="time", link_selector="a.permalink")
-    platform, items = extract(body=fixture("custom.html"), content_type=HTML, url="https://forum.example/t/1",
-                              options=options)
+    options = TargetOptions(
+        item_selector=".comment",
+        text_selector=".body",
+        author_selector=".who",
+        date_selector="time",
+        link_selector="a.permalink",
+    )
+    platform, items = extract(
+        body=fixture("custom.html"), content_type=HTML, url="https://forum.example/t/1", options=options
+    )
     assert platform == "custom"  # detected: the target has selectors
     assert [(i.author, i.text) for i in items] == [
         ("Gina", "This forum is brilliant, everyone is so helpful and kind!"),
-        ("Hank", "Worst update ever. Everything is broken and slow.")]
+        ("Hank", "Worst update ever. Everything is broken and slow."),
+    ]
     assert items[0].date == utc(2024, 2, 10, 12) and items[0].url == "https://forum.example/thread/1#c1"
 
 
@@ -98,8 +108,10 @@ def test_forced_platforms():
 
 
 def test_charset_and_dates():
-    latin = "<html><head><meta charset='iso-8859-1'><title>Caf\xe9</title></head><body><article>" \
-            "<p>Tr\xe8s bon caf\xe9.</p></article></body></html>"
+    latin = (
+        "<html><head><meta charset='iso-8859-1'><title>Caf\xe9</title></head><body><article>"
+        "<p>Tr\xe8s bon caf\xe9.</p></article></body></html>"
+    )
     _, [item] = extract(body=latin.encode("latin-1"), content_type="text/html", url=URL)
     assert item.title == "Café" and item.text == "Très bon café."
     assert extraction.parse_date("Mon, 04 Mar 2024 08:00:00 +0100") == utc(2024, 3, 4, 7)
@@ -138,8 +150,9 @@ def test_the_extraction_bench_scores_like_trafilaturas_evaluation():
     assert len(pages) == len(LABELLED) == 2
     perfect = extraction_bench.score(pages, lambda url, body: " ".join(LABELLED[url]["with"]))
     assert (perfect.tp, perfect.fp, perfect.fn, perfect.f1()) == (10, 0, 0, 1.0)
-    everything = extraction_bench.score(pages, lambda url, body: " ".join(LABELLED[url]["with"]
-                                                                          + LABELLED[url]["without"]))
+    everything = extraction_bench.score(
+        pages, lambda url, body: " ".join(LABELLED[url]["with"] + LABELLED[url]["without"])
+    )
     assert (everything.tp, everything.fp) == (10, 16) and everything.f1() == pytest.approx(20 / 36)
 
     def crash(url, body):

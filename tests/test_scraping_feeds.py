@@ -26,8 +26,10 @@ def utc(*args):
 def test_rss_091_with_a_doctype_and_latin1():
     platform, items = feed("rss091.xml")
     assert platform == "feed"
-    assert [(i.title, i.url) for i in items] == [("Rye loaves are back", "http://bakery.example/rye"),
-                                                 ("Oven repair", "http://bakery.example/oven")]
+    assert [(i.title, i.url) for i in items] == [
+        ("Rye loaves are back", "http://bakery.example/rye"),
+        ("Oven repair", "http://bakery.example/oven"),
+    ]
     assert items[0].text == "Our dark rye is back on the shelves, café customers rejoice."
 
 
@@ -41,8 +43,9 @@ def test_rss_10_rdf_keeps_the_full_content():
 
 def test_rss_20_content_encoded_over_the_teaser():
     _, (roses, relative) = feed("rss20_full.xml", url="https://garden.example/feed")
-    assert roses.text == ("When\n\nPrune in early spring, just as the buds swell.\n\nHow\n\n"
-                          "Cut above an outward-facing bud, at an angle.")
+    assert roses.text == (
+        "When\n\nPrune in early spring, just as the buds swell.\n\nHow\n\nCut above an outward-facing bud, at an angle."
+    )
     assert "Read more" not in roses.text and "alert" not in roses.text
     assert roses.author == "Lena" and roses.date == utc(2024, 3, 7, 17, 30)
     assert roses.url == "https://garden.example/posts/roses"
@@ -61,7 +64,9 @@ def test_json_feed():
     platform, items = feed("feed.json", content_type="application/json", url="https://ramen.example/feed.json")
     assert platform == "feed"  # detected by its version, whatever the content type
     shoyu, tonkotsu = items  # the item with neither title nor text is left out
-    assert shoyu.title == "Shoyu at Menya" and shoyu.text == "A superb broth, deep and clear.\n\nThe noodles were perfect."
+    assert (
+        shoyu.title == "Shoyu at Menya" and shoyu.text == "A superb broth, deep and clear.\n\nThe noodles were perfect."
+    )
     assert shoyu.author == "Kenji" and shoyu.date == utc(2024, 2, 11, 0) and shoyu.url == "https://ramen.example/shoyu"
     assert tonkotsu.author == "Aiko" and tonkotsu.text == "Too salty and lukewarm."
     assert tonkotsu.url == "https://other.example/tonkotsu" and tonkotsu.date == utc(2024, 2, 12, 12)
@@ -69,11 +74,17 @@ def test_json_feed():
 
 def test_a_broken_json_feed_is_an_extraction_error():
     with pytest.raises(ExtractionError, match="not valid JSON"):
-        extract(body=b'{"version": "https://jsonfeed.org/version/1.1", "items": [', content_type="application/feed+json",
-                url="https://x.example/")
+        extract(
+            body=b'{"version": "https://jsonfeed.org/version/1.1", "items": [',
+            content_type="application/feed+json",
+            url="https://x.example/",
+        )
     with pytest.raises(ExtractionError, match="items"):
-        extract(body=b'{"version": "https://jsonfeed.org/version/1.1"}', content_type="application/feed+json",
-                url="https://x.example/")
+        extract(
+            body=b'{"version": "https://jsonfeed.org/version/1.1"}',
+            content_type="application/feed+json",
+            url="https://x.example/",
+        )
 
 
 @pytest.mark.parametrize("name", ["entity_bomb.xml", "external_entity.xml"])
@@ -104,8 +115,9 @@ TEASER_FEED = """<?xml version="1.0"?><rss version="2.0"><channel><title>Garden 
 
 @pytest.mark.parametrize("follow", [True, False])
 def test_a_target_can_follow_entry_links(world, site, fast_scraping, follow):
-    site.route("/garden.xml", Reply(body=TEASER_FEED.format(base=site.base).encode(),
-                                    content_type="application/rss+xml"))
+    site.route(
+        "/garden.xml", Reply(body=TEASER_FEED.format(base=site.base).encode(), content_type="application/rss+xml")
+    )
     site.route("/posts/roses", Reply(body=ARTICLE, content_type=HTML))
     site.route("/posts/gone", Reply(status=404, body=b"not here"))
     project = make_project(world.a, name="Garden")

@@ -19,8 +19,15 @@ from tests.scraping_support import Reply, fast_scraping, fixture, site  # noqa: 
 
 
 def policy(**changes):
-    base = {"rate_limit_per_minute": 6000, "timeout": 2.0, "max_retries": 2, "retry_base": 0.05,
-            "max_retry_after": 5.0, "max_bytes": 1024 * 1024, "max_redirects": 5}
+    base = {
+        "rate_limit_per_minute": 6000,
+        "timeout": 2.0,
+        "max_retries": 2,
+        "retry_base": 0.05,
+        "max_retry_after": 5.0,
+        "max_bytes": 1024 * 1024,
+        "max_redirects": 5,
+    }
     return FetchPolicy(**{**base, **changes})
 
 
@@ -29,8 +36,10 @@ def fetch(url, **changes):
 
 
 def test_a_page_is_fetched_with_its_validators(site):
-    site.route("/page", Reply(body=fixture("article.html"), headers={"ETag": '"v1"', "Last-Modified":
-                                                                        "Tue, 05 Mar 2024 09:30:00 GMT"}))
+    site.route(
+        "/page",
+        Reply(body=fixture("article.html"), headers={"ETag": '"v1"', "Last-Modified": "Tue, 05 Mar 2024 09:30:00 GMT"}),
+    )
     page = fetch(site.url("/page"))
     assert page.ok and page.status_code == 200 and page.attempts == 1
     assert page.body == fixture("article.html") and page.content_type.startswith("text/html")
@@ -69,8 +78,11 @@ def test_robots_crawl_delay_slows_the_rate(site):
 
 
 def test_429_then_success_honours_retry_after(site):
-    site.route("/busy", Reply(429, b"slow down", "text/plain", headers={"Retry-After": "1"}),
-               Reply(body=fixture("article.html")))
+    site.route(
+        "/busy",
+        Reply(429, b"slow down", "text/plain", headers={"Retry-After": "1"}),
+        Reply(body=fixture("article.html")),
+    )
     started = time.monotonic()
     page = fetch(site.url("/busy"))
     assert page.ok and page.attempts == 2 and page.waits == [1.0]

@@ -23,19 +23,27 @@ def deliveries(monkeypatch):
     return sent
 
 
-@pytest.mark.parametrize("text, label", [
-    ("I love this product, it is absolutely wonderful!", "positive"),
-    ("Great service and friendly staff :)", "positive"),
-    ("This is the worst purchase ever. Terrible and broken.", "negative"),
-    ("I hate waiting, the delivery was awful.", "negative"),
-    ("The box is blue and weighs two kilograms.", "neutral"),
-    ("The meeting is on Tuesday.", "neutral"),
-])
+@pytest.mark.parametrize(
+    "text, label",
+    [
+        ("I love this product, it is absolutely wonderful!", "positive"),
+        ("Great service and friendly staff :)", "positive"),
+        ("This is the worst purchase ever. Terrible and broken.", "negative"),
+        ("I hate waiting, the delivery was awful.", "negative"),
+        ("The box is blue and weighs two kilograms.", "neutral"),
+        ("The meeting is on Tuesday.", "neutral"),
+    ],
+)
 def test_sentiment_labels_on_known_sentences(text, label):
     result = analysis.sentiment(text)
     assert result.label == label
-    assert (result.compound >= 0.05) if label == "positive" else (result.compound <= -0.05) \
-        if label == "negative" else (abs(result.compound) < 0.05)
+    assert (
+        (result.compound >= 0.05)
+        if label == "positive"
+        else (result.compound <= -0.05)
+        if label == "negative"
+        else (abs(result.compound) < 0.05)
+    )
     assert abs(result.positive + result.neutral + result.negative - 1) < 0.01
 
 
@@ -47,13 +55,15 @@ def test_search_terms():
 
 
 def test_postings_weigh_term_frequency_per_field():
-    fields = analysis.index_fields("Solar lanterns", "lantern light light light garden garden lanterns "
-                                   + "glow " * 7)
+    fields = analysis.index_fields("Solar lanterns", "lantern light light light garden garden lanterns " + "glow " * 7)
     # 10 x title count + 5 x text count, each count capped at TF_CAP (4).
     assert fields["terms"] == ["10:solar", "20:lantern", "15:light", "10:garden", "20:glow"]
     assert fields["search"] == {"title": ["solar", "lantern"], "text": ["lantern", "light", "garden", "glow"]}
-    assert analysis.WEIGHTS[0] == 60 and analysis.WEIGHTS[-1] == 5 and list(analysis.WEIGHTS) == sorted(
-        analysis.WEIGHTS, reverse=True)
+    assert (
+        analysis.WEIGHTS[0] == 60
+        and analysis.WEIGHTS[-1] == 5
+        and list(analysis.WEIGHTS) == sorted(analysis.WEIGHTS, reverse=True)
+    )
 
 
 def test_every_word_of_a_long_result_is_indexed():
@@ -71,8 +81,9 @@ def _run(project):
 @pytest.fixture
 def monitored(world, site):
     project = make_project(world.a, name="Garden")
-    targets = [make_target(project, site.url(path)) for path in ("/blog/solar-lantern", "/products/kettle",
-                                                                  "/feed.xml")]
+    targets = [
+        make_target(project, site.url(path)) for path in ("/blog/solar-lantern", "/products/kettle", "/feed.xml")
+    ]
     return project, targets
 
 
@@ -80,9 +91,18 @@ def test_a_job_stores_results_with_sentiment(monitored):
     project, (article, reviews, feed) = monitored
     job = _run(project)
     assert job.status == ScrapeJob.COMPLETED and job.progress == 1.0 and job.error == ""
-    assert job.counts() == {"targets_total": 3, "targets_done": 3, "targets_skipped": 0, "pages_fetched": 3,
-                            "pages_not_modified": 0, "pages_failed": 0, "items_found": 7, "results_created": 7,
-                            "results_updated": 0, "duplicates": 0}
+    assert job.counts() == {
+        "targets_total": 3,
+        "targets_done": 3,
+        "targets_skipped": 0,
+        "pages_fetched": 3,
+        "pages_not_modified": 0,
+        "pages_failed": 0,
+        "items_found": 7,
+        "results_created": 7,
+        "results_updated": 0,
+        "duplicates": 0,
+    }
     stored = ScrapeJob.objects.get(pk=job.pk)
     assert stored.finished_at and stored.duration_ms > 0 and stored.started_at <= stored.finished_at
     labels = {(r.target_id, r.content.title): r.sentiment.label for r in Result.objects.all()}
@@ -130,8 +150,9 @@ def test_an_unchanged_page_is_not_fetched_again(world, site):
 def test_bulk_ingest_in_batches_and_dedupe_within_a_batch(world, site):
     project = make_project(world.a)
     target = make_target(project, site.url("/feed.xml"))
-    items = [Item(title=f"Entry {i}", text=f"Text number {i} is good.", url=f"https://x.example/{i}")
-             for i in range(1200)]
+    items = [
+        Item(title=f"Entry {i}", text=f"Text number {i} is good.", url=f"https://x.example/{i}") for i in range(1200)
+    ]
     stats = ingest.ingest(target=target, items=items + items[:10], platform="feed", batch_size=500)
     assert (stats.found, stats.created, stats.duplicates) == (1210, 1200, 10)
     assert Result.objects.filter(target=target).count() == 1200
@@ -152,8 +173,9 @@ def test_a_race_on_the_unique_index_counts_duplicates(world, site, monkeypatch):
 
 def test_completed_event_carries_the_counts(world, monitored, deliveries):
     project, _ = monitored
-    hook = create_webhook(company=world.a, name="scrapes", url="http://127.0.0.1:9/hook",
-                          events=["scrape.completed", "scrape.failed"])
+    hook = create_webhook(
+        company=world.a, name="scrapes", url="http://127.0.0.1:9/hook", events=["scrape.completed", "scrape.failed"]
+    )
     job = _run(project)
     [delivery] = WebhookDelivery.objects.filter(webhook=hook)
     assert deliveries == [str(delivery.pk)] and delivery.event_type == "scrape.completed"

@@ -19,26 +19,55 @@ def a(world, site):
     job = jobs.run_job(job_id=jobs.create_job(project=project).pk)
     schedule, _ = projects.set_schedule(project=project, enabled=True)
     preset = projects.create_preset(company=world.a, user=world.user("a", "content_writer"), name="a-preset")
-    return {"project": project, "target": target, "job": job, "result": Result.objects.first(),
-            "schedule": schedule, "preset": preset}
+    return {
+        "project": project,
+        "target": target,
+        "job": job,
+        "result": Result.objects.first(),
+        "schedule": schedule,
+        "preset": preset,
+    }
 
 
-@pytest.mark.parametrize("method, path", [
-    ("get", "projects/{project}/"), ("patch", "projects/{project}/"), ("put", "projects/{project}/"),
-    ("delete", "projects/{project}/"), ("post", "projects/{project}/run/"),
-    ("get", "projects/{project}/schedule/"), ("put", "projects/{project}/schedule/"),
-    ("delete", "projects/{project}/schedule/"), ("get", "projects/{project}/analytics/"),
-    ("get", "targets/{target}/"), ("patch", "targets/{target}/"), ("put", "targets/{target}/"),
-    ("delete", "targets/{target}/"), ("post", "targets/{target}/run/"), ("get", "targets/{target}/analytics/"),
-    ("get", "presets/{preset}/"), ("patch", "presets/{preset}/"), ("delete", "presets/{preset}/"),
-    ("get", "schedules/{schedule}/"), ("patch", "schedules/{schedule}/"), ("delete", "schedules/{schedule}/"),
-    ("get", "jobs/{job}/"), ("get", "results/{result}/"),
-])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("get", "projects/{project}/"),
+        ("patch", "projects/{project}/"),
+        ("put", "projects/{project}/"),
+        ("delete", "projects/{project}/"),
+        ("post", "projects/{project}/run/"),
+        ("get", "projects/{project}/schedule/"),
+        ("put", "projects/{project}/schedule/"),
+        ("delete", "projects/{project}/schedule/"),
+        ("get", "projects/{project}/analytics/"),
+        ("get", "targets/{target}/"),
+        ("patch", "targets/{target}/"),
+        ("put", "targets/{target}/"),
+        ("delete", "targets/{target}/"),
+        ("post", "targets/{target}/run/"),
+        ("get", "targets/{target}/analytics/"),
+        ("get", "presets/{preset}/"),
+        ("patch", "presets/{preset}/"),
+        ("delete", "presets/{preset}/"),
+        ("get", "schedules/{schedule}/"),
+        ("patch", "schedules/{schedule}/"),
+        ("delete", "schedules/{schedule}/"),
+        ("get", "jobs/{job}/"),
+        ("get", "results/{result}/"),
+    ],
+)
 def test_company_b_gets_404_on_company_a_objects(api, world, a, queued, method, path):
     api.as_user(world.user("b", "company_admin"))
     url = f"{P}/" + path.format(**{name: obj.pk for name, obj in a.items()})
-    payload = {"name": "hijacked", "url": "http://127.0.0.1:1/", "enabled": False, "interval_seconds": 60,
-               "description": "hijacked", "project": str(a["project"].pk)}
+    payload = {
+        "name": "hijacked",
+        "url": "http://127.0.0.1:1/",
+        "enabled": False,
+        "interval_seconds": 60,
+        "description": "hijacked",
+        "project": str(a["project"].pk),
+    }
     response = getattr(api, method)(url, payload, format="json")
     assert response.status_code == 404, (url, response.status_code, response.content)
     assert Project.objects.get(pk=a["project"].pk).name == "A-project"
@@ -87,8 +116,11 @@ def test_created_objects_are_stamped_with_the_callers_company(api, world, site):
     api.as_user(world.user("b", "company_admin"))
     project = api.post(f"{P}/projects/", {"name": "mine", "company": str(world.a.pk)}, format="json").json()
     assert Project.objects.get(pk=project["id"]).company_id == world.b.pk
-    target = api.post(f"{P}/targets/", {"project": project["id"], "url": site.url("/feed.xml"),
-                                        "company": str(world.a.pk)}, format="json").json()
+    target = api.post(
+        f"{P}/targets/",
+        {"project": project["id"], "url": site.url("/feed.xml"), "company": str(world.a.pk)},
+        format="json",
+    ).json()
     assert Target.objects.get(pk=target["id"]).company_id == world.b.pk
     preset = api.post(f"{P}/presets/", {"name": "p", "company": str(world.a.pk)}, format="json").json()
     assert Preset.objects.get(pk=preset["id"]).company_id == world.b.pk

@@ -18,8 +18,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def _migrate(db_name, *target):
     env = {**os.environ, "MONGODB_NAME": db_name}
-    done = subprocess.run([sys.executable, "manage.py", "migrate", *target, "--no-input"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "migrate", *target, "--no-input"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -33,42 +39,61 @@ def old_db():
 
 
 def _result(company, project, target, day, title, text, label, compound):
-    return {"company_id": company, "project_id": project, "target_id": target, "platform": "article",
-            "published_at": datetime(2024, 3, day, 12), "content_hash": uuid.uuid4().hex,
-            "terms": list(dict.fromkeys(title + text)), "search": {"title": title, "text": text},
-            "analysis": {"sentiment": {"label": label, "compound": compound, "positive": 0, "neutral": 1,
-                                       "negative": 0}} if label else None}
+    return {
+        "company_id": company,
+        "project_id": project,
+        "target_id": target,
+        "platform": "article",
+        "published_at": datetime(2024, 3, day, 12),
+        "content_hash": uuid.uuid4().hex,
+        "terms": list(dict.fromkeys(title + text)),
+        "search": {"title": title, "text": text},
+        "analysis": {"sentiment": {"label": label, "compound": compound, "positive": 0, "neutral": 1, "negative": 0}}
+        if label
+        else None,
+    }
 
 
 def test_0004_backfills_postings_and_rollups(old_db):
     company, project, target = ObjectId(), ObjectId(), ObjectId()
     old_db.targets.insert_one({"_id": target, "company_id": company, "project_id": project})  # read per target
-    old_db.results.insert_many([
-        _result(company, project, target, 4, ["lantern"], ["lantern", "battery"], "positive", 0.5),
-        _result(company, project, target, 4, ["kettle"], ["water"], "negative", -0.25),
-        _result(company, project, target, 30, [], ["kettle"], None, None),
-    ])
+    old_db.results.insert_many(
+        [
+            _result(company, project, target, 4, ["lantern"], ["lantern", "battery"], "positive", 0.5),
+            _result(company, project, target, 4, ["kettle"], ["water"], "negative", -0.25),
+            _result(company, project, target, 30, [], ["kettle"], None, None),
+        ]
+    )
     assert "result_company_terms" in old_db.results.index_information()
 
     _migrate(old_db.name)
     by_title = {tuple(doc["search"]["title"]): doc["terms"] for doc in old_db.results.find()}
-    assert by_title == {("lantern",): ["15:lantern", "5:battery"], ("kettle",): ["10:kettle", "5:water"],
-                        (): ["5:kettle"]}
+    assert by_title == {
+        ("lantern",): ["15:lantern", "5:battery"],
+        ("kettle",): ["10:kettle", "5:water"],
+        (): ["5:kettle"],
+    }
     indexes = old_db.results.index_information()
     assert "result_company_terms" not in indexes
     assert indexes["result_company_postings"]["key"] == [("company_id", 1), ("terms", 1), ("published_at", -1)]
-    rollups = {(doc["target_id"], doc["platform"]): doc for doc in old_db.scraping_sentiment_rollups.find(
-        {"company_id": company})}
+    rollups = {
+        (doc["target_id"], doc["platform"]): doc
+        for doc in old_db.scraping_sentiment_rollups.find({"company_id": company})
+    }
     assert set(rollups) == {(target, "article"), (None, None)}  # the target's month, the company's month
     assert rollups[(target, "article")]["project_id"] == project
     assert rollups[(target, "article")]["days"] == {
         "04": {"positive": 1, "positive_sum": 0.5, "negative": 1, "negative_sum": -0.25},
-        "30": {"unscored": 1}}
+        "30": {"unscored": 1},
+    }
     assert rollups[(None, None)]["days"] == rollups[(target, "article")]["days"]
 
     _migrate(old_db.name, "scraping", "0003")
     assert {tuple(doc["search"]["title"]): doc["terms"] for doc in old_db.results.find()} == {
-        ("lantern",): ["lantern", "battery"], ("kettle",): ["kettle", "water"], (): ["kettle"]}
+        ("lantern",): ["lantern", "battery"],
+        ("kettle",): ["kettle", "water"],
+        (): ["kettle"],
+    }
     _migrate(old_db.name)
     _migrate(old_db.name)  # nothing left to do
     assert {tuple(doc["search"]["title"]): doc["terms"] for doc in old_db.results.find()} == by_title
@@ -82,8 +107,10 @@ def test_0008_recomputes_postings_and_sentiment(old_db):
     _migrate(old_db.name, "scraping", "0007")
     company, project, target = ObjectId(), ObjectId(), ObjectId()
     old_db.targets.insert_one({"_id": target, "company_id": company, "project_id": project})
-    text = ("The screen is gorgeous and I absolutely love the camera, best phone I have owned! "
-            "But the battery is terrible, it dies by noon and charging is awful.")
+    text = (
+        "The screen is gorgeous and I absolutely love the camera, best phone I have owned! "
+        "But the battery is terrible, it dies by noon and charging is awful."
+    )
     doc = _result(company, project, target, 5, ["phone"], ["screen"], "positive", 0.82)
     doc["content"] = {"title": "Phone phone", "text": text, "author": "", "url": "https://x.example/1"}
     old_db.results.insert_one(doc)
@@ -108,12 +135,16 @@ def test_0011_merges_the_versions_of_a_url_and_keys_every_result(old_db):
     company, project, target = ObjectId(), ObjectId(), ObjectId()
     old_db.targets.insert_one({"_id": target, "company_id": company, "project_id": project})
     page = "https://x.example/lantern"
-    old, new = (_result(company, project, target, day, ["lantern"], [], label, compound)
-                for day, label, compound in ((4, "positive", 0.6), (6, "negative", -0.5)))
+    old, new = (
+        _result(company, project, target, day, ["lantern"], [], label, compound)
+        for day, label, compound in ((4, "positive", 0.6), (6, "negative", -0.5))
+    )
     review = _result(company, project, target, 4, ["kettle"], [], "neutral", 0.0)
-    for doc, platform, url, created in ((old, "article", page, datetime(2024, 3, 4, 13)),
-                                        (new, "article", page, datetime(2024, 3, 6, 13)),
-                                        (review, "reviews", page, datetime(2024, 3, 4, 13))):
+    for doc, platform, url, created in (
+        (old, "article", page, datetime(2024, 3, 4, 13)),
+        (new, "article", page, datetime(2024, 3, 6, 13)),
+        (review, "reviews", page, datetime(2024, 3, 4, 13)),
+    ):
         doc.update(platform=platform, created_at=created, content={"title": "t", "text": "x", "url": url})
     old_db.results.insert_many([old, new, review])  # `new` after `old`: a larger _id
 
@@ -122,13 +153,26 @@ def test_0011_merges_the_versions_of_a_url_and_keys_every_result(old_db):
     assert set(stored) == {new["_id"], review["_id"]}
     kept = stored[new["_id"]]
     assert (kept["item_key"], kept["created_at"], kept["changed_at"], kept["change_count"]) == (
-        page, datetime(2024, 3, 4, 13), datetime(2024, 3, 6, 13), 1)
+        page,
+        datetime(2024, 3, 4, 13),
+        datetime(2024, 3, 6, 13),
+        1,
+    )
     assert stored[review["_id"]]["item_key"] == review["content_hash"]
-    days = {(doc["company_id"], doc["target_id"], key): cell for doc in old_db.scraping_sentiment_rollups.find()
-            for key, cell in doc["days"].items()}
+    days = {
+        (doc["company_id"], doc["target_id"], key): cell
+        for doc in old_db.scraping_sentiment_rollups.find()
+        for key, cell in doc["days"].items()
+    }
     neutral, negative = {"neutral": 1, "neutral_sum": 0.0}, {"negative": 1, "negative_sum": -0.5}
-    assert days == {(company, target, "04"): neutral, (company, None, "04"): neutral, (None, None, "04"): neutral,
-                    (company, target, "06"): negative, (company, None, "06"): negative, (None, None, "06"): negative}
+    assert days == {
+        (company, target, "04"): neutral,
+        (company, None, "04"): neutral,
+        (None, None, "04"): neutral,
+        (company, target, "06"): negative,
+        (company, None, "06"): negative,
+        (None, None, "06"): negative,
+    }
     index = old_db.results.index_information()["result_target_item_key_uniq"]
     assert index["unique"] and "partialFilterExpression" not in index
     with pytest.raises(pymongo.errors.DuplicateKeyError):

@@ -53,16 +53,19 @@ def test_item2_robots_txt_answering_503_is_reported_as_such(world, site):
 
 
 def _page(body_text: str, day: int) -> Reply:
-    html = (f"<html><head><title>Lantern review</title>"
-            f"<meta property='article:published_time' content='2024-03-{day:02d}T10:00:00Z'></head>"
-            f"<body><article><h1>Lantern review</h1><p>{body_text}</p></article></body></html>")
+    html = (
+        f"<html><head><title>Lantern review</title>"
+        f"<meta property='article:published_time' content='2024-03-{day:02d}T10:00:00Z'></head>"
+        f"<body><article><h1>Lantern review</h1><p>{body_text}</p></article></body></html>"
+    )
     return Reply(body=html.encode())
 
 
 def _counts(company, project) -> dict:
     report = analytics.sentiment_analytics(company=company, filters=selectors.ResultFilters(project=project.pk))
-    return {row["period"]: (row["count"], row["positive"], row["negative"]) for row in report["series"]
-            if row["count"]} | {"total": report["totals"]["count"]}
+    return {
+        row["period"]: (row["count"], row["positive"], row["negative"]) for row in report["series"] if row["count"]
+    } | {"total": report["totals"]["count"]}
 
 
 def _rebuilt_agrees(company, project, expected: dict) -> None:
@@ -100,29 +103,38 @@ def test_item4_changed_page_is_one_result_counted_once(world, site):
 
 
 def _feed(*entries) -> Reply:
-    items = "".join(f"<item><title>{title}</title><link>https://example.org/posts/{slug}</link>"
-                    f"<pubDate>{day} Mar 2024 08:00:00 GMT</pubDate><description>{text}</description></item>"
-                    for slug, title, day, text in entries)
-    return Reply(body=f'<?xml version="1.0"?><rss version="2.0"><channel><title>News</title>'
-                      f"<link>https://example.org/</link>{items}</channel></rss>".encode(), content_type=XML)
+    items = "".join(
+        f"<item><title>{title}</title><link>https://example.org/posts/{slug}</link>"
+        f"<pubDate>{day} Mar 2024 08:00:00 GMT</pubDate><description>{text}</description></item>"
+        for slug, title, day, text in entries
+    )
+    return Reply(
+        body=f'<?xml version="1.0"?><rss version="2.0"><channel><title>News</title>'
+        f"<link>https://example.org/</link>{items}</channel></rss>".encode(),
+        content_type=XML,
+    )
 
 
 def test_item4_changed_feed_entry_is_one_result_counted_once(world, site):
     calm = ("calm", "Opening hours", "Wed, 06", "The shop opens at nine on weekdays.")
-    url = site.route("/news.xml", _feed(("blend", "New blend", "Mon, 04", "Our new blend is wonderful, we love it."),
-                                        calm))
+    url = site.route(
+        "/news.xml", _feed(("blend", "New blend", "Mon, 04", "Our new blend is wonderful, we love it."), calm)
+    )
     project = make_project(world.a)
     make_target(project, url, platform="feed")
     _run(project)
     assert _counts(world.a, project) == {"2024-03-04": (1, 1, 0), "2024-03-06": (1, 0, 0), "total": 2}
     blend = Result.objects.get(project=project, item_key="https://example.org/posts/blend")
 
-    site.route("/news.xml", _feed(("blend", "New blend", "Tue, 05", "Recalled: the blend is awful, a terrible mistake."),
-                                  calm))
+    site.route(
+        "/news.xml", _feed(("blend", "New blend", "Tue, 05", "Recalled: the blend is awful, a terrible mistake."), calm)
+    )
     _run(project)
     assert Result.objects.filter(project=project).count() == 2
     changed = Result.objects.get(pk=blend.pk)
-    assert changed.sentiment.label == "negative" and changed.change_count == 1 and changed.created_at == blend.created_at
+    assert (
+        changed.sentiment.label == "negative" and changed.change_count == 1 and changed.created_at == blend.created_at
+    )
     expected = {"2024-03-05": (1, 0, 1), "2024-03-06": (1, 0, 0), "total": 2}  # the entry's new date and label
     assert _counts(world.a, project) == expected
     _rebuilt_agrees(world.a, project, expected)
@@ -133,8 +145,11 @@ def test_item4_result_lookup_by_item_url_is_planned_on_its_index(world):
 
     project = make_project(world.a)
     target = make_target(project, "http://127.0.0.1:9/news.xml", platform="feed")
-    ingest.ingest(target=target, platform="feed", items=[
-        Item(title=f"Entry {i}", text="Fine.", url=f"https://example.org/{i}") for i in range(30)])
+    ingest.ingest(
+        target=target,
+        platform="feed",
+        items=[Item(title=f"Entry {i}", text="Fine.", url=f"https://example.org/{i}") for i in range(30)],
+    )
     query = raw(Result, company=world.a).match({"target_id": target.pk, "item_key": {"$in": ["https://example.org/3"]}})
     plan = connection.get_collection("results").find(query).explain()
     assert "result_target_item_key_uniq" in str(plan["queryPlanner"]["winningPlan"]) and "COLLSCAN" not in str(plan)
@@ -145,13 +160,17 @@ def test_item4_concurrent_ingests_of_one_url_make_one_result(world, monkeypatch)
     project = make_project(world.a)
     target = make_target(project, "http://127.0.0.1:9/a-page", platform="article")
     day = datetime(2024, 3, 4, tzinfo=UTC)
-    ingest.ingest(target=target, platform="article",
-                  items=[Item(title="Lantern", text="I love it.", url=target.url, date=day)])
+    ingest.ingest(
+        target=target, platform="article", items=[Item(title="Lantern", text="I love it.", url=target.url, date=day)]
+    )
     # As if another job stored the page a moment before this one looked: no hash, no url known.
     monkeypatch.setattr(ingest, "_existing", lambda target, digests: set())
     monkeypatch.setattr(ingest, "_stored_items", lambda target, urls: {})
-    stats = ingest.ingest(target=target, platform="article",
-                          items=[Item(title="Lantern", text="I hate it, awful.", url=target.url, date=day)])
+    stats = ingest.ingest(
+        target=target,
+        platform="article",
+        items=[Item(title="Lantern", text="I hate it, awful.", url=target.url, date=day)],
+    )
     assert (stats.created, stats.updated, stats.duplicates) == (0, 0, 1)
     assert Result.objects.filter(target=target).count() == 1
     assert _counts(world.a, project)["total"] == 1
@@ -161,13 +180,18 @@ def test_item4_two_jobs_updating_one_item_move_its_count_once(world):
     project = make_project(world.a)
     target = make_target(project, "http://127.0.0.1:9/a-page", platform="article")
     day = datetime(2024, 3, 4, tzinfo=UTC)
-    ingest.ingest(target=target, platform="article",
-                  items=[Item(title="Lantern", text="I love it.", url=target.url, date=day)])
+    ingest.ingest(
+        target=target, platform="article", items=[Item(title="Lantern", text="I love it.", url=target.url, date=day)]
+    )
     stored = ingest._stored_items(target, {target.url})  # what both jobs read
-    first = ingest.build_result(item=Item(title="Lantern", text="I hate it, awful.", url=target.url, date=day),
-                                target=target, platform="article")
-    second = ingest.build_result(item=Item(title="Lantern", text="It is blue.", url=target.url, date=day),
-                                 target=target, platform="article")
+    first = ingest.build_result(
+        item=Item(title="Lantern", text="I hate it, awful.", url=target.url, date=day),
+        target=target,
+        platform="article",
+    )
+    second = ingest.build_result(
+        item=Item(title="Lantern", text="It is blue.", url=target.url, date=day), target=target, platform="article"
+    )
     now = datetime.now(UTC)
     assert ingest._update_changed([(stored[target.url], first)], now) == 1
     assert ingest._update_changed([(stored[target.url], second)], now) == 0  # the version it read is gone

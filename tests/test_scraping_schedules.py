@@ -34,8 +34,11 @@ def test_project_schedule_endpoint(manager, world):
     created = manager.put(url, {"enabled": True}, format="json")
     assert created.status_code == 201, created.content
     schedule = Schedule.objects.get(pk=created.json()["id"])
-    assert (schedule.task, schedule.target_id, schedule.kwargs) == (RUN_PROJECT_TASK, str(project.pk),
-                                                                   {"project_id": str(project.pk)})
+    assert (schedule.task, schedule.target_id, schedule.kwargs) == (
+        RUN_PROJECT_TASK,
+        str(project.pk),
+        {"project_id": str(project.pk)},
+    )
     assert schedule.company_id == world.a.pk and schedule.interval_seconds == 7200 and schedule.enabled
     assert timezone.now() + timedelta(seconds=7100) < schedule.next_run < timezone.now() + timedelta(seconds=7300)
     assert created.json()["project"] == str(project.pk)
@@ -52,8 +55,9 @@ def test_project_schedule_endpoint(manager, world):
 
 def test_schedules_viewset_lists_only_scraping_schedules(manager, world):
     project, other = make_project(world.a, name="One"), make_project(world.a, name="Two")
-    Schedule.objects.create(company=world.a, name="cleanup", task="tenants.tasks.dispatch_schedules",
-                            target_id="x", next_run=timezone.now())
+    Schedule.objects.create(
+        company=world.a, name="cleanup", task="tenants.tasks.dispatch_schedules", target_id="x", next_run=timezone.now()
+    )
     created = manager.post(f"{P}/schedules/", {"project": str(project.pk), "interval_seconds": 3600}, format="json")
     assert created.status_code == 201, created.content
     again = manager.post(f"{P}/schedules/", {"project": str(project.pk)}, format="json")
@@ -61,16 +65,16 @@ def test_schedules_viewset_lists_only_scraping_schedules(manager, world):
     listed = manager.get(f"{P}/schedules/").json()
     assert [s["project"] for s in listed["results"]] == [str(project.pk)]
     schedule_id = created.json()["id"]
-    moved = manager.patch(f"{P}/schedules/{schedule_id}/", {"project": str(other.pk), "enabled": False},
-                          format="json")
+    moved = manager.patch(f"{P}/schedules/{schedule_id}/", {"project": str(other.pk), "enabled": False}, format="json")
     assert moved.status_code == 200 and moved.json()["project"] == str(project.pk) and not moved.json()["enabled"]
     writer = manager.as_user(world.user("a", "content_writer"))
     assert writer.patch(f"{P}/schedules/{schedule_id}/", {"enabled": True}, format="json").status_code == 403
 
 
 def test_a_project_created_with_its_schedule_and_purged_with_it(manager, world):
-    response = manager.post(f"{P}/projects/", {"name": "Hourly", "preset": "advanced", "schedule_enabled": True},
-                            format="json")
+    response = manager.post(
+        f"{P}/projects/", {"name": "Hourly", "preset": "advanced", "schedule_enabled": True}, format="json"
+    )
     assert response.status_code == 201
     schedule = Schedule.objects.get(target_id=response.json()["id"])
     assert schedule.interval_seconds == 900 and schedule.enabled  # the preset's interval
@@ -104,8 +108,9 @@ def test_run_project_skips_inactive_and_running_projects(world, site):
     assert tasks.run_project(str(project.pk)) is None and ScrapeJob.objects.count() == 0
     Project.objects.filter(pk=project.pk).update(status=Project.ACTIVE)
     live = jobs.create_job(project=project, trigger="schedule")
-    ScrapeJob.objects.filter(pk=live.pk).update(status=ScrapeJob.RUNNING,
-                                                lease_until=timezone.now() + timedelta(minutes=5))
+    ScrapeJob.objects.filter(pk=live.pk).update(
+        status=ScrapeJob.RUNNING, lease_until=timezone.now() + timedelta(minutes=5)
+    )
     assert tasks.run_project(str(project.pk)) is None and ScrapeJob.objects.count() == 1
     # Its worker was lost: the lease ran out, the next scheduled run takes the job over.
     ScrapeJob.objects.filter(pk=live.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
@@ -118,9 +123,14 @@ def test_a_job_held_by_a_live_worker_is_not_run_and_a_lost_one_resumes(world, si
     done = make_target(project, site.url("/feed.xml"))
     rest = make_target(project, site.url("/products/kettle"))
     job = jobs.create_job(project=project)
-    ScrapeJob.objects.filter(pk=job.pk).update(status=ScrapeJob.RUNNING, targets_total=2, targets_done=1,
-                                               done_targets=[done.pk], started_at=timezone.now(),
-                                               lease_until=timezone.now() + timedelta(minutes=5))
+    ScrapeJob.objects.filter(pk=job.pk).update(
+        status=ScrapeJob.RUNNING,
+        targets_total=2,
+        targets_done=1,
+        done_targets=[done.pk],
+        started_at=timezone.now(),
+        lease_until=timezone.now() + timedelta(minutes=5),
+    )
     assert jobs.run_job(job_id=job.pk) is None and site.requests == []
     ScrapeJob.objects.filter(pk=job.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
     resumed = jobs.run_job(job_id=job.pk)

@@ -22,8 +22,9 @@ DAY = datetime(2024, 3, 1, tzinfo=UTC)
 def _add(target, platform="article", **items):
     """items: name=(title, text, days after DAY)."""
     for title, text, days in items.values():
-        ingest.ingest(target=target, items=[Item(title=title, text=text, date=DAY + timedelta(days=days))],
-                      platform=platform)
+        ingest.ingest(
+            target=target, items=[Item(title=title, text=text, date=DAY + timedelta(days=days))], platform=platform
+        )
 
 
 @pytest.fixture
@@ -32,10 +33,13 @@ def corpus(world):
     other = make_project(world.a, name="Kitchen")
     target = make_target(project, "http://127.0.0.1:9/lights")
     second = make_target(other, "http://127.0.0.1:9/kitchen")
-    _add(target, r1=("Lantern battery test", "The lantern battery lasts all night. Wonderful!", 0),
-         r2=("Lantern review", "The battery is fine.", 1),
-         r3=("Garden news", "A lantern and a battery, sadly broken and awful.", 2),
-         r5=("Kettle", "It boils water.", 4))
+    _add(
+        target,
+        r1=("Lantern battery test", "The lantern battery lasts all night. Wonderful!", 0),
+        r2=("Lantern review", "The battery is fine.", 1),
+        r3=("Garden news", "A lantern and a battery, sadly broken and awful.", 2),
+        r5=("Kettle", "It boils water.", 4),
+    )
     _add(second, platform="reviews", r4=("Battery", "Nothing else to say.", 3))
     # Company B has the best match of all: never shown to A.
     b_target = make_target(make_project(world.b), "http://127.0.0.1:9/b")
@@ -50,8 +54,12 @@ def _titles(found):
 def test_ranked_by_weighted_score_then_newest(world, corpus):
     found = selectors.search(company=world.a, query="lanterns battery")
     assert found.count() == 4
-    assert _titles(found) == [("Lantern battery test", 30), ("Lantern review", 15), ("Battery", 10),
-                              ("Garden news", 10)]
+    assert _titles(found) == [
+        ("Lantern battery test", 30),
+        ("Lantern review", 15),
+        ("Battery", 10),
+        ("Garden news", 10),
+    ]
 
 
 def test_filters(world, corpus):
@@ -59,14 +67,18 @@ def test_filters(world, corpus):
     by = selectors.ResultFilters
 
     def titles(**filters):
-        return [r.content.title for r in selectors.search(company=world.a, query="lantern battery",
-                                                          filters=by(**filters))[0:100]]
+        return [
+            r.content.title
+            for r in selectors.search(company=world.a, query="lantern battery", filters=by(**filters))[0:100]
+        ]
 
     assert titles(project=project.pk) == ["Lantern battery test", "Lantern review", "Garden news"]
     assert titles(target=second.pk) == titles(platform="reviews") == ["Battery"]
     assert titles(sentiment="negative") == ["Garden news"]
     assert titles(date_from=DAY + timedelta(days=1), date_to=DAY + timedelta(days=2)) == [
-        "Lantern review", "Garden news"]
+        "Lantern review",
+        "Garden news",
+    ]
     assert titles(project=world.b.pk) == []  # a foreign id matches nothing
 
 
@@ -75,7 +87,9 @@ def test_api_search_is_paginated_and_scoped(api, world, corpus):
     page = api.get("/api/v1/scraping/results/search/?q=lantern+battery&page_size=2").json()
     assert page["count"] == 4 and page["count_exact"] is True and page["next"] and page["previous"] is None
     assert [(r["content"]["title"], r["score"]) for r in page["results"]] == [
-        ("Lantern battery test", 30), ("Lantern review", 15)]
+        ("Lantern battery test", 30),
+        ("Lantern review", 15),
+    ]
     assert "terms" not in page["results"][0] and "search" not in page["results"][0]
     second = api.get(page["next"]).json()
     assert [r["content"]["title"] for r in second["results"]] == ["Battery", "Garden news"]
@@ -109,12 +123,16 @@ def test_results_store_weighted_postings(world, corpus):
 def test_the_search_uses_the_postings_index(world, corpus):
     results = connection.get_collection("results")
     match = selectors.search(company=world.a, query="lantern").pipeline()[0]
-    plan = str(results.database.command(
-        "explain", {"aggregate": "results", "pipeline": [match], "cursor": {}}, verbosity="queryPlanner"))
+    plan = str(
+        results.database.command(
+            "explain", {"aggregate": "results", "pipeline": [match], "cursor": {}}, verbosity="queryPlanner"
+        )
+    )
     assert "IXSCAN" in plan and "result_company_postings" in plan and "COLLSCAN" not in plan
     # What the client-side walk sends: company, one weighted posting, a date window.
-    window = raw(Result, company=world.a).match({"terms": "15:lantern",
-                                                 "published_at": {"$gte": DAY, "$lt": DAY + timedelta(days=2)}})
+    window = raw(Result, company=world.a).match(
+        {"terms": "15:lantern", "published_at": {"$gte": DAY, "$lt": DAY + timedelta(days=2)}}
+    )
     find_plan = str(results.find(window).explain())
     assert "result_company_postings" in find_plan and "COLLSCAN" not in find_plan
 
@@ -125,16 +143,22 @@ def test_server_and_client_scoring_rank_alike(world, corpus, settings):
     assert selectors.scores_on_server() is True
     for query in ("lantern battery", "battery", "garden kettle water"):
         terms = selectors.search(company=world.a, query=query).terms
-        both = [selectors.SearchResults(company=world.a, terms=terms, filters=selectors.ResultFilters(),
-                                        on_server=mode) for mode in (True, False)]
+        both = [
+            selectors.SearchResults(company=world.a, terms=terms, filters=selectors.ResultFilters(), on_server=mode)
+            for mode in (True, False)
+        ]
         assert both[0].count() == both[1].count()
         assert _titles(both[0]) == _titles(both[1]), query
         assert [r.pk for r in both[0][1:3]] == [r.pk for r in both[1][1:3]]
 
 
 def _client(company, query, **filters):
-    return selectors.SearchResults(company=company, terms=selectors.search(company=company, query=query).terms,
-                                   filters=selectors.ResultFilters(**filters), on_server=False)
+    return selectors.SearchResults(
+        company=company,
+        terms=selectors.search(company=company, query=query).terms,
+        filters=selectors.ResultFilters(**filters),
+        on_server=False,
+    )
 
 
 def test_capped_count_is_a_lower_bound(world, corpus, settings, monkeypatch):
@@ -161,13 +185,21 @@ def random_corpus(world):
     rnd = random.Random(7)
     words = ["amber", "birch", "cedar", "dune", "ember", "fjord"]
     projects = [make_project(world.a, name="One"), make_project(world.a, name="Two")]
-    targets = [make_target(projects[0], "http://127.0.0.1:9/r1"), make_target(projects[0], "http://127.0.0.1:9/r2"),
-               make_target(projects[1], "http://127.0.0.1:9/r3")]
+    targets = [
+        make_target(projects[0], "http://127.0.0.1:9/r1"),
+        make_target(projects[0], "http://127.0.0.1:9/r2"),
+        make_target(projects[1], "http://127.0.0.1:9/r3"),
+    ]
     for n in range(80):
         title = " ".join(rnd.sample(words, rnd.randint(0, 2))) + f" r{n}"
         text = " ".join(rnd.choices(words, k=rnd.randint(1, 4))) + " great" * (n % 2) + " awful" * (n % 3 == 0)
-        ingest.ingest(target=targets[n % 3], items=[Item(title=title, text=text, date=DAY + timedelta(
-            days=rnd.randint(0, 40), hours=rnd.randint(0, 23)))], platform="article")
+        ingest.ingest(
+            target=targets[n % 3],
+            items=[
+                Item(title=title, text=text, date=DAY + timedelta(days=rnd.randint(0, 40), hours=rnd.randint(0, 23)))
+            ],
+            platform="article",
+        )
     return projects, targets
 
 
@@ -178,12 +210,21 @@ def test_the_walk_ranks_like_the_server(world, random_corpus, monkeypatch, query
     target filter read whole (few results), or walked like the others."""
     monkeypatch.setattr(selectors, "WINDOW_TARGET", 2)
     if not read_the_filter:
-        monkeypatch.setattr(selectors, "rollup_count", lambda company, filters: 10 ** 9)
+        monkeypatch.setattr(selectors, "rollup_count", lambda company, filters: 10**9)
     projects, targets = random_corpus
-    for filters in ({}, {"project": projects[0].pk}, {"target": targets[2].pk}, {"sentiment": "positive"},
-                    {"date_from": DAY + timedelta(days=10), "date_to": DAY + timedelta(days=30)}):
-        server = selectors.SearchResults(company=world.a, terms=selectors.search(company=world.a, query=query).terms,
-                                         filters=selectors.ResultFilters(**filters), on_server=True)
+    for filters in (
+        {},
+        {"project": projects[0].pk},
+        {"target": targets[2].pk},
+        {"sentiment": "positive"},
+        {"date_from": DAY + timedelta(days=10), "date_to": DAY + timedelta(days=30)},
+    ):
+        server = selectors.SearchResults(
+            company=world.a,
+            terms=selectors.search(company=world.a, query=query).terms,
+            filters=selectors.ResultFilters(**filters),
+            on_server=True,
+        )
         expected = [(r.pk, r.score) for r in server[0:100]]
         assert expected and server.count() == len(expected)
         walked = _client(world.a, query, **filters)
@@ -235,13 +276,17 @@ def test_ranked_by_term_frequency_title_10_text_5(world):
     """10 x the word's count in the title + 5 x its count in the text (each capped at
     analysis.TF_CAP), the same on the server and in the client-side walk."""
     target = make_target(make_project(world.a, name="Kettles"), "http://127.0.0.1:9/kettles")
-    _add(target, once=("Review", "The kettle is fine.", 0),
-         thrice=("Review", "Kettle, kettle, kettle: I say it three times.", 1),
-         titled=("Kettle review", "It boils.", 2),
-         many=("Kettle kettle", "kettle " * 9, 3))
+    _add(
+        target,
+        once=("Review", "The kettle is fine.", 0),
+        thrice=("Review", "Kettle, kettle, kettle: I say it three times.", 1),
+        titled=("Kettle review", "It boils.", 2),
+        many=("Kettle kettle", "kettle " * 9, 3),
+    )
     for on_server in (True, False):
-        found = selectors.SearchResults(company=world.a, terms=["kettle"], filters=selectors.ResultFilters(),
-                                        on_server=on_server)
+        found = selectors.SearchResults(
+            company=world.a, terms=["kettle"], filters=selectors.ResultFilters(), on_server=on_server
+        )
         ranked = [(r.content.text[:6], r.score) for r in found[0:10]]
         assert ranked == [("kettle", 40), ("Kettle", 15), ("It boi", 10), ("The ke", 5)], on_server
 

@@ -15,8 +15,10 @@ from tenants import webhooks
 from tenants.models import User, Webhook
 from tests.migration_support import fresh_db, manage  # noqa: F401
 
-PLUGIN_KEYS = {"wordpress": {"user": "editor", "key": "wp-app-password-0123456789"},
-               "shopify": {"key": "shpat_0123456789abcdef"}}
+PLUGIN_KEYS = {
+    "wordpress": {"user": "editor", "key": "wp-app-password-0123456789"},
+    "shopify": {"key": "shpat_0123456789abcdef"},
+}
 
 
 def _raw(model, pk) -> dict:
@@ -30,11 +32,13 @@ def _assert_sealed(stored, plain: str) -> None:
 
 # --- at rest ------------------------------------------------------------------------------------
 
+
 def test_hole7_webhook_secret_encrypted_at_rest(api, world):
     """Before: the `webhooks` document held the secret itself. Now: only its ciphertext."""
     api.as_user(world.user("a", "company_admin"))
-    created = api.post("/api/v1/webhooks/", {"name": "crm", "url": "http://127.0.0.1:9/h", "events": ["*"]},
-                       format="json")
+    created = api.post(
+        "/api/v1/webhooks/", {"name": "crm", "url": "http://127.0.0.1:9/h", "events": ["*"]}, format="json"
+    )
     assert created.status_code == 201, created.content
     secret = created.json()["secret"]
     hook = Webhook.objects.get(pk=created.json()["id"])
@@ -81,6 +85,7 @@ def test_hole7_a_row_whose_secret_is_not_read_needs_no_key(api, world, settings)
 
 # --- the API: write-only ---------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("role", ["content_manager", "company_admin"])
 def test_hole7_plugin_keys_are_write_only_in_the_api(api, world, role):
     """Before: a content manager read every user's plugin keys in `GET /api/v1/users/`."""
@@ -119,9 +124,18 @@ def test_hole7_plugin_keys_empty_object_removes_them(api, world):
 
 # --- the admin: masked ---------------------------------------------------------------------------
 
+
 def _user_form(user, **fields):
-    return {"username": user.username, "email": user.email, "first_name": user.first_name,
-            "last_name": user.last_name, "role": user.role, "status": user.status, "is_active": "on", **fields}
+    return {
+        "username": user.username,
+        "email": user.email,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "role": user.role,
+        "status": user.status,
+        "is_active": "on",
+        **fields,
+    }
 
 
 def test_hole7_admin_masks_plugin_keys(client, world):
@@ -159,18 +173,36 @@ def test_hole7_admin_masks_the_webhook_secret(client, world):
 
 # --- the data migration -------------------------------------------------------------------------
 
+
 def test_hole7_migration_encrypts_the_plain_values_stored_before(fresh_db):
     """A database at tenants 0008 holds plain secrets; `migrate` encrypts them in place,
     is a no-op the second time, and migrating back restores the plain values."""
     name, db = fresh_db
     manage(name, "migrate", "tenants", "0008", "--no-input")
     hook_id, user_id, empty_id = ObjectId(), ObjectId(), ObjectId()
-    db.webhooks.insert_one({"_id": hook_id, "company_id": ObjectId(), "name": "old", "url": "https://example.com/h",
-                            "events": ["*"], "secret": "plain-old-secret-token-0123456789", "enabled": True})
-    db.users.insert_many([
-        {"_id": user_id, "username": "old", "email": "old@example.com", "password": "!", "plugin_keys": PLUGIN_KEYS},
-        {"_id": empty_id, "username": "empty", "email": "empty@example.com", "password": "!", "plugin_keys": {}},
-    ])
+    db.webhooks.insert_one(
+        {
+            "_id": hook_id,
+            "company_id": ObjectId(),
+            "name": "old",
+            "url": "https://example.com/h",
+            "events": ["*"],
+            "secret": "plain-old-secret-token-0123456789",
+            "enabled": True,
+        }
+    )
+    db.users.insert_many(
+        [
+            {
+                "_id": user_id,
+                "username": "old",
+                "email": "old@example.com",
+                "password": "!",
+                "plugin_keys": PLUGIN_KEYS,
+            },
+            {"_id": empty_id, "username": "empty", "email": "empty@example.com", "password": "!", "plugin_keys": {}},
+        ]
+    )
 
     manage(name, "migrate", "--no-input")
     secret = db.webhooks.find_one({"_id": hook_id})["secret"]

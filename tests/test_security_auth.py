@@ -48,11 +48,11 @@ def _bearer(access):
 
 # --- hole 1: the login throttle and a per-account lockout -----------------------------------
 
+
 def test_hole1_forwarded_for_does_not_reset_login_throttle(world, monkeypatch):
     monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, "auth", "5/min")
     user = world.user("a", "client")
-    statuses = [_sign_in(user.username, "wrong", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code
-                for n in range(6)]
+    statuses = [_sign_in(user.username, "wrong", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code for n in range(6)]
     assert statuses == [401] * 5 + [429]
     assert _sign_in(user.username, HTTP_X_FORWARDED_FOR="198.51.100.7").status_code == 429
 
@@ -62,8 +62,9 @@ def test_hole1_forwarded_for_is_trusted_only_from_configured_proxies(world, monk
     monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, "auth", "2/min")
     user = world.user("a", "client")
     # Behind one proxy, the address that proxy appended is the client's; what the client wrote is not.
-    spoofed = [_sign_in(user.username, "wrong", HTTP_X_FORWARDED_FOR=f"10.9.9.{n}, 203.0.113.5").status_code
-               for n in range(3)]
+    spoofed = [
+        _sign_in(user.username, "wrong", HTTP_X_FORWARDED_FOR=f"10.9.9.{n}, 203.0.113.5").status_code for n in range(3)
+    ]
     assert spoofed == [401, 401, 429]
     assert _sign_in(user.username, HTTP_X_FORWARDED_FOR="203.0.113.6").status_code == 200  # another client
 
@@ -122,6 +123,7 @@ def test_hole1_sign_in_works_with_redis_down(world, settings):
 
 
 # --- hole 2: members of a switched-off company -------------------------------------------------
+
 
 def _switch_off(company, *, bypass_signals=False):
     if bypass_signals:  # what another process's write looks like to this one
@@ -190,6 +192,7 @@ def test_hole2_superadmin_is_not_shut_out_by_their_company(world):
 
 # --- hole 6: a password change revokes refresh tokens ------------------------------------------
 
+
 def test_hole6_password_change_revokes_refresh_tokens(world, api):
     user = world.user("a", "client")
     first, second = _sign_in(user.username).json(), _sign_in(user.username).json()
@@ -232,11 +235,18 @@ def test_hole6_other_saves_keep_refresh_tokens(world):
 
 # --- hole 5: ./dev binds loopback; a per-checkout secret key ----------------------------------
 
+
 def _settings_in_subprocess(code, **env):
     clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "JWT_SIGNING_KEY"}}
     program = f"import django; django.setup(); from django.conf import settings; {code}"
-    return subprocess.run([sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                          env={**clean, "DJANGO_SETTINGS_MODULE": "requestdesk.settings", **env})
+    return subprocess.run(
+        [sys.executable, "-c", program],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "requestdesk.settings", **env},
+    )
 
 
 def test_hole5_secret_key_is_made_per_checkout_and_kept(tmp_path):
@@ -257,15 +267,17 @@ def test_hole5_secret_key_is_made_per_checkout_and_kept(tmp_path):
 def test_hole5_a_kept_key_starting_with_a_dollar_sign_is_read_as_it_is(tmp_path):
     kept = tmp_path / "secret-key"
     kept.write_text("$" + "k" * 49)  # get_random_secret_key() draws "$" first one time in 50
-    result = _settings_in_subprocess("print(settings.SECRET_KEY); print(settings.JWT_SIGNING_KEY)", DEBUG="1",
-                                     DATA_DIR=str(tmp_path))
+    result = _settings_in_subprocess(
+        "print(settings.SECRET_KEY); print(settings.JWT_SIGNING_KEY)", DEBUG="1", DATA_DIR=str(tmp_path)
+    )
     assert result.returncode == 0, result.stderr[-500:]
     assert result.stdout.split() == ["$" + "k" * 49] * 2
 
 
 def test_hole5_production_without_a_secret_key_refuses_to_start(tmp_path):
-    result = _settings_in_subprocess("print(settings.SECRET_KEY)", DEBUG="0", FIELD_ENCRYPTION_KEY="k",
-                                     DATA_DIR=str(tmp_path))
+    result = _settings_in_subprocess(
+        "print(settings.SECRET_KEY)", DEBUG="0", FIELD_ENCRYPTION_KEY="k", DATA_DIR=str(tmp_path)
+    )
     assert result.returncode != 0 and "SECRET_KEY is not set" in result.stderr
     assert not (tmp_path / "secret-key").exists()
 
@@ -276,18 +288,21 @@ def test_hole5_dev_up_binds_loopback_by_default():
     runserver = [line for line in lines if "manage.py runserver" in line]
     assert len(runserver) == 1 and '"$host:$port"' in runserver[0]
     assert [line.strip() for line in lines if "local host=" in line] == [
-        'local host="${BIND_HOST:-127.0.0.1}" port="${PORT:-8000}" pids=()']
+        'local host="${BIND_HOST:-127.0.0.1}" port="${PORT:-8000}" pids=()'
+    ]
 
 
 # --- hole 10: no "already exists" answer about other companies' users ---------------------------
+
 
 def test_hole10_taken_username_or_email_answers_the_same_wherever_it_is(world, api):
     client = api.as_user(world.user("a", "company_admin"))
     mine, theirs = world.user("a", "client"), world.user("b", "client")
 
     def create(username, email):
-        return client.post("/api/v1/users/", {"username": username, "email": email, "password": "a-Long-passw0rd",
-                                              "role": Role.CLIENT})
+        return client.post(
+            "/api/v1/users/", {"username": username, "email": email, "password": "a-Long-passw0rd", "role": Role.CLIENT}
+        )
 
     own_clash, other_clash = create(mine.username, "new1@example.com"), create(theirs.username, "new2@example.com")
     assert own_clash.status_code == other_clash.status_code == 400
@@ -309,14 +324,24 @@ def test_hole10_probing_usernames_is_throttled(world, api, monkeypatch):
 
 # --- hole 11: production settings ---------------------------------------------------------------
 
-PRODUCTION = {"DEBUG": "0", "SECRET_KEY": "x" * 20 + "-a-long-random-production-key-for-tests-" + "y" * 20,
-              "FIELD_ENCRYPTION_KEY": "k", "ALLOWED_HOSTS": "api.example.com"}
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "x" * 20 + "-a-long-random-production-key-for-tests-" + "y" * 20,
+    "FIELD_ENCRYPTION_KEY": "k",
+    "ALLOWED_HOSTS": "api.example.com",
+}
 
 
 def _check_deploy(**env):
     clean = {k: v for k, v in os.environ.items() if k not in {"HTTPS", "NUM_PROXIES"}}
-    return subprocess.run([sys.executable, "manage.py", "check", "--deploy"], cwd=ROOT,
-                          env={**clean, **PRODUCTION, **env}, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env={**clean, **PRODUCTION, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _security_warnings(result) -> set:
@@ -345,8 +370,13 @@ def test_hole11_tls_settings_redirect_and_send_hsts(client, settings):
 
 def _serve(port, env):
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
-    return subprocess.Popen([gunicorn, "requestdesk.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                             "--workers", "1"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [gunicorn, "requestdesk.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _get(url, deadline):
@@ -363,8 +393,13 @@ def test_hole11_debug_off_serves_admin_and_docs_without_collectstatic(tmp_path):
     """A checkout started with DEBUG=0 by hand, over real HTTP: no collected files (an empty
     STATIC_ROOT), yet the admin's login and the API docs answer, with their CSS and JS."""
     port = free_port()
-    env = {**os.environ, **PRODUCTION, "ALLOWED_HOSTS": "127.0.0.1", "STATIC_ROOT": str(tmp_path / "static"),
-           "DATA_DIR": str(tmp_path / "data")}
+    env = {
+        **os.environ,
+        **PRODUCTION,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "STATIC_ROOT": str(tmp_path / "static"),
+        "DATA_DIR": str(tmp_path / "data"),
+    }
     server = _serve(port, env)
     try:
         base = f"http://127.0.0.1:{port}"

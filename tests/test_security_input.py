@@ -40,8 +40,9 @@ class Resolver:
         turn = self.asked.get(host, 0)
         self.asked[host] = turn + 1
         addresses = self.answers[host][min(turn, len(self.answers[host]) - 1)]
-        return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
-                for a in addresses]
+        return [
+            (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in addresses
+        ]
 
 
 @pytest.fixture(autouse=True)
@@ -58,6 +59,7 @@ def receiver():
 
 
 # --- hole 3: DNS rebinding ------------------------------------------------------------------
+
 
 def test_hole3_dns_rebinding_connects_to_checked_address(world, receiver, settings, monkeypatch):
     """The guard's look-up answers a public address, every later one loopback: before, the
@@ -171,13 +173,17 @@ def test_hole3_llm_and_connector_clients_are_pinned(settings):
 
 # --- hole 9: IPv6 wrappers of private addresses -----------------------------------------
 
-@pytest.mark.parametrize("address, wrapped", [
-    ("2002:7f00:1::", "127.0.0.1"),                          # 6to4
-    ("2002:a00:1::", "10.0.0.1"),                            # 6to4
-    ("2002:a9fe:a9fe::", "169.254.169.254"),                 # 6to4 of the metadata address
-    ("2001:0:4136:e378:8000:63bf:80ff:fffe", "127.0.0.1"),   # Teredo, client 127.0.0.1
-    ("64:ff9b::c0a8:1", "192.168.0.1"),                      # NAT64
-])
+
+@pytest.mark.parametrize(
+    "address, wrapped",
+    [
+        ("2002:7f00:1::", "127.0.0.1"),  # 6to4
+        ("2002:a00:1::", "10.0.0.1"),  # 6to4
+        ("2002:a9fe:a9fe::", "169.254.169.254"),  # 6to4 of the metadata address
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", "127.0.0.1"),  # Teredo, client 127.0.0.1
+        ("64:ff9b::c0a8:1", "192.168.0.1"),  # NAT64
+    ],
+)
 def test_hole9_ipv6_wrapping_a_private_address_is_refused(settings, address, wrapped):
     settings.OUTBOUND_ALLOW_LOOPBACK = True  # loopback wrapped in IPv6 leaves the host: never allowed
     with pytest.raises(outbound.UnsafeURL, match=wrapped.replace(".", r"\.")):
@@ -202,16 +208,19 @@ def _nested(depth: int) -> str:
     return "[" * depth + "]" * depth
 
 
-@pytest.mark.parametrize("body, reason", [
-    ('{"name": "deep", "settings": %s}' % _nested(10_000), "nested"),
-    ('{"name": "deep", "settings": {"a": %s}}' % _nested(1_000), "nested"),
-    ('{"name": "big", "settings": {"n": %d}}' % 2 ** 63, "64-bit"),
-    ('{"name": "big", "settings": {"n": %d}}' % -(2 ** 63 + 1), "64-bit"),
-    ('{"name": "big", "settings": {"n": %d}}' % 10 ** 30, "64-bit"),
-    ('{"name": "nul", "settings": {"a\\u0000b": 1}}', "NUL"),
-    ('{"name": "surrogate", "settings": {"\\ud800": 1}}', "surrogate"),
-    ('{"name": "surrogate", "settings": {"k": "\\udc00"}}', "surrogate"),
-])
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        ('{"name": "deep", "settings": %s}' % _nested(10_000), "nested"),
+        ('{"name": "deep", "settings": {"a": %s}}' % _nested(1_000), "nested"),
+        ('{"name": "big", "settings": {"n": %d}}' % 2**63, "64-bit"),
+        ('{"name": "big", "settings": {"n": %d}}' % -(2**63 + 1), "64-bit"),
+        ('{"name": "big", "settings": {"n": %d}}' % 10**30, "64-bit"),
+        ('{"name": "nul", "settings": {"a\\u0000b": 1}}', "NUL"),
+        ('{"name": "surrogate", "settings": {"\\ud800": 1}}', "surrogate"),
+        ('{"name": "surrogate", "settings": {"k": "\\udc00"}}', "surrogate"),
+    ],
+)
 def test_hole8_unstorable_json_is_a_400(api, world, body, reason):
     api.as_user(world.user("a", "company_admin"))
     response = _raw_post(api, CAMPAIGNS, body)
@@ -227,21 +236,25 @@ def test_hole8_deep_json_to_the_token_endpoint_is_a_400(api, world):
 
 def test_hole8_json_field_posted_as_a_form_is_validated(api, world):
     api.as_user(world.user("a", "company_admin"))
-    for settings_text, reason in [('{"a\\u0000b": 1}', "NUL"), ('{"n": %d}' % 2 ** 64, "64-bit"),
-                                  ('{"a": %s}' % _nested(5_000), "Nested")]:
+    for settings_text, reason in [
+        ('{"a\\u0000b": 1}', "NUL"),
+        ('{"n": %d}' % 2**64, "64-bit"),
+        ('{"a": %s}' % _nested(5_000), "Nested"),
+    ]:
         response = api.post(CAMPAIGNS, {"name": "form", "settings": settings_text}, format="multipart")
         assert response.status_code == 400, response.content
         assert reason in response.json()["settings"][0]
-    ok = api.post(CAMPAIGNS, {"name": "form", "settings": '{"n": %d, "d": %s}' % (2 ** 63 - 1, _nested(20))},
-                  format="multipart")
+    ok = api.post(
+        CAMPAIGNS, {"name": "form", "settings": '{"n": %d, "d": %s}' % (2**63 - 1, _nested(20))}, format="multipart"
+    )
     assert ok.status_code == 201, ok.content
-    assert ok.json()["settings"]["n"] == 2 ** 63 - 1
+    assert ok.json()["settings"]["n"] == 2**63 - 1
 
 
 @pytest.mark.parametrize("path", [CAMPAIGNS, "/api/v1/content/tickets/", "/api/v1/users/"])
 def test_hole8_page_number_beyond_64_bits_is_a_404_not_a_500(api, world, path):
     api.as_user(world.user("a", "company_admin"))
-    for page in (str(2 ** 70), "9" * 5_000):
+    for page in (str(2**70), "9" * 5_000):
         response = api.get(path, {"page": page})
         assert response.status_code == 404 and response.json() == {"detail": "Invalid page."}
 
@@ -251,13 +264,17 @@ def test_hole8_jwt_whose_subject_is_not_an_id_is_refused(api, world, settings):
 
     import jwt
 
-    token = jwt.encode({"sub": "not-an-object-id", "type": "access", "exp": int(time.time()) + 60},
-                       settings.JWT_SIGNING_KEY, algorithm="HS256")
+    token = jwt.encode(
+        {"sub": "not-an-object-id", "type": "access", "exp": int(time.time()) + 60},
+        settings.JWT_SIGNING_KEY,
+        algorithm="HS256",
+    )
     response = api.get("/api/v1/users/me/", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 401 and response.json()["detail"]
 
 
 # --- item 6: the API answers JSON and refuses what it cannot honour ---------------------
+
 
 @pytest.mark.parametrize("path", ["/api/v1/no-such-thing/", "/api/v1/no/such/thing", "/api/v1/users/x/y/z/"])
 def test_item6_unknown_api_route_is_json_404(api, world, path, settings):
@@ -311,4 +328,3 @@ def test_item6_agent_without_a_usable_provider_is_a_400(api, world):
     assert named.status_code == 201
     LLMProvider.objects.filter(pk=usable.pk).update(is_active=False)  # later: renaming still works
     assert api.patch(f"{agents}{named.json()['id']}/", {"name": "renamed"}, format="json").status_code == 200
-

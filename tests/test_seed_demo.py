@@ -56,8 +56,27 @@ def test_negative_users_is_a_one_line_error(db):
 
 
 def _counts() -> dict:
-    models = [Company, User, Notification, Project, Target, ScrapeJob, Result, KnowledgeCollection, KnowledgeChunk,
-              Agent, Conversation, Message, Template, Component, Pipeline, Batch, Context, Campaign, Ticket]
+    models = [
+        Company,
+        User,
+        Notification,
+        Project,
+        Target,
+        ScrapeJob,
+        Result,
+        KnowledgeCollection,
+        KnowledgeChunk,
+        Agent,
+        Conversation,
+        Message,
+        Template,
+        Component,
+        Pipeline,
+        Batch,
+        Context,
+        Campaign,
+        Ticket,
+    ]
     return {model.__name__: model.objects.count() for model in models}
 
 
@@ -76,7 +95,12 @@ def test_seed_shows_every_app_to_a_demo_user_and_a_second_run_adds_nothing(db):
 
     # scraping: a completed job per project, holding the project's results
     [job] = _all(admin, "/api/v1/scraping/jobs/")
-    assert (job["status"], job["trigger"], job["results_created"], job["targets_done"]) == ("completed", "system", 10, 2)
+    assert (job["status"], job["trigger"], job["results_created"], job["targets_done"]) == (
+        "completed",
+        "system",
+        10,
+        2,
+    )
     assert len(_all(admin, f"/api/v1/scraping/results/?job={job['id']}&page_size=50")) == 10
 
     # knowledge: agents, a collection whose chunks are embedded (search finds a seeded page)
@@ -84,8 +108,9 @@ def test_seed_shows_every_app_to_a_demo_user_and_a_second_run_adds_nothing(db):
     [collection] = _all(admin, "/api/v1/knowledge/collections/")
     assert collection["chunk_count"] >= 6 and collection["embedding_dimensions"] == 384
     for mode in ("vector", "keyword", "hybrid"):
-        found = admin.post("/api/v1/knowledge/search/", {"query": "how to descale a kettle with vinegar", "mode": mode},
-                           format="json")
+        found = admin.post(
+            "/api/v1/knowledge/search/", {"query": "how to descale a kettle with vinegar", "mode": mode}, format="json"
+        )
         assert found.status_code == 200 and found.json()["results"][0]["title"] == "Kettle care and descaling", mode
 
     # conversations with messages, seen by the customer who had them
@@ -96,7 +121,10 @@ def test_seed_shows_every_app_to_a_demo_user_and_a_second_run_adds_nothing(db):
     chats = {c["contact_id"]: c for c in listed}
     assert len(listed) == 3  # the customer's own, not Globex's
     assert {k: c["status"] for k, c in chats.items()} == {
-        "demo-contact-1": "ended", "demo-contact-2": "active", "demo-contact-3": "active"}
+        "demo-contact-1": "ended",
+        "demo-contact-2": "active",
+        "demo-contact-3": "active",
+    }
     messages = _all(client, f"/api/v1/knowledge/conversations/{chats['demo-contact-1']['id']}/messages/")
     assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant"]
     assert messages[1]["metadata"]["citations"][0]["title"] == "Kettle care and descaling"
@@ -108,12 +136,16 @@ def test_seed_shows_every_app_to_a_demo_user_and_a_second_run_adds_nothing(db):
     assert len(_all(admin, "/api/v1/content/templates/")) == 1
     assert len(_all(admin, "/api/v1/content/components/")) == 3
     assert {p["name"] for p in _all(admin, "/api/v1/content/pipelines/")} == {
-        "Article Generation Pipeline", "Article Brief Pipeline"}
+        "Article Generation Pipeline",
+        "Article Brief Pipeline",
+    }
     batches = {b["name"]: b for b in _all(admin, "/api/v1/content/batches/")}
     assert {name: b["status"] for name, b in batches.items()} == {
-        "Spring briefs": "completed", "Spring articles": "failed", "Summer articles": "pending"}
-    for name, status in (("Spring briefs", "completed"), ("Spring articles", "failed"),
-                         ("Summer articles", "pending")):
+        "Spring briefs": "completed",
+        "Spring articles": "failed",
+        "Summer articles": "pending",
+    }
+    for name, status in (("Spring briefs", "completed"), ("Spring articles", "failed"), ("Summer articles", "pending")):
         contexts = _all(admin, f"/api/v1/content/contexts/?batch={batches[name]['id']}")
         assert len(contexts) == batches[name]["context_count"] > 1
         assert {c["status"] for c in contexts} == {status}

@@ -14,24 +14,35 @@ from scraping.services.extraction import Item
 from tests.content_support import llm, make_provider  # noqa: F401
 from tests.scraping_support import make_project, make_target, system_presets  # noqa: F401
 
-TWO_SIDED = ("The screen is gorgeous and I absolutely love the camera, best phone I have owned! "
-             "But the battery is terrible, it dies by noon and charging is awful.")
+TWO_SIDED = (
+    "The screen is gorgeous and I absolutely love the camera, best phone I have owned! "
+    "But the battery is terrible, it dies by noon and charging is awful."
+)
 DAY = datetime(2024, 4, 2, 9, tzinfo=UTC)
 
 
 def test_sentences_are_split_on_ends_and_lines():
     assert analysis.sentences("One. Two!  Three?\nFour\n\nFive...  six") == [
-        "One.", "Two!", "Three?", "Four", "Five...", "six"]
+        "One.",
+        "Two!",
+        "Three?",
+        "Four",
+        "Five...",
+        "six",
+    ]
 
 
-@pytest.mark.parametrize("text, label", [
-    (TWO_SIDED, "mixed"),
-    ("I love the lens, it is superb and wonderful. The strap is horrible, ugly and it broke.", "mixed"),
-    ("I love this product, it is absolutely wonderful!", "positive"),
-    ("Great kettle. I love this kettle. Boils fast and looks beautiful. The lid is a bit stiff.", "positive"),
-    ("This is the worst purchase ever. Terrible and broken.", "negative"),
-    ("The box is blue. It weighs two kilograms.", "neutral"),
-])
+@pytest.mark.parametrize(
+    "text, label",
+    [
+        (TWO_SIDED, "mixed"),
+        ("I love the lens, it is superb and wonderful. The strap is horrible, ugly and it broke.", "mixed"),
+        ("I love this product, it is absolutely wonderful!", "positive"),
+        ("Great kettle. I love this kettle. Boils fast and looks beautiful. The lid is a bit stiff.", "positive"),
+        ("This is the worst purchase ever. Terrible and broken.", "negative"),
+        ("The box is blue. It weighs two kilograms.", "neutral"),
+    ],
+)
 def test_labels(text, label):
     found = analysis.sentiment(text)
     assert found.label == label
@@ -39,8 +50,15 @@ def test_labels(text, label):
     assert all(-1 <= score <= 1 for score in found.sentences)
 
 
-@pytest.mark.parametrize("text", ["  I love this product, it is absolutely wonderful!  ", "It is blue",
-                                  "Great kettle. The lid is AWFUL!", "Not bad at all 😀"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "  I love this product, it is absolutely wonderful!  ",
+        "It is blue",
+        "Great kettle. The lid is AWFUL!",
+        "Not bad at all 😀",
+    ],
+)
 def test_sentence_scores_are_vaders_on_each_sentence(text):
     """A one-sentence text is scored once (its sentence is the text): the same numbers as VADER
     run on each sentence."""
@@ -81,10 +99,19 @@ def test_reindex_brings_stored_results_up_to_date(world):
     target = make_target(project, "http://127.0.0.1:9/old")
     ingest.ingest(target=target, items=[Item(title="Two sides", text=TWO_SIDED, date=DAY)], platform="reviews")
     results = connection.get_collection("results")
-    results.update_one({}, {"$set": {"terms": ["15:battery"], "search": {"title": [], "text": ["battery"]},
-                                     "analysis.sentiment.label": "positive"},
-                            "$unset": {"analysis.sentiment.sentences": ""}})
+    results.update_one(
+        {},
+        {
+            "$set": {
+                "terms": ["15:battery"],
+                "search": {"title": [], "text": ["battery"]},
+                "analysis.sentiment.label": "positive",
+            },
+            "$unset": {"analysis.sentiment.sentences": ""},
+        },
+    )
     from scraping.services import rollups
+
     rollups.rebuild(connection)
     before = analytics.sentiment_analytics(company=world.a, filters=selectors.ResultFilters(project=project.pk))
     assert before["totals"]["positive"] == 1 and before["totals"]["mixed"] == 0
@@ -115,8 +142,11 @@ def test_the_llm_scores_each_sentence(world, llm):
     sentiment = _ingest_llm_project(world).sentiment
     assert sentiment.sentences == [0.1, 0.9, -0.8] and sentiment.label == "mixed"
     assert sentiment.compound == pytest.approx(0.0667, abs=1e-4)
-    assert (sentiment.positive, sentiment.neutral, sentiment.negative) == (pytest.approx(2 / 3, abs=1e-3), 0.0,
-                                                                            pytest.approx(1 / 3, abs=1e-3))
+    assert (sentiment.positive, sentiment.neutral, sentiment.negative) == (
+        pytest.approx(2 / 3, abs=1e-3),
+        0.0,
+        pytest.approx(1 / 3, abs=1e-3),
+    )
     [request] = llm.requests
     assert request["model"] == "gpt-test"
     assert request["messages"][-1]["content"].startswith("1. Two sides.\n2. The screen is gorgeous")
@@ -129,8 +159,10 @@ def test_an_agreeing_llm_answer_gets_the_overall_label(world, llm):
     assert sentiment.label == "negative" and sentiment.compound == -0.75
 
 
-@pytest.mark.parametrize("step", [("answer", "I think it is mostly positive."), ("answer", '{"scores": [1]}'),
-                                  ("status", 500), ("status", 401)])
+@pytest.mark.parametrize(
+    "step",
+    [("answer", "I think it is mostly positive."), ("answer", '{"scores": [1]}'), ("status", 500), ("status", 401)],
+)
 def test_a_failing_provider_falls_back_to_vader(world, llm, step):
     make_provider(world.a, llm)
     llm.fail_with = step[1] if step[0] == "status" else None
@@ -182,5 +214,9 @@ def test_the_llm_engine_needs_a_usable_provider(api, world, llm):
 
     make_provider(world.a, llm, name="usable")
     assert api.patch(url, {"config": {"sentiment": "llm"}}, format="json").json()["config"]["sentiment"] == "llm"
-    assert api.post("/api/v1/scraping/projects/", {"name": "New", "preset": "judged"},
-                    format="json").json()["config"]["sentiment"] == "llm"
+    assert (
+        api.post("/api/v1/scraping/projects/", {"name": "New", "preset": "judged"}, format="json").json()["config"][
+            "sentiment"
+        ]
+        == "llm"
+    )

@@ -32,10 +32,17 @@ from tests.scraping_support import fast_scraping, make_project, make_target, sys
 pytestmark = pytest.mark.django_db
 
 ROUTES = {
-    Ticket: "content/tickets", Campaign: "content/campaigns", Template: "content/templates",
-    Component: "content/components", Pipeline: "content/pipelines", Agent: "knowledge/agents",
-    KnowledgeCollection: "knowledge/collections", Conversation: "knowledge/conversations",
-    Project: "scraping/projects", Target: "scraping/targets", Webhook: "webhooks",
+    Ticket: "content/tickets",
+    Campaign: "content/campaigns",
+    Template: "content/templates",
+    Component: "content/components",
+    Pipeline: "content/pipelines",
+    Agent: "knowledge/agents",
+    KnowledgeCollection: "knowledge/collections",
+    Conversation: "knowledge/conversations",
+    Project: "scraping/projects",
+    Target: "scraping/targets",
+    Webhook: "webhooks",
 }
 
 
@@ -138,8 +145,9 @@ def test_a_deleted_collection_is_not_searched_and_its_chunks_are_hidden(api, wor
     api.as_user(world.user("a", "company_admin"))
 
     def hits():
-        response = api.post("/api/v1/knowledge/search/", {"query": "private pricing sheet", "mode": "keyword"},
-                            format="json")
+        response = api.post(
+            "/api/v1/knowledge/search/", {"query": "private pricing sheet", "mode": "keyword"}, format="json"
+        )
         assert response.status_code == 200, response.content
         return response.json()["results"]
 

@@ -16,7 +16,11 @@ def test_the_embedded_server_is_probed_once_and_told_apart(db, settings):
     caps = connection.capabilities
     assert caps.kind == "secantus"
     assert (caps.text_index, caps.ordered_index_sort, caps.cheap_counts, caps.cheap_find_and_modify) == (
-        False, False, False, False)
+        False,
+        False,
+        False,
+        False,
+    )
     assert list(base._PROBED) == [connection.settings_dict["HOST"]]
     base._PROBED[connection.settings_dict["HOST"]] = caps.__class__(**{**caps.__dict__, "version": "probed"})
     assert connection.capabilities.version == "probed"  # not asked again
@@ -56,7 +60,9 @@ def test_tenant_data_needs_a_company_or_says_it_spans_tenants(db):
 def test_the_tenant_joins_the_leading_stage_of_a_pipeline(world):
     scoped = raw(AuditLog, company=world.a)
     assert scoped.scoped_pipeline([{"$match": {"event_type": "x"}}, {"$count": "n"}]) == [
-        {"$match": {"event_type": "x", "company_id": world.a.pk}}, {"$count": "n"}]
+        {"$match": {"event_type": "x", "company_id": world.a.pk}},
+        {"$count": "n"},
+    ]
     search = scoped.scoped_pipeline([{"$vectorSearch": {"index": "v", "filter": {"kind": 1}}}, {"$limit": 1}])
     assert search[0]["$vectorSearch"]["filter"] == {"kind": 1, "company_id": world.a.pk} and len(search) == 2
     assert scoped.scoped_pipeline([{"$group": {"_id": None}}])[0] == {"$match": {"company_id": world.a.pk}}

@@ -46,10 +46,16 @@ def test_nothing_of_company_a_changed_by_company_b(api, world, a_objects):
 
 def test_created_objects_are_stamped_with_the_callers_company(api, world):
     api.as_user(world.user("b", "company_admin"))
-    response = api.post("/api/v1/users/", {
-        "username": "newbie", "email": "newbie@example.com", "password": "a-Long-password-77",
-        "role": "client", "company": str(world.a.pk),
-    })
+    response = api.post(
+        "/api/v1/users/",
+        {
+            "username": "newbie",
+            "email": "newbie@example.com",
+            "password": "a-Long-password-77",
+            "role": "client",
+            "company": str(world.a.pk),
+        },
+    )
     assert response.status_code == 201, response.content
     assert User.objects.get(username="newbie").company_id == world.b.pk
 
@@ -57,8 +63,9 @@ def test_created_objects_are_stamped_with_the_callers_company(api, world):
 def test_own_settings_are_own_company(api, world):
     user = world.user("b", "client")
     chosen = {"task_manager": {"default_view": "kanban"}}
-    response = api.as_user(user).patch("/api/v1/me/settings/", {"plugin_settings": chosen,
-                                                                 "company": str(world.a.pk)}, format="json")
+    response = api.as_user(user).patch(
+        "/api/v1/me/settings/", {"plugin_settings": chosen, "company": str(world.a.pk)}, format="json"
+    )
     assert response.status_code == 200, response.content
     stored = UserSettings.objects.get(user=user)
     assert stored.company_id == world.b.pk
@@ -95,6 +102,5 @@ def test_choosing_a_company_without_access_is_refused(api, world):
 
 def test_superadmin_may_choose_any_company(api, world):
     api.as_user(world.user("b", "superadmin"))
-    usernames = {u["username"] for u in
-                 api.get("/api/v1/users/", HTTP_X_COMPANY_ID=str(world.a.pk)).json()["results"]}
+    usernames = {u["username"] for u in api.get("/api/v1/users/", HTTP_X_COMPANY_ID=str(world.a.pk)).json()["results"]}
     assert usernames and all(name.startswith("a-") for name in usernames)

@@ -14,8 +14,18 @@ def test_tokenize_drops_stop_words_and_folds_plurals():
 
 
 def test_stem_is_harmans_s_stemmer():
-    pairs = {"batteries": "battery", "shoes": "shoe", "toes": "toe", "houses": "house", "glass": "glass",
-             "status": "status", "bus": "bus", "gas": "gas", "lanterns": "lantern", "bees": "bee"}
+    pairs = {
+        "batteries": "battery",
+        "shoes": "shoe",
+        "toes": "toe",
+        "houses": "house",
+        "glass": "glass",
+        "status": "status",
+        "bus": "bus",
+        "gas": "gas",
+        "lanterns": "lantern",
+        "bees": "bee",
+    }
     # -us/-ss are not plurals; three letters are too short.
     assert {word: text.stem(word) for word in pairs} == pairs
 
@@ -25,8 +35,10 @@ def test_terms_are_distinct_in_order():
 
 
 def test_html_to_text_keeps_paragraphs_and_drops_scripts():
-    markup = ("<h1>Returns &amp; refunds</h1><p>Send it back<br>within 30 days.</p>"
-              "<script>track()</script><style>p{}</style><ul><li>one</li><li>two</li></ul>")
+    markup = (
+        "<h1>Returns &amp; refunds</h1><p>Send it back<br>within 30 days.</p>"
+        "<script>track()</script><style>p{}</style><ul><li>one</li><li>two</li></ul>"
+    )
     assert text.html_to_text(markup) == "Returns & refunds\n\nSend it back\nwithin 30 days.\n\none\n\ntwo"
     assert text.html_to_text("plain   text\n\n\nhere") == "plain text\n\nhere"
     assert text.html_to_text("Fish &amp; chips") == "Fish & chips"

@@ -33,6 +33,7 @@ def _stored(user) -> User:
 
 # --- the me endpoint ------------------------------------------------------------------------
 
+
 def test_me_shows_the_defaults_of_a_user_who_chose_nothing(api, person):
     body = api.as_user(person).get(ME).json()
     assert body["status"] == "active"
@@ -42,42 +43,57 @@ def test_me_shows_the_defaults_of_a_user_who_chose_nothing(api, person):
 
 def test_me_patch_stores_status_preferences_and_profile(api, person):
     client = api.as_user(person)
-    response = client.patch(ME, {
-        "status": "busy",
-        "preferences": {"language": "pt-br", "timezone": "America/Sao_Paulo"},
-        "profile": {"display_name": "Ana Souza", "avatar_url": "https://cdn.example.com/ana.png", "bio": "Editor."},
-    }, format="json")
+    response = client.patch(
+        ME,
+        {
+            "status": "busy",
+            "preferences": {"language": "pt-br", "timezone": "America/Sao_Paulo"},
+            "profile": {"display_name": "Ana Souza", "avatar_url": "https://cdn.example.com/ana.png", "bio": "Editor."},
+        },
+        format="json",
+    )
     assert response.status_code == 200, response.content
     stored = _stored(person)
     assert stored.status == "busy"
     assert (stored.preferences.language, stored.preferences.timezone) == ("pt-br", "America/Sao_Paulo")
     assert (stored.profile.display_name, stored.profile.avatar_url, stored.profile.bio) == (
-        "Ana Souza", "https://cdn.example.com/ana.png", "Editor.")
+        "Ana Souza",
+        "https://cdn.example.com/ana.png",
+        "Editor.",
+    )
     assert client.get(ME).json()["profile"]["display_name"] == "Ana Souza"
 
 
 def test_me_patch_merges_nested_objects(api, person):
     client = api.as_user(person)
-    client.patch(ME, {"preferences": {"language": "fr", "timezone": "Europe/Paris"},
-                      "profile": {"display_name": "Jo", "bio": "Hello"}}, format="json")
-    response = client.patch(ME, {"preferences": {"timezone": "Asia/Tokyo"}, "profile": {"bio": "Bye"}},
-                            format="json")
+    client.patch(
+        ME,
+        {
+            "preferences": {"language": "fr", "timezone": "Europe/Paris"},
+            "profile": {"display_name": "Jo", "bio": "Hello"},
+        },
+        format="json",
+    )
+    response = client.patch(ME, {"preferences": {"timezone": "Asia/Tokyo"}, "profile": {"bio": "Bye"}}, format="json")
     assert response.status_code == 200, response.content
     stored = _stored(person)
     assert (stored.preferences.language, stored.preferences.timezone) == ("fr", "Asia/Tokyo")
     assert (stored.profile.display_name, stored.profile.bio) == ("Jo", "Bye")
 
 
-@pytest.mark.parametrize("payload, field, message", [
-    ({"status": "pirate"}, ("status",), "not a valid choice"),
-    ({"preferences": {"language": "xx-pirate"}}, ("preferences", "language"), "not a known language code"),
-    ({"preferences": {"timezone": "Mars/Olympus_Mons"}}, ("preferences", "timezone"), "not a known time zone"),
-    ({"profile": {"avatar_url": "javascript:alert(1)"}}, ("profile", "avatar_url"), "valid URL"),
-    ({"profile": {"avatar_url": "ftp://files.example.com/me.png"}}, ("profile", "avatar_url"), "http://"),
-    ({"profile": {"bio": "x" * 1001}}, ("profile", "bio"), "no more than 1000 characters"),
-    ({"profile": {"display_name": "n" * 101}}, ("profile", "display_name"), "no more than 100 characters"),
-    ({"preferences": "en"}, ("preferences",), ""),
-])
+@pytest.mark.parametrize(
+    "payload, field, message",
+    [
+        ({"status": "pirate"}, ("status",), "not a valid choice"),
+        ({"preferences": {"language": "xx-pirate"}}, ("preferences", "language"), "not a known language code"),
+        ({"preferences": {"timezone": "Mars/Olympus_Mons"}}, ("preferences", "timezone"), "not a known time zone"),
+        ({"profile": {"avatar_url": "javascript:alert(1)"}}, ("profile", "avatar_url"), "valid URL"),
+        ({"profile": {"avatar_url": "ftp://files.example.com/me.png"}}, ("profile", "avatar_url"), "http://"),
+        ({"profile": {"bio": "x" * 1001}}, ("profile", "bio"), "no more than 1000 characters"),
+        ({"profile": {"display_name": "n" * 101}}, ("profile", "display_name"), "no more than 100 characters"),
+        ({"preferences": "en"}, ("preferences",), ""),
+    ],
+)
 def test_me_patch_refuses_bad_values_with_the_field_message(api, person, payload, field, message):
     client = api.as_user(person)
     assert client.patch(ME, {"status": "away", "profile": {"bio": "Kept."}}, format="json").status_code == 200
@@ -93,18 +109,19 @@ def test_me_patch_refuses_bad_values_with_the_field_message(api, person, payload
 
 def test_me_patch_cannot_change_who_the_user_is_or_what_they_may_do(api, person):
     response = api.as_user(person).patch(
-        ME, {"role": "superadmin", "username": "someone-else", "is_active": False, "status": "away"}, format="json")
+        ME, {"role": "superadmin", "username": "someone-else", "is_active": False, "status": "away"}, format="json"
+    )
     assert response.status_code == 200, response.content
     stored = _stored(person)
-    assert (stored.role, stored.username, stored.is_active, stored.status) == (
-        "client", person.username, True, "away")
+    assert (stored.role, stored.username, stored.is_active, stored.status) == ("client", person.username, True, "away")
 
 
 def test_admins_see_and_set_the_new_fields_in_the_users_api(api, world):
     admin, target = world.user("a", "company_admin"), world.user("a", "client")
     client = api.as_user(admin)
-    response = client.patch(f"/api/v1/users/{target.pk}/", {"status": "away", "preferences": {"language": "de"}},
-                            format="json")
+    response = client.patch(
+        f"/api/v1/users/{target.pk}/", {"status": "away", "preferences": {"language": "de"}}, format="json"
+    )
     assert response.status_code == 200, response.content
     assert response.json()["preferences"] == {"language": "de", "timezone": "UTC"}
     bad = client.patch(f"/api/v1/users/{target.pk}/", {"preferences": {"timezone": "Nowhere/Atall"}}, format="json")
@@ -112,6 +129,7 @@ def test_admins_see_and_set_the_new_fields_in_the_users_api(api, world):
 
 
 # --- last_login -----------------------------------------------------------------------------
+
 
 def _set_last_login(user, when) -> None:
     """A raw write (no signal): the cached principal keeps what it had."""
@@ -141,8 +159,7 @@ def _assert_rate_limited_last_login(person, call):
 def test_jwt_use_sets_last_login_at_most_once_a_minute(person):
     tokens = services.issue_tokens(person)
     client = APIClient()
-    _assert_rate_limited_last_login(
-        person, lambda: client.get(ME, HTTP_AUTHORIZATION=f"Bearer {tokens['access']}"))
+    _assert_rate_limited_last_login(person, lambda: client.get(ME, HTTP_AUTHORIZATION=f"Bearer {tokens['access']}"))
 
 
 def test_api_key_use_sets_last_login_at_most_once_a_minute(person):
@@ -152,6 +169,7 @@ def test_api_key_use_sets_last_login_at_most_once_a_minute(person):
 
 
 # --- admin ----------------------------------------------------------------------------------
+
 
 def test_admin_user_form_shows_status_preferences_and_profile(client, make_company, make_user, person):
     root = make_user(None, role="superadmin")
@@ -164,16 +182,35 @@ def test_admin_user_form_shows_status_preferences_and_profile(client, make_compa
 
 
 def _admin_form(user, **fields):
-    return {"username": user.username, "email": user.email, "first_name": "", "last_name": "",
-            "role": user.role, "status": user.status, "is_active": "on", **fields}
+    return {
+        "username": user.username,
+        "email": user.email,
+        "first_name": "",
+        "last_name": "",
+        "role": user.role,
+        "status": user.status,
+        "is_active": "on",
+        **fields,
+    }
 
 
 def test_admin_changes_preferences_and_profile_and_refuses_bad_values(client, make_user, person):
     client.force_login(make_user(None, role="superadmin"))
     url = f"/admin/tenants/user/{person.pk}/change/"
-    saved = client.post(url, _admin_form(person, **{
-        "status": "busy", "preferences-language": "it", "preferences-timezone": "Europe/Rome",
-        "profile-display_name": "Gio", "profile-avatar_url": "https://example.com/g.png", "profile-bio": "Ciao"}))
+    saved = client.post(
+        url,
+        _admin_form(
+            person,
+            **{
+                "status": "busy",
+                "preferences-language": "it",
+                "preferences-timezone": "Europe/Rome",
+                "profile-display_name": "Gio",
+                "profile-avatar_url": "https://example.com/g.png",
+                "profile-bio": "Ciao",
+            },
+        ),
+    )
     assert saved.status_code == 302, saved.content.decode()[:2000]
     stored = _stored(person)
     assert (stored.status, stored.preferences.language, stored.preferences.timezone) == ("busy", "it", "Europe/Rome")
@@ -185,8 +222,14 @@ def test_admin_changes_preferences_and_profile_and_refuses_bad_values(client, ma
         ({"profile-avatar_url": "javascript:alert(1)"}, "Enter a valid URL"),
         ({"profile-avatar_url": "ftp://example.com/g.png"}, "http:// or https://"),
     ):
-        form = {"preferences-language": "it", "preferences-timezone": "Europe/Rome", "profile-display_name": "Gio",
-                "profile-avatar_url": "https://example.com/g.png", "profile-bio": "Ciao", **fields}
+        form = {
+            "preferences-language": "it",
+            "preferences-timezone": "Europe/Rome",
+            "profile-display_name": "Gio",
+            "profile-avatar_url": "https://example.com/g.png",
+            "profile-bio": "Ciao",
+            **fields,
+        }
         refused = client.post(url, _admin_form(person, **form))
         assert refused.status_code == 200 and message in refused.content.decode(), fields
     stored = _stored(person)

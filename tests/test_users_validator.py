@@ -20,8 +20,16 @@ DOCUMENT_FAILED_VALIDATION = 121
 
 def _valid_document(**changes) -> dict:
     name = f"raw-{uuid.uuid4().hex[:8]}"
-    document = {"_id": ObjectId(), "username": name, "email": f"{name}@example.com", "password": "!",
-                "role": Role.CLIENT, "status": "active", "is_active": True, "company_id": None}
+    document = {
+        "_id": ObjectId(),
+        "username": name,
+        "email": f"{name}@example.com",
+        "password": "!",
+        "role": Role.CLIENT,
+        "status": "active",
+        "is_active": True,
+        "company_id": None,
+    }
     document.update(changes)
     return {k: v for k, v in document.items() if v is not ...}
 
@@ -43,14 +51,18 @@ def test_the_validator_names_the_roles_and_statuses_the_model_has():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("changes", [
-    {"username": ...},
-    {"role": "pirate"},
-    {"role": ...},
-    {"email": ...},
-    {"status": "asleep"},
-    {"is_active": "yes"},
-], ids=["no-username", "role-pirate", "no-role", "no-email", "status-asleep", "is_active-string"])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"username": ...},
+        {"role": "pirate"},
+        {"role": ...},
+        {"email": ...},
+        {"status": "asleep"},
+        {"is_active": "yes"},
+    ],
+    ids=["no-username", "role-pirate", "no-role", "no-email", "status-asleep", "is_active-string"],
+)
 def test_a_raw_insert_that_breaks_the_rules_is_refused(changes):
     users = collection(User)
     document = _valid_document(**changes)
@@ -82,15 +94,18 @@ def test_valid_documents_and_orm_writes_pass():
 
 
 def test_the_api_refuses_a_role_that_does_not_exist_with_a_400(api, world):
-    response = api.as_user(world.user("a", "company_admin")).post("/api/v1/users/", {
-        "username": "newcomer", "email": "newcomer@example.com", "password": "x-Long-password-1",
-        "role": "pirate"}, format="json")
+    response = api.as_user(world.user("a", "company_admin")).post(
+        "/api/v1/users/",
+        {"username": "newcomer", "email": "newcomer@example.com", "password": "x-Long-password-1", "role": "pirate"},
+        format="json",
+    )
     assert response.status_code == 400
     assert "not a valid choice" in str(response.json()["role"])
     assert not User.objects.filter(username="newcomer").exists()
 
 
 # --- the migration ----------------------------------------------------------------------------
+
 
 def test_migration_sets_the_validator_keeps_old_documents_and_reverses(fresh_db):
     """At 0009 the server takes anything; `migrate` sets the rules (moderate: a document

@@ -41,8 +41,9 @@ def _deliver_all(enqueued):
 
 def test_the_standardwebhooks_library_verifies_a_real_delivery(api, world, receiver, enqueued):
     api.as_user(world.user("a", "company_admin"))
-    created = api.post("/api/v1/webhooks/", {"name": "crm", "url": receiver.url, "events": ["scrape.completed"]},
-                       format="json")
+    created = api.post(
+        "/api/v1/webhooks/", {"name": "crm", "url": receiver.url, "events": ["scrape.completed"]}, format="json"
+    )
     assert created.status_code == 201, created.content
     secret = created.json()["secret"]
     assert secret.startswith("whsec_") and len(base64.b64decode(secret.removeprefix("whsec_"))) == 32
@@ -105,6 +106,7 @@ def test_a_secret_from_before_the_whsec_format_still_verifies(world, receiver, e
 
 # --- one catalogue of event names ------------------------------------------------------------
 
+
 @pytest.mark.parametrize("events", [["scrape.done"], ["*", "ticket.created"], ["Scrape.Completed"]])
 def test_unknown_event_names_are_a_400_and_nothing_is_stored(api, world, receiver, events):
     api.as_user(world.user("a", "company_admin"))
@@ -124,8 +126,10 @@ def test_the_services_and_the_admin_refuse_unknown_event_names(client, world, re
     with pytest.raises(webhooks.UnknownEvent):
         webhooks.emit_event(company=world.a, event_type="nope", data={})
     client.force_login(world.user("a", "company_admin"))
-    page = client.post("/admin/tenants/webhook/add/", {"name": "x", "url": receiver.url, "events": "scrape.completed,nope",
-                                                       "enabled": "on"})
+    page = client.post(
+        "/admin/tenants/webhook/add/",
+        {"name": "x", "url": receiver.url, "events": "scrape.completed,nope", "enabled": "on"},
+    )
     assert page.status_code == 200 and "Unknown event" in page.content.decode()
     assert not Webhook.objects.exists()
 
@@ -141,15 +145,23 @@ def test_every_emitted_event_is_in_the_catalogue():
     from content.services import batches, contexts
     from scraping.services import jobs
 
-    emitted = {jobs.COMPLETED_EVENT, jobs.FAILED_EVENT, batches.COMPLETED_EVENT, contexts.COMPLETED_EVENT,
-               contexts.FAILED_EVENT, "knowledge.sync.completed", "knowledge.sync.failed", webhooks.TEST_EVENT}
+    emitted = {
+        jobs.COMPLETED_EVENT,
+        jobs.FAILED_EVENT,
+        batches.COMPLETED_EVENT,
+        contexts.COMPLETED_EVENT,
+        contexts.FAILED_EVENT,
+        "knowledge.sync.completed",
+        "knowledge.sync.failed",
+        webhooks.TEST_EVENT,
+    }
     assert emitted == set(webhooks.EVENTS)
 
 
 def test_the_readme_lists_every_event_and_the_headers():
     text = README.read_text()
-    section = text[text.index("## Webhooks"):]
-    section = section[:section.index("\n## ", 3)]
+    section = text[text.index("## Webhooks") :]
+    section = section[: section.index("\n## ", 3)]
     for name in webhooks.EVENTS:
         assert f"`{name}`" in section, name
     for header in ("webhook-id", "webhook-timestamp", "webhook-signature", "X-Requestdesk-Signature", "whsec_"):

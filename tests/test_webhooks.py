@@ -34,6 +34,7 @@ UNSAFE_URLS = [
 
 # --- a real HTTP receiver ----------------------------------------------------------------
 
+
 class Receiver:
     """An HTTP server on loopback that records every request and answers with the scripted
     status codes in order (200 once the script runs out), optionally after a delay."""
@@ -122,6 +123,7 @@ def _one_delivery(company, url, event_type="scrape.completed", data=None):
 
 # --- signing and one delivery ------------------------------------------------------------
 
+
 def test_delivery_is_signed_and_verified_by_the_receiver(world, receiver, enqueued, caplog):
     caplog.set_level("DEBUG")
     hook, delivery = _one_delivery(world.a, receiver.url, data={"ticket": {"id": "t1", "title": "Hello"}})
@@ -168,6 +170,7 @@ def test_a_finished_delivery_is_not_sent_twice(world, receiver):
 
 # --- retries, backoff, auto-disable -------------------------------------------------------
 
+
 def test_retry_with_growing_backoff_then_success(world, receiver):
     receiver.answer(500, 503, 200)
     hook, delivery = _one_delivery(world.a, receiver.url)
@@ -207,12 +210,15 @@ def test_the_task_requeues_itself_after_the_backoff(world, receiver, monkeypatch
     assert requeued == [{"args": [str(delivery.pk)], "countdown": 10}]
 
 
-@pytest.mark.parametrize("status, outcome, countdown", [
-    (429, WebhookDelivery.RETRYING, 10),
-    (404, WebhookDelivery.FAILED, None),
-    (400, WebhookDelivery.FAILED, None),
-    (301, WebhookDelivery.FAILED, None),
-])
+@pytest.mark.parametrize(
+    "status, outcome, countdown",
+    [
+        (429, WebhookDelivery.RETRYING, 10),
+        (404, WebhookDelivery.FAILED, None),
+        (400, WebhookDelivery.FAILED, None),
+        (301, WebhookDelivery.FAILED, None),
+    ],
+)
 def test_which_answers_are_retried(world, receiver, status, outcome, countdown):
     receiver.answer(status)
     hook, delivery = _one_delivery(world.a, receiver.url)
@@ -295,11 +301,15 @@ def test_a_refused_connection_is_retried(world):
 
 def test_retry_sweep_requeues_only_due_unfinished_deliveries(world, receiver, enqueued):
     hook = _hook(world.a, receiver.url)
-    due, later, done = (webhooks.emit_event(company=world.a, event_type="scrape.completed", data={})[0] for _ in range(3))
-    WebhookDelivery.objects.filter(pk=due.pk).update(status=WebhookDelivery.RETRYING,
-                                                     next_attempt_at=timezone.now() - timedelta(seconds=5))
-    WebhookDelivery.objects.filter(pk=later.pk).update(status=WebhookDelivery.RETRYING,
-                                                       next_attempt_at=timezone.now() + timedelta(minutes=5))
+    due, later, done = (
+        webhooks.emit_event(company=world.a, event_type="scrape.completed", data={})[0] for _ in range(3)
+    )
+    WebhookDelivery.objects.filter(pk=due.pk).update(
+        status=WebhookDelivery.RETRYING, next_attempt_at=timezone.now() - timedelta(seconds=5)
+    )
+    WebhookDelivery.objects.filter(pk=later.pk).update(
+        status=WebhookDelivery.RETRYING, next_attempt_at=timezone.now() + timedelta(minutes=5)
+    )
     WebhookDelivery.objects.filter(pk=done.pk).update(status=WebhookDelivery.SUCCEEDED, next_attempt_at=None)
     enqueued.clear()
     assert tasks.retry_due_webhook_deliveries() == 1
@@ -309,6 +319,7 @@ def test_retry_sweep_requeues_only_due_unfinished_deliveries(world, receiver, en
 
 
 # --- who receives an event -----------------------------------------------------------------
+
 
 def test_emit_event_reaches_only_subscribed_enabled_webhooks_of_the_company(world, receiver, enqueued):
     exact = _hook(world.a, receiver.url, events=["scrape.completed"], name="exact")
@@ -334,6 +345,7 @@ def test_deliveries_expire_after_seven_days_by_ttl_index(db):
 
 # --- SSRF guard -------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("url", UNSAFE_URLS)
 def test_check_url_refuses_internal_addresses(loopback_refused, url):
     with pytest.raises(outbound.UnsafeURL):
@@ -342,15 +354,21 @@ def test_check_url_refuses_internal_addresses(loopback_refused, url):
 
 def test_check_url_refuses_when_any_resolved_address_is_internal(settings, monkeypatch):
     settings.OUTBOUND_ALLOW_LOOPBACK = True
-    answers = {"public.test": ["93.184.216.34"], "mixed.test": ["93.184.216.34", "10.1.2.3"],
-               "metadata.test": ["169.254.169.254"], "mapped.test": ["::ffff:192.168.0.1"]}
+    answers = {
+        "public.test": ["93.184.216.34"],
+        "mixed.test": ["93.184.216.34", "10.1.2.3"],
+        "metadata.test": ["169.254.169.254"],
+        "mapped.test": ["::ffff:192.168.0.1"],
+    }
     real = socket.getaddrinfo
 
     def fake(host, port, *args, **kwargs):
         if host not in answers:
             return real(host, port, *args, **kwargs)
-        return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
-                for a in answers[host]]
+        return [
+            (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
+            for a in answers[host]
+        ]
 
     monkeypatch.setattr(socket, "getaddrinfo", fake)
     outbound.check_url("https://public.test/hook")
@@ -375,12 +393,15 @@ def test_api_refuses_internal_urls_with_a_field_message(api, world, loopback_ref
     assert Webhook.objects.count() == 0
 
 
-@pytest.mark.parametrize("url, reason", [
-    ("http://10.0.0.1/hook", "private address"),
-    ("http://169.254.169.254/latest/meta-data/", "metadata"),
-    ("http://localhost:{port}/hook", "loopback"),
-    ("http://127.0.0.1:{port}/hook", "loopback"),
-])
+@pytest.mark.parametrize(
+    "url, reason",
+    [
+        ("http://10.0.0.1/hook", "private address"),
+        ("http://169.254.169.254/latest/meta-data/", "metadata"),
+        ("http://localhost:{port}/hook", "loopback"),
+        ("http://127.0.0.1:{port}/hook", "loopback"),
+    ],
+)
 def test_delivery_time_check_fails_without_sending(world, receiver, settings, url, reason):
     port = receiver.server.server_address[1]
     hook = _hook(world.a, receiver.url)
@@ -398,11 +419,18 @@ def test_delivery_time_check_fails_without_sending(world, receiver, settings, ur
 
 # --- API ----------------------------------------------------------------------------------------
 
+
 def test_api_crud_shows_the_secret_only_on_create_and_rotate(api, world, receiver):
     api.as_user(world.user("a", "company_admin"))
-    created = api.post("/api/v1/webhooks/", {"name": "crm", "url": receiver.url,
-                                             "events": ["scrape.completed", "scrape.completed", "knowledge.sync.completed"]},
-                       format="json")
+    created = api.post(
+        "/api/v1/webhooks/",
+        {
+            "name": "crm",
+            "url": receiver.url,
+            "events": ["scrape.completed", "scrape.completed", "knowledge.sync.completed"],
+        },
+        format="json",
+    )
     assert created.status_code == 201, created.content
     body = created.json()
     stored = Webhook.objects.get(pk=body["id"])
@@ -439,8 +467,12 @@ def test_only_company_admins_manage_webhooks(api, world, receiver):
         api.as_user(world.user("a", role))
         assert api.get("/api/v1/webhooks/").status_code == 403
         assert api.get("/api/v1/webhook-deliveries/").status_code == 403
-        assert api.post("/api/v1/webhooks/", {"name": "x", "url": receiver.url, "events": ["*"]},
-                        format="json").status_code == 403
+        assert (
+            api.post(
+                "/api/v1/webhooks/", {"name": "x", "url": receiver.url, "events": ["*"]}, format="json"
+            ).status_code
+            == 403
+        )
 
 
 def test_api_test_event_and_deliveries(api, world, receiver, enqueued):
@@ -504,6 +536,7 @@ def test_api_redeliver_sends_the_same_event_again(api, world, receiver, enqueued
 
 # --- tenant isolation ---------------------------------------------------------------------------
 
+
 @pytest.fixture
 def a_webhook(world, receiver):
     hook = _hook(world.a, receiver.url, name="a-hook")
@@ -511,24 +544,29 @@ def a_webhook(world, receiver):
     return hook, delivery
 
 
-@pytest.mark.parametrize("method, path", [
-    ("get", "/api/v1/webhooks/{hook}/"),
-    ("patch", "/api/v1/webhooks/{hook}/"),
-    ("put", "/api/v1/webhooks/{hook}/"),
-    ("delete", "/api/v1/webhooks/{hook}/"),
-    ("post", "/api/v1/webhooks/{hook}/test/"),
-    ("post", "/api/v1/webhooks/{hook}/rotate-secret/"),
-    ("get", "/api/v1/webhooks/{hook}/deliveries/"),
-    ("get", "/api/v1/webhook-deliveries/{delivery}/"),
-    ("post", "/api/v1/webhook-deliveries/{delivery}/redeliver/"),
-])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("get", "/api/v1/webhooks/{hook}/"),
+        ("patch", "/api/v1/webhooks/{hook}/"),
+        ("put", "/api/v1/webhooks/{hook}/"),
+        ("delete", "/api/v1/webhooks/{hook}/"),
+        ("post", "/api/v1/webhooks/{hook}/test/"),
+        ("post", "/api/v1/webhooks/{hook}/rotate-secret/"),
+        ("get", "/api/v1/webhooks/{hook}/deliveries/"),
+        ("get", "/api/v1/webhook-deliveries/{delivery}/"),
+        ("post", "/api/v1/webhook-deliveries/{delivery}/redeliver/"),
+    ],
+)
 def test_company_b_gets_404_on_company_a_webhooks(api, world, a_webhook, enqueued, method, path):
     hook, delivery = a_webhook
     enqueued.clear()
     api.as_user(world.user("b", "company_admin"))
-    response = getattr(api, method)(path.format(hook=hook.pk, delivery=delivery.pk),
-                                    {"name": "hijacked", "url": "http://127.0.0.1:1/", "events": ["*"]},
-                                    format="json")
+    response = getattr(api, method)(
+        path.format(hook=hook.pk, delivery=delivery.pk),
+        {"name": "hijacked", "url": "http://127.0.0.1:1/", "events": ["*"]},
+        format="json",
+    )
     assert response.status_code == 404
     assert _fresh(hook).name == "a-hook" and _fresh(hook).secret == hook.secret
     assert WebhookDelivery.objects.count() == 1 and enqueued == []
@@ -545,6 +583,7 @@ def test_company_b_lists_none_of_company_a_webhooks(api, world, a_webhook):
 
 # --- admin --------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def admin_client(client):
     def sign_in(user):
@@ -558,8 +597,9 @@ def test_admin_send_test_event_and_redeliver_actions(admin_client, world, receiv
     hook = _hook(world.a, receiver.url, events=["scrape.completed"])
     client = admin_client(world.user("a", "company_admin"))
 
-    response = client.post("/admin/tenants/webhook/", {"action": "send_test_event",
-                                                       "_selected_action": [str(hook.pk)]}, follow=True)
+    response = client.post(
+        "/admin/tenants/webhook/", {"action": "send_test_event", "_selected_action": [str(hook.pk)]}, follow=True
+    )
     assert response.status_code == 200 and "Queued a test event to 1 webhook" in response.content.decode()
     [test_delivery] = WebhookDelivery.objects.filter(webhook=hook)
     assert test_delivery.event_type == "webhook.test" and enqueued == [str(test_delivery.pk)]
@@ -569,9 +609,11 @@ def test_admin_send_test_event_and_redeliver_actions(admin_client, world, receiv
     page = client.get(f"/admin/tenants/webhookdelivery/{test_delivery.pk}/change/").content.decode()
     assert "webhook-attempts" in page and "HTTP 500" in page and "<td>500</td>" in page
 
-    response = client.post("/admin/tenants/webhookdelivery/", {"action": "redeliver",
-                                                               "_selected_action": [str(test_delivery.pk)]},
-                           follow=True)
+    response = client.post(
+        "/admin/tenants/webhookdelivery/",
+        {"action": "redeliver", "_selected_action": [str(test_delivery.pk)]},
+        follow=True,
+    )
     assert response.status_code == 200 and "Queued 1 redelivery" in response.content.decode()
     copy = WebhookDelivery.objects.exclude(pk=test_delivery.pk).get()
     assert copy.event_id == test_delivery.event_id and enqueued[-1] == str(copy.pk)
@@ -600,9 +642,11 @@ def test_admin_add_checks_the_url_and_shows_the_secret_once(admin_client, world,
 
 def test_admin_add_generates_a_secret(admin_client, world, receiver):
     client = admin_client(world.user("a", "company_admin"))
-    response = client.post("/admin/tenants/webhook/add/", {"name": "from-admin", "url": receiver.url,
-                                                           "events": "scrape.completed,scrape.failed",
-                                                           "enabled": "on"}, follow=True)
+    response = client.post(
+        "/admin/tenants/webhook/add/",
+        {"name": "from-admin", "url": receiver.url, "events": "scrape.completed,scrape.failed", "enabled": "on"},
+        follow=True,
+    )
     hook = Webhook.objects.get(name="from-admin")
     assert hook.company_id == world.a.pk and hook.events == ["scrape.completed", "scrape.failed"]
     assert len(hook.secret) >= 40 and hook.secret in response.content.decode()
@@ -610,6 +654,7 @@ def test_admin_add_generates_a_secret(admin_client, world, receiver):
 
 
 # --- a real Celery worker -----------------------------------------------------------------------
+
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)

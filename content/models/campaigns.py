@@ -16,24 +16,28 @@ class CampaignStatus(models.TextChoices):
 
 
 C = CampaignStatus
-CAMPAIGN_FLOW = Workflow({
-    C.DRAFT: (C.ACTIVE,),
-    C.ACTIVE: (C.PAUSED, C.COMPLETED),
-    C.PAUSED: (C.ACTIVE, C.COMPLETED),
-    C.COMPLETED: (),
-})
+CAMPAIGN_FLOW = Workflow(
+    {
+        C.DRAFT: (C.ACTIVE,),
+        C.ACTIVE: (C.PAUSED, C.COMPLETED),
+        C.PAUSED: (C.ACTIVE, C.COMPLETED),
+        C.COMPLETED: (),
+    }
+)
 
 
 class Campaign(SoftDeletable, TenantScoped):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    created_by = models.ForeignKey("tenants.User", null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", db_index=False)
+    created_by = models.ForeignKey(
+        "tenants.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     status = models.CharField(max_length=20, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT)
     start_date = models.DateTimeField(null=True, blank=True)
     end_date = models.DateTimeField(null=True, blank=True)
-    agent = models.ForeignKey("knowledge.Agent", null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+", db_index=False)
+    agent = models.ForeignKey(
+        "knowledge.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     settings = models.JSONField(default=dict, blank=True)
 
     class Meta:

@@ -30,8 +30,9 @@ DEFAULT_PRIORITY = 5
 
 
 def _created_by():
-    return models.ForeignKey("tenants.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                             db_index=False)
+    return models.ForeignKey(
+        "tenants.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
 
 
 def _reference(model, **kwargs):

@@ -32,27 +32,42 @@ class TicketPriority(models.TextChoices):
 S = TicketStatus
 # open -> in_progress -> review -> completed -> closed; review sends work back; any open
 # state may be closed (withdrawn); a closed or completed ticket may be reopened.
-TICKET_FLOW = Workflow({
-    S.OPEN: (S.IN_PROGRESS, S.CLOSED),
-    S.IN_PROGRESS: (S.REVIEW, S.OPEN, S.CLOSED),
-    S.REVIEW: (S.COMPLETED, S.IN_PROGRESS, S.CLOSED),
-    S.COMPLETED: (S.CLOSED, S.IN_PROGRESS),
-    S.CLOSED: (S.OPEN,),
-})
+TICKET_FLOW = Workflow(
+    {
+        S.OPEN: (S.IN_PROGRESS, S.CLOSED),
+        S.IN_PROGRESS: (S.REVIEW, S.OPEN, S.CLOSED),
+        S.REVIEW: (S.COMPLETED, S.IN_PROGRESS, S.CLOSED),
+        S.COMPLETED: (S.CLOSED, S.IN_PROGRESS),
+        S.CLOSED: (S.OPEN,),
+    }
+)
 
 
 class Ticket(SoftDeletable, TenantScoped):
     title = models.CharField(max_length=300)
     description = models.TextField(blank=True)
-    status = models.CharField(max_length=20, choices=TicketStatus.choices, default=TicketStatus.OPEN,
-                              db_index=True)
+    status = models.CharField(max_length=20, choices=TicketStatus.choices, default=TicketStatus.OPEN, db_index=True)
     priority = models.CharField(max_length=10, choices=TicketPriority.choices, default=TicketPriority.MEDIUM)
-    created_by = models.ForeignKey("tenants.User", null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", db_index=False)
-    assigned_to = models.ForeignKey("tenants.User", null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="+", help_text="The writer working on it.")
-    agent = models.ForeignKey("knowledge.Agent", null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+", db_index=False, help_text="Optional AI agent for this ticket.")
+    created_by = models.ForeignKey(
+        "tenants.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    assigned_to = models.ForeignKey(
+        "tenants.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The writer working on it.",
+    )
+    agent = models.ForeignKey(
+        "knowledge.Agent",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        help_text="Optional AI agent for this ticket.",
+    )
     due_date = models.DateTimeField(null=True, blank=True)
     tags = ArrayField(models.CharField(max_length=50), default=list, blank=True)
 

@@ -48,9 +48,18 @@ def _company(batch_id, company=None):
     return Batch.objects.filter(pk=batch_id).values_list("company_id", flat=True).first()
 
 
-def create_batch(*, pipeline: Pipeline, items: list[dict], name: str = "", description: str = "",
-                 priority: int = DEFAULT_PRIORITY, agent=None, user=None, metadata: dict | None = None,
-                 queue: bool = True) -> Batch:
+def create_batch(
+    *,
+    pipeline: Pipeline,
+    items: list[dict],
+    name: str = "",
+    description: str = "",
+    priority: int = DEFAULT_PRIORITY,
+    agent=None,
+    user=None,
+    metadata: dict | None = None,
+    queue: bool = True,
+) -> Batch:
     """A batch and its contexts (each item: {data, type, priority, agent, metadata}), queued; with
     `queue`, QueueUnavailable (nothing stored) when the broker does not answer."""
     limit = settings.CONTENT_MAX_BATCH_SIZE
@@ -60,10 +69,22 @@ def create_batch(*, pipeline: Pipeline, items: list[dict], name: str = "", descr
     if queue:
         queueing.check_broker()  # QueueUnavailable: nothing is stored
     company = contexts.admit(pipeline=pipeline, items=items, batch_size=len(items), agent=agent)
-    batch = Batch(pk=ObjectId(), company_id=pipeline.company_id, pipeline=pipeline, name=name,
-                  description=description, priority=priority, created_by=user, metadata=dict(metadata or {}))
-    members = [contexts.new_context(pipeline=pipeline, user=user, batch=batch,
-                                    **{"priority": priority, "agent": agent, **item}) for item in items]
+    batch = Batch(
+        pk=ObjectId(),
+        company_id=pipeline.company_id,
+        pipeline=pipeline,
+        name=name,
+        description=description,
+        priority=priority,
+        created_by=user,
+        metadata=dict(metadata or {}),
+    )
+    members = [
+        contexts.new_context(
+            pipeline=pipeline, user=user, batch=batch, **{"priority": priority, "agent": agent, **item}
+        )
+        for item in items
+    ]
     batch.context_ids, batch.context_count = [c.pk for c in members], len(members)
     try:
         batch.save(force_insert=True)
@@ -90,7 +111,8 @@ def mark_started(*, batch_id, company=None, now=None) -> None:
     if company is not None:
         raw(Batch, company=company).update_one(
             {"_id": batch_id, "processing_started_at": None},
-            {"$set": {"processing_started_at": now, "status": BatchStatus.PROCESSING.value, "updated_at": now}})
+            {"$set": {"processing_started_at": now, "status": BatchStatus.PROCESSING.value, "updated_at": now}},
+        )
         if len(_started) > 10_000:
             _started.clear()
         _started.add(batch_id)
@@ -102,8 +124,9 @@ def context_finished(*, batch_id, outcome: str, count: int = 1, company=None, no
     company = _company(batch_id, company)
     if company is None:
         return False
-    raw(Batch, company=company).update_one({"_id": batch_id},
-                                           {"$inc": {COUNTER[outcome]: count}, "$set": {"updated_at": now}})
+    raw(Batch, company=company).update_one(
+        {"_id": batch_id}, {"$inc": {COUNTER[outcome]: count}, "$set": {"updated_at": now}}
+    )
     return complete_if_done(batch_id=batch_id, company=company, now=now)
 
 
@@ -115,9 +138,10 @@ def context_reopened(*, batch_id, outcome: str, count: int = 1, company=None) ->
         return
     collection = raw(Batch, company=company)
     collection.update_one({"_id": batch_id}, {"$inc": {COUNTER[outcome]: -count}, "$set": {"updated_at": now}})
-    collection.update_one({"_id": batch_id, "status": {"$nin": OPEN}},
-                          {"$set": {"status": BatchStatus.PROCESSING.value, "processing_completed_at": None,
-                                    "total_duration_ms": None}})
+    collection.update_one(
+        {"_id": batch_id, "status": {"$nin": OPEN}},
+        {"$set": {"status": BatchStatus.PROCESSING.value, "processing_completed_at": None, "total_duration_ms": None}},
+    )
 
 
 def complete_if_done(*, batch_id, company=None, now=None) -> bool:
@@ -135,8 +159,17 @@ def complete_if_done(*, batch_id, company=None, now=None) -> bool:
     started = doc.get("processing_started_at") or doc["created_at"]
     duration = round((now - claiming.aware(started)).total_seconds() * 1000, 2)
     status = outcome(doc)
-    closed = collection.update_one({"_id": batch_id, "status": {"$in": OPEN}}, {"$set": {
-        "status": status.value, "processing_completed_at": now, "total_duration_ms": duration, "updated_at": now}})
+    closed = collection.update_one(
+        {"_id": batch_id, "status": {"$in": OPEN}},
+        {
+            "$set": {
+                "status": status.value,
+                "processing_completed_at": now,
+                "total_duration_ms": duration,
+                "updated_at": now,
+            }
+        },
+    )
     if closed.modified_count != 1:
         return False
     batch = Batch.objects.get(pk=batch_id)
@@ -176,7 +209,8 @@ def retry_batch(batch: Batch) -> int:
     if not ids:
         raise contexts.WrongStatus("This batch has no failed contexts to retry.")
     changed = Context.objects.filter(pk__in=ids, status=ContextStatus.FAILED).update(
-        status=ContextStatus.PENDING, retry_count=0, next_retry_at=None, error="", updated_at=timezone.now())
+        status=ContextStatus.PENDING, retry_count=0, next_retry_at=None, error="", updated_at=timezone.now()
+    )
     context_reopened(batch_id=batch.pk, outcome="failed", count=changed, company=batch.company_id)
     contexts.enqueue(ids)
     return changed
@@ -191,16 +225,21 @@ def reconcile(*, older_than: timedelta | None = None, now=None) -> int:
         counts = selectors.status_counts(batch_id=batch.pk, company_id=batch.company_id)
         if counts.get(ContextStatus.PENDING, 0) or counts.get(ContextStatus.RUNNING, 0):
             continue
-        raw(Batch, company=batch.company_id).update_one({"_id": batch.pk}, {"$set": {
-            COUNTER[name]: counts.get(name, 0) for name in COUNTER}})
+        raw(Batch, company=batch.company_id).update_one(
+            {"_id": batch.pk}, {"$set": {COUNTER[name]: counts.get(name, 0) for name in COUNTER}}
+        )
         completed += complete_if_done(batch_id=batch.pk, company=batch.company_id, now=now)
     return completed
 
 
 def event_data(batch: Batch) -> dict:
     return {
-        "batch_id": str(batch.pk), "name": batch.name, "status": batch.status,
-        "pipeline_id": str(batch.pipeline_id), **{name: getattr(batch, name) for name in Batch.COUNTERS},
+        "batch_id": str(batch.pk),
+        "name": batch.name,
+        "status": batch.status,
+        "pipeline_id": str(batch.pipeline_id),
+        **{name: getattr(batch, name) for name in Batch.COUNTERS},
         "processing_started_at": batch.processing_started_at,
-        "processing_completed_at": batch.processing_completed_at, "total_duration_ms": batch.total_duration_ms,
+        "processing_completed_at": batch.processing_completed_at,
+        "total_duration_ms": batch.total_duration_ms,
     }

@@ -69,16 +69,17 @@ class Claim:
     def of(cls, held: leases.Lease | None) -> Claim | None:
         if held is None:
             return None
-        return cls(held.pk, held.held["worker"], held.held["attempt"], held,
-                   recovered=held.before["status"] == RUNNING)
+        return cls(held.pk, held.held["worker"], held.held["attempt"], held, recovered=held.before["status"] == RUNNING)
 
 
 def claimable(now, slack: timedelta = timedelta(0)) -> dict:
     """The polling filter (seed 003) plus contexts whose worker's lease ran out."""
-    return {"$or": [
-        {"status": PENDING, "$or": [{"next_retry_at": None}, {"next_retry_at": {"$lte": now + slack}}]},
-        {"status": RUNNING, "lease_until": {"$lt": now}},
-    ]}
+    return {
+        "$or": [
+            {"status": PENDING, "$or": [{"next_retry_at": None}, {"next_retry_at": {"$lte": now + slack}}]},
+            {"status": RUNNING, "lease_until": {"$lt": now}},
+        ]
+    }
 
 
 def _is_claimable(doc: dict, now, slack: timedelta) -> bool:
@@ -95,15 +96,29 @@ def aware(value):
 
 def _taking(*, now, worker: str) -> dict:
     """What a claim writes: running, this worker, the next attempt, a lease."""
-    return dict(holder={"status": RUNNING, "worker": worker}, inc={"attempt": 1}, write={"updated_at": now},
-                seconds=settings.CONTENT_LEASE_SECONDS, now=now)
+    return dict(
+        holder={"status": RUNNING, "worker": worker},
+        inc={"attempt": 1},
+        write={"updated_at": now},
+        seconds=settings.CONTENT_LEASE_SECONDS,
+        now=now,
+    )
 
 
 def _claim_next(query: dict, *, now, worker: str, slack=timedelta(0), buffer=None, limit=CANDIDATES) -> Claim | None:
-    return Claim.of(leases.claim_next(
-        Context, match={**query, **claimable(now, slack)}, scan={**query, "status": {"$in": [PENDING, RUNNING]}},
-        claimable=lambda doc: _is_claimable(doc, now, slack), order=ORDER, fields=CANDIDATE_FIELDS,
-        buffer=buffer, limit=limit, **_taking(now=now, worker=worker)))
+    return Claim.of(
+        leases.claim_next(
+            Context,
+            match={**query, **claimable(now, slack)},
+            scan={**query, "status": {"$in": [PENDING, RUNNING]}},
+            claimable=lambda doc: _is_claimable(doc, now, slack),
+            order=ORDER,
+            fields=CANDIDATE_FIELDS,
+            buffer=buffer,
+            limit=limit,
+            **_taking(now=now, worker=worker),
+        )
+    )
 
 
 class Turns:
@@ -184,8 +199,13 @@ def claim(*, context_id, worker: str | None = None, now=None) -> Claim | None:
     """Claim this context if it is claimable (a retry may come CLOCK_SLACK early)."""
     if not ObjectId.is_valid(str(context_id)):
         return None
-    return _claim_next({"_id": ObjectId(str(context_id))}, now=now or timezone.now(), worker=worker or worker_id(),
-                       slack=CLOCK_SLACK, limit=1)
+    return _claim_next(
+        {"_id": ObjectId(str(context_id))},
+        now=now or timezone.now(),
+        worker=worker or worker_id(),
+        slack=CLOCK_SLACK,
+        limit=1,
+    )
 
 
 def claim_read(*, context_id, worker: str | None = None, now=None) -> tuple[Claim, Context | None] | None:
@@ -199,12 +219,18 @@ def claim_read(*, context_id, worker: str | None = None, now=None) -> tuple[Clai
     if context is None:
         return None
     now, worker = now or timezone.now(), worker or worker_id()
-    before = {"_id": context.pk, "status": str(context.status), "attempt": context.attempt,
-              "next_retry_at": context.next_retry_at, "lease_until": context.lease_until}
+    before = {
+        "_id": context.pk,
+        "status": str(context.status),
+        "attempt": context.attempt,
+        "next_retry_at": context.next_retry_at,
+        "lease_until": context.lease_until,
+    }
     if not _is_claimable(before, now, CLOCK_SLACK):
         return None
-    held = leases.take(Context, context.pk, guard={**before, "updated_at": context.updated_at},
-                       **_taking(now=now, worker=worker))
+    held = leases.take(
+        Context, context.pk, guard={**before, "updated_at": context.updated_at}, **_taking(now=now, worker=worker)
+    )
     if held is None:
         found = claim(context_id=context.pk, worker=worker, now=now)
         return (found, None) if found else None

@@ -50,13 +50,30 @@ def check_pipeline(pipeline: Pipeline) -> None:
         raise InvalidPipeline(errors)
 
 
-def new_context(*, pipeline: Pipeline, data: dict, type: str = "", priority: int | None = None, agent=None,
-                user=None, batch=None, metadata: dict | None = None) -> Context:
+def new_context(
+    *,
+    pipeline: Pipeline,
+    data: dict,
+    type: str = "",
+    priority: int | None = None,
+    agent=None,
+    user=None,
+    batch=None,
+    metadata: dict | None = None,
+) -> Context:
     """An unsaved context with its id already assigned (so a batch can list it)."""
-    return Context(pk=ObjectId(), company_id=pipeline.company_id, pipeline=pipeline, data=dict(data or {}),
-                   type=type or pipeline.default_context_type,
-                   priority=DEFAULT_PRIORITY if priority is None else priority, agent=agent, user=user,
-                   batch=batch, metadata=dict(metadata or {}))
+    return Context(
+        pk=ObjectId(),
+        company_id=pipeline.company_id,
+        pipeline=pipeline,
+        data=dict(data or {}),
+        type=type or pipeline.default_context_type,
+        priority=DEFAULT_PRIORITY if priority is None else priority,
+        agent=agent,
+        user=user,
+        batch=batch,
+        metadata=dict(metadata or {}),
+    )
 
 
 def models_used(pipeline: Pipeline, agents) -> dict[str, list[str]]:
@@ -134,7 +151,8 @@ def cancel(context: Context) -> Context:
         raise WrongStatus(f"Only pending or running contexts can be cancelled; this one is {previous}.")
     now = timezone.now()
     changed = Context.objects.filter(pk=context.pk, status=previous, attempt=context.attempt).update(
-        status=ContextStatus.CANCELLED, error="Cancelled.", lease_until=None, next_retry_at=None, updated_at=now)
+        status=ContextStatus.CANCELLED, error="Cancelled.", lease_until=None, next_retry_at=None, updated_at=now
+    )
     if not changed:  # it moved on meanwhile (claimed, finished): decide again on what it is now
         context.refresh_from_db()
         return cancel(context)
@@ -152,7 +170,8 @@ def retry(context: Context) -> Context:
     if previous not in RETRYABLE:
         raise WrongStatus(f"Only failed or cancelled contexts can be retried; this one is {previous}.")
     changed = Context.objects.filter(pk=context.pk, status=previous).update(
-        status=ContextStatus.PENDING, retry_count=0, next_retry_at=None, error="", updated_at=timezone.now())
+        status=ContextStatus.PENDING, retry_count=0, next_retry_at=None, error="", updated_at=timezone.now()
+    )
     context.refresh_from_db()
     if not changed:  # retried by someone else meanwhile
         return retry(context)
@@ -165,11 +184,18 @@ def retry(context: Context) -> Context:
 def event_data(context: Context) -> dict:
     processing = context.processing
     return {
-        "context_id": str(context.pk), "type": context.type, "status": context.status,
-        "pipeline_id": str(context.pipeline_id), "batch_id": str(context.batch_id) if context.batch_id else None,
-        "error": context.error or None, "retry_count": context.retry_count, "attempt": context.attempt,
-        "started_at": processing.started_at, "completed_at": processing.completed_at,
-        "duration_ms": processing.duration_ms, "component_timings": processing.component_timings,
+        "context_id": str(context.pk),
+        "type": context.type,
+        "status": context.status,
+        "pipeline_id": str(context.pipeline_id),
+        "batch_id": str(context.batch_id) if context.batch_id else None,
+        "error": context.error or None,
+        "retry_count": context.retry_count,
+        "attempt": context.attempt,
+        "started_at": processing.started_at,
+        "completed_at": processing.completed_at,
+        "duration_ms": processing.duration_ms,
+        "component_timings": processing.component_timings,
     }
 
 

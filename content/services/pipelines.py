@@ -21,11 +21,13 @@ from .components import ComponentError
 
 # --- templates (their version history: content.services.versions) ------------------------
 
+
 def new_structure(template: Template, *, previous: Template, version: str | None = None) -> None:
     """`template` (the caller saves) carries a structure replacing `previous`'s: keep the old
     one in `history` and take `version`, or the next minor version."""
-    versions.record(template, previous={"structure": previous.structure}, previous_version=previous.version,
-                    version=version)
+    versions.record(
+        template, previous={"structure": previous.structure}, previous_version=previous.version, version=version
+    )
 
 
 def update_template(*, template: Template, **changes) -> Template:
@@ -34,6 +36,7 @@ def update_template(*, template: Template, **changes) -> Template:
 
 
 # --- pipelines --------------------------------------------------------------------------
+
 
 def _label(n: int, step: PipelineStep) -> str:
     return f"Step {n}" + (f" “{step.name}”" if step.name else "")
@@ -76,8 +79,10 @@ def resolve_steps(pipeline: Pipeline) -> list[tuple[str, PipelineStep, Component
     """(timing key, step, component) in order, for running; ComponentError when a component
     is gone, inactive or of an unknown type (a permanent failure)."""
     steps = pipeline.steps()
-    found = {c.pk: c for c in Component.objects.for_company(pipeline.company_id)
-             .filter(pk__in=[s.component_id for s in steps])}
+    found = {
+        c.pk: c
+        for c in Component.objects.for_company(pipeline.company_id).filter(pk__in=[s.component_id for s in steps])
+    }
     resolved, seen = [], Counter()
     if not steps:
         raise ComponentError(f"The pipeline “{pipeline.name}” has no components.")

@@ -62,17 +62,22 @@ class Result:
         return archive_storage.describe(self.stored_as) if self.stored_as else str(self.path) if self.path else None
 
     def as_dict(self) -> dict:
-        return {"path": str(self.path) if self.path else None, "stored_as": self.stored_as, "counts": self.counts,
-                "removed": self.removed}
+        return {
+            "path": str(self.path) if self.path else None,
+            "stored_as": self.stored_as,
+            "counts": self.counts,
+            "removed": self.removed,
+        }
 
 
 def _targets(cutoff) -> dict:
     """Model -> filter of what is old enough and finished."""
     return {
         Context: {"created_at": {"$lt": cutoff}, "status": {"$in": [str(s) for s in FINISHED]}},
-        Batch: {"created_at": {"$lt": cutoff},
-                "status": {"$in": [BatchStatus.COMPLETED.value, BatchStatus.FAILED.value,
-                                   BatchStatus.CANCELLED.value]}},
+        Batch: {
+            "created_at": {"$lt": cutoff},
+            "status": {"$in": [BatchStatus.COMPLETED.value, BatchStatus.FAILED.value, BatchStatus.CANCELLED.value]},
+        },
     }
 
 
@@ -117,12 +122,19 @@ def _write(path: Path, header: dict, targets: dict) -> dict:
 
 
 def _ids(targets: dict) -> dict:
-    return {model: [d["_id"] for d in _all_companies(model).find(query, {"_id": 1})]
-            for model, query in targets.items()}
+    return {
+        model: [d["_id"] for d in _all_companies(model).find(query, {"_id": 1})] for model, query in targets.items()
+    }
 
 
-def archive_old(*, days: int | None = None, archive_dir: Path | str | None = None, remove: bool = True,
-                archive: bool | None = None, now: datetime | None = None) -> Result:
+def archive_old(
+    *,
+    days: int | None = None,
+    archive_dir: Path | str | None = None,
+    remove: bool = True,
+    archive: bool | None = None,
+    now: datetime | None = None,
+) -> Result:
     days = settings.CONTENT_RETENTION_DAYS if days is None else days
     if days < 0:
         raise ValueError("days must be 0 or more")
@@ -143,7 +155,7 @@ def archive_old(*, days: int | None = None, archive_dir: Path | str | None = Non
     if remove:
         for model, found in ids.items():
             for start in range(0, len(found), CHUNK):
-                chunk = found[start:start + CHUNK]
+                chunk = found[start : start + CHUNK]
                 _all_companies(model).delete_many({**targets[model], "_id": {"$in": chunk}})
     counts = {"contexts": len(ids[Context]), "batches": len(ids[Batch])}
     return Result(path=path, counts=counts, removed=remove, stored_as=stored_as)

@@ -63,12 +63,21 @@ class ClaimLost(Exception):
 
 
 def retry_delay(retry_count: int) -> float:
-    return settings.CONTENT_RETRY_BASE_SECONDS * 2 ** retry_count
+    return settings.CONTENT_RETRY_BASE_SECONDS * 2**retry_count
 
 
 def _processing_doc(processing: Processing) -> dict:
-    return {name: getattr(processing, name) for name in ("started_at", "completed_at", "duration_ms",
-                                                         "completed_components", "component_timings", "timeline")}
+    return {
+        name: getattr(processing, name)
+        for name in (
+            "started_at",
+            "completed_at",
+            "duration_ms",
+            "completed_components",
+            "component_timings",
+            "timeline",
+        )
+    }
 
 
 @dataclass
@@ -81,9 +90,16 @@ class Run:
         return self.context.processing
 
     def note(self, event: str, *, at=None, **fields) -> None:
-        self.processing.timeline = [*(self.processing.timeline or []), {
-            "attempt": self.claim.attempt, "worker": self.claim.worker, "event": event,
-            "at": (at or timezone.now()).isoformat(), **fields}]
+        self.processing.timeline = [
+            *(self.processing.timeline or []),
+            {
+                "attempt": self.claim.attempt,
+                "worker": self.claim.worker,
+                "event": event,
+                "at": (at or timezone.now()).isoformat(),
+                **fields,
+            },
+        ]
 
     def write(self, fields: dict | None = None, *, final: bool = False) -> bool:
         update = {"data": self.context.data, "processing": _processing_doc(self.processing), **(fields or {})}
@@ -105,6 +121,7 @@ _steps = ConfigCache("steps", "content.Pipeline", "content.Component")
 def pipeline_steps(company_id, pipeline_id) -> list:
     """(timing key, step, component) of the pipeline, in order; ComponentError (not cached)
     when the pipeline or a component is gone or inactive."""
+
     def load():
         pipeline = Pipeline.objects.for_company(company_id).filter(pk=pipeline_id).first()
         if pipeline is None:
@@ -115,6 +132,7 @@ def pipeline_steps(company_id, pipeline_id) -> list:
 
 
 # --- entry points -------------------------------------------------------------------------
+
 
 def process_context(*, context_id, worker: str | None = None) -> str | None:
     claimed = claiming.claim_read(context_id=context_id, worker=worker)
@@ -166,15 +184,15 @@ def run(claim: Claim, context: Context | None = None) -> str:
 def _run_pipeline(current: Run) -> None:
     context = current.context
     steps = pipeline_steps(context.company_id, context.pipeline_id)
-    state = RunState(context=context, data=context.data if isinstance(context.data, dict) else {},
-                     heartbeat=current.save)
+    state = RunState(
+        context=context, data=context.data if isinstance(context.data, dict) else {}, heartbeat=current.save
+    )
     context.data = state.data
     done = set(current.processing.completed_components)
     todo = [step for step in steps if step[0] not in done]
     for n, (key, step, component) in enumerate(todo, start=1):
         following = todo[n][2] if n < len(todo) else None
-        _run_component(current, state, key, step, component,
-                       save=following is not None and following.type in CALLS_OUT)
+        _run_component(current, state, key, step, component, save=following is not None and following.type in CALLS_OUT)
 
 
 def _run_component(current: Run, state: RunState, key: str, step, component, *, save: bool) -> None:
@@ -187,8 +205,14 @@ def _run_component(current: Run, state: RunState, key: str, step, component, *, 
     except ClaimLost:
         raise
     except Exception as exc:
-        current.note("component", at=started, status="error", error=str(exc)[:500],
-                     duration_ms=round((time.perf_counter() - clock) * 1000, 2), **facts)
+        current.note(
+            "component",
+            at=started,
+            status="error",
+            error=str(exc)[:500],
+            duration_ms=round((time.perf_counter() - clock) * 1000, 2),
+            **facts,
+        )
         raise
     elapsed = round((time.perf_counter() - clock) * 1000, 2)
     processing = current.processing
@@ -219,8 +243,12 @@ def _failed(current: Run, reason: str, *, permanent: bool) -> str:
         retries = context.retry_count + 1
         delay = retry_delay(retries)
         current.note("retry", at=now, error=reason, retry_count=retries, retry_in_seconds=delay)
-        fields = {"status": ContextStatus.PENDING.value, "error": reason, "retry_count": retries,
-                  "next_retry_at": now + timedelta(seconds=delay)}
+        fields = {
+            "status": ContextStatus.PENDING.value,
+            "error": reason,
+            "retry_count": retries,
+            "next_retry_at": now + timedelta(seconds=delay),
+        }
         if not current.write(fields, final=True):
             return LOST
         contexts.enqueue([context.pk], countdown=delay)
@@ -231,8 +259,7 @@ def _failed(current: Run, reason: str, *, permanent: bool) -> str:
     processing.completed_at = now
     processing.duration_ms = round((now - processing.started_at).total_seconds() * 1000, 2)
     current.note("failed", at=now, error=reason)
-    if not current.write({"status": ContextStatus.FAILED.value, "error": reason, "next_retry_at": None},
-                         final=True):
+    if not current.write({"status": ContextStatus.FAILED.value, "error": reason, "next_retry_at": None}, final=True):
         return LOST
     context.status, context.error = ContextStatus.FAILED, reason
     _finished(context, "failed")

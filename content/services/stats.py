@@ -39,7 +39,7 @@ def bucket(duration_ms: float) -> int:
 
 
 def bucket_bound(key: int) -> float:
-    return 1.0 if key <= 0 else round(RATIO ** key, 2)
+    return 1.0 if key <= 0 else round(RATIO**key, 2)
 
 
 def day_of(when: datetime) -> datetime:
@@ -59,15 +59,24 @@ def increments(context: Context, outcome: str) -> dict:
     """The `$inc` of one finished run."""
     duration = (context.processing.duration_ms if context.processing else None) or 0.0
     tokens_in, tokens_out = _tokens(context)
-    return {"runs": 1, "completed": int(outcome == ContextStatus.COMPLETED),
-            "failed": int(outcome == ContextStatus.FAILED), "duration_ms_sum": float(duration),
-            f"durations.{bucket(duration)}": 1, "tokens_in": tokens_in, "tokens_out": tokens_out}
+    return {
+        "runs": 1,
+        "completed": int(outcome == ContextStatus.COMPLETED),
+        "failed": int(outcome == ContextStatus.FAILED),
+        "duration_ms_sum": float(duration),
+        f"durations.{bucket(duration)}": 1,
+        "tokens_in": tokens_in,
+        "tokens_out": tokens_out,
+    }
 
 
 def _upsert(pipeline_id, day: datetime, inc: dict) -> UpdateOne:
     now = django_timezone.now()
-    return UpdateOne({"pipeline_id": pipeline_id, "day": day},
-                     {"$inc": inc, "$set": {"updated_at": now}, "$setOnInsert": {"created_at": now}}, upsert=True)
+    return UpdateOne(
+        {"pipeline_id": pipeline_id, "day": day},
+        {"$inc": inc, "$set": {"updated_at": now}, "$setOnInsert": {"created_at": now}},
+        upsert=True,
+    )
 
 
 def add(context: Context, outcome: str) -> None:
@@ -82,8 +91,11 @@ def summary(pipeline: Pipeline, *, days: int = 7, now: datetime | None = None) -
     last `days` UTC days (today included), with the figures of each day that had runs."""
     today = day_of(now or django_timezone.now())
     since = today - timedelta(days=days - 1)
-    rows = list(PipelineStats.objects.for_company(pipeline.company_id)
-                .filter(pipeline=pipeline.pk, day__gte=since, day__lte=today).order_by("day"))
+    rows = list(
+        PipelineStats.objects.for_company(pipeline.company_id)
+        .filter(pipeline=pipeline.pk, day__gte=since, day__lte=today)
+        .order_by("day")
+    )
     histogram: Counter = Counter()
     for row in rows:
         histogram.update({int(k): v for k, v in (row.durations or {}).items()})
@@ -91,15 +103,31 @@ def summary(pipeline: Pipeline, *, days: int = 7, now: datetime | None = None) -
     completed, failed = sum(r.completed for r in rows), sum(r.failed for r in rows)
     total = sum(r.duration_ms_sum for r in rows)
     return {
-        "pipeline": str(pipeline.pk), "days": days, "since": since.date().isoformat(),
+        "pipeline": str(pipeline.pk),
+        "days": days,
+        "since": since.date().isoformat(),
         "until": today.date().isoformat(),
-        "runs": runs, "completed": completed, "failed": failed,
+        "runs": runs,
+        "completed": completed,
+        "failed": failed,
         "success_rate": round(completed / runs, 4) if runs else None,
-        "duration_ms": {"p50": percentile(histogram, 0.5), "p95": percentile(histogram, 0.95),
-                        "mean": round(total / runs, 2) if runs else None},
+        "duration_ms": {
+            "p50": percentile(histogram, 0.5),
+            "p95": percentile(histogram, 0.95),
+            "mean": round(total / runs, 2) if runs else None,
+        },
         "tokens": {"in": sum(r.tokens_in for r in rows), "out": sum(r.tokens_out for r in rows)},
-        "by_day": [{"day": r.day.date().isoformat(), "runs": r.runs, "completed": r.completed, "failed": r.failed,
-                    "tokens_in": r.tokens_in, "tokens_out": r.tokens_out} for r in rows],
+        "by_day": [
+            {
+                "day": r.day.date().isoformat(),
+                "runs": r.runs,
+                "completed": r.completed,
+                "failed": r.failed,
+                "tokens_in": r.tokens_in,
+                "tokens_out": r.tokens_out,
+            }
+            for r in rows
+        ],
     }
 
 
@@ -122,7 +150,8 @@ def rebuild() -> int:
     finished = (ContextStatus.COMPLETED.value, ContextStatus.FAILED.value)
     contexts = raw(Context, unscoped=True).find(
         {"status": {"$in": finished}, "processing.completed_at": {"$ne": None}},
-        {"company_id": 1, "pipeline_id": 1, "status": 1, "processing": 1, "data.generation": 1})
+        {"company_id": 1, "pipeline_id": 1, "status": 1, "processing": 1, "data.generation": 1},
+    )
     totals: dict[tuple, Counter] = defaultdict(Counter)
     for doc in contexts:
         context = Context(company_id=doc["company_id"], pipeline_id=doc.get("pipeline_id"), data=doc.get("data") or {})
@@ -130,16 +159,25 @@ def rebuild() -> int:
         context.processing.duration_ms = processing.get("duration_ms")
         completed_at = processing["completed_at"]
         totals[(doc["company_id"], doc.get("pipeline_id"), day_of(completed_at))].update(
-            increments(context, doc["status"]))
+            increments(context, doc["status"])
+        )
     stats = raw(PipelineStats, unscoped=True)
     stats.delete_many({})
     now = django_timezone.now()
     documents = []
     for (company_id, pipeline_id, day), counts in totals.items():
         durations = {name.split(".", 1)[1]: n for name, n in counts.items() if name.startswith("durations.")}
-        documents.append({"company_id": company_id, "pipeline_id": pipeline_id, "day": day, "durations": durations,
-                          "created_at": now, "updated_at": now,
-                          **{name: n for name, n in counts.items() if not name.startswith("durations.")}})
+        documents.append(
+            {
+                "company_id": company_id,
+                "pipeline_id": pipeline_id,
+                "day": day,
+                "durations": durations,
+                "created_at": now,
+                "updated_at": now,
+                **{name: n for name, n in counts.items() if not name.startswith("durations.")},
+            }
+        )
     if documents:
         stats.insert_many(documents)
     return len(documents)

@@ -14,4 +14,3 @@ def update_ticket(*, ticket: Ticket, **changes) -> Ticket:
         setattr(ticket, name, value)
     ticket.save()
     return ticket
-

@@ -51,8 +51,12 @@ def version_error(*, old: str | None, new: str) -> str | None:
 
 
 def _step_doc(step: PipelineStep) -> dict:
-    return {"component_id": str(step.component_id), "name": step.name, "order": step.order,
-            "config_overrides": step.config_overrides or {}}
+    return {
+        "component_id": str(step.component_id),
+        "name": step.name,
+        "order": step.order,
+        "config_overrides": step.config_overrides or {},
+    }
 
 
 def _jsonable(name: str, value):
@@ -71,9 +75,15 @@ def apply_definition(obj, stored: dict) -> None:
     for name in DEFINITION[type(obj)]:
         value = stored.get(name)
         if name == "components":
-            value = [PipelineStep(component_id=ObjectId(step["component_id"]), name=step.get("name", ""),
-                                  order=step.get("order", 0), config_overrides=step.get("config_overrides") or {})
-                     for step in value or []]
+            value = [
+                PipelineStep(
+                    component_id=ObjectId(step["component_id"]),
+                    name=step.get("name", ""),
+                    order=step.get("order", 0),
+                    config_overrides=step.get("config_overrides") or {},
+                )
+                for step in value or []
+            ]
         setattr(obj, name, value)
 
 
@@ -85,8 +95,10 @@ def record(obj, *, previous: dict, previous_version: str, version: str | None = 
         if version:
             obj.version = version
         return False
-    obj.history = [*(obj.history or []), {"version": previous_version, **previous,
-                                          "replaced_at": timezone.now().isoformat()}]
+    obj.history = [
+        *(obj.history or []),
+        {"version": previous_version, **previous, "replaced_at": timezone.now().isoformat()},
+    ]
     obj.version = version or next_version(previous_version)
     return True
 
@@ -113,8 +125,15 @@ def versions(obj) -> list[dict]:
     """Every version of `obj`, newest first; the current one says `current: true`."""
     names = DEFINITION[type(obj)]
     current = {"version": obj.version, "current": True, "replaced_at": None, **definition(obj)}
-    older = [{"version": entry.get("version"), "current": False, "replaced_at": entry.get("replaced_at"),
-              **{name: entry.get(name) for name in names}} for entry in reversed(obj.history or [])]
+    older = [
+        {
+            "version": entry.get("version"),
+            "current": False,
+            "replaced_at": entry.get("replaced_at"),
+            **{name: entry.get(name) for name in names},
+        }
+        for entry in reversed(obj.history or [])
+    ]
     return [current, *older]
 
 
@@ -124,8 +143,10 @@ def find(obj, version: str) -> dict:
             return entry
     if version == obj.version:
         raise UnknownVersion(f"{version} is the current version.")
-    raise UnknownVersion(f"There is no version {version}; "
-                         f"known: {', '.join(e.get('version', '?') for e in obj.history or []) or 'none'}.")
+    raise UnknownVersion(
+        f"There is no version {version}; "
+        f"known: {', '.join(e.get('version', '?') for e in obj.history or []) or 'none'}."
+    )
 
 
 def restore(obj, *, version: str, check=None):

@@ -65,11 +65,20 @@ class ProcessState:
         return f"{self.host}:{self.pid}"
 
     def fields(self, now: float) -> dict:
-        return {"worker_id": self.worker_id, "host": self.host, "pid": self.pid, "queues": json.dumps(self.queues),
-                "pool": self.pool, "status": BUSY if self.current_task else ALIVE, "started_at": self.started_at,
-                "last_seen": now, "processing_count": int(self.current_task is not None),
-                "tasks_done": self.tasks_done, "tasks_failed": self.tasks_failed,
-                "current_task": json.dumps(self.current_task)}
+        return {
+            "worker_id": self.worker_id,
+            "host": self.host,
+            "pid": self.pid,
+            "queues": json.dumps(self.queues),
+            "pool": self.pool,
+            "status": BUSY if self.current_task else ALIVE,
+            "started_at": self.started_at,
+            "last_seen": now,
+            "processing_count": int(self.current_task is not None),
+            "tasks_done": self.tasks_done,
+            "tasks_failed": self.tasks_failed,
+            "current_task": json.dumps(self.current_task),
+        }
 
 
 class Registration:
@@ -117,8 +126,12 @@ class Registration:
             logger.warning("worker registry: %s not removed (it expires): %s", self.state.worker_id, exc)
 
     def task_started(self, *, task_id: str, name: str, args) -> None:
-        self.state.current_task = {"id": task_id, "name": name, "args": [str(a)[:100] for a in (args or ())[:3]],
-                                   "started_at": time.time()}
+        self.state.current_task = {
+            "id": task_id,
+            "name": name,
+            "args": [str(a)[:100] for a in (args or ())[:3]],
+            "started_at": time.time(),
+        }
         self.beat()
 
     def task_finished(self, *, failed: bool) -> None:
@@ -136,12 +149,18 @@ def _decode(found: dict, now: float) -> dict:
     if now - last_seen > settings.CONTENT_WORKER_STALE_SECONDS:
         status = STALE
     return {
-        "worker_id": found.get("worker_id"), "host": found.get("host"), "pid": int(found.get("pid") or 0),
-        "queues": json.loads(found.get("queues") or "[]"), "pool": found.get("pool"), "status": status,
-        "started_at": float(found.get("started_at") or 0), "last_heartbeat": last_seen,
+        "worker_id": found.get("worker_id"),
+        "host": found.get("host"),
+        "pid": int(found.get("pid") or 0),
+        "queues": json.loads(found.get("queues") or "[]"),
+        "pool": found.get("pool"),
+        "status": status,
+        "started_at": float(found.get("started_at") or 0),
+        "last_heartbeat": last_seen,
         "seconds_since_heartbeat": round(max(0.0, now - last_seen), 1),
         "processing_count": int(found.get("processing_count") or 0),
-        "tasks_done": int(found.get("tasks_done") or 0), "tasks_failed": int(found.get("tasks_failed") or 0),
+        "tasks_done": int(found.get("tasks_done") or 0),
+        "tasks_failed": int(found.get("tasks_failed") or 0),
         "current_task": json.loads(found.get("current_task") or "null"),
     }
 

@@ -14,9 +14,23 @@ class LLMProvider(TenantScoped):
     """An OpenAI-compatible endpoint a company pays for: chat completions and embeddings."""
 
     OPENAI, ANTHROPIC, GOOGLE, AZURE, OLLAMA, VLLM, CUSTOM = (
-        "openai", "anthropic", "google", "azure", "ollama", "vllm", "custom")
-    PROVIDERS = [(OPENAI, "OpenAI"), (ANTHROPIC, "Anthropic"), (GOOGLE, "Google"), (AZURE, "Azure OpenAI"),
-                 (OLLAMA, "Ollama"), (VLLM, "vLLM"), (CUSTOM, "Other OpenAI-compatible")]
+        "openai",
+        "anthropic",
+        "google",
+        "azure",
+        "ollama",
+        "vllm",
+        "custom",
+    )
+    PROVIDERS = [
+        (OPENAI, "OpenAI"),
+        (ANTHROPIC, "Anthropic"),
+        (GOOGLE, "Google"),
+        (AZURE, "Azure OpenAI"),
+        (OLLAMA, "Ollama"),
+        (VLLM, "vLLM"),
+        (CUSTOM, "Other OpenAI-compatible"),
+    ]
     # Their OpenAI-compatible endpoints, used when base_url is blank.
     DEFAULT_BASE_URLS = {
         OPENAI: "https://api.openai.com/v1",
@@ -56,26 +70,39 @@ class Agent(SoftDeletable, TenantScoped):
 
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    created_by = models.ForeignKey("tenants.User", null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey("tenants.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     system_prompt = models.TextField(blank=True)
     model = models.CharField(max_length=100, default="gpt-4o-mini")
-    provider = models.ForeignKey(LLMProvider, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                                 help_text="The provider to call; blank: the company's active provider "
-                                           "that lists the model.")
+    provider = models.ForeignKey(
+        LLMProvider,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The provider to call; blank: the company's active provider that lists the model.",
+    )
     temperature = models.FloatField(default=0.7, validators=[MinValueValidator(0), MaxValueValidator(2)])
-    max_tokens = models.PositiveIntegerField(default=1024, validators=[MinValueValidator(1),
-                                                                       MaxValueValidator(128_000)])
+    max_tokens = models.PositiveIntegerField(
+        default=1024, validators=[MinValueValidator(1), MaxValueValidator(128_000)]
+    )
     knowledge_collection_ids = ArrayField(ObjectIdField(), default=list, blank=True)
     # Reranking of the fused search hits before they reach the prompt (knowledge.services.rerank)
     RERANK_NONE, RERANK_LLM, RERANK_CROSS_ENCODER = "", "llm", "cross_encoder"
-    RERANKERS = [(RERANK_NONE, "None (fused order)"), (RERANK_LLM, "The agent's LLM provider"),
-                 (RERANK_CROSS_ENCODER, "The local cross-encoder (KNOWLEDGE_CROSS_ENCODER_PATH)")]
-    rerank = models.CharField(max_length=20, choices=RERANKERS, default=RERANK_NONE, blank=True,
-                              help_text="Reorder the knowledge hits by relevance to the question before "
-                                        "answering.")
-    rerank_model = models.CharField(max_length=100, blank=True,
-                                    help_text="The provider's model that reranks; blank: the agent's model.")
+    RERANKERS = [
+        (RERANK_NONE, "None (fused order)"),
+        (RERANK_LLM, "The agent's LLM provider"),
+        (RERANK_CROSS_ENCODER, "The local cross-encoder (KNOWLEDGE_CROSS_ENCODER_PATH)"),
+    ]
+    rerank = models.CharField(
+        max_length=20,
+        choices=RERANKERS,
+        default=RERANK_NONE,
+        blank=True,
+        help_text="Reorder the knowledge hits by relevance to the question before answering.",
+    )
+    rerank_model = models.CharField(
+        max_length=100, blank=True, help_text="The provider's model that reranks; blank: the agent's model."
+    )
     # Integrations
     shopify_enabled = models.BooleanField(default=False)
     shopify_store_url = models.URLField(max_length=500, blank=True)

@@ -27,17 +27,30 @@ class KnowledgeCollection(SoftDeletable, TenantScoped):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     user = models.ForeignKey("tenants.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    agent = models.ForeignKey("knowledge.Agent", null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="collections",
-                              help_text="Linked agent: a Shopify or WordPress collection syncs from its store.")
+    agent = models.ForeignKey(
+        "knowledge.Agent",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="collections",
+        help_text="Linked agent: a Shopify or WordPress collection syncs from its store.",
+    )
     source_type = models.CharField(max_length=20, choices=SourceType.choices, default=SourceType.MANUAL)
-    settings = models.JSONField(default=dict, blank=True,
-                                help_text='e.g. {"chunk_size": 800, "chunk_overlap": 100, '
-                                          '"wordpress_types": ["posts", "pages"], '
-                                          '"shopify_resources": ["products", "articles"]}')
-    embedding_provider = models.ForeignKey("knowledge.LLMProvider", null=True, blank=True,
-                                           on_delete=models.PROTECT, related_name="+",
-                                           help_text="Blank: the offline all-MiniLM-L6-v2 model.")
+    settings = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='e.g. {"chunk_size": 800, "chunk_overlap": 100, '
+        '"wordpress_types": ["posts", "pages"], '
+        '"shopify_resources": ["products", "articles"]}',
+    )
+    embedding_provider = models.ForeignKey(
+        "knowledge.LLMProvider",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Blank: the offline all-MiniLM-L6-v2 model.",
+    )
     embedding_model = models.CharField(max_length=100, default=LOCAL_EMBEDDING_MODEL)
     embedding_dimensions = models.PositiveIntegerField(null=True, blank=True, editable=False)
     chunk_count = models.PositiveIntegerField(default=0, editable=False)
@@ -105,8 +118,9 @@ class SyncHistory(TenantScoped):
     TRIGGERS = [("api", "API"), ("admin", "Admin"), ("schedule", "Schedule"), ("upload", "Upload/manual")]
 
     agent = models.ForeignKey("knowledge.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    collection = models.ForeignKey(KnowledgeCollection, null=True, blank=True, on_delete=models.CASCADE,
-                                   related_name="syncs")
+    collection = models.ForeignKey(
+        KnowledgeCollection, null=True, blank=True, on_delete=models.CASCADE, related_name="syncs"
+    )
     sync_type = models.CharField(max_length=30)  # wordpress, products, blog_articles, upload, manual
     trigger = models.CharField(max_length=10, choices=TRIGGERS, default="api")
     status = models.CharField(max_length=12, choices=STATUSES, default=PENDING, db_index=True)

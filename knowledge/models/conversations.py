@@ -33,8 +33,9 @@ class Conversation(SoftDeletable, TenantScoped):
 
     agent = models.ForeignKey("knowledge.Agent", null=True, on_delete=models.SET_NULL, related_name="conversations")
     contact_id = models.CharField(max_length=100, blank=True, help_text="The CRM contact, if any.")
-    user = models.ForeignKey("tenants.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                             db_index=False)
+    user = models.ForeignKey(
+        "tenants.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     channel = models.CharField(max_length=10, choices=CHANNELS, default="chat", db_index=True)
     status = models.CharField(max_length=10, choices=STATUSES, default=ACTIVE, db_index=True)
     started_at = models.DateTimeField(db_index=True)

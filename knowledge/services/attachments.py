@@ -60,7 +60,7 @@ def storage():
 def sniff(head: bytes) -> str | None:
     """The accepted type the first bytes of a file show, or None."""
     for offset, signature, kind in SIGNATURES:
-        if head[offset:offset + len(signature)] == signature:
+        if head[offset : offset + len(signature)] == signature:
             return kind
     if head[:4] == b"RIFF" and head[8:12] in (b"WEBP", b"WAVE"):
         return "image/webp" if head[8:12] == b"WEBP" else "audio/wav"
@@ -115,12 +115,20 @@ def attach(*, message: Message, upload) -> Attachment:
     name = safe_name(upload.name)
     path = storage().save(f"{folder(message.conversation)}/{key}-{name}", ContentFile(data))
     given = posixpath.basename((upload.name or "").replace("\\", "/")).strip()
-    attachment = Attachment(key=key, name=(given or name)[:255], type=kind, size=len(data),
-                            sha256=hashlib.sha256(data).hexdigest(), path=path, url=download_url(message, key),
-                            uploaded_at=timezone.now())
+    attachment = Attachment(
+        key=key,
+        name=(given or name)[:255],
+        type=kind,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        path=path,
+        url=download_url(message, key),
+        uploaded_at=timezone.now(),
+    )
     document = {f.column: getattr(attachment, f.attname) for f in Attachment._meta.fields}
     raw(Message, company=message.company_id).update_one(
-        {"_id": message.pk}, {"$push": {Message._meta.get_field("attachments").column: document}})
+        {"_id": message.pk}, {"$push": {Message._meta.get_field("attachments").column: document}}
+    )
     message.refresh_from_db(fields=["attachments"])
     return attachment
 

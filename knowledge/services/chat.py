@@ -24,8 +24,10 @@ from .embeddings import DimensionMismatch
 from .llm import ProviderError
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
-SOURCES_INTRO = ("Answer from the sources below when they are relevant, and cite them by number like [1]. "
-                 "If they do not contain the answer, say so.")
+SOURCES_INTRO = (
+    "Answer from the sources below when they are relevant, and cite them by number like [1]. "
+    "If they do not contain the answer, say so."
+)
 CONTEXT_CHUNKS = 5
 
 
@@ -65,19 +67,28 @@ def build_prompt(agent: Agent, history: list[Message], content: str, hits: list)
     if hits:
         sources = "\n\n".join(
             f"[{n}] {hit.title or hit.source_id}{f' ({hit.url})' if hit.url else ''}\n{hit.content}"
-            for n, hit in enumerate(hits, start=1))
+            for n, hit in enumerate(hits, start=1)
+        )
         system = f"{system}\n\n{SOURCES_INTRO}\n\n{sources}"
-    return [{"role": "system", "content": system},
-            *({"role": m.role, "content": m.content} for m in history),
-            {"role": "user", "content": content}]
+    return [
+        {"role": "system", "content": system},
+        *({"role": m.role, "content": m.content} for m in history),
+        {"role": "user", "content": content},
+    ]
 
 
 def post_user_message(*, conversation: Conversation, user, content: str, attachments=()) -> Message:
     if conversation.status != Conversation.ACTIVE:
         raise ConversationClosed(f"This conversation is {conversation.status}; start a new one.")
     message = Message.objects.create(
-        company_id=conversation.company_id, conversation=conversation, sender_type="user", role="user",
-        content=content, attachments=list(attachments), metadata=MessageMetadata(delivered_at=timezone.now()))
+        company_id=conversation.company_id,
+        conversation=conversation,
+        sender_type="user",
+        role="user",
+        content=content,
+        attachments=list(attachments),
+        metadata=MessageMetadata(delivered_at=timezone.now()),
+    )
     _touch(conversation)
     return message
 
@@ -93,9 +104,13 @@ def _prepare(conversation: Conversation, user_message: Message) -> Turn:
         raise ProviderError("This conversation's agent no longer exists.", kind="configuration")
     turn.provider = provider_for(turn.agent)
     if turn.agent.knowledge_collection_ids:
-        turn.hits = retrieval.search(company=conversation.company_id, query=user_message.content,
-                                     collection_ids=turn.agent.knowledge_collection_ids, limit=CONTEXT_CHUNKS,
-                                     reranker=rerank.for_agent(turn.agent, turn.provider))
+        turn.hits = retrieval.search(
+            company=conversation.company_id,
+            query=user_message.content,
+            collection_ids=turn.agent.knowledge_collection_ids,
+            limit=CONTEXT_CHUNKS,
+            reranker=rerank.for_agent(turn.agent, turn.provider),
+        )
     history = selectors.recent_history(conversation, before=user_message)
     turn.prompt = build_prompt(turn.agent, history, user_message.content, turn.hits)
     return turn
@@ -105,15 +120,25 @@ def _store(turn: Turn, *, content: str, status: str, finish_reason: str, usage=N
     elapsed = round((time.perf_counter() - turn.started) * 1000, 1) if turn.started else None
     agent = turn.agent
     message = Message.objects.create(
-        company_id=turn.conversation.company_id, conversation=turn.conversation, sender_type="agent",
-        role="assistant", content=content, status=status,
+        company_id=turn.conversation.company_id,
+        conversation=turn.conversation,
+        sender_type="agent",
+        role="assistant",
+        content=content,
+        status=status,
         ai_metadata=AIMetadata(
-            model=agent.model if agent else "", temperature=agent.temperature if agent else None,
-            tokens_used=getattr(usage, "total_tokens", None), prompt_tokens=getattr(usage, "prompt_tokens", None),
-            completion_tokens=getattr(usage, "completion_tokens", None), response_time_ms=elapsed,
-            finish_reason=finish_reason, error=error[:500]),
-        metadata=MessageMetadata(delivered_at=timezone.now(),
-                                 citations=[Citation(**hit.citation()) for hit in turn.hits]),
+            model=agent.model if agent else "",
+            temperature=agent.temperature if agent else None,
+            tokens_used=getattr(usage, "total_tokens", None),
+            prompt_tokens=getattr(usage, "prompt_tokens", None),
+            completion_tokens=getattr(usage, "completion_tokens", None),
+            response_time_ms=elapsed,
+            finish_reason=finish_reason,
+            error=error[:500],
+        ),
+        metadata=MessageMetadata(
+            delivered_at=timezone.now(), citations=[Citation(**hit.citation()) for hit in turn.hits]
+        ),
     )
     _touch(turn.conversation)
     return message
@@ -138,8 +163,13 @@ def _open(turn: Turn, *, stream: bool):
     options = {"stream_options": {"include_usage": True}} if stream else {}
     try:
         return client, client.chat.completions.create(
-            model=turn.agent.model, messages=turn.prompt, temperature=turn.agent.temperature,
-            max_tokens=turn.agent.max_tokens, stream=stream, **options)
+            model=turn.agent.model,
+            messages=turn.prompt,
+            temperature=turn.agent.temperature,
+            max_tokens=turn.agent.max_tokens,
+            stream=stream,
+            **options,
+        )
     except Exception:
         client.close()
         raise
@@ -158,14 +188,20 @@ def _begin(*, conversation, user, content, attachments, stream: bool):
 
 def reply(*, conversation, user, content: str, attachments=()) -> tuple[Message, Message]:
     """The user's message and the agent's stored answer; ChatFailed on a provider failure."""
-    turn, client, completion = _begin(conversation=conversation, user=user, content=content,
-                                      attachments=attachments, stream=False)
+    turn, client, completion = _begin(
+        conversation=conversation, user=user, content=content, attachments=attachments, stream=False
+    )
     client.close()
     if not completion.choices:
         raise _failed(turn, ProviderError(f"“{turn.provider}” answered without a choice.", kind="bad_request"))
     choice = completion.choices[0]
-    message = _store(turn, content=choice.message.content or "", status=Message.SENT,
-                     finish_reason=choice.finish_reason or "", usage=completion.usage)
+    message = _store(
+        turn,
+        content=choice.message.content or "",
+        status=Message.SENT,
+        finish_reason=choice.finish_reason or "",
+        usage=completion.usage,
+    )
     return turn.user_message, message
 
 
@@ -183,8 +219,9 @@ class OpenStream:
 def open_stream(*, conversation, user, content: str, attachments=()) -> OpenStream:
     """Store the user's message and open the provider's stream; ChatFailed if it cannot be
     opened (an HTTP error arrives before the first token)."""
-    return OpenStream(*_begin(conversation=conversation, user=user, content=content, attachments=attachments,
-                              stream=True))
+    return OpenStream(
+        *_begin(conversation=conversation, user=user, content=content, attachments=attachments, stream=True)
+    )
 
 
 def stream_events(opened: OpenStream) -> Iterator[tuple[str, object]]:
@@ -201,13 +238,17 @@ def stream_events(opened: OpenStream) -> Iterator[tuple[str, object]]:
                     yield "delta", choice.delta.content
                 finish_reason = choice.finish_reason or finish_reason
     except GeneratorExit:  # the client went away: keep what arrived, marked unfinished
-        _store(turn, content="".join(parts), status=Message.FAILED, finish_reason="client_disconnected",
-               error="The client disconnected before the answer was complete.")
+        _store(
+            turn,
+            content="".join(parts),
+            status=Message.FAILED,
+            finish_reason="client_disconnected",
+            error="The client disconnected before the answer was complete.",
+        )
         raise
     except Exception as exc:
         yield "error", _failed(turn, _as_provider_error(exc, turn.provider), content="".join(parts))
         return
     finally:
         opened.client.close()
-    yield "done", _store(turn, content="".join(parts), status=Message.SENT, finish_reason=finish_reason,
-                         usage=usage)
+    yield "done", _store(turn, content="".join(parts), status=Message.SENT, finish_reason=finish_reason, usage=usage)

@@ -47,7 +47,7 @@ def _units(text: str, size: int) -> list[tuple[str, bool]]:
             continue
         first = True
         for sentence in sentences(paragraph):
-            for piece in (_split_words(sentence, size) if len(sentence) > size else [sentence]):
+            for piece in _split_words(sentence, size) if len(sentence) > size else [sentence]:
                 units.append((piece, first))
                 first = False
     return units
@@ -60,9 +60,9 @@ def _tail(chunk: str, overlap: int) -> str:
     tail = chunk[-overlap:]
     starts = [m.end() for m in SENTENCE_END.finditer(tail)]
     if starts and starts[0] < len(tail):
-        return tail[starts[0]:].strip()
+        return tail[starts[0] :].strip()
     space = tail.find(" ")
-    return tail[space + 1:].strip() if space != -1 else ""
+    return tail[space + 1 :].strip() if space != -1 else ""
 
 
 def chunk_text(text: str, *, size: int = DEFAULT_SIZE, overlap: int = DEFAULT_OVERLAP) -> list[str]:

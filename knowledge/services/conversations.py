@@ -18,11 +18,19 @@ from ..models import Conversation, Message
 RECEIPTS = ("read_at", "delivered_at")
 
 
-def start_conversation(*, company, agent, user=None, channel: str = "chat", contact_id: str = "", tags=(),
-                       metadata=None) -> Conversation:
-    return Conversation.objects.create(company_id=getattr(company, "pk", company), agent=agent, user=user,
-                                       channel=channel, contact_id=contact_id, tags=list(tags), metadata=metadata,
-                                       started_at=timezone.now())
+def start_conversation(
+    *, company, agent, user=None, channel: str = "chat", contact_id: str = "", tags=(), metadata=None
+) -> Conversation:
+    return Conversation.objects.create(
+        company_id=getattr(company, "pk", company),
+        agent=agent,
+        user=user,
+        channel=channel,
+        contact_id=contact_id,
+        tags=list(tags),
+        metadata=metadata,
+        started_at=timezone.now(),
+    )
 
 
 def end_conversation(*, conversation: Conversation) -> Conversation:
@@ -58,7 +66,7 @@ def mark(*, message_ids, receipt: str, at=None) -> int:
     metadata = {pk: meta for pk, _, meta in rows}
     company_of = {pk: company_id for pk, company_id, _ in rows}
     changed = set()
-    for name in ([receipt, "delivered_at"] if receipt == "read_at" else [receipt]):
+    for name in [receipt, "delivered_at"] if receipt == "read_at" else [receipt]:
         unset: dict = {}  # company -> ids of its messages without `name`
         for pk, meta in metadata.items():
             if meta is None or getattr(meta, name) is None:
@@ -88,7 +96,8 @@ def add_reaction(*, message: Message, user, emoji: str) -> Message:
 
 def remove_reaction(*, message: Message, user, emoji: str, refresh: bool = True) -> Message:
     _messages(message.company_id).update_one(
-        {"_id": message.pk}, {"$pull": {_column("reactions"): {"emoji": emoji, "user_id": str(user.pk)}}})
+        {"_id": message.pk}, {"$pull": {_column("reactions"): {"emoji": emoji, "user_id": str(user.pk)}}}
+    )
     if refresh:
         message.refresh_from_db(fields=["metadata"])
     return message
@@ -107,6 +116,7 @@ def edit_message(*, message: Message, user, content: str) -> Message:
     if message.conversation.user_id != user.pk:
         raise NotEditable("Only the user who sent a message can edit it.")
     _messages(message.company_id).update_one(
-        {"_id": message.pk}, {"$set": {"content": content, _column("edited_at"): timezone.now()}})
+        {"_id": message.pk}, {"$set": {"content": content, _column("edited_at"): timezone.now()}}
+    )
     message.refresh_from_db(fields=["content", "metadata"])
     return message

@@ -73,8 +73,9 @@ class LocalEmbedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
-        vectors = local_model().encode(list(texts), batch_size=64, normalize_embeddings=True,
-                                       convert_to_numpy=True, show_progress_bar=False)
+        vectors = local_model().encode(
+            list(texts), batch_size=64, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
         return np.asarray(vectors, dtype=np.float32)
 
 
@@ -92,15 +93,17 @@ class OpenAIEmbedder:
         rows = []
         try:
             for start in range(0, len(texts), batch):
-                response = client.embeddings.create(model=self.name, input=list(texts[start:start + batch]))
+                response = client.embeddings.create(model=self.name, input=list(texts[start : start + batch]))
                 rows.extend(item.embedding for item in sorted(response.data, key=lambda item: item.index))
         except Exception as exc:
             raise llm.translate(exc, self.provider) from exc
         finally:
             client.close()
         if len(rows) != len(texts) or len({len(row) for row in rows}) != 1:
-            raise llm.ProviderError(f"“{self.provider}” returned {len(rows)} embeddings of unequal or wrong count "
-                                    f"for {len(texts)} texts.", kind="bad_request")
+            raise llm.ProviderError(
+                f"“{self.provider}” returned {len(rows)} embeddings of unequal or wrong count for {len(texts)} texts.",
+                kind="bad_request",
+            )
         return _unit(np.array(rows, dtype=np.float32))
 
 
@@ -118,7 +121,8 @@ def check_dimensions(collection, vectors: np.ndarray) -> None:
         raise DimensionMismatch(
             f"The collection “{collection}” holds {collection.embedding_dimensions}-dimensional vectors; "
             f"{collection.embedding_model} returned {size}. Mixing dimensions is refused: use a new collection "
-            "for another embedding model.")
+            "for another embedding model."
+        )
 
 
 def embed_for_collection(collection, texts: list[str]) -> np.ndarray:

@@ -42,8 +42,9 @@ def _extension(name: str) -> str:
 
 
 def _too_long(length: int) -> UnsupportedUpload:
-    return UnsupportedUpload(f"The file's text is longer than {MAX_TEXT_CHARS} characters ({length} or more); "
-                             "split it into smaller files.")
+    return UnsupportedUpload(
+        f"The file's text is longer than {MAX_TEXT_CHARS} characters ({length} or more); split it into smaller files."
+    )
 
 
 def _inflate_first_page(reader) -> None:

@@ -56,14 +56,16 @@ def _touch(collection, *, added: int = 0, removed: int = 0, recount: bool = Fals
     counted again) and a new version (the search caches follow it)."""
     count = selectors.chunks_of(collection).count() if recount else F("chunk_count") + added - removed
     KnowledgeCollection.objects.filter(pk=collection.pk).update(
-        chunk_count=count, chunks_version=F("chunks_version") + 1, updated_at=timezone.now())
+        chunk_count=count, chunks_version=F("chunks_version") + 1, updated_at=timezone.now()
+    )
     collection.refresh_from_db(fields=["chunk_count", "chunks_version", "embedding_dimensions"])
 
 
 def _record_dimensions(collection, size: int) -> None:
     if collection.embedding_dimensions is None:
         KnowledgeCollection.objects.filter(pk=collection.pk, embedding_dimensions=None).update(
-            embedding_dimensions=size)
+            embedding_dimensions=size
+        )
         collection.refresh_from_db(fields=["embedding_dimensions"])
 
 
@@ -80,16 +82,25 @@ def _apply(collection, batch: list[tuple[SourceItem, str]], source_type: str, re
             result.errors.append({"source_id": item.source_id, "error": "no text content; nothing indexed"})
         metadata = {**item.metadata, "title": item.title, "url": item.url}
         for index, text in enumerate(chunks):
-            rows.append(KnowledgeChunk(
-                company_id=collection.company_id, collection=collection, content=text,
-                embedding=vectors[position], metadata={**metadata, "chunk_count": len(chunks)},
-                source_type=source_type, source_id=item.source_id, content_hash=digest, chunk_index=index,
-                terms=terms(f"{item.title} {text}"),
-            ))
+            rows.append(
+                KnowledgeChunk(
+                    company_id=collection.company_id,
+                    collection=collection,
+                    content=text,
+                    embedding=vectors[position],
+                    metadata={**metadata, "chunk_count": len(chunks)},
+                    source_type=source_type,
+                    source_id=item.source_id,
+                    content_hash=digest,
+                    chunk_index=index,
+                    terms=terms(f"{item.title} {text}"),
+                )
+            )
             position += 1
     with atomic():
-        removed, _ = selectors.chunks_of(collection).filter(
-            source_id__in=[item.source_id for item, _ in batch]).delete()
+        removed, _ = (
+            selectors.chunks_of(collection).filter(source_id__in=[item.source_id for item, _ in batch]).delete()
+        )
         KnowledgeChunk.objects.bulk_create(rows)
     result.items_synced += len(batch)
     result.chunks_added += len(rows)
@@ -97,8 +108,9 @@ def _apply(collection, batch: list[tuple[SourceItem, str]], source_type: str, re
     _touch(collection, added=len(rows), removed=removed)
 
 
-def ingest_items(*, collection, items: Iterable[SourceItem], source_type: str, full: bool,
-                 result: IngestResult | None = None) -> IngestResult:
+def ingest_items(
+    *, collection, items: Iterable[SourceItem], source_type: str, full: bool, result: IngestResult | None = None
+) -> IngestResult:
     """Bring the collection's chunks in line with `items` (see the module docstring).
     Exceptions from the items iterator or the embedder propagate; what was written before
     stays (it is consistent), and nothing is removed."""
@@ -142,17 +154,27 @@ def remove_source(*, collection, source_id: str) -> int:
     return removed
 
 
-def text_item(*, title: str, text: str, source_id: str = "", url: str = "", prefix: str = "manual",
-              metadata: dict | None = None) -> SourceItem:
-    return SourceItem(source_id=source_id or f"{prefix}:{uuid.uuid4().hex[:12]}", title=title, text=text,
-                      url=url, metadata=metadata or {})
+def text_item(
+    *, title: str, text: str, source_id: str = "", url: str = "", prefix: str = "manual", metadata: dict | None = None
+) -> SourceItem:
+    return SourceItem(
+        source_id=source_id or f"{prefix}:{uuid.uuid4().hex[:12]}",
+        title=title,
+        text=text,
+        url=url,
+        metadata=metadata or {},
+    )
 
 
 def upload_item(*, name: str, data: bytes, title: str = "", source_id: str = "") -> SourceItem:
     """An uploaded file as one source item; the same file name replaces its earlier upload."""
     text = extract_text(name, data)
-    return text_item(title=title or name, text=text, source_id=source_id or f"upload:{name}",
-                     metadata={"filename": name, "bytes": len(data)})
+    return text_item(
+        title=title or name,
+        text=text,
+        source_id=source_id or f"upload:{name}",
+        metadata={"filename": name, "bytes": len(data)},
+    )
 
 
 class NotAddable(ValueError):
@@ -164,8 +186,10 @@ def check_addable(collection) -> None:
     from ..models import SourceType
 
     if collection.source_type not in (SourceType.MANUAL, SourceType.UPLOAD):
-        raise NotAddable(f"A {collection.get_source_type_display()} collection is filled by its sync; add text "
-                         "and files to a manual or upload collection.")
+        raise NotAddable(
+            f"A {collection.get_source_type_display()} collection is filled by its sync; add text "
+            "and files to a manual or upload collection."
+        )
 
 
 def add_item(*, collection, item: SourceItem, source_type: str, trigger: str = "upload"):
@@ -176,8 +200,13 @@ def add_item(*, collection, item: SourceItem, source_type: str, trigger: str = "
     from ..models import SyncHistory
 
     check_addable(collection)
-    history = SyncHistory.objects.create(company_id=collection.company_id, collection=collection,
-                                         sync_type=source_type, trigger=trigger, status=SyncHistory.IN_PROGRESS)
+    history = SyncHistory.objects.create(
+        company_id=collection.company_id,
+        collection=collection,
+        sync_type=source_type,
+        trigger=trigger,
+        status=SyncHistory.IN_PROGRESS,
+    )
     try:
         result = ingest_items(collection=collection, items=[item], source_type=source_type, full=False)
     except Exception as exc:
@@ -186,8 +215,11 @@ def add_item(*, collection, item: SourceItem, source_type: str, trigger: str = "
         raise
     for name, value in result.as_dict().items():
         setattr(history, name, value)
-    history.status, history.started_at, history.completed_at = (SyncHistory.COMPLETED, history.created_at,
-                                                                 timezone.now())
+    history.status, history.started_at, history.completed_at = (
+        SyncHistory.COMPLETED,
+        history.created_at,
+        timezone.now(),
+    )
     history.save()
     KnowledgeCollection.objects.filter(pk=collection.pk).update(last_synced_at=history.completed_at)
     return history

@@ -43,8 +43,9 @@ class KeywordIndex:
 
     @property
     def nbytes(self) -> int:
-        arrays = sum(value.nbytes for value in (self.bm25.scores.values() if self.bm25 else ())
-                     if isinstance(value, np.ndarray))
+        arrays = sum(
+            value.nbytes for value in (self.bm25.scores.values() if self.bm25 else ()) if isinstance(value, np.ndarray)
+        )
         return arrays + 64 * len(self.ids) + 80 * self.terms
 
 

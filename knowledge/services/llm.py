@@ -42,8 +42,11 @@ def client_for(provider) -> openai.OpenAI:
         raise ProviderError(f"The provider URL may not be called: {exc}", kind="configuration") from exc
     timeout = settings.KNOWLEDGE_LLM_TIMEOUT_SECONDS
     return openai.OpenAI(
-        api_key=get_secret(provider, "api_key") or "none", base_url=endpoint, timeout=timeout,
-        max_retries=settings.KNOWLEDGE_LLM_MAX_RETRIES, http_client=outbound.http_client(timeout=timeout),
+        api_key=get_secret(provider, "api_key") or "none",
+        base_url=endpoint,
+        timeout=timeout,
+        max_retries=settings.KNOWLEDGE_LLM_MAX_RETRIES,
+        http_client=outbound.http_client(timeout=timeout),
     )
 
 
@@ -60,26 +63,32 @@ def translate(exc: Exception, provider=None) -> ProviderError:
     if isinstance(exc, ProviderError):
         return exc
     if isinstance(exc, openai.APITimeoutError):
-        return ProviderError(f"{name} did not answer within {settings.KNOWLEDGE_LLM_TIMEOUT_SECONDS:g}s (timeout).",
-                             kind="timeout")
+        return ProviderError(
+            f"{name} did not answer within {settings.KNOWLEDGE_LLM_TIMEOUT_SECONDS:g}s (timeout).", kind="timeout"
+        )
     if isinstance(exc, openai.APIConnectionError):
         return ProviderError(f"{name} could not be reached ({exc.__class__.__name__}).", kind="unavailable")
     if isinstance(exc, openai.AuthenticationError):
-        return ProviderError(f"{name} refused the API key (HTTP 401): {_detail(exc)}", kind="authentication",
-                             status_code=401)
+        return ProviderError(
+            f"{name} refused the API key (HTTP 401): {_detail(exc)}", kind="authentication", status_code=401
+        )
     if isinstance(exc, openai.PermissionDeniedError):
-        return ProviderError(f"{name} refused access (HTTP 403): {_detail(exc)}", kind="authentication",
-                             status_code=403)
+        return ProviderError(
+            f"{name} refused access (HTTP 403): {_detail(exc)}", kind="authentication", status_code=403
+        )
     if isinstance(exc, openai.RateLimitError):
-        return ProviderError(f"{name} is rate limiting requests (HTTP 429): {_detail(exc)}", kind="rate_limited",
-                             status_code=429)
+        return ProviderError(
+            f"{name} is rate limiting requests (HTTP 429): {_detail(exc)}", kind="rate_limited", status_code=429
+        )
     if isinstance(exc, openai.APIStatusError):
         kind = "unavailable" if exc.status_code >= 500 else "bad_request"
-        return ProviderError(f"{name} answered HTTP {exc.status_code}: {_detail(exc)}", kind=kind,
-                             status_code=exc.status_code)
+        return ProviderError(
+            f"{name} answered HTTP {exc.status_code}: {_detail(exc)}", kind=kind, status_code=exc.status_code
+        )
     if isinstance(exc, httpx.TimeoutException):  # raised as is while a stream is read
-        return ProviderError(f"{name} stopped answering for {settings.KNOWLEDGE_LLM_TIMEOUT_SECONDS:g}s (timeout).",
-                             kind="timeout")
+        return ProviderError(
+            f"{name} stopped answering for {settings.KNOWLEDGE_LLM_TIMEOUT_SECONDS:g}s (timeout).", kind="timeout"
+        )
     if isinstance(exc, httpx.HTTPError):
         return ProviderError(f"{name} connection failed ({exc.__class__.__name__}).", kind="unavailable")
     if isinstance(exc, openai.OpenAIError):

@@ -30,8 +30,10 @@ WINDOW = 20
 PASSAGE_CHARS = 1200  # per passage in the LLM prompt
 log = logging.getLogger(__name__)
 
-INSTRUCTIONS = ("You rank passages by how well they answer a question. Reply with the numbers of the passages, "
-                "most relevant first, separated by commas, and nothing else.")
+INSTRUCTIONS = (
+    "You rank passages by how well they answer a question. Reply with the numbers of the passages, "
+    "most relevant first, separated by commas, and nothing else."
+)
 
 
 class RerankUnavailable(Exception):
@@ -52,15 +54,18 @@ class LLMReranker:
 
     def messages(self, query: str, passages: list[str]) -> list[dict]:
         listed = "\n\n".join(f"[{n}] {passage[:PASSAGE_CHARS]}" for n, passage in enumerate(passages, start=1))
-        return [{"role": "system", "content": INSTRUCTIONS},
-                {"role": "user", "content": f"Question: {query}\n\nPassages:\n\n{listed}"}]
+        return [
+            {"role": "system", "content": INSTRUCTIONS},
+            {"role": "user", "content": f"Question: {query}\n\nPassages:\n\n{listed}"},
+        ]
 
     def scores(self, query: str, passages: list[str]) -> np.ndarray:
         """Relevance in (0, 1]: 1 for the passage ranked first, falling linearly."""
         client = llm.client_for(self.provider)
         try:
-            response = client.chat.completions.create(model=self.model, temperature=0,
-                                                      messages=self.messages(query, passages))
+            response = client.chat.completions.create(
+                model=self.model, temperature=0, messages=self.messages(query, passages)
+            )
         except Exception as exc:
             raise llm.translate(exc, self.provider) from exc
         finally:
@@ -93,8 +98,9 @@ def cross_encoder():
 class CrossEncoderReranker:
     def scores(self, query: str, passages: list[str]) -> np.ndarray:
         model = cross_encoder()
-        return np.asarray(model.predict([(query, passage) for passage in passages], show_progress_bar=False),
-                          dtype=np.float32).reshape(len(passages))
+        return np.asarray(
+            model.predict([(query, passage) for passage in passages], show_progress_bar=False), dtype=np.float32
+        ).reshape(len(passages))
 
 
 def for_agent(agent, provider):

@@ -41,8 +41,15 @@ class Hit:
     scores: dict = field(default_factory=dict)
 
     def citation(self) -> dict:
-        return {"chunk_id": self.chunk_id, "collection_id": self.collection_id, "source_type": self.source_type,
-                "source_id": self.source_id, "title": self.title, "url": self.url, "score": round(self.score, 6)}
+        return {
+            "chunk_id": self.chunk_id,
+            "collection_id": self.collection_id,
+            "source_type": self.source_type,
+            "source_id": self.source_id,
+            "title": self.title,
+            "url": self.url,
+            "score": round(self.score, 6),
+        }
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -76,22 +83,34 @@ def fuse(*rankings: list[tuple], k: int = RRF_K) -> list[tuple]:
 
 def _hits(company, ranking: list[tuple], details: dict) -> list[Hit]:
     ids = [pk for pk, _ in ranking]
-    chunks = {c.pk: c for c in KnowledgeChunk.objects.for_company(company).filter(pk__in=ids).defer("embedding",
-                                                                                                    "terms")}
+    chunks = {
+        c.pk: c for c in KnowledgeChunk.objects.for_company(company).filter(pk__in=ids).defer("embedding", "terms")
+    }
     hits = []
     for pk, score in ranking:
         chunk = chunks.get(pk)
         if chunk is None:  # deleted since it was ranked
             continue
-        hits.append(Hit(chunk_id=str(pk), collection_id=str(chunk.collection_id), score=float(score),
-                        content=chunk.content, source_type=chunk.source_type, source_id=chunk.source_id,
-                        title=chunk.title, url=chunk.url, metadata=chunk.metadata,
-                        scores={name: ranks[pk] for name, ranks in details.items() if pk in ranks}))
+        hits.append(
+            Hit(
+                chunk_id=str(pk),
+                collection_id=str(chunk.collection_id),
+                score=float(score),
+                content=chunk.content,
+                source_type=chunk.source_type,
+                source_id=chunk.source_id,
+                title=chunk.title,
+                url=chunk.url,
+                metadata=chunk.metadata,
+                scores={name: ranks[pk] for name, ranks in details.items() if pk in ranks},
+            )
+        )
     return hits
 
 
-def search(*, company, query: str, collection_ids=None, mode: str = "hybrid", limit: int = 5,
-           reranker=None) -> list[Hit]:
+def search(
+    *, company, query: str, collection_ids=None, mode: str = "hybrid", limit: int = 5, reranker=None
+) -> list[Hit]:
     """The best `limit` chunks for `query` in the company's collections (all, or `collection_ids`);
     with a `reranker` (knowledge.services.rerank), the first rerank.WINDOW of them reordered by it."""
     if mode not in MODES:

@@ -59,8 +59,14 @@ class NotSyncable(ValueError):
     """Manual and upload collections have no source to sync from."""
 
 
-EXPECTED_FAILURES = (ConnectorError, ProviderError, EncryptionKeyError, DimensionMismatch, UnsupportedUpload,
-                     NotSyncable)
+EXPECTED_FAILURES = (
+    ConnectorError,
+    ProviderError,
+    EncryptionKeyError,
+    DimensionMismatch,
+    UnsupportedUpload,
+    NotSyncable,
+)
 
 
 class SyncNotQueued(QueueUnavailable):
@@ -85,26 +91,39 @@ def source_items(collection):
     if collection.source_type == SourceType.WORDPRESS:
         if agent is None or not agent.wordpress_enabled:
             raise ConnectorError("Link this collection to an agent with WordPress enabled.")
-        return wordpress.fetch(site_url=agent.wordpress_site_url, api_key=get_secret(agent, "wordpress_api_key"),
-                               types=options.get("wordpress_types", ["posts", "pages"]))
+        return wordpress.fetch(
+            site_url=agent.wordpress_site_url,
+            api_key=get_secret(agent, "wordpress_api_key"),
+            types=options.get("wordpress_types", ["posts", "pages"]),
+        )
     if collection.source_type == SourceType.SHOPIFY:
         if agent is None or not agent.shopify_enabled:
             raise ConnectorError("Link this collection to an agent with Shopify enabled.")
-        return shopify.fetch(store_url=agent.shopify_store_url, access_token=get_secret(agent, "shopify_api_key"),
-                             resources=options.get("shopify_resources", shopify.RESOURCES))
+        return shopify.fetch(
+            store_url=agent.shopify_store_url,
+            access_token=get_secret(agent, "shopify_api_key"),
+            resources=options.get("shopify_resources", shopify.RESOURCES),
+        )
     raise _not_syncable(collection)
 
 
 def _not_syncable(collection) -> NotSyncable:
-    return NotSyncable(f"A {collection.get_source_type_display()} collection has no source to sync from; "
-                       "add text or upload files instead.")
+    return NotSyncable(
+        f"A {collection.get_source_type_display()} collection has no source to sync from; "
+        "add text or upload files instead."
+    )
 
 
 def new_history(*, collection, trigger: str) -> SyncHistory:
     if collection.source_type not in SYNCABLE:
         raise _not_syncable(collection)
-    return SyncHistory.objects.create(company_id=collection.company_id, collection=collection,
-                                      agent_id=collection.agent_id, sync_type=sync_type(collection), trigger=trigger)
+    return SyncHistory.objects.create(
+        company_id=collection.company_id,
+        collection=collection,
+        agent_id=collection.agent_id,
+        sync_type=sync_type(collection),
+        trigger=trigger,
+    )
 
 
 def _queue(history, *, what: str = "sync", countdown: float | None = None) -> None:
@@ -113,8 +132,9 @@ def _queue(history, *, what: str = "sync", countdown: float | None = None) -> No
 
     options = {"countdown": countdown} if countdown else {}
     try:
-        sync_collection.apply_async(kwargs={"collection_id": str(history.collection_id),
-                                            "history_id": str(history.pk)}, **options)
+        sync_collection.apply_async(
+            kwargs={"collection_id": str(history.collection_id), "history_id": str(history.pk)}, **options
+        )
     except BrokerError as exc:
         reason = f"The {what} could not be queued: the task broker is unavailable ({exc.__class__.__name__})."
         _finish(history, SyncHistory.FAILED, error=reason)
@@ -132,18 +152,27 @@ def request_sync(*, collection, trigger: str = "api") -> SyncHistory:
     return history
 
 
-def request_upload(*, collection, name: str, data: bytes, title: str = "", source_id: str = "",
-                   trigger: str = "upload") -> SyncHistory:
+def request_upload(
+    *, collection, name: str, data: bytes, title: str = "", source_id: str = "", trigger: str = "upload"
+) -> SyncHistory:
     """Stage an uploaded file and queue its ingest: a pending history (its progress) and its
     task. Refuses at once what can be told without reading the text: a collection filled
     by its sync (ingest.NotAddable), an unsupported type or unreadable PDF
     (UnsupportedUpload); SyncNotQueued when the broker is down."""
     ingest.check_addable(collection)
     check_upload(name, data)
-    history = SyncHistory.objects.create(company_id=collection.company_id, collection=collection,
-                                         sync_type=SourceType.UPLOAD, trigger=trigger)
-    PendingUpload.objects.create(company_id=collection.company_id, history=history, collection=collection,
-                                 name=name, title=title, source_id=source_id, data=data)
+    history = SyncHistory.objects.create(
+        company_id=collection.company_id, collection=collection, sync_type=SourceType.UPLOAD, trigger=trigger
+    )
+    PendingUpload.objects.create(
+        company_id=collection.company_id,
+        history=history,
+        collection=collection,
+        name=name,
+        title=title,
+        source_id=source_id,
+        data=data,
+    )
     _queue(history, what="upload")
     return history
 
@@ -155,17 +184,27 @@ def _upload_items(history):
         raise UnsupportedUpload("The uploaded file is no longer available; upload it again.")
     data = bytes(upload.data)
     text = extract_text(upload.name, data)
-    yield ingest.text_item(title=upload.title or upload.name, text=text,
-                           source_id=upload.source_id or f"upload:{upload.name}",
-                           metadata={"filename": upload.name, "bytes": len(data)})
+    yield ingest.text_item(
+        title=upload.title or upload.name,
+        text=text,
+        source_id=upload.source_id or f"upload:{upload.name}",
+        metadata={"filename": upload.name, "bytes": len(data)},
+    )
 
 
 def _claim(collection, history, now) -> Lease | None:
     """Take the collection's lease for `history` unless a live one is held (by any run,
     this history's own included: a duplicate delivery must not run beside it)."""
     free = {"$or": [{"sync_lock_until": None}, {"sync_lock_until": {"$lt": now}}]}
-    return leases.take(KnowledgeCollection, collection.pk, guard=free, holder={"sync_lock_id": str(history.pk)},
-                       until_field="sync_lock_until", seconds=settings.KNOWLEDGE_SYNC_LEASE_SECONDS, now=now)
+    return leases.take(
+        KnowledgeCollection,
+        collection.pk,
+        guard=free,
+        holder={"sync_lock_id": str(history.pk)},
+        until_field="sync_lock_until",
+        seconds=settings.KNOWLEDGE_SYNC_LEASE_SECONDS,
+        now=now,
+    )
 
 
 def _finish(history, status, *, result=None, error="") -> None:
@@ -179,26 +218,50 @@ def _announce(collection, history) -> None:
     if history.sync_type == SourceType.UPLOAD or collection.source_type not in SYNCABLE:
         return  # the sync events tell of WordPress and Shopify syncs
     completed = history.status == SyncHistory.COMPLETED
-    data = {"collection_id": str(collection.pk), "sync_history_id": str(history.pk), "sync_type": history.sync_type,
-            "trigger": history.trigger, "items_synced": history.items_synced,
-            "items_unchanged": history.items_unchanged, "items_removed": history.items_removed,
-            "chunks_added": history.chunks_added, "chunks_removed": history.chunks_removed,
-            "errors": history.errors, "error": history.error_message}
-    emit_event(company=collection.company_id, source="task", data=data,
-               event_type="knowledge.sync.completed" if completed else "knowledge.sync.failed")
+    data = {
+        "collection_id": str(collection.pk),
+        "sync_history_id": str(history.pk),
+        "sync_type": history.sync_type,
+        "trigger": history.trigger,
+        "items_synced": history.items_synced,
+        "items_unchanged": history.items_unchanged,
+        "items_removed": history.items_removed,
+        "chunks_added": history.chunks_added,
+        "chunks_removed": history.chunks_removed,
+        "errors": history.errors,
+        "error": history.error_message,
+    }
+    emit_event(
+        company=collection.company_id,
+        source="task",
+        data=data,
+        event_type="knowledge.sync.completed" if completed else "knowledge.sync.failed",
+    )
     if not completed and history.trigger == "schedule":
-        notify_company_admins(company=collection.company_id, type="knowledge.sync.failed",
-                              title=f"Scheduled sync of “{collection.name}” failed",
-                              message=history.error_message, metadata=data)
+        notify_company_admins(
+            company=collection.company_id,
+            type="knowledge.sync.failed",
+            title=f"Scheduled sync of “{collection.name}” failed",
+            message=history.error_message,
+            metadata=data,
+        )
 
 
 def run_sync(*, collection_id, history_id=None, trigger: str = "schedule") -> SyncHistory | None:
     """Sync one collection from its source now (what the Celery task runs)."""
     collection = KnowledgeCollection.objects.filter(pk=collection_id).select_related("agent").first()
     history = SyncHistory.objects.filter(pk=history_id).first() if history_id else None
-    gone = "The collection no longer exists." if collection is None else (
-        "The collection's agent was deleted." if collection.agent_id and collection.agent.is_deleted
-        and (history is None or history.sync_type != SourceType.UPLOAD) else "")
+    gone = (
+        "The collection no longer exists."
+        if collection is None
+        else (
+            "The collection's agent was deleted."
+            if collection.agent_id
+            and collection.agent.is_deleted
+            and (history is None or history.sync_type != SourceType.UPLOAD)
+            else ""
+        )
+    )
     if gone:  # deleted (soft) collections and the store collections of deleted agents are not synced
         if history is not None and history.status not in (SyncHistory.COMPLETED, SyncHistory.FAILED):
             _finish(history, SyncHistory.FAILED, error=gone)
@@ -229,14 +292,20 @@ def run_sync(*, collection_id, history_id=None, trigger: str = "schedule") -> Sy
     try:
         items = _upload_items(history) if upload else source_items(collection)
         heartbeat = lease.beat(items, every=settings.KNOWLEDGE_SYNC_LEASE_SECONDS / 3)
-        ingest.ingest_items(collection=collection, items=heartbeat, full=not upload, result=result,
-                            source_type=SourceType.UPLOAD if upload else collection.source_type)
+        ingest.ingest_items(
+            collection=collection,
+            items=heartbeat,
+            full=not upload,
+            result=result,
+            source_type=SourceType.UPLOAD if upload else collection.source_type,
+        )
         lease.renew()  # still ours: the history is written by the run that holds the lease only
         KnowledgeCollection.objects.filter(pk=collection.pk).update(last_synced_at=timezone.now())
         _finish(history, SyncHistory.COMPLETED, result=result)
     except LeaseLost:
-        logger.warning("sync %s of collection %s was taken over by another run; this one stops",
-                       history.pk, collection.pk)
+        logger.warning(
+            "sync %s of collection %s was taken over by another run; this one stops", history.pk, collection.pk
+        )
         return history  # the staged upload stays: the run that took over reads it
     except EXPECTED_FAILURES as exc:
         _finish(history, SyncHistory.FAILED, result=result, error=str(exc))
@@ -252,6 +321,7 @@ def run_sync(*, collection_id, history_id=None, trigger: str = "schedule") -> Sy
 
 # --- recovery --------------------------------------------------------------------------
 
+
 def recover_lost(*, now=None) -> list[str]:
     """Queue again the syncs and uploads whose run was lost: in progress with the
     collection's lease run out (or held by no one), or still pending a lease after their
@@ -263,31 +333,43 @@ def recover_lost(*, now=None) -> list[str]:
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.KNOWLEDGE_SYNC_LEASE_SECONDS)
     candidates = SyncHistory.objects.filter(
-        Q(status=SyncHistory.IN_PROGRESS) | Q(status=SyncHistory.PENDING, created_at__lt=stale)).exclude(
-        sync_type=SourceType.MANUAL)
+        Q(status=SyncHistory.IN_PROGRESS) | Q(status=SyncHistory.PENDING, created_at__lt=stale)
+    ).exclude(sync_type=SourceType.MANUAL)
     rows = list(candidates.only("pk", "collection_id", "trigger", "sync_type"))
-    staged = set(PendingUpload.objects.filter(
-        history_id__in=[row.pk for row in rows if row.sync_type == SourceType.UPLOAD]).values_list("history_id",
-                                                                                                 flat=True))
+    staged = set(
+        PendingUpload.objects.filter(
+            history_id__in=[row.pk for row in rows if row.sync_type == SourceType.UPLOAD]
+        ).values_list("history_id", flat=True)
+    )
     lost = {}
     for history in rows:
         if history.sync_type == SourceType.UPLOAD and history.pk not in staged:
             continue  # added in its request: no task to run again
-        lock = KnowledgeCollection.objects.filter(pk=history.collection_id).values(
-            "sync_lock_id", "sync_lock_until").first()
-        if lock and lock["sync_lock_id"] == str(history.pk) and lock["sync_lock_until"] and lock["sync_lock_until"] > now:
+        lock = (
+            KnowledgeCollection.objects.filter(pk=history.collection_id)
+            .values("sync_lock_id", "sync_lock_until")
+            .first()
+        )
+        if (
+            lock
+            and lock["sync_lock_id"] == str(history.pk)
+            and lock["sync_lock_until"]
+            and lock["sync_lock_until"] > now
+        ):
             continue  # alive
         lost[str(history.pk)] = history
 
     def send(history_id):
         history = lost[history_id]
-        sync_collection.apply_async(kwargs={"collection_id": str(history.collection_id), "history_id": history_id,
-                                            "trigger": history.trigger})
+        sync_collection.apply_async(
+            kwargs={"collection_id": str(history.collection_id), "history_id": history_id, "trigger": history.trigger}
+        )
 
     return leases.requeue(lost, send, "lost sync")
 
 
 # --- schedules -------------------------------------------------------------------------
+
 
 def schedule_of(collection) -> Schedule | None:
     return Schedule.objects.for_company(collection.company_id).filter(task=TASK, target_id=str(collection.pk)).first()
@@ -295,8 +377,9 @@ def schedule_of(collection) -> Schedule | None:
 
 def set_schedule(*, collection, interval_seconds: int, enabled: bool = True) -> Schedule:
     """Sync the collection every `interval_seconds` through the beat dispatcher."""
-    schedule = schedule_of(collection) or Schedule(company_id=collection.company_id, task=TASK,
-                                                   target_id=str(collection.pk))
+    schedule = schedule_of(collection) or Schedule(
+        company_id=collection.company_id, task=TASK, target_id=str(collection.pk)
+    )
     changed_interval = schedule.pk is None or schedule.interval_seconds != interval_seconds
     schedule.name = f"Sync {collection.name}"[:100]
     schedule.kwargs = {"collection_id": str(collection.pk)}

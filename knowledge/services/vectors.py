@@ -72,11 +72,16 @@ def _exact(collection, query: np.ndarray, limit: int) -> list[tuple]:
 def _atlas(collection, query: np.ndarray, limit: int) -> list[tuple]:
     """Atlas vector search; raw() puts the tenant into the stage's filter."""
     pipeline = [
-        {"$vectorSearch": {
-            "index": ATLAS_INDEX, "path": KnowledgeChunk._meta.get_field("embedding").column,
-            "queryVector": [float(x) for x in query], "numCandidates": max(100, 20 * limit), "limit": limit,
-            "filter": {"collection_id": collection.pk},
-        }},
+        {
+            "$vectorSearch": {
+                "index": ATLAS_INDEX,
+                "path": KnowledgeChunk._meta.get_field("embedding").column,
+                "queryVector": [float(x) for x in query],
+                "numCandidates": max(100, 20 * limit),
+                "limit": limit,
+                "filter": {"collection_id": collection.pk},
+            }
+        },
         {"$project": {"_id": 1, "score": {"$meta": "vectorSearchScore"}}},
     ]
     rows = raw(KnowledgeChunk, company=collection.company_id).aggregate(pipeline)
@@ -84,8 +89,10 @@ def _atlas(collection, query: np.ndarray, limit: int) -> list[tuple]:
 
 
 def uses_atlas(collection) -> bool:
-    return (connections[KnowledgeChunk.objects.db].capabilities.atlas_search
-            and collection.embedding_dimensions == settings.KNOWLEDGE_VECTOR_INDEX_DIMENSIONS)
+    return (
+        connections[KnowledgeChunk.objects.db].capabilities.atlas_search
+        and collection.embedding_dimensions == settings.KNOWLEDGE_VECTOR_INDEX_DIMENSIONS
+    )
 
 
 def search(collections, query: np.ndarray, limit: int) -> list[tuple]:

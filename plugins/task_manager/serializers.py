@@ -10,6 +10,5 @@ class TaskSerializer(MongoModelSerializer):
 
     class Meta:
         model = Task
-        fields = ["id", "title", "description", "status", "priority", "due_date", "tags", "created_at",
-                  "updated_at"]
+        fields = ["id", "title", "description", "status", "priority", "due_date", "tags", "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]

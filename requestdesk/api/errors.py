@@ -26,9 +26,10 @@ def exception_handler(exc, context):
             return Response(errors, status=status.HTTP_409_CONFLICT)
         if isinstance(cause, (ServerSelectionTimeoutError, ConnectionFailure)):
             logger.error("database unavailable: %s", cause.__class__.__name__)
-            return Response({"detail": "The database is unavailable; try again shortly."},
-                            status=status.HTTP_503_SERVICE_UNAVAILABLE)
+            return Response(
+                {"detail": "The database is unavailable; try again shortly."},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
     if isinstance(exc, IntegrityError):
-        return Response({"detail": str(exc) or "This object conflicts with another."},
-                        status=status.HTTP_409_CONFLICT)
+        return Response({"detail": str(exc) or "This object conflicts with another."}, status=status.HTTP_409_CONFLICT)
     return None

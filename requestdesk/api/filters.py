@@ -63,7 +63,9 @@ class OrderingFilter(drf_filters.OrderingFilter):
         valid = [name for name, _label in self.get_valid_fields(queryset, view, {"request": request})]
         unknown = [term for term in fields if term != "?" and term.lstrip("-+") not in valid]
         if unknown:
-            message = (f"Cannot order by {', '.join(unknown)}; use one of: {', '.join(valid) or 'none'} "
-                       "(prefix - for descending).")
+            message = (
+                f"Cannot order by {', '.join(unknown)}; use one of: {', '.join(valid) or 'none'} "
+                "(prefix - for descending)."
+            )
             raise ValidationError({self.ordering_param: [message]})
         return super().remove_invalid_fields(queryset, fields, view, request)

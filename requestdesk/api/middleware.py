@@ -17,7 +17,10 @@ class JSONNotFoundMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if (response.status_code == 404 and request.path_info.startswith(API_PREFIX)
-                and not response.get("Content-Type", "").startswith("application/json")):
+        if (
+            response.status_code == 404
+            and request.path_info.startswith(API_PREFIX)
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
             return JsonResponse({"detail": "Not found."}, status=404)
         return response

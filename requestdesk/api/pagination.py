@@ -29,7 +29,7 @@ from requestdesk.db import pages
 
 CURSOR_SALT = "requestdesk.api.cursor"
 PAGE_SIZE_PARAM, MAX_PAGE_SIZE = "page_size", 100
-MAX_PAGE = 2 ** 31  # beyond any list; (page - 1) × page_size must fit the server's 64-bit skip
+MAX_PAGE = 2**31  # beyond any list; (page - 1) × page_size must fit the server's 64-bit skip
 NOT_LIST_PARAMS = {"cursor", "page", PAGE_SIZE_PARAM, "format"}
 
 
@@ -49,8 +49,9 @@ def page_size(request, default: int) -> int:
     try:
         return _positive_int(raw, strict=True, cutoff=MAX_PAGE_SIZE)
     except ValueError:
-        raise ValidationError({PAGE_SIZE_PARAM: [
-            f"“{raw[:50]}” is not a page size: give a whole number from 1 to {MAX_PAGE_SIZE}."]}) from None
+        raise ValidationError(
+            {PAGE_SIZE_PARAM: [f"“{raw[:50]}” is not a page size: give a whole number from 1 to {MAX_PAGE_SIZE}."]}
+        ) from None
 
 
 class Pagination(PageNumberPagination):
@@ -82,7 +83,12 @@ class Pagination(PageNumberPagination):
             found = pages.numbered(queryset, number=number, size=size, key=list_key(request, view))
         if number > 1 and not found.rows:
             raise NotFound("Invalid page.")
-        self.count, self.count_exact, self.number, self.has_next = found.count, found.count_exact, number, found.has_next
+        self.count, self.count_exact, self.number, self.has_next = (
+            found.count,
+            found.count_exact,
+            number,
+            found.has_next,
+        )
         self.page = None
         return found.rows
 
@@ -91,8 +97,15 @@ class Pagination(PageNumberPagination):
             response = super().get_paginated_response(data)
             response.data["count_exact"] = getattr(self.page.paginator.object_list, "count_exact", True)
             return response
-        return Response({"count": self.count, "count_exact": self.count_exact, "next": self.get_next_link(),
-                         "previous": self.get_previous_link(), "results": data})
+        return Response(
+            {
+                "count": self.count,
+                "count_exact": self.count_exact,
+                "next": self.get_next_link(),
+                "previous": self.get_previous_link(),
+                "results": data,
+            }
+        )
 
     def get_next_link(self):
         if self.page is not None:
@@ -115,16 +128,20 @@ class Pagination(PageNumberPagination):
         schema = super().get_paginated_response_schema(schema)
         schema["properties"]["count"]["description"] = (
             "Matching rows; a lower bound when count_exact is false (the embedded database does "
-            "not count a large list, it says there is at least one more page).")
+            "not count a large list, it says there is at least one more page)."
+        )
         schema["properties"]["count_exact"] = {
-            "type": "boolean", "description": "false when count is a lower bound (\"at least count\")."}
+            "type": "boolean",
+            "description": 'false when count is a lower bound ("at least count").',
+        }
         schema["required"] = [*schema.get("required", []), "count_exact"]
         return schema
 
 
 def encode_cursor(position: pages.Position, backwards: bool) -> str:
-    return signing.dumps({"v": position.value.isoformat(), "i": str(position.pk), "b": int(backwards)},
-                         salt=CURSOR_SALT, compress=True)
+    return signing.dumps(
+        {"v": position.value.isoformat(), "i": str(position.pk), "b": int(backwards)}, salt=CURSOR_SALT, compress=True
+    )
 
 
 def decode_cursor(token: str) -> tuple[pages.Position, bool]:
@@ -154,8 +171,14 @@ class CursorPagination(BasePagination):
         token = request.query_params.get(self.cursor_query_param)
         position, backwards = decode_cursor(token) if token else (None, False)
         size = page_size(request, self.page_size)
-        rows, ended = pages.walk(queryset, field=field, descending=descending != backwards, after=position,
-                                 limit=size, key=(*list_key(request, view), field))
+        rows, ended = pages.walk(
+            queryset,
+            field=field,
+            descending=descending != backwards,
+            after=position,
+            limit=size,
+            key=(*list_key(request, view), field),
+        )
         if backwards:
             rows.reverse()
         more_after = position is not None and backwards or (not backwards and not ended)
@@ -184,19 +207,36 @@ class CursorPagination(BasePagination):
             "type": "object",
             "required": ["results"],
             "properties": {
-                "next": {"type": "string", "nullable": True, "format": "uri",
-                         "description": "The next page (its opaque cursor); null on the last page."},
-                "previous": {"type": "string", "nullable": True, "format": "uri",
-                             "description": "The previous page; null on the first page."},
+                "next": {
+                    "type": "string",
+                    "nullable": True,
+                    "format": "uri",
+                    "description": "The next page (its opaque cursor); null on the last page.",
+                },
+                "previous": {
+                    "type": "string",
+                    "nullable": True,
+                    "format": "uri",
+                    "description": "The previous page; null on the first page.",
+                },
                 "results": schema,
             },
         }
 
     def get_schema_operation_parameters(self, view):
         return [
-            {"name": self.cursor_query_param, "required": False, "in": "query",
-             "description": "The cursor of a page, as the next or previous link gives it.",
-             "schema": {"type": "string"}},
-            {"name": PAGE_SIZE_PARAM, "required": False, "in": "query",
-             "description": f"Rows per page (at most {MAX_PAGE_SIZE}).", "schema": {"type": "integer"}},
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "The cursor of a page, as the next or previous link gives it.",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": PAGE_SIZE_PARAM,
+                "required": False,
+                "in": "query",
+                "description": f"Rows per page (at most {MAX_PAGE_SIZE}).",
+                "schema": {"type": "integer"},
+            },
         ]

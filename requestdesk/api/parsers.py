@@ -16,7 +16,7 @@ from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
 MAX_DEPTH = 64
-INT64 = range(-(2 ** 63), 2 ** 63)
+INT64 = range(-(2**63), 2**63)
 SURROGATE = re.compile("[\ud800-\udfff]")
 
 

@@ -11,8 +11,9 @@ from rest_framework.response import Response
 from requestdesk.queueing import QueueUnavailable
 
 
-def accepted_or_503(start: Callable[[], object], *, serialize: Callable[[object], object],
-                    record_key: str | None = None) -> Response:
+def accepted_or_503(
+    start: Callable[[], object], *, serialize: Callable[[object], object], record_key: str | None = None
+) -> Response:
     """Call `start()` (a service that stores and queues); 202 with `serialize(result)`, or 503
     with the reason and, under `record_key`, `serialize(record)` of what it marked failed."""
     try:

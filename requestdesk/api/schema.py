@@ -104,11 +104,13 @@ ERROR = {
 FIELD_ERRORS = {
     "type": "object",
     "description": "Bad input: messages by field name (`non_field_errors` for the whole input); "
-                   "nested input gives nested messages.",
+    "nested input gives nested messages.",
     "additionalProperties": {},
 }
-FIELD_ERROR_CODES = {"400": ("FieldErrors", "Bad input; nothing was stored."),
-                     "409": ("FieldErrors", "Conflicts with an existing object (a unique value in use).")}
+FIELD_ERROR_CODES = {
+    "400": ("FieldErrors", "Bad input; nothing was stored."),
+    "409": ("FieldErrors", "Conflicts with an existing object (a unique value in use)."),
+}
 ERROR_CODES = {
     "401": "Not signed in, or the credentials are wrong or expired.",
     "403": "Signed in, but the role or the API key's permissions do not allow this.",
@@ -139,16 +141,21 @@ def _object_id_path_parameters(operation: dict) -> None:
     for param in operation.get("parameters", []):
         if param.get("in") == "path" and param.get("schema", {}).get("type") == "integer":
             param["schema"] = build_basic_type(OpenApiTypes.STR) | {"pattern": "^[0-9a-f]{24}$"}
-            param["description"] = re.sub(r"^A unique integer value identifying", "The id (24 hex digits) of",
-                                          param.get("description", ""))
+            param["description"] = re.sub(
+                r"^A unique integer value identifying", "The id (24 hex digits) of", param.get("description", "")
+            )
 
 
 EVENT_STREAM, SSE = "text/event-stream", "SSEEvent"
 SSE_EVENT = {
     "type": "object",
     "description": "One server-sent event; `data` is a JSON document (a `type` key says which event).",
-    "properties": {"event": {"type": "string"}, "data": {"type": "string"}, "id": {"type": "string"},
-                   "retry": {"type": "integer"}},
+    "properties": {
+        "event": {"type": "string"},
+        "data": {"type": "string"},
+        "id": {"type": "string"},
+        "retry": {"type": "integer"},
+    },
     "required": ["data"],
 }
 
@@ -184,8 +191,12 @@ def postprocess_schema(result, generator, request, public):
             _anonymous(operation)
             responses = operation["responses"]
             # Errors come as JSON, or in the format the request negotiated (?format=sse, ...).
-            media_types = ["application/json"] + [media for code, response in responses.items()
-                                                  if code.startswith("2") for media in response.get("content", {})]
+            media_types = ["application/json"] + [
+                media
+                for code, response in responses.items()
+                if code.startswith("2")
+                for media in response.get("content", {})
+            ]
             for code in _error_codes(operation, method):
                 if code in responses:
                     continue
@@ -193,7 +204,11 @@ def postprocess_schema(result, generator, request, public):
                     name, description = FIELD_ERROR_CODES[code]
                 else:
                     name, description = "Error", ERROR_CODES[code]
-                responses[code] = {"description": description, "content": {
-                    media: {"schema": {"$ref": f"#/components/schemas/{SSE if media == EVENT_STREAM else name}"}}
-                    for media in dict.fromkeys(media_types)}}
+                responses[code] = {
+                    "description": description,
+                    "content": {
+                        media: {"schema": {"$ref": f"#/components/schemas/{SSE if media == EVENT_STREAM else name}"}}
+                        for media in dict.fromkeys(media_types)
+                    },
+                }
     return result

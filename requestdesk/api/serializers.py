@@ -158,5 +158,3 @@ class MongoModelSerializer(serializers.ModelSerializer):
             if model_field.max_size:
                 field_kwargs["max_length"] = model_field.max_size
         return field_class, field_kwargs
-
-

@@ -16,8 +16,11 @@ def index_keys(collection) -> list[tuple]:
     where = (repr(collection.database.client.address), collection.database.name, collection.name)
     if where not in _INDEXES:
         specs = [spec for spec in collection.index_information().values() if "partialFilterExpression" not in spec]
-        keys = [tuple(field for field, kind in spec["key"]) for spec in specs
-                if all(kind in (1, -1) for _, kind in spec["key"])]
+        keys = [
+            tuple(field for field, kind in spec["key"])
+            for spec in specs
+            if all(kind in (1, -1) for _, kind in spec["key"])
+        ]
         if len(keys) <= 1:  # just _id: not migrated yet, ask again next time
             return keys
         _INDEXES[where] = keys

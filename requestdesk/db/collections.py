@@ -78,7 +78,7 @@ class ScopedCollection:
         if list(first) == ["$match"]:
             return [{"$match": self.match(first["$match"])}, *rest]
         if list(first) in (["$vectorSearch"], ["$search"]):
-            (name, body), = first.items()
+            ((name, body),) = first.items()
             return [{name: {**body, "filter": self.match(body.get("filter"))}}, *rest]
         return [{"$match": self.match()}, *pipeline]
 

@@ -121,9 +121,19 @@ def _update(holder: dict, until_field: str, until, write: dict | None, inc: dict
     return update
 
 
-def take(model, pk, *, guard: dict, holder: dict, seconds: float | None = None, until: datetime | None = None,
-         until_field: str = "lease_until", write: dict | None = None, inc: dict | None = None,
-         now: datetime | None = None) -> Lease | None:
+def take(
+    model,
+    pk,
+    *,
+    guard: dict,
+    holder: dict,
+    seconds: float | None = None,
+    until: datetime | None = None,
+    until_field: str = "lease_until",
+    write: dict | None = None,
+    inc: dict | None = None,
+    now: datetime | None = None,
+) -> Lease | None:
     """Take the lease on `model`'s document `pk` if it matches `guard` (what was read, or
     a "free or run out" filter): write `holder`, `until_field` (`until`, or now + `seconds`),
     `write` and `inc`. The Lease, or None when the guard no longer matched."""
@@ -135,10 +145,23 @@ def take(model, pk, *, guard: dict, holder: dict, seconds: float | None = None, 
     return Lease(model, pk, dict(holder), until, until_field, seconds)
 
 
-def claim_next(model, *, match: dict, scan: dict, claimable: Callable[[dict], bool], order: list, fields: list[str],
-               holder: dict, seconds: float, until_field: str = "lease_until", write: dict | None = None,
-               inc: dict | None = None, now: datetime | None = None, buffer: list | None = None,
-               limit: int = CANDIDATES) -> Lease | None:
+def claim_next(
+    model,
+    *,
+    match: dict,
+    scan: dict,
+    claimable: Callable[[dict], bool],
+    order: list,
+    fields: list[str],
+    holder: dict,
+    seconds: float,
+    until_field: str = "lease_until",
+    write: dict | None = None,
+    inc: dict | None = None,
+    now: datetime | None = None,
+    buffer: list | None = None,
+    limit: int = CANDIDATES,
+) -> Lease | None:
     """Take the first document in `order` that is claimable; the Lease, or None when none is.
 
     `match` is the server filter of claimable documents (the findAndModify strategy);
@@ -153,12 +176,14 @@ def claim_next(model, *, match: dict, scan: dict, claimable: Callable[[dict], bo
 
     def leased(before: dict) -> Lease:
         counted = {name: (before.get(name) or 0) + step for name, step in (inc or {}).items()}
-        return Lease(model, before["_id"], {**holder, **counted}, update["$set"][until_field], until_field, seconds,
-                     before)
+        return Lease(
+            model, before["_id"], {**holder, **counted}, update["$set"][until_field], until_field, seconds, before
+        )
 
     if connections[_alias(model)].capabilities.cheap_find_and_modify:
-        before = _collection(model).find_one_and_update(match, update, sort=order, projection=projection,
-                                                       return_document=ReturnDocument.BEFORE)
+        before = _collection(model).find_one_and_update(
+            match, update, sort=order, projection=projection, return_document=ReturnDocument.BEFORE
+        )
         return None if before is None else leased(before)
     buffer = [] if buffer is None else buffer
     while True:

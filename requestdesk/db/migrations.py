@@ -56,8 +56,9 @@ def SeedRows(model_label: str, rows: list[dict], key: str | tuple = "name") -> m
 CANNOT_CREATE_INDEX = 67
 
 
-def CreateIndex(model_label: str, keys: list[tuple], name: str, *, skip_unsupported: bool = False,
-                **options) -> migrations.RunPython:
+def CreateIndex(
+    model_label: str, keys: list[tuple], name: str, *, skip_unsupported: bool = False, **options
+) -> migrations.RunPython:
     """An index Meta.indexes cannot express: a path into an embedded document
     (`[("ai_metadata.model", 1), ("created_at", 1)]`), a text index (`[("path", "text")]`), or a
     unique index the embedded server plans queries on (`unique=True`: the backend writes a

@@ -138,8 +138,11 @@ def _windowed(queryset, field: str, descending: bool, after: Position | None, li
     while True:
         bounds = {}
         if near is not None:  # inclusive at the position (its ties), exclusive after a window
-            bounds[f"{field}__{'lt' if descending else 'gte'}" if keep is None else
-                   f"{field}__{'lte' if descending else 'gte'}"] = near
+            bounds[
+                f"{field}__{'lt' if descending else 'gte'}"
+                if keep is None
+                else f"{field}__{'lte' if descending else 'gte'}"
+            ] = near
         if descending:
             far = max((near or datetime.now(UTC)) - width, FLOOR)
             bounds[f"{field}__gte"] = far
@@ -164,8 +167,9 @@ def _windowed(queryset, field: str, descending: bool, after: Position | None, li
     return rows, len(rows) < limit
 
 
-def _learn_from(key, rows: list, field: str, limit: int, start: datetime, spent: timedelta, *,
-                head: bool, descending: bool) -> None:
+def _learn_from(
+    key, rows: list, field: str, limit: int, start: datetime, spent: timedelta, *, head: bool, descending: bool
+) -> None:
     """The first window that would hold the next walk's page from the same kind of start with
     room to spare. A filled page tells it by its last row (the last window was cut at the
     limit, so the width walked would overstate it, and a width learnt from it would grow on
@@ -222,11 +226,12 @@ def numbered(queryset, *, number: int, size: int, key=None) -> Numbered:
         count, exact = queryset.count(), True
     else:
         count, exact = (len(rows), True) if ended else (len(rows) + 1, False)
-    return Numbered(rows[(number - 1) * size:], count, exact, not ended)
+    return Numbered(rows[(number - 1) * size :], count, exact, not ended)
 
 
-def walk(queryset, *, field: str, descending: bool = True, after: Position | None = None, limit: int,
-         key=None) -> tuple[list, bool]:
+def walk(
+    queryset, *, field: str, descending: bool = True, after: Position | None = None, limit: int, key=None
+) -> tuple[list, bool]:
     """Up to `limit` rows of `queryset` after `after` in (field, pk) order, and whether the
     list ended there (no row after the last one returned). `key` names the list (its model,
     filters and tenant) for the learnt window width."""

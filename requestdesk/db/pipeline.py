@@ -54,8 +54,9 @@ def _without_implied_null_checks(condition: dict) -> dict:
     range that carries them as a scan (250 ms against 3 ms at 10k documents)."""
     if not any(op in condition and condition[op] is not None for op in COMPARISONS):
         return condition
-    return {op: v for op, v in condition.items()
-            if not (op == "$exists" and v is True) and not (op == "$ne" and v is None)}
+    return {
+        op: v for op, v in condition.items() if not (op == "$exists" and v is True) and not (op == "$ne" and v is None)
+    }
 
 
 def merge_match(query: dict) -> dict:
@@ -152,7 +153,7 @@ def rewrite(pipeline: list, indexes=None) -> list:
         if not isinstance(stage, dict) or len(stage) != 1:
             out.append(stage)
             continue
-        (name, body), = stage.items()
+        ((name, body),) = stage.items()
         if name == "$match":
             parts = split_id(merge_match(body))
             if position == 0 and len(parts) == 1:

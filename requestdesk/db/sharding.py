@@ -53,13 +53,17 @@ class Shard:
 
 def declared_indexes(model) -> list[tuple[str, list[tuple[str, int]], bool]]:
     """(name, [(column, direction)], unique) for every index the model declares."""
+
     def columns(fields: Iterable[str]) -> list[tuple[str, int]]:
         return [(model._meta.get_field(f.lstrip("-")).column, -1 if f.startswith("-") else 1) for f in fields]
 
     found = [(index.name, columns(index.fields), False) for index in model._meta.indexes if index.fields]
     found += [(c.name, columns(c.fields), True) for c in model._meta.constraints if getattr(c, "fields", None)]
-    found += [(f"{field.column}_unique", [(field.column, 1)], True) for field in model._meta.concrete_fields
-              if field.unique and not field.primary_key]
+    found += [
+        (f"{field.column}_unique", [(field.column, 1)], True)
+        for field in model._meta.concrete_fields
+        if field.unique and not field.primary_key
+    ]
     return found
 
 
@@ -78,8 +82,7 @@ def shard_for(label: str, fields: tuple[str, ...]) -> Shard:
     supporting = [name for name, columns, _ in indexes if starts_with(key, columns)]
     if not supporting:
         raise ShardingError(f"{label}: no declared index starts with the shard key {key}.")
-    return Shard(model=label, collection=model._meta.db_table, key={column: 1 for column in key},
-                 index=supporting[0])
+    return Shard(model=label, collection=model._meta.db_table, key={column: 1 for column in key}, index=supporting[0])
 
 
 def plan() -> list[Shard]:
@@ -94,8 +97,10 @@ def require_mongos(client) -> None:
     hello = client.admin.command("hello")
     if hello.get("msg") != MONGOS:
         kind = f"a member of replica set {hello['setName']!r}" if hello.get("setName") else "a standalone server"
-        raise ShardingError(f"{client.address[0]}:{client.address[1]} is {kind}, not a mongos (hello.msg is not "
-                            f"{MONGOS!r}); point MONGODB_URI at the cluster's mongos.")
+        raise ShardingError(
+            f"{client.address[0]}:{client.address[1]} is {kind}, not a mongos (hello.msg is not "
+            f"{MONGOS!r}); point MONGODB_URI at the cluster's mongos."
+        )
 
 
 def missing_index(db, shard: Shard) -> bool:

@@ -35,8 +35,17 @@ MAX_QUERY_TERMS = 16
 TITLE_WEIGHT, TEXT_WEIGHT = 10, 5
 TF_CAP = 4
 # Every weight a posting can carry, best first (the tiers the search walks).
-WEIGHTS = tuple(sorted({TITLE_WEIGHT * in_title + TEXT_WEIGHT * in_text
-                        for in_title in range(TF_CAP + 1) for in_text in range(TF_CAP + 1)} - {0}, reverse=True))
+WEIGHTS = tuple(
+    sorted(
+        {
+            TITLE_WEIGHT * in_title + TEXT_WEIGHT * in_text
+            for in_title in range(TF_CAP + 1)
+            for in_text in range(TF_CAP + 1)
+        }
+        - {0},
+        reverse=True,
+    )
+)
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _analyzer = None
@@ -63,8 +72,9 @@ def posting(term: str, weight_: int) -> str:
 
 def postings(title_counts: Counter, text_counts: Counter) -> list[str]:
     """The weighted postings of a result ("20:lantern", "5:battery"), one per distinct term."""
-    return [posting(term, weight(title_counts[term], text_counts[term]))
-            for term in _unique([*title_counts, *text_counts])]
+    return [
+        posting(term, weight(title_counts[term], text_counts[term])) for term in _unique([*title_counts, *text_counts])
+    ]
 
 
 def weights(postings_: list[str]) -> dict[str, int]:
@@ -80,8 +90,10 @@ def index_fields(title: str, text: str) -> dict:
     """What a result stores for the search: `terms` (its postings) and `search` (its
     distinct title and text terms), as keyword arguments of Result / raw $set values."""
     title_counts, text_counts = term_counts(title, text)
-    return {"terms": postings(title_counts, text_counts),
-            "search": {"title": list(title_counts), "text": list(text_counts)}}
+    return {
+        "terms": postings(title_counts, text_counts),
+        "search": {"title": list(title_counts), "text": list(text_counts)},
+    }
 
 
 def query_terms(query: str) -> list[str]:
@@ -133,5 +145,11 @@ def sentiment(text: str) -> Sentiment:
     else:
         per_sentence = [round(vader.polarity_scores(part)["compound"], 4) for part in parts]
     label = Sentiment.MIXED if disagree(per_sentence) else label_for(scores["compound"])
-    return Sentiment(label=label, compound=scores["compound"], positive=scores["pos"], neutral=scores["neu"],
-                     negative=scores["neg"], sentences=per_sentence)
+    return Sentiment(
+        label=label,
+        compound=scores["compound"],
+        positive=scores["pos"],
+        neutral=scores["neu"],
+        negative=scores["neg"],
+        sentences=per_sentence,
+    )

@@ -40,6 +40,7 @@ _META_CHARSET = re.compile(rb"<meta[^>]+charset=[\"']?\s*([A-Za-z0-9_.:-]+)", re
 
 # --- helpers -------------------------------------------------------------------------------
 
+
 def decode(body: bytes, content_type: str = "") -> str:
     """Bytes to text: the charset of the Content-Type, else of a <meta> tag, else UTF-8."""
     charset = ""
@@ -78,6 +79,7 @@ def _float(value) -> float | None:
 
 
 # --- JSON-LD -------------------------------------------------------------------------------
+
 
 def jsonld_objects(tree: LexborHTMLParser) -> list[dict]:
     """Every JSON object of the page's JSON-LD blocks, depth first (malformed blocks skipped)."""
@@ -118,7 +120,8 @@ def _review_items(objects: list[dict], page_url: str) -> list[Item]:
         item = Item(
             title=clean(str(obj.get("name") or obj.get("headline") or "")) or clean(_name(about)),
             text=html_to_text(str(obj.get("reviewBody") or obj.get("description") or "")),
-            author=_name(obj.get("author")), date=parse_date(obj.get("datePublished")),
+            author=_name(obj.get("author")),
+            date=parse_date(obj.get("datePublished")),
             url=urljoin(page_url, str(obj.get("url") or "")) if obj.get("url") else page_url,
             rating=_float(rating.get("ratingValue")),
         )
@@ -128,6 +131,7 @@ def _review_items(objects: list[dict], page_url: str) -> list[Item]:
 
 
 # --- extractors ------------------------------------------------------------------------------
+
 
 def _meta(tree: LexborHTMLParser, *names: str) -> str:
     for name in names:
@@ -155,8 +159,9 @@ def _paragraphs(text: str | None) -> str:
 
 def _main_text(html: str, url: str):
     """trafilatura's document (main text and metadata), or None when it finds no text."""
-    document = trafilatura.bare_extraction(html, url=url or None, with_metadata=True, include_comments=False,
-                                           include_tables=True, deduplicate=False)
+    document = trafilatura.bare_extraction(
+        html, url=url or None, with_metadata=True, include_comments=False, include_tables=True, deduplicate=False
+    )
     return document if document is not None and (document.text or "").strip() else None
 
 
@@ -166,17 +171,26 @@ def extract_article(tree: LexborHTMLParser, url: str, html: str = "", objects: l
     articles = [o for o in objects if _types(o) & ARTICLE_TYPES]
     ld = articles[0] if articles else {}
     document = _main_text(html or tree.html or "", url)
-    title = ((document.title if document else "") or _meta(tree, "og:title", "twitter:title")
-             or clean(str(ld.get("headline") or "")) or _text_of(tree.css_first("h1"))
-             or _text_of(tree.css_first("title")))
-    author = ((document.author if document else "") or _meta(tree, "author", "article:author", "dc.creator")
-              or _name(ld.get("author"))
-              or _text_of(tree.css_first('[rel="author"], [itemprop="author"], .author, .byline')))
+    title = (
+        (document.title if document else "")
+        or _meta(tree, "og:title", "twitter:title")
+        or clean(str(ld.get("headline") or ""))
+        or _text_of(tree.css_first("h1"))
+        or _text_of(tree.css_first("title"))
+    )
+    author = (
+        (document.author if document else "")
+        or _meta(tree, "author", "article:author", "dc.creator")
+        or _name(ld.get("author"))
+        or _text_of(tree.css_first('[rel="author"], [itemprop="author"], .author, .byline'))
+    )
     time_node = tree.css_first("time[datetime]")
-    date = (parse_date(_meta(tree, "article:published_time", "date", "pubdate", "dc.date", "datePublished"))
-            or parse_date(ld.get("datePublished"))
-            or parse_date(time_node.attributes.get("datetime") if time_node else None)
-            or (parse_date(document.date) if document else None))
+    date = (
+        parse_date(_meta(tree, "article:published_time", "date", "pubdate", "dc.date", "datePublished"))
+        or parse_date(ld.get("datePublished"))
+        or parse_date(time_node.attributes.get("datetime") if time_node else None)
+        or (parse_date(document.date) if document else None)
+    )
     language = (document.language if document else "") or _language(tree)
     text = ""
     if document is not None:
@@ -184,8 +198,14 @@ def extract_article(tree: LexborHTMLParser, url: str, html: str = "", objects: l
         first, _, rest = text.partition("\n\n")
         if rest and first.strip() == title.strip():  # the page's <h1> repeats the title
             text = rest
-    item = Item(title=title, text=text, author=clean(author).removeprefix("By ").strip(), date=date, url=url,
-                language=language or "")
+    item = Item(
+        title=title,
+        text=text,
+        author=clean(author).removeprefix("By ").strip(),
+        date=date,
+        url=url,
+        language=language or "",
+    )
     return [] if item.empty else [item]
 
 
@@ -206,8 +226,11 @@ def extract_custom(tree: LexborHTMLParser, url: str, options) -> list[Item]:
         link_node = next(iter(_pick(node, selectors, "link_selector")), None)
         date_value = None
         if date_node is not None:
-            date_value = (date_node.attributes.get("datetime") or date_node.attributes.get("content")
-                          or date_node.text(strip=True))
+            date_value = (
+                date_node.attributes.get("datetime")
+                or date_node.attributes.get("content")
+                or date_node.text(strip=True)
+            )
         item = Item(
             title=_text_of(next(iter(_pick(node, selectors, "title_selector")), None)),
             text="\n\n".join(filter(None, (_text_of(n) for n in text_nodes))) if text_nodes else _text_of(node),

@@ -45,7 +45,7 @@ def _first_element(body: bytes) -> bytes:
         match = _PROLOG.match(head)
         if not match:
             return head
-        head = head[match.end():]
+        head = head[match.end() :]
 
 
 def is_feed(body: bytes, content_type: str) -> bool:
@@ -65,6 +65,7 @@ def extract_feed(body: bytes, url: str, content_type: str = "") -> list[Item]:
 
 
 # --- RSS and Atom ------------------------------------------------------------------------------
+
 
 def _check_xml(body: bytes) -> str | None:
     """Refuse entity tricks; return the parse error of a malformed feed (None when well-formed)."""
@@ -103,12 +104,19 @@ def _xml_feed(body: bytes, url: str) -> list[Item]:
     problem = _check_xml(body)
     # Markup is reduced to text here (html_to_text drops scripts and styles), so feedparser's
     # HTML sanitising and URI rewriting inside content would be work thrown away (~20%).
-    parsed = feedparser.parse(body, response_headers={"content-location": url}, sanitize_html=False,
-                              resolve_relative_uris=False)
-    items = [Item(title=html_to_text(entry.get("title") or ""), text=_entry_text(entry),
-                  author=_entry_author(entry).strip(), date=_entry_date(entry),
-                  url=urljoin(url, entry.get("link") or entry.get("id") or ""))
-             for entry in parsed.entries]
+    parsed = feedparser.parse(
+        body, response_headers={"content-location": url}, sanitize_html=False, resolve_relative_uris=False
+    )
+    items = [
+        Item(
+            title=html_to_text(entry.get("title") or ""),
+            text=_entry_text(entry),
+            author=_entry_author(entry).strip(),
+            date=_entry_date(entry),
+            url=urljoin(url, entry.get("link") or entry.get("id") or ""),
+        )
+        for entry in parsed.entries
+    ]
     items = [item for item in items if not item.empty]
     if problem and not items:
         raise ExtractionError(f"The feed is not well-formed XML ({problem}).")
@@ -116,6 +124,7 @@ def _xml_feed(body: bytes, url: str) -> list[Item]:
 
 
 # --- JSON Feed ---------------------------------------------------------------------------------
+
 
 def _json_author(entry: dict, feed: dict) -> str:
     authors = entry.get("authors") or ([entry["author"]] if isinstance(entry.get("author"), dict) else [])
@@ -134,12 +143,19 @@ def _json_feed(body: bytes, url: str) -> list[Item]:
     for entry in feed["items"]:
         if not isinstance(entry, dict):
             continue
-        text = (html_to_text(str(entry.get("content_html") or "")) or html_to_text(str(entry.get("content_text") or ""))
-                or html_to_text(str(entry.get("summary") or "")))
+        text = (
+            html_to_text(str(entry.get("content_html") or ""))
+            or html_to_text(str(entry.get("content_text") or ""))
+            or html_to_text(str(entry.get("summary") or ""))
+        )
         link = entry.get("url") or entry.get("external_url") or entry.get("id") or ""
-        item = Item(title=html_to_text(str(entry.get("title") or "")), text=text,
-                    author=_json_author(entry, feed), url=urljoin(url, str(link)),
-                    date=parse_date(entry.get("date_published")) or parse_date(entry.get("date_modified")))
+        item = Item(
+            title=html_to_text(str(entry.get("title") or "")),
+            text=text,
+            author=_json_author(entry, feed),
+            url=urljoin(url, str(link)),
+            date=parse_date(entry.get("date_published")) or parse_date(entry.get("date_modified")),
+        )
         if not item.empty:
             items.append(item)
     return items

@@ -54,10 +54,14 @@ class FetchPolicy:
     def from_config(cls, config) -> FetchPolicy:
         """The policy of a project's ScrapeConfig, with the deployment's limits from settings."""
         return cls(
-            timeout=config.timeout_seconds, max_retries=config.max_retries,
-            rate_limit_per_minute=config.rate_limit_per_minute, respect_robots=config.respect_robots_txt,
-            max_bytes=settings.SCRAPING_MAX_BYTES, max_redirects=settings.SCRAPING_MAX_REDIRECTS,
-            retry_base=settings.SCRAPING_RETRY_BASE_SECONDS, max_retry_after=settings.SCRAPING_MAX_RETRY_AFTER_SECONDS,
+            timeout=config.timeout_seconds,
+            max_retries=config.max_retries,
+            rate_limit_per_minute=config.rate_limit_per_minute,
+            respect_robots=config.respect_robots_txt,
+            max_bytes=settings.SCRAPING_MAX_BYTES,
+            max_redirects=settings.SCRAPING_MAX_REDIRECTS,
+            retry_base=settings.SCRAPING_RETRY_BASE_SECONDS,
+            max_retry_after=settings.SCRAPING_MAX_RETRY_AFTER_SECONDS,
             domain_concurrency=settings.SCRAPING_DOMAIN_CONCURRENCY,
         )
 
@@ -129,6 +133,7 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
 
 # --- the fetcher -------------------------------------------------------------------------------
 
+
 class Fetcher:
     def __init__(self, policy: FetchPolicy, *, limiter: DomainLimiter | None = None, sleep=time.sleep):
         self.policy, self.sleep = policy, sleep
@@ -155,8 +160,10 @@ class Fetcher:
                     wait = self._backoff(exc, attempt)
                     if attempt > self.policy.max_retries or wait is None:
                         if wait is None:
-                            page.error += (f" (asked to retry after {exc.retry_after:g}s, more than the "
-                                           f"{self.policy.max_retry_after:g}s limit)")
+                            page.error += (
+                                f" (asked to retry after {exc.retry_after:g}s, more than the "
+                                f"{self.policy.max_retry_after:g}s limit)"
+                            )
                         break
                     page.waits.append(wait)
                     self.sleep(wait)

@@ -68,15 +68,35 @@ def sentiment_engine(target):
     return engine_for(target.company_id)
 
 
-def build_result(*, item: Item, target, platform: str, job=None, digest: str | None = None, with_sentiment=True,
-                 now=None, engine=None) -> Result:
+def build_result(
+    *,
+    item: Item,
+    target,
+    platform: str,
+    job=None,
+    digest: str | None = None,
+    with_sentiment=True,
+    now=None,
+    engine=None,
+) -> Result:
     """An unsaved Result for `item` of `target`, analysed and with its search terms."""
     title, text = item.title[:500], item.text
     index = analysis.index_fields(title, text)
     return Result(
-        company_id=target.company_id, project_id=target.project_id, target=target, job=job, platform=platform,
-        content=ResultContent(title=title, text=text, author=item.author[:200], date=item.date, url=item.url[:2000],
-                              rating=item.rating, language=item.language),
+        company_id=target.company_id,
+        project_id=target.project_id,
+        target=target,
+        job=job,
+        platform=platform,
+        content=ResultContent(
+            title=title,
+            text=text,
+            author=item.author[:200],
+            date=item.date,
+            url=item.url[:2000],
+            rating=item.rating,
+            language=item.language,
+        ),
         analysis=Analysis(sentiment=sentiment_of(title, text, engine)) if with_sentiment else None,
         published_at=item.date or now or timezone.now(),
         content_hash=digest or content_hash(item),
@@ -86,8 +106,9 @@ def build_result(*, item: Item, target, platform: str, job=None, digest: str | N
     )
 
 
-def ingest(*, target, items: list[Item], platform: str, job=None, with_sentiment: bool = True,
-           batch_size: int = BATCH_SIZE) -> IngestStats:
+def ingest(
+    *, target, items: list[Item], platform: str, job=None, with_sentiment: bool = True, batch_size: int = BATCH_SIZE
+) -> IngestStats:
     """Store the new items of `target` as results and update the changed ones; returns what
     was found, created, updated, skipped."""
     by_hash: dict[str, Item] = {}
@@ -106,13 +127,23 @@ def ingest(*, target, items: list[Item], platform: str, job=None, with_sentiment
         fresh.append((digest, item))
     stored = _stored_items(target, urls)
     engine = sentiment_engine(target) if with_sentiment and fresh else None
-    rows = [build_result(item=item, target=target, platform=platform, job=job, digest=digest,
-                         with_sentiment=with_sentiment, now=now, engine=engine)
-            for digest, item in fresh]
+    rows = [
+        build_result(
+            item=item,
+            target=target,
+            platform=platform,
+            job=job,
+            digest=digest,
+            with_sentiment=with_sentiment,
+            now=now,
+            engine=engine,
+        )
+        for digest, item in fresh
+    ]
     new = [row for row in rows if row.item_key not in stored]
     created = 0
     for start in range(0, len(new), batch_size):
-        created += _store(target, job, new[start:start + batch_size])
+        created += _store(target, job, new[start : start + batch_size])
     updated = _update_changed([(stored[row.item_key], row) for row in rows if row.item_key in stored], now)
     return IngestStats(found=len(items), created=created, updated=updated, duplicates=len(items) - created - updated)
 
@@ -126,7 +157,8 @@ def _stored_items(target, urls: set[str]) -> dict[str, dict]:
     if not urls:
         return {}
     found = raw(Result, company=target.company_id).find(
-        {"target_id": target.pk, "item_key": {"$in": sorted(urls)}}, STORED_FIELDS)
+        {"target_id": target.pk, "item_key": {"$in": sorted(urls)}}, STORED_FIELDS
+    )
     return {doc["item_key"]: doc for doc in found}
 
 
@@ -145,8 +177,9 @@ def _update_changed(changes: list[tuple[dict, Result]], now) -> int:
             row.published_at = first if first.tzinfo else first.replace(tzinfo=UTC)
         row.changed_at, row.change_count = now, (doc.get("change_count") or 0) + 1
         try:
-            done = results.update_one({"_id": doc["_id"], "content_hash": doc["content_hash"]},
-                                      {"$set": _stored_values(row, connection)}).modified_count
+            done = results.update_one(
+                {"_id": doc["_id"], "content_hash": doc["content_hash"]}, {"$set": _stored_values(row, connection)}
+            ).modified_count
         except DuplicateKeyError:  # its new hash is another result's: nothing to change
             continue
         if done:
@@ -157,8 +190,17 @@ def _update_changed(changes: list[tuple[dict, Result]], now) -> int:
     return len(written)
 
 
-CHANGED_FIELDS = ("job", "content", "analysis", "published_at", "content_hash", "terms", "search", "changed_at",
-                  "change_count")
+CHANGED_FIELDS = (
+    "job",
+    "content",
+    "analysis",
+    "published_at",
+    "content_hash",
+    "terms",
+    "search",
+    "changed_at",
+    "change_count",
+)
 
 
 def _stored_values(row: Result, connection) -> dict:
@@ -189,8 +231,15 @@ def _store(target, job, rows: list[Result]) -> int:
 def _store_one_by_one(target, job, rows: list[Result]) -> list[Result]:
     digests = [row.content_hash for row in rows]
     # An ordered bulk insert stops at the first duplicate: the rows before it are ours.
-    ours = set(Result.objects.filter(target=target, job=job, content_hash__in=digests)
-               .values_list("content_hash", flat=True)) if job is not None else set()
+    ours = (
+        set(
+            Result.objects.filter(target=target, job=job, content_hash__in=digests).values_list(
+                "content_hash", flat=True
+            )
+        )
+        if job is not None
+        else set()
+    )
     present = _existing(target, digests)
     stored = [row for row in rows if row.content_hash in ours]
     for row in rows:
@@ -218,8 +267,9 @@ def _reindexed(doc: dict) -> dict:
     stored = (doc.get("analysis") or {}).get("sentiment")
     if stored:
         fresh = sentiment_of(title, text)
-        values = {name: getattr(fresh, name) for name in ("label", "compound", "positive", "neutral", "negative",
-                                                          "sentences")}
+        values = {
+            name: getattr(fresh, name) for name in ("label", "compound", "positive", "neutral", "negative", "sentences")
+        }
         if any(stored.get(name) != value for name, value in values.items()):
             changes["analysis.sentiment"] = values
     return changes

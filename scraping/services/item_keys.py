@@ -41,9 +41,11 @@ def _writes(docs: list[dict]) -> tuple[list, int]:
         changes = {} if newest.get("item_key") == url else {"item_key": url}
         if older:
             created = [doc["created_at"] for doc in versions if doc.get("created_at")]
-            changes.update(created_at=min(created) if created else newest.get("created_at"),
-                           changed_at=newest.get("created_at") or newest["_id"].generation_time,
-                           change_count=(newest.get("change_count") or 0) + len(older))
+            changes.update(
+                created_at=min(created) if created else newest.get("created_at"),
+                changed_at=newest.get("created_at") or newest["_id"].generation_time,
+                change_count=(newest.get("change_count") or 0) + len(older),
+            )
             writes += [DeleteOne({"_id": doc["_id"]}) for doc in older]
             dropped += len(older)
         if changes:

@@ -71,9 +71,11 @@ def lease() -> timedelta:
 
 # --- creating and queueing ------------------------------------------------------------------
 
+
 def create_job(*, project: Project, target: Target | None = None, trigger: str = "api", created_by=None) -> ScrapeJob:
-    return ScrapeJob.objects.create(company_id=project.company_id, project=project, target=target, trigger=trigger,
-                                    created_by=created_by)
+    return ScrapeJob.objects.create(
+        company_id=project.company_id, project=project, target=target, trigger=trigger, created_by=created_by
+    )
 
 
 def enqueue(job: ScrapeJob) -> ScrapeJob:
@@ -96,6 +98,7 @@ def start(*, project: Project, target: Target | None = None, trigger: str = "api
 
 # --- claims -------------------------------------------------------------------------------------
 
+
 def claim_job(job_id, resume_lease: str | None = None) -> tuple[ScrapeJob, Lease] | None:
     """Take the job (queued, or running with its lease run out); `resume_lease` (the lease a
     run held when the database went away) takes back a live lease that is still that one.
@@ -107,9 +110,15 @@ def claim_job(job_id, resume_lease: str | None = None) -> tuple[ScrapeJob, Lease
     if job.status == ScrapeJob.RUNNING and job.lease_until and job.lease_until > now:
         if not (resume_lease and job.lease_until == datetime.fromisoformat(resume_lease)):
             return None  # another worker is on it
-    held = leases.take(ScrapeJob, job.pk, guard={"status": job.status, "lease_until": job.lease_until},
-                       holder={"status": ScrapeJob.RUNNING}, write={"started_at": job.started_at or now},
-                       seconds=settings.SCRAPING_LEASE_SECONDS, now=now)
+    held = leases.take(
+        ScrapeJob,
+        job.pk,
+        guard={"status": job.status, "lease_until": job.lease_until},
+        holder={"status": ScrapeJob.RUNNING},
+        write={"started_at": job.started_at or now},
+        seconds=settings.SCRAPING_LEASE_SECONDS,
+        now=now,
+    )
     if held is None:
         return None
     return ScrapeJob.objects.get(pk=job.pk), held
@@ -119,11 +128,13 @@ def claim_target(target: Target, job: ScrapeJob) -> Lease | None:
     """Lease `target` to `job` unless another job holds an unexpired lease on it."""
     now = timezone.now()
     free = {"$or": [{"lease_job": None}, {"lease_job": job.pk}, {"lease_until": {"$lt": now}}]}
-    return leases.take(Target, target.pk, guard=free, holder={"lease_job": job.pk},
-                       seconds=settings.SCRAPING_LEASE_SECONDS, now=now)
+    return leases.take(
+        Target, target.pk, guard=free, holder={"lease_job": job.pk}, seconds=settings.SCRAPING_LEASE_SECONDS, now=now
+    )
 
 
 # --- running ------------------------------------------------------------------------------------
+
 
 @dataclass
 class Fetched:
@@ -139,11 +150,16 @@ def fetch_and_extract(fetcher: Fetcher, target: Target) -> Fetched:
     if not page.ok:
         return Fetched(page=page)
     try:
-        platform, items = extraction.extract(body=page.body, content_type=page.content_type, url=page.final_url,
-                                             platform=target.platform, options=target.options)
+        platform, items = extraction.extract(
+            body=page.body,
+            content_type=page.content_type,
+            url=page.final_url,
+            platform=target.platform,
+            options=target.options,
+        )
     except extraction.ExtractionError as exc:
         return Fetched(page=page, error=str(exc))
-    items = items[:target.options.max_items]
+    items = items[: target.options.max_items]
     if platform == extraction.FEED and target.options.follow_links:
         items = extraction.follow_links(items, fetcher.fetch)
     return Fetched(page=page, platform=platform, items=items)
@@ -176,7 +192,7 @@ def _targets(job: ScrapeJob, project: Project) -> list[Target]:
     if job.target_id:
         return list(Target.objects.filter(pk=job.target_id))
     active = Target.objects.filter(project=project, status=Target.ACTIVE).order_by("created_at")
-    return list(active[:project.config.max_pages])
+    return list(active[: project.config.max_pages])
 
 
 def _run(job: ScrapeJob, held: Lease) -> str | None:
@@ -200,8 +216,9 @@ def _run(job: ScrapeJob, held: Lease) -> str | None:
                     pending[pool.submit(fetch_and_extract, fetcher, target)] = target, target_lease
                     return True
                 job.targets_skipped += 1
-                _target_done(job, held, target, error=f"Skipped {target.url}: another job is scraping it.",
-                             failed=False)
+                _target_done(
+                    job, held, target, error=f"Skipped {target.url}: another job is scraping it.", failed=False
+                )
             return False
 
         for _ in range(project.config.concurrency):
@@ -215,8 +232,9 @@ def _run(job: ScrapeJob, held: Lease) -> str | None:
                 submit_next()
 
 
-def _apply(job: ScrapeJob, held: Lease, target: Target, target_lease: Lease, fetched: Fetched,
-           with_sentiment: bool) -> None:
+def _apply(
+    job: ScrapeJob, held: Lease, target: Target, target_lease: Lease, fetched: Fetched, with_sentiment: bool
+) -> None:
     """Store what one page gave, release its target and save the job's progress."""
     page, now = fetched.page, timezone.now()
     outcome = {"last_fetched_at": now, "last_status_code": page.status_code, "last_error": "", "last_outcome": "ok"}
@@ -228,8 +246,9 @@ def _apply(job: ScrapeJob, held: Lease, target: Target, target_lease: Lease, fet
         job.pages_fetched += 1
         job.items_found += len(fetched.items)
         try:
-            stats = ingest.ingest(target=target, items=fetched.items, platform=fetched.platform, job=job,
-                                  with_sentiment=with_sentiment)
+            stats = ingest.ingest(
+                target=target, items=fetched.items, platform=fetched.platform, job=job, with_sentiment=with_sentiment
+            )
         except Exception as exc:  # storage failed: keep the old validators so the page is read again
             if connection_lost(exc):
                 raise  # the database is away: the run stops, the page is done again on resume
@@ -246,13 +265,16 @@ def _apply(job: ScrapeJob, held: Lease, target: Target, target_lease: Lease, fet
     _target_done(job, held, target, error=error, failed=bool(error), status_code=page.status_code)
 
 
-def _target_done(job: ScrapeJob, held: Lease, target: Target, *, error: str = "", failed: bool,
-                 status_code=None) -> None:
+def _target_done(
+    job: ScrapeJob, held: Lease, target: Target, *, error: str = "", failed: bool, status_code=None
+) -> None:
     if failed:
         job.pages_failed += 1
     if error and len(job.errors) < ScrapeJob.MAX_ERRORS:
-        job.errors = [*job.errors, JobError(at=timezone.now(), url=target.url[:2000], status_code=status_code,
-                                            message=error[:ERROR_LENGTH])]
+        job.errors = [
+            *job.errors,
+            JobError(at=timezone.now(), url=target.url[:2000], status_code=status_code, message=error[:ERROR_LENGTH]),
+        ]
     job.targets_done += 1
     job.done_targets = [*job.done_targets, target.pk]
     _save_progress(job, held)
@@ -267,6 +289,7 @@ def _save_progress(job: ScrapeJob, held: Lease) -> None:
 
 # --- finishing ----------------------------------------------------------------------------------
 
+
 def finish(job: ScrapeJob, *, error: str = "") -> ScrapeJob:
     """Close the job (once): status, timings, the event, and a notification on failure."""
     attempted = job.pages_fetched + job.pages_not_modified + job.pages_failed
@@ -277,8 +300,11 @@ def finish(job: ScrapeJob, *, error: str = "") -> ScrapeJob:
     job.error = error[:500]
     job.finished_at, job.lease_until = now, None
     job.duration_ms = round((now - job.started_at).total_seconds() * 1000, 2) if job.started_at else None
-    closed = ScrapeJob.objects.filter(pk=job.pk).exclude(status__in=ScrapeJob.FINISHED).update(
-        status=job.status, error=job.error, finished_at=now, lease_until=None, duration_ms=job.duration_ms)
+    closed = (
+        ScrapeJob.objects.filter(pk=job.pk)
+        .exclude(status__in=ScrapeJob.FINISHED)
+        .update(status=job.status, error=job.error, finished_at=now, lease_until=None, duration_ms=job.duration_ms)
+    )
     if closed:
         _announce(job)
     return job
@@ -286,24 +312,41 @@ def finish(job: ScrapeJob, *, error: str = "") -> ScrapeJob:
 
 def event_data(job: ScrapeJob) -> dict:
     return {
-        "job_id": str(job.pk), "project_id": str(job.project_id), "target_id": str(job.target_id) if job.target_id else None,
-        "status": job.status, "trigger": job.trigger, "error": job.error, "counts": job.counts(),
+        "job_id": str(job.pk),
+        "project_id": str(job.project_id),
+        "target_id": str(job.target_id) if job.target_id else None,
+        "status": job.status,
+        "trigger": job.trigger,
+        "error": job.error,
+        "counts": job.counts(),
         "errors": [{"url": e.url, "status_code": e.status_code, "message": e.message} for e in job.errors[:5]],
-        "started_at": job.started_at, "finished_at": job.finished_at, "duration_ms": job.duration_ms,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "duration_ms": job.duration_ms,
     }
 
 
 def _announce(job: ScrapeJob) -> None:
     failed = job.status == ScrapeJob.FAILED
-    emit_event(company=job.company_id, event_type=FAILED_EVENT if failed else COMPLETED_EVENT,
-               data=event_data(job), source="scraping")
+    emit_event(
+        company=job.company_id,
+        event_type=FAILED_EVENT if failed else COMPLETED_EVENT,
+        data=event_data(job),
+        source="scraping",
+    )
     if failed:
         name = Project.objects.filter(pk=job.project_id).values_list("name", flat=True).first() or "a project"
-        notify_company_admins(company=job.company_id, type=FAILED_EVENT, title=f"Scrape of “{name}” failed",
-                              message=job.error, metadata={"job_id": str(job.pk), "project_id": str(job.project_id)})
+        notify_company_admins(
+            company=job.company_id,
+            type=FAILED_EVENT,
+            title=f"Scrape of “{name}” failed",
+            message=job.error,
+            metadata={"job_id": str(job.pk), "project_id": str(job.project_id)},
+        )
 
 
 # --- scheduled runs ---------------------------------------------------------------------------
+
 
 def run_project(*, project_id) -> ScrapeJob | None:
     """What a project's schedule runs: one job over its active targets. Nothing when the
@@ -313,8 +356,11 @@ def run_project(*, project_id) -> ScrapeJob | None:
     if project is None or project.status != Project.ACTIVE:
         return None
     now = timezone.now()
-    active = ScrapeJob.objects.filter(project=project, target=None,
-                                      status__in=[ScrapeJob.QUEUED, ScrapeJob.RUNNING]).order_by("-created_at").first()
+    active = (
+        ScrapeJob.objects.filter(project=project, target=None, status__in=[ScrapeJob.QUEUED, ScrapeJob.RUNNING])
+        .order_by("-created_at")
+        .first()
+    )
     if active and active.status == ScrapeJob.RUNNING and active.lease_until and active.lease_until > now:
         return None
     job = active or create_job(project=project, trigger="schedule")
@@ -323,6 +369,7 @@ def run_project(*, project_id) -> ScrapeJob | None:
 
 # --- recovery ---------------------------------------------------------------------------------
 
+
 def recover_lost(*, now=None) -> list[str]:
     """Queue again the jobs whose worker was lost: running with their lease run out, or still
     queued a lease's length after they were created (their task never ran). The task claims
@@ -330,6 +377,7 @@ def recover_lost(*, now=None) -> list[str]:
     from ..tasks import run_job as run_job_task
 
     now = now or timezone.now()
-    lost = ScrapeJob.objects.filter(Q(status=ScrapeJob.RUNNING, lease_until__lt=now)
-                                    | Q(status=ScrapeJob.QUEUED, created_at__lt=now - lease()))
+    lost = ScrapeJob.objects.filter(
+        Q(status=ScrapeJob.RUNNING, lease_until__lt=now) | Q(status=ScrapeJob.QUEUED, created_at__lt=now - lease())
+    )
     return leases.requeue(lost.values_list("pk", flat=True), run_job_task.delay, "lost scrape job")

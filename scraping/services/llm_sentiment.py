@@ -28,9 +28,11 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "gpt-4o-mini"
 MAX_SENTENCES = 60
-SYSTEM = ("You rate the sentiment of sentences from customer reviews, articles and posts. For each numbered "
-          "sentence give one number from -1 (very negative) through 0 (neutral) to 1 (very positive). "
-          'Answer with JSON only: {"scores": [one number per sentence, in order]}.')
+SYSTEM = (
+    "You rate the sentiment of sentences from customer reviews, articles and posts. For each numbered "
+    "sentence give one number from -1 (very negative) through 0 (neutral) to 1 (very positive). "
+    'Answer with JSON only: {"scores": [one number per sentence, in order]}.'
+)
 _JSON = re.compile(r"\{.*\}", re.S)
 
 
@@ -62,8 +64,14 @@ def from_scores(scores: list[float]) -> Sentiment:
     positive = sum(score >= analysis.POSITIVE_THRESHOLD for score in scores)
     negative = sum(score <= analysis.NEGATIVE_THRESHOLD for score in scores)
     label = Sentiment.MIXED if analysis.disagree(scores) else analysis.label_for(compound)
-    return Sentiment(label=label, compound=compound, positive=share(positive), negative=share(negative),
-                     neutral=share(len(scores) - positive - negative), sentences=scores)
+    return Sentiment(
+        label=label,
+        compound=compound,
+        positive=share(positive),
+        negative=share(negative),
+        neutral=share(len(scores) - positive - negative),
+        sentences=scores,
+    )
 
 
 class LLMEngine:
@@ -77,19 +85,22 @@ class LLMEngine:
         self.client = llm.client_for(provider)
 
     def __call__(self, text: str) -> Sentiment:
-        sentences = analysis.sentences((text or "")[:analysis.SENTIMENT_MAX_CHARS])[:MAX_SENTENCES]
+        sentences = analysis.sentences((text or "")[: analysis.SENTIMENT_MAX_CHARS])[:MAX_SENTENCES]
         if not sentences:
             return analysis.sentiment(text)
         try:
             reply = self.client.chat.completions.create(
-                model=self.model, temperature=0,
-                messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt(sentences)}])
+                model=self.model,
+                temperature=0,
+                messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt(sentences)}],
+            )
             return from_scores(parse_scores(reply.choices[0].message.content or "", len(sentences)))
         except AnswerError as exc:
             logger.warning("LLM sentiment by %s unusable (%s); VADER used", self.provider, exc)
         except Exception as exc:  # the provider's failures, translated (no key in the message)
-            logger.warning("LLM sentiment by %s failed (%s); VADER used", self.provider,
-                           self.llm.translate(exc, self.provider))
+            logger.warning(
+                "LLM sentiment by %s failed (%s); VADER used", self.provider, self.llm.translate(exc, self.provider)
+            )
         return analysis.sentiment(text)
 
 
@@ -104,8 +115,10 @@ def provider_problem(company_id) -> str | None:
     """Why the company's LLM provider cannot be a project's sentiment engine, or None."""
     if company_id is not None and usable_provider(company_id) is not None:
         return None
-    return ("This company has no active LLM provider with a base URL to call: add one under "
-            "/api/v1/knowledge/providers/ first, or choose another sentiment engine (vader, none).")
+    return (
+        "This company has no active LLM provider with a base URL to call: add one under "
+        "/api/v1/knowledge/providers/ first, or choose another sentiment engine (vader, none)."
+    )
 
 
 def setting_problem(company_id, sentiment: str, current: str | None = None) -> str | None:
@@ -122,8 +135,7 @@ def engine_for(company_id):
 
     provider = usable_provider(company_id)
     if provider is None:
-        logger.warning("LLM sentiment asked for company %s, which has no active LLM provider; VADER used",
-                       company_id)
+        logger.warning("LLM sentiment asked for company %s, which has no active LLM provider; VADER used", company_id)
         return None
     try:
         return LLMEngine(provider)

@@ -78,16 +78,18 @@ def _redis():
     if time.monotonic() < _redis_down_until:
         return None
     if _redis_client is None:
-        _redis_client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=1,
-                                             retry=Retry(NoBackoff(), 0))
+        _redis_client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0)
+        )
     return _redis_client
 
 
 def _redis_failed(domain: str, exc: Exception) -> None:
     global _redis_down_until
     _redis_down_until = time.monotonic() + REDIS_RETRY_SECONDS
-    logger.warning("limits for %s kept in-process for %ss (Redis: %s)", domain, REDIS_RETRY_SECONDS,
-                   exc.__class__.__name__)
+    logger.warning(
+        "limits for %s kept in-process for %ss (Redis: %s)", domain, REDIS_RETRY_SECONDS, exc.__class__.__name__
+    )
 
 
 class DomainLimiter:
@@ -116,7 +118,8 @@ class DomainLimiter:
         if client is not None:
             try:
                 wait = client.register_script(_RESERVE)(
-                    keys=[f"scraping:rate:{domain}"], args=[time.time(), interval, int(interval * 1000) + 60_000])
+                    keys=[f"scraping:rate:{domain}"], args=[time.time(), interval, int(interval * 1000) + 60_000]
+                )
                 return float(wait)
             except redis.RedisError as exc:
                 _redis_failed(domain, exc)
@@ -135,8 +138,10 @@ class DomainLimiter:
                 script = client.register_script(_ACQUIRE)
                 while True:
                     now = time.time()
-                    if script(keys=[key], args=[now, self.concurrency, token, now + hold_seconds,
-                                                int(hold_seconds * 1000) + 60_000]):
+                    if script(
+                        keys=[key],
+                        args=[now, self.concurrency, token, now + hold_seconds, int(hold_seconds * 1000) + 60_000],
+                    ):
                         return lambda: self._release(client, key, token)
                     if time.monotonic() > deadline:
                         raise DomainBusy(f"The domain {domain} stayed busy for {DOMAIN_WAIT_SECONDS}s.")
@@ -158,6 +163,7 @@ class DomainLimiter:
 
 
 # --- robots.txt ------------------------------------------------------------------------------
+
 
 class Robots:
     """robots.txt rules per origin: in memory for one fetcher, in the cache for everyone."""

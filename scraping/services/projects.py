@@ -40,6 +40,7 @@ def make_config(*layers: dict) -> ScrapeConfig:
 
 # --- presets ------------------------------------------------------------------------------------
 
+
 def find_preset(*, company, value: str) -> Preset | None:
     """A preset the company may use, by id or by name (a system preset first, then the oldest)."""
     visible = Preset.objects.visible_to(company)
@@ -49,8 +50,14 @@ def find_preset(*, company, value: str) -> Preset | None:
 
 
 def create_preset(*, company, user, name: str, description: str = "", config: dict | None = None) -> Preset:
-    return Preset.objects.create(company=company, user=user, name=name, description=description, is_system=False,
-                                 config=config_dict(make_config(config or {})))
+    return Preset.objects.create(
+        company=company,
+        user=user,
+        name=name,
+        description=description,
+        is_system=False,
+        config=config_dict(make_config(config or {})),
+    )
 
 
 def update_preset(*, preset: Preset, config: dict | None = None, **fields) -> Preset:
@@ -65,12 +72,26 @@ def update_preset(*, preset: Preset, config: dict | None = None, **fields) -> Pr
 
 # --- projects -----------------------------------------------------------------------------------
 
-def create_project(*, company, name: str, description: str = "", status: str = Project.ACTIVE,
-                   preset: Preset | None = None, config: dict | None = None, created_by=None,
-                   schedule_enabled: bool = False) -> Project:
+
+def create_project(
+    *,
+    company,
+    name: str,
+    description: str = "",
+    status: str = Project.ACTIVE,
+    preset: Preset | None = None,
+    config: dict | None = None,
+    created_by=None,
+    schedule_enabled: bool = False,
+) -> Project:
     preset = preset or find_preset(company=company, value=DEFAULT_PRESET)
     project = Project.objects.create(
-        company=company, name=name, description=description, status=status, preset=preset, created_by=created_by,
+        company=company,
+        name=name,
+        description=description,
+        status=status,
+        preset=preset,
+        created_by=created_by,
         config=make_config(preset.config if preset else {}, config or {}),
     )
     if schedule_enabled:
@@ -78,8 +99,7 @@ def create_project(*, company, name: str, description: str = "", status: str = P
     return project
 
 
-def update_project(*, project: Project, preset: Preset | None = None, config: dict | None = None,
-                   **fields) -> Project:
+def update_project(*, project: Project, preset: Preset | None = None, config: dict | None = None, **fields) -> Project:
     interval = project.config.schedule_interval_seconds
     if preset is not None:
         project.preset = preset
@@ -105,12 +125,15 @@ def remove_schedule_of_deleted_project(sender, instance: Project, **kwargs) -> N
 
 # --- targets ------------------------------------------------------------------------------------
 
-def create_target(*, project: Project, url: str, platform: str = Target.AUTO, status: str = Target.ACTIVE,
-                  options=None) -> Target:
+
+def create_target(
+    *, project: Project, url: str, platform: str = Target.AUTO, status: str = Target.ACTIVE, options=None
+) -> Target:
     outbound.check_url(url)
     fields = {"options": options} if options is not None else {}
-    return Target.objects.create(company_id=project.company_id, project=project, url=url, platform=platform,
-                                 status=status, **fields)
+    return Target.objects.create(
+        company_id=project.company_id, project=project, url=url, platform=platform, status=status, **fields
+    )
 
 
 def update_target(*, target: Target, **changes) -> Target:
@@ -126,12 +149,14 @@ def update_target(*, target: Target, **changes) -> Target:
 
 # --- schedules ----------------------------------------------------------------------------------
 
+
 def schedule_of(project: Project) -> Schedule | None:
     return Schedule.objects.filter(task=RUN_PROJECT_TASK, target_id=str(project.pk)).first()
 
 
-def set_schedule(*, project: Project, enabled: bool | None = None,
-                 interval_seconds: int | None = None) -> tuple[Schedule, bool]:
+def set_schedule(
+    *, project: Project, enabled: bool | None = None, interval_seconds: int | None = None
+) -> tuple[Schedule, bool]:
     """Create or change the project's schedule; returns (schedule, created). A schedule
     (re-)enabled, or given a shorter interval, next runs one interval from now at most."""
     interval = interval_seconds or project.config.schedule_interval_seconds
@@ -141,9 +166,15 @@ def set_schedule(*, project: Project, enabled: bool | None = None,
     if schedule is None:
         try:
             schedule = Schedule.objects.create(
-                company_id=project.company_id, name=f"Scrape {project.name}"[:100], task=RUN_PROJECT_TASK,
-                target_id=str(project.pk), kwargs={"project_id": str(project.pk)}, interval_seconds=interval,
-                enabled=True if enabled is None else enabled, next_run=first_run)
+                company_id=project.company_id,
+                name=f"Scrape {project.name}"[:100],
+                task=RUN_PROJECT_TASK,
+                target_id=str(project.pk),
+                kwargs={"project_id": str(project.pk)},
+                interval_seconds=interval,
+                enabled=True if enabled is None else enabled,
+                next_run=first_run,
+            )
             created = True
         except IntegrityError:  # created meanwhile by another request: change that one
             schedule = schedule_of(project)

@@ -61,8 +61,11 @@ def increments(rows, removed=()) -> dict[tuple, dict]:
     for sign, part in ((1, rows), (-1, removed)):
         for company_id, project_id, target_id, platform, published_at, label, compound in part:
             when = published_at.astimezone(UTC) if published_at.tzinfo else published_at
-            for key in ((company_id, project_id, target_id, platform, month_of(when)),
-                        (company_id, None, None, None, month_of(when)), (None, None, None, None, month_of(when))):
+            for key in (
+                (company_id, project_id, target_id, platform, month_of(when)),
+                (company_id, None, None, None, month_of(when)),
+                (None, None, None, None, month_of(when)),
+            ):
                 fields = found[key]
                 for name, value in _cell(label, compound, sign).items():
                     fields[f"days.{when.day:02d}.{name}"] += value
@@ -72,19 +75,39 @@ def increments(rows, removed=()) -> dict[tuple, dict]:
 def _row(doc: dict) -> tuple:
     """The rollup row of a raw result document."""
     sentiment = (doc.get("analysis") or {}).get("sentiment") or {}
-    return (doc["company_id"], doc["project_id"], doc["target_id"], doc["platform"], doc["published_at"],
-            sentiment.get("label"), sentiment.get("compound"))
+    return (
+        doc["company_id"],
+        doc["project_id"],
+        doc["target_id"],
+        doc["platform"],
+        doc["published_at"],
+        sentiment.get("label"),
+        sentiment.get("compound"),
+    )
 
 
-ROW_FIELDS = {"company_id": 1, "project_id": 1, "target_id": 1, "platform": 1, "published_at": 1,
-              "analysis.sentiment.label": 1, "analysis.sentiment.compound": 1}
+ROW_FIELDS = {
+    "company_id": 1,
+    "project_id": 1,
+    "target_id": 1,
+    "platform": 1,
+    "published_at": 1,
+    "analysis.sentiment.label": 1,
+    "analysis.sentiment.compound": 1,
+}
 
 
 def _result_row(r) -> tuple:
     """The rollup row of a Result object."""
     sentiment = r.analysis.sentiment if r.analysis and r.analysis.sentiment else None
-    return (r.company_id, r.project_id, r.target_id, r.platform, r.published_at,
-            *((sentiment.label, sentiment.compound) if sentiment else (None, None)))
+    return (
+        r.company_id,
+        r.project_id,
+        r.target_id,
+        r.platform,
+        r.published_at,
+        *((sentiment.label, sentiment.compound) if sentiment else (None, None)),
+    )
 
 
 def _updates(found: dict[tuple, dict]) -> dict[object, list[UpdateOne]]:
@@ -102,11 +125,17 @@ def _updates(found: dict[tuple, dict]) -> dict[object, list[UpdateOne]]:
             key, inserted = {"company_id": None, "project_id": None}, {"target_id": None, "platform": None}
         else:
             key, inserted = {"target_id": target_id, "platform": platform}, {"project_id": project_id}
-        per_company[company_id].append(UpdateOne(
-            {**key, "month": month},
-            {"$inc": {k: int(v) if not k.endswith("_sum") else v for k, v in fields.items()},
-             "$set": {"updated_at": now}, "$setOnInsert": {**inserted, "created_at": now}},
-            upsert=True))
+        per_company[company_id].append(
+            UpdateOne(
+                {**key, "month": month},
+                {
+                    "$inc": {k: int(v) if not k.endswith("_sum") else v for k, v in fields.items()},
+                    "$set": {"updated_at": now},
+                    "$setOnInsert": {**inserted, "created_at": now},
+                },
+                upsert=True,
+            )
+        )
     return per_company
 
 
@@ -117,15 +146,17 @@ def of_company(company, *, using: str | None = None):
 
 def _written(company_id, *, using: str | None = None):
     """Where `_updates`' upserts of `company_id` go (None: the platform-wide documents)."""
-    return raw(SentimentRollup, unscoped=True, using=using) if company_id is None else of_company(company_id,
-                                                                                                 using=using)
+    return (
+        raw(SentimentRollup, unscoped=True, using=using) if company_id is None else of_company(company_id, using=using)
+    )
 
 
 def everyone(months: list[datetime]):
     """The platform-wide documents of `months` (every company's results per day): one per month,
     read on the (company, project, month) index (only they have a null company)."""
-    return raw(SentimentRollup, unscoped=True).find({"company_id": None, "project_id": None, "month": {"$in": months}},
-                                                    {"month": 1, "days": 1})
+    return raw(SentimentRollup, unscoped=True).find(
+        {"company_id": None, "project_id": None, "month": {"$in": months}}, {"month": 1, "days": 1}
+    )
 
 
 def add(results, *, replaced=()) -> None:
@@ -162,7 +193,7 @@ def rebuild(connection=None) -> int:
     for company_id, updates in _updates(increments(rows)).items():
         rollups = _written(company_id, using=connection.alias)
         for start in range(0, len(updates), 500):
-            rollups.bulk_write(updates[start:start + 500], ordered=False)
+            rollups.bulk_write(updates[start : start + 500], ordered=False)
     return read
 
 

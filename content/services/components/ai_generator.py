@@ -50,8 +50,9 @@ def validate_config(config: dict, *, company, complete: bool = True) -> dict[str
         if key in config and not isinstance(config[key], str):
             add(key, f"{key}: must be text.")
     stops = config.get("stop_sequences")
-    if stops is not None and (not isinstance(stops, list) or len(stops) > 4
-                              or not all(isinstance(s, str) and s for s in stops)):
+    if stops is not None and (
+        not isinstance(stops, list) or len(stops) > 4 or not all(isinstance(s, str) and s for s in stops)
+    ):
         add("stop_sequences", "stop_sequences: a list of at most 4 non-empty strings.")
     if config.get("provider_id"):
         pk = object_id(config["provider_id"])
@@ -69,8 +70,9 @@ def _agent(state: RunState) -> Agent | None:
     if agent_id is None:
         return None
     company_id = state.context.company_id
-    agent = _found.get(("agent", company_id, agent_id),
-                       lambda: Agent.objects.for_company(company_id).filter(pk=agent_id).first())
+    agent = _found.get(
+        ("agent", company_id, agent_id), lambda: Agent.objects.for_company(company_id).filter(pk=agent_id).first()
+    )
     if agent is None:
         raise ComponentError("The context's agent no longer exists.")
     return agent
@@ -113,13 +115,21 @@ def sections_of(data: dict) -> list[dict]:
     sections = template.get("sections") or []
     if sections:
         return sections
-    return [{"id": "content", "name": data.get("title") or "Content", "instructions": data.get("instructions", ""),
-             "word_range": None}]
+    return [
+        {
+            "id": "content",
+            "name": data.get("title") or "Content",
+            "instructions": data.get("instructions", ""),
+            "word_range": None,
+        }
+    ]
 
 
 def prompt(data: dict, section: dict, kind: str) -> str:
-    lines = [f"Write the “{section['name']}” section of a {kind}"
-             + (f" titled “{data['title']}”." if data.get("title") else ".")]
+    lines = [
+        f"Write the “{section['name']}” section of a {kind}"
+        + (f" titled “{data['title']}”." if data.get("title") else ".")
+    ]
     if section.get("instructions"):
         lines.append(f"Instructions: {section['instructions']}")
     if section.get("word_range"):
@@ -147,16 +157,19 @@ def run(state: RunState, config: dict) -> None:
     todo = [section for section in sections_of(state.data) if not generated.get(section["id"])]
     with client:
         for n, section in enumerate(todo, start=1):
-            messages = [{"role": "system", "content": system},
-                        {"role": "user", "content": prompt(state.data, section, state.context.type)}]
+            messages = [
+                {"role": "system", "content": system},
+                {"role": "user", "content": prompt(state.data, section, state.context.type)},
+            ]
             try:
                 answer = client.chat.completions.create(messages=messages, **options)
             except (openai.OpenAIError, httpx.HTTPError) as exc:
                 raise translate(exc, provider) from exc
             text = (answer.choices[0].message.content or "").strip() if answer.choices else ""
             if not text:
-                raise ProviderError(f"“{provider}” returned an empty answer for “{section['name']}”.",
-                                    kind="unavailable")
+                raise ProviderError(
+                    f"“{provider}” returned an empty answer for “{section['name']}”.", kind="unavailable"
+                )
             generated[section["id"]] = text
             if answer.usage:
                 usage["prompt_tokens"] += answer.usage.prompt_tokens or 0

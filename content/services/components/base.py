@@ -72,8 +72,9 @@ class ConfigCache:
         for label in self.models:
             model = apps.get_model(label)
             for signal, kind in ((post_save, "saved"), (post_delete, "deleted")):
-                signal.connect(self.memo.clear, sender=model, weak=False,
-                               dispatch_uid=f"content-config-{self.name}-{label}-{kind}")
+                signal.connect(
+                    self.memo.clear, sender=model, weak=False, dispatch_uid=f"content-config-{self.name}-{label}-{kind}"
+                )
         self.connected = True
 
     def get(self, key, load: Callable[[], object]):

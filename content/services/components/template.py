@@ -29,8 +29,11 @@ _templates = ConfigCache("templates", "content.Template")  # a batch's contexts 
 
 
 def _word_range_error(value, where: str) -> str | None:
-    if (not isinstance(value, (list, tuple)) or len(value) != 2
-            or not all(isinstance(n, int) and not isinstance(n, bool) for n in value)):
+    if (
+        not isinstance(value, (list, tuple))
+        or len(value) != 2
+        or not all(isinstance(n, int) and not isinstance(n, bool) for n in value)
+    ):
         return f"{where}.word_range: must be two whole numbers [min, max]."
     low, high = value
     if low <= 0:
@@ -52,8 +55,9 @@ def _section_errors(section, where: str) -> list[str]:
     if kind == "sections":
         low, high = section.get("min_sections", 1), section.get("max_sections", 1)
         if not all(isinstance(n, int) and not isinstance(n, bool) for n in (low, high)) or not 1 <= low <= high:
-            errors.append(f"{where}: min_sections and max_sections must be whole numbers with "
-                          f"1 <= min_sections <= max_sections.")
+            errors.append(
+                f"{where}: min_sections and max_sections must be whole numbers with 1 <= min_sections <= max_sections."
+            )
         elif high > MAX_SECTIONS:
             errors.append(f"{where}.max_sections: at most {MAX_SECTIONS}.")
         inner = section.get("section_template")
@@ -129,20 +133,32 @@ def fill_sections(structure: dict, data: dict) -> list[dict]:
     filled = []
     for section in structure["sections"]:
         if section.get("type", "text") == "text":
-            filled.append({"id": section["id"], "type": "text", "name": section.get("name") or section["id"],
-                           "instructions": _fill(section.get("instructions", ""), data),
-                           "word_range": list(section["word_range"])})
+            filled.append(
+                {
+                    "id": section["id"],
+                    "type": "text",
+                    "name": section.get("name") or section["id"],
+                    "instructions": _fill(section.get("instructions", ""), data),
+                    "word_range": list(section["word_range"]),
+                }
+            )
             continue
         low, high = section.get("min_sections", 1), section.get("max_sections", 1)
         wanted = counts.get(section["id"])
         count = min(max(wanted, low), high) if isinstance(wanted, int) and not isinstance(wanted, bool) else low
         inner = section["section_template"]
         for n in range(1, count + 1):
-            filled.append({"id": f"{section['id']}_{n}", "type": "text",
-                           "name": f"{inner.get('name') or section.get('name') or section['id']} {n}",
-                           "instructions": _fill(inner.get("instructions", ""), data),
-                           "word_range": list(inner["word_range"]), "parent": section["id"],
-                           "parent_name": section.get("name") or section["id"]})
+            filled.append(
+                {
+                    "id": f"{section['id']}_{n}",
+                    "type": "text",
+                    "name": f"{inner.get('name') or section.get('name') or section['id']} {n}",
+                    "instructions": _fill(inner.get("instructions", ""), data),
+                    "word_range": list(inner["word_range"]),
+                    "parent": section["id"],
+                    "parent_name": section.get("name") or section["id"],
+                }
+            )
     return filled
 
 
@@ -154,5 +170,9 @@ def run(state: RunState, config: dict) -> None:
     errors = validate_structure(template.structure)
     if errors:
         raise ComponentError(f"The template “{template.name}” is invalid: {'; '.join(errors)}")
-    state.data["template"] = {"id": str(template.pk), "name": template.name, "version": template.version,
-                              "sections": fill_sections(template.structure, state.data)}
+    state.data["template"] = {
+        "id": str(template.pk),
+        "name": template.name,
+        "version": template.version,
+        "sections": fill_sections(template.structure, state.data),
+    }

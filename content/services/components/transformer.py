@@ -54,8 +54,7 @@ def render_markdown(data: dict, *, toc: bool, title: bool, escape: bool) -> tupl
     heading = data.get("title") if title else None
     # The ids Python-Markdown's toc extension gives these headings, in document order.
     used = {slugify(heading, "-")} if heading else set()
-    anchors = [{"level": level, "title": text, "anchor": unique(slugify(text, "-"), used)}
-               for level, text, _ in rows]
+    anchors = [{"level": level, "title": text, "anchor": unique(slugify(text, "-"), used)} for level, text, _ in rows]
     parts = [f"# {heading}"] if heading else []
     if toc:
         parts.append("\n".join(f"{'    ' * (a['level'] - 2)}- [{a['title']}](#{a['anchor']})" for a in anchors))
@@ -77,5 +76,4 @@ def run(state: RunState, config: dict) -> None:
     text, anchors = render_markdown(data, toc=toc, title=title, escape=fmt == "html")
     if fmt == "html":
         text = markdown.markdown(text, extensions=["toc"], output_format="html")
-    data["formatted_content"] = {"format": fmt, "content": text,
-                                 "table_of_contents": anchors if toc else []}
+    data["formatted_content"] = {"format": fmt, "content": text, "table_of_contents": anchors if toc else []}

@@ -54,8 +54,9 @@ def auth_header(secret: str) -> dict:
     return {"Authorization": f"Bearer {secret}"}
 
 
-def get_json(http: httpx.Client, url: str, *, what: str, headers: dict | None = None,
-             params: dict | None = None) -> tuple[object, httpx.Response]:
+def get_json(
+    http: httpx.Client, url: str, *, what: str, headers: dict | None = None, params: dict | None = None
+) -> tuple[object, httpx.Response]:
     """GET `url` (checked against private addresses first) and parse its JSON body."""
     try:
         outbound.check_url(url)
@@ -64,8 +65,9 @@ def get_json(http: httpx.Client, url: str, *, what: str, headers: dict | None = 
     try:
         response = http.get(url, headers=headers or {}, params=params)
     except httpx.TimeoutException:
-        raise ConnectorError(f"{what} did not answer within {settings.KNOWLEDGE_CONNECTOR_TIMEOUT_SECONDS:g}s "
-                             f"(timeout) for {url}") from None
+        raise ConnectorError(
+            f"{what} did not answer within {settings.KNOWLEDGE_CONNECTOR_TIMEOUT_SECONDS:g}s (timeout) for {url}"
+        ) from None
     except httpx.HTTPError as exc:
         raise ConnectorError(f"{what} could not be reached: {exc.__class__.__name__}") from None
     url = str(response.url)  # with its query: which page failed

@@ -36,8 +36,9 @@ def _pages(http, url: str, key: str, *, store: str, headers: dict, what: str) ->
         if not same_origin(following, store):
             raise ConnectorError(f"{what}: the next page points to another host; refused.")
         url, params = following, None  # the next link carries page_info and limit
-    raise ConnectorError(f"{what}: more than {settings.KNOWLEDGE_CONNECTOR_MAX_PAGES} pages; "
-                         "raise KNOWLEDGE_CONNECTOR_MAX_PAGES.")
+    raise ConnectorError(
+        f"{what}: more than {settings.KNOWLEDGE_CONNECTOR_MAX_PAGES} pages; raise KNOWLEDGE_CONNECTOR_MAX_PAGES."
+    )
 
 
 def _product(store: str, row: dict) -> SourceItem:
@@ -51,20 +52,48 @@ def _product(store: str, row: dict) -> SourceItem:
         price = variant.get("price")
         if price:
             lines.append(f"{title}{'' if name in ('', 'Default Title') else ' – ' + name}: price {price}")
-    return SourceItem(source_id=f"product:{row['id']}", title=title, url=url, text="\n\n".join(filter(None, lines)),
-                      metadata={"title": title, "url": url, "type": "product", "handle": row.get("handle", ""),
-                                "updated_at": row.get("updated_at", "")})
+    return SourceItem(
+        source_id=f"product:{row['id']}",
+        title=title,
+        url=url,
+        text="\n\n".join(filter(None, lines)),
+        metadata={
+            "title": title,
+            "url": url,
+            "type": "product",
+            "handle": row.get("handle", ""),
+            "updated_at": row.get("updated_at", ""),
+        },
+    )
 
 
 def _article(store: str, blog: dict, row: dict) -> SourceItem:
     title = row.get("title", "")
     url = f"{store}/blogs/{blog.get('handle', blog['id'])}/{row.get('handle', row['id'])}"
-    text = "\n\n".join(filter(None, [html_to_text(row.get("summary_html") or ""),
-                                     html_to_text(row.get("body_html") or ""),
-                                     f"Tags: {row['tags']}" if row.get("tags") else ""]))
-    return SourceItem(source_id=f"article:{row['id']}", title=title, url=url, text=text,
-                      metadata={"title": title, "url": url, "type": "article", "blog": blog.get("title", ""),
-                                "author": row.get("author", ""), "updated_at": row.get("updated_at", "")})
+    text = "\n\n".join(
+        filter(
+            None,
+            [
+                html_to_text(row.get("summary_html") or ""),
+                html_to_text(row.get("body_html") or ""),
+                f"Tags: {row['tags']}" if row.get("tags") else "",
+            ],
+        )
+    )
+    return SourceItem(
+        source_id=f"article:{row['id']}",
+        title=title,
+        url=url,
+        text=text,
+        metadata={
+            "title": title,
+            "url": url,
+            "type": "article",
+            "blog": blog.get("title", ""),
+            "author": row.get("author", ""),
+            "updated_at": row.get("updated_at", ""),
+        },
+    )
 
 
 def _collection(store: str, kind: str, row: dict) -> SourceItem:
@@ -72,14 +101,27 @@ def _collection(store: str, kind: str, row: dict) -> SourceItem:
     which say in words what belongs there."""
     title = row.get("title", "")
     url = f"{store}/collections/{row.get('handle', row['id'])}"
-    rules = [" ".join(str(rule.get(part, "")) for part in ("column", "relation", "condition"))
-             for rule in row.get("rules") or []]
-    text = "\n\n".join(filter(None, [html_to_text(row.get("body_html") or ""),
-                                     f"Rules: {'; '.join(rules)}" if rules else ""]))
-    return SourceItem(source_id=f"collection:{row['id']}", title=title, url=url, text=text,
-                      metadata={"title": title, "url": url, "type": "collection",
-                                "collection_kind": kind.split("_")[0], "handle": row.get("handle", ""),
-                                "updated_at": row.get("updated_at", "")})
+    rules = [
+        " ".join(str(rule.get(part, "")) for part in ("column", "relation", "condition"))
+        for rule in row.get("rules") or []
+    ]
+    text = "\n\n".join(
+        filter(None, [html_to_text(row.get("body_html") or ""), f"Rules: {'; '.join(rules)}" if rules else ""])
+    )
+    return SourceItem(
+        source_id=f"collection:{row['id']}",
+        title=title,
+        url=url,
+        text=text,
+        metadata={
+            "title": title,
+            "url": url,
+            "type": "collection",
+            "collection_kind": kind.split("_")[0],
+            "handle": row.get("handle", ""),
+            "updated_at": row.get("updated_at", ""),
+        },
+    )
 
 
 def fetch(*, store_url: str, access_token: str, resources=RESOURCES) -> Iterator[SourceItem]:
@@ -93,18 +135,32 @@ def fetch(*, store_url: str, access_token: str, resources=RESOURCES) -> Iterator
     headers = {"X-Shopify-Access-Token": access_token, "Accept": "application/json"}
     with client() as http:
         if "products" in resources:
-            for row in _pages(http, f"{api}/products.json", "products", store=store, headers=headers,
-                              what="Shopify (products)"):
+            for row in _pages(
+                http, f"{api}/products.json", "products", store=store, headers=headers, what="Shopify (products)"
+            ):
                 yield _product(store, row)
         if "articles" in resources:
-            blogs = list(_pages(http, f"{api}/blogs.json", "blogs", store=store, headers=headers,
-                                what="Shopify (blogs)"))
+            blogs = list(
+                _pages(http, f"{api}/blogs.json", "blogs", store=store, headers=headers, what="Shopify (blogs)")
+            )
             for blog in blogs:
-                for row in _pages(http, f"{api}/blogs/{blog['id']}/articles.json", "articles", store=store,
-                                  headers=headers, what="Shopify (articles)"):
+                for row in _pages(
+                    http,
+                    f"{api}/blogs/{blog['id']}/articles.json",
+                    "articles",
+                    store=store,
+                    headers=headers,
+                    what="Shopify (articles)",
+                ):
                     yield _article(store, blog, row)
         if "collections" in resources:
             for listing in COLLECTION_LISTINGS:
-                for row in _pages(http, f"{api}/{listing}.json", listing, store=store, headers=headers,
-                                  what=f"Shopify ({listing.replace('_', ' ')})"):
+                for row in _pages(
+                    http,
+                    f"{api}/{listing}.json",
+                    listing,
+                    store=store,
+                    headers=headers,
+                    what=f"Shopify ({listing.replace('_', ' ')})",
+                ):
                     yield _collection(store, listing, row)

@@ -20,15 +20,23 @@ FIELDS = "id,link,slug,type,modified_gmt,title,content"
 def _item(kind: str, row: dict) -> SourceItem:
     title = html_to_text((row.get("title") or {}).get("rendered", ""))
     return SourceItem(
-        source_id=f"{kind}:{row['id']}", title=title, url=row.get("link", ""),
+        source_id=f"{kind}:{row['id']}",
+        title=title,
+        url=row.get("link", ""),
         text=html_to_text((row.get("content") or {}).get("rendered", "")),
-        metadata={"title": title, "url": row.get("link", ""), "type": kind, "slug": row.get("slug", ""),
-                  "modified": row.get("modified_gmt", "")},
+        metadata={
+            "title": title,
+            "url": row.get("link", ""),
+            "type": kind,
+            "slug": row.get("slug", ""),
+            "modified": row.get("modified_gmt", ""),
+        },
     )
 
 
-def fetch(*, site_url: str, api_key: str = "", types=("posts", "pages"), per_page: int | None = None
-          ) -> Iterator[SourceItem]:
+def fetch(
+    *, site_url: str, api_key: str = "", types=("posts", "pages"), per_page: int | None = None
+) -> Iterator[SourceItem]:
     site = base_url(site_url, "WordPress site")
     per_page = per_page or PER_PAGE
     headers = auth_header(api_key)
@@ -39,10 +47,15 @@ def fetch(*, site_url: str, api_key: str = "", types=("posts", "pages"), per_pag
             page, total_pages = 1, 1
             while page <= total_pages:
                 if page > settings.KNOWLEDGE_CONNECTOR_MAX_PAGES:
-                    raise ConnectorError(f"WordPress {endpoint}: more than {settings.KNOWLEDGE_CONNECTOR_MAX_PAGES} "
-                                         "pages; raise KNOWLEDGE_CONNECTOR_MAX_PAGES.")
+                    raise ConnectorError(
+                        f"WordPress {endpoint}: more than {settings.KNOWLEDGE_CONNECTOR_MAX_PAGES} "
+                        "pages; raise KNOWLEDGE_CONNECTOR_MAX_PAGES."
+                    )
                 rows, response = get_json(
-                    http, f"{site}/wp-json/wp/v2/{endpoint}", what=f"WordPress ({endpoint})", headers=headers,
+                    http,
+                    f"{site}/wp-json/wp/v2/{endpoint}",
+                    what=f"WordPress ({endpoint})",
+                    headers=headers,
                     params={"page": page, "per_page": per_page, "_fields": FIELDS},
                 )
                 if not isinstance(rows, list):

@@ -13,15 +13,22 @@ from requestdesk.progress import progress_printer
 
 
 class Command(BaseCommand):
-    help = ("Back up every collection into requestdesk-<UTC stamp>.tar.gz (BSON + indexes + manifest) in the "
-            "archive storage (STORAGES['archives']: ARCHIVE_ROOT or ARCHIVE_S3_BUCKET), or in --output-dir.")
+    help = (
+        "Back up every collection into requestdesk-<UTC stamp>.tar.gz (BSON + indexes + manifest) in the "
+        "archive storage (STORAGES['archives']: ARCHIVE_ROOT or ARCHIVE_S3_BUCKET), or in --output-dir."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--output-dir", type=Path, default=None,
-                            help="a local directory instead of the archive storage")
-        parser.add_argument("--retention", type=float, metavar="DAYS", default=None,
-                            help="after a successful backup, delete archives older than DAYS days "
-                                 "(default BACKUP_RETENTION_DAYS, 7)")
+        parser.add_argument(
+            "--output-dir", type=Path, default=None, help="a local directory instead of the archive storage"
+        )
+        parser.add_argument(
+            "--retention",
+            type=float,
+            metavar="DAYS",
+            default=None,
+            help="after a successful backup, delete archives older than DAYS days (default BACKUP_RETENTION_DAYS, 7)",
+        )
 
     def handle(self, output_dir, retention, **options):
         retention = settings.BACKUP_RETENTION_DAYS if retention is None else retention

@@ -13,15 +13,21 @@ from requestdesk.progress import progress_printer
 
 
 class Command(BaseCommand):
-    help = ("Restore a backup archive (a local file, or a name in the archive storage; --latest: the newest "
-            "stored); the database is untouched unless the whole archive verifies.")
+    help = (
+        "Restore a backup archive (a local file, or a name in the archive storage; --latest: the newest "
+        "stored); the database is untouched unless the whole archive verifies."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("archive", nargs="?", default=None,
-                            help="a local .tar.gz, or the name of a backup in the archive storage")
+        parser.add_argument(
+            "archive", nargs="?", default=None, help="a local .tar.gz, or the name of a backup in the archive storage"
+        )
         parser.add_argument("--latest", action="store_true", help="the newest backup in the archive storage")
-        parser.add_argument("--drop", action="store_true",
-                            help="drop and replace the archive's collections (else refuse non-empty ones)")
+        parser.add_argument(
+            "--drop",
+            action="store_true",
+            help="drop and replace the archive's collections (else refuse non-empty ones)",
+        )
 
     def handle(self, archive, latest, drop, **options):
         if (archive is None) == (not latest):
@@ -29,16 +35,19 @@ class Command(BaseCommand):
         try:
             with self._local(archive) as path:
                 connection.ensure_connection()
-                result = restore_backup(db=connection.database, path=path, drop=drop,
-                                        progress=progress_printer(self.stdout))
+                result = restore_backup(
+                    db=connection.database, path=path, drop=drop, progress=progress_printer(self.stdout)
+                )
         except BackupError as exc:
             raise CommandError(str(exc))
         except PyMongoError as exc:
             raise CommandError(f"restore failed, database error: {exc}")
         except OSError as exc:
             raise CommandError(f"restore failed, the archive storage: {exc}")
-        self.stdout.write(f"restored {len(result.collections)} collections, {result.documents} documents "
-                          f"from {archive or 'the latest backup'}; counts match the manifest")
+        self.stdout.write(
+            f"restored {len(result.collections)} collections, {result.documents} documents "
+            f"from {archive or 'the latest backup'}; counts match the manifest"
+        )
 
     @staticmethod
     def _local(archive):

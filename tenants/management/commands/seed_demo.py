@@ -29,8 +29,9 @@ class Command(BaseCommand):
         progress = progress_printer(self.stdout)
         credentials = tenants_seed.seed(users_per_company=users, progress=progress)
         companies = list(Company.objects.filter(name__in=[name for name, _ in tenants_seed.COMPANIES]))
-        scraping_seed.seed(companies=companies, projects_per_company=projects, results_per_project=results,
-                           progress=progress)
+        scraping_seed.seed(
+            companies=companies, projects_per_company=projects, results_per_project=results, progress=progress
+        )
         knowledge_seed.seed(companies=companies, progress=progress)
         content_seed.seed(companies=companies, progress=progress)
         self.stdout.write(f"\nTest credentials (password for all: {tenants_seed.DEMO_PASSWORD}):")

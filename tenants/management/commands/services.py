@@ -23,8 +23,9 @@ class Command(BaseCommand):
     def start(self, daemons):
         if settings.EMBEDDED_MONGO:
             uri, started = daemons.ensure_mongo(settings.EMBEDDED_MONGO_PORT)
-            self.stdout.write(f"mongodb  {'started' if started else 'running'}  {uri}  "
-                              f"(data in {settings.DATA_DIR / 'mongo'})")
+            self.stdout.write(
+                f"mongodb  {'started' if started else 'running'}  {uri}  (data in {settings.DATA_DIR / 'mongo'})"
+            )
         elif not mongo_ping(settings.MONGODB_URI, 3000):
             raise CommandError("MONGODB_URI is set but the server does not answer")
         else:
@@ -38,6 +39,8 @@ class Command(BaseCommand):
             self.stdout.write(f"{name:8} {'stopped' if stopped else 'not started here'}")
 
     def status(self, daemons):
-        self.stdout.write(f"mongodb  {'up' if mongo_ping(settings.MONGODB_URI) else 'down'}  "
-                          f"{'embedded' if settings.EMBEDDED_MONGO else 'external'}")
+        self.stdout.write(
+            f"mongodb  {'up' if mongo_ping(settings.MONGODB_URI) else 'down'}  "
+            f"{'embedded' if settings.EMBEDDED_MONGO else 'external'}"
+        )
         self.stdout.write(f"redis    {'up' if redis_ping(settings.REDIS_URL) else 'down'}  {settings.REDIS_URL}")

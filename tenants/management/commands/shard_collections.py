@@ -8,9 +8,11 @@ from requestdesk.db import sharding
 
 
 class Command(BaseCommand):
-    help = ("Through a mongos: enableSharding on the database, then shardCollection for each large collection "
-            "by its key (company first; see requestdesk/db/sharding.py). Collections already sharded are "
-            "skipped, so it can run after every deploy.")
+    help = (
+        "Through a mongos: enableSharding on the database, then shardCollection for each large collection "
+        "by its key (company first; see requestdesk/db/sharding.py). Collections already sharded are "
+        "skipped, so it can run after every deploy."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
