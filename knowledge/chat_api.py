@@ -86,8 +86,8 @@ class MessagePagination(CursorPagination):
     page_size = 50
 
 
-def _message(message) -> dict:
-    return MessageSerializer(message).data
+def _message(message, request) -> dict:
+    return MessageSerializer(message, context={"request": request}).data
 
 
 class _OwnConversationsMixin:
@@ -150,7 +150,9 @@ class ConversationViewSet(SoftDeleteViewSetMixin, _OwnConversationsMixin, Knowle
         if request.method == "GET":
             paginator = MessagePagination()
             page = paginator.paginate_queryset(selectors.conversation_messages(conversation), request, view=self)
-            return paginator.get_paginated_response(MessageSerializer(page, many=True).data)
+            return paginator.get_paginated_response(
+                MessageSerializer(page, many=True, context={"request": request}).data
+            )
         data = PostMessageSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         options = dict(
@@ -171,25 +173,28 @@ class ConversationViewSet(SoftDeleteViewSetMixin, _OwnConversationsMixin, Knowle
                 {
                     "detail": str(failed.error),
                     "error": failed.error.kind,
-                    "user_message": _message(failed.user_message),
-                    "message": _message(failed.message),
+                    "user_message": _message(failed.user_message, request),
+                    "message": _message(failed.message, request),
                 },
                 status=provider_status(failed.error),
             )
         return Response(
-            {"user_message": _message(user_message), "message": _message(message)}, status=status.HTTP_201_CREATED
+            {"user_message": _message(user_message, request), "message": _message(message, request)},
+            status=status.HTTP_201_CREATED,
         )
 
     def _stream(self, opened) -> StreamingHttpResponse:
+        request = self.request
+
         def events():
-            yield sse({"type": "start", "user_message": _message(opened.user_message)})
+            yield sse({"type": "start", "user_message": _message(opened.user_message, request)})
             stream = chat.stream_events(opened)
             try:
                 for kind, value in stream:
                     if kind == "delta":
                         yield sse({"type": "delta", "content": value})
                     elif kind == "done":
-                        yield sse({"type": "done", "message_id": str(value.pk), "message": _message(value)})
+                        yield sse({"type": "done", "message_id": str(value.pk), "message": _message(value, request)})
                     else:
                         yield sse(
                             {
@@ -197,7 +202,7 @@ class ConversationViewSet(SoftDeleteViewSetMixin, _OwnConversationsMixin, Knowle
                                 "detail": str(value.error),
                                 "error": value.error.kind,
                                 "message_id": str(value.message.pk),
-                                "message": _message(value.message),
+                                "message": _message(value.message, request),
                             }
                         )
             finally:
@@ -275,7 +280,9 @@ class MessageViewSet(_OwnConversationsMixin, KnowledgeErrorsMixin, TenantReadOnl
         data = ReactionSerializer(data=request.data or request.query_params)
         data.is_valid(raise_exception=True)
         change = conversations.add_reaction if request.method == "POST" else conversations.remove_reaction
-        return Response(_message(change(message=message, user=request.user, emoji=data.validated_data["emoji"])))
+        return Response(
+            _message(change(message=message, user=request.user, emoji=data.validated_data["emoji"]), request)
+        )
 
     @extend_schema(request=MessageEditSerializer, responses=MessageSerializer)
     def partial_update(self, request, *args, **kwargs):
@@ -289,7 +296,7 @@ class MessageViewSet(_OwnConversationsMixin, KnowledgeErrorsMixin, TenantReadOnl
         except conversations.NotEditable as exc:
             raise PermissionDenied(str(exc))
         self.record_audit("updated", message, changes={"content": {"old": before, "new": message.content}})
-        return Response(_message(message))
+        return Response(_message(message, request))
 
     @extend_schema(
         methods=["GET"],
@@ -324,13 +331,13 @@ class MessageViewSet(_OwnConversationsMixin, KnowledgeErrorsMixin, TenantReadOnl
         except attachments.AttachmentRefused as exc:
             raise ValidationError({exc.field: [str(exc)]})
         self.record_audit("updated", message, changes={"attachments": {"old": None, "new": stored.name}})
-        return Response(_message(message), status=status.HTTP_201_CREATED)
+        return Response(_message(message, request), status=status.HTTP_201_CREATED)
 
     def _receipt(self, receipt):
         message = self.get_object()
         conversations.mark(message_ids=[message.pk], receipt=receipt)
         message.refresh_from_db()
-        return Response(_message(message))
+        return Response(_message(message, self.request))
 
     @extend_schema(request=None, responses=MessageSerializer)
     @action(detail=True, methods=["post"])

@@ -436,6 +436,17 @@ class MessageSerializer(MongoModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, instance):
+        """An uploaded file's `url` is stored as the API path that serves it; the answer gives
+        it absolute, as the schema's `uri` says (an attachment sent as a link keeps its own)."""
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        for attachment in data.get("attachments") or ():
+            url = attachment.get("url") or ""
+            if request is not None and url.startswith("/"):
+                attachment["url"] = request.build_absolute_uri(url)
+        return data
+
 
 class PostMessageSerializer(serializers.Serializer):
     content = serializers.CharField(max_length=20_000)

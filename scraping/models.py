@@ -322,6 +322,17 @@ class SearchTerms(EmbeddedModel):
 
 
 class Result(TenantScoped):
+    # Unique indexes the migrations create raw, not as UniqueConstraints (the backend writes those
+    # as partial indexes, which the embedded server never plans: a scan). Both lead with the
+    # company and the target, so the tenant-scoped lookups by them are index scans, and a sharded
+    # cluster can key results on (company, target) (requestdesk.db.sharding reads this):
+    # - one result per item of a target, updated when its content changes;
+    # - the same content stored once per target (ingest's dedupe by content hash).
+    UNIQUE_INDEXES = {
+        "result_target_item_key_uniq": ("company", "target", "item_key"),
+        "result_target_hash_uniq": ("company", "target", "content_hash"),
+    }
+
     """One scraped item (an article, a review, a feed entry). `published_at` is the item's
     own date, or when it was scraped if it has none: the date results are filtered, sorted
     and charted by. `terms` (one weighted posting per distinct word, "25:lantern": 10 x its
@@ -374,13 +385,7 @@ class Result(TenantScoped):
             models.Index(fields=["target", "-published_at"], name="result_target_published"),
             models.Index(fields=["company", "platform", "-published_at"], name="result_company_platform"),
         ]
-        # And, by migration, two unique indexes, not UniqueConstraints (the backend writes those as
-        # partial indexes, which the embedded server never plans: a scan):
-        # - (company, target, item_key) "result_target_item_key_uniq": one result per item of a
-        #   target; led by the company, so the tenant-scoped lookup {company, target, item_key:
-        #   {$in: urls}} is planned on it;
-        # - (target, content_hash) "result_target_hash_uniq": the same content is stored once per
-        #   target, and ingest's dedupe lookup {target, content_hash: {$in: digests}} is planned on it.
+        # And the UNIQUE_INDEXES below, by migration.
 
     def __str__(self):
         return self.content.title or self.content.text[:80] or self.content.url or str(self.pk)

@@ -33,7 +33,9 @@ def _entries(company, times):
 
 
 def _spread(n, seed=7):
-    """Dates from 1995 to now, clustered, with ties (equal timestamps)."""
+    """Dates over the last 360 days, clustered (the last hours, the year, a cluster about a year
+    back), with ties (equal timestamps). All within the audit log's 365-day TTL: the server's
+    TTL monitor would delete older rows while a test walks them."""
     rnd = random.Random(seed)
     now = datetime.now(UTC).replace(microsecond=0)
     times = []
@@ -42,9 +44,9 @@ def _spread(n, seed=7):
         if r < 0.5:
             at = now - timedelta(minutes=rnd.randint(0, 600))
         elif r < 0.8:
-            at = now - timedelta(days=rnd.randint(1, 400))
+            at = now - timedelta(days=rnd.randint(1, 300))
         else:
-            at = datetime(1995, 1, 1, tzinfo=UTC) + timedelta(days=rnd.randint(0, 300))
+            at = now - timedelta(days=360) + timedelta(hours=rnd.randint(0, 240))
         times.append(at)
     times += times[:10]  # ties
     return times

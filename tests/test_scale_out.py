@@ -58,8 +58,8 @@ def test_keys_start_with_the_company_unless_a_unique_index_forbids_it():
 def test_a_key_without_an_index_or_against_a_unique_index_is_refused():
     with pytest.raises(sharding.ShardingError, match="no declared index starts with"):
         sharding.shard_for("content.Batch", ("company", "name"))
-    with pytest.raises(sharding.ShardingError, match="unique index result_target_hash_uniq"):
-        sharding.shard_for("scraping.Result", ("company",))
+    with pytest.raises(sharding.ShardingError, match="unique index result_target_item_key_uniq"):
+        sharding.shard_for("scraping.Result", ("target",))
     with pytest.raises(sharding.ShardingError, match="no declared index"):  # (company, -created_at) is descending
         sharding.shard_for("content.Context", ("company", "created_at"))
 
@@ -69,6 +69,9 @@ def test_the_migrated_collections_hold_each_supporting_index():
     db = connection.database
     for shard in sharding.plan():
         assert not sharding.missing_index(db, shard), shard.collection
+        for name, spec in db[shard.collection].index_information().items():
+            if spec.get("unique"):  # as migrated: each unique index starts with the shard key
+                assert [column for column, _ in spec["key"]][: len(shard.key)] == list(shard.key), name
     db["h10_unindexed"].insert_one({"company_id": 1})
     try:
         bare = sharding.Shard(model="x", collection="h10_unindexed", key={"company_id": 1}, index="none")
@@ -116,7 +119,7 @@ def test_dry_run_prints_the_plan_and_says_what_a_real_run_would_do():
     plan = {line.split()[0]: line for line in body}
     assert "{company_id: 1, batch_id: 1}" in plan["contexts"] and "ctx_company_batch_created" in plan["contexts"]
     assert "{company_id: 1, collection_id: 1, source_id: 1}" in plan["knowledge_chunks"]
-    assert "{target_id: 1, content_hash: 1}" in plan["results"]
+    assert "{company_id: 1, target_id: 1}" in plan["results"]
     assert lines[-1] == "Dry run: nothing changed (the server is not a mongos: a real run would refuse)."
 
 

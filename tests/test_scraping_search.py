@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 
 from requestdesk.db.collections import raw
-from scraping import selectors
+from scraping import analytics, selectors
 from scraping.models import Result
 from scraping.services import ingest
 from scraping.services.extraction import Item
@@ -210,7 +210,7 @@ def test_the_walk_ranks_like_the_server(world, random_corpus, monkeypatch, query
     target filter read whole (few results), or walked like the others."""
     monkeypatch.setattr(selectors, "WINDOW_TARGET", 2)
     if not read_the_filter:
-        monkeypatch.setattr(selectors, "rollup_count", lambda company, filters: 10**9)
+        monkeypatch.setattr(analytics, "rollup_count", lambda company, filters: 10**9)
     projects, targets = random_corpus
     for filters in (
         {},

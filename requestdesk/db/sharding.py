@@ -26,10 +26,10 @@ SHARD_KEYS: dict[str, tuple[str, ...]] = {
     "knowledge.KnowledgeChunk": ("company", "collection", "source_id"),
     "knowledge.Message": ("company", "conversation", "created_at"),
     "scraping.ScrapeJob": ("company", "project"),
-    # Deduplication keeps results unique on (target, content_hash), and MongoDB refuses a shard
-    # key that does not start that unique index. A target belongs to one company, so a
-    # target's results still live together.
-    "scraping.Result": ("target", "content_hash"),
+    # Results are unique on (company, target, item_key) and (company, target, content_hash)
+    # (Result.UNIQUE_INDEXES), and MongoDB refuses a shard key that does not start each unique
+    # index: (company, target) starts both, and keeps a target's results together.
+    "scraping.Result": ("company", "target"),
 }
 
 MONGOS = "isdbgrid"  # what a mongos answers in hello's `msg`
@@ -52,13 +52,16 @@ class Shard:
 
 
 def declared_indexes(model) -> list[tuple[str, list[tuple[str, int]], bool]]:
-    """(name, [(column, direction)], unique) for every index the model declares."""
+    """(name, [(column, direction)], unique) for every index the model declares: Meta's indexes
+    and constraints, unique fields, and the unique indexes its migrations create raw
+    (`UNIQUE_INDEXES`, {name: fields})."""
 
     def columns(fields: Iterable[str]) -> list[tuple[str, int]]:
         return [(model._meta.get_field(f.lstrip("-")).column, -1 if f.startswith("-") else 1) for f in fields]
 
     found = [(index.name, columns(index.fields), False) for index in model._meta.indexes if index.fields]
     found += [(c.name, columns(c.fields), True) for c in model._meta.constraints if getattr(c, "fields", None)]
+    found += [(name, columns(fields), True) for name, fields in getattr(model, "UNIQUE_INDEXES", {}).items()]
     found += [
         (f"{field.column}_unique", [(field.column, 1)], True)
         for field in model._meta.concrete_fields

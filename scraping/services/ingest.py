@@ -214,7 +214,11 @@ def _stored_values(row: Result, connection) -> dict:
 def _existing(target, digests: list[str]) -> set[str]:
     if not digests:
         return set()
-    return set(Result.objects.filter(target=target, content_hash__in=digests).values_list("content_hash", flat=True))
+    return set(
+        Result.objects.filter(company=target.company_id, target=target, content_hash__in=digests).values_list(
+            "content_hash", flat=True
+        )
+    )
 
 
 def _store(target, job, rows: list[Result]) -> int:
