@@ -114,3 +114,30 @@ def test_the_pipeline_admin_page_shows_the_runs(client, world, ran):
     page = client.get(f"/admin/content/pipeline/{ran.pipeline.pk}/change/").content.decode()
     assert "Runs (last 7 days)" in page
     assert "<tr><th>runs</th><td>3</td></tr>" in page and "<tr><th>success rate</th><td>66.7%</td></tr>" in page
+
+
+def test_the_day_counters_are_read_and_written_on_their_index(world, ran):
+    """The run's upsert and the window's read are index scans (a UniqueConstraint is a partial
+    index, which the embedded server never plans: each read every document)."""
+    from django.db import connection
+
+    collection = connection.database[PipelineStats._meta.db_table]
+    spec = collection.index_information()["pipeline_stats_day_uniq"]
+    assert spec["key"] == [("company_id", 1), ("pipeline_id", 1), ("day", 1)] and spec.get("unique")
+    assert "partialFilterExpression" not in spec
+    day = stats.day_of(timezone.now())
+    read = {"company_id": world.a.pk, "pipeline_id": ran.pipeline.pk, "day": {"$gte": day - timedelta(days=6)}}
+    write = {"company_id": world.a.pk, "pipeline_id": ran.pipeline.pk, "day": day}
+    for query in (read, write):
+        plan = connection.database.command("explain", {"find": collection.name, "filter": query})
+        assert "IXSCAN" in str(plan["queryPlanner"]["winningPlan"]), plan["queryPlanner"]["winningPlan"]
+
+
+def test_a_purged_pipeline_takes_its_counters_along(world, ran):
+    from requestdesk import soft_delete
+
+    assert PipelineStats.objects.filter(pipeline=ran.pipeline.pk).exists()
+    soft_delete.soft_delete(ran.pipeline)
+    assert PipelineStats.objects.filter(pipeline=ran.pipeline.pk).exists()  # restorable: kept
+    soft_delete.purge(now=timezone.now() + soft_delete.retention() + timedelta(days=1))
+    assert not PipelineStats.objects.filter(pipeline=ran.pipeline.pk).exists()
