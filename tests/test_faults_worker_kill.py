@@ -79,6 +79,7 @@ def test_scrape_job_killed_mid_run_completes_once_after_restart(world, site, cel
     refetched = [p for p in paths if len(site.hits(p)) > 1]
     assert all(len(site.hits(p)) == 1 for p in paths[: at_kill.targets_done]) and len(refetched) <= 1
     assert not Target.objects.filter(project=project).exclude(lease_job=None).exists()
+    assert wait_until(lambda: events("scrape.completed"), timeout=15), worker.log()  # announced after the save
     assert [e["counts"]["results_created"] for e in events("scrape.completed")] == [results.count()]
     print(
         f"\nFIGURES scrape job: worker SIGKILLed at page {at_kill.targets_done + 1}/{PAGES} "
@@ -136,6 +137,8 @@ def test_knowledge_sync_killed_mid_run_completes_once_after_restart(world, fake_
     assert collection.chunk_count == len(rows)  # the counter equals what is stored
     assert (collection.sync_lock_id, collection.sync_lock_until) == ("", None)
     assert SyncHistory.objects.filter(collection=collection).count() == 1
+    # The worker announces the sync just after it saves the history: wait for the event too.
+    assert wait_until(lambda: events("knowledge.sync.completed"), timeout=15), worker.log()
     assert len(events("knowledge.sync.completed")) == 1 and not events("knowledge.sync.failed")
     embedded = Counter(fake_apis.embedded)
     print(
