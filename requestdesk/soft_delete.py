@@ -34,6 +34,9 @@ from django.utils import timezone
 from tenants.scoping import TenantQuerySet
 
 LIVE = Q(is_deleted=False)  # the condition of a unique constraint that ignores deleted rows
+# What the audit log records for a soft delete and a restore (API and admin alike).
+DELETED_CHANGES = {"is_deleted": {"old": False, "new": True}}
+RESTORED_CHANGES = {"is_deleted": {"old": True, "new": False}}
 
 
 class RestoreConflict(ValidationError):

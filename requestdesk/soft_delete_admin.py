@@ -1,6 +1,6 @@
 """The admin side of soft delete (requestdesk.soft_delete): changelists show live rows unless
 the "deleted" filter asks for deleted ones (or all), and two actions, "Soft delete" and
-"Restore", each audited. Put `SoftDeleteAdminMixin` before the admin base class."""
+"Restore", each audited. Put `SoftDeleteAdminMixin` before TenantAdmin (its `scoped`)."""
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
@@ -42,16 +42,13 @@ class SoftDeleteAdminMixin:
     soft_delete_actions = ["soft_delete", "restore"]
 
     def get_queryset(self, request):
-        """ModelAdmin's and TenantAdmin's reads over `all_objects` (the default manager hides
-        deleted rows): ordered, and limited to the staff member's company below superadmin."""
-        from tenants.admin_base import is_superadmin
-        from tenants.scoping import scope
-
+        """ModelAdmin's read over `all_objects` (the default manager hides deleted rows),
+        ordered, then TenantAdmin's company scope."""
         queryset = self.model.all_objects.get_queryset()
         ordering = self.get_ordering(request)
         if ordering:
             queryset = queryset.order_by(*ordering)
-        return queryset if is_superadmin(request) else scope(queryset, request.user.company)
+        return self.scoped(request, queryset)
 
     def get_list_filter(self, request):
         filters = [f for f in super().get_list_filter(request) if f != "is_deleted"]
@@ -78,7 +75,7 @@ class SoftDeleteAdminMixin:
         done = 0
         for obj in queryset.filter(is_deleted=False):
             soft_delete.soft_delete(obj)
-            self._audit(request, obj, "deleted", {"is_deleted": {"old": False, "new": True}})
+            self._audit(request, obj, "deleted", soft_delete.DELETED_CHANGES)
             done += 1
         self.message_user(request, f"{done} deleted (restorable).", messages.SUCCESS)
 
@@ -91,7 +88,7 @@ class SoftDeleteAdminMixin:
             except soft_delete.RestoreConflict as exc:
                 self.message_user(request, f"{obj}: {' '.join(exc.messages)}", messages.ERROR)
                 continue
-            self._audit(request, obj, "restored", {"is_deleted": {"old": True, "new": False}})
+            self._audit(request, obj, "restored", soft_delete.RESTORED_CHANGES)
             done += 1
         self.message_user(request, f"{done} restored.", messages.SUCCESS)
 

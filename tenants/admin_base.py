@@ -61,7 +61,10 @@ class TenantAdmin(BoundedListAdmin):
     changelists are paged in bounded windows (requestdesk.admin_lists)."""
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request)
+        return self.scoped(request, super().get_queryset(request))
+
+    def scoped(self, request, queryset):
+        """`queryset` limited to the staff member's company (a superadmin sees every company)."""
         return queryset if is_superadmin(request) else scope(queryset, request.user.company)
 
     def _tenant_field(self):

@@ -11,9 +11,6 @@ from rest_framework.response import Response
 
 from requestdesk import soft_delete
 
-DELETED = {"is_deleted": {"old": False, "new": True}}
-RESTORED = {"is_deleted": {"old": True, "new": False}}
-
 
 class SoftDeleteViewSetMixin:
     def __init_subclass__(cls, **kwargs):
@@ -32,7 +29,7 @@ class SoftDeleteViewSetMixin:
 
     def perform_destroy(self, instance):
         soft_delete.soft_delete(instance)
-        self.record_audit("deleted", instance, changes=DELETED)
+        self.record_audit("deleted", instance, changes=soft_delete.DELETED_CHANGES)
 
     @extend_schema(request=None)
     @action(detail=True, methods=["post"])
@@ -42,5 +39,5 @@ class SoftDeleteViewSetMixin:
             soft_delete.restore(instance)
         except soft_delete.RestoreConflict as exc:
             raise ValidationError(exc.message_dict) from None
-        self.record_audit("restored", instance, changes=RESTORED)
+        self.record_audit("restored", instance, changes=soft_delete.RESTORED_CHANGES)
         return Response(self.get_serializer(instance).data)
