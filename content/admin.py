@@ -24,9 +24,9 @@ from tenants.admin_base import TenantAdmin, is_superadmin, record_audit
 
 from . import selectors
 from .models import CAMPAIGN_FLOW, TICKET_FLOW, Batch, Campaign, Component, Context, Pipeline, Template, Ticket
+from .models.workflow import InvalidTransition
 from .services import campaigns, contexts, pipelines, stats, versions, workers
 from .services import components as registry
-from .workflow import InvalidTransition
 
 
 class _FlowForm(forms.ModelForm):

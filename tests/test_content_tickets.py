@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timezone
 import pytest
 
 from content.models import TICKET_FLOW, Campaign, Ticket, TicketStatus
+from content.models.workflow import InvalidTransition
 from content.services import tickets
-from content.workflow import InvalidTransition
 from tenants.models import AuditLog
 from tests.content_support import content_settings, queued  # noqa: F401
 

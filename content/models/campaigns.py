@@ -5,7 +5,7 @@ from django.db import models
 from requestdesk.soft_delete import SoftDeletable
 from tenants.scoping import TenantScoped
 
-from ..workflow import Workflow
+from .workflow import Workflow
 
 
 class CampaignStatus(models.TextChoices):

@@ -11,7 +11,7 @@ from django_mongodb_backend.fields import ArrayField
 from requestdesk.soft_delete import SoftDeletable
 from tenants.scoping import TenantScoped
 
-from ..workflow import Workflow
+from .workflow import Workflow
 
 
 class TicketStatus(models.TextChoices):

@@ -15,7 +15,7 @@ from tenants.models import Company
 from tenants.roles import Role, at_least
 from tenants.scoping import resolve_tenant
 
-from .models import (
+from ..models import (
     CAMPAIGN_FLOW,
     DEFAULT_PRIORITY,
     TICKET_FLOW,
@@ -28,10 +28,10 @@ from .models import (
     Ticket,
     TicketStatus,
 )
-from .services import campaigns, pipelines, tickets, versions
-from .services import components as registry
-from .services.components.template import validate_structure
-from .workflow import InvalidTransition
+from ..models.workflow import InvalidTransition
+from ..services import campaigns, pipelines, tickets, versions
+from ..services import components as registry
+from ..services.components.template import validate_structure
 
 ASSIGNABLE_ROLES = {Role.CONTENT_WRITER, Role.CONTENT_MANAGER, Role.COMPANY_ADMIN}
 CLIENT_STATUSES = {TicketStatus.OPEN, TicketStatus.CLOSED}  # a client may withdraw or reopen a request

@@ -4,7 +4,7 @@ from django_filters import rest_framework as filters
 
 from requestdesk.api.filters import ObjectIdFilter, ObjectIdFormField
 
-from .models import Campaign, Component, Context, Pipeline, Template, Ticket
+from ..models import Campaign, Component, Context, Pipeline, Template, Ticket
 
 
 class TicketFilter(filters.FilterSet):

@@ -34,9 +34,11 @@ from tenants.models import ApiKey
 from tenants.roles import Role
 from tenants.viewsets import TenantViewSet, TenantViewSetMixin
 
-from . import selectors
+from .. import selectors
+from ..models import Batch, Campaign, Component, Context, Pipeline, Template, Ticket
+from ..models.workflow import InvalidTransition
+from ..services import batches, campaigns, contexts, stats, versions, workers
 from .filters import CampaignFilter, ComponentFilter, ContextFilter, PipelineFilter, TemplateFilter, TicketFilter
-from .models import Batch, Campaign, Component, Context, Pipeline, Template, Ticket
 from .serializers import (
     BatchInputSerializer,
     BatchSerializer,
@@ -52,8 +54,6 @@ from .serializers import (
     TicketSerializer,
     definition_errors,
 )
-from .services import batches, campaigns, contexts, stats, versions, workers
-from .workflow import InvalidTransition
 
 MANAGER = Role.CONTENT_MANAGER
 

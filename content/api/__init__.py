@@ -1,0 +1,1 @@
+"""The content app's REST API under /api/v1/content/: views, serializers and filters."""
