@@ -22,9 +22,10 @@ from requestdesk.admin_lists import recent_values_filter
 from requestdesk.soft_delete_admin import SoftDeleteAdminMixin
 from tenants.admin_base import TenantAdmin, is_superadmin, record_audit
 
-from . import selectors
 from .models import CAMPAIGN_FLOW, TICKET_FLOW, Batch, Campaign, Component, Context, Pipeline, Template, Ticket
 from .models.workflow import InvalidTransition
+from .selectors.batches import batch_summary
+from .selectors.contexts import timeline
 from .services import campaigns, contexts, pipelines, stats, versions, workers
 from .services import components as registry
 
@@ -379,7 +380,7 @@ class ContextAdmin(_ReadOnly):
             "opts": self.model._meta,
             "original": context,
             "title": f"Processing timeline of {context}",
-            "timeline": selectors.timeline(context),
+            "timeline": timeline(context),
             "has_view_permission": True,
         }
         return TemplateResponse(request, "admin/content/context/timeline.html", page)
@@ -418,5 +419,5 @@ class BatchAdmin(_ReadOnly):
 
     @admin.display(description="contexts by status")
     def summary(self, obj):
-        rows = selectors.batch_summary(obj)["by_status"].items()
+        rows = batch_summary(obj)["by_status"].items()
         return format_html("<table>{}</table>", format_html_join("", "<tr><td>{}</td><td>{}</td></tr>", rows))

@@ -34,9 +34,10 @@ from tenants.models import ApiKey
 from tenants.roles import Role
 from tenants.viewsets import TenantViewSet, TenantViewSetMixin
 
-from .. import selectors
 from ..models import Batch, Campaign, Component, Context, Pipeline, Template, Ticket
 from ..models.workflow import InvalidTransition
+from ..selectors.batches import batch_summary
+from ..selectors.tickets import visible_tickets
 from ..services import batches, campaigns, contexts, stats, versions, workers
 from .filters import CampaignFilter, ComponentFilter, ContextFilter, PipelineFilter, TemplateFilter, TicketFilter
 from .serializers import (
@@ -99,7 +100,7 @@ class TicketViewSet(SoftDeleteViewSetMixin, ContentErrorsMixin, CreatedByMixin, 
     ordering_fields = ["created_at", "updated_at", "due_date", "status"]
 
     def get_queryset(self):
-        return selectors.visible_tickets(super().get_queryset(), user=self.request.user, role=self.tenant.role)
+        return visible_tickets(super().get_queryset(), user=self.request.user, role=self.tenant.role)
 
 
 class CampaignViewSet(SoftDeleteViewSetMixin, ContentErrorsMixin, CreatedByMixin, TenantViewSet):
@@ -326,7 +327,7 @@ class BatchViewSet(_RunViewSet):
     @action(detail=True, methods=["get"])
     def summary(self, request, pk=None):
         """Contexts by status (aggregation), the batch's counters and timings."""
-        return Response(selectors.batch_summary(self.get_object()))
+        return Response(batch_summary(self.get_object()))
 
     @extend_schema(request=None, responses=BatchSerializer)
     @action(detail=True, methods=["post"])

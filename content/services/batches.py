@@ -27,8 +27,8 @@ from requestdesk.db.collections import raw
 from tenants import plans
 from tenants.webhooks import emit_event
 
-from .. import selectors
 from ..models import DEFAULT_PRIORITY, Batch, BatchStatus, Context, ContextStatus, Pipeline
+from ..selectors.batches import status_counts
 from . import claiming, contexts
 
 COMPLETED_EVENT = "content.batch.completed"
@@ -222,7 +222,7 @@ def reconcile(*, older_than: timedelta | None = None, now=None) -> int:
     cutoff = now - (older_than or claiming.lease())
     completed = 0
     for batch in Batch.objects.filter(status=BatchStatus.PROCESSING, updated_at__lt=cutoff)[:100]:
-        counts = selectors.status_counts(batch_id=batch.pk, company_id=batch.company_id)
+        counts = status_counts(batch_id=batch.pk, company_id=batch.company_id)
         if counts.get(ContextStatus.PENDING, 0) or counts.get(ContextStatus.RUNNING, 0):
             continue
         raw(Batch, company=batch.company_id).update_one(
