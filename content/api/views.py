@@ -40,21 +40,23 @@ from ..selectors.batches import batch_summary
 from ..selectors.tickets import visible_tickets
 from ..services import batches, campaigns, contexts, stats, versions, workers
 from .filters import CampaignFilter, ComponentFilter, ContextFilter, PipelineFilter, TemplateFilter, TicketFilter
-from .serializers import (
+from .serializers.campaigns import CampaignSerializer
+from .serializers.contexts import (
     BatchInputSerializer,
     BatchSerializer,
-    CampaignSerializer,
-    ComponentSerializer,
     ContextInputSerializer,
     ContextListSerializer,
     ContextSerializer,
+)
+from .serializers.pipelines import (
+    ComponentSerializer,
     PipelineSerializer,
     PipelineStatsQuerySerializer,
     RestoreSerializer,
     TemplateSerializer,
-    TicketSerializer,
     definition_errors,
 )
+from .serializers.tickets import TicketSerializer
 
 MANAGER = Role.CONTENT_MANAGER
 
