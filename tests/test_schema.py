@@ -72,7 +72,7 @@ def test_a_new_user_needs_a_password_an_update_does_not(client, db):
 
 def test_descriptions_are_written_for_api_users(client, db):
     """Not the project's base classes' docstrings (notes for developers), not module paths."""
-    from content.api.views import ContentErrorsMixin
+    from content.api.errors import ContentErrorsMixin
     from knowledge.api_errors import KnowledgeErrorsMixin
     from tenants.viewsets import TenantViewSetMixin
 

@@ -1,5 +1,5 @@
 """REST endpoints of the content app, under /api/v1/content/ (registered on the one router
-by `register`).
+by `urls.register`).
 
 * tickets: writers see the tickets assigned to them, clients the tickets they created,
   managers and up all of the company's; DELETE is a soft delete (managers and up);
@@ -19,9 +19,9 @@ by `register`).
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from redis import RedisError
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -29,16 +29,16 @@ from rest_framework.views import APIView
 from requestdesk.api.pagination import CursorPagination
 from requestdesk.api.queueing import accepted_or_503
 from requestdesk.api.soft_delete import SoftDeleteViewSetMixin
-from tenants import audit, plans
+from tenants import audit
 from tenants.models import ApiKey
 from tenants.roles import Role
 from tenants.viewsets import TenantViewSet, TenantViewSetMixin
 
 from ..models import Batch, Campaign, Component, Context, Pipeline, Template, Ticket
-from ..models.workflow import InvalidTransition
 from ..selectors.batches import batch_summary
 from ..selectors.tickets import visible_tickets
-from ..services import batches, campaigns, contexts, stats, versions, workers
+from ..services import batches, contexts, stats, versions, workers
+from .errors import ContentErrorsMixin
 from .filters import CampaignFilter, ComponentFilter, ContextFilter, PipelineFilter, TemplateFilter, TicketFilter
 from .serializers.campaigns import CampaignSerializer
 from .serializers.contexts import (
@@ -57,34 +57,9 @@ from .serializers.pipelines import (
     definition_errors,
 )
 from .serializers.tickets import TicketSerializer
+from .serializers.workers import WorkerSerializer
 
 MANAGER = Role.CONTENT_MANAGER
-
-
-class QuotaExceededError(APIException):
-    """The company's plan allows no more contexts today: 429, the message names the limit."""
-
-    status_code = 429
-    default_code = "quota_exceeded"
-
-
-class ContentErrorsMixin:
-    """Domain exceptions become 400s with a field message; never a bare 500."""
-
-    def handle_exception(self, exc):
-        if isinstance(exc, contexts.InvalidPipeline):
-            exc = ValidationError({"pipeline": exc.messages})
-        elif isinstance(exc, batches.BatchTooLarge):
-            exc = ValidationError({"contexts": [str(exc)]})
-        elif isinstance(exc, plans.NotAllowed):
-            exc = ValidationError(exc.messages)
-        elif isinstance(exc, plans.QuotaExceeded):
-            exc = QuotaExceededError(str(exc))
-        elif isinstance(exc, (contexts.WrongStatus, InvalidTransition)):
-            exc = ValidationError({"status": [str(exc)]})
-        elif isinstance(exc, campaigns.InvalidDates):
-            exc = ValidationError({exc.field: [str(exc)]})
-        return super().handle_exception(exc)
 
 
 class CreatedByMixin:
@@ -193,22 +168,6 @@ class IsSuperadmin(BasePermission):
             and getattr(user, "is_superadmin", False)
             and not isinstance(request.auth, ApiKey)
         )
-
-
-class WorkerSerializer(serializers.Serializer):
-    worker_id = serializers.CharField()
-    host = serializers.CharField()
-    pid = serializers.IntegerField()
-    queues = serializers.ListField(child=serializers.CharField())
-    pool = serializers.CharField()
-    status = serializers.ChoiceField(choices=[workers.ALIVE, workers.BUSY, workers.STALE])
-    started_at = serializers.FloatField(help_text="Unix seconds.")
-    last_heartbeat = serializers.FloatField(help_text="Unix seconds.")
-    seconds_since_heartbeat = serializers.FloatField()
-    processing_count = serializers.IntegerField()
-    tasks_done = serializers.IntegerField()
-    tasks_failed = serializers.IntegerField()
-    current_task = serializers.JSONField(allow_null=True)
 
 
 class WorkerListView(APIView):
@@ -348,19 +307,3 @@ class BatchViewSet(_RunViewSet):
         batch.refresh_from_db()
         self.record_audit("retried", batch, changes={"retried_contexts": {"old": None, "new": count}})
         return self._accepted(BatchSerializer(batch).data)
-
-
-def register(router):
-    router.register("content/tickets", TicketViewSet, basename="content-ticket")
-    router.register("content/campaigns", CampaignViewSet, basename="content-campaign")
-    router.register("content/templates", TemplateViewSet, basename="content-template")
-    router.register("content/components", ComponentViewSet, basename="content-component")
-    router.register("content/pipelines", PipelineViewSet, basename="content-pipeline")
-    router.register("content/contexts", ContextViewSet, basename="content-context")
-    router.register("content/batches", BatchViewSet, basename="content-batch")
-
-
-def urlpatterns():
-    from django.urls import path
-
-    return [path("content/workers/", WorkerListView.as_view(), name="content-workers")]

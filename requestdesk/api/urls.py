@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-import content.api.views
+import content.api.urls
 import knowledge.api
 import plugins.api
 import scraping.api
@@ -13,7 +13,7 @@ import tenants.oauth_api
 
 router = DefaultRouter()
 tenants.api.register(router)
-content.api.views.register(router)
+content.api.urls.register(router)
 knowledge.api.register(router)
 scraping.api.register(router)
 plugins.api.register(router)
@@ -21,7 +21,7 @@ plugins.api.register(router)
 urlpatterns = [
     *tenants.api.urlpatterns(),
     *tenants.oauth_api.urlpatterns(),
-    *content.api.views.urlpatterns(),
+    *content.api.urls.urlpatterns(),
     *knowledge.api.urlpatterns(),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
