@@ -20,7 +20,7 @@ from redis import RedisError
 
 from requestdesk.admin_lists import recent_values_filter
 from requestdesk.soft_delete_admin import SoftDeleteAdminMixin
-from tenants.admin_base import TenantAdmin, is_superadmin, record_audit
+from tenants.admin.base import TenantAdmin, is_superadmin, record_audit
 
 from . import selectors
 from .models import CAMPAIGN_FLOW, TICKET_FLOW, Batch, Campaign, Component, Context, Pipeline, Template, Ticket

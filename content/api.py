@@ -29,10 +29,11 @@ from rest_framework.views import APIView
 from requestdesk.api.pagination import CursorPagination
 from requestdesk.api.queueing import accepted_or_503
 from requestdesk.api.soft_delete import SoftDeleteViewSetMixin
-from tenants import audit, plans
+from tenants import audit
+from tenants.api.viewsets import TenantViewSet, TenantViewSetMixin
 from tenants.models import ApiKey
 from tenants.roles import Role
-from tenants.viewsets import TenantViewSet, TenantViewSetMixin
+from tenants.services import plans
 
 from . import selectors
 from .filters import CampaignFilter, ComponentFilter, ContextFilter, PipelineFilter, TemplateFilter, TicketFilter

@@ -10,10 +10,10 @@ from rest_framework import serializers
 
 from knowledge.models import Agent
 from requestdesk.api.serializers import MongoModelSerializer, RelatedField
-from tenants import plans
 from tenants.models import Company
 from tenants.roles import Role, at_least
 from tenants.scoping import resolve_tenant
+from tenants.services import plans
 
 from .models import (
     CAMPAIGN_FLOW,

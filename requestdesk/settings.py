@@ -259,7 +259,7 @@ REST_FRAMEWORK = {
         "tenants.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["tenants.permissions.RolePermission"],
+    "DEFAULT_PERMISSION_CLASSES": ["tenants.api.permissions.RolePermission"],
     "DEFAULT_PAGINATION_CLASS": "requestdesk.api.pagination.Pagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": [

@@ -10,7 +10,8 @@ from django.contrib.auth.backends import ModelBackend
 from django.http import HttpResponse
 from rest_framework import authentication, exceptions
 
-from . import principals, services
+from . import services
+from .services import principals
 
 LOCKED_OUT = "Too many failed sign-ins for this account; try again later."
 

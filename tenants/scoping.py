@@ -88,7 +88,7 @@ def _own_company(user):
     if not user.company_id:
         return None
     if not type(user).company.is_cached(user):
-        from . import principals
+        from .services import principals
 
         found = principals.company(user.company_id)
         if found is None:
@@ -100,8 +100,8 @@ def _own_company(user):
 def _compute_tenant(request) -> Tenant:
     """No query for a user's own company or an API key's (authentication loaded them);
     another company (guest, superadmin) is read through tenants.principals' cache."""
-    from . import principals
     from .models import ApiKey
+    from .services import principals
 
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:

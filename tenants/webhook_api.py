@@ -17,9 +17,9 @@ from requestdesk.api.serializers import MongoModelSerializer
 from requestdesk.api.soft_delete import SoftDeleteViewSetMixin
 
 from . import webhooks
+from .api.viewsets import TenantReadOnlyViewSet, TenantViewSet
 from .events_models import Webhook, WebhookDelivery
 from .roles import Role
-from .viewsets import TenantReadOnlyViewSet, TenantViewSet
 
 
 class WebhookSerializer(MongoModelSerializer):

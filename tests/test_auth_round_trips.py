@@ -15,9 +15,10 @@ from django.utils import timezone
 from pymongo import monitoring
 from rest_framework.test import APIClient
 
-from tenants import principals, services
+from tenants import services
 from tenants.models import ApiKey, Company, User
 from tenants.roles import Role
+from tenants.services import principals
 from tests.conftest import PASSWORD
 
 

@@ -64,10 +64,10 @@ class UserViewSetSchema(OpenApiViewExtension):
     since an update keeps the password), which its field cannot say; the create operation
     documents its own request body with the password required."""
 
-    target_class = "tenants.api.UserViewSet"
+    target_class = "tenants.api.views.UserViewSet"
 
     def view_replacement(self):
-        from tenants.serializers import UserSerializer
+        from tenants.api.serializers import UserSerializer
 
         class UserCreateSerializer(UserSerializer):
             password = serializers.CharField(write_only=True, style={"input_type": "password"})

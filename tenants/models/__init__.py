@@ -16,10 +16,17 @@ from django_mongodb_backend.fields import ArrayField, EmbeddedModelField, Object
 from django_mongodb_backend.models import EmbeddedModel
 
 from requestdesk.crypto import EncryptedJSONField
+from tenants.roles import STAFF_ROLES, Role
+from tenants.scoping import TenantQuerySet, TenantScoped, Timestamped
 
-from .plans import Plan
-from .roles import STAFF_ROLES, Role
-from .scoping import TenantQuerySet, TenantScoped, Timestamped
+
+class Plan(models.TextChoices):
+    """A company's plan: the defaults of its quotas (tenants.services.plans)."""
+
+    FREE = "free", "Free"
+    STANDARD = "standard", "Standard"
+    PROFESSIONAL = "professional", "Professional"
+    ENTERPRISE = "enterprise", "Enterprise"
 
 
 class Company(Timestamped):
@@ -43,7 +50,7 @@ class Company(Timestamped):
 
     def clean(self):
         """The quota keys of `settings` are checked as in the API (the admin form's path)."""
-        from .plans import settings_errors
+        from tenants.services.plans import settings_errors
 
         super().clean()
         errors = settings_errors(self.settings) if isinstance(self.settings, dict) else ["A JSON object."]
@@ -174,7 +181,7 @@ class User(AbstractUser):
             # on their own. API keys stay: each is a credential of its own, listed, audited and
             # revoked one by one, and a company's integrations must not stop because the person
             # who made the key changed their password.
-            from .services import revoke_all_refresh
+            from tenants.services.accounts import revoke_all_refresh
 
             revoke_all_refresh(self)
 
@@ -188,12 +195,12 @@ class User(AbstractUser):
         return ids + [c for c in (self.guest_companies or []) if c not in ids]
 
     def has_perm(self, perm, obj=None):
-        from .admin_permissions import role_has_perm
+        from tenants.admin.permissions import role_has_perm
 
         return self.is_active and role_has_perm(self.role, perm)
 
     def has_module_perms(self, app_label):
-        from .admin_permissions import role_has_module
+        from tenants.admin.permissions import role_has_module
 
         return self.is_active and role_has_module(self.role, app_label)
 
@@ -275,7 +282,7 @@ class RefreshToken(models.Model):
         return f"refresh token of {self.user} (expires {self.expires_at:%Y-%m-%d})"
 
 
-from .events_models import (  # noqa: E402,F401  (models of the tenants app, kept in their own module)
+from tenants.events_models import (  # noqa: E402,F401  (models of the tenants app, kept in their own module)
     AuditLog,
     DeliveryAttempt,
     Notification,

@@ -12,8 +12,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
+from tenants.models import ApiKey, RefreshToken, User, UserSettings
+
 from . import principals
-from .models import ApiKey, RefreshToken, User, UserSettings
 
 API_KEY_PREFIX = "rd"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -175,7 +176,7 @@ def settings_for(user: User) -> UserSettings:
     found = UserSettings.objects.filter(user=user).first()
     if found is not None:
         return found
-    from .models import NotificationPreferences
+    from tenants.models import NotificationPreferences
 
     return UserSettings.objects.create(
         user=user, company_id=user.company_id, notification_preferences=NotificationPreferences()

@@ -12,8 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 
 from requestdesk.admin_site import NO_ADMIN_ACCESS
-
-from . import oauth
+from tenants.services import oauth
 
 NEXT_KEY = "oauth_admin_next"
 

@@ -6,10 +6,11 @@ import copy
 from rest_framework import viewsets
 from rest_framework.exceptions import PermissionDenied
 
-from . import audit
+from tenants import audit
+from tenants.roles import Role
+from tenants.scoping import resolve_tenant, scope
+
 from .permissions import RolePermission
-from .roles import Role
-from .scoping import resolve_tenant, scope
 
 NO_COMPANY = "Choose a company with the X-Company-ID header or the company_id parameter."
 

@@ -6,10 +6,9 @@ from django.utils import formats, timezone
 from django.utils.timesince import timesince, timeuntil
 
 from requestdesk.admin_lists import BoundedListAdmin
-
-from . import audit
-from .roles import Role
-from .scoping import scope
+from tenants import audit
+from tenants.roles import Role
+from tenants.scoping import scope
 
 
 def is_superadmin(request) -> bool:

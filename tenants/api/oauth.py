@@ -14,9 +14,11 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import oauth, services
-from .api import _AuthView
+from tenants import services
+from tenants.services import oauth
+
 from .serializers import TokenPairSerializer
+from .views import _AuthView
 
 _ERROR = inline_serializer("SignInError", {"detail": serializers.CharField()})
 NOT_CONFIGURED = OpenApiResponse(_ERROR, description="The provider is not configured (no client id and secret).")
