@@ -255,8 +255,8 @@ if NUM_PROXIES:
 # --- REST API ------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "tenants.authentication.ApiKeyAuthentication",
-        "tenants.authentication.JWTAuthentication",
+        "tenants.api.authentication.ApiKeyAuthentication",
+        "tenants.api.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["tenants.api.permissions.RolePermission"],

@@ -76,7 +76,7 @@ class UserViewSetSchema(OpenApiViewExtension):
 
 
 class ApiKeyAuthScheme(OpenApiAuthenticationExtension):
-    target_class = "tenants.authentication.ApiKeyAuthentication"
+    target_class = "tenants.api.authentication.ApiKeyAuthentication"
     name = "ApiKey"
 
     def get_security_definition(self, auto_schema):
@@ -84,7 +84,7 @@ class ApiKeyAuthScheme(OpenApiAuthenticationExtension):
 
 
 class JWTAuthScheme(OpenApiAuthenticationExtension):
-    target_class = "tenants.authentication.JWTAuthentication"
+    target_class = "tenants.api.authentication.JWTAuthentication"
     name = "JWT"
 
     def get_security_definition(self, auto_schema):
