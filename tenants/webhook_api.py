@@ -49,11 +49,7 @@ class WebhookSerializer(MongoModelSerializer):
         read_only_fields = ["created_by", "created_at", "updated_at"]
 
     def validate_url(self, value):
-        try:
-            outbound.check_url(value)
-        except outbound.UnsafeURL as exc:
-            raise serializers.ValidationError(str(exc))
-        return value
+        return outbound.validate_url(value)
 
     def validate_events(self, value):
         return webhooks.check_events(value)
