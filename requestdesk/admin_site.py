@@ -49,7 +49,7 @@ class AdminSite(admin.AdminSite):
     enable_nav_sidebar = False
 
     def login(self, request, extra_context=None):
-        """Django's login page, with a "Sign in with …" link per configured provider (tenants.oauth)."""
+        """Django's login page, with a "Sign in with …" link per configured provider (tenants.services.oauth)."""
         from tenants.services.oauth import configured
 
         return super().login(request, {"oauth_providers": configured(), **(extra_context or {})})

@@ -138,7 +138,7 @@ def _own_company(user):
 
 def _compute_tenant(request) -> Tenant:
     """No query for a user's own company or an API key's (authentication loaded them);
-    another company (guest, superadmin) is read through tenants.principals' cache."""
+    another company (guest, superadmin) is read through tenants.services.principals' cache."""
     from .models import ApiKey
     from .services import principals
 

@@ -162,7 +162,7 @@ def test_last_used_at_is_written_at_most_once_a_minute(world, round_trips):
     key, raw = _key(world.user("a", "client"))
     with round_trips() as first:
         assert _get("/api/v1/users/me/", key=raw).status_code == 200
-    # the key's last_used_at, then the user's last_login (tenants.principals.note_user_seen)
+    # the key's last_used_at, then the user's last_login (tenants.services.principals.note_user_seen)
     assert [name for name, _ in first.commands] == ["aggregate", "update", "update"]
     used = ApiKey.objects.get(pk=key.pk).last_used_at
     assert used is not None

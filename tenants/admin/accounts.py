@@ -14,7 +14,7 @@ from tenants.roles import RANK, Role
 
 from .base import TenantAdmin, audited_update, is_superadmin
 
-# Admin access comes from roles (tenants.admin_permissions), not from groups.
+# Admin access comes from roles (tenants.admin.permissions), not from groups.
 admin.site.unregister(Group)
 
 

@@ -1,4 +1,4 @@
-"""API sign-in with Google or GitHub (tenants.oauth), and unlinking a provider.
+"""API sign-in with Google or GitHub (tenants.services.oauth), and unlinking a provider.
 
 GET auth/oauth/<provider>/ redirects the browser to the provider; the provider sends it back to
 GET auth/oauth/<provider>/callback/, which answers the same JSON token pair as the password

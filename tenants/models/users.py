@@ -77,7 +77,7 @@ class UserManager(DjangoUserManager):
 class User(AbstractUser):
     """A person: role in their company, optional guest access to other companies, presence,
     preferences and profile. `last_login` is set by sign-in and by JWT or API-key use (at most
-    once a minute, tenants.principals.note_user_seen)."""
+    once a minute, tenants.services.principals.note_user_seen)."""
 
     TENANT_FIELD = "company"
 
@@ -94,7 +94,7 @@ class User(AbstractUser):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     preferences = EmbeddedModelField(UserPreferences, null=True, blank=True)
     profile = EmbeddedModelField(UserProfile, null=True, blank=True)
-    # Ids at the sign-in providers ({"google_id": "…", "github_id": "…"}, tenants.oauth): a key is
+    # Ids at the sign-in providers ({"google_id": "…", "github_id": "…"}, tenants.services.oauth): a key is
     # absent, never null, until linked, so the sparse unique indexes skip users without it.
     oauth = models.JSONField(default=dict, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -51,7 +51,7 @@ def create_api_key(
 
 def authenticate_api_key(raw: str) -> ApiKey | None:
     """The usable key `raw` names, with its active `user` and `company` loaded; else None.
-    At most one round trip (none while cached, tenants.principals), plus a last_used_at
+    At most one round trip (none while cached, tenants.services.principals), plus a last_used_at
     write at most once a minute per key and a last_login write at most once a minute per user."""
     parts = raw.split("_", 2)
     if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
