@@ -13,7 +13,7 @@ from tenants.services import plans
 
 
 class CompanySerializer(MongoModelSerializer):
-    """A company; its `plan` and `settings` (the quotas, tenants.services.plans) are shown to its
+    """A company; its `plan` and `settings` (the quotas, tenants.plans) are shown to its
     members and changed by superadmins only."""
 
     quotas = serializers.SerializerMethodField(help_text="The limits in force: the settings over the plan's.")
