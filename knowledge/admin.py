@@ -15,7 +15,7 @@ from django.utils.html import format_html
 
 from requestdesk.admin_lists import recent_values_filter
 from requestdesk.soft_delete_admin import SoftDeleteAdminMixin
-from tenants.admin_base import TenantAdmin, is_superadmin, relative_time
+from tenants.admin.base import TenantAdmin, is_superadmin, relative_time
 
 from . import selectors
 from .models import Agent, Conversation, KnowledgeChunk, KnowledgeCollection, LLMProvider, Message, SyncHistory

@@ -13,8 +13,8 @@ from rest_framework.response import Response
 from requestdesk.api.pagination import CursorPagination
 from requestdesk.api.queueing import accepted_or_503
 from requestdesk.api.soft_delete import SoftDeleteViewSetMixin
+from tenants.api.viewsets import TenantReadOnlyViewSet, TenantViewSet, TenantViewSetMixin
 from tenants.roles import Role
-from tenants.viewsets import TenantReadOnlyViewSet, TenantViewSet, TenantViewSetMixin
 
 from . import filters, selectors
 from .api_errors import KnowledgeErrorsMixin

@@ -18,8 +18,8 @@ from rest_framework.response import Response
 from requestdesk.api.pagination import CursorPagination
 from requestdesk.api.renderers import JSONEncoder, JSONRenderer
 from requestdesk.api.soft_delete import SoftDeleteViewSetMixin
+from tenants.api.viewsets import TenantReadOnlyViewSet, TenantViewSet
 from tenants.roles import Role, at_least
-from tenants.viewsets import TenantReadOnlyViewSet, TenantViewSet
 
 from . import conversation_search, filters, selectors
 from .api_errors import KnowledgeErrorsMixin, provider_status

@@ -1,7 +1,7 @@
 """The viewset base of plugin data: the tenant viewset narrowed to the caller's own rows."""
 
+from tenants.api.viewsets import TenantViewSet
 from tenants.roles import Role
-from tenants.viewsets import TenantViewSet
 
 
 class PluginViewSet(TenantViewSet):

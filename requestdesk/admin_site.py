@@ -49,13 +49,13 @@ class AdminSite(admin.AdminSite):
     enable_nav_sidebar = False
 
     def login(self, request, extra_context=None):
-        """Django's login page, with a "Sign in with …" link per configured provider (tenants.oauth)."""
-        from tenants.oauth import configured
+        """Django's login page, with a "Sign in with …" link per configured provider (tenants.services.oauth)."""
+        from tenants.services.oauth import configured
 
         return super().login(request, {"oauth_providers": configured(), **(extra_context or {})})
 
     def get_urls(self):
-        from tenants.oauth_admin import urlpatterns
+        from tenants.admin.oauth import urlpatterns
 
         return urlpatterns() + super().get_urls()
 

@@ -451,7 +451,7 @@ class View:
 def for_request(request) -> View:
     """The dashboard the signed-in staff member may see: their company's; a superadmin's
     choice (every company unless one is picked)."""
-    from tenants.admin_base import is_superadmin
+    from tenants.admin.base import is_superadmin
 
     if not is_superadmin(request):
         company = request.user.company

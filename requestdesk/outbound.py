@@ -13,6 +13,9 @@ host once, refuses it as `check_url` would, and opens the socket to that very ad
 TLS SNI and certificate check keep the URL's host name. It follows no redirects, so a
 public URL cannot bounce the request to an internal one. Callers still call `check_url`
 first, for a clear refusal before anything is sent.
+
+`validate_url(url)` is `check_url` as a field check: the refusal as a ValidationError with
+its message, for an API serializer (`validate_url` methods) or an admin form.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import certifi
 import httpcore
 import httpx
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 ALLOWED_SCHEMES = ("http", "https")
 METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254"))
@@ -120,6 +124,16 @@ def check_url(url: str) -> None:
     if not host:
         raise UnsafeURL("The URL has no host.")
     vetted_addresses(host, port or (443 if parts.scheme.lower() == "https" else 80))
+
+
+def validate_url(url: str) -> str:
+    """`url` if `check_url` accepts it, else a ValidationError with the reason: Django's, which
+    DRF reports on the field as its own (code "invalid") and forms show under the field."""
+    try:
+        check_url(url)
+    except UnsafeURL as exc:
+        raise ValidationError(str(exc)) from exc
+    return url
 
 
 def vetted_addresses(host: str, port: int) -> list[IPAddress]:

@@ -209,12 +209,12 @@ JWT_REFRESH_LIFETIME = timedelta(days=env.int("JWT_REFRESH_DAYS", default=14))
 # Not default=SECRET_KEY: django-environ reads a value starting with "$" as the name of another
 # variable, and a generated key starts with "$" one time in 50.
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY
-# How long a process caches an authenticated key/user and its company (tenants.principals); 0: off.
+# How long a process caches an authenticated key/user and its company (tenants.services.principals); 0: off.
 AUTH_CACHE_SECONDS = env.float("AUTH_CACHE_SECONDS", default=5)
 # How long a process keeps the admin dashboard's figures (requestdesk.dashboard); 0: off.
 DASHBOARD_CACHE_SECONDS = env.float("DASHBOARD_CACHE_SECONDS", default=30)
 LOGIN_URL = "/admin/login/"
-# Sign-in with Google / GitHub (tenants.oauth): a provider is on when its client id and secret
+# Sign-in with Google / GitHub (tenants.services.oauth): a provider is on when its client id and secret
 # are set. The endpoint URLs are the providers' own; tests point them at a local provider.
 GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID", default="")
 GOOGLE_CLIENT_SECRET = env.str("GOOGLE_CLIENT_SECRET", default="")
@@ -255,11 +255,11 @@ if NUM_PROXIES:
 # --- REST API ------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "tenants.authentication.ApiKeyAuthentication",
-        "tenants.authentication.JWTAuthentication",
+        "tenants.api.authentication.ApiKeyAuthentication",
+        "tenants.api.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["tenants.permissions.RolePermission"],
+    "DEFAULT_PERMISSION_CLASSES": ["tenants.api.permissions.RolePermission"],
     "DEFAULT_PAGINATION_CLASS": "requestdesk.api.pagination.Pagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": [

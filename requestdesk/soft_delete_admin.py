@@ -93,6 +93,6 @@ class SoftDeleteAdminMixin:
         self.message_user(request, f"{done} restored.", messages.SUCCESS)
 
     def _audit(self, request, obj, action, changes):
-        from tenants.admin_base import record_audit
+        from tenants.admin.base import record_audit
 
         record_audit(request, obj, action, changes=changes)

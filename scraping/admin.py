@@ -16,7 +16,7 @@ from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from requestdesk import outbound
 from requestdesk.soft_delete_admin import SoftDeleteAdminMixin
-from tenants.admin_base import TenantAdmin, is_superadmin, record_audit, relative_time
+from tenants.admin.base import TenantAdmin, is_superadmin, record_audit, relative_time
 
 from . import (
     analytics,  # noqa: I001 (after selectors, whose names it imports)

@@ -31,9 +31,9 @@ from requestdesk.api.pagination import CursorPagination, Pagination
 from requestdesk.api.queueing import accepted_or_503
 from requestdesk.api.renderers import JSONEncoder
 from requestdesk.api.soft_delete import SoftDeleteViewSetMixin
+from tenants.api.viewsets import TenantReadOnlyViewSet, TenantViewSet
 from tenants.models import Schedule
 from tenants.roles import Role, at_least
-from tenants.viewsets import TenantReadOnlyViewSet, TenantViewSet
 
 from . import (
     analytics,  # noqa: I001 (after selectors, whose names it imports)

@@ -193,11 +193,7 @@ class TargetSerializer(MongoModelSerializer):
         return bool(target.lease_job and target.lease_until and target.lease_until > timezone.now())
 
     def validate_url(self, value):
-        try:
-            outbound.check_url(value)
-        except outbound.UnsafeURL as exc:
-            raise serializers.ValidationError(str(exc)) from exc
-        return value
+        return outbound.validate_url(value)
 
     def validate_options(self, options):
         errors = {}

@@ -8,6 +8,6 @@ class TenantsConfig(AppConfig):
     def ready(self):
         from requestdesk.api import schema  # noqa: F401  (registers OpenAPI field mappings)
 
-        from . import principals
+        from .services import principals
 
         principals.connect_signals()  # cached principals forget changed keys, users, companies

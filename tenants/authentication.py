@@ -1,16 +1,15 @@
-"""Who signs in: DRF authentication by API key (X-API-Key or `Authorization: Api-Key …`) and
-JWT bearer, and the password backend of sign-ins and admin sessions.
+"""The password backend of sign-ins (API and admin) and admin sessions, and what a sign-in
+refused by the lockout answers.
 
-The DRF classes load the user with their company (and the key with its company) in at most
-one round trip, and none while tenants.principals has them cached. The user and key they
-return are the request's own instances. All of them refuse whoever `principals.may_act`
-refuses: an inactive user, or a member of a company that is switched off."""
+This module stays at the app's root: its dotted path is stored in every signed-in session
+(Django keeps the backend's path, and drops a session whose backend is no longer listed in
+AUTHENTICATION_BACKENDS) and named by the AXES_LOCKOUT_CALLABLE setting. The API's own
+authentication classes are in `tenants.api.authentication`."""
 
 from django.contrib.auth.backends import ModelBackend
 from django.http import HttpResponse
-from rest_framework import authentication, exceptions
 
-from . import principals, services
+from .services import principals
 
 LOCKED_OUT = "Too many failed sign-ins for this account; try again later."
 
@@ -29,45 +28,3 @@ def lockout_response(request, original_response=None, credentials=None):
     if original_response is not None and original_response.status_code == 429:
         return original_response
     return HttpResponse(LOCKED_OUT, status=429, content_type="text/plain; charset=utf-8")
-
-
-class ApiKeyAuthentication(authentication.BaseAuthentication):
-    keyword = "Api-Key"
-
-    def authenticate(self, request):
-        raw = request.META.get("HTTP_X_API_KEY")
-        if not raw:
-            header = authentication.get_authorization_header(request).decode(errors="replace").split()
-            if len(header) != 2 or header[0] != self.keyword:
-                return None
-            raw = header[1]
-        key = services.authenticate_api_key(raw.strip())
-        if key is None:
-            raise exceptions.AuthenticationFailed("Invalid, expired or revoked API key.")
-        return key.user, key
-
-    def authenticate_header(self, request):
-        return self.keyword
-
-
-class JWTAuthentication(authentication.BaseAuthentication):
-    keyword = "Bearer"
-
-    def authenticate(self, request):
-        header = authentication.get_authorization_header(request).decode(errors="replace").split()
-        if len(header) != 2 or header[0] != self.keyword:
-            return None
-        try:
-            user_id, stamp = services.decode_access(header[1])
-        except services.TokenError as exc:
-            raise exceptions.AuthenticationFailed(str(exc))
-        user = principals.active_user(user_id)
-        if user is None:
-            raise exceptions.AuthenticationFailed("User not found or inactive.")
-        if not services.access_is_current(user, stamp):
-            raise exceptions.AuthenticationFailed("Access token issued before a password change; sign in again.")
-        principals.note_user_seen(user)
-        return user, {"type": "jwt"}
-
-    def authenticate_header(self, request):
-        return f'{self.keyword} realm="api"'

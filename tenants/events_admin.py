@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from requestdesk.admin_lists import recent_values_filter
 
-from .admin_base import TenantAdmin, audited_update, relative_time
+from .admin.base import TenantAdmin, audited_update, relative_time
 from .models import AuditLog, Notification, Schedule
 
 

@@ -12,9 +12,9 @@ from requestdesk.api.pagination import CursorPagination
 from requestdesk.api.serializers import MongoModelSerializer
 
 from . import notifications
+from .api.viewsets import TenantReadOnlyViewSet, TenantViewSetMixin
 from .models import AuditLog, Notification
 from .roles import Role
-from .viewsets import TenantReadOnlyViewSet, TenantViewSetMixin
 
 
 class AuditLogSerializer(MongoModelSerializer):

@@ -1,14 +1,24 @@
-"""Tenant scoping: the one mechanism every app uses (DESIGN.md §1).
+"""Tenant scoping: the one definition of "a company sees only its own rows", which every
+app's reads and writes go through.
 
-* `TenantScoped`: abstract model base, a `company` foreign key and `objects.for_company()`.
-* `scope(queryset, company)`: the only tenant filter in the code base.
-* `resolve_tenant(request)`: which company a request acts for, and with which role. A user
-  acts for their own company unless they name another with the `X-Company-ID` header or
-  the `company_id` query parameter, which must be one of their guest companies (or any
-  company, for a superadmin). An API key always acts for its own company.
+* `tenant_field(model)`: the field holding a model's tenant (its `TENANT_FIELD`: "company",
+  "pk" for a company itself, absent for platform data); `stamped_field(model)`: the field a
+  new row gets its company on; `tenant_condition(model, company)`: the same condition as a
+  stored document's `{column: company id}`, which `requestdesk.db.collections.raw` adds to
+  every raw filter, pipeline and insert.
+* `scope(queryset, company)`: the tenant filter of every ORM read. `TenantScoped` (the
+  abstract model base) gives `objects.for_company()`, which is this.
+* `resolve_tenant(request)` / `scope_for_request(queryset, request)`: which company an API
+  request acts for, and with which role. A user acts for their own company unless they name
+  another with the `X-Company-ID` header or the `company_id` query parameter, which must be
+  one of their guest companies (or any company, for a superadmin). An API key always acts
+  for its own company.
+* `scope_for_staff(queryset, user)`: what the admin shows a staff member: their company's
+  rows, every company's for a superadmin.
 
-The viewset base (`tenants.viewsets`), the admin base (`tenants.admin_base`) and the
-related-field base (`requestdesk.api.serializers.RelatedField`) all go through here.
+The viewset base (`tenants.api.viewsets`), the admin base (`tenants.admin.base`), the
+related-field base (`requestdesk.api.serializers.RelatedField`) and raw collections
+(`requestdesk.db.collections`) all go through here.
 """
 
 from __future__ import annotations
@@ -33,10 +43,33 @@ class Timestamped(models.Model):
         abstract = True
 
 
+def tenant_field(model) -> str | None:
+    """The field holding `model`'s tenant: "company", "pk" for a company (its own tenant), or
+    None for platform data, which no company owns."""
+    return getattr(model, "TENANT_FIELD", None)
+
+
+def stamped_field(model) -> str | None:
+    """The field a new row of `model` gets its company on (never taken from input); None for
+    a company itself and for platform data."""
+    field = tenant_field(model)
+    return None if field in (None, "pk") else field
+
+
+def tenant_condition(model, company) -> dict | None:
+    """`scope`'s condition as stored documents hold it, `{column: company id}` (the `_id` of
+    a company itself); None for platform data. `company` is a Company or its id."""
+    field = tenant_field(model)
+    if field is None:
+        return None
+    column = model._meta.pk.column if field == "pk" else model._meta.get_field(field).column
+    return {column: getattr(company, "pk", company)}
+
+
 def scope(queryset, company):
     """Rows of `company` only; no rows without a company. Models that are not tenant data
     (no TENANT_FIELD) pass through unchanged."""
-    field = getattr(queryset.model, "TENANT_FIELD", None)
+    field = tenant_field(queryset.model)
     if field is None:
         return queryset
     if company is None:
@@ -44,6 +77,12 @@ def scope(queryset, company):
     if field == "pk":
         company = getattr(company, "pk", company)
     return queryset.filter(**{field: company})
+
+
+def scope_for_staff(queryset, user):
+    """`queryset` as the admin shows it to staff member `user`: a superadmin sees every
+    company's rows, anyone else their own company's."""
+    return queryset if user.is_superadmin else scope(queryset, user.company)
 
 
 class TenantQuerySet(models.QuerySet):
@@ -88,7 +127,7 @@ def _own_company(user):
     if not user.company_id:
         return None
     if not type(user).company.is_cached(user):
-        from . import principals
+        from .services import principals
 
         found = principals.company(user.company_id)
         if found is None:
@@ -99,9 +138,9 @@ def _own_company(user):
 
 def _compute_tenant(request) -> Tenant:
     """No query for a user's own company or an API key's (authentication loaded them);
-    another company (guest, superadmin) is read through tenants.principals' cache."""
-    from . import principals
+    another company (guest, superadmin) is read through tenants.services.principals' cache."""
     from .models import ApiKey
+    from .services import principals
 
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
@@ -142,6 +181,7 @@ def resolve_tenant(request) -> Tenant:
 
 
 def scope_for_request(queryset, request):
+    """`queryset` limited to the company the API request acts for (unchanged without a request)."""
     if request is None:
         return queryset
     return scope(queryset, resolve_tenant(request).company)

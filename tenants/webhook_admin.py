@@ -16,7 +16,7 @@ from requestdesk import crypto, outbound
 from requestdesk.soft_delete_admin import SoftDeleteAdminMixin
 
 from . import webhooks
-from .admin_base import TenantAdmin
+from .admin.base import TenantAdmin
 from .events_models import Webhook, WebhookDelivery
 
 

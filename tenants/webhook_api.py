@@ -17,9 +17,9 @@ from requestdesk.api.serializers import MongoModelSerializer
 from requestdesk.api.soft_delete import SoftDeleteViewSetMixin
 
 from . import webhooks
+from .api.viewsets import TenantReadOnlyViewSet, TenantViewSet
 from .events_models import Webhook, WebhookDelivery
 from .roles import Role
-from .viewsets import TenantReadOnlyViewSet, TenantViewSet
 
 
 class WebhookSerializer(MongoModelSerializer):
@@ -49,11 +49,7 @@ class WebhookSerializer(MongoModelSerializer):
         read_only_fields = ["created_by", "created_at", "updated_at"]
 
     def validate_url(self, value):
-        try:
-            outbound.check_url(value)
-        except outbound.UnsafeURL as exc:
-            raise serializers.ValidationError(str(exc))
-        return value
+        return outbound.validate_url(value)
 
     def validate_events(self, value):
         return webhooks.check_events(value)

@@ -15,9 +15,10 @@ from django.utils import timezone
 from pymongo import monitoring
 from rest_framework.test import APIClient
 
-from tenants import principals, services
+from tenants import services
 from tenants.models import ApiKey, Company, User
 from tenants.roles import Role
+from tenants.services import principals
 from tests.conftest import PASSWORD
 
 
@@ -161,7 +162,7 @@ def test_last_used_at_is_written_at_most_once_a_minute(world, round_trips):
     key, raw = _key(world.user("a", "client"))
     with round_trips() as first:
         assert _get("/api/v1/users/me/", key=raw).status_code == 200
-    # the key's last_used_at, then the user's last_login (tenants.principals.note_user_seen)
+    # the key's last_used_at, then the user's last_login (tenants.services.principals.note_user_seen)
     assert [name for name, _ in first.commands] == ["aggregate", "update", "update"]
     used = ApiKey.objects.get(pk=key.pk).last_used_at
     assert used is not None

@@ -41,8 +41,8 @@ from content.models import Ticket
 from requestdesk.api import urls as api_urls
 from requestdesk.api.filters import ObjectIdFilter
 from tenants import services
+from tenants.api.viewsets import TenantViewSetMixin
 from tenants.models import ApiKey
-from tenants.viewsets import TenantViewSetMixin
 from tests.isolation_factories import Owner
 from tests.knowledge_support import fake_apis, knowledge_settings  # noqa: F401
 from tests.scraping_support import fast_scraping, system_presets  # noqa: F401

@@ -7,8 +7,8 @@ import threading
 import pytest
 
 from content.models import Batch, Context
-from tenants import plans
 from tenants.models import Company
+from tenants.services import plans
 from tests.content_support import article_setup, content_settings, llm, make_agent, queued  # noqa: F401
 
 pytestmark = pytest.mark.django_db

@@ -74,7 +74,7 @@ def test_descriptions_are_written_for_api_users(client, db):
     """Not the project's base classes' docstrings (notes for developers), not module paths."""
     from content.api.errors import ContentErrorsMixin
     from knowledge.api_errors import KnowledgeErrorsMixin
-    from tenants.viewsets import TenantViewSetMixin
+    from tenants.api.viewsets import TenantViewSetMixin
 
     notes = [TenantViewSetMixin.__doc__, ContentErrorsMixin.__doc__, KnowledgeErrorsMixin.__doc__]
     for path, method, operation in _operations(_schema(client)):

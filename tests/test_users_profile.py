@@ -9,8 +9,9 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tenants import principals, services
+from tenants import services
 from tenants.models import User
+from tenants.services import principals
 
 ME = "/api/v1/users/me/"
 

@@ -4,7 +4,7 @@ checked as the API checks them)."""
 from django.contrib import admin
 
 from requestdesk.soft_delete_admin import SoftDeleteAdminMixin
-from tenants.admin_base import TenantAdmin
+from tenants.admin.base import TenantAdmin
 
 from ..models import CAMPAIGN_FLOW, Campaign
 from ..services import campaigns

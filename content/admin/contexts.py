@@ -13,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 from redis import RedisError
 
 from requestdesk.admin_lists import recent_values_filter
-from tenants.admin_base import TenantAdmin, is_superadmin, record_audit
+from tenants.admin.base import TenantAdmin, is_superadmin, record_audit
 
 from ..models import Batch, Context
 from ..selectors.batches import batch_summary

@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
 from requestdesk.soft_delete_admin import SoftDeleteAdminMixin
-from tenants.admin_base import TenantAdmin, is_superadmin
+from tenants.admin.base import TenantAdmin, is_superadmin
 
 from ..models import Component, Pipeline, Template
 from ..services import components as registry

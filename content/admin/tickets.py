@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from requestdesk.soft_delete_admin import SoftDeleteAdminMixin
-from tenants.admin_base import TenantAdmin
+from tenants.admin.base import TenantAdmin
 
 from ..models import TICKET_FLOW, Ticket
 from .workflow import WorkflowForm

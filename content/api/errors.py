@@ -3,7 +3,7 @@ when the plan's daily quota is spent; never a bare 500."""
 
 from rest_framework.exceptions import APIException, ValidationError
 
-from tenants import plans
+from tenants.services import plans
 
 from ..models.workflow import InvalidTransition
 from ..services import batches, campaigns, contexts

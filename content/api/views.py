@@ -30,9 +30,9 @@ from requestdesk.api.pagination import CursorPagination
 from requestdesk.api.queueing import accepted_or_503
 from requestdesk.api.soft_delete import SoftDeleteViewSetMixin
 from tenants import audit
+from tenants.api.viewsets import TenantViewSet, TenantViewSetMixin
 from tenants.models import ApiKey
 from tenants.roles import Role
-from tenants.viewsets import TenantViewSet, TenantViewSetMixin
 
 from ..models import Batch, Campaign, Component, Context, Pipeline, Template, Ticket
 from ..selectors.batches import batch_summary

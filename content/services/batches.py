@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from requestdesk import queueing
 from requestdesk.db.collections import raw
-from tenants import plans
+from tenants.services import plans
 from tenants.webhooks import emit_event
 
 from ..models import DEFAULT_PRIORITY, Batch, BatchStatus, Context, ContextStatus, Pipeline

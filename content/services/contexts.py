@@ -15,8 +15,9 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from requestdesk import queueing
-from tenants import plans, webhooks
+from tenants import webhooks
 from tenants.models import Company
+from tenants.services import plans
 from tenants.webhooks import emit_event
 
 from ..models import DEFAULT_PRIORITY, ComponentType, Context, ContextStatus, Pipeline

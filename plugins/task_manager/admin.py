@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from tenants.admin_base import TenantAdmin
+from tenants.admin.base import TenantAdmin
 
 from .models import Task
 

@@ -64,10 +64,10 @@ class UserViewSetSchema(OpenApiViewExtension):
     since an update keeps the password), which its field cannot say; the create operation
     documents its own request body with the password required."""
 
-    target_class = "tenants.api.UserViewSet"
+    target_class = "tenants.api.views.UserViewSet"
 
     def view_replacement(self):
-        from tenants.serializers import UserSerializer
+        from tenants.api.serializers import UserSerializer
 
         class UserCreateSerializer(UserSerializer):
             password = serializers.CharField(write_only=True, style={"input_type": "password"})
@@ -76,7 +76,7 @@ class UserViewSetSchema(OpenApiViewExtension):
 
 
 class ApiKeyAuthScheme(OpenApiAuthenticationExtension):
-    target_class = "tenants.authentication.ApiKeyAuthentication"
+    target_class = "tenants.api.authentication.ApiKeyAuthentication"
     name = "ApiKey"
 
     def get_security_definition(self, auto_schema):
@@ -84,7 +84,7 @@ class ApiKeyAuthScheme(OpenApiAuthenticationExtension):
 
 
 class JWTAuthScheme(OpenApiAuthenticationExtension):
-    target_class = "tenants.authentication.JWTAuthentication"
+    target_class = "tenants.api.authentication.JWTAuthentication"
     name = "JWT"
 
     def get_security_definition(self, auto_schema):

@@ -118,9 +118,11 @@ class MongoModelSerializer(serializers.ModelSerializer):
 
     def get_extra_kwargs(self):
         """The tenant field is stamped by the view, never taken from input."""
+        from tenants.scoping import stamped_field
+
         extra = super().get_extra_kwargs()
-        tenant_field = getattr(self.Meta.model, "TENANT_FIELD", None)
-        if tenant_field and tenant_field != "pk":
+        tenant_field = stamped_field(self.Meta.model)
+        if tenant_field:
             extra.setdefault(tenant_field, {})["read_only"] = True
         return extra
 

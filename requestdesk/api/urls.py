@@ -8,19 +8,19 @@ import content.api.urls
 import knowledge.api
 import plugins.api
 import scraping.api
-import tenants.api
-import tenants.oauth_api
+import tenants.api.oauth
+import tenants.api.views
 
 router = DefaultRouter()
-tenants.api.register(router)
+tenants.api.views.register(router)
 content.api.urls.register(router)
 knowledge.api.register(router)
 scraping.api.register(router)
 plugins.api.register(router)
 
 urlpatterns = [
-    *tenants.api.urlpatterns(),
-    *tenants.oauth_api.urlpatterns(),
+    *tenants.api.views.urlpatterns(),
+    *tenants.api.oauth.urlpatterns(),
     *content.api.urls.urlpatterns(),
     *knowledge.api.urlpatterns(),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

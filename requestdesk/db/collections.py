@@ -2,8 +2,8 @@
 tenant scope.
 
 `raw(Model, company=c)` is a pymongo-like collection of `Model`'s table whose every filter,
-pipeline and insert carries the company (the model's TENANT_FIELD column, the field
-`tenants.scoping.scope` filters on). Work that spans tenants by design (a worker claiming
+pipeline and insert carries the company: `tenants.scoping.tenant_condition`, the stored form
+of the filter `tenants.scoping.scope` applies to ORM reads. Work that spans tenants by design (a worker claiming
 the next job of any company, beat's recovery) says so with `raw(Model, unscoped=True)`.
 
 A filter on `_id` together with other fields is answered through an aggregate whose
@@ -17,14 +17,6 @@ from __future__ import annotations
 from django.db import connections, router
 
 
-def tenant_column(model) -> str | None:
-    """The column holding a model's tenant (company_id), or None for platform data."""
-    field = getattr(model, "TENANT_FIELD", None)
-    if field is None:
-        return None
-    return "_id" if field == "pk" else model._meta.get_field(field).column
-
-
 def collection(model, *, using: str | None = None):
     """The model's collection with the pipeline rewrites, unscoped (the storage layer's own use)."""
     alias = using or router.db_for_read(model)
@@ -35,11 +27,13 @@ class ScopedCollection:
     """A model's collection limited to one company (or, said explicitly, to none)."""
 
     def __init__(self, model, *, company=None, unscoped: bool = False, using: str | None = None):
-        column = tenant_column(model)
-        if column is not None and company is None and not unscoped:
+        from tenants.scoping import tenant_condition
+
+        condition = tenant_condition(model, company)
+        if condition is not None and company is None and not unscoped:
             raise ValueError(f"raw({model.__name__}) needs company=… (or unscoped=True for cross-tenant work)")
         self.model = model
-        self.scope = {} if column is None or unscoped else {column: getattr(company, "pk", company)}
+        self.scope = {} if condition is None or unscoped else condition
         self.collection = collection(model, using=using)
 
     # reads --------------------------------------------------------------------------------

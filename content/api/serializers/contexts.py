@@ -9,8 +9,8 @@ from rest_framework import serializers
 
 from knowledge.models import Agent
 from requestdesk.api.serializers import MongoModelSerializer, RelatedField
-from tenants import plans
 from tenants.models import Company
+from tenants.services import plans
 
 from ...models import DEFAULT_PRIORITY, Batch, Context, Pipeline
 from .base import TenantContextMixin, require_object

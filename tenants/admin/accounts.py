@@ -8,12 +8,13 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from . import services
-from .admin_base import TenantAdmin, audited_update, is_superadmin
-from .models import ApiKey, Company, RefreshToken, User, UserSettings
-from .roles import RANK, Role
+from tenants import services
+from tenants.models import ApiKey, Company, RefreshToken, User, UserSettings
+from tenants.roles import RANK, Role
 
-# Admin access comes from roles (tenants.admin_permissions), not from groups.
+from .base import TenantAdmin, audited_update, is_superadmin
+
+# Admin access comes from roles (tenants.admin.permissions), not from groups.
 admin.site.unregister(Group)
 
 
@@ -190,4 +191,4 @@ class RefreshTokenAdmin(admin.ModelAdmin):
         self.message_user(request, f"Revoked {count} refresh token(s).")
 
 
-from . import events_admin, webhook_admin  # noqa: E402,F401,I001
+from tenants import events_admin, webhook_admin  # noqa: E402,F401,I001

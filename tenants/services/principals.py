@@ -143,7 +143,7 @@ def _load(model, match: dict, related: dict) -> tuple | None:
 
 def may_act(user, company) -> bool:
     """Whether `user`, whose own company is `company` (None if they have none), may act at all."""
-    from .roles import Role
+    from tenants.roles import Role
 
     if not user.is_active:
         return False
@@ -169,7 +169,7 @@ def _cached(cache_key, load) -> list | None:
 def api_key(prefix: str, key_hash: str):
     """The usable ApiKey with this prefix and SHA-256 hash, `user` (who `may_act`) and
     `company` (active) loaded, and the user's `company` too when it is the key's; else None."""
-    from .models import ApiKey, Company, User
+    from tenants.models import ApiKey, Company, User
 
     def load():
         loaded = _load(ApiKey, {"prefix": prefix}, {"user_id": User, "company_id": Company})
@@ -198,7 +198,7 @@ def api_key(prefix: str, key_hash: str):
 
 def note_key_used(key_hash: str, when) -> None:
     """Record in the cached key that its last_used_at was written (keeps writes rate-limited)."""
-    from .models import ApiKey
+    from tenants.models import ApiKey
 
     attnames = [f.attname for f in ApiKey._meta.concrete_fields]
     index = attnames.index("last_used_at")
@@ -237,7 +237,7 @@ def note_user_seen(user, *, key_hash: str | None = None, when=None) -> None:
     write a minute, not one a request."""
     from django.utils import timezone
 
-    from .models import User
+    from tenants.models import User
 
     when = when or timezone.now()
     if user.last_login is not None and when - user.last_login <= LAST_LOGIN_RESOLUTION:
@@ -252,7 +252,7 @@ def note_user_seen(user, *, key_hash: str | None = None, when=None) -> None:
 
 def active_user(user_id):
     """The user with this id if they `may_act`, their `company` loaded; else None."""
-    from .models import Company, User
+    from tenants.models import Company, User
 
     pk = _object_id(user_id)
     if pk is None:
@@ -277,7 +277,7 @@ def find_user(match: dict):
     """(user, their company or None) of the first user whose document matches `match` (a
     raw filter on an indexed field: `{"oauth.google_id": …}`, `{"email": …}`), read now and
     not cached, active or not (the caller checks `may_act`); None if there is none."""
-    from .models import Company, User
+    from tenants.models import Company, User
 
     loaded = _load(User, match, {"company_id": Company})
     if loaded is None:
@@ -290,7 +290,7 @@ def find_user(match: dict):
 
 def _stored_company(pk):
     """The company document with this pk, read now (None if there is none)."""
-    from .models import Company
+    from tenants.models import Company
 
     loaded = _load(Company, {"_id": pk}, {}) if pk else None
     return loaded[0] if loaded else None
@@ -298,7 +298,7 @@ def _stored_company(pk):
 
 def company(company_id):
     """The company with this id (active or not), or None."""
-    from .models import Company
+    from tenants.models import Company
 
     pk = _object_id(company_id)
     if pk is None:
@@ -315,7 +315,7 @@ def _changed(sender, instance, **kwargs):
 
 
 def connect_signals() -> None:
-    from .models import ApiKey, Company, User
+    from tenants.models import ApiKey, Company, User
 
     for model in (ApiKey, User, Company):
         post_save.connect(_changed, sender=model, dispatch_uid=f"principals-saved-{model.__name__}")

@@ -19,18 +19,10 @@ from datetime import UTC, datetime
 
 from bson import ObjectId
 from django.conf import settings as django_settings
-from django.db import models
 from pymongo.errors import DuplicateKeyError
 
 from requestdesk.db.collections import collection
-
-
-class Plan(models.TextChoices):
-    FREE = "free", "Free"
-    STANDARD = "standard", "Standard"
-    PROFESSIONAL = "professional", "Professional"
-    ENTERPRISE = "enterprise", "Enterprise"
-
+from tenants.models import Plan
 
 # What each plan allows when the company's settings say nothing. Enterprise is the default
 # plan, so companies made before plans existed keep the limits they had (the platform's).
@@ -133,7 +125,7 @@ def check_models(quota: Quotas, models_used: dict[str, str]) -> None:
 
 
 def _usage():
-    from .models import CompanyDailyUsage
+    from tenants.models import CompanyDailyUsage
 
     return collection(CompanyDailyUsage)
 

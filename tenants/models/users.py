@@ -1,4 +1,5 @@
-"""Companies, users, per-user settings, API keys and refresh tokens (seeds 000, 002, 003, 004)."""
+"""Users (seed 002), their preferences and profile (seeds 003, 004), and the validators of
+those fields."""
 
 from __future__ import annotations
 
@@ -11,52 +12,14 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils import timezone
 from django_mongodb_backend.fields import ArrayField, EmbeddedModelField, ObjectIdField
 from django_mongodb_backend.models import EmbeddedModel
 
 from requestdesk.crypto import EncryptedJSONField
+from tenants.roles import STAFF_ROLES, Role
+from tenants.scoping import TenantQuerySet
 
-from .plans import Plan
-from .roles import STAFF_ROLES, Role
-from .scoping import TenantQuerySet, TenantScoped, Timestamped
-
-
-class Company(Timestamped):
-    TENANT_FIELD = "pk"  # a company is its own tenant
-
-    name = models.CharField(max_length=200)
-    domain = models.CharField(max_length=253, blank=True, db_index=True)
-    plan = models.CharField(
-        max_length=20,
-        choices=Plan.choices,
-        default=Plan.ENTERPRISE,
-        help_text="Sets the default quotas (tenants.plans); superadmins change it.",
-    )
-    # The seed's quota keys (max_contexts_per_day, max_batch_size, allowed_models,
-    # default_pipeline_id) override the plan's; other keys are the company's own.
-    settings = models.JSONField(default=dict, blank=True)
-    owner = models.ForeignKey("tenants.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    is_active = models.BooleanField(default=True)
-
-    objects = TenantQuerySet.as_manager()
-
-    def clean(self):
-        """The quota keys of `settings` are checked as in the API (the admin form's path)."""
-        from .plans import settings_errors
-
-        super().clean()
-        errors = settings_errors(self.settings) if isinstance(self.settings, dict) else ["A JSON object."]
-        if errors:
-            raise ValidationError({"settings": errors})
-
-    class Meta:
-        db_table = "companies"
-        ordering = ["name"]
-        verbose_name_plural = "companies"
-
-    def __str__(self):
-        return self.name
+from .companies import Company
 
 
 @functools.cache
@@ -99,21 +62,6 @@ class UserProfile(EmbeddedModel):
     bio = models.TextField(max_length=1000, blank=True, default="")
 
 
-class CompanyDailyUsage(models.Model):
-    """Contexts a company created on a UTC day: one counter moved by `$inc` (tenants.plans)."""
-
-    company_id = ObjectIdField()
-    day = models.CharField(max_length=10)  # YYYY-MM-DD (UTC)
-    contexts = models.IntegerField(default=0)
-
-    class Meta:
-        db_table = "company_daily_usage"
-        constraints = [models.UniqueConstraint(fields=["company_id", "day"], name="company_day_unique")]
-
-    def __str__(self):
-        return f"{self.company_id} {self.day}: {self.contexts}"
-
-
 class UserManager(DjangoUserManager):
     def get_queryset(self):
         return TenantQuerySet(self.model, using=self._db)
@@ -129,7 +77,7 @@ class UserManager(DjangoUserManager):
 class User(AbstractUser):
     """A person: role in their company, optional guest access to other companies, presence,
     preferences and profile. `last_login` is set by sign-in and by JWT or API-key use (at most
-    once a minute, tenants.principals.note_user_seen)."""
+    once a minute, tenants.services.principals.note_user_seen)."""
 
     TENANT_FIELD = "company"
 
@@ -146,7 +94,7 @@ class User(AbstractUser):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     preferences = EmbeddedModelField(UserPreferences, null=True, blank=True)
     profile = EmbeddedModelField(UserProfile, null=True, blank=True)
-    # Ids at the sign-in providers ({"google_id": "…", "github_id": "…"}, tenants.oauth): a key is
+    # Ids at the sign-in providers ({"google_id": "…", "github_id": "…"}, tenants.services.oauth): a key is
     # absent, never null, until linked, so the sparse unique indexes skip users without it.
     oauth = models.JSONField(default=dict, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -174,7 +122,7 @@ class User(AbstractUser):
             # on their own. API keys stay: each is a credential of its own, listed, audited and
             # revoked one by one, and a company's integrations must not stop because the person
             # who made the key changed their password.
-            from .services import revoke_all_refresh
+            from tenants.services.accounts import revoke_all_refresh
 
             revoke_all_refresh(self)
 
@@ -188,98 +136,11 @@ class User(AbstractUser):
         return ids + [c for c in (self.guest_companies or []) if c not in ids]
 
     def has_perm(self, perm, obj=None):
-        from .admin_permissions import role_has_perm
+        from tenants.admin.permissions import role_has_perm
 
         return self.is_active and role_has_perm(self.role, perm)
 
     def has_module_perms(self, app_label):
-        from .admin_permissions import role_has_module
+        from tenants.admin.permissions import role_has_module
 
         return self.is_active and role_has_module(self.role, app_label)
-
-
-class NotificationPreferences(EmbeddedModel):
-    email_enabled = models.BooleanField(default=True)
-    push_enabled = models.BooleanField(default=False)
-    digest_frequency = models.CharField(
-        max_length=10,
-        choices=[("never", "Never"), ("daily", "Daily"), ("weekly", "Weekly")],
-        default="daily",
-    )
-
-
-class UserSettings(TenantScoped):
-    """Per-user settings (seed 004): plugin settings and notification preferences."""
-
-    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="user_settings")
-    plugin_settings = models.JSONField(default=dict, blank=True)
-    notification_preferences = EmbeddedModelField(NotificationPreferences, null=True, blank=True)
-
-    class Meta:
-        db_table = "settings"
-        verbose_name_plural = "user settings"
-
-    def __str__(self):
-        return f"settings of {self.user}"
-
-
-class ApiKey(TenantScoped):
-    """An API key: shown once, stored as a SHA-256 hash, found by its prefix."""
-
-    READ = "read"
-    WRITE = "write"
-    PERMISSIONS = [(READ, "Read"), (WRITE, "Write")]
-
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_keys")
-    name = models.CharField(max_length=100)
-    prefix = models.CharField(max_length=16, unique=True, editable=False)
-    key_hash = models.CharField(max_length=64, editable=False)
-    permissions = ArrayField(models.CharField(max_length=10, choices=PERMISSIONS), default=list)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
-
-    class Meta:
-        db_table = "api_keys"
-        ordering = ["-created_at"]
-        # The unique constraint on prefix is a partial index, which the embedded server does
-        # not plan with: a key's lookup read every key. This plain one serves it.
-        indexes = [models.Index(fields=["prefix"], name="apikey_prefix")]
-
-    def __str__(self):
-        return f"{self.name} ({self.prefix}…)"
-
-    @property
-    def is_usable(self) -> bool:
-        now = timezone.now()
-        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
-
-    def allows(self, permission: str) -> bool:
-        return permission in (self.permissions or [])
-
-
-class RefreshToken(models.Model):
-    """A JWT refresh token, stored server-side as a hash; expired ones go by a TTL index."""
-
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="refresh_tokens")
-    token_hash = models.CharField(max_length=64, unique=True)
-    family = models.CharField(max_length=32, db_index=True)
-    expires_at = models.DateTimeField()
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        db_table = "refresh_tokens"
-
-    def __str__(self):
-        return f"refresh token of {self.user} (expires {self.expires_at:%Y-%m-%d})"
-
-
-from .events_models import (  # noqa: E402,F401  (models of the tenants app, kept in their own module)
-    AuditLog,
-    DeliveryAttempt,
-    Notification,
-    Schedule,
-    Webhook,
-    WebhookDelivery,
-)

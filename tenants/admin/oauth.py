@@ -1,4 +1,4 @@
-"""Admin sign-in with Google or GitHub (tenants.oauth): the links under the admin's login form
+"""Admin sign-in with Google or GitHub (tenants.services.oauth): the links under the admin's login form
 lead here; a staff member the provider proves is logged into an admin session, under the same
 rules as the API's sign-in (found by the provider's id, else by its verified email; nobody is
 created; inactive users and members of switched-off companies are refused). A refusal goes
@@ -12,8 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 
 from requestdesk.admin_site import NO_ADMIN_ACCESS
-
-from . import oauth
+from tenants.services import oauth
 
 NEXT_KEY = "oauth_admin_next"
 

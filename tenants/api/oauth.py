@@ -1,4 +1,4 @@
-"""API sign-in with Google or GitHub (tenants.oauth), and unlinking a provider.
+"""API sign-in with Google or GitHub (tenants.services.oauth), and unlinking a provider.
 
 GET auth/oauth/<provider>/ redirects the browser to the provider; the provider sends it back to
 GET auth/oauth/<provider>/callback/, which answers the same JSON token pair as the password
@@ -14,9 +14,11 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import oauth, services
-from .api import _AuthView
+from tenants import services
+from tenants.services import oauth
+
 from .serializers import TokenPairSerializer
+from .views import _AuthView
 
 _ERROR = inline_serializer("SignInError", {"detail": serializers.CharField()})
 NOT_CONFIGURED = OpenApiResponse(_ERROR, description="The provider is not configured (no client id and secret).")

@@ -9,7 +9,7 @@ is the superadmin's alone.
 
 from django.apps import apps
 
-from .roles import Role
+from tenants.roles import Role
 
 DOMAIN_APPS = {"content", "knowledge", "scraping"}
 TENANT_APPS = DOMAIN_APPS | {"tenants"}

@@ -12,12 +12,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from requestdesk.api.throttling import ScopedRateThrottle
+from tenants import audit, services
+from tenants.authentication import LOCKED_OUT
+from tenants.events_api import AuditLogViewSet, NotificationViewSet
+from tenants.models import ApiKey, Company, User
+from tenants.roles import Role, at_least
+from tenants.webhook_api import WebhookDeliveryViewSet, WebhookViewSet
 
-from . import audit, services
-from .authentication import LOCKED_OUT
-from .events_api import AuditLogViewSet, NotificationViewSet
-from .models import ApiKey, Company, User
-from .roles import Role, at_least
 from .serializers import (
     ApiKeyCreatedSerializer,
     ApiKeySerializer,
@@ -30,7 +31,6 @@ from .serializers import (
     UserSettingsSerializer,
 )
 from .viewsets import TenantViewSet, TenantViewSetMixin
-from .webhook_api import WebhookDeliveryViewSet, WebhookViewSet
 
 
 class CompanyViewSet(TenantViewSetMixin, viewsets.ModelViewSet):

@@ -6,10 +6,11 @@ import copy
 from rest_framework import viewsets
 from rest_framework.exceptions import PermissionDenied
 
-from . import audit
+from tenants import audit
+from tenants.roles import Role
+from tenants.scoping import resolve_tenant, scope, stamped_field
+
 from .permissions import RolePermission
-from .roles import Role
-from .scoping import resolve_tenant, scope
 
 NO_COMPANY = "Choose a company with the X-Company-ID header or the company_id parameter."
 
@@ -38,8 +39,8 @@ class TenantViewSetMixin:
         return scope(super().get_queryset(), self.company)
 
     def perform_create(self, serializer, **fields):
-        field = serializer.Meta.model.TENANT_FIELD
-        if field != "pk":  # a company is its own tenant
+        field = stamped_field(serializer.Meta.model)
+        if field:  # none for a company, its own tenant
             fields[field] = self.company
         instance = serializer.save(**fields)
         self.record_audit("created", instance, changes=audit.field_changes(None, instance))

@@ -4,9 +4,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from .models import ApiKey
-from .roles import Role, at_least
-from .scoping import resolve_tenant
+from tenants.models import ApiKey
+from tenants.roles import Role, at_least
+from tenants.scoping import resolve_tenant
 
 
 def required_role(view, method: str) -> str:

@@ -12,8 +12,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
+from tenants.models import ApiKey, RefreshToken, User, UserSettings
+
 from . import principals
-from .models import ApiKey, RefreshToken, User, UserSettings
 
 API_KEY_PREFIX = "rd"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -50,7 +51,7 @@ def create_api_key(
 
 def authenticate_api_key(raw: str) -> ApiKey | None:
     """The usable key `raw` names, with its active `user` and `company` loaded; else None.
-    At most one round trip (none while cached, tenants.principals), plus a last_used_at
+    At most one round trip (none while cached, tenants.services.principals), plus a last_used_at
     write at most once a minute per key and a last_login write at most once a minute per user."""
     parts = raw.split("_", 2)
     if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
@@ -175,7 +176,7 @@ def settings_for(user: User) -> UserSettings:
     found = UserSettings.objects.filter(user=user).first()
     if found is not None:
         return found
-    from .models import NotificationPreferences
+    from tenants.models import NotificationPreferences
 
     return UserSettings.objects.create(
         user=user, company_id=user.company_id, notification_preferences=NotificationPreferences()

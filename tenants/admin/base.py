@@ -6,14 +6,13 @@ from django.utils import formats, timezone
 from django.utils.timesince import timesince, timeuntil
 
 from requestdesk.admin_lists import BoundedListAdmin
-
-from . import audit
-from .roles import Role
-from .scoping import scope
+from tenants import audit
+from tenants.scoping import scope_for_staff, stamped_field, tenant_field
 
 
 def is_superadmin(request) -> bool:
-    return request.user.is_active and request.user.role == Role.SUPERADMIN
+    """Whether the signed-in staff member is an active superadmin (sees every company)."""
+    return getattr(request.user, "is_superadmin", False)  # an anonymous user has no role
 
 
 def relative_time(value, *, empty: str = "–") -> str:
@@ -65,11 +64,10 @@ class TenantAdmin(BoundedListAdmin):
 
     def scoped(self, request, queryset):
         """`queryset` limited to the staff member's company (a superadmin sees every company)."""
-        return queryset if is_superadmin(request) else scope(queryset, request.user.company)
+        return scope_for_staff(queryset, request.user)
 
     def _tenant_field(self):
-        field = getattr(self.model, "TENANT_FIELD", None)
-        return None if field in (None, "pk") else field
+        return stamped_field(self.model)
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -87,8 +85,8 @@ class TenantAdmin(BoundedListAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         related = db_field.related_model
-        if not is_superadmin(request) and getattr(related, "TENANT_FIELD", None):
-            kwargs["queryset"] = scope(related._default_manager.all(), request.user.company)
+        if not is_superadmin(request) and tenant_field(related):
+            kwargs["queryset"] = scope_for_staff(related._default_manager.all(), request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):

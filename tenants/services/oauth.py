@@ -28,9 +28,9 @@ from joserfc.errors import JoseError
 from pymongo.errors import DuplicateKeyError
 
 from requestdesk.db.collections import raw
+from tenants.models import User
 
 from . import principals
-from .models import User
 
 PROVIDERS = {"google": "Google", "github": "GitHub"}
 

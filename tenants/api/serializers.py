@@ -6,11 +6,10 @@ from rest_framework.validators import UniqueValidator
 
 from plugins import settings as plugin_settings
 from requestdesk.api.serializers import MongoModelSerializer, ObjectIdField
-
-from . import plans
-from .models import ApiKey, Company, User, UserPreferences, UserProfile, UserSettings
-from .roles import Role, at_least
-from .scoping import resolve_tenant
+from tenants.models import ApiKey, Company, User, UserPreferences, UserProfile, UserSettings
+from tenants.roles import Role, at_least
+from tenants.scoping import resolve_tenant
+from tenants.services import plans
 
 
 class CompanySerializer(MongoModelSerializer):

@@ -1,0 +1,36 @@
+"""Per-user settings (seed 004): plugin settings and notification preferences."""
+
+from __future__ import annotations
+
+from django.db import models
+from django_mongodb_backend.fields import EmbeddedModelField
+from django_mongodb_backend.models import EmbeddedModel
+
+from tenants.scoping import TenantScoped
+
+from .users import User
+
+
+class NotificationPreferences(EmbeddedModel):
+    email_enabled = models.BooleanField(default=True)
+    push_enabled = models.BooleanField(default=False)
+    digest_frequency = models.CharField(
+        max_length=10,
+        choices=[("never", "Never"), ("daily", "Daily"), ("weekly", "Weekly")],
+        default="daily",
+    )
+
+
+class UserSettings(TenantScoped):
+    """Per-user settings (seed 004): plugin settings and notification preferences."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="user_settings")
+    plugin_settings = models.JSONField(default=dict, blank=True)
+    notification_preferences = EmbeddedModelField(NotificationPreferences, null=True, blank=True)
+
+    class Meta:
+        db_table = "settings"
+        verbose_name_plural = "user settings"
+
+    def __str__(self):
+        return f"settings of {self.user}"
