@@ -18,13 +18,11 @@ from requestdesk import outbound
 from requestdesk.soft_delete_admin import SoftDeleteAdminMixin
 from tenants.admin_base import TenantAdmin, is_superadmin, record_audit, relative_time
 
-from . import (
-    analytics,  # noqa: I001 (after selectors, whose names it imports)
-    selectors,
-)
-from .models import Preset, Project, Result, ScrapeJob, Sentiment, Target
-from .serializers import ConfigField
-from .services import extraction, jobs, llm_sentiment, projects
+from ..api.serializers import ConfigField
+from ..models import Preset, Project, Result, ScrapeJob, Sentiment, Target
+from ..selectors import analytics
+from ..selectors import search as selectors
+from ..services import extraction, jobs, llm_sentiment, projects
 
 
 class PresetForm(forms.ModelForm):

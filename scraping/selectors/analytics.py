@@ -27,9 +27,9 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from .models import Target
-from .selectors import LABELS, ResultFilters, _pk, naive_utc
-from .services import rollups
+from ..models import Target
+from ..services import rollups
+from .search import LABELS, ResultFilters, _pk, naive_utc
 
 DAY = timedelta(days=1)
 MS = timedelta(milliseconds=1)

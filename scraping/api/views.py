@@ -35,11 +35,10 @@ from tenants.models import Schedule
 from tenants.roles import Role, at_least
 from tenants.viewsets import TenantReadOnlyViewSet, TenantViewSet
 
-from . import (
-    analytics,  # noqa: I001 (after selectors, whose names it imports)
-    selectors,
-)
-from .models import RUN_PROJECT_TASK, Preset, Project, Result, ScrapeJob, Sentiment, Target
+from ..models import RUN_PROJECT_TASK, Preset, Project, Result, ScrapeJob, Sentiment, Target
+from ..selectors import analytics
+from ..selectors import search as selectors
+from ..services import jobs, projects
 from .serializers import (
     PresetSerializer,
     ProjectSerializer,
@@ -49,7 +48,6 @@ from .serializers import (
     SearchResultSerializer,
     TargetSerializer,
 )
-from .services import jobs, projects
 
 # --- filters --------------------------------------------------------------------------------------
 

@@ -43,9 +43,9 @@ from django.conf import settings
 from requestdesk.db import text
 from requestdesk.db.collections import raw
 
-from .models import Result
-from .services import rollups
-from .services.analysis import WEIGHTS, posting, query_terms, weights
+from ..models import Result
+from ..services import rollups
+from ..services.analysis import WEIGHTS, posting, query_terms, weights
 
 INTERVALS = ("day", "week")
 LABELS = rollups.LABELS
