@@ -79,8 +79,8 @@ def add_arguments(parser):
 
 
 def rows(args, log=harness.log) -> list[Row]:
-    from scraping import selectors
     from scraping.models import Result
+    from scraping.selectors import search as selectors
     from tenants.models import Company
 
     rnd = random.Random(42)
@@ -215,7 +215,8 @@ def raw_insert_rate(args, log) -> float:
 
 
 def log_plan_and_analytics(company, project, log) -> None:
-    from scraping import analytics, selectors
+    from scraping.selectors import analytics
+    from scraping.selectors import search as selectors
 
     collection = _results_collection()
     match = selectors.search(company=company, query="lantern battery").pipeline()[0]

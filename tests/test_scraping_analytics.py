@@ -9,8 +9,9 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from scraping import analytics, selectors
 from scraping.models import Analysis, Result, Sentiment
+from scraping.selectors import analytics
+from scraping.selectors import results as selectors
 from scraping.services import ingest, rollups
 from scraping.services.extraction import Item
 from tests.scraping_support import make_project, make_target, system_presets  # noqa: F401

@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from scraping import analytics, selectors
+from scraping.selectors import analytics
+from scraping.selectors import results as selectors
 from scraping.services import ingest
 from scraping.services.extraction import Item
 from tests.scraping_support import make_project, make_target, system_presets  # noqa: F401

@@ -11,8 +11,9 @@ import pytest
 from django.core.management import call_command
 
 from requestdesk.db.collections import raw
-from scraping import analytics, selectors
 from scraping.models import Result, ScrapeJob, SentimentRollup, Target
+from scraping.selectors import analytics
+from scraping.selectors import results as selectors
 from scraping.services import ingest, jobs, rollups
 from scraping.services.extraction import Item
 from tests.scraping_support import XML, Reply, fast_scraping, make_project, make_target, site, system_presets  # noqa: F401

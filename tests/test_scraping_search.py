@@ -10,8 +10,9 @@ import pytest
 from django.db import connection
 
 from requestdesk.db.collections import raw
-from scraping import analytics, selectors
 from scraping.models import Result
+from scraping.selectors import analytics
+from scraping.selectors import search as selectors
 from scraping.services import ingest
 from scraping.services.extraction import Item
 from tests.scraping_support import make_project, make_target, system_presets  # noqa: F401

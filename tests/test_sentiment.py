@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timezone
 import pytest
 from django.db import connection
 
-from scraping import analytics, selectors
 from scraping.models import Result
+from scraping.selectors import analytics
+from scraping.selectors import search as selectors
 from scraping.services import analysis, ingest
 from scraping.services.extraction import Item
 from tests.content_support import llm, make_provider  # noqa: F401

@@ -15,7 +15,7 @@ term: weight = 10 x its count in the title + 5 x its count in the text (seed 002
 weights), each count saturating at TF_CAP as BM25's does (a word said a fifth time tells
 little more, and the weights stay a short list of tiers). The index (company_id, terms,
 published_at) then lists a term's results best first, newest first, so a one-word query's
-ranking is an index range walk over WEIGHTS (scraping.selectors).
+ranking is an index range walk over WEIGHTS (scraping.selectors.search).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ count per sentiment label and the sum of their compound scores per label:
      days: {"05": {"positive": 3, "positive_sum": 1.9, "negative": 1, ..., "unscored": 0}}}
 
 and one per (company, month), with project_id, target_id and platform null, the same for
-all the company's results: the search plans its date windows from it (scraping.selectors).
+all the company's results: the search plans its date windows from it (scraping.selectors.search).
 And one per month with company_id null too, the same for every company's results: the
 admin's all-companies dashboard reads its trend from it (`everyone`), a document a month
 however many companies there are. (Tenant reads never see it: they carry their company.)

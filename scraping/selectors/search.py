@@ -1,5 +1,5 @@
-"""Reads that are more than a filter: the weighted search (the sentiment analytics are in
-scraping.analytics, which reads this module's filters).
+"""The weighted search of results (its filters are selectors.results'; a project's or target's
+result count comes from selectors.analytics' rollup_count).
 
 Every query reads through `raw(Result, company=...)` (requestdesk.db.collections), which adds
 the tenant's company to the caller's filters.
@@ -35,35 +35,21 @@ weights; ranked by score, then newest, then _id.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 
 from requestdesk.db import text
 from requestdesk.db.collections import raw
 
-from .models import Result
-from .services import rollups
-from .services.analysis import WEIGHTS, posting, query_terms, weights
+from ..models import Result
+from ..services import rollups
+from ..services.analysis import WEIGHTS, posting, query_terms, weights
+from . import analytics
+from .results import ResultFilters, _column, _pk, _results, naive_utc
 
-INTERVALS = ("day", "week")
-LABELS = rollups.LABELS
 WINDOW_TARGET = 250  # postings a date window is sized to read
 MAX_GROWTH = 8
-
-
-def _column(name: str) -> str:
-    return Result._meta.get_field(name).column
-
-
-def _pk(value):
-    return getattr(value, "pk", value)
-
-
-def _results(company):
-    """The results collection of `company` (raw(), tenant-scoped)."""
-    return raw(Result, company=company)
 
 
 def tenant_match(company) -> dict:
@@ -73,53 +59,6 @@ def tenant_match(company) -> dict:
 
 def _aggregate(company, pipeline: list):
     return _results(company).aggregate(pipeline)
-
-
-def naive_utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
-
-
-@dataclass(frozen=True)
-class ResultFilters:
-    project: object = None
-    target: object = None
-    platform: str | None = None
-    sentiment: str | None = None
-    date_from: datetime | None = None
-    date_to: datetime | None = None
-
-    def match(self, company) -> dict:
-        """The filters as one raw query, with the tenant (from raw())."""
-        match = {}
-        for name in ("project", "target"):
-            value = getattr(self, name)
-            if value is not None:
-                match[_column(name)] = _pk(value)
-        if self.platform:
-            match["platform"] = self.platform
-        if self.sentiment:
-            match["analysis.sentiment.label"] = self.sentiment
-        dates = {op: value for op, value in (("$gte", self.date_from), ("$lte", self.date_to)) if value}
-        if dates:
-            match["published_at"] = dates
-        return _results(company).match(match)
-
-    def accepts(self, row: dict) -> bool:
-        """What match() asks of the server, for a raw row fetched without it."""
-        for name in ("project", "target"):
-            value = getattr(self, name)
-            if value is not None and row.get(_column(name)) != _pk(value):
-                return False
-        if self.platform and row.get("platform") != self.platform:
-            return False
-        if self.sentiment and ((row.get("analysis") or {}).get("sentiment") or {}).get("label") != self.sentiment:
-            return False
-        when = naive_utc(row.get("published_at"))
-        return not (
-            (self.date_from and when < naive_utc(self.date_from)) or (self.date_to and when > naive_utc(self.date_to))
-        )
 
 
 FIELDS = {
@@ -311,8 +250,6 @@ class SearchResults:
 
     def _small_filter(self):
         """The project's or target's results, when its rollup counts few (else None)."""
-        from . import analytics  # analytics reads the filters and helpers of this module
-
         for name in ("target", "project"):
             value = getattr(self.filters, name)
             if value is not None:

@@ -1,4 +1,4 @@
-"""REST endpoints of the scraping app under /api/v1/scraping/ (registered by `register`).
+"""REST endpoints of the scraping app under /api/v1/scraping/ (routed by scraping.api.urls).
 
 projects   CRUD; POST {id}/run/ (202 + the job), GET|PUT|PATCH|DELETE {id}/schedule/,
            GET {id}/analytics/?interval=auto|day|week|month&date_from=&date_to=
@@ -13,12 +13,8 @@ All of it is scoped by the tenant viewset base: another company's ids are 404.
 
 from __future__ import annotations
 
-import csv
-import json
-
 from django.http import StreamingHttpResponse
 from django.utils import timezone
-from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -26,20 +22,18 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from requestdesk.api.filters import ObjectIdFilter
 from requestdesk.api.pagination import CursorPagination, Pagination
 from requestdesk.api.queueing import accepted_or_503
-from requestdesk.api.renderers import JSONEncoder
 from requestdesk.api.soft_delete import SoftDeleteViewSetMixin
 from tenants.api.viewsets import TenantReadOnlyViewSet, TenantViewSet
 from tenants.models import Schedule
 from tenants.roles import Role, at_least
 
-from . import (
-    analytics,  # noqa: I001 (after selectors, whose names it imports)
-    selectors,
-)
-from .models import RUN_PROJECT_TASK, Preset, Project, Result, ScrapeJob, Sentiment, Target
+from ..models import RUN_PROJECT_TASK, Preset, Project, Result, ScrapeJob, Sentiment, Target
+from ..selectors import analytics, search
+from ..services import jobs, projects
+from .export import EXPORT_FORMATS, stream_export
+from .filters import ResultFilter, result_filters
 from .serializers import (
     PresetSerializer,
     ProjectSerializer,
@@ -49,50 +43,6 @@ from .serializers import (
     SearchResultSerializer,
     TargetSerializer,
 )
-from .services import jobs, projects
-
-# --- filters --------------------------------------------------------------------------------------
-
-
-class DayOrTimeField(filters.IsoDateTimeFilter.field_class):
-    """An ISO date-time, or a date (its start, or its end for an upper bound)."""
-
-    def __init__(self, *args, end_of_day=False, **kwargs):
-        self.end_of_day = end_of_day
-        super().__init__(*args, **kwargs)
-
-    def to_python(self, value):
-        if value and len(value.strip()) == 10:
-            value = f"{value.strip()}T{'23:59:59.999' if self.end_of_day else '00:00:00'}+00:00"
-        return super().to_python(value)
-
-
-class DayOrTimeFilter(filters.IsoDateTimeFilter):
-    field_class = DayOrTimeField
-
-
-class ResultFilter(filters.FilterSet):
-    project = ObjectIdFilter(field_name="project")
-    target = ObjectIdFilter(field_name="target")
-    job = ObjectIdFilter(field_name="job")
-    platform = filters.ChoiceFilter(choices=[c for c in Target.PLATFORMS if c[0] != Target.AUTO])
-    sentiment = filters.ChoiceFilter(field_name="analysis__sentiment__label", choices=Sentiment.LABELS)
-    date_from = DayOrTimeFilter(field_name="published_at", lookup_expr="gte")
-    date_to = DayOrTimeFilter(field_name="published_at", lookup_expr="lte", end_of_day=True)
-
-    class Meta:
-        model = Result
-        fields = ["project", "target", "job", "platform", "sentiment", "date_from", "date_to"]
-
-
-def result_filters(request, **fixed) -> selectors.ResultFilters:
-    """The result filters of a request's query parameters (400 with field messages when bad)."""
-    form = ResultFilter(request.query_params, queryset=Result.objects.none()).form
-    if not form.is_valid():
-        raise ValidationError(form.errors)
-    data = {k: v for k, v in form.cleaned_data.items() if v not in (None, "") and k != "job"}
-    return selectors.ResultFilters(**{**data, **fixed})
-
 
 ANALYTICS_PARAMETERS = [
     OpenApiParameter(
@@ -145,9 +95,6 @@ def _run(view, *, project, target=None) -> Response:
     job = jobs.create_job(project=project, target=target, trigger="api", created_by=view.request.user)
     view.record_audit("run", target or project, changes={"job": {"old": None, "new": str(job.pk)}})
     return accepted_or_503(lambda: jobs.enqueue(job), serialize=lambda j: ScrapeJobSerializer(j).data, record_key="job")
-
-
-# --- viewsets ---------------------------------------------------------------------------------------
 
 
 class PresetViewSet(TenantViewSet):
@@ -275,73 +222,6 @@ class ScrapeJobViewSet(TenantReadOnlyViewSet):
     ordering_fields = ["created_at"]
 
 
-EXPORT_COLUMNS = [
-    "id",
-    "project",
-    "target",
-    "job",
-    "platform",
-    "url",
-    "title",
-    "author",
-    "date",
-    "published_at",
-    "sentiment",
-    "compound",
-    "positive",
-    "neutral",
-    "negative",
-    "rating",
-    "text",
-]
-EXPORT_FORMATS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
-
-
-def export_row(result: Result) -> dict:
-    content, sentiment = result.content, result.sentiment
-    scores = {k: getattr(sentiment, k, None) for k in ("compound", "positive", "neutral", "negative")}
-    return {
-        "id": str(result.pk),
-        "project": str(result.project_id),
-        "target": str(result.target_id),
-        "job": str(result.job_id or ""),
-        "platform": result.platform,
-        "url": content.url,
-        "title": content.title,
-        "author": content.author,
-        "date": content.date.isoformat() if content.date else "",
-        "published_at": result.published_at.isoformat(),
-        "sentiment": getattr(sentiment, "label", ""),
-        **scores,
-        "rating": content.rating,
-        "text": content.text,
-    }
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _csv_cell(value):
-    """Cells a spreadsheet would run as a formula are prefixed with a quote."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return "" if value is None else value
-
-
-def stream_export(queryset, kind: str):
-    if kind == "csv":
-        writer = csv.writer(_Echo())
-        yield writer.writerow(EXPORT_COLUMNS)
-        for result in queryset.iterator(chunk_size=500):
-            row = export_row(result)
-            yield writer.writerow([_csv_cell(row[column]) for column in EXPORT_COLUMNS])
-    else:
-        for result in queryset.iterator(chunk_size=500):
-            yield json.dumps(export_row(result), cls=JSONEncoder, ensure_ascii=False) + "\n"
-
-
 class ResultViewSet(TenantReadOnlyViewSet):
     queryset = Result.objects.defer("terms", "search")
     pagination_class = CursorPagination
@@ -368,7 +248,7 @@ class ResultViewSet(TenantReadOnlyViewSet):
         if not query:
             raise ValidationError({"q": ["Enter words to search for."]})
         try:
-            found = selectors.search(company=self.company, query=query, filters=result_filters(request))
+            found = search.search(company=self.company, query=query, filters=result_filters(request))
         except ValueError as exc:
             raise ValidationError({"q": [str(exc)]}) from exc
         page = self.paginate_queryset(found)
@@ -389,12 +269,3 @@ class ResultViewSet(TenantReadOnlyViewSet):
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         response["Content-Disposition"] = f'attachment; filename="results-{stamp}.{kind}"'
         return response
-
-
-def register(router):
-    router.register("scraping/presets", PresetViewSet, basename="scraping-preset")
-    router.register("scraping/projects", ProjectViewSet, basename="scraping-project")
-    router.register("scraping/targets", TargetViewSet, basename="scraping-target")
-    router.register("scraping/schedules", ScheduleViewSet, basename="scraping-schedule")
-    router.register("scraping/jobs", ScrapeJobViewSet, basename="scraping-job")
-    router.register("scraping/results", ResultViewSet, basename="scraping-result")

@@ -1,4 +1,4 @@
-"""Sentiment analytics (read by scraping.selectors' callers: the API and the admin chart):
+"""Sentiment analytics (read by the API and the admin chart; the search reads rollup_count):
 counts per label and the average compound score per day or ISO week (Monday), the totals,
 and the per-target breakdown, of a project or a target.
 
@@ -27,10 +27,11 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from .models import Target
-from .selectors import LABELS, ResultFilters, _pk, naive_utc
-from .services import rollups
+from ..models import Target
+from ..services import rollups
+from .results import ResultFilters, _pk, naive_utc
 
+LABELS = rollups.LABELS
 DAY = timedelta(days=1)
 MS = timedelta(milliseconds=1)
 INTERVALS = ("auto", "day", "week", "month")

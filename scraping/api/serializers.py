@@ -13,8 +13,8 @@ from requestdesk.api.serializers import MongoModelSerializer, RelatedField, embe
 from tenants.models import Schedule
 from tenants.scoping import resolve_tenant
 
-from .models import SELECTOR_FIELDS, Preset, Project, Result, ScrapeConfig, ScrapeJob, Target
-from .services import extraction, llm_sentiment, projects
+from ..models import SELECTOR_FIELDS, Preset, Project, Result, ScrapeConfig, ScrapeJob, Target
+from ..services import extraction, llm_sentiment, projects
 
 
 def _company(serializer):

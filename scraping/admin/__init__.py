@@ -1,0 +1,12 @@
+"""Admin for scraping: presets, projects (with their targets inline, a "Run now" action and a
+sentiment chart page), targets, jobs and results. Rows are limited to the staff member's
+company by TenantAdmin; system presets are shown to everyone and changed by no one (they are
+reference data, written by migration)."""
+
+from .jobs import ScrapeJobAdmin
+from .presets import PresetAdmin
+from .projects import ProjectAdmin
+from .results import ResultAdmin
+from .targets import TargetAdmin
+
+__all__ = ["PresetAdmin", "ProjectAdmin", "ResultAdmin", "ScrapeJobAdmin", "TargetAdmin"]

@@ -1,0 +1,75 @@
+"""The results' filters (ResultFilters) and the raw, tenant-scoped reads they go through,
+shared by the search (selectors.search) and the sentiment analytics (selectors.analytics).
+
+Every query reads through `raw(Result, company=...)` (requestdesk.db.collections), which adds
+the tenant's company to the caller's filters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from requestdesk.db.collections import raw
+
+from ..models import Result
+
+
+def _column(name: str) -> str:
+    return Result._meta.get_field(name).column
+
+
+def _pk(value):
+    return getattr(value, "pk", value)
+
+
+def _results(company):
+    """The results collection of `company` (raw(), tenant-scoped)."""
+    return raw(Result, company=company)
+
+
+def naive_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+@dataclass(frozen=True)
+class ResultFilters:
+    project: object = None
+    target: object = None
+    platform: str | None = None
+    sentiment: str | None = None
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+
+    def match(self, company) -> dict:
+        """The filters as one raw query, with the tenant (from raw())."""
+        match = {}
+        for name in ("project", "target"):
+            value = getattr(self, name)
+            if value is not None:
+                match[_column(name)] = _pk(value)
+        if self.platform:
+            match["platform"] = self.platform
+        if self.sentiment:
+            match["analysis.sentiment.label"] = self.sentiment
+        dates = {op: value for op, value in (("$gte", self.date_from), ("$lte", self.date_to)) if value}
+        if dates:
+            match["published_at"] = dates
+        return _results(company).match(match)
+
+    def accepts(self, row: dict) -> bool:
+        """What match() asks of the server, for a raw row fetched without it."""
+        for name in ("project", "target"):
+            value = getattr(self, name)
+            if value is not None and row.get(_column(name)) != _pk(value):
+                return False
+        if self.platform and row.get("platform") != self.platform:
+            return False
+        if self.sentiment and ((row.get("analysis") or {}).get("sentiment") or {}).get("label") != self.sentiment:
+            return False
+        when = naive_utc(row.get("published_at"))
+        return not (
+            (self.date_from and when < naive_utc(self.date_from)) or (self.date_to and when > naive_utc(self.date_to))
+        )
