@@ -10,8 +10,7 @@ from requestdesk import outbound
 from requestdesk.api.serializers import EmbeddedField, MongoModelSerializer, ObjectIdField
 from tenants.scoping import resolve_tenant
 
-from . import selectors
-from .models import (
+from ...models import (
     Agent,
     Attachment,
     Conversation,
@@ -21,10 +20,11 @@ from .models import (
     Message,
     SyncHistory,
 )
-from .models.collections import LOCAL_EMBEDDING_MODEL
-from .services import crypto, retrieval
-from .services.chunking import DEFAULT_OVERLAP, DEFAULT_SIZE, MIN_SIZE
-from .services.extract import MAX_TEXT_CHARS, SUPPORTED
+from ...models.collections import LOCAL_EMBEDDING_MODEL
+from ...selectors.collections import collections_for
+from ...services import crypto, retrieval
+from ...services.chunking import DEFAULT_OVERLAP, DEFAULT_SIZE, MIN_SIZE
+from ...services.extract import MAX_TEXT_CHARS, SUPPORTED
 
 SECRET_STYLE = {"input_type": "password"}
 DEFAULT_REMOTE_EMBEDDING_MODEL = "text-embedding-3-small"
@@ -142,7 +142,7 @@ class AgentSerializer(SecretsMixin, MongoModelSerializer):
     def validate_knowledge_collection_ids(self, value):
         value = list(dict.fromkeys(value))
         company = resolve_tenant(self.context["request"]).company
-        found = set(selectors.collections_for(company, value).values_list("pk", flat=True))
+        found = set(collections_for(company, value).values_list("pk", flat=True))
         unknown = [str(pk) for pk in value if pk not in found]
         if unknown:
             raise serializers.ValidationError(f"Unknown collections: {', '.join(unknown)}.")

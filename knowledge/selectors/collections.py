@@ -3,7 +3,7 @@ tenant-scoped queryset (`for_company`)."""
 
 from __future__ import annotations
 
-from .models import Conversation, KnowledgeChunk, KnowledgeCollection, Message
+from ..models import Conversation, KnowledgeChunk, KnowledgeCollection, Message
 
 HISTORY_MESSAGES = 20
 

@@ -17,16 +17,16 @@ from requestdesk.admin_lists import recent_values_filter
 from requestdesk.soft_delete_admin import SoftDeleteAdminMixin
 from tenants.admin_base import TenantAdmin, is_superadmin, relative_time
 
-from . import selectors
-from .models import Agent, Conversation, KnowledgeChunk, KnowledgeCollection, LLMProvider, Message, SyncHistory
-from .serializers import CollectionSettingsSerializer
-from .services import crypto, ingest, retrieval, sync
-from .services.chunking import DEFAULT_OVERLAP, DEFAULT_SIZE
-from .services.connectors.base import ConnectorError
-from .services.crypto import EncryptionKeyError
-from .services.embeddings import DimensionMismatch
-from .services.extract import SUPPORTED, UnsupportedUpload, check_upload
-from .services.llm import ProviderError
+from ..api.serializers.collections import CollectionSettingsSerializer
+from ..models import Agent, Conversation, KnowledgeChunk, KnowledgeCollection, LLMProvider, Message, SyncHistory
+from ..selectors.collections import collections_for
+from ..services import crypto, ingest, retrieval, sync
+from ..services.chunking import DEFAULT_OVERLAP, DEFAULT_SIZE
+from ..services.connectors.base import ConnectorError
+from ..services.crypto import EncryptionKeyError
+from ..services.embeddings import DimensionMismatch
+from ..services.extract import SUPPORTED, UnsupportedUpload, check_upload
+from ..services.llm import ProviderError
 
 HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}  # for the admin's form factory
 
@@ -114,7 +114,7 @@ class AgentAdmin(SoftDeleteAdminMixin, SecretsAdminMixin, TenantAdmin):
 
     def save_model(self, request, obj, form, change):
         company = obj.company if is_superadmin(request) else request.user.company
-        visible = set(selectors.collections_for(company, obj.knowledge_collection_ids).values_list("pk", flat=True))
+        visible = set(collections_for(company, obj.knowledge_collection_ids).values_list("pk", flat=True))
         obj.knowledge_collection_ids = [pk for pk in obj.knowledge_collection_ids if pk in visible]
         if not change:
             obj.created_by = request.user

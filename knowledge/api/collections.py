@@ -16,11 +16,14 @@ from requestdesk.api.soft_delete import SoftDeleteViewSetMixin
 from tenants.roles import Role
 from tenants.viewsets import TenantReadOnlyViewSet, TenantViewSet, TenantViewSetMixin
 
-from . import filters, selectors
-from .api_errors import KnowledgeErrorsMixin
-from .chat_api import ConversationViewSet, MessageViewSet
-from .models import Agent, KnowledgeChunk, KnowledgeCollection, LLMProvider, SourceType, SyncHistory
-from .serializers import (
+from ..models import Agent, KnowledgeChunk, KnowledgeCollection, LLMProvider, SourceType, SyncHistory
+from ..selectors.collections import collections_for, without_deleted_collections
+from ..selectors.collections import sources as collection_sources
+from ..services import ingest, retrieval, sync
+from . import filters
+from .chat import ConversationViewSet, MessageViewSet
+from .errors import KnowledgeErrorsMixin
+from .serializers.collections import (
     AgentSerializer,
     HitSerializer,
     KnowledgeChunkSerializer,
@@ -35,7 +38,6 @@ from .serializers import (
     TextSerializer,
     UploadSerializer,
 )
-from .services import ingest, retrieval, sync
 
 MANAGER = Role.CONTENT_MANAGER
 
@@ -132,7 +134,7 @@ class KnowledgeCollectionViewSet(SoftDeleteViewSetMixin, KnowledgeErrorsMixin, T
         """GET: one row per source item. DELETE ?source_id=...: remove that item's chunks."""
         collection = self.get_object()
         if request.method == "GET":
-            return Response(selectors.sources(collection))
+            return Response(collection_sources(collection))
         source_id = request.query_params.get("source_id", "")
         if not source_id:
             raise ValidationError({"source_id": ["This parameter is required."]})
@@ -199,7 +201,7 @@ def search_response(request, company, collection_ids=None) -> Response:
     options = dict(data.validated_data)
     requested = options.pop("collection_ids", None)
     if requested is not None:
-        found = set(selectors.collections_for(company, requested).values_list("pk", flat=True))
+        found = set(collections_for(company, requested).values_list("pk", flat=True))
         unknown = [str(pk) for pk in requested if pk not in found]
         if unknown:
             raise ValidationError({"collection_ids": [f"Unknown collections: {', '.join(unknown)}."]})
@@ -233,7 +235,7 @@ class KnowledgeChunkViewSet(KnowledgeErrorsMixin, TenantReadOnlyViewSet):
 
     def get_queryset(self):
         """Chunks of deleted collections are hidden with them."""
-        return selectors.without_deleted_collections(super().get_queryset(), self.company)
+        return without_deleted_collections(super().get_queryset(), self.company)
 
 
 class SyncHistoryViewSet(TenantReadOnlyViewSet):
