@@ -23,11 +23,11 @@ from tenants.viewsets import TenantReadOnlyViewSet, TenantViewSet
 
 from ..models import Conversation, Message
 from ..selectors import conversation_search
-from ..selectors.collections import conversation_messages, without_deleted_conversations
+from ..selectors.conversations import conversation_messages, without_deleted_conversations
 from ..services import attachments, chat, conversations
 from . import filters
 from .errors import KnowledgeErrorsMixin, provider_status
-from .serializers.collections import (
+from .serializers.chat import (
     AttachmentUploadSerializer,
     ConversationSerializer,
     MessageEditSerializer,

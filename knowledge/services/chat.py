@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from ..models import Agent, AIMetadata, Citation, Conversation, LLMProvider, Message, MessageMetadata
-from ..selectors.collections import recent_history
+from ..selectors.conversations import recent_history
 from . import llm, rerank, retrieval
 from .crypto import EncryptionKeyError
 from .embeddings import DimensionMismatch

@@ -13,7 +13,7 @@ from django.utils import timezone
 from requestdesk.db.collections import raw
 
 from ..models import Conversation, Message
-from ..selectors.collections import conversation_messages
+from ..selectors.conversations import conversation_messages
 
 RECEIPTS = ("read_at", "delivered_at")
 

@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 import content.api
-import knowledge.api.collections
+import knowledge.api.urls
 import plugins.api
 import scraping.api
 import tenants.api
@@ -14,7 +14,7 @@ import tenants.oauth_api
 router = DefaultRouter()
 tenants.api.register(router)
 content.api.register(router)
-knowledge.api.collections.register(router)
+knowledge.api.urls.register(router)
 scraping.api.register(router)
 plugins.api.register(router)
 
@@ -22,7 +22,7 @@ urlpatterns = [
     *tenants.api.urlpatterns(),
     *tenants.oauth_api.urlpatterns(),
     *content.api.urlpatterns(),
-    *knowledge.api.collections.urlpatterns(),
+    *knowledge.api.urls.urlpatterns(),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("", include(router.urls)),
