@@ -119,7 +119,7 @@ class Anchors:
     def __init__(self, collection):
         import bm25s
 
-        from knowledge.selectors import chunks_of
+        from knowledge.selectors.collections import chunks_of
         from knowledge.services.embeddings import local_model
 
         rows = list(chunks_of(collection).values_list("source_id", "metadata__title", "content"))

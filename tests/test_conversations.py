@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from knowledge import conversation_search
 from knowledge.models import Conversation, ConversationMetadata, Message
+from knowledge.selectors import conversation_search
 from requestdesk import soft_delete
 from requestdesk.db import text
 from tests.knowledge_support import knowledge_settings, make_agent  # noqa: F401

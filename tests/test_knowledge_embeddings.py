@@ -9,8 +9,8 @@ import pytest
 from bson.binary import Binary, BinaryVectorDtype
 from django.conf import settings as django_settings
 
-from knowledge.fields import from_binary, to_binary
 from knowledge.models import KnowledgeChunk
+from knowledge.models.fields import from_binary, to_binary
 from knowledge.services import embeddings, ingest
 from knowledge.services.llm import ProviderError
 from tests.knowledge_support import (  # noqa: F401

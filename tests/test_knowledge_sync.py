@@ -197,7 +197,7 @@ def test_shopify_collections_custom_and_smart_sync_as_their_own_type(world, fake
 
 
 def test_collections_is_an_accepted_shopify_resource_in_the_api(world, fake_apis, source):
-    from knowledge.serializers import CollectionSettingsSerializer
+    from knowledge.api.serializers.collections import CollectionSettingsSerializer
 
     accepted = CollectionSettingsSerializer(data={"shopify_resources": ["products", "collections"]})
     assert accepted.is_valid(), accepted.errors

@@ -73,7 +73,7 @@ def test_a_new_user_needs_a_password_an_update_does_not(client, db):
 def test_descriptions_are_written_for_api_users(client, db):
     """Not the project's base classes' docstrings (notes for developers), not module paths."""
     from content.api.errors import ContentErrorsMixin
-    from knowledge.api_errors import KnowledgeErrorsMixin
+    from knowledge.api.errors import KnowledgeErrorsMixin
     from tenants.api.viewsets import TenantViewSetMixin
 
     notes = [TenantViewSetMixin.__doc__, ContentErrorsMixin.__doc__, KnowledgeErrorsMixin.__doc__]

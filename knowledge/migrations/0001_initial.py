@@ -6,8 +6,8 @@ import django_mongodb_backend.fields
 from django.conf import settings
 from django.db import migrations, models
 
-import knowledge.fields
 import knowledge.models.conversations
+import knowledge.models.fields
 
 
 class Migration(migrations.Migration):
@@ -189,7 +189,7 @@ class Migration(migrations.Migration):
                 ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
                 ('content', models.TextField()),
-                ('embedding', knowledge.fields.VectorField(blank=True, editable=False, null=True)),
+                ('embedding', knowledge.models.fields.VectorField(blank=True, editable=False, null=True)),
                 ('metadata', models.JSONField(blank=True, default=dict)),
                 ('source_type', models.CharField(choices=[('manual', 'Manual'), ('shopify', 'Shopify'), ('wordpress', 'WordPress'), ('upload', 'Upload')], max_length=20)),
                 ('source_id', models.CharField(max_length=200)),

@@ -1,6 +1,6 @@
 """Conversation search and attachment files (issue #16 row 7).
 
-* conversations.search_terms: the postings of knowledge.conversation_search (tags, custom
+* conversations.search_terms: the postings of knowledge.selectors.conversation_search (tags, custom
   field values and their words), on the (company_id, search_terms, started_at) index; the
   data step fills them for the stored conversations (idempotent: the same postings again);
 * attachments (embedded in messages): key, path, sha256, uploaded_at of files stored in the
@@ -12,7 +12,7 @@ from django.db import migrations, models
 
 
 def fill_postings(apps, schema_editor):
-    from knowledge.conversation_search import postings
+    from knowledge.selectors.conversation_search import postings
 
     Conversation = apps.get_model("knowledge", "Conversation")
     collection = schema_editor.connection.get_collection(Conversation._meta.db_table)

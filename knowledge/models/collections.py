@@ -6,7 +6,7 @@ from django_mongodb_backend.fields import ArrayField
 from requestdesk.soft_delete import SoftDeletable
 from tenants.scoping import TenantScoped
 
-from ..fields import VectorField
+from .fields import VectorField
 
 LOCAL_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 

@@ -5,7 +5,7 @@ stores a missing value as null, which a sparse index would still index. The inde
 model Meta cannot express (user_id where it is an ObjectId, a path into ai_metadata, the
 text index on metadata.custom_fields) are created by migration 0002.
 
-Search (knowledge.conversation_search): a conversation keeps `search_terms`, weighted postings
+Search (knowledge.selectors.conversation_search): a conversation keeps `search_terms`, weighted postings
 of its words ("15:refund": 10 for a word of its tags, 5 for a word of its custom field values),
 rebuilt on every save (a queryset update() of tags or metadata bypasses it). Attachments keep their file in the attachments storage
 (knowledge.services.attachments) under `path`; `url` is where the API serves it."""
@@ -61,7 +61,7 @@ class Conversation(SoftDeletable, TenantScoped):
         return f"{self.channel} conversation {self.pk}"
 
     def save(self, *args, **kwargs):
-        from ..conversation_search import postings  # the postings are the search's own format
+        from ..selectors.conversation_search import postings  # the postings are the search's own format
 
         self.search_terms = postings(self)
         update_fields = kwargs.get("update_fields")

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from .. import selectors
 from ..models import Agent, AIMetadata, Citation, Conversation, LLMProvider, Message, MessageMetadata
+from ..selectors.conversations import recent_history
 from . import llm, rerank, retrieval
 from .crypto import EncryptionKeyError
 from .embeddings import DimensionMismatch
@@ -111,7 +111,7 @@ def _prepare(conversation: Conversation, user_message: Message) -> Turn:
             limit=CONTEXT_CHUNKS,
             reranker=rerank.for_agent(turn.agent, turn.provider),
         )
-    history = selectors.recent_history(conversation, before=user_message)
+    history = recent_history(conversation, before=user_message)
     turn.prompt = build_prompt(turn.agent, history, user_message.content, turn.hits)
     return turn
 

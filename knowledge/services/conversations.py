@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from requestdesk.db.collections import raw
 
-from .. import selectors
 from ..models import Conversation, Message
+from ..selectors.conversations import conversation_messages
 
 RECEIPTS = ("read_at", "delivered_at")
 
@@ -80,7 +80,7 @@ def mark(*, message_ids, receipt: str, at=None) -> int:
 
 def mark_conversation_read(*, conversation: Conversation, user) -> int:
     """Everything in the conversation that the caller did not send, read now."""
-    others = selectors.conversation_messages(conversation).exclude(sender_type="user", role="user")
+    others = conversation_messages(conversation).exclude(sender_type="user", role="user")
     return mark(message_ids=others.values_list("pk", flat=True), receipt="read_at")
 
 

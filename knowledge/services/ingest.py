@@ -20,8 +20,8 @@ from django_mongodb_backend.transaction import atomic
 
 from requestdesk.text import content_hash, terms
 
-from .. import selectors
 from ..models import KnowledgeChunk, KnowledgeCollection
+from ..selectors.collections import chunks_of, source_hashes
 from .chunking import DEFAULT_OVERLAP, DEFAULT_SIZE, chunk_text
 from .connectors.base import SourceItem
 from .embeddings import embed_for_collection
@@ -54,7 +54,7 @@ def _document(item: SourceItem) -> str:
 def _touch(collection, *, added: int = 0, removed: int = 0, recount: bool = False) -> None:
     """Record a change of the collection's chunks: their count (adjusted atomically, or
     counted again) and a new version (the search caches follow it)."""
-    count = selectors.chunks_of(collection).count() if recount else F("chunk_count") + added - removed
+    count = chunks_of(collection).count() if recount else F("chunk_count") + added - removed
     KnowledgeCollection.objects.filter(pk=collection.pk).update(
         chunk_count=count, chunks_version=F("chunks_version") + 1, updated_at=timezone.now()
     )
@@ -98,9 +98,7 @@ def _apply(collection, batch: list[tuple[SourceItem, str]], source_type: str, re
             )
             position += 1
     with atomic():
-        removed, _ = (
-            selectors.chunks_of(collection).filter(source_id__in=[item.source_id for item, _ in batch]).delete()
-        )
+        removed, _ = chunks_of(collection).filter(source_id__in=[item.source_id for item, _ in batch]).delete()
         KnowledgeChunk.objects.bulk_create(rows)
     result.items_synced += len(batch)
     result.chunks_added += len(rows)
@@ -115,7 +113,7 @@ def ingest_items(
     Exceptions from the items iterator or the embedder propagate; what was written before
     stays (it is consistent), and nothing is removed."""
     result = result or IngestResult()
-    stored = selectors.source_hashes(collection)
+    stored = source_hashes(collection)
     seen: set[str] = set()
     batch: list[tuple[SourceItem, str]] = []
     try:
@@ -136,7 +134,7 @@ def ingest_items(
         if full:
             gone = sorted(set(stored) - seen)
             if gone:
-                removed, _ = selectors.chunks_of(collection).filter(source_id__in=gone).delete()
+                removed, _ = chunks_of(collection).filter(source_id__in=gone).delete()
                 result.items_removed += len(gone)
                 result.chunks_removed += removed
                 _touch(collection, removed=removed)
@@ -148,7 +146,7 @@ def ingest_items(
 
 def remove_source(*, collection, source_id: str) -> int:
     """Delete one source item's chunks; returns how many."""
-    removed, _ = selectors.chunks_of(collection).filter(source_id=source_id).delete()
+    removed, _ = chunks_of(collection).filter(source_id=source_id).delete()
     if removed:
         _touch(collection, removed=removed)
     return removed

@@ -27,7 +27,7 @@ import numpy as np
 
 from requestdesk.text import tokenize
 
-from .. import selectors
+from ..selectors.collections import chunks_of
 from . import cache
 from .vectors import top_k
 
@@ -56,7 +56,7 @@ def chunk_tokens(title: str, content: str) -> list[str]:
 
 def _load(collection) -> KeywordIndex:
     ids, corpus = [], []
-    for pk, title, content in selectors.chunks_of(collection).values_list("pk", "metadata__title", "content"):
+    for pk, title, content in chunks_of(collection).values_list("pk", "metadata__title", "content"):
         ids.append(pk)
         corpus.append(chunk_tokens(title, content))
     if not any(corpus):

@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 
-from .. import selectors
 from ..models import KnowledgeChunk
+from ..selectors.collections import collections_for
 from . import keywords, rerank, vectors
 from .embeddings import embedder_for
 
@@ -116,7 +116,7 @@ def search(
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
     limit = max(1, min(int(limit), MAX_LIMIT))
-    collections = list(selectors.collections_for(company, collection_ids))
+    collections = list(collections_for(company, collection_ids))
     if not collections or not query.strip():
         return []
     window = max(limit, rerank.WINDOW) if reranker else limit

@@ -19,8 +19,8 @@ from django.db import connections
 
 from requestdesk.db.collections import raw
 
-from .. import selectors
 from ..models import KnowledgeChunk
+from ..selectors.collections import chunks_of
 from . import cache
 
 ATLAS_INDEX = "knowledge_chunks_vector"
@@ -38,7 +38,7 @@ class Vectors:
 
 def _load(collection) -> Vectors:
     ids, rows = [], []
-    for pk, vector in selectors.chunks_of(collection).values_list("pk", "embedding"):
+    for pk, vector in chunks_of(collection).values_list("pk", "embedding"):
         if vector is not None and len(vector):
             ids.append(pk)
             rows.append(vector)

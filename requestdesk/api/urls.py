@@ -5,24 +5,24 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 import content.api.urls
-import knowledge.api
+import knowledge.api.urls
 import plugins.api
-import scraping.api
+import scraping.api.urls
 import tenants.api.oauth
 import tenants.api.views
 
 router = DefaultRouter()
 tenants.api.views.register(router)
 content.api.urls.register(router)
-knowledge.api.register(router)
-scraping.api.register(router)
+knowledge.api.urls.register(router)
+scraping.api.urls.register(router)
 plugins.api.register(router)
 
 urlpatterns = [
     *tenants.api.views.urlpatterns(),
     *tenants.api.oauth.urlpatterns(),
     *content.api.urls.urlpatterns(),
-    *knowledge.api.urlpatterns(),
+    *knowledge.api.urls.urlpatterns(),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("", include(router.urls)),

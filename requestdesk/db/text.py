@@ -12,10 +12,13 @@ servers without text indexes. `strategy(model)` picks, from the capabilities:
 * `POSTINGS_IN_WINDOWS`: the postings walked in bounded windows by the app (the embedded
   server, which reads and sorts every match first).
 
-The app builds the query for the strategy it is given; the `$text` parts are here.
+The app builds the query for the strategy it is given; the `$text` parts are here, and so is
+the merge of the posting walks (`threshold_walk`).
 """
 
 from __future__ import annotations
+
+import heapq
 
 from django.db import connections, router
 
@@ -51,3 +54,42 @@ def ranked(filters: dict, query: str, *, then: list[tuple], skip: int = 0, limit
         {"$skip": skip},
     ]
     return stages + ([{"$limit": limit}] if limit is not None else [])
+
+
+def threshold_walk(walks: list, scored: dict, *, frontier, need: int | None, at_least: int = 0):
+    """The threshold algorithm (Fagin) for `POSTINGS_IN_WINDOWS`: it merges one walk per query
+    word into one ranking and yields the walk to advance next, until the first `need` rows of
+    `scored` are final or every walk has ended (none has a weight left). The caller advances
+    the walk it is given (reads its next batch and scores the rows it keeps into `scored`)
+    and may stop sooner, when it has read its budget of rows.
+
+    A walk reads one word's postings best weight first and, inside a weight, in the list's
+    order, largest first (newest first). Its `weight` is the weight it is reading (0 once it
+    has read them all); `frontier(walk)` is how far it reached inside that weight: a tuple
+    compared with a row's place (below), every posting of that weight at or above it read, or
+    None before it has read any of that weight.
+
+    `scored` holds a key per row kept, `(score, *place)`: the row's score (the sum of the
+    weights of its words, from its own postings), then its place in the list's order (a date,
+    then its id). A row no walk has read yet scores at most the sum of the walks' weights (the
+    bound), and to score that it holds every walk's word at that walk's weight, so its place
+    is below every frontier. The `need`th row is therefore final once it scores more than the
+    bound, or as much with a place at or above some walk's frontier. `at_least`: the page is
+    not final before this many rows are scored (a count wanted beside it); `need` None: no
+    page, the walks go on until they end or the caller stops.
+
+    The walk advanced is the one that can lower the bound most: the highest weight, then one
+    that has read none of its weight, then the one that reached least far."""
+
+    def priority(walk) -> tuple:
+        reached = frontier(walk)
+        return walk.weight, reached is None, None if reached is None else reached[0]
+
+    while live := [walk for walk in walks if walk.weight]:
+        bound = sum(walk.weight for walk in live)
+        if need is not None and len(scored) >= max(need, at_least):
+            key = heapq.nlargest(need, scored.values())[-1]
+            reached = [place for place in map(frontier, live) if place is not None]
+            if key[0] > bound or key[0] == bound and any(key[1:] >= place for place in reached):
+                return
+        yield max(live, key=priority)

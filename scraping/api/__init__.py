@@ -1,4 +1,2 @@
-"""The scraping API under /api/v1/scraping/: `register` adds its viewsets to the one router
-(requestdesk.api.urls)."""
-
-from .urls import register  # noqa: F401
+"""The scraping API under /api/v1/scraping/: views, serializers, filters, the CSV/JSON-lines
+export; `urls.register` adds its viewsets to the one router (requestdesk.api.urls)."""

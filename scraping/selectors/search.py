@@ -238,16 +238,6 @@ class SearchResults:
             if score:
                 self._scored[row["_id"]] = (score, naive_utc(row["published_at"]), row["_id"])
 
-    def _bound(self):
-        """(score, date): a result not read yet ranks below it."""
-        live = [walk for walk in self._walks if walk.weight]
-        dates = [walk.seen_to for walk in live]
-        return sum(walk.weight for walk in live), (None if None in dates or not dates else min(dates))
-
-    def _final(self, key, bound) -> bool:
-        score, date = bound
-        return score == 0 or key[0] > score or (key[0] == score and date is not None and key[1] >= date)
-
     def _small_filter(self):
         """The project's or target's results, when its rollup counts few (else None)."""
         for name in ("target", "project"):
@@ -280,21 +270,19 @@ class SearchResults:
         if self._walks is None:
             self._start()
         cap, budget = settings.SCRAPING_SEARCH_COUNT_CAP, settings.SCRAPING_SEARCH_MAX_CANDIDATES
-        need = max(stop or 0, 1)
-        while not self.complete:
-            ranked = sorted(self._scored.values(), reverse=True)
-            bound = self._bound()
-            if bound[0] == 0:
-                self.complete = True
-                break
-            page_final = stop is not None and len(ranked) >= need and self._final(ranked[need - 1], bound)
-            if (page_final and len(ranked) >= cap) or self.read >= budget:
-                break
-            walk = max(
-                (w for w in self._walks if w.weight),
-                key=lambda w: (w.weight, w.seen_to is None, w.seen_to or datetime.min),
+        if not self.complete:
+            walks = text.threshold_walk(
+                self._walks,
+                self._scored,
+                frontier=lambda walk: None if walk.seen_to is None else (walk.seen_to,),
+                need=None if stop is None else max(stop, 1),
+                at_least=cap,
             )
-            self._accept(walk.advance())
+            for walk in walks:
+                if self.read >= budget:
+                    break
+                self._accept(walk.advance())
+            self.complete = not any(walk.weight for walk in self._walks)
         return sorted(self._scored.values(), reverse=True)
 
     def count(self) -> int:

@@ -1,6 +1,5 @@
-"""Admin for agents, providers, collections, chunks, sync history, conversations and
-messages, and the "test retrieval" page (a query in, ranked chunks with scores and sources
-out). Secrets are entered in password inputs that never render a value and shown masked."""
+"""Admin for knowledge collections, their chunks and sync history, and the "test retrieval"
+page (a query in, ranked chunks with scores and sources out)."""
 
 from urllib.parse import urlencode
 
@@ -8,7 +7,6 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import models
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -17,108 +15,15 @@ from requestdesk.admin_lists import recent_values_filter
 from requestdesk.soft_delete_admin import SoftDeleteAdminMixin
 from tenants.admin.base import TenantAdmin, is_superadmin, relative_time
 
-from . import selectors
-from .models import Agent, Conversation, KnowledgeChunk, KnowledgeCollection, LLMProvider, Message, SyncHistory
-from .serializers import CollectionSettingsSerializer
-from .services import crypto, ingest, retrieval, sync
-from .services.chunking import DEFAULT_OVERLAP, DEFAULT_SIZE
-from .services.connectors.base import ConnectorError
-from .services.crypto import EncryptionKeyError
-from .services.embeddings import DimensionMismatch
-from .services.extract import SUPPORTED, UnsupportedUpload, check_upload
-from .services.llm import ProviderError
-
-HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}  # for the admin's form factory
-
-
-def https_urls(field, **kwargs):
-    """The forms' own declaration (their class is built at import, before the admin's)."""
-    return field.formfield(**{**HTTPS_URLS.get(type(field), {}), **kwargs})
-
-
-def secret_input(label: str) -> forms.CharField:
-    return forms.CharField(
-        label=label,
-        required=False,
-        strip=True,
-        widget=forms.PasswordInput(render_value=False),
-        help_text="Stored encrypted and never shown again. Leave blank to keep the current one.",
-    )
-
-
-class SecretsAdminMixin:
-    """Form fields `<name>` (password inputs) written through crypto.set_secret."""
-
-    secret_names: tuple = ()
-
-    def save_model(self, request, obj, form, change):
-        for name in self.secret_names:
-            if form.cleaned_data.get(name):
-                crypto.set_secret(obj, name, form.cleaned_data[name])
-        super().save_model(request, obj, form, change)
-
-
-class LLMProviderForm(forms.ModelForm):
-    api_key = secret_input("API key")
-
-    class Meta:
-        model = LLMProvider
-        fields = ["name", "provider", "base_url", "models", "is_active", "company"]
-        formfield_callback = https_urls
-
-
-@admin.register(LLMProvider)
-class LLMProviderAdmin(SecretsAdminMixin, TenantAdmin):
-    form = LLMProviderForm
-    formfield_overrides = HTTPS_URLS
-    secret_names = ("api_key",)
-    list_display = ["__str__", "provider", "base_url", "api_key_hint", "is_active", "company"]
-    list_filter = ["provider", "is_active"]
-    search_fields = ["name"]
-    readonly_fields = ["api_key_hint", "created_at", "updated_at"]
-
-
-class AgentForm(forms.ModelForm):
-    shopify_api_key = secret_input("Shopify access token")
-    wordpress_api_key = secret_input("WordPress key (user:application-password)")
-
-    class Meta:
-        model = Agent
-        fields = [
-            "name",
-            "description",
-            "company",
-            "system_prompt",
-            "model",
-            "provider",
-            "temperature",
-            "max_tokens",
-            "knowledge_collection_ids",
-            "shopify_enabled",
-            "shopify_store_url",
-            "wordpress_enabled",
-            "wordpress_site_url",
-        ]
-        formfield_callback = https_urls
-
-
-@admin.register(Agent)
-class AgentAdmin(SoftDeleteAdminMixin, SecretsAdminMixin, TenantAdmin):
-    form = AgentForm
-    formfield_overrides = HTTPS_URLS
-    secret_names = ("shopify_api_key", "wordpress_api_key")
-    list_display = ["name", "model", "provider", "shopify_enabled", "wordpress_enabled", "company", "created_at"]
-    list_filter = ["shopify_enabled", "wordpress_enabled"]
-    search_fields = ["name", "description"]
-    readonly_fields = ["shopify_api_key_hint", "wordpress_api_key_hint", "created_by", "created_at", "updated_at"]
-
-    def save_model(self, request, obj, form, change):
-        company = obj.company if is_superadmin(request) else request.user.company
-        visible = set(selectors.collections_for(company, obj.knowledge_collection_ids).values_list("pk", flat=True))
-        obj.knowledge_collection_ids = [pk for pk in obj.knowledge_collection_ids if pk in visible]
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+from ..api.serializers.collections import CollectionSettingsSerializer
+from ..models import KnowledgeChunk, KnowledgeCollection, SyncHistory
+from ..services import ingest, retrieval, sync
+from ..services.chunking import DEFAULT_OVERLAP, DEFAULT_SIZE
+from ..services.connectors.base import ConnectorError
+from ..services.crypto import EncryptionKeyError
+from ..services.embeddings import DimensionMismatch
+from ..services.extract import SUPPORTED, UnsupportedUpload, check_upload
+from ..services.llm import ProviderError
 
 
 class CollectionForm(forms.ModelForm):
@@ -386,62 +291,3 @@ class SyncHistoryAdmin(ReadOnlyAdmin):
         "error_message",
     ]
     list_filter = ["status", recent_values_filter("sync_type"), "trigger"]
-
-
-class MessageInline(admin.TabularInline):
-    model = Message
-    fields = ["created_at", "role", "status", "content"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(Conversation)
-class ConversationAdmin(SoftDeleteAdminMixin, TenantAdmin):
-    list_display = ["__str__", "agent", "channel", "status", "user", "started_at"]
-    list_filter = ["status", "channel"]
-    search_fields = ["contact_id", "tags"]
-    readonly_fields = ["started_at", "ended_at", "created_at", "updated_at"]
-    exclude = ["metadata"]
-    inlines = [MessageInline]
-
-
-@admin.register(Message)
-class MessageAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "conversation", "role", "status", "short_content", "model"]
-    list_filter = ["role", "status", "sender_type"]
-    search_fields = ["content"]
-    exclude = ["attachments", "ai_metadata", "metadata"]
-    readonly_fields = ["ai", "citations", "receipts"]
-
-    @admin.display(description="AI metadata")
-    def ai(self, obj):
-        meta = obj.ai_metadata
-        if meta is None:
-            return "–"
-        return (
-            f"{meta.model} · {meta.tokens_used or 0} tokens · {meta.response_time_ms or 0:.0f} ms · "
-            f"finish: {meta.finish_reason or '–'}{' · error: ' + meta.error if meta.error else ''}"
-        )
-
-    @admin.display(description="citations")
-    def citations(self, obj):
-        cited = obj.metadata.citations if obj.metadata else []
-        return "; ".join(f"{c.title or c.source_id} ({c.url or c.source_type})" for c in cited) or "–"
-
-    @admin.display(description="read / delivered")
-    def receipts(self, obj):
-        meta = obj.metadata
-        return f"{meta.read_at or '–'} / {meta.delivered_at or '–'}" if meta else "–"
-
-    @admin.display(description="content")
-    def short_content(self, obj):
-        return obj.content[:80]
-
-    @admin.display(description="model")
-    def model(self, obj):
-        return obj.ai_metadata.model if obj.ai_metadata else ""

@@ -1,11 +1,9 @@
-"""Reads of the knowledge app that are more than a filter. Every read starts from a
-tenant-scoped queryset (`for_company`)."""
+"""Reads of knowledge collections and their chunks that are more than a filter. Every read
+starts from a tenant-scoped queryset (`for_company`)."""
 
 from __future__ import annotations
 
-from .models import Conversation, KnowledgeChunk, KnowledgeCollection, Message
-
-HISTORY_MESSAGES = 20
+from ..models import KnowledgeChunk, KnowledgeCollection
 
 
 def collections_for(company, ids=None):
@@ -19,12 +17,6 @@ def without_deleted_collections(chunks, company):
     index part of the filter)."""
     deleted = list(KnowledgeCollection.all_objects.for_company(company).deleted().values_list("pk", flat=True))
     return chunks.exclude(collection__in=deleted) if deleted else chunks
-
-
-def without_deleted_conversations(messages, company):
-    """`messages` less those of the company's deleted conversations."""
-    deleted = list(Conversation.all_objects.for_company(company).deleted().values_list("pk", flat=True))
-    return messages.exclude(conversation__in=deleted) if deleted else messages
 
 
 def chunks_of(collection):
@@ -51,22 +43,3 @@ def sources(collection) -> list[dict]:
         )
         row["chunks"] += 1
     return sorted(rows.values(), key=lambda row: row["source_id"])
-
-
-def conversation_messages(conversation):
-    return Message.objects.for_company(conversation.company_id).filter(conversation=conversation)
-
-
-def recent_history(conversation, *, before, limit: int = HISTORY_MESSAGES) -> list[Message]:
-    """The last `limit` sent user/assistant messages before `before`, oldest first."""
-    queryset = (
-        conversation_messages(conversation)
-        .filter(
-            status=Message.SENT,
-            role__in=["user", "assistant"],
-            created_at__lte=before.created_at,
-        )
-        .exclude(pk=before.pk)
-        .order_by("-created_at")
-    )
-    return list(reversed(queryset[:limit]))

@@ -5,7 +5,7 @@ from django_filters import rest_framework as filters
 
 from requestdesk.api.filters import ObjectIdFilter
 
-from .models import Agent, Conversation, KnowledgeChunk, KnowledgeCollection, Message, SyncHistory
+from ..models import Agent, Conversation, KnowledgeChunk, KnowledgeCollection, Message, SyncHistory
 
 
 def filterset(model, *, ids=(), fields=()):

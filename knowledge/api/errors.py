@@ -3,12 +3,12 @@
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 
-from .services.connectors.base import ConnectorError
-from .services.crypto import EncryptionKeyError
-from .services.embeddings import DimensionMismatch
-from .services.extract import UnsupportedUpload
-from .services.llm import ProviderError
-from .services.sync import NotSyncable
+from ..services.connectors.base import ConnectorError
+from ..services.crypto import EncryptionKeyError
+from ..services.embeddings import DimensionMismatch
+from ..services.extract import UnsupportedUpload
+from ..services.llm import ProviderError
+from ..services.sync import NotSyncable
 
 # A chat or embedding provider failure: a bad gateway, a gateway timeout, or a missing
 # dependency (no provider, deleted agent); secrets that cannot be decrypted: a server error.

@@ -1,6 +1,6 @@
-"""REST endpoints of the knowledge app, under /api/v1/knowledge/ (registered on the one
-router by `register`; the search path by `urlpatterns`). Conversations and messages are in
-knowledge.chat_api."""
+"""REST endpoints of knowledge collections, under /api/v1/knowledge/: the collections (texts,
+uploads, syncs, sources, schedule and search of one), the search of all of them, chunks and
+sync history."""
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -16,17 +16,17 @@ from requestdesk.api.soft_delete import SoftDeleteViewSetMixin
 from tenants.api.viewsets import TenantReadOnlyViewSet, TenantViewSet, TenantViewSetMixin
 from tenants.roles import Role
 
-from . import filters, selectors
-from .api_errors import KnowledgeErrorsMixin
-from .chat_api import ConversationViewSet, MessageViewSet
-from .models import Agent, KnowledgeChunk, KnowledgeCollection, LLMProvider, SourceType, SyncHistory
-from .serializers import (
-    AgentSerializer,
+from ..models import KnowledgeChunk, KnowledgeCollection, SourceType, SyncHistory
+from ..selectors.collections import collections_for, without_deleted_collections
+from ..selectors.collections import sources as collection_sources
+from ..services import ingest, retrieval, sync
+from . import filters
+from .errors import KnowledgeErrorsMixin
+from .serializers.collections import (
     HitSerializer,
     KnowledgeChunkSerializer,
     KnowledgeCollectionSerializer,
     KnowledgeSearchResultSerializer,
-    LLMProviderSerializer,
     ScheduleSerializer,
     SearchSerializer,
     SourceRemovedSerializer,
@@ -35,32 +35,6 @@ from .serializers import (
     TextSerializer,
     UploadSerializer,
 )
-from .services import ingest, retrieval, sync
-
-MANAGER = Role.CONTENT_MANAGER
-
-
-class LLMProviderViewSet(KnowledgeErrorsMixin, TenantViewSet):
-    """The company's LLM providers. The API key is write-only; responses show `api_key_hint`."""
-
-    queryset = LLMProvider.objects.all()
-    serializer_class = LLMProviderSerializer
-    read_role = write_role = Role.COMPANY_ADMIN
-    filterset_fields = ["provider", "is_active"]
-    search_fields = ["name"]
-    ordering_fields = ["name", "created_at"]
-
-
-class AgentViewSet(SoftDeleteViewSetMixin, KnowledgeErrorsMixin, TenantViewSet):
-    queryset = Agent.objects.all()
-    serializer_class = AgentSerializer
-    read_role, write_role = Role.CLIENT, MANAGER
-    filterset_class = filters.AgentFilter
-    search_fields = ["name", "description"]
-    ordering_fields = ["name", "created_at"]
-
-    def perform_create(self, serializer, **fields):
-        super().perform_create(serializer, created_by=self.request.user, **fields)
 
 
 def _added(collection, item, source_type) -> Response:
@@ -77,7 +51,7 @@ class KnowledgeCollectionViewSet(SoftDeleteViewSetMixin, KnowledgeErrorsMixin, T
 
     queryset = KnowledgeCollection.objects.all()
     serializer_class = KnowledgeCollectionSerializer
-    read_role, write_role = Role.CLIENT, MANAGER
+    read_role, write_role = Role.CLIENT, Role.CONTENT_MANAGER
     action_roles = {"search": Role.CLIENT}
     filterset_class = filters.CollectionFilter
     search_fields = ["name", "description"]
@@ -132,7 +106,7 @@ class KnowledgeCollectionViewSet(SoftDeleteViewSetMixin, KnowledgeErrorsMixin, T
         """GET: one row per source item. DELETE ?source_id=...: remove that item's chunks."""
         collection = self.get_object()
         if request.method == "GET":
-            return Response(selectors.sources(collection))
+            return Response(collection_sources(collection))
         source_id = request.query_params.get("source_id", "")
         if not source_id:
             raise ValidationError({"source_id": ["This parameter is required."]})
@@ -199,7 +173,7 @@ def search_response(request, company, collection_ids=None) -> Response:
     options = dict(data.validated_data)
     requested = options.pop("collection_ids", None)
     if requested is not None:
-        found = set(selectors.collections_for(company, requested).values_list("pk", flat=True))
+        found = set(collections_for(company, requested).values_list("pk", flat=True))
         unknown = [str(pk) for pk in requested if pk not in found]
         if unknown:
             raise ValidationError({"collection_ids": [f"Unknown collections: {', '.join(unknown)}."]})
@@ -233,7 +207,7 @@ class KnowledgeChunkViewSet(KnowledgeErrorsMixin, TenantReadOnlyViewSet):
 
     def get_queryset(self):
         """Chunks of deleted collections are hidden with them."""
-        return selectors.without_deleted_collections(super().get_queryset(), self.company)
+        return without_deleted_collections(super().get_queryset(), self.company)
 
 
 class SyncHistoryViewSet(TenantReadOnlyViewSet):
@@ -243,19 +217,3 @@ class SyncHistoryViewSet(TenantReadOnlyViewSet):
     read_role = Role.CLIENT
     filterset_class = filters.SyncHistoryFilter
     ordering_fields = ["created_at"]
-
-
-def register(router):
-    router.register("knowledge/providers", LLMProviderViewSet, basename="llmprovider")
-    router.register("knowledge/agents", AgentViewSet, basename="agent")
-    router.register("knowledge/collections", KnowledgeCollectionViewSet, basename="knowledgecollection")
-    router.register("knowledge/chunks", KnowledgeChunkViewSet, basename="knowledgechunk")
-    router.register("knowledge/sync-history", SyncHistoryViewSet, basename="synchistory")
-    router.register("knowledge/conversations", ConversationViewSet, basename="conversation")
-    router.register("knowledge/messages", MessageViewSet, basename="message")
-
-
-def urlpatterns():
-    from django.urls import path
-
-    return [path("knowledge/search/", SearchView.as_view(), name="knowledge-search")]

@@ -21,10 +21,13 @@ from requestdesk.api.soft_delete import SoftDeleteViewSetMixin
 from tenants.api.viewsets import TenantReadOnlyViewSet, TenantViewSet
 from tenants.roles import Role, at_least
 
-from . import conversation_search, filters, selectors
-from .api_errors import KnowledgeErrorsMixin, provider_status
-from .models import Conversation, Message
-from .serializers import (
+from ..models import Conversation, Message
+from ..selectors import conversation_search
+from ..selectors.conversations import conversation_messages, without_deleted_conversations
+from ..services import attachments, chat, conversations
+from . import filters
+from .errors import KnowledgeErrorsMixin, provider_status
+from .serializers.chat import (
     AttachmentUploadSerializer,
     ConversationSerializer,
     MessageEditSerializer,
@@ -32,7 +35,6 @@ from .serializers import (
     PostMessageSerializer,
     ReactionSerializer,
 )
-from .services import attachments, chat, conversations
 
 EVENT_STREAM = "text/event-stream"
 CUSTOM_PREFIX = "custom."
@@ -149,7 +151,7 @@ class ConversationViewSet(SoftDeleteViewSetMixin, _OwnConversationsMixin, Knowle
         conversation = self.get_object()
         if request.method == "GET":
             paginator = MessagePagination()
-            page = paginator.paginate_queryset(selectors.conversation_messages(conversation), request, view=self)
+            page = paginator.paginate_queryset(conversation_messages(conversation), request, view=self)
             return paginator.get_paginated_response(
                 MessageSerializer(page, many=True, context={"request": request}).data
             )
@@ -266,7 +268,7 @@ class MessageViewSet(_OwnConversationsMixin, KnowledgeErrorsMixin, TenantReadOnl
     ordering_fields = ["created_at"]
 
     def get_queryset(self):
-        queryset = selectors.without_deleted_conversations(super().get_queryset(), self.company)
+        queryset = without_deleted_conversations(super().get_queryset(), self.company)
         if self.own_only():
             own = Conversation.objects.for_company(self.company).filter(user=self.request.user)
             queryset = queryset.filter(conversation__in=list(own.values_list("pk", flat=True)))

@@ -26,12 +26,13 @@ requestdesk.db.text.strategy says how:
   uses the index for one posting, not for `$all` or two conditions on the array): each
   query word's postings are walked best weight first, newest first, through
   requestdesk.db.pages.walk (bounded started_at windows). The walks merge by the threshold
-  algorithm: a conversation read is scored from its own postings; one not read yet scores at
-  most the sum of the walks' current weights and, at that score, comes after every walk's
-  position, so a page is final once its last row ranks above that. A walk reads twice as
-  many rows each time it is advanced (a common word is passed in few steps). The walk stops when the page (and one
-  row more) is final (the tag and custom field postings asked for are checked on the rows
-  read), when every posting is read (the count is then exact), or after
+  algorithm (requestdesk.db.text.threshold_walk): a conversation read is scored from its own
+  postings; one not read yet scores at most the sum of the walks' current weights and, at
+  that score, comes after every walk's position, so a page is final once its last row ranks
+  above that. A walk reads twice as many rows each time it is advanced (a common word is
+  passed in few steps). The walk stops when the page (and one row more) is final (the tag
+  and custom field postings asked for are checked on the rows read), when every posting is
+  read (the count is then exact), or after
   KNOWLEDGE_CONVERSATION_SEARCH_MAX_CANDIDATES conversations read (the page is then the best of
   those read; the count says "at least").
 """
@@ -144,6 +145,10 @@ class _TermWalk:
     def weight(self) -> int:
         return self.tiers[0] if self.tiers else 0
 
+    def frontier(self) -> tuple | None:
+        """How far the walk reached inside its weight, as a row's (started_at, pk) place."""
+        return None if self.position is None else (pages._aware(self.position.value), self.position.pk)
+
     def advance(self, need: int) -> list:
         self.batch = limit = min(max(need, self.batch * 2), MAX_BATCH)
         # one posting per query: the embedded server plans `$all`, or two conditions on the
@@ -200,49 +205,20 @@ class ConversationSearch:
         return pages.Numbered(rows[:size], scored.count(), True, len(rows) > size)
 
     # client side ---------------------------------------------------------------------------
-    def _bound(self):
-        """(score, positions): a conversation not read yet scores at most `score`, and at that
-        score comes after every position (None when a walk has read nothing of its weight)."""
-        live = [walk for walk in self._walks if walk.weight]
-        return sum(walk.weight for walk in live), [walk.position for walk in live]
-
-    @staticmethod
-    def _final(key, bound) -> bool:
-        score, positions = bound
-        if score == 0 or key[0] > score:
-            return True
-        if key[0] < score:
-            return False
-        # An unread row at the bound holds every walk's word at its current weight, so it comes
-        # strictly after every walk's position: after the nearest one is enough.
-        return any((key[1], key[2]) >= (pages._aware(p.value), p.pk) for p in positions if p is not None)
-
     def ranked(self, need: int) -> list[tuple]:
         """Every conversation read so far, best first, once the first `need` are final."""
         if self._walks is None:
             self._walks = [_TermWalk(term, self) for term in self.terms]
         budget = settings.KNOWLEDGE_CONVERSATION_SEARCH_MAX_CANDIDATES
-        while not self.complete:
-            ranked = sorted(self._scored.values(), reverse=True)
-            bound = self._bound()
-            if bound[0] == 0:
-                self.complete = True
+        for walk in text.threshold_walk(self._walks, self._scored, frontier=_TermWalk.frontier, need=need):
+            if self.read >= budget:
                 break
-            if len(ranked) >= need and self._final(ranked[need - 1], bound) or self.read >= budget:
-                break
-            walk = max(
-                (w for w in self._walks if w.weight),
-                key=lambda w: (
-                    w.weight,
-                    w.position is None,
-                    pages._aware(w.position.value) if w.position else pages.FLOOR,
-                ),
-            )
             for row in walk.advance(need):
                 self.read += 1
                 if row.pk not in self._scored and holds(row, self.required):
                     self._scored[row.pk] = (self._score(row), pages._aware(getattr(row, FIELD)), row.pk)
                     self._rows[row.pk] = row
+        self.complete = not any(walk.weight for walk in self._walks)
         return sorted(self._scored.values(), reverse=True)
 
     def _in_windows(self, number: int, size: int) -> pages.Numbered:
