@@ -230,17 +230,11 @@ class ResultViewSet(TenantReadOnlyViewSet):
     filterset_class = ResultFilter
     ordering_fields = ["published_at", "created_at"]
 
-    @property
-    def paginator(self):
-        if not hasattr(self, "_paginator"):
-            self._paginator = (Pagination if getattr(self, "action", None) == "search" else self.pagination_class)()
-        return self._paginator
-
     @extend_schema(
         parameters=[OpenApiParameter("q", str, required=True, description="words to search for")],
         responses=SearchResultSerializer(many=True),
     )
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], pagination_class=Pagination)  # numbered pages, in the schema too
     def search(self, request):
         """Ranked search: 10 points per query word in the title, 5 in the text; then newest first.
         `count_exact` false: `count` is a lower bound (see the response schema)."""
