@@ -13,20 +13,12 @@ from django.utils.html import format_html, format_html_join
 from redis import RedisError
 
 from requestdesk.admin_lists import recent_values_filter
-from tenants.admin.base import TenantAdmin, is_superadmin, record_audit
+from tenants.admin.base import ReadOnlyTenantAdmin, is_superadmin, record_audit
 
 from ..models import Batch, Context
 from ..selectors.batches import batch_summary
 from ..selectors.contexts import timeline
 from ..services import contexts, workers
-
-
-class _ReadOnly(TenantAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 def _act(model_admin, request, queryset, action, verb):
@@ -45,7 +37,7 @@ def _act(model_admin, request, queryset, action, verb):
 
 
 @admin.register(Context)
-class ContextAdmin(_ReadOnly):
+class ContextAdmin(ReadOnlyTenantAdmin):
     list_display = [
         "__str__",
         "status",
@@ -154,7 +146,7 @@ class ContextAdmin(_ReadOnly):
 
 
 @admin.register(Batch)
-class BatchAdmin(_ReadOnly):
+class BatchAdmin(ReadOnlyTenantAdmin):
     list_display = [
         "__str__",
         "status",

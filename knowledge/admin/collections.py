@@ -13,7 +13,7 @@ from django.utils.html import format_html
 
 from requestdesk.admin_lists import recent_values_filter
 from requestdesk.soft_delete_admin import SoftDeleteAdminMixin
-from tenants.admin.base import TenantAdmin, is_superadmin, relative_time
+from tenants.admin.base import ReadOnlyTenantAdmin, TenantAdmin, is_superadmin, relative_time
 
 from ..api.serializers.collections import CollectionSettingsSerializer
 from ..models import KnowledgeChunk, KnowledgeCollection, SyncHistory
@@ -252,16 +252,8 @@ class TestRetrievalForm(forms.Form):
         self.fields["collections"].queryset = collections
 
 
-class ReadOnlyAdmin(TenantAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(KnowledgeChunk)
-class KnowledgeChunkAdmin(ReadOnlyAdmin):
+class KnowledgeChunkAdmin(ReadOnlyTenantAdmin):
     ordering = ["-created_at"]  # paged in windows of the date (requestdesk.admin_lists)
     list_display = ["source_id", "chunk_index", "title", "collection", "source_type", "created_at"]
     list_filter = ["source_type"]
@@ -278,7 +270,7 @@ class KnowledgeChunkAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SyncHistory)
-class SyncHistoryAdmin(ReadOnlyAdmin):
+class SyncHistoryAdmin(ReadOnlyTenantAdmin):
     list_display = [
         "created_at",
         "collection",

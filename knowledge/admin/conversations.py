@@ -4,10 +4,9 @@ conversation's own fields."""
 from django.contrib import admin
 
 from requestdesk.soft_delete_admin import SoftDeleteAdminMixin
-from tenants.admin.base import TenantAdmin
+from tenants.admin.base import ReadOnlyTenantAdmin, TenantAdmin
 
 from ..models import Conversation, Message
-from .collections import ReadOnlyAdmin
 
 
 class MessageInline(admin.TabularInline):
@@ -33,7 +32,7 @@ class ConversationAdmin(SoftDeleteAdminMixin, TenantAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(ReadOnlyAdmin):
+class MessageAdmin(ReadOnlyTenantAdmin):
     list_display = ["created_at", "conversation", "role", "status", "short_content", "model"]
     list_filter = ["role", "status", "sender_type"]
     search_fields = ["content"]

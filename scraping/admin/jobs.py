@@ -4,11 +4,10 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
-from tenants.admin.base import record_audit
+from tenants.admin.base import ReadOnlyTenantAdmin, record_audit
 
 from ..models import Project, ScrapeJob, Target
 from ..services import jobs
-from .read_only import ReadOnlyAdmin
 
 
 def queue_runs(model_admin, request, pairs):
@@ -31,7 +30,7 @@ def queue_runs(model_admin, request, pairs):
 
 
 @admin.register(ScrapeJob)
-class ScrapeJobAdmin(ReadOnlyAdmin):
+class ScrapeJobAdmin(ReadOnlyTenantAdmin):
     list_display = [
         "__str__",
         "project",

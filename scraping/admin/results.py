@@ -5,11 +5,10 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import display_for_value
 from django.utils.html import format_html, format_html_join
 
-from tenants.admin.base import is_superadmin
+from tenants.admin.base import ReadOnlyTenantAdmin, is_superadmin
 
 from ..models import Result, Sentiment, Target
 from ..selectors import search
-from .read_only import ReadOnlyAdmin
 
 
 class SentimentFilter(admin.SimpleListFilter):
@@ -38,7 +37,7 @@ class PlatformFilter(admin.SimpleListFilter):
 
 
 @admin.register(Result)
-class ResultAdmin(ReadOnlyAdmin):
+class ResultAdmin(ReadOnlyTenantAdmin):
     list_display = ["__str__", "platform", "label", "compound", "published_at", "project", "target"]
     list_filter = [PlatformFilter, SentimentFilter]
     fields = [

@@ -119,3 +119,14 @@ class TenantAdmin(BoundedListAdmin):
         for obj in queryset:
             record_audit(request, obj, "deleted", changes=audit.field_changes(obj, None))
         return entries
+
+
+class ReadOnlyTenantAdmin(TenantAdmin):
+    """A TenantAdmin for rows that workers write (jobs, results, contexts, chunks, messages):
+    viewed and deleted, never added or changed by hand."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
