@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
 from requestdesk.soft_delete_admin import SoftDeleteAdminMixin
-from tenants.admin.base import TenantAdmin, is_superadmin
+from tenants.admin.base import TenantAdmin, staff_company_id
 
 from ..models import Component, Pipeline, Template
 from ..services import components as registry
@@ -132,7 +132,7 @@ class _CompanyFormMixin:
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
-        form.company = None if is_superadmin(request) else request.user.company_id
+        form.company = staff_company_id(request)
         return form
 
 

@@ -11,7 +11,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from requestdesk.soft_delete_admin import SoftDeleteAdminMixin
-from tenants.admin.base import TenantAdmin, is_superadmin, relative_time
+from tenants.admin.base import TenantAdmin, is_superadmin, relative_time, staff_company_id
 
 from ..models import Preset, Project, Target
 from ..selectors import analytics
@@ -94,7 +94,7 @@ class ProjectAdmin(SoftDeleteAdminMixin, TenantAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
-        form.staff_company_id = None if is_superadmin(request) else request.user.company_id
+        form.staff_company_id = staff_company_id(request)
         return form
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):

@@ -15,6 +15,12 @@ def is_superadmin(request) -> bool:
     return getattr(request.user, "is_superadmin", False)  # an anonymous user has no role
 
 
+def staff_company_id(request):
+    """The id of the company the signed-in staff member works in; None for a superadmin, who
+    works across companies."""
+    return None if is_superadmin(request) else request.user.company_id
+
+
 def relative_time(value, *, empty: str = "–") -> str:
     """A moment as staff read it: "in 4 minutes (Nov. 29, 2026, 7:50 p.m.)", "2 hours ago (…)"."""
     if value is None:
@@ -28,7 +34,7 @@ def relative_time(value, *, empty: str = "–") -> str:
 
 def record_audit(request, obj, action, *, changes=None):
     """One admin audit entry for `action` on `obj`; none when its company cannot be told."""
-    company = audit.company_of(obj) or (None if is_superadmin(request) else request.user.company_id)
+    company = audit.company_of(obj) or staff_company_id(request)
     if company is None:
         return None
     return audit.record(
