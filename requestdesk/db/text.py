@@ -17,13 +17,18 @@ The app builds the query for the strategy it is given; the `$text` parts are her
 
 from __future__ import annotations
 
-from django.db import connections, router
+from typing import Any, ClassVar, Protocol
+
+from django.db import models, router
+
+from .base import connection_for
+from .documents import Document
 
 TEXT_INDEX, POSTINGS_ON_SERVER, POSTINGS_IN_WINDOWS = "text_index", "postings_on_server", "postings_in_windows"
 
 
-def strategy(model) -> str:
-    capabilities = connections[router.db_for_read(model)].capabilities
+def strategy(model: type[models.Model]) -> str:
+    capabilities = connection_for(router.db_for_read(model)).capabilities
     if capabilities.text_index and getattr(model, "TEXT_INDEX", None):
         return TEXT_INDEX
     if capabilities.ordered_index_sort and capabilities.cheap_counts:
@@ -31,20 +36,28 @@ def strategy(model) -> str:
     return POSTINGS_IN_WINDOWS
 
 
-def index_keys(model) -> list[tuple]:
+class TextIndexed(Protocol):
+    """A model searched by words: `TEXT_INDEX = {"name": …, "weights": {path: weight}}`."""
+
+    TEXT_INDEX: ClassVar[dict[str, Any]]
+
+
+def index_keys(model: type[TextIndexed]) -> list[tuple[str, str]]:
     """The text index's keys, for the migration that builds it."""
     return [(path, "text") for path in model.TEXT_INDEX["weights"]]
 
 
-def match(query: str) -> dict:
+def match(query: str) -> Document:
     """The condition of a `$text` search for any of the words of `query`."""
     return {"$text": {"$search": query}}
 
 
-def ranked(filters: dict, query: str, *, then: list[tuple], skip: int = 0, limit: int | None = None) -> list[dict]:
+def ranked(
+    filters: Document, query: str, *, then: list[tuple[str, int]], skip: int = 0, limit: int | None = None
+) -> list[Document]:
     """Matches of `query` within `filters`, best `textScore` first, then `then` (field,
     direction) pairs; each row carries its `score`."""
-    stages = [
+    stages: list[Document] = [
         {"$match": {**filters, **match(query)}},
         {"$project": {"score": {"$meta": "textScore"}, **{field: 1 for field, _ in then}}},
         {"$sort": {"score": -1, **dict(then)}},
