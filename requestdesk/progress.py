@@ -4,8 +4,11 @@ from collections.abc import Callable
 
 from django.core.management.base import OutputWrapper
 
+# A progress callback: (name, done, total).
+Progress = Callable[[str, int, int], None]
 
-def progress_printer(stream: OutputWrapper) -> Callable[[str, int, int], None]:
+
+def progress_printer(stream: OutputWrapper) -> Progress:
     """A progress callback drawing `name [#####-----] done/total` on a Django OutputWrapper:
     redrawn in place on a terminal, one line per collection otherwise."""
     interactive = getattr(stream, "isatty", lambda: False)()
