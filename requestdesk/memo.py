@@ -63,7 +63,7 @@ class Memo(Generic[V]):
                     self._entries.clear()
             self._entries[key] = (time.monotonic() + seconds, ids, value)
 
-    def fetch(self, key: Hashable, load: Callable[[], V | None]) -> V | None:
+    def fetch(self, key: Hashable, load: Callable[[], V]) -> V:
         """The cached value, or `load()` (stored unless None)."""
         value = self.get(key)
         if value is None:

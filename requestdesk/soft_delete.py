@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from django.apps import apps
 from django.conf import settings
@@ -54,9 +54,10 @@ class SoftDeleteQuerySet(TenantQuerySet):
 
 
 _AliveManagerBase = models.Manager.from_queryset(SoftDeleteQuerySet)
+M = TypeVar("M", bound="SoftDeletable")
 
 
-class AliveManager(_AliveManagerBase["SoftDeletable"]):
+class AliveManager(_AliveManagerBase[M]):
     """Live rows only: the default manager of every soft-deletable model."""
 
     def get_queryset(self) -> SoftDeleteQuerySet:
