@@ -9,10 +9,15 @@ are paginated the plain way.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
+
 from django.contrib import admin
 from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
+from django.db.models.fields.related import ForeignKey
+from django.http import HttpRequest
 from django.utils.functional import cached_property
 
 from requestdesk.db import pages
@@ -20,66 +25,95 @@ from requestdesk.db import pages
 PAGE_PARAM = "p"  # django.contrib.admin.views.main.PAGE_VAR
 
 
-class WindowPaginator(Paginator):
-    def __init__(self, object_list, per_page, *, number: int = 1, related=(), **kwargs):
+# A many-to-one field of a changelist (ForeignKey), loaded per page.
+Related = Sequence["ForeignKey[Any, Any]"]
+
+if TYPE_CHECKING:  # generic to the type checker only (Django's classes take no parameters)
+    PaginatorBase = Paginator[Model]
+    ModelAdminBase = admin.ModelAdmin[Model]
+else:
+    PaginatorBase, ModelAdminBase = Paginator, admin.ModelAdmin
+
+
+class WindowPaginator(PaginatorBase):
+    def __init__(
+        self,
+        object_list: QuerySet[Model] | Sequence[Model],
+        per_page: int,
+        *,
+        number: int = 1,
+        related: Related = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(object_list, per_page, **kwargs)
         self.number, self.related = max(number, 1), related
         self.windowed = isinstance(object_list, QuerySet) and pages.date_ordering(object_list) is not None
         self.count_exact = True
 
     @cached_property
-    def _numbered(self):
+    def _numbered(self) -> pages.Numbered[Model]:
+        queryset = cast("QuerySet[Model]", self.object_list)  # windowed: a date-ordered queryset
         return pages.numbered(
-            self.object_list, number=self.number, size=self.per_page, key=("admin", str(self.object_list.query.where))
+            queryset, number=self.number, size=self.per_page, key=("admin", str(queryset.query.where))
         )
 
     @cached_property
-    def count(self):
+    def count(self) -> int:
         if not self.windowed:
             return super().count
         self.count_exact = self._numbered.count_exact
         return self._numbered.count
 
-    def page(self, number):
+    def page(self, number: int | str) -> Page[Model]:
         if not self.windowed or int(number) != self.number:
             page = super().page(number)
-            page.object_list = list(page.object_list)
+            rows = list(page.object_list)
+            page.object_list = rows
         else:
-            page = Page(self._numbered.rows, self.validate_number(number), self)
-        attach_related(page.object_list, self.related)
+            rows = self._numbered.rows
+            page = Page(rows, self.validate_number(number), self)
+        attach_related(rows, self.related)
         return page
 
 
-def attach_related(rows: list, fields) -> None:
+def attach_related(rows: Sequence[Model], fields: Related) -> None:
     """Load the objects of each foreign key in `fields` for `rows` with one query per field
     (by id), instead of a query per row or a join (select_related: the backend puts its
     $lookup before the $match, so the embedded server joins every document first)."""
     for field in fields:
         ids = {getattr(row, field.attname) for row in rows} - {None}
-        found = field.related_model._base_manager.in_bulk(list(ids)) if ids else {}
+        related = cast("type[Model]", field.related_model)  # a model class once the apps are loaded
+        found = related._base_manager.in_bulk(list(ids)) if ids else {}
         for row in rows:
             field.set_cached_value(row, found.get(getattr(row, field.attname)))
 
 
-class BoundedListAdmin(admin.ModelAdmin):
+class BoundedListAdmin(ModelAdminBase):
     """Changelists paged by WindowPaginator, without a second count of the unfiltered list;
     the foreign keys shown in the list are loaded per page (attach_related), not joined."""
 
     show_full_result_count = False
     list_select_related = ()
 
-    def related_in_list(self, request) -> list:
-        fields = []
+    def related_in_list(self, request: HttpRequest) -> list[ForeignKey[Any, Any]]:
+        fields: list[ForeignKey[Any, Any]] = []
         for name in self.get_list_display(request):
             try:
                 field = self.model._meta.get_field(name) if isinstance(name, str) else None
             except FieldDoesNotExist:
                 continue
             if field is not None and field.many_to_one:
-                fields.append(field)
+                fields.append(cast("ForeignKey[Any, Any]", field))  # many_to_one
         return fields
 
-    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+    def get_paginator(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Model],
+        per_page: int,
+        orphans: int = 0,
+        allow_empty_first_page: bool = True,
+    ) -> WindowPaginator:
         try:
             number = int(request.GET.get(PAGE_PARAM, 1))
         except ValueError:
@@ -94,7 +128,7 @@ class BoundedListAdmin(admin.ModelAdmin):
         )
 
 
-def recent_values_filter(field_name: str, *, rows: int = 500, title: str | None = None):
+def recent_values_filter(field_name: str, *, rows: int = 500, title: str | None = None) -> type[admin.SimpleListFilter]:
     """A changelist filter on a free-text field (an event type, a sync type) offering the values
     of the newest `rows` rows the user may see, read by the walk. Django's own filter for such a
     field lists the distinct values of every row of the collection."""
@@ -102,7 +136,7 @@ def recent_values_filter(field_name: str, *, rows: int = 500, title: str | None 
     class RecentValuesFilter(admin.SimpleListFilter):
         parameter_name = field_name
 
-        def lookups(self, request, model_admin):
+        def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[Any, str]]:
             queryset = model_admin.get_queryset(request)
             ordering = pages.date_ordering(queryset)
             if ordering is None:
@@ -117,7 +151,7 @@ def recent_values_filter(field_name: str, *, rows: int = 500, title: str | None 
                 values.add(self.value())  # the chosen one stays listed, however old
             return [(value, value) for value in sorted(values)]
 
-        def queryset(self, request, queryset):
+        def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
             return queryset.filter(**{field_name: self.value()}) if self.value() else queryset
 
     RecentValuesFilter.title = title or field_name.replace("_", " ")

@@ -12,11 +12,20 @@ Django's own, with the changes staff asked for:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, cast
+
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, URLResolver
 
 from . import dashboard
+
+if TYPE_CHECKING:
+    from tenants.models import User
 
 NO_ADMIN_ACCESS = (
     "The password is right, but your role (%(role)s) has no access to the admin: use the API "
@@ -29,10 +38,13 @@ class StaffLoginForm(AdminAuthenticationForm):
 
     error_messages = {**AdminAuthenticationForm.error_messages, "no_admin_access": NO_ADMIN_ACCESS}
 
-    def confirm_login_allowed(self, user):
-        if user.is_active and not user.is_staff:
+    def confirm_login_allowed(self, user: AbstractBaseUser) -> None:
+        account = cast("User", user)  # AUTH_USER_MODEL
+        if account.is_active and not account.is_staff:
             raise ValidationError(
-                self.error_messages["no_admin_access"], code="no_admin_access", params={"role": user.get_role_display()}
+                self.error_messages["no_admin_access"],
+                code="no_admin_access",
+                params={"role": account.get_role_display()},
             )
         super().confirm_login_allowed(user)
 
@@ -48,17 +60,18 @@ class AdminSite(admin.AdminSite):
     # whose many columns then scrolled sideways; the index and the breadcrumbs lead to the models.
     enable_nav_sidebar = False
 
-    def login(self, request, extra_context=None):
+    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         """Django's login page, with a "Sign in with …" link per configured provider (tenants.services.oauth)."""
         from tenants.services.oauth import configured
 
         return super().login(request, {"oauth_providers": configured(), **(extra_context or {})})
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLResolver | URLPattern]:
         from tenants.admin.oauth import urlpatterns
 
-        return urlpatterns() + super().get_urls()
+        patterns: list[URLResolver | URLPattern] = urlpatterns()
+        return patterns + super().get_urls()
 
-    def index(self, request, extra_context=None):
+    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
         board = dashboard.for_request(request)
         return super().index(request, {"dashboard": board, **(extra_context or {})})

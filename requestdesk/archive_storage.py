@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from django.core.files import File
-from django.core.files.storage import storages
+from django.core.files.storage import Storage, storages
 
 ALIAS = "archives"
 
 
-def storage():
+def storage() -> Storage:
     return storages[ALIAS]
 
 
@@ -48,7 +49,7 @@ def upload(path: Path, name: str) -> str:
 
 
 @contextmanager
-def downloaded(name: str):
+def downloaded(name: str) -> Iterator[Path]:
     """The stored object `name` as a local temporary file (removed on exit)."""
     with tempfile.TemporaryDirectory(prefix="archive-") as directory:
         local = Path(directory) / Path(name).name
@@ -80,6 +81,6 @@ def describe(name: str) -> str:
     backend = storage()
     bucket = getattr(backend, "bucket_name", None)
     if bucket:
-        prefix = backend.location.strip("/")
+        prefix = str(getattr(backend, "location", "")).strip("/")
         return f"s3://{bucket}/{prefix + '/' if prefix else ''}{name}"
     return backend.path(name)

@@ -29,17 +29,25 @@ import tarfile
 import tempfile
 import time
 import zlib
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import IO, Any, cast
 
 from bson import json_util
 from bson.codec_options import CodecOptions
 from bson.raw_bson import RawBSONDocument
+from pymongo.collection import Collection
+from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
 from . import archive_storage
+from .db.documents import Document
+from .progress import Progress
+
+JSON = dict[str, Any]  # a manifest, or one collection's entry in it
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -60,7 +68,7 @@ class BackupError(Exception):
 @dataclass
 class Result:
     path: Path
-    collections: dict  # name -> document count
+    collections: dict[str, int]  # name -> document count
 
     @property
     def documents(self) -> int:
@@ -74,13 +82,15 @@ def _no_progress(name: str, done: int, total: int) -> None:
 # --- Backup ------------------------------------------------------------------------------
 
 
-def create_backup(*, db, output_dir: Path, progress=_no_progress, now: datetime | None = None) -> Result:
+def create_backup(
+    *, db: Database[Document], output_dir: Path, progress: Progress = _no_progress, now: datetime | None = None
+) -> Result:
     """Dump every collection of `db` into output_dir/requestdesk-<UTC stamp>.tar.gz, atomically."""
     now = now or datetime.now(UTC)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     target = _free_name(output_dir, now)
-    entries = []
+    entries: list[JSON] = []
     with tempfile.TemporaryDirectory(prefix=".backup-", dir=output_dir) as staging:
         for info in db.list_collections():
             name = info["name"]
@@ -116,7 +126,7 @@ def _free_name(output_dir: Path, now: datetime) -> Path:
     return path
 
 
-def _dump_collection(collection, staging: Path, options: dict, progress) -> dict:
+def _dump_collection(collection: Collection[Document], staging: Path, options: JSON, progress: Progress) -> JSON:
     member = f"collections/{collection.name}.bson"
     path = staging / member
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -172,7 +182,7 @@ def _archive_time(path: Path, stamp: str) -> datetime:
     return _stamp_time(stamp, lambda: datetime.fromtimestamp(path.stat().st_mtime, UTC))
 
 
-def _stamp_time(stamp: str, otherwise) -> datetime:
+def _stamp_time(stamp: str, otherwise: Callable[[], datetime]) -> datetime:
     """The time of an archive's name stamp, else `otherwise()` (its modification time)."""
     try:
         return datetime.strptime(stamp[:15], STAMP_FORMAT).replace(tzinfo=UTC)
@@ -184,7 +194,9 @@ def _stamp_time(stamp: str, otherwise) -> datetime:
 # --- Backups in the archive storage -------------------------------------------------------
 
 
-def store_backup(*, db, progress=_no_progress, now: datetime | None = None) -> tuple[Result, str]:
+def store_backup(
+    *, db: Database[Document], progress: Progress = _no_progress, now: datetime | None = None
+) -> tuple[Result, str]:
     """create_backup into a scratch directory, then into the archive storage: (the result,
     the stored name). Raises when storing fails (the scratch copy goes either way)."""
     with tempfile.TemporaryDirectory(prefix="backup-") as scratch:
@@ -200,13 +212,16 @@ def stored_backups() -> list[str]:
 def prune_stored_backups(*, retention_days: float, keep: str, now: datetime | None = None) -> list[str]:
     """Delete the stored backups older than retention_days (by their name's stamp), never `keep`."""
     cutoff = (now or datetime.now(UTC)) - timedelta(days=retention_days)
-    pruned = []
+    pruned: list[str] = []
     for name in stored_backups():
-        stamp = ARCHIVE_RE.match(Path(name).name).group(1)
-        if (
-            name != keep
-            and _stamp_time(stamp, lambda name=name: archive_storage.storage().get_modified_time(name)) < cutoff
-        ):
+        match = ARCHIVE_RE.match(Path(name).name)
+        assert match is not None  # stored_backups lists matching names only
+        stamp = match.group(1)
+
+        def modified(name: str = name) -> datetime:
+            return archive_storage.storage().get_modified_time(name)
+
+        if name != keep and _stamp_time(stamp, modified) < cutoff:
             archive_storage.delete(name)
             pruned.append(name)
     return pruned
@@ -230,7 +245,7 @@ def stored_backup(name: str | None) -> str:
 
 
 @contextmanager
-def _open_archive(path: Path):
+def _open_archive(path: Path) -> Iterator[tarfile.TarFile]:
     """The archive as a tar read front to back; any gzip/tar/IO failure becomes one BackupError line."""
     if not Path(path).is_file():
         raise BackupError(f"archive not found: {path}")
@@ -243,7 +258,14 @@ def _open_archive(path: Path):
         raise BackupError(f"archive is unreadable (truncated or corrupt): {exc}") from None
 
 
-def _raw_documents(stream, name: str):
+def _member(tar: tarfile.TarFile, member: tarfile.TarInfo) -> IO[bytes]:
+    """The contents of a file member."""
+    stream = tar.extractfile(member)
+    assert stream is not None, f"{member.name} is not a file"
+    return stream
+
+
+def _raw_documents(stream: IO[bytes], name: str) -> Iterator[bytes]:
     """Yield the raw bytes of each document of a length-prefixed BSON stream."""
     while header := stream.read(4):
         size = struct.unpack("<i", header)[0] if len(header) == 4 else 0
@@ -253,12 +275,12 @@ def _raw_documents(stream, name: str):
         yield header + body
 
 
-def _read_manifest(tar: tarfile.TarFile) -> dict:
+def _read_manifest(tar: tarfile.TarFile) -> JSON:
     member = tar.next()
     if member is None or member.name != MANIFEST:
         raise BackupError(f"bad manifest: archive does not start with {MANIFEST}")
     try:
-        manifest = json_util.loads(tar.extractfile(member).read())
+        manifest = json_util.loads(_member(tar, member).read())
     except ValueError as exc:
         raise BackupError(f"bad manifest: not JSON ({exc})") from None
     if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
@@ -269,31 +291,32 @@ def _read_manifest(tar: tarfile.TarFile) -> dict:
         raise BackupError("bad manifest: malformed collection list")
     if len({e["file"] for e in entries}) != len(entries):
         raise BackupError("bad manifest: a collection is listed twice")
-    return manifest
+    checked: JSON = manifest
+    return checked
 
 
-def _well_formed(entry) -> bool:
+def _well_formed(entry: object) -> bool:
     return isinstance(entry, dict) and all(isinstance(entry.get(key), kind) for key, kind in ENTRY_FIELDS.items())
 
 
-def _data_members(tar: tarfile.TarFile):
+def _data_members(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
     """Members after the manifest (iterating a tar also yields the members already read)."""
     return (member for member in tar if member.name != MANIFEST)
 
 
-def verify_archive(*, path: Path) -> dict:
+def verify_archive(*, path: Path) -> JSON:
     """Check every collection file against the manifest; return the manifest. Reads only."""
     with _open_archive(path) as tar:
         manifest = _read_manifest(tar)
         expected = {e["file"]: e for e in manifest["collections"]}
-        seen = set()
+        seen: set[str] = set()
         for member in _data_members(tar):
             entry = expected.get(member.name)
             if entry is None or member.name in seen:
                 raise BackupError(f"archive is corrupt: unexpected member {member.name}")
             seen.add(member.name)
             digest, count = hashlib.sha256(), 0
-            for raw in _raw_documents(tar.extractfile(member), entry["name"]):
+            for raw in _raw_documents(_member(tar, member), entry["name"]):
                 digest.update(raw)
                 count += 1
             if digest.hexdigest() != entry["sha256"]:
@@ -305,6 +328,7 @@ def verify_archive(*, path: Path) -> dict:
         missing = sorted(expected[f]["name"] for f in set(expected) - seen)
         if missing:
             raise BackupError(f"archive is corrupt: missing data for {', '.join(missing)}")
+        assert tar.fileobj is not None  # opened from a file
         while tar.fileobj.read(1 << 20):  # to the end: gzip checks its CRC and length there
             pass
     return manifest
@@ -313,7 +337,9 @@ def verify_archive(*, path: Path) -> dict:
 # --- Restore -----------------------------------------------------------------------------
 
 
-def restore_backup(*, db, path: Path, drop: bool = False, progress=_no_progress) -> Result:
+def restore_backup(
+    *, db: Database[Document], path: Path, drop: bool = False, progress: Progress = _no_progress
+) -> Result:
     """Verify the archive, then load it into `db`: dropping each collection first with drop=True,
     else refusing when one of the archive's collections already holds documents."""
     manifest = verify_archive(path=path)
@@ -325,20 +351,22 @@ def restore_backup(*, db, path: Path, drop: bool = False, progress=_no_progress)
     try:
         with _open_archive(path) as tar:
             for member in _data_members(tar):
-                _load_collection(db, entries[member.name], tar.extractfile(member), drop, progress)
+                _load_collection(db, entries[member.name], _member(tar, member), drop, progress)
     except PyMongoError as exc:
         raise BackupError(f"restore failed, the database is partly restored: {exc}") from None
     return Result(Path(path), {e["name"]: e["count"] for e in entries.values()})
 
 
-def _load_collection(db, entry: dict, stream, drop: bool, progress) -> None:
+def _load_collection(db: Database[Document], entry: JSON, stream: IO[bytes], drop: bool, progress: Progress) -> None:
     name, total = entry["name"], entry["count"]
     if drop:
         db.drop_collection(name)
     if name not in db.list_collection_names():
         db.create_collection(name, **entry["options"])
-    collection = db.get_collection(name, codec_options=RAW)
-    batch, done = [], 0
+    # RAW: documents come as RawBSONDocument (pymongo's types do not follow codec options).
+    collection = cast("Collection[RawBSONDocument]", db.get_collection(name, codec_options=RAW))
+    batch: list[RawBSONDocument] = []
+    done = 0
     for raw in _raw_documents(stream, name):
         batch.append(RawBSONDocument(raw))
         if len(batch) == BATCH_SIZE:
@@ -356,7 +384,7 @@ def _load_collection(db, entry: dict, stream, drop: bool, progress) -> None:
         collection.create_index(keys, name=index["name"], **index["options"])
 
 
-def _insert(collection, batch: list) -> int:
+def _insert(collection: Collection[RawBSONDocument], batch: list[RawBSONDocument]) -> int:
     if batch:
         collection.insert_many(batch, ordered=False)
     return len(batch)

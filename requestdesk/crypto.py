@@ -25,10 +25,13 @@ import base64
 import hashlib
 import json
 import re
+from typing import TYPE_CHECKING, Any, cast
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.expressions import Expression
 from django.db.models.query_utils import DeferredAttribute
 
 DEV_KEY_LABEL = b"requestdesk field encryption (development key):"
@@ -78,7 +81,7 @@ def decrypt(token: str) -> str:
         ) from None
 
 
-def is_encrypted(value) -> bool:
+def is_encrypted(value: object) -> bool:
     """Whether `value` is ciphertext the configured key opens (what a data migration asks
     before encrypting a column that may already be encrypted)."""
     if not isinstance(value, str) or not value:
@@ -101,7 +104,7 @@ def hint(secret: str) -> str:
     return f"{prefix[0] if prefix else ''}…{secret[-4:]}"
 
 
-def set_secret(obj, field: str, secret: str | None) -> None:
+def set_secret(obj: models.Model, field: str, secret: str | None) -> None:
     """Store `secret` encrypted in `<field>_secret` and its hint in `<field>_hint` (the
     caller saves). None leaves them alone; "" clears them."""
     if secret is None:
@@ -110,8 +113,9 @@ def set_secret(obj, field: str, secret: str | None) -> None:
     setattr(obj, f"{field}_hint", hint(secret))
 
 
-def get_secret(obj, field: str) -> str:
-    return decrypt(getattr(obj, f"{field}_secret"))
+def get_secret(obj: models.Model, field: str) -> str:
+    token: str = getattr(obj, f"{field}_secret")
+    return decrypt(token)
 
 
 # --- Encrypted model fields ------------------------------------------------------------
@@ -120,16 +124,16 @@ def get_secret(obj, field: str) -> str:
 class Sealed:
     """A stored value still encrypted: what a loaded row holds until the attribute is read."""
 
-    def __init__(self, token: str):
+    def __init__(self, token: str) -> None:
         self.token = token
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, Sealed) and other.token == self.token
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash(self.token)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<encrypted>"
 
 
@@ -137,49 +141,58 @@ class _DecryptedOnRead(DeferredAttribute):
     """A data descriptor (it has __set__), so that reads pass through it even though the
     value lives in the instance's __dict__."""
 
-    def __set__(self, instance, value):
+    def __set__(self, instance: models.Model, value: object) -> None:
         instance.__dict__[self.field.attname] = value
 
-    def __get__(self, instance, cls=None):
+    def __get__(self, instance: models.Model | None, cls: type[models.Model] | None = None) -> Any:
         value = super().__get__(instance, cls)
         if instance is not None and isinstance(value, Sealed):
-            value = instance.__dict__[self.field.attname] = self.field.load(decrypt(value.token))
+            field = cast(EncryptedTextField, self.field)
+            value = instance.__dict__[self.field.attname] = field.load(decrypt(value.token))
         return value
 
 
-class EncryptedTextField(models.TextField):
+if TYPE_CHECKING:
+    # Set and read as text (EncryptedTextField) or a JSON value (EncryptedJSONField); a loaded
+    # row holds a Sealed token until read. Django's field classes take no type parameters at run time.
+    TextFieldBase = models.TextField[Any, Any]
+else:
+    TextFieldBase = models.TextField
+
+
+class EncryptedTextField(TextFieldBase):
     """A string stored encrypted; "" is stored as "" (nothing to hide). Not filterable:
     each encryption has a fresh IV."""
 
     descriptor_class = _DecryptedOnRead
 
-    def empty(self):
+    def empty(self) -> Any:
         return ""
 
-    def dump(self, value) -> str:
+    def dump(self, value: Any) -> str:
         return str(value)
 
-    def load(self, text: str):
+    def load(self, text: str) -> Any:
         return text
 
-    def from_db_value(self, value, expression, connection):
+    def from_db_value(self, value: str | None, expression: Expression, connection: BaseDatabaseWrapper) -> Any:
         if value is None:
             return None if self.null else self.empty()
         return self.empty() if value == "" else Sealed(value)
 
-    def get_prep_value(self, value):
+    def get_prep_value(self, value: Any) -> str | None:
         if isinstance(value, Sealed):
             return value.token
         if value is None:
             return None if self.null else ""
         return encrypt(self.dump(value)) if value != self.empty() else ""
 
-    def pre_save(self, model_instance, add):
+    def pre_save(self, model_instance: models.Model, add: bool) -> Any:
         """What is saved is what the row holds: an unread secret is written back as it was
         read, without being decrypted."""
         return model_instance.__dict__.get(self.attname)
 
-    def value_from_object(self, obj):
+    def value_from_object(self, obj: models.Model) -> Any:
         """The stored form (ciphertext) for what reads a row generically (audit snapshots,
         serialization, form initial data): a secret is never copied out in the clear."""
         value = obj.__dict__.get(self.attname)
@@ -187,28 +200,28 @@ class EncryptedTextField(models.TextField):
             return value.token
         return value
 
-    def value_to_string(self, obj):
+    def value_to_string(self, obj: models.Model) -> str | None:  # type: ignore[override]  # "" or None stay as they are
         return self.get_prep_value(obj.__dict__.get(self.attname))
 
 
 class EncryptedJSONField(EncryptedTextField):
     """A JSON object stored encrypted (as the ciphertext of its JSON text); {} is stored as ""."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("default", dict)
         kwargs.setdefault("blank", True)
         super().__init__(*args, **kwargs)
 
-    def empty(self):
+    def empty(self) -> Any:
         return {}
 
-    def dump(self, value) -> str:
+    def dump(self, value: Any) -> str:
         return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
-    def load(self, text: str):
+    def load(self, text: str) -> Any:
         return json.loads(text) if text else {}
 
-    def to_python(self, value):
+    def to_python(self, value: Any) -> Any:
         if isinstance(value, str):
             return json.loads(value) if value else {}
         return value

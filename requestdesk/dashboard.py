@@ -19,16 +19,25 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlencode
 
 from django import forms
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
 from .db import pages
 from .memo import Memo
+
+if TYPE_CHECKING:
+    from tenants.models import Company, User
+
+M = TypeVar("M", bound=Model)
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +49,7 @@ TREND_DAYS = 14
 BROKER_TIMEOUT_S = 0.5
 SENTIMENT_CSS = {"positive": "ok", "neutral": "idle", "negative": "bad"}  # other labels: "busy"
 
-_memo = Memo("DASHBOARD_CACHE_SECONDS", max_entries=1_000)
+_memo: Memo[Dashboard] = Memo("DASHBOARD_CACHE_SECONDS", max_entries=1_000)
 
 
 # --- figures -----------------------------------------------------------------------------
@@ -66,7 +75,7 @@ class Figure:
         return f"more than {self.count:,}" if self.capped else f"at least {self.count:,}"
 
 
-def bounded_count(queryset, *, field: str = "created_at", cap: int | None = None) -> tuple[int, bool]:
+def bounded_count(queryset: QuerySet[Any], *, field: str = "created_at", cap: int | None = None) -> tuple[int, bool]:
     """(count, exact) of `queryset`, reading at most `cap` (COUNT_CAP) + 1 rows where counts are not cheap."""
     cap = COUNT_CAP if cap is None else cap
     if pages.cheap_counts(queryset):
@@ -78,15 +87,15 @@ def bounded_count(queryset, *, field: str = "created_at", cap: int | None = None
 
 
 def last_day_rows(
-    queryset, *, fields: tuple, now: datetime, field: str = "created_at", cap: int | None = None
-) -> tuple[list, bool]:
+    queryset: QuerySet[M], *, fields: tuple[str, ...], now: datetime, field: str = "created_at", cap: int | None = None
+) -> tuple[list[M], bool]:
     """The rows of the last day, newest first, at most `cap` (DAY_CAP); and whether that was all of them."""
     cap = DAY_CAP if cap is None else cap
     recent = queryset.filter(**{f"{field}__gte": now - DAY}).only("pk", field, *fields)
     return pages.walk(recent, field=field, limit=cap, key=("dashboard-day", str(recent.query.where)))
 
 
-def tally(rows: list, attribute: str) -> Counter:
+def tally(rows: Iterable[Model], attribute: str) -> Counter[Any]:
     return Counter(getattr(row, attribute) for row in rows)
 
 
@@ -109,15 +118,15 @@ class Chart:
 
     width: int
     height: int
-    bars: tuple
-    ticks: tuple  # (x, text)
+    bars: tuple[Bar, ...]
+    ticks: tuple[tuple[float, str], ...]  # (x, text)
     peak: int
-    legend: tuple  # (css, label)
+    legend: tuple[tuple[str, str], ...]  # (css, label)
     empty: bool
 
 
 def stacked_bars(
-    columns: list[tuple[str, dict]],
+    columns: Sequence[tuple[str, dict[str, int] | Counter[str]]],
     series: tuple[tuple[str, str], ...],
     *,
     width: int = 420,
@@ -127,9 +136,10 @@ def stacked_bars(
     """`columns`: (label, {series name: value}); `series`: (name, css class) bottom up."""
     peak = max([sum(values.get(name, 0) for name, _ in series) for _, values in columns] or [0])
     step = width / max(len(columns), 1)
-    bars, ticks = [], []
+    bars: list[Bar] = []
+    ticks: list[tuple[float, str]] = []
     for index, (label, values) in enumerate(columns):
-        base = height
+        base: float = height
         for name, css in series:
             value = values.get(name, 0)
             if value and peak:
@@ -159,7 +169,7 @@ def stacked_bars(
 class Row:
     """A line of a list on the dashboard: its cells and the page it links to."""
 
-    cells: tuple
+    cells: tuple[object, ...]
     url: str = ""
     css: str = ""
 
@@ -167,33 +177,36 @@ class Row:
 @dataclass(frozen=True)
 class Dashboard:
     company: str  # the company's name, or "" for every company
-    tickets: tuple
-    jobs: tuple
-    pipeline: tuple
+    tickets: tuple[Figure, ...]
+    jobs: tuple[Figure, ...]
+    pipeline: tuple[Figure, ...]
     pipeline_chart: Chart
-    sentiment: tuple
+    sentiment: tuple[Figure, ...]
     sentiment_chart: Chart
-    collections: tuple
+    collections: tuple[Row, ...]
     collection_count: Figure
-    syncs: tuple
-    audit: tuple
-    queue: tuple
-    workers: tuple
+    syncs: tuple[Row, ...]
+    audit: tuple[Row, ...]
+    queue: tuple[Figure, ...]
+    workers: tuple[str, ...]
     computed_at: datetime
 
 
 class Scope:
     """Where the figures come from: one company, or every company (a superadmin's "all")."""
 
-    def __init__(self, company):
+    def __init__(self, company: Company | None) -> None:
         self.company = company
 
-    def rows(self, queryset):
+    def rows(self, queryset: QuerySet[M]) -> QuerySet[M]:
         from tenants.scoping import scope
 
-        return queryset if self.company is None else scope(queryset, self.company)
+        if self.company is None:
+            return queryset
+        scoped: QuerySet[M] = scope(queryset, self.company)
+        return scoped
 
-    def url(self, admin_name: str, pk=None, **params) -> str:
+    def url(self, admin_name: str, pk: object = None, **params: object) -> str:
         if pk is not None:
             return reverse(f"admin:{admin_name}_change", args=[pk])
         if self.company is not None:
@@ -202,7 +215,7 @@ class Scope:
         return reverse(f"admin:{admin_name}_changelist") + (f"?{query}" if query else "")
 
 
-def _tickets(scope: Scope) -> tuple:
+def _tickets(scope: Scope) -> tuple[Figure, ...]:
     from content.models import Ticket, TicketStatus
 
     figures = []
@@ -221,7 +234,15 @@ def _tickets(scope: Scope) -> tuple:
     return tuple(figures)
 
 
-def _by_status(rows, ended, statuses, admin_name: str, scope: Scope, since: datetime, problems=()) -> tuple:
+def _by_status(
+    rows: list[M],
+    ended: bool,
+    statuses: Iterable[tuple[str, object]],
+    admin_name: str,
+    scope: Scope,
+    since: datetime,
+    problems: tuple[str, ...] = (),
+) -> tuple[Figure, ...]:
     counts = tally(rows, "status")
     return tuple(
         Figure(
@@ -235,7 +256,7 @@ def _by_status(rows, ended, statuses, admin_name: str, scope: Scope, since: date
     )
 
 
-def _jobs(scope: Scope, now: datetime) -> tuple:
+def _jobs(scope: Scope, now: datetime) -> tuple[Figure, ...]:
     from scraping.models import ScrapeJob
 
     rows, ended = last_day_rows(scope.rows(ScrapeJob.objects.all()), fields=("status",), now=now)
@@ -244,7 +265,7 @@ def _jobs(scope: Scope, now: datetime) -> tuple:
     )
 
 
-def _pipeline(scope: Scope, now: datetime) -> tuple[tuple, Chart]:
+def _pipeline(scope: Scope, now: datetime) -> tuple[tuple[Figure, ...], Chart]:
     from content.models import Context, ContextStatus
 
     rows, ended = last_day_rows(scope.rows(Context.objects.all()), fields=("status",), now=now)
@@ -252,7 +273,7 @@ def _pipeline(scope: Scope, now: datetime) -> tuple[tuple, Chart]:
         rows, ended, ContextStatus.choices, "content_context", scope, now - DAY, problems=(ContextStatus.FAILED,)
     )
     hours = [(now - timedelta(hours=h)).replace(minute=0, second=0, microsecond=0) for h in range(23, -1, -1)]
-    per_hour = {hour: Counter() for hour in hours}
+    per_hour: dict[datetime, Counter[str]] = {hour: Counter() for hour in hours}
     for row in rows:
         hour = row.created_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
         if hour in per_hour:
@@ -265,14 +286,14 @@ def _pipeline(scope: Scope, now: datetime) -> tuple[tuple, Chart]:
     return figures, chart
 
 
-def _sentiment(scope: Scope, now: datetime) -> tuple[tuple, Chart]:
+def _sentiment(scope: Scope, now: datetime) -> tuple[tuple[Figure, ...], Chart]:
     from scraping.services import rollups
 
     today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
     days = [today - timedelta(days=d) for d in range(TREND_DAYS - 1, -1, -1)]
     months = sorted({rollups.month_of(day) for day in days})
     docs = rollups.everyone(months) if scope.company is None else rollups.company_months(scope.company, months)
-    per_day = {day: Counter() for day in days}
+    per_day: dict[datetime, Counter[str]] = {day: Counter() for day in days}
     for doc in docs:
         for day, cell in rollups.days_of(doc):
             if day in per_day:
@@ -297,7 +318,7 @@ def _sentiment(scope: Scope, now: datetime) -> tuple[tuple, Chart]:
     return figures, chart
 
 
-def _knowledge(scope: Scope) -> tuple[tuple, Figure, tuple]:
+def _knowledge(scope: Scope) -> tuple[tuple[Row, ...], Figure, tuple[Row, ...]]:
     """The collections synced last (from the newest syncs) and the newest syncs themselves."""
     from knowledge.models import KnowledgeCollection, SyncHistory
 
@@ -309,7 +330,7 @@ def _knowledge(scope: Scope) -> tuple[tuple, Figure, tuple]:
     )
     ids = list(dict.fromkeys(s.collection_id for s in syncs if s.collection_id))[:LIST_SIZE]
     found = KnowledgeCollection.objects.in_bulk(ids) if ids else {}
-    last = {}
+    last: dict[Hashable, SyncHistory] = {}
     for sync in syncs:
         last.setdefault(sync.collection_id, sync)
     collections = tuple(
@@ -345,7 +366,7 @@ def _knowledge(scope: Scope) -> tuple[tuple, Figure, tuple]:
     return collections, count, rows
 
 
-def _audit(scope: Scope) -> tuple:
+def _audit(scope: Scope) -> tuple[Row, ...]:
     from tenants.models import AuditLog
 
     entries, _ = pages.walk(
@@ -363,7 +384,7 @@ def _audit(scope: Scope) -> tuple:
     )
 
 
-def queue_state() -> tuple[tuple, tuple]:
+def queue_state() -> tuple[tuple[Figure, ...], tuple[str, ...]]:
     """(figures of the broker's queue depth, the worker processes heartbeating: the live,
     not stale, entries of the worker registry, content.services.workers)."""
     from kombu.exceptions import ChannelError, OperationalError
@@ -376,9 +397,13 @@ def queue_state() -> tuple[tuple, tuple]:
     queue = app.conf.task_default_queue or "celery"
     try:
         with app.connection_for_read() as connection:
-            connection.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT_S)
+            # kombu takes seconds as a float here; its stub says int.
+            connection.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT_S)  # type: ignore[arg-type]
             try:
-                depth = connection.default_channel.queue_declare(queue=queue, passive=True).message_count
+                # The broker's channel (Redis: kombu's virtual channel) declares queues; the stub's
+                # StdChannel does not say so.
+                declared = connection.default_channel.queue_declare(queue=queue, passive=True)  # type: ignore[attr-defined]
+                depth: int = declared.message_count
             except ChannelError:  # never declared, or drained and removed: nothing waits
                 depth = 0
         workers = tuple(sorted(w["worker_id"] for w in registry.live() if w["status"] != registry.STALE))
@@ -388,7 +413,7 @@ def queue_state() -> tuple[tuple, tuple]:
     return (Figure(f"tasks waiting in “{queue}”", depth, css="problem" if depth and not workers else ""),), workers
 
 
-def compute(company) -> Dashboard:
+def compute(company: Company | None) -> Dashboard:
     """Every figure of `company` (None: every company), read now."""
     scope, now = Scope(company), timezone.now()
     pipeline, pipeline_chart = _pipeline(scope, now)
@@ -413,7 +438,7 @@ def compute(company) -> Dashboard:
     )
 
 
-def of_company(company) -> Dashboard:
+def of_company(company: Company | None) -> Dashboard:
     """`compute(company)`, kept DASHBOARD_CACHE_SECONDS."""
     return _memo.fetch(("dashboard", company.pk if company else None), lambda: compute(company))
 
@@ -428,14 +453,17 @@ class CompanyPicker(forms.Form):
 
     company = forms.ChoiceField(required=False, label="Company")
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         from tenants.models import Company
 
         super().__init__(*args, **kwargs)
         choices = Company.objects.order_by("name").values_list("pk", "name")[:PICKER_SIZE]
-        self.fields["company"].choices = [("", "All companies"), *((str(pk), name) for pk, name in choices)]
+        cast(forms.ChoiceField, self.fields["company"]).choices = [
+            ("", "All companies"),
+            *((str(pk), name) for pk, name in choices),
+        ]
 
-    def chosen(self):
+    def chosen(self) -> Company | None:
         from tenants.models import Company
 
         pk = self.cleaned_data.get("company") if self.is_valid() else None
@@ -448,13 +476,13 @@ class View:
     picker: CompanyPicker | None
 
 
-def for_request(request) -> View:
+def for_request(request: HttpRequest) -> View:
     """The dashboard the signed-in staff member may see: their company's; a superadmin's
     choice (every company unless one is picked)."""
     from tenants.admin.base import is_superadmin
 
     if not is_superadmin(request):
-        company = request.user.company
+        company = cast("User", request.user).company  # staff: signed in
         return View(of_company(company) if company is not None else None, None)
     picker = CompanyPicker(request.GET or None)
     return View(of_company(picker.chosen()), picker)

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -28,7 +29,8 @@ class ServiceError(RuntimeError):
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def port_open(host: str, port: int, timeout: float = 0.3) -> bool:
@@ -42,7 +44,9 @@ def port_open(host: str, port: int, timeout: float = 0.3) -> bool:
 def mongo_ping(uri: str, timeout_ms: int = 1000) -> bool:
     import pymongo
 
-    client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms)
+    client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
+        uri, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms
+    )
     try:
         client.admin.command("ping")
         return True
@@ -76,7 +80,7 @@ class Process:
     """A started service: its process, its address and how to stop it."""
 
     name: str
-    popen: subprocess.Popen
+    popen: subprocess.Popen[bytes]
     url: str
 
     def stop(self, timeout: float = 10) -> None:
@@ -89,7 +93,9 @@ class Process:
                 self.popen.wait()
 
 
-def _wait(ready, popen: subprocess.Popen, what: str, log_path: Path | None, timeout: float) -> None:
+def _wait(
+    ready: Callable[[], bool], popen: subprocess.Popen[bytes], what: str, log_path: Path | None, timeout: float
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if popen.poll() is not None:
@@ -113,7 +119,7 @@ def _die_with_parent() -> None:
         pass
 
 
-def _spawn(cmd: list[str], log_path: Path | None, detach: bool) -> subprocess.Popen:
+def _spawn(cmd: list[str], log_path: Path | None, detach: bool) -> subprocess.Popen[bytes]:
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL
     return subprocess.Popen(
         cmd,

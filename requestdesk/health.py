@@ -3,19 +3,25 @@ is down). Anyone may read the statuses; only staff (an admin session) also see t
 versions, latency and errors, which would tell an attacker what to aim at."""
 
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 import pymongo
 import redis
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+if TYPE_CHECKING:
+    from tenants.models import User
+
 HEALTH_TIMEOUT_S = 2
-_mongo_clients: dict = {}
+Details = dict[str, Any]  # a check's figures, as answered
+_mongo_clients: dict[str, pymongo.MongoClient[Details]] = {}
 
 
-def _mongo_client(uri: str) -> pymongo.MongoClient:
+def _mongo_client(uri: str) -> pymongo.MongoClient[Details]:
     client = _mongo_clients.get(uri)
     if client is None:
         timeout_ms = HEALTH_TIMEOUT_S * 1000
@@ -25,7 +31,7 @@ def _mongo_client(uri: str) -> pymongo.MongoClient:
     return client
 
 
-def _timed(check):
+def _timed(check: Callable[[], Details]) -> tuple[bool, Details]:
     start = time.perf_counter()
     try:
         details = check()
@@ -38,14 +44,14 @@ def _timed(check):
     return ok, details
 
 
-def check_mongo():
+def check_mongo() -> Details:
     client = _mongo_client(settings.DATABASES["default"]["HOST"])
     client.admin.command("ping")
     info = client.server_info()
     return {"version": info.get("version"), "embedded": settings.EMBEDDED_MONGO}
 
 
-def check_redis():
+def check_redis() -> Details:
     conn = redis.Redis.from_url(
         settings.REDIS_URL, socket_timeout=HEALTH_TIMEOUT_S, socket_connect_timeout=HEALTH_TIMEOUT_S
     )
@@ -58,20 +64,20 @@ def check_redis():
 
 @never_cache
 @require_GET
-def health(request):
+def health(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
-def _is_staff(request) -> bool:
+def _is_staff(request: HttpRequest) -> bool:
     try:
-        return request.user.is_authenticated and request.user.is_staff
+        return request.user.is_authenticated and cast("User", request.user).is_staff
     except Exception:  # the session's user is read from the database, which may be the one down
         return False
 
 
 @never_cache
 @require_GET
-def health_db(request):
+def health_db(request: HttpRequest) -> JsonResponse:
     mongo_ok, mongo = _timed(check_mongo)
     redis_ok, redis_details = _timed(check_redis)
     ok = mongo_ok and redis_ok

@@ -15,22 +15,29 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
 
 from django.conf import settings
 
+V = TypeVar("V")
 
-class Memo:
-    def __init__(self, setting: str, *, max_entries: int = 10_000):
+
+class Memo(Generic[V]):
+    """Values of type V by key (a Memo holds one kind of value, or `Memo[object]`)."""
+
+    def __init__(self, setting: str, *, max_entries: int = 10_000) -> None:
         self.setting, self.max_entries = setting, max_entries
         self._lock = threading.Lock()
-        self._entries: dict = {}  # key -> (expires (monotonic), ids, value)
+        self._entries: dict[
+            Hashable, tuple[float, frozenset[Hashable], V]
+        ] = {}  # key -> (expires (monotonic), ids, value)
         self.generation = 0
 
     def seconds(self) -> float:
         return float(getattr(settings, self.setting) or 0)
 
-    def get(self, key):
+    def get(self, key: Hashable) -> V | None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
@@ -40,7 +47,7 @@ class Memo:
                 return None
             return entry[2]
 
-    def put(self, key, value, *, generation: int, ids: frozenset = frozenset()) -> None:
+    def put(self, key: Hashable, value: V | None, *, generation: int, ids: frozenset[Hashable] = frozenset()) -> None:
         """Store `value` unless the cache is off or changed since `generation` was read."""
         seconds = self.seconds()
         if value is None or seconds <= 0:
@@ -56,7 +63,7 @@ class Memo:
                     self._entries.clear()
             self._entries[key] = (time.monotonic() + seconds, ids, value)
 
-    def fetch(self, key, load: Callable[[], object]):
+    def fetch(self, key: Hashable, load: Callable[[], V]) -> V:
         """The cached value, or `load()` (stored unless None)."""
         value = self.get(key)
         if value is None:
@@ -65,19 +72,19 @@ class Memo:
             self.put(key, value, generation=generation)
         return value
 
-    def replace(self, key, change: Callable[[object], object]) -> None:
+    def replace(self, key: Hashable, change: Callable[[V], V]) -> None:
         """Swap an entry's value for `change(value)`, keeping its expiry (no-op when absent)."""
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
                 self._entries[key] = (entry[0], entry[1], change(entry[2]))
 
-    def clear(self, **_signal) -> None:
+    def clear(self, **_signal: object) -> None:
         with self._lock:
             self._entries.clear()
             self.generation += 1
 
-    def invalidate(self, *ids) -> None:
+    def invalidate(self, *ids: Hashable) -> None:
         """Drop every entry built from one of these ids."""
         wanted = {pk for pk in ids if pk is not None}
         with self._lock:

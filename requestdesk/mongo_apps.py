@@ -21,7 +21,8 @@ class MongoContentTypesConfig(ContentTypesConfig):
     default_auto_field = OBJECT_ID
 
 
-class MongoAxesConfig(AxesConfig):
+# django-axes ships no types: its AppConfig is Any to mypy.
+class MongoAxesConfig(AxesConfig):  # type: ignore[misc]
     """django-axes (sign-in lockout); its attempts live in the cache, its models are unused."""
 
     default_auto_field = OBJECT_ID

@@ -24,6 +24,7 @@ import functools
 import ipaddress
 import socket
 import ssl
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 import certifi
@@ -108,7 +109,7 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     except (socket.gaierror, UnicodeError) as exc:
         raise UnresolvableHost(f"The host “{host}” could not be resolved.") from exc
     # IPv6 answers may carry a zone ("fe80::1%eth0"): the address is what comes before it.
-    return list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos))
+    return list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos))
 
 
 def check_url(url: str) -> None:
@@ -161,7 +162,14 @@ class PinnedBackend(httpcore.SyncBackend):
     socket opened to a vetted address: the name is looked up exactly once per connection.
     httpcore then starts TLS with the URL's host name (SNI and certificate check)."""
 
-    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
         try:
             addresses = vetted_addresses(host, port)
         except UnsafeURL as exc:
@@ -174,6 +182,7 @@ class PinnedBackend(httpcore.SyncBackend):
                 )
             except httpcore.ConnectError as exc:
                 failure = exc
+        assert failure is not None  # vetted_addresses returns at least one address
         raise failure
 
 
@@ -182,7 +191,7 @@ class PinnedTransport(httpx.HTTPTransport):
     httpx takes no network backend, so the pool it builds is replaced by the same pool
     with ours (its request handling and exception mapping are kept)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)  # httpx's defaults
         super().__init__(verify=_tls(), trust_env=False, limits=limits)
         self._pool = httpcore.ConnectionPool(

@@ -1,11 +1,18 @@
 """Progress bars for management commands on long work."""
 
+from collections.abc import Callable
 
-def progress_printer(stream):
+from django.core.management.base import OutputWrapper
+
+# A progress callback: (name, done, total).
+Progress = Callable[[str, int, int], None]
+
+
+def progress_printer(stream: OutputWrapper) -> Progress:
     """A progress callback drawing `name [#####-----] done/total` on a Django OutputWrapper:
     redrawn in place on a terminal, one line per collection otherwise."""
     interactive = getattr(stream, "isatty", lambda: False)()
-    finished = set()
+    finished: set[str] = set()
 
     def show(name: str, done: int, total: int) -> None:
         last = done >= total

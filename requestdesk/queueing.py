@@ -22,7 +22,7 @@ class QueueUnavailable(RuntimeError):
 
     code = "queue_unavailable"
 
-    def __init__(self, message: str = QUEUE_DOWN, record=None):
+    def __init__(self, message: str = QUEUE_DOWN, record: object = None) -> None:
         super().__init__(message)
         self.record = record
 
@@ -35,7 +35,8 @@ def check_broker(timeout: float = 1.0) -> None:
 
     try:
         with app.connection_for_write() as connection:
-            connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=timeout)
+            # kombu takes seconds as a float here; its stub says int.
+            connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=timeout)  # type: ignore[arg-type]
     except (BrokerError, OSError) as exc:
         logger.warning("broker unavailable: %s", exc)
         raise QueueUnavailable(QUEUE_DOWN) from exc

@@ -8,6 +8,7 @@ MONGODB_URI, REDIS_URL, SECRET_KEY, FIELD_ENCRYPTION_KEY and DEBUG=0.
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -396,7 +397,7 @@ WHITENOISE_AUTOREFRESH = DEBUG  # serve from the finders in development; no coll
 # files under their plain names (requestdesk.staticfiles) instead of failing every page.
 WHITENOISE_USE_FINDERS = DEBUG or not (STATIC_ROOT / "staticfiles.json").exists()
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "requestdesk.staticfiles.StaticFilesStorage"

@@ -22,7 +22,9 @@ pipeline rewrite (requestdesk.db.pipeline.split_by_index) moves `is_deleted` to 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any, TypeVar, cast
 
 from django.apps import apps
 from django.conf import settings
@@ -44,18 +46,22 @@ class RestoreConflict(ValidationError):
 
 
 class SoftDeleteQuerySet(TenantQuerySet):
-    def alive(self):
+    def alive(self) -> SoftDeleteQuerySet:
         return self.filter(is_deleted=False)
 
-    def deleted(self):
+    def deleted(self) -> SoftDeleteQuerySet:
         return self.filter(is_deleted=True)
 
 
-class AliveManager(models.Manager.from_queryset(SoftDeleteQuerySet)):
+_AliveManagerBase = models.Manager.from_queryset(SoftDeleteQuerySet)
+M = TypeVar("M", bound="SoftDeletable")
+
+
+class AliveManager(_AliveManagerBase[M]):
     """Live rows only: the default manager of every soft-deletable model."""
 
-    def get_queryset(self):
-        return super().get_queryset().alive()
+    def get_queryset(self) -> SoftDeleteQuerySet:
+        return cast(SoftDeleteQuerySet, super().get_queryset()).alive()  # from_queryset: its queryset class
 
 
 class SoftDeletable(models.Model):
@@ -71,21 +77,21 @@ class SoftDeletable(models.Model):
         abstract = True
 
 
-def soft_deletable_models() -> list:
+def soft_deletable_models() -> list[type[SoftDeletable]]:
     return [model for model in apps.get_models() if issubclass(model, SoftDeletable)]
 
 
-def _children(model):
+def _children(model: type[SoftDeletable]) -> Iterator[tuple[type[SoftDeletable], str]]:
     for label, field in model.SOFT_DELETE_CHILDREN:
-        yield apps.get_model(label), field
+        yield cast("type[SoftDeletable]", apps.get_model(label)), field  # children are soft-deletable too
 
 
-def _stamp(model, now) -> dict:
+def _stamp(model: type[models.Model], now: datetime) -> dict[str, datetime]:
     """The `updated_at` of models that keep one."""
     return {"updated_at": now} if any(f.name == "updated_at" for f in model._meta.concrete_fields) else {}
 
 
-def _mark(model, pks: list, now) -> None:
+def _mark(model: type[SoftDeletable], pks: list[Any], now: datetime) -> None:
     """Delete the live rows `pks` of `model` and, level by level, their live children."""
     if not pks:
         return
@@ -97,7 +103,7 @@ def _mark(model, pks: list, now) -> None:
         _mark(child, child_pks, now)
 
 
-def _unmark(model, pks: list, deleted_at) -> None:
+def _unmark(model: type[SoftDeletable], pks: list[Any], deleted_at: datetime | None) -> None:
     """Restore the rows `pks` and the children deleted with them (same `deleted_at`)."""
     if not pks:
         return
@@ -112,14 +118,14 @@ def _unmark(model, pks: list, deleted_at) -> None:
         _unmark(child, child_pks, deleted_at)
 
 
-def _live_unique_constraints(model):
+def _live_unique_constraints(model: type[models.Model]) -> list[models.UniqueConstraint]:
     return [c for c in model._meta.constraints if isinstance(c, models.UniqueConstraint) and c.condition == LIVE]
 
 
-def _check_unique(model, pks: list) -> None:
+def _check_unique(model: type[SoftDeletable], pks: list[Any]) -> None:
     """RestoreConflict when a live row holds the unique values of one of `pks`."""
     for constraint in _live_unique_constraints(model):
-        fields = [model._meta.get_field(name).attname for name in constraint.fields]
+        fields = [cast("models.Field[Any, Any]", model._meta.get_field(name)).attname for name in constraint.fields]
         for values in model.all_objects.filter(pk__in=pks).values_list("pk", *fields):
             pk, key = values[0], dict(zip(fields, values[1:], strict=True))
             if model.objects.filter(**key).exclude(pk=pk).exists():
@@ -133,7 +139,7 @@ def _check_unique(model, pks: list) -> None:
                 )
 
 
-def soft_delete(obj) -> None:
+def soft_delete(obj: SoftDeletable) -> None:
     """Hide `obj` and its live children (SOFT_DELETE_CHILDREN), all with one `deleted_at`."""
     model = type(obj)
     if obj.is_deleted:
@@ -143,7 +149,7 @@ def soft_delete(obj) -> None:
     obj.is_deleted, obj.deleted_at = True, now
 
 
-def restore(obj) -> None:
+def restore(obj: SoftDeletable) -> None:
     """Bring `obj` back with the children deleted with it; RestoreConflict when a live row
     took one of its unique values meanwhile."""
     model = type(obj)
@@ -158,7 +164,7 @@ def retention() -> timedelta:
     return timedelta(days=settings.SOFT_DELETE_RETENTION_DAYS)
 
 
-def purge(now=None) -> dict[str, int]:
+def purge(now: datetime | None = None) -> dict[str, int]:
     """Hard-delete the rows deleted more than SOFT_DELETE_RETENTION_DAYS before `now`, with
     what cascades from them (the models' own on_delete). Children deleted with a parent carry
     its `deleted_at`, so they go the same day. {model label: rows removed, cascades included}."""

@@ -6,8 +6,10 @@ with DEBUG=0 by hand instead of answering 500 on a missing manifest."""
 from whitenoise.storage import CompressedManifestStaticFilesStorage
 
 
-class StaticFilesStorage(CompressedManifestStaticFilesStorage):
-    def stored_name(self, name):
+# WhiteNoise ships no types: its storage is Any to mypy.
+class StaticFilesStorage(CompressedManifestStaticFilesStorage):  # type: ignore[misc]
+    def stored_name(self, name: str) -> str:
         if not self.hashed_files:  # no manifest: nothing was collected
             return name
-        return super().stored_name(name)
+        stored: str = super().stored_name(name)
+        return stored

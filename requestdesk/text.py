@@ -114,28 +114,28 @@ class _TextExtractor(HTMLParser):
     """Visible text, a paragraph break at every block element (stdlib parser: it never
     fails on broken markup, and fragments need no document around them)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.skipping = 0
 
-    def handle_starttag(self, tag, attrs):
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in SKIP_TAGS:
             self.skipping += 1
         elif tag in BLOCK_TAGS:
             self.parts.append("\n" if tag == "br" else "\n\n")
 
-    def handle_startendtag(self, tag, attrs):
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in BLOCK_TAGS:
             self.parts.append("\n" if tag == "br" else "\n\n")
 
-    def handle_endtag(self, tag):
+    def handle_endtag(self, tag: str) -> None:
         if tag in SKIP_TAGS:
             self.skipping = max(0, self.skipping - 1)
         elif tag in BLOCK_TAGS:
             self.parts.append("\n\n")
 
-    def handle_data(self, data):
+    def handle_data(self, data: str) -> None:
         if not self.skipping:
             self.parts.append(data)
 

@@ -1,6 +1,7 @@
 """JSON errors for the API: DRF's field messages, plus clear answers for storage failures."""
 
 import logging
+from typing import Any
 
 from django.db import IntegrityError
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, ServerSelectionTimeoutError
@@ -13,7 +14,7 @@ from requestdesk.db.errors import causes
 logger = logging.getLogger(__name__)
 
 
-def exception_handler(exc, context):
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     response = drf_exception_handler(exc, context)
     if response is not None:
         return response

@@ -1,18 +1,24 @@
 """django-filter filters that speak MongoDB (ids are 24-hex ObjectId strings), and the search filter."""
 
+from collections.abc import Iterable
+from typing import Any
+
 from bson import ObjectId
 from django import forms
 from django.db import models
+from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import filters as drf_filters
 from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 
 class ObjectIdFormField(forms.CharField):
     default_error_messages = {"invalid": "“%(value)s” is not a valid id."}
 
-    def to_python(self, value):
+    def to_python(self, value: Any) -> ObjectId | None:  # type: ignore[override]  # an id, not a string
         value = super().to_python(value)
         if value in self.empty_values:
             return None
@@ -47,7 +53,7 @@ class FilterBackend(filters.DjangoFilterBackend):
 class SearchFilter(drf_filters.SearchFilter):
     """DRF's search, with a bad `search=` (a null character) answered as that field's message."""
 
-    def get_search_terms(self, request):
+    def get_search_terms(self, request: Request) -> list[str]:
         try:
             return super().get_search_terms(request)
         except ValidationError as exc:
@@ -58,7 +64,9 @@ class OrderingFilter(drf_filters.OrderingFilter):
     """DRF's ordering, except that a field the list cannot be ordered by is a 400 naming the
     fields it can be ordered by (DRF drops it silently and orders the default way)."""
 
-    def remove_invalid_fields(self, queryset, fields, view, request):
+    def remove_invalid_fields(
+        self, queryset: QuerySet[Any], fields: Iterable[str], view: APIView, request: Request
+    ) -> list[str]:
         fields = [term for term in fields if term]
         valid = [name for name, _label in self.get_valid_fields(queryset, view, {"request": request})]
         unknown = [term for term in fields if term != "?" and term.lstrip("-+") not in valid]

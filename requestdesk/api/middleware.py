@@ -1,6 +1,8 @@
 """The API answers JSON, its 404s included."""
 
-from django.http import JsonResponse
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 API_PREFIX = "/api/"
 
@@ -12,10 +14,10 @@ class JSONNotFoundMiddleware:
     APPEND_SLASH redirect rather than the 404 it replaces, so `/api/v1/users` still
     redirects to `/api/v1/users/`."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if (
             response.status_code == 404

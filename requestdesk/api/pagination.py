@@ -14,7 +14,9 @@ about its own rows on every server).
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bson import ObjectId
 from bson.errors import InvalidId
@@ -27,20 +29,26 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from requestdesk.db import pages
 
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
+
+D = TypeVar("D", bound=int | None)
+
 CURSOR_SALT = "requestdesk.api.cursor"
 PAGE_SIZE_PARAM, MAX_PAGE_SIZE = "page_size", 100
 MAX_PAGE = 2**31  # beyond any list; (page - 1) × page_size must fit the server's 64-bit skip
 NOT_LIST_PARAMS = {"cursor", "page", PAGE_SIZE_PARAM, "format"}
 
 
-def list_key(request, view) -> tuple:
+def list_key(request: Request, view: APIView | None) -> tuple[Hashable, ...]:
     """Names a list for the walk's learnt window width: its path, tenant and filters."""
     company = getattr(getattr(view, "tenant", None), "company", None) if view is not None else None
     params = tuple(sorted((k, v) for k, v in request.query_params.items() if k not in NOT_LIST_PARAMS))
     return request.path, getattr(company, "pk", None), params
 
 
-def page_size(request, default: int) -> int:
+def page_size(request: Request, default: D) -> int | D:
     """The `page_size` asked for (at most MAX_PAGE_SIZE), `default` when none is; anything
     but a positive whole number is a 400 rather than a page of another size."""
     raw = request.query_params.get(PAGE_SIZE_PARAM, "")
@@ -59,40 +67,49 @@ class Pagination(PageNumberPagination):
 
     page_size_query_param = PAGE_SIZE_PARAM
     max_page_size = MAX_PAGE_SIZE
+    # A windowed page's figures (self.page is None then).
+    count: int
+    count_exact: bool
+    number: int
+    has_next: bool
 
-    def get_page_size(self, request):
+    def get_page_size(self, request: Request) -> int | None:
         return page_size(request, self.page_size)
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def paginate_queryset(
+        self, queryset: models.QuerySet[Any], request: Request, view: APIView | None = None
+    ) -> list[Any] | None:
         number = request.query_params.get(self.page_query_param, "")
         if number.isdigit() and (len(number) > 12 or int(number) > MAX_PAGE):
             raise NotFound("Invalid page.")  # past any list's end; the skip would overflow the server's ints
-        own_pages = callable(getattr(queryset, "numbered", None))  # a ranked search pages itself
+        numbered = getattr(queryset, "numbered", None)
+        own_pages = callable(numbered)  # a ranked search pages itself
         if not own_pages and (not isinstance(queryset, models.QuerySet) or pages.date_ordering(queryset) is None):
             self.count_exact = True
             return super().paginate_queryset(queryset, request, view)
         self.request, size = request, self.get_page_size(request)
-        number = request.query_params.get(self.page_query_param) or 1
+        assert size is not None  # PAGE_SIZE is set (settings.REST_FRAMEWORK)
         try:
-            number = _positive_int(number, strict=True)
+            page = _positive_int(request.query_params.get(self.page_query_param) or "1", strict=True)
         except ValueError:
             raise NotFound("Invalid page.")
-        if own_pages:
-            found = queryset.numbered(number=number, size=size)
+        found: pages.Numbered[Any]
+        if callable(numbered):  # own_pages
+            found = numbered(number=page, size=size)
         else:
-            found = pages.numbered(queryset, number=number, size=size, key=list_key(request, view))
-        if number > 1 and not found.rows:
+            found = pages.numbered(queryset, number=page, size=size, key=list_key(request, view))
+        if page > 1 and not found.rows:
             raise NotFound("Invalid page.")
         self.count, self.count_exact, self.number, self.has_next = (
             found.count,
             found.count_exact,
-            number,
+            page,
             found.has_next,
         )
         self.page = None
         return found.rows
 
-    def get_paginated_response(self, data):
+    def get_paginated_response(self, data: Any) -> Response:
         if self.page is not None:  # the plain way
             response = super().get_paginated_response(data)
             response.data["count_exact"] = getattr(self.page.paginator.object_list, "count_exact", True)
@@ -107,24 +124,28 @@ class Pagination(PageNumberPagination):
             }
         )
 
-    def get_next_link(self):
+    def get_next_link(self) -> str | None:
         if self.page is not None:
             return super().get_next_link()
         if not self.has_next:
             return None
-        return replace_query_param(self.request.build_absolute_uri(), self.page_query_param, self.number + 1)
+        return replace_query_param(self._request().build_absolute_uri(), self.page_query_param, self.number + 1)
 
-    def get_previous_link(self):
+    def get_previous_link(self) -> str | None:
         if self.page is not None:
             return super().get_previous_link()
         if self.number <= 1:
             return None
-        url = self.request.build_absolute_uri()
+        url = self._request().build_absolute_uri()
         if self.number == 2:
             return remove_query_param(url, self.page_query_param)
         return replace_query_param(url, self.page_query_param, self.number - 1)
 
-    def get_paginated_response_schema(self, schema):
+    def _request(self) -> Request:
+        assert self.request is not None  # set by paginate_queryset
+        return self.request
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         schema = super().get_paginated_response_schema(schema)
         schema["properties"]["count"]["description"] = (
             "Matching rows; a lower bound when count_exact is false (the embedded database does "
@@ -159,8 +180,13 @@ class CursorPagination(BasePagination):
     cursor_query_param = "cursor"
     page_size = 20
     default_fields = ("created_at",)
+    request: Request
+    next_position: pages.Position | None
+    previous_position: pages.Position | None
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def paginate_queryset(
+        self, queryset: models.QuerySet[Any], request: Request, view: APIView | None = None
+    ) -> list[Any]:
         self.request = request
         fields = tuple(getattr(view, "cursor_fields", None) or self.default_fields)
         ordering = pages.date_ordering(queryset)
@@ -187,22 +213,22 @@ class CursorPagination(BasePagination):
         self.previous_position = pages.position_of(rows[0], field) if rows and more_before else None
         return rows
 
-    def _link(self, position, backwards: bool):
+    def _link(self, position: pages.Position | None, backwards: bool) -> str | None:
         if position is None:
             return None
         url = self.request.build_absolute_uri()
         return replace_query_param(url, self.cursor_query_param, encode_cursor(position, backwards))
 
-    def get_next_link(self):
+    def get_next_link(self) -> str | None:
         return self._link(self.next_position, False)
 
-    def get_previous_link(self):
+    def get_previous_link(self) -> str | None:
         return self._link(self.previous_position, True)
 
-    def get_paginated_response(self, data):
+    def get_paginated_response(self, data: Any) -> Response:
         return Response({"next": self.get_next_link(), "previous": self.get_previous_link(), "results": data})
 
-    def get_paginated_response_schema(self, schema):
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         return {
             "type": "object",
             "required": ["results"],
@@ -223,7 +249,7 @@ class CursorPagination(BasePagination):
             },
         }
 
-    def get_schema_operation_parameters(self, view):
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
         return [
             {
                 "name": self.cursor_query_param,

@@ -11,6 +11,8 @@ serializers' JSON fields alike.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import IO, Any
 
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
@@ -26,10 +28,10 @@ def _string_problem(text: str, what: str) -> str | None:
     return None
 
 
-def bson_problem(value, *, max_depth: int = MAX_DEPTH) -> str | None:
+def bson_problem(value: object, *, max_depth: int = MAX_DEPTH) -> str | None:
     """Why decoded JSON `value` cannot be stored in MongoDB, or None. Walks without
     recursion, so no input is too deep to be checked."""
-    stack = [(value, 0)]
+    stack: list[tuple[object, int]] = [(value, 0)]
     while stack:
         item, depth = stack.pop()
         if isinstance(item, (dict, list)):
@@ -59,7 +61,9 @@ def bson_problem(value, *, max_depth: int = MAX_DEPTH) -> str | None:
 class JSONParser(parsers.JSONParser):
     """DRF's JSON parser; too deep or unstorable JSON is a ParseError (400) with the reason."""
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(
+        self, stream: IO[Any], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> Any:
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:

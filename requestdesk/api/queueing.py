@@ -19,7 +19,7 @@ def accepted_or_503(
     try:
         result = start()
     except QueueUnavailable as exc:
-        body = {"detail": str(exc), "code": exc.code}
+        body: dict[str, object] = {"detail": str(exc), "code": exc.code}
         if record_key and exc.record is not None:
             body[record_key] = serialize(exc.record)
         return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE)

@@ -1,10 +1,12 @@
+from typing import Any
+
 from bson import ObjectId
 from rest_framework import renderers
 from rest_framework.utils.encoders import JSONEncoder as DRFEncoder
 
 
 class JSONEncoder(DRFEncoder):
-    def default(self, obj):
+    def default(self, obj: Any) -> Any:
         if isinstance(obj, ObjectId):
             return str(obj)
         return super().default(obj)

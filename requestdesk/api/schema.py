@@ -6,8 +6,11 @@ thing per operation: a JSON body (multipart only where a file is uploaded), the 
 request requires, and descriptions written for API users.
 """
 
+from __future__ import annotations
+
 import inspect
 import re
+from typing import TYPE_CHECKING, Any
 
 from drf_spectacular import openapi
 from drf_spectacular.extensions import (
@@ -17,10 +20,24 @@ from drf_spectacular.extensions import (
 )
 from drf_spectacular.plumbing import build_basic_type
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import Direction, extend_schema, extend_schema_view
 from rest_framework import serializers
 
+if TYPE_CHECKING:
+    from drf_spectacular.generators import SchemaGenerator
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
+
 JSON = "application/json"
+Object = dict[str, Any]  # a piece of the OpenAPI document
+OBJECT_ID_PATTERN = "^[0-9a-f]{24}$"
+
+
+def object_id_schema() -> Object:
+    """An ObjectId as 24 hex digits."""
+    schema = build_basic_type(OpenApiTypes.STR)
+    assert schema is not None  # a basic type
+    return {**schema, "pattern": OBJECT_ID_PATTERN}
 
 
 class AutoSchema(openapi.AutoSchema):
@@ -33,11 +50,12 @@ class AutoSchema(openapi.AutoSchema):
       inherited from the project's base classes (those are notes for developers).
     """
 
-    def map_parsers(self):
+    def map_parsers(self) -> list[str]:
         media_types = super().map_parsers()
         return [JSON] if JSON in media_types else media_types
 
-    def get_description(self):
+    # drf-spectacular's AutoSchema takes no arguments here; DRF's stub for its base says (path, method).
+    def get_description(self) -> str:  # type: ignore[override]
         view_class = type(self.view)
         handler = view_class.__dict__.get(getattr(self.view, "action", None) or self.method.lower())
         return inspect.cleandoc(getattr(handler, "__doc__", None) or view_class.__dict__.get("__doc__") or "")
@@ -46,17 +64,16 @@ class AutoSchema(openapi.AutoSchema):
 class ObjectIdFieldExtension(OpenApiSerializerFieldExtension):
     target_class = "requestdesk.api.serializers.ObjectIdField"
 
-    def map_serializer_field(self, auto_schema, direction):
-        schema = build_basic_type(OpenApiTypes.STR)
-        schema["pattern"] = "^[0-9a-f]{24}$"
-        return schema
+    def map_serializer_field(self, auto_schema: openapi.AutoSchema, direction: Direction) -> Object:
+        return object_id_schema()
 
 
 class EmbeddedFieldExtension(OpenApiSerializerFieldExtension):
     target_class = "requestdesk.api.serializers.EmbeddedField"
 
-    def map_serializer_field(self, auto_schema, direction):
-        return auto_schema.resolve_serializer(self.target.child, direction).ref
+    def map_serializer_field(self, auto_schema: openapi.AutoSchema, direction: Direction) -> Object:
+        ref: Object = auto_schema.resolve_serializer(self.target.child, direction).ref
+        return ref
 
 
 class UserViewSetSchema(OpenApiViewExtension):
@@ -66,20 +83,21 @@ class UserViewSetSchema(OpenApiViewExtension):
 
     target_class = "tenants.api.views.UserViewSet"
 
-    def view_replacement(self):
+    def view_replacement(self) -> type[APIView]:
         from tenants.api.serializers import UserSerializer
 
         class UserCreateSerializer(UserSerializer):
             password = serializers.CharField(write_only=True, style={"input_type": "password"})
 
-        return extend_schema_view(create=extend_schema(request=UserCreateSerializer))(self.target)
+        view: type[APIView] = extend_schema_view(create=extend_schema(request=UserCreateSerializer))(self.target)
+        return view
 
 
 class ApiKeyAuthScheme(OpenApiAuthenticationExtension):
     target_class = "tenants.api.authentication.ApiKeyAuthentication"
     name = "ApiKey"
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: openapi.AutoSchema) -> Object:
         return {"type": "apiKey", "in": "header", "name": "X-API-Key"}
 
 
@@ -87,7 +105,7 @@ class JWTAuthScheme(OpenApiAuthenticationExtension):
     target_class = "tenants.api.authentication.JWTAuthentication"
     name = "JWT"
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: openapi.AutoSchema) -> Object:
         return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
 
 
@@ -120,7 +138,7 @@ ERROR_CODES = {
 }
 
 
-def _error_codes(operation: dict, method: str) -> list[str]:
+def _error_codes(operation: Object, method: str) -> list[str]:
     params = operation.get("parameters", [])
     in_query = [p["name"] for p in params if p.get("in") == "query"]
     has_body = "requestBody" in operation
@@ -136,11 +154,11 @@ def _error_codes(operation: dict, method: str) -> list[str]:
     return codes
 
 
-def _object_id_path_parameters(operation: dict) -> None:
+def _object_id_path_parameters(operation: Object) -> None:
     """Path ids are ObjectIds; drf-spectacular reads the ObjectIdAutoField as an AutoField (integer)."""
     for param in operation.get("parameters", []):
         if param.get("in") == "path" and param.get("schema", {}).get("type") == "integer":
-            param["schema"] = build_basic_type(OpenApiTypes.STR) | {"pattern": "^[0-9a-f]{24}$"}
+            param["schema"] = object_id_schema()
             param["description"] = re.sub(
                 r"^A unique integer value identifying", "The id (24 hex digits) of", param.get("description", "")
             )
@@ -160,7 +178,7 @@ SSE_EVENT = {
 }
 
 
-def _event_streams(operation: dict) -> None:
+def _event_streams(operation: Object) -> None:
     """A text/event-stream answer is a sequence of events, not the JSON body's schema."""
     for response in operation.get("responses", {}).values():
         content = response.get("content", {})
@@ -168,14 +186,14 @@ def _event_streams(operation: dict) -> None:
             content[EVENT_STREAM] = {"schema": {"$ref": f"#/components/schemas/{SSE}"}}
 
 
-def _anonymous(operation: dict) -> None:
+def _anonymous(operation: Object) -> None:
     """An operation open to anyone (sign-in, refresh) says so with no security requirement:
     `[{}]` ("anonymous is one way") makes generated clients demand credentials for it."""
     if operation.get("security") == [{}]:
         operation["security"] = []
 
 
-def postprocess_schema(result, generator, request, public):
+def postprocess_schema(result: Object, generator: SchemaGenerator, request: Request | None, public: bool) -> Object:
     """drf-spectacular postprocessing hook: ObjectId path ids, event streams, open operations,
     and the error answers every operation can give."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})

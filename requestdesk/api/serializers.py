@@ -6,11 +6,15 @@ their base field, embedded models are nested objects, and related fields only ac
 of objects the request's company may see.
 """
 
+from __future__ import annotations
+
 import functools
+from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
 from django.db import models
+from django.db.models import QuerySet
 from django_mongodb_backend.fields import (
     ArrayField,
     EmbeddedModelArrayField,
@@ -28,15 +32,15 @@ from .parsers import MAX_DEPTH, bson_problem
 class ObjectIdField(serializers.CharField):
     default_error_messages = {"invalid": "“{value}” is not a valid id."}
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.pop("max_length", None)
         kwargs.pop("allow_blank", None)
         super().__init__(**kwargs)
 
-    def to_representation(self, value):
+    def to_representation(self, value: object) -> str:
         return str(value)
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: object) -> ObjectId:  # type: ignore[override]  # an id in, an ObjectId out
         try:
             return ObjectId(str(data))
         except (InvalidId, TypeError):
@@ -48,7 +52,7 @@ class JSONField(serializers.JSONField):
     deep, 64-bit overflow, NUL or unpaired surrogates in keys; see requestdesk.api.parsers):
     form posts bring JSON fields as text that the JSON parser never saw."""
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> Any:
         try:
             value = super().to_internal_value(data)
         except RecursionError:
@@ -59,46 +63,47 @@ class JSONField(serializers.JSONField):
         return value
 
 
-class RelatedField(serializers.PrimaryKeyRelatedField):
+class RelatedField(serializers.PrimaryKeyRelatedField[models.Model]):
     """A foreign key given and shown as an id string, limited to the request's tenant."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("pk_field", ObjectIdField())
         super().__init__(**kwargs)
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[models.Model]:
         from tenants.scoping import scope_for_request
 
         queryset = super().get_queryset()
-        return scope_for_request(queryset, self.context.get("request"))
+        scoped: QuerySet[models.Model] = scope_for_request(queryset, self.context.get("request"))
+        return scoped
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> models.Model:
         if not ObjectId.is_valid(str(data)):
             self.fail("does_not_exist", pk_value=data)
         return super().to_internal_value(data)
 
 
-class EmbeddedField(serializers.Field):
+class EmbeddedField(serializers.Field[models.Model, dict[str, Any], dict[str, Any], Any]):
     """An EmbeddedModelField as a nested object, validated field by field."""
 
-    def __init__(self, model, **kwargs):
+    def __init__(self, model: type[models.Model], **kwargs: Any) -> None:
         for key in ("max_length", "allow_blank", "encoder", "decoder"):
             kwargs.pop(key, None)
         self.model = model
         super().__init__(**kwargs)
         self.child = embedded_serializer(model)()
 
-    def to_representation(self, value):
+    def to_representation(self, value: models.Model) -> dict[str, Any]:
         return self.child.to_representation(value)
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: dict[str, Any]) -> models.Model:
         return self.model(**self.child.run_validation(data))
 
 
 @functools.cache
-def embedded_serializer(model):
+def embedded_serializer(model: type[models.Model]) -> type[serializers.Serializer[Any]]:
     builder = MongoModelSerializer()
-    fields = {}
+    fields: dict[str, serializers.Field[Any, Any, Any, Any]] = {}
     for field in model._meta.concrete_fields:
         if field.primary_key:
             continue
@@ -107,7 +112,7 @@ def embedded_serializer(model):
     return type(f"{model.__name__}Serializer", (serializers.Serializer,), fields)
 
 
-class MongoModelSerializer(serializers.ModelSerializer):
+class MongoModelSerializer(serializers.ModelSerializer[Any]):
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         ObjectIdAutoField: ObjectIdField,
@@ -116,7 +121,7 @@ class MongoModelSerializer(serializers.ModelSerializer):
     }
     serializer_related_field = RelatedField
 
-    def get_extra_kwargs(self):
+    def get_extra_kwargs(self) -> dict[str, Any]:
         """The tenant field is stamped by the view, never taken from input."""
         from tenants.scoping import stamped_field
 
@@ -126,7 +131,9 @@ class MongoModelSerializer(serializers.ModelSerializer):
             extra.setdefault(tenant_field, {})["read_only"] = True
         return extra
 
-    def build_standard_field(self, field_name, model_field):
+    def build_standard_field(
+        self, field_name: str, model_field: models.Field[Any, Any]
+    ) -> tuple[type[serializers.Field[Any, Any, Any, Any]], dict[str, Any]]:
         if isinstance(model_field, EmbeddedModelArrayField):
             child = EmbeddedField(model_field.embedded_model)
             return serializers.ListField, {

@@ -6,28 +6,38 @@ Every limit counts per client address as DRF's `NUM_PROXIES` defines it (`client
 X-Forwarded-For is believed only as far as the configured proxies wrote it, so a client cannot
 make itself a new address per request."""
 
+from __future__ import annotations
+
 import logging
+from typing import TYPE_CHECKING, Any
 
 from axes.handlers.cache import AxesCacheHandler
 from axes.helpers import get_cache
+from django.core.cache.backends.base import BaseCache
+from django.http import HttpRequest
 from redis.exceptions import RedisError
 from rest_framework import throttling
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
 logger = logging.getLogger(__name__)
 
 
-def client_ip(request) -> str:
+def client_ip(request: HttpRequest | Request) -> str:
     """The client's address: REMOTE_ADDR, or with NUM_PROXIES = N the Nth address from the
     right of X-Forwarded-For (the one our own nearest proxy saw). Django and DRF requests alike."""
-    return throttling.BaseThrottle().get_ident(request)
+    # DRF reads only request.META, which a Django request has too.
+    return throttling.BaseThrottle().get_ident(request)  # type: ignore[arg-type]
 
 
 def _skipped(what: str, exc: Exception) -> None:
     logger.warning("%s skipped, cache unavailable: %s", what, exc.__class__.__name__)
 
 
-class FailOpenMixin:
-    def allow_request(self, request, view):
+class FailOpenMixin(throttling.BaseThrottle):
+    def allow_request(self, request: Request, view: APIView) -> bool:
         try:
             return super().allow_request(request, view)
         except RedisError as exc:
@@ -47,33 +57,38 @@ class ScopedRateThrottle(FailOpenMixin, throttling.ScopedRateThrottle):
     pass
 
 
-class FailOpenAxesHandler(AxesCacheHandler):
+# django-axes ships no types: its handler is Any to mypy.
+class FailOpenAxesHandler(AxesCacheHandler):  # type: ignore[misc]
     """django-axes' per-account failure counts in the cache; with the cache down an account
     counts no failures (and none are recorded) instead of every sign-in answering 500.
     The cache is looked up on each use, not kept, so it follows the settings."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         pass  # no cache kept: see `cache`
 
     @property
-    def cache(self):
-        return get_cache()
+    def cache(self) -> BaseCache:
+        cache: BaseCache = get_cache()
+        return cache
 
-    def get_failures(self, request, credentials=None) -> int:
+    def get_failures(self, request: HttpRequest, credentials: dict[str, Any] | None = None) -> int:
         try:
-            return super().get_failures(request, credentials)
+            failures: int = super().get_failures(request, credentials)
+            return failures
         except RedisError as exc:
             _skipped("sign-in lockout", exc)
             return 0
 
-    def user_login_failed(self, sender, credentials, request=None, **kwargs):
+    def user_login_failed(
+        self, sender: object, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
+    ) -> None:
         try:
-            return super().user_login_failed(sender, credentials, request, **kwargs)
+            super().user_login_failed(sender, credentials, request, **kwargs)
         except RedisError as exc:
             _skipped("sign-in lockout", exc)
 
-    def user_logged_in(self, sender, request, user, **kwargs):
+    def user_logged_in(self, sender: object, request: HttpRequest, user: object, **kwargs: Any) -> None:
         try:
-            return super().user_logged_in(sender, request, user, **kwargs)
+            super().user_logged_in(sender, request, user, **kwargs)
         except RedisError as exc:
             _skipped("sign-in lockout", exc)

@@ -1,16 +1,23 @@
 """ENGINE "requestdesk.db": django-mongodb-backend whose collections rewrite aggregate
 pipelines, and whose `capabilities` say what the server can do (requestdesk.db.features)."""
 
-from django_mongodb_backend.base import DatabaseWrapper as MongoDatabaseWrapper
+from typing import Any, cast
 
+from django.db import connections
+from django_mongodb_backend.base import DatabaseWrapper as MongoDatabaseWrapper
+from pymongo.collection import Collection
+
+from .documents import Document
 from .features import Capabilities
 from .pipeline import rewrite
 
 MAX_ONE_BATCH = 1000
-_INDEXES: dict[tuple, list[tuple]] = {}  # (server, database, collection) -> key fields of each index
+_INDEXES: dict[
+    tuple[str, str, str], list[tuple[str, ...]]
+] = {}  # (server, database, collection) -> key fields of each index
 
 
-def index_keys(collection) -> list[tuple]:
+def index_keys(collection: Collection[Document]) -> list[tuple[str, ...]]:
     """The key fields of the collection's indexes the planner uses (not partial, not text),
     read once per process; nothing is kept for a collection without indexes yet."""
     where = (repr(collection.database.client.address), collection.database.name, collection.name)
@@ -33,10 +40,10 @@ class RewritingCollection:
 
     __slots__ = ("_collection",)
 
-    def __init__(self, collection):
+    def __init__(self, collection: Collection[Document]) -> None:
         self._collection = collection
 
-    def aggregate(self, pipeline, *args, **kwargs):
+    def aggregate(self, pipeline: list[Document], *args: Any, **kwargs: Any) -> Any:
         pipeline = rewrite(pipeline, index_keys(self._collection))
         limit = pipeline[-1].get("$limit") if pipeline and isinstance(pipeline[-1], dict) else None
         if isinstance(limit, int) and 0 < limit <= MAX_ONE_BATCH and "batchSize" not in kwargs:
@@ -46,15 +53,16 @@ class RewritingCollection:
             kwargs["batchSize"] = limit + 1
         return self._collection.aggregate(pipeline, *args, **kwargs)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._collection, name)
 
 
 _PROBED: dict[str, Capabilities] = {}  # server address -> what it said (once per process)
 
 
-class DatabaseWrapper(MongoDatabaseWrapper):
-    def get_collection(self, name, **kwargs):
+# django-mongodb-backend ships no types: its wrapper is Any to mypy.
+class DatabaseWrapper(MongoDatabaseWrapper):  # type: ignore[misc]
+    def get_collection(self, name: str, **kwargs: Any) -> RewritingCollection:
         return RewritingCollection(super().get_collection(name, **kwargs))
 
     @property
@@ -64,3 +72,8 @@ class DatabaseWrapper(MongoDatabaseWrapper):
         if host not in _PROBED:
             _PROBED[host] = Capabilities.probe(self)
         return _PROBED[host].with_overrides()
+
+
+def connection_for(alias: str) -> DatabaseWrapper:
+    """The connection `alias`: every database here is this engine (ENGINE "requestdesk.db")."""
+    return cast(DatabaseWrapper, connections[alias])

@@ -24,8 +24,12 @@ from these flags; no app module asks which server it runs on.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING
 
 from django.conf import settings
+
+if TYPE_CHECKING:
+    from .base import DatabaseWrapper
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ class Capabilities:
     cheap_find_and_modify: bool
 
     @classmethod
-    def probe(cls, connection) -> Capabilities:
+    def probe(cls, connection: DatabaseWrapper) -> Capabilities:
         """One buildInfo round trip on `connection` (a requestdesk.db DatabaseWrapper)."""
         connection.ensure_connection()
         info = connection.connection.admin.command("buildInfo")

@@ -35,13 +35,18 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
-from django.db import connections, router
+from django.db import models, router
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 from pymongo import ReturnDocument
 
+from .base import RewritingCollection, connection_for
 from .collections import collection
+from .documents import Document
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -59,11 +64,11 @@ def lease_end(now: datetime, seconds: float) -> datetime:
     return until.replace(microsecond=until.microsecond // 1000 * 1000)
 
 
-def _alias(model) -> str:
+def _alias(model: type[models.Model]) -> str:
     return router.db_for_write(model)
 
 
-def _collection(model):
+def _collection(model: type[models.Model]) -> RewritingCollection:
     return collection(model, using=_alias(model))
 
 
@@ -72,20 +77,20 @@ class Lease:
     """A lease held on `model`'s document `pk`: `held` (the holder fields, as written) and
     `until` (the value of `until_field`, as written)."""
 
-    model: type
-    pk: object
-    held: dict
+    model: type[models.Model]
+    pk: Any  # the document's _id
+    held: Document
     until: datetime | None
     until_field: str = "lease_until"
     seconds: float | None = None  # a renewal's length
-    before: dict | None = None  # the document as claim_next read it (its projected fields)
+    before: Document | None = None  # the document as claim_next read it (its projected fields)
     renewed: float = field(default_factory=time.monotonic, repr=False)
 
-    def mine(self) -> dict:
+    def mine(self) -> Document:
         """The filter that matches the document while this lease holds."""
         return {"_id": self.pk, **self.held, self.until_field: self.until}
 
-    def renew(self, *, now: datetime | None = None, **fields) -> None:
+    def renew(self, *, now: datetime | None = None, **fields: Any) -> None:
         """Push `until` forward (and set `fields`) if the lease is still ours; LeaseLost if not."""
         if self.seconds is None:
             raise ValueError("this lease has no length to renew by")
@@ -94,15 +99,15 @@ class Lease:
             raise LeaseLost(f"{self.model.__name__} {self.pk}: the lease was taken over")
         self.until, self.renewed = until, time.monotonic()
 
-    def release(self, *, inc: dict | None = None, **fields) -> bool:
+    def release(self, *, inc: Document | None = None, **fields: Any) -> bool:
         """Clear `until` (unless `fields` set it) and set `fields`, only if the lease is still
         ours; whether it was."""
-        update = {"$set": {self.until_field: None, **fields}}
+        update: Document = {"$set": {self.until_field: None, **fields}}
         if inc:
             update["$inc"] = inc
         return self._write(update)
 
-    def beat(self, items: Iterable, every: float) -> Iterator:
+    def beat(self, items: Iterable[T], every: float) -> Iterator[T]:
         """`items`, renewing the lease whenever `every` seconds passed since the last renewal
         (a heartbeat for a long run); LeaseLost stops the iteration."""
         for item in items:
@@ -110,34 +115,38 @@ class Lease:
                 self.renew()
             yield item
 
-    def _write(self, update: dict) -> bool:
-        return _collection(self.model).update_one(self.mine(), update).matched_count == 1
+    def _write(self, update: Document) -> bool:
+        matched: int = _collection(self.model).update_one(self.mine(), update).matched_count
+        return matched == 1
 
 
-def _update(holder: dict, until_field: str, until, write: dict | None, inc: dict | None) -> dict:
-    update = {"$set": {**(write or {}), **holder, until_field: until}}
+def _update(
+    holder: Document, until_field: str, until: datetime, write: Document | None, inc: Document | None
+) -> Document:
+    update: Document = {"$set": {**(write or {}), **holder, until_field: until}}
     if inc:
         update["$inc"] = inc
     return update
 
 
 def take(
-    model,
-    pk,
+    model: type[models.Model],
+    pk: Any,
     *,
-    guard: dict,
-    holder: dict,
+    guard: Document,
+    holder: Document,
     seconds: float | None = None,
     until: datetime | None = None,
     until_field: str = "lease_until",
-    write: dict | None = None,
-    inc: dict | None = None,
+    write: Document | None = None,
+    inc: Document | None = None,
     now: datetime | None = None,
 ) -> Lease | None:
     """Take the lease on `model`'s document `pk` if it matches `guard` (what was read, or
     a "free or run out" filter): write `holder`, `until_field` (`until`, or now + `seconds`),
     `write` and `inc`. The Lease, or None when the guard no longer matched."""
     if until is None:
+        assert seconds is not None, "take() needs `until` or `seconds`"
         until = lease_end(now or timezone.now(), seconds)
     update = _update(holder, until_field, until, write, inc)
     if _collection(model).update_one({"_id": pk, **guard}, update).matched_count != 1:
@@ -146,20 +155,20 @@ def take(
 
 
 def claim_next(
-    model,
+    model: type[models.Model],
     *,
-    match: dict,
-    scan: dict,
-    claimable: Callable[[dict], bool],
-    order: list,
+    match: Document,
+    scan: Document,
+    claimable: Callable[[Document], bool],
+    order: list[tuple[str, int]],
     fields: list[str],
-    holder: dict,
+    holder: Document,
     seconds: float,
     until_field: str = "lease_until",
-    write: dict | None = None,
-    inc: dict | None = None,
+    write: Document | None = None,
+    inc: Document | None = None,
     now: datetime | None = None,
-    buffer: list | None = None,
+    buffer: list[Document] | None = None,
     limit: int = CANDIDATES,
 ) -> Lease | None:
     """Take the first document in `order` that is claimable; the Lease, or None when none is.
@@ -174,14 +183,14 @@ def claim_next(
     update = _update(holder, until_field, lease_end(now, seconds), write, inc)
     projection = {name: 1 for name in fields}
 
-    def leased(before: dict) -> Lease:
+    def leased(before: Document) -> Lease:
         counted = {name: (before.get(name) or 0) + step for name, step in (inc or {}).items()}
         return Lease(
             model, before["_id"], {**holder, **counted}, update["$set"][until_field], until_field, seconds, before
         )
 
-    if connections[_alias(model)].capabilities.cheap_find_and_modify:
-        before = _collection(model).find_one_and_update(
+    if connection_for(_alias(model)).capabilities.cheap_find_and_modify:
+        before: Document | None = _collection(model).find_one_and_update(
             match, update, sort=order, projection=projection, return_document=ReturnDocument.BEFORE
         )
         return None if before is None else leased(before)
@@ -198,10 +207,17 @@ def claim_next(
             return None
 
 
-def _candidates(model, scan: dict, claimable, order: list, projection: dict, limit: int) -> list[dict]:
+def _candidates(
+    model: type[models.Model],
+    scan: Document,
+    claimable: Callable[[Document], bool],
+    order: list[tuple[str, int]],
+    projection: Document,
+    limit: int,
+) -> list[Document]:
     """The first `limit` claimable documents in `order` (unclaimable ones are skipped, however
     many come first)."""
-    found = []
+    found: list[Document] = []
     if "_id" in scan:  # an aggregate, whose $match the rewrite splits ({_id} first)
         cursor = _collection(model).aggregate([{"$match": scan}, {"$sort": dict(order)}, {"$project": projection}])
     else:
@@ -215,11 +231,11 @@ def _candidates(model, scan: dict, claimable, order: list, projection: dict, lim
     return found
 
 
-def requeue(ids: Iterable, send: Callable[[str], object], what: str) -> list[str]:
+def requeue(ids: Iterable[object], send: Callable[[str], object], what: str) -> list[str]:
     """Queue each of `ids` again with `send(id)`; stop at the first broker error (the broker
     is down: the next sweep tries again). Logs and returns the ids queued. `what` names them
     in the log ("lost scrape job")."""
-    queued = []
+    queued: list[str] = []
     for pk in ids:
         try:
             send(str(pk))

@@ -4,25 +4,35 @@ Both are idempotent: create_index with the same keys and options is a no-op, so 
 migration twice, or on an environment that has the index already, changes nothing.
 """
 
-from django.db import migrations
+from typing import Any, cast
+
+from django.apps.registry import Apps
+from django.db import migrations, models
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+
+from .base import DatabaseWrapper, RewritingCollection
+from .collections import column
 
 
-def _collection(apps, schema_editor, model_label):
+def _collection(
+    apps: Apps, schema_editor: BaseDatabaseSchemaEditor, model_label: str
+) -> tuple[type[models.Model], RewritingCollection]:
     model = apps.get_model(model_label)
-    return model, schema_editor.connection.get_collection(model._meta.db_table)
+    connection = cast(DatabaseWrapper, schema_editor.connection)
+    return model, connection.get_collection(model._meta.db_table)
 
 
 def TTLIndex(model_label: str, field: str, seconds: int) -> migrations.RunPython:
     """A TTL index on `field`: MongoDB removes a document `seconds` after that date."""
 
-    def name(model):
-        return f"{model._meta.get_field(field).column}_ttl"
+    def name(model: type[models.Model]) -> str:
+        return f"{column(model, field)}_ttl"
 
-    def forwards(apps, schema_editor):
+    def forwards(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
         model, collection = _collection(apps, schema_editor, model_label)
-        collection.create_index(model._meta.get_field(field).column, expireAfterSeconds=seconds, name=name(model))
+        collection.create_index(column(model, field), expireAfterSeconds=seconds, name=name(model))
 
-    def backwards(apps, schema_editor):
+    def backwards(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
         model, collection = _collection(apps, schema_editor, model_label)
         if name(model) in collection.index_information():
             collection.drop_index(name(model))
@@ -30,22 +40,22 @@ def TTLIndex(model_label: str, field: str, seconds: int) -> migrations.RunPython
     return migrations.RunPython(forwards, backwards, elidable=False)
 
 
-def SeedRows(model_label: str, rows: list[dict], key: str | tuple = "name") -> migrations.RunPython:
+def SeedRows(model_label: str, rows: list[dict[str, Any]], key: str | tuple[str, ...] = "name") -> migrations.RunPython:
     """Reference data (seed 000 rule: never written by hand). Each row is created when
     missing and brought up to date when present, matched on `key`; rows not listed are left
     alone, so the migration is idempotent and safe on every environment. Backwards removes
     the listed rows."""
     keys = (key,) if isinstance(key, str) else tuple(key)
 
-    def lookup(row):
+    def lookup(row: dict[str, Any]) -> dict[str, Any]:
         return {k: row[k] for k in keys}
 
-    def forwards(apps, schema_editor):
+    def forwards(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
         model = apps.get_model(model_label)
         for row in rows:
             model.objects.update_or_create(**lookup(row), defaults={k: v for k, v in row.items() if k not in keys})
 
-    def backwards(apps, schema_editor):
+    def backwards(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
         model = apps.get_model(model_label)
         for row in rows:
             model.objects.filter(**lookup(row)).delete()
@@ -57,7 +67,7 @@ CANNOT_CREATE_INDEX = 67
 
 
 def CreateIndex(
-    model_label: str, keys: list[tuple], name: str, *, skip_unsupported: bool = False, **options
+    model_label: str, keys: list[tuple[str, int | str]], name: str, *, skip_unsupported: bool = False, **options: Any
 ) -> migrations.RunPython:
     """An index Meta.indexes cannot express: a path into an embedded document
     (`[("ai_metadata.model", 1), ("created_at", 1)]`), a text index (`[("path", "text")]`), or a
@@ -67,7 +77,7 @@ def CreateIndex(
     no text indexes: CannotCreateIndex) is left without it instead of failing the migration."""
     from pymongo.errors import OperationFailure
 
-    def forwards(apps, schema_editor):
+    def forwards(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
         _, collection = _collection(apps, schema_editor, model_label)
         try:
             collection.create_index(list(keys), name=name, **options)
@@ -75,7 +85,7 @@ def CreateIndex(
             if not (skip_unsupported and exc.code == CANNOT_CREATE_INDEX):
                 raise
 
-    def backwards(apps, schema_editor):
+    def backwards(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
         _, collection = _collection(apps, schema_editor, model_label)
         if name in collection.index_information():
             collection.drop_index(name)

@@ -31,13 +31,19 @@ reached the end of the list.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, Generic, TypeVar
 
 from bson import ObjectId
 from django.core.exceptions import FieldDoesNotExist
-from django.db import connections, models
-from django.db.models import Q
+from django.db import models
+from django.db.models import Q, QuerySet
+
+from .base import connection_for
+
+M = TypeVar("M", bound=models.Model)
 
 FLOOR = datetime(1970, 1, 1, tzinfo=UTC)
 FIRST_WIDTH = timedelta(days=1)
@@ -55,26 +61,26 @@ class Position:
     pk: ObjectId
 
 
-def position_of(row, field: str) -> Position:
+def position_of(row: models.Model, field: str) -> Position:
     return Position(getattr(row, field), row.pk)
 
 
-def ordered_by_index(queryset) -> bool:
-    return connections[queryset.db].capabilities.ordered_index_sort
+def ordered_by_index(queryset: QuerySet[Any]) -> bool:
+    return connection_for(queryset.db).capabilities.ordered_index_sort
 
 
-def cheap_counts(queryset) -> bool:
-    return connections[queryset.db].capabilities.cheap_counts
+def cheap_counts(queryset: QuerySet[Any]) -> bool:
+    return connection_for(queryset.db).capabilities.cheap_counts
 
 
 # Learnt first windows: (list key) -> seconds of the field that held about one page, or for
 # a list's head the date its first window reaches to.
-_WIDTHS: dict = {}
+_WIDTHS: dict[Hashable, float | datetime] = {}
 _WIDTHS_LOCK = threading.Lock()
 _WIDTHS_MAX = 10_000
 
 
-def _learnt(key, start: datetime) -> timedelta:
+def _learnt(key: Hashable, start: datetime) -> timedelta:
     """The first window's width for a walk from `start`."""
     learnt = _WIDTHS.get(key)
     if isinstance(learnt, datetime):
@@ -82,7 +88,7 @@ def _learnt(key, start: datetime) -> timedelta:
     return timedelta(seconds=learnt) if learnt else FIRST_WIDTH
 
 
-def _learn(key, width: timedelta | datetime) -> None:
+def _learn(key: Hashable, width: timedelta | datetime) -> None:
     with _WIDTHS_LOCK:
         if len(_WIDTHS) >= _WIDTHS_MAX:
             _WIDTHS.clear()
@@ -97,14 +103,14 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _after(row, field: str, position: Position, descending: bool) -> bool:
+def _after(row: models.Model, field: str, position: Position, descending: bool) -> bool:
     """Whether `row` comes after `position` in the list's order."""
     mine = (_aware(getattr(row, field)), row.pk)
     theirs = (_aware(position.value), position.pk)
     return mine < theirs if descending else mine > theirs
 
 
-def _keyset(queryset, field: str, descending: bool, after: Position | None, limit: int) -> list:
+def _keyset(queryset: QuerySet[M], field: str, descending: bool, after: Position | None, limit: int) -> list[M]:
     sign = "-" if descending else ""
     query = queryset.order_by(f"{sign}{field}", f"{sign}pk")
     if after is not None:
@@ -113,7 +119,9 @@ def _keyset(queryset, field: str, descending: bool, after: Position | None, limi
     return list(query[:limit])
 
 
-def _window_rows(ordered, bounds: dict, need: int, keep) -> list:
+def _window_rows(
+    ordered: QuerySet[M], bounds: dict[str, datetime], need: int, keep: Callable[[M], bool] | None
+) -> list[M]:
     """The first `need` rows of one window that `keep` accepts. The window's own rows are
     sorted and limited by the server; rows `keep` drops (ties with the position) are made
     up for by asking again with a larger limit."""
@@ -126,17 +134,21 @@ def _window_rows(ordered, bounds: dict, need: int, keep) -> list:
         extra *= 4
 
 
-def _windowed(queryset, field: str, descending: bool, after: Position | None, limit: int, key) -> tuple[list, bool]:
+def _windowed(
+    queryset: QuerySet[M], field: str, descending: bool, after: Position | None, limit: int, key: Hashable
+) -> tuple[list[M], bool]:
     """Rows after `after` in windows of `field`; (rows, whether the walk reached the end)."""
     sign = "-" if descending else ""
     ordered = queryset.order_by(f"{sign}{field}", f"{sign}pk")
     ceiling = datetime.now(UTC) + timedelta(days=366)
-    keep = (lambda row: _after(row, field, after, descending)) if after is not None else None
+    keep: Callable[[M], bool] | None = (
+        (lambda row: _after(row, field, after, descending)) if after is not None else None
+    )
     near = _aware(after.value) if after else None  # the window's side nearest the list's start
     start = near or (datetime.now(UTC) if descending else FLOOR)
-    width, spent, rows = _learnt(key, start), timedelta(0), []
+    width, spent, rows = _learnt(key, start), timedelta(0), list[M]()
     while True:
-        bounds = {}
+        bounds: dict[str, datetime] = {}
         if near is not None:  # inclusive at the position (its ties), exclusive after a window
             bounds[
                 f"{field}__{'lt' if descending else 'gte'}"
@@ -168,7 +180,15 @@ def _windowed(queryset, field: str, descending: bool, after: Position | None, li
 
 
 def _learn_from(
-    key, rows: list, field: str, limit: int, start: datetime, spent: timedelta, *, head: bool, descending: bool
+    key: Hashable,
+    rows: list[M],
+    field: str,
+    limit: int,
+    start: datetime,
+    spent: timedelta,
+    *,
+    head: bool,
+    descending: bool,
 ) -> None:
     """The first window that would hold the next walk's page from the same kind of start with
     room to spare. A filled page tells it by its last row (the last window was cut at the
@@ -190,7 +210,7 @@ def _learn_from(
         _learn(key, span * 1.5)
 
 
-def date_ordering(queryset) -> tuple[str, bool] | None:
+def date_ordering(queryset: QuerySet[Any]) -> tuple[str, bool] | None:
     """(field, descending) when `queryset` is ordered by a date field first: a list the walk
     can page."""
     ordering = list(queryset.query.order_by or queryset.model._meta.ordering or [])
@@ -207,20 +227,22 @@ def date_ordering(queryset) -> tuple[str, bool] | None:
 
 
 @dataclass(frozen=True)
-class Numbered:
+class Numbered(Generic[M]):
     """Page `number` of a list: its rows, the count (exact, or the rows seen and one more)
     and whether a next page exists."""
 
-    rows: list
+    rows: list[M]
     count: int
     count_exact: bool
     has_next: bool
 
 
-def numbered(queryset, *, number: int, size: int, key=None) -> Numbered:
+def numbered(queryset: QuerySet[M], *, number: int, size: int, key: Hashable = None) -> Numbered[M]:
     """Page `number` (from 1) of a date-ordered queryset (date_ordering), read by walking
     `number` pages; counted exactly only where counts are cheap or the walk reached the end."""
-    field, descending = date_ordering(queryset)
+    ordering = date_ordering(queryset)
+    assert ordering is not None, "numbered() pages a date-ordered queryset (date_ordering)"
+    field, descending = ordering
     rows, ended = walk(queryset, field=field, descending=descending, limit=number * size, key=key)
     if cheap_counts(queryset):
         count, exact = queryset.count(), True
@@ -230,8 +252,14 @@ def numbered(queryset, *, number: int, size: int, key=None) -> Numbered:
 
 
 def walk(
-    queryset, *, field: str, descending: bool = True, after: Position | None = None, limit: int, key=None
-) -> tuple[list, bool]:
+    queryset: QuerySet[M],
+    *,
+    field: str,
+    descending: bool = True,
+    after: Position | None = None,
+    limit: int,
+    key: Hashable = None,
+) -> tuple[list[M], bool]:
     """Up to `limit` rows of `queryset` after `after` in (field, pk) order, and whether the
     list ended there (no row after the last one returned). `key` names the list (its model,
     filters and tenant) for the learnt window width."""

@@ -19,13 +19,18 @@ These rewrites give the same results on real MongoDB, so they are applied everyw
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+from .documents import Document
+
 
 def _is_operator(key: str) -> bool:
     return key.startswith("$")
 
 
-def _flatten_and(parts: list) -> list:
-    flat = []
+def _flatten_and(parts: list[Any]) -> list[Any]:
+    flat: list[Any] = []
     for part in parts:
         if isinstance(part, dict) and list(part) == ["$and"]:
             flat.extend(_flatten_and(part["$and"]))
@@ -34,11 +39,11 @@ def _flatten_and(parts: list) -> list:
     return flat
 
 
-def _operators(value) -> bool:
+def _operators(value: Any) -> bool:
     return isinstance(value, dict) and bool(value) and all(_is_operator(k) for k in value)
 
 
-def _joinable(a, b) -> bool:
+def _joinable(a: Any, b: Any) -> bool:
     """Two conditions on one field that one document can hold: operator documents with no
     operator in common ({$gte: x} and {$lt: y} -> {$gte: x, $lt: y}); the backend writes
     a range, and the null checks of `lt`, as separate parts of an $and."""
@@ -48,7 +53,7 @@ def _joinable(a, b) -> bool:
 COMPARISONS = ("$gt", "$gte", "$lt", "$lte")
 
 
-def _without_implied_null_checks(condition: dict) -> dict:
+def _without_implied_null_checks(condition: Document) -> Document:
     """A comparison with a value matches only values of its type, never null or a missing
     field, so `$exists: true` and `$ne: null` beside it say nothing more; SecantusDB plans a
     range that carries them as a scan (250 ms against 3 ms at 10k documents)."""
@@ -59,13 +64,13 @@ def _without_implied_null_checks(condition: dict) -> dict:
     }
 
 
-def merge_match(query: dict) -> dict:
+def merge_match(query: Document) -> Document:
     """Merge plain predicates of a top-level $and into one filter document."""
     if not isinstance(query, dict) or "$and" not in query:
         return query
     others = {k: v for k, v in query.items() if k != "$and"}
-    merged: dict = dict(others)
-    rest: list = []
+    merged: Document = dict(others)
+    rest: list[Any] = []
     for part in _flatten_and(query["$and"]):
         if (
             isinstance(part, dict)
@@ -84,14 +89,14 @@ def merge_match(query: dict) -> dict:
     return merged
 
 
-def _id_lookup(value) -> bool:
+def _id_lookup(value: Any) -> bool:
     """An `_id` condition the _id index answers: a value, $eq or $in."""
     if not isinstance(value, dict):
         return True
     return len(value) == 1 and next(iter(value)) in ("$eq", "$in")
 
 
-def split_id(query: dict) -> list[dict]:
+def split_id(query: Document) -> list[Document]:
     """{_id: x, a: 1} -> [{_id: x}, {a: 1}]; anything else stays one filter."""
     if not isinstance(query, dict) or "_id" not in query or len(query) == 1 or not _id_lookup(query["_id"]):
         return [query]
@@ -99,9 +104,9 @@ def split_id(query: dict) -> list[dict]:
     return [{"_id": query["_id"]}, rest]
 
 
-def flatten_projection(spec: dict, prefix: str = "") -> dict:
+def flatten_projection(spec: Document, prefix: str = "") -> Document:
     """{"a": {"b": 1}} -> {"a.b": 1}; expressions ({"$..."}) are left as they are."""
-    out: dict = {}
+    out: Document = {}
     for key, value in spec.items():
         path = f"{prefix}{key}"
         if isinstance(value, dict) and value and not any(_is_operator(k) for k in value):
@@ -111,11 +116,11 @@ def flatten_projection(spec: dict, prefix: str = "") -> dict:
     return out
 
 
-def _equality(value) -> bool:
+def _equality(value: Any) -> bool:
     return not isinstance(value, dict) or (list(value) == ["$eq"])
 
 
-def split_by_index(query: dict, indexes) -> list[dict]:
+def split_by_index(query: Document, indexes: Sequence[Sequence[str]] | None) -> list[Document]:
     """{a, b, c} with an index on (a, c) -> [{a, c}, {b}]: the part an index answers first,
     the rest after it. SecantusDB plans a filter that names a field no index holds as a
     collection scan, whatever else it names ({company_id, is_deleted: false} read every
@@ -123,7 +128,8 @@ def split_by_index(query: dict, indexes) -> list[dict]:
     that answers the most leading fields (equalities, then one range) is chosen."""
     if not indexes or not isinstance(query, dict):
         return [query]
-    best, best_length = (), 0
+    best: Sequence[str] = ()
+    best_length = 0
     for keys in indexes:
         length = 0
         for key in keys:
@@ -140,15 +146,15 @@ def split_by_index(query: dict, indexes) -> list[dict]:
     return [{k: v for k, v in query.items() if k in used}, {k: v for k, v in query.items() if k not in used}]
 
 
-def identity_fields(body) -> bool:
+def identity_fields(body: Any) -> bool:
     """An $addFields body that sets every field to its own value: a no-op."""
     return isinstance(body, dict) and bool(body) and all(value == f"${key}" for key, value in body.items())
 
 
-def rewrite(pipeline: list, indexes=None) -> list:
+def rewrite(pipeline: list[Document], indexes: Sequence[Sequence[str]] | None = None) -> list[Document]:
     """`indexes` (the collection's index key fields) split the first $match so that its
     first part is what an index answers."""
-    out = []
+    out: list[Document] = []
     for position, stage in enumerate(pipeline):
         if not isinstance(stage, dict) or len(stage) != 1:
             out.append(stage)

@@ -16,8 +16,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any, cast
 
 from django.apps import apps
+from django.db import models
+from pymongo import MongoClient
+from pymongo.database import Database
+
+from .collections import column
+from .documents import Document
 
 # model label -> the model fields of its shard key, in order
 SHARD_KEYS: dict[str, tuple[str, ...]] = {
@@ -43,7 +50,7 @@ class ShardingError(Exception):
 class Shard:
     model: str
     collection: str
-    key: dict  # column -> 1, in key order
+    key: dict[str, int]  # column -> 1, in key order
     index: str  # the declared index that supports it
 
     def describe(self) -> str:
@@ -51,16 +58,18 @@ class Shard:
         return f"{self.collection:<16} {{{fields}}}  (index {self.index}, {self.model})"
 
 
-def declared_indexes(model) -> list[tuple[str, list[tuple[str, int]], bool]]:
+def declared_indexes(model: type[models.Model]) -> list[tuple[str, list[tuple[str, int]], bool]]:
     """(name, [(column, direction)], unique) for every index the model declares: Meta's indexes
     and constraints, unique fields, and the unique indexes its migrations create raw
     (`UNIQUE_INDEXES`, {name: fields})."""
 
     def columns(fields: Iterable[str]) -> list[tuple[str, int]]:
-        return [(model._meta.get_field(f.lstrip("-")).column, -1 if f.startswith("-") else 1) for f in fields]
+        return [(column(model, f.lstrip("-")), -1 if f.startswith("-") else 1) for f in fields]
 
     found = [(index.name, columns(index.fields), False) for index in model._meta.indexes if index.fields]
-    found += [(c.name, columns(c.fields), True) for c in model._meta.constraints if getattr(c, "fields", None)]
+    found += [
+        (c.name, columns(fields), True) for c in model._meta.constraints if (fields := getattr(c, "fields", None))
+    ]
     found += [(name, columns(fields), True) for name, fields in getattr(model, "UNIQUE_INDEXES", {}).items()]
     found += [
         (f"{field.column}_unique", [(field.column, 1)], True)
@@ -77,7 +86,8 @@ def starts_with(key: list[str], index: list[tuple[str, int]]) -> bool:
 
 def shard_for(label: str, fields: tuple[str, ...]) -> Shard:
     model = apps.get_model(label)
-    key = [model._meta.pk.column if name in ("id", "pk") else model._meta.get_field(name).column for name in fields]
+    pk = cast("models.Field[Any, Any]", model._meta.pk)
+    key = [pk.column if name in ("id", "pk") else column(model, name) for name in fields]
     indexes = declared_indexes(model)
     for name, columns, unique in indexes:
         if unique and not starts_with(key, columns):
@@ -92,27 +102,29 @@ def plan() -> list[Shard]:
     return [shard_for(label, fields) for label, fields in SHARD_KEYS.items()]
 
 
-def is_mongos(client) -> bool:
-    return client.admin.command("hello").get("msg") == MONGOS
+def is_mongos(client: MongoClient[Document]) -> bool:
+    msg: object = client.admin.command("hello").get("msg")
+    return msg == MONGOS
 
 
-def require_mongos(client) -> None:
+def require_mongos(client: MongoClient[Document]) -> None:
     hello = client.admin.command("hello")
     if hello.get("msg") != MONGOS:
         kind = f"a member of replica set {hello['setName']!r}" if hello.get("setName") else "a standalone server"
+        host, port = cast(tuple[str, int], client.address)  # known: the server has answered
         raise ShardingError(
-            f"{client.address[0]}:{client.address[1]} is {kind}, not a mongos (hello.msg is not "
+            f"{host}:{port} is {kind}, not a mongos (hello.msg is not "
             f"{MONGOS!r}); point MONGODB_URI at the cluster's mongos."
         )
 
 
-def missing_index(db, shard: Shard) -> bool:
+def missing_index(db: Database[Document], shard: Shard) -> bool:
     """The live collection lacks the supporting index (migrations not applied)."""
     live = [spec["key"] for spec in db[shard.collection].index_information().values()]
     return not any(starts_with(list(shard.key), [tuple(pair) for pair in columns]) for columns in live)
 
 
-def sharded_namespaces(client, database: str) -> set[str]:
+def sharded_namespaces(client: MongoClient[Document], database: str) -> set[str]:
     """Namespaces the config servers already shard (so a second run changes nothing); from
     MongoDB 8 unsharded collections are listed too, marked `unsplittable`."""
     pattern = f"^{re.escape(database)}\\."
@@ -121,7 +133,7 @@ def sharded_namespaces(client, database: str) -> set[str]:
     return {row["_id"] for row in rows}
 
 
-def apply(db, shards: list[Shard], report: Callable[[str], None]) -> None:
+def apply(db: Database[Document], shards: list[Shard], report: Callable[[str], None]) -> None:
     """enableSharding, then shardCollection for each collection not yet sharded."""
     client = db.client
     require_mongos(client)

@@ -19,14 +19,19 @@ the merge of the posting walks (`threshold_walk`).
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, ClassVar, Protocol, TypeVar
 
-from django.db import connections, router
+from django.db import models, router
+
+from .base import connection_for
+from .documents import Document
 
 TEXT_INDEX, POSTINGS_ON_SERVER, POSTINGS_IN_WINDOWS = "text_index", "postings_on_server", "postings_in_windows"
 
 
-def strategy(model) -> str:
-    capabilities = connections[router.db_for_read(model)].capabilities
+def strategy(model: type[models.Model]) -> str:
+    capabilities = connection_for(router.db_for_read(model)).capabilities
     if capabilities.text_index and getattr(model, "TEXT_INDEX", None):
         return TEXT_INDEX
     if capabilities.ordered_index_sort and capabilities.cheap_counts:
@@ -34,20 +39,28 @@ def strategy(model) -> str:
     return POSTINGS_IN_WINDOWS
 
 
-def index_keys(model) -> list[tuple]:
+class TextIndexed(Protocol):
+    """A model searched by words: `TEXT_INDEX = {"name": …, "weights": {path: weight}}`."""
+
+    TEXT_INDEX: ClassVar[dict[str, Any]]
+
+
+def index_keys(model: type[TextIndexed]) -> list[tuple[str, str]]:
     """The text index's keys, for the migration that builds it."""
     return [(path, "text") for path in model.TEXT_INDEX["weights"]]
 
 
-def match(query: str) -> dict:
+def match(query: str) -> Document:
     """The condition of a `$text` search for any of the words of `query`."""
     return {"$text": {"$search": query}}
 
 
-def ranked(filters: dict, query: str, *, then: list[tuple], skip: int = 0, limit: int | None = None) -> list[dict]:
+def ranked(
+    filters: Document, query: str, *, then: list[tuple[str, int]], skip: int = 0, limit: int | None = None
+) -> list[Document]:
     """Matches of `query` within `filters`, best `textScore` first, then `then` (field,
     direction) pairs; each row carries its `score`."""
-    stages = [
+    stages: list[Document] = [
         {"$match": {**filters, **match(query)}},
         {"$project": {"score": {"$meta": "textScore"}, **{field: 1 for field, _ in then}}},
         {"$sort": {"score": -1, **dict(then)}},
@@ -56,7 +69,24 @@ def ranked(filters: dict, query: str, *, then: list[tuple], skip: int = 0, limit
     return stages + ([{"$limit": limit}] if limit is not None else [])
 
 
-def threshold_walk(walks: list, scored: dict, *, frontier, need: int | None, at_least: int = 0):
+class Walk(Protocol):
+    """What `threshold_walk` reads of a walk: the weight it is reading (0 once it has ended)."""
+
+    @property
+    def weight(self) -> float: ...
+
+
+W = TypeVar("W", bound=Walk)
+
+
+def threshold_walk(
+    walks: Sequence[W],
+    scored: Mapping[Any, tuple[Any, ...]],
+    *,
+    frontier: Callable[[W], tuple[Any, ...] | None],
+    need: int | None,
+    at_least: int = 0,
+) -> Iterator[W]:
     """The threshold algorithm (Fagin) for `POSTINGS_IN_WINDOWS`: it merges one walk per query
     word into one ranking and yields the walk to advance next, until the first `need` rows of
     `scored` are final or every walk has ended (none has a weight left). The caller advances
@@ -81,7 +111,7 @@ def threshold_walk(walks: list, scored: dict, *, frontier, need: int | None, at_
     The walk advanced is the one that can lower the bound most: the highest weight, then one
     that has read none of its weight, then the one that reached least far."""
 
-    def priority(walk) -> tuple:
+    def priority(walk: W) -> tuple[Any, ...]:
         reached = frontier(walk)
         return walk.weight, reached is None, None if reached is None else reached[0]
 
