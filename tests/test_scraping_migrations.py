@@ -3,6 +3,7 @@
 rollups are counted from them, and back and forth again gives the same documents."""
 
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -183,3 +184,62 @@ def test_0011_merges_the_versions_of_a_url_and_keys_every_result(old_db):
     _migrate(old_db.name)
     _migrate(old_db.name)  # nothing left to do
     assert old_db.results.count_documents({}) == 2
+
+
+def _examined(database, query: dict) -> int:
+    plan = database.command(
+        "explain", {"find": "scraping_sentiment_rollups", "filter": query}, verbosity="executionStats"
+    )
+    return sum(int(n) for n in re.findall(r"'totalDocsExamined': (\d+)", str(plan)))
+
+
+def test_0013_merges_duplicate_rollups_and_plans_each_upsert_on_the_unique_index(old_db):
+    """Before 0013 the rollups' uniqueness was a partial index (not planned, and blind to the
+    null target of the company-wide documents): each upsert read every rollup of the company,
+    and a race could store a company-wide month twice. 0013 merges such twins and each upsert
+    reads one document."""
+    _migrate(old_db.name, "scraping", "0012")
+    company, month = ObjectId(), datetime(2024, 3, 1)
+    targets = [ObjectId() for _ in range(30)]
+    old_db.scraping_sentiment_rollups.insert_many(
+        [
+            {
+                "company_id": company,
+                "project_id": None,
+                "target_id": t,
+                "platform": "article",
+                "month": month,
+                "days": {"04": {"positive": 1}},
+            }
+            for t in targets
+        ]
+        + [
+            {
+                "company_id": company,
+                "project_id": None,
+                "target_id": None,
+                "platform": None,
+                "month": month,
+                "days": {"04": {"positive": 20, "positive_sum": 1.5}},
+            },
+            {
+                "company_id": company,
+                "project_id": None,
+                "target_id": None,
+                "platform": None,
+                "month": month,
+                "days": {"04": {"positive": 10, "positive_sum": 0.5}, "05": {"negative": 1}},
+            },
+        ]
+    )
+    upsert = {"company_id": company, "target_id": targets[7], "platform": "article", "month": month}
+    assert _examined(old_db, upsert) > 1  # the partial index is not planned
+
+    _migrate(old_db.name)
+    [whole] = old_db.scraping_sentiment_rollups.find({"company_id": company, "target_id": None})
+    assert whole["days"] == {"04": {"positive": 30, "positive_sum": 2.0}, "05": {"negative": 1}}
+    spec = old_db.scraping_sentiment_rollups.index_information()["rollup_target_month_uniq"]
+    assert spec["key"] == [("company_id", 1), ("target_id", 1), ("platform", 1), ("month", 1)] and spec["unique"]
+    assert "partialFilterExpression" not in spec
+    assert _examined(old_db, upsert) == 1
+    assert _examined(old_db, {**upsert, "target_id": None, "platform": None}) == 1

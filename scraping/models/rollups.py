@@ -14,6 +14,9 @@ class SentimentRollup(TenantScoped):
     scores. scraping.services.rollups writes them with $inc; the sentiment analytics and the
     search's window planning read them. Deleted with their target."""
 
+    # Unique by a plain index (migration 0013): the embedded server plans each upsert on it.
+    UNIQUE_INDEXES = {"rollup_target_month_uniq": ("company", "target", "platform", "month")}
+
     company = models.ForeignKey("tenants.Company", on_delete=models.CASCADE, related_name="+", db_index=False)
     project = models.ForeignKey(Project, null=True, on_delete=models.CASCADE, related_name="+", db_index=False)
     target = models.ForeignKey(Target, null=True, on_delete=models.CASCADE, related_name="+", db_index=False)
@@ -25,9 +28,6 @@ class SentimentRollup(TenantScoped):
         db_table = "scraping_sentiment_rollups"
         indexes = [
             models.Index(fields=["company", "project", "month"], name="rollup_company_project"),
-        ]
-        constraints = [
-            models.UniqueConstraint(fields=["company", "target", "platform", "month"], name="rollup_target_month_uniq")
         ]
 
     def __str__(self):

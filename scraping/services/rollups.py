@@ -114,24 +114,21 @@ def _updates(found: dict[tuple, dict]) -> dict[object, list[UpdateOne]]:
     """{company_id: [upsert]}: written through `_written(company_id)`, which adds the company
     to each filter (and so to each document an upsert creates); the platform-wide documents'
     filter names their null company itself."""
-    # Upserted on the fields of the unique index and no other: the embedded server serves
-    # the update from that index (given more fields, it may scan the collection).
+    # Upserted on the fields of the unique index and no other (the company comes from
+    # `_written`): the embedded server serves each update from that index.
     now = datetime.now(UTC)
     per_company: dict[object, list[UpdateOne]] = defaultdict(list)
     for (company_id, project_id, target_id, platform, month), fields in found.items():
-        if company_id is None:  # platform-wide: outside the unique index (a partial one, which
-            # holds no null company). Filtered on the (company, project, month) index's fields
-            # alone: the embedded server scans for a filter with a field outside the index.
-            key, inserted = {"company_id": None, "project_id": None}, {"target_id": None, "platform": None}
-        else:
-            key, inserted = {"target_id": target_id, "platform": platform}, {"project_id": project_id}
+        key = {"target_id": target_id, "platform": platform}
+        if company_id is None:  # platform-wide: raw(unscoped) adds no company to the filter
+            key["company_id"] = None
         per_company[company_id].append(
             UpdateOne(
                 {**key, "month": month},
                 {
                     "$inc": {k: int(v) if not k.endswith("_sum") else v for k, v in fields.items()},
                     "$set": {"updated_at": now},
-                    "$setOnInsert": {**inserted, "created_at": now},
+                    "$setOnInsert": {"project_id": project_id, "created_at": now},
                 },
                 upsert=True,
             )
