@@ -346,7 +346,7 @@ def _knowledge(scope: Scope) -> tuple[tuple, Figure, tuple]:
 
 
 def _audit(scope: Scope) -> tuple:
-    from tenants.models import AuditLog
+    from events.models import AuditLog
 
     entries, _ = pages.walk(
         scope.rows(AuditLog.objects.all()),

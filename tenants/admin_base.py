@@ -5,9 +5,9 @@ audit log as well as Django's LogEntry."""
 from django.utils import formats, timezone
 from django.utils.timesince import timesince, timeuntil
 
+from events.services import audit
 from requestdesk.admin_lists import BoundedListAdmin
 
-from . import audit
 from .roles import Role
 from .scoping import scope
 

@@ -11,11 +11,13 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from events.api.views import AuditLogViewSet, NotificationViewSet
+from events.api.webhooks import WebhookDeliveryViewSet, WebhookViewSet
+from events.services import audit
 from requestdesk.api.throttling import ScopedRateThrottle
 
-from . import audit, services
+from . import services
 from .authentication import LOCKED_OUT
-from .events_api import AuditLogViewSet, NotificationViewSet
 from .models import ApiKey, Company, User
 from .roles import Role, at_least
 from .serializers import (
@@ -30,7 +32,6 @@ from .serializers import (
     UserSettingsSerializer,
 )
 from .viewsets import TenantViewSet, TenantViewSetMixin
-from .webhook_api import WebhookDeliveryViewSet, WebhookViewSet
 
 
 class CompanyViewSet(TenantViewSetMixin, viewsets.ModelViewSet):

@@ -273,13 +273,3 @@ class RefreshToken(models.Model):
 
     def __str__(self):
         return f"refresh token of {self.user} (expires {self.expires_at:%Y-%m-%d})"
-
-
-from .events_models import (  # noqa: E402,F401  (models of the tenants app, kept in their own module)
-    AuditLog,
-    DeliveryAttempt,
-    Notification,
-    Schedule,
-    Webhook,
-    WebhookDelivery,
-)

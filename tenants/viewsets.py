@@ -6,7 +6,8 @@ import copy
 from rest_framework import viewsets
 from rest_framework.exceptions import PermissionDenied
 
-from . import audit
+from events.services import audit
+
 from .permissions import RolePermission
 from .roles import Role
 from .scoping import resolve_tenant, scope

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from content.models import Batch, Campaign, Component, Context, Pipeline, Template, Ticket
 from content.services import batches
+from events.services import audit, notifications, webhooks
 from knowledge.models import Agent, Conversation, KnowledgeChunk, KnowledgeCollection, LLMProvider, Message, SyncHistory
 from knowledge.services import ingest as knowledge_ingest
 from knowledge.services import sync
@@ -25,7 +26,7 @@ from scraping.models import Preset, Project, Result, ScrapeJob, Target
 from scraping.services import ingest as scraping_ingest
 from scraping.services import jobs, projects
 from scraping.services.extraction import Item
-from tenants import audit, notifications, services, webhooks
+from tenants import services
 from tenants.models import (
     ApiKey,
     AuditLog,

@@ -263,10 +263,10 @@ def busy_company(world):
     from django.utils import timezone
 
     from content.models import Context, Ticket
+    from events.services import audit
     from knowledge.models import KnowledgeCollection, SyncHistory
     from scraping.models import Project
     from scraping.services import projects, rollups
-    from tenants import audit
 
     a, now = world.a, timezone.now()
     project = Project.objects.create(company=a, name=LONG[:120])

@@ -14,14 +14,14 @@ from django.utils import timezone
 from pymongo import UpdateOne, monitoring
 
 from content.models import Context, Ticket
+from events.models import AuditLog, Schedule
+from events.services import audit
 from requestdesk import dashboard
 from requestdesk.db import pages
 from requestdesk.db.collections import collection as raw_collection
 from scraping.models import Project, ScrapeJob
 from scraping.services import ingest, rollups
 from scraping.services.extraction import Item
-from tenants import audit
-from tenants.models import AuditLog, Schedule
 from tests.celery_worker import celery_worker  # noqa: F401
 from tests.conftest import PASSWORD
 from tests.scraping_support import make_target

@@ -8,8 +8,9 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tenants import audit
-from tenants.models import ApiKey, AuditLog, RefreshToken, User
+from events.models import AuditLog
+from events.services import audit
+from tenants.models import ApiKey, RefreshToken, User
 
 from .conftest import PASSWORD
 

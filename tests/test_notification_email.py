@@ -13,11 +13,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from kombu.exceptions import OperationalError as BrokerError
 
+from events import tasks
+from events.models import Notification
+from events.services.notifications import mark_read, notify, notify_company_admins
 from requestdesk.db.collections import collection
 from requestdesk.embedded import free_port
-from tenants import tasks
-from tenants.models import Notification, NotificationPreferences, UserSettings
-from tenants.notifications import mark_read, notify, notify_company_admins
+from tenants.models import NotificationPreferences, UserSettings
 from tests.celery_worker import celery_worker, wait_until  # noqa: F401  (the fixture)
 
 SMTP_PASSWORD = "smtp-Secret-4711"

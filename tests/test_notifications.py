@@ -4,8 +4,8 @@ the company the request acts for; kept 30 days."""
 import pytest
 from django.db import connection
 
-from tenants.models import AuditLog, Notification
-from tenants.notifications import notify, notify_company_admins
+from events.models import AuditLog, Notification
+from events.services.notifications import notify, notify_company_admins
 
 
 @pytest.fixture

@@ -9,10 +9,11 @@ import pytest
 from bson import ObjectId
 from cryptography.fernet import Fernet
 
+from events.models import Webhook
+from events.services import webhooks
 from requestdesk import crypto
 from requestdesk.db.collections import collection
-from tenants import webhooks
-from tenants.models import User, Webhook
+from tenants.models import User
 from tests.migration_support import fresh_db, manage  # noqa: F401
 
 PLUGIN_KEYS = {

@@ -14,10 +14,10 @@ import pytest
 import trustme
 from cryptography.fernet import Fernet
 
+from events.models import Webhook, WebhookDelivery
+from events.services import webhooks
 from requestdesk import outbound
 from scraping.services.fetching import Fetcher, FetchPolicy
-from tenants import webhooks
-from tenants.models import Webhook, WebhookDelivery
 from tests.test_webhooks import Receiver
 
 PUBLIC = "93.184.216.34"

@@ -11,8 +11,9 @@ import pytest
 import standardwebhooks
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from tenants import tasks, webhooks
-from tenants.models import Webhook, WebhookDelivery
+from events import tasks
+from events.models import Webhook, WebhookDelivery
+from events.services import webhooks
 from tests.test_webhooks import Receiver
 
 README = Path(__file__).resolve().parent.parent / "README.md"

@@ -15,9 +15,10 @@ from bson import ObjectId
 from django.conf import settings as django_settings
 from django.utils import timezone
 
+from events import tasks
+from events.models import Notification, Webhook, WebhookDelivery
+from events.services import webhooks
 from requestdesk import outbound
-from tenants import tasks, webhooks
-from tenants.models import Notification, Webhook, WebhookDelivery
 from tests.celery_worker import celery_worker, wait_until  # noqa: F401
 
 UNSAFE_URLS = [

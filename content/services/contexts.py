@@ -14,10 +14,11 @@ from bson import ObjectId
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
+from events.services import webhooks
+from events.services.webhooks import emit_event
 from requestdesk import queueing
-from tenants import plans, webhooks
+from tenants import plans
 from tenants.models import Company
-from tenants.webhooks import emit_event
 
 from ..models import DEFAULT_PRIORITY, ComponentType, Context, ContextStatus, Pipeline
 from . import pipelines

@@ -10,11 +10,11 @@ from rest_framework.response import Response
 from requestdesk.api.filters import ObjectIdFilter
 from requestdesk.api.pagination import CursorPagination
 from requestdesk.api.serializers import MongoModelSerializer
+from tenants.roles import Role
+from tenants.viewsets import TenantReadOnlyViewSet, TenantViewSetMixin
 
-from . import notifications
-from .models import AuditLog, Notification
-from .roles import Role
-from .viewsets import TenantReadOnlyViewSet, TenantViewSetMixin
+from ..models import AuditLog, Notification
+from ..services import notifications
 
 
 class AuditLogSerializer(MongoModelSerializer):

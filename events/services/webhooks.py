@@ -65,7 +65,7 @@ from requestdesk import outbound
 from requestdesk.api.renderers import JSONEncoder
 from requestdesk.db import leases
 
-from .events_models import DeliveryAttempt, Webhook, WebhookDelivery
+from ..models import DeliveryAttempt, Webhook, WebhookDelivery
 from .notifications import notify_company_admins
 
 logger = logging.getLogger(__name__)
@@ -199,7 +199,7 @@ def _new_delivery(*, webhook: Webhook, event: dict) -> WebhookDelivery:
 def enqueue(deliveries: list[WebhookDelivery]) -> None:
     """Queue a delivery task for each. A broker outage loses nothing: the deliveries stay
     pending and `requeue_due()` (every minute) queues them again."""
-    from .tasks import deliver_webhook
+    from ..tasks import deliver_webhook
 
     for delivery in deliveries:
         try:
@@ -256,7 +256,7 @@ def requeue_due(*, now=None, limit: int = 500) -> int:
     """Queue again every unfinished delivery whose attempt is due: the safety net for tasks
     lost with a worker or a broker outage. Copies of live tasks are harmless (see claim).
     Stops at a broker outage (the next sweep tries again); returns how many were queued."""
-    from .tasks import deliver_webhook
+    from ..tasks import deliver_webhook
 
     now = now or timezone.now()
     due = (

@@ -5,7 +5,8 @@ from celery import shared_task
 from requestdesk import soft_delete
 from requestdesk.db import leases
 
-from . import mail, scheduling, webhooks
+from .services import notification_email as mail
+from .services import scheduling, webhooks
 
 
 @shared_task(acks_late=True, ignore_result=True)

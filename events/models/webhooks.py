@@ -7,8 +7,7 @@ from django_mongodb_backend.models import EmbeddedModel
 
 from requestdesk.crypto import EncryptedTextField
 from requestdesk.soft_delete import SoftDeletable
-
-from .scoping import TenantScoped
+from tenants.scoping import TenantScoped
 
 
 class AuditLog(TenantScoped):

@@ -14,10 +14,10 @@ from django.utils.html import format_html, format_html_join
 
 from requestdesk import crypto, outbound
 from requestdesk.soft_delete_admin import SoftDeleteAdminMixin
+from tenants.admin_base import TenantAdmin
 
-from . import webhooks
-from .admin_base import TenantAdmin
-from .events_models import Webhook, WebhookDelivery
+from .models import Webhook, WebhookDelivery
+from .services import webhooks
 
 
 class WebhookForm(forms.ModelForm):

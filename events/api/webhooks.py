@@ -15,11 +15,11 @@ from requestdesk import outbound
 from requestdesk.api.pagination import CursorPagination
 from requestdesk.api.serializers import MongoModelSerializer
 from requestdesk.api.soft_delete import SoftDeleteViewSetMixin
+from tenants.roles import Role
+from tenants.viewsets import TenantReadOnlyViewSet, TenantViewSet
 
-from . import webhooks
-from .events_models import Webhook, WebhookDelivery
-from .roles import Role
-from .viewsets import TenantReadOnlyViewSet, TenantViewSet
+from ..models import Webhook, WebhookDelivery
+from ..services import webhooks
 
 
 class WebhookSerializer(MongoModelSerializer):

@@ -4,9 +4,11 @@ who want each one at once)."""
 
 from django.utils import timezone
 
-from . import mail
-from .models import Notification, User
-from .roles import Role
+from tenants.models import User
+from tenants.roles import Role
+
+from ..models import Notification
+from . import notification_email as mail
 
 
 def notify(

@@ -11,7 +11,9 @@ import json
 
 from django.core.serializers.json import DjangoJSONEncoder
 
-from .models import ApiKey, AuditLog
+from tenants.models import ApiKey
+
+from ..models import AuditLog
 
 MASK = "***"
 SECRET_FIELDS = {"password", "secret", "token", "key_hash", "token_hash", "plugin_keys"}

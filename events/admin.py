@@ -7,8 +7,8 @@ from django.contrib import admin
 from django.utils import timezone
 
 from requestdesk.admin_lists import recent_values_filter
+from tenants.admin_base import TenantAdmin, audited_update, relative_time
 
-from .admin_base import TenantAdmin, audited_update, relative_time
 from .models import AuditLog, Notification, Schedule
 
 
