@@ -357,7 +357,7 @@ def _audit(scope: Scope) -> tuple:
     return tuple(
         Row(
             (e.created_at, e.event_type, e.actor_repr or "system", e.object_repr),
-            scope.url("tenants_auditlog", pk=e.pk),
+            scope.url("events_auditlog", pk=e.pk),
         )
         for e in entries
     )

@@ -11,8 +11,6 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from events.api.views import AuditLogViewSet, NotificationViewSet
-from events.api.webhooks import WebhookDeliveryViewSet, WebhookViewSet
 from events.services import audit
 from requestdesk.api.throttling import ScopedRateThrottle
 
@@ -260,10 +258,6 @@ def register(router):
     router.register("companies", CompanyViewSet, basename="company")
     router.register("users", UserViewSet, basename="user")
     router.register("api-keys", ApiKeyViewSet, basename="apikey")
-    router.register("webhooks", WebhookViewSet, basename="webhook")
-    router.register("webhook-deliveries", WebhookDeliveryViewSet, basename="webhookdelivery")
-    router.register("audit-logs", AuditLogViewSet, basename="auditlog")
-    router.register("notifications", NotificationViewSet, basename="notification")
 
 
 def urlpatterns():

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from content.models import Batch, Campaign, Component, Context, Pipeline, Template, Ticket
 from content.services import batches
+from events import catalogue
 from events.services import audit, notifications, webhooks
 from knowledge.models import Agent, Conversation, KnowledgeChunk, KnowledgeCollection, LLMProvider, Message, SyncHistory
 from knowledge.services import ingest as knowledge_ingest
@@ -159,7 +160,7 @@ def _webhook(o):
         company=o.company,
         name=o.text(Webhook),
         url=f"http://127.0.0.1:9/{o.text(Webhook)}",
-        events=[webhooks.ALL_EVENTS],
+        events=[catalogue.ALL_EVENTS],
     )
 
 

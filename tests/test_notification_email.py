@@ -163,7 +163,7 @@ def test_smtp_down_is_retried_and_not_lost(world, smtp, settings, queued, caplog
     settings.EMAIL_PORT = free_port()  # nothing listens there: connection refused
     settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = "mailer", SMTP_PASSWORD
 
-    with caplog.at_level(logging.WARNING, logger="tenants.mail"):
+    with caplog.at_level(logging.WARNING, logger="events.services.notification_email"):
         assert tasks.send_notification_email(str(note.pk)) == 0
     assert queued["later"] == [{"args": [str(note.pk)], "countdown": 0}]
     assert state(note)["email_status"] == "retry" and state(note)["email_attempts"] == 1

@@ -203,7 +203,7 @@ def event_data(context: Context) -> dict:
 # Whether a company has a webhook subscribed to an event, per process (see ConfigCache; a
 # webhook saved or deleted here is seen at once, elsewhere within CONTENT_CONFIG_CACHE_SECONDS):
 # a batch's contexts whose company has no subscriber emit nothing and read nothing.
-_subscribed = ConfigCache("webhooks", "tenants.Webhook")
+_subscribed = ConfigCache("webhooks", "events.Webhook")
 
 
 def announce(context: Context) -> None:

@@ -2,9 +2,9 @@
 
 * `email_enabled` off: nothing is emailed (pending notifications are marked skipped).
 * `digest_frequency` "never": each notification is emailed on its own, right away
-  (`tenants.tasks.send_notification_email`, queued by tenants.notifications).
+  (`events.tasks.send_notification_email`, queued by events.services.notifications).
 * "daily" / "weekly" (a user without settings has the defaults: daily): one email lists the
-  unread notifications not emailed yet (`tenants.tasks.send_email_digests`, run by beat).
+  unread notifications not emailed yet (`events.tasks.send_email_digests`, run by beat).
 
 Sending happens in Celery tasks through Django's email backend (EMAIL_* settings), never in
 a request. The email state lives on the notification document, next to the model's fields,

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 import content.api
+import events.api.urls
 import knowledge.api
 import plugins.api
 import scraping.api
@@ -13,6 +14,7 @@ import tenants.oauth_api
 
 router = DefaultRouter()
 tenants.api.register(router)
+events.api.urls.register(router)
 content.api.register(router)
 knowledge.api.register(router)
 scraping.api.register(router)
