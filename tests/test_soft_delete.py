@@ -16,12 +16,11 @@ from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from content.models import Campaign, Component, Pipeline, Template, Ticket
-from events import tasks
 from events.models import AuditLog, Webhook, WebhookDelivery
 from events.services import webhooks
 from knowledge.models import Agent, Conversation, KnowledgeChunk, KnowledgeCollection, SyncHistory
 from knowledge.services import sync
-from requestdesk import soft_delete
+from requestdesk import soft_delete, tasks
 from requestdesk.db.base import index_keys
 from requestdesk.db.pipeline import rewrite
 from scraping.models import Project, Result, Target

@@ -159,6 +159,26 @@ def test_every_emitted_event_is_in_the_catalogue():
     assert emitted == set(catalogue.EVENTS)
 
 
+def test_the_catalogue_lists_the_payload_keys_each_emitter_sends():
+    from bson import ObjectId
+
+    from content.models import Batch, Context
+    from content.services import batches, contexts
+    from scraping.models import ScrapeJob
+    from scraping.services import jobs
+
+    sent = {
+        jobs.COMPLETED_EVENT: jobs.event_data(ScrapeJob(project_id=ObjectId())),
+        jobs.FAILED_EVENT: jobs.event_data(ScrapeJob(project_id=ObjectId(), status=ScrapeJob.FAILED)),
+        batches.COMPLETED_EVENT: batches.event_data(Batch(pipeline_id=ObjectId())),
+        contexts.COMPLETED_EVENT: contexts.event_data(Context(pipeline_id=ObjectId())),
+        contexts.FAILED_EVENT: contexts.event_data(Context(pipeline_id=ObjectId(), error="boom")),
+    }
+    for name, data in sent.items():
+        assert set(data) == set(catalogue.PAYLOADS[name]), name
+    assert set(catalogue.PAYLOADS) == set(catalogue.EVENTS)
+
+
 def test_the_readme_lists_every_event_and_the_headers():
     text = README.read_text()
     section = text[text.index("## Webhooks") :]
