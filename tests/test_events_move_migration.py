@@ -14,7 +14,8 @@ from tests.migration_support import fresh_db, manage  # noqa: F401
 
 MOVED = ["auditlog", "notification", "webhook", "webhookdelivery", "schedule"]
 COLLECTIONS = ["audit_logs", "notifications", "webhooks", "webhook_deliveries", "schedules"]
-AT = datetime(2026, 11, 20, 12, 0, 0, tzinfo=UTC)
+# Recent: the collections' TTL indexes (deliveries 7 days, notifications 30) must not remove them.
+AT = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 
 # Run by `manage.py shell` on the migrated database: every row of every moved collection,
 # read through the events models (deleted webhooks too), as JSON.
