@@ -138,8 +138,9 @@ def make_tenant(name: str, n: int) -> Tenant:
     from django.db import connection
 
     from content.models import Ticket
+    from events.services import audit
     from scraping.models import Analysis, Project, Result, ResultContent, SearchTerms, Sentiment, Target
-    from tenants import audit, services
+    from tenants import services
     from tenants.models import Company, User
     from tenants.roles import Role
 

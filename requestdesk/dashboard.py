@@ -367,7 +367,7 @@ def _knowledge(scope: Scope) -> tuple[tuple[Row, ...], Figure, tuple[Row, ...]]:
 
 
 def _audit(scope: Scope) -> tuple[Row, ...]:
-    from tenants.models import AuditLog
+    from events.models import AuditLog
 
     entries, _ = pages.walk(
         scope.rows(AuditLog.objects.all()),
@@ -378,7 +378,7 @@ def _audit(scope: Scope) -> tuple[Row, ...]:
     return tuple(
         Row(
             (e.created_at, e.event_type, e.actor_repr or "system", e.object_repr),
-            scope.url("tenants_auditlog", pk=e.pk),
+            scope.url("events_auditlog", pk=e.pk),
         )
         for e in entries
     )

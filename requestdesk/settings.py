@@ -67,7 +67,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "requestdesk.mongo_apps.MongoAxesConfig",
+    "requestdesk",
     "tenants",
+    "events",
     "content",
     "knowledge",
     "scraping",
@@ -162,19 +164,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-# Beat runs a static schedule; what is due is decided by our own schedule documents.
-CELERY_BEAT_SCHEDULE = {
-    "dispatch-schedules": {
-        "task": "tenants.tasks.dispatch_schedules",
-        "schedule": env.float("SCHEDULE_TICK_SECONDS", default=30.0),
-    },
-    "retry-due-webhook-deliveries": {"task": "tenants.tasks.retry_due_webhook_deliveries", "schedule": 60.0},
-    "email-digests-daily": {"task": "tenants.tasks.send_email_digests", "schedule": 86400.0, "args": ["daily"]},
-    "email-digests-weekly": {"task": "tenants.tasks.send_email_digests", "schedule": 604800.0, "args": ["weekly"]},
-    "retry-due-notification-emails": {"task": "tenants.tasks.retry_due_notification_emails", "schedule": 60.0},
-}
 
-# --- Email (tenants.mail: notifications, sent by Celery tasks) ----------------------------
+# --- Email (events.services.notification_email: notifications, sent by Celery tasks) -------
 # Printed to the console in development; SMTP otherwise. The password only from the environment.
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
@@ -312,7 +303,7 @@ SPECTACULAR_SETTINGS = {
 # Webhooks, scrape targets and connectors refuse private/loopback addresses; tests allow loopback.
 OUTBOUND_ALLOW_LOOPBACK = env.bool("OUTBOUND_ALLOW_LOOPBACK", default=False)
 
-# --- Webhooks (tenants.webhooks) -----------------------------------------------------
+# --- Webhooks (events.services.webhooks) ---------------------------------------------
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=5)
 WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=10)  # 10, 20, 40, ...
@@ -327,10 +318,6 @@ SCRAPING_DOMAIN_CONCURRENCY = env.int("SCRAPING_DOMAIN_CONCURRENCY", default=2) 
 SCRAPING_ROBOTS_CACHE_SECONDS = env.int("SCRAPING_ROBOTS_CACHE_SECONDS", default=3600)
 SCRAPING_LEASE_SECONDS = env.int("SCRAPING_LEASE_SECONDS", default=600)  # a lost worker's job is taken over after
 SCRAPING_RECOVER_SECONDS = env.float("SCRAPING_RECOVER_SECONDS", default=60.0)  # how often lost jobs are looked for
-CELERY_BEAT_SCHEDULE["scraping-recover-lost-jobs"] = {
-    "task": "scraping.tasks.recover_lost_jobs",
-    "schedule": SCRAPING_RECOVER_SECONDS,
-}
 SCRAPING_SEARCH_COUNT_CAP = env.int(
     "SCRAPING_SEARCH_COUNT_CAP", default=200
 )  # client-side: count up to, then "at least"
@@ -354,10 +341,6 @@ KNOWLEDGE_VECTOR_CACHE_MB = env.int("KNOWLEDGE_VECTOR_CACHE_MB", default=512)  #
 KNOWLEDGE_SYNC_LEASE_SECONDS = env.int("KNOWLEDGE_SYNC_LEASE_SECONDS", default=600)  # renewed as items come in
 KNOWLEDGE_SYNC_RECOVER_SECONDS = env.float("KNOWLEDGE_SYNC_RECOVER_SECONDS", default=60.0)  # lost syncs looked for
 KNOWLEDGE_INGEST_BATCH_ITEMS = env.int("KNOWLEDGE_INGEST_BATCH_ITEMS", default=32)  # items embedded and stored at once
-CELERY_BEAT_SCHEDULE["knowledge-recover-lost-syncs"] = {
-    "task": "knowledge.tasks.recover_lost_syncs",
-    "schedule": KNOWLEDGE_SYNC_RECOVER_SECONDS,
-}
 
 # --- Content (content app): the generative pipeline's workers, retention ------------------
 CONTENT_LEASE_SECONDS = env.int("CONTENT_LEASE_SECONDS", default=300)  # a dead worker's context is taken over after
@@ -376,14 +359,34 @@ CONTENT_WORKER_HEARTBEAT_SECONDS = env.float("CONTENT_WORKER_HEARTBEAT_SECONDS",
 CONTENT_WORKER_STALE_SECONDS = env.float("CONTENT_WORKER_STALE_SECONDS", default=45)
 CONTENT_WORKER_EXPIRE_SECONDS = env.int("CONTENT_WORKER_EXPIRE_SECONDS", default=60)
 BACKUP_RETENTION_DAYS = env.float("BACKUP_RETENTION_DAYS", default=7)  # `manage.py backup` prunes older backups
-CELERY_BEAT_SCHEDULE["content-process-pending"] = {
-    "task": "content.tasks.process_pending",
-    "schedule": env.float("CONTENT_POLL_SECONDS", default=30.0),
-}
-CELERY_BEAT_SCHEDULE["content-archive-old"] = {"task": "content.tasks.archive_old_content", "schedule": 86400.0}
 # Soft-deleted rows (requestdesk.soft_delete) are removed for good this many days after their delete.
 SOFT_DELETE_RETENTION_DAYS = env.int("SOFT_DELETE_RETENTION_DAYS", default=30)
-CELERY_BEAT_SCHEDULE["purge-soft-deleted"] = {"task": "tenants.tasks.purge_soft_deleted", "schedule": 86400.0}
+
+# --- Beat: every periodic task, in one place ------------------------------------------
+# Beat runs a static schedule; what is due is decided by our own schedule documents
+# (events.services.scheduling, run by the dispatch-schedules tick). Task names are the
+# registered ones (the events tasks and purge_soft_deleted keep their tenants.tasks names).
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-schedules": {
+        "task": "tenants.tasks.dispatch_schedules",
+        "schedule": env.float("SCHEDULE_TICK_SECONDS", default=30.0),
+    },
+    "retry-due-webhook-deliveries": {"task": "tenants.tasks.retry_due_webhook_deliveries", "schedule": 60.0},
+    "email-digests-daily": {"task": "tenants.tasks.send_email_digests", "schedule": 86400.0, "args": ["daily"]},
+    "email-digests-weekly": {"task": "tenants.tasks.send_email_digests", "schedule": 604800.0, "args": ["weekly"]},
+    "retry-due-notification-emails": {"task": "tenants.tasks.retry_due_notification_emails", "schedule": 60.0},
+    "scraping-recover-lost-jobs": {"task": "scraping.tasks.recover_lost_jobs", "schedule": SCRAPING_RECOVER_SECONDS},
+    "knowledge-recover-lost-syncs": {
+        "task": "knowledge.tasks.recover_lost_syncs",
+        "schedule": KNOWLEDGE_SYNC_RECOVER_SECONDS,
+    },
+    "content-process-pending": {
+        "task": "content.tasks.process_pending",
+        "schedule": env.float("CONTENT_POLL_SECONDS", default=30.0),
+    },
+    "content-archive-old": {"task": "content.tasks.archive_old_content", "schedule": 86400.0},
+    "purge-soft-deleted": {"task": "tenants.tasks.purge_soft_deleted", "schedule": 86400.0},
+}
 
 # --- i18n, static --------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -12,7 +12,7 @@
 * Unique constraints ignore deleted rows: declare them with `condition=LIVE` (a partial
   unique index). `restore` refuses (RestoreConflict) when a live row took the values since.
 * `purge(now)`: hard-deletes rows deleted more than SOFT_DELETE_RETENTION_DAYS ago, with
-  what cascades from them (run daily by beat, tenants.tasks.purge_soft_deleted).
+  what cascades from them (run daily by beat, requestdesk.tasks.purge_soft_deleted).
 
 Storage: `is_deleted` has no index of its own. A list filtered by company (and its own
 filters) and `is_deleted: false` is planned on the company index; the storage layer's

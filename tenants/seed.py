@@ -4,8 +4,10 @@ notification. Idempotent: what exists (by username, company name, key name) is k
 
 from django.contrib.auth.hashers import make_password
 
+from events.models import Notification
+
 from . import services
-from .models import ApiKey, Company, Notification, User
+from .models import ApiKey, Company, User
 from .roles import Role
 
 DEMO_PASSWORD = "demo-Password-1"

@@ -13,11 +13,11 @@ import pytest
 
 from content import tasks as content_tasks
 from content.models import Component, Context, Pipeline, PipelineStep, Template
+from events import tasks as tenant_tasks
+from events.models import WebhookDelivery
+from events.services import webhooks
 from knowledge.models import Agent, LLMProvider
 from knowledge.services import crypto
-from tenants import tasks as tenant_tasks
-from tenants import webhooks
-from tenants.models import WebhookDelivery
 from tests.fake_llm import API_KEY, FakeLLM
 
 TEST_KEY = "Mi94bn1PebHo1MPpIwXi_-BxXOWHcrveYCkpAVrXyWA="  # a Fernet key for the tests only

@@ -17,6 +17,9 @@ from django.utils import timezone
 
 from content.models import Batch, Campaign, Component, Context, Pipeline, Template, Ticket
 from content.services import batches
+from events import catalogue
+from events.models import AuditLog, Notification, Schedule, Webhook, WebhookDelivery
+from events.services import audit, notifications, webhooks
 from knowledge.models import Agent, Conversation, KnowledgeChunk, KnowledgeCollection, LLMProvider, Message, SyncHistory
 from knowledge.services import ingest as knowledge_ingest
 from knowledge.services import sync
@@ -25,19 +28,8 @@ from scraping.models import Preset, Project, Result, ScrapeJob, Target
 from scraping.services import ingest as scraping_ingest
 from scraping.services import jobs, projects
 from scraping.services.extraction import Item
-from tenants import audit, notifications, services, webhooks
-from tenants.models import (
-    ApiKey,
-    AuditLog,
-    Company,
-    Notification,
-    RefreshToken,
-    Schedule,
-    User,
-    UserSettings,
-    Webhook,
-    WebhookDelivery,
-)
+from tenants import services
+from tenants.models import ApiKey, Company, RefreshToken, User, UserSettings
 from tenants.roles import Role
 from tests.content_support import article_setup
 from tests.knowledge_support import make_agent, make_collection, make_provider
@@ -158,7 +150,7 @@ def _webhook(o):
         company=o.company,
         name=o.text(Webhook),
         url=f"http://127.0.0.1:9/{o.text(Webhook)}",
-        events=[webhooks.ALL_EVENTS],
+        events=[catalogue.ALL_EVENTS],
     )
 
 

@@ -242,8 +242,8 @@ WIDE_LISTS = [
     "/admin/knowledge/synchistory/",
     "/admin/content/context/",
     "/admin/content/ticket/",
-    "/admin/tenants/auditlog/",
-    "/admin/tenants/schedule/",
+    "/admin/events/auditlog/",
+    "/admin/events/schedule/",
 ]
 
 
@@ -263,10 +263,10 @@ def busy_company(world):
     from django.utils import timezone
 
     from content.models import Context, Ticket
+    from events.services import audit
     from knowledge.models import KnowledgeCollection, SyncHistory
     from scraping.models import Project
     from scraping.services import projects, rollups
-    from tenants import audit
 
     a, now = world.a, timezone.now()
     project = Project.objects.create(company=a, name=LONG[:120])
@@ -355,5 +355,5 @@ def test_dashboard_in_a_browser(world, live_server, tmp_path):
             expect(page.locator("#result_list tbody tr").first).to_be_visible()
             assert sideways(page) == [0, 0], url
             shot(page, "13-wide-list")
-        page.goto(f"{base}/admin/tenants/schedule/")
+        page.goto(f"{base}/admin/events/schedule/")
         expect(page.locator("td.field-next")).to_contain_text("in 59")

@@ -14,14 +14,14 @@ from django.utils import timezone
 from pymongo import UpdateOne, monitoring
 
 from content.models import Context, Ticket
+from events.models import AuditLog, Schedule
+from events.services import audit
 from requestdesk import dashboard
 from requestdesk.db import pages
 from requestdesk.db.collections import collection as raw_collection
 from scraping.models import Project, ScrapeJob
 from scraping.services import ingest, rollups
 from scraping.services.extraction import Item
-from tenants import audit
-from tenants.models import AuditLog, Schedule
 from tests.celery_worker import celery_worker  # noqa: F401
 from tests.conftest import PASSWORD
 from tests.scraping_support import make_target
@@ -166,7 +166,7 @@ def test_recent_audit_events_and_sentiment(client, world):
     recent = page.split('id="dash-audit"')[1].split("</table>")[0]
     assert "ticket.created" in recent and writer.username in recent and "b.only" not in recent
     entry = AuditLog.objects.get(event_type="ticket.created")
-    assert f"/admin/tenants/auditlog/{entry.pk}/change/" in recent
+    assert f"/admin/events/auditlog/{entry.pk}/change/" in recent
     assert {k: v[0] for k, v in figures(page, "sentiment").items()} == {label: "0" for label in rollups.LABELS}
 
 
@@ -189,7 +189,7 @@ def test_a_writer_with_the_right_password_is_told_they_have_no_admin(client, wor
 
 def test_audit_log_columns_are_named_for_people(client, world):
     audit.record(company=world.a, actor=world.user("a", "client"), source="api", event_type="x.y")
-    page = staff(client, world.user("a", "company_admin")).get("/admin/tenants/auditlog/").content.decode()
+    page = staff(client, world.user("a", "company_admin")).get("/admin/events/auditlog/").content.decode()
     headers = [unescape(h).strip() for h in re.findall(r'<th scope="col"[^>]*>.*?<a [^>]*>([^<]*)</a>', page, re.S)]
     assert "Actor" in headers and "Object" in headers
     assert not [h for h in headers if "repr" in h.lower()]
@@ -210,23 +210,23 @@ def schedule(company, **fields):
 def test_schedules_have_an_admin(client, world):
     mine, theirs = schedule(world.a, name="Mine"), schedule(world.b, name="Theirs")
     client = staff(client, world.user("a", "company_admin"))
-    page = unescape(client.get("/admin/tenants/schedule/").content.decode())
+    page = unescape(client.get("/admin/events/schedule/").content.decode())
     assert "Mine" in page and "Theirs" not in page
     assert re.search(r"in (29|30)\xa0minutes \(", page), "next run shown as a time from now"
     assert "1 hour" in page and "never" in page
 
-    response = client.post("/admin/tenants/schedule/", {"action": "run_soon", "_selected_action": [str(mine.pk)]})
+    response = client.post("/admin/events/schedule/", {"action": "run_soon", "_selected_action": [str(mine.pk)]})
     assert response.status_code == 302
     assert Schedule.objects.get(pk=mine.pk).next_run <= timezone.now()
     assert Schedule.objects.get(pk=theirs.pk).next_run > timezone.now()
 
-    change = f"/admin/tenants/schedule/{mine.pk}/change/"
+    change = f"/admin/events/schedule/{mine.pk}/change/"
     assert client.get(change).status_code == 200
     form = {"name": "Mine", "enabled": "on", "interval_seconds": "600"}
     assert client.post(change, form).status_code == 302
     saved = Schedule.objects.get(pk=mine.pk)
     assert saved.interval_seconds == 600 and saved.company_id == world.a.pk
-    assert client.get(f"/admin/tenants/schedule/{theirs.pk}/change/").status_code == 302  # not theirs
+    assert client.get(f"/admin/events/schedule/{theirs.pk}/change/").status_code == 302  # not theirs
 
 
 def test_a_projects_next_run_reads_as_a_time_from_now(client, world):

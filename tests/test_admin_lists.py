@@ -7,8 +7,8 @@ import pytest
 from django.contrib import admin
 from django.test import RequestFactory
 
+from events.models import AuditLog
 from requestdesk.admin_lists import recent_values_filter
-from tenants.models import AuditLog
 
 pytestmark = pytest.mark.django_db
 

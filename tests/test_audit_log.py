@@ -8,8 +8,9 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tenants import audit
-from tenants.models import ApiKey, AuditLog, RefreshToken, User
+from events.models import AuditLog
+from events.services import audit
+from tenants.models import ApiKey, RefreshToken, User
 
 from .conftest import PASSWORD
 
@@ -275,11 +276,11 @@ def test_admin_refresh_token_revoke_is_audited_in_the_users_company(client, worl
 def test_admin_audit_log_is_read_only_and_scoped(admin_client, world):
     mine = audit.record(company=world.a, source="task", event_type="sync.finished-for-a")
     audit.record(company=world.b, source="task", event_type="sync.finished-for-b")
-    page = admin_client.get("/admin/tenants/auditlog/").content.decode()
+    page = admin_client.get("/admin/events/auditlog/").content.decode()
     assert "sync.finished-for-a" in page and "sync.finished-for-b" not in page
-    assert admin_client.get("/admin/tenants/auditlog/add/").status_code == 403
-    assert admin_client.post(f"/admin/tenants/auditlog/{mine.pk}/delete/", {"post": "yes"}).status_code == 403
-    detail = admin_client.post(f"/admin/tenants/auditlog/{mine.pk}/change/", {"event_type": "forged"})
+    assert admin_client.get("/admin/events/auditlog/add/").status_code == 403
+    assert admin_client.post(f"/admin/events/auditlog/{mine.pk}/delete/", {"post": "yes"}).status_code == 403
+    detail = admin_client.post(f"/admin/events/auditlog/{mine.pk}/change/", {"event_type": "forged"})
     assert detail.status_code == 403
     mine.refresh_from_db()
     assert mine.event_type == "sync.finished-for-a"

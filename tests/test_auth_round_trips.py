@@ -134,7 +134,7 @@ def test_a_list_costs_only_its_own_queries_on_a_hit(world, round_trips, auth):
 def test_a_limited_page_comes_in_one_round_trip(world, round_trips):
     """101 rows (the admin's page of 100 and one to tell a next page) exceed the default first
     batch of a cursor: without a batch size the last row costs a getMore."""
-    from tenants.models import AuditLog
+    from events.models import AuditLog
 
     AuditLog.objects.bulk_create(
         [AuditLog(company=world.a, event_type="test.row", object_repr=str(n)) for n in range(130)]

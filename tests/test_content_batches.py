@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from content.models import Batch, Component, Context, ContextStatus
 from content.services import batches, runner
-from tenants.models import AuditLog
+from events.models import AuditLog
 from tests.content_support import (  # noqa: F401
     SECTION_IDS,
     article_setup,

@@ -9,7 +9,7 @@ import pytest
 from content.models import TICKET_FLOW, Campaign, Ticket, TicketStatus
 from content.models.workflow import InvalidTransition
 from content.services import tickets
-from tenants.models import AuditLog
+from events.models import AuditLog
 from tests.content_support import content_settings, queued  # noqa: F401
 
 pytestmark = pytest.mark.django_db

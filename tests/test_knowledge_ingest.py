@@ -9,12 +9,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
+from events.models import Schedule
+from events.services import scheduling
 from knowledge import tasks
 from knowledge.models import KnowledgeChunk, KnowledgeCollection, SyncHistory
 from knowledge.services import ingest
 from knowledge.services.embeddings import DimensionMismatch
-from tenants import scheduling
-from tenants.models import Schedule
 from tests.knowledge_support import (  # noqa: F401
     fake_apis,
     knowledge_settings,

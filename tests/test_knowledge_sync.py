@@ -5,12 +5,12 @@ import re
 
 import pytest
 
+from events.models import Notification, WebhookDelivery
+from events.services import webhooks
 from knowledge import tasks
 from knowledge.models import KnowledgeChunk, SyncHistory
 from knowledge.services import sync
 from knowledge.services.connectors import shopify, wordpress
-from tenants import webhooks
-from tenants.models import Notification, WebhookDelivery
 from tests.celery_worker import celery_worker, wait_until  # noqa: F401
 from tests.knowledge_support import (  # noqa: F401
     TEST_KEY,
@@ -34,7 +34,7 @@ def small_pages(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def webhook_tasks(monkeypatch):
-    from tenants import tasks as tenant_tasks
+    from events import tasks as tenant_tasks
 
     sent = []
     monkeypatch.setattr(tenant_tasks.deliver_webhook, "delay", sent.append)

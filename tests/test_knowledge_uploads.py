@@ -11,6 +11,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from events.models import WebhookDelivery
+from events.services import webhooks
 from knowledge import tasks
 from knowledge.models import (
     KnowledgeChunk,
@@ -19,8 +21,6 @@ from knowledge.models import (
     SyncHistory,
 )
 from knowledge.services import extract, sync
-from tenants import webhooks
-from tenants.models import WebhookDelivery
 from tests.knowledge_support import (  # noqa: F401
     fake_apis,
     knowledge_settings,

@@ -13,11 +13,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from kombu.exceptions import OperationalError as BrokerError
 
+from events import tasks
+from events.models import Notification
+from events.services.notifications import mark_read, notify, notify_company_admins
 from requestdesk.db.collections import collection
 from requestdesk.embedded import free_port
-from tenants import tasks
-from tenants.models import Notification, NotificationPreferences, UserSettings
-from tenants.notifications import mark_read, notify, notify_company_admins
+from tenants.models import NotificationPreferences, UserSettings
 from tests.celery_worker import celery_worker, wait_until  # noqa: F401  (the fixture)
 
 SMTP_PASSWORD = "smtp-Secret-4711"
@@ -162,7 +163,7 @@ def test_smtp_down_is_retried_and_not_lost(world, smtp, settings, queued, caplog
     settings.EMAIL_PORT = free_port()  # nothing listens there: connection refused
     settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = "mailer", SMTP_PASSWORD
 
-    with caplog.at_level(logging.WARNING, logger="tenants.mail"):
+    with caplog.at_level(logging.WARNING, logger="events.services.notification_email"):
         assert tasks.send_notification_email(str(note.pk)) == 0
     assert queued["later"] == [{"args": [str(note.pk)], "countdown": 0}]
     assert state(note)["email_status"] == "retry" and state(note)["email_attempts"] == 1

@@ -4,8 +4,8 @@ the company the request acts for; kept 30 days."""
 import pytest
 from django.db import connection
 
-from tenants.models import AuditLog, Notification
-from tenants.notifications import notify, notify_company_admins
+from events.models import AuditLog, Notification
+from events.services.notifications import notify, notify_company_admins
 
 
 @pytest.fixture
@@ -140,5 +140,5 @@ def test_notification_admin_lists_own_company(client, world):
     notify(user=world.user("a", "client"), type="x", title="visible-to-a")
     notify(user=world.user("b", "client"), type="x", title="visible-to-b")
     client.force_login(world.user("a", "company_admin"))
-    page = client.get("/admin/tenants/notification/?q=visible").content.decode()
+    page = client.get("/admin/events/notification/?q=visible").content.decode()
     assert "visible-to-a" in page and "visible-to-b" not in page

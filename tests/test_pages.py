@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from bson import ObjectId
 
+from events.models import AuditLog
 from requestdesk.api.pagination import encode_cursor
 from requestdesk.db import pages
-from tenants.models import AuditLog
 
 STRATEGIES = {
     "windows": {"ordered_index_sort": False, "cheap_counts": False},

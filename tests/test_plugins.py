@@ -6,10 +6,11 @@ from django.core import checks
 from django.db import connection
 from rest_framework import serializers
 
+from events.models import AuditLog
 from plugins.registry import PluginConfig, registry
 from plugins.settings import effective
 from plugins.task_manager.models import Task
-from tenants.models import AuditLog, UserSettings
+from tenants.models import UserSettings
 
 SETTINGS = "/api/v1/me/settings/"
 TASKS = "/api/v1/plugins/task-manager/tasks/"

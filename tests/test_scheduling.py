@@ -11,8 +11,8 @@ import redis
 from django.conf import settings
 from django.utils import timezone
 
-from tenants import scheduling
-from tenants.models import Schedule
+from events.models import Schedule
+from events.services import scheduling
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TASK = "tenants.tasks.dispatch_schedules"

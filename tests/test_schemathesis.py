@@ -31,13 +31,13 @@ from schemathesis.specs.openapi.checks import (
 
 from content.models import Campaign, Ticket
 from content.services import batches
+from events.services import notifications, webhooks
 from knowledge.models import Conversation, SourceType
 from knowledge.services import chat, ingest, sync
 from knowledge.services.connectors.base import SourceItem
 from scraping.services import ingest as scraping_ingest
 from scraping.services import jobs, projects
 from scraping.services.extraction import Item
-from tenants import notifications, webhooks
 from tenants import services as tenant_services
 from tests.content_support import article_setup, new_context
 from tests.knowledge_support import FakeAPIs, make_agent, make_collection, make_provider

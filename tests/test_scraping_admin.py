@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from events.models import AuditLog
 from scraping.models import Preset, Project, ScrapeJob, Target
 from scraping.services import ingest
 from scraping.services.extraction import Item
-from tenants.models import AuditLog
 from tests.content_support import llm, make_provider  # noqa: F401
 from tests.scraping_support import fast_scraping, make_project, make_target, queued, site, system_presets  # noqa: F401
 

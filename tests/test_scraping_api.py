@@ -9,10 +9,10 @@ import json
 import pytest
 from kombu.exceptions import OperationalError
 
+from events.models import AuditLog
 from scraping import tasks
 from scraping.models import Preset, Project, Result, ScrapeJob, Target
 from scraping.services import jobs
-from tenants.models import AuditLog
 from tests.celery_worker import celery_worker, wait_until  # noqa: F401
 from tests.scraping_support import fast_scraping, make_project, make_target, queued, site, system_presets  # noqa: F401
 

@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timezone
 
 import pytest
 
+from events import tasks as tenant_tasks
+from events.models import Notification, WebhookDelivery
+from events.services.webhooks import create_webhook
 from scraping.models import Result, ScrapeJob, Target
 from scraping.services import analysis, ingest, jobs
 from scraping.services.extraction import Item
-from tenants import tasks as tenant_tasks
-from tenants.models import Notification, WebhookDelivery
-from tenants.webhooks import create_webhook
 from tests.scraping_support import Reply, fast_scraping, fixture, make_project, make_target, site, system_presets  # noqa: F401
 
 

@@ -4,9 +4,9 @@ never include A's rows. Nothing of A changes."""
 
 import pytest
 
+from events.models import Schedule
 from scraping.models import Preset, Project, Result, ScrapeJob, Target
 from scraping.services import jobs, projects
-from tenants.models import Schedule
 from tests.scraping_support import fast_scraping, make_project, make_target, queued, site, system_presets  # noqa: F401
 
 P = "/api/v1/scraping"

@@ -10,13 +10,13 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
+from events.models import Schedule
+from events.services import scheduling
 from requestdesk import soft_delete
 from scraping import tasks
 from scraping.models import RUN_PROJECT_TASK, Project, Result, ScrapeJob, Target
 from scraping.services import jobs
 from scraping.services.projects import set_schedule
-from tenants import scheduling
-from tenants.models import Schedule
 from tests.scraping_support import Reply, fast_scraping, fixture, make_project, make_target, site, system_presets  # noqa: F401
 
 P = "/api/v1/scraping"

@@ -9,10 +9,11 @@ import pytest
 from bson import ObjectId
 from cryptography.fernet import Fernet
 
+from events.models import Webhook
+from events.services import webhooks
 from requestdesk import crypto
 from requestdesk.db.collections import collection
-from tenants import webhooks
-from tenants.models import User, Webhook
+from tenants.models import User
 from tests.migration_support import fresh_db, manage  # noqa: F401
 
 PLUGIN_KEYS = {
@@ -166,7 +167,7 @@ def test_hole7_admin_masks_plugin_keys(client, world):
 def test_hole7_admin_masks_the_webhook_secret(client, world):
     hook = webhooks.create_webhook(company=world.a, name="h", url="http://127.0.0.1:9/h", events=["*"])
     client.force_login(world.user("a", "company_admin"))
-    page = client.get(f"/admin/tenants/webhook/{hook.pk}/change/").content.decode()
+    page = client.get(f"/admin/events/webhook/{hook.pk}/change/").content.decode()
     assert hook.secret not in page and _raw(Webhook, hook.pk)["secret"] not in page
     assert f"whsec_…{hook.secret[-4:]}" in page
 

@@ -14,10 +14,10 @@ import pytest
 import trustme
 from cryptography.fernet import Fernet
 
+from events.models import Webhook, WebhookDelivery
+from events.services import webhooks
 from requestdesk import outbound
 from scraping.services.fetching import Fetcher, FetchPolicy
-from tenants import webhooks
-from tenants.models import Webhook, WebhookDelivery
 from tests.test_webhooks import Receiver
 
 PUBLIC = "93.184.216.34"
@@ -69,7 +69,7 @@ def test_hole3_dns_rebinding_connects_to_checked_address(world, receiver, settin
     Webhook.objects.filter(pk=hook.pk).update(url=f"http://rebind.test:{port}/hooks")
     settings.OUTBOUND_ALLOW_LOOPBACK = False
     Resolver(monkeypatch, rebind_test=[[PUBLIC], ["127.0.0.1"]])
-    monkeypatch.setattr("tenants.tasks.deliver_webhook.delay", lambda *a, **k: None)
+    monkeypatch.setattr("events.tasks.deliver_webhook.delay", lambda *a, **k: None)
 
     [delivery] = webhooks.emit_event(company=world.a, event_type="scrape.completed", data={})
     webhooks.deliver(delivery.pk)

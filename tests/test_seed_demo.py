@@ -9,9 +9,10 @@ from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from content.models import Batch, Campaign, Component, Context, Pipeline, Template, Ticket
+from events.models import Notification
 from knowledge.models import Agent, Conversation, KnowledgeChunk, KnowledgeCollection, Message
 from scraping.models import Project, Result, ScrapeJob, Target
-from tenants.models import Company, Notification, User
+from tenants.models import Company, User
 from tenants.roles import Role
 from tenants.seed import DEMO_PASSWORD
 from tests.scraping_support import system_presets  # noqa: F401

@@ -16,15 +16,15 @@ from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from content.models import Campaign, Component, Pipeline, Template, Ticket
+from events.models import AuditLog, Webhook, WebhookDelivery
+from events.services import webhooks
 from knowledge.models import Agent, Conversation, KnowledgeChunk, KnowledgeCollection, SyncHistory
 from knowledge.services import sync
-from requestdesk import soft_delete
+from requestdesk import soft_delete, tasks
 from requestdesk.db.base import index_keys
 from requestdesk.db.pipeline import rewrite
 from scraping.models import Project, Result, Target
 from scraping.services import jobs
-from tenants import tasks, webhooks
-from tenants.models import AuditLog, Webhook, WebhookDelivery
 from tests.isolation_factories import Owner
 from tests.knowledge_support import fake_apis, knowledge_settings, make_agent, make_collection, make_provider  # noqa: F401
 from tests.scraping_support import fast_scraping, make_project, make_target, system_presets  # noqa: F401

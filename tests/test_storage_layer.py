@@ -5,9 +5,9 @@ import pytest
 from bson import ObjectId
 from django.db import connection
 
+from events.models import AuditLog
 from requestdesk.db import base
 from requestdesk.db.collections import raw
-from tenants.models import AuditLog
 
 
 def test_the_embedded_server_is_probed_once_and_told_apart(db, settings):

@@ -1,6 +1,6 @@
 """Standard Webhooks: a consumer using the reference library (`standardwebhooks`) verifies
 real deliveries received over loopback; secrets issued before the `whsec_` format still
-verify; and the one catalogue of event names (tenants.webhooks.EVENTS) is what
+verify; and the one catalogue of event names (events.catalogue) is what
 subscriptions may name, what the apps emit and what the README lists."""
 
 import base64
@@ -11,8 +11,9 @@ import pytest
 import standardwebhooks
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from tenants import tasks, webhooks
-from tenants.models import Webhook, WebhookDelivery
+from events import catalogue, tasks
+from events.models import Webhook, WebhookDelivery
+from events.services import webhooks
 from tests.test_webhooks import Receiver
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -127,7 +128,7 @@ def test_the_services_and_the_admin_refuse_unknown_event_names(client, world, re
         webhooks.emit_event(company=world.a, event_type="nope", data={})
     client.force_login(world.user("a", "company_admin"))
     page = client.post(
-        "/admin/tenants/webhook/add/",
+        "/admin/events/webhook/add/",
         {"name": "x", "url": receiver.url, "events": "scrape.completed,nope", "enabled": "on"},
     )
     assert page.status_code == 200 and "Unknown event" in page.content.decode()
@@ -138,7 +139,7 @@ def test_the_schema_lists_the_catalogue(client, db):
     schema = client.get("/api/v1/schema/?format=json").json()
     events = schema["components"]["schemas"]["WebhookRequest"]["properties"]["events"]["items"]
     names = events.get("enum") or schema["components"]["schemas"][events["$ref"].rsplit("/", 1)[1]]["enum"]
-    assert sorted(names) == sorted(webhooks.SUBSCRIBABLE)
+    assert sorted(names) == sorted(catalogue.SUBSCRIBABLE)
 
 
 def test_every_emitted_event_is_in_the_catalogue():
@@ -153,16 +154,36 @@ def test_every_emitted_event_is_in_the_catalogue():
         contexts.FAILED_EVENT,
         "knowledge.sync.completed",
         "knowledge.sync.failed",
-        webhooks.TEST_EVENT,
+        catalogue.TEST_EVENT,
     }
-    assert emitted == set(webhooks.EVENTS)
+    assert emitted == set(catalogue.EVENTS)
+
+
+def test_the_catalogue_lists_the_payload_keys_each_emitter_sends():
+    from bson import ObjectId
+
+    from content.models import Batch, Context
+    from content.services import batches, contexts
+    from scraping.models import ScrapeJob
+    from scraping.services import jobs
+
+    sent = {
+        jobs.COMPLETED_EVENT: jobs.event_data(ScrapeJob(project_id=ObjectId())),
+        jobs.FAILED_EVENT: jobs.event_data(ScrapeJob(project_id=ObjectId(), status=ScrapeJob.FAILED)),
+        batches.COMPLETED_EVENT: batches.event_data(Batch(pipeline_id=ObjectId())),
+        contexts.COMPLETED_EVENT: contexts.event_data(Context(pipeline_id=ObjectId())),
+        contexts.FAILED_EVENT: contexts.event_data(Context(pipeline_id=ObjectId(), error="boom")),
+    }
+    for name, data in sent.items():
+        assert set(data) == set(catalogue.PAYLOADS[name]), name
+    assert set(catalogue.PAYLOADS) == set(catalogue.EVENTS)
 
 
 def test_the_readme_lists_every_event_and_the_headers():
     text = README.read_text()
     section = text[text.index("## Webhooks") :]
     section = section[: section.index("\n## ", 3)]
-    for name in webhooks.EVENTS:
+    for name in catalogue.EVENTS:
         assert f"`{name}`" in section, name
     for header in ("webhook-id", "webhook-timestamp", "webhook-signature", "X-Requestdesk-Signature", "whsec_"):
         assert header in section

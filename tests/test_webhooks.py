@@ -15,9 +15,10 @@ from bson import ObjectId
 from django.conf import settings as django_settings
 from django.utils import timezone
 
+from events import tasks
+from events.models import Notification, Webhook, WebhookDelivery
+from events.services import webhooks
 from requestdesk import outbound
-from tenants import tasks, webhooks
-from tenants.models import Notification, Webhook, WebhookDelivery
 from tests.celery_worker import celery_worker, wait_until  # noqa: F401
 
 UNSAFE_URLS = [
@@ -598,7 +599,7 @@ def test_admin_send_test_event_and_redeliver_actions(admin_client, world, receiv
     client = admin_client(world.user("a", "company_admin"))
 
     response = client.post(
-        "/admin/tenants/webhook/", {"action": "send_test_event", "_selected_action": [str(hook.pk)]}, follow=True
+        "/admin/events/webhook/", {"action": "send_test_event", "_selected_action": [str(hook.pk)]}, follow=True
     )
     assert response.status_code == 200 and "Queued a test event to 1 webhook" in response.content.decode()
     [test_delivery] = WebhookDelivery.objects.filter(webhook=hook)
@@ -606,11 +607,11 @@ def test_admin_send_test_event_and_redeliver_actions(admin_client, world, receiv
 
     receiver.answer(500)
     webhooks.deliver(test_delivery.pk)
-    page = client.get(f"/admin/tenants/webhookdelivery/{test_delivery.pk}/change/").content.decode()
+    page = client.get(f"/admin/events/webhookdelivery/{test_delivery.pk}/change/").content.decode()
     assert "webhook-attempts" in page and "HTTP 500" in page and "<td>500</td>" in page
 
     response = client.post(
-        "/admin/tenants/webhookdelivery/",
+        "/admin/events/webhookdelivery/",
         {"action": "redeliver", "_selected_action": [str(test_delivery.pk)]},
         follow=True,
     )
@@ -623,34 +624,34 @@ def test_admin_actions_do_not_reach_another_company(admin_client, world, a_webho
     hook, delivery = a_webhook
     enqueued.clear()
     client = admin_client(world.user("b", "company_admin"))
-    client.post("/admin/tenants/webhook/", {"action": "send_test_event", "_selected_action": [str(hook.pk)]})
-    client.post("/admin/tenants/webhookdelivery/", {"action": "redeliver", "_selected_action": [str(delivery.pk)]})
+    client.post("/admin/events/webhook/", {"action": "send_test_event", "_selected_action": [str(hook.pk)]})
+    client.post("/admin/events/webhookdelivery/", {"action": "redeliver", "_selected_action": [str(delivery.pk)]})
     assert WebhookDelivery.objects.count() == 1 and enqueued == []
-    assert client.get("/admin/tenants/webhook/").content.decode().count("a-hook") == 0
+    assert client.get("/admin/events/webhook/").content.decode().count("a-hook") == 0
 
 
 def test_admin_add_checks_the_url_and_shows_the_secret_once(admin_client, world, receiver, loopback_refused):
     client = admin_client(world.user("a", "company_admin"))
     form = {"name": "from-admin", "url": "http://192.168.1.1/hook", "events": "scrape.completed", "enabled": "on"}
-    refused = client.post("/admin/tenants/webhook/add/", form)
+    refused = client.post("/admin/events/webhook/add/", form)
     assert refused.status_code == 200 and "private address" in refused.content.decode()
     assert Webhook.objects.count() == 0
 
-    public = client.post("/admin/tenants/webhook/add/", {**form, "url": "ftp://example.com/"})
+    public = client.post("/admin/events/webhook/add/", {**form, "url": "ftp://example.com/"})
     assert "Only http and https" in public.content.decode() and Webhook.objects.count() == 0
 
 
 def test_admin_add_generates_a_secret(admin_client, world, receiver):
     client = admin_client(world.user("a", "company_admin"))
     response = client.post(
-        "/admin/tenants/webhook/add/",
+        "/admin/events/webhook/add/",
         {"name": "from-admin", "url": receiver.url, "events": "scrape.completed,scrape.failed", "enabled": "on"},
         follow=True,
     )
     hook = Webhook.objects.get(name="from-admin")
     assert hook.company_id == world.a.pk and hook.events == ["scrape.completed", "scrape.failed"]
     assert len(hook.secret) >= 40 and hook.secret in response.content.decode()
-    assert hook.secret not in client.get(f"/admin/tenants/webhook/{hook.pk}/change/").content.decode()
+    assert hook.secret not in client.get(f"/admin/events/webhook/{hook.pk}/change/").content.decode()
 
 
 # --- a real Celery worker -----------------------------------------------------------------------

@@ -26,10 +26,10 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from events.services import audit
 from requestdesk.api.pagination import CursorPagination
 from requestdesk.api.queueing import accepted_or_503
 from requestdesk.api.soft_delete import SoftDeleteViewSetMixin
-from tenants import audit
 from tenants.api.viewsets import TenantViewSet, TenantViewSetMixin
 from tenants.models import ApiKey
 from tenants.roles import Role

@@ -22,10 +22,10 @@ from bson import ObjectId
 from django.conf import settings
 from django.utils import timezone
 
+from events.services.webhooks import emit_event
 from requestdesk import queueing
 from requestdesk.db.collections import raw
 from tenants.services import plans
-from tenants.webhooks import emit_event
 
 from ..models import DEFAULT_PRIORITY, Batch, BatchStatus, Context, ContextStatus, Pipeline
 from ..selectors.batches import status_counts

@@ -14,11 +14,11 @@ from bson import ObjectId
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
+from events.services import webhooks
+from events.services.webhooks import emit_event
 from requestdesk import queueing
-from tenants import webhooks
 from tenants.models import Company
 from tenants.services import plans
-from tenants.webhooks import emit_event
 
 from ..models import DEFAULT_PRIORITY, ComponentType, Context, ContextStatus, Pipeline
 from . import pipelines
@@ -203,7 +203,7 @@ def event_data(context: Context) -> dict:
 # Whether a company has a webhook subscribed to an event, per process (see ConfigCache; a
 # webhook saved or deleted here is seen at once, elsewhere within CONTENT_CONFIG_CACHE_SECONDS):
 # a batch's contexts whose company has no subscriber emit nothing and read nothing.
-_subscribed = ConfigCache("webhooks", "tenants.Webhook")
+_subscribed = ConfigCache("webhooks", "events.Webhook")
 
 
 def announce(context: Context) -> None:

@@ -32,12 +32,12 @@ from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
+from events.models import Schedule
+from events.services.notifications import notify_company_admins
+from events.services.webhooks import emit_event
 from requestdesk.db import leases
 from requestdesk.db.leases import Lease, LeaseLost
 from requestdesk.queueing import QueueUnavailable
-from tenants.events_models import Schedule
-from tenants.notifications import notify_company_admins
-from tenants.webhooks import emit_event
 
 from ..models import KnowledgeCollection, PendingUpload, SourceType, SyncHistory
 from . import ingest

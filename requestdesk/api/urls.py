@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 import content.api.urls
+import events.api.urls
 import knowledge.api.urls
 import plugins.api
 import scraping.api.urls
@@ -13,6 +14,7 @@ import tenants.api.views
 
 router = DefaultRouter()
 tenants.api.views.register(router)
+events.api.urls.register(router)
 content.api.urls.register(router)
 knowledge.api.urls.register(router)
 scraping.api.urls.register(router)

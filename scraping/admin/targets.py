@@ -20,12 +20,7 @@ class TargetForm(forms.ModelForm):
         fields = ["project", "url", "platform", "status", "options", "company"]
 
     def clean_url(self):
-        url = self.cleaned_data["url"]
-        try:
-            outbound.check_url(url)
-        except outbound.UnsafeURL as exc:
-            raise forms.ValidationError(str(exc)) from exc
-        return url
+        return outbound.validate_url(self.cleaned_data["url"])
 
     def clean(self):
         cleaned = super().clean()

@@ -8,9 +8,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from events.models import Schedule
 from requestdesk import outbound
 from requestdesk.api.serializers import MongoModelSerializer, RelatedField, embedded_serializer
-from tenants.models import Schedule
 from tenants.scoping import resolve_tenant
 
 from ..models import SELECTOR_FIELDS, Preset, Project, Result, ScrapeConfig, ScrapeJob, Target

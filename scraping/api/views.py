@@ -22,11 +22,11 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
+from events.models import Schedule
 from requestdesk.api.pagination import CursorPagination, Pagination
 from requestdesk.api.queueing import accepted_or_503
 from requestdesk.api.soft_delete import SoftDeleteViewSetMixin
 from tenants.api.viewsets import TenantReadOnlyViewSet, TenantViewSet
-from tenants.models import Schedule
 from tenants.roles import Role, at_least
 
 from ..models import RUN_PROJECT_TASK, Preset, Project, Result, ScrapeJob, Sentiment, Target

@@ -34,12 +34,12 @@ from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
+from events.services.notifications import notify_company_admins
+from events.services.webhooks import emit_event
 from requestdesk import queueing
 from requestdesk.db import leases
 from requestdesk.db.errors import connection_lost
 from requestdesk.db.leases import Lease, LeaseLost
-from tenants.notifications import notify_company_admins
-from tenants.webhooks import emit_event
 
 from ..models import JobError, Project, ScrapeJob, Target
 from . import extraction, ingest

@@ -16,8 +16,8 @@ from bson import ObjectId
 from django.db import IntegrityError
 from django.utils import timezone
 
+from events.models import Schedule
 from requestdesk import outbound
-from tenants.models import Schedule
 
 from ..models import RUN_PROJECT_TASK, Preset, Project, ScrapeConfig, Target
 

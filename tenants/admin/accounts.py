@@ -189,6 +189,3 @@ class RefreshTokenAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         count = audited_update(request, queryset.filter(revoked_at=None), action="revoked", revoked_at=timezone.now())
         self.message_user(request, f"Revoked {count} refresh token(s).")
-
-
-from tenants import events_admin, webhook_admin  # noqa: E402,F401,I001

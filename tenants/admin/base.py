@@ -5,8 +5,8 @@ audit log as well as Django's LogEntry."""
 from django.utils import formats, timezone
 from django.utils.timesince import timesince, timeuntil
 
+from events.services import audit
 from requestdesk.admin_lists import BoundedListAdmin
-from tenants import audit
 from tenants.scoping import scope_for_staff, stamped_field, tenant_field
 
 

@@ -11,13 +11,12 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from events.services import audit
 from requestdesk.api.throttling import ScopedRateThrottle
-from tenants import audit, services
+from tenants import services
 from tenants.authentication import LOCKED_OUT
-from tenants.events_api import AuditLogViewSet, NotificationViewSet
 from tenants.models import ApiKey, Company, User
 from tenants.roles import Role, at_least
-from tenants.webhook_api import WebhookDeliveryViewSet, WebhookViewSet
 
 from .serializers import (
     ApiKeyCreatedSerializer,
@@ -259,10 +258,6 @@ def register(router):
     router.register("companies", CompanyViewSet, basename="company")
     router.register("users", UserViewSet, basename="user")
     router.register("api-keys", ApiKeyViewSet, basename="apikey")
-    router.register("webhooks", WebhookViewSet, basename="webhook")
-    router.register("webhook-deliveries", WebhookDeliveryViewSet, basename="webhookdelivery")
-    router.register("audit-logs", AuditLogViewSet, basename="auditlog")
-    router.register("notifications", NotificationViewSet, basename="notification")
 
 
 def urlpatterns():

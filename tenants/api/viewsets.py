@@ -6,7 +6,7 @@ import copy
 from rest_framework import viewsets
 from rest_framework.exceptions import PermissionDenied
 
-from tenants import audit
+from events.services import audit
 from tenants.roles import Role
 from tenants.scoping import resolve_tenant, scope, stamped_field
 

@@ -5,8 +5,6 @@ import django_mongodb_backend.fields
 from django.conf import settings
 from django.db import migrations, models
 
-import tenants.events_models
-
 
 class Migration(migrations.Migration):
 
@@ -61,7 +59,7 @@ class Migration(migrations.Migration):
                 ('event_type', models.CharField(max_length=100)),
                 ('payload', models.JSONField(default=dict)),
                 ('status', models.CharField(choices=[('pending', 'pending'), ('retrying', 'retrying'), ('succeeded', 'succeeded'), ('failed', 'failed')], db_index=True, default='pending', max_length=10)),
-                ('attempts', django_mongodb_backend.fields.EmbeddedModelArrayField(blank=True, default=list, embedded_model=tenants.events_models.DeliveryAttempt)),
+                ('attempts', django_mongodb_backend.fields.EmbeddedModelArrayField(blank=True, default=list, embedded_model='tenants.deliveryattempt')),
                 ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
                 ('completed_at', models.DateTimeField(blank=True, null=True)),
                 ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.company')),

@@ -1,15 +1,6 @@
 """The tenants app's models, one module per aggregate: companies, users, keys and tokens,
 per-user settings. Re-exported here, so `from tenants.models import User` works."""
 
-from tenants.events_models import (  # noqa: E402,F401  (models of the tenants app, kept in their own module)
-    AuditLog,
-    DeliveryAttempt,
-    Notification,
-    Schedule,
-    Webhook,
-    WebhookDelivery,
-)
-
 from .companies import Company, CompanyDailyUsage, Plan
 from .keys import ApiKey, RefreshToken
 from .settings import NotificationPreferences, UserSettings

@@ -1,12 +1,14 @@
 """Writing in-app notifications (seed 004): creating them, marking them read. Reading them
-is tenants.events_api's job; emailing them, tenants.mail's (queued from here for the users
-who want each one at once)."""
+is events.api.views' job; emailing them, events.services.notification_email's (queued from
+here for the users who want each one at once)."""
 
 from django.utils import timezone
 
-from . import mail
-from .models import Notification, User
-from .roles import Role
+from tenants.models import User
+from tenants.roles import Role
+
+from ..models import Notification
+from . import notification_email
 
 
 def notify(
@@ -20,7 +22,7 @@ def notify(
         message=message,
         metadata=metadata or {},
     )
-    mail.queue_immediate([note])
+    notification_email.queue_immediate([note])
     return note
 
 
@@ -43,7 +45,7 @@ def notify_company_admins(
     if not notes:
         return []
     created = Notification.objects.bulk_create(notes)
-    mail.queue_immediate(created)
+    notification_email.queue_immediate(created)
     return created
 
 

@@ -2,7 +2,7 @@
 
 The signing secret is shown in the create and rotate-secret responses, never in list or
 detail (it is stored encrypted). Event names come from the one catalogue,
-`tenants.webhooks.EVENTS`; any other name is a 400. Sending goes through Celery: test and
+`events.catalogue`; any other name is a 400. Sending goes through Celery: test and
 redeliver answer 202 with the new delivery.
 """
 
@@ -11,86 +11,14 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from requestdesk import outbound
 from requestdesk.api.pagination import CursorPagination
-from requestdesk.api.serializers import MongoModelSerializer
 from requestdesk.api.soft_delete import SoftDeleteViewSetMixin
+from tenants.api.viewsets import TenantReadOnlyViewSet, TenantViewSet
+from tenants.roles import Role
 
-from . import webhooks
-from .api.viewsets import TenantReadOnlyViewSet, TenantViewSet
-from .events_models import Webhook, WebhookDelivery
-from .roles import Role
-
-
-class WebhookSerializer(MongoModelSerializer):
-    events = serializers.ListField(
-        child=serializers.ChoiceField(choices=webhooks.SUBSCRIBABLE),
-        allow_empty=False,
-        help_text=f"Event types to receive; “{webhooks.ALL_EVENTS}” receives every event.",
-    )
-
-    class Meta:
-        model = Webhook
-        fields = [
-            "id",
-            "name",
-            "url",
-            "events",
-            "enabled",
-            "consecutive_failures",
-            "disabled_reason",
-            "last_success_at",
-            "last_failure_at",
-            "created_by",
-            "company",
-            "created_at",
-            "updated_at",
-        ]
-        read_only_fields = ["created_by", "created_at", "updated_at"]
-
-    def validate_url(self, value):
-        return outbound.validate_url(value)
-
-    def validate_events(self, value):
-        return webhooks.check_events(value)
-
-    def create(self, validated_data):
-        request = self.context.get("request")
-        return webhooks.create_webhook(created_by=getattr(request, "user", None), **validated_data)
-
-    def update(self, instance, validated_data):
-        return webhooks.update_webhook(webhook=instance, **validated_data)
-
-
-class WebhookSecretSerializer(WebhookSerializer):
-    secret = serializers.CharField(
-        read_only=True,
-        help_text=(
-            "The signing secret (`whsec_` + base64, the Standard Webhooks format); shown only in this response."
-        ),
-    )
-
-    class Meta(WebhookSerializer.Meta):
-        fields = WebhookSerializer.Meta.fields + ["secret"]
-
-
-class WebhookDeliverySerializer(MongoModelSerializer):
-    class Meta:
-        model = WebhookDelivery
-        fields = [
-            "id",
-            "webhook",
-            "event_id",
-            "event_type",
-            "payload",
-            "status",
-            "attempts",
-            "next_attempt_at",
-            "completed_at",
-            "company",
-            "created_at",
-        ]
-        read_only_fields = fields
+from ..models import Webhook, WebhookDelivery
+from ..services import webhooks
+from .serializers import WebhookDeliverySerializer, WebhookSecretSerializer, WebhookSerializer
 
 
 class _CompanyAdminOnly:

@@ -17,7 +17,7 @@ from django.utils import timezone
 from requestdesk.db import leases
 from requestdesk.db.leases import Lease
 
-from .models import Schedule
+from ..models import Schedule
 
 
 def next_slot(previous: datetime, interval_seconds: int, now: datetime) -> datetime:

@@ -1,7 +1,7 @@
 """The audit log (seed 002): who did what to which object, in which company.
 
-`record()` is the one writer; the API viewset base (`tenants.viewsets`), the admin base
-(`tenants.admin_base`) and tasks (`source="task"`) call it. `snapshot()` and
+`record()` is the one writer; the API viewset base (`tenants.api.viewsets`), the admin base
+(`tenants.admin.base`) and tasks (`source="task"`) call it. `snapshot()` and
 `field_changes()` describe what a write changed, with secret values masked.
 """
 
@@ -11,7 +11,9 @@ import json
 
 from django.core.serializers.json import DjangoJSONEncoder
 
-from .models import ApiKey, AuditLog
+from tenants.models import ApiKey
+
+from ..models import AuditLog
 
 MASK = "***"
 SECRET_FIELDS = {"password", "secret", "token", "key_hash", "token_hash", "plugin_keys"}

@@ -1,50 +1,19 @@
 """REST endpoints for events (seeds 002, 004): the company's audit log, read-only for company
-admins, and the caller's own notifications. Registered by tenants.api.register."""
+admins, and the caller's own notifications. Registered on the one router by events.api.urls."""
 
-from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from requestdesk.api.filters import ObjectIdFilter
 from requestdesk.api.pagination import CursorPagination
-from requestdesk.api.serializers import MongoModelSerializer
+from tenants.api.viewsets import TenantReadOnlyViewSet, TenantViewSetMixin
+from tenants.roles import Role
 
-from . import notifications
-from .api.viewsets import TenantReadOnlyViewSet, TenantViewSetMixin
-from .models import AuditLog, Notification
-from .roles import Role
-
-
-class AuditLogSerializer(MongoModelSerializer):
-    class Meta:
-        model = AuditLog
-        fields = [
-            "id",
-            "created_at",
-            "company",
-            "actor",
-            "actor_repr",
-            "source",
-            "event_type",
-            "object_type",
-            "object_id",
-            "object_repr",
-            "changes",
-            "metadata",
-        ]
-        read_only_fields = fields
-
-
-class AuditLogFilter(filters.FilterSet):
-    actor = ObjectIdFilter(field_name="actor")
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-
-    class Meta:
-        model = AuditLog
-        fields = ["event_type", "actor", "source", "object_type", "object_id"]
+from ..models import AuditLog, Notification
+from ..services import notifications
+from .filters import AuditLogFilter
+from .serializers import AuditLogSerializer, NotificationSerializer
 
 
 class AuditLogViewSet(TenantReadOnlyViewSet):
@@ -58,13 +27,6 @@ class AuditLogViewSet(TenantReadOnlyViewSet):
     filterset_class = AuditLogFilter
     search_fields = ["event_type", "actor_repr", "object_repr"]
     ordering_fields = ["created_at"]
-
-
-class NotificationSerializer(MongoModelSerializer):
-    class Meta:
-        model = Notification
-        fields = ["id", "type", "title", "message", "read", "read_at", "metadata", "created_at"]
-        read_only_fields = fields
 
 
 class NotificationViewSet(

@@ -1,7 +1,7 @@
 """Webhooks (seed 002): registering endpoints, emitting events, delivering them signed.
 
 `emit_event()` creates one WebhookDelivery per enabled webhook of the company subscribed to
-the event (or to "*") and enqueues `tenants.tasks.deliver_webhook` for each. `deliver()`
+the event (or to "*") and enqueues `events.tasks.deliver_webhook` for each. `deliver()`
 makes ONE attempt and says when to try again:
 
 * 2xx: succeeded; the webhook's failure streak is reset.
@@ -19,8 +19,8 @@ as the request may be in flight. A task that runs twice, or a copy enqueued by t
 claimed, and sends nothing.
 
 The body is the stored event (`payload`): {"id", "type", "created_at", "company_id",
-"source", "data"}; a redelivery sends the same event again. `type` is one of `EVENTS`, the
-one catalogue of event names: subscriptions naming anything else are refused.
+"source", "data"}; a redelivery sends the same event again. `type` is one of the names in
+`events.catalogue`, the one catalogue of events: subscriptions naming anything else are refused.
 
 Every request is signed twice, with the same secret:
 
@@ -65,25 +65,12 @@ from requestdesk import outbound
 from requestdesk.api.renderers import JSONEncoder
 from requestdesk.db import leases
 
-from .events_models import DeliveryAttempt, Webhook, WebhookDelivery
+from ..catalogue import ALL_EVENTS, EVENTS, SUBSCRIBABLE, TEST_EVENT
+from ..models import DeliveryAttempt, Webhook, WebhookDelivery
 from .notifications import notify_company_admins
 
 logger = logging.getLogger(__name__)
 
-ALL_EVENTS = "*"
-TEST_EVENT = "webhook.test"
-# The one catalogue of event names: what emit_event() sends and subscriptions may name.
-EVENTS = {
-    "content.batch.completed": "A content batch finished: every context completed or failed.",
-    "content.context.completed": "A content context was generated.",
-    "content.context.failed": "A content context failed after its retries.",
-    "knowledge.sync.completed": "A knowledge collection's WordPress or Shopify sync finished.",
-    "knowledge.sync.failed": "A knowledge collection's sync failed.",
-    "scrape.completed": "A scrape job finished.",
-    "scrape.failed": "A scrape job failed.",
-    TEST_EVENT: "A test event, sent on request to one webhook (subscribed or not).",
-}
-SUBSCRIBABLE = [ALL_EVENTS, *sorted(EVENTS)]
 SECRET_PREFIX = "whsec_"
 STANDARD_ID_HEADER, STANDARD_TIMESTAMP_HEADER, STANDARD_SIGNATURE_HEADER = (
     "webhook-id",
@@ -103,7 +90,7 @@ class WebhookDisabled(ValueError):
 
 
 class UnknownEvent(ValueError):
-    """An event name that is not in the catalogue (EVENTS)."""
+    """An event name that is not in the catalogue (events.catalogue)."""
 
 
 def check_events(names) -> list[str]:
@@ -199,7 +186,7 @@ def _new_delivery(*, webhook: Webhook, event: dict) -> WebhookDelivery:
 def enqueue(deliveries: list[WebhookDelivery]) -> None:
     """Queue a delivery task for each. A broker outage loses nothing: the deliveries stay
     pending and `requeue_due()` (every minute) queues them again."""
-    from .tasks import deliver_webhook
+    from ..tasks import deliver_webhook
 
     for delivery in deliveries:
         try:
@@ -214,10 +201,10 @@ def subscribers(*, company, event_type: str):
 
 
 def emit_event(*, company, event_type: str, data, source: str | None = None) -> list[WebhookDelivery]:
-    """Send `event_type` (a name in EVENTS) with `data` to every subscribed webhook of
+    """Send `event_type` (a name in events.catalogue) with `data` to every subscribed webhook of
     `company`, through Celery."""
     if event_type not in EVENTS:
-        raise UnknownEvent(f"{event_type!r} is not in tenants.webhooks.EVENTS; add it there (and to the README).")
+        raise UnknownEvent(f"{event_type!r} is not in events.catalogue; add it there (and to the README).")
     company_id = getattr(company, "pk", company)
     event = _event(company_id=company_id, event_type=event_type, data=data, source=source)
     deliveries = [
@@ -256,7 +243,7 @@ def requeue_due(*, now=None, limit: int = 500) -> int:
     """Queue again every unfinished delivery whose attempt is due: the safety net for tasks
     lost with a worker or a broker outage. Copies of live tasks are harmless (see claim).
     Stops at a broker outage (the next sweep tries again); returns how many were queued."""
-    from .tasks import deliver_webhook
+    from ..tasks import deliver_webhook
 
     now = now or timezone.now()
     due = (

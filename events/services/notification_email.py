@@ -2,9 +2,9 @@
 
 * `email_enabled` off: nothing is emailed (pending notifications are marked skipped).
 * `digest_frequency` "never": each notification is emailed on its own, right away
-  (`tenants.tasks.send_notification_email`, queued by tenants.notifications).
+  (`events.tasks.send_notification_email`, queued by events.services.notifications).
 * "daily" / "weekly" (a user without settings has the defaults: daily): one email lists the
-  unread notifications not emailed yet (`tenants.tasks.send_email_digests`, run by beat).
+  unread notifications not emailed yet (`events.tasks.send_email_digests`, run by beat).
 
 Sending happens in Celery tasks through Django's email backend (EMAIL_* settings), never in
 a request. The email state lives on the notification document, next to the model's fields,
@@ -41,9 +41,9 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from requestdesk.db import leases
 from requestdesk.db.collections import collection
+from tenants.models import NotificationPreferences, User, UserSettings
 
-from .events_models import Notification
-from .models import NotificationPreferences, User, UserSettings
+from ..models import Notification
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def queue_immediate(notes) -> int:
     """Queue an email task for each of `notes` whose user wants them one by one. A broker
     outage loses nothing: the notification stays pending and is marked "retry" so that
     `requeue_due()` queues it. Returns how many were queued."""
-    from .tasks import send_notification_email
+    from ..tasks import send_notification_email
 
     notes = list(notes)
     prefs = preferences({n.user_id for n in notes})
@@ -103,7 +103,7 @@ def queue_immediate(notes) -> int:
 def requeue_due(*, now=None, limit: int = 500) -> int:
     """Queue again the immediate emails whose retry is due (their task was lost with a
     worker or the broker); returns how many were queued."""
-    from .tasks import send_notification_email
+    from ..tasks import send_notification_email
 
     now = now or timezone.now()
     due = (

@@ -5,7 +5,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 from kombu.exceptions import OperationalError
 
-from tenants import scheduling
+from events.services import scheduling
 
 
 class Command(BaseCommand):

@@ -1,0 +1,30 @@
+"""The schedule documents the beat dispatcher runs (events.services.scheduling)."""
+
+from django.db import models
+
+from tenants.scoping import TenantScoped
+
+
+class Schedule(TenantScoped):
+    """A recurring piece of work of any app: `task` (a registered Celery task name) runs
+    with `kwargs` every `interval_seconds`. The beat dispatcher claims due schedules
+    atomically, so each run is enqueued exactly once. One schedule per (task, target_id)."""
+
+    name = models.CharField(max_length=100)
+    task = models.CharField(max_length=100)
+    target_id = models.CharField(max_length=64, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    interval_seconds = models.PositiveIntegerField(default=3600)
+    enabled = models.BooleanField(default=True)
+    next_run = models.DateTimeField()
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    run_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "schedules"
+        ordering = ["next_run"]
+        indexes = [models.Index(fields=["enabled", "next_run"], name="schedule_enabled_next")]
+        constraints = [models.UniqueConstraint(fields=["task", "target_id"], name="schedule_task_target_uniq")]
+
+    def __str__(self):
+        return f"{self.name} every {self.interval_seconds}s"
