@@ -13,16 +13,9 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from tenants import tasks, webhooks
 from tenants.models import Webhook, WebhookDelivery
-from tests.test_webhooks import Receiver
+from tests.fakes.webhooks import receiver  # noqa: F401
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(autouse=True)
