@@ -9,7 +9,8 @@ database (tests/conftest.py), finds every migration applied.
 
 The template's name carries a hash of every Python file of the project outside tests/ and
 bench/ (migrations, models and the code they import), so any change to them builds a new
-one and the old ones are removed. A file lock keeps two processes from building it at once.
+one (a template unused for a day is removed). A file lock keeps two processes from building
+the same template at once.
 """
 
 from __future__ import annotations
@@ -70,8 +71,8 @@ def copy(into: Path) -> Path:
     base = Path(os.environ.get("TMPDIR", "/tmp"))
     target = base / f"{PREFIX}{_fingerprint()}"
     shutil.rmtree(into, ignore_errors=True)
-    with open(base / f"{PREFIX}lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # no copy of a template while one is built or removed
+    with open(f"{target}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one build of this template at a time, and no copy of it half built
         for old in base.glob(f"{PREFIX}*"):
             if old.is_dir() and old != target and time.time() - old.stat().st_mtime > KEEP_SECONDS:
                 shutil.rmtree(old, ignore_errors=True)
