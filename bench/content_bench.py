@@ -4,7 +4,7 @@ plain Celery no-op task rate with as many workers.
     .venv/bin/python -m bench.content_bench --contexts 500 [--sections 2]
 
 Starts its own SecantusDB (in memory unless --storage says), a private Redis and a local
-OpenAI-compatible server (tests.fake_llm, answering at once), migrates a fresh database,
+OpenAI-compatible server (tests.fakes.openai, answering at once), migrates a fresh database,
 then for 1 and 2 Celery worker processes (`--pool solo` each):
 - the baseline: N `celery.accumulate` no-op tasks sent and their results joined (Redis);
 - N contexts in a batch (template -> ai_generator with one chat completion per section ->
@@ -350,11 +350,11 @@ def rows(args, log=harness.log) -> list[Row]:
     from django.conf import settings
 
     from content.models import Context
-    from tests.fake_llm import FakeLLM
+    from tests.fakes.openai import FakeOpenAI, section_answer
 
     tmp = Path(settings.DATA_DIR) / "content-bench"
     tmp.mkdir(parents=True, exist_ok=True)
-    llm = FakeLLM()
+    llm = FakeOpenAI(reply=section_answer)
     try:
         pipeline = _pipeline(llm, args.sections)
         n = args.contexts
@@ -391,7 +391,7 @@ def rows(args, log=harness.log) -> list[Row]:
         )
         log(
             f"  ({Context.objects.count()} contexts in the collection at the end; "
-            f"LLM requests answered: {len(llm.requests)})"
+            f"LLM requests answered: {len(llm.chats)})"
         )
         return table
     finally:

@@ -76,7 +76,7 @@ def django_stack(*, storage: str = "", mongodb_uri: str = ""):
     from requestdesk import embedded
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    sys.path.insert(0, str(ROOT))  # tests.fake_llm, for the content bench
+    sys.path.insert(0, str(ROOT))  # tests.fakes.openai, for the content bench
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     services = []
     try:

@@ -3,9 +3,36 @@ from rest_framework.test import APIClient
 
 from tenants.models import Company, User
 from tenants.roles import Role
-from tests import flushing
+from tests import flushing, services
 
 flushing.install()
+
+
+@pytest.fixture(scope="session")
+def django_db_keepdb(request):
+    """Keep (and reuse) the test database when our server started on the migrated template:
+    pytest-django then only checks that every migration is applied."""
+    return services.MIGRATED or request.config.getvalue("reuse_db")
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings_xdist_suffix(request):
+    """No _gw0 suffix on a worker's database name when the worker has a server of its own
+    (the template's database is MONGODB_TEST_NAME); a shared server still gets the suffixes."""
+    from pytest_django.fixtures import _set_suffix_to_test_databases
+
+    worker = getattr(request.config, "workerinput", {}).get("workerid")
+    if worker and not services.MIGRATED:
+        _set_suffix_to_test_databases(suffix=worker)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    result = yield
+    if fixturedef.argname == "django_db_setup":
+        flushing.forget()  # the migrations' writes: the first test's teardown need not flush them
+    return result
+
 
 PASSWORD = "correct-Horse-battery-9"
 

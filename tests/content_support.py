@@ -18,7 +18,7 @@ from events.models import WebhookDelivery
 from events.services import webhooks
 from knowledge.models import Agent, LLMProvider
 from knowledge.services import crypto
-from tests.fake_llm import API_KEY, FakeLLM
+from tests.fakes.openai import API_KEY, FakeOpenAI, section_answer
 
 TEST_KEY = "Mi94bn1PebHo1MPpIwXi_-BxXOWHcrveYCkpAVrXyWA="  # a Fernet key for the tests only
 
@@ -76,12 +76,12 @@ def queued(request, monkeypatch):
 
 @pytest.fixture
 def llm():
-    server = FakeLLM()
-    yield server
-    server.stop()
+    """The fake OpenAI API answering each section with "<Section> text for <title>."."""
+    with FakeOpenAI(reply=section_answer, prompt_tokens=30) as server:
+        yield server
 
 
-def make_provider(company, llm: FakeLLM, *, api_key: str = API_KEY, **fields) -> LLMProvider:
+def make_provider(company, llm: FakeOpenAI, *, api_key: str = API_KEY, **fields) -> LLMProvider:
     provider = LLMProvider(
         company=company,
         name=fields.pop("name", "local llm"),
@@ -136,7 +136,7 @@ class Setup:
     pipeline: Pipeline
 
 
-def article_setup(company, llm: FakeLLM | None = None, *, fmt: str = "markdown", toc: bool = True) -> Setup:
+def article_setup(company, llm: FakeOpenAI | None = None, *, fmt: str = "markdown", toc: bool = True) -> Setup:
     """Seed 003's article pipeline: template -> ai_generator -> transformer."""
     provider = make_provider(company, llm) if llm else None
     template = make_template(company)

@@ -85,6 +85,11 @@ def _children_ran() -> bool:
     return ran or bool(_children)
 
 
+def forget() -> None:
+    """Forget the writes so far (the database's own setup, which no test made)."""
+    _written.take()
+
+
 def install() -> None:
     from django.db import connections
     from django.test import TransactionTestCase

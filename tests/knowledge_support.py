@@ -1,5 +1,6 @@
 """Shared pieces of the knowledge tests: one local HTTP server speaking the documented JSON
-of the WordPress REST API, the Shopify Admin REST API and the OpenAI API, and factories.
+of the WordPress REST API and the Shopify Admin REST API beside the fake OpenAI API
+(tests/fakes/openai.py), and factories.
 
 Test modules import the fixtures they use by name (`from tests.knowledge_support import
 fake_apis, knowledge_settings`); `knowledge_settings` is autouse there.
@@ -8,36 +9,21 @@ fake_apis, knowledge_settings`); `knowledge_settings` is autouse there.
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
 import re
-import threading
-import time
 import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
 
-import numpy as np
 import pytest
 
 from knowledge.models import Agent, KnowledgeCollection, LLMProvider
 from knowledge.services import cache, crypto
+from tests.fakes.http import Response, json_response
+from tests.fakes.openai import API_KEY as OPENAI_KEY
+from tests.fakes.openai import EMBED_DIMENSIONS, FakeOpenAI, fake_embedding
 
 TEST_KEY = "7zV1P3sGQmW0b3B2cFq3QnZJd3pQeU9lYWR0c1JyS3k="  # a Fernet key for the tests only
-OPENAI_KEY = "sk-test-Zq8RwXx4a8b3c2d1e0f9"
 SHOPIFY_TOKEN = "shpat_0123456789abcdef0123456789abcdef"
 WORDPRESS_KEY = "editor:abcd efgh ijkl mnop qrst uvwx"
-EMBED_DIMENSIONS = 64
 API = "/admin/api/2024-01"
-
-
-def fake_embedding(text: str) -> list[float]:
-    """A deterministic bag-of-words vector: texts sharing words point the same way."""
-    vector = np.zeros(EMBED_DIMENSIONS, dtype=np.float64)
-    for word in re.findall(r"\w+", text.lower()):
-        vector[int(hashlib.md5(word.encode()).hexdigest(), 16) % EMBED_DIMENSIONS] += 1
-    norm = np.linalg.norm(vector) or 1.0
-    return [round(float(x), 6) for x in vector / norm]
 
 
 def wp_post(pk: int, title: str, html: str, kind: str = "post", base: str = "https://blog.example") -> dict:
@@ -112,214 +98,75 @@ def manager(api, world):
     return api.as_user(world.user("a", "content_manager"))
 
 
-class FakeAPIs:
-    """WordPress, Shopify and OpenAI on one loopback port, recording what they are asked."""
+class FakeAPIs(FakeOpenAI):
+    """WordPress, Shopify and OpenAI on one loopback port, recording what they are asked.
+    `fail_on`: a GET whose target contains it answers HTTP 500."""
 
     def __init__(self):
+        super().__init__(api_key=OPENAI_KEY)
         self.wp: dict[str, list[dict]] = {"posts": [], "pages": []}
         self.products: list[dict] = []
         self.blogs: list[dict] = [{"id": 7, "handle": "news", "title": "News"}]
         self.articles: dict[int, list[dict]] = {7: []}
         self.custom_collections: list[dict] = []
         self.smart_collections: list[dict] = []
-        self.requests: list[tuple[str, str]] = []
-        self.embedded: list[str] = []  # every text sent to /v1/embeddings
-        self.chats: list[dict] = []  # every chat completion request body
-        self.script: list[tuple] = []  # ("status", code) | ("delay", seconds) | ("break", chunks, seconds)
-        self.reply = "You can return any item within 30 days [1]."
-        self.embed_delay = 0.0  # seconds each /v1/embeddings answer takes (a slow provider)
-        self.fail_on = ""  # a GET whose path contains this answers HTTP 500
-        self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.fail_on = ""
+        self.url = self.base
+        self.route("GET", re.compile(r"/wp-json/wp/v2/(\w+)"), self._wordpress)
+        self.route("GET", re.compile(re.escape(API) + r"(/.*)"), self._shopify)
 
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+    def _dispatch(self, request: dict) -> Response:
+        if request["method"] == "GET" and self.fail_on and self.fail_on in request["target"]:
+            return json_response(500, {"code": "internal_server_error", "message": "Boom"})
+        return super()._dispatch(request)
 
-    def paths(self, prefix: str = "") -> list[str]:
-        return [p for _, p in self.requests if p.startswith(prefix)]
+    def _wordpress(self, request: dict) -> Response:
+        kind, query = request["match"][1], request["query"]
+        if kind not in self.wp:
+            return json_response(404, {"code": "rest_no_route", "message": "No route was found."})
+        if request["headers"].get("Authorization") != "Basic " + base64.b64encode(WORDPRESS_KEY.encode()).decode():
+            return json_response(401, {"code": "rest_not_logged_in", "message": "You are not currently logged in."})
+        rows = self.wp[kind]
+        per_page, page = int(query.get("per_page", 10)), int(query.get("page", 1))
+        pages = max(1, -(-len(rows) // per_page))
+        if page > pages:
+            return json_response(
+                400,
+                {
+                    "code": "rest_post_invalid_page_number",
+                    "message": "The page number requested is larger than the number of pages available.",
+                    "data": {"status": 400},
+                },
+            )
+        page_rows = rows[(page - 1) * per_page : page * per_page]
+        return json_response(200, page_rows, {"X-WP-Total": str(len(rows)), "X-WP-TotalPages": str(pages)})
 
-    def _handler(self):
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _json(self, status: int, body, headers: dict | None = None):
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self):
-                parts = urlsplit(self.path)
-                query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-                with fake.lock:
-                    fake.requests.append(("GET", self.path))
-                if fake.fail_on and fake.fail_on in self.path:
-                    return self._json(500, {"code": "internal_server_error", "message": "Boom"})
-                if parts.path.startswith("/wp-json/wp/v2/"):
-                    return self._wordpress(parts.path.rsplit("/", 1)[-1], query)
-                if parts.path.startswith(API):
-                    return self._shopify(parts.path[len(API) :], query)
-                self._json(404, {"error": "not found"})
-
-            def _wordpress(self, kind, query):
-                if kind not in fake.wp:
-                    return self._json(404, {"code": "rest_no_route", "message": "No route was found."})
-                if self.headers.get("Authorization") != "Basic " + base64.b64encode(WORDPRESS_KEY.encode()).decode():
-                    return self._json(
-                        401, {"code": "rest_not_logged_in", "message": "You are not currently logged in."}
-                    )
-                rows = fake.wp[kind]
-                per_page, page = int(query.get("per_page", 10)), int(query.get("page", 1))
-                pages = max(1, -(-len(rows) // per_page))
-                if page > pages:
-                    return self._json(
-                        400,
-                        {
-                            "code": "rest_post_invalid_page_number",
-                            "message": "The page number requested is larger than the number of pages available.",
-                            "data": {"status": 400},
-                        },
-                    )
-                self._json(
-                    200,
-                    rows[(page - 1) * per_page : page * per_page],
-                    {"X-WP-Total": str(len(rows)), "X-WP-TotalPages": str(pages)},
-                )
-
-            def _shopify(self, path, query):
-                if self.headers.get("X-Shopify-Access-Token") != SHOPIFY_TOKEN:
-                    return self._json(
-                        401, {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}
-                    )
-                match = re.fullmatch(r"/blogs/(\d+)/articles\.json", path)
-                listings = {
-                    "/products.json": ("products", fake.products),
-                    "/blogs.json": ("blogs", fake.blogs),
-                    "/custom_collections.json": ("custom_collections", fake.custom_collections),
-                    "/smart_collections.json": ("smart_collections", fake.smart_collections),
-                }
-                key, rows = (
-                    ("articles", fake.articles.get(int(match[1]), [])) if match else listings.get(path, (None, None))
-                )
-                if key is None:
-                    return self._json(404, {"errors": "Not Found"})
-                limit = int(query.get("limit", 50))
-                start = int(base64.urlsafe_b64decode(query["page_info"]).decode()) if "page_info" in query else 0
-                links = []
-                if start + limit < len(rows):
-                    token = base64.urlsafe_b64encode(str(start + limit).encode()).decode()
-                    links.append(f'<{fake.url}{API}{path}?limit={limit}&page_info={token}>; rel="next"')
-                if start:
-                    token = base64.urlsafe_b64encode(str(max(0, start - limit)).encode()).decode()
-                    links.insert(0, f'<{fake.url}{API}{path}?limit={limit}&page_info={token}>; rel="previous"')
-                self._json(200, {key: rows[start : start + limit]}, {"Link": ", ".join(links)} if links else {})
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-                with fake.lock:
-                    fake.requests.append(("POST", self.path))
-                if self.headers.get("Authorization") != f"Bearer {OPENAI_KEY}":
-                    return self._json(
-                        401,
-                        {
-                            "error": {
-                                "message": "Incorrect API key provided: sk-wron*****.",
-                                "type": "invalid_request_error",
-                                "param": None,
-                                "code": "invalid_api_key",
-                            }
-                        },
-                    )
-                if self.path == "/v1/embeddings":
-                    return self._embeddings(body)
-                if self.path == "/v1/chat/completions":
-                    return self._chat(body)
-                self._json(404, {"error": {"message": "Unknown path", "type": "invalid_request_error"}})
-
-            def _embeddings(self, body):
-                texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
-                time.sleep(fake.embed_delay)
-                with fake.lock:
-                    fake.embedded.extend(texts)
-                self._json(
-                    200,
-                    {
-                        "object": "list",
-                        "model": body["model"],
-                        "data": [
-                            {"object": "embedding", "index": i, "embedding": fake_embedding(t)}
-                            for i, t in enumerate(texts)
-                        ],
-                        "usage": {"prompt_tokens": len(texts), "total_tokens": len(texts)},
-                    },
-                )
-
-            def _chat(self, body):
-                with fake.lock:
-                    fake.chats.append(body)
-                    step = fake.script.pop(0) if fake.script else None
-                if step and step[0] == "status":
-                    code = step[1]
-                    errors = {
-                        401: ("Incorrect API key provided.", "invalid_api_key"),
-                        429: ("Rate limit reached for requests.", "rate_limit_exceeded"),
-                    }
-                    message, err_code = errors.get(code, ("The server had an error.", "server_error"))
-                    return self._json(
-                        code, {"error": {"message": message, "type": "requests", "param": None, "code": err_code}}
-                    )
-                if step and step[0] == "delay":
-                    time.sleep(step[1])
-                words = fake.reply.split(" ")
-                usage = {"prompt_tokens": 42, "completion_tokens": len(words), "total_tokens": 42 + len(words)}
-                base = {"id": "chatcmpl-1", "created": 1700000000, "model": body["model"]}
-                if not body.get("stream"):
-                    return self._json(
-                        200,
-                        {
-                            **base,
-                            "object": "chat.completion",
-                            "usage": usage,
-                            "choices": [
-                                {
-                                    "index": 0,
-                                    "message": {"role": "assistant", "content": fake.reply},
-                                    "finish_reason": "stop",
-                                }
-                            ],
-                        },
-                    )
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.end_headers()
-                chunk = {**base, "object": "chat.completion.chunk"}
-                for n, word in enumerate(words):
-                    if step and step[0] == "break" and n == step[1]:
-                        time.sleep(step[2])  # stalls past the client's timeout
-                        return
-                    delta = {"content": word if n == 0 else f" {word}", **({"role": "assistant"} if n == 0 else {})}
-                    self._event({**chunk, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
-                self._event({**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-                if (body.get("stream_options") or {}).get("include_usage"):
-                    self._event({**chunk, "choices": [], "usage": usage})
-                self.wfile.write(b"data: [DONE]\n\n")
-
-            def _event(self, data):
-                self.wfile.write(f"data: {json.dumps(data)}\n\n".encode())
-                self.wfile.flush()
-
-        return Handler
+    def _shopify(self, request: dict) -> Response:
+        path, query = request["match"][1], request["query"]
+        if request["headers"].get("X-Shopify-Access-Token") != SHOPIFY_TOKEN:
+            return json_response(
+                401, {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}
+            )
+        match = re.fullmatch(r"/blogs/(\d+)/articles\.json", path)
+        listings = {
+            "/products.json": ("products", self.products),
+            "/blogs.json": ("blogs", self.blogs),
+            "/custom_collections.json": ("custom_collections", self.custom_collections),
+            "/smart_collections.json": ("smart_collections", self.smart_collections),
+        }
+        key, rows = ("articles", self.articles.get(int(match[1]), [])) if match else listings.get(path, (None, None))
+        if key is None:
+            return json_response(404, {"errors": "Not Found"})
+        limit = int(query.get("limit", 50))
+        start = int(base64.urlsafe_b64decode(query["page_info"]).decode()) if "page_info" in query else 0
+        links = []
+        if start + limit < len(rows):
+            token = base64.urlsafe_b64encode(str(start + limit).encode()).decode()
+            links.append(f'<{self.url}{API}{path}?limit={limit}&page_info={token}>; rel="next"')
+        if start:
+            token = base64.urlsafe_b64encode(str(max(0, start - limit)).encode()).decode()
+            links.insert(0, f'<{self.url}{API}{path}?limit={limit}&page_info={token}>; rel="previous"')
+        return json_response(200, {key: rows[start : start + limit]}, {"Link": ", ".join(links)} if links else {})
 
 
 @pytest.fixture

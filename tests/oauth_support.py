@@ -1,5 +1,5 @@
-"""A local OAuth 2.0 / OpenID Connect provider for the sign-in tests: stdlib ThreadingHTTPServer
-on 127.0.0.1 speaking the endpoints Google and GitHub document.
+"""A local OAuth 2.0 / OpenID Connect provider for the sign-in tests: the fake HTTP server of
+tests/fakes/http.py speaking the endpoints Google and GitHub document.
 
 Google (OpenID Connect, authorization code with PKCE): `/.well-known/openid-configuration`,
 `/o/oauth2/v2/auth` (redirects back with a code), `/token` (checks the client, the
@@ -22,15 +22,15 @@ import base64
 import hashlib
 import json
 import secrets
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode
 
 import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+
+from tests.fakes.http import FakeServer, Response, json_response
 
 CLIENT_ID = "requestdesk-test-client"
 CLIENT_SECRET = "requestdesk-test-secret"
@@ -41,23 +41,25 @@ def _s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
 
 
-class FakeProvider:
+class FakeProvider(FakeServer):
+    not_found = json_response(404, {"message": "Not Found"})
+
     def __init__(self):
+        super().__init__()
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.who: dict = {}
         self.id_token_changes: dict = {}  # claims to change in the next id_tokens (a forged nonce, say)
         self.codes: dict[str, dict] = {}  # code -> the authorization request it answers
         self.tokens: dict[str, dict] = {}  # access token -> who
-        self.requests: list[tuple[str, str]] = []  # (method, path)
-        self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.base_url = self.base
+        self.route("GET", "/.well-known/openid-configuration", lambda request: json_response(200, self._discovery()))
+        self.route("GET", "/oauth2/v3/certs", lambda request: json_response(200, self._jwks()))
+        for path, provider in (("/o/oauth2/v2/auth", "google"), ("/login/oauth/authorize", "github")):
+            self.route("GET", path, lambda request, provider=provider: self._authorization(request, provider))
+        for path in ("/v1/userinfo", "/user", "/user/emails"):
+            self.route("GET", path, self._user)
+        for path, provider in (("/token", "google"), ("/login/oauth/access_token", "github")):
+            self.route("POST", path, lambda request, provider=provider: self._token(request, provider))
 
     # --- settings the project needs to talk to this provider ---------------------------------
 
@@ -171,63 +173,26 @@ class FakeProvider:
             return None
         return self.tokens.get(authorization.split(" ", 1)[1])
 
-    def _handler(self):
-        fake = self
+    def _authorization(self, request: dict, provider: str) -> Response:
+        status, body, location = self._issue_code(request["query"], provider)
+        if location:
+            return Response(status, headers={"Location": location})
+        return json_response(status, body)
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
+    def _user(self, request: dict) -> Response:
+        who = self._who(request["headers"].get("Authorization"))
+        if who is None:
+            return json_response(401, {"message": "Requires authentication"})
+        if request["path"] == "/v1/userinfo":
+            claims = {"sub": who["sub"], "email": who.get("email"), "email_verified": who.get("email_verified", False)}
+            return json_response(200, claims)
+        if request["path"] == "/user":
+            return json_response(200, {"id": who["id"], "login": who.get("login", ""), "email": None})
+        return json_response(200, who.get("emails", []))
 
-            def _send(self, status: int, body=None, *, location: str = "", form: bool = False) -> None:
-                data = (urlencode(body) if form else json.dumps(body)).encode() if body is not None else b""
-                self.send_response(status)
-                if location:
-                    self.send_header("Location", location)
-                self.send_header("Content-Type", "application/x-www-form-urlencoded" if form else "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self):
-                url = urlsplit(self.path)
-                query = {k: v[0] for k, v in parse_qs(url.query).items()}
-                fake.requests.append(("GET", url.path))
-                if url.path == "/.well-known/openid-configuration":
-                    return self._send(200, fake._discovery())
-                if url.path == "/oauth2/v3/certs":
-                    return self._send(200, fake._jwks())
-                if url.path in ("/o/oauth2/v2/auth", "/login/oauth/authorize"):
-                    provider = "google" if url.path.startswith("/o/") else "github"
-                    status, body, location = fake._issue_code(query, provider)
-                    return self._send(status, body or None, location=location)
-                who = fake._who(self.headers.get("Authorization"))
-                if who is None:
-                    return self._send(401, {"message": "Requires authentication"})
-                if url.path == "/v1/userinfo":
-                    return self._send(
-                        200,
-                        {
-                            "sub": who["sub"],
-                            "email": who.get("email"),
-                            "email_verified": who.get("email_verified", False),
-                        },
-                    )
-                if url.path == "/user":
-                    return self._send(200, {"id": who["id"], "login": who.get("login", ""), "email": None})
-                if url.path == "/user/emails":
-                    return self._send(200, who.get("emails", []))
-                return self._send(404, {"message": "Not Found"})
-
-            def do_POST(self):
-                url = urlsplit(self.path)
-                fake.requests.append(("POST", url.path))
-                raw = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
-                form = {k: v[0] for k, v in parse_qs(raw).items()}
-                provider = {"/token": "google", "/login/oauth/access_token": "github"}.get(url.path)
-                if provider is None:
-                    return self._send(404, {"message": "Not Found"})
-                status, body = fake._exchange(form, self.headers.get("Authorization"), provider)
-                as_json = provider == "google" or "application/json" in (self.headers.get("Accept") or "")
-                return self._send(status, body, form=not as_json)
-
-        return Handler
+    def _token(self, request: dict, provider: str) -> Response:
+        form = {k: v[0] for k, v in parse_qs(request["body"].decode()).items()}
+        status, body = self._exchange(form, request["headers"].get("Authorization"), provider)
+        if provider == "google" or "application/json" in (request["headers"].get("Accept") or ""):
+            return json_response(status, body)
+        return Response(status, urlencode(body).encode(), "application/x-www-form-urlencoded")

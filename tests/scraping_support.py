@@ -1,7 +1,7 @@
-"""Shared by the tests/test_scraping_*.py files: a real HTTP site on loopback serving the
-fixture pages of tests/fixtures/scraping, with scripted misbehaviour (429/500 then success,
-a slow page, a huge page, a redirect loop, conditional GET), and helpers that create
-projects and targets through the services.
+"""Shared by the tests/test_scraping_*.py files: a real HTTP site on loopback (the fake server
+of tests/fakes/http.py) serving the fixture pages of tests/fixtures/scraping, with scripted
+misbehaviour (429/500 then success, a slow page, a huge page, a redirect loop, conditional
+GET), and helpers that create projects and targets through the services.
 
 Import the fixtures you use: `from tests.scraping_support import site, fast_scraping  # noqa`;
 importing `system_presets` (autouse) gives every test of the module the system presets.
@@ -10,10 +10,8 @@ importing `system_presets` (autouse) gives every test of the module the system p
 from __future__ import annotations
 
 import importlib
-import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from django.apps import apps
 
 from scraping import tasks
 from scraping.services import projects
+from tests.fakes.http import FakeServer, Response
 
 FIXTURES = Path(__file__).parent / "fixtures" / "scraping"
 HTML, XML = "text/html; charset=utf-8", "application/rss+xml; charset=utf-8"
@@ -41,35 +40,25 @@ class Reply:
     stream_bytes: int = 0  # send this many bytes in chunks, without Content-Length
 
 
-class Site:
-    """A ThreadingHTTPServer on 127.0.0.1. `route(path, *replies)` scripts a path: each
-    request takes the next reply, the last one repeats. Every request is recorded."""
+class Site(FakeServer):
+    """A fake HTTP server (tests/fakes/http.py) keeping connections open (HTTP/1.1).
+    `route(path, *replies)` scripts GETs of a path: each request takes the next reply, the
+    last one repeats; a reply with an ETag answers 304 to a request that sends it back."""
+
+    protocol = "HTTP/1.1"
+    not_found = Response(404, b"not found", "text/plain")
 
     def __init__(self):
-        self.routes: dict[str, list[Reply]] = {}
-        self.requests: list[dict] = []
-        self.in_flight = self.max_in_flight = 0
-        self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.base = f"http://127.0.0.1:{self.port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        super().__init__()
         self._defaults()
 
     def url(self, path: str) -> str:
         return self.base + path
 
     def route(self, path: str, *replies: Reply) -> str:
-        self.routes[path] = list(replies)
+        script = list(replies)
+        super().route("GET", path, lambda request: self._answer(request, script))
         return self.url(path)
-
-    def hits(self, path: str) -> list[dict]:
-        return [r for r in self.requests if r["path"] == path]
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
 
     def _defaults(self):
         self.route("/robots.txt", Reply(body=fixture("robots.txt"), content_type="text/plain"))
@@ -84,67 +73,24 @@ class Site:
         self.route("/slow", Reply(body=fixture("article.html"), delay=3))
         self.route("/huge", Reply(stream_bytes=3 * 1024 * 1024))
 
-    def _reply(self, path: str) -> Reply | None:
-        with self._lock:
-            script = self.routes.get(path)
-            if not script:
-                return None
-            return script.pop(0) if len(script) > 1 else script[0]
-
-    def _handler(self):
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self):
-                path = self.path.split("?", 1)[0]
-                with site._lock:
-                    site.requests.append({"path": path, "headers": dict(self.headers), "at": time.monotonic()})
-                    site.in_flight += 1
-                    site.max_in_flight = max(site.max_in_flight, site.in_flight)
-                try:
-                    self._answer(path)
-                finally:
-                    with site._lock:
-                        site.in_flight -= 1
-
-            def _answer(self, path):
-                reply = site._reply(path) or Reply(404, b"not found", "text/plain")
-                time.sleep(reply.delay)
-                etag = reply.headers.get("ETag")
-                if etag and self.headers.get("If-None-Match") == etag:
-                    reply = Reply(304, headers={"ETag": etag})
-                try:
-                    self.send_response(reply.status)
-                    self.send_header("Content-Type", reply.content_type)
-                    for name, value in reply.headers.items():
-                        self.send_header(name, value)
-                    if reply.stream_bytes:
-                        self.send_header("Connection", "close")
-                        self.end_headers()
-                        chunk = b"<p>" + b"x" * 65530 + b"</p>"
-                        for _ in range(reply.stream_bytes // len(chunk) + 1):
-                            self.wfile.write(chunk)
-                        return
-                    self.send_header("Content-Length", str(len(reply.body)))
-                    self.end_headers()
-                    if reply.status != 304:
-                        self.wfile.write(reply.body)
-                except OSError:
-                    pass  # the client gave up (size cap, timeout)
-
-            def log_message(self, *args):
-                pass
-
-        return Handler
+    def _answer(self, request: dict, script: list[Reply]) -> Response:
+        with self.lock:
+            reply = script.pop(0) if len(script) > 1 else script[0]
+        time.sleep(reply.delay)
+        etag = reply.headers.get("ETag")
+        if etag and request["headers"].get("If-None-Match") == etag:
+            return Response(304, content_type=reply.content_type, headers={"ETag": etag})
+        if reply.stream_bytes:
+            chunk = b"<p>" + b"x" * 65530 + b"</p>"
+            chunks = (chunk for _ in range(reply.stream_bytes // len(chunk) + 1))
+            return Response(reply.status, content_type=reply.content_type, headers=reply.headers, chunks=chunks)
+        return Response(reply.status, reply.body, reply.content_type, reply.headers)
 
 
 @pytest.fixture
 def site():
-    server = Site()
-    yield server
-    server.stop()
+    with Site() as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,5 @@
 """pytest plugin (loaded with -p, before Django reads its settings): starts a throwaway
-SecantusDB (':memory:') and a private redis-server on free ports, unless MONGODB_URI or
+SecantusDB (on a copy of the migrated template of tests/db_template.py) and a private redis-server on free ports, unless MONGODB_URI or
 TEST_REDIS_URL name servers to use, and exports their addresses so settings and any child
 process (Celery workers, gunicorn) see the same servers.
 
@@ -8,13 +8,17 @@ controller are the controller's, marked by `_OWNER`), so workers never share a d
 a Celery queue or a cache."""
 
 import os
+import shutil
+from pathlib import Path
 
 from cryptography.fernet import Fernet
 
 from requestdesk import embedded
-from tests import flushing
+from tests import db_template, flushing
 
 _processes: list = []
+_stores: list[Path] = []
+MIGRATED = False  # our server started on a copy of the migrated template (tests/db_template.py)
 
 
 _OWNER = "REQUESTDESK_TEST_SERVERS_OF"  # the pid whose throwaway servers MONGODB_URI / REDIS_URL name
@@ -28,10 +32,14 @@ def _start() -> None:
                 os.environ.pop(name, None)
     os.environ[_OWNER] = str(os.getpid())
     if not os.environ.get("MONGODB_URI"):
+        global MIGRATED
         os.environ[f"{_OWNER}_MONGODB_URI"] = "1"
-        mongo = embedded.start_mongo(embedded.free_port(), ":memory:")
+        store = db_template.copy(Path(os.environ.get("TMPDIR", "/tmp")) / f"rd-test-store-{os.getpid()}")
+        _stores.append(store)
+        mongo = embedded.start_mongo(embedded.free_port(), str(store))
         _processes.append(mongo)
         os.environ["MONGODB_URI"] = mongo.url
+        MIGRATED = True
     redis_url = os.environ.get("TEST_REDIS_URL")
     if not redis_url:
         redis = embedded.start_redis(embedded.free_port())
@@ -57,3 +65,5 @@ flushing.register()  # after our own servers: only the tests' children count
 def pytest_unconfigure(config):
     while _processes:
         _processes.pop().stop()
+    while _stores:
+        shutil.rmtree(_stores.pop(), ignore_errors=True)

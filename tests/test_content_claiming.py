@@ -167,7 +167,7 @@ def test_two_worker_processes_never_claim_the_same_context(world, llm, claim_str
     assert len(first) + len(second) == 60 and set(first) | set(second) == {str(pk) for pk in made}
     finished = Context.objects.filter(pk__in=made)
     assert {(c.status, c.attempt) for c in finished} == {(ContextStatus.COMPLETED, 1)}
-    assert len(llm.requests) == 60
+    assert len(llm.chats) == 60
 
 
 @pytest.mark.django_db

@@ -43,8 +43,8 @@ def test_a_killed_workers_context_is_completed_once_by_another_worker(world, llm
     try:
         batch = batches.create_batch(pipeline=setup.pipeline, items=[{"data": {"title": "Resilience"}}])
         [context_id] = batch.context_ids
-        assert wait_until(lambda: llm.requests or not first.alive(), timeout=60, interval=0.1), first.log()
-        assert llm.requests, f"the first worker asked nothing; its log:\n{first.log()}"
+        assert wait_until(lambda: llm.chats or not first.alive(), timeout=60, interval=0.1), first.log()
+        assert llm.chats, f"the first worker asked nothing; its log:\n{first.log()}"
         running = Context.objects.get(pk=context_id)
         assert running.status == ContextStatus.RUNNING and running.attempt == 1
         assert running.processing.completed_components == ["template"]  # saved before the LLM call
@@ -72,7 +72,7 @@ def test_a_killed_workers_context_is_completed_once_by_another_worker(world, llm
         assert list(done.data["generated_content"]) == SECTION_IDS
         assert done.data["formatted_content"]["content"].count("## Introduction") == 1
         assert done.data["generation"]["requests"] == 4  # this run's four sections; the lost one not counted
-        assert len(llm.requests) == 5  # the lost first request, then one per section
+        assert len(llm.chats) == 5  # the lost first request, then one per section
         timeline = [e["event"] for e in done.processing.timeline]
         assert timeline.count("recovered") == 1 and timeline.count("completed") == 1
         assert done.processing.completed_components == ["template", "ai_generator", "transformer"]

@@ -70,8 +70,8 @@ def test_a_context_runs_its_pipeline_with_outputs_and_timings(world, llm):
     assert [e["event"] for e in processing.timeline] == ["component"] * 3 + ["completed"]
 
     # The pipeline's override beats the component's temperature; one request per section.
-    assert [r["temperature"] for r in llm.requests] == [0.65] * 4 and llm.requests[0]["max_tokens"] == 500
-    assert "Length: 50 to 100 words." in llm.requests[0]["messages"][1]["content"]
+    assert [r["temperature"] for r in llm.chats] == [0.65] * 4 and llm.chats[0]["max_tokens"] == 500
+    assert "Length: 50 to 100 words." in llm.chats[0]["messages"][1]["content"]
     [event] = events("content.context.completed")
     assert event["context_id"] == str(context.pk) and event["component_timings"] == processing.component_timings
 
@@ -79,10 +79,10 @@ def test_a_context_runs_its_pipeline_with_outputs_and_timings(world, llm):
 def test_a_completed_context_is_never_run_again(world, llm):
     context = new_context(article_setup(world.a, llm))
     runner.process_context(context_id=context.pk)
-    calls = len(llm.requests)
+    calls = len(llm.chats)
     assert runner.process_context(context_id=context.pk) is None
     assert runner.process_pending() == []
-    assert len(llm.requests) == calls and fresh(context).attempt == 1
+    assert len(llm.chats) == calls and fresh(context).attempt == 1
 
 
 def test_the_agents_provider_and_model_are_used(world, llm):
@@ -93,8 +93,8 @@ def test_the_agents_provider_and_model_are_used(world, llm):
     setup.components["ai_generator"].save()
     context = new_context(setup, agent=agent)
     assert runner.process_context(context_id=context.pk) == runner.COMPLETED
-    assert {r["model"] for r in llm.requests} == {"gpt-agent"}
-    assert llm.requests[0]["messages"][0]["content"] == "You write for Acme."
+    assert {r["model"] for r in llm.chats} == {"gpt-agent"}
+    assert llm.chats[0]["messages"][0]["content"] == "You write for Acme."
 
 
 def test_html_output_escapes_generated_markup(world, llm):
@@ -167,7 +167,7 @@ def test_retry_exhaustion_fails_the_context_with_the_reason(world, llm, settings
     failed = fresh(context)
     assert failed.status == ContextStatus.FAILED and failed.retry_count == 2 and failed.attempt == 3
     assert "HTTP 500" in failed.error and "gave up after 2 retries" in failed.error
-    assert len(llm.requests) == 3
+    assert len(llm.chats) == 3
     [event] = events("content.context.failed")
     assert event["error"] == failed.error and event["status"] == "failed"
     assert events("content.context.completed") == []
@@ -180,7 +180,7 @@ def test_a_permanent_provider_failure_is_not_retried(world, llm, queued, status,
     assert runner.process_context(context_id=context.pk) == runner.FAILED
     failed = fresh(context)
     assert failed.status == ContextStatus.FAILED and failed.retry_count == 0 and kind in failed.error
-    assert len(llm.requests) == 1 and queued == [(str(context.pk), None)]  # only the creation's task
+    assert len(llm.chats) == 1 and queued == [(str(context.pk), None)]  # only the creation's task
 
 
 def test_an_inactive_provider_fails_at_once(world, llm):
@@ -189,7 +189,7 @@ def test_an_inactive_provider_fails_at_once(world, llm):
     setup.provider.save()
     context = new_context(setup)
     assert runner.process_context(context_id=context.pk) == runner.FAILED
-    assert "is not active" in fresh(context).error and llm.requests == []
+    assert "is not active" in fresh(context).error and llm.chats == []
 
 
 def test_a_template_deleted_after_the_pipeline_was_saved_fails_clearly(world, llm):

@@ -27,7 +27,7 @@ from scraping.services import jobs
 from tenants.services import create_api_key
 from tests.celery_worker import ROOT, wait_until
 from tests.content_support import article_setup
-from tests.fake_llm import FakeLLM
+from tests.fakes.openai import FakeOpenAI, section_answer
 from tests.knowledge_support import fake_apis, knowledge_settings, make_agent, make_collection  # noqa: F401
 from tests.scraping_support import make_project, make_target, site, system_presets  # noqa: F401
 
@@ -96,7 +96,7 @@ def test_redis_down_reads_work_queued_writes_503_and_nothing_half_done(
 
     project = make_project(world.a)
     make_target(project, site.url("/feed.xml"))
-    llm = FakeLLM()
+    llm = FakeOpenAI(reply=section_answer)
     setup = article_setup(world.a, llm)
     collection = make_collection(world.a, source_type="wordpress", agent=make_agent(world.a, url=fake_apis.url))
     batch_body = {"pipeline": str(setup.pipeline.pk), "contexts": [{"data": {"title": "Outage"}}]}

@@ -18,7 +18,7 @@ from scraping.models import Result, ScrapeJob, Target
 from scraping.services import jobs
 from tests.celery_worker import celery_worker, wait_until  # noqa: F401
 from tests.content_support import article_setup, events, subscribe
-from tests.fake_llm import FakeLLM
+from tests.fakes.openai import FakeOpenAI, section_answer
 from tests.knowledge_support import fake_apis, knowledge_settings, make_agent, make_collection, wp_post  # noqa: F401
 from tests.knowledge_support import make_provider as make_knowledge_provider
 from tests.scraping_support import Reply, fixture, make_project, make_target, site, system_presets  # noqa: F401
@@ -154,7 +154,7 @@ def test_knowledge_sync_killed_mid_run_completes_once_after_restart(world, fake_
 
 @pytest.fixture
 def slow_llm():
-    server = FakeLLM(delay=0.3)  # four sections a context: about 1.2 s each
+    server = FakeOpenAI(reply=section_answer, delay=0.3)  # four sections a context: about 1.2 s each
     yield server
     server.stop()
 
@@ -174,13 +174,13 @@ def test_content_batch_killed_mid_run_completes_once_after_restart(world, slow_l
 
     def mid_batch():  # one context done and the next one half-way through its sections
         completed = contexts.filter(status=ContextStatus.COMPLETED).count()
-        return completed >= 1 and len(slow_llm.requests) - 4 * completed >= 2
+        return completed >= 1 and len(slow_llm.chats) - 4 * completed >= 2
 
     assert wait_until(mid_batch, timeout=90, interval=0.05), worker.log()
     worker.kill()
     completed_at_kill = contexts.filter(status=ContextStatus.COMPLETED).count()
     [killed] = contexts.filter(status=ContextStatus.RUNNING)
-    requests_at_kill = len(slow_llm.requests)
+    requests_at_kill = len(slow_llm.chats)
 
     worker.start()
     assert wait_until(lambda: _expired(Context.objects.get(pk=killed.pk).lease_until), timeout=LEASE + 10)
@@ -198,7 +198,7 @@ def test_content_batch_killed_mid_run_completes_once_after_restart(world, slow_l
         assert context.data["generation"]["requests"] == 4
         assert [e["event"] for e in context.processing.timeline].count("completed") == 1
     # Sections answered before the kill were kept; only the call in flight was asked again.
-    repeated = len(slow_llm.requests) - 4 * count
+    repeated = len(slow_llm.chats) - 4 * count
     assert 0 <= repeated <= 1
     wait_until(lambda: events("content.batch.completed"), timeout=10)
     assert Counter(e["context_id"] for e in events("content.context.completed")) == Counter(

@@ -191,16 +191,14 @@ def random_corpus(world):
         make_target(projects[0], "http://127.0.0.1:9/r2"),
         make_target(projects[1], "http://127.0.0.1:9/r3"),
     ]
+    items = {target.pk: [] for target in targets}
     for n in range(80):
         title = " ".join(rnd.sample(words, rnd.randint(0, 2))) + f" r{n}"
         text = " ".join(rnd.choices(words, k=rnd.randint(1, 4))) + " great" * (n % 2) + " awful" * (n % 3 == 0)
-        ingest.ingest(
-            target=targets[n % 3],
-            items=[
-                Item(title=title, text=text, date=DAY + timedelta(days=rnd.randint(0, 40), hours=rnd.randint(0, 23)))
-            ],
-            platform="article",
-        )
+        date = DAY + timedelta(days=rnd.randint(0, 40), hours=rnd.randint(0, 23))
+        items[targets[n % 3].pk].append(Item(title=title, text=text, date=date))
+    for target in targets:  # one ingest a target: the same rows as one an item, in a fraction of the time
+        ingest.ingest(target=target, items=items[target.pk], platform="article")
     return projects, targets
 
 

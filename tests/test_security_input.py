@@ -3,11 +3,9 @@ address that was checked, IPv6 wrappers of private addresses refused, bad input 
 with a 400 and a message (never a 500), and an API that answers JSON and refuses what it
 cannot honour."""
 
-import http.server
 import ipaddress
 import socket
 import ssl
-import threading
 
 import httpx
 import pytest
@@ -18,7 +16,8 @@ from events.models import Webhook, WebhookDelivery
 from events.services import webhooks
 from requestdesk import outbound
 from scraping.services.fetching import Fetcher, FetchPolicy
-from tests.test_webhooks import Receiver
+from tests.fakes.http import FakeServer, Response
+from tests.fakes.webhooks import receiver  # noqa: F401
 
 PUBLIC = "93.184.216.34"
 
@@ -49,13 +48,6 @@ class Resolver:
 def _encryption_key(settings):
     """Webhook secrets are encrypted at rest: a key for this test run."""
     settings.FIELD_ENCRYPTION_KEY = settings.FIELD_ENCRYPTION_KEY or Fernet.generate_key().decode()
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver()
-    yield server
-    server.stop()
 
 
 # --- hole 3: DNS rebinding ------------------------------------------------------------------
@@ -131,25 +123,13 @@ def tls_server(monkeypatch):
     names = []
     server_context.sni_callback = lambda sock, name, context: names.append(name)
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.socket = server_context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = FakeServer(tls=server_context)
+    server.route("GET", "/", lambda request: Response(200, b"ok", "text/plain"))
     client_context = ssl.create_default_context()
     authority.configure_trust(client_context)
     monkeypatch.setattr(outbound, "_tls", lambda: client_context)
-    yield server.server_address[1], names
-    server.shutdown()
-    server.server_close()
+    with server:
+        yield server.port, names
 
 
 def test_hole3_pinned_tls_keeps_host_name_for_sni_and_certificate(tls_server, monkeypatch):

@@ -148,7 +148,7 @@ def test_the_llm_scores_each_sentence(world, llm):
         0.0,
         pytest.approx(1 / 3, abs=1e-3),
     )
-    [request] = llm.requests
+    [request] = llm.chats
     assert request["model"] == "gpt-test"
     assert request["messages"][-1]["content"].startswith("1. Two sides.\n2. The screen is gorgeous")
 
@@ -170,13 +170,13 @@ def test_a_failing_provider_falls_back_to_vader(world, llm, step):
     llm.script = [step] if step[0] == "answer" else []
     sentiment = _ingest_llm_project(world).sentiment
     assert sentiment.sentences == analysis.sentiment(f"Two sides. {TWO_SIDED}").sentences
-    assert sentiment.label == "mixed" and llm.requests
+    assert sentiment.label == "mixed" and llm.chats
 
 
 def test_no_active_provider_means_vader(world, llm):
     make_provider(world.a, llm, is_active=False)
     sentiment = _ingest_llm_project(world).sentiment
-    assert sentiment.label == "mixed" and llm.requests == []
+    assert sentiment.label == "mixed" and llm.chats == []
 
 
 def test_the_engine_is_a_project_setting(api, world, llm):

@@ -14,16 +14,9 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from events import catalogue, tasks
 from events.models import Webhook, WebhookDelivery
 from events.services import webhooks
-from tests.test_webhooks import Receiver
+from tests.fakes.webhooks import receiver  # noqa: F401
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -4,10 +4,8 @@ actions, the TTL index, and one run through a real Celery worker."""
 
 import json
 import socket
-import threading
 import time
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pymongo
 import pytest
@@ -20,6 +18,7 @@ from events.models import Notification, Webhook, WebhookDelivery
 from events.services import webhooks
 from requestdesk import outbound
 from tests.celery_worker import celery_worker, wait_until  # noqa: F401
+from tests.fakes.webhooks import Receiver, receiver  # noqa: F401
 
 UNSAFE_URLS = [
     "http://10.0.0.1/hook",
@@ -31,61 +30,6 @@ UNSAFE_URLS = [
     "http://localhost:9/hook",
     "ftp://example.com/hook",
 ]
-
-
-# --- a real HTTP receiver ----------------------------------------------------------------
-
-
-class Receiver:
-    """An HTTP server on loopback that records every request and answers with the scripted
-    status codes in order (200 once the script runs out), optionally after a delay."""
-
-    def __init__(self):
-        self.requests: list[dict] = []
-        self._script: list[tuple[int, float]] = []
-        self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def answer(self, *statuses: int, delay: float = 0) -> None:
-        self._script.extend((status, delay) for status in statuses)
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def _handler(self):
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                with receiver._lock:
-                    receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
-                    status, delay = receiver._script.pop(0) if receiver._script else (200, 0)
-                time.sleep(delay)
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Length", "2")
-                    self.end_headers()
-                    self.wfile.write(b"ok")
-                except OSError:
-                    pass  # the client gave up (timeout)
-
-            def log_message(self, *args):
-                pass
-
-        return Handler
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,83 @@
+"""A migrated test database, built once and copied for every server the tests start.
+
+Migrating the test database took each pytest-xdist worker 15-100 s (about 550 commands on
+the embedded server, most of them index builds), and every worker ran the same migrations.
+Now the first process that needs it migrates a SecantusDB store on disk (`manage.py migrate`
+in a subprocess, database MONGODB_TEST_NAME), stops that server and keeps the store as a
+template; every test server then starts on a copy of it, and pytest-django, told to keep the
+database (tests/conftest.py), finds every migration applied.
+
+The template's name carries a hash of every Python file of the project outside tests/ and
+bench/ (migrations, models and the code they import), so any change to them builds a new
+one (a template unused for a day is removed). A file lock keeps two processes from building
+the same template at once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from requestdesk import embedded
+
+ROOT = Path(__file__).resolve().parent.parent
+PREFIX = "rd-test-db-"
+TEST_NAME = os.environ.get("MONGODB_TEST_NAME", "test_requestdesk")
+
+
+KEEP_SECONDS = 24 * 3600  # a template (another tree's, say) unused this long is removed
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256(TEST_NAME.encode())
+    tops = [top for top in sorted(ROOT.iterdir()) if top.is_dir() and not top.is_symlink()]
+    for top in tops:
+        if top.name in ("tests", "bench", "static", "templates") or top.name.startswith("."):
+            continue
+        for path in sorted(top.rglob("*.py")):
+            digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def _build(target: Path) -> None:
+    building = Path(tempfile.mkdtemp(prefix=f"{PREFIX}build-", dir=target.parent))
+    mongo = embedded.start_mongo(embedded.free_port(), str(building))
+    try:
+        env = {**os.environ, "MONGODB_URI": mongo.url, "MONGODB_NAME": TEST_NAME}
+        done = subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode:
+            raise RuntimeError(f"migrating the test database template failed:\n{done.stderr[-3000:]}")
+    finally:
+        mongo.stop()
+    building.rename(target)
+
+
+def copy(into: Path) -> Path:
+    """A fresh copy at `into` (replaced if it exists) of the migrated store for this tree,
+    built first if it is not there yet."""
+    base = Path(os.environ.get("TMPDIR", "/tmp"))
+    target = base / f"{PREFIX}{_fingerprint()}"
+    shutil.rmtree(into, ignore_errors=True)
+    with open(f"{target}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one build of this template at a time, and no copy of it half built
+        for old in base.glob(f"{PREFIX}*"):
+            if old.is_dir() and old != target and time.time() - old.stat().st_mtime > KEEP_SECONDS:
+                shutil.rmtree(old, ignore_errors=True)
+        if not target.is_dir():
+            _build(target)
+        os.utime(target)
+        shutil.copytree(target, into)
+    return into
