@@ -6,9 +6,10 @@ DATA_DIR/admin-password (outside the repository) so later runs can print it agai
 
 import os
 import secrets
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from tenants.models import Company, User
 from tenants.roles import Role
@@ -17,11 +18,12 @@ from tenants.roles import Role
 class Command(BaseCommand):
     help = "Create the first superadmin if there is none, and print the login."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--username", default=os.environ.get("ADMIN_USERNAME", "admin"))
         parser.add_argument("--email", default=os.environ.get("ADMIN_EMAIL", "admin@example.com"))
 
-    def handle(self, username, email, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
+        username, email = options["username"], options["email"]
         password_file = settings.DATA_DIR / "admin-password"
         user = User.objects.filter(username=username).first()
         if user is None:
@@ -30,7 +32,7 @@ class Command(BaseCommand):
             user = User(username=username, email=email, role=Role.SUPERADMIN, company=company)
             user.set_password(password)
             user.save()
-            if not company.owner_id:
+            if company.owner is None:
                 company.owner = user
                 company.save(update_fields=["owner"])
             if not os.environ.get("ADMIN_PASSWORD"):

@@ -1,14 +1,16 @@
 """Load an archive written by `manage.py backup`, after verifying all of it against its manifest."""
 
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DEFAULT_DB_ALIAS
 from pymongo.errors import PyMongoError
 
 from requestdesk import archive_storage
 from requestdesk.backup import BackupError, restore_backup, stored_backup
+from requestdesk.db.base import connection_for
 from requestdesk.progress import progress_printer
 
 
@@ -18,7 +20,7 @@ class Command(BaseCommand):
         "stored); the database is untouched unless the whole archive verifies."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "archive", nargs="?", default=None, help="a local .tar.gz, or the name of a backup in the archive storage"
         )
@@ -29,11 +31,14 @@ class Command(BaseCommand):
             help="drop and replace the archive's collections (else refuse non-empty ones)",
         )
 
-    def handle(self, archive, latest, drop, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
+        archive: str | None = options["archive"]
+        latest, drop = options["latest"], options["drop"]
         if (archive is None) == (not latest):
             raise CommandError("give an ARCHIVE or --latest (not both)")
         try:
             with self._local(archive) as path:
+                connection = connection_for(DEFAULT_DB_ALIAS)
                 connection.ensure_connection()
                 result = restore_backup(
                     db=connection.database, path=path, drop=drop, progress=progress_printer(self.stdout)
@@ -50,7 +55,7 @@ class Command(BaseCommand):
         )
 
     @staticmethod
-    def _local(archive):
+    def _local(archive: str | None) -> AbstractContextManager[Path]:
         """A local path to read: the file itself, or a download of the stored backup."""
         if archive is not None and Path(archive).is_file():
             return nullcontext(Path(archive))

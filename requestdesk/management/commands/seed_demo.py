@@ -3,7 +3,9 @@ data (scraping projects, jobs and results; knowledge collections, agents and con
 content pipelines, batches, campaigns and tickets), one progress line per app and company.
 Safe to run again: existing demo objects are kept. Prints the test credentials."""
 
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from content import seed as content_seed
 from knowledge import seed as knowledge_seed
@@ -16,12 +18,13 @@ from tenants.models import Company
 class Command(BaseCommand):
     help = "Create demo companies, users of every role and demo data; print the credentials."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--users", type=int, default=5, help="extra users per company (default 5)")
         parser.add_argument("--projects", type=int, default=2, help="scraping projects per company (default 2)")
         parser.add_argument("--results", type=int, default=50, help="scraping results per project (default 50)")
 
-    def handle(self, users, projects=2, results=50, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
+        users, projects, results = options["users"], options.get("projects", 2), options.get("results", 50)
         if users < 0:
             raise CommandError("--users must be 0 or more")
         if projects < 0 or results < 0:

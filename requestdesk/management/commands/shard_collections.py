@@ -1,10 +1,15 @@
 """Shard the large collections on a sharded cluster (connected to its mongos)."""
 
-from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DEFAULT_DB_ALIAS
+from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
 from requestdesk.db import sharding
+from requestdesk.db.base import connection_for
+from requestdesk.db.documents import Document
 
 
 class Command(BaseCommand):
@@ -14,21 +19,23 @@ class Command(BaseCommand):
         "skipped, so it can run after every deploy."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
 
-    def handle(self, dry_run, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
+        dry_run: bool = options["dry_run"]
         try:
             shards = sharding.plan()
+            connection = connection_for(DEFAULT_DB_ALIAS)
             connection.ensure_connection()
-            db = connection.database
+            db: Database[Document] = connection.database
             if dry_run:
                 return self._print_plan(db, shards)
             sharding.apply(db, shards, report=self.stdout.write)
         except (sharding.ShardingError, PyMongoError) as exc:
             raise CommandError(str(exc).splitlines()[0])
 
-    def _print_plan(self, db, shards):
+    def _print_plan(self, db: Database[Document], shards: list[sharding.Shard]) -> None:
         self.stdout.write(f"Shard keys for database {db.name!r}:")
         for shard in shards:
             self.stdout.write(f"  {shard.describe()}")
