@@ -1,6 +1,8 @@
 """The viewset base for tenant data: scoped reads, company stamped on create, role checks,
 and every create, update and delete written to the audit log."""
 
+from __future__ import annotations
+
 import copy
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
