@@ -5,7 +5,7 @@ class TenantsConfig(AppConfig):
     default_auto_field = "django_mongodb_backend.fields.ObjectIdAutoField"
     name = "tenants"
 
-    def ready(self):
+    def ready(self) -> None:
         from requestdesk.api import schema  # noqa: F401  (registers OpenAPI field mappings)
 
         from .services import principals

@@ -6,10 +6,17 @@ This module stays at the app's root: its dotted path is stored in every signed-i
 AUTHENTICATION_BACKENDS) and named by the AXES_LOCKOUT_CALLABLE setting. The API's own
 authentication classes are in `tenants.api.authentication`."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from django.contrib.auth.backends import ModelBackend
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 
 from .services import principals
+
+if TYPE_CHECKING:
+    from .models import User
 
 LOCKED_OUT = "Too many failed sign-ins for this account; try again later."
 
@@ -18,11 +25,13 @@ class ActiveCompanyBackend(ModelBackend):
     """Django's password backend, also refusing members of a company that is switched off:
     sign-in (API and admin) and every request of an admin session."""
 
-    def user_can_authenticate(self, user):
+    def user_can_authenticate(self, user: User) -> bool:  # type: ignore[override]  # AUTH_USER_MODEL is User
         return principals.may_act(user, principals.company(user.company_id))
 
 
-def lockout_response(request, original_response=None, credentials=None):
+def lockout_response(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict[str, Any] | None = None
+) -> HttpResponse:
     """What a sign-in refused by the lockout (django-axes) answers: the API's own 429 (JSON,
     Retry-After) as it is; anything else, the admin's login form, a plain 429."""
     if original_response is not None and original_response.status_code == 429:

@@ -24,12 +24,21 @@ related-field base (`requestdesk.api.serializers.RelatedField`) and raw collecti
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 from bson import ObjectId
 from django.db import models
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 
 from .roles import GUEST_ROLE_CAP, Role, capped
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+    from rest_framework.request import Request
+
+    from .models import Company, User
+
+_Q = TypeVar("_Q", bound=models.QuerySet[Any])
 
 COMPANY_HEADER = "HTTP_X_COMPANY_ID"
 COMPANY_PARAM = "company_id"
@@ -43,30 +52,31 @@ class Timestamped(models.Model):
         abstract = True
 
 
-def tenant_field(model) -> str | None:
+def tenant_field(model: type[models.Model] | models.Model) -> str | None:
     """The field holding `model`'s tenant: "company", "pk" for a company (its own tenant), or
     None for platform data, which no company owns."""
     return getattr(model, "TENANT_FIELD", None)
 
 
-def stamped_field(model) -> str | None:
+def stamped_field(model: type[models.Model] | models.Model) -> str | None:
     """The field a new row of `model` gets its company on (never taken from input); None for
     a company itself and for platform data."""
     field = tenant_field(model)
     return None if field in (None, "pk") else field
 
 
-def tenant_condition(model, company) -> dict | None:
+def tenant_condition(model: type[models.Model], company: object) -> dict[str, Any] | None:
     """`scope`'s condition as stored documents hold it, `{column: company id}` (the `_id` of
     a company itself); None for platform data. `company` is a Company or its id."""
     field = tenant_field(model)
     if field is None:
         return None
-    column = model._meta.pk.column if field == "pk" else model._meta.get_field(field).column
-    return {column: getattr(company, "pk", company)}
+    # A concrete field: the primary key, or the company's foreign key.
+    target = cast("models.Field[Any, Any]", model._meta.pk if field == "pk" else model._meta.get_field(field))
+    return {target.column: getattr(company, "pk", company)}
 
 
-def scope(queryset, company):
+def scope(queryset: _Q, company: object) -> _Q:
     """Rows of `company` only; no rows without a company. Models that are not tenant data
     (no TENANT_FIELD) pass through unchanged."""
     field = tenant_field(queryset.model)
@@ -79,14 +89,14 @@ def scope(queryset, company):
     return queryset.filter(**{field: company})
 
 
-def scope_for_staff(queryset, user):
+def scope_for_staff(queryset: _Q, user: User) -> _Q:
     """`queryset` as the admin shows it to staff member `user`: a superadmin sees every
     company's rows, anyone else their own company's."""
     return queryset if user.is_superadmin else scope(queryset, user.company)
 
 
-class TenantQuerySet(models.QuerySet):
-    def for_company(self, company):
+class TenantQuerySet(models.QuerySet[Any]):
+    def for_company(self, company: object) -> Self:
         return scope(self, company)
 
 
@@ -96,6 +106,9 @@ class TenantScoped(Timestamped):
     TENANT_FIELD = "company"
 
     company = models.ForeignKey("tenants.Company", on_delete=models.CASCADE, related_name="+")
+    # Django adds the foreign key's column as `company_id`; the plugin cannot type it (the
+    # primary keys are django-mongodb-backend's ObjectIdAutoField, which ships no types).
+    company_id: ObjectId
 
     objects = TenantQuerySet.as_manager()
 
@@ -105,16 +118,16 @@ class TenantScoped(Timestamped):
 
 @dataclass(frozen=True)
 class Tenant:
-    company: object | None
+    company: Company | None
     role: str | None
 
 
 NO_TENANT = Tenant(None, None)
 
 
-def _requested_company_id(request) -> str | None:
+def _requested_company_id(request: HttpRequest | Request) -> str | None:
     meta = getattr(request, "META", {})
-    value = meta.get(COMPANY_HEADER) or getattr(request, "GET", {}).get(COMPANY_PARAM)
+    value: str | None = meta.get(COMPANY_HEADER) or getattr(request, "GET", {}).get(COMPANY_PARAM)
     if not value:
         return None
     if not ObjectId.is_valid(value):
@@ -122,7 +135,7 @@ def _requested_company_id(request) -> str | None:
     return value
 
 
-def _own_company(user):
+def _own_company(user: User) -> Company | None:
     """The user's company: the instance authentication loaded, else a cached one."""
     if not user.company_id:
         return None
@@ -136,7 +149,7 @@ def _own_company(user):
     return user.company
 
 
-def _compute_tenant(request) -> Tenant:
+def _compute_tenant(request: HttpRequest | Request) -> Tenant:
     """No query for a user's own company or an API key's (authentication loaded them);
     another company (guest, superadmin) is read through tenants.services.principals' cache."""
     from .models import ApiKey
@@ -169,9 +182,9 @@ def _compute_tenant(request) -> Tenant:
     raise PermissionDenied("You have no access to that company.")
 
 
-def resolve_tenant(request) -> Tenant:
+def resolve_tenant(request: HttpRequest | Request) -> Tenant:
     """The request's tenant, computed once per request (DRF and Django requests alike)."""
-    holder = getattr(request, "_request", request)
+    holder: Any = getattr(request, "_request", request)  # the Django request; the tenant is cached on it
     tenant = getattr(holder, "_rd_tenant", None)
     if tenant is None or getattr(holder, "_rd_tenant_user", None) is not getattr(request, "user", None):
         tenant = _compute_tenant(request)
@@ -180,7 +193,7 @@ def resolve_tenant(request) -> Tenant:
     return tenant
 
 
-def scope_for_request(queryset, request):
+def scope_for_request(queryset: _Q, request: HttpRequest | Request | None) -> _Q:
     """`queryset` limited to the company the API request acts for (unchanged without a request)."""
     if request is None:
         return queryset

@@ -2,9 +2,13 @@
 role in each (plus N more), a superadmin, an API key per company admin and a welcome
 notification. Idempotent: what exists (by username, company name, key name) is kept."""
 
+from typing import Any
+
 from django.contrib.auth.hashers import make_password
+from django.db.models import QuerySet
 
 from events.models import Notification
+from requestdesk.progress import Progress
 
 from . import services
 from .models import ApiKey, Company, User
@@ -15,7 +19,9 @@ COMPANIES = [("Acme Corp", "acme"), ("Globex", "globex")]
 COMPANY_ROLES = [r for r in Role.values if r != Role.SUPERADMIN]
 
 
-def _ensure_users(company, slug, users_per_company, hashed, progress):
+def _ensure_users(
+    company: Company, slug: str, users_per_company: int, hashed: str, progress: Progress
+) -> QuerySet[User]:
     wanted = [(f"{slug}-{role}", role) for role in COMPANY_ROLES]
     wanted += [(f"{slug}-user{i}", COMPANY_ROLES[-1 - i % 2]) for i in range(users_per_company)]
     existing = set(User.objects.filter(username__in=[u for u, _ in wanted]).values_list("username", flat=True))
@@ -38,10 +44,10 @@ def _ensure_users(company, slug, users_per_company, hashed, progress):
     return User.objects.filter(company=company)
 
 
-def seed(*, users_per_company: int, progress) -> list[dict]:
+def seed(*, users_per_company: int, progress: Progress) -> list[dict[str, Any]]:
     """Create the demo tenants; returns the credentials to print."""
     hashed = make_password(DEMO_PASSWORD)
-    credentials = []
+    credentials: list[dict[str, Any]] = []
     if not User.objects.filter(username="demo-superadmin").exists():
         User.objects.create(
             username="demo-superadmin", email="superadmin@demo.example", role=Role.SUPERADMIN, password=hashed

@@ -9,7 +9,7 @@ of objects the request's company may see.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, cast
 
 from bson import ObjectId
 from bson.errors import InvalidId
@@ -73,7 +73,7 @@ class RelatedField(serializers.PrimaryKeyRelatedField[models.Model]):
     def get_queryset(self) -> QuerySet[models.Model]:
         from tenants.scoping import scope_for_request
 
-        queryset = super().get_queryset()
+        queryset = cast("QuerySet[models.Model]", super().get_queryset())  # writable: DRF requires one
         scoped: QuerySet[models.Model] = scope_for_request(queryset, self.context.get("request"))
         return scoped
 

@@ -1,4 +1,7 @@
+from __future__ import annotations
+
 import json
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -6,6 +9,9 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.db.models import Field, Model, QuerySet
+from django.forms import TypedChoiceField
+from django.http import HttpRequest
 from django.utils import timezone
 
 from tenants import services
@@ -13,6 +19,18 @@ from tenants.models import ApiKey, Company, RefreshToken, User, UserSettings
 from tenants.roles import RANK, Role
 
 from .base import TenantAdmin, audited_update, is_superadmin
+
+if TYPE_CHECKING:  # generic to the type checker only (Django's classes take no parameters)
+    from django.utils.datastructures import _ListOrTuple
+
+    UserCreationFormBase = auth_forms.UserCreationForm[User]
+    UserChangeFormBase = auth_forms.UserChangeForm[User]
+    DjangoUserAdminBase = DjangoUserAdmin[User]
+    ApiKeyFormBase = forms.ModelForm[ApiKey]
+    ModelAdminBase = admin.ModelAdmin[RefreshToken]
+else:
+    UserCreationFormBase, UserChangeFormBase = auth_forms.UserCreationForm, auth_forms.UserChangeForm
+    DjangoUserAdminBase, ApiKeyFormBase, ModelAdminBase = DjangoUserAdmin, forms.ModelForm, admin.ModelAdmin
 
 # Admin access comes from roles (tenants.admin.permissions), not from groups.
 admin.site.unregister(Group)
@@ -25,7 +43,7 @@ class CompanyAdmin(TenantAdmin):
     search_fields = ["name", "domain"]
     readonly_fields = ["created_at", "updated_at"]
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> _ListOrTuple[str]:
         """The plan and its settings (quotas) are the platform's to change: superadmins only."""
         fields = list(super().get_readonly_fields(request, obj))
         if getattr(request.user, "role", None) != Role.SUPERADMIN:
@@ -33,13 +51,13 @@ class CompanyAdmin(TenantAdmin):
         return fields
 
 
-class UserCreationForm(auth_forms.UserCreationForm):
-    class Meta(auth_forms.UserCreationForm.Meta):
+class UserCreationForm(UserCreationFormBase):
+    class Meta(auth_forms.UserCreationForm.Meta):  # type: ignore[name-defined,misc]  # Django's Meta; not in django-stubs
         model = User
         fields = ("username", "email", "role", "company")
 
 
-class UserChangeForm(auth_forms.UserChangeForm):
+class UserChangeForm(UserChangeFormBase):
     """Plugin keys are write-only here as in the API: the form never shows the stored ones
     (they are encrypted at rest); a JSON object typed in replaces them, empty keeps them."""
 
@@ -50,14 +68,14 @@ class UserChangeForm(auth_forms.UserChangeForm):
         "them, {} removes them.",
     )
 
-    class Meta(auth_forms.UserChangeForm.Meta):
+    class Meta(auth_forms.UserChangeForm.Meta):  # type: ignore[name-defined,misc]  # as UserCreationForm.Meta
         model = User
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.initial.pop("plugin_keys", None)
 
-    def clean_plugin_keys(self):
+    def clean_plugin_keys(self) -> dict[str, Any] | None:
         text = self.cleaned_data.get("plugin_keys", "").strip()
         if not text:
             return None
@@ -69,15 +87,15 @@ class UserChangeForm(auth_forms.UserChangeForm):
             raise forms.ValidationError("Enter a JSON object of keys by plugin name.")
         return value
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = cast("dict[str, Any]", super().clean())  # a ModelForm's: its cleaned_data
         if "plugin_keys" in cleaned and cleaned["plugin_keys"] is None:
             del cleaned["plugin_keys"]  # left empty: the stored keys stay as they are, unread
         for name in ("preferences", "profile"):
             self._clean_embedded(name, cleaned.get(name))
         return cleaned
 
-    def _clean_embedded(self, name, value):
+    def _clean_embedded(self, name: str, value: Any) -> None:
         """The embedded form checks each subfield's type, not the embedded model's own
         validators (a time zone zoneinfo knows, an http(s) avatar): run them here."""
         if value is None:
@@ -90,8 +108,8 @@ class UserChangeForm(auth_forms.UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(TenantAdmin, DjangoUserAdmin):
-    form = UserChangeForm
+class UserAdmin(TenantAdmin, DjangoUserAdminBase):
+    form = UserChangeForm  # type: ignore[assignment]  # TenantAdmin is typed over Model, this form over User
     add_form = UserCreationForm
     list_display = ["username", "email", "role", "company", "is_active", "status", "last_login"]
     list_filter = ["role", "is_active", "status"]
@@ -110,19 +128,21 @@ class UserAdmin(TenantAdmin, DjangoUserAdmin):
         (None, {"classes": ["wide"], "fields": ["username", "email", "role", "company", "password1", "password2"]}),
     ]
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> _ListOrTuple[str]:
         fields = super().get_readonly_fields(request, obj)
         return fields if is_superadmin(request) else [*fields, "guest_companies"]
 
     @admin.display(description="stored plugin keys")
-    def stored_plugin_keys(self, obj):
+    def stored_plugin_keys(self, obj: User | None) -> str:
         """Which plugins have keys, never the keys."""
         names = sorted(obj.plugin_keys) if obj and obj.pk else []
         return f"{', '.join(names)} (values hidden)" if names else "none"
 
-    def formfield_for_choice_field(self, db_field, request, **kwargs):
+    def formfield_for_choice_field(
+        self, db_field: Field[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> TypedChoiceField | None:
         if db_field.name == "role" and not is_superadmin(request):
-            own = RANK[Role(request.user.role)]
+            own = RANK[Role(cast(User, request.user).role)]
             kwargs["choices"] = [(v, label) for v, label in Role.choices if RANK[Role(v)] <= own]
         return super().formfield_for_choice_field(db_field, request, **kwargs)
 
@@ -134,7 +154,7 @@ class UserSettingsAdmin(TenantAdmin):
     readonly_fields = ["created_at", "updated_at"]
 
 
-class ApiKeyForm(forms.ModelForm):
+class ApiKeyForm(ApiKeyFormBase):
     permissions = forms.MultipleChoiceField(
         choices=ApiKey.PERMISSIONS, widget=forms.CheckboxSelectMultiple, initial=[ApiKey.READ, ApiKey.WRITE]
     )
@@ -146,46 +166,51 @@ class ApiKeyForm(forms.ModelForm):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(TenantAdmin):
-    form = ApiKeyForm
+    form = ApiKeyForm  # type: ignore[assignment]  # as UserAdmin.form
     list_display = ["name", "prefix", "user", "company", "permissions", "last_used_at", "revoked_at", "created_at"]
     list_filter = ["permissions"]
     search_fields = ["name", "prefix", "user__username"]
     readonly_fields = ["prefix", "last_used_at", "revoked_at", "created_at"]
     actions = ["revoke"]
 
-    def save_model(self, request, obj, form, change):
+    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: Any) -> None:
         if change:
             return super().save_model(request, obj, form, change)
-        company = obj.company if is_superadmin(request) else request.user.company
+        obj = cast(ApiKey, obj)
+        company = obj.company if is_superadmin(request) else cast(User, request.user).company
         key, raw = services.create_api_key(
-            user=obj.user, company=company, name=obj.name, permissions=obj.permissions, expires_at=obj.expires_at
+            user=obj.user,
+            company=cast(Company, company),  # staff below superadmin have a company
+            name=obj.name,
+            permissions=obj.permissions,
+            expires_at=obj.expires_at,
         )
         obj.pk, obj.prefix = key.pk, key.prefix
         messages.warning(request, f"API key created. Copy it now, it is not shown again: {raw}")
 
     @admin.action(description="Revoke selected API keys")
-    def revoke(self, request, queryset):
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         count = audited_update(request, queryset.filter(revoked_at=None), action="revoked", revoked_at=timezone.now())
         self.message_user(request, f"Revoked {count} API key(s).")
 
 
 @admin.register(RefreshToken)
-class RefreshTokenAdmin(admin.ModelAdmin):
+class RefreshTokenAdmin(ModelAdminBase):
     list_display = ["user", "family", "created_at", "expires_at", "revoked_at"]
     search_fields = ["user__username", "family"]
     readonly_fields = ["user", "token_hash", "family", "created_at", "expires_at", "revoked_at"]
     actions = ["revoke"]
 
-    def has_module_permission(self, request):
+    def has_module_permission(self, request: HttpRequest) -> bool:
         return is_superadmin(request)
 
-    def has_view_permission(self, request, obj=None):
+    def has_view_permission(self, request: HttpRequest, obj: RefreshToken | None = None) -> bool:
         return is_superadmin(request)
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     @admin.action(description="Revoke selected refresh tokens")
-    def revoke(self, request, queryset):
+    def revoke(self, request: HttpRequest, queryset: QuerySet[RefreshToken]) -> None:
         count = audited_update(request, queryset.filter(revoked_at=None), action="revoked", revoked_at=timezone.now())
         self.message_user(request, f"Revoked {count} refresh token(s).")

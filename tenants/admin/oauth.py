@@ -4,10 +4,13 @@ rules as the API's sign-in (found by the provider's id, else by its verified ema
 created; inactive users and members of switched-off companies are refused). A refusal goes
 back to the login page with the reason."""
 
+from __future__ import annotations
+
 from django.contrib import messages
 from django.contrib.auth import login
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import URLPattern, URLResolver, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 
@@ -17,13 +20,13 @@ from tenants.services import oauth
 NEXT_KEY = "oauth_admin_next"
 
 
-def _refused(request, message: str):
+def _refused(request: HttpRequest, message: str) -> HttpResponseRedirect:
     messages.error(request, message)
     return redirect("admin:login")
 
 
 @never_cache
-def start(request, provider):
+def start(request: HttpRequest, provider: str) -> HttpResponse:
     next_url = request.GET.get("next", "")
     if next_url and url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
         request.session[NEXT_KEY] = next_url
@@ -35,7 +38,7 @@ def start(request, provider):
 
 
 @never_cache
-def callback(request, provider):
+def callback(request: HttpRequest, provider: str) -> HttpResponse:
     try:
         user = oauth.user_for(oauth.finish(request, provider))
     except oauth.SignInError as error:
@@ -47,7 +50,7 @@ def callback(request, provider):
     return redirect(next_url or "admin:index")
 
 
-def urlpatterns():
+def urlpatterns() -> list[URLResolver | URLPattern]:
     from django.urls import path
 
     return [

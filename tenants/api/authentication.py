@@ -6,17 +6,21 @@ return are the request's own instances. Both refuse whoever `principals.may_act`
 inactive user, or a member of a company that is switched off. (The password backend of
 sign-ins and admin sessions is `tenants.authentication`.)"""
 
+from typing import Any
+
 from rest_framework import authentication, exceptions
+from rest_framework.request import Request
 
 from tenants import services
+from tenants.models import ApiKey, User
 from tenants.services import principals
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     keyword = "Api-Key"
 
-    def authenticate(self, request):
-        raw = request.META.get("HTTP_X_API_KEY")
+    def authenticate(self, request: Request) -> tuple[User, ApiKey] | None:
+        raw: str | None = request.META.get("HTTP_X_API_KEY")
         if not raw:
             header = authentication.get_authorization_header(request).decode(errors="replace").split()
             if len(header) != 2 or header[0] != self.keyword:
@@ -27,14 +31,14 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked API key.")
         return key.user, key
 
-    def authenticate_header(self, request):
+    def authenticate_header(self, request: Request) -> str:
         return self.keyword
 
 
 class JWTAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
-    def authenticate(self, request):
+    def authenticate(self, request: Request) -> tuple[User, dict[str, Any]] | None:
         header = authentication.get_authorization_header(request).decode(errors="replace").split()
         if len(header) != 2 or header[0] != self.keyword:
             return None
@@ -50,5 +54,5 @@ class JWTAuthentication(authentication.BaseAuthentication):
         principals.note_user_seen(user)
         return user, {"type": "jwt"}
 
-    def authenticate_header(self, request):
+    def authenticate_header(self, request: Request) -> str:
         return f'{self.keyword} realm="api"'

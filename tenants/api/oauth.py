@@ -5,16 +5,21 @@ GET auth/oauth/<provider>/callback/, which answers the same JSON token pair as t
 sign-in (auth/token/). The state, PKCE verifier and nonce live in the browser's session
 between the two, so both requests must come from the same browser."""
 
+from typing import NoReturn, cast
+
 from django.contrib.auth import user_logged_in
-from django.urls import reverse
+from django.http import HttpResponse
+from django.urls import URLPattern, reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tenants import services
+from tenants.models import User
 from tenants.services import oauth
 
 from .serializers import TokenPairSerializer
@@ -28,7 +33,7 @@ LINKED_MEANWHILE = OpenApiResponse(
 )
 
 
-def raise_for(error: oauth.SignInError):
+def raise_for(error: oauth.SignInError) -> NoReturn:
     """The DRF exception answering a refused sign-in: 400 names the field at fault."""
     message = str(error)
     if error.status == 400:
@@ -53,7 +58,7 @@ class OAuthStartView(_AuthView):
             502: UNREACHABLE,
         }
     )
-    def get(self, request, provider):
+    def get(self, request: Request, provider: str) -> HttpResponse:
         redirect_uri = request.build_absolute_uri(reverse(f"oauth-callback-{provider}"))
         try:
             return oauth.begin(request._request, provider, redirect_uri)
@@ -75,7 +80,7 @@ class OAuthCallbackView(_AuthView):
             OpenApiParameter("state", str, description="The state the sign-in started with."),
         ],
     )
-    def get(self, request, provider):
+    def get(self, request: Request, provider: str) -> Response:
         try:
             identity = oauth.finish(request._request, provider)
             user = oauth.user_for(identity)
@@ -91,17 +96,17 @@ class OAuthUnlinkView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=None, responses={204: None})
-    def delete(self, request, provider):
-        oauth.unlink(request.user, provider)
+    def delete(self, request: Request, provider: str) -> Response:
+        oauth.unlink(cast(User, request.user), provider)  # IsAuthenticated: a User
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def urlpatterns():
+def urlpatterns() -> list[URLPattern]:
     """One route per provider and step ("oauth-start-google"...): an unknown provider is a 404
     of the URL resolver, and each route is named without arguments."""
     from django.urls import path
 
-    found = []
+    found: list[URLPattern] = []
     for provider in oauth.PROVIDERS:
         kwargs = {"provider": provider}
         found += [

@@ -1,5 +1,9 @@
 """Role permissions for the API: each view names the least role for reading and writing."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import SAFE_METHODS, BasePermission
@@ -8,21 +12,28 @@ from tenants.models import ApiKey
 from tenants.roles import Role, at_least
 from tenants.scoping import resolve_tenant
 
+if TYPE_CHECKING:  # DRF's settings import this module while rest_framework.views loads
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
-def required_role(view, method: str) -> str:
+
+def required_role(view: APIView, method: str | None) -> str:
     action = getattr(view, "action", None)
-    action_roles = getattr(view, "action_roles", {}) or {}
+    action_roles: dict[str, str] = getattr(view, "action_roles", {}) or {}
     if action in action_roles:
         return action_roles[action]
-    if method in SAFE_METHODS:
-        return getattr(view, "read_role", Role.CLIENT)
-    return getattr(view, "write_role", Role.CONTENT_WRITER)
+    role: str = (
+        getattr(view, "read_role", Role.CLIENT)
+        if method in SAFE_METHODS
+        else getattr(view, "write_role", Role.CONTENT_WRITER)
+    )
+    return role
 
 
 class RolePermission(BasePermission):
     message = "Your role does not allow this."
 
-    def has_permission(self, request, view):
+    def has_permission(self, request: Request, view: APIView) -> bool:
         if not (request.user and request.user.is_authenticated):
             return False
         if isinstance(request.auth, ApiKey):
@@ -37,7 +48,7 @@ class RolePermission(BasePermission):
         return False
 
 
-def _hide_invisible_object(view):
+def _hide_invisible_object(view: Any) -> None:
     """Refusing an action on another tenant's object says 404, as reading it would:
     a 403 would confirm that the id exists."""
     lookup = view.kwargs.get(getattr(view, "lookup_url_kwarg", None) or getattr(view, "lookup_field", "pk"))

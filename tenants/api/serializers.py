@@ -1,3 +1,6 @@
+from typing import Any, TypeVar, cast
+
+from bson import ObjectId
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -10,6 +13,8 @@ from tenants.models import ApiKey, Company, User, UserPreferences, UserProfile, 
 from tenants.roles import Role, at_least
 from tenants.scoping import resolve_tenant
 from tenants.services import plans
+
+_V = TypeVar("_V")
 
 
 class CompanySerializer(MongoModelSerializer):
@@ -34,21 +39,21 @@ class CompanySerializer(MongoModelSerializer):
         ]
         read_only_fields = ["owner", "created_at", "updated_at"]
 
-    def get_quotas(self, company) -> dict:
+    def get_quotas(self, company: Company) -> dict[str, Any]:
         quota = plans.quotas(company)
         return {key: getattr(quota, key) for key in plans.QUOTA_KEYS} | {"max_batch_size": quota.batch_limit()}
 
-    def _superadmin_only(self, field: str, value):
+    def _superadmin_only(self, field: str, value: _V) -> _V:
         current = getattr(self.instance, field, None) if self.instance is not None else None
         request = self.context.get("request")
         if request is not None and value != current and resolve_tenant(request).role != Role.SUPERADMIN:
             raise serializers.ValidationError(f"Only a superadmin changes the company's {field}.")
         return value
 
-    def validate_plan(self, value):
+    def validate_plan(self, value: str) -> str:
         return self._superadmin_only("plan", value)
 
-    def validate_settings(self, value):
+    def validate_settings(self, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise serializers.ValidationError("A JSON object.")
         errors = plans.settings_errors(value)
@@ -110,10 +115,11 @@ class UserSerializer(MongoModelSerializer):
             },
         }
 
-    def _tenant_role(self):
-        return resolve_tenant(self.context["request"]).role
+    def _tenant_role(self) -> str:
+        # Only requests the API's role permission let in get here: their tenant has a role.
+        return cast(str, resolve_tenant(self.context["request"]).role)
 
-    def to_representation(self, instance):
+    def to_representation(self, instance: User) -> dict[str, Any]:
         """A user who never chose preferences or a profile shows the defaults they get."""
         data = super().to_representation(instance)
         for name, model in EMBEDDED.items():
@@ -121,7 +127,7 @@ class UserSerializer(MongoModelSerializer):
                 data[name] = self.fields[name].to_representation(model())
         return data
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> Any:
         """On PATCH, `preferences` and `profile` are merged into the stored ones: sending
         {"preferences": {"timezone": "Europe/Paris"}} keeps the language."""
         if self.partial and self.instance is not None and hasattr(data, "items"):
@@ -132,12 +138,12 @@ class UserSerializer(MongoModelSerializer):
                     data[name] = {**self.fields[name].to_representation(stored), **data[name]}
         return super().to_internal_value(data)
 
-    def validate_role(self, value):
+    def validate_role(self, value: str) -> str:
         if not at_least(self._tenant_role(), value):
             raise serializers.ValidationError("You cannot grant a role above your own.")
         return value
 
-    def validate_guest_companies(self, value):
+    def validate_guest_companies(self, value: list[ObjectId]) -> list[ObjectId]:
         if self._tenant_role() != Role.SUPERADMIN:
             raise serializers.ValidationError("Only a superadmin grants guest access.")
         unknown = set(value) - set(Company.objects.filter(pk__in=value).values_list("pk", flat=True))
@@ -145,7 +151,7 @@ class UserSerializer(MongoModelSerializer):
             raise serializers.ValidationError(f"Unknown companies: {', '.join(sorted(map(str, unknown)))}.")
         return value
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         password = attrs.get("password")
         if self.instance is None and not password:
             raise serializers.ValidationError({"password": ["This field is required."]})
@@ -157,14 +163,14 @@ class UserSerializer(MongoModelSerializer):
                 raise serializers.ValidationError({"password": list(exc.messages)})
         return attrs
 
-    def create(self, validated_data):
+    def create(self, validated_data: dict[str, Any]) -> User:
         password = validated_data.pop("password")
         user = User(**validated_data)
         user.set_password(password)
         user.save()
         return user
 
-    def update(self, instance, validated_data):
+    def update(self, instance: User, validated_data: dict[str, Any]) -> User:
         password = validated_data.pop("password", None)
         for key, value in validated_data.items():
             setattr(instance, key, value)
@@ -194,10 +200,11 @@ class UserSettingsSerializer(MongoModelSerializer):
         fields = ["id", "user", "company", "plugin_settings", "notification_preferences", "updated_at"]
         read_only_fields = ["user", "updated_at"]
 
-    def validate_plugin_settings(self, value):
+    def validate_plugin_settings(self, value: Any) -> dict[str, Any]:
         """Installed plugins only, each validated; PATCH merges per plugin (plugins.settings)."""
         stored = self.instance.plugin_settings if self.instance is not None else {}
-        return plugin_settings.apply(stored, value, partial=self.partial)
+        applied: dict[str, Any] = plugin_settings.apply(stored, value, partial=self.partial)
+        return applied
 
 
 class ApiKeySerializer(MongoModelSerializer):
@@ -231,16 +238,16 @@ class ApiKeyCreatedSerializer(ApiKeySerializer):
         fields = ApiKeySerializer.Meta.fields + ["key"]
 
 
-class TokenObtainSerializer(serializers.Serializer):
+class TokenObtainSerializer(serializers.Serializer[Any]):
     username = serializers.CharField(help_text="Username or email.")
     password = serializers.CharField(style={"input_type": "password"}, write_only=True)
 
 
-class RefreshSerializer(serializers.Serializer):
+class RefreshSerializer(serializers.Serializer[Any]):
     refresh = serializers.CharField()
 
 
-class TokenPairSerializer(serializers.Serializer):
+class TokenPairSerializer(serializers.Serializer[Any]):
     access = serializers.CharField()
     refresh = serializers.CharField()
     token_type = serializers.CharField()

@@ -29,4 +29,5 @@ __all__ = [
     "validate_language",
     "validate_timezone",
     "validate_web_url",
+    # The platform's events (tenants.events_models), re-exported with the rest.
 ]

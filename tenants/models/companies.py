@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bson import ObjectId
 from django.core.exceptions import ValidationError
 from django.db import models
 from django_mongodb_backend.fields import ObjectIdField
@@ -37,7 +38,9 @@ class Company(Timestamped):
 
     objects = TenantQuerySet.as_manager()
 
-    def clean(self):
+    owner_id: ObjectId | None  # the foreign key's column (typed here: see User.company_id)
+
+    def clean(self) -> None:
         """The quota keys of `settings` are checked as in the API (the admin form's path)."""
         from tenants.services.plans import settings_errors
 
@@ -51,7 +54,7 @@ class Company(Timestamped):
         ordering = ["name"]
         verbose_name_plural = "companies"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -66,5 +69,5 @@ class CompanyDailyUsage(models.Model):
         db_table = "company_daily_usage"
         constraints = [models.UniqueConstraint(fields=["company_id", "day"], name="company_day_unique")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.company_id} {self.day}: {self.contexts}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bson import ObjectId
 from django.db import models
 from django.utils import timezone
 from django_mongodb_backend.fields import ArrayField
@@ -27,6 +28,9 @@ class ApiKey(TenantScoped):
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
+    # The foreign keys' columns Django adds (typed here: see User.company_id).
+    user_id: ObjectId
+
     class Meta:
         db_table = "api_keys"
         ordering = ["-created_at"]
@@ -34,7 +38,7 @@ class ApiKey(TenantScoped):
         # not plan with: a key's lookup read every key. This plain one serves it.
         indexes = [models.Index(fields=["prefix"], name="apikey_prefix")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
 
     @property
@@ -56,8 +60,10 @@ class RefreshToken(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    user_id: ObjectId  # the foreign key's column (typed here: see User.company_id)
+
     class Meta:
         db_table = "refresh_tokens"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"refresh token of {self.user} (expires {self.expires_at:%Y-%m-%d})"

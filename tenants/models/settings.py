@@ -11,10 +11,10 @@ from tenants.scoping import TenantScoped
 from .users import User
 
 
-class NotificationPreferences(EmbeddedModel):
-    email_enabled = models.BooleanField(default=True)
-    push_enabled = models.BooleanField(default=False)
-    digest_frequency = models.CharField(
+class NotificationPreferences(EmbeddedModel):  # type: ignore[misc]  # untyped base (see UserPreferences)
+    email_enabled: models.BooleanField[bool, bool] = models.BooleanField(default=True)
+    push_enabled: models.BooleanField[bool, bool] = models.BooleanField(default=False)
+    digest_frequency: models.CharField[str, str] = models.CharField(
         max_length=10,
         choices=[("never", "Never"), ("daily", "Daily"), ("weekly", "Weekly")],
         default="daily",
@@ -32,5 +32,5 @@ class UserSettings(TenantScoped):
         db_table = "settings"
         verbose_name_plural = "user settings"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"settings of {self.user}"

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import functools
 import zoneinfo
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+from bson import ObjectId
 from django.conf import global_settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
@@ -23,7 +25,7 @@ from .companies import Company
 
 
 @functools.cache
-def _zone_names() -> frozenset:
+def _zone_names() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())  # reads the tz database: once per process
 
 
@@ -46,30 +48,38 @@ def validate_web_url(value: str) -> None:
         raise ValidationError("Enter an http:// or https:// address.")
 
 
-class UserPreferences(EmbeddedModel):
+# EmbeddedModel comes from django-mongodb-backend, which ships no types: its subclasses' fields
+# are annotated by hand (the Django plugin types fields of the models it knows).
+class UserPreferences(EmbeddedModel):  # type: ignore[misc]
     """How a user reads the product (seed 003 `preferences`): Django's language codes and an
     IANA time zone."""
 
-    language = models.CharField(max_length=15, default="en", validators=[validate_language])
-    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    language: models.CharField[str, str] = models.CharField(max_length=15, default="en", validators=[validate_language])
+    timezone: models.CharField[str, str] = models.CharField(
+        max_length=64, default="UTC", validators=[validate_timezone]
+    )
 
 
-class UserProfile(EmbeddedModel):
+class UserProfile(EmbeddedModel):  # type: ignore[misc]  # untyped base, as UserPreferences
     """What others see of a user (seed 004 `profile`)."""
 
-    display_name = models.CharField(max_length=100, blank=True, default="")
-    avatar_url = models.URLField(max_length=500, blank=True, default="", validators=[validate_web_url])
-    bio = models.TextField(max_length=1000, blank=True, default="")
+    display_name: models.CharField[str, str] = models.CharField(max_length=100, blank=True, default="")
+    avatar_url: models.URLField[str, str] = models.URLField(
+        max_length=500, blank=True, default="", validators=[validate_web_url]
+    )
+    bio: models.TextField[str, str] = models.TextField(max_length=1000, blank=True, default="")
 
 
-class UserManager(DjangoUserManager):
-    def get_queryset(self):
+class UserManager(DjangoUserManager["User"]):
+    def get_queryset(self) -> TenantQuerySet:
         return TenantQuerySet(self.model, using=self._db)
 
-    def for_company(self, company):
+    def for_company(self, company: object) -> TenantQuerySet:
         return self.get_queryset().for_company(company)
 
-    def create_superuser(self, username, email=None, password=None, **extra):
+    def create_superuser(
+        self, username: str, email: str | None = None, password: str | None = None, **extra: Any
+    ) -> User:
         extra.setdefault("role", Role.SUPERADMIN)
         return super().create_superuser(username, email, password, **extra)
 
@@ -100,7 +110,7 @@ class User(AbstractUser):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = UserManager()
+    objects: ClassVar[UserManager] = UserManager()
 
     REQUIRED_FIELDS = ["email"]
 
@@ -108,7 +118,12 @@ class User(AbstractUser):
         db_table = "users"
         ordering = ["username"]
 
-    def save(self, *args, **kwargs):
+    # Django adds the foreign key's column as `company_id`; the plugin cannot type it (the
+    # primary keys are django-mongodb-backend's ObjectIdAutoField, which ships no types).
+    company_id: ObjectId | None
+    _password: str | None  # AbstractBaseUser's: the raw password set_password() was given, until saved
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # The role is the source of truth for admin access.
         self.is_superuser = self.role == Role.SUPERADMIN
         self.is_staff = self.role in STAFF_ROLES
@@ -130,17 +145,17 @@ class User(AbstractUser):
     def is_superadmin(self) -> bool:
         return self.is_active and self.role == Role.SUPERADMIN
 
-    def company_ids(self) -> list:
+    def company_ids(self) -> list[ObjectId]:
         """Companies this user may act for: their own, then their guest companies."""
         ids = [self.company_id] if self.company_id else []
         return ids + [c for c in (self.guest_companies or []) if c not in ids]
 
-    def has_perm(self, perm, obj=None):
+    def has_perm(self, perm: str, obj: object = None) -> bool:
         from tenants.admin.permissions import role_has_perm
 
         return self.is_active and role_has_perm(self.role, perm)
 
-    def has_module_perms(self, app_label):
+    def has_module_perms(self, app_label: str) -> bool:
         from tenants.admin.permissions import role_has_module
 
         return self.is_active and role_has_module(self.role, app_label)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
 
 import jwt
 from django.conf import settings
@@ -12,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
-from tenants.models import ApiKey, RefreshToken, User, UserSettings
+from tenants.models import ApiKey, Company, RefreshToken, User, UserSettings
 
 from . import principals
 
@@ -32,7 +34,12 @@ def _sha256(raw: str) -> str:
 
 
 def create_api_key(
-    *, user: User, company, name: str, permissions=(ApiKey.READ, ApiKey.WRITE), expires_at=None
+    *,
+    user: User,
+    company: Company,
+    name: str,
+    permissions: Iterable[str] = (ApiKey.READ, ApiKey.WRITE),
+    expires_at: datetime | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key; the plaintext is returned once and never stored."""
     prefix = secrets.token_hex(4)
@@ -80,7 +87,7 @@ def revoke_api_key(key: ApiKey) -> ApiKey:
 # --- JWT -------------------------------------------------------------------------------
 
 
-def issue_tokens(user: User, *, family: str | None = None) -> dict:
+def issue_tokens(user: User, *, family: str | None = None) -> dict[str, Any]:
     now = timezone.now()
     access_exp = now + settings.JWT_ACCESS_LIFETIME
     access = jwt.encode(
@@ -119,7 +126,9 @@ def password_stamp(user: User) -> str:
 
 def access_is_current(user: User, stamp: str | None) -> bool:
     """Whether an access token with this stamp was issued under the user's current password."""
-    return bool(stamp) and constant_time_compare(stamp, password_stamp(user))
+    if not stamp:
+        return False
+    return constant_time_compare(stamp, password_stamp(user))
 
 
 def decode_access(token: str) -> tuple[str, str | None]:
@@ -139,7 +148,7 @@ def _revoke_family(family: str) -> int:
     return RefreshToken.objects.filter(family=family, revoked_at=None).update(revoked_at=timezone.now())
 
 
-def rotate_refresh(raw: str) -> dict:
+def rotate_refresh(raw: str) -> dict[str, Any]:
     """Trade a refresh token for a new pair. A token used twice revokes its whole family."""
     token = RefreshToken.objects.filter(token_hash=_sha256(raw)).first()
     now = timezone.now()
@@ -173,11 +182,12 @@ def revoke_all_refresh(user: User) -> int:
 
 def settings_for(user: User) -> UserSettings:
     """The user's settings document, created with defaults on first use."""
-    found = UserSettings.objects.filter(user=user).first()
+    found: UserSettings | None = UserSettings.objects.filter(user=user).first()
     if found is not None:
         return found
     from tenants.models import NotificationPreferences
 
-    return UserSettings.objects.create(
+    created: UserSettings = UserSettings.objects.create(
         user=user, company_id=user.company_id, notification_preferences=NotificationPreferences()
     )
+    return created

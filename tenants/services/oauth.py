@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 import requests
 from authlib.integrations.django_client import OAuth, OAuthError
 from django.conf import settings
+from django.http import HttpRequest, HttpResponse
 from joserfc.errors import JoseError
 from pymongo.errors import DuplicateKeyError
 
@@ -55,8 +57,9 @@ class Identity:
 # --- providers ---------------------------------------------------------------------------
 
 
-def _config(provider: str) -> tuple | None:
+def _config(provider: str) -> tuple[Any, ...] | None:
     """The provider's settings as a hashable tuple, or None when it is off (no credentials)."""
+    keys: tuple[str, ...]
     if provider == "google":
         keys = ("GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET", "GOOGLE_DISCOVERY_URL")
     elif provider == "github":
@@ -80,7 +83,7 @@ def configured() -> list[tuple[str, str]]:
 
 
 @functools.lru_cache(maxsize=8)
-def _client(provider: str, config: tuple):
+def _client(provider: str, config: tuple[Any, ...]) -> Any:  # authlib's client (untyped)
     """authlib's client for one configuration (kept: Google's discovery document and JWKS are
     fetched once per process and configuration, not per sign-in)."""
     registry = OAuth()
@@ -108,7 +111,7 @@ def _client(provider: str, config: tuple):
     )
 
 
-def _provider(provider: str):
+def _provider(provider: str) -> tuple[Any, tuple[Any, ...]]:
     config = _config(provider)
     if config is None:
         message = (
@@ -123,19 +126,22 @@ def _provider(provider: str):
 # --- the flow ----------------------------------------------------------------------------
 
 
-def begin(request, provider: str, redirect_uri: str):
+def begin(request: HttpRequest, provider: str, redirect_uri: str) -> HttpResponse:
     """The redirect to the provider's authorization page (state, PKCE and nonce kept in
     `request.session`); `redirect_uri` is where the provider sends the browser back."""
     client, _config_values = _provider(provider)
     try:
+        response: HttpResponse
         if provider == "google":
-            return client.authorize_redirect(request, redirect_uri, prompt="select_account")
-        return client.authorize_redirect(request, redirect_uri)
+            response = client.authorize_redirect(request, redirect_uri, prompt="select_account")
+        else:
+            response = client.authorize_redirect(request, redirect_uri)
+        return response
     except (requests.RequestException, ValueError) as exc:
         raise SignInError(f"{PROVIDERS[provider]} could not be reached ({type(exc).__name__}).", status=502)
 
 
-def finish(request, provider: str) -> Identity:
+def finish(request: HttpRequest, provider: str) -> Identity:
     """The identity the provider's callback (`request.GET`: code and state) proves."""
     client, config = _provider(provider)
     if not request.GET.get("state"):
@@ -164,7 +170,7 @@ def finish(request, provider: str) -> Identity:
         )
 
 
-def _google_identity(token: dict) -> Identity:
+def _google_identity(token: dict[str, Any]) -> Identity:
     claims = token.get("userinfo")
     if not claims or not claims.get("sub"):
         raise SignInError("Google sent no id_token.", status=502)
@@ -172,7 +178,7 @@ def _google_identity(token: dict) -> Identity:
     return Identity("google", str(claims["sub"]), claims.get("email", "") if verified else "")
 
 
-def _github_identity(client, token: dict, *, user_url: str, emails_url: str) -> Identity:
+def _github_identity(client: Any, token: dict[str, Any], *, user_url: str, emails_url: str) -> Identity:
     profile = client.get(user_url, token=token)
     profile.raise_for_status()
     emails = client.get(emails_url, token=token)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from bson import ObjectId
 from django.conf import settings as django_settings
@@ -24,9 +25,13 @@ from pymongo.errors import DuplicateKeyError
 from requestdesk.db.collections import collection
 from tenants.models import Plan
 
+if TYPE_CHECKING:
+    from requestdesk.db.base import RewritingCollection
+    from tenants.models import Company
+
 # What each plan allows when the company's settings say nothing. Enterprise is the default
 # plan, so companies made before plans existed keep the limits they had (the platform's).
-PLAN_DEFAULTS = {
+PLAN_DEFAULTS: dict[Plan, dict[str, Any]] = {
     Plan.FREE: {"max_contexts_per_day": 100, "max_batch_size": 10, "allowed_models": []},
     Plan.STANDARD: {"max_contexts_per_day": 1000, "max_batch_size": 50, "allowed_models": []},
     Plan.PROFESSIONAL: {"max_contexts_per_day": 10_000, "max_batch_size": 200, "allowed_models": []},
@@ -43,7 +48,7 @@ class NotAllowed(ValueError):
     """The request breaks the company's plan (a batch too large, a model not allowed): a 400
     with `messages` by field."""
 
-    def __init__(self, messages: dict):
+    def __init__(self, messages: dict[str, list[str]]):
         super().__init__(" ".join(m for field in messages.values() for m in field))
         self.messages = messages
 
@@ -57,14 +62,14 @@ class Quotas:
     default_pipeline_id: str | None
 
     def batch_limit(self) -> int:
-        platform = django_settings.CONTENT_MAX_BATCH_SIZE
+        platform: int = django_settings.CONTENT_MAX_BATCH_SIZE
         return platform if self.max_batch_size is None else min(platform, self.max_batch_size)
 
     def allows_model(self, model: str) -> bool:
         return not self.allowed_models or not model or model in self.allowed_models
 
 
-def settings_errors(value: dict) -> list[str]:
+def settings_errors(value: dict[str, Any]) -> list[str]:
     """What is wrong with the quota keys of a company's `settings` (other keys are free)."""
     errors = []
     for key in ("max_contexts_per_day", "max_batch_size"):
@@ -82,12 +87,12 @@ def settings_errors(value: dict) -> list[str]:
     return errors
 
 
-def quotas(company) -> Quotas:
+def quotas(company: Company) -> Quotas:
     """The company's quotas: its settings over its plan's defaults."""
     plan = company.plan or Plan.ENTERPRISE
     own = company.settings if isinstance(company.settings, dict) else {}
     valid = {k: own[k] for k in QUOTA_KEYS if k in own and not settings_errors({k: own[k]})}  # else the plan's
-    merged = {**PLAN_DEFAULTS[Plan(plan)], **valid}
+    merged: dict[str, Any] = {**PLAN_DEFAULTS[Plan(plan)], **valid}
     pipeline = merged.get("default_pipeline_id")
     return Quotas(
         plan=str(plan),
@@ -124,7 +129,7 @@ def check_models(quota: Quotas, models_used: dict[str, str]) -> None:
 # --- the daily counter ---------------------------------------------------------------------
 
 
-def _usage():
+def _usage() -> RewritingCollection:
     from tenants.models import CompanyDailyUsage
 
     return collection(CompanyDailyUsage)
@@ -134,12 +139,15 @@ def today(now: datetime | None = None) -> str:
     return (now or datetime.now(UTC)).astimezone(UTC).date().isoformat()
 
 
-def used_today(company, *, now: datetime | None = None) -> int:
+def used_today(company: Company, *, now: datetime | None = None) -> int:
     found = _usage().find_one({"company_id": company.pk, "day": today(now)}, {"contexts": 1})
-    return found["contexts"] if found else 0
+    if not found:
+        return 0
+    contexts: int = found["contexts"]
+    return contexts
 
 
-def reserve(company, count: int, *, now: datetime | None = None) -> Quotas:
+def reserve(company: Company, count: int, *, now: datetime | None = None) -> Quotas:
     """Count `count` more contexts of `company` today, or raise QuotaExceeded (nothing counted)."""
     quota = quotas(company)
     limit = quota.max_contexts_per_day
@@ -161,6 +169,6 @@ def reserve(company, count: int, *, now: datetime | None = None) -> Quotas:
     )
 
 
-def release(company, count: int, *, now: datetime | None = None) -> None:
+def release(company: Company, count: int, *, now: datetime | None = None) -> None:
     """Give back a reservation whose contexts were not stored (the queue was down)."""
     _usage().update_one({"company_id": company.pk, "day": today(now)}, {"$inc": {"contexts": -count}})

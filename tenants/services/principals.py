@@ -22,14 +22,26 @@ from __future__ import annotations
 import copy
 import datetime
 import hmac
+from collections.abc import Callable, Hashable, Iterable
+from typing import TYPE_CHECKING, Any, cast
 
 from bson import ObjectId
 from bson.errors import InvalidId
+from django.db.models import ForeignKey, Model
 from django.db.models.signals import post_delete, post_save
 
 from requestdesk.memo import Memo
 
-_memo = Memo("AUTH_CACHE_SECONDS")  # key -> ((model, db alias, values), ...), built from `ids`
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    from tenants.models import ApiKey, Company, User
+
+# A cached instance: its model, its database alias and its field values (concrete fields' order).
+Row = tuple[type[Model], str | None, tuple[Any, ...]]
+Rows = tuple[Row, ...]
+
+_memo: Memo[Rows] = Memo("AUTH_CACHE_SECONDS")  # key -> ((model, db alias, values), ...), built from `ids`
 
 
 def clear() -> None:
@@ -37,7 +49,7 @@ def clear() -> None:
     _memo.clear()
 
 
-def invalidate(*pks) -> None:
+def invalidate(*pks: Hashable) -> None:
     """Drop every entry built from a document with one of these pks (ApiKey, User, Company)."""
     _memo.invalidate(*pks)
 
@@ -47,28 +59,28 @@ def invalidate(*pks) -> None:
 _IMMUTABLE = (str, int, float, bytes, type(None), datetime.date, datetime.time, ObjectId)
 
 
-def _copy(values) -> tuple:
+def _copy(values: Iterable[Any]) -> tuple[Any, ...]:
     """The values, lists and dicts among them deep-copied (the rest cannot change)."""
     return tuple(v if isinstance(v, _IMMUTABLE) else copy.deepcopy(v) for v in values)
 
 
-def _values(instance) -> tuple:
+def _values(instance: Model) -> tuple[Any, ...]:
     return _copy(getattr(instance, f.attname) for f in instance._meta.concrete_fields)
 
 
-def _put(cache_key, generation: int, instances) -> None:
+def _put(cache_key: Hashable, generation: int, instances: tuple[Model | None, ...]) -> None:
     rows = tuple((type(obj), obj._state.db, _values(obj)) for obj in instances if obj is not None)
     _memo.put(cache_key, rows, generation=generation, ids=frozenset(obj.pk for obj in instances if obj is not None))
 
 
-def _restore(rows) -> list:
+def _restore(rows: Rows) -> list[Any]:
     """New instances from cached values (lists and dicts copied: nothing mutable is shared)."""
     return [
         model.from_db(db, [f.attname for f in model._meta.concrete_fields], _copy(values)) for model, db, values in rows
     ]
 
 
-def _object_id(value) -> ObjectId | None:
+def _object_id(value: Any) -> ObjectId | None:
     if isinstance(value, ObjectId):
         return value
     try:
@@ -79,22 +91,24 @@ def _object_id(value) -> ObjectId | None:
 
 # --- one aggregate: the document, then its related documents by _id ------------------------
 
-_CONVERTERS: dict = {}  # (model, alias) -> [(attname, column, converters, col)]
+# (model, alias) -> [(attname, column, converters, col)]
+_CONVERTERS: dict[tuple[type[Model], str], list[tuple[str, str, list[Any], Any]]] = {}
 
 
-def _converters(model, connection):
+def _converters(model: type[Model], connection: BaseDatabaseWrapper) -> list[tuple[str, str, list[Any], Any]]:
     found = _CONVERTERS.get((model, connection.alias))
     if found is None:
         found = []
         for field in model._meta.concrete_fields:
             col = field.get_col(model._meta.db_table)
-            convs = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
+            # Field.get_db_converters is Django's (django-stubs leaves it out).
+            convs = connection.ops.get_db_converters(col) + field.get_db_converters(connection)  # type: ignore[attr-defined]
             found.append((field.attname, field.column, convs, col))
         _CONVERTERS[(model, connection.alias)] = found
     return found
 
 
-def _from_document(model, document, connection):
+def _from_document(model: type[Model], document: dict[str, Any], connection: BaseDatabaseWrapper) -> Any:
     """A model instance from a raw document, converted as the ORM converts query results."""
     fields = _converters(model, connection)
     values = []
@@ -106,7 +120,7 @@ def _from_document(model, document, connection):
     return model.from_db(connection.alias, [attname for attname, *_ in fields], values)
 
 
-def _load(model, match: dict, related: dict) -> tuple | None:
+def _load(model: type[Model], match: dict[str, Any], related: dict[str, type[Model]]) -> tuple[Any, ...] | None:
     """The first `model` document matching `match` and, for each {attname: model} of
     `related`, the document its foreign key names (or None): one aggregate, whose $match
     comes first so the server uses its index before any $lookup."""
@@ -115,13 +129,13 @@ def _load(model, match: dict, related: dict) -> tuple | None:
     from requestdesk.db.collections import collection
 
     connection = connections[router.db_for_read(model)]
-    pipeline = [{"$match": match}, {"$limit": 1}]
+    pipeline: list[dict[str, Any]] = [{"$match": match}, {"$limit": 1}]
     for attname, other in related.items():
         pipeline.append(
             {
                 "$lookup": {
                     "from": other._meta.db_table,
-                    "localField": model._meta.get_field(attname).column,
+                    "localField": cast("ForeignKey[Any, Any]", model._meta.get_field(attname)).column,
                     "foreignField": "_id",
                     "as": f"_rd_{attname}",
                 }
@@ -141,7 +155,7 @@ def _load(model, match: dict, related: dict) -> tuple | None:
 # --- lookups ----------------------------------------------------------------------------
 
 
-def may_act(user, company) -> bool:
+def may_act(user: User, company: Company | None) -> bool:
     """Whether `user`, whose own company is `company` (None if they have none), may act at all."""
     from tenants.roles import Role
 
@@ -152,7 +166,7 @@ def may_act(user, company) -> bool:
     return company is not None and company.pk == user.company_id and company.is_active
 
 
-def _cached(cache_key, load) -> list | None:
+def _cached(cache_key: Hashable, load: Callable[[], tuple[Any, ...] | None]) -> list[Any] | None:
     """Fresh instances of what is cached under `cache_key`, or of `load()` (a tuple of
     instances, or None when there is nothing usable: not stored), stored."""
     rows = _memo.get(cache_key)
@@ -166,12 +180,12 @@ def _cached(cache_key, load) -> list | None:
     return list(loaded)
 
 
-def api_key(prefix: str, key_hash: str):
+def api_key(prefix: str, key_hash: str) -> ApiKey | None:
     """The usable ApiKey with this prefix and SHA-256 hash, `user` (who `may_act`) and
     `company` (active) loaded, and the user's `company` too when it is the key's; else None."""
     from tenants.models import ApiKey, Company, User
 
-    def load():
+    def load() -> tuple[Any, ...] | None:
         loaded = _load(ApiKey, {"prefix": prefix}, {"user_id": User, "company_id": Company})
         if loaded is None:
             return None
@@ -187,6 +201,8 @@ def api_key(prefix: str, key_hash: str):
     found = _cached(("key", key_hash), load)
     if found is None:
         return None
+    key: ApiKey
+    user: User
     key, user, company, *_own = found
     if not key.is_usable:  # expired since it was cached
         return None
@@ -196,14 +212,14 @@ def api_key(prefix: str, key_hash: str):
     return key
 
 
-def note_key_used(key_hash: str, when) -> None:
+def note_key_used(key_hash: str, when: datetime.datetime) -> None:
     """Record in the cached key that its last_used_at was written (keeps writes rate-limited)."""
     from tenants.models import ApiKey
 
     attnames = [f.attname for f in ApiKey._meta.concrete_fields]
     index = attnames.index("last_used_at")
 
-    def stamped(rows):
+    def stamped(rows: Rows) -> Rows:
         (model, db, values), *rest = rows
         return ((model, db, values[:index] + (when,) + values[index + 1 :]), *rest)
 
@@ -213,13 +229,13 @@ def note_key_used(key_hash: str, when) -> None:
 LAST_LOGIN_RESOLUTION = datetime.timedelta(minutes=1)
 
 
-def _stamped(model, pk, attname: str, when):
+def _stamped(model: type[Model], pk: object, attname: str, when: datetime.datetime) -> Callable[[Rows], Rows]:
     """A change for Memo.replace: in cached rows, `attname` of the `model` row with this pk
     set to `when` (other rows as they are)."""
     attnames = [f.attname for f in model._meta.concrete_fields]
     index, pk_index = attnames.index(attname), attnames.index(model._meta.pk.attname)
 
-    def change(rows):
+    def change(rows: Rows) -> Rows:
         return tuple(
             (m, db, values[:index] + (when,) + values[index + 1 :])
             if m is model and values[pk_index] == pk
@@ -230,7 +246,7 @@ def _stamped(model, pk, attname: str, when):
     return change
 
 
-def note_user_seen(user, *, key_hash: str | None = None, when=None) -> None:
+def note_user_seen(user: User, *, key_hash: str | None = None, when: datetime.datetime | None = None) -> None:
     """Record that `user` used the API (a JWT, or the API key hashed `key_hash`): their
     last_login is written when older than LAST_LOGIN_RESOLUTION, as a key's last_used_at is,
     and the cached entries this request came through are stamped, so a busy user costs one
@@ -250,7 +266,7 @@ def note_user_seen(user, *, key_hash: str | None = None, when=None) -> None:
         _memo.replace(("key", key_hash), change)
 
 
-def active_user(user_id):
+def active_user(user_id: object) -> User | None:
     """The user with this id if they `may_act`, their `company` loaded; else None."""
     from tenants.models import Company, User
 
@@ -258,7 +274,7 @@ def active_user(user_id):
     if pk is None:
         return None
 
-    def load():
+    def load() -> tuple[Any, ...] | None:
         loaded = _load(User, {"_id": pk}, {"company_id": Company})
         if loaded is None or not may_act(*loaded):
             return None
@@ -267,13 +283,14 @@ def active_user(user_id):
     found = _cached(("user", pk), load)
     if found is None:
         return None
+    user: User
     user, *company = found
     if user.company_id and company:
         user.company = company[0]
     return user
 
 
-def find_user(match: dict):
+def find_user(match: dict[str, Any]) -> tuple[User, Company | None] | None:
     """(user, their company or None) of the first user whose document matches `match` (a
     raw filter on an indexed field: `{"oauth.google_id": …}`, `{"email": …}`), read now and
     not cached, active or not (the caller checks `may_act`); None if there is none."""
@@ -288,7 +305,7 @@ def find_user(match: dict):
     return user, company
 
 
-def _stored_company(pk):
+def _stored_company(pk: object) -> Company | None:
     """The company document with this pk, read now (None if there is none)."""
     from tenants.models import Company
 
@@ -296,7 +313,7 @@ def _stored_company(pk):
     return loaded[0] if loaded else None
 
 
-def company(company_id):
+def company(company_id: object) -> Company | None:
     """The company with this id (active or not), or None."""
     from tenants.models import Company
 
@@ -310,7 +327,7 @@ def company(company_id):
 # --- invalidation -----------------------------------------------------------------------
 
 
-def _changed(sender, instance, **kwargs):
+def _changed(sender: type[Model], instance: Model, **kwargs: Any) -> None:
     invalidate(instance.pk)
 
 
