@@ -8,11 +8,14 @@ Test modules import what they use by name (`from tests.content_support import ..
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from content import tasks as content_tasks
-from content.models import Component, Context, Pipeline, PipelineStep, Template
+from content.models import Batch, Component, Context, Pipeline, PipelineStep, Template
+from content.services import batches, runner
 from events import tasks as tenant_tasks
 from events.models import WebhookDelivery
 from events.services import webhooks
@@ -187,3 +190,22 @@ def events(event_type: str, company=None) -> list[dict]:
 
 def fresh(obj):
     return type(obj).objects.get(pk=obj.pk)
+
+
+def age(model, pks, days):
+    model.objects.filter(pk__in=pks).update(created_at=timezone.now() - timedelta(days=days))
+
+
+@pytest.fixture
+def aged(world, llm):
+    """An old finished batch of 2, an old pending context, a recent finished batch of 1."""
+    setup = article_setup(world.a, llm)
+    old = batches.create_batch(pipeline=setup.pipeline, items=[{"data": {"title": "old"}}] * 2)
+    recent = batches.create_batch(pipeline=setup.pipeline, items=[{"data": {"title": "new"}}])
+    runner.process_pending()
+    waiting = batches.create_batch(pipeline=setup.pipeline, items=[{"data": {"title": "waiting"}}])
+    age(Batch, [old.pk, waiting.pk], 120)
+    age(Context, old.context_ids + waiting.context_ids, 120)
+    age(Context, recent.context_ids, 30)
+    age(Batch, [recent.pk], 30)
+    return old, recent, waiting

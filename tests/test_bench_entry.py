@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.paths import ROOT
+
 pytestmark = pytest.mark.proof  # a proof of the whole (./dev test --fast leaves it out)
 
-ROOT = Path(__file__).resolve().parent.parent
 TINY = [
     "--results",
     "250",

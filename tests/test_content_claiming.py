@@ -26,8 +26,8 @@ from tests.content_support import (  # noqa: F401
     queued,
     subscribe,
 )
+from tests.paths import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STRATEGIES = ["cas", "find_and_modify"]
 
 

@@ -14,28 +14,9 @@ from django.utils import timezone
 from content import tasks
 from content.models import Batch, Context, ContextStatus
 from content.services import batches, retention, runner
-from tests.content_support import article_setup, content_settings, llm, queued  # noqa: F401
+from tests.content_support import aged, article_setup, content_settings, llm, queued  # noqa: F401
 
 pytestmark = pytest.mark.django_db
-
-
-def _age(model, pks, days):
-    model.objects.filter(pk__in=pks).update(created_at=timezone.now() - timedelta(days=days))
-
-
-@pytest.fixture
-def aged(world, llm):
-    """An old finished batch of 2, an old pending context, a recent finished batch of 1."""
-    setup = article_setup(world.a, llm)
-    old = batches.create_batch(pipeline=setup.pipeline, items=[{"data": {"title": "old"}}] * 2)
-    recent = batches.create_batch(pipeline=setup.pipeline, items=[{"data": {"title": "new"}}])
-    runner.process_pending()
-    waiting = batches.create_batch(pipeline=setup.pipeline, items=[{"data": {"title": "waiting"}}])
-    _age(Batch, [old.pk, waiting.pk], 120)
-    _age(Context, old.context_ids + waiting.context_ids, 120)
-    _age(Context, recent.context_ids, 30)
-    _age(Batch, [recent.pk], 30)
-    return old, recent, waiting
 
 
 def test_old_finished_content_is_archived_then_removed(aged, tmp_path):

@@ -7,8 +7,7 @@ import sys
 import pymongo
 
 from requestdesk.embedded import Daemons, free_port, mongo_ping
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.paths import ROOT
 
 
 def _services(action, data_dir, port):

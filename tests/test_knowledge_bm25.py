@@ -17,8 +17,9 @@ from knowledge.models import KnowledgeChunk
 from knowledge.services import ingest, keywords, retrieval
 from requestdesk.text import tokenize
 from tests.knowledge_support import knowledge_settings, make_collection  # noqa: F401
+from tests.paths import FIXTURES
 
-SAMPLE = Path(__file__).parent / "fixtures" / "squad" / "sample-30.json"
+SAMPLE = FIXTURES / "squad" / "sample-30.json"
 DOCS = {
     "tents": ("Tents", "Our tents sleep two to six. Every tent has a porch; the family tent has two porches."),
     "stoves": ("Stoves", "Gas stoves boil a litre of water in four minutes."),

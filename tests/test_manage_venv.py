@@ -9,7 +9,8 @@ from pathlib import Path
 
 import django
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.paths import ROOT
+
 BASE_PYTHON = getattr(sys, "_base_executable", sys.executable)  # the interpreter the venv was made from
 
 

@@ -9,8 +9,7 @@ import sys
 from django.core.management import call_command
 
 from tests.migration_support import fresh_db, manage  # noqa: F401
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.paths import ROOT
 
 
 def _migrate(db_name):

@@ -20,6 +20,7 @@ from requestdesk.db.collections import collection
 from requestdesk.embedded import free_port
 from tenants.models import NotificationPreferences, UserSettings
 from tests.celery_worker import celery_worker, wait_until  # noqa: F401  (the fixture)
+from tests.paths import ROOT
 
 SMTP_PASSWORD = "smtp-Secret-4711"
 
@@ -232,7 +233,7 @@ def _email_settings(**env) -> list[str]:
             "import django; django.setup(); from django.conf import settings as s;"
             "print(s.EMAIL_BACKEND, s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_USE_TLS, s.EMAIL_HOST_PASSWORD or '-')",
         ],
-        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,

@@ -15,8 +15,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from requestdesk.db import sharding
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.paths import ROOT
 
 
 def _meta_indexes(model):

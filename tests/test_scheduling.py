@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from events.models import Schedule
 from events.services import scheduling
+from tests.paths import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TASK = "tenants.tasks.dispatch_schedules"
 
 

@@ -10,6 +10,7 @@ import pytest
 from scraping.models import TargetOptions
 from scraping.services import extraction
 from scraping.services.extraction import ExtractionError, extract
+from tests.paths import FIXTURES
 from tests.scraping_support import HTML, XML, fixture
 
 URL = "https://shop.example/page"
@@ -125,7 +126,7 @@ def test_check_selector():
             extraction.check_selector(selector)
 
 
-PAGES = Path(__file__).parent / "fixtures" / "pages"
+PAGES = FIXTURES / "pages"
 LABELLED = json.loads((PAGES / "evaldata.json").read_text())
 
 

@@ -10,9 +10,10 @@ import pytest
 from scraping.models import Result, ScrapeJob
 from scraping.services import jobs
 from scraping.services.extraction import ExtractionError, extract
+from tests.paths import FIXTURES
 from tests.scraping_support import HTML, Reply, fast_scraping, fixture, make_project, make_target, site, system_presets  # noqa: F401
 
-FEEDS = Path(__file__).parent / "fixtures" / "feeds"
+FEEDS = FIXTURES / "feeds"
 
 
 def feed(name: str, content_type: str = "text/xml", url: str = "https://feeds.example/feed"):

@@ -14,7 +14,7 @@ import pytest
 from bson import ObjectId
 from django.conf import settings
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.paths import ROOT
 
 
 def _migrate(db_name, *target):

@@ -23,8 +23,8 @@ from tenants import services
 from tenants.models import RefreshToken, User
 from tenants.roles import Role
 from tests.conftest import PASSWORD
+from tests.paths import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOKEN = "/api/v1/auth/token/"
 
 

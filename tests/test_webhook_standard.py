@@ -15,8 +15,9 @@ from events import catalogue, tasks
 from events.models import Webhook, WebhookDelivery
 from events.services import webhooks
 from tests.fakes.webhooks import receiver  # noqa: F401
+from tests.paths import ROOT
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = ROOT / "README.md"
 
 
 @pytest.fixture(autouse=True)
