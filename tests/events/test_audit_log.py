@@ -12,7 +12,7 @@ from events.models import AuditLog
 from events.services import audit
 from tenants.models import ApiKey, RefreshToken, User
 
-from .conftest import PASSWORD
+from tests.conftest import PASSWORD
 
 NEW_PASSWORD = "another-Long-pw-88"
 
