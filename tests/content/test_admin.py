@@ -8,7 +8,7 @@ import pytest
 
 from content.models import Batch, Context, Pipeline, Template, Ticket
 from content.services import batches, runner
-from tests.content_support import (  # noqa: F401
+from tests.support.content import (  # noqa: F401
     article_setup,
     content_settings,
     fresh,

@@ -10,7 +10,7 @@ from django.utils import timezone
 from content.models import Batch, Component, Context, ContextStatus
 from content.services import batches, runner
 from events.models import AuditLog
-from tests.content_support import (  # noqa: F401
+from tests.support.content import (  # noqa: F401
     SECTION_IDS,
     article_setup,
     content_settings,

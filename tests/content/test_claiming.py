@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from content.models import Batch, Context, ContextStatus
 from content.services import batches, claiming, contexts, runner
-from tests.content_support import (  # noqa: F401
+from tests.paths import ROOT
+from tests.support.content import (  # noqa: F401
     TEST_KEY,
     article_setup,
     content_settings,
@@ -26,7 +27,6 @@ from tests.content_support import (  # noqa: F401
     queued,
     subscribe,
 )
-from tests.paths import ROOT
 
 STRATEGIES = ["cas", "find_and_modify"]
 

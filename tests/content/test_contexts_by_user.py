@@ -6,7 +6,7 @@ import pytest
 from bson import ObjectId
 
 from content.services import contexts
-from tests.content_support import article_setup, content_settings, queued  # noqa: F401
+from tests.support.content import article_setup, content_settings, queued  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/content/contexts/"

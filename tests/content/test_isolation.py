@@ -6,7 +6,7 @@ import pytest
 
 from content.models import Campaign, Context, Ticket
 from content.services import batches
-from tests.content_support import (  # noqa: F401
+from tests.support.content import (  # noqa: F401
     article_setup,
     content_settings,
     llm,

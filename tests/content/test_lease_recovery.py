@@ -9,8 +9,8 @@ import pytest
 
 from content.models import Batch, Context, ContextStatus
 from content.services import batches
-from tests.celery_worker import celery_worker, wait_until  # noqa: F401
-from tests.content_support import (  # noqa: F401
+from tests.support.celery_worker import celery_worker, wait_until  # noqa: F401
+from tests.support.content import (  # noqa: F401
     SECTION_IDS,
     TEST_KEY,
     article_setup,

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from content.models import Context, ContextStatus, PipelineStats
 from content.services import runner, stats
-from tests.content_support import (  # noqa: F401
+from tests.support.content import (  # noqa: F401
     article_setup,
     content_settings,
     fresh,

@@ -6,7 +6,7 @@ template versions and history. Nothing invalid is stored."""
 import pytest
 
 from content.models import Component, Pipeline, Template
-from tests.content_support import (  # noqa: F401
+from tests.support.content import (  # noqa: F401
     SECTIONS,
     article_setup,
     content_settings,

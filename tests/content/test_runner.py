@@ -10,7 +10,7 @@ from django.utils import timezone
 from content.models import ContextStatus
 from content.services import runner
 from content.services.components.template import fill_sections
-from tests.content_support import (  # noqa: F401
+from tests.support.content import (  # noqa: F401
     SECTION_IDS,
     article_setup,
     content_settings,

@@ -10,7 +10,7 @@ from content.models import TICKET_FLOW, Campaign, Ticket, TicketStatus
 from content.models.workflow import InvalidTransition
 from content.services import tickets
 from events.models import AuditLog
-from tests.content_support import content_settings, queued  # noqa: F401
+from tests.support.content import content_settings, queued  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/content/tickets/"

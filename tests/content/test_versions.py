@@ -7,7 +7,7 @@ the admin lists the versions and restores one chosen in "Restore version"."""
 import pytest
 
 from content.models import Component, Pipeline
-from tests.content_support import (  # noqa: F401
+from tests.support.content import (  # noqa: F401
     SECTIONS,
     article_setup,
     content_settings,

@@ -11,7 +11,6 @@ from rest_framework.test import APIClient
 from events.models import AuditLog
 from events.services import audit
 from tenants.models import ApiKey, RefreshToken, User
-
 from tests.conftest import PASSWORD
 
 NEW_PASSWORD = "another-Long-pw-88"

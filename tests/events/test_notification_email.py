@@ -19,8 +19,8 @@ from events.services.notifications import mark_read, notify, notify_company_admi
 from requestdesk.db.collections import collection
 from requestdesk.embedded import free_port
 from tenants.models import NotificationPreferences, UserSettings
-from tests.celery_worker import celery_worker, wait_until  # noqa: F401  (the fixture)
 from tests.paths import ROOT
+from tests.support.celery_worker import celery_worker, wait_until  # noqa: F401  (the fixture)
 
 SMTP_PASSWORD = "smtp-Secret-4711"
 

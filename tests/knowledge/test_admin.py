@@ -9,7 +9,7 @@ import pytest
 from knowledge import tasks
 from knowledge.models import Conversation, KnowledgeChunk, Message, SyncHistory
 from knowledge.services import chat, ingest, sync
-from tests.knowledge_support import (  # noqa: F401
+from tests.support.knowledge import (  # noqa: F401
     SHOPIFY_TOKEN,
     WORDPRESS_KEY,
     fake_apis,

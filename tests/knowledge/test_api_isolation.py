@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from knowledge import tasks
 from knowledge.models import Agent, Conversation, KnowledgeChunk, KnowledgeCollection, LLMProvider, Message
 from knowledge.services import ingest, sync
-from tests.knowledge_support import (  # noqa: F401
+from tests.support.knowledge import (  # noqa: F401
     fake_apis,
     knowledge_settings,
     make_agent,

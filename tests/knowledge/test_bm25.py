@@ -16,8 +16,8 @@ from bench import retrieval_bench
 from knowledge.models import KnowledgeChunk
 from knowledge.services import ingest, keywords, retrieval
 from requestdesk.text import tokenize
-from tests.knowledge_support import knowledge_settings, make_collection  # noqa: F401
 from tests.paths import FIXTURES
+from tests.support.knowledge import knowledge_settings, make_collection  # noqa: F401
 
 SAMPLE = FIXTURES / "squad" / "sample-30.json"
 DOCS = {

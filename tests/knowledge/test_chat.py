@@ -9,7 +9,7 @@ import pytest
 
 from knowledge.models import Conversation, Message
 from knowledge.services import ingest
-from tests.knowledge_support import (  # noqa: F401
+from tests.support.knowledge import (  # noqa: F401
     fake_apis,
     knowledge_settings,
     make_agent,

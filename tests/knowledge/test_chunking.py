@@ -9,7 +9,7 @@ import pytest
 from knowledge.services.chunking import chunk_text, sentences
 from knowledge.services.extract import UnsupportedUpload, extract_text
 from requestdesk.text import content_hash, html_to_text, terms
-from tests.knowledge_support import minimal_pdf
+from tests.support.knowledge import minimal_pdf
 
 SENTENCE = "The quick brown fox jumps over the lazy dog near the river bank today."
 

@@ -9,7 +9,7 @@ from django.conf import settings as django_settings
 
 from knowledge.models import Agent, LLMProvider
 from knowledge.services import crypto
-from tests.knowledge_support import SHOPIFY_TOKEN, fake_apis, knowledge_settings  # noqa: F401
+from tests.support.knowledge import SHOPIFY_TOKEN, fake_apis, knowledge_settings  # noqa: F401
 
 RAW_KEY = "sk-live-Very-Secret-Key-0123456789abcd"
 
@@ -140,7 +140,7 @@ def test_admin_shows_keys_masked(client, world):
 
 
 def test_wrong_key_surfaces_as_a_clear_api_error(api, world, settings, fake_apis):
-    from tests.knowledge_support import make_agent, make_provider
+    from tests.support.knowledge import make_agent, make_provider
 
     provider = make_provider(world.a, url=fake_apis.url)
     agent = make_agent(world.a, provider=provider)

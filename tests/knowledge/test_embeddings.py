@@ -13,7 +13,7 @@ from knowledge.models import KnowledgeChunk
 from knowledge.models.fields import from_binary, to_binary
 from knowledge.services import embeddings, ingest
 from knowledge.services.llm import ProviderError
-from tests.knowledge_support import (  # noqa: F401
+from tests.support.knowledge import (  # noqa: F401
     EMBED_DIMENSIONS,
     fake_apis,
     fake_embedding,

@@ -15,7 +15,7 @@ from knowledge import tasks
 from knowledge.models import KnowledgeChunk, KnowledgeCollection, SyncHistory
 from knowledge.services import ingest
 from knowledge.services.embeddings import DimensionMismatch
-from tests.knowledge_support import (  # noqa: F401
+from tests.support.knowledge import (  # noqa: F401
     fake_apis,
     knowledge_settings,
     make_agent,

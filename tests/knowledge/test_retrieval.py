@@ -8,7 +8,7 @@ from django.db import connection
 from knowledge.models import Agent, KnowledgeChunk
 from knowledge.services import ingest, rerank, retrieval, vectors
 from knowledge.services.embeddings import LocalEmbedder
-from tests.knowledge_support import (  # noqa: F401
+from tests.support.knowledge import (  # noqa: F401
     fake_apis,
     knowledge_settings,
     make_agent,

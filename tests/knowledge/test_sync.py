@@ -11,8 +11,8 @@ from knowledge import tasks
 from knowledge.models import KnowledgeChunk, SyncHistory
 from knowledge.services import sync
 from knowledge.services.connectors import shopify, wordpress
-from tests.celery_worker import celery_worker, wait_until  # noqa: F401
-from tests.knowledge_support import (  # noqa: F401
+from tests.support.celery_worker import celery_worker, wait_until  # noqa: F401
+from tests.support.knowledge import (  # noqa: F401
     TEST_KEY,
     fake_apis,
     knowledge_settings,

@@ -21,7 +21,7 @@ from knowledge.models import (
     SyncHistory,
 )
 from knowledge.services import extract, sync
-from tests.knowledge_support import (  # noqa: F401
+from tests.support.knowledge import (  # noqa: F401
     fake_apis,
     knowledge_settings,
     make_collection,

@@ -22,9 +22,9 @@ from playwright.sync_api import expect, sync_playwright
 
 from scraping.models import Result, ScrapeJob, Target
 from tenants.roles import Role
-from tests.celery_worker import ROOT, celery_worker  # noqa: F401
 from tests.conftest import PASSWORD
-from tests.scraping_support import site, system_presets  # noqa: F401
+from tests.support.celery_worker import ROOT, celery_worker  # noqa: F401
+from tests.support.scraping import site, system_presets  # noqa: F401
 
 pytestmark = [pytest.mark.proof, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -16,12 +16,12 @@ from knowledge.models import KnowledgeChunk, KnowledgeCollection, SyncHistory
 from knowledge.services import sync
 from scraping.models import Result, ScrapeJob, Target
 from scraping.services import jobs
-from tests.celery_worker import celery_worker, wait_until  # noqa: F401
-from tests.content_support import article_setup, events, subscribe
 from tests.fakes.openai import FakeOpenAI, section_answer
-from tests.knowledge_support import fake_apis, knowledge_settings, make_agent, make_collection, wp_post  # noqa: F401
-from tests.knowledge_support import make_provider as make_knowledge_provider
-from tests.scraping_support import Reply, fixture, make_project, make_target, site, system_presets  # noqa: F401
+from tests.support.celery_worker import celery_worker, wait_until  # noqa: F401
+from tests.support.content import article_setup, events, subscribe
+from tests.support.knowledge import fake_apis, knowledge_settings, make_agent, make_collection, wp_post  # noqa: F401
+from tests.support.knowledge import make_provider as make_knowledge_provider
+from tests.support.scraping import Reply, fixture, make_project, make_target, site, system_presets  # noqa: F401
 
 pytestmark = pytest.mark.proof  # a proof of the whole (./dev test --fast leaves it out)
 

@@ -39,8 +39,8 @@ from scraping.services import ingest as scraping_ingest
 from scraping.services import jobs, projects
 from scraping.services.extraction import Item
 from tenants import services as tenant_services
-from tests.content_support import article_setup, new_context
-from tests.knowledge_support import FakeAPIs, make_agent, make_collection, make_provider
+from tests.support.content import article_setup, new_context
+from tests.support.knowledge import FakeAPIs, make_agent, make_collection, make_provider
 
 pytestmark = pytest.mark.proof  # a proof of the whole (./dev test --fast leaves it out)
 

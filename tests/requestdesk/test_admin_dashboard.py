@@ -22,9 +22,9 @@ from requestdesk.db.collections import collection as raw_collection
 from scraping.models import Project, ScrapeJob
 from scraping.services import ingest, rollups
 from scraping.services.extraction import Item
-from tests.celery_worker import celery_worker  # noqa: F401
 from tests.conftest import PASSWORD
-from tests.scraping_support import make_target
+from tests.support.celery_worker import celery_worker  # noqa: F401
+from tests.support.scraping import make_target
 
 
 @pytest.fixture(autouse=True)
@@ -248,7 +248,7 @@ def test_a_projects_next_run_reads_as_a_time_from_now(client, world):
 @pytest.mark.django_db(transaction=True)
 def test_queue_depth_and_worker_health(client, world, celery_worker):
     from requestdesk.celery import app
-    from tests.celery_worker import wait_until
+    from tests.support.celery_worker import wait_until
 
     app.control.purge()
     client = staff(client, world.user("a", "company_admin"))

@@ -43,9 +43,9 @@ from requestdesk.api.filters import ObjectIdFilter
 from tenants import services
 from tenants.api.viewsets import TenantViewSetMixin
 from tenants.models import ApiKey
-from tests.isolation_factories import Owner
-from tests.knowledge_support import fake_apis, knowledge_settings  # noqa: F401
-from tests.scraping_support import fast_scraping, system_presets  # noqa: F401
+from tests.support.isolation_factories import Owner
+from tests.support.knowledge import fake_apis, knowledge_settings  # noqa: F401
+from tests.support.scraping import fast_scraping, system_presets  # noqa: F401
 
 API_PREFIX = "api/v1/"
 WRITE_METHODS = ("put", "patch", "post", "delete")

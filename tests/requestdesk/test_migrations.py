@@ -8,8 +8,8 @@ import sys
 
 from django.core.management import call_command
 
-from tests.migration_support import fresh_db, manage  # noqa: F401
 from tests.paths import ROOT
+from tests.support.migrations import fresh_db, manage  # noqa: F401
 
 
 def _migrate(db_name):

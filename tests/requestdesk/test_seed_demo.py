@@ -15,7 +15,7 @@ from scraping.models import Project, Result, ScrapeJob, Target
 from tenants.models import Company, User
 from tenants.roles import Role
 from tenants.seed import DEMO_PASSWORD
-from tests.scraping_support import system_presets  # noqa: F401
+from tests.support.scraping import system_presets  # noqa: F401
 
 
 def _seed(**options):

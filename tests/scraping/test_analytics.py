@@ -14,7 +14,7 @@ from scraping.selectors import analytics
 from scraping.selectors import results as selectors
 from scraping.services import ingest, rollups
 from scraping.services.extraction import Item
-from tests.scraping_support import make_project, make_target, system_presets  # noqa: F401
+from tests.support.scraping import make_project, make_target, system_presets  # noqa: F401
 
 # (target, day of March 2024, label, compound). March 4 and 11 2024 are Mondays.
 ROWS = [

@@ -13,7 +13,7 @@ from scraping.selectors import analytics
 from scraping.selectors import results as selectors
 from scraping.services import ingest
 from scraping.services.extraction import Item
-from tests.scraping_support import make_project, make_target, system_presets  # noqa: F401
+from tests.support.scraping import make_project, make_target, system_presets  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 FIRST, LAST = date(2024, 1, 1), date(2025, 12, 31)

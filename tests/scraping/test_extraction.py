@@ -11,7 +11,7 @@ from scraping.models import TargetOptions
 from scraping.services import extraction
 from scraping.services.extraction import ExtractionError, extract
 from tests.paths import FIXTURES
-from tests.scraping_support import HTML, XML, fixture
+from tests.support.scraping import HTML, XML, fixture
 
 URL = "https://shop.example/page"
 

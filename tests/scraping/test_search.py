@@ -15,7 +15,7 @@ from scraping.selectors import analytics
 from scraping.selectors import search as selectors
 from scraping.services import ingest
 from scraping.services.extraction import Item
-from tests.scraping_support import make_project, make_target, system_presets  # noqa: F401
+from tests.support.scraping import make_project, make_target, system_presets  # noqa: F401
 
 DAY = datetime(2024, 3, 1, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ from io import StringIO
 from django.core.management import call_command
 
 from scraping.models import Project, Result, Target
-from tests.scraping_support import system_presets  # noqa: F401
+from tests.support.scraping import system_presets  # noqa: F401
 
 
 def test_seed_demo_creates_scraping_projects_and_results_once(db):

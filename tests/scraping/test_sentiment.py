@@ -12,8 +12,8 @@ from scraping.selectors import analytics
 from scraping.selectors import search as selectors
 from scraping.services import analysis, ingest
 from scraping.services.extraction import Item
-from tests.content_support import llm, make_provider  # noqa: F401
-from tests.scraping_support import make_project, make_target, system_presets  # noqa: F401
+from tests.support.content import llm, make_provider  # noqa: F401
+from tests.support.scraping import make_project, make_target, system_presets  # noqa: F401
 
 TWO_SIDED = (
     "The screen is gorgeous and I absolutely love the camera, best phone I have owned! "

@@ -15,7 +15,7 @@ from requestdesk.db.collections import collection
 from requestdesk.embedded import free_port
 from tenants.models import User
 from tenants.roles import Role
-from tests.oauth_support import FakeProvider
+from tests.support.oauth import FakeProvider
 
 pytestmark = pytest.mark.django_db
 

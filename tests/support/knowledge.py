@@ -2,7 +2,7 @@
 of the WordPress REST API and the Shopify Admin REST API beside the fake OpenAI API
 (tests/fakes/openai.py), and factories.
 
-Test modules import the fixtures they use by name (`from tests.knowledge_support import
+Test modules import the fixtures they use by name (`from tests.support.knowledge import
 fake_apis, knowledge_settings`); `knowledge_settings` is autouse there.
 """
 

@@ -1,6 +1,6 @@
 """Real Celery worker processes for the `slow` tests, and a bounded poll loop.
 
-    from tests.celery_worker import celery_worker, wait_until  # noqa: F401  (the fixture)
+    from tests.support.celery_worker import celery_worker, wait_until  # noqa: F401  (the fixture)
 
     def test_x(celery_worker, tmp_path):
         worker = celery_worker("scraping", env={"SCRAPING_LEASE_SECONDS": "3"})
@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-ROOT = Path(__file__).parent.parent
+from tests.paths import ROOT
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.2) -> bool:

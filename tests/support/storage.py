@@ -2,7 +2,7 @@
 own process on a free loopback port (like tests/services.py starts SecantusDB and Redis), and
 STORAGES["archives"] pointed at a bucket in it, as ARCHIVE_S3_BUCKET configures it.
 
-Import the fixtures you use: `from tests.storage_support import s3_server, s3_archives  # noqa`."""
+Import the fixtures you use: `from tests.support.storage import s3_server, s3_archives  # noqa`."""
 
 import subprocess
 import sys

@@ -10,7 +10,7 @@ import pymongo
 import pytest
 from django.conf import settings
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.paths import ROOT
 
 
 def manage(db_name: str, *args, check: bool = True) -> subprocess.CompletedProcess:

@@ -3,7 +3,7 @@ of tests/fakes/http.py) serving the fixture pages of tests/fixtures/scraping, wi
 misbehaviour (429/500 then success, a slow page, a huge page, a redirect loop, conditional
 GET), and helpers that create projects and targets through the services.
 
-Import the fixtures you use: `from tests.scraping_support import site, fast_scraping  # noqa`;
+Import the fixtures you use: `from tests.support.scraping import site, fast_scraping  # noqa`;
 importing `system_presets` (autouse) gives every test of the module the system presets.
 """
 
@@ -20,8 +20,10 @@ from django.apps import apps
 from scraping import tasks
 from scraping.services import projects
 from tests.fakes.http import FakeServer, Response
+from tests.paths import FIXTURES as ALL_FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures" / "scraping"
+FIXTURES = ALL_FIXTURES / "scraping"
+
 HTML, XML = "text/html; charset=utf-8", "application/rss+xml; charset=utf-8"
 FAST = {"rate_limit_per_minute": 6000, "timeout_seconds": 2, "max_retries": 2, "concurrency": 2}
 

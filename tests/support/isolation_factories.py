@@ -31,9 +31,9 @@ from scraping.services.extraction import Item
 from tenants import services
 from tenants.models import ApiKey, Company, RefreshToken, User, UserSettings
 from tenants.roles import Role
-from tests.content_support import article_setup
-from tests.knowledge_support import make_agent, make_collection, make_provider
-from tests.scraping_support import make_project, make_target
+from tests.support.content import article_setup
+from tests.support.knowledge import make_agent, make_collection, make_provider
+from tests.support.scraping import make_project, make_target
 
 FACTORIES: dict[type, Callable[[Owner], object]] = {}
 

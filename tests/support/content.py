@@ -1,7 +1,7 @@
 """Shared pieces of the content tests: settings, the queue recorder, the local LLM server and
 factories for providers, templates, components and pipelines.
 
-Test modules import what they use by name (`from tests.content_support import ...`);
+Test modules import what they use by name (`from tests.support.content import ...`);
 `content_settings` and `queued` are autouse there.
 """
 
