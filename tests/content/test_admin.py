@@ -8,15 +8,7 @@ import pytest
 
 from content.models import Batch, Context, Pipeline, Template, Ticket
 from content.services import batches, runner
-from tests.support.content import (  # noqa: F401
-    article_setup,
-    content_settings,
-    fresh,
-    llm,
-    make_template,
-    new_context,
-    queued,
-)
+from tests.support.content import article_setup, content_settings, fresh, make_template, new_context, queued  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import pytest
 
 from content.models import Batch
 from content.services import batches, runner
-from tests.support.content import article_setup, content_settings, events, fresh, llm, subscribe  # noqa: F401
+from tests.support.content import article_setup, content_settings, events, fresh, subscribe  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

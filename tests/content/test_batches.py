@@ -16,7 +16,6 @@ from tests.support.content import (  # noqa: F401
     content_settings,
     events,
     fresh,
-    llm,
     new_context,
     queued,
     subscribe,

@@ -6,14 +6,7 @@ import pytest
 
 from content.models import Campaign, Context, Ticket
 from content.services import batches
-from tests.support.content import (  # noqa: F401
-    article_setup,
-    content_settings,
-    llm,
-    make_agent,
-    make_provider,
-    queued,
-)
+from tests.support.content import article_setup, content_settings, make_agent, make_provider, queued  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 BASE = "/api/v1/content"

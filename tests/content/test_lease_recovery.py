@@ -9,17 +9,8 @@ import pytest
 
 from content.models import Batch, Context, ContextStatus
 from content.services import batches
-from tests.support.celery_worker import celery_worker, wait_until  # noqa: F401
-from tests.support.content import (  # noqa: F401
-    SECTION_IDS,
-    TEST_KEY,
-    article_setup,
-    content_settings,
-    events,
-    llm,
-    queued,
-    subscribe,
-)
+from tests.support.celery_worker import wait_until
+from tests.support.content import SECTION_IDS, TEST_KEY, article_setup, content_settings, events, queued, subscribe  # noqa: F401
 
 LEASE_SECONDS = 3
 WORKER_ENV = {

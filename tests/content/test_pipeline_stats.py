@@ -13,14 +13,7 @@ from django.utils import timezone
 
 from content.models import Context, ContextStatus, PipelineStats
 from content.services import runner, stats
-from tests.support.content import (  # noqa: F401
-    article_setup,
-    content_settings,
-    fresh,
-    llm,
-    new_context,
-    queued,
-)
+from tests.support.content import article_setup, content_settings, fresh, new_context, queued  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 PIPELINES = "/api/v1/content/pipelines/"

@@ -14,7 +14,7 @@ from django.utils import timezone
 from content import tasks
 from content.models import Batch, Context, ContextStatus
 from content.services import batches, retention, runner
-from tests.support.content import aged, article_setup, content_settings, llm, queued  # noqa: F401
+from tests.support.content import article_setup, content_settings, queued  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,6 @@ from tests.support.content import (  # noqa: F401
     content_settings,
     events,
     fresh,
-    llm,
     make_agent,
     make_component,
     make_pipeline,

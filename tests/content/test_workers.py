@@ -13,7 +13,7 @@ from content.services import workers
 from requestdesk.celery import app
 from tenants import services
 from tenants.models import ApiKey
-from tests.support.celery_worker import celery_worker, wait_until  # noqa: F401
+from tests.support.celery_worker import wait_until
 
 URL = "/api/v1/content/workers/"
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from bson import ObjectId
 
 from requestdesk.crypto import encrypt
-from tests.support.migrations import fresh_db, manage  # noqa: F401
+from tests.support.migrations import manage
 
 MOVED = ["auditlog", "notification", "webhook", "webhookdelivery", "schedule"]
 COLLECTIONS = ["audit_logs", "notifications", "webhooks", "webhook_deliveries", "schedules"]

@@ -20,7 +20,7 @@ from requestdesk.db.collections import collection
 from requestdesk.embedded import free_port
 from tenants.models import NotificationPreferences, UserSettings
 from tests.paths import ROOT
-from tests.support.celery_worker import celery_worker, wait_until  # noqa: F401  (the fixture)
+from tests.support.celery_worker import wait_until
 
 SMTP_PASSWORD = "smtp-Secret-4711"
 

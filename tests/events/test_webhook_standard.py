@@ -14,7 +14,6 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from events import catalogue, tasks
 from events.models import Webhook, WebhookDelivery
 from events.services import webhooks
-from tests.fakes.webhooks import receiver  # noqa: F401
 from tests.paths import ROOT
 
 README = ROOT / "README.md"

@@ -17,8 +17,8 @@ from events import tasks
 from events.models import Notification, Webhook, WebhookDelivery
 from events.services import webhooks
 from requestdesk import outbound
-from tests.fakes.webhooks import Receiver, receiver  # noqa: F401
-from tests.support.celery_worker import celery_worker, wait_until  # noqa: F401
+from tests.fakes.webhooks import Receiver
+from tests.support.celery_worker import wait_until
 
 UNSAFE_URLS = [
     "http://10.0.0.1/hook",

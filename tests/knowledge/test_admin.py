@@ -12,7 +12,6 @@ from knowledge.services import chat, ingest, sync
 from tests.support.knowledge import (  # noqa: F401
     SHOPIFY_TOKEN,
     WORDPRESS_KEY,
-    fake_apis,
     knowledge_settings,
     make_agent,
     make_collection,

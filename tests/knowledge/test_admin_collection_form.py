@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from knowledge import tasks
 from knowledge.models import KnowledgeChunk, KnowledgeCollection, SyncHistory
 from requestdesk.celery import app
-from tests.support.knowledge import fake_apis, knowledge_settings, make_collection, make_provider  # noqa: F401
+from tests.support.knowledge import knowledge_settings, make_collection, make_provider  # noqa: F401
 
 
 @pytest.fixture

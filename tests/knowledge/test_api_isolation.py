@@ -8,13 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from knowledge import tasks
 from knowledge.models import Agent, Conversation, KnowledgeChunk, KnowledgeCollection, LLMProvider, Message
 from knowledge.services import ingest, sync
-from tests.support.knowledge import (  # noqa: F401
-    fake_apis,
-    knowledge_settings,
-    make_agent,
-    make_collection,
-    make_provider,
-)
+from tests.support.knowledge import knowledge_settings, make_agent, make_collection, make_provider  # noqa: F401
 
 PREFIX = "/api/v1/knowledge"
 

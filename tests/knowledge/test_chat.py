@@ -9,13 +9,7 @@ import pytest
 
 from knowledge.models import Conversation, Message
 from knowledge.services import ingest
-from tests.support.knowledge import (  # noqa: F401
-    fake_apis,
-    knowledge_settings,
-    make_agent,
-    make_collection,
-    make_provider,
-)
+from tests.support.knowledge import knowledge_settings, make_agent, make_collection, make_provider  # noqa: F401
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from knowledge.selectors import conversation_search
 from requestdesk import soft_delete
 from requestdesk.db import text
 from tests.support.knowledge import knowledge_settings, make_agent  # noqa: F401
-from tests.support.storage import CREDENTIALS, s3_server  # noqa: F401
+from tests.support.storage import CREDENTIALS
 
 URL = "/api/v1/knowledge/conversations/"
 T0 = datetime(2026, 3, 1, tzinfo=UTC)

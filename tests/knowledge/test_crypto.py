@@ -9,7 +9,7 @@ from django.conf import settings as django_settings
 
 from knowledge.models import Agent, LLMProvider
 from knowledge.services import crypto
-from tests.support.knowledge import SHOPIFY_TOKEN, fake_apis, knowledge_settings  # noqa: F401
+from tests.support.knowledge import SHOPIFY_TOKEN, knowledge_settings  # noqa: F401
 
 RAW_KEY = "sk-live-Very-Secret-Key-0123456789abcd"
 

@@ -13,14 +13,7 @@ from knowledge.models import KnowledgeChunk
 from knowledge.models.fields import from_binary, to_binary
 from knowledge.services import embeddings, ingest
 from knowledge.services.llm import ProviderError
-from tests.support.knowledge import (  # noqa: F401
-    EMBED_DIMENSIONS,
-    fake_apis,
-    fake_embedding,
-    knowledge_settings,
-    make_collection,
-    make_provider,
-)
+from tests.support.knowledge import EMBED_DIMENSIONS, fake_embedding, knowledge_settings, make_collection, make_provider  # noqa: F401
 
 
 def test_minilm_is_loaded_offline_from_the_package_once():

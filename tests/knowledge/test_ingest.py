@@ -15,17 +15,7 @@ from knowledge import tasks
 from knowledge.models import KnowledgeChunk, KnowledgeCollection, SyncHistory
 from knowledge.services import ingest
 from knowledge.services.embeddings import DimensionMismatch
-from tests.support.knowledge import (  # noqa: F401
-    fake_apis,
-    knowledge_settings,
-    make_agent,
-    make_collection,
-    make_provider,
-    manager,
-    minimal_pdf,
-    queued,
-    wp_post,
-)
+from tests.support.knowledge import knowledge_settings, make_agent, make_collection, make_provider, minimal_pdf, wp_post  # noqa: F401
 
 
 def _url(collection, suffix=""):

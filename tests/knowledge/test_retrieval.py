@@ -8,13 +8,7 @@ from django.db import connection
 from knowledge.models import Agent, KnowledgeChunk
 from knowledge.services import ingest, rerank, retrieval, vectors
 from knowledge.services.embeddings import LocalEmbedder
-from tests.support.knowledge import (  # noqa: F401
-    fake_apis,
-    knowledge_settings,
-    make_agent,
-    make_collection,
-    make_provider,
-)
+from tests.support.knowledge import knowledge_settings, make_agent, make_collection, make_provider  # noqa: F401
 
 DOCS = {
     "returns": (

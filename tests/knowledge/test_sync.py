@@ -11,10 +11,9 @@ from knowledge import tasks
 from knowledge.models import KnowledgeChunk, SyncHistory
 from knowledge.services import sync
 from knowledge.services.connectors import shopify, wordpress
-from tests.support.celery_worker import celery_worker, wait_until  # noqa: F401
+from tests.support.celery_worker import wait_until
 from tests.support.knowledge import (  # noqa: F401
     TEST_KEY,
-    fake_apis,
     knowledge_settings,
     make_agent,
     make_collection,

@@ -21,16 +21,7 @@ from knowledge.models import (
     SyncHistory,
 )
 from knowledge.services import extract, sync
-from tests.support.knowledge import (  # noqa: F401
-    fake_apis,
-    knowledge_settings,
-    make_collection,
-    make_provider,
-    manager,
-    minimal_pdf,
-    pdf_with_content,
-    queued,
-)
+from tests.support.knowledge import knowledge_settings, make_collection, make_provider, minimal_pdf, pdf_with_content  # noqa: F401
 
 
 @pytest.fixture

@@ -23,10 +23,10 @@ from playwright.sync_api import expect, sync_playwright
 from scraping.models import Result, ScrapeJob, Target
 from tenants.roles import Role
 from tests.conftest import PASSWORD
-from tests.support.celery_worker import ROOT, celery_worker  # noqa: F401
-from tests.support.scraping import site, system_presets  # noqa: F401
+from tests.support.celery_worker import ROOT
+from tests.support.scraping import system_presets  # noqa: F401
 
-pytestmark = [pytest.mark.proof, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 # The machine's network is closed: nothing in the background may try to reach out.

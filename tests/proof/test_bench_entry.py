@@ -12,8 +12,6 @@ import pytest
 
 from tests.paths import ROOT
 
-pytestmark = pytest.mark.proof  # a proof of the whole (./dev test --fast leaves it out)
-
 TINY = [
     "--results",
     "250",

@@ -18,10 +18,8 @@ import pytest
 from bson import ObjectId
 
 from requestdesk import embedded
-from tests.support.celery_worker import ROOT, celery_worker, wait_until  # noqa: F401
-from tests.support.scraping import Reply, fixture, site  # noqa: F401
-
-pytestmark = pytest.mark.proof  # a proof of the whole (./dev test --fast leaves it out)
+from tests.support.celery_worker import ROOT, wait_until
+from tests.support.scraping import Reply, fixture
 
 PAGES = 8
 NAME = "fault_db_restart"

@@ -28,10 +28,8 @@ from tenants.services import create_api_key
 from tests.fakes.openai import FakeOpenAI, section_answer
 from tests.support.celery_worker import ROOT, wait_until
 from tests.support.content import article_setup
-from tests.support.knowledge import fake_apis, knowledge_settings, make_agent, make_collection  # noqa: F401
-from tests.support.scraping import make_project, make_target, site, system_presets  # noqa: F401
-
-pytestmark = pytest.mark.proof  # a proof of the whole (./dev test --fast leaves it out)
+from tests.support.knowledge import knowledge_settings, make_agent, make_collection  # noqa: F401
+from tests.support.scraping import make_project, make_target, system_presets  # noqa: F401
 
 
 @pytest.fixture

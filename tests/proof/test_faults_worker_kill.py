@@ -17,13 +17,11 @@ from knowledge.services import sync
 from scraping.models import Result, ScrapeJob, Target
 from scraping.services import jobs
 from tests.fakes.openai import FakeOpenAI, section_answer
-from tests.support.celery_worker import celery_worker, wait_until  # noqa: F401
+from tests.support.celery_worker import wait_until
 from tests.support.content import article_setup, events, subscribe
-from tests.support.knowledge import fake_apis, knowledge_settings, make_agent, make_collection, wp_post  # noqa: F401
+from tests.support.knowledge import knowledge_settings, make_agent, make_collection, wp_post  # noqa: F401
 from tests.support.knowledge import make_provider as make_knowledge_provider
-from tests.support.scraping import Reply, fixture, make_project, make_target, site, system_presets  # noqa: F401
-
-pytestmark = pytest.mark.proof  # a proof of the whole (./dev test --fast leaves it out)
+from tests.support.scraping import Reply, fixture, make_project, make_target, system_presets  # noqa: F401
 
 LEASE = 3  # seconds: a dead worker's work is taken over this long after its last heartbeat
 PAGES = 6

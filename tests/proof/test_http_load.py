@@ -11,8 +11,6 @@ import pytest
 
 from tests.paths import ROOT
 
-pytestmark = pytest.mark.proof  # a proof of the whole (./dev test --fast leaves it out)
-
 ENDPOINTS = {"results list", "result detail", "results search", "tickets list", "ticket create", "collections list"}
 
 

@@ -17,7 +17,7 @@ import pytest
 from content.models import Ticket
 from tests.conftest import PASSWORD
 
-pytestmark = [pytest.mark.proof, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 PACKAGE = "requestdesk_client"
 BIN = Path(sys.executable).parent

@@ -42,8 +42,6 @@ from tenants import services as tenant_services
 from tests.support.content import article_setup, new_context
 from tests.support.knowledge import FakeAPIs, make_agent, make_collection, make_provider
 
-pytestmark = pytest.mark.proof  # a proof of the whole (./dev test --fast leaves it out)
-
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "5"))  # per operation; raise it to dig deeper
 COVERAGE = os.environ.get("FUZZ_COVERAGE") == "1"  # add schemathesis's coverage phase (boundary cases)
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]

@@ -17,13 +17,7 @@ from content.models import Batch, Context
 from content.services import retention
 from requestdesk import archive_storage
 from tenants.models import Company
-from tests.support.content import (  # noqa: F401
-    aged,  # noqa: F401
-    content_settings,
-    llm,
-    queued,
-)
-from tests.support.storage import s3_archives, s3_server  # noqa: F401
+from tests.support.content import content_settings, queued  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -44,7 +44,7 @@ from tenants import services
 from tenants.api.viewsets import TenantViewSetMixin
 from tenants.models import ApiKey
 from tests.support.isolation_factories import Owner
-from tests.support.knowledge import fake_apis, knowledge_settings  # noqa: F401
+from tests.support.knowledge import knowledge_settings  # noqa: F401
 from tests.support.scraping import fast_scraping, system_presets  # noqa: F401
 
 API_PREFIX = "api/v1/"

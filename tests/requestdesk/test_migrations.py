@@ -9,7 +9,7 @@ import sys
 from django.core.management import call_command
 
 from tests.paths import ROOT
-from tests.support.migrations import fresh_db, manage  # noqa: F401
+from tests.support.migrations import manage
 
 
 def _migrate(db_name):

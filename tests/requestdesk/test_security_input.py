@@ -17,7 +17,6 @@ from events.services import webhooks
 from requestdesk import outbound
 from scraping.services.fetching import Fetcher, FetchPolicy
 from tests.fakes.http import FakeServer, Response
-from tests.fakes.webhooks import receiver  # noqa: F401
 
 PUBLIC = "93.184.216.34"
 

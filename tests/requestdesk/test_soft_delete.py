@@ -26,7 +26,7 @@ from requestdesk.db.pipeline import rewrite
 from scraping.models import Project, Result, Target
 from scraping.services import jobs
 from tests.support.isolation_factories import Owner
-from tests.support.knowledge import fake_apis, knowledge_settings, make_agent, make_collection, make_provider  # noqa: F401
+from tests.support.knowledge import knowledge_settings, make_agent, make_collection, make_provider  # noqa: F401
 from tests.support.scraping import fast_scraping, make_project, make_target, system_presets  # noqa: F401
 
 pytestmark = pytest.mark.django_db

@@ -14,8 +14,8 @@ from events.models import AuditLog
 from scraping.models import Preset, Project, ScrapeJob, Target
 from scraping.services import ingest
 from scraping.services.extraction import Item
-from tests.support.content import llm, make_provider  # noqa: F401
-from tests.support.scraping import fast_scraping, make_project, make_target, queued, site, system_presets  # noqa: F401
+from tests.support.content import make_provider
+from tests.support.scraping import fast_scraping, make_project, make_target, system_presets  # noqa: F401
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from events.models import AuditLog
 from scraping import tasks
 from scraping.models import Preset, Project, Result, ScrapeJob, Target
 from scraping.services import jobs
-from tests.support.celery_worker import celery_worker, wait_until  # noqa: F401
-from tests.support.scraping import fast_scraping, make_project, make_target, queued, site, system_presets  # noqa: F401
+from tests.support.celery_worker import wait_until
+from tests.support.scraping import fast_scraping, make_project, make_target, system_presets  # noqa: F401
 
 P = "/api/v1/scraping"
 

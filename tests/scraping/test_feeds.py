@@ -11,7 +11,7 @@ from scraping.models import Result, ScrapeJob
 from scraping.services import jobs
 from scraping.services.extraction import ExtractionError, extract
 from tests.paths import FIXTURES
-from tests.support.scraping import HTML, Reply, fast_scraping, fixture, make_project, make_target, site, system_presets  # noqa: F401
+from tests.support.scraping import HTML, Reply, fast_scraping, fixture, make_project, make_target, system_presets  # noqa: F401
 
 FEEDS = FIXTURES / "feeds"
 

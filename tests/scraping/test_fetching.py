@@ -15,7 +15,7 @@ from redis.retry import Retry
 
 from scraping.services import fetching, politeness
 from scraping.services.fetching import Fetcher, FetchPolicy
-from tests.support.scraping import Reply, fast_scraping, fixture, site  # noqa: F401
+from tests.support.scraping import Reply, fast_scraping, fixture  # noqa: F401
 
 
 def policy(**changes):

@@ -12,7 +12,7 @@ from events.services.webhooks import create_webhook
 from scraping.models import Result, ScrapeJob, Target
 from scraping.services import analysis, ingest, jobs
 from scraping.services.extraction import Item
-from tests.support.scraping import Reply, fast_scraping, fixture, make_project, make_target, site, system_presets  # noqa: F401
+from tests.support.scraping import Reply, fast_scraping, fixture, make_project, make_target, system_presets  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ import pytest
 from events.models import Schedule
 from scraping.models import Preset, Project, Result, ScrapeJob, Target
 from scraping.services import jobs, projects
-from tests.support.scraping import fast_scraping, make_project, make_target, queued, site, system_presets  # noqa: F401
+from tests.support.scraping import fast_scraping, make_project, make_target, system_presets  # noqa: F401
 
 P = "/api/v1/scraping"
 

@@ -16,7 +16,7 @@ from scraping.selectors import analytics
 from scraping.selectors import results as selectors
 from scraping.services import ingest, jobs, rollups
 from scraping.services.extraction import Item
-from tests.support.scraping import XML, Reply, fast_scraping, make_project, make_target, site, system_presets  # noqa: F401
+from tests.support.scraping import XML, Reply, fast_scraping, make_project, make_target, system_presets  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from scraping import tasks
 from scraping.models import RUN_PROJECT_TASK, Project, Result, ScrapeJob, Target
 from scraping.services import jobs
 from scraping.services.projects import set_schedule
-from tests.support.scraping import Reply, fast_scraping, fixture, make_project, make_target, site, system_presets  # noqa: F401
+from tests.support.scraping import Reply, fast_scraping, fixture, make_project, make_target, system_presets  # noqa: F401
 
 P = "/api/v1/scraping"
 

@@ -12,7 +12,7 @@ from scraping.selectors import analytics
 from scraping.selectors import search as selectors
 from scraping.services import analysis, ingest
 from scraping.services.extraction import Item
-from tests.support.content import llm, make_provider  # noqa: F401
+from tests.support.content import make_provider
 from tests.support.scraping import make_project, make_target, system_presets  # noqa: F401
 
 TWO_SIDED = (

@@ -9,7 +9,7 @@ import pytest
 from content.models import Batch, Context
 from tenants.models import Company
 from tenants.services import plans
-from tests.support.content import article_setup, content_settings, llm, make_agent, queued  # noqa: F401
+from tests.support.content import article_setup, content_settings, make_agent, queued  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 CONTEXTS, BATCHES = "/api/v1/content/contexts/", "/api/v1/content/batches/"

@@ -14,7 +14,7 @@ from events.services import webhooks
 from requestdesk import crypto
 from requestdesk.db.collections import collection
 from tenants.models import User
-from tests.support.migrations import fresh_db, manage  # noqa: F401
+from tests.support.migrations import manage
 
 PLUGIN_KEYS = {
     "wordpress": {"user": "editor", "key": "wp-app-password-0123456789"},

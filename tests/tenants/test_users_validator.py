@@ -13,7 +13,7 @@ from pymongo.errors import WriteError
 from requestdesk.db.collections import collection
 from tenants.models import User
 from tenants.roles import Role
-from tests.support.migrations import fresh_db, manage  # noqa: F401
+from tests.support.migrations import manage
 
 DOCUMENT_FAILED_VALIDATION = 121
 

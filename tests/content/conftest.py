@@ -1,0 +1,4 @@
+"""Fixtures the tests of tests/content/ share (pytest finds them here)."""
+
+from tests.support.celery_worker import celery_worker  # noqa: F401
+from tests.support.content import aged, llm  # noqa: F401

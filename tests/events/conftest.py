@@ -1,0 +1,5 @@
+"""Fixtures the tests of tests/events/ share (pytest finds them here)."""
+
+from tests.fakes.webhooks import receiver  # noqa: F401
+from tests.support.celery_worker import celery_worker  # noqa: F401
+from tests.support.migrations import fresh_db  # noqa: F401

@@ -1,0 +1,8 @@
+"""Fixtures the tests of tests/requestdesk/ share (pytest finds them here)."""
+
+from tests.fakes.webhooks import receiver  # noqa: F401
+from tests.support.celery_worker import celery_worker  # noqa: F401
+from tests.support.content import aged, llm  # noqa: F401
+from tests.support.knowledge import fake_apis  # noqa: F401
+from tests.support.migrations import fresh_db  # noqa: F401
+from tests.support.storage import s3_archives, s3_server  # noqa: F401

@@ -1,0 +1,4 @@
+"""Fixtures the tests of tests/tenants/ share (pytest finds them here)."""
+
+from tests.support.content import llm  # noqa: F401
+from tests.support.migrations import fresh_db  # noqa: F401
