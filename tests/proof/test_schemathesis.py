@@ -10,7 +10,7 @@ documents: a generated well-formed id is swapped for the id of a document of tha
 the admin's company (seeded here, or created by the POSTs before). Deletes run in a test of
 their own, on fresh data. The last tests pin what the fuzzing found, whatever it generates.
 
-    .venv/bin/pytest -q tests/test_schemathesis.py
+    .venv/bin/pytest -q tests/proof/test_schemathesis.py
 """
 
 import collections

@@ -1,7 +1,7 @@
 """Tenant isolation sweep (issue #7): every API route under /api/v1/ and every admin view,
 found by walking the URL resolvers and `admin.site._registry` (nothing listed by hand), is
 tried by company B against company A's objects, one of each routed or registered model
-(tests/isolation_factories.py; a model without a factory fails the sweep).
+(tests/support/isolation_factories.py; a model without a factory fails the sweep).
 
 Company B's strongest tenant role (company_admin, signed in) and an API key of B must get
 none of A: lists, searches (?search=, ?q=, POST search), exports and every id filter

@@ -33,7 +33,7 @@ def test_swagger_ui_is_self_hosted(client, db):
     assert "swagger-ui" in html and "cdn.jsdelivr" not in html
 
 
-# --- what client generators build from (see tests/test_openapi_client.py) ------------------------
+# --- what client generators build from (see tests/proof/test_openapi_client.py) ------------------------
 
 
 def _schema(client):

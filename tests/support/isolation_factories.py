@@ -1,8 +1,8 @@
 """One valid company-A object per model, for the tenant isolation sweep
-(tests/test_isolation_sweep.py).
+(tests/requestdesk/test_isolation_sweep.py).
 
 `FACTORIES` maps a model to a builder taking an `Owner`; builders reuse the builders of the
-per-app tests (tests/content_support.py, tests/knowledge_support.py, tests/scraping_support.py)
+per-app tests (tests/support/content.py, knowledge.py, scraping.py)
 and the services. Every object carries a unique marker ("sweep-zq…") in a field its API and
 admin show and search, so a leak is found by text as well as by id. The sweep fails for a
 routed or registered model without a builder here: add one when you add an endpoint.
@@ -79,7 +79,7 @@ class Owner:
             builder = FACTORIES.get(model)
             if builder is None:
                 raise MissingFactory(
-                    f"no isolation-sweep factory for {model._meta.label}; add one to tests/isolation_factories.py"
+                    f"no isolation-sweep factory for {model._meta.label}; add one to tests/support/isolation_factories.py"
                 )
             self.objects[model] = builder(self)
         return self.objects[model]

@@ -1,4 +1,4 @@
-"""Shared by the tests/test_scraping_*.py files: a real HTTP site on loopback (the fake server
+"""Shared by the tests/scraping/ files: a real HTTP site on loopback (the fake server
 of tests/fakes/http.py) serving the fixture pages of tests/fixtures/scraping, with scripted
 misbehaviour (429/500 then success, a slow page, a huge page, a redirect loop, conditional
 GET), and helpers that create projects and targets through the services.
