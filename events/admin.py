@@ -67,11 +67,11 @@ class ScheduleAdmin(TenantAdmin):
 
     list_display = ["name", "task", "enabled", "every", "next", "last", "run_count", "company"]
     list_filter = ["enabled", "task"]
-    search_fields = ["name", "target_id"]
+    search_fields = ["name", "subject_id"]
     fields = [
         "name",
         "task",
-        "target_id",
+        "subject_id",
         "kwargs",
         "enabled",
         "interval_seconds",
@@ -82,7 +82,7 @@ class ScheduleAdmin(TenantAdmin):
         "created_at",
         "updated_at",
     ]
-    readonly_fields = ["task", "target_id", "kwargs", "next", "last", "run_count", "created_at", "updated_at"]
+    readonly_fields = ["task", "subject_id", "kwargs", "next", "last", "run_count", "created_at", "updated_at"]
     actions = ["run_soon", "pause", "resume"]
 
     def has_add_permission(self, request):

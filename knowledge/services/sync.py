@@ -1,6 +1,6 @@
 """Collection sync: the connector's complete listing through ingest, recorded in
 SyncHistory, run by Celery (`knowledge.tasks.sync_collection`) on demand or on a schedule
-(a tenants Schedule with task "knowledge.tasks.sync_collection", target_id = collection id).
+(a tenants Schedule with task "knowledge.tasks.sync_collection", subject_id = collection id).
 
 A run is idempotent: a redelivered task whose history is finished does nothing, one whose
 history is in progress runs again once its lease ran out (re-syncing changes nothing that is
@@ -372,13 +372,13 @@ def recover_lost(*, now=None) -> list[str]:
 
 
 def schedule_of(collection) -> Schedule | None:
-    return Schedule.objects.for_company(collection.company_id).filter(task=TASK, target_id=str(collection.pk)).first()
+    return Schedule.objects.for_company(collection.company_id).filter(task=TASK, subject_id=str(collection.pk)).first()
 
 
 def set_schedule(*, collection, interval_seconds: int, enabled: bool = True) -> Schedule:
     """Sync the collection every `interval_seconds` through the beat dispatcher."""
     schedule = schedule_of(collection) or Schedule(
-        company_id=collection.company_id, task=TASK, target_id=str(collection.pk)
+        company_id=collection.company_id, task=TASK, subject_id=str(collection.pk)
     )
     changed_interval = schedule.pk is None or schedule.interval_seconds != interval_seconds
     schedule.name = f"Sync {collection.name}"[:100]

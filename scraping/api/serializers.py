@@ -291,10 +291,10 @@ class SearchResultSerializer(ResultSerializer):
 
 @extend_schema_field({"type": "string", "pattern": "^[0-9a-f]{24}$"})
 class ScheduleProjectField(RelatedField):
-    """The project a scraping schedule runs (its `target_id`)."""
+    """The project a scraping schedule runs (its `subject_id`)."""
 
     def get_attribute(self, instance):
-        return instance.target_id
+        return instance.subject_id
 
     def to_representation(self, value):
         return str(value)
@@ -342,7 +342,7 @@ class ScrapeScheduleSerializer(MongoModelSerializer):
         return schedule
 
     def update(self, instance, validated_data):
-        project = Project.objects.get(pk=instance.target_id)
+        project = Project.objects.get(pk=instance.subject_id)
         schedule, _ = projects.set_schedule(
             project=project,
             enabled=validated_data.get("enabled"),

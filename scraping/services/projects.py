@@ -3,8 +3,8 @@
 A project's configuration starts from its preset (default: the system preset "standard")
 and any option given with it overrides the preset's value; choosing another preset later
 starts again from that preset. A project's schedule is the generic `tenants.Schedule`
-document with task `scraping.tasks.run_project` and target_id = the project's id (unique
-per (task, target_id), so one per project); its interval is kept in the project's
+document with task `scraping.tasks.run_project` and subject_id = the project's id (unique
+per (task, subject_id), so one per project); its interval is kept in the project's
 configuration too, so a schedule created later starts from it.
 """
 
@@ -120,7 +120,7 @@ def remove_schedule_of_deleted_project(sender, instance: Project, **kwargs) -> N
     company's cascade): its schedule goes too. Its targets, jobs and results go by the foreign
     keys' cascade. A soft-deleted project keeps its schedule, which runs nothing
     (jobs.run_project) until the project is restored or purged."""
-    Schedule.objects.filter(task=RUN_PROJECT_TASK, target_id=str(instance.pk)).delete()
+    Schedule.objects.filter(task=RUN_PROJECT_TASK, subject_id=str(instance.pk)).delete()
 
 
 # --- targets ------------------------------------------------------------------------------------
@@ -151,7 +151,7 @@ def update_target(*, target: Target, **changes) -> Target:
 
 
 def schedule_of(project: Project) -> Schedule | None:
-    return Schedule.objects.filter(task=RUN_PROJECT_TASK, target_id=str(project.pk)).first()
+    return Schedule.objects.filter(task=RUN_PROJECT_TASK, subject_id=str(project.pk)).first()
 
 
 def set_schedule(
@@ -169,7 +169,7 @@ def set_schedule(
                 company_id=project.company_id,
                 name=f"Scrape {project.name}"[:100],
                 task=RUN_PROJECT_TASK,
-                target_id=str(project.pk),
+                subject_id=str(project.pk),
                 kwargs={"project_id": str(project.pk)},
                 interval_seconds=interval,
                 enabled=True if enabled is None else enabled,

@@ -33,7 +33,7 @@ print(json.dumps({
     "webhook_deliveries": {str(d.pk): [str(d.webhook_id), d.event_type, d.payload, d.status,
                                        [[a.status_code, a.latency_ms, a.error] for a in d.attempts]]
                            for d in WebhookDelivery.objects.all()},
-    "schedules": {str(s.pk): [s.task, s.target_id, s.kwargs, s.interval_seconds, s.run_count]
+    "schedules": {str(s.pk): [s.task, s.subject_id, s.kwargs, s.interval_seconds, s.run_count]
                   for s in Schedule.objects.all()},
     "webhook_type": ContentType.objects.get_for_model(Webhook).pk.__str__(),
 }, default=str))
@@ -137,9 +137,13 @@ def test_the_move_keeps_every_document_index_and_content_type(fresh_db):
     assert ids_before["notifications"] - {mine["notifications"]}, "seed_demo wrote notifications"
     indexes_before = {c: db[c].index_information() for c in COLLECTIONS}
 
-    manage(name, "migrate", "--no-input")
-
+    manage(name, "migrate", "events", "0002_move_content_types", "--no-input")  # the move itself
     assert {c: db[c].index_information() for c in COLLECTIONS} == indexes_before
+    manage(name, "migrate", "--no-input")  # and what came after it (schedules: target_id → subject_id)
+    schedule_indexes = db.schedules.index_information()
+    assert "schedule_task_target_uniq" not in schedule_indexes
+    assert schedule_indexes["schedule_task_subject_uniq"]["key"] == [("task", 1), ("subject_id", 1)]
+    assert db.schedules.find_one({"_id": ObjectId(mine["schedules"])})["subject_id"] == "moved-target"
     read = json.loads(manage(name, "shell", "--no-imports", "-c", READ_BACK).stdout)
     assert read["app_labels"] == ["events"]
     for collection in COLLECTIONS:

@@ -30,7 +30,7 @@ def _make(company, count, *, due=True, **fields):
             company=company,
             name=f"s{i}",
             task=TASK,
-            target_id=f"{company.name}-{i}-{due}",
+            subject_id=f"{company.name}-{i}-{due}",
             interval_seconds=60,
             next_run=now + offset,
             **fields,

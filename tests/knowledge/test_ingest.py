@@ -168,7 +168,7 @@ def test_schedule_runs_through_the_dispatcher(manager, world, fake_apis):
     assert manager.put(_url(collection, "schedule/"), {"interval_seconds": 10}).status_code == 400
     saved = manager.put(_url(collection, "schedule/"), {"interval_seconds": 3600})
     assert saved.status_code == 200 and saved.json()["interval_seconds"] == 3600
-    schedule = Schedule.objects.get(target_id=str(collection.pk))
+    schedule = Schedule.objects.get(subject_id=str(collection.pk))
     assert schedule.task == "knowledge.tasks.sync_collection" and schedule.company_id == world.a.pk
     assert scheduling.known_task(schedule.task)
 
@@ -181,7 +181,7 @@ def test_schedule_runs_through_the_dispatcher(manager, world, fake_apis):
     assert (history.trigger, history.status, history.items_synced) == ("schedule", "completed", 1)
     assert manager.get(_url(collection, "schedule/")).json()["run_count"] == 1
     assert manager.delete(_url(collection, "schedule/")).status_code == 204
-    assert not Schedule.objects.filter(target_id=str(collection.pk)).exists()
+    assert not Schedule.objects.filter(subject_id=str(collection.pk)).exists()
     manual = make_collection(world.a)
     assert manager.put(_url(manual, "schedule/"), {"interval_seconds": 3600}).status_code == 400
 

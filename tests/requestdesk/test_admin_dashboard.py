@@ -199,7 +199,7 @@ def schedule(company, **fields):
         company=company,
         name=fields.pop("name", "Nightly"),
         task="tenants.tasks.noop",
-        target_id=str(ObjectId()),
+        subject_id=str(ObjectId()),
         interval_seconds=3600,
         next_run=timezone.now() + timedelta(minutes=30),
         **fields,

@@ -34,7 +34,7 @@ def test_project_schedule_endpoint(manager, world):
     created = manager.put(url, {"enabled": True}, format="json")
     assert created.status_code == 201, created.content
     schedule = Schedule.objects.get(pk=created.json()["id"])
-    assert (schedule.task, schedule.target_id, schedule.kwargs) == (
+    assert (schedule.task, schedule.subject_id, schedule.kwargs) == (
         RUN_PROJECT_TASK,
         str(project.pk),
         {"project_id": str(project.pk)},
@@ -56,7 +56,11 @@ def test_project_schedule_endpoint(manager, world):
 def test_schedules_viewset_lists_only_scraping_schedules(manager, world):
     project, other = make_project(world.a, name="One"), make_project(world.a, name="Two")
     Schedule.objects.create(
-        company=world.a, name="cleanup", task="tenants.tasks.dispatch_schedules", target_id="x", next_run=timezone.now()
+        company=world.a,
+        name="cleanup",
+        task="tenants.tasks.dispatch_schedules",
+        subject_id="x",
+        next_run=timezone.now(),
     )
     created = manager.post(f"{P}/schedules/", {"project": str(project.pk), "interval_seconds": 3600}, format="json")
     assert created.status_code == 201, created.content
@@ -76,7 +80,7 @@ def test_a_project_created_with_its_schedule_and_purged_with_it(manager, world):
         f"{P}/projects/", {"name": "Hourly", "preset": "advanced", "schedule_enabled": True}, format="json"
     )
     assert response.status_code == 201
-    schedule = Schedule.objects.get(target_id=response.json()["id"])
+    schedule = Schedule.objects.get(subject_id=response.json()["id"])
     assert schedule.interval_seconds == 900 and schedule.enabled  # the preset's interval
     assert manager.delete(f"{P}/projects/{response.json()['id']}/").status_code == 204
     # Soft-deleted: the schedule stays for a restore but runs nothing; the purge takes it.
