@@ -1,4 +1,4 @@
-"""Demo data of the content app, for `manage.py seed_demo`: per company, seed 003's article
+"""Demo data of the content app, for `manage.py seed_demo`: per company, an article
 pipeline (a template, its three components and the pipeline), a brief pipeline (the
 template step alone: it runs without an LLM), three batches of contexts, a campaign and
 a few tickets in every status, assigned to the company's writers.
@@ -118,7 +118,7 @@ def _article_pipeline(company) -> Pipeline:
         company=company,
         name="Technical Article Template",
         defaults={
-            "description": "Template for technical articles with structured sections (seed 003).",
+            "description": "Template for technical articles with structured sections.",
             "structure": {"sections": SECTIONS},
             "metadata": {"tags": ["technical", "article", "documentation"], "category": "educational"},
         },

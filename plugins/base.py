@@ -25,7 +25,7 @@ class PluginQuerySet(TenantQuerySet):
 class PluginModel(TenantScoped):
     """Base of every plugin document: tenant-scoped like all data, and owned by one user."""
 
-    # No implicit FK index: each plugin model declares the seed's {user_id: 1} index by name
+    # No implicit FK index: each plugin model declares its {user_id: 1} index by name
     # (plugins/checks.py insists), and MongoDB refuses the same key twice under two names.
     user = models.ForeignKey("tenants.User", on_delete=models.CASCADE, related_name="+", db_index=False)
 

@@ -12,7 +12,7 @@ by `urls.register`).
 * contexts (`?user=<id>` or `?user=me`): POST one object or a list (202 with the ids; queued for the workers; 503 and
   nothing stored while the task queue is down), status
   and result (GET), `cancel`, `retry`;
-* batches: POST a batch of contexts (202), status, `summary` (the seed 003 aggregation),
+* batches: POST a batch of contexts (202), status, `summary` (contexts per status, counters, timings),
   `cancel`, `retry` (its failed contexts).
 """
 

@@ -1,4 +1,4 @@
-"""Seed 003 index the model Meta cannot express: templates {metadata.tags: 1}, a path into
+"""The index the model Meta cannot express: templates {metadata.tags: 1}, a path into
 the JSON metadata (tag searches: GET /content/templates/?tag=...)."""
 
 from django.db import migrations

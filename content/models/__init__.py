@@ -1,4 +1,4 @@
-"""Models of the content app (seeds 000, 003), one module per topic."""
+"""Models of the content app, one module per topic."""
 
 from .campaigns import CAMPAIGN_FLOW, Campaign, CampaignStatus  # noqa: F401
 from .pipeline import (  # noqa: F401

@@ -1,4 +1,4 @@
-"""Campaigns (seed 000), tenant-scoped, with a status workflow (CAMPAIGN_FLOW)."""
+"""Campaigns, tenant-scoped, with a status workflow (CAMPAIGN_FLOW)."""
 
 from django.db import models
 

@@ -1,17 +1,17 @@
-"""The generative pipeline (seed 003): templates, components, pipelines, contexts, batches.
+"""The generative pipeline: templates, components, pipelines, contexts, batches.
 
-Every document carries its company (the seed's organization_id). A pipeline lists its
+Every document carries its company (`company_id`). A pipeline lists its
 components in order with per-step config overrides (embedded); a context is one piece of
 content to produce: its input and outputs live in `data`, its run in `processing`
 (per-component timings and a timeline of attempts), and the claim fields (`status`,
 `lease_until`, `worker`, `attempt`) make exactly one worker run it at a time
 (content.services.claiming).
 
-References between these documents are ids without cascades (seed 000: "No Foreign Keys -
-validate in application"): deleting a pipeline never rewrites 90 days of contexts; a
+References between these documents are ids without cascades (no foreign keys;
+the application validates them): deleting a pipeline never rewrites 90 days of contexts; a
 context whose pipeline or agent is gone fails with that reason.
 
-Indexes (seed 003, tenant key first where a tenant query uses them):
+Indexes (tenant key first where a tenant query uses them):
 contexts (status, created_at) and (priority, status, created_at) for worker polling,
 batch_id, user_id, company_id, type, created_at (retention); templates company_id,
 is_active and, by migration, metadata.tags; components type, company_id, is_active;
@@ -180,7 +180,7 @@ class Batch(TenantScoped):
 
 
 class Processing(EmbeddedModel):
-    """The run of a context: first claim to completion, what ran and how long (seed 003),
+    """The run of a context: first claim to completion, what ran and how long,
     and `timeline`: one entry per component run or attempt outcome, for the admin view."""
 
     started_at = models.DateTimeField(null=True, blank=True)

@@ -1,7 +1,7 @@
-"""Tickets (seed 000), tenant-scoped.
+"""Tickets, tenant-scoped.
 
 Tickets move through a fixed workflow (TICKET_FLOW) and are soft-deleted
-(requestdesk.soft_delete): `objects` hides deleted tickets, `all_objects` shows them (admin). Indexes per seed 000: company_id (the
+(requestdesk.soft_delete): `objects` hides deleted tickets, `all_objects` shows them (admin). Indexes: company_id (the
 TenantScoped key), assigned_to, status, plus (company, status, -created_at) for listings.
 """
 

@@ -1,4 +1,4 @@
-"""A batch's status summary (the seed 003 aggregation)."""
+"""A batch's status summary: its contexts counted per status, its counters and its timings."""
 
 from requestdesk.db.collections import raw
 
@@ -6,7 +6,7 @@ from ..models import Batch, Context
 
 
 def status_groups(*, batch_id, company_id) -> list[dict]:
-    """Seed 003's batch status aggregation ($match batch_id, $group by status), with the
+    """The batch status aggregation ($match batch_id, $group by status), with the
     count and the processing durations of each status."""
     return list(
         raw(Context, company=company_id).aggregate(

@@ -7,7 +7,7 @@ A context retried after it failed takes its count back and reopens the batch.
 
 Safety net (`reconcile`, run by the process_pending beat task): a batch still processing
 long after its last update whose contexts are all finished gets its counters from the
-contexts themselves (the seed 003 status aggregation) and completes: a worker that died
+contexts themselves (the status aggregation: contexts counted per status) and completes: a worker that died
 between finishing a context and counting it cannot leave a batch open forever.
 
 A finished batch is `completed`, `failed` (no context completed, some failed) or

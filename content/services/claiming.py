@@ -1,7 +1,7 @@
 """Claiming contexts: exactly one worker runs a context at a time.
 
-A context is claimable when it is `pending` and due (`next_retry_at` null or past: seed
-003's polling query), or `running` with an expired lease (its worker died). The claim is
+A context is claimable when it is `pending` and due (`next_retry_at` null or past: the polling
+query), or `running` with an expired lease (its worker died). The claim is
 a lease (requestdesk.db.leases) on the document: status -> running, `lease_until` = now +
 CONTENT_LEASE_SECONDS, `worker`, and `attempt` + 1. A company's pending contexts are taken by
 priority (lower first), then age; companies take turns (below). Every later write of the run
@@ -73,7 +73,7 @@ class Claim:
 
 
 def claimable(now, slack: timedelta = timedelta(0)) -> dict:
-    """The polling filter (seed 003) plus contexts whose worker's lease ran out."""
+    """The polling filter (pending and due) plus contexts whose worker's lease ran out."""
     return {
         "$or": [
             {"status": PENDING, "$or": [{"next_retry_at": None}, {"next_retry_at": {"$lte": now + slack}}]},

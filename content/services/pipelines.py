@@ -43,7 +43,7 @@ def _label(n: int, step: PipelineStep) -> str:
 
 
 def step_key(component: Component, seen: Counter) -> str:
-    """The name a step's timings are recorded under: its type (seed 003), numbered when repeated."""
+    """The name a step's timings are recorded under: its type, numbered when repeated."""
     seen[component.type] += 1
     return component.type if seen[component.type] == 1 else f"{component.type}_{seen[component.type]}"
 

@@ -1,4 +1,4 @@
-"""Data retention (seed 003): contexts and batches are kept CONTENT_RETENTION_DAYS (90).
+"""Data retention: contexts and batches are kept CONTENT_RETENTION_DAYS (90).
 
 `archive_old()` (beat, daily; `manage.py archive_content --days N`) writes the finished
 contexts and the closed batches created before the cutoff to one gzip'd JSON-lines file,

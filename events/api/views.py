@@ -1,4 +1,4 @@
-"""REST endpoints for events (seeds 002, 004): the company's audit log, read-only for company
+"""REST endpoints for events: the company's audit log, read-only for company
 admins, and the caller's own notifications. Registered on the one router by events.api.urls."""
 
 from drf_spectacular.utils import extend_schema, inline_serializer

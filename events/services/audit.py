@@ -1,4 +1,4 @@
-"""The audit log (seed 002): who did what to which object, in which company.
+"""The audit log: who did what to which object, in which company.
 
 `record()` is the one writer; the API viewset base (`tenants.api.viewsets`), the admin base
 (`tenants.admin.base`) and tasks (`source="task"`) call it. `snapshot()` and

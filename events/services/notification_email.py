@@ -1,4 +1,4 @@
-"""Email for in-app notifications, as each user's NotificationPreferences (seed 004) ask.
+"""Email for in-app notifications, as each user's NotificationPreferences ask.
 
 * `email_enabled` off: nothing is emailed (pending notifications are marked skipped).
 * `digest_frequency` "never": each notification is emailed on its own, right away

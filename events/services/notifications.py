@@ -1,4 +1,4 @@
-"""Writing in-app notifications (seed 004): creating them, marking them read. Reading them
+"""Writing in-app notifications: creating them, marking them read. Reading them
 is events.api.views' job; emailing them, events.services.notification_email's (queued from
 here for the users who want each one at once)."""
 

@@ -1,4 +1,4 @@
-"""Webhooks (seed 002): registering endpoints, emitting events, delivering them signed.
+"""Webhooks: registering endpoints, emitting events, delivering them signed.
 
 `emit_event()` creates one WebhookDelivery per enabled webhook of the company subscribed to
 the event (or to "*") and enqueues `events.tasks.deliver_webhook` for each. `deliver()`

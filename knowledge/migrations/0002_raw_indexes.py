@@ -1,6 +1,6 @@
-"""Seed 001 indexes the model Meta cannot express:
+"""The indexes the model Meta cannot express:
 
-* conversations: user_id where it is an ObjectId (the seed's sparse index: the backend
+* conversations: user_id where it is an ObjectId (a partial index, not a sparse one: the backend
   stores a missing user as null, which a sparse index would still index);
 * conversations: a text index on metadata.custom_fields, on servers that have text indexes
   (SecantusDB has none: skipped there);

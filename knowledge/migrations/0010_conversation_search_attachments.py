@@ -1,4 +1,4 @@
-"""Conversation search and attachment files (issue #16 row 7).
+"""Conversation search and attachment files.
 
 * conversations.search_terms: the postings of knowledge.selectors.conversation_search (tags, custom
   field values and their words), on the (company_id, search_terms, started_at) index; the

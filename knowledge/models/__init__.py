@@ -1,4 +1,4 @@
-"""Models of the knowledge app (seeds 000, 001), one module per topic."""
+"""Models of the knowledge app, one module per topic."""
 
 from .agents import Agent, LLMProvider  # noqa: F401
 from .collections import KnowledgeChunk, KnowledgeCollection, SourceType, SyncHistory  # noqa: F401

@@ -1,6 +1,6 @@
-"""LLM providers and agents (seed 000). Secrets (provider API keys, integration keys) are
+"""LLM providers and agents. Secrets (provider API keys, integration keys) are
 stored encrypted (knowledge.services.crypto) in `*_secret` fields, whose names the audit
-log masks; the documents keep the seed's field names (`api_key`, `shopify_api_key`, ...)."""
+log masks; the documents keep their original field names (`api_key`, `shopify_api_key`, ...)."""
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models

@@ -1,4 +1,4 @@
-"""Knowledge collections, their chunks and the history of their syncs (seed 000)."""
+"""Knowledge collections, their chunks and the history of their syncs."""
 
 from django.db import models
 from django_mongodb_backend.fields import ArrayField

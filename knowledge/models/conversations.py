@@ -1,6 +1,6 @@
-"""Conversations and their messages (seed 001), with every index the seed lists.
+"""Conversations and their messages, with their indexes.
 
-Seed 001's "sparse" indexes (contact_id, user_id) are partial indexes here: the backend
+The indexes on optional fields (contact_id, user_id) are partial indexes here: the backend
 stores a missing value as null, which a sparse index would still index. The indexes the
 model Meta cannot express (user_id where it is an ObjectId, a path into ai_metadata, the
 text index on metadata.custom_fields) are created by migration 0002.

@@ -1,4 +1,4 @@
-"""Conversation search (seed 001): by tags, by custom field values, and by words, ranked.
+"""Conversation search: by tags, by custom field values, and by words, ranked.
 
 Every conversation stores `search_terms` (rebuilt by Conversation.save from its tags and
 `metadata.custom_fields`), on the (company_id, search_terms, started_at) index:
@@ -15,7 +15,7 @@ words would have to be posted on the conversation at every message (the chat's h
 and a conversation's words would grow without bound), and a message search is a search of
 messages, not of conversations.
 
-The seed's text index on `metadata.custom_fields` (migration 0002, where the server has text
+The text index on `metadata.custom_fields` (migration 0002, where the server has text
 indexes) cannot serve this on MongoDB either: a text index reads string fields and arrays of
 strings, not the values inside a sub-document. So every server searches the postings;
 requestdesk.db.text.strategy says how:

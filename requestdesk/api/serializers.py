@@ -1,4 +1,4 @@
-"""The project base serializer: ModelSerializer that speaks MongoDB (DESIGN.md §2).
+"""The project base serializer: ModelSerializer that speaks MongoDB.
 
 DRF maps ObjectIdAutoField to IntegerField, renders ArrayField and embedded models as
 strings and cannot encode ObjectId. Here ids are strings both ways, arrays are lists of

@@ -41,7 +41,7 @@ def TTLIndex(model_label: str, field: str, seconds: int) -> migrations.RunPython
 
 
 def SeedRows(model_label: str, rows: list[dict[str, Any]], key: str | tuple[str, ...] = "name") -> migrations.RunPython:
-    """Reference data (seed 000 rule: never written by hand). Each row is created when
+    """Reference data (never written by hand). Each row is created when
     missing and brought up to date when present, matched on `key`; rows not listed are left
     alone, so the migration is idempotent and safe on every environment. Backwards removes
     the listed rows."""

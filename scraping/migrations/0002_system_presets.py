@@ -1,4 +1,4 @@
-"""System presets (seed 002): starter, standard, advanced, budget, enterprise.
+"""System presets: starter, standard, advanced, budget, enterprise.
 
 Reference data every environment needs, so it is written here and nowhere else. Each preset
 is a scraping configuration: how many pages a run may fetch, how often a project's schedule

@@ -1,11 +1,11 @@
-"""Scraping (seed 002): presets, projects, targets, scrape jobs and results.
+"""Scraping: presets, projects, targets, scrape jobs and results.
 
 Every document carries its company (TenantScoped). What is read together is embedded: a
 project's configuration, a target's extraction options, a job's errors, a result's content,
 sentiment and search terms. Schedules are the generic `tenants.Schedule` documents (task
 `scraping.tasks.run_project`, target_id = the project's id): see scraping.services.projects.
 
-Indexes (seed 002, translated for tenants: a tenant query starts with company_id):
+Indexes (tenant-aware: a tenant query starts with company_id):
 projects (company, status), (created_by), created_at; targets (project, status),
 (project, platform), unique (project, url), (company, url); scrape_jobs (project, -created_at),
 (target, -created_at), status; results (company, terms, -published_at) for the weighted

@@ -4,7 +4,7 @@ result count comes from selectors.analytics' rollup_count).
 Every query reads through `raw(Result, company=...)` (requestdesk.db.collections), which adds
 the tenant's company to the caller's filters.
 
-Weighted search (seed 002: title weight 10, text 5), by the strategy requestdesk.db.text
+Weighted search (title weight 10, text 5), by the strategy requestdesk.db.text
 chooses. Where the server has text indexes (capability `text_index`), `$text` on the
 `result_text` index (Result.TEXT_INDEX, the same weights) ranks by the server's textScore.
 Elsewhere (the embedded server has none) a result's indexed `terms` are weighted postings,

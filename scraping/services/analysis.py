@@ -11,8 +11,8 @@ Search terms are the project's tokens (requestdesk.text.tokenize: stop words dro
 plurals folded), so a query matches what was stored. Every term of a result is indexed.
 
 The indexed `terms` of a result are weighted postings, "<weight>:<term>", one per distinct
-term: weight = 10 x its count in the title + 5 x its count in the text (seed 002's field
-weights), each count saturating at TF_CAP as BM25's does (a word said a fifth time tells
+term: weight = 10 x its count in the title + 5 x its count in the text,
+each count saturating at TF_CAP as BM25's does (a word said a fifth time tells
 little more, and the weights stay a short list of tiers). The index (company_id, terms,
 published_at) then lists a term's results best first, newest first, so a one-word query's
 ranking is an index range walk over WEIGHTS (scraping.selectors.search).

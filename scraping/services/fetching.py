@@ -1,4 +1,4 @@
-"""Fetching target pages over HTTP, politely and safely (DESIGN.md §4).
+"""Fetching target pages over HTTP, politely and safely.
 
 `Fetcher(policy).fetch(url, etag=..., last_modified=...)` returns a `Page`, never raises for
 what the remote side does:

@@ -1,4 +1,4 @@
-"""Refresh tokens are removed by MongoDB as soon as they expire (TTL 0 on expires_at, seed 002)."""
+"""Refresh tokens are removed by MongoDB as soon as they expire (TTL 0 on expires_at)."""
 
 from django.db import migrations
 

@@ -1,4 +1,4 @@
-"""Retention by TTL index (seeds 002, 004): audit logs one year, notifications 30 days,
+"""Retention by TTL index: audit logs one year, notifications 30 days,
 webhook deliveries 7 days after created_at."""
 
 from django.db import migrations

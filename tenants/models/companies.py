@@ -1,4 +1,4 @@
-"""Companies (seed 000) and their per-day usage counter."""
+"""Companies and their per-day usage counter."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class Company(Timestamped):
         default=Plan.ENTERPRISE,
         help_text="Sets the default quotas (tenants.plans); superadmins change it.",
     )
-    # The seed's quota keys (max_contexts_per_day, max_batch_size, allowed_models,
+    # The quota keys (max_contexts_per_day, max_batch_size, allowed_models,
     # default_pipeline_id) override the plan's; other keys are the company's own.
     settings = models.JSONField(default=dict, blank=True)
     owner = models.ForeignKey("tenants.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

@@ -1,4 +1,4 @@
-"""Per-user settings (seed 004): plugin settings and notification preferences."""
+"""Per-user settings: plugin settings and notification preferences."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class NotificationPreferences(EmbeddedModel):  # type: ignore[misc]  # untyped b
 
 
 class UserSettings(TenantScoped):
-    """Per-user settings (seed 004): plugin settings and notification preferences."""
+    """Per-user settings: plugin settings and notification preferences."""
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="user_settings")
     plugin_settings = models.JSONField(default=dict, blank=True)

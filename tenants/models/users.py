@@ -1,4 +1,4 @@
-"""Users (seed 002), their preferences and profile (seeds 003, 004), and the validators of
+"""Users, their preferences and profile, and the validators of
 those fields."""
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def validate_web_url(value: str) -> None:
 # EmbeddedModel comes from django-mongodb-backend, which ships no types: its subclasses' fields
 # are annotated by hand (the Django plugin types fields of the models it knows).
 class UserPreferences(EmbeddedModel):  # type: ignore[misc]
-    """How a user reads the product (seed 003 `preferences`): Django's language codes and an
+    """How a user reads the product (`preferences`): Django's language codes and an
     IANA time zone."""
 
     language: models.CharField[str, str] = models.CharField(max_length=15, default="en", validators=[validate_language])
@@ -61,7 +61,7 @@ class UserPreferences(EmbeddedModel):  # type: ignore[misc]
 
 
 class UserProfile(EmbeddedModel):  # type: ignore[misc]  # untyped base, as UserPreferences
-    """What others see of a user (seed 004 `profile`)."""
+    """What others see of a user (`profile`)."""
 
     display_name: models.CharField[str, str] = models.CharField(max_length=100, blank=True, default="")
     avatar_url: models.URLField[str, str] = models.URLField(

@@ -1,4 +1,4 @@
-"""Company plans and their quotas (seed 003: `plan` and `settings` on the company).
+"""Company plans and their quotas (`plan` and `settings` on the company).
 
 A company's plan gives defaults for the four quota settings; a value in the company's
 `settings` overrides its plan's (a superadmin grants one company more). `None` is "no limit

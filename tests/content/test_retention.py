@@ -1,4 +1,4 @@
-"""Data retention (seed 003): finished contexts and closed batches older than the retention
+"""Data retention: finished contexts and closed batches older than the retention
 period go to a gzip'd JSON-lines archive and are removed; recent, pending and running ones
 stay; the management command and the beat task run it."""
 

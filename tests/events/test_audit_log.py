@@ -1,4 +1,4 @@
-"""Audit log (seed 002): who did what to which object in which company, from the API, the
+"""Audit log: who did what to which object in which company, from the API, the
 admin and tasks; kept one year; read-only for company admins."""
 
 from datetime import timedelta

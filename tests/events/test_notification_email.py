@@ -1,4 +1,4 @@
-"""Notification emails (seed 004 NotificationPreferences): sent by Celery tasks through
+"""Notification emails (as NotificationPreferences ask): sent by Celery tasks through
 Django's SMTP backend to a real SMTP server (aiosmtpd) on a free loopback port, once per
 notification, retried when the server is down or refuses."""
 

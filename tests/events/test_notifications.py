@@ -1,4 +1,4 @@
-"""In-app notifications (seed 004): each user reads, marks read and dismisses their own, in
+"""In-app notifications: each user reads, marks read and dismisses their own, in
 the company the request acts for; kept 30 days."""
 
 import pytest

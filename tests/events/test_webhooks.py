@@ -1,4 +1,4 @@
-"""Webhooks (seed 002): signed deliveries to a real HTTP receiver on loopback, retries with
+"""Webhooks: signed deliveries to a real HTTP receiver on loopback, retries with
 backoff, auto-disable with notifications, SSRF refusals, tenant isolation, the API and admin
 actions, the TTL index, and one run through a real Celery worker."""
 

@@ -1,4 +1,4 @@
-"""Conversations (seed 001, issue #16 row 7): search by tags (all of them), by custom field
+"""Conversations: search by tags (all of them), by custom field
 value and by words of the tags and custom field values (ranked: tag words 10, custom field
 words 5, then newest), the same ranking from the embedded server's windowed walk and from the
 server-side pipeline, tenant and owner scoping; attachments stored as files (filesystem and a

@@ -1,4 +1,4 @@
-"""Uploads as background jobs (issue #13 hole 4, hole 8's PDF; issue #14 item 1): the request
+"""Uploads as background jobs: the request
 answers 202 with the upload's history, a worker reads, chunks and embeds the file under the
 collection's one lease, the text is capped as `/texts/` caps it, and the lost-sync recovery
 leaves a running upload alone and re-runs a lost one as an upload."""

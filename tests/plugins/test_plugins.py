@@ -1,4 +1,4 @@
-"""Plugins (seed 004): per-user plugin settings merged per plugin on PATCH, unknown plugins a
+"""Plugins: per-user plugin settings merged per plugin on PATCH, unknown plugins a
 400, and the Task Manager plugin's tasks private to their user in their company."""
 
 import pytest
@@ -23,7 +23,7 @@ class NotesSettings(serializers.Serializer):
 
 @pytest.fixture
 def notes_plugin():
-    """A second, settings-only plugin (seed 004's "notes"), installed for the test only."""
+    """A second, settings-only plugin ("notes"), installed for the test only."""
     import plugins
 
     config = type("NotesConfig", (PluginConfig,), {"plugin_name": "notes", "settings_serializer": NotesSettings})

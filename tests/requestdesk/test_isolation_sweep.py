@@ -1,4 +1,4 @@
-"""Tenant isolation sweep (issue #7): every API route under /api/v1/ and every admin view,
+"""Tenant isolation sweep: every API route under /api/v1/ and every admin view,
 found by walking the URL resolvers and `admin.site._registry` (nothing listed by hand), is
 tried by company B against company A's objects, one of each routed or registered model
 (tests/support/isolation_factories.py; a model without a factory fails the sweep).

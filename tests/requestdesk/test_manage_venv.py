@@ -21,7 +21,7 @@ def _run(python, manage, *args):
 
 def test_item10_manage_py_without_the_venv_active_uses_it():
     without = subprocess.run([BASE_PYTHON, "-c", "import django"], capture_output=True, text=True)
-    assert without.returncode != 0 and "No module named 'django'" in without.stderr  # the case of the issue
+    assert without.returncode != 0 and "No module named 'django'" in without.stderr  # a Python without Django
     done = _run(BASE_PYTHON, ROOT / "manage.py", "--version")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == django.get_version()

@@ -1,4 +1,4 @@
-"""requestdesk.db rewrites pipelines so SecantusDB answers fast and right (DESIGN.md §2)."""
+"""requestdesk.db rewrites pipelines so SecantusDB answers fast and right."""
 
 from requestdesk.db.pipeline import flatten_projection, merge_match, rewrite, split_id
 from tenants.models import User

@@ -1,4 +1,4 @@
-"""Issue #13 holes 3, 8 and 9 and issue #14 item 6: outbound connections pinned to the
+"""Outbound connections pinned to the
 address that was checked, IPv6 wrappers of private addresses refused, bad input answered
 with a 400 and a message (never a 500), and an API that answers JSON and refuses what it
 cannot honour."""

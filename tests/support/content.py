@@ -140,7 +140,7 @@ class Setup:
 
 
 def article_setup(company, llm: FakeOpenAI | None = None, *, fmt: str = "markdown", toc: bool = True) -> Setup:
-    """Seed 003's article pipeline: template -> ai_generator -> transformer."""
+    """The article pipeline: template -> ai_generator -> transformer."""
     provider = make_provider(company, llm) if llm else None
     template = make_template(company)
     components = {

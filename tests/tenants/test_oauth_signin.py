@@ -1,4 +1,4 @@
-"""Issue #16, row 5: sign-in with Google (OpenID Connect) or GitHub (OAuth 2.0), for the API and
+"""Sign-in with Google (OpenID Connect) or GitHub (OAuth 2.0), for the API and
 the admin, against a local provider over loopback (tests/support/oauth.py) that speaks both
 providers' documented endpoints: every request of the flow (discovery, JWKS, token exchange
 with PKCE, id_token signature and nonce, /user, /user/emails) is real HTTP."""

@@ -1,4 +1,4 @@
-"""Company plans and quotas (seed 003): the plan's defaults and the company's settings over
+"""Company plans and quotas: the plan's defaults and the company's settings over
 them, enforced on context and batch creation with 4xx answers that name the limit; the
 plan and settings shown to members, changed by superadmins only (API and admin)."""
 

@@ -1,4 +1,4 @@
-"""Issue #13, hole 7: webhook signing secrets and users' plugin keys were stored in plain text,
+"""Webhook signing secrets and users' plugin keys were stored in plain text,
 and plugin keys were readable by content managers through `GET /api/v1/users/`. Now both are
 encrypted at rest with the project's field encryption (requestdesk.crypto), write-only in the
 API and masked in the admin; migration tenants 0009 encrypts the values stored before."""

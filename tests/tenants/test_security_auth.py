@@ -1,4 +1,4 @@
-"""Issue #13 (security): sign-in throttling and lockout, switched-off companies, refresh tokens
+"""Security: sign-in throttling and lockout, switched-off companies, refresh tokens
 after a password change, user enumeration, and the deployment settings. Each `test_holeN_…`
 replays the request that got through before the fix."""
 

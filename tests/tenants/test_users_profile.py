@@ -1,4 +1,4 @@
-"""Issue #16, row 4: people. A user's presence (status), preferences (language, time zone) and
+"""People. A user's presence (status), preferences (language, time zone) and
 profile (display name, avatar URL, bio) are theirs to read and change at `/api/v1/users/me/`,
 validated field by field (400 with the field's message, nothing stored changed); `last_login`
 is set by JWT and API-key use too, written at most once a minute per user."""

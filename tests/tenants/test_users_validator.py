@@ -1,4 +1,4 @@
-"""Issue #16, row 2: validation in the database. Migration tenants 0010 puts a `$jsonSchema`
+"""Validation in the database. Migration tenants 0010 puts a `$jsonSchema`
 validator on `users` (required fields, the role and status values) with collMod; a write that
 bypasses the application and breaks it is refused by the server (WriteError 121), while the
 API refuses the same values with a 400. The embedded SecantusDB validates; the migration

@@ -1,4 +1,4 @@
-"""Pipeline components, by type (seed 003): `template`, `ai_generator`, `transformer`.
+"""Pipeline components, by type: `template`, `ai_generator`, `transformer`.
 See base.py for the interface every component module implements."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The `template` component: fills a context's sections from a Template (seed 003).
+"""The `template` component: fills a context's sections from a Template.
 
 A template's structure is {"sections": [...]}; a section has an `id` (unique, lowercase
 letters, digits, "_" or "-"), a `type`, a `name`, `instructions` and a `word_range`
@@ -10,7 +10,7 @@ Running it writes `data.template`: the template's id, name and version and the f
 sections, flat and in order ({id, type: "text", name, instructions, word_range, parent?}),
 with {placeholders} in instructions replaced by the context's data (`{title}`, `{tone}`...).
 Config: `template_id` (a template of the same company; in the component's config or in
-the pipeline step's overrides, as in seed 003).
+the pipeline step's overrides).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The `transformer` component: assembles the generated sections into one document.
 
-Writes `data.formatted_content = {"format", "content", "table_of_contents"}` (seed 003):
+Writes `data.formatted_content = {"format", "content", "table_of_contents"}`:
 Markdown (a "# title", then "## section" headings, repeated sections grouped under their
 parent with "###"), or HTML rendered from that Markdown by Python-Markdown (headings get
 ids; the table of contents links to them). Config: `format` ("markdown" or "html"),
