@@ -14,6 +14,7 @@ from django.utils import timezone
 from pymongo import UpdateOne, monitoring
 
 from content.models import Context, Ticket
+from content.services import workers
 from events.models import AuditLog, Schedule
 from events.services import audit
 from requestdesk import dashboard
@@ -250,6 +251,8 @@ def test_queue_depth_and_worker_health(client, world, celery_worker):
     from tests.support.celery_worker import wait_until
 
     app.control.purge()
+    registry = workers.client()  # no worker registered: not even an earlier test's, stale but not expired
+    registry.delete(*[workers.KEY.format(w) for w in registry.zrange(workers.INDEX, 0, -1)], workers.INDEX)
     client = staff(client, world.user("a", "company_admin"))
     for _ in range(2):
         app.send_task("tenants.tasks.dispatch_schedules")  # waits: no worker runs yet
