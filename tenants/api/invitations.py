@@ -15,9 +15,11 @@ from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
+from rest_framework.throttling import BaseThrottle
 
 from events.services import audit
 from requestdesk.api.serializers import MongoModelSerializer
+from requestdesk.api.throttling import ScopedRateThrottle
 from tenants import services
 from tenants.models import Invitation, User
 from tenants.roles import Role, at_least
@@ -89,6 +91,14 @@ class InvitationViewSet(
     filterset_fields = ["role"]
     search_fields = ["email"]
     ordering_fields = ["created_at", "expires_at", "email"]
+    throttle_scope = "accounts"
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        """Invitations also count against the "accounts" rate: each one sends a mail."""
+        throttles = super().get_throttles()
+        if self.action == "create":
+            throttles.append(ScopedRateThrottle())
+        return throttles
 
     @extend_schema(responses={202: InvitationSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

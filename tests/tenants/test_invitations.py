@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from events.models import AuditLog
 from events.services import audit
+from requestdesk.api.throttling import ScopedRateThrottle
 from tenants.models import Invitation, User
 from tenants.services.invitations import INVALID
 
@@ -265,3 +266,10 @@ def test_admin_add_user_is_for_superadmins_and_emails_are_read_only_for_company_
     assert 'name="email"' in own
     client.force_login(world.user("a", "superadmin"))
     assert client.get("/admin/tenants/user/add/").status_code == 200
+
+
+def test_invitations_count_against_the_accounts_rate(world, admin_api, smtp, monkeypatch):
+    monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, "accounts", "2/min")
+    statuses = [invite(admin_api, f"rate-{n}@example.com").status_code for n in range(3)]
+    assert statuses == [202, 202, 429] and len(smtp.messages) == 2
+    assert admin_api.get("/api/v1/invitations/").status_code == 200  # reads are not counted
