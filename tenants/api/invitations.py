@@ -9,7 +9,7 @@ from typing import Any, cast
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import URLPattern, URLResolver, path
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
@@ -100,7 +100,12 @@ class InvitationViewSet(
             throttles.append(ScopedRateThrottle())
         return throttles
 
-    @extend_schema(responses={202: InvitationSerializer})
+    @extend_schema(
+        responses={
+            202: InvitationSerializer,
+            503: OpenApiResponse(description="The mail server did not take the mail; nothing was stored."),
+        }
+    )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
