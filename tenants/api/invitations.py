@@ -48,6 +48,7 @@ class InvitationSerializer(MongoModelSerializer):
             "created_at",
         ]
         read_only_fields = ["company", "invited_by", "expires_at", "accepted_at", "revoked_at", "created_at"]
+        extra_kwargs = {"role": {"default": Role.CLIENT}}
 
     def validate_email(self, value: str) -> str:
         return User.objects.normalize_email(value)

@@ -204,6 +204,10 @@ def test_own_company_address_and_roles(world, admin_api, api, smtp):
     above = invite(admin_api, "boss@example.com", role="superadmin")
     assert above.status_code == 400 and set(above.json()) == {"role"}
     assert invite(admin_api, "not-an-email").status_code == 400
+    no_role = admin_api.post("/api/v1/invitations/", {"email": "plain@example.com"}, format="json")
+    assert no_role.status_code == 202 and no_role.json()["role"] == "client"  # the least role unless told
+    Invitation.objects.all().delete()
+    smtp.messages.clear()
     for role in ("client", "content_writer", "content_manager"):
         assert invite(api.as_user(world.user("a", role)), "x@example.com").status_code == 403
     assert not Invitation.objects.exists() and smtp.messages == []
