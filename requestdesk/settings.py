@@ -198,6 +198,13 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 JWT_ACCESS_LIFETIME = timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15))
 JWT_REFRESH_LIFETIME = timedelta(days=env.int("JWT_REFRESH_DAYS", default=14))
+# Invitations (tenants.services.invitations): how long a mailed invitation works, and the link
+# in the mail ("{token}" is replaced by the invitation's token; the page posts it to
+# /api/v1/auth/invitations/accept/ with the username and password the invitee chooses).
+INVITATION_DAYS = env.int("INVITATION_DAYS", default=7)
+INVITATION_ACCEPT_URL = env.str(
+    "INVITATION_ACCEPT_URL", default="http://127.0.0.1:8000/accept-invitation/?token={token}"
+)
 # Not default=SECRET_KEY: django-environ reads a value starting with "$" as the name of another
 # variable, and a generated key starts with "$" one time in 50.
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY

@@ -9,11 +9,13 @@ import events.api.urls
 import knowledge.api.urls
 import plugins.api
 import scraping.api.urls
+import tenants.api.invitations
 import tenants.api.oauth
 import tenants.api.views
 
 router = DefaultRouter()
 tenants.api.views.register(router)
+tenants.api.invitations.register(router)
 events.api.urls.register(router)
 content.api.urls.register(router)
 knowledge.api.urls.register(router)
@@ -22,6 +24,7 @@ plugins.api.register(router)
 
 urlpatterns = [
     *tenants.api.views.urlpatterns(),
+    *tenants.api.invitations.urlpatterns(),
     *tenants.api.oauth.urlpatterns(),
     *content.api.urls.urlpatterns(),
     *knowledge.api.urls.urlpatterns(),

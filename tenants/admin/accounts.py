@@ -129,8 +129,18 @@ class UserAdmin(TenantAdmin, DjangoUserAdminBase):
     ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> _ListOrTuple[str]:
+        """Below superadmin: no guest access granted, and another user's email is read-only
+        (saving it would say whether the address belongs to another company's user)."""
         fields = super().get_readonly_fields(request, obj)
-        return fields if is_superadmin(request) else [*fields, "guest_companies"]
+        if is_superadmin(request):
+            return fields
+        own = obj is not None and obj.pk == request.user.pk
+        return [*fields, "guest_companies"] if own else [*fields, "guest_companies", "email"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Superadmins add users here; company admins invite them (POST /api/v1/invitations/),
+        so a taken username or email in another company is never shown to them."""
+        return is_superadmin(request) and super().has_add_permission(request)
 
     @admin.display(description="stored plugin keys")
     def stored_plugin_keys(self, obj: User | None) -> str:

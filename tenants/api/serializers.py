@@ -63,6 +63,7 @@ class CompanySerializer(MongoModelSerializer):
 
 
 EMBEDDED = {"preferences": UserPreferences, "profile": UserProfile}
+OWN_EMAIL_ONLY = "Only the user changes their email address (PATCH /api/v1/users/me/)."
 
 
 class UserSerializer(MongoModelSerializer):
@@ -128,8 +129,14 @@ class UserSerializer(MongoModelSerializer):
         return data
 
     def to_internal_value(self, data: Any) -> Any:
-        """On PATCH, `preferences` and `profile` are merged into the stored ones: sending
+        """A user's email is changed by that user (PATCH /users/me/) or a superadmin: an admin
+        changing it would be told whether the address belongs to another company's user.
+        On PATCH, `preferences` and `profile` are merged into the stored ones: sending
         {"preferences": {"timezone": "Europe/Paris"}} keeps the language."""
+        if self.instance is not None and hasattr(data, "get") and not self._may_change_email():
+            email = data.get("email")
+            if isinstance(email, str) and email.strip().lower() != self.instance.email.lower():
+                raise serializers.ValidationError({"email": [OWN_EMAIL_ONLY]})
         if self.partial and self.instance is not None and hasattr(data, "items"):
             data = dict(data.items())
             for name, model in EMBEDDED.items():
@@ -137,6 +144,10 @@ class UserSerializer(MongoModelSerializer):
                     stored = getattr(self.instance, name, None) or model()
                     data[name] = {**self.fields[name].to_representation(stored), **data[name]}
         return super().to_internal_value(data)
+
+    def _may_change_email(self) -> bool:
+        request = self.context["request"]
+        return self._tenant_role() == Role.SUPERADMIN or getattr(self.instance, "pk", None) == request.user.pk
 
     def validate_role(self, value: str) -> str:
         if not at_least(self._tenant_role(), value):
@@ -181,17 +192,17 @@ class UserSerializer(MongoModelSerializer):
 
 
 class MeSerializer(UserSerializer):
-    """The caller's own account (`/users/me/`): they change how they appear and read the
-    product; who they are and what they may do (username, email, role, company, guest
-    access, activity) is changed by an admin."""
+    """The caller's own account (`/users/me/`): they change their email address, how they
+    appear and read the product; who they are and what they may do (username, role, company,
+    guest access, activity) is changed by an admin."""
 
     class Meta(UserSerializer.Meta):
         # `oauth`: the ids of the sign-in providers linked (DELETE users/me/oauth/<provider>/ unlinks).
         fields = [f for f in UserSerializer.Meta.fields if f not in ("plugin_keys", "password")] + ["oauth"]
         read_only_fields = [
-            f for f in fields if f not in ("first_name", "last_name", "status", "preferences", "profile")
+            f for f in fields if f not in ("email", "first_name", "last_name", "status", "preferences", "profile")
         ]
-        extra_kwargs = {}
+        extra_kwargs = {"email": UserSerializer.Meta.extra_kwargs["email"]}
 
 
 class UserSettingsSerializer(MongoModelSerializer):

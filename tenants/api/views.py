@@ -70,6 +70,9 @@ class CompanyViewSet(TenantViewSetMixin, viewsets.ModelViewSet[Any]):
         super().perform_create(serializer, owner=self.request.user, **fields)
 
 
+INVITE_INSTEAD = "Company admins add people by invitation: POST /api/v1/invitations/ with their email and role."
+
+
 class UserViewSet(TenantViewSet):
     """Users of the request's company."""
 
@@ -87,7 +90,9 @@ class UserViewSet(TenantViewSet):
         """Writes also count against the "accounts" rate: whether a username or email is
         taken is answered for every company, so probing for them is kept slow."""
         throttles = super().get_throttles()
-        if self.action in ("create", "update", "partial_update"):
+        if self.action in ("create", "update", "partial_update") or (
+            self.action == "me" and self.request.method != "GET"
+        ):
             throttles.append(ScopedRateThrottle())
         return throttles
 
@@ -105,6 +110,13 @@ class UserViewSet(TenantViewSet):
         # Their own record: none of the role checks of changing someone else apply.
         TenantViewSet.perform_update(self, serializer)
         return Response(serializer.data)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Superadmins create accounts directly; company admins invite (POST /api/v1/invitations/),
+        so that they are never told whether a username or email exists in another company."""
+        if self.tenant.role != Role.SUPERADMIN:
+            raise PermissionDenied(INVITE_INSTEAD)
+        return super().create(request, *args, **kwargs)
 
     def perform_update(self, serializer: BaseSerializer[Any]) -> None:
         target = cast(User, serializer.instance)  # an update: the serializer holds the row

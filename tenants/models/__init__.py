@@ -1,7 +1,8 @@
-"""The tenants app's models, one module per aggregate: companies, users, keys and tokens,
-per-user settings. Re-exported here, so `from tenants.models import User` works."""
+"""The tenants app's models, one module per aggregate: companies, users, invitations, keys and
+tokens, per-user settings. Re-exported here, so `from tenants.models import User` works."""
 
 from .companies import Company, CompanyDailyUsage, Plan
+from .invitations import Invitation
 from .keys import ApiKey, RefreshToken
 from .settings import NotificationPreferences, UserSettings
 from .users import (
@@ -18,6 +19,7 @@ __all__ = [
     "ApiKey",
     "Company",
     "CompanyDailyUsage",
+    "Invitation",
     "NotificationPreferences",
     "Plan",
     "RefreshToken",

@@ -1,7 +1,7 @@
 """Writes and work for tenants. The credential functions (`accounts`) are the package's
 interface, re-exported here so `tenants.services.create_api_key` reads as before; plans and
-quotas (`plans`), OAuth sign-in (`oauth`) and the principal cache (`principals`) are imported
-as modules."""
+quotas (`plans`), OAuth sign-in (`oauth`), invitations (`invitations`) and the principal cache
+(`principals`) are imported as modules."""
 
 from .accounts import (
     API_KEY_PREFIX,

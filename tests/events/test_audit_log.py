@@ -32,7 +32,7 @@ def _assert_no_secret_values(entry, *secrets):
 
 
 def test_api_user_create_update_delete_are_audited(api, world):
-    admin = world.user("a", "company_admin")
+    admin = world.user("a", "superadmin")  # creates users and changes their email (company admins invite)
     api.as_user(admin)
     created = api.post(
         "/api/v1/users/", {"username": "newbie", "email": "newbie@example.com", "role": "client", "password": PASSWORD}
@@ -157,12 +157,15 @@ def admin_client(client, world):
 
 
 def test_admin_add_change_delete_are_audited(admin_client, world):
+    superadmin = world.user("a", "superadmin")  # adds users in the admin (company admins invite)
+    admin_client.force_login(superadmin)
     response = admin_client.post(
         "/admin/tenants/user/add/",
         {
             "username": "from-admin",
             "email": "from-admin@example.com",
             "role": "content_writer",
+            "company": str(world.a.pk),
             "password1": PASSWORD,
             "password2": PASSWORD,
         },
@@ -173,11 +176,12 @@ def test_admin_add_change_delete_are_audited(admin_client, world):
     assert (entry.source, entry.company_id, entry.actor_id, entry.object_id) == (
         "admin",
         world.a.pk,
-        world.user("a", "company_admin").pk,
+        superadmin.pk,
         str(user.pk),
     )
     assert entry.changes["password"] == {"old": None, "new": audit.MASK}
     assert entry.metadata["ip"] == "127.0.0.1"
+    admin_client.force_login(world.user("a", "company_admin"))  # who changes and deletes it
 
     response = admin_client.post(
         f"/admin/tenants/user/{user.pk}/change/",

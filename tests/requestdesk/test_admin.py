@@ -39,23 +39,25 @@ def test_company_admin_sees_only_own_company(staff_client, world):
     assert client.get("/admin/tenants/company/add/").status_code == 403
 
 
-def test_company_admin_creates_users_in_own_company_only(staff_client, world):
+def test_only_superadmins_add_users_and_company_admins_grant_no_role_above_theirs(staff_client, world):
     client = staff_client(world.user("a", "company_admin"))
-    form = client.get("/admin/tenants/user/add/").content.decode()
-    assert 'value="superadmin"' not in form
-    response = client.post(
-        "/admin/tenants/user/add/",
-        {
-            "username": "made-in-admin",
-            "email": "made@example.com",
-            "role": "content_writer",
-            "company": str(world.b.pk),
-            "password1": "a-Long-password-77",
-            "password2": "a-Long-password-77",
-        },
-    )
+    form = client.get(f"/admin/tenants/user/{world.user('a', 'client').pk}/change/").content.decode()
+    assert 'value="company_admin"' in form and 'value="superadmin"' not in form
+    new = {
+        "username": "made-in-admin",
+        "email": "made@example.com",
+        "role": "content_writer",
+        "company": str(world.b.pk),
+        "password1": "a-Long-password-77",
+        "password2": "a-Long-password-77",
+    }
+    assert client.get("/admin/tenants/user/add/").status_code == 403  # company admins invite
+    assert client.post("/admin/tenants/user/add/", new).status_code == 403
+    assert not User.objects.filter(username="made-in-admin").exists()
+    client = staff_client(world.user("a", "superadmin"))
+    response = client.post("/admin/tenants/user/add/", new)
     assert response.status_code == 302, response.content.decode()[:2000]
-    assert User.objects.get(username="made-in-admin").company_id == world.a.pk
+    assert User.objects.get(username="made-in-admin").company_id == world.b.pk  # a superadmin chooses
 
 
 def test_writers_and_clients_have_no_admin(staff_client, world):

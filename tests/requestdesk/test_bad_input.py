@@ -4,7 +4,7 @@ from tenants.models import User, UserSettings
 
 
 def test_user_create_errors_are_per_field_and_store_nothing(api, world):
-    api.as_user(world.user("a", "company_admin"))
+    api.as_user(world.user("a", "superadmin"))  # who creates users directly (company admins invite)
     before = User.objects.count()
     response = api.post(
         "/api/v1/users/", {"username": "", "email": "not-an-email", "password": "123", "role": "emperor"}
@@ -17,7 +17,7 @@ def test_user_create_errors_are_per_field_and_store_nothing(api, world):
 
 
 def test_weak_password_and_duplicates(api, world):
-    api.as_user(world.user("a", "company_admin"))
+    api.as_user(world.user("a", "superadmin"))
     weak = api.post("/api/v1/users/", {"username": "ok", "email": "ok@example.com", "password": "123"})
     assert weak.status_code == 400 and "password" in weak.json()
     taken = api.post(
@@ -62,7 +62,7 @@ def test_settings_keep_what_was_stored(api, world):
 
 
 def test_malformed_json_is_400(api, world):
-    response = api.as_user(world.user("a", "company_admin")).generic(
+    response = api.as_user(world.user("a", "superadmin")).generic(
         "POST", "/api/v1/users/", "{not json", content_type="application/json"
     )
     assert response.status_code == 400

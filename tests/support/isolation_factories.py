@@ -29,8 +29,9 @@ from scraping.services import ingest as scraping_ingest
 from scraping.services import jobs, projects
 from scraping.services.extraction import Item
 from tenants import services
-from tenants.models import ApiKey, Company, RefreshToken, User, UserSettings
+from tenants.models import ApiKey, Company, Invitation, RefreshToken, User, UserSettings
 from tenants.roles import Role
+from tenants.services import invitations
 from tests.support.content import article_setup
 from tests.support.knowledge import make_agent, make_collection, make_provider
 from tests.support.scraping import make_project, make_target
@@ -134,6 +135,14 @@ def _user_settings(o):
 def _api_key(o):
     key, _ = services.create_api_key(user=o.admin, company=o.company, name=o.text(ApiKey))
     return key
+
+
+@builds(Invitation)
+def _invitation(o):
+    # Mailed through the tests' in-memory email backend.
+    return invitations.invite(
+        company=o.company, email=f"{o.text(Invitation)}@example.com", role=Role.CLIENT, invited_by=o.admin
+    )
 
 
 @builds(RefreshToken)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tenants.models import User
+from tenants.models import Invitation, User
 
 NEW_USER = {"username": "fresh", "email": "fresh@example.com", "password": "a-Long-password-77", "role": "client"}
 
@@ -27,7 +27,8 @@ def test_who_may_list_users(api, world, role, status):
         ("client", 403),
         ("content_writer", 403),
         ("content_manager", 403),
-        ("company_admin", 201),
+        ("company_admin", 403),  # company admins invite (POST /api/v1/invitations/)
+        ("superadmin", 201),
     ],
 )
 def test_who_may_create_users(api, world, role, status):
@@ -37,10 +38,13 @@ def test_who_may_create_users(api, world, role, status):
 
 
 def test_company_admin_cannot_grant_superadmin(api, world):
-    response = api.as_user(world.user("a", "company_admin")).post("/api/v1/users/", {**NEW_USER, "role": "superadmin"})
+    client = api.as_user(world.user("a", "company_admin"))
+    response = client.post("/api/v1/invitations/", {"email": NEW_USER["email"], "role": "superadmin"})
     assert response.status_code == 400
     assert "role" in response.json()
-    assert not User.objects.filter(username="fresh").exists()
+    target = world.user("a", "client")
+    assert client.patch(f"/api/v1/users/{target.pk}/", {"role": "superadmin"}).status_code == 400
+    assert not Invitation.objects.exists() and User.objects.get(pk=target.pk).role == "client"
 
 
 def test_company_admin_cannot_change_or_delete_a_superadmin(api, world):

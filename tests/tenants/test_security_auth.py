@@ -296,8 +296,14 @@ def test_hole5_dev_up_binds_loopback_by_default():
 
 
 def test_hole10_taken_username_or_email_answers_the_same_wherever_it_is(world, api):
-    client = api.as_user(world.user("a", "company_admin"))
+    """A company admin never creates accounts (they invite: tests/tenants/test_invitations.py);
+    a superadmin, who sees every company, is told "not available" without naming anyone."""
     mine, theirs = world.user("a", "client"), world.user("b", "client")
+    refused = api.as_user(world.user("a", "company_admin")).post(
+        "/api/v1/users/", {"username": theirs.username, "email": "x@example.com", "password": "a-Long-passw0rd"}
+    )
+    assert refused.status_code == 403 and "/api/v1/invitations/" in refused.json()["detail"]
+    client = api.as_user(world.user("a", "superadmin"))
 
     def create(username, email):
         return client.post(

@@ -45,7 +45,7 @@ def test_nothing_of_company_a_changed_by_company_b(api, world, a_objects):
 
 
 def test_created_objects_are_stamped_with_the_callers_company(api, world):
-    api.as_user(world.user("b", "company_admin"))
+    api.as_user(world.user("b", "superadmin"))  # company admins invite; a superadmin's own company is B
     response = api.post(
         "/api/v1/users/",
         {

@@ -94,7 +94,7 @@ def test_valid_documents_and_orm_writes_pass():
 
 
 def test_the_api_refuses_a_role_that_does_not_exist_with_a_400(api, world):
-    response = api.as_user(world.user("a", "company_admin")).post(
+    response = api.as_user(world.user("a", "superadmin")).post(
         "/api/v1/users/",
         {"username": "newcomer", "email": "newcomer@example.com", "password": "x-Long-password-1", "role": "pirate"},
         format="json",
