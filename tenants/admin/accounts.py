@@ -129,13 +129,13 @@ class UserAdmin(TenantAdmin, DjangoUserAdminBase):
     ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> _ListOrTuple[str]:
-        """Below superadmin: no guest access granted, and another user's email is read-only
-        (saving it would say whether the address belongs to another company's user)."""
+        """Below superadmin: no guest access granted, usernames and other users' emails are
+        read-only (saving one would say whether it belongs to another company's user)."""
         fields = super().get_readonly_fields(request, obj)
         if is_superadmin(request):
             return fields
         own = obj is not None and obj.pk == request.user.pk
-        return [*fields, "guest_companies"] if own else [*fields, "guest_companies", "email"]
+        return [*fields, "guest_companies", "username"] + ([] if own else ["email"])
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         """Superadmins add users here; company admins invite them (POST /api/v1/invitations/),

@@ -64,6 +64,7 @@ class CompanySerializer(MongoModelSerializer):
 
 EMBEDDED = {"preferences": UserPreferences, "profile": UserProfile}
 OWN_EMAIL_ONLY = "Only the user changes their email address (PATCH /api/v1/users/me/)."
+SUPERADMIN_RENAMES = "Only a superadmin changes a username."
 
 
 class UserSerializer(MongoModelSerializer):
@@ -129,14 +130,20 @@ class UserSerializer(MongoModelSerializer):
         return data
 
     def to_internal_value(self, data: Any) -> Any:
-        """A user's email is changed by that user (PATCH /users/me/) or a superadmin: an admin
-        changing it would be told whether the address belongs to another company's user.
+        """A user's email is changed by that user (PATCH /users/me/) or a superadmin, and a
+        username by a superadmin: an admin changing either would be told whether the address or
+        name belongs to another company's user.
         On PATCH, `preferences` and `profile` are merged into the stored ones: sending
         {"preferences": {"timezone": "Europe/Paris"}} keeps the language."""
         if self.instance is not None and hasattr(data, "get") and not self._may_change_email():
             email = data.get("email")
             if isinstance(email, str) and email.strip().lower() != self.instance.email.lower():
                 raise serializers.ValidationError({"email": [OWN_EMAIL_ONLY]})
+        user, renames = self.instance, not self.fields["username"].read_only  # (read-only on /me/)
+        if user is not None and renames and hasattr(data, "get") and self._tenant_role() != Role.SUPERADMIN:
+            username = data.get("username")  # (a rename would say whether the name is another company's)
+            if isinstance(username, str) and username != user.username:
+                raise serializers.ValidationError({"username": [SUPERADMIN_RENAMES]})
         if self.partial and self.instance is not None and hasattr(data, "items"):
             data = dict(data.items())
             for name, model in EMBEDDED.items():

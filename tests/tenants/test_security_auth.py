@@ -319,11 +319,35 @@ def test_hole10_taken_username_or_email_answers_the_same_wherever_it_is(world, a
     assert create("new-three", "new3@example.com").status_code == 201
 
 
-def test_hole10_probing_usernames_is_throttled(world, api, monkeypatch):
+def test_hole10_renaming_answers_the_same_wherever_the_name_is(world, api):
+    """Before: a company admin renaming their user to company B's username got "not available",
+    to a free name 200. Now a rename is a superadmin's: the same 400 whatever the name."""
+    client = api.as_user(world.user("a", "company_admin"))
+    target, theirs = world.user("a", "client"), world.user("b", "client")
+    answers = [
+        client.patch(f"/api/v1/users/{target.pk}/", {"username": name})
+        for name in (theirs.username, "a-free-name", world.user("a", "content_writer").username)
+    ]
+    assert {a.status_code for a in answers} == {400}
+    assert (
+        answers[0].json()
+        == answers[1].json()
+        == answers[2].json()
+        == {"username": ["Only a superadmin changes a username."]}
+    )
+    target.refresh_from_db()
+    assert target.username != "a-free-name"
+    same = client.patch(f"/api/v1/users/{target.pk}/", {"username": target.username, "first_name": "Kept"})
+    assert same.status_code == 200  # sending the name unchanged is no rename
+    renamed = api.as_user(world.user("a", "superadmin")).patch(f"/api/v1/users/{target.pk}/", {"username": "renamed"})
+    assert renamed.status_code == 200 and renamed.json()["username"] == "renamed"
+
+
+def test_hole10_account_writes_are_throttled(world, api, monkeypatch):
     monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, "accounts", "3/min")
     client = api.as_user(world.user("a", "company_admin"))
     target = world.user("a", "client")
-    statuses = [client.patch(f"/api/v1/users/{target.pk}/", {"username": f"probe-{n}"}).status_code for n in range(4)]
+    statuses = [client.patch(f"/api/v1/users/{target.pk}/", {"first_name": f"n{n}"}).status_code for n in range(4)]
     assert statuses == [200, 200, 200, 429]
     assert client.get("/api/v1/users/").status_code == 200  # reads are not counted
 
