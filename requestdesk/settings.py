@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "content",
     "knowledge",
     "scraping",
+    "monitoring",
     "plugins",
     "plugins.task_manager",
 ]

@@ -75,6 +75,8 @@ class ComponentType(models.TextChoices):
     TEMPLATE = "template", "Template"
     AI_GENERATOR = "ai_generator", "AI generator"
     TRANSFORMER = "transformer", "Transformer"
+    RETRIEVAL = "retrieval", "Knowledge retrieval"
+    INSIGHTS = "insights", "Sentiment insights"  # implemented by the monitoring app
 
 
 class Component(SoftDeletable, TenantScoped):
@@ -211,6 +213,8 @@ class Context(TenantScoped):
     user = models.ForeignKey("tenants.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     priority = models.SmallIntegerField(default=DEFAULT_PRIORITY, help_text="Lower runs sooner.")
     data = models.JSONField(default=dict, blank=True)
+    # What the run was started from: [{"kind": "scraping.result", "id", "url", "title"}].
+    links = models.JSONField(default=list, blank=True)
     processing = EmbeddedModelField(Processing, default=Processing, blank=True)
     error = models.TextField(blank=True)
     retry_count = models.PositiveSmallIntegerField(default=0)

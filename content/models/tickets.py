@@ -70,6 +70,8 @@ class Ticket(SoftDeletable, TenantScoped):
     )
     due_date = models.DateTimeField(null=True, blank=True)
     tags = ArrayField(models.CharField(max_length=50), default=list, blank=True)
+    # What the ticket was opened from: [{"kind": "scraping.result", "id", "url", "title"}].
+    links = models.JSONField(default=list, blank=True)
 
     class Meta:
         db_table = "tickets"

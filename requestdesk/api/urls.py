@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 import content.api.urls
 import events.api.urls
 import knowledge.api.urls
+import monitoring.api.urls
 import plugins.api
 import scraping.api.urls
 import tenants.api.invitations
@@ -20,6 +21,7 @@ events.api.urls.register(router)
 content.api.urls.register(router)
 knowledge.api.urls.register(router)
 scraping.api.urls.register(router)
+monitoring.api.urls.register(router)
 plugins.api.register(router)
 
 urlpatterns = [
@@ -28,6 +30,7 @@ urlpatterns = [
     *tenants.api.oauth.urlpatterns(),
     *content.api.urls.urlpatterns(),
     *knowledge.api.urls.urlpatterns(),
+    *monitoring.api.urls.urlpatterns(),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("", include(router.urls)),

@@ -42,6 +42,7 @@ from requestdesk.db.errors import connection_lost
 from requestdesk.db.leases import Lease, LeaseLost
 
 from ..models import JobError, Project, ScrapeJob, Target
+from ..signals import results_ingested
 from . import extraction, ingest
 from .fetching import Fetcher, FetchPolicy, Page
 
@@ -307,6 +308,8 @@ def finish(job: ScrapeJob, *, error: str = "") -> ScrapeJob:
     )
     if closed:
         _announce(job)
+        if job.status == ScrapeJob.COMPLETED:
+            results_ingested.send(sender=ScrapeJob, company_id=job.company_id, project_id=job.project_id, job_id=job.pk)
     return job
 
 

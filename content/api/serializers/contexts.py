@@ -98,6 +98,7 @@ class ContextSerializer(MongoModelSerializer):
             "user",
             "data",
             "result",
+            "links",
             "processing",
             "error",
             "retry_count",

@@ -29,11 +29,12 @@ class TicketSerializer(TenantContextMixin, MongoModelSerializer):
             "agent",
             "due_date",
             "tags",
+            "links",
             "company",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["created_by", "created_at", "updated_at"]
+        read_only_fields = ["created_by", "links", "created_at", "updated_at"]
 
     def validate_status(self, value):
         role = self.tenant.role

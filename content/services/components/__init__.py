@@ -9,6 +9,11 @@ from .base import ComponentError, RunState  # noqa: F401
 REGISTRY = {module.TYPE: module for module in (template, ai_generator, transformer)}
 
 
+def register(module) -> None:
+    """Add a component type from another app (its module has TYPE, validate_config, run)."""
+    REGISTRY[module.TYPE] = module
+
+
 def implementation(kind: str):
     """The module that runs components of type `kind`; ComponentError for an unknown type."""
     try:

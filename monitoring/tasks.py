@@ -1,0 +1,1 @@
+"""The monitoring app's Celery entry points; they only call services."""
