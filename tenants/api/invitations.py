@@ -22,11 +22,11 @@ from requestdesk.api.serializers import MongoModelSerializer
 from requestdesk.api.throttling import ScopedRateThrottle
 from tenants import services
 from tenants.models import Invitation, User
-from tenants.roles import Role, at_least
+from tenants.roles import Role
 from tenants.services import invitations
 
-from .serializers import TokenPairSerializer
-from .views import _AuthView
+from .serializers import TokenPairSerializer, grantable
+from .views import AuthView
 from .viewsets import TenantViewSetMixin
 
 
@@ -55,9 +55,7 @@ class InvitationSerializer(MongoModelSerializer):
 
     def validate_role(self, value: str) -> str:
         tenant_role = cast(str, self.context["view"].tenant.role)  # RolePermission: a company admin or above
-        if not at_least(tenant_role, value):
-            raise serializers.ValidationError("You cannot grant a role above your own.")
-        return value
+        return grantable(tenant_role, value)
 
 
 class AcceptSerializer(serializers.Serializer[Any]):
@@ -131,7 +129,7 @@ class InvitationViewSet(
             self.record_audit("revoked", instance, changes=audit.field_changes(before, instance))
 
 
-class InvitationAcceptView(_AuthView):
+class InvitationAcceptView(AuthView):
     """Accept an invitation: choose a username and password; the account is created in the
     inviting company with the invited role. Answers 201 with tokens and the new account."""
 

@@ -23,7 +23,7 @@ from tenants.models import User
 from tenants.services import oauth
 
 from .serializers import TokenPairSerializer
-from .views import _AuthView
+from .views import AuthView
 
 _ERROR = inline_serializer("SignInError", {"detail": serializers.CharField()})
 NOT_CONFIGURED = OpenApiResponse(_ERROR, description="The provider is not configured (no client id and secret).")
@@ -47,7 +47,7 @@ def raise_for(error: oauth.SignInError) -> NoReturn:
     raise exc
 
 
-class OAuthStartView(_AuthView):
+class OAuthStartView(AuthView):
     """Start signing in with the provider (Google, GitHub): a redirect to its sign-in page.
     404 when the provider is not configured."""
 
@@ -66,7 +66,7 @@ class OAuthStartView(_AuthView):
             raise_for(error)
 
 
-class OAuthCallbackView(_AuthView):
+class OAuthCallbackView(AuthView):
     """Where the provider sends the browser back (code and state): the user is found by the
     provider's id, else by its verified email (the id is linked then), and signed in. 400 for
     a missing, unknown or used state or a refused code; 403 for a person without an account

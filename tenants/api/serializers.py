@@ -67,6 +67,13 @@ OWN_EMAIL_ONLY = "Only the user changes their email address (PATCH /api/v1/users
 SUPERADMIN_RENAMES = "Only a superadmin changes a username."
 
 
+def grantable(granter_role: str, role: str) -> str:
+    """`role` when a user of `granter_role` may give it (not above their own); else a 400."""
+    if not at_least(granter_role, role):
+        raise serializers.ValidationError("You cannot grant a role above your own.")
+    return role
+
+
 class UserSerializer(MongoModelSerializer):
     password = serializers.CharField(write_only=True, required=False, style={"input_type": "password"})
     guest_companies = serializers.ListField(child=ObjectIdField(), required=False)
@@ -157,9 +164,7 @@ class UserSerializer(MongoModelSerializer):
         return self._tenant_role() == Role.SUPERADMIN or getattr(self.instance, "pk", None) == request.user.pk
 
     def validate_role(self, value: str) -> str:
-        if not at_least(self._tenant_role(), value):
-            raise serializers.ValidationError("You cannot grant a role above your own.")
-        return value
+        return grantable(self._tenant_role(), value)
 
     def validate_guest_companies(self, value: list[ObjectId]) -> list[ObjectId]:
         if self._tenant_role() != Role.SUPERADMIN:

@@ -215,7 +215,7 @@ class ApiKeyViewSet(TenantViewSet):
         return key
 
 
-class _AuthView(APIView):
+class AuthView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
     throttle_classes = [ScopedRateThrottle]
@@ -225,7 +225,7 @@ class _AuthView(APIView):
         return 'Bearer realm="api"'  # failed sign-ins answer 401, not 403
 
 
-class TokenObtainView(_AuthView):
+class TokenObtainView(AuthView):
     """Sign in with username (or email) and password; returns an access and a refresh token.
 
     Failures count per account (django-axes, whichever address they come from); past
@@ -250,7 +250,7 @@ class TokenObtainView(_AuthView):
         return Response(services.issue_tokens(cast(User, user)))  # AUTH_USER_MODEL
 
 
-class TokenRefreshView(_AuthView):
+class TokenRefreshView(AuthView):
     """Trade a refresh token for a new pair; each refresh token works once."""
 
     @extend_schema(request=RefreshSerializer, responses=TokenPairSerializer)
@@ -263,7 +263,7 @@ class TokenRefreshView(_AuthView):
             raise AuthenticationFailed(str(exc))
 
 
-class TokenRevokeView(_AuthView):
+class TokenRevokeView(AuthView):
     """Sign out: revoke a refresh token and every token refreshed from it."""
 
     @extend_schema(request=RefreshSerializer, responses={204: None})

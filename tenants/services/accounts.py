@@ -26,7 +26,8 @@ class TokenError(Exception):
     """A token that is malformed, expired or revoked; the message is safe to show."""
 
 
-def _sha256(raw: str) -> str:
+def token_hash(raw: str) -> str:
+    """What is stored of a secret token (API key, refresh token, invitation): its SHA-256."""
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -49,7 +50,7 @@ def create_api_key(
         company=company,
         name=name,
         prefix=prefix,
-        key_hash=_sha256(raw),
+        key_hash=token_hash(raw),
         permissions=sorted(set(permissions)),
         expires_at=expires_at,
     )
@@ -63,7 +64,7 @@ def authenticate_api_key(raw: str) -> ApiKey | None:
     parts = raw.split("_", 2)
     if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
         return None
-    key_hash = _sha256(raw)
+    key_hash = token_hash(raw)
     key = principals.api_key(parts[1], key_hash)
     if key is None:
         return None
@@ -105,7 +106,7 @@ def issue_tokens(user: User, *, family: str | None = None) -> dict[str, Any]:
     refresh = secrets.token_urlsafe(48)
     RefreshToken.objects.create(
         user=user,
-        token_hash=_sha256(refresh),
+        token_hash=token_hash(refresh),
         family=family or secrets.token_hex(16),
         expires_at=now + settings.JWT_REFRESH_LIFETIME,
     )
@@ -150,7 +151,7 @@ def _revoke_family(family: str) -> int:
 
 def rotate_refresh(raw: str) -> dict[str, Any]:
     """Trade a refresh token for a new pair. A token used twice revokes its whole family."""
-    token = RefreshToken.objects.filter(token_hash=_sha256(raw)).first()
+    token = RefreshToken.objects.filter(token_hash=token_hash(raw)).first()
     now = timezone.now()
     if token is None or token.expires_at <= now:
         raise TokenError("Invalid or expired refresh token.")
@@ -165,7 +166,7 @@ def rotate_refresh(raw: str) -> dict[str, Any]:
 
 
 def revoke_refresh(raw: str) -> bool:
-    token = RefreshToken.objects.filter(token_hash=_sha256(raw)).first()
+    token = RefreshToken.objects.filter(token_hash=token_hash(raw)).first()
     if token is None:
         return False
     _revoke_family(token.family)

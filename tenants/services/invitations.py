@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from tenants.models import Company, Invitation, User
 
-from .accounts import _sha256
+from .accounts import token_hash
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def invite(*, company: Company, email: str, role: str, invited_by: User) -> Invi
         email=email,
         role=role,
         # An address with an account elsewhere gets no link: its hash is of a token never sent.
-        token_hash=_sha256(secrets.token_urlsafe(32) if elsewhere else token),
+        token_hash=token_hash(secrets.token_urlsafe(32) if elsewhere else token),
         invited_by=invited_by,
         expires_at=now + timedelta(days=settings.INVITATION_DAYS),
     )
@@ -132,7 +132,7 @@ def revoke(invitation: Invitation) -> bool:
 
 def _pending(token: str) -> Invitation:
     invitation: Invitation | None = (
-        Invitation.objects.filter(token_hash=_sha256(token)).select_related("company").first()
+        Invitation.objects.filter(token_hash=token_hash(token)).select_related("company").first()
     )
     if invitation is None or invitation.status != Invitation.PENDING or not invitation.company.is_active:
         raise InvitationError(INVALID)
