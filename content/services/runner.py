@@ -25,9 +25,10 @@ Database round trips per context (a Celery task, `process_context`): the context
 (the document the run works on) and claimed on the fields read (claiming.claim_read); the
 pipeline and its components read through a short per-process cache (`config`); progress
 saved before each component that calls out (the ai_generator, which also saves between its
-sections), not after an in-memory one that the final write soon follows; the final write;
-the event; the pipeline's day counted (one $inc upsert, content.services.stats); the batch
-counted ($inc, then a read of its counters), its start marked once per process.
+sections, and the retrieval), not after an in-memory one that the final write soon follows;
+the final write; the event; the pipeline's day counted (one $inc upsert,
+content.services.stats); the batch counted ($inc, then a read of its counters), its start
+marked once per process.
 """
 
 from __future__ import annotations
@@ -46,14 +47,14 @@ from ..models import Context, ContextStatus, Pipeline, Processing
 from . import batches, claiming, components, contexts, pipelines, stats
 from .claiming import Claim
 from .components import ComponentError, RunState
-from .components.base import ConfigCache
+from .components.base import PERMANENT_KINDS, ConfigCache
 
 logger = logging.getLogger(__name__)
 
-PERMANENT_KINDS = {"authentication", "bad_request", "configuration", "encryption"}
-# Component types that call out (and may take long): progress is saved before one runs, so
-# that what was done is kept if the worker dies while it waits. The others run in memory.
-CALLS_OUT = {"ai_generator"}
+# Component types that call out (an LLM, an embedding provider) and may take long: progress
+# is saved before one runs, so that what was done is kept if the worker dies while it waits.
+# The others run in memory.
+CALLS_OUT = {"ai_generator", "retrieval"}
 ERROR_LENGTH = 2000
 COMPLETED, RETRY, FAILED, LOST = "completed", "retry", "failed", "lost"
 

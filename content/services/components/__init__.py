@@ -1,12 +1,12 @@
-"""Pipeline components, by type: `template`, `ai_generator`, `transformer`.
+"""Pipeline components, by type: `template`, `retrieval`, `ai_generator`, `transformer`.
 See base.py for the interface every component module implements."""
 
 from __future__ import annotations
 
-from . import ai_generator, template, transformer
+from . import ai_generator, retrieval, template, transformer
 from .base import ComponentError, RunState  # noqa: F401
 
-REGISTRY = {module.TYPE: module for module in (template, ai_generator, transformer)}
+REGISTRY = {module.TYPE: module for module in (template, retrieval, ai_generator, transformer)}
 
 
 def register(module) -> None:

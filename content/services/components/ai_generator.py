@@ -10,6 +10,11 @@ one) are not asked for again when the context is retried or taken over.
 Without a template (no `data.template`), one section "content" is written from
 `data.instructions`.
 
+With `data.sources` (what a retrieval, or another component, found), every section's prompt
+lists them numbered [1]..[n] and asks for citations as [n]; the markers become Markdown
+footnote references and the last section ends with the "Sources" footnote list
+(citations.py). Without sources the prompts and the output are as they were.
+
 Provider: the context's agent's (knowledge.services.chat.provider_for), else the
 component's `provider_id` (an LLMProvider of the same company), else the company's first
 active provider. Config (component config, then the pipeline step's overrides, then the
@@ -27,6 +32,7 @@ from knowledge.services.chat import provider_for
 from knowledge.services.crypto import EncryptionKeyError
 from knowledge.services.llm import ProviderError, client_for, translate
 
+from . import citations
 from .base import ComponentError, ConfigCache, RunState, number_error, object_id
 
 TYPE = "ai_generator"
@@ -65,7 +71,7 @@ def validate_config(config: dict, *, company, complete: bool = True) -> dict[str
 _found = ConfigCache("llm", "knowledge.Agent", "knowledge.LLMProvider")
 
 
-def _agent(state: RunState) -> Agent | None:
+def context_agent(state: RunState) -> Agent | None:
     agent_id = getattr(state.context, "agent_id", None)
     if agent_id is None:
         return None
@@ -125,7 +131,7 @@ def sections_of(data: dict) -> list[dict]:
     ]
 
 
-def prompt(data: dict, section: dict, kind: str) -> str:
+def prompt(data: dict, section: dict, kind: str, sources: list[dict] | None = None) -> str:
     lines = [
         f"Write the “{section['name']}” section of a {kind}"
         + (f" titled “{data['title']}”." if data.get("title") else ".")
@@ -139,12 +145,14 @@ def prompt(data: dict, section: dict, kind: str) -> str:
         value = data.get(key)
         if value:
             lines.append(f"{label}: {', '.join(map(str, value)) if isinstance(value, list) else value}")
+    if sources:
+        lines.append(citations.prompt_block(sources))
     lines.append("Answer with the section's text only, without a heading.")
     return "\n".join(lines)
 
 
 def run(state: RunState, config: dict) -> None:
-    agent = _agent(state)
+    agent = context_agent(state)
     provider = _provider(state, agent, config)
     generated = dict(state.data.get("generated_content") or {})
     system = config.get("system_prompt") or (agent.system_prompt if agent else "") or DEFAULT_SYSTEM_PROMPT
@@ -154,12 +162,14 @@ def run(state: RunState, config: dict) -> None:
         options = request_options(config, agent, provider)
     except EncryptionKeyError as exc:
         raise ComponentError(str(exc)) from exc
-    todo = [section for section in sections_of(state.data) if not generated.get(section["id"])]
+    sources = citations.given(state.data)
+    sections = sections_of(state.data)
+    todo = [section for section in sections if not generated.get(section["id"])]
     with client:
         for n, section in enumerate(todo, start=1):
             messages = [
                 {"role": "system", "content": system},
-                {"role": "user", "content": prompt(state.data, section, state.context.type)},
+                {"role": "user", "content": prompt(state.data, section, state.context.type, sources)},
             ]
             try:
                 answer = client.chat.completions.create(messages=messages, **options)
@@ -170,6 +180,10 @@ def run(state: RunState, config: dict) -> None:
                 raise ProviderError(
                     f"“{provider}” returned an empty answer for “{section['name']}”.", kind="unavailable"
                 )
+            if sources:
+                text = citations.link_markers(text, len(sources))
+                if section is sections[-1]:
+                    text = f"{text}\n\n{citations.footnotes(sources)}"
             generated[section["id"]] = text
             if answer.usage:
                 usage["prompt_tokens"] += answer.usage.prompt_tokens or 0

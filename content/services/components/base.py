@@ -17,6 +17,9 @@ from django.db.models.signals import post_delete, post_save
 
 from requestdesk.memo import Memo
 
+# knowledge.services.llm.ProviderError kinds that a retry will not mend.
+PERMANENT_KINDS = frozenset({"authentication", "bad_request", "configuration", "encryption"})
+
 
 class ComponentError(Exception):
     """A component cannot do its work. Permanent errors (bad configuration, a template that

@@ -3,7 +3,8 @@
 Writes `data.formatted_content = {"format", "content", "table_of_contents"}`:
 Markdown (a "# title", then "## section" headings, repeated sections grouped under their
 parent with "###"), or HTML rendered from that Markdown by Python-Markdown (headings get
-ids; the table of contents links to them). Config: `format` ("markdown" or "html"),
+ids; the table of contents links to them; the generator's citations, Markdown footnotes,
+become numbered links to a footnote list at the end). Config: `format` ("markdown" or "html"),
 `add_table_of_contents` (bool), `include_title` (bool, default true).
 
 Generated text is treated as text: "<" and "&" are escaped before rendering HTML, so a
@@ -75,5 +76,5 @@ def run(state: RunState, config: dict) -> None:
     title = config.get("include_title", True)
     text, anchors = render_markdown(data, toc=toc, title=title, escape=fmt == "html")
     if fmt == "html":
-        text = markdown.markdown(text, extensions=["toc"], output_format="html")
+        text = markdown.markdown(text, extensions=["toc", "footnotes"], output_format="html")
     data["formatted_content"] = {"format": fmt, "content": text, "table_of_contents": anchors if toc else []}
