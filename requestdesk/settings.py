@@ -394,6 +394,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "content-archive-old": {"task": "content.tasks.archive_old_content", "schedule": 86400.0},
     "purge-soft-deleted": {"task": "tenants.tasks.purge_soft_deleted", "schedule": 86400.0},
+    "monitoring-evaluate-alert-rules": {
+        "task": "monitoring.tasks.evaluate_rules",
+        "schedule": env.float("MONITORING_ALERT_TICK_SECONDS", default=300.0),
+    },
 }
 
 # --- i18n, static --------------------------------------------------------------------
