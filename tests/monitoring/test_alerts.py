@@ -18,13 +18,14 @@ import pytest
 from celery.app.task import Task
 from django.conf import settings as django_settings
 from django.db import IntegrityError, connections
+from kombu.exceptions import OperationalError as BrokerError
 
 from content.models import Ticket, TicketPriority
 from events.models import Notification, WebhookDelivery
 from events.services import webhooks
 from monitoring.models import Alert, AlertKind, AlertRule
 from monitoring.services import alerts
-from scraping.models import Result
+from scraping.models import Result, ScrapeJob
 from scraping.services import ingest, jobs
 from scraping.services.items import Item
 from tests.fakes.webhooks import receiver  # noqa: F401
@@ -300,6 +301,20 @@ def test_a_finished_scrape_job_queues_the_evaluation_of_its_project(world, proje
     sent.clear()
     jobs.finish(failed, error="boom")
     assert not [name for name, _ in sent if name.startswith("monitoring.")]
+
+
+def test_a_broker_outage_leaves_the_scrape_job_finished_and_the_evaluation_to_beat(
+    world, project, target, sent, monkeypatch, caplog
+):
+    from monitoring import tasks
+
+    def down(*args):
+        raise BrokerError("connection refused")
+
+    monkeypatch.setattr(tasks.evaluate_project, "delay", down)
+    job = jobs.finish(jobs.create_job(project=project))
+    assert job.status == ScrapeJob.COMPLETED and ScrapeJob.objects.get(pk=job.pk).status == ScrapeJob.COMPLETED
+    assert f"alert evaluation of project {project.pk} not queued" in caplog.text
 
 
 def test_the_queued_task_evaluates_the_project(world, project, target, sent):
