@@ -80,6 +80,22 @@ _SCRAPE = (
     "finished_at",
     "duration_ms",
 )
+_ALERT = (
+    "alert_id",
+    "rule_id",
+    "rule_name",
+    "project_id",
+    "kind",
+    "window_start",
+    "window_end",
+    "value",
+    "baseline",
+    "limit",
+    "count",
+    "title",
+    "results",
+    "ticket_id",
+)
 
 CATALOGUE = [
     EventType("content.batch.completed", "A content batch finished: every context completed or failed.", _BATCH),
@@ -89,6 +105,12 @@ CATALOGUE = [
     EventType("knowledge.sync.failed", "A knowledge collection's sync failed.", _SYNC),
     EventType("scrape.completed", "A scrape job finished.", _SCRAPE),
     EventType("scrape.failed", "A scrape job failed.", _SCRAPE),
+    EventType(
+        "scraping.sentiment.alert",
+        "A sentiment alert rule fired: a project's negative share, average compound or a watched word "
+        "crossed its limit in a window (the results that fired it, and the ticket it opened, if any).",
+        _ALERT,
+    ),
     EventType(
         TEST_EVENT, "A test event, sent on request to one webhook (subscribed or not).", ("webhook_id", "message")
     ),

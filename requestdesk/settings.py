@@ -301,6 +301,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # A ticket's priority and an alert rule's ticket_priority are one choice set, one name.
+    "ENUM_NAME_OVERRIDES": {"PriorityEnum": "content.models.TicketPriority"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "requestdesk.api.schema.postprocess_schema",  # ObjectId path ids; 400/401/403/404/409/415/429
@@ -394,6 +396,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "content-archive-old": {"task": "content.tasks.archive_old_content", "schedule": 86400.0},
     "purge-soft-deleted": {"task": "tenants.tasks.purge_soft_deleted", "schedule": 86400.0},
+    "monitoring-evaluate-alert-rules": {
+        "task": "monitoring.tasks.evaluate_rules",
+        "schedule": env.float("MONITORING_ALERT_TICK_SECONDS", default=300.0),
+    },
 }
 
 # --- i18n, static --------------------------------------------------------------------

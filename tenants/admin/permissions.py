@@ -11,7 +11,7 @@ from django.apps import apps
 
 from tenants.roles import Role
 
-DOMAIN_APPS = {"content", "knowledge", "scraping"}
+DOMAIN_APPS = {"content", "knowledge", "scraping", "monitoring"}
 TENANT_APPS = DOMAIN_APPS | {"tenants", "events"}
 COMPANY_ADMIN_DENIED = {"tenants.add_company", "tenants.delete_company"}
 MANAGER_TENANTS_PERMS = {"tenants.view_user"}

@@ -137,6 +137,7 @@ def test_the_schema_lists_the_catalogue(client, db):
 
 def test_every_emitted_event_is_in_the_catalogue():
     from content.services import batches, contexts
+    from monitoring.services import alerts
     from scraping.services import jobs
 
     emitted = {
@@ -147,6 +148,7 @@ def test_every_emitted_event_is_in_the_catalogue():
         contexts.FAILED_EVENT,
         "knowledge.sync.completed",
         "knowledge.sync.failed",
+        alerts.ALERT_EVENT,
         catalogue.TEST_EVENT,
     }
     assert emitted == set(catalogue.EVENTS)
@@ -157,6 +159,8 @@ def test_the_catalogue_lists_the_payload_keys_each_emitter_sends():
 
     from content.models import Batch, Context
     from content.services import batches, contexts
+    from monitoring.models import Alert, AlertRule
+    from monitoring.services import alerts
     from scraping.models import ScrapeJob
     from scraping.services import jobs
 
@@ -166,6 +170,7 @@ def test_the_catalogue_lists_the_payload_keys_each_emitter_sends():
         batches.COMPLETED_EVENT: batches.event_data(Batch(pipeline_id=ObjectId())),
         contexts.COMPLETED_EVENT: contexts.event_data(Context(pipeline_id=ObjectId())),
         contexts.FAILED_EVENT: contexts.event_data(Context(pipeline_id=ObjectId(), error="boom")),
+        alerts.ALERT_EVENT: alerts.event_data(Alert(project_id=ObjectId()), AlertRule(), []),
     }
     for name, data in sent.items():
         assert set(data) == set(catalogue.PAYLOADS[name]), name

@@ -23,6 +23,8 @@ from events.services import audit, notifications, webhooks
 from knowledge.models import Agent, Conversation, KnowledgeChunk, KnowledgeCollection, LLMProvider, Message, SyncHistory
 from knowledge.services import ingest as knowledge_ingest
 from knowledge.services import sync
+from monitoring.models import Alert, AlertKind, AlertRule
+from monitoring.services import alerts
 from plugins.task_manager.models import Task
 from scraping.models import Preset, Project, Result, ScrapeJob, Target
 from scraping.services import ingest as scraping_ingest
@@ -352,6 +354,33 @@ def _result(o):
         items=[Item(title=text, text=f"{text} the kettle boils fast.", author="Ann", url=f"http://127.0.0.1:9/{text}")],
     )
     return Result.objects.get(target=target)
+
+
+# --- monitoring ---------------------------------------------------------------------------------------
+
+
+@builds(AlertRule)
+def _alert_rule(o):
+    return AlertRule.objects.create(
+        company=o.company,
+        project=o.get(Project),
+        name=o.text(AlertRule),
+        kind=AlertKind.WATCHED_WORD,
+        word=f"{o.text(AlertRule)} kettle boils",
+        open_ticket=True,
+        ticket_assignee=o.writer,
+    )
+
+
+@builds(Alert)
+def _alert(o):
+    o.get(Result)  # "… the kettle boils fast.", published now
+    rule = AlertRule.objects.create(
+        company=o.company, project=o.get(Project), name=o.text(Alert), kind=AlertKind.WATCHED_WORD, word="kettle boils"
+    )
+    alert = alerts.evaluate(rule)
+    assert alert is not None, "the sweep's watched-word rule did not fire"
+    return _renamed(alert, title=o.text(Alert))
 
 
 # --- plugins ------------------------------------------------------------------------------------------
