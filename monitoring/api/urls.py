@@ -1,7 +1,9 @@
 """The monitoring app's routes on the one router (requestdesk.api.urls)."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 from rest_framework.routers import BaseRouter
+
+from .respond import ResultRespondViewSet
 
 
 def register(router: BaseRouter) -> None:
@@ -9,5 +11,11 @@ def register(router: BaseRouter) -> None:
 
 
 def urlpatterns() -> list[URLPattern]:
-    """Routes that are not viewsets."""
-    return []
+    """Routes that are not viewsets: responding to a result, beside the results' own routes."""
+    return [
+        path(
+            "scraping/results/<pk>/respond/",
+            ResultRespondViewSet.as_view({"post": "respond"}),
+            name="scraping-result-respond",
+        ),
+    ]
