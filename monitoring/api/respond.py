@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
-from rest_framework import status, viewsets
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema, inline_serializer
+from rest_framework import serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -37,6 +37,10 @@ RESPOND_REQUEST = PolymorphicProxySerializer(
     serializers={"ticket": RespondTicketSerializer, "pipeline": RespondPipelineSerializer},
     resource_type_field_name="action",
 )
+QUEUE_DOWN = OpenApiResponse(
+    inline_serializer("QueueUnavailable", {"detail": serializers.CharField(), "code": serializers.CharField()}),
+    description="The task queue is down (action pipeline): `code` is queue_unavailable; nothing was stored.",
+)
 
 
 class ResultRespondViewSet(ContentErrorsMixin, TenantViewSetMixin, viewsets.GenericViewSet[Result]):
@@ -52,7 +56,7 @@ class ResultRespondViewSet(ContentErrorsMixin, TenantViewSetMixin, viewsets.Gene
         responses={
             201: OpenApiResponse(TicketSerializer, description="The ticket (action ticket)."),
             202: OpenApiResponse(ContextSerializer, description="The queued context (action pipeline)."),
-            503: OpenApiResponse(description="The task queue is down (action pipeline); nothing was stored."),
+            503: QUEUE_DOWN,
         },
     )
     def respond(self, request: Request, pk: str | None = None) -> Response:
