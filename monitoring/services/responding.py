@@ -67,7 +67,7 @@ def run_data(result: Result, *, instructions: str = "") -> dict[str, Any]:
     run's one source, and instructions that quote it (a generator without a template writes
     from `instructions`)."""
     about = result_data(result)
-    quoted = " ".join(about["text"].split())
+    quoted = " ".join(about["text"].split()) or about["title"]
     where = f" ({about['url']})" if about["url"] else ""
     return {
         "result": about,
