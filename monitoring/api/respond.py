@@ -1,10 +1,14 @@
-"""`POST /api/v1/scraping/results/{id}/respond/`: respond to one scraped result in one step.
+"""Responding to one scraped result: `POST /api/v1/scraping/results/{id}/respond/` in one step,
+and `GET .../responses/`, what was opened from it.
 
 * `{"action": "ticket", "title"?, "assigned_to"?, "priority"?}`: 201 with a ticket about the
   result, linking it (who may create and assign as on the tickets API);
 * `{"action": "pipeline", "pipeline": id, "agent"?, "priority"?, "instructions"?}`: 202 with
   a context of the pipeline carrying the result and linking it, queued for the workers as on
   the contexts API (503 and nothing stored while the task queue is down).
+
+`GET /api/v1/scraping/results/{id}/responses/`: the tickets (those the caller sees, as on the
+tickets API) and the contexts linking the result, newest first.
 
 The result is read through the tenant viewset base: another company's result is a 404, and so
 are its pipelines, agents and users in the body (a 400 naming the field).
@@ -29,8 +33,16 @@ from tenants.api.viewsets import TenantViewSetMixin
 from tenants.models import User
 from tenants.roles import Role
 
+from ..selectors.responses import responses_to
 from ..services import responding
-from .serializers import INPUTS, PIPELINE, RespondActionSerializer, RespondPipelineSerializer, RespondTicketSerializer
+from .serializers import (
+    INPUTS,
+    PIPELINE,
+    RespondActionSerializer,
+    RespondPipelineSerializer,
+    RespondTicketSerializer,
+    ResultResponsesSerializer,
+)
 
 RESPOND_REQUEST = PolymorphicProxySerializer(
     component_name="ResultRespond",
@@ -80,6 +92,13 @@ class ResultRespondViewSet(ContentErrorsMixin, TenantViewSetMixin, viewsets.Gene
         self.record_audit("created", ticket, changes=audit.field_changes(None, ticket))
         data = TicketSerializer(ticket, context=self.get_serializer_context()).data
         return Response(data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=ResultResponsesSerializer)
+    def responses(self, request: Request, pk: str | None = None) -> Response:
+        """The tickets and pipeline runs opened from the result (their `links` name it)."""
+        result = self.get_object()
+        found = responses_to(result, user=cast(User, request.user), role=cast(str, self.tenant.role))
+        return Response(ResultResponsesSerializer(found, context=self.get_serializer_context()).data)
 
     def _run(self, result: Result, values: dict[str, Any]) -> Response:
         def start() -> object:

@@ -1,6 +1,8 @@
 """What `POST /api/v1/scraping/results/{id}/respond/` takes: an `action` ("ticket" or
 "pipeline"), then that action's fields. A ticket's fields are validated by content's ticket
-serializer (who may assign, to whom), a run's by the same tenant-scoped fields as a context's."""
+serializer (who may assign, to whom), a run's by the same tenant-scoped fields as a context's.
+And what `GET /api/v1/scraping/results/{id}/responses/` answers: the tickets and runs opened
+from the result."""
 
 from __future__ import annotations
 
@@ -8,10 +10,13 @@ from typing import Any
 
 from rest_framework import serializers
 
+from content.api.serializers.contexts import ContextListSerializer
 from content.api.serializers.tickets import TicketSerializer
 from content.models import Pipeline
 from knowledge.models import Agent
 from requestdesk.api.serializers import RelatedField
+
+from ..selectors.responses import LIMIT
 
 TICKET, PIPELINE = "ticket", "pipeline"
 ACTIONS = (TICKET, PIPELINE)
@@ -50,3 +55,13 @@ INPUTS: dict[str, type[serializers.BaseSerializer[Any]]] = {
     TICKET: RespondTicketSerializer,
     PIPELINE: RespondPipelineSerializer,
 }
+
+
+class ResultResponsesSerializer(serializers.Serializer[Any]):
+    """The tickets (those you see) and pipeline runs opened from a result, newest first."""
+
+    tickets = TicketSerializer(many=True, read_only=True)
+    contexts = ContextListSerializer(many=True, read_only=True)
+    more = serializers.BooleanField(
+        read_only=True, help_text=f"More than {LIMIT} tickets or runs link the result; the newest are not guaranteed."
+    )

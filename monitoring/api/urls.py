@@ -11,11 +11,17 @@ def register(router: BaseRouter) -> None:
 
 
 def urlpatterns() -> list[URLPattern]:
-    """Routes that are not viewsets: responding to a result, beside the results' own routes."""
+    """Routes that are not viewsets: responding to a result and what was opened from it,
+    beside the results' own routes."""
     return [
         path(
             "scraping/results/<pk>/respond/",
             ResultRespondViewSet.as_view({"post": "respond"}),
             name="scraping-result-respond",
+        ),
+        path(
+            "scraping/results/<pk>/responses/",
+            ResultRespondViewSet.as_view({"get": "responses"}),
+            name="scraping-result-responses",
         ),
     ]

@@ -329,3 +329,32 @@ def test_the_ticket_admin_shows_links_of_unknown_kinds_as_text(staff, world):
     html = page.content.decode()
     assert "somewhere.thing: &lt;b&gt;odd&lt;/b&gt;" in html and "javascript:alert" not in html
     assert "<b>odd</b>" not in html
+
+
+# --- what was opened from a result --------------------------------------------------------------------
+
+
+def test_a_results_responses_list_what_links_it_as_each_role_sees_tickets(api, world, result, queued):
+    other = make_result(world.a, title="Lid broke", text="The lid broke off.")
+    manager, writer = world.user("a", "content_manager"), world.user("a", "content_writer")
+    as_manager = api.as_user(manager)
+    ticket = as_manager.post(respond_url(result), {"action": "ticket"}, format="json").json()
+    pipeline = reply_pipeline(world.a)
+    run = as_manager.post(respond_url(result), {"action": "pipeline", "pipeline": str(pipeline.pk)}, format="json")
+    as_manager.post(respond_url(other), {"action": "ticket"}, format="json")  # links the other result only
+
+    url = f"/api/v1/scraping/results/{result.pk}/responses/"
+    seen = as_manager.get(url).json()
+    assert [t["id"] for t in seen["tickets"]] == [ticket["id"]]
+    assert [c["id"] for c in seen["contexts"]] == [run.json()["id"]] and seen["more"] is False
+    by_writer = api.as_user(writer).get(url).json()  # a writer sees the tickets assigned to them only
+    assert by_writer["tickets"] == [] and len(by_writer["contexts"]) == 1
+    assert api.as_user(world.user("b", "company_admin")).get(url).status_code == 404
+
+
+def test_the_responses_query_is_one_index_scan_on_the_link(result):
+    from monitoring.selectors import responses
+
+    plans = [str(responses.linking(model, result).explain()) for model in (Ticket, Context)]
+    assert all("IXSCAN" in plan and "COLLSCAN" not in plan for plan in plans), plans
+    assert "ticket_company_link" in plans[0] and "context_company_link" in plans[1]
