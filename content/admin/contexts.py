@@ -19,6 +19,7 @@ from ..models import Batch, Context
 from ..selectors.batches import batch_summary
 from ..selectors.contexts import timeline
 from ..services import contexts, workers
+from .links import links_html
 
 
 def _act(model_admin, request, queryset, action, verb):
@@ -58,6 +59,7 @@ class ContextAdmin(ReadOnlyTenantAdmin):
         "agent",
         "batch",
         "user",
+        "opened_from",
         "company",
         "error",
         "retry_count",
@@ -73,6 +75,10 @@ class ContextAdmin(ReadOnlyTenantAdmin):
     ]
     readonly_fields = fields
     actions = ["cancel", "retry"]
+
+    @admin.display(description="opened from")
+    def opened_from(self, obj):
+        return links_html(obj.links)
 
     @admin.display(description="duration (ms)")
     def duration(self, obj):

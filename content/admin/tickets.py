@@ -6,6 +6,7 @@ from requestdesk.soft_delete_admin import SoftDeleteAdminMixin
 from tenants.admin.base import TenantAdmin
 
 from ..models import TICKET_FLOW, Ticket
+from .links import links_html
 from .workflow import WorkflowForm
 
 
@@ -23,7 +24,11 @@ class TicketAdmin(SoftDeleteAdminMixin, TenantAdmin):
     list_display = ["title", "status", "priority", "assigned_to", "due_date", "is_deleted", "created_at"]
     list_filter = ["status", "priority"]
     search_fields = ["title", "description"]
-    readonly_fields = ["created_by", "is_deleted", "deleted_at", "created_at", "updated_at"]
+    readonly_fields = ["created_by", "opened_from", "is_deleted", "deleted_at", "created_at", "updated_at"]
+
+    @admin.display(description="opened from")
+    def opened_from(self, obj):
+        return links_html(obj.links)
 
     def save_model(self, request, obj, form, change):
         if not change:

@@ -61,8 +61,10 @@ def new_context(
     user=None,
     batch=None,
     metadata: dict | None = None,
+    links: list[dict] | None = None,
 ) -> Context:
-    """An unsaved context with its id already assigned (so a batch can list it)."""
+    """An unsaved context with its id already assigned (so a batch can list it); `links`
+    name what it was opened from ([{"kind", "id", "url", "title"}])."""
     return Context(
         pk=ObjectId(),
         company_id=pipeline.company_id,
@@ -74,6 +76,7 @@ def new_context(
         user=user,
         batch=batch,
         metadata=dict(metadata or {}),
+        links=list(links or []),
     )
 
 
@@ -110,7 +113,7 @@ def admit(*, pipeline: Pipeline, items: list[dict], batch_size: int | None = Non
 
 
 def create_contexts(*, pipeline: Pipeline, items: list[dict], user=None, queue: bool = True) -> list[Context]:
-    """Create one context per item ({data, type, priority, agent, metadata}) and queue them;
+    """Create one context per item ({data, type, priority, agent, metadata, links}) and queue them;
     with `queue`, QueueUnavailable (nothing stored) when the broker does not answer. The
     company's plan is checked and its daily quota counted first (see `admit`)."""
     check_pipeline(pipeline)

@@ -1,9 +1,10 @@
 """The monitoring app's routes on the one router (requestdesk.api.urls)."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 from rest_framework.routers import BaseRouter
 
-from .views import AlertRuleViewSet, AlertViewSet
+from .alerts import AlertRuleViewSet, AlertViewSet
+from .respond import ResultRespondViewSet
 
 
 def register(router: BaseRouter) -> None:
@@ -13,5 +14,17 @@ def register(router: BaseRouter) -> None:
 
 
 def urlpatterns() -> list[URLPattern]:
-    """Routes that are not viewsets."""
-    return []
+    """Routes that are not viewsets: responding to a result and what was opened from it,
+    beside the results' own routes."""
+    return [
+        path(
+            "scraping/results/<pk>/respond/",
+            ResultRespondViewSet.as_view({"post": "respond"}),
+            name="scraping-result-respond",
+        ),
+        path(
+            "scraping/results/<pk>/responses/",
+            ResultRespondViewSet.as_view({"get": "responses"}),
+            name="scraping-result-responses",
+        ),
+    ]

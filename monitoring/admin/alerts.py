@@ -10,7 +10,7 @@ from django.http import HttpRequest
 
 from tenants.admin.base import ReadOnlyTenantAdmin, TenantAdmin
 
-from .models import Alert, AlertRule
+from ..models import Alert, AlertRule
 
 
 @admin.register(AlertRule)

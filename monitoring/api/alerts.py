@@ -16,7 +16,7 @@ from requestdesk.api.pagination import CursorPagination
 from tenants.api.viewsets import TenantReadOnlyViewSet, TenantViewSet
 
 from ..models import Alert, AlertRule
-from .serializers import AlertRuleSerializer, AlertSerializer
+from .serializers.alerts import AlertRuleSerializer, AlertSerializer
 
 
 class AlertRuleViewSet(TenantViewSet):

@@ -11,9 +11,9 @@ from content.api.serializers.tickets import ASSIGNABLE_ROLES
 from requestdesk.api.serializers import MongoModelSerializer
 from tenants.models import User
 
-from ..models import Alert, AlertRule
-from ..models.alerts import rule_errors
-from ..services.alerts import phrase
+from ...models import Alert, AlertRule
+from ...models.alerts import rule_errors
+from ...services.alerts import phrase
 
 KIND_FIELDS = ("kind", "threshold", "drop", "word")
 
