@@ -7,3 +7,10 @@ class MonitoringConfig(AppConfig):
 
     def ready(self) -> None:
         """Plug this app into the others: each part registers itself here."""
+        from knowledge.services import sources
+        from scraping.signals import results_ingested
+
+        from .services import knowledge_source
+
+        sources.register(knowledge_source.ScrapingSource())
+        results_ingested.connect(knowledge_source.queue_syncs, dispatch_uid="monitoring-knowledge-syncs")
