@@ -7,6 +7,7 @@ worker); and a chat answer cites the results' URLs."""
 from datetime import UTC, datetime
 
 import pytest
+from django.utils import timezone
 
 from knowledge import tasks
 from knowledge.models import KnowledgeChunk, KnowledgeCollection, Message, SyncHistory
@@ -267,3 +268,24 @@ def test_a_chat_answer_cites_the_results_urls(setup, world, api, fake_apis):
     assert all(c.source_type == "scraping" for c in stored.metadata.citations)
     system = fake_apis.chats[0]["messages"][0]["content"]
     assert "Lid broke (https://shop.example/r/2)" in system and "negative sentiment" in system
+
+
+def test_new_and_changed_results_are_read_by_a_bounded_range(setup, world):
+    """The sync's two reads, as the server plans them: each on its index, examining only the
+    results new (or changed) since the moment given, not the project's older ones."""
+    from django.db import connection
+
+    from requestdesk.db.collections import raw
+
+    _, project, target, _ = setup
+    since = timezone.now()
+    fresh = [("New", "A new one.", "https://n.example/1"), (REVIEWS[0][0], "Changed text.", REVIEWS[0][2])]
+    scraping_ingest.ingest(target=target, items=_items(fresh), platform="feed")
+    for field, index in (
+        ("created_at", "result_company_project_created"),
+        ("changed_at", "result_company_project_changed"),
+    ):
+        query = raw(Result, company=world.a).match({"project_id": project.pk, field: {"$gte": since}})
+        plan = connection.get_collection("results").find(query).explain()
+        assert index in str(plan["queryPlanner"]["winningPlan"]) and "COLLSCAN" not in str(plan)
+        assert plan["executionStats"]["totalDocsExamined"] == 1
