@@ -6,8 +6,9 @@ apps register theirs in their own `ready()` (knowledge imports none of them). A 
 an object with:
 
 * `source_type`: the collection's `source_type` it serves;
-* `settings_fields()`: the DRF fields of its keys in the collection's `settings` (the API's
-  settings serializer and the admin's form are built from them);
+* `settings_fields()`: new DRF fields (new instances on every call: a field is bound to one
+  serializer) of its keys in the collection's `settings`; the API's settings serializer and
+  the admin's form are built from them;
 * `settings_errors(settings, *, company_id)`: {key: [messages]} for what the fields cannot
   tell alone (a reference to another row of the company, a key the type needs); empty when
   the settings are fine;

@@ -168,7 +168,8 @@ def request_upload(
 
 
 def _beating(gone, lease: Lease):
-    """`gone` (a listing's check of stored ids, asked batch by batch) with the items' heartbeat."""
+    """`gone` (a listing's check of stored ids, asked batch by batch) with the heartbeat the
+    items have: the lease is renewed before a batch once a third of it has passed."""
     if gone is None:
         return None
 
