@@ -101,7 +101,11 @@ CATALOGUE = [
     EventType("content.batch.completed", "A content batch finished: every context completed or failed.", _BATCH),
     EventType("content.context.completed", "A content context was generated.", _CONTEXT),
     EventType("content.context.failed", "A content context failed after its retries.", _CONTEXT),
-    EventType("knowledge.sync.completed", "A knowledge collection's WordPress or Shopify sync finished.", _SYNC),
+    EventType(
+        "knowledge.sync.completed",
+        "A knowledge collection's sync from its source (WordPress, Shopify, a scraping project) finished.",
+        _SYNC,
+    ),
     EventType("knowledge.sync.failed", "A knowledge collection's sync failed.", _SYNC),
     EventType("scrape.completed", "A scrape job finished.", _SCRAPE),
     EventType("scrape.failed", "A scrape job failed.", _SCRAPE),

@@ -15,6 +15,11 @@ class KnowledgeConfig(AppConfig):
     name = "knowledge"
 
     def ready(self):
+        from .services import sources
+        from .services.connectors.sources import ShopifySource, WordPressSource
+
+        sources.register(WordPressSource())
+        sources.register(ShopifySource())
         post_delete.connect(
             _remove_attachment_files,
             sender=self.get_model("Conversation"),

@@ -351,6 +351,11 @@ KNOWLEDGE_VECTOR_CACHE_MB = env.int("KNOWLEDGE_VECTOR_CACHE_MB", default=512)  #
 KNOWLEDGE_SYNC_LEASE_SECONDS = env.int("KNOWLEDGE_SYNC_LEASE_SECONDS", default=600)  # renewed as items come in
 KNOWLEDGE_SYNC_RECOVER_SECONDS = env.float("KNOWLEDGE_SYNC_RECOVER_SECONDS", default=60.0)  # lost syncs looked for
 KNOWLEDGE_INGEST_BATCH_ITEMS = env.int("KNOWLEDGE_INGEST_BATCH_ITEMS", default=32)  # items embedded and stored at once
+# Stored items an incremental sync asks its source about at once (are they gone?).
+KNOWLEDGE_INGEST_GONE_BATCH = env.int("KNOWLEDGE_INGEST_GONE_BATCH", default=500)
+# A scraping-sourced collection's sync reads the results new or changed since its previous sync
+# began, less this margin (a result stamped just before that moment but stored after it).
+MONITORING_SYNC_OVERLAP_SECONDS = env.float("MONITORING_SYNC_OVERLAP_SECONDS", default=60.0)
 
 # --- Content (content app): the generative pipeline's workers, retention ------------------
 CONTENT_LEASE_SECONDS = env.int("CONTENT_LEASE_SECONDS", default=300)  # a dead worker's context is taken over after

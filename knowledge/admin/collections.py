@@ -10,14 +10,15 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from rest_framework import serializers
 
 from requestdesk.admin_lists import recent_values_filter
 from requestdesk.soft_delete_admin import SoftDeleteAdminMixin
-from tenants.admin.base import ReadOnlyTenantAdmin, TenantAdmin, is_superadmin, relative_time
+from tenants.admin.base import ReadOnlyTenantAdmin, TenantAdmin, is_superadmin, relative_time, staff_company_id
 
 from ..api.serializers.collections import CollectionSettingsSerializer
 from ..models import KnowledgeChunk, KnowledgeCollection, SyncHistory
-from ..services import ingest, retrieval, sync
+from ..services import ingest, retrieval, sources, sync
 from ..services.chunking import DEFAULT_OVERLAP, DEFAULT_SIZE
 from ..services.connectors.base import ConnectorError
 from ..services.crypto import EncryptionKeyError
@@ -34,18 +35,6 @@ class CollectionForm(forms.ModelForm):
     chunk_overlap = forms.IntegerField(
         initial=DEFAULT_OVERLAP, help_text="Characters shared by neighbouring chunks; at most half a chunk."
     )
-    wordpress_types = forms.MultipleChoiceField(
-        choices=[("posts", "Posts"), ("pages", "Pages")],
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="WordPress collections: what to sync (none ticked: both).",
-    )
-    shopify_resources = forms.MultipleChoiceField(
-        choices=[("products", "Products"), ("articles", "Articles"), ("collections", "Collections")],
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="Shopify collections: what to sync (none ticked: all three).",
-    )
     upload = forms.FileField(
         required=False,
         help_text=f"Manual and upload collections: a file to add "
@@ -57,7 +46,8 @@ class CollectionForm(forms.ModelForm):
         max_length=500, required=False, label="Title of the file", help_text="Blank: the file's name."
     )
 
-    SETTINGS = ("chunk_size", "chunk_overlap", "wordpress_types", "shopify_resources")
+    SETTINGS: tuple[str, ...] = ("chunk_size", "chunk_overlap")  # and the sources' fields (collection_form)
+    company_id = None  # the staff member's company (None: a superadmin, who picks the company)
 
     class Meta:
         model = KnowledgeCollection
@@ -86,6 +76,11 @@ class CollectionForm(forms.ModelForm):
         values = dict(checked.validated_data)
         if values["chunk_overlap"] > values["chunk_size"] // 2:
             self.add_error("chunk_overlap", "At most half the chunk size.")
+        company = cleaned.get("company")
+        company_id = company.pk if company else (self.instance.company_id or self.company_id)
+        source_type = cleaned.get("source_type") or self.instance.source_type
+        for name, errors in sources.settings_errors(source_type, values, company_id=company_id).items():
+            self.add_error(name if name in self.fields else None, errors)
         kept = {k: v for k, v in (self.instance.settings or {}).items() if k not in self.SETTINGS}
         return {**kept, **values}
 
@@ -110,6 +105,26 @@ class CollectionForm(forms.ModelForm):
         return {"name": upload.name, "data": data, "title": cleaned.get("upload_title", "")}
 
 
+def settings_form_field(field: serializers.Field) -> forms.Field:
+    """The admin's form field for a source's settings field (knowledge.services.sources): a
+    list of choices as ticks, anything else as text."""
+    if isinstance(field, serializers.ListField) and isinstance(field.child, serializers.ChoiceField):
+        return forms.MultipleChoiceField(
+            choices=list(field.child.choices.items()),
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+            help_text=field.help_text or "",
+        )
+    return forms.CharField(required=False, max_length=getattr(field, "max_length", None), help_text=field.help_text)
+
+
+def collection_form(company_id) -> type[CollectionForm]:
+    """CollectionForm with a field for each setting of the registered sources."""
+    fields = {name: settings_form_field(field) for name, field in sources.settings_fields().items()}
+    attrs = {**fields, "SETTINGS": (*CollectionForm.SETTINGS, *fields), "company_id": company_id}
+    return type("CollectionForm", (CollectionForm,), attrs)
+
+
 @admin.register(KnowledgeCollection)
 class KnowledgeCollectionAdmin(SoftDeleteAdminMixin, TenantAdmin):
     form = CollectionForm
@@ -131,7 +146,7 @@ class KnowledgeCollectionAdmin(SoftDeleteAdminMixin, TenantAdmin):
                 ]
             },
         ),
-        ("Sync", {"fields": ["wordpress_types", "shopify_resources", "last_sync"]}),
+        ("Sync", {"fields": ["last_sync"]}),  # with the sources' settings (get_fieldsets)
         ("Add a file", {"fields": ["upload", "upload_title"]}),
         ("Dates", {"fields": ["created_at", "updated_at"]}),
     ]
@@ -139,6 +154,17 @@ class KnowledgeCollectionAdmin(SoftDeleteAdminMixin, TenantAdmin):
     actions = ["sync_now"]
     change_list_template = "admin/knowledge/collection_change_list.html"
     change_form_template = "admin/knowledge/collection_change_form.html"
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs.setdefault("form", collection_form(staff_company_id(request)))
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        names = list(sources.settings_fields())
+        return [
+            (title, {"fields": [*names, *options["fields"]]} if title == "Sync" else options)
+            for title, options in self.fieldsets
+        ]
 
     @admin.display(description="last sync")
     def last_sync(self, obj):
@@ -183,7 +209,7 @@ class KnowledgeCollectionAdmin(SoftDeleteAdminMixin, TenantAdmin):
             context["search_url"] = reverse("admin:knowledge_test_retrieval") + "?" + urlencode({"collections": obj.pk})
         return super().render_change_form(request, context, add, change, form_url, obj)
 
-    @admin.action(description="Sync selected collections now (WordPress / Shopify)")
+    @admin.action(description="Sync selected collections now (from their source)")
     def sync_now(self, request, queryset):
         queued = 0
         for collection in queryset:

@@ -47,7 +47,8 @@ def _added(collection, item, source_type) -> Response:
 
 class KnowledgeCollectionViewSet(SoftDeleteViewSetMixin, KnowledgeErrorsMixin, TenantViewSet):
     """Knowledge collections: add text and files (manual/upload collections), sync from
-    WordPress or Shopify (through Celery), search, and the sync schedule."""
+    their source (WordPress, Shopify, a scraping project; through Celery), search, and the
+    sync schedule."""
 
     queryset = KnowledgeCollection.objects.all()
     serializer_class = KnowledgeCollectionSerializer
@@ -119,7 +120,7 @@ class KnowledgeCollectionViewSet(SoftDeleteViewSetMixin, KnowledgeErrorsMixin, T
     @extend_schema(request=None, responses={202: SyncHistorySerializer})
     @action(detail=True, methods=["post"], url_path="sync")
     def sync_now(self, request, pk=None):
-        """Sync from WordPress or Shopify now, in a Celery worker: 202 with the sync history."""
+        """Sync from the collection's source now, in a Celery worker: 202 with the sync history."""
         collection = self.get_object()
         response = accepted_or_503(
             lambda: sync.request_sync(collection=collection, trigger="api"),
@@ -150,8 +151,7 @@ class KnowledgeCollectionViewSet(SoftDeleteViewSetMixin, KnowledgeErrorsMixin, T
         if request.method == "DELETE":
             sync.remove_schedule(collection=collection)
             return Response(status=status.HTTP_204_NO_CONTENT)
-        if collection.source_type not in sync.SYNCABLE:
-            raise sync.NotSyncable(f"A {collection.get_source_type_display()} collection has no source to sync.")
+        sync.source_of(collection)  # NotSyncable for a collection filled by hand
         data = ScheduleSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         schedule = sync.set_schedule(collection=collection, **data.validated_data)

@@ -16,12 +16,14 @@ class SourceType(models.TextChoices):
     SHOPIFY = "shopify", "Shopify"
     WORDPRESS = "wordpress", "WordPress"
     UPLOAD = "upload", "Upload"
+    SCRAPING = "scraping", "Scraping project"
 
 
 class KnowledgeCollection(SoftDeletable, TenantScoped):
     """A set of chunks searched together. Its embedding model is fixed once it has chunks:
     `embedding_dimensions` is recorded on the first embedding and vectors of another size
-    are refused. `chunks_version` changes with every write to its chunks (the in-process
+    are refused. A collection of a synced type fills from its source
+    (knowledge.services.sources). `chunks_version` changes with every write to its chunks (the in-process
     vector cache is keyed by it)."""
 
     name = models.CharField(max_length=200)
@@ -41,7 +43,8 @@ class KnowledgeCollection(SoftDeletable, TenantScoped):
         blank=True,
         help_text='e.g. {"chunk_size": 800, "chunk_overlap": 100, '
         '"wordpress_types": ["posts", "pages"], '
-        '"shopify_resources": ["products", "articles"]}',
+        '"shopify_resources": ["products", "articles"], '
+        '"project_id": "<a scraping project>", "platforms": ["reviews"]}',
     )
     embedding_provider = models.ForeignKey(
         "knowledge.LLMProvider",
@@ -56,6 +59,8 @@ class KnowledgeCollection(SoftDeletable, TenantScoped):
     chunk_count = models.PositiveIntegerField(default=0, editable=False)
     chunks_version = models.PositiveIntegerField(default=0, editable=False)
     last_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Where the next listing of an incremental source starts (written by the sync that completes).
+    sync_cursor = models.CharField(max_length=200, blank=True, default="", editable=False)
     sync_lock_id = models.CharField(max_length=24, blank=True, editable=False)
     sync_lock_until = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -115,7 +120,15 @@ class SyncHistory(TenantScoped):
 
     PENDING, IN_PROGRESS, COMPLETED, FAILED = "pending", "in_progress", "completed", "failed"
     STATUSES = [(s, s.replace("_", " ")) for s in (PENDING, IN_PROGRESS, COMPLETED, FAILED)]
-    TRIGGERS = [("api", "API"), ("admin", "Admin"), ("schedule", "Schedule"), ("upload", "Upload/manual")]
+    TRIGGERS = [
+        ("api", "API"),
+        ("admin", "Admin"),
+        ("schedule", "Schedule"),
+        ("upload", "Upload/manual"),
+        ("scrape", "Completed scrape"),
+    ]
+    # Started by the platform, not by a person: a failure is told to the company's admins.
+    AUTOMATIC_TRIGGERS = ("schedule", "scrape")
 
     agent = models.ForeignKey("knowledge.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     collection = models.ForeignKey(

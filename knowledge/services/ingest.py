@@ -4,13 +4,14 @@ Each item's content hash (title, text and url, normalised) is stored on its chun
 items of a source, an item whose hash is stored already is left alone (not re-embedded); a
 new or changed item's chunks are replaced (old ones deleted and new ones inserted in one
 transaction); with `full=True` (a complete listing from a connector) the chunks of items
-no longer listed are deleted. Items are embedded in batches across items.
+no longer listed are deleted; an incremental listing names what its source no longer holds
+instead (`gone`). Items are embedded in batches across items.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -107,9 +108,17 @@ def _apply(collection, batch: list[tuple[SourceItem, str]], source_type: str, re
 
 
 def ingest_items(
-    *, collection, items: Iterable[SourceItem], source_type: str, full: bool, result: IngestResult | None = None
+    *,
+    collection,
+    items: Iterable[SourceItem],
+    source_type: str,
+    full: bool,
+    gone: Callable[[list[str]], Collection[str]] | None = None,
+    result: IngestResult | None = None,
 ) -> IngestResult:
-    """Bring the collection's chunks in line with `items` (see the module docstring).
+    """Bring the collection's chunks in line with `items` (see the module docstring). With
+    `gone` (an incremental listing's check), the stored items not listed are asked about in
+    batches of KNOWLEDGE_INGEST_GONE_BATCH ids, and those it names are removed.
     Exceptions from the items iterator or the embedder propagate; what was written before
     stays (it is consistent), and nothing is removed."""
     result = result or IngestResult()
@@ -131,17 +140,29 @@ def ingest_items(
                 batch = []
         if batch:
             _apply(collection, batch, source_type, result)
+        unlisted = sorted(set(stored) - seen)
         if full:
-            gone = sorted(set(stored) - seen)
-            if gone:
-                removed, _ = chunks_of(collection).filter(source_id__in=gone).delete()
-                result.items_removed += len(gone)
-                result.chunks_removed += removed
-                _touch(collection, removed=removed)
+            _remove(collection, unlisted, result)
+        elif gone is not None:
+            size = settings.KNOWLEDGE_INGEST_GONE_BATCH
+            for start in range(0, len(unlisted), size):
+                asked = unlisted[start : start + size]
+                named = set(gone(asked))
+                _remove(collection, [source_id for source_id in asked if source_id in named], result)
     finally:
-        if full and (result.items_synced or result.chunks_removed):
+        if (full or gone is not None) and (result.items_synced or result.chunks_removed):
             _touch(collection, recount=True)  # one exact count per sync
     return result
+
+
+def _remove(collection, source_ids: list[str], result: IngestResult) -> None:
+    """Delete the chunks of the source items `source_ids`, counted into `result`."""
+    if not source_ids:
+        return
+    removed, _ = chunks_of(collection).filter(source_id__in=source_ids).delete()
+    result.items_removed += len(source_ids)
+    result.chunks_removed += removed
+    _touch(collection, removed=removed)
 
 
 def remove_source(*, collection, source_id: str) -> int:

@@ -1,13 +1,17 @@
-"""Collection sync: the connector's complete listing through ingest, recorded in
-SyncHistory, run by Celery (`knowledge.tasks.sync_collection`) on demand or on a schedule
-(a tenants Schedule with task "knowledge.tasks.sync_collection", subject_id = collection id).
+"""Collection sync: the listing of the collection's source (knowledge.services.sources:
+WordPress and Shopify list their store whole; an incremental source lists what is new or
+changed since `sync_cursor` and names what left) through ingest, recorded in SyncHistory,
+run by Celery (`knowledge.tasks.sync_collection`) on demand or on a schedule (a tenants
+Schedule with task "knowledge.tasks.sync_collection", subject_id = collection id). The
+cursor a listing gives is stored once its sync completes.
 
 A run is idempotent: a redelivered task whose history is finished does nothing, one whose
 history is in progress runs again once its lease ran out (re-syncing changes nothing that is
 already in line: chunks are replaced per source item), and is left alone while the lease is
 live. One sync per collection at a time: the collection's lease (`sync_lock_*`, a
 requestdesk.db.leases lease) is taken when free or run out and renewed while items come in
-(a heartbeat); a second run while one holds it fails with that reason.
+(a heartbeat); a second run while one holds it fails with that reason, except one queued by
+a completed scrape (trigger "scrape"), which is queued again to run after it.
 
 A run whose worker died (SIGKILL, OOM, a lost machine) leaves its history in progress and the
 lease running out; `recover_lost` (beat, every KNOWLEDGE_SYNC_RECOVER_SECONDS) queues such a
@@ -40,10 +44,9 @@ from requestdesk.db.leases import Lease, LeaseLost
 from requestdesk.queueing import QueueUnavailable
 
 from ..models import KnowledgeCollection, PendingUpload, SourceType, SyncHistory
-from . import ingest
-from .connectors import shopify, wordpress
+from . import ingest, sources
 from .connectors.base import ConnectorError
-from .crypto import EncryptionKeyError, get_secret
+from .crypto import EncryptionKeyError
 from .embeddings import DimensionMismatch
 from .extract import UnsupportedUpload, check_upload, extract_text
 from .llm import ProviderError
@@ -51,8 +54,7 @@ from .llm import ProviderError
 logger = logging.getLogger(__name__)
 
 TASK = "knowledge.tasks.sync_collection"
-SYNCABLE = (SourceType.WORDPRESS, SourceType.SHOPIFY)
-BUSY_RETRY_SECONDS = 5  # an upload that finds the collection's lease held is queued again after this
+BUSY_RETRY_SECONDS = 5  # an upload (or a scrape's sync) that finds the lease held is queued again after this
 
 
 class NotSyncable(ValueError):
@@ -77,34 +79,23 @@ class SyncNotQueued(QueueUnavailable):
         return self.record
 
 
+def source_of(collection) -> sources.Source:
+    """The registered source of the collection's type; NotSyncable for manual and upload ones."""
+    source = sources.get(collection.source_type)
+    if source is None:
+        raise _not_syncable(collection)
+    return source
+
+
 def sync_type(collection) -> str:
-    if collection.source_type == SourceType.SHOPIFY:
-        resources = (collection.settings or {}).get("shopify_resources", shopify.RESOURCES)
-        kinds = [shopify.SYNC_TYPES[r] for r in resources if r in shopify.SYNC_TYPES]
-        return kinds[0] if len(kinds) == 1 else "shopify"
-    return collection.source_type
+    source = sources.get(collection.source_type)
+    return source.sync_type(collection) if source else collection.source_type
 
 
-def source_items(collection):
-    """The connector listing for the collection's source, with the linked agent's credentials."""
-    agent, options = collection.agent, collection.settings or {}
-    if collection.source_type == SourceType.WORDPRESS:
-        if agent is None or not agent.wordpress_enabled:
-            raise ConnectorError("Link this collection to an agent with WordPress enabled.")
-        return wordpress.fetch(
-            site_url=agent.wordpress_site_url,
-            api_key=get_secret(agent, "wordpress_api_key"),
-            types=options.get("wordpress_types", ["posts", "pages"]),
-        )
-    if collection.source_type == SourceType.SHOPIFY:
-        if agent is None or not agent.shopify_enabled:
-            raise ConnectorError("Link this collection to an agent with Shopify enabled.")
-        return shopify.fetch(
-            store_url=agent.shopify_store_url,
-            access_token=get_secret(agent, "shopify_api_key"),
-            resources=options.get("shopify_resources", shopify.RESOURCES),
-        )
-    raise _not_syncable(collection)
+def check_source(collection) -> None:
+    """Raise (NotSyncable, ConnectorError, EncryptionKeyError) unless the collection can sync
+    as configured; nothing is read from the source."""
+    source_of(collection).check(collection)
 
 
 def _not_syncable(collection) -> NotSyncable:
@@ -115,8 +106,7 @@ def _not_syncable(collection) -> NotSyncable:
 
 
 def new_history(*, collection, trigger: str) -> SyncHistory:
-    if collection.source_type not in SYNCABLE:
-        raise _not_syncable(collection)
+    source_of(collection)
     return SyncHistory.objects.create(
         company_id=collection.company_id,
         collection=collection,
@@ -146,7 +136,7 @@ def request_sync(*, collection, trigger: str = "api") -> SyncHistory:
     """A pending history and its task on the queue. Refuses at once a collection that
     cannot sync (NotSyncable, ConnectorError, EncryptionKeyError); SyncNotQueued when the
     broker is down."""
-    source_items(collection)  # the configuration is checked now; nothing is fetched yet
+    check_source(collection)  # the configuration is checked now; nothing is fetched yet
     history = new_history(collection=collection, trigger=trigger)
     _queue(history)
     return history
@@ -175,6 +165,19 @@ def request_upload(
     )
     _queue(history, what="upload")
     return history
+
+
+def _beating(gone, lease: Lease):
+    """`gone` (a listing's check of stored ids, asked batch by batch) with the heartbeat the
+    items have: the lease is renewed before a batch once a third of it has passed."""
+    if gone is None:
+        return None
+
+    def check(ids):
+        next(lease.beat([None], every=settings.KNOWLEDGE_SYNC_LEASE_SECONDS / 3))
+        return gone(ids)
+
+    return check
 
 
 def _upload_items(history):
@@ -215,8 +218,8 @@ def _finish(history, status, *, result=None, error="") -> None:
 
 
 def _announce(collection, history) -> None:
-    if history.sync_type == SourceType.UPLOAD or collection.source_type not in SYNCABLE:
-        return  # the sync events tell of WordPress and Shopify syncs
+    if history.sync_type == SourceType.UPLOAD or sources.get(collection.source_type) is None:
+        return  # the sync events tell of the syncs from a source
     completed = history.status == SyncHistory.COMPLETED
     data = {
         "collection_id": str(collection.pk),
@@ -237,7 +240,7 @@ def _announce(collection, history) -> None:
         data=data,
         event_type="knowledge.sync.completed" if completed else "knowledge.sync.failed",
     )
-    if not completed and history.trigger == "schedule":
+    if not completed and history.trigger in SyncHistory.AUTOMATIC_TRIGGERS:
         notify_company_admins(
             company=collection.company_id,
             type="knowledge.sync.failed",
@@ -280,8 +283,8 @@ def run_sync(*, collection_id, history_id=None, trigger: str = "schedule") -> Sy
         holder = KnowledgeCollection.objects.filter(pk=collection.pk).values_list("sync_lock_id", flat=True).first()
         if holder == str(history.pk):
             return history  # a duplicate delivery while this history's run is alive: leave it be
-        if upload:
-            _queue(history, what="upload", countdown=BUSY_RETRY_SECONDS)  # its turn comes after the live run
+        if upload or history.trigger == "scrape":
+            _queue(history, what="upload" if upload else "sync", countdown=BUSY_RETRY_SECONDS)  # after the live run
             return history
         _finish(history, SyncHistory.FAILED, error="Another sync of this collection is in progress.")
         _announce(collection, history)
@@ -290,17 +293,25 @@ def run_sync(*, collection_id, history_id=None, trigger: str = "schedule") -> Sy
     history.save(update_fields=["status", "started_at", "updated_at"])
     result = ingest.IngestResult()
     try:
-        items = _upload_items(history) if upload else source_items(collection)
-        heartbeat = lease.beat(items, every=settings.KNOWLEDGE_SYNC_LEASE_SECONDS / 3)
+        listing = (
+            sources.Listing(items=_upload_items(history), complete=False)
+            if upload
+            else source_of(collection).listing(collection)
+        )
+        heartbeat = lease.beat(listing.items, every=settings.KNOWLEDGE_SYNC_LEASE_SECONDS / 3)
         ingest.ingest_items(
             collection=collection,
             items=heartbeat,
-            full=not upload,
+            full=listing.complete,
+            gone=_beating(listing.gone, lease),
             result=result,
             source_type=SourceType.UPLOAD if upload else collection.source_type,
         )
         lease.renew()  # still ours: the history is written by the run that holds the lease only
-        KnowledgeCollection.objects.filter(pk=collection.pk).update(last_synced_at=timezone.now())
+        done = {"last_synced_at": timezone.now()}
+        if not upload:
+            done["sync_cursor"] = listing.cursor
+        KnowledgeCollection.objects.filter(pk=collection.pk).update(**done)
         _finish(history, SyncHistory.COMPLETED, result=result)
     except LeaseLost:
         logger.warning(

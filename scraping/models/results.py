@@ -110,6 +110,10 @@ class Result(TenantScoped):
             models.Index(fields=["project", "-published_at"], name="result_project_published"),
             models.Index(fields=["target", "-published_at"], name="result_target_published"),
             models.Index(fields=["company", "platform", "-published_at"], name="result_company_platform"),
+            # A project's results new, and changed, since a moment (a knowledge collection's
+            # incremental sync: monitoring.services.knowledge_source): a bounded range each.
+            models.Index(fields=["company", "project", "-created_at"], name="result_company_project_created"),
+            models.Index(fields=["company", "project", "-changed_at"], name="result_company_project_changed"),
         ]
         # And the UNIQUE_INDEXES below, by migration.
 

@@ -8,9 +8,9 @@ from rest_framework import serializers
 
 from requestdesk.api.serializers import MongoModelSerializer, ObjectIdField
 
-from ...models import KnowledgeChunk, KnowledgeCollection, SyncHistory
+from ...models import KnowledgeChunk, KnowledgeCollection, SourceType, SyncHistory
 from ...models.collections import LOCAL_EMBEDDING_MODEL
-from ...services import retrieval
+from ...services import retrieval, sources
 from ...services.chunking import DEFAULT_OVERLAP, DEFAULT_SIZE, MIN_SIZE
 from ...services.extract import MAX_TEXT_CHARS, SUPPORTED
 
@@ -18,14 +18,13 @@ DEFAULT_REMOTE_EMBEDDING_MODEL = "text-embedding-3-small"
 
 
 class CollectionSettingsSerializer(serializers.Serializer):
+    """Chunking, and the settings of every registered sync source (knowledge.services.sources)."""
+
     chunk_size = serializers.IntegerField(min_value=MIN_SIZE, max_value=8000, default=DEFAULT_SIZE)
     chunk_overlap = serializers.IntegerField(min_value=0, max_value=2000, default=DEFAULT_OVERLAP)
-    wordpress_types = serializers.ListField(
-        child=serializers.ChoiceField(["posts", "pages"]), required=False, allow_empty=False
-    )
-    shopify_resources = serializers.ListField(
-        child=serializers.ChoiceField(["products", "articles", "collections"]), required=False, allow_empty=False
-    )
+
+    def get_fields(self):
+        return {**super().get_fields(), **sources.settings_fields()}
 
 
 class KnowledgeCollectionSerializer(MongoModelSerializer):
@@ -82,6 +81,13 @@ class KnowledgeCollectionSerializer(MongoModelSerializer):
             merged = attrs["settings"] = {**(getattr(instance, "settings", None) or {}), **attrs["settings"]}
             if merged.get("chunk_overlap", DEFAULT_OVERLAP) > merged.get("chunk_size", DEFAULT_SIZE) // 2:
                 raise serializers.ValidationError({"settings": {"chunk_overlap": ["At most half the chunk size."]}})
+        if instance is None or "settings" in attrs or "source_type" in attrs:
+            source_type = attrs.get("source_type", getattr(instance, "source_type", SourceType.MANUAL))
+            stored = attrs.get("settings", getattr(instance, "settings", None) or {})
+            company_id = instance.company_id if instance is not None else self.context["view"].company.pk
+            errors = sources.settings_errors(source_type, stored, company_id=company_id)
+            if errors:
+                raise serializers.ValidationError({"settings": errors})
         return attrs
 
 
