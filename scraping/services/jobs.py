@@ -309,8 +309,18 @@ def finish(job: ScrapeJob, *, error: str = "") -> ScrapeJob:
     if closed:
         _announce(job)
         if job.status == ScrapeJob.COMPLETED:
-            results_ingested.send(sender=ScrapeJob, company_id=job.company_id, project_id=job.project_id, job_id=job.pk)
+            _tell_listeners(job)
     return job
+
+
+def _tell_listeners(job: ScrapeJob) -> None:
+    """Send `results_ingested`; a receiver that fails is logged and leaves the job finished."""
+    answers = results_ingested.send_robust(
+        sender=ScrapeJob, company_id=job.company_id, project_id=job.project_id, job_id=job.pk
+    )
+    for receiver, answer in answers:
+        if isinstance(answer, Exception):
+            logger.error("results_ingested receiver %r failed for job %s: %r", receiver, job.pk, answer)
 
 
 def event_data(job: ScrapeJob) -> dict:
