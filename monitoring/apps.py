@@ -7,3 +7,12 @@ class MonitoringConfig(AppConfig):
 
     def ready(self) -> None:
         """Plug this app into the others: each part registers itself here."""
+        from django.db.models.signals import post_save
+
+        from content.services import components
+        from tenants.models import Company
+
+        from .services import insights, sentiment_report
+
+        components.register(insights)
+        post_save.connect(sentiment_report.company_created, sender=Company, dispatch_uid="monitoring-sentiment-report")
