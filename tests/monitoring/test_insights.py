@@ -8,6 +8,7 @@ migration ran or was created afterwards."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 
 from content.models import Component, Context, ContextStatus, Pipeline
@@ -20,6 +21,7 @@ from scraping.services import ingest
 from scraping.services.extraction import Item
 from tenants.models import Company
 from tests.support.content import content_settings, make_component, make_pipeline, make_provider, queued  # noqa: F401
+from tests.support.migrations import manage
 from tests.support.scraping import make_project, make_target, system_presets  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -182,6 +184,18 @@ def test_the_range_defaults_to_the_last_days_and_top_is_configurable(world, llm)
     assert [s["kind"] for s in state.data["sources"]] == ["scraping.insights", "scraping.result", "scraping.result"]
 
 
+def test_the_top_results_are_read_from_the_newest_days_only_past_the_cap(world, lights, monkeypatch):
+    """With room for 3 scores, the newest days holding at most 3 results are read (Sunday's 2;
+    Thursday's 2 more would pass it); the counts still cover the whole range."""
+    monkeypatch.setattr(insights, "TOP_READ", 3)
+    state = RunState(context=Context(company_id=world.a.pk), data={"project_id": str(lights.pk), "to": "2024-03-10"})
+    insights.run(state, {})
+    found = state.data["insights"]
+    assert found["counts"]["total"] == 7 and found["top_complete"] is False
+    assert [r["url"] for r in found["most_negative"]] == [_url("sunday-bad")]
+    assert [r["url"] for r in found["most_positive"]] == [_url("sunday-good")]
+
+
 def test_an_empty_range_is_reported_not_failed(world):
     project = make_project(world.a, name="Quiet")
     state = RunState(context=Context(company_id=world.a.pk), data={"project_id": str(project.pk), "to": "2024-01-31"})
@@ -339,3 +353,20 @@ def test_the_migration_creates_one_per_existing_company_and_reverses_the_untouch
     kept = Component.objects.for_company(old[1].pk)
     assert sorted(kept.values_list("type", flat=True)) == ["ai_generator", "insights"]  # its own pipeline's stay
     assert Company.objects.filter(pk__in=[c.pk for c in old]).count() == 2
+
+
+def test_migrate_gives_the_companies_present_one_each(world):
+    """`manage.py migrate` back and forth on this test's database: reversed, the untouched
+    reference pipelines of A and B go; migrated again, each company has one."""
+    name = connection.settings_dict["NAME"]
+    companies = (world.a.pk, world.b.pk)
+    try:
+        manage(name, "migrate", "monitoring", "0001_initial", "--no-input")
+        assert [_references(pk) for pk in companies] == [[], []]
+        assert not Component.all_objects.filter(company_id__in=companies).exists()
+    finally:
+        manage(name, "migrate", "monitoring", "--no-input")
+    for pk in companies:
+        [pipeline] = _references(pk)
+        assert _shape(pipeline) == _shape(sentiment_report.ensure(world.a.pk)) and pipeline.company_id == pk
+        assert Component.objects.for_company(pk).count() == 2
