@@ -150,6 +150,7 @@ def test_the_reference_pipeline_puts_the_projects_sentiment_into_a_run(world, li
 
 
 def test_the_prompt_carries_the_summary_and_the_top_results(world, lights, llm):
+    """The ai_generator numbers `data["sources"]` in its prompt and lists them in its output."""
     make_provider(world.a, llm)
     context = _report_context(world.a, lights)
     assert runner.process_context(context_id=context.pk) == runner.COMPLETED
