@@ -135,10 +135,11 @@ def test_seed_shows_every_app_to_a_demo_user_and_a_second_run_adds_nothing(db):
 
     # content: templates, components, pipelines, batches in three states with their contexts
     assert len(_all(admin, "/api/v1/content/templates/")) == 1
-    assert len(_all(admin, "/api/v1/content/components/")) == 3
+    assert len(_all(admin, "/api/v1/content/components/")) == 3 + 2  # and the reference pipeline's
     assert {p["name"] for p in _all(admin, "/api/v1/content/pipelines/")} == {
         "Article Generation Pipeline",
         "Article Brief Pipeline",
+        "Sentiment report",
     }
     batches = {b["name"]: b for b in _all(admin, "/api/v1/content/batches/")}
     assert {name: b["status"] for name, b in batches.items()} == {
