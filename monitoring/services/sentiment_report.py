@@ -6,7 +6,7 @@ report citing those sources as [n]). A context for it carries `data["project_id"
 wants another range than the last DEFAULT_DAYS days, `data["from"]` / `data["to"]`.
 
 The pipeline and its two components are marked `metadata["reference"] = REFERENCE`, one of
-each per company: migration monitoring 0002 creates them for the companies that existed then
+each per company: migration monitoring 0004 creates them for the companies that existed then
 (with its own frozen copy of this definition), `company_created` (a post_save receiver of
 tenants.Company, connected in monitoring.apps) for each company created since. They are
 ordinary documents afterwards: the company may edit, deactivate or delete them, and nothing
