@@ -35,6 +35,8 @@ weights; ranked by score, then newest, then _id.
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -44,7 +46,7 @@ from requestdesk.db.collections import raw
 
 from ..models import Result
 from ..services import rollups
-from ..services.analysis import WEIGHTS, posting, query_terms, weights
+from ..services.analysis import WEIGHTS, posting, query_terms
 from . import analytics
 from .results import ResultFilters, _column, _pk, _results, naive_utc
 
@@ -61,15 +63,10 @@ def _aggregate(company, pipeline: list):
     return _results(company).aggregate(pipeline)
 
 
-FIELDS = {
-    "terms": 1,
-    "published_at": 1,
-    "company_id": 1,
-    "project_id": 1,
-    "target_id": 1,
-    "platform": 1,
-    "analysis.sentiment.label": 1,
-}
+# What the walk reads of a result: its postings and tenant, and what the filters ask
+# (ResultFilters.fields). The embedded server projects in Python: each field asked for costs
+# it time per document read (a dotted path most), so a search without filters reads no more.
+FIELDS = {"terms": 1, "company_id": 1}
 
 
 # --- where scores are computed -----------------------------------------------------------------
@@ -83,6 +80,30 @@ def scores_on_server() -> bool:
 
 
 # --- the client-side walk ------------------------------------------------------------------------
+
+# Results per day of a company (rollups.company_days), kept DENSITY_SECONDS in this process:
+# they only size the walk's windows (a window's lower bound; the newest has none and the
+# last one no upper), so one a little stale costs a window more or less, never a result.
+DENSITY_SECONDS = 10.0
+_DENSITY: dict[object, tuple[float, dict[datetime, int]]] = {}
+_DENSITY_LOCK = threading.Lock()
+_DENSITY_MAX = 10_000
+
+
+def company_days(company) -> dict[datetime, int]:
+    """rollups.company_days(company), from this process's copy when it is recent (a company
+    without results is asked again every time: its first results change everything)."""
+    key, now = _pk(company), time.monotonic()
+    kept = _DENSITY.get(key)
+    if kept is not None and now - kept[0] < DENSITY_SECONDS:
+        return kept[1]
+    per_day = rollups.company_days(company)
+    if per_day:
+        with _DENSITY_LOCK:
+            if len(_DENSITY) >= _DENSITY_MAX:
+                _DENSITY.clear()
+            _DENSITY[key] = (now, per_day)
+    return per_day
 
 
 class _Density:
@@ -151,7 +172,7 @@ class _TermWalk:
         query = {"terms": posting(self.term, self.weight)}
         if dates:
             query["published_at"] = dates
-        rows = list(_results(walk.company).find(query, FIELDS))
+        rows = list(_results(walk.company).find(query, walk.fields))
         expected = max(1.0, walk.density.count(low, top))
         self.share = min(1.0, max(self.share / MAX_GROWTH, (len(rows) + 1) / expected))
         if low is None:  # this weight is read: the next one from the newest again
@@ -186,6 +207,10 @@ class SearchResults:
         self._walks = None
         self.complete = False  # every candidate read
         self.read = 0
+        self.fields = {**FIELDS, **filters.fields()}
+        # A result holds one posting per term (analysis.postings), so its score is the sum of
+        # the weights of the query's postings among its own.
+        self._weights = {posting(term, weight): weight for term in terms for weight in WEIGHTS}
 
     def postings(self) -> list[str]:
         return [posting(term, weight) for term in self.terms for weight in WEIGHTS]
@@ -233,8 +258,7 @@ class SearchResults:
         for row in rows:
             if row["_id"] in self._scored or row.get("company_id") != company_id or not self.filters.accepts(row):
                 continue
-            found = weights(row.get("terms"))
-            score = sum(found.get(term, 0) for term in self.terms)
+            score = sum(self._weights.get(entry, 0) for entry in row.get("terms") or ())
             if score:
                 self._scored[row["_id"]] = (score, naive_utc(row["published_at"]), row["_id"])
 
@@ -253,7 +277,7 @@ class SearchResults:
 
     def _start(self):
         self._walks = [_TermWalk(term, self) for term in self.terms]
-        per_day = rollups.company_days(self.company)
+        per_day = company_days(self.company)
         self.density = _Density(per_day)
         newest = max(per_day) + timedelta(days=1) if per_day else datetime(1970, 1, 1)
         self.newest = min(newest, self.date_to + timedelta(microseconds=1)) if self.date_to else newest
@@ -262,7 +286,7 @@ class SearchResults:
             # Not raw(Result, company=...): the embedded server plans {project_id or target_id,
             # company_id} as a collection scan (measured), so the company is checked on the
             # rows instead (_accept keeps only the company's).
-            self._accept(list(raw(Result, unscoped=True).find(small, FIELDS)))
+            self._accept(list(raw(Result, unscoped=True).find(small, self.fields)))
             self.complete = True
 
     def ranked(self, stop: int | None = None) -> list[tuple]:

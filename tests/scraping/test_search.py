@@ -13,7 +13,7 @@ from requestdesk.db.collections import raw
 from scraping.models import Result
 from scraping.selectors import analytics
 from scraping.selectors import search as selectors
-from scraping.services import ingest
+from scraping.services import ingest, rollups
 from scraping.services.extraction import Item
 from tests.support.scraping import make_project, make_target, system_presets  # noqa: F401
 
@@ -242,6 +242,26 @@ def test_the_walk_reads_a_bounded_number_of_results(world, random_corpus, monkey
     settings.SCRAPING_SEARCH_COUNT_CAP = 1000
     assert first == [(r.pk, r.score) for r in everything[0:3]]
     assert found.read < everything.read and not found.complete and everything.complete
+
+
+def test_results_stored_since_the_density_was_kept_are_found(world, corpus, monkeypatch):
+    """The walk sizes its windows from the company's results per day, kept a few seconds in the
+    process; results stored meanwhile, older and newer than every day it counted, are found
+    and ranked all the same (tiny windows: the walk crosses every one it plans)."""
+    monkeypatch.setattr(selectors, "WINDOW_TARGET", 1)
+    asked, real = [], rollups.company_days
+    monkeypatch.setattr(rollups, "company_days", lambda company: asked.append(1) or real(company))
+    assert [(r.content.title, r.score) for r in _client(world.a, "kettle")[0:10]] == [("Kettle", 10)]
+    _, _, target, _ = corpus
+    _add(target, old=("Kettle descaling", "The kettle is clean.", -400), new=("Kettle again", "A kettle.", 900))
+    found = _client(world.a, "kettle")
+    assert found.count() == 3 and found.count_exact
+    assert [(r.content.title, r.score) for r in found[0:10]] == [
+        ("Kettle again", 15),
+        ("Kettle descaling", 15),
+        ("Kettle", 10),
+    ]
+    assert len(asked) == 1  # the second search planned its windows from the kept days
 
 
 def test_a_server_with_text_indexes_is_searched_with_text(world, corpus, settings, monkeypatch):
