@@ -37,7 +37,9 @@ from __future__ import annotations
 
 import threading
 import time
+from bisect import bisect_right
 from datetime import datetime, timedelta
+from itertools import accumulate
 
 from django.conf import settings
 
@@ -51,6 +53,7 @@ from . import analytics
 from .results import ResultFilters, _column, _pk, _results, naive_utc
 
 WINDOW_TARGET = 250  # postings a date window is sized to read
+DAY = timedelta(days=1)
 MAX_GROWTH = 8
 
 
@@ -108,33 +111,34 @@ def company_days(company) -> dict[datetime, int]:
 
 class _Density:
     """Results per day of the company (its rollup), to size date windows: a window of
-    `budget` results, days taken as uniform inside."""
+    `budget` results, days taken as uniform inside. The days are kept oldest first with the
+    results before each, so a window is a binary search, not a pass over the days."""
 
     def __init__(self, per_day: dict[datetime, int]):
-        self.days = sorted(per_day.items(), reverse=True)  # newest first
+        days = sorted(per_day.items())
+        self.starts = [day for day, _ in days]
+        self.counts = [count for _, count in days]
+        self.before = list(accumulate(self.counts, initial=0))  # results before each day; last: all
+
+    def _below(self, when: datetime) -> float:
+        """About how many results lie before `when`."""
+        day = bisect_right(self.starts, when) - 1
+        if day < 0:
+            return 0.0
+        return self.before[day] + min((when - self.starts[day]) / DAY, 1.0) * self.counts[day]
 
     def count(self, low: datetime | None, top: datetime) -> float:
         """About how many results lie in [low, top)."""
-        total = 0.0
-        for day, count in self.days:
-            start, end = max(day, low or day), min(day + timedelta(days=1), top)
-            if end > start:
-                total += (end - start) / timedelta(days=1) * count
-        return total
+        return max(0.0, self._below(top) - (0.0 if low is None else self._below(low)))
 
     def window(self, top: datetime, budget: float) -> datetime | None:
         """The lower bound of a window below `top` holding about `budget` results; None when
         it reaches past the oldest day (the last window)."""
-        left = max(budget, 1.0)
-        for day, count in self.days:
-            if day >= top:
-                continue
-            end = min(day + timedelta(days=1), top)
-            share = (end - day) / timedelta(days=1) * count
-            if share >= left:
-                return end - timedelta(days=1) * (left / count)
-            left -= share
-        return None
+        target = self._below(top) - max(budget, 1.0)
+        if target < 0:
+            return None
+        day = bisect_right(self.before, target) - 1  # the day holding the target-th result
+        return min(self.starts[day] + DAY * ((target - self.before[day]) / self.counts[day]), top)
 
 
 class _TermWalk:

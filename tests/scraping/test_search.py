@@ -316,3 +316,37 @@ def test_a_word_said_once_in_a_long_review_is_found(world):
     _add(target, long=("A long review", f"{filler} and the hinge squeaks", 0))
     [hit] = selectors.search(company=world.a, query="hinge")[0:10]
     assert hit.content.title == "A long review" and hit.score == 5
+
+
+def _naive_window(per_day, top, budget):
+    """The density's window read day by day, newest first (what _Density.window computes)."""
+    left = max(budget, 1.0)
+    for day, count in sorted(per_day.items(), reverse=True):
+        if day >= top:
+            continue
+        end = min(day + timedelta(days=1), top)
+        share = (end - day) / timedelta(days=1) * count
+        if share >= left:
+            return end - timedelta(days=1) * (left / count)
+        left -= share
+    return None
+
+
+def test_the_density_sizes_windows_day_by_day():
+    """Windows from the per-day counts (uniform inside a day, empty and missing days
+    included): the binary search finds the bound a pass over the days finds."""
+    rnd = random.Random(5)
+    start = datetime(2025, 1, 1)
+    per_day = {start + timedelta(days=n): rnd.choice([0, 0, 1, 3, 40]) for n in range(0, 300, rnd.choice([1, 2]))}
+    density = selectors._Density(per_day)
+    assert density.count(None, start + timedelta(days=400)) == sum(per_day.values())
+    assert density.count(start + timedelta(days=10), start + timedelta(days=10)) == 0
+    ends = [start + timedelta(days=n, hours=rnd.randrange(24)) for n in range(-5, 310, 7)]
+    for top in ends:
+        for budget in (0.5, 1, 7, 40, 250, 10_000):
+            expected, found = _naive_window(per_day, top, budget), density.window(top, budget)
+            if expected is None:
+                assert found is None, (top, budget)
+            else:
+                assert abs(found - expected) < timedelta(seconds=1), (top, budget)
+                assert abs(density.count(found, top) - max(budget, 1)) < 0.01
