@@ -55,6 +55,7 @@ from .results import ResultFilters, _column, _pk, _results, naive_utc
 WINDOW_TARGET = 250  # postings a date window is sized to read
 DAY = timedelta(days=1)
 MAX_GROWTH = 8
+TIER_SHARE = 1 / 16  # the least postings per result a weight's first window expects
 
 
 def tenant_match(company) -> dict:
@@ -184,8 +185,13 @@ class _TermWalk:
             # towards the low weights, so a sparse weight's neighbour is read in a few wide
             # windows instead of growing out from a page-sized one again (12 weights each
             # taking ~3 windows was most of a search's round trips).
+            # But not below TIER_SHARE: a weight read whole and found empty says little of the
+            # next one, often the dense weight of a common word, which an estimate carried
+            # down to ~1 / (the company's results) would read whole in one window (at 100,000
+            # results, ~12,000 documents where the page and the count needed ~250).
             self.tiers.pop(0)
             self.top = self.seen_to = None
+            self.share = max(self.share, TIER_SHARE)
         else:
             self.top = self.seen_to = low
         return rows

@@ -264,6 +264,25 @@ def test_results_stored_since_the_density_was_kept_are_found(world, corpus, monk
     assert len(asked) == 1  # the second search planned its windows from the kept days
 
 
+def test_a_dense_weight_after_empty_ones_is_read_in_windows(world, monkeypatch, settings):
+    """A common word said once in each text: every weight above 5 is read whole and found
+    empty, then the dense one is read a window at a time (not all of it at once), and the
+    page is the server's."""
+    monkeypatch.setattr(selectors, "WINDOW_TARGET", 2)
+    settings.SCRAPING_SEARCH_COUNT_CAP = 5
+    target = make_target(make_project(world.a), "http://127.0.0.1:9/notes")
+    items = [Item(title=f"Note {n}", text="The kettle works.", date=DAY + timedelta(hours=7 * n)) for n in range(160)]
+    ingest.ingest(target=target, items=items, platform="article")
+    found = _client(world.a, "kettle")
+    page = [(r.pk, r.score) for r in found[0:5]]
+    server = selectors.SearchResults(
+        company=world.a, terms=found.terms, filters=selectors.ResultFilters(), on_server=True
+    )
+    assert page == [(r.pk, r.score) for r in server[0:5]] and {score for _, score in page} == {5}
+    assert found.count() == 5 and not found.count_exact
+    assert found.read <= 2 * selectors.WINDOW_TARGET / selectors.TIER_SHARE < 160  # about one window's results
+
+
 def test_a_server_with_text_indexes_is_searched_with_text(world, corpus, settings, monkeypatch):
     """The embedded server has no text index (the migration skipped it); a server that has one
     gets `$text` on result_text, scoped to the tenant, ranked by textScore then newest."""
