@@ -59,6 +59,16 @@ class ResultFilters:
             match["published_at"] = dates
         return _results(company).match(match)
 
+    def fields(self) -> dict:
+        """The raw fields accepts() reads, as a projection (those of the filters given)."""
+        names = ["published_at"]
+        names += [_column(name) for name in ("project", "target") if getattr(self, name) is not None]
+        if self.platform:
+            names.append("platform")
+        if self.sentiment:
+            names.append("analysis.sentiment.label")
+        return dict.fromkeys(names, 1)
+
     def accepts(self, row: dict) -> bool:
         """What match() asks of the server, for a raw row fetched without it."""
         for name in ("project", "target"):

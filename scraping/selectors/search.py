@@ -35,7 +35,11 @@ weights; ranked by score, then newest, then _id.
 
 from __future__ import annotations
 
+import threading
+import time
+from bisect import bisect_right
 from datetime import datetime, timedelta
+from itertools import accumulate
 
 from django.conf import settings
 
@@ -44,12 +48,14 @@ from requestdesk.db.collections import raw
 
 from ..models import Result
 from ..services import rollups
-from ..services.analysis import WEIGHTS, posting, query_terms, weights
+from ..services.analysis import WEIGHTS, posting, query_terms
 from . import analytics
 from .results import ResultFilters, _column, _pk, _results, naive_utc
 
 WINDOW_TARGET = 250  # postings a date window is sized to read
+DAY = timedelta(days=1)
 MAX_GROWTH = 8
+TIER_SHARE = 1 / 16  # the least postings per result a weight's first window expects
 
 
 def tenant_match(company) -> dict:
@@ -61,15 +67,10 @@ def _aggregate(company, pipeline: list):
     return _results(company).aggregate(pipeline)
 
 
-FIELDS = {
-    "terms": 1,
-    "published_at": 1,
-    "company_id": 1,
-    "project_id": 1,
-    "target_id": 1,
-    "platform": 1,
-    "analysis.sentiment.label": 1,
-}
+# What the walk reads of a result: its postings and tenant, and what the filters ask
+# (ResultFilters.fields). The embedded server projects in Python: each field asked for costs
+# it time per document read (a dotted path most), so a search without filters reads no more.
+FIELDS = {"terms": 1, "company_id": 1}
 
 
 # --- where scores are computed -----------------------------------------------------------------
@@ -84,36 +85,61 @@ def scores_on_server() -> bool:
 
 # --- the client-side walk ------------------------------------------------------------------------
 
+# Results per day of a company (rollups.company_days), kept DENSITY_SECONDS in this process:
+# they only size the walk's windows (a window's lower bound; the newest has none and the
+# last one no upper), so one a little stale costs a window more or less, never a result.
+DENSITY_SECONDS = 10.0
+_DENSITY: dict[object, tuple[float, dict[datetime, int]]] = {}
+_DENSITY_LOCK = threading.Lock()
+_DENSITY_MAX = 10_000
+
+
+def company_days(company) -> dict[datetime, int]:
+    """rollups.company_days(company), from this process's copy when it is recent (a company
+    without results is asked again every time: its first results change everything)."""
+    key, now = _pk(company), time.monotonic()
+    kept = _DENSITY.get(key)
+    if kept is not None and now - kept[0] < DENSITY_SECONDS:
+        return kept[1]
+    per_day = rollups.company_days(company)
+    if per_day:
+        with _DENSITY_LOCK:
+            if len(_DENSITY) >= _DENSITY_MAX:
+                _DENSITY.clear()
+            _DENSITY[key] = (now, per_day)
+    return per_day
+
 
 class _Density:
     """Results per day of the company (its rollup), to size date windows: a window of
-    `budget` results, days taken as uniform inside."""
+    `budget` results, days taken as uniform inside. The days are kept oldest first with the
+    results before each, so a window is a binary search, not a pass over the days."""
 
     def __init__(self, per_day: dict[datetime, int]):
-        self.days = sorted(per_day.items(), reverse=True)  # newest first
+        days = sorted(per_day.items())
+        self.starts = [day for day, _ in days]
+        self.counts = [count for _, count in days]
+        self.before = list(accumulate(self.counts, initial=0))  # results before each day; last: all
+
+    def _below(self, when: datetime) -> float:
+        """About how many results lie before `when`."""
+        day = bisect_right(self.starts, when) - 1
+        if day < 0:
+            return 0.0
+        return self.before[day] + min((when - self.starts[day]) / DAY, 1.0) * self.counts[day]
 
     def count(self, low: datetime | None, top: datetime) -> float:
         """About how many results lie in [low, top)."""
-        total = 0.0
-        for day, count in self.days:
-            start, end = max(day, low or day), min(day + timedelta(days=1), top)
-            if end > start:
-                total += (end - start) / timedelta(days=1) * count
-        return total
+        return max(0.0, self._below(top) - (0.0 if low is None else self._below(low)))
 
     def window(self, top: datetime, budget: float) -> datetime | None:
         """The lower bound of a window below `top` holding about `budget` results; None when
         it reaches past the oldest day (the last window)."""
-        left = max(budget, 1.0)
-        for day, count in self.days:
-            if day >= top:
-                continue
-            end = min(day + timedelta(days=1), top)
-            share = (end - day) / timedelta(days=1) * count
-            if share >= left:
-                return end - timedelta(days=1) * (left / count)
-            left -= share
-        return None
+        target = self._below(top) - max(budget, 1.0)
+        if target < 0:
+            return None
+        day = bisect_right(self.before, target) - 1  # the day holding the target-th result
+        return min(self.starts[day] + DAY * ((target - self.before[day]) / self.counts[day]), top)
 
 
 class _TermWalk:
@@ -151,7 +177,7 @@ class _TermWalk:
         query = {"terms": posting(self.term, self.weight)}
         if dates:
             query["published_at"] = dates
-        rows = list(_results(walk.company).find(query, FIELDS))
+        rows = list(_results(walk.company).find(query, walk.fields))
         expected = max(1.0, walk.density.count(low, top))
         self.share = min(1.0, max(self.share / MAX_GROWTH, (len(rows) + 1) / expected))
         if low is None:  # this weight is read: the next one from the newest again
@@ -159,8 +185,13 @@ class _TermWalk:
             # towards the low weights, so a sparse weight's neighbour is read in a few wide
             # windows instead of growing out from a page-sized one again (12 weights each
             # taking ~3 windows was most of a search's round trips).
+            # But not below TIER_SHARE: a weight read whole and found empty says little of the
+            # next one, often the dense weight of a common word, which an estimate carried
+            # down to ~1 / (the company's results) would read whole in one window (at 100,000
+            # results, ~12,000 documents where the page and the count needed ~250).
             self.tiers.pop(0)
             self.top = self.seen_to = None
+            self.share = max(self.share, TIER_SHARE)
         else:
             self.top = self.seen_to = low
         return rows
@@ -186,6 +217,10 @@ class SearchResults:
         self._walks = None
         self.complete = False  # every candidate read
         self.read = 0
+        self.fields = {**FIELDS, **filters.fields()}
+        # A result holds one posting per term (analysis.postings), so its score is the sum of
+        # the weights of the query's postings among its own.
+        self._weights = {posting(term, weight): weight for term in terms for weight in WEIGHTS}
 
     def postings(self) -> list[str]:
         return [posting(term, weight) for term in self.terms for weight in WEIGHTS]
@@ -233,8 +268,7 @@ class SearchResults:
         for row in rows:
             if row["_id"] in self._scored or row.get("company_id") != company_id or not self.filters.accepts(row):
                 continue
-            found = weights(row.get("terms"))
-            score = sum(found.get(term, 0) for term in self.terms)
+            score = sum(self._weights.get(entry, 0) for entry in row.get("terms") or ())
             if score:
                 self._scored[row["_id"]] = (score, naive_utc(row["published_at"]), row["_id"])
 
@@ -253,7 +287,7 @@ class SearchResults:
 
     def _start(self):
         self._walks = [_TermWalk(term, self) for term in self.terms]
-        per_day = rollups.company_days(self.company)
+        per_day = company_days(self.company)
         self.density = _Density(per_day)
         newest = max(per_day) + timedelta(days=1) if per_day else datetime(1970, 1, 1)
         self.newest = min(newest, self.date_to + timedelta(microseconds=1)) if self.date_to else newest
@@ -262,7 +296,7 @@ class SearchResults:
             # Not raw(Result, company=...): the embedded server plans {project_id or target_id,
             # company_id} as a collection scan (measured), so the company is checked on the
             # rows instead (_accept keeps only the company's).
-            self._accept(list(raw(Result, unscoped=True).find(small, FIELDS)))
+            self._accept(list(raw(Result, unscoped=True).find(small, self.fields)))
             self.complete = True
 
     def ranked(self, stop: int | None = None) -> list[tuple]:

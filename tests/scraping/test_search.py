@@ -13,7 +13,7 @@ from requestdesk.db.collections import raw
 from scraping.models import Result
 from scraping.selectors import analytics
 from scraping.selectors import search as selectors
-from scraping.services import ingest
+from scraping.services import ingest, rollups
 from scraping.services.extraction import Item
 from tests.support.scraping import make_project, make_target, system_presets  # noqa: F401
 
@@ -244,6 +244,45 @@ def test_the_walk_reads_a_bounded_number_of_results(world, random_corpus, monkey
     assert found.read < everything.read and not found.complete and everything.complete
 
 
+def test_results_stored_since_the_density_was_kept_are_found(world, corpus, monkeypatch):
+    """The walk sizes its windows from the company's results per day, kept a few seconds in the
+    process; results stored meanwhile, older and newer than every day it counted, are found
+    and ranked all the same (tiny windows: the walk crosses every one it plans)."""
+    monkeypatch.setattr(selectors, "WINDOW_TARGET", 1)
+    asked, real = [], rollups.company_days
+    monkeypatch.setattr(rollups, "company_days", lambda company: asked.append(1) or real(company))
+    assert [(r.content.title, r.score) for r in _client(world.a, "kettle")[0:10]] == [("Kettle", 10)]
+    _, _, target, _ = corpus
+    _add(target, old=("Kettle descaling", "The kettle is clean.", -400), new=("Kettle again", "A kettle.", 900))
+    found = _client(world.a, "kettle")
+    assert found.count() == 3 and found.count_exact
+    assert [(r.content.title, r.score) for r in found[0:10]] == [
+        ("Kettle again", 15),
+        ("Kettle descaling", 15),
+        ("Kettle", 10),
+    ]
+    assert len(asked) == 1  # the second search planned its windows from the kept days
+
+
+def test_a_dense_weight_after_empty_ones_is_read_in_windows(world, monkeypatch, settings):
+    """A common word said once in each text: every weight above 5 is read whole and found
+    empty, then the dense one is read a window at a time (not all of it at once), and the
+    page is the server's."""
+    monkeypatch.setattr(selectors, "WINDOW_TARGET", 2)
+    settings.SCRAPING_SEARCH_COUNT_CAP = 5
+    target = make_target(make_project(world.a), "http://127.0.0.1:9/notes")
+    items = [Item(title=f"Note {n}", text="The kettle works.", date=DAY + timedelta(hours=7 * n)) for n in range(160)]
+    ingest.ingest(target=target, items=items, platform="article")
+    found = _client(world.a, "kettle")
+    page = [(r.pk, r.score) for r in found[0:5]]
+    server = selectors.SearchResults(
+        company=world.a, terms=found.terms, filters=selectors.ResultFilters(), on_server=True
+    )
+    assert page == [(r.pk, r.score) for r in server[0:5]] and {score for _, score in page} == {5}
+    assert found.count() == 5 and not found.count_exact
+    assert found.read <= 2 * selectors.WINDOW_TARGET / selectors.TIER_SHARE < 160  # about one window's results
+
+
 def test_a_server_with_text_indexes_is_searched_with_text(world, corpus, settings, monkeypatch):
     """The embedded server has no text index (the migration skipped it); a server that has one
     gets `$text` on result_text, scoped to the tenant, ranked by textScore then newest."""
@@ -296,3 +335,37 @@ def test_a_word_said_once_in_a_long_review_is_found(world):
     _add(target, long=("A long review", f"{filler} and the hinge squeaks", 0))
     [hit] = selectors.search(company=world.a, query="hinge")[0:10]
     assert hit.content.title == "A long review" and hit.score == 5
+
+
+def _naive_window(per_day, top, budget):
+    """The density's window read day by day, newest first (what _Density.window computes)."""
+    left = max(budget, 1.0)
+    for day, count in sorted(per_day.items(), reverse=True):
+        if day >= top:
+            continue
+        end = min(day + timedelta(days=1), top)
+        share = (end - day) / timedelta(days=1) * count
+        if share >= left:
+            return end - timedelta(days=1) * (left / count)
+        left -= share
+    return None
+
+
+def test_the_density_sizes_windows_day_by_day():
+    """Windows from the per-day counts (uniform inside a day, empty and missing days
+    included): the binary search finds the bound a pass over the days finds."""
+    rnd = random.Random(5)
+    start = datetime(2025, 1, 1)
+    per_day = {start + timedelta(days=n): rnd.choice([0, 0, 1, 3, 40]) for n in range(0, 300, rnd.choice([1, 2]))}
+    density = selectors._Density(per_day)
+    assert density.count(None, start + timedelta(days=400)) == sum(per_day.values())
+    assert density.count(start + timedelta(days=10), start + timedelta(days=10)) == 0
+    ends = [start + timedelta(days=n, hours=rnd.randrange(24)) for n in range(-5, 310, 7)]
+    for top in ends:
+        for budget in (0.5, 1, 7, 40, 250, 10_000):
+            expected, found = _naive_window(per_day, top, budget), density.window(top, budget)
+            if expected is None:
+                assert found is None, (top, budget)
+            else:
+                assert abs(found - expected) < timedelta(seconds=1), (top, budget)
+                assert abs(density.count(found, top) - max(budget, 1)) < 0.01
