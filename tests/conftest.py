@@ -4,6 +4,7 @@ from rest_framework.test import APIClient
 from tenants.models import Company, User
 from tenants.roles import Role
 from tests import flushing, services
+from tests.support.migrations import migration_states  # noqa: F401
 
 flushing.install()
 

@@ -10,7 +10,9 @@ updates, deletes, findAndModify, `$out`/`$merge`), and the teardown empties just
 the test wrote is gone, the rest was never touched. Django's own flush still runs when this
 process cannot know what was written: a child process ran during the test or is still
 running (a Celery worker, gunicorn, `manage.py` in a subprocess), or content types or
-permissions were written (the flush re-creates them).
+permissions were written (the flush re-creates them). Writes to other databases (the
+migration tests' own, tests/support/migrations.py) do not count, nor do children started
+under `elsewhere()`, which never touch the test database.
 
 `register()` must run before the first MongoClient is made (the listener is global);
 `install()` replaces the teardown.
@@ -20,6 +22,8 @@ from __future__ import annotations
 
 import subprocess
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from pymongo import monitoring
 
@@ -61,6 +65,7 @@ class _Written(monitoring.CommandListener):
 _written = _Written()
 _children: list[subprocess.Popen] = []
 _started = 0  # children started since the last teardown
+_elsewhere = threading.local()  # .on: children started now work on another database
 
 
 def register() -> None:
@@ -72,10 +77,23 @@ def register() -> None:
     def tracking(self, *args, **kwargs):
         global _started
         original(self, *args, **kwargs)
+        if getattr(_elsewhere, "on", False):
+            return
         _children.append(self)
         _started += 1
 
     subprocess.Popen.__init__ = tracking
+
+
+@contextmanager
+def elsewhere() -> Iterator[None]:
+    """Children started inside this block work on a database of their own, not the test
+    database: they need no flush after the test."""
+    _elsewhere.on = True
+    try:
+        yield
+    finally:
+        _elsewhere.on = False
 
 
 def _children_ran() -> bool:
@@ -97,8 +115,9 @@ def install() -> None:
     django_teardown = TransactionTestCase._fixture_teardown
 
     def teardown(self):
-        written = _written.take()
         aliases = self._databases_names(include_mirrors=False)
+        names = {connections[alias].database.name for alias in aliases}
+        written = {(name, collection) for name, collection in _written.take() if name in names}
         if (
             _children_ran()
             or self.available_apps is not None
