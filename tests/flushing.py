@@ -115,7 +115,11 @@ def elsewhere() -> Iterator[None]:
 @contextmanager
 def kept() -> Iterator[set[tuple[str, str]]]:
     """The writes inside this block (a module- or class-scoped fixture's rows) are no test's:
-    no teardown empties their collections until `release()` of the set this yields."""
+    no teardown empties their collections until `release()` of the set this yields. A child
+    process of an earlier test (which may have written anywhere) is waited for and the flush
+    a teardown would have made is made first, so no later teardown needs it."""
+    if _children_ran():
+        _flush_after_children()
     earlier = _written.take()
     collections: set[tuple[str, str]] = set()
     try:
@@ -136,6 +140,20 @@ def release(collections: set[tuple[str, str]]) -> None:
         for name, collection in sorted(collections):
             if name == database.name:
                 database[collection].delete_many({})
+
+
+def _flush_after_children(timeout: float = 30) -> None:
+    from django.core.management import call_command
+    from django.db import connections
+
+    for child in _children:
+        try:
+            child.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass  # still running: the next teardown flushes again, and says so if rows are kept
+    for alias in connections:
+        call_command("flush", verbosity=0, interactive=False, database=alias)
+    _written.take()
 
 
 def _children_ran() -> bool:
@@ -168,7 +186,10 @@ def install() -> None:
         ):
             django_teardown(self)
             _written.take()  # the flush's own writes
-            assert not _kept, "a flush of every collection emptied the rows the tests around this one share"
+            assert not _kept, (
+                "a flush of every collection emptied the rows the tests around this one share "
+                f"(children: {[child.args for child in _children]}, Django's own: {sorted(written)})"
+            )
             return
         for alias in aliases:
             database = connections[alias].database
