@@ -4,6 +4,7 @@ from rest_framework.test import APIClient
 from tenants.models import Company, User
 from tenants.roles import Role
 from tests import flushing, services
+from tests.support.migrations import migration_states  # noqa: F401
 
 flushing.install()
 
@@ -50,16 +51,20 @@ def make_company(db):
     return make
 
 
+def create_user(company, role, username, **fields) -> User:
+    user = User(username=username, email=f"{username}@example.com", role=role, company=company, **fields)
+    user.set_password(PASSWORD)
+    user.save()
+    return user
+
+
 @pytest.fixture
 def make_user(db):
     counter = iter(range(10_000))
 
     def make(company, role=Role.CLIENT, username=None, **fields):
         username = username or f"{role}-{company.name if company else 'none'}-{next(counter)}".lower()
-        user = User(username=username, email=f"{username}@example.com", role=role, company=company, **fields)
-        user.set_password(PASSWORD)
-        user.save()
-        return user
+        return create_user(company, role, username, **fields)
 
     return make
 
@@ -83,6 +88,12 @@ class World:
 @pytest.fixture
 def world(make_company, make_user):
     return World(make_company, make_user)
+
+
+def shared_world() -> World:
+    """A World made outside a test, for a module- or class-scoped fixture whose rows the tests
+    share (tests/flushing.py `kept`)."""
+    return World(lambda name: Company.objects.create(name=name), create_user)
 
 
 @pytest.fixture

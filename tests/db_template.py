@@ -11,6 +11,10 @@ The template's name carries a hash of every Python file of the project outside t
 bench/ (migrations, models and the code they import), so any change to them builds a new
 one (a template unused for a day is removed). A file lock keeps two processes from building
 the same template at once.
+
+The store also keeps a second copy of the migrated database, MIGRATED_NAME, that no test
+writes to: the migration tests (tests/support/migrations.py) start from copies of it instead of
+migrating an empty database again.
 """
 
 from __future__ import annotations
@@ -25,18 +29,21 @@ import tempfile
 import time
 from pathlib import Path
 
+import pymongo
+
 from requestdesk import embedded
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "rd-test-db-"
 TEST_NAME = os.environ.get("MONGODB_TEST_NAME", "test_requestdesk")
+MIGRATED_NAME = f"{TEST_NAME}_as_migrated"  # the untouched copy, beside the test database
 
 
 KEEP_SECONDS = 24 * 3600  # a template (another tree's, say) unused this long is removed
 
 
 def _fingerprint() -> str:
-    digest = hashlib.sha256(TEST_NAME.encode())
+    digest = hashlib.sha256(TEST_NAME.encode() + Path(__file__).read_bytes())  # and how a template is built
     tops = [top for top in sorted(ROOT.iterdir()) if top.is_dir() and not top.is_symlink()]
     for top in tops:
         if top.name in ("tests", "bench", "static", "templates") or top.name.startswith("."):
@@ -60,9 +67,32 @@ def _build(target: Path) -> None:
         )
         if done.returncode:
             raise RuntimeError(f"migrating the test database template failed:\n{done.stderr[-3000:]}")
+        with pymongo.MongoClient(mongo.url) as client:
+            copy_database(client, TEST_NAME, MIGRATED_NAME)
     finally:
         mongo.stop()
     building.rename(target)
+
+
+def copy_database(client: pymongo.MongoClient, source: str, target: str) -> None:
+    """Copy database `source` to `target` (which must not exist) on the same server: every
+    collection with its options (validators), documents and indexes. A migrated database
+    (about 50 collections, 220 indexes) takes under a second."""
+    for info in client[source].list_collections():
+        name = info["name"]
+        if name.startswith("system."):
+            continue
+        client[target].create_collection(name, **info.get("options", {}))
+        documents = list(client[source][name].find())
+        if documents:
+            client[target][name].insert_many(documents)
+        indexes = [
+            {key: value for key, value in spec.items() if key not in ("v", "ns")}
+            for spec in client[source][name].list_indexes()
+            if spec["name"] != "_id_"
+        ]
+        if indexes:
+            client[target].command("createIndexes", name, indexes=indexes)
 
 
 def copy(into: Path) -> Path:

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from bson import ObjectId
 
 from requestdesk.crypto import encrypt
-from tests.support.migrations import manage
 
 MOVED = ["auditlog", "notification", "webhook", "webhookdelivery", "schedule"]
 COLLECTIONS = ["audit_logs", "notifications", "webhooks", "webhook_deliveries", "schedules"]
@@ -112,12 +111,11 @@ def _content_types(db, label):
     return {ct["model"]: ct["_id"] for ct in db.django_content_type.find({"app_label": label, "model": {"$in": MOVED}})}
 
 
-def test_the_move_keeps_every_document_index_and_content_type(fresh_db):
-    name, db = fresh_db
-    manage(name, "migrate", "--no-input")
-    manage(name, "seed_demo", "--users", "0", "--projects", "0", "--results", "0")
+def test_the_move_keeps_every_document_index_and_content_type(migrated_db):
+    db = migrated_db.db
+    migrated_db.manage("seed_demo", "--users", "0", "--projects", "0", "--results", "0")
     # Back to the leaf nodes before the move (events 0002, 0001 and tenants 0014 unapplied).
-    manage(name, "migrate", "tenants", "0013_soft_delete", "--no-input")
+    migrated_db.migrate("tenants", "0013_soft_delete")
     applied = {(m["app"], m["name"]) for m in db.django_migrations.find()}
     assert ("tenants", "0014_move_events_to_events_app") not in applied
     assert not any(app == "events" for app, _ in applied)
@@ -137,14 +135,14 @@ def test_the_move_keeps_every_document_index_and_content_type(fresh_db):
     assert ids_before["notifications"] - {mine["notifications"]}, "seed_demo wrote notifications"
     indexes_before = {c: db[c].index_information() for c in COLLECTIONS}
 
-    manage(name, "migrate", "events", "0002_move_content_types", "--no-input")  # the move itself
+    migrated_db.migrate("events", "0002_move_content_types")  # the move itself
     assert {c: db[c].index_information() for c in COLLECTIONS} == indexes_before
-    manage(name, "migrate", "--no-input")  # and what came after it (schedules: target_id → subject_id)
+    migrated_db.migrate()  # and what came after it (schedules: target_id → subject_id)
     schedule_indexes = db.schedules.index_information()
     assert "schedule_task_target_uniq" not in schedule_indexes
     assert schedule_indexes["schedule_task_subject_uniq"]["key"] == [("task", 1), ("subject_id", 1)]
     assert db.schedules.find_one({"_id": ObjectId(mine["schedules"])})["subject_id"] == "moved-target"
-    read = json.loads(manage(name, "shell", "--no-imports", "-c", READ_BACK).stdout)
+    read = json.loads(migrated_db.manage("shell", "--no-imports", "-c", READ_BACK).stdout)
     assert read["app_labels"] == ["events"]
     for collection in COLLECTIONS:
         assert set(read[collection]) == ids_before[collection], collection  # nothing lost, nothing added

@@ -1,10 +1,17 @@
-"""`manage.py services` starts SecantusDB on a data folder (kept across restarts) and stops it."""
+"""`manage.py services` starts SecantusDB on a data folder (kept across restarts) and stops it.
 
+A start runs `manage.py` in a subprocess (the server it starts outlives it, and is no child of
+the tests); the status and stop calls between run the same command in this process, with the
+settings the environment gives it."""
+
+import io
 import os
 import subprocess
 import sys
 
 import pymongo
+from django.core.management import call_command
+from django.test import override_settings
 
 from requestdesk.embedded import Daemons, free_port, mongo_ping
 from tests.paths import ROOT
@@ -23,6 +30,20 @@ def _services(action, data_dir, port):
     )
 
 
+def _services_here(action, data_dir, port) -> str:
+    """`services action` in this process, as `_services` runs it (DATA_DIR, EMBEDDED_MONGO_PORT
+    and no MONGODB_URI); its output."""
+    out = io.StringIO()
+    with override_settings(
+        DATA_DIR=data_dir,
+        EMBEDDED_MONGO=True,
+        EMBEDDED_MONGO_PORT=port,
+        MONGODB_URI=f"mongodb://127.0.0.1:{port}/?directConnection=true",
+    ):
+        call_command("services", action, stdout=out)
+    return out.getvalue()
+
+
 def test_start_keeps_data_across_restart_and_stop(tmp_path):
     port = free_port()
     uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
@@ -30,12 +51,12 @@ def test_start_keeps_data_across_restart_and_stop(tmp_path):
     assert started.returncode == 0, started.stderr
     assert "mongodb  started" in started.stdout
     try:
-        pymongo.MongoClient(uri).rd.things.insert_one({"kept": True})
-        assert "mongodb  running" in _services("start", tmp_path, port).stdout  # idempotent
-        assert _services("stop", tmp_path, port).returncode == 0
+        pymongo.MongoClient(uri).rd.things.insert_one({"kept": True})  # the server outlived `manage.py`
+        assert "mongodb  running" in _services_here("start", tmp_path, port)  # idempotent
+        assert "mongo    stopped" in _services_here("stop", tmp_path, port)
         assert not mongo_ping(uri)
         assert (tmp_path / "mongo").is_dir()
-        _services("start", tmp_path, port)
+        assert "mongodb  started" in _services("start", tmp_path, port).stdout
         assert pymongo.MongoClient(uri).rd.things.find_one({}, {"_id": 0}) == {"kept": True}
     finally:
         Daemons(tmp_path).stop("mongo")

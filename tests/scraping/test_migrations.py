@@ -1,42 +1,18 @@
 """Migration scraping 0004 on results stored before it: their terms become weighted postings
 (title 10 + text 5) under the (company, terms, -published_at) index, the daily sentiment
-rollups are counted from them, and back and forth again gives the same documents."""
+rollups are counted from them, and back and forth again gives the same documents; and the
+migrations after it (0008, 0011, 0013), each on a database at the migration before it.
 
-import os
+Each test starts from a copy of the migrated database taken back to its start
+(`database_at`, tests/support/migrations.py)."""
+
 import re
-import subprocess
-import sys
 import uuid
 from datetime import datetime
 
 import pymongo
 import pytest
 from bson import ObjectId
-from django.conf import settings
-
-from tests.paths import ROOT
-
-
-def _migrate(db_name, *target):
-    env = {**os.environ, "MONGODB_NAME": db_name}
-    done = subprocess.run(
-        [sys.executable, "manage.py", "migrate", *target, "--no-input"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-
-
-@pytest.fixture
-def old_db():
-    name = f"old_{uuid.uuid4().hex[:8]}"
-    client = pymongo.MongoClient(settings.DATABASES["default"]["HOST"])
-    _migrate(name, "scraping", "0003")
-    yield client[name]
-    client.drop_database(name)
 
 
 def _result(company, project, target, day, title, text, label, compound):
@@ -55,7 +31,9 @@ def _result(company, project, target, day, title, text, label, compound):
     }
 
 
-def test_0004_backfills_postings_and_rollups(old_db):
+def test_0004_backfills_postings_and_rollups(database_at):
+    at = database_at("scraping", "0003")
+    old_db = at.db
     company, project, target = ObjectId(), ObjectId(), ObjectId()
     old_db.targets.insert_one({"_id": target, "company_id": company, "project_id": project})  # read per target
     old_db.results.insert_many(
@@ -67,7 +45,7 @@ def test_0004_backfills_postings_and_rollups(old_db):
     )
     assert "result_company_terms" in old_db.results.index_information()
 
-    _migrate(old_db.name)
+    at.migrate()
     by_title = {tuple(doc["search"]["title"]): doc["terms"] for doc in old_db.results.find()}
     assert by_title == {
         ("lantern",): ["15:lantern", "5:battery"],
@@ -89,23 +67,24 @@ def test_0004_backfills_postings_and_rollups(old_db):
     }
     assert rollups[(None, None)]["days"] == rollups[(target, "article")]["days"]
 
-    _migrate(old_db.name, "scraping", "0003")
+    at.migrate("scraping", "0003")
     assert {tuple(doc["search"]["title"]): doc["terms"] for doc in old_db.results.find()} == {
         ("lantern",): ["lantern", "battery"],
         ("kettle",): ["kettle", "water"],
         (): ["kettle"],
     }
-    _migrate(old_db.name)
-    _migrate(old_db.name)  # nothing left to do
+    at.migrate()
+    assert "No migrations to apply" in at.migrate()  # nothing left to do
     assert {tuple(doc["search"]["title"]): doc["terms"] for doc in old_db.results.find()} == by_title
     assert old_db.scraping_sentiment_rollups.count_documents({}) == 3  # and every company's month (0011)
 
 
-def test_0008_recomputes_postings_and_sentiment(old_db):
+def test_0008_recomputes_postings_and_sentiment(database_at):
     """Results stored with presence-only postings of their 64 most frequent words and without
     per-sentence sentiment get term-frequency postings of every word, sentence scores, the
     `mixed` label where their sentences disagree, and rollups that count it."""
-    _migrate(old_db.name, "scraping", "0007")
+    at = database_at("scraping", "0007")
+    old_db = at.db
     company, project, target = ObjectId(), ObjectId(), ObjectId()
     old_db.targets.insert_one({"_id": target, "company_id": company, "project_id": project})
     text = (
@@ -116,7 +95,7 @@ def test_0008_recomputes_postings_and_sentiment(old_db):
     doc["content"] = {"title": "Phone phone", "text": text, "author": "", "url": "https://x.example/1"}
     old_db.results.insert_one(doc)
 
-    _migrate(old_db.name)
+    at.migrate()
     stored = old_db.results.find_one({"_id": doc["_id"]})
     weights = dict(reversed(posting.split(":", 1)) for posting in stored["terms"])
     assert weights["phone"] == "25" and weights["battery"] == "5" and weights["noon"] == "5"
@@ -127,12 +106,13 @@ def test_0008_recomputes_postings_and_sentiment(old_db):
     assert month["days"]["05"]["mixed"] == 1 and "positive" not in month["days"]["05"]
 
 
-def test_0011_merges_the_versions_of_a_url_and_keys_every_result(old_db):
+def test_0011_merges_the_versions_of_a_url_and_keys_every_result(database_at):
     """Before 0011 a page whose content changed was stored again beside its old version: the
     versions of a url (article and feed results) become the newest one, which keeps the first
     `created_at` and notes the change; other results are keyed by their hash; the rollups count
     each item once; the unique (company, target, item_key) index then holds."""
-    _migrate(old_db.name, "scraping", "0009")
+    at = database_at("scraping", "0009")
+    old_db = at.db
     company, project, target = ObjectId(), ObjectId(), ObjectId()
     old_db.targets.insert_one({"_id": target, "company_id": company, "project_id": project})
     page = "https://x.example/lantern"
@@ -149,7 +129,7 @@ def test_0011_merges_the_versions_of_a_url_and_keys_every_result(old_db):
         doc.update(platform=platform, created_at=created, content={"title": "t", "text": "x", "url": url})
     old_db.results.insert_many([old, new, review])  # `new` after `old`: a larger _id
 
-    _migrate(old_db.name)
+    at.migrate()
     stored = {doc["_id"]: doc for doc in old_db.results.find()}
     assert set(stored) == {new["_id"], review["_id"]}
     kept = stored[new["_id"]]
@@ -179,10 +159,10 @@ def test_0011_merges_the_versions_of_a_url_and_keys_every_result(old_db):
     with pytest.raises(pymongo.errors.DuplicateKeyError):
         old_db.results.insert_one({**_result(company, project, target, 7, [], [], None, None), "item_key": page})
 
-    _migrate(old_db.name, "scraping", "0009")
+    at.migrate("scraping", "0009")
     assert "result_target_item_key_uniq" not in old_db.results.index_information()
-    _migrate(old_db.name)
-    _migrate(old_db.name)  # nothing left to do
+    at.migrate()
+    assert "No migrations to apply" in at.migrate()  # nothing left to do
     assert old_db.results.count_documents({}) == 2
 
 
@@ -193,12 +173,13 @@ def _examined(database, query: dict) -> int:
     return sum(int(n) for n in re.findall(r"'totalDocsExamined': (\d+)", str(plan)))
 
 
-def test_0013_merges_duplicate_rollups_and_plans_each_upsert_on_the_unique_index(old_db):
+def test_0013_merges_duplicate_rollups_and_plans_each_upsert_on_the_unique_index(database_at):
     """Before 0013 the rollups' uniqueness was a partial index (not planned, and blind to the
     null target of the company-wide documents): each upsert read every rollup of the company,
     and a race could store a company-wide month twice. 0013 merges such twins and each upsert
     reads one document."""
-    _migrate(old_db.name, "scraping", "0012")
+    at = database_at("scraping", "0012")
+    old_db = at.db
     company, month = ObjectId(), datetime(2024, 3, 1)
     targets = [ObjectId() for _ in range(30)]
     old_db.scraping_sentiment_rollups.insert_many(
@@ -235,7 +216,7 @@ def test_0013_merges_duplicate_rollups_and_plans_each_upsert_on_the_unique_index
     upsert = {"company_id": company, "target_id": targets[7], "platform": "article", "month": month}
     assert _examined(old_db, upsert) > 1  # the partial index is not planned
 
-    _migrate(old_db.name)
+    at.migrate()
     [whole] = old_db.scraping_sentiment_rollups.find({"company_id": company, "target_id": None})
     assert whole["days"] == {"04": {"positive": 30, "positive_sum": 2.0}, "05": {"negative": 1}}
     spec = old_db.scraping_sentiment_rollups.index_information()["rollup_target_month_uniq"]

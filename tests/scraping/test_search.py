@@ -1,7 +1,9 @@
 """Weighted text search over results: title words weigh 10, text words 5, ties newest
 first; filters, pagination, the tenant boundary, the (company_id, terms, -published_at)
 index of weighted postings, and the client-side walk (windows, merge, capped counts) ranking
-exactly like the server-side pipeline."""
+exactly like the server-side pipeline.
+
+The tests that only read the random corpus share one (`TestRandomCorpus`: made once per class)."""
 
 import random
 from datetime import UTC, datetime, timedelta, timezone
@@ -15,6 +17,8 @@ from scraping.selectors import analytics
 from scraping.selectors import search as selectors
 from scraping.services import ingest, rollups
 from scraping.services.extraction import Item
+from tests import flushing
+from tests.conftest import shared_world
 from tests.support.scraping import make_project, make_target, system_presets  # noqa: F401
 
 DAY = datetime(2024, 3, 1, tzinfo=UTC)
@@ -180,12 +184,11 @@ def test_api_reports_a_capped_count(api, world, corpus, settings, monkeypatch):
     assert [r["content"]["title"] for r in page["results"]] == ["Lantern battery test", "Battery", "Garden news"]
 
 
-@pytest.fixture
-def random_corpus(world):
+def _random_corpus(company):
     """80 results over 40 days, words drawn from 6, in three targets of two projects."""
     rnd = random.Random(7)
     words = ["amber", "birch", "cedar", "dune", "ember", "fjord"]
-    projects = [make_project(world.a, name="One"), make_project(world.a, name="Two")]
+    projects = [make_project(company, name="One"), make_project(company, name="Two")]
     targets = [
         make_target(projects[0], "http://127.0.0.1:9/r1"),
         make_target(projects[0], "http://127.0.0.1:9/r2"),
@@ -202,46 +205,61 @@ def random_corpus(world):
     return projects, targets
 
 
-@pytest.mark.parametrize("read_the_filter", [True, False])
-@pytest.mark.parametrize("query", ["amber", "birch cedar", "dune ember fjord", "amber fjord"])
-def test_the_walk_ranks_like_the_server(world, random_corpus, monkeypatch, query, read_the_filter):
-    """Small windows (a few postings each) so the merge crosses many of them; a project or
-    target filter read whole (few results), or walked like the others."""
-    monkeypatch.setattr(selectors, "WINDOW_TARGET", 2)
-    if not read_the_filter:
-        monkeypatch.setattr(analytics, "rollup_count", lambda company, filters: 10**9)
-    projects, targets = random_corpus
-    for filters in (
-        {},
-        {"project": projects[0].pk},
-        {"target": targets[2].pk},
-        {"sentiment": "positive"},
-        {"date_from": DAY + timedelta(days=10), "date_to": DAY + timedelta(days=30)},
-    ):
-        server = selectors.SearchResults(
-            company=world.a,
-            terms=selectors.search(company=world.a, query=query).terms,
-            filters=selectors.ResultFilters(**filters),
-            on_server=True,
-        )
-        expected = [(r.pk, r.score) for r in server[0:100]]
-        assert expected and server.count() == len(expected)
-        walked = _client(world.a, query, **filters)
-        assert walked.count() == len(expected) and walked.count_exact
-        assert [(r.pk, r.score) for r in walked[0:100]] == expected, (query, filters)
-        paged = _client(world.a, query, **filters)
-        assert [(r.pk, r.score) for r in paged[5:10]] == expected[5:10]
+@pytest.fixture(scope="class")
+def shared(django_db_setup, django_db_blocker):
+    """(world, random corpus) made once for the tests of a class, which only read them."""
+    with django_db_blocker.unblock(), flushing.kept() as collections:
+        world = shared_world()
+        corpus = _random_corpus(world.a)
+    yield world, corpus
+    with django_db_blocker.unblock():
+        flushing.release(collections)
 
 
-def test_the_walk_reads_a_bounded_number_of_results(world, random_corpus, monkeypatch, settings):
-    monkeypatch.setattr(selectors, "WINDOW_TARGET", 2)
-    settings.SCRAPING_SEARCH_COUNT_CAP = 5
-    found = _client(world.a, "amber")
-    first = [(r.pk, r.score) for r in found[0:3]]
-    everything = _client(world.a, "amber")
-    settings.SCRAPING_SEARCH_COUNT_CAP = 1000
-    assert first == [(r.pk, r.score) for r in everything[0:3]]
-    assert found.read < everything.read and not found.complete and everything.complete
+@pytest.mark.django_db
+class TestRandomCorpus:
+    """Reads of one random corpus."""
+
+    @pytest.mark.parametrize("read_the_filter", [True, False])
+    @pytest.mark.parametrize("query", ["amber", "birch cedar", "dune ember fjord", "amber fjord"])
+    def test_the_walk_ranks_like_the_server(self, shared, monkeypatch, query, read_the_filter):
+        """Small windows (a few postings each) so the merge crosses many of them; a project or
+        target filter read whole (few results), or walked like the others."""
+        monkeypatch.setattr(selectors, "WINDOW_TARGET", 2)
+        if not read_the_filter:
+            monkeypatch.setattr(analytics, "rollup_count", lambda company, filters: 10**9)
+        world, (projects, targets) = shared
+        for filters in (
+            {},
+            {"project": projects[0].pk},
+            {"target": targets[2].pk},
+            {"sentiment": "positive"},
+            {"date_from": DAY + timedelta(days=10), "date_to": DAY + timedelta(days=30)},
+        ):
+            server = selectors.SearchResults(
+                company=world.a,
+                terms=selectors.search(company=world.a, query=query).terms,
+                filters=selectors.ResultFilters(**filters),
+                on_server=True,
+            )
+            expected = [(r.pk, r.score) for r in server[0:100]]
+            assert expected and server.count() == len(expected)
+            walked = _client(world.a, query, **filters)
+            assert walked.count() == len(expected) and walked.count_exact
+            assert [(r.pk, r.score) for r in walked[0:100]] == expected, (query, filters)
+            paged = _client(world.a, query, **filters)
+            assert [(r.pk, r.score) for r in paged[5:10]] == expected[5:10]
+
+    def test_the_walk_reads_a_bounded_number_of_results(self, shared, monkeypatch, settings):
+        world, _ = shared
+        monkeypatch.setattr(selectors, "WINDOW_TARGET", 2)
+        settings.SCRAPING_SEARCH_COUNT_CAP = 5
+        found = _client(world.a, "amber")
+        first = [(r.pk, r.score) for r in found[0:3]]
+        everything = _client(world.a, "amber")
+        settings.SCRAPING_SEARCH_COUNT_CAP = 1000
+        assert first == [(r.pk, r.score) for r in everything[0:3]]
+        assert found.read < everything.read and not found.complete and everything.complete
 
 
 def test_results_stored_since_the_density_was_kept_are_found(world, corpus, monkeypatch):

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from requestdesk import embedded
+from tests import flushing
 
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "test-key",
@@ -26,11 +27,12 @@ class S3Server:
     def __init__(self):
         self.port = embedded.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        with flushing.elsewhere():  # it never touches the test database: no flush of it after each test
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         deadline = time.monotonic() + 30
         while True:
             try:

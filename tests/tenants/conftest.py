@@ -2,4 +2,4 @@
 
 from tests.support.content import llm  # noqa: F401
 from tests.support.mail import smtp  # noqa: F401
-from tests.support.migrations import fresh_db  # noqa: F401
+from tests.support.migrations import fresh_db, migration_databases  # noqa: F401

@@ -14,7 +14,6 @@ from events.services import webhooks
 from requestdesk import crypto
 from requestdesk.db.collections import collection
 from tenants.models import User
-from tests.support.migrations import manage
 
 PLUGIN_KEYS = {
     "wordpress": {"user": "editor", "key": "wp-app-password-0123456789"},
@@ -178,8 +177,8 @@ def test_hole7_admin_masks_the_webhook_secret(client, world):
 def test_hole7_migration_encrypts_the_plain_values_stored_before(fresh_db):
     """A database at tenants 0008 holds plain secrets; `migrate` encrypts them in place,
     is a no-op the second time, and migrating back restores the plain values."""
-    name, db = fresh_db
-    manage(name, "migrate", "tenants", "0008", "--no-input")
+    db = fresh_db.db
+    fresh_db.migrate("tenants", "0008")
     hook_id, user_id, empty_id = ObjectId(), ObjectId(), ObjectId()
     db.webhooks.insert_one(
         {
@@ -205,18 +204,17 @@ def test_hole7_migration_encrypts_the_plain_values_stored_before(fresh_db):
         ]
     )
 
-    manage(name, "migrate", "--no-input")
+    fresh_db.migrate()
     secret = db.webhooks.find_one({"_id": hook_id})["secret"]
     _assert_sealed(secret, "plain-old-secret-token-0123456789")
     keys = db.users.find_one({"_id": user_id})["plugin_keys"]
     assert isinstance(keys, str) and json.loads(crypto.decrypt(keys)) == PLUGIN_KEYS
     assert db.users.find_one({"_id": empty_id})["plugin_keys"] == ""
 
-    again = manage(name, "migrate", "--no-input")
-    assert "No migrations to apply" in again.stdout
+    assert "No migrations to apply" in fresh_db.migrate()
     assert db.webhooks.find_one({"_id": hook_id})["secret"] == secret  # not encrypted twice
 
-    manage(name, "migrate", "tenants", "0008", "--no-input")
+    fresh_db.migrate("tenants", "0008")
     assert db.webhooks.find_one({"_id": hook_id})["secret"] == "plain-old-secret-token-0123456789"
     assert db.users.find_one({"_id": user_id})["plugin_keys"] == PLUGIN_KEYS
     assert db.users.find_one({"_id": empty_id})["plugin_keys"] == {}

@@ -13,7 +13,6 @@ from pymongo.errors import WriteError
 from requestdesk.db.collections import collection
 from tenants.models import User
 from tenants.roles import Role
-from tests.support.migrations import manage
 
 DOCUMENT_FAILED_VALIDATION = 121
 
@@ -110,18 +109,18 @@ def test_the_api_refuses_a_role_that_does_not_exist_with_a_400(api, world):
 def test_migration_sets_the_validator_keeps_old_documents_and_reverses(fresh_db):
     """At 0009 the server takes anything; `migrate` sets the rules (moderate: a document
     written before them stays, and can still be updated), and migrating back lifts them."""
-    name, db = fresh_db
-    manage(name, "migrate", "tenants", "0009", "--no-input")
+    db = fresh_db.db
+    fresh_db.migrate("tenants", "0009")
     legacy = _valid_document(role="pirate")
     db.users.insert_one(legacy)
 
-    manage(name, "migrate", "tenants", "0010", "--no-input")
+    fresh_db.migrate("tenants", "0010")
     assert "$jsonSchema" in _validator(db)["validator"]
     assert db.users.find_one({"_id": legacy["_id"]})["status"] == "active"  # the new field's default
     db.users.update_one({"_id": legacy["_id"]}, {"$set": {"first_name": "Old"}})  # moderate: allowed
     with pytest.raises(WriteError):
         db.users.insert_one(_valid_document(role="pirate"))
 
-    manage(name, "migrate", "tenants", "0009", "--no-input")
+    fresh_db.migrate("tenants", "0009")
     assert not _validator(db).get("validator")
     db.users.insert_one(_valid_document(role="pirate"))
