@@ -356,6 +356,9 @@ KNOWLEDGE_INGEST_GONE_BATCH = env.int("KNOWLEDGE_INGEST_GONE_BATCH", default=500
 # A scraping-sourced collection's sync reads the results new or changed since its previous sync
 # began, less this margin (a result stamped just before that moment but stored after it).
 MONITORING_SYNC_OVERLAP_SECONDS = env.float("MONITORING_SYNC_OVERLAP_SECONDS", default=60.0)
+# A sentiment alert being fired (ticket, notification, event) is taken over by the next
+# evaluation when its worker has not finished it within this.
+MONITORING_ALERT_FIRING_LEASE_SECONDS = env.float("MONITORING_ALERT_FIRING_LEASE_SECONDS", default=120.0)
 
 # --- Content (content app): the generative pipeline's workers, retention ------------------
 CONTENT_LEASE_SECONDS = env.int("CONTENT_LEASE_SECONDS", default=300)  # a dead worker's context is taken over after

@@ -156,6 +156,14 @@ class Alert(TenantScoped):
     ticket = _reference("content.Ticket", null=True, blank=True)
     notifications = models.PositiveIntegerField(default=0, help_text="Company admins notified.")
     deliveries = ArrayField(ObjectIdField(), default=list, blank=True, help_text="The webhook deliveries of its event.")
+    # Firing (ticket, notification, event) runs under a lease (requestdesk.db.leases): a worker
+    # that dies half-way leaves `fired_at` empty and its lease running out, and the next
+    # evaluation of the rule takes the firing over from where it stopped.
+    fired_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its ticket, notification and event were all out."
+    )
+    lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    firer = models.CharField(max_length=64, blank=True, editable=False)
     rule_id: ObjectId
     project_id: ObjectId
     ticket_id: ObjectId | None

@@ -11,18 +11,23 @@ published_at) index. The window is the one holding `now`, aligned to the rule's
 the same window. A rule that fires inserts its Alert first: the unique index on (company,
 rule, window_start) lets one insert through, and the worker whose insert is refused does
 nothing else. The winner then opens the ticket (if the rule says so), notifies the company
-admins and emits the `scraping.sentiment.alert` webhook event, and records them on the alert.
+admins and emits the `scraping.sentiment.alert` webhook event, recording each on the alert as
+it goes, under a lease on the alert (requestdesk.db.leases). A worker that dies half-way
+leaves the alert without `fired_at`; once its lease has run out, the next evaluation of the
+rule (the next scrape, or beat's tick) takes the firing over and does what was left.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
+from django.conf import settings
 from django.db import IntegrityError
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
@@ -30,7 +35,9 @@ from kombu.exceptions import OperationalError as BrokerError
 from content.models import Ticket
 from events.services import notifications, webhooks
 from requestdesk import text
+from requestdesk.db import leases
 from requestdesk.db.collections import raw
+from requestdesk.db.leases import Lease, LeaseLost
 from scraping.models import Project, Result
 from tenants.models import User
 
@@ -200,25 +207,35 @@ def evaluate_project(*, company_id: ObjectId, project_id: ObjectId, now: datetim
 
 
 def evaluate(rule: AlertRule, *, now: datetime | None = None) -> Alert | None:
-    """Evaluate one rule in the window holding `now`; the alert when this call fired it, None
-    when it did not fire or had fired in this window already (here or in another worker)."""
-    window = window_at(rule.window_hours, now or timezone.now())
-    if Alert.objects.for_company(rule.company_id).filter(rule=rule, window_start=window.start).exists():
-        return None
+    """Evaluate one rule in the window holding `now`; the alert when this call fired it (or
+    finished firing it), None when it did not fire or had fired in this window already (here
+    or in another worker)."""
+    moment = now or timezone.now()
+    window = window_at(rule.window_hours, moment)
+    fired = Alert.objects.for_company(rule.company_id).filter(rule=rule, window_start=window.start).first()
+    if fired is not None:
+        return _take_over(rule, fired, window, moment)
     found = measure(rule, window)
     if not found.fires:
         return None
-    alert = _claim(rule, window, found)
-    if alert is None:
+    claimed = _claim(rule, window, found, moment)
+    if claimed is None:
         return None
-    _fire(rule, alert, found)
+    alert, lease = claimed
+    _fire(rule, alert, found.summary, lease, moment)
     return alert
 
 
-def _claim(rule: AlertRule, window: Window, found: Measure) -> Alert | None:
-    """The window's alert, inserted; None when another worker's insert came first."""
+def _lease_seconds() -> float:
+    return float(settings.MONITORING_ALERT_FIRING_LEASE_SECONDS)
+
+
+def _claim(rule: AlertRule, window: Window, found: Measure, now: datetime) -> tuple[Alert, Lease] | None:
+    """The window's alert, inserted with the lease on its firing; None when another worker's
+    insert came first."""
+    firer, until = uuid.uuid4().hex, leases.lease_end(now, _lease_seconds())
     try:
-        return Alert.objects.create(
+        alert = Alert.objects.create(
             company_id=rule.company_id,
             rule=rule,
             project_id=rule.project_id,
@@ -231,41 +248,73 @@ def _claim(rule: AlertRule, window: Window, found: Measure) -> Alert | None:
             count=found.count,
             result_ids=found.result_ids,
             title=f"{rule.name}: {found.summary}"[:300],
+            firer=firer,
+            lease_until=until,
         )
     except IntegrityError:
         return None
+    return alert, Lease(Alert, alert.pk, {"firer": firer}, until, seconds=_lease_seconds())
 
 
-def _fire(rule: AlertRule, alert: Alert, found: Measure) -> None:
-    """The fired alert's ticket (if the rule opens one), notification and webhook event."""
+def _take_over(rule: AlertRule, alert: Alert, window: Window, now: datetime) -> Alert | None:
+    """Finish firing `alert` when the worker that inserted it stopped half-way (its lease ran
+    out with `fired_at` still empty); None when it was fired or its firing is under way."""
+    if alert.fired_at is not None or (alert.lease_until is not None and alert.lease_until > now):
+        return None
+    guard = {"fired_at": None, "firer": alert.firer, "lease_until": alert.lease_until}
+    lease = leases.take(
+        Alert, alert.pk, guard=guard, holder={"firer": uuid.uuid4().hex}, seconds=_lease_seconds(), now=now
+    )
+    if lease is None:
+        return None
+    logger.warning("alert %s: firing taken over from a worker that stopped half-way", alert.pk)
+    _fire(rule, alert, measure(rule, window).summary, lease, now)
+    return alert
+
+
+def _fire(rule: AlertRule, alert: Alert, summary: str, lease: Lease, now: datetime) -> None:
+    """The fired alert's ticket (if the rule opens one), notification and webhook event, each
+    recorded on the alert under `lease` (renewed from `now`, the evaluation's moment) as soon as
+    it is out, so that a worker taking the firing over does only what is left; then
+    `fired_at`. Stops if the lease was taken over."""
     by_id = {r.pk: r for r in Result.objects.for_company(rule.company_id).filter(pk__in=alert.result_ids)}
     results = [by_id[pk] for pk in alert.result_ids if pk in by_id]
-    ticket = _open_ticket(rule, alert, found, results) if rule.open_ticket else None
-    alert.ticket = ticket
-    notes = notifications.notify_company_admins(
-        company=rule.company_id,
-        type=ALERT_EVENT,
-        title=alert.title,
-        message=found.summary,
-        metadata={
-            "alert_id": str(alert.pk),
-            "rule_id": str(rule.pk),
-            "project_id": str(rule.project_id),
-            "ticket_id": str(ticket.pk) if ticket else None,
-        },
-    )
-    deliveries = webhooks.emit_event(
-        company=rule.company_id, event_type=ALERT_EVENT, data=event_data(alert, rule, results), source=SOURCE
-    )
-    alert.notifications = len(notes)
-    alert.deliveries = [delivery.pk for delivery in deliveries]
-    alert.save(update_fields=["ticket", "notifications", "deliveries", "updated_at"])
+    try:
+        if rule.open_ticket and alert.ticket_id is None:
+            ticket = _open_ticket(rule, alert, summary, results)
+            lease.renew(now=now, ticket_id=ticket.pk)
+            alert.ticket_id = ticket.pk
+        if not alert.notifications:
+            notes = notifications.notify_company_admins(
+                company=rule.company_id,
+                type=ALERT_EVENT,
+                title=alert.title,
+                message=summary,
+                metadata={
+                    "alert_id": str(alert.pk),
+                    "rule_id": str(rule.pk),
+                    "project_id": str(rule.project_id),
+                    "ticket_id": str(alert.ticket_id) if alert.ticket_id else None,
+                },
+            )
+            lease.renew(now=now, notifications=len(notes))
+            alert.notifications = len(notes)
+        if not alert.deliveries:
+            deliveries = webhooks.emit_event(
+                company=rule.company_id, event_type=ALERT_EVENT, data=event_data(alert, rule, results), source=SOURCE
+            )
+            lease.renew(now=now, deliveries=[delivery.pk for delivery in deliveries])
+            alert.deliveries = [delivery.pk for delivery in deliveries]
+        alert.fired_at = timezone.now()
+        lease.release(fired_at=alert.fired_at)
+    except LeaseLost:
+        logger.warning("alert %s: its firing was taken over by another worker", alert.pk)
 
 
-def _open_ticket(rule: AlertRule, alert: Alert, found: Measure, results: list[Result]) -> Ticket:
+def _open_ticket(rule: AlertRule, alert: Alert, summary: str, results: list[Result]) -> Ticket:
     assignee = _assignee(rule)
     window = f"{alert.window_start:%Y-%m-%d %H:%M} to {alert.window_end:%Y-%m-%d %H:%M} UTC"
-    description = f"{found.summary}, {window}.\n\n{links.describe(results)}".strip()
+    description = f"{summary}, {window}.\n\n{links.describe(results)}".strip()
     return links.open_ticket(
         company_id=rule.company_id,
         results=results,

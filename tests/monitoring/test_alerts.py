@@ -237,6 +237,42 @@ def test_two_workers_evaluating_at_once_fire_one_alert(world, target, project, s
         )
 
 
+def test_a_firing_whose_worker_stopped_half_way_is_finished_once_by_the_next_evaluation(
+    world, target, project, sent, monkeypatch
+):
+    """The worker that inserted the alert opened its ticket and died before notifying: while
+    its lease runs the others leave the alert alone; after it, the next evaluation notifies
+    and emits the event without a second ticket, and later ones do nothing."""
+    rule = _rule(project, open_ticket=True)
+    hook = webhooks.create_webhook(
+        company=world.a, name="alerts", url="http://127.0.0.1:9/hooks", events=[alerts.ALERT_EVENT]
+    )
+    _add(target, [BAD, BAD, GOOD])
+
+    def dies(**kwargs):
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr(alerts.notifications, "notify_company_admins", dies)
+    with pytest.raises(SystemExit):
+        alerts.evaluate(rule, now=NOW)
+    monkeypatch.undo()
+    [alert] = Alert.objects.all()
+    assert alert.fired_at is None and alert.ticket_id == Ticket.objects.get().pk and alert.notifications == 0
+
+    lease = django_settings.MONITORING_ALERT_FIRING_LEASE_SECONDS
+    assert alerts.evaluate(rule, now=NOW + timedelta(seconds=lease / 2)) is None  # its lease still runs
+    assert not Notification.objects.exists()
+    taken = alerts.evaluate(rule, now=NOW + timedelta(seconds=lease + 1))
+    assert taken is not None and taken.pk == alert.pk
+    alert.refresh_from_db()
+    assert alert.fired_at is not None and alert.notifications == 1 and len(alert.deliveries) == 1
+    assert Ticket.objects.count() == 1 and alert.ticket_id == Ticket.objects.get().pk
+    assert Notification.objects.get(type=alerts.ALERT_EVENT).metadata["ticket_id"] == str(alert.ticket_id)
+    assert WebhookDelivery.objects.filter(webhook_id=hook.pk).count() == 1
+    assert alerts.evaluate(rule, now=NOW + timedelta(seconds=3 * lease)) is None  # fired: nothing more
+    assert Notification.objects.count() == 1 and WebhookDelivery.objects.count() == 1
+
+
 # --- what firing does ---------------------------------------------------------------------------
 
 

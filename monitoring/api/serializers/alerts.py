@@ -85,6 +85,7 @@ class AlertSerializer(MongoModelSerializer):
             "ticket",
             "notifications",
             "deliveries",
+            "fired_at",
             "company",
             "created_at",
         ]
