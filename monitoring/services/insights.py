@@ -31,14 +31,15 @@ from typing import Any, cast
 from bson import ObjectId
 
 from content.models import Context
-from content.services.components import ComponentError, RunState
+from content.services.components import ComponentError, RunState, citations
 from content.services.components.base import number_error, object_id
+from content.services.components.citations import EXCERPT_CHARS
 from requestdesk.db.collections import raw
 from scraping.models import Project, Result
 from scraping.selectors import analytics
 from scraping.selectors.results import ResultFilters
 
-from .links import EXCERPT_CHARS, result_source
+from .links import result_source
 
 TYPE = "insights"
 SOURCE = "scraping.insights"
@@ -298,10 +299,4 @@ def run(state: RunState, config: dict[str, Any]) -> None:
     top = config.get("top", DEFAULT_TOP)
     insights, results = insights_of(company_id, project, period, DEFAULT_TOP if top is None else top)
     data["insights"] = insights
-    sources = data["sources"] if isinstance(data.get("sources"), list) else []
-    known = {(s.get("kind"), s.get("id")) for s in sources if isinstance(s, dict)}
-    for source in (source_of(insights), *(result_source(r) for r in results)):
-        if (source["kind"], source["id"]) not in known:  # a rerun of the step adds nothing twice
-            known.add((source["kind"], source["id"]))
-            sources.append(source)
-    data["sources"] = sources
+    citations.add(data, [source_of(insights), *(result_source(r) for r in results)])

@@ -9,13 +9,13 @@ from typing import Any
 from bson import ObjectId
 
 from content.models import Ticket, TicketPriority
+from content.services.components.citations import EXCERPT_CHARS
 from scraping.models import Result
 from tenants.models import User
 
 Link = dict[str, str]
 
 RESULT = "scraping.result"
-EXCERPT_CHARS = 800
 
 
 def result_link(result: Result) -> Link:
@@ -57,7 +57,7 @@ def describe(results: Iterable[Result]) -> str:
     """A Markdown list of `results`: title linked to its URL, sentiment, and an excerpt."""
     lines = []
     for result in results:
-        sentiment = result.analysis.sentiment if result.analysis and result.analysis.sentiment else None
+        sentiment = result.sentiment
         mood = f" ({sentiment.label}, {sentiment.compound:+.2f})" if sentiment else ""
         title = _title(result)
         head = f"[{title}]({result.content.url})" if result.content.url else title

@@ -13,11 +13,12 @@ from typing import Any
 
 from content.models import Context, Pipeline, Ticket, TicketPriority
 from content.services import contexts
+from content.services.components.citations import EXCERPT_CHARS
 from knowledge.models import Agent
 from scraping.models import Result
 from tenants.models import User
 
-from .links import EXCERPT_CHARS, open_ticket, result_link, result_source
+from .links import open_ticket, result_link, result_source
 
 TITLE_PREFIX = "Respond to: "
 DEFAULT_INSTRUCTIONS = "Draft a reply to this customer's post: address what they say, briefly and politely."
@@ -50,7 +51,7 @@ def open_ticket_for(
 def result_data(result: Result) -> dict[str, Any]:
     """What a run knows of `result`: `data["result"]` of its context."""
     content = result.content
-    sentiment = result.analysis.sentiment if result.analysis and result.analysis.sentiment else None
+    sentiment = result.sentiment
     return {
         "id": str(result.pk),
         "url": content.url,

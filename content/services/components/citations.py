@@ -33,6 +33,18 @@ INSTRUCTION = (
 )
 
 
+def add(data: dict, new) -> None:
+    """Append the sources `new` to `data.sources`, leaving out those already there (by kind
+    and id), so a step that runs again adds nothing twice."""
+    sources = data["sources"] if isinstance(data.get("sources"), list) else []
+    known = {(s.get("kind"), s.get("id")) for s in sources if isinstance(s, dict)}
+    for source in new:
+        if (source["kind"], source["id"]) not in known:
+            known.add((source["kind"], source["id"]))
+            sources.append(source)
+    data["sources"] = sources
+
+
 def given(data: dict) -> list[dict]:
     """The sources the generator is given: the first MAX_SOURCES objects of `data.sources`."""
     sources = data.get("sources")

@@ -35,13 +35,14 @@ from knowledge.services.llm import ProviderError
 
 from .ai_generator import context_agent
 from .base import PERMANENT_KINDS, ComponentError, RunState, number_error, object_id
+from .citations import EXCERPT_CHARS
+from .citations import add as add_sources
 
 TYPE = "retrieval"
 KIND = "knowledge.chunk"
 DEFAULT_TOP_K, MAX_TOP_K = 5, 20
 MAX_COLLECTIONS = 50
 MAX_QUERY_CHARS = 1000
-EXCERPT_CHARS = 800
 PLACEHOLDER = re.compile(r"\{([A-Za-z_]\w*(?:\.\w+)*)\}")
 DEFAULT_QUERY = ("query", "title", "instructions", "result.text")
 
@@ -144,9 +145,6 @@ def run(state: RunState, config: dict) -> None:
             raise ComponentError(str(exc)) from exc
     if not hits and config.get("collections") and not collections_for(company_id, ids).exists():
         raise ComponentError("None of the configured knowledge collections exists any more.")
-    sources = data.get("sources") if isinstance(data.get("sources"), list) else []
-    seen = {(s.get("kind"), s.get("id")) for s in sources if isinstance(s, dict)}
-    added = [source(hit) for hit in hits if (KIND, hit.chunk_id) not in seen]
-    data["sources"] = [*sources, *added]
+    add_sources(data, [source(hit) for hit in hits])
     records = data.get("retrieval") if isinstance(data.get("retrieval"), list) else []
     data["retrieval"] = [*records, {"query": query, "hits": len(hits)}]
