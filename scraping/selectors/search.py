@@ -35,8 +35,6 @@ weights; ranked by score, then newest, then _id.
 
 from __future__ import annotations
 
-import threading
-import time
 from bisect import bisect_right
 from datetime import datetime, timedelta
 from itertools import accumulate
@@ -45,6 +43,7 @@ from django.conf import settings
 
 from requestdesk.db import text
 from requestdesk.db.collections import raw
+from requestdesk.memo import Memo
 
 from ..models import Result
 from ..services import rollups
@@ -85,29 +84,16 @@ def scores_on_server() -> bool:
 
 # --- the client-side walk ------------------------------------------------------------------------
 
-# Results per day of a company (rollups.company_days), kept DENSITY_SECONDS in this process:
-# they only size the walk's windows (a window's lower bound; the newest has none and the
-# last one no upper), so one a little stale costs a window more or less, never a result.
-DENSITY_SECONDS = 10.0
-_DENSITY: dict[object, tuple[float, dict[datetime, int]]] = {}
-_DENSITY_LOCK = threading.Lock()
-_DENSITY_MAX = 10_000
+# Results per day of a company (rollups.company_days), kept SCRAPING_SEARCH_DENSITY_SECONDS in
+# this process: they only size the walk's windows (a window's lower bound; the newest has none
+# and the last one no upper), so one a little stale costs a window more or less, never a result.
+_density: Memo[dict[datetime, int]] = Memo("SCRAPING_SEARCH_DENSITY_SECONDS", max_entries=10_000)
 
 
 def company_days(company) -> dict[datetime, int]:
     """rollups.company_days(company), from this process's copy when it is recent (a company
     without results is asked again every time: its first results change everything)."""
-    key, now = _pk(company), time.monotonic()
-    kept = _DENSITY.get(key)
-    if kept is not None and now - kept[0] < DENSITY_SECONDS:
-        return kept[1]
-    per_day = rollups.company_days(company)
-    if per_day:
-        with _DENSITY_LOCK:
-            if len(_DENSITY) >= _DENSITY_MAX:
-                _DENSITY.clear()
-            _DENSITY[key] = (now, per_day)
-    return per_day
+    return _density.fetch(_pk(company), lambda: rollups.company_days(company) or None) or {}
 
 
 class _Density:
