@@ -99,7 +99,7 @@ ROW_FIELDS = {
 
 def _result_row(r) -> tuple:
     """The rollup row of a Result object."""
-    sentiment = r.sentiment
+    sentiment = r.analysis.sentiment if r.analysis and r.analysis.sentiment else None
     return (
         r.company_id,
         r.project_id,
