@@ -71,7 +71,9 @@ class FakeServer:
             self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         self.base = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # serve_forever looks for shutdown() every poll_interval: its default 0.5 s made every
+        # test that stopped a server wait half a second in its teardown.
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
 
     def route(self, method: str, path: str | re.Pattern, handler: Handler) -> None:
         """Answer `method` requests to `path` with `handler`; a later route for the same path wins."""
