@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from bson import ObjectId
 from bson.errors import InvalidId
 from django.core import signing
+from django.core.paginator import Paginator as DjangoPaginator
 from django.db import models
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import BasePagination, PageNumberPagination, _positive_int
@@ -39,6 +40,7 @@ CURSOR_SALT = "requestdesk.api.cursor"
 PAGE_SIZE_PARAM, MAX_PAGE_SIZE = "page_size", 100
 MAX_PAGE = 2**31  # beyond any list; (page - 1) × page_size must fit the server's 64-bit skip
 NOT_LIST_PARAMS = {"cursor", "page", PAGE_SIZE_PARAM, "format"}
+FEW_ROWS = 100  # a list this short is read whole: its count comes with its rows
 
 
 def list_key(request: Request, view: APIView | None) -> tuple[Hashable, ...]:
@@ -62,9 +64,24 @@ def page_size(request: Request, default: D) -> int | D:
         ) from None
 
 
+class FewRowsPaginator(DjangoPaginator):  # type: ignore[type-arg]  # generic in the stubs only
+    """Django's paginator, but a queryset of at most FEW_ROWS rows is read whole in one query
+    and paged in memory: its count is the rows read. A short list's count query was one of
+    its two round trips (the embedded server reads and sorts every row of the tenant for the
+    page all the same). A longer one is counted and sliced as Django does."""
+
+    def __init__(self, object_list: Any, per_page: int, *args: Any, **kwargs: Any) -> None:
+        if isinstance(object_list, models.QuerySet):
+            head = list(object_list[: FEW_ROWS + 1])
+            if len(head) <= FEW_ROWS:
+                object_list = head
+        super().__init__(object_list, per_page, *args, **kwargs)
+
+
 class Pagination(PageNumberPagination):
     """Page numbers over bounded windows; see the module's docstring."""
 
+    django_paginator_class = FewRowsPaginator
     page_size_query_param = PAGE_SIZE_PARAM
     max_page_size = MAX_PAGE_SIZE
     # A windowed page's figures (self.page is None then).
