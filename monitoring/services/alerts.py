@@ -39,6 +39,7 @@ from requestdesk.db import leases
 from requestdesk.db.collections import raw
 from requestdesk.db.leases import Lease, LeaseLost
 from scraping.models import Project, Result
+from scraping.selectors.results import SENTIMENT_FIELDS, published_in, sentiment
 from tenants.models import User
 
 from ..models import Alert, AlertKind, AlertRule
@@ -86,25 +87,14 @@ class Measure:
 # --- reading the window ---------------------------------------------------------------------------
 
 
-def _window_results(rule: AlertRule, window: Window, projection: Sequence[str]) -> list[Document]:
+def _window_results(rule: AlertRule, window: Window, fields: Sequence[str] = SENTIMENT_FIELDS) -> list[Document]:
     """The project's results published in `window` (the index's bounded range), newest first."""
-    query = {"project_id": rule.project_id, "published_at": {"$gte": window.start, "$lt": window.end}}
-    rows: list[Document] = list(raw(Result, company=rule.company_id).find(query, ["published_at", *projection]))
-    rows.sort(key=lambda row: (row["published_at"], row["_id"]), reverse=True)
-    return rows
-
-
-def _sentiment(row: Document) -> Document | None:
-    found: Document | None = ((row.get("analysis") or {}).get("sentiment")) or None
-    return found
-
-
-SENTIMENT = ("analysis.sentiment.label", "analysis.sentiment.compound")
+    return published_in(rule.company_id, rule.project_id, since=window.start, before=window.end, fields=fields)
 
 
 def _negative_share(rule: AlertRule, window: Window) -> Measure:
-    rows = [row for row in _window_results(rule, window, SENTIMENT) if _sentiment(row)]
-    negative = [row["_id"] for row in rows if (_sentiment(row) or {}).get("label") == NEGATIVE]
+    rows = [row for row in _window_results(rule, window) if sentiment(row)]
+    negative = [row["_id"] for row in rows if (sentiment(row) or {}).get("label") == NEGATIVE]
     share = len(negative) / len(rows) if rows else 0.0
     threshold = rule.threshold if rule.threshold is not None else 1.0
     return Measure(
@@ -120,15 +110,15 @@ def _negative_share(rule: AlertRule, window: Window) -> Measure:
 def _compounds(rows: Iterable[Document]) -> list[tuple[float, Document]]:
     scored = []
     for row in rows:
-        sentiment = _sentiment(row)
-        if sentiment is not None and sentiment.get("compound") is not None:
-            scored.append((float(sentiment["compound"]), row))
+        found = sentiment(row)
+        if found is not None and found.get("compound") is not None:
+            scored.append((float(found["compound"]), row))
     return scored
 
 
 def _compound_drop(rule: AlertRule, window: Window) -> Measure:
     before = window.previous()
-    rows = _window_results(rule, Window(before.start, window.end), SENTIMENT)
+    rows = _window_results(rule, Window(before.start, window.end))
     now = _compounds(row for row in rows if _naive(row["published_at"]) >= _naive(window.start))
     then = _compounds(row for row in rows if _naive(row["published_at"]) < _naive(window.start))
     average = sum(score for score, _ in now) / len(now) if now else 0.0

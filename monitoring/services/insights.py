@@ -32,12 +32,11 @@ from bson import ObjectId
 
 from content.models import Context
 from content.services.components import ComponentError, RunState, citations
-from content.services.components.base import number_error, object_id
+from content.services.components.base import number_error
 from content.services.components.citations import EXCERPT_CHARS
-from requestdesk.db.collections import raw
 from scraping.models import Project, Result
 from scraping.selectors import analytics
-from scraping.selectors.results import ResultFilters
+from scraping.selectors.results import ResultFilters, company_project, published_in, sentiment
 
 from .links import result_source
 
@@ -62,14 +61,9 @@ def validate_config(config: dict[str, Any], *, company: object, complete: bool =
         if message := number_error(config, key, 0 if key == "top" else 1, high, integer=True):
             errors[key] = [message]
     value = config.get("project_id")
-    if value not in (None, "") and _project(company, value) is None:
+    if value not in (None, "") and company_project(company, value) is None:
         errors["project_id"] = [f"project_id: no scraping project “{value}” in this company."]
     return errors
-
-
-def _project(company: object, value: object) -> Project | None:
-    pk = object_id(value)
-    return None if pk is None else Project.objects.for_company(company).filter(pk=pk).first()
 
 
 # --- the range --------------------------------------------------------------------------------
@@ -88,10 +82,17 @@ class Range:
         """The period of the same length that ends the day before this one."""
         return Range(self.first - self.days * DAY, self.first - DAY)
 
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first, time.min, tzinfo=UTC)
+
+    @property
+    def end(self) -> datetime:
+        """The last moment of the range (included)."""
+        return datetime.combine(self.last, time.max, tzinfo=UTC)
+
     def filters(self, project: Project) -> ResultFilters:
-        start = datetime.combine(self.first, time.min, tzinfo=UTC)
-        end = datetime.combine(self.last, time.max, tzinfo=UTC)
-        return ResultFilters(project=project.pk, date_from=start, date_to=end)
+        return ResultFilters(project=project.pk, date_from=self.start, date_to=self.end)
 
 
 def _date(data: dict[str, Any], key: str) -> date | None:
@@ -175,17 +176,15 @@ def top_results(company_id: ObjectId, project: Project, daily: list[Row], top: i
     if window is None:
         return [], True
     start, complete = window
-    period = Range(start, date.fromisoformat(daily[-1]["period"])).filters(project)
-    scores = raw(Result, company=company_id).find(
-        {"project_id": project.pk, "published_at": {"$gte": period.date_from, "$lte": period.date_to}},
-        {"_id": 1, "published_at": 1, "analysis.sentiment.compound": 1},
+    period = Range(start, date.fromisoformat(daily[-1]["period"]))
+    rows = published_in(
+        company_id, project, since=period.start, through=period.end, fields=("analysis.sentiment.compound",)
     )
-    scored = []
-    for doc in scores:
-        compound = ((doc.get("analysis") or {}).get("sentiment") or {}).get("compound")
-        if compound is not None:
-            scored.append((compound, doc["published_at"], doc["_id"]))
-    newest_first = sorted(scored, key=lambda s: (s[1], s[2]), reverse=True)
+    newest_first = [
+        (mood["compound"], row["published_at"], row["_id"])
+        for row in rows
+        if (mood := sentiment(row)) is not None and mood.get("compound") is not None
+    ]
     positive = sorted((s for s in newest_first if s[0] > 0), key=lambda s: -s[0])[:top]
     negative = sorted((s for s in newest_first if s[0] < 0), key=lambda s: s[0])[:top]
     chosen = positive + negative
@@ -292,7 +291,7 @@ def run(state: RunState, config: dict[str, Any]) -> None:
     value = config.get("project_id") or data.get("project_id")
     if not value:
         raise ComponentError("No project: set `project_id` in the component's config or the context's data.")
-    project = _project(company_id, value)
+    project = company_project(company_id, value)
     if project is None:
         raise ComponentError(f"No scraping project “{value}” in this company.")
     period = date_range(data, config.get("days") or DEFAULT_DAYS)

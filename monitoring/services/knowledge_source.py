@@ -43,6 +43,7 @@ from knowledge.services import sync
 from knowledge.services.connectors.base import ConnectorError, SourceItem
 from knowledge.services.sources import Listing
 from scraping.models import Project, Result, Target
+from scraping.selectors.results import company_project
 
 from .links import result_link
 
@@ -79,7 +80,7 @@ class ScrapingSource:
         value = settings.get("project_id")
         if not value:
             return {"project_id": ["A scraping collection needs the project whose results it holds."]}
-        if _project(company_id, value) is None:
+        if company_project(company_id, value) is None:
             return {"project_id": [UNKNOWN_PROJECT]}
         return {}
 
@@ -90,7 +91,7 @@ class ScrapingSource:
         self._project(collection)
 
     def _project(self, collection: KnowledgeCollection) -> Project:
-        project = _project(collection.company_id, (collection.settings or {}).get("project_id"))
+        project = company_project(collection.company_id, (collection.settings or {}).get("project_id"))
         if project is None:
             raise ConnectorError("The collection's scraping project no longer exists; choose another in its settings.")
         return project
@@ -112,13 +113,6 @@ class ScrapingSource:
             return [i for i in ids if i not in kept]
 
         return Listing(items=_changed_items(results, project.pk, since), complete=False, gone=gone, cursor=cursor)
-
-
-def _project(company_id: Any, value: object) -> Project | None:
-    if not isinstance(value, str) or not ObjectId.is_valid(value):
-        return None
-    project: Project | None = Project.objects.for_company(company_id).filter(pk=ObjectId(value)).first()
-    return project
 
 
 def _fingerprint(project_id: ObjectId, platforms: list[str]) -> str:
