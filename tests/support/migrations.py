@@ -13,7 +13,9 @@ A migration test starts from a database at the state it needs:
 `Database.migrate()` runs Django's `migrate` command in this process, with the default
 connection pointed at the test's database for the call: the same command `manage.py migrate`
 runs (data migrations that use the ORM read and write that database), without starting Django
-again for every call (4 s each). `Database.manage()` runs any other command in a subprocess.
+again for every call (4 s each). `Database.call()` runs any other command the same way (a
+`seed_demo`, a `shell -c`), `Database.using()` points the ORM at the database for a block, and
+`Database.manage()` runs a command in a subprocess (a fresh Django, when that is the point).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
 
 import pymongo
@@ -86,6 +88,19 @@ class Database:
     def migrate(self, *args: str) -> str:
         """`migrate *args` on this database (in this process); its output."""
         return _migrate(self._blocker, self.name, *args)
+
+    def call(self, command: str, *args: str) -> str:
+        """`manage.py command *args` on this database, in this process; what it printed."""
+        out = io.StringIO()
+        with self.using(), redirect_stdout(out):  # `shell -c` prints to sys.stdout
+            call_command(command, *args, stdout=out)
+        return out.getvalue()
+
+    @contextmanager
+    def using(self) -> Iterator[None]:
+        """The ORM (the default connection) on this database for the block."""
+        with self._blocker.unblock(), _default_on(self.name):
+            yield
 
     def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         """`manage.py *args` on this database, in a subprocess."""
