@@ -8,7 +8,6 @@ migration ran or was created afterwards."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 
 from content.models import Component, Context, ContextStatus, Pipeline
@@ -21,7 +20,6 @@ from scraping.services import ingest
 from scraping.services.extraction import Item
 from tenants.models import Company
 from tests.support.content import content_settings, make_component, make_pipeline, make_provider, queued  # noqa: F401
-from tests.support.migrations import manage
 from tests.support.scraping import make_project, make_target, system_presets  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -356,18 +354,21 @@ def test_the_migration_creates_one_per_existing_company_and_reverses_the_untouch
     assert Company.objects.filter(pk__in=[c.pk for c in old]).count() == 2
 
 
-def test_migrate_gives_the_companies_present_one_each(world):
-    """`manage.py migrate` back and forth on this test's database: reversed, the untouched
-    reference pipelines of A and B go; migrated again, each company has one."""
-    name = connection.settings_dict["NAME"]
-    companies = (world.a.pk, world.b.pk)
-    try:
-        manage(name, "migrate", "monitoring", "0003_response_link_indexes", "--no-input")
+def test_migrate_gives_the_companies_present_one_each(migrated_db):
+    """`migrate` back and forth on a migrated database with two companies: reversed, their
+    untouched reference pipelines go; migrated again, each company has one. (In this process,
+    on a database of its own: `manage.py migrate` in a subprocess, on the test database, took
+    two Django start-ups and a flush of every collection after.)"""
+    with migrated_db.using():
+        companies = [Company.objects.create(name=name).pk for name in ("A", "B")]
+        assert [len(_references(pk)) for pk in companies] == [1, 1]  # the live receiver's
+    migrated_db.migrate("monitoring", "0003_response_link_indexes")
+    with migrated_db.using():
         assert [_references(pk) for pk in companies] == [[], []]
         assert not Component.all_objects.filter(company_id__in=companies).exists()
-    finally:
-        manage(name, "migrate", "monitoring", "--no-input")
-    for pk in companies:
-        [pipeline] = _references(pk)
-        assert _shape(pipeline) == _shape(sentiment_report.ensure(world.a.pk)) and pipeline.company_id == pk
-        assert Component.objects.for_company(pk).count() == 2
+    migrated_db.migrate("monitoring")
+    with migrated_db.using():
+        for pk in companies:
+            [pipeline] = _references(pk)
+            assert _shape(pipeline) == _shape(sentiment_report.ensure(companies[0])) and pipeline.company_id == pk
+            assert Component.objects.for_company(pk).count() == 2

@@ -8,12 +8,16 @@ A migration test starts from a database at the state it needs:
   migration (the template's untouched copy, tests/db_template.py; on a server the tests did
   not start, one migrated here once per process);
 - `database_at(app, migration)`: a copy of the migrated database taken back to `app`'s
-  `migration`, built once per process for each state and copied for each test.
+  `migration`, built once per process for each state and copied for each test (built forward
+  from an earlier state of the app that this process built, when that leaves the same
+  migrations applied and runs fewer).
 
 `Database.migrate()` runs Django's `migrate` command in this process, with the default
 connection pointed at the test's database for the call: the same command `manage.py migrate`
 runs (data migrations that use the ORM read and write that database), without starting Django
-again for every call (4 s each). `Database.manage()` runs any other command in a subprocess.
+again for every call (4 s each). `Database.call()` runs any other command the same way (a
+`seed_demo`, a `shell -c`), `Database.using()` points the ORM at the database for a block, and
+`Database.manage()` runs a command in a subprocess (a fresh Django, when that is the point).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
 
 import pymongo
@@ -87,6 +91,19 @@ class Database:
         """`migrate *args` on this database (in this process); its output."""
         return _migrate(self._blocker, self.name, *args)
 
+    def call(self, command: str, *args: str) -> str:
+        """`manage.py command *args` on this database, in this process; what it printed."""
+        out = io.StringIO()
+        with self.using(), redirect_stdout(out):  # `shell -c` prints to sys.stdout
+            call_command(command, *args, stdout=out)
+        return out.getvalue()
+
+    @contextmanager
+    def using(self) -> Iterator[None]:
+        """The ORM (the default connection) on this database for the block."""
+        with self._blocker.unblock(), _default_on(self.name):
+            yield
+
     def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         """`manage.py *args` on this database, in a subprocess."""
         return manage(self.name, *args, check=check)
@@ -119,10 +136,39 @@ class _States:
     def at(self, app: str, migration: str) -> str:
         if (app, migration) not in self.names:
             name = self._new(f"at_{app}_{migration}")
-            db_template.copy_database(self.client, self.migrated(), name)
+            db_template.copy_database(self.client, self._start_for(app, migration), name)
             _migrate(self.blocker, name, app, migration)
             self.names[(app, migration)] = name
         return self.names[(app, migration)]
+
+    def _start_for(self, app: str, migration: str) -> str:
+        """Where `at(app, migration)` starts: the state of this process at the nearest earlier
+        migration of `app` when migrating forward from it leaves exactly the migrations that
+        taking the migrated database back would (and runs fewer), else the migrated database.
+        Taking the migrated database back to scraping 0007 took 3.5 s on an idle machine,
+        0003 -> 0007 forward 1.7 s."""
+        from django.db.migrations.loader import MigrationLoader
+
+        loader = MigrationLoader(None, ignore_no_migrations=True)
+        graph, everything = loader.graph, set(loader.graph.nodes)
+
+        def key(name: str) -> tuple[str, str]:
+            return app, loader.get_migration_by_prefix(app, name).name
+
+        def left_at(at: tuple[str, str]) -> set[tuple[str, str]]:  # what `migrate app name` leaves
+            later = [child.key for child in graph.node_map[at].children if child.key[0] == app]
+            return everything - {node for child in later for node in graph.backwards_plan(child)}
+
+        target = key(migration)
+        needed, wanted = set(graph.forwards_plan(target)), left_at(target)
+        best, fewest = self.migrated(), len(everything - wanted)  # unapplied from the migrated one
+        for built, name in self.names.items():
+            if built is None or built[0] != app or key(built[1]) not in needed - {target}:
+                continue
+            left = left_at(key(built[1]))
+            if left | needed == wanted and len(wanted - left) < fewest:
+                best, fewest = name, len(wanted - left)
+        return best
 
 
 @pytest.fixture(scope="session")
