@@ -19,18 +19,22 @@ weights; ranked by score, then newest, then _id.
   each, a limit does not stop it, and a count is a read of every match), so a word in most
   of 100k results cannot be scored or counted there. Instead each query term's
   postings are walked best first on the same index, one weight at a time, newest first, in
-  published_at windows sized from the company's daily rollup so a window reads a few hundred
-  results ({company_id, terms: "15:lantern", published_at: range} is an index range). The
-  walks merge with the threshold algorithm (Fagin): a result seen is scored from its own
-  postings; one not yet seen scores at most the sum of the walks' current weights, and at
-  that sum is older than every walk's window, so the page is final once its last result
-  ranks above that bound. One-word queries are final as they are read. The walk stops once
-  the page is final and SCRAPING_SEARCH_COUNT_CAP matches are counted, or when every posting
-  is read (the count is then exact), or after SCRAPING_SEARCH_MAX_CANDIDATES results read
-  (a query of several very common words: the page is then the best of the results read).
-  `count_exact` says which: a capped count is "at least". Filters are applied to the rows
-  read; a project or target filter whose rollup count is small (<= the count cap) reads
-  that project's or target's results instead and scores them all (exact).
+  published_at windows sized from the company's daily rollup ({company_id, terms:
+  "15:lantern", published_at: range} is an index range): a weight's first window is sized to
+  hold the page and one row more at the density learned so far (at least TIER_SHARE), the
+  next as many as the weight gave so far (at most WINDOW_TARGET), an empty one widens the
+  next MAX_GROWTH times. The walks merge with the threshold algorithm (Fagin): a result
+  seen is scored from its own postings; one not yet seen scores at most the sum of the
+  walks' current weights, and at that sum is older than every walk's window, so the page is
+  final once its last result ranks above that bound. One-word queries are final as they are
+  read. The walk stops once the page is final and one row more is scored, or when every
+  posting is read (the count is then exact), or after SCRAPING_SEARCH_MAX_CANDIDATES results
+  read (a query of several very common words: the page is then the best of the results
+  read). `count_exact` says which; otherwise the count is the rows scored, all real matches:
+  "at least" the rows up to the page and one more, as the lists count (requestdesk.db.pages).
+  Filters are applied to the rows read; a project or target filter whose rollup count is
+  small (<= SCRAPING_SEARCH_COUNT_CAP) reads that project's or target's results instead and
+  scores them all (exact).
 """
 
 from __future__ import annotations
@@ -40,8 +44,9 @@ from datetime import datetime, timedelta
 from itertools import accumulate
 
 from django.conf import settings
+from django.utils import timezone
 
-from requestdesk.db import text
+from requestdesk.db import pages, text
 from requestdesk.db.collections import raw
 from requestdesk.memo import Memo
 
@@ -139,16 +144,24 @@ class _TermWalk:
         self.tiers = list(WEIGHTS)
         self.top = None  # the current window's exclusive upper bound (None: the newest)
         self.seen_to = None
-        self.share = 1.0  # postings per result in the last window: the density estimate
+        # Postings per result in the last window: the density estimate. A term's first weight
+        # read starts at TIER_SHARE, like the next weights.
+        self.share = TIER_SHARE
+        self.found = 0  # postings read of the current weight
 
     @property
     def weight(self) -> int:
         return self.tiers[0] if self.tiers else 0
 
-    def advance(self) -> list[dict]:
+    def advance(self, wanted: int) -> list[dict]:
+        """The next window of postings: about `wanted` of them (the page and one row more),
+        or as many as this weight gave so far (a merge that has to pass a whole dense weight
+        doubles its windows), at most WINDOW_TARGET, at the density learned so far (an empty
+        window widens the next one MAX_GROWTH times)."""
         walk = self.walk
         top = self.top or walk.newest
-        low = walk.density.window(top, WINDOW_TARGET / self.share)
+        budget = min(max(wanted, self.found, 1), WINDOW_TARGET) / self.share
+        low = walk.density.window(top, budget)
         if low is not None and walk.date_from is not None and low <= walk.date_from:
             low = None
         dates = {}
@@ -164,19 +177,20 @@ class _TermWalk:
         if dates:
             query["published_at"] = dates
         rows = list(_results(walk.company).find(query, walk.fields))
+        self.found += len(rows)
         expected = max(1.0, walk.density.count(low, top))
-        self.share = min(1.0, max(self.share / MAX_GROWTH, (len(rows) + 1) / expected))
+        self.share = min(1.0, max(self.share / MAX_GROWTH, len(rows) / expected))
         if low is None:  # this weight is read: the next one from the newest again
             # The next weight starts from this one's density: a term's postings grow denser
             # towards the low weights, so a sparse weight's neighbour is read in a few wide
-            # windows instead of growing out from a page-sized one again (12 weights each
-            # taking ~3 windows was most of a search's round trips).
+            # windows instead of growing out from a page-sized one again.
             # But not below TIER_SHARE: a weight read whole and found empty says little of the
             # next one, often the dense weight of a common word, which an estimate carried
             # down to ~1 / (the company's results) would read whole in one window (at 100,000
-            # results, ~12,000 documents where the page and the count needed ~250).
+            # results, ~12,000 documents where the page needed a few dozen).
             self.tiers.pop(0)
             self.top = self.seen_to = None
+            self.found = 0
             self.share = max(self.share, TIER_SHARE)
         else:
             self.top = self.seen_to = low
@@ -184,8 +198,9 @@ class _TermWalk:
 
 
 class SearchResults:
-    """A ranked search, evaluated lazily: count() and slicing run the query, so the API's
-    paginator pages it like a queryset. Slices are Results with a `score`."""
+    """A ranked search, evaluated lazily: numbered() gives a page as the API's Pagination
+    reads it (the walk then reads no further than that page needs); count() and slicing
+    run the query too. Pages and slices are Results with a `score`."""
 
     def __init__(
         self, *, company, terms: list[str], filters: ResultFilters, on_server: bool | None = None, query: str = ""
@@ -276,6 +291,11 @@ class SearchResults:
         per_day = company_days(self.company)
         self.density = _Density(per_day)
         newest = max(per_day) + timedelta(days=1) if per_day else datetime(1970, 1, 1)
+        # Today's results lie before now (the first window has no upper bound all the same):
+        # a window sized from the end of today would be a round trip that finds nothing.
+        now = naive_utc(timezone.now())
+        if per_day and max(per_day) <= now < newest:
+            newest = now
         self.newest = min(newest, self.date_to + timedelta(microseconds=1)) if self.date_to else newest
         small = self._small_filter()
         if small is not None:
@@ -286,35 +306,49 @@ class SearchResults:
             self.complete = True
 
     def ranked(self, stop: int | None = None) -> list[tuple]:
-        """The results read so far, best first, once the first `stop` are final (all if None)."""
+        """The results read so far, best first, once the first `stop` are final and one more
+        is scored (all if None)."""
         if self._walks is None:
             self._start()
-        cap, budget = settings.SCRAPING_SEARCH_COUNT_CAP, settings.SCRAPING_SEARCH_MAX_CANDIDATES
+        budget = settings.SCRAPING_SEARCH_MAX_CANDIDATES
         if not self.complete:
+            wanted = None if stop is None else max(stop, 1) + 1
             walks = text.threshold_walk(
                 self._walks,
                 self._scored,
                 frontier=lambda walk: None if walk.seen_to is None else (walk.seen_to,),
                 need=None if stop is None else max(stop, 1),
-                at_least=cap,
+                at_least=wanted or 0,
             )
             for walk in walks:
                 if self.read >= budget:
                     break
-                self._accept(walk.advance())
+                self._accept(walk.advance(wanted or WINDOW_TARGET))
             self.complete = not any(walk.weight for walk in self._walks)
         return sorted(self._scored.values(), reverse=True)
 
     def count(self) -> int:
-        if self._count is None:
-            if self.on_server:
+        """The matches: exact when the walk read every posting (count_exact), else the rows
+        scored so far, at least the page asked for and one more (a lower bound). Asked before
+        any page, it is the count of the API's first page (REST_FRAMEWORK's PAGE_SIZE)."""
+        if self.on_server:
+            if self._count is None:
                 rows = list(_aggregate(self.company, [{"$match": self._match()}, {"$count": "n"}]))
                 self._count = rows[0]["n"] if rows else 0
-            else:
-                found = len(self.ranked(1))
-                self.count_exact = self.complete
-                self._count = found if self.complete else min(found, settings.SCRAPING_SEARCH_COUNT_CAP)
-        return self._count
+            return self._count
+        if self._walks is None:
+            self.ranked(settings.REST_FRAMEWORK["PAGE_SIZE"])
+        self.count_exact = self.complete
+        return len(self._scored)
+
+    def numbered(self, *, number: int, size: int) -> pages.Numbered:
+        """Page `number` (from 1) of `size` rows, as the API's Pagination reads it: the
+        client-side walk stops once the page is final and one row more is scored."""
+        start, stop = (number - 1) * size, number * size
+        rows = self[start : stop + 1] if self.on_server else self[start:stop]
+        count = self.count()
+        has_next = len(rows) > size if self.on_server else count > stop
+        return pages.Numbered(rows[:size], count, self.count_exact, has_next)
 
     def __len__(self):
         return self.count()
