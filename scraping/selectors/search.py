@@ -35,6 +35,13 @@ weights; ranked by score, then newest, then _id.
   Filters are applied to the rows read; a project or target filter whose rollup count is
   small (<= SCRAPING_SEARCH_COUNT_CAP) reads that project's or target's results instead and
   scores them all (exact).
+- Most of a word's weights are empty (12 tiers; a word is said once or twice), and asking
+  costs a round trip each (~0.8 ms on the embedded server). A weight read whole and found
+  empty is kept per process (company, term, weight) for SCRAPING_SEARCH_DENSITY_SECONDS (10)
+  and skipped: a result stored in this process drops its company's at once
+  (scraping.signals.postings_changed, sent by services.ingest, and results_ingested), so a
+  result stored by another process (a worker's scrape) may be missed by a search here for
+  at most that many seconds, like a search engine's refresh interval.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ from bisect import bisect_right
 from datetime import datetime, timedelta
 from itertools import accumulate
 
+from bson import ObjectId
 from django.conf import settings
 from django.utils import timezone
 
@@ -101,6 +109,31 @@ def company_days(company) -> dict[datetime, int]:
     return _density.fetch(_pk(company), lambda: rollups.company_days(company) or None) or {}
 
 
+# The weights of a term a company's results do not hold (a posting tier read whole and found
+# empty), by (company id, term, weight), kept SCRAPING_SEARCH_DENSITY_SECONDS in this process:
+# the walk skips them instead of asking the server again (most of a query's tiers are empty,
+# ~0.8 ms each on the embedded server). A result stored in this process drops its company's
+# entries at once (forget, on scraping.signals.postings_changed and results_ingested); one
+# stored by another process is found by a search here within that many seconds, as a search
+# engine's refresh interval.
+_empty: Memo[bool] = Memo("SCRAPING_SEARCH_DENSITY_SECONDS", max_entries=50_000)
+
+
+def _company_key(company):
+    pk = _pk(company)
+    return ObjectId(pk) if isinstance(pk, str) and ObjectId.is_valid(pk) else pk
+
+
+def forget(sender=None, company_id=None, **_signal) -> None:
+    """Receiver of scraping.signals.postings_changed and results_ingested: the company's
+    results changed in this process (company_id None: any company's), so its empty tiers are
+    asked again."""
+    if company_id is None:
+        _empty.clear()
+    else:
+        _empty.invalidate(_company_key(company_id))
+
+
 class _Density:
     """Results per day of the company (its rollup), to size date windows: a window of
     `budget` results, days taken as uniform inside. The days are kept oldest first with the
@@ -135,17 +168,17 @@ class _Density:
 
 class _TermWalk:
     """One query term's postings, best first: one weight of analysis.WEIGHTS after the
-    other; inside a weight, newest first, read window by window. `weight` and `seen_to`
-    bound what it has not read yet: a posting of a lower weight, or of this weight older
-    than `seen_to` (None: none read)."""
+    other (those known empty skipped: _empty); inside a weight, newest first, read window by
+    window. `weight` and `seen_to` bound what it has not read yet: a posting of a lower
+    weight, or of this weight older than `seen_to` (None: none read)."""
 
     def __init__(self, term: str, walk: SearchResults):
         self.term, self.walk = term, walk
-        self.tiers = list(WEIGHTS)
+        self.tiers = [weight for weight in WEIGHTS if not walk.known_empty(term, weight)]
         self.top = None  # the current window's exclusive upper bound (None: the newest)
         self.seen_to = None
         # Postings per result in the last window: the density estimate. A term's first weight
-        # read starts at TIER_SHARE, like the next weights.
+        # read (those above it known empty or not) starts at TIER_SHARE, like the next weights.
         self.share = TIER_SHARE
         self.found = 0  # postings read of the current weight
 
@@ -181,6 +214,8 @@ class _TermWalk:
         expected = max(1.0, walk.density.count(low, top))
         self.share = min(1.0, max(self.share / MAX_GROWTH, len(rows) / expected))
         if low is None:  # this weight is read: the next one from the newest again
+            if not self.found:
+                walk.found_empty(self.term, self.weight)
             # The next weight starts from this one's density: a term's postings grow denser
             # towards the low weights, so a sparse weight's neighbour is read in a few wide
             # windows instead of growing out from a page-sized one again.
@@ -216,6 +251,8 @@ class SearchResults:
         self.count_exact = True
         self._scored: dict = {}  # _id -> (score, published_at, _id) of the rows accepted
         self._walks = None
+        self._company_key = _company_key(company)
+        self._generation = _empty.generation  # empty tiers learnt are kept unless results change meanwhile
         self.complete = False  # every candidate read
         self.read = 0
         self.fields = {**FIELDS, **filters.fields()}
@@ -263,6 +300,16 @@ class SearchResults:
         return stages + ([{"$limit": limit}] if limit is not None else [])
 
     # client side
+    def known_empty(self, term: str, weight: int) -> bool:
+        return bool(_empty.get((self._company_key, term, weight)))
+
+    def found_empty(self, term: str, weight: int) -> None:
+        """A walk read a weight whole and found no posting: kept, unless only a date range
+        of it was read."""
+        if self.date_from is None and self.date_to is None:
+            key = (self._company_key, term, weight)
+            _empty.put(key, True, generation=self._generation, ids=frozenset({self._company_key}))
+
     def _accept(self, rows: list[dict]) -> None:
         company_id = _pk(self.company)
         self.read += len(rows)

@@ -1,7 +1,7 @@
 """Weighted text search over results: title words weigh 10, text words 5, ties newest
 first; filters, pagination, the tenant boundary, the (company_id, terms, -published_at)
 index of weighted postings, and the client-side walk (windows, merge, counts that are at least
-the page and one more) ranking exactly like the server-side pipeline.
+the page and one more, empty weights remembered) ranking exactly like the server-side pipeline.
 
 The tests that only read the random corpus share one (`TestRandomCorpus`: made once per class)."""
 
@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 
 from requestdesk.db.collections import raw
-from scraping.models import Result
+from scraping.models import Project, Result, ScrapeJob
 from scraping.selectors import analytics
 from scraping.selectors import search as selectors
 from scraping.services import ingest, rollups
@@ -290,6 +290,70 @@ def test_results_stored_since_the_density_was_kept_are_found(world, corpus, monk
         ("Kettle", 10),
     ]
     assert len(asked) == 1  # the second search planned its windows from the kept days
+
+
+def _asked(monkeypatch) -> list:
+    """The postings the walk asks the server for (each a find)."""
+    asked, real = [], selectors._results
+
+    class Spy:
+        def __init__(self, company):
+            self.collection = real(company)
+
+        def find(self, query, *args, **kwargs):
+            asked.append(query["terms"])
+            return self.collection.find(query, *args, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(self.collection, name)
+
+    monkeypatch.setattr(selectors, "_results", Spy)
+    return asked
+
+
+def test_empty_weights_are_not_asked_again_until_results_change(world, corpus, monkeypatch, settings):
+    """A weight of a word read whole and found empty is kept (SCRAPING_SEARCH_DENSITY_SECONDS,
+    in this process) and skipped; a result stored here (ingest) or a finished scrape
+    (results_ingested) drops the company's, so the new result is found at once."""
+    asked = _asked(monkeypatch)
+    kettle = [(r.content.title, r.score) for r in _client(world.a, "kettle")[0:10]]
+    assert kettle == [("Kettle", 10)] and "60:kettle" in asked and "5:kettle" in asked  # every weight read
+    asked.clear()
+    assert [(r.content.title, r.score) for r in _client(world.a, "kettle")[0:10]] == kettle
+    assert asked == ["10:kettle"]  # the only weight that holds the word
+    dated = _client(world.a, "battery", date_from=DAY + timedelta(days=3))  # only a date range of each weight read
+    assert [r.content.title for r in dated[0:10]] == ["Battery"]
+    asked.clear()
+    _client(world.a, "battery")[0:10]
+    assert "60:battery" in asked  # so not kept as empty
+
+    project, _, target, _ = corpus
+    _add(target, new=("Kettle kettle", "A kettle.", 5))  # a weight found empty before
+    asked.clear()
+    found = _client(world.a, "kettle")
+    assert [(r.content.title, r.score) for r in found[0:10]] == [("Kettle kettle", 25), ("Kettle", 10)]
+    assert "60:kettle" in asked and found.count_exact
+
+    from scraping.signals import results_ingested
+
+    asked.clear()
+    _client(world.a, "kettle")[0:10]
+    assert asked == ["25:kettle", "10:kettle"]
+    b_project = Project.objects.filter(company=world.b).first()
+    results_ingested.send(sender=ScrapeJob, company_id=world.b.pk, project_id=b_project.pk, job_id=None)
+    _client(world.a, "kettle")[0:10]
+    assert asked == ["25:kettle", "10:kettle"] * 2  # another company's scrape changes nothing here
+    results_ingested.send(sender=ScrapeJob, company_id=world.a.pk, project_id=project.pk, job_id=None)
+    asked.clear()
+    _client(world.a, "kettle")[0:10]
+    assert "60:kettle" in asked
+
+    settings.SCRAPING_SEARCH_DENSITY_SECONDS = 0  # kept no time: every weight asked every time
+    selectors.forget(company_id=world.a.pk)
+    asked.clear()
+    _client(world.a, "kettle")[0:10]
+    _client(world.a, "kettle")[0:10]
+    assert asked.count("60:kettle") == 2
 
 
 def test_a_dense_weight_after_empty_ones_is_read_in_windows(world, monkeypatch):
