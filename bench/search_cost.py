@@ -5,8 +5,8 @@
 Starts its own SecantusDB and Redis (bench.harness), seeds like bench.http_load (seed_demo:
 --rows results per company; --results N then tops each company up to N by raw clones), then
 runs http_load's five queries (bench.http_load.SEARCHES) --rounds times each, two ways:
-the selector alone (scraping.selectors.search: count() then the first page of 20, as the
-API's paginator asks them), and GET /api/v1/scraping/results/search/?q= through
+the selector alone (scraping.selectors.search: numbered(number=1, size=20), the first page
+of 20 and its count, as the API's paginator asks them), and GET /api/v1/scraping/results/search/?q= through
 django.test.Client with the company admin's X-API-Key, beside GET /health/ (a bare view).
 
 Prints, per search: wall p50, the CPU this process spent (the app's side), the CPU the
@@ -99,8 +99,7 @@ def main(argv=None) -> None:
         def selector(query):
             def run():
                 found = search.search(company=company, query=query)
-                found.count()
-                found[0:20]
+                found.numbered(number=1, size=20)
                 last["read"] = found.read
 
             return run
@@ -115,7 +114,7 @@ def main(argv=None) -> None:
             return run
 
         queries = http_load.SEARCHES
-        _measure(stack, "selector (count + page)", [selector(q) for q in queries], args.rounds, lambda: last["read"])
+        _measure(stack, "selector (numbered page)", [selector(q) for q in queries], args.rounds, lambda: last["read"])
         paths = [f"/api/v1/scraping/results/search/?q={q.replace(' ', '+')}" for q in queries]
         _measure(stack, "GET results/search/", [get(p) for p in paths], args.rounds)
         _measure(stack, "GET /health/ (bare view)", [get("/health/")], args.rounds * len(queries))

@@ -330,11 +330,12 @@ SCRAPING_LEASE_SECONDS = env.int("SCRAPING_LEASE_SECONDS", default=600)  # a los
 SCRAPING_RECOVER_SECONDS = env.float("SCRAPING_RECOVER_SECONDS", default=60.0)  # how often lost jobs are looked for
 SCRAPING_SEARCH_COUNT_CAP = env.int(
     "SCRAPING_SEARCH_COUNT_CAP", default=200
-)  # client-side: count up to, then "at least"
+)  # client-side: a project/target filter with at most this many results reads them all
 SCRAPING_SEARCH_MAX_CANDIDATES = env.int(
     "SCRAPING_SEARCH_MAX_CANDIDATES", default=5000
 )  # client-side: results read per query
-# client-side: a company's results per day (they size the search's date windows) are kept this long per process
+# client-side: a company's results per day (they size the search's date windows) and its words' empty
+# posting weights are kept this long per process (a result stored by another process is found within it)
 SCRAPING_SEARCH_DENSITY_SECONDS = env.float("SCRAPING_SEARCH_DENSITY_SECONDS", default=10.0)
 
 # --- Knowledge (knowledge app): LLM providers, embeddings, connectors, sync ---------------

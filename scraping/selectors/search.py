@@ -19,18 +19,29 @@ weights; ranked by score, then newest, then _id.
   each, a limit does not stop it, and a count is a read of every match), so a word in most
   of 100k results cannot be scored or counted there. Instead each query term's
   postings are walked best first on the same index, one weight at a time, newest first, in
-  published_at windows sized from the company's daily rollup so a window reads a few hundred
-  results ({company_id, terms: "15:lantern", published_at: range} is an index range). The
-  walks merge with the threshold algorithm (Fagin): a result seen is scored from its own
-  postings; one not yet seen scores at most the sum of the walks' current weights, and at
-  that sum is older than every walk's window, so the page is final once its last result
-  ranks above that bound. One-word queries are final as they are read. The walk stops once
-  the page is final and SCRAPING_SEARCH_COUNT_CAP matches are counted, or when every posting
-  is read (the count is then exact), or after SCRAPING_SEARCH_MAX_CANDIDATES results read
-  (a query of several very common words: the page is then the best of the results read).
-  `count_exact` says which: a capped count is "at least". Filters are applied to the rows
-  read; a project or target filter whose rollup count is small (<= the count cap) reads
-  that project's or target's results instead and scores them all (exact).
+  published_at windows sized from the company's daily rollup ({company_id, terms:
+  "15:lantern", published_at: range} is an index range): a weight's first window is sized to
+  hold the page and one row more at the density learned so far (at least TIER_SHARE), the
+  next as many as the weight gave so far (at most WINDOW_TARGET), an empty one widens the
+  next MAX_GROWTH times. The walks merge with the threshold algorithm (Fagin): a result
+  seen is scored from its own postings; one not yet seen scores at most the sum of the
+  walks' current weights, and at that sum is older than every walk's window, so the page is
+  final once its last result ranks above that bound. One-word queries are final as they are
+  read. The walk stops once the page is final and one row more is scored, or when every
+  posting is read (the count is then exact), or after SCRAPING_SEARCH_MAX_CANDIDATES results
+  read (a query of several very common words: the page is then the best of the results
+  read). `count_exact` says which; otherwise the count is the rows scored, all real matches:
+  "at least" the rows up to the page and one more, as the lists count (requestdesk.db.pages).
+  Filters are applied to the rows read; a project or target filter whose rollup count is
+  small (<= SCRAPING_SEARCH_COUNT_CAP) reads that project's or target's results instead and
+  scores them all (exact).
+- Most of a word's weights are empty (12 tiers; a word is said once or twice), and asking
+  costs a round trip each (~0.8 ms on the embedded server). A weight read whole and found
+  empty is kept per process (company, term, weight) for SCRAPING_SEARCH_DENSITY_SECONDS (10)
+  and skipped: a result stored in this process drops its company's at once
+  (scraping.signals.postings_changed, sent by services.ingest, and results_ingested), so a
+  result stored by another process (a worker's scrape) may be missed by a search here for
+  at most that many seconds, like a search engine's refresh interval.
 """
 
 from __future__ import annotations
@@ -39,9 +50,11 @@ from bisect import bisect_right
 from datetime import datetime, timedelta
 from itertools import accumulate
 
+from bson import ObjectId
 from django.conf import settings
+from django.utils import timezone
 
-from requestdesk.db import text
+from requestdesk.db import pages, text
 from requestdesk.db.collections import raw
 from requestdesk.memo import Memo
 
@@ -96,6 +109,31 @@ def company_days(company) -> dict[datetime, int]:
     return _density.fetch(_pk(company), lambda: rollups.company_days(company) or None) or {}
 
 
+# The weights of a term a company's results do not hold (a posting tier read whole and found
+# empty), by (company id, term, weight), kept SCRAPING_SEARCH_DENSITY_SECONDS in this process:
+# the walk skips them instead of asking the server again (most of a query's tiers are empty,
+# ~0.8 ms each on the embedded server). A result stored in this process drops its company's
+# entries at once (forget, on scraping.signals.postings_changed and results_ingested); one
+# stored by another process is found by a search here within that many seconds, as a search
+# engine's refresh interval.
+_empty: Memo[bool] = Memo("SCRAPING_SEARCH_DENSITY_SECONDS", max_entries=50_000)
+
+
+def _company_key(company):
+    pk = _pk(company)
+    return ObjectId(pk) if isinstance(pk, str) and ObjectId.is_valid(pk) else pk
+
+
+def forget(sender=None, company_id=None, **_signal) -> None:
+    """Receiver of scraping.signals.postings_changed and results_ingested: the company's
+    results changed in this process (company_id None: any company's), so its empty tiers are
+    asked again."""
+    if company_id is None:
+        _empty.clear()
+    else:
+        _empty.invalidate(_company_key(company_id))
+
+
 class _Density:
     """Results per day of the company (its rollup), to size date windows: a window of
     `budget` results, days taken as uniform inside. The days are kept oldest first with the
@@ -130,25 +168,33 @@ class _Density:
 
 class _TermWalk:
     """One query term's postings, best first: one weight of analysis.WEIGHTS after the
-    other; inside a weight, newest first, read window by window. `weight` and `seen_to`
-    bound what it has not read yet: a posting of a lower weight, or of this weight older
-    than `seen_to` (None: none read)."""
+    other (those known empty skipped: _empty); inside a weight, newest first, read window by
+    window. `weight` and `seen_to` bound what it has not read yet: a posting of a lower
+    weight, or of this weight older than `seen_to` (None: none read)."""
 
     def __init__(self, term: str, walk: SearchResults):
         self.term, self.walk = term, walk
-        self.tiers = list(WEIGHTS)
+        self.tiers = [weight for weight in WEIGHTS if not walk.known_empty(term, weight)]
         self.top = None  # the current window's exclusive upper bound (None: the newest)
         self.seen_to = None
-        self.share = 1.0  # postings per result in the last window: the density estimate
+        # Postings per result in the last window: the density estimate. A term's first weight
+        # read (those above it known empty or not) starts at TIER_SHARE, like the next weights.
+        self.share = TIER_SHARE
+        self.found = 0  # postings read of the current weight
 
     @property
     def weight(self) -> int:
         return self.tiers[0] if self.tiers else 0
 
-    def advance(self) -> list[dict]:
+    def advance(self, wanted: int) -> list[dict]:
+        """The next window of postings: about `wanted` of them (the page and one row more),
+        or as many as this weight gave so far (a merge that has to pass a whole dense weight
+        doubles its windows), at most WINDOW_TARGET, at the density learned so far (an empty
+        window widens the next one MAX_GROWTH times)."""
         walk = self.walk
         top = self.top or walk.newest
-        low = walk.density.window(top, WINDOW_TARGET / self.share)
+        budget = min(max(wanted, self.found, 1), WINDOW_TARGET) / self.share
+        low = walk.density.window(top, budget)
         if low is not None and walk.date_from is not None and low <= walk.date_from:
             low = None
         dates = {}
@@ -164,19 +210,22 @@ class _TermWalk:
         if dates:
             query["published_at"] = dates
         rows = list(_results(walk.company).find(query, walk.fields))
+        self.found += len(rows)
         expected = max(1.0, walk.density.count(low, top))
-        self.share = min(1.0, max(self.share / MAX_GROWTH, (len(rows) + 1) / expected))
+        self.share = min(1.0, max(self.share / MAX_GROWTH, len(rows) / expected))
         if low is None:  # this weight is read: the next one from the newest again
+            if not self.found:
+                walk.found_empty(self.term, self.weight)
             # The next weight starts from this one's density: a term's postings grow denser
             # towards the low weights, so a sparse weight's neighbour is read in a few wide
-            # windows instead of growing out from a page-sized one again (12 weights each
-            # taking ~3 windows was most of a search's round trips).
+            # windows instead of growing out from a page-sized one again.
             # But not below TIER_SHARE: a weight read whole and found empty says little of the
             # next one, often the dense weight of a common word, which an estimate carried
             # down to ~1 / (the company's results) would read whole in one window (at 100,000
-            # results, ~12,000 documents where the page and the count needed ~250).
+            # results, ~12,000 documents where the page needed a few dozen).
             self.tiers.pop(0)
             self.top = self.seen_to = None
+            self.found = 0
             self.share = max(self.share, TIER_SHARE)
         else:
             self.top = self.seen_to = low
@@ -184,8 +233,9 @@ class _TermWalk:
 
 
 class SearchResults:
-    """A ranked search, evaluated lazily: count() and slicing run the query, so the API's
-    paginator pages it like a queryset. Slices are Results with a `score`."""
+    """A ranked search, evaluated lazily: numbered() gives a page as the API's Pagination
+    reads it (the walk then reads no further than that page needs); count() and slicing
+    run the query too. Pages and slices are Results with a `score`."""
 
     def __init__(
         self, *, company, terms: list[str], filters: ResultFilters, on_server: bool | None = None, query: str = ""
@@ -201,6 +251,8 @@ class SearchResults:
         self.count_exact = True
         self._scored: dict = {}  # _id -> (score, published_at, _id) of the rows accepted
         self._walks = None
+        self._company_key = _company_key(company)
+        self._generation = _empty.generation  # empty tiers learnt are kept unless results change meanwhile
         self.complete = False  # every candidate read
         self.read = 0
         self.fields = {**FIELDS, **filters.fields()}
@@ -248,6 +300,16 @@ class SearchResults:
         return stages + ([{"$limit": limit}] if limit is not None else [])
 
     # client side
+    def known_empty(self, term: str, weight: int) -> bool:
+        return bool(_empty.get((self._company_key, term, weight)))
+
+    def found_empty(self, term: str, weight: int) -> None:
+        """A walk read a weight whole and found no posting: kept, unless only a date range
+        of it was read."""
+        if self.date_from is None and self.date_to is None:
+            key = (self._company_key, term, weight)
+            _empty.put(key, True, generation=self._generation, ids=frozenset({self._company_key}))
+
     def _accept(self, rows: list[dict]) -> None:
         company_id = _pk(self.company)
         self.read += len(rows)
@@ -276,6 +338,11 @@ class SearchResults:
         per_day = company_days(self.company)
         self.density = _Density(per_day)
         newest = max(per_day) + timedelta(days=1) if per_day else datetime(1970, 1, 1)
+        # Today's results lie before now (the first window has no upper bound all the same):
+        # a window sized from the end of today would be a round trip that finds nothing.
+        now = naive_utc(timezone.now())
+        if per_day and max(per_day) <= now < newest:
+            newest = now
         self.newest = min(newest, self.date_to + timedelta(microseconds=1)) if self.date_to else newest
         small = self._small_filter()
         if small is not None:
@@ -286,35 +353,49 @@ class SearchResults:
             self.complete = True
 
     def ranked(self, stop: int | None = None) -> list[tuple]:
-        """The results read so far, best first, once the first `stop` are final (all if None)."""
+        """The results read so far, best first, once the first `stop` are final and one more
+        is scored (all if None)."""
         if self._walks is None:
             self._start()
-        cap, budget = settings.SCRAPING_SEARCH_COUNT_CAP, settings.SCRAPING_SEARCH_MAX_CANDIDATES
+        budget = settings.SCRAPING_SEARCH_MAX_CANDIDATES
         if not self.complete:
+            wanted = None if stop is None else max(stop, 1) + 1
             walks = text.threshold_walk(
                 self._walks,
                 self._scored,
                 frontier=lambda walk: None if walk.seen_to is None else (walk.seen_to,),
                 need=None if stop is None else max(stop, 1),
-                at_least=cap,
+                at_least=wanted or 0,
             )
             for walk in walks:
                 if self.read >= budget:
                     break
-                self._accept(walk.advance())
+                self._accept(walk.advance(wanted or WINDOW_TARGET))
             self.complete = not any(walk.weight for walk in self._walks)
         return sorted(self._scored.values(), reverse=True)
 
     def count(self) -> int:
-        if self._count is None:
-            if self.on_server:
+        """The matches: exact when the walk read every posting (count_exact), else the rows
+        scored so far, at least the page asked for and one more (a lower bound). Asked before
+        any page, it is the count of the API's first page (REST_FRAMEWORK's PAGE_SIZE)."""
+        if self.on_server:
+            if self._count is None:
                 rows = list(_aggregate(self.company, [{"$match": self._match()}, {"$count": "n"}]))
                 self._count = rows[0]["n"] if rows else 0
-            else:
-                found = len(self.ranked(1))
-                self.count_exact = self.complete
-                self._count = found if self.complete else min(found, settings.SCRAPING_SEARCH_COUNT_CAP)
-        return self._count
+            return self._count
+        if self._walks is None:
+            self.ranked(settings.REST_FRAMEWORK["PAGE_SIZE"])
+        self.count_exact = self.complete
+        return len(self._scored)
+
+    def numbered(self, *, number: int, size: int) -> pages.Numbered:
+        """Page `number` (from 1) of `size` rows, as the API's Pagination reads it: the
+        client-side walk stops once the page is final and one row more is scored."""
+        start, stop = (number - 1) * size, number * size
+        rows = self[start : stop + 1] if self.on_server else self[start:stop]
+        count = self.count()
+        has_next = len(rows) > size if self.on_server else count > stop
+        return pages.Numbered(rows[:size], count, self.count_exact, has_next)
 
     def __len__(self):
         return self.count()

@@ -34,6 +34,7 @@ from requestdesk import text as text_tools
 from requestdesk.db.collections import raw
 
 from ..models import Analysis, Result, ResultContent, SearchTerms
+from ..signals import postings_changed
 from . import analysis, rollups
 from .extraction import Item
 
@@ -187,6 +188,7 @@ def _update_changed(changes: list[tuple[dict, Result]], now) -> int:
             replaced.append(doc)
     if written:
         rollups.add(written, replaced=replaced)
+        postings_changed.send(sender=Result, company_id=written[0].company_id)
     return len(written)
 
 
@@ -229,6 +231,8 @@ def _store(target, job, rows: list[Result]) -> int:
     else:
         stored = rows
     rollups.add(stored)
+    if stored:
+        postings_changed.send(sender=Result, company_id=stored[0].company_id)
     return len(stored)
 
 
@@ -295,4 +299,5 @@ def reindex(connection, *, batch_size: int = BATCH_SIZE) -> int:
     if updates:
         changed += results.bulk_write(updates, ordered=False).modified_count
     rollups.rebuild(connection)
+    postings_changed.send(sender=Result, company_id=None)
     return changed

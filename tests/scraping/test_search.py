@@ -1,7 +1,7 @@
 """Weighted text search over results: title words weigh 10, text words 5, ties newest
 first; filters, pagination, the tenant boundary, the (company_id, terms, -published_at)
-index of weighted postings, and the client-side walk (windows, merge, capped counts) ranking
-exactly like the server-side pipeline.
+index of weighted postings, and the client-side walk (windows, merge, counts that are at least
+the page and one more, empty weights remembered) ranking exactly like the server-side pipeline.
 
 The tests that only read the random corpus share one (`TestRandomCorpus`: made once per class)."""
 
@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 
 from requestdesk.db.collections import raw
-from scraping.models import Result
+from scraping.models import Project, Result, ScrapeJob
 from scraping.selectors import analytics
 from scraping.selectors import search as selectors
 from scraping.services import ingest, rollups
@@ -90,7 +90,8 @@ def test_filters(world, corpus):
 def test_api_search_is_paginated_and_scoped(api, world, corpus):
     api.as_user(world.user("a", "client"))
     page = api.get("/api/v1/scraping/results/search/?q=lantern+battery&page_size=2").json()
-    assert page["count"] == 4 and page["count_exact"] is True and page["next"] and page["previous"] is None
+    # The walk stopped once the page was final and one row more scored: "at least 3".
+    assert (page["count"], page["count_exact"]) == (3, False) and page["next"] and page["previous"] is None
     assert [(r["content"]["title"], r["score"]) for r in page["results"]] == [
         ("Lantern battery test", 30),
         ("Lantern review", 15),
@@ -98,6 +99,7 @@ def test_api_search_is_paginated_and_scoped(api, world, corpus):
     assert "terms" not in page["results"][0] and "search" not in page["results"][0]
     second = api.get(page["next"]).json()
     assert [r["content"]["title"] for r in second["results"]] == ["Battery", "Garden news"]
+    assert (second["count"], second["count_exact"], second["next"]) == (4, True, None)  # every posting read
     filtered = api.get("/api/v1/scraping/results/search/?q=battery&sentiment=negative&date_from=2024-03-04").json()
     assert filtered["count"] == 0  # Garden news (negative) is of March 3
     assert api.get("/api/v1/scraping/results/search/?q=battery&date_to=2024-03-01").json()["count"] == 1
@@ -166,22 +168,28 @@ def _client(company, query, **filters):
     )
 
 
-def test_capped_count_is_a_lower_bound(world, corpus, settings, monkeypatch):
-    monkeypatch.setattr(selectors, "WINDOW_TARGET", 1)
-    settings.SCRAPING_SEARCH_COUNT_CAP = 2
-    found = _client(world.a, "lantern battery")
-    assert (found.count(), found.count_exact) == (2, False)
-    assert _titles(found)[:2] == [("Lantern battery test", 30), ("Lantern review", 15)]
+def test_a_count_is_at_least_the_page_and_one_more(world, corpus, monkeypatch):
+    """Where the walk has not read every posting, the count is the rows it scored (all real
+    matches): at least the page's and one more, "at least" (count_exact false)."""
+    monkeypatch.setattr(selectors, "WINDOW_TARGET", 1)  # windows of about one result
+    found = _client(world.a, "lantern battery").numbered(number=1, size=2)
+    assert (found.count, found.count_exact, found.has_next) == (3, False, True)
+    assert [(r.content.title, r.score) for r in found.rows] == [("Lantern battery test", 30), ("Lantern review", 15)]
+    last = _client(world.a, "lantern battery").numbered(number=2, size=2)
+    assert (last.count, last.count_exact, last.has_next) == (4, True, False)
     rare = _client(world.a, "kettle")
     assert (rare.count(), rare.count_exact) == (1, True)
 
 
-def test_api_reports_a_capped_count(api, world, corpus, settings, monkeypatch):
+def test_api_reports_a_lower_bound_count(api, world, corpus, monkeypatch):
     monkeypatch.setattr(selectors, "WINDOW_TARGET", 1)  # windows of about one result
-    settings.SCRAPING_SEARCH_COUNT_CAP = 3
-    page = api.as_user(world.user("a", "client")).get("/api/v1/scraping/results/search/?q=battery").json()
-    assert (page["count"], page["count_exact"]) == (3, False)
-    assert [r["content"]["title"] for r in page["results"]] == ["Lantern battery test", "Battery", "Garden news"]
+    api.as_user(world.user("a", "client"))
+    page = api.get("/api/v1/scraping/results/search/?q=battery&page_size=1").json()
+    assert (page["count"], page["count_exact"]) == (2, False) and page["next"]
+    assert [r["content"]["title"] for r in page["results"]] == ["Lantern battery test"]
+    last = api.get("/api/v1/scraping/results/search/?q=battery&page_size=1&page=4").json()
+    assert (last["count"], last["count_exact"], last["next"]) == (4, True, None)
+    assert [r["content"]["title"] for r in last["results"]] == ["Lantern review"]
 
 
 def _random_corpus(company):
@@ -245,21 +253,23 @@ class TestRandomCorpus:
             expected = [(r.pk, r.score) for r in server[0:100]]
             assert expected and server.count() == len(expected)
             walked = _client(world.a, query, **filters)
-            assert walked.count() == len(expected) and walked.count_exact
             assert [(r.pk, r.score) for r in walked[0:100]] == expected, (query, filters)
-            paged = _client(world.a, query, **filters)
-            assert [(r.pk, r.score) for r in paged[5:10]] == expected[5:10]
+            assert walked.count() == len(expected) and walked.count_exact  # a page past the end: all read
+            paged = _client(world.a, query, **filters).numbered(number=2, size=5)
+            assert [(r.pk, r.score) for r in paged.rows] == expected[5:10]
+            assert paged.has_next == (len(expected) > 10)
+            # exact, or at least the rows up to this page and one more (never more than match)
+            assert paged.count == len(expected) if paged.count_exact else 11 <= paged.count <= len(expected)
 
-    def test_the_walk_reads_a_bounded_number_of_results(self, shared, monkeypatch, settings):
+    def test_the_walk_reads_a_bounded_number_of_results(self, shared, monkeypatch):
         world, _ = shared
         monkeypatch.setattr(selectors, "WINDOW_TARGET", 2)
-        settings.SCRAPING_SEARCH_COUNT_CAP = 5
         found = _client(world.a, "amber")
         first = [(r.pk, r.score) for r in found[0:3]]
         everything = _client(world.a, "amber")
-        settings.SCRAPING_SEARCH_COUNT_CAP = 1000
-        assert first == [(r.pk, r.score) for r in everything[0:3]]
+        assert first == [(r.pk, r.score) for r in everything[0:100]][:3]
         assert found.read < everything.read and not found.complete and everything.complete
+        assert 4 <= found.count() < everything.count() and not found.count_exact
 
 
 def test_results_stored_since_the_density_was_kept_are_found(world, corpus, monkeypatch):
@@ -282,12 +292,75 @@ def test_results_stored_since_the_density_was_kept_are_found(world, corpus, monk
     assert len(asked) == 1  # the second search planned its windows from the kept days
 
 
-def test_a_dense_weight_after_empty_ones_is_read_in_windows(world, monkeypatch, settings):
+def _asked(monkeypatch) -> list:
+    """The postings the walk asks the server for (each a find)."""
+    asked, real = [], selectors._results
+
+    class Spy:
+        def __init__(self, company):
+            self.collection = real(company)
+
+        def find(self, query, *args, **kwargs):
+            asked.append(query["terms"])
+            return self.collection.find(query, *args, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(self.collection, name)
+
+    monkeypatch.setattr(selectors, "_results", Spy)
+    return asked
+
+
+def test_empty_weights_are_not_asked_again_until_results_change(world, corpus, monkeypatch, settings):
+    """A weight of a word read whole and found empty is kept (SCRAPING_SEARCH_DENSITY_SECONDS,
+    in this process) and skipped; a result stored here (ingest) or a finished scrape
+    (results_ingested) drops the company's, so the new result is found at once."""
+    asked = _asked(monkeypatch)
+    kettle = [(r.content.title, r.score) for r in _client(world.a, "kettle")[0:10]]
+    assert kettle == [("Kettle", 10)] and "60:kettle" in asked and "5:kettle" in asked  # every weight read
+    asked.clear()
+    assert [(r.content.title, r.score) for r in _client(world.a, "kettle")[0:10]] == kettle
+    assert asked == ["10:kettle"]  # the only weight that holds the word
+    dated = _client(world.a, "battery", date_from=DAY + timedelta(days=3))  # only a date range of each weight read
+    assert [r.content.title for r in dated[0:10]] == ["Battery"]
+    asked.clear()
+    _client(world.a, "battery")[0:10]
+    assert "60:battery" in asked  # so not kept as empty
+
+    project, _, target, _ = corpus
+    _add(target, new=("Kettle kettle", "A kettle.", 5))  # a weight found empty before
+    asked.clear()
+    found = _client(world.a, "kettle")
+    assert [(r.content.title, r.score) for r in found[0:10]] == [("Kettle kettle", 25), ("Kettle", 10)]
+    assert "60:kettle" in asked and found.count_exact
+
+    from scraping.signals import results_ingested
+
+    asked.clear()
+    _client(world.a, "kettle")[0:10]
+    assert asked == ["25:kettle", "10:kettle"]
+    b_project = Project.objects.filter(company=world.b).first()
+    results_ingested.send(sender=ScrapeJob, company_id=world.b.pk, project_id=b_project.pk, job_id=None)
+    _client(world.a, "kettle")[0:10]
+    assert asked == ["25:kettle", "10:kettle"] * 2  # another company's scrape changes nothing here
+    results_ingested.send(sender=ScrapeJob, company_id=world.a.pk, project_id=project.pk, job_id=None)
+    asked.clear()
+    _client(world.a, "kettle")[0:10]
+    assert "60:kettle" in asked
+
+    settings.SCRAPING_SEARCH_DENSITY_SECONDS = 0  # kept no time: every weight asked every time
+    selectors.forget(company_id=world.a.pk)
+    asked.clear()
+    _client(world.a, "kettle")[0:10]
+    _client(world.a, "kettle")[0:10]
+    assert asked.count("60:kettle") == 2
+
+
+def test_a_dense_weight_after_empty_ones_is_read_in_windows(world, monkeypatch):
     """A common word said once in each text: every weight above 5 is read whole and found
     empty, then the dense one is read a window at a time (not all of it at once), and the
     page is the server's."""
     monkeypatch.setattr(selectors, "WINDOW_TARGET", 2)
-    settings.SCRAPING_SEARCH_COUNT_CAP = 5
     target = make_target(make_project(world.a), "http://127.0.0.1:9/notes")
     items = [Item(title=f"Note {n}", text="The kettle works.", date=DAY + timedelta(hours=7 * n)) for n in range(160)]
     ingest.ingest(target=target, items=items, platform="article")
@@ -297,7 +370,7 @@ def test_a_dense_weight_after_empty_ones_is_read_in_windows(world, monkeypatch, 
         company=world.a, terms=found.terms, filters=selectors.ResultFilters(), on_server=True
     )
     assert page == [(r.pk, r.score) for r in server[0:5]] and {score for _, score in page} == {5}
-    assert found.count() == 5 and not found.count_exact
+    assert 6 <= found.count() < 160 and not found.count_exact  # at least the page and one more
     assert found.read <= 2 * selectors.WINDOW_TARGET / selectors.TIER_SHARE < 160  # about one window's results
 
 
