@@ -13,21 +13,24 @@ import pymongo
 from django.core.management import call_command
 from django.test import override_settings
 
-from requestdesk.embedded import Daemons, free_port, mongo_ping
+from requestdesk.embedded import Daemons, free_port, port_open
+from tests import flushing
 from tests.paths import ROOT
+from tests.support.celery_worker import wait_until
 
 
 def _services(action, data_dir, port):
     env = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}
     env.update(DATA_DIR=str(data_dir), EMBEDDED_MONGO_PORT=str(port))
-    return subprocess.run(
-        [sys.executable, "manage.py", "services", action],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    with flushing.elsewhere():  # its server has a port and data folder of its own: no flush after the test
+        return subprocess.run(
+            [sys.executable, "manage.py", "services", action],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
 
 def _services_here(action, data_dir, port) -> str:
@@ -44,6 +47,12 @@ def _services_here(action, data_dir, port) -> str:
     return out.getvalue()
 
 
+def _listening(port) -> bool:
+    """Something accepts connections on the port (a stopped server has closed it; asking a
+    closed port for a MongoDB answer would only wait out the driver's selection timeout)."""
+    return port_open("127.0.0.1", port)
+
+
 def test_start_keeps_data_across_restart_and_stop(tmp_path):
     port = free_port()
     uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
@@ -51,16 +60,18 @@ def test_start_keeps_data_across_restart_and_stop(tmp_path):
     assert started.returncode == 0, started.stderr
     assert "mongodb  started" in started.stdout
     try:
-        pymongo.MongoClient(uri).rd.things.insert_one({"kept": True})  # the server outlived `manage.py`
+        with pymongo.MongoClient(uri) as client:
+            client.rd.things.insert_one({"kept": True})  # the server outlived `manage.py`
         assert "mongodb  running" in _services_here("start", tmp_path, port)  # idempotent
         assert "mongo    stopped" in _services_here("stop", tmp_path, port)
-        assert not mongo_ping(uri)
+        assert not _listening(port)
         assert (tmp_path / "mongo").is_dir()
         assert "mongodb  started" in _services("start", tmp_path, port).stdout
-        assert pymongo.MongoClient(uri).rd.things.find_one({}, {"_id": 0}) == {"kept": True}
+        with pymongo.MongoClient(uri) as client:
+            assert client.rd.things.find_one({}, {"_id": 0}) == {"kept": True}
     finally:
-        Daemons(tmp_path).stop("mongo")
-    assert not mongo_ping(uri)
+        Daemons(tmp_path).stop("mongo", timeout=0)  # killed: the stop above was the graceful one, and tmp_path goes
+    assert wait_until(lambda: not _listening(port), timeout=10, interval=0.02)
 
 
 def test_port_taken_by_something_else_is_a_one_line_error(tmp_path):
