@@ -22,6 +22,7 @@ from requestdesk.embedded import free_port
 from tenants import services
 from tenants.models import RefreshToken, User
 from tenants.roles import Role
+from tests import flushing
 from tests.conftest import PASSWORD
 from tests.paths import ROOT
 
@@ -237,16 +238,19 @@ def test_hole6_other_saves_keep_refresh_tokens(world):
 
 
 def _settings_in_subprocess(code, **env):
+    """`code` in a new process that has read the settings with this environment (the settings
+    module alone: django.setup()'s app imports, about 2 s of CPU, read no setting)."""
     clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "JWT_SIGNING_KEY"}}
-    program = f"import django; django.setup(); from django.conf import settings; {code}"
-    return subprocess.run(
-        [sys.executable, "-c", program],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**clean, "DJANGO_SETTINGS_MODULE": "requestdesk.settings", **env},
-    )
+    program = f"from django.conf import settings; {code}"
+    with flushing.elsewhere():  # reads settings, touches no database: no flush after the test
+        return subprocess.run(
+            [sys.executable, "-c", program],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**clean, "DJANGO_SETTINGS_MODULE": "requestdesk.settings", **env},
+        )
 
 
 def test_hole5_secret_key_is_made_per_checkout_and_kept(tmp_path):
