@@ -170,6 +170,22 @@ def is_local(url: str) -> bool:
     return (urlparse(url).hostname or "") in LOCAL_HOSTS
 
 
+def _alive(pid: int) -> bool:
+    """Whether the process runs. A daemon that has exited stays a zombie until its parent
+    reaps it: the `manage.py` that started it is gone, so that is PID 1, which may take a
+    while (1-1.5 s measured in this project's sandbox; never, under a PID 1 that does not
+    reap). A zombie answers signal 0 but has stopped: /proc says so (state Z)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (not Linux): signal 0 is all there is to go by
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
 class Daemons:
     """Long-lived services for one project checkout, tracked by pid files under run_dir."""
 
@@ -187,9 +203,9 @@ class Daemons:
     def ensure_mongo(self, port: int) -> tuple[str, bool]:
         """Return (uri, started_now)."""
         uri = mongo_uri(port)
-        if mongo_ping(uri):
-            return uri, False
-        if port_open("127.0.0.1", port):
+        if port_open("127.0.0.1", port):  # a closed port: no ping (it would wait out its 1 s server selection)
+            if mongo_ping(uri):
+                return uri, False
             raise ServiceError(f"port {port} is taken by something that is not MongoDB")
         self.run_dir.mkdir(parents=True, exist_ok=True)
         proc = start_mongo(port, str(self.data_dir / "mongo"), self.run_dir / "mongo.log", detach=True)
@@ -219,11 +235,9 @@ class Daemons:
             return False
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
+            if not _alive(pid):
                 return True
-            time.sleep(0.1)
+            time.sleep(0.02)
         os.kill(pid, signal.SIGKILL)
         return True
 
@@ -232,8 +246,4 @@ class Daemons:
         if not pidfile.exists():
             return None
         pid = int(pidfile.read_text())
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        return pid
+        return pid if _alive(pid) else None

@@ -17,6 +17,7 @@ from events.services.notifications import mark_read, notify, notify_company_admi
 from requestdesk.db.collections import collection
 from requestdesk.embedded import free_port
 from tenants.models import NotificationPreferences, UserSettings
+from tests import flushing
 from tests.paths import ROOT
 from tests.support.celery_worker import wait_until
 
@@ -195,20 +196,23 @@ def test_broker_down_when_queueing_loses_nothing(world, smtp, monkeypatch, queue
 
 
 def _email_settings(**env) -> list[str]:
+    """The email settings a process started with this environment reads (the settings module
+    alone: django.setup()'s app imports read no setting)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("EMAIL_", "DEBUG", "SECRET_KEY"))}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import django; django.setup(); from django.conf import settings as s;"
-            "print(s.EMAIL_BACKEND, s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_USE_TLS, s.EMAIL_HOST_PASSWORD or '-')",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**clean, "DJANGO_SETTINGS_MODULE": "requestdesk.settings", "FIELD_ENCRYPTION_KEY": "k", **env},
-    )
+    with flushing.elsewhere():  # reads settings, touches no database: no flush after the test
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from django.conf import settings as s;"
+                "print(s.EMAIL_BACKEND, s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_USE_TLS, s.EMAIL_HOST_PASSWORD or '-')",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**clean, "DJANGO_SETTINGS_MODULE": "requestdesk.settings", "FIELD_ENCRYPTION_KEY": "k", **env},
+        )
     assert result.returncode == 0, result.stderr
     return result.stdout.split()
 

@@ -15,6 +15,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from requestdesk.db import sharding
+from tests import flushing
 from tests.paths import ROOT
 
 
@@ -83,15 +84,16 @@ def test_the_migrated_collections_hold_each_supporting_index():
 
 
 def test_the_command_refuses_a_server_that_is_not_a_mongos_in_one_line():
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shard_collections"],
-        cwd=ROOT,
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    with flushing.elsewhere():  # it refuses before any write (test_the_refusal_changes_nothing): no flush after
+        result = subprocess.run(
+            [sys.executable, "manage.py", "shard_collections"],
+            cwd=ROOT,
+            env=dict(os.environ),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -124,9 +126,9 @@ def test_dry_run_prints_the_plan_and_says_what_a_real_run_would_do():
 
 # --- pool settings ------------------------------------------------------------------------
 
+# The connection Django makes from the settings, without django.setup(): the app imports (about
+# 2 s of CPU) play no part in the client's options.
 PROBE = """
-import django
-django.setup()
 from django.db import connection
 connection.ensure_connection()
 options = connection.connection.options
@@ -139,9 +141,16 @@ print(pool.max_pool_size, pool.min_pool_size, options.server_selection_timeout, 
 def _pool(**env) -> list[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("MONGODB_") or k == "MONGODB_URI"}
     environ.update(env, DJANGO_SETTINGS_MODULE="requestdesk.settings")
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE], cwd=ROOT, env=environ, capture_output=True, text=True, check=False, timeout=120
-    )
+    with flushing.elsewhere():  # it connects and writes nothing: no flush after the test
+        result = subprocess.run(
+            [sys.executable, "-c", PROBE],
+            cwd=ROOT,
+            env=environ,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
     assert result.returncode == 0, result.stderr
     return result.stdout.split()
 

@@ -4,6 +4,7 @@ replays the request that got through before the fix."""
 
 import os
 import re
+import signal
 import stat
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from requestdesk.embedded import free_port
 from tenants import services
 from tenants.models import RefreshToken, User
 from tenants.roles import Role
+from tests import flushing
 from tests.conftest import PASSWORD
 from tests.paths import ROOT
 
@@ -237,16 +239,19 @@ def test_hole6_other_saves_keep_refresh_tokens(world):
 
 
 def _settings_in_subprocess(code, **env):
+    """`code` in a new process that has read the settings with this environment (the settings
+    module alone: django.setup()'s app imports, about 2 s of CPU, read no setting)."""
     clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "JWT_SIGNING_KEY"}}
-    program = f"import django; django.setup(); from django.conf import settings; {code}"
-    return subprocess.run(
-        [sys.executable, "-c", program],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**clean, "DJANGO_SETTINGS_MODULE": "requestdesk.settings", **env},
-    )
+    program = f"from django.conf import settings; {code}"
+    with flushing.elsewhere():  # reads settings, touches no database: no flush after the test
+        return subprocess.run(
+            [sys.executable, "-c", program],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**clean, "DJANGO_SETTINGS_MODULE": "requestdesk.settings", **env},
+        )
 
 
 def test_hole5_secret_key_is_made_per_checkout_and_kept(tmp_path):
@@ -364,14 +369,15 @@ PRODUCTION = {
 
 def _check_deploy(**env):
     clean = {k: v for k, v in os.environ.items() if k not in {"HTTPS", "NUM_PROXIES"}}
-    return subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy"],
-        cwd=ROOT,
-        env={**clean, **PRODUCTION, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    with flushing.elsewhere():  # the checks read no database: no flush after the test
+        return subprocess.run(
+            [sys.executable, "manage.py", "check", "--deploy"],
+            cwd=ROOT,
+            env={**clean, **PRODUCTION, **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
 
 def _security_warnings(result) -> set:
@@ -400,13 +406,15 @@ def test_hole11_tls_settings_redirect_and_send_hsts(client, settings):
 
 def _serve(port, env):
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
-    return subprocess.Popen(
-        [gunicorn, "requestdesk.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    with flushing.elsewhere():  # it serves pages that write nothing: no flush after the test
+        return subprocess.Popen(
+            [gunicorn, "requestdesk.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # its own process group: master and worker end together
+        )
 
 
 def _get(url, deadline):
@@ -416,7 +424,7 @@ def _get(url, deadline):
         except httpx.TransportError:
             if time.monotonic() > deadline:
                 raise
-            time.sleep(0.3)
+            time.sleep(0.05)
 
 
 def test_hole11_debug_off_serves_admin_and_docs_without_collectstatic(tmp_path):
@@ -443,5 +451,7 @@ def test_hole11_debug_off_serves_admin_and_docs_without_collectstatic(tmp_path):
         for asset in assets:
             assert _get(base + asset, deadline).status_code == 200, asset
     finally:
-        server.terminate()
+        # Killed, master and worker: a graceful stop took 1.7-3 s (the worker's interpreter
+        # shutdown alone, tearing down Django's modules, is about 1 s), and no test is about it.
+        os.killpg(server.pid, signal.SIGKILL)
         server.wait(timeout=30)
