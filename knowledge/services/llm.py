@@ -4,17 +4,24 @@ the translation of its failures into one ProviderError with a reason fit to show
 Every call goes to `provider.endpoint` through requestdesk.outbound: the host is checked
 (no private or metadata addresses) right before the client is built, redirects are not
 followed, and every phase is bounded by KNOWLEDGE_LLM_TIMEOUT_SECONDS.
+
+`openai` is imported by the first call that needs it, not with this module: it is 0.6 s of
+every Django start (manage.py, a Celery worker, gunicorn) that never calls a provider.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import httpx
-import openai
 from django.conf import settings
 
 from requestdesk import outbound
 
 from .crypto import get_secret
+
+if TYPE_CHECKING:
+    import openai
 
 
 class ProviderError(Exception):
@@ -27,6 +34,8 @@ class ProviderError(Exception):
 
 
 def client_for(provider) -> openai.OpenAI:
+    import openai
+
     if provider is None:
         raise ProviderError("No active LLM provider is configured for this company.", kind="configuration")
     if not provider.is_active:
@@ -59,6 +68,8 @@ def _detail(exc: openai.APIStatusError) -> str:
 
 def translate(exc: Exception, provider=None) -> ProviderError:
     """The ProviderError for an exception raised by the openai client."""
+    import openai
+
     name = f"“{provider}”" if provider is not None else "The provider"
     if isinstance(exc, ProviderError):
         return exc

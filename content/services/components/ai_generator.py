@@ -24,9 +24,6 @@ frequency_penalty, presence_penalty, stop_sequences, system_prompt, provider_id.
 
 from __future__ import annotations
 
-import httpx
-import openai
-
 from knowledge.models import Agent, LLMProvider
 from knowledge.services.chat import provider_for
 from knowledge.services.crypto import EncryptionKeyError
@@ -173,7 +170,7 @@ def run(state: RunState, config: dict) -> None:
             ]
             try:
                 answer = client.chat.completions.create(messages=messages, **options)
-            except (openai.OpenAIError, httpx.HTTPError) as exc:
+            except Exception as exc:  # the openai client's and httpx's errors; others as they are
                 raise translate(exc, provider) from exc
             text = (answer.choices[0].message.content or "").strip() if answer.choices else ""
             if not text:
