@@ -35,8 +35,9 @@ from pymongo import monitoring
 _WRITES = {"insert", "update", "delete", "findAndModify", "findandmodify"}
 _DJANGO_OWN = {"django_content_type", "auth_permission"}
 # What ctypes.util.find_library runs to look for a library (GDAL, on the first import that
-# wants it): never a database writer.
-_PROBES = {"ldconfig", "gcc", "cc", "ld", "objdump"}
+# wants it), and platform.processor()'s `uname -p` (the openai client's first request, for its
+# X-Stainless headers): never a database writer.
+_PROBES = {"ldconfig", "gcc", "cc", "ld", "objdump", "uname"}
 
 
 class _Written(monitoring.CommandListener):
