@@ -14,6 +14,7 @@ from tests.support.scraping import (  # noqa: F401
     fast_scraping,
     make_project,
     make_target,
+    seed_system_presets,
     system_presets,
 )
 
@@ -46,6 +47,7 @@ def a(world, site):
 def shared(django_db_setup, django_db_blocker):
     """(world, A's objects) made once for the tests of a class, which only read them."""
     with django_db_blocker.unblock(), flushing.kept() as collections:
+        seed_system_presets()  # kept with A's preset: the tests' own `system_presets` writes none
         world = shared_world()
         with Site() as site:
             objects = _a(world, site)

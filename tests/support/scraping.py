@@ -110,10 +110,17 @@ _SEEDED: list[dict] = []  # the system presets' documents as migration 0002 wrot
 def system_presets(db):
     """The system presets, as migration 0002 writes them: the test database is emptied
     after each test that wrote presets, reference data included, so each test gets them back
-    the same way. The migration's writes (about ten round trips) run at most once per process;
-    a test finds their documents still there when the one before wrote no preset (one read),
-    or gets them back in one insert. (The first test finds them as the database's migration
-    wrote them, or none: a test that writes presets has them emptied after it.)"""
+    the same way (`seed_system_presets`)."""
+    seed_system_presets()
+
+
+def seed_system_presets() -> None:
+    """The system presets as migration 0002 writes them. The migration's writes (about ten
+    round trips) run at most once per process; a test finds their documents still there when
+    the one before wrote no preset (one read), or gets them back in one insert. (The first
+    test finds them as the database's migration wrote them, or none: a test that writes
+    presets has them emptied after it.) A class fixture whose kept() rows include presets
+    calls it inside kept(), so that its tests find them and write none."""
     from django.db import connection
 
     from scraping.models import Preset
