@@ -35,8 +35,9 @@ from pymongo import monitoring
 _WRITES = {"insert", "update", "delete", "findAndModify", "findandmodify"}
 _DJANGO_OWN = {"django_content_type", "auth_permission"}
 # What ctypes.util.find_library runs to look for a library (GDAL, on the first import that
-# wants it): never a database writer.
-_PROBES = {"ldconfig", "gcc", "cc", "ld", "objdump"}
+# wants it), and platform.processor()'s `uname -p` (the openai client's first request, for its
+# X-Stainless headers): never a database writer.
+_PROBES = {"ldconfig", "gcc", "cc", "ld", "objdump", "uname"}
 
 
 class _Written(monitoring.CommandListener):
@@ -140,6 +141,9 @@ def release(collections: set[tuple[str, str]]) -> None:
         for name, collection in sorted(collections):
             if name == database.name:
                 database[collection].delete_many({})
+    # These deletes are no test's writes: left noted, they would count as the next test's, and
+    # a kept() made right after this (the next class's) would see its test write its rows.
+    _written.put_back(_written.take() - collections)
 
 
 def _flush_after_children(timeout: float = 30) -> None:

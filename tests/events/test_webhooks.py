@@ -17,6 +17,7 @@ from events import tasks
 from events.models import Notification, Webhook, WebhookDelivery
 from events.services import webhooks
 from requestdesk import outbound
+from tests.conftest import SharedWorld
 from tests.fakes.webhooks import Receiver
 from tests.support.celery_worker import wait_until
 
@@ -329,13 +330,16 @@ def test_check_url_refuses_when_any_resolved_address_is_internal(settings, monke
         outbound.check_url("http://no-such-host.invalid/")
 
 
-@pytest.mark.parametrize("url", UNSAFE_URLS)
-def test_api_refuses_internal_urls_with_a_field_message(api, world, loopback_refused, url):
-    api.as_user(world.user("a", "company_admin"))
-    response = api.post("/api/v1/webhooks/", {"name": "bad", "url": url, "events": ["*"]}, format="json")
-    assert response.status_code == 400
-    assert list(response.json()) == ["url"] and response.json()["url"][0]
-    assert Webhook.objects.count() == 0
+class TestInternalURLs(SharedWorld):
+    """Refused URLs write nothing: one world for them all."""
+
+    @pytest.mark.parametrize("url", UNSAFE_URLS)
+    def test_api_refuses_internal_urls_with_a_field_message(self, api, world, loopback_refused, url):
+        api.as_user(world.user("a", "company_admin"))
+        response = api.post("/api/v1/webhooks/", {"name": "bad", "url": url, "events": ["*"]}, format="json")
+        assert response.status_code == 400
+        assert list(response.json()) == ["url"] and response.json()["url"][0]
+        assert Webhook.objects.count() == 0
 
 
 @pytest.mark.parametrize(
@@ -399,11 +403,14 @@ def test_api_crud_shows_the_secret_only_on_create_and_rotate(api, world, receive
     assert Webhook.all_objects.get(pk=stored.pk).is_deleted  # soft: restorable
 
 
-@pytest.mark.parametrize("events", [[], [""], ["  "], [5], "scrape.completed", None, ["no.such.event"]])
-def test_api_event_names_must_be_names_from_the_catalogue(api, world, receiver, events):
-    api.as_user(world.user("a", "company_admin"))
-    response = api.post("/api/v1/webhooks/", {"name": "x", "url": receiver.url, "events": events}, format="json")
-    assert response.status_code == 400 and "events" in response.json()
+class TestEventNames(SharedWorld):
+    """Refused names write nothing: one world for them all."""
+
+    @pytest.mark.parametrize("events", [[], [""], ["  "], [5], "scrape.completed", None, ["no.such.event"]])
+    def test_api_event_names_must_be_names_from_the_catalogue(self, api, world, receiver, events):
+        api.as_user(world.user("a", "company_admin"))
+        response = api.post("/api/v1/webhooks/", {"name": "x", "url": receiver.url, "events": events}, format="json")
+        assert response.status_code == 400 and "events" in response.json()
 
 
 def test_only_company_admins_manage_webhooks(api, world, receiver):
@@ -489,41 +496,43 @@ def a_webhook(world, receiver):
     return hook, delivery
 
 
-@pytest.mark.parametrize(
-    "method, path",
-    [
-        ("get", "/api/v1/webhooks/{hook}/"),
-        ("patch", "/api/v1/webhooks/{hook}/"),
-        ("put", "/api/v1/webhooks/{hook}/"),
-        ("delete", "/api/v1/webhooks/{hook}/"),
-        ("post", "/api/v1/webhooks/{hook}/test/"),
-        ("post", "/api/v1/webhooks/{hook}/rotate-secret/"),
-        ("get", "/api/v1/webhooks/{hook}/deliveries/"),
-        ("get", "/api/v1/webhook-deliveries/{delivery}/"),
-        ("post", "/api/v1/webhook-deliveries/{delivery}/redeliver/"),
-    ],
-)
-def test_company_b_gets_404_on_company_a_webhooks(api, world, a_webhook, enqueued, method, path):
-    hook, delivery = a_webhook
-    enqueued.clear()
-    api.as_user(world.user("b", "company_admin"))
-    response = getattr(api, method)(
-        path.format(hook=hook.pk, delivery=delivery.pk),
-        {"name": "hijacked", "url": "http://127.0.0.1:1/", "events": ["*"]},
-        format="json",
+class TestCompanyB(SharedWorld):
+    """B's requests on A's webhook, which change no company or user: one world for them all."""
+
+    @pytest.mark.parametrize(
+        "method, path",
+        [
+            ("get", "/api/v1/webhooks/{hook}/"),
+            ("patch", "/api/v1/webhooks/{hook}/"),
+            ("put", "/api/v1/webhooks/{hook}/"),
+            ("delete", "/api/v1/webhooks/{hook}/"),
+            ("post", "/api/v1/webhooks/{hook}/test/"),
+            ("post", "/api/v1/webhooks/{hook}/rotate-secret/"),
+            ("get", "/api/v1/webhooks/{hook}/deliveries/"),
+            ("get", "/api/v1/webhook-deliveries/{delivery}/"),
+            ("post", "/api/v1/webhook-deliveries/{delivery}/redeliver/"),
+        ],
     )
-    assert response.status_code == 404
-    assert _fresh(hook).name == "a-hook" and _fresh(hook).secret == hook.secret
-    assert WebhookDelivery.objects.count() == 1 and enqueued == []
+    def test_company_b_gets_404_on_company_a_webhooks(self, api, world, a_webhook, enqueued, method, path):
+        hook, delivery = a_webhook
+        enqueued.clear()
+        api.as_user(world.user("b", "company_admin"))
+        response = getattr(api, method)(
+            path.format(hook=hook.pk, delivery=delivery.pk),
+            {"name": "hijacked", "url": "http://127.0.0.1:1/", "events": ["*"]},
+            format="json",
+        )
+        assert response.status_code == 404
+        assert _fresh(hook).name == "a-hook" and _fresh(hook).secret == hook.secret
+        assert WebhookDelivery.objects.count() == 1 and enqueued == []
 
-
-def test_company_b_lists_none_of_company_a_webhooks(api, world, a_webhook):
-    api.as_user(world.user("b", "company_admin"))
-    assert api.get("/api/v1/webhooks/").json()["count"] == 0
-    assert api.get("/api/v1/webhook-deliveries/").json()["results"] == []
-    api.as_user(world.user("a", "company_admin"))
-    assert api.get("/api/v1/webhooks/").json()["count"] == 1
-    assert len(api.get("/api/v1/webhook-deliveries/").json()["results"]) == 1
+    def test_company_b_lists_none_of_company_a_webhooks(self, api, world, a_webhook):
+        api.as_user(world.user("b", "company_admin"))
+        assert api.get("/api/v1/webhooks/").json()["count"] == 0
+        assert api.get("/api/v1/webhook-deliveries/").json()["results"] == []
+        api.as_user(world.user("a", "company_admin"))
+        assert api.get("/api/v1/webhooks/").json()["count"] == 1
+        assert len(api.get("/api/v1/webhook-deliveries/").json()["results"]) == 1
 
 
 # --- admin --------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from monitoring.services import alerts
 from scraping.models import Result, ScrapeJob
 from scraping.services import ingest, jobs
 from scraping.services.items import Item
+from tests.conftest import SharedWorld
 from tests.fakes.webhooks import receiver  # noqa: F401
 from tests.support.scraping import fast_scraping, make_project, make_target, system_presets  # noqa: F401
 
@@ -416,31 +417,34 @@ def test_rules_are_managed_over_the_api_by_who_manages_projects(api, world, proj
     assert api.delete(f"{RULES}{rule.pk}/").status_code == 204 and not AlertRule.objects.exists()
 
 
-@pytest.mark.parametrize(
-    "change, field",
-    [
-        ({"kind": "negative_share", "threshold": None}, "threshold"),
-        ({"kind": "negative_share", "threshold": 1.5}, "threshold"),
-        ({"kind": "compound_drop"}, "drop"),
-        ({"kind": "compound_drop", "drop": -0.2}, "drop"),
-        ({"kind": "watched_word"}, "word"),
-        ({"kind": "watched_word", "word": "  "}, "word"),
-        ({"kind": "watched_word", "word": "?!"}, "word"),
-        ({"kind": "sideways"}, "kind"),
-        ({"window_hours": 0}, "window_hours"),
-        ({"window_hours": "soon"}, "window_hours"),
-        ({"min_results": 0}, "min_results"),
-        ({"ticket_priority": "whenever"}, "ticket_priority"),
-        ({"project": "nope"}, "project"),
-        ({"project": None}, "project"),  # missing
-    ],
-)
-def test_bad_rules_are_400s_with_the_field(api, world, project, change, field):
-    api.as_user(world.user("a", "content_manager"))
-    payload = {"project": str(project.pk), "name": "r", "kind": "negative_share", "threshold": 0.5, **change}
-    answer = api.post(RULES, {k: v for k, v in payload.items() if v is not None}, format="json")
-    assert answer.status_code == 400 and field in answer.json(), answer.json()
-    assert not AlertRule.objects.exists()
+class TestBadRules(SharedWorld):
+    """Refused rules write nothing: one world for them all."""
+
+    @pytest.mark.parametrize(
+        "change, field",
+        [
+            ({"kind": "negative_share", "threshold": None}, "threshold"),
+            ({"kind": "negative_share", "threshold": 1.5}, "threshold"),
+            ({"kind": "compound_drop"}, "drop"),
+            ({"kind": "compound_drop", "drop": -0.2}, "drop"),
+            ({"kind": "watched_word"}, "word"),
+            ({"kind": "watched_word", "word": "  "}, "word"),
+            ({"kind": "watched_word", "word": "?!"}, "word"),
+            ({"kind": "sideways"}, "kind"),
+            ({"window_hours": 0}, "window_hours"),
+            ({"window_hours": "soon"}, "window_hours"),
+            ({"min_results": 0}, "min_results"),
+            ({"ticket_priority": "whenever"}, "ticket_priority"),
+            ({"project": "nope"}, "project"),
+            ({"project": None}, "project"),  # missing
+        ],
+    )
+    def test_bad_rules_are_400s_with_the_field(self, api, world, project, change, field):
+        api.as_user(world.user("a", "content_manager"))
+        payload = {"project": str(project.pk), "name": "r", "kind": "negative_share", "threshold": 0.5, **change}
+        answer = api.post(RULES, {k: v for k, v in payload.items() if v is not None}, format="json")
+        assert answer.status_code == 400 and field in answer.json(), answer.json()
+        assert not AlertRule.objects.exists()
 
 
 def test_a_change_that_leaves_the_kind_without_its_field_is_a_400(api, world, project):

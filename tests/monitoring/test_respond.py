@@ -16,6 +16,8 @@ from scraping.services import ingest
 from scraping.services.extraction import Item
 from tenants import services
 from tenants.models import ApiKey
+from tests import flushing
+from tests.conftest import SharedWorld
 from tests.support.celery_worker import wait_until
 from tests.support.content import (
     TEST_KEY,
@@ -114,21 +116,38 @@ def test_a_read_only_api_key_is_refused_as_on_the_tickets_api(api, world, result
     assert not Ticket.objects.exists()
 
 
-@pytest.mark.parametrize(
-    "body, field",
-    [
-        ({}, "action"),
-        ({"action": "archive"}, "action"),
-        ({"action": "ticket", "priority": "whenever"}, "priority"),
-        ({"action": "ticket", "title": "x" * 301}, "title"),
-        ({"action": "pipeline"}, "pipeline"),
-        ({"action": "pipeline", "pipeline": "nope"}, "pipeline"),
-    ],
-)
-def test_bad_input_is_a_400_naming_the_field_and_stores_nothing(api, world, result, body, field):
-    response = api.as_user(world.user("a", "content_manager")).post(respond_url(result), body, format="json")
-    assert response.status_code == 400 and field in response.json(), response.content
-    assert not Ticket.objects.exists() and not Context.objects.exists()
+@pytest.fixture(scope="class")
+def kept_result(kept_world, django_db_blocker):
+    """A result of the class's world, made once for the tests of a class, which only read it."""
+    with django_db_blocker.unblock(), flushing.kept() as collections:
+        result = make_result(kept_world.a)
+    yield result
+    with django_db_blocker.unblock():
+        flushing.release(collections)
+
+
+class TestBadInput(SharedWorld):
+    """Refused responses store nothing: one world and one result for them all."""
+
+    @pytest.fixture
+    def result(self, kept_result):
+        return kept_result
+
+    @pytest.mark.parametrize(
+        "body, field",
+        [
+            ({}, "action"),
+            ({"action": "archive"}, "action"),
+            ({"action": "ticket", "priority": "whenever"}, "priority"),
+            ({"action": "ticket", "title": "x" * 301}, "title"),
+            ({"action": "pipeline"}, "pipeline"),
+            ({"action": "pipeline", "pipeline": "nope"}, "pipeline"),
+        ],
+    )
+    def test_bad_input_is_a_400_naming_the_field_and_stores_nothing(self, api, world, result, body, field):
+        response = api.as_user(world.user("a", "content_manager")).post(respond_url(result), body, format="json")
+        assert response.status_code == 400 and field in response.json(), response.content
+        assert not Ticket.objects.exists() and not Context.objects.exists()
 
 
 def test_another_companys_result_is_a_404_and_its_pipeline_agent_or_assignee_a_400(api, world, result):

@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.db import IntegrityError, connection
+from django.test import override_settings
 from django.utils import timezone
 
 from content.models import Campaign, Component, Pipeline, Template, Ticket
@@ -25,8 +26,17 @@ from requestdesk.db.base import index_keys
 from requestdesk.db.pipeline import rewrite
 from scraping.models import Project, Result, Target
 from scraping.services import jobs
+from tests import flushing
+from tests.conftest import shared_world
 from tests.support.isolation_factories import Owner
-from tests.support.knowledge import knowledge_settings, make_agent, make_collection, make_provider  # noqa: F401
+from tests.support.knowledge import (  # noqa: F401
+    TEST_KEY,
+    FakeAPIs,
+    knowledge_settings,
+    make_agent,
+    make_collection,
+    make_provider,
+)
 from tests.support.scraping import fast_scraping, make_project, make_target, system_presets  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -247,12 +257,37 @@ def test_the_purge_runs_daily_from_beat():
     assert entry["task"] == tasks.purge_soft_deleted.name and entry["schedule"] == 86400.0
 
 
-@pytest.mark.parametrize("model", list(ROUTES), ids=lambda m: m.__name__)
-def test_the_live_filter_is_planned_on_the_company_index(world, owner, model):
-    """A list's filter `{company_id, is_deleted: false}` is sent as the company part first (what an
-    index answers) and `is_deleted` after it, so hiding deleted rows adds no collection scan."""
-    owner.get(model)  # the collection and its indexes exist
-    collection = connection.get_collection(model._meta.db_table)
-    first, *rest = rewrite([{"$match": {"company_id": world.a.pk, "is_deleted": False}}], index_keys(collection))
-    assert any(keys[0] == "company_id" for keys in index_keys(collection))
-    assert first == {"$match": {"company_id": world.a.pk}} and rest == [{"$match": {"is_deleted": False}}]
+@pytest.fixture(scope="class")
+def every_model(django_db_setup, django_db_blocker):
+    """(world, owner) with an object of every routed model, made once for the tests of a class,
+    which only read them (the knowledge fixtures' settings, as `knowledge_settings` gives a test)."""
+    server = FakeAPIs()
+    try:
+        with (
+            django_db_blocker.unblock(),
+            flushing.kept() as collections,
+            override_settings(FIELD_ENCRYPTION_KEY=TEST_KEY, KNOWLEDGE_LLM_MAX_RETRIES=0),
+        ):
+            world = shared_world()
+            owner = Owner(world, fake_url=server.url)
+            owner.build_all(ROUTES)
+        yield world, owner
+    finally:
+        server.stop()
+    with django_db_blocker.unblock():
+        flushing.release(collections)
+
+
+class TestLiveFilter:
+    """Plans of lists over one object of every routed model."""
+
+    @pytest.mark.parametrize("model", list(ROUTES), ids=lambda m: m.__name__)
+    def test_the_live_filter_is_planned_on_the_company_index(self, every_model, model):
+        """A list's filter `{company_id, is_deleted: false}` is sent as the company part first (what an
+        index answers) and `is_deleted` after it, so hiding deleted rows adds no collection scan."""
+        world, owner = every_model
+        owner.get(model)  # the collection and its indexes exist
+        collection = connection.get_collection(model._meta.db_table)
+        first, *rest = rewrite([{"$match": {"company_id": world.a.pk, "is_deleted": False}}], index_keys(collection))
+        assert any(keys[0] == "company_id" for keys in index_keys(collection))
+        assert first == {"$match": {"company_id": world.a.pk}} and rest == [{"$match": {"is_deleted": False}}]

@@ -13,6 +13,7 @@ from events.models import AuditLog
 from scraping import tasks
 from scraping.models import Preset, Project, Result, ScrapeJob, Target
 from scraping.services import jobs
+from tests.conftest import SharedWorld
 from tests.support.celery_worker import wait_until
 from tests.support.scraping import fast_scraping, make_project, make_target, system_presets  # noqa: F401
 
@@ -55,21 +56,28 @@ def test_change_config_or_preset(writer, world):
     assert reset["config"]["max_pages"] == 25 and reset["config"]["max_retries"] == 0
 
 
-@pytest.mark.parametrize(
-    "payload, field, message",
-    [
-        ({"name": "X", "preset": "platinum"}, "preset", "Unknown preset “platinum”. Choose one of: advanced, budget"),
-        ({"name": "X", "config": {"colour": "red"}}, "config", "Unknown option(s): colour"),
-        ({"name": "X", "config": {"concurrency": 99}}, "config", "less than or equal to 16"),
-        ({"name": "X", "config": "fast"}, "config", "Expected an object"),
-        ({"name": "", "status": "sleeping"}, "name", ""),
-    ],
-)
-def test_bad_project_input_is_refused(writer, payload, field, message):
-    response = writer.post(f"{P}/projects/", payload, format="json")
-    assert response.status_code == 400 and field in response.json()
-    assert message in json.dumps(response.json(), ensure_ascii=False)
-    assert Project.objects.count() == 0
+class TestBadProjects(SharedWorld):
+    """Refused projects write nothing: one world for them all."""
+
+    @pytest.mark.parametrize(
+        "payload, field, message",
+        [
+            (
+                {"name": "X", "preset": "platinum"},
+                "preset",
+                "Unknown preset “platinum”. Choose one of: advanced, budget",
+            ),
+            ({"name": "X", "config": {"colour": "red"}}, "config", "Unknown option(s): colour"),
+            ({"name": "X", "config": {"concurrency": 99}}, "config", "less than or equal to 16"),
+            ({"name": "X", "config": "fast"}, "config", "Expected an object"),
+            ({"name": "", "status": "sleeping"}, "name", ""),
+        ],
+    )
+    def test_bad_project_input_is_refused(self, writer, payload, field, message):
+        response = writer.post(f"{P}/projects/", payload, format="json")
+        assert response.status_code == 400 and field in response.json()
+        assert message in json.dumps(response.json(), ensure_ascii=False)
+        assert Project.objects.count() == 0
 
 
 def test_presets_system_read_only_and_user_presets_unique(api, world):
@@ -124,27 +132,30 @@ def test_create_target(writer, world, site):
     assert Target.objects.get(pk=body["id"]).company_id == world.a.pk
 
 
-@pytest.mark.parametrize(
-    "changes, field, message",
-    [
-        ({"url": "not a url"}, "url", "Enter a valid URL."),
-        ({"url": "http://10.1.2.3/page"}, "url", "private address"),
-        ({"url": "http://169.254.169.254/latest/meta-data/"}, "url", "metadata"),
-        ({"url": "ftp://example.com/file"}, "url", "Only http and https URLs are allowed."),
-        ({"url": "http://no-such-host.invalid/"}, "url", "could not be resolved"),
-        ({"platform": "custom"}, "options", "needs an item_selector or a text_selector"),
-        ({"platform": "custom", "options": {"item_selector": "div[["}}, "options", "not a valid CSS selector"),
-        ({"platform": "telepathy"}, "platform", "not a valid choice"),
-        ({"project": "000000000000000000000000"}, "project", "does not exist"),
-    ],
-)
-def test_bad_target_input_is_refused(writer, world, site, changes, field, message):
-    project = make_project(world.a)
-    payload = {"project": str(project.pk), "url": site.url("/blog/solar-lantern"), **changes}
-    response = writer.post(f"{P}/targets/", payload, format="json")
-    assert response.status_code == 400 and field in response.json(), response.content
-    assert message in json.dumps(response.json(), ensure_ascii=False)
-    assert Target.objects.count() == 0
+class TestBadTargets(SharedWorld):
+    """Refused targets write nothing: one world for them all."""
+
+    @pytest.mark.parametrize(
+        "changes, field, message",
+        [
+            ({"url": "not a url"}, "url", "Enter a valid URL."),
+            ({"url": "http://10.1.2.3/page"}, "url", "private address"),
+            ({"url": "http://169.254.169.254/latest/meta-data/"}, "url", "metadata"),
+            ({"url": "ftp://example.com/file"}, "url", "Only http and https URLs are allowed."),
+            ({"url": "http://no-such-host.invalid/"}, "url", "could not be resolved"),
+            ({"platform": "custom"}, "options", "needs an item_selector or a text_selector"),
+            ({"platform": "custom", "options": {"item_selector": "div[["}}, "options", "not a valid CSS selector"),
+            ({"platform": "telepathy"}, "platform", "not a valid choice"),
+            ({"project": "000000000000000000000000"}, "project", "does not exist"),
+        ],
+    )
+    def test_bad_target_input_is_refused(self, writer, world, site, changes, field, message):
+        project = make_project(world.a)
+        payload = {"project": str(project.pk), "url": site.url("/blog/solar-lantern"), **changes}
+        response = writer.post(f"{P}/targets/", payload, format="json")
+        assert response.status_code == 400 and field in response.json(), response.content
+        assert message in json.dumps(response.json(), ensure_ascii=False)
+        assert Target.objects.count() == 0
 
 
 def test_loopback_targets_are_refused_outside_tests(writer, world, settings):

@@ -7,13 +7,22 @@ import pytest
 from events.models import Schedule
 from scraping.models import Preset, Project, Result, ScrapeJob, Target
 from scraping.services import jobs, projects
-from tests.support.scraping import fast_scraping, make_project, make_target, system_presets  # noqa: F401
+from tests import flushing
+from tests.conftest import shared_world
+from tests.support.scraping import (  # noqa: F401
+    Site,
+    fast_scraping,
+    make_project,
+    make_target,
+    seed_system_presets,
+    system_presets,
+)
 
 P = "/api/v1/scraping"
 
 
-@pytest.fixture
-def a(world, site):
+def _a(world, site):
+    """Company A's project, target, finished job and its result, schedule and preset."""
     project = make_project(world.a, name="A-project")
     target = make_target(project, site.url("/products/kettle"))
     job = jobs.run_job(job_id=jobs.create_job(project=project).pk)
@@ -29,52 +38,75 @@ def a(world, site):
     }
 
 
-@pytest.mark.parametrize(
-    "method, path",
-    [
-        ("get", "projects/{project}/"),
-        ("patch", "projects/{project}/"),
-        ("put", "projects/{project}/"),
-        ("delete", "projects/{project}/"),
-        ("post", "projects/{project}/run/"),
-        ("get", "projects/{project}/schedule/"),
-        ("put", "projects/{project}/schedule/"),
-        ("delete", "projects/{project}/schedule/"),
-        ("get", "projects/{project}/analytics/"),
-        ("get", "targets/{target}/"),
-        ("patch", "targets/{target}/"),
-        ("put", "targets/{target}/"),
-        ("delete", "targets/{target}/"),
-        ("post", "targets/{target}/run/"),
-        ("get", "targets/{target}/analytics/"),
-        ("get", "presets/{preset}/"),
-        ("patch", "presets/{preset}/"),
-        ("delete", "presets/{preset}/"),
-        ("get", "schedules/{schedule}/"),
-        ("patch", "schedules/{schedule}/"),
-        ("delete", "schedules/{schedule}/"),
-        ("get", "jobs/{job}/"),
-        ("get", "results/{result}/"),
-    ],
-)
-def test_company_b_gets_404_on_company_a_objects(api, world, a, queued, method, path):
-    api.as_user(world.user("b", "company_admin"))
-    url = f"{P}/" + path.format(**{name: obj.pk for name, obj in a.items()})
-    payload = {
-        "name": "hijacked",
-        "url": "http://127.0.0.1:1/",
-        "enabled": False,
-        "interval_seconds": 60,
-        "description": "hijacked",
-        "project": str(a["project"].pk),
-    }
-    response = getattr(api, method)(url, payload, format="json")
-    assert response.status_code == 404, (url, response.status_code, response.content)
-    assert Project.objects.get(pk=a["project"].pk).name == "A-project"
-    assert Target.objects.get(pk=a["target"].pk).url.endswith("/products/kettle")
-    assert Preset.objects.get(pk=a["preset"].pk).description == ""
-    assert Schedule.objects.get(pk=a["schedule"].pk).enabled
-    assert ScrapeJob.objects.count() == 1 and queued == [] and Result.objects.count() == 3
+@pytest.fixture
+def a(world, site):
+    return _a(world, site)
+
+
+@pytest.fixture(scope="class")
+def shared(django_db_setup, django_db_blocker):
+    """(world, A's objects) made once for the tests of a class, which only read them."""
+    with django_db_blocker.unblock(), flushing.kept() as collections:
+        seed_system_presets()  # kept with A's preset: the tests' own `system_presets` writes none
+        world = shared_world()
+        with Site() as site:
+            objects = _a(world, site)
+    yield world, objects
+    with django_db_blocker.unblock():
+        flushing.release(collections)
+
+
+@pytest.mark.django_db
+class TestCompanyB:
+    """B's requests on A's objects, which change nothing: one A for all of them."""
+
+    @pytest.mark.parametrize(
+        "method, path",
+        [
+            ("get", "projects/{project}/"),
+            ("patch", "projects/{project}/"),
+            ("put", "projects/{project}/"),
+            ("delete", "projects/{project}/"),
+            ("post", "projects/{project}/run/"),
+            ("get", "projects/{project}/schedule/"),
+            ("put", "projects/{project}/schedule/"),
+            ("delete", "projects/{project}/schedule/"),
+            ("get", "projects/{project}/analytics/"),
+            ("get", "targets/{target}/"),
+            ("patch", "targets/{target}/"),
+            ("put", "targets/{target}/"),
+            ("delete", "targets/{target}/"),
+            ("post", "targets/{target}/run/"),
+            ("get", "targets/{target}/analytics/"),
+            ("get", "presets/{preset}/"),
+            ("patch", "presets/{preset}/"),
+            ("delete", "presets/{preset}/"),
+            ("get", "schedules/{schedule}/"),
+            ("patch", "schedules/{schedule}/"),
+            ("delete", "schedules/{schedule}/"),
+            ("get", "jobs/{job}/"),
+            ("get", "results/{result}/"),
+        ],
+    )
+    def test_company_b_gets_404_on_company_a_objects(self, api, shared, queued, method, path):
+        world, a = shared
+        api.as_user(world.user("b", "company_admin"))
+        url = f"{P}/" + path.format(**{name: obj.pk for name, obj in a.items()})
+        payload = {
+            "name": "hijacked",
+            "url": "http://127.0.0.1:1/",
+            "enabled": False,
+            "interval_seconds": 60,
+            "description": "hijacked",
+            "project": str(a["project"].pk),
+        }
+        response = getattr(api, method)(url, payload, format="json")
+        assert response.status_code == 404, (url, response.status_code, response.content)
+        assert Project.objects.get(pk=a["project"].pk).name == "A-project"
+        assert Target.objects.get(pk=a["target"].pk).url.endswith("/products/kettle")
+        assert Preset.objects.get(pk=a["preset"].pk).description == ""
+        assert Schedule.objects.get(pk=a["schedule"].pk).enabled
+        assert ScrapeJob.objects.count() == 1 and queued == [] and Result.objects.count() == 3
 
 
 def test_lists_searches_and_exports_of_b_have_none_of_a(api, world, a):
