@@ -16,16 +16,12 @@ A migration test starts from a database at the state it needs:
 connection pointed at the test's database for the call: the same command `manage.py migrate`
 runs (data migrations that use the ORM read and write that database), without starting Django
 again for every call (4 s each). `Database.call()` runs any other command the same way (a
-`seed_demo`, a `shell -c`), `Database.using()` points the ORM at the database for a block, and
-`Database.manage()` runs a command in a subprocess (a fresh Django, when that is the point).
+`seed_demo`, a `shell -c`), and `Database.using()` points the ORM at the database for a block.
 """
 
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
@@ -39,21 +35,7 @@ from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections
 from pymongo.database import Database as MongoDatabase
 
-from tests import db_template, flushing, services
-from tests.paths import ROOT
-
-
-def manage(db_name: str, *args, check: bool = True) -> subprocess.CompletedProcess:
-    """`manage.py *args` on database `db_name` (the test's FIELD_ENCRYPTION_KEY); with `check`,
-    a non-zero exit fails the test with its stderr."""
-    env = {**os.environ, "MONGODB_NAME": db_name, "FIELD_ENCRYPTION_KEY": settings.FIELD_ENCRYPTION_KEY}
-    with flushing.elsewhere():
-        done = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-        )
-    if check:
-        assert done.returncode == 0, done.stderr[-3000:]
-    return done
+from tests import db_template, services
 
 
 @contextmanager
@@ -103,10 +85,6 @@ class Database:
         """The ORM (the default connection) on this database for the block."""
         with self._blocker.unblock(), _default_on(self.name):
             yield
-
-    def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        """`manage.py *args` on this database, in a subprocess."""
-        return manage(self.name, *args, check=check)
 
 
 class _States:
