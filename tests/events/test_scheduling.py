@@ -73,6 +73,7 @@ def test_a_failed_enqueue_gives_the_claim_back(world):
     assert after.next_run == before and after.run_count == 0
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_dispatchers_run_each_schedule_exactly_once(world):
     redis.Redis.from_url(settings.CELERY_BROKER_URL).delete("celery")

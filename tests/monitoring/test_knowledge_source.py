@@ -200,6 +200,7 @@ def test_the_admin_checks_the_project_too(setup, world, client):
     assert collection.company_id == world.a.pk and collection.settings["project_id"] == str(project.pk)
 
 
+@pytest.mark.slow
 def test_a_completed_scrape_queues_the_sync_a_worker_runs(world, fake_apis, site, celery_worker):
     provider = make_provider(world.a, url=fake_apis.url)
     project = make_project(world.a, name="Coffee")

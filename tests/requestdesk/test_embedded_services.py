@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import pymongo
+import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
@@ -59,6 +60,7 @@ def _listening(port) -> bool:
     return port_open("127.0.0.1", port)
 
 
+@pytest.mark.slow
 def test_start_keeps_data_across_restart_and_stop(tmp_path):
     port = free_port()
     uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
@@ -80,6 +82,7 @@ def test_start_keeps_data_across_restart_and_stop(tmp_path):
     assert wait_until(lambda: not _listening(port), timeout=10, interval=0.02)
 
 
+@pytest.mark.slow
 def test_port_taken_by_something_else_is_a_one_line_error(tmp_path):
     import socket
 

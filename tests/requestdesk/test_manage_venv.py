@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import django
+import pytest
 
 from tests import flushing
 from tests.paths import ROOT
@@ -23,6 +24,7 @@ def _run(python, manage, *args):
         )
 
 
+@pytest.mark.slow
 def test_item10_manage_py_without_the_venv_active_uses_it():
     with flushing.elsewhere():
         without = subprocess.run([BASE_PYTHON, "-c", "import django"], capture_output=True, text=True)
@@ -32,6 +34,7 @@ def test_item10_manage_py_without_the_venv_active_uses_it():
     assert done.stdout.strip() == django.get_version()
 
 
+@pytest.mark.slow
 def test_item10_manage_py_without_a_venv_says_what_to_do(tmp_path):
     manage = tmp_path / "manage.py"
     shutil.copy(ROOT / "manage.py", manage)

@@ -83,6 +83,7 @@ def test_the_migrated_collections_hold_each_supporting_index():
 # --- the command on the embedded server ------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_command_refuses_a_server_that_is_not_a_mongos_in_one_line():
     with flushing.elsewhere():  # it refuses before any write (test_the_refusal_changes_nothing): no flush after
         result = subprocess.run(
@@ -109,6 +110,7 @@ def test_the_refusal_changes_nothing():
     assert sorted(connection.database.list_collection_names()) == before
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_dry_run_prints_the_plan_and_says_what_a_real_run_would_do():
     out = StringIO()

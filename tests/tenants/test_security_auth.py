@@ -385,6 +385,7 @@ def _security_warnings(result) -> set:
     return set(re.findall(r"\(security\.(W\d+)\)", result.stdout + result.stderr))
 
 
+@pytest.mark.slow
 def test_hole11_check_deploy_is_clean_behind_tls():
     assert _security_warnings(_check_deploy(HTTPS="1", NUM_PROXIES="1", SECURE_HSTS_PRELOAD="1")) == set()
     # Preloading is a commitment each site opts into; the redirect and HSTS are on by default.
@@ -427,6 +428,7 @@ def _get(url, deadline):
             time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_hole11_debug_off_serves_admin_and_docs_without_collectstatic(tmp_path):
     """A checkout started with DEBUG=0 by hand, over real HTTP: no collected files (an empty
     STATIC_ROOT), yet the admin's login and the API docs answer, with their CSS and JS."""
