@@ -105,11 +105,7 @@ def kept_world(django_db_setup, django_db_blocker):
     """A World made once for the tests of a class, which write none of its collections
     (companies, users, their reference pipelines; tests/flushing.py `kept` checks it): the
     `world` of a `SharedWorld` class."""
-    with django_db_blocker.unblock(), flushing.kept() as collections:
-        world = shared_world()
-    yield world
-    with django_db_blocker.unblock():
-        flushing.release(collections)
+    yield from flushing.shared(django_db_blocker, shared_world)
 
 
 class SharedWorld:

@@ -15,7 +15,7 @@ migration tests' own, tests/support/migrations.py) do not count, nor do children
 under `elsewhere()`, which never touch the test database.
 
 Rows a module- or class-scoped fixture writes for tests that only read them are written
-inside `kept()`: the teardowns leave their collections alone until `release()`, and a test
+inside `kept()` (`shared()` is such a fixture's body): the teardowns leave their collections alone until `release()`, and a test
 that writes to one of them fails at its teardown (it would have emptied the shared rows).
 
 `register()` must run before the first MongoClient is made (the listener is global);
@@ -27,10 +27,13 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 from pymongo import monitoring
+
+T = TypeVar("T")
 
 _WRITES = {"insert", "update", "delete", "findAndModify", "findandmodify"}
 _DJANGO_OWN = {"django_content_type", "auth_permission"}
@@ -129,6 +132,18 @@ def kept() -> Iterator[set[tuple[str, str]]]:
         collections |= _written.take()
         _kept.update(collections)
         _written.put_back(earlier)
+
+
+def shared(blocker: Any, build: Callable[[], T]) -> Iterator[T]:
+    """The body of a class- or module-scoped fixture whose rows its tests only read:
+    `yield from flushing.shared(django_db_blocker, build)` writes them with `build()` inside
+    `kept()`, gives the tests what it returns, and empties their collections (`release()`)
+    when the fixture ends."""
+    with blocker.unblock(), kept() as collections:
+        value = build()
+    yield value
+    with blocker.unblock():
+        release(collections)
 
 
 def release(collections: set[tuple[str, str]]) -> None:

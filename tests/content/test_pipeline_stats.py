@@ -54,26 +54,25 @@ def ran(world, llm):
 def kept_ran(kept_world, django_db_blocker):
     """`ran` of the class's world, made once for the tests of a class, which only read it (the
     settings and queues of `content_settings` and `queued`, as a test has them)."""
-    with (
-        FakeOpenAI(reply=section_answer, prompt_tokens=30) as llm,
-        pytest.MonkeyPatch.context() as patch,
-        override_settings(
-            FIELD_ENCRYPTION_KEY=TEST_KEY,
-            KNOWLEDGE_LLM_MAX_RETRIES=0,
-            KNOWLEDGE_LLM_TIMEOUT_SECONDS=5,
-            CONTENT_RETRY_BASE_SECONDS=0,
-            CONTENT_MAX_RETRIES=3,
-            CONTENT_LEASE_SECONDS=300,
-        ),
-        django_db_blocker.unblock(),
-        flushing.kept() as collections,
-    ):
-        patch.setattr(content_tasks.process_context, "apply_async", lambda args, countdown=None: None)
-        patch.setattr(tenant_tasks.deliver_webhook, "delay", lambda delivery_id: None)
-        setup = _run_four(kept_world.a, llm)
-    yield setup
-    with django_db_blocker.unblock():
-        flushing.release(collections)
+
+    def build():
+        with (
+            FakeOpenAI(reply=section_answer, prompt_tokens=30) as llm,
+            pytest.MonkeyPatch.context() as patch,
+            override_settings(
+                FIELD_ENCRYPTION_KEY=TEST_KEY,
+                KNOWLEDGE_LLM_MAX_RETRIES=0,
+                KNOWLEDGE_LLM_TIMEOUT_SECONDS=5,
+                CONTENT_RETRY_BASE_SECONDS=0,
+                CONTENT_MAX_RETRIES=3,
+                CONTENT_LEASE_SECONDS=300,
+            ),
+        ):
+            patch.setattr(content_tasks.process_context, "apply_async", lambda args, countdown=None: None)
+            patch.setattr(tenant_tasks.deliver_webhook, "delay", lambda delivery_id: None)
+            return _run_four(kept_world.a, llm)
+
+    yield from flushing.shared(django_db_blocker, build)
 
 
 class TestReads(SharedWorld):

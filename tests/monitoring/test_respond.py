@@ -119,11 +119,7 @@ def test_a_read_only_api_key_is_refused_as_on_the_tickets_api(api, world, result
 @pytest.fixture(scope="class")
 def kept_result(kept_world, django_db_blocker):
     """A result of the class's world, made once for the tests of a class, which only read it."""
-    with django_db_blocker.unblock(), flushing.kept() as collections:
-        result = make_result(kept_world.a)
-    yield result
-    with django_db_blocker.unblock():
-        flushing.release(collections)
+    yield from flushing.shared(django_db_blocker, lambda: make_result(kept_world.a))
 
 
 class TestBadInput(SharedWorld):

@@ -262,20 +262,18 @@ def every_model(django_db_setup, django_db_blocker):
     """(world, owner) with an object of every routed model, made once for the tests of a class,
     which only read them (the knowledge fixtures' settings, as `knowledge_settings` gives a test)."""
     server = FakeAPIs()
-    try:
-        with (
-            django_db_blocker.unblock(),
-            flushing.kept() as collections,
-            override_settings(FIELD_ENCRYPTION_KEY=TEST_KEY, KNOWLEDGE_LLM_MAX_RETRIES=0),
-        ):
+
+    def build():
+        with override_settings(FIELD_ENCRYPTION_KEY=TEST_KEY, KNOWLEDGE_LLM_MAX_RETRIES=0):
             world = shared_world()
             owner = Owner(world, fake_url=server.url)
             owner.build_all(ROUTES)
-        yield world, owner
+        return world, owner
+
+    try:
+        yield from flushing.shared(django_db_blocker, build)
     finally:
         server.stop()
-    with django_db_blocker.unblock():
-        flushing.release(collections)
 
 
 class TestLiveFilter:

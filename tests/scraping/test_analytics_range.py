@@ -50,12 +50,12 @@ def feed(world):
 @pytest.fixture(scope="class")
 def shared(django_db_setup, django_db_blocker):
     """(world, feed) made once for the tests of a class, which only read them."""
-    with django_db_blocker.unblock(), flushing.kept() as collections:
+
+    def build():
         world = shared_world()
-        feed = _feed(world.a)
-    yield world, feed
-    with django_db_blocker.unblock():
-        flushing.release(collections)
+        return world, _feed(world.a)
+
+    yield from flushing.shared(django_db_blocker, build)
 
 
 def _get(api, world, project, query=""):

@@ -46,14 +46,14 @@ def a(world, site):
 @pytest.fixture(scope="class")
 def shared(django_db_setup, django_db_blocker):
     """(world, A's objects) made once for the tests of a class, which only read them."""
-    with django_db_blocker.unblock(), flushing.kept() as collections:
+
+    def build():
         seed_system_presets()  # kept with A's preset: the tests' own `system_presets` writes none
         world = shared_world()
         with Site() as site:
-            objects = _a(world, site)
-    yield world, objects
-    with django_db_blocker.unblock():
-        flushing.release(collections)
+            return world, _a(world, site)
+
+    yield from flushing.shared(django_db_blocker, build)
 
 
 @pytest.mark.django_db

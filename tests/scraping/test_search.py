@@ -216,12 +216,12 @@ def _random_corpus(company):
 @pytest.fixture(scope="class")
 def shared(django_db_setup, django_db_blocker):
     """(world, random corpus) made once for the tests of a class, which only read them."""
-    with django_db_blocker.unblock(), flushing.kept() as collections:
+
+    def build():
         world = shared_world()
-        corpus = _random_corpus(world.a)
-    yield world, corpus
-    with django_db_blocker.unblock():
-        flushing.release(collections)
+        return world, _random_corpus(world.a)
+
+    yield from flushing.shared(django_db_blocker, build)
 
 
 @pytest.mark.django_db
