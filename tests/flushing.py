@@ -107,8 +107,9 @@ def register() -> None:
 
 @contextmanager
 def elsewhere() -> Iterator[None]:
-    """Children started inside this block work on a database of their own, not the test
-    database: they need no flush after the test."""
+    """Children started inside this block never write to the test database of their own
+    accord (they work on a database of their own, or they are the test database's server):
+    they need no flush after the test."""
     _elsewhere.on = True
     try:
         yield
