@@ -1,8 +1,8 @@
 """Authentication and tenant resolution: at most one database round trip on a cache miss,
 none on a hit; changes take effect at once (signals) or after AUTH_CACHE_SECONDS (raw writes).
 
-Round trips are counted with a pymongo CommandListener: every command the driver sends
-(aggregate, find, update, getMore, ...) is one round trip, whichever code path sent it."""
+Round trips are counted by tests/support/round_trips.py (a pymongo CommandListener: every
+command the driver sends is one round trip, whichever code path sent it)."""
 
 import time
 from datetime import timedelta
@@ -10,9 +10,7 @@ from datetime import timedelta
 import pymongo
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
-from pymongo import monitoring
 from rest_framework.test import APIClient
 
 from tenants import services
@@ -20,47 +18,7 @@ from tenants.models import ApiKey, Company, User
 from tenants.roles import Role
 from tenants.services import principals
 from tests.conftest import PASSWORD
-
-
-class _CommandCounter(monitoring.CommandListener):
-    """Records the commands started while `active` (registered once, process-wide)."""
-
-    def __init__(self):
-        self.active = False
-        self.commands: list[tuple[str, str]] = []
-
-    def started(self, event):
-        if self.active:
-            self.commands.append((event.command_name, str(event.command.get(event.command_name))))
-
-    def succeeded(self, event):
-        pass
-
-    def failed(self, event):
-        pass
-
-
-_COUNTER = _CommandCounter()
-monitoring.register(_COUNTER)  # applies to MongoClients created from now on
-
-
-class _Counting:
-    def __enter__(self):
-        self.commands = _COUNTER.commands = []
-        _COUNTER.active = True
-        return self
-
-    def __exit__(self, *exc):
-        _COUNTER.active = False
-
-
-@pytest.fixture
-def round_trips(db):
-    """`with round_trips() as seen:` records in `seen.commands` every command sent."""
-    connection.close_pool()  # the next query opens a client that has the listener
-    User.objects.exists()
-    yield _Counting
-    _COUNTER.active = False
+from tests.support.round_trips import round_trips
 
 
 @pytest.fixture(autouse=True)
