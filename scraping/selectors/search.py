@@ -42,11 +42,25 @@ weights; ranked by score, then newest, then _id.
   (scraping.signals.postings_changed, sent by services.ingest, and results_ingested), so a
   result stored by another process (a worker's scrape) may be missed by a search here for
   at most that many seconds, like a search engine's refresh interval.
+
+A page of the walk is cached (a query-result cache, like Solr's queryResultCache): what
+`numbered()` computed for a page, its ranked ids with their scores, the count and whether it
+is exact, is kept per process by (company, query terms, filters, page start and end) for the
+same SCRAPING_SEARCH_DENSITY_SECONDS (0: nothing is kept) and dropped at once by the same
+`forget` (a result stored in this process is found by the next search). A repeated page
+then costs one read: its rows by id (the rows the view shows, as fresh as the database's:
+a result deleted since is left out, an edited one shows its current fields), in the cached
+order, checked against the company; the count stays the cached one until it expires. The
+company is part of the key, so a company never gets another's ids. Slices (`[a:b]`, the
+admin's best 100) walk every time. The server-side strategies (`scores_on_server()`) are not
+cached: there a page and its count are two aggregates the server answers from its own
+indexes, with no client-side walk of round trips to save.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import accumulate
 
@@ -124,14 +138,31 @@ def _company_key(company):
     return ObjectId(pk) if isinstance(pk, str) and ObjectId.is_valid(pk) else pk
 
 
+@dataclass(frozen=True)
+class _Walked:
+    """What the walk found for one page: its (id, score) best first, the count, and whether
+    the count is exact."""
+
+    page: tuple[tuple[object, int], ...]
+    count: int
+    exact: bool
+
+
+# The walk's outcome by page, (company id, query terms, filters, start, stop), kept
+# SCRAPING_SEARCH_DENSITY_SECONDS in this process and dropped with the empty tiers (forget):
+# the module docstring's query-result cache.
+_walked: Memo[_Walked] = Memo("SCRAPING_SEARCH_DENSITY_SECONDS", max_entries=10_000)
+
+
 def forget(sender=None, company_id=None, **_signal) -> None:
     """Receiver of scraping.signals.postings_changed and results_ingested: the company's
     results changed in this process (company_id None: any company's), so its empty tiers are
-    asked again."""
-    if company_id is None:
-        _empty.clear()
-    else:
-        _empty.invalidate(_company_key(company_id))
+    asked again and its cached pages walked again."""
+    for memo in (_empty, _walked):
+        if company_id is None:
+            memo.clear()
+        else:
+            memo.invalidate(_company_key(company_id))
 
 
 class _Density:
@@ -252,7 +283,8 @@ class SearchResults:
         self._scored: dict = {}  # _id -> (score, published_at, _id) of the rows accepted
         self._walks = None
         self._company_key = _company_key(company)
-        self._generation = _empty.generation  # empty tiers learnt are kept unless results change meanwhile
+        # What the walk learns (empty tiers, pages) is kept unless results change meanwhile.
+        self._generation, self._walked_generation = _empty.generation, _walked.generation
         self.complete = False  # every candidate read
         self.read = 0
         self.fields = {**FIELDS, **filters.fields()}
@@ -390,12 +422,38 @@ class SearchResults:
 
     def numbered(self, *, number: int, size: int) -> pages.Numbered:
         """Page `number` (from 1) of `size` rows, as the API's Pagination reads it: the
-        client-side walk stops once the page is final and one row more is scored."""
+        client-side walk stops once the page is final and one row more is scored, and what
+        it found is kept for the same page of the same query (the module docstring)."""
         start, stop = (number - 1) * size, number * size
-        rows = self[start : stop + 1] if self.on_server else self[start:stop]
-        count = self.count()
-        has_next = len(rows) > size if self.on_server else count > stop
-        return pages.Numbered(rows[:size], count, self.count_exact, has_next)
+        if self.on_server:
+            rows = self[start : stop + 1]
+            return pages.Numbered(rows[:size], self.count(), self.count_exact, len(rows) > size)
+        walked = self._page(start, stop)
+        self.count_exact = walked.exact
+        return pages.Numbered(self._rows(dict(walked.page)), walked.count, walked.exact, walked.count > stop)
+
+    def _page(self, start: int, stop: int) -> _Walked:
+        """The walk's ranked ids of [start, stop) and its count: kept ones, else walked (and
+        kept unless the company's results changed in this process since this search began)."""
+        key = (self._company_key, tuple(self.terms), self._filters_key(), start, stop)
+        walked = _walked.get(key)
+        if walked is None:
+            ranked = self.ranked(stop)[start:stop]
+            count = self.count()
+            walked = _Walked(tuple((row_id, score) for score, _, row_id in ranked), count, self.count_exact)
+            _walked.put(key, walked, generation=self._walked_generation, ids=frozenset({self._company_key}))
+        return walked
+
+    def _filters_key(self) -> tuple:
+        filters = self.filters
+        return (
+            _pk(filters.project),
+            _pk(filters.target),
+            filters.platform,
+            filters.sentiment,
+            self.date_from,
+            self.date_to,
+        )
 
     def __len__(self):
         return self.count()
@@ -414,6 +472,11 @@ class SearchResults:
             }
         else:
             scores = {row_id: score for score, _, row_id in self.ranked(stop)[start:stop]}
+        return self._rows(scores)
+
+    def _rows(self, scores: dict) -> list[Result]:
+        """The results of these ids, in this order, each with its `score`, in one read: those
+        still there and the company's."""
         # By _id alone: with the company next to an _id $in, the embedded server's planner
         # takes a company index and reads every result of the tenant. The ids come from the
         # tenant's own query; the company is checked again here all the same.

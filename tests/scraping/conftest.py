@@ -1,6 +1,18 @@
 """Fixtures the tests of tests/scraping/ share (pytest finds them here)."""
 
+import pytest
+
 from tests.support.celery_worker import celery_worker  # noqa: F401
 from tests.support.content import llm  # noqa: F401
 from tests.support.migrations import database_at, migration_databases  # noqa: F401
 from tests.support.scraping import queued, site  # noqa: F401
+
+
+@pytest.fixture(autouse=True)
+def _no_search_kept():
+    """Each test starts with nothing the search keeps per process (empty tiers, cached pages):
+    tests that share a company (a class's shared world) would otherwise be served another
+    test's walk."""
+    from scraping.selectors import search
+
+    search.forget()

@@ -1,0 +1,122 @@
+"""The search's query-result cache (scraping.selectors.search, `numbered()`): a repeated page of
+the client-side walk is its rows read by id in one round trip, in the walk's order, with the
+walk's count; what is stored in this process drops it at once; the rows are read fresh
+(deleted ones left out, edited ones as they are now) and only ever the company's; no seconds,
+no cache."""
+
+from datetime import timedelta
+
+from django.db import connection
+
+from scraping.models import Result, ScrapeJob
+from scraping.selectors import search as selectors
+from scraping.signals import results_ingested
+from tests.scraping.test_search import DAY, _add, _client, corpus  # noqa: F401
+from tests.support.round_trips import round_trips  # noqa: F401
+from tests.support.scraping import system_presets  # noqa: F401
+
+
+def _page(found, number=1, size=2):
+    page = found.numbered(number=number, size=size)
+    rows = [(r.content.title, r.score) for r in page.rows]
+    return rows, page.count, page.count_exact, page.has_next
+
+
+def test_a_repeated_page_is_its_rows_read_by_id_in_one_round_trip(world, corpus, round_trips):
+    with round_trips() as first_trips:
+        first = _client(world.a, "lantern battery")
+        walked = _page(first)
+    with round_trips() as again_trips:
+        again = _client(world.a, "lantern battery")
+        cached = _page(again)
+    assert walked == ([("Lantern battery test", 30), ("Lantern review", 15)], 3, False, True)
+    assert cached == walked
+    assert first.read >= 3 and again.read == 0  # results the walk read
+    assert len(first_trips.commands) >= 3 and again_trips.commands == [("aggregate", "results")]
+    # Another page, or the same words with a filter, is walked on its own.
+    assert _page(_client(world.a, "lantern battery"), number=2) == (
+        [("Battery", 10), ("Garden news", 10)],
+        4,
+        True,
+        False,
+    )
+    filtered = _client(world.a, "lantern battery", platform="reviews")
+    assert _page(filtered) == ([("Battery", 10)], 1, True, False) and filtered.read > 0
+
+
+def test_the_api_gives_the_same_page_again(api, world, corpus):
+    api.as_user(world.user("a", "client"))
+    path = "/api/v1/scraping/results/search/?q=lantern+battery&page_size=2"
+    first, again = api.get(path).json(), api.get(path).json()
+    assert first == again and (first["count"], first["count_exact"]) == (3, False)
+    assert [r["content"]["title"] for r in again["results"]] == ["Lantern battery test", "Lantern review"]
+
+
+def test_a_result_stored_here_is_found_by_the_next_search(world, corpus):
+    _, _, target, _ = corpus
+    assert _page(_client(world.a, "kettle"))[0] == [("Kettle", 10)]
+    _add(target, new=("Kettle kettle", "A kettle.", 5))  # ingest: postings_changed
+    assert _page(_client(world.a, "kettle")) == ([("Kettle kettle", 25), ("Kettle", 10)], 2, True, False)
+    # A finished scrape elsewhere (results_ingested, from a worker) drops the company's pages too.
+    Result.objects.filter(content__title="Kettle").update(published_at=DAY + timedelta(days=30))
+    results_ingested.send(sender=ScrapeJob, company_id=world.a.pk, project_id=target.project_id, job_id=None)
+    found = _client(world.a, "kettle")
+    assert _page(found)[0] == [("Kettle kettle", 25), ("Kettle", 10)] and found.read > 0
+
+
+def test_a_page_walked_across_a_change_is_not_kept(world, corpus):
+    """A search that read the postings before a result was stored here, and gives its page
+    after, gives what it read (once) but does not keep it."""
+    _, _, target, _ = corpus
+    stale = _client(world.a, "kettle")
+    stale.count()  # the walk reads the postings now
+    _add(target, new=("Kettle kettle", "A kettle.", 5))
+    assert _page(stale)[0] == [("Kettle", 10)]
+    fresh = _client(world.a, "kettle")
+    assert _page(fresh)[0] == [("Kettle kettle", 25), ("Kettle", 10)] and fresh.read > 0
+
+
+def test_rows_are_read_fresh_deleted_ones_left_out(world, corpus, round_trips):
+    assert _page(_client(world.a, "lantern battery"))[0] == [("Lantern battery test", 30), ("Lantern review", 15)]
+    connection.get_collection("results").update_one(
+        {"content.title": "Lantern review"}, {"$set": {"content.title": "Lantern review (edited)"}}
+    )
+    assert _page(_client(world.a, "lantern battery"))[0] == [
+        ("Lantern battery test", 30),
+        ("Lantern review (edited)", 15),
+    ]
+    Result.objects.filter(content__title="Lantern battery test").delete()  # no signal: the page stays cached
+    with round_trips() as trips:
+        found = _client(world.a, "lantern battery")
+        rows, count, exact, has_next = _page(found)
+    assert rows == [("Lantern review (edited)", 15)] and found.read == 0 and len(trips.commands) == 1
+    assert (count, exact, has_next) == (3, False, True)  # the count is the walk's until the page expires
+
+
+def test_another_company_gets_its_own_rows(api, world, corpus):
+    assert _page(_client(world.a, "lantern battery"))[0] == [("Lantern battery test", 30), ("Lantern review", 15)]
+    other = _client(world.b, "lantern battery")
+    assert _page(other) == ([("Lantern battery lantern battery", 50)], 1, True, False) and other.read > 0
+    api.as_user(world.user("b", "client"))
+    page = api.get("/api/v1/scraping/results/search/?q=lantern+battery&page_size=2").json()
+    assert [r["content"]["title"] for r in page["results"]] == ["Lantern battery lantern battery"]
+    assert page["count"] == 1
+
+
+def test_zero_seconds_keeps_nothing(world, corpus, settings, round_trips):
+    settings.SCRAPING_SEARCH_DENSITY_SECONDS = 0
+    for _ in range(2):
+        with round_trips() as trips:
+            found = _client(world.a, "lantern battery")
+            assert _page(found)[0] == [("Lantern battery test", 30), ("Lantern review", 15)]
+        assert found.read >= 3 and len(trips.commands) >= 3
+
+
+def test_the_server_side_strategy_is_not_cached(world, corpus, settings):
+    settings.DATABASE_CAPABILITIES = {"ordered_index_sort": True, "cheap_counts": True}
+    assert selectors.scores_on_server()
+    first = selectors.search(company=world.a, query="kettle").numbered(number=1, size=2)
+    _, _, target, _ = corpus
+    Result.objects.filter(content__title="Kettle").delete()  # no signal: only a cache would hide it
+    again = selectors.search(company=world.a, query="kettle").numbered(number=1, size=2)
+    assert (len(first.rows), first.count) == (1, 1) and (again.rows, again.count) == ([], 0)
