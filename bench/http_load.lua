@@ -1,7 +1,9 @@
 -- wrk script of bench/http_load.py (one endpoint per run):
---   wrk ... -s bench/http_load.lua URL -- API_KEY METHOD TAG PATH [PATH ...]
--- Sends the paths in turn with X-API-Key; a POST sends a ticket whose title is unique per
--- request (TAG, thread, counter). Counts every response status per thread, and done() prints
+--   wrk ... -s bench/http_load.lua URL -- API_KEY METHOD TAG THREADS PATH [PATH ...]
+-- Sends the paths in turn with X-API-Key, the threads (THREADS: wrk's -t) interleaved: thread
+-- k of n sends paths k, k + n, k + 2n, ..., so no two threads send the same path until the
+-- list has gone round; a POST sends a ticket whose title is unique per request (TAG, thread,
+-- counter). Counts every response status per thread, and done() prints
 -- one line "HTTP_LOAD_RESULT {json}": requests, duration, p50/p95/p99/max latency (µs), the
 -- statuses seen and wrk's socket errors (connect, read, write, timeout).
 
@@ -14,22 +16,22 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
-local paths, method, tag
+local paths, method, tag, stride
 local counter = 0
 
 function init(args)
   wrk.headers["X-API-Key"] = args[1]
   wrk.headers["Accept"] = "application/json"
-  method, tag = args[2], args[3]
+  method, tag, stride = args[2], args[3], tonumber(args[4])
   paths = {}
-  for i = 4, #args do paths[#paths + 1] = args[i] end
+  for i = 5, #args do paths[#paths + 1] = args[i] end
   if method == "POST" then wrk.headers["Content-Type"] = "application/json" end
   statuses = {}
 end
 
 function request()
   counter = counter + 1
-  local path = paths[(counter - 1) % #paths + 1]
+  local path = paths[((counter - 1) * stride + thread_id - 1) % #paths + 1]
   if method == "POST" then
     local body = string.format(
       '{"title": "Load ticket %s-%d-%d", "description": "Created by bench.http_load.", "priority": "medium"}',

@@ -13,16 +13,23 @@ admin, then runs gunicorn (gthread, --workers x --threads) with DEBUG=0, a SECRE
 FIELD_ENCRYPTION_KEY generated for the run, and drives it with wrk (installed from Debian's
 packages when missing) for --duration seconds per endpoint at each --connections level,
 sending X-API-Key. The endpoints: scraping results list (its first five pages, by cursor), result detail (50 ids in
-turn), results search (?q= with five queries in turn), content tickets list, ticket create
-(POST, a unique title per request; the tickets it made are removed after its row, so every
-list row reads the same data) and knowledge collections list.
+turn), results search (?q= with five queries in turn: after the first requests of each, a
+gunicorn worker answers them from its query-result cache, scraping.selectors.search),
+search, new queries (every request a query not asked before in the run: one- and two-word
+queries of the words of the seeded results, `new_queries`, the connection levels' rows taking
+disjoint shares; the uncached walk), content tickets list, ticket create (POST, a unique title
+per request; the tickets it made are removed after its row, so every list row reads the same
+data) and knowledge collections list. wrk's threads send the paths interleaved
+(bench/http_load.lua): no two send the same one until the list has gone round.
 
 Throttling is not what is measured: THROTTLE_ANON/USER/AUTH are set to 1000000/min for the
 run (the throttle's Redis round trip is still paid on every request).
 
 Prints one table: requests, throughput, p50/p95/p99 latency, non-2xx responses, 5xx
 responses, socket errors (connect/read/write/timeout) and the 1-minute load average at the
-start of the row (the machine is shared) per endpoint and concurrency; exits 1 when any
+start of the row (the machine is shared) per endpoint and concurrency (the new-queries row
+also says how many distinct queries it had: more requests than that went round them again,
+and it says so); exits 1 when any
 response was a 5xx (the first server traceback is printed). --json PATH also writes the rows
 as JSON. Latency counts the responses that came within the row's time (wrk's timeout is 30 s);
 before each row the server works off what the previous one left queued.
@@ -52,6 +59,7 @@ HERE = Path(__file__).resolve().parent
 LUA = HERE / "http_load.lua"
 THROTTLE = "1000000/min"
 SEARCHES = ["kettle", "excellent quality", "broke", "lantern delivery", "headphones"]
+NEW_QUERIES = "search, new queries"
 
 
 def parse_args(argv=None):
@@ -225,17 +233,49 @@ def follow_pages(url: str, key: str, path: str, pages: int) -> list[str]:
     return paths
 
 
+def new_queries() -> list[str]:
+    """Distinct one- and two-word queries (each word alone, each ordered pair of two) of the
+    words of the seeded results (scraping.seed's products and review texts, cut by the
+    search's tokenizer), the five of SEARCHES left out, in a fixed shuffled order."""
+    import random
+
+    from requestdesk.text import tokenize
+    from scraping import seed as demo
+
+    texts = ["review", *demo.PRODUCTS, *(line.format(p="") for lines in demo.OPINIONS.values() for line in lines)]
+    words = sorted({word for text in texts for word in tokenize(text)})
+    queries = words + [f"{first} {second}" for first in words for second in words if first != second]
+    asked = {" ".join(tokenize(query)) for query in SEARCHES}
+    queries = [query for query in queries if query not in asked]
+    random.Random(13).shuffle(queries)
+    return queries
+
+
+def search_path(query: str) -> str:
+    return f"/api/v1/scraping/results/search/?q={query.replace(' ', '+')}"
+
+
 def endpoints(result_ids: list[str], result_pages: list[str]) -> list[tuple[str, str, list[str]]]:
-    """(name, method, paths sent in turn)."""
+    """(name, method, paths sent in turn). The new-queries row's paths are all of them: its
+    first is checked before the load, and each connection level takes its share of the rest
+    (`share`)."""
     base = "/api/v1/"
     return [
         ("results list", "GET", result_pages),
         ("result detail", "GET", [f"{base}scraping/results/{pk}/" for pk in result_ids]),
-        ("results search", "GET", [f"{base}scraping/results/search/?q={q.replace(' ', '+')}" for q in SEARCHES]),
+        ("results search", "GET", [search_path(q) for q in SEARCHES]),
+        (NEW_QUERIES, "GET", [search_path(q) for q in new_queries()]),
         ("tickets list", "GET", [f"{base}content/tickets/"]),
         ("ticket create", "POST", [f"{base}content/tickets/"]),
         ("collections list", "GET", [f"{base}knowledge/collections/"]),
     ]
+
+
+def share(name: str, paths: list[str], level: int, levels: int) -> list[str]:
+    """The paths a row sends: the new-queries row at connection level `level` (of `levels`)
+    its own share of the queries after the first (checked before the load), never another
+    row's; any other row all of them."""
+    return paths[1:][level::levels] if name == NEW_QUERIES else paths
 
 
 def start_gunicorn(port: int, workers: int, threads: int, log_path: Path) -> subprocess.Popen:
@@ -319,10 +359,11 @@ def drain(url: str, parallel: int, limit: float = 180) -> float:
 def run_wrk(
     wrk: str, url: str, key: str, method: str, paths: list[str], connections: int, duration: int, tag: str
 ) -> dict:
+    threads = min(2, connections)
     cmd = [
         wrk,
         "-t",
-        str(min(2, connections)),
+        str(threads),
         "-c",
         str(connections),
         "-d",
@@ -336,6 +377,7 @@ def run_wrk(
         key,
         method,
         tag,
+        str(threads),
         *paths,
     ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 120)
@@ -361,14 +403,14 @@ def run_wrk(
 
 def print_table(rows: list[dict]) -> None:
     header = (
-        f"{'endpoint':<17} {'conns':>5} {'requests':>8} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} "
+        f"{'endpoint':<19} {'conns':>5} {'requests':>8} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} "
         f"{'p99 ms':>8} {'non-2xx':>7} {'5xx':>5} {'socket c/r/w/t':>14} {'load':>5}"
     )
     print("\n" + header + "\n" + "-" * len(header))
     for row in rows:
         sockets = "/".join(str(row["socket_errors"][k]) for k in ("connect", "read", "write", "timeout"))
         print(
-            f"{row['endpoint']:<17} {row['connections']:>5} {row['requests']:>8} {row['rps']:>7.1f} "
+            f"{row['endpoint']:<19} {row['connections']:>5} {row['requests']:>8} {row['rps']:>7.1f} "
             f"{row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} {row['p99_ms']:>8.1f} {row['non_2xx']:>7} "
             f"{row['server_errors']:>5} {sockets:>14} {row['load1']:>5.1f}"
         )
@@ -412,8 +454,9 @@ def main(argv=None) -> int:
             check_once(url, prepared["key"], name, method, paths[0], log_path)
         remove_load_tickets()
         rows = []
-        for connections in args.connections:
+        for level, connections in enumerate(args.connections):
             for name, method, paths in plan:
+                sent = share(name, paths, level, len(args.connections))
                 waited = drain(url, 2 * args.workers * args.threads)
                 load = os.getloadavg()[0]
                 measured = run_wrk(
@@ -421,23 +464,27 @@ def main(argv=None) -> int:
                     url + "/",
                     prepared["key"],
                     method,
-                    paths,
+                    sent,
                     connections,
                     args.duration,
                     tag=f"c{connections}-{secrets.token_hex(3)}",
                 )
                 rows.append({"endpoint": name, "connections": connections, "load1": load, **measured})
                 print(
-                    f"  {name:<17} c={connections:<3} {measured['rps']:7.1f} req/s  p99 {measured['p99_ms']:.0f} ms"
+                    f"  {name:<19} c={connections:<3} {measured['rps']:7.1f} req/s  p99 {measured['p99_ms']:.0f} ms"
                     f"  5xx {measured['server_errors']}  (drained {waited:.1f}s before, load {load:.1f})",
                     flush=True,
                 )
+                if name == NEW_QUERIES:
+                    rows[-1]["queries"] = len(sent)
+                    again = "" if measured["requests"] <= len(sent) else ": went round them again, repeats cached"
+                    print(f"  {'':<19} {measured['requests']} requests over {len(sent)} distinct queries{again}")
                 if method == "POST":  # what was acknowledged is stored; then gone, so list rows read the seed only
                     drain(url, 2 * args.workers * args.threads)
                     rows[-1]["stored"], rows[-1]["distinct"] = load_tickets()
                     remove_load_tickets()
                     print(
-                        f"  {'':<17} {measured['statuses'].get(201, 0)} tickets acknowledged (201), "
+                        f"  {'':<19} {measured['statuses'].get(201, 0)} tickets acknowledged (201), "
                         f"{rows[-1]['stored']} stored, {rows[-1]['distinct']} distinct titles",
                         flush=True,
                     )

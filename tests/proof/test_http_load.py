@@ -11,7 +11,15 @@ import pytest
 
 from tests.paths import ROOT
 
-ENDPOINTS = {"results list", "result detail", "results search", "tickets list", "ticket create", "collections list"}
+ENDPOINTS = {
+    "results list",
+    "result detail",
+    "results search",
+    "search, new queries",
+    "tickets list",
+    "ticket create",
+    "collections list",
+}
 
 
 @pytest.mark.slow
@@ -54,4 +62,6 @@ def test_http_load_has_no_server_errors(tmp_path):
     # Every ticket acknowledged is stored, once: the titles are unique per request.
     assert create["stored"] >= create["statuses"]["201"] > 0
     assert create["distinct"] == create["stored"]
+    fresh = next(row for row in rows if row["endpoint"] == "search, new queries")
+    assert fresh["requests"] <= fresh["queries"]  # every request a query not asked before in the run
     assert "results search" in done.stdout and "p99 ms" in done.stdout
