@@ -10,7 +10,9 @@ of 20 and its count, as the API's paginator asks them), and GET /api/v1/scraping
 django.test.Client with the company admin's X-API-Key, beside GET /health/ (a bare view).
 Each way twice: walked (the search's query-result cache of pages emptied before every call;
 the empty weights it keeps stay, as between two new queries of a running server), then
-cached (the same queries again: a page's rows read by id).
+cached (the same queries again: a page's rows read by id). Then the selector on as many of
+http_load's new queries (`new_queries`: one- and two-word queries of the seeded words), each
+asked once: what a query not asked before costs, beside the five.
 
 Prints, per search: wall p50, the CPU this process spent (the app's side), the CPU the
 database server spent (its process's utime + stime: on a shared machine these move less
@@ -60,8 +62,8 @@ def _server_cpu(stack) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _measure(stack, label: str, calls, rounds: int, read=lambda: 0) -> None:
-    for call in calls:  # warm
+def _measure(stack, label: str, calls, rounds: int, read=lambda: 0, warm: bool = True) -> None:
+    for call in calls if warm else ():
         call()
     gc.collect()  # the seeding's garbage is not collected while this one is timed
     walls, cpu, server, commands, docs = [], time.process_time(), _server_cpu(stack), COMMANDS.seen, 0
@@ -125,6 +127,8 @@ def main(argv=None) -> None:
         for walked, how in ((True, "walked"), (False, "cached")):
             calls = [selector(q, walked) for q in queries]
             _measure(stack, f"selector page, {how}", calls, args.rounds, lambda: last["read"])
+        fresh = [selector(q, True) for q in http_load.new_queries()[: len(queries) * args.rounds]]
+        _measure(stack, "selector page, new queries", fresh, 1, lambda: last["read"], warm=False)
         for walked, how in ((True, "walked"), (False, "cached")):
             _measure(stack, f"GET results/search/, {how}", [get(p, walked) for p in paths], args.rounds)
         _measure(stack, "GET /health/ (bare view)", [get("/health/")], args.rounds * len(queries))
