@@ -60,7 +60,7 @@ indexes, with no client-side walk of round trips to save.
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from itertools import accumulate
 
@@ -445,15 +445,8 @@ class SearchResults:
         return walked
 
     def _filters_key(self) -> tuple:
-        filters = self.filters
-        return (
-            _pk(filters.project),
-            _pk(filters.target),
-            filters.platform,
-            filters.sentiment,
-            self.date_from,
-            self.date_to,
-        )
+        """Every filter's value (a filter added to ResultFilters is part of the key as it is)."""
+        return tuple(_pk(getattr(self.filters, field.name)) for field in fields(self.filters))
 
     def __len__(self):
         return self.count()
