@@ -7,9 +7,10 @@ in a subprocess, database MONGODB_TEST_NAME), stops that server and keeps the st
 template; every test server then starts on a copy of it, and pytest-django, told to keep the
 database (tests/conftest.py), finds every migration applied.
 
-The template's name carries a hash of every Python file of the project outside tests/ and
-bench/ (migrations, models and the code they import), so any change to them builds a new
-one (a template unused for a day is removed). A file lock keeps two processes from building
+The template's name carries a hash of the Python files that decide what `migrate` writes
+(`_sources`: the migrations, the apps' `apps.py`, the settings, the database backend, and the
+project modules they import), so a change to one of them builds a new one, and a change
+elsewhere (a view, a serializer) does not (a template unused for a day is removed). A file lock keeps two processes from building
 the same template at once.
 
 The store also keeps a second copy of the migrated database, MIGRATED_NAME, that no test
@@ -19,6 +20,7 @@ migrating an empty database again.
 
 from __future__ import annotations
 
+import ast
 import fcntl
 import hashlib
 import os
@@ -42,14 +44,63 @@ MIGRATED_NAME = f"{TEST_NAME}_as_migrated"  # the untouched copy, beside the tes
 KEEP_SECONDS = 24 * 3600  # a template (another tree's, say) unused this long is removed
 
 
+def _sources() -> list[Path]:
+    """The project's Python files that decide what `migrate` writes: every migration (the apps'
+    `migrations/` and `migrations_mongo/`), the apps' `apps.py` (post_migrate receivers),
+    the settings and the database backend (requestdesk/db, named by ENGINE, not imported),
+    and every project module these import, followed import by import. A change elsewhere (a
+    view, a serializer, the admin, a command) leaves the migrated database as it was."""
+    packages = {top.name for top in ROOT.iterdir() if (top / "__init__.py").is_file() and top.name not in _NOT_PROJECT}
+    roots = [ROOT / "requestdesk" / "settings.py", *sorted((ROOT / "requestdesk" / "db").rglob("*.py"))]
+    for top in sorted(ROOT.iterdir()):
+        if top.is_dir() and not top.is_symlink() and top.name not in _NOT_PROJECT and not top.name.startswith("."):
+            roots += sorted(
+                path for path in top.rglob("*.py") if _MIGRATIONS & set(path.parts) or path.name == "apps.py"
+            )
+    seen: set[Path] = set()
+    todo = list(roots)
+    while todo:
+        path = todo.pop()
+        if path not in seen:
+            seen.add(path)
+            todo += _imported(path, packages)
+    return sorted(seen)
+
+
+_NOT_PROJECT = {"tests", "bench", "static", "templates"}
+_MIGRATIONS = {"migrations", "migrations_mongo"}
+
+
+def _imported(path: Path, packages: set[str]) -> list[Path]:
+    """The project's modules (and the packages above them) that `path` imports."""
+    module = list(path.relative_to(ROOT).with_suffix("").parts)
+    names = []
+    for node in ast.walk(ast.parse(path.read_bytes())):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: to the module's package (of a/b/__init__.py as of a/b/c.py)
+                package = module[: len(module) - node.level]
+                base = ".".join(package + ([node.module] if node.module else []))
+            names += [base] + [f"{base}.{alias.name}" for alias in node.names]
+    found = []
+    for name in names:
+        parts = name.split(".")
+        if parts[0] not in packages:
+            continue
+        for end in range(1, len(parts) + 1):
+            candidate = ROOT.joinpath(*parts[:end])
+            for file in (candidate / "__init__.py", candidate.with_suffix(".py")):
+                if file.is_file():
+                    found.append(file)
+    return found
+
+
 def _fingerprint() -> str:
     digest = hashlib.sha256(TEST_NAME.encode() + Path(__file__).read_bytes())  # and how a template is built
-    tops = [top for top in sorted(ROOT.iterdir()) if top.is_dir() and not top.is_symlink()]
-    for top in tops:
-        if top.name in ("tests", "bench", "static", "templates") or top.name.startswith("."):
-            continue
-        for path in sorted(top.rglob("*.py")):
-            digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in _sources():
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
 
