@@ -113,7 +113,7 @@ def _start(servers: bool = True) -> None:
 
 
 def _xdist_controller(config) -> bool:
-    """This process hands the tests to pytest-xdist workers (`-n 3`) and runs none itself."""
+    """This process hands the tests to pytest-xdist workers (`-n 2`) and runs none itself."""
     workers = getattr(config.known_args_namespace, "numprocesses", None)
     return bool(workers) and not os.environ.get("PYTEST_XDIST_WORKER")
 

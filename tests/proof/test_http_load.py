@@ -31,7 +31,7 @@ def test_http_load_has_no_server_errors(tmp_path):
             "-m",
             "bench.http_load",
             "--duration",
-            "3",
+            "2",
             "--connections",
             "4",
             "--rows",
