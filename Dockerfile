@@ -14,4 +14,5 @@ RUN DEBUG=0 SECRET_KEY=collectstatic-only FIELD_ENCRYPTION_KEY=collectstatic-onl
 RUN useradd --create-home app && mkdir -p /app/.data /archives && chown app /app/.data /archives
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "requestdesk.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# gunicorn.conf.py: sync workers, four per core (WEB_CONCURRENCY overrides), on 0.0.0.0:8000.
+CMD ["gunicorn", "requestdesk.wsgi", "--access-logfile", "-"]

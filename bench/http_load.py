@@ -9,7 +9,8 @@ companies, --rows scraping results each over two projects; --results N then tops
 company up to N results: its seeded results cloned raw with pymongo insert_many, new ids,
 hashes and dates spread over the last 360 days, rollups counted, with bench.seeding)
 plus --rows/10 tickets and 60 knowledge collections for Acme, creates an API key of Acme's company
-admin, then runs gunicorn (gthread, --workers x --threads) with DEBUG=0, a SECRET_KEY and a
+admin, then runs gunicorn as deployed (gunicorn.conf.py: sync workers; --workers replaces their
+number, --threads makes them gthread workers) with DEBUG=0, a SECRET_KEY and a
 FIELD_ENCRYPTION_KEY generated for the run, and drives it with wrk (installed from Debian's
 packages when missing) for --duration seconds per endpoint at each --connections level,
 sending X-API-Key. The endpoints: scraping results list (its first five pages, by cursor), result detail (50 ids in
@@ -42,6 +43,7 @@ import base64
 import io
 import json
 import os
+import runpy
 import secrets
 import shutil
 import signal
@@ -56,6 +58,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 LUA = HERE / "http_load.lua"
 THROTTLE = "1000000/min"
 SEARCHES = ["kettle", "excellent quality", "broke", "lantern delivery", "headphones"]
@@ -74,8 +77,15 @@ def parse_args(argv=None):
         help="then top each company up to this many scraping results by raw clones of its seeded "
         "ones (e.g. 100000; default 0: --rows only)",
     )
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes (default 3)")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="gunicorn worker processes (default: gunicorn.conf.py's)"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="threads per worker: gthread workers (default: gunicorn.conf.py's, sync)",
+    )
     parser.add_argument("--json", default="", help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
     args.connections = [int(c) for c in args.connections.split(",") if c.strip()]
@@ -278,25 +288,25 @@ def share(name: str, paths: list[str], level: int, levels: int) -> list[str]:
     return paths[1:][level::levels] if name == NEW_QUERIES else paths
 
 
-def start_gunicorn(port: int, workers: int, threads: int, log_path: Path) -> subprocess.Popen:
+def start_gunicorn(port: int, workers: int | None, threads: int | None, log_path: Path) -> subprocess.Popen:
+    """gunicorn as deployed (the project's gunicorn.conf.py), on loopback, with no access log;
+    `workers` and `threads` (gthread) replace the config's when given."""
     from requestdesk import embedded
 
     cmd = [
         str(Path(sys.executable).parent / "gunicorn"),
         "requestdesk.wsgi:application",
+        "--config",
+        str(ROOT / "gunicorn.conf.py"),
         "--bind",
         f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--worker-class",
-        "gthread",
-        "--threads",
-        str(threads),
-        "--timeout",
-        "60",
         "--log-level",
         "warning",
     ]
+    if workers:
+        cmd += ["--workers", str(workers)]
+    if threads:
+        cmd += ["--worker-class", "gthread", "--threads", str(threads)]
     log = open(log_path, "ab")
     popen = subprocess.Popen(
         cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=embedded._die_with_parent
@@ -440,9 +450,16 @@ def main(argv=None) -> int:
         prepared = seed(args.rows, args.results)
         port, log_path = embedded.free_port(), work / "gunicorn.log"
         gunicorn = start_gunicorn(port, args.workers, args.threads, log_path)
+        config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+        workers, threads = args.workers or config["workers"], args.threads or 1
+        kind = (
+            f"gthread, {workers} workers x {threads} threads"
+            if args.threads
+            else f"{config['worker_class']}, {workers} workers"
+        )
         url = f"http://127.0.0.1:{port}"
         print(
-            f"server     gunicorn {args.workers} workers x {args.threads} threads (gthread) on {url}, DEBUG=0; "
+            f"server     gunicorn ({kind}) on {url}, DEBUG=0; "
             f"wrk {args.duration}s per row\n"
             f"throttle   THROTTLE_ANON/USER/AUTH={THROTTLE} for this run: rate limits are not what is measured",
             flush=True,
@@ -457,7 +474,7 @@ def main(argv=None) -> int:
         for level, connections in enumerate(args.connections):
             for name, method, paths in plan:
                 sent = share(name, paths, level, len(args.connections))
-                waited = drain(url, 2 * args.workers * args.threads)
+                waited = drain(url, 2 * workers * threads)
                 load = os.getloadavg()[0]
                 measured = run_wrk(
                     wrk,
@@ -480,7 +497,7 @@ def main(argv=None) -> int:
                     again = "" if measured["requests"] <= len(sent) else ": went round them again, repeats cached"
                     print(f"  {'':<19} {measured['requests']} requests over {len(sent)} distinct queries{again}")
                 if method == "POST":  # what was acknowledged is stored; then gone, so list rows read the seed only
-                    drain(url, 2 * args.workers * args.threads)
+                    drain(url, 2 * workers * threads)
                     rows[-1]["stored"], rows[-1]["distinct"] = load_tickets()
                     remove_load_tickets()
                     print(

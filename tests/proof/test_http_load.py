@@ -38,8 +38,6 @@ def test_http_load_has_no_server_errors(tmp_path):
             "200",
             "--workers",
             "2",
-            "--threads",
-            "2",
             "--json",
             str(out),
         ],
