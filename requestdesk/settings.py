@@ -334,9 +334,9 @@ SCRAPING_SEARCH_COUNT_CAP = env.int(
 SCRAPING_SEARCH_MAX_CANDIDATES = env.int(
     "SCRAPING_SEARCH_MAX_CANDIDATES", default=5000
 )  # client-side: results read per query
-# client-side: a company's results per day (they size the search's date windows), its words' empty
-# posting weights and the pages its searches walked (ranked ids and count) are kept this long per
-# process (a result stored by another process is found within it; 0: nothing kept)
+# client-side: a company's results per day (they size the search's date windows) and its words' empty
+# posting weights are kept this long per process (a result stored by another process is found within
+# it), the pages its searches walked (ranked ids and count) this long in Redis (0: nothing kept)
 SCRAPING_SEARCH_DENSITY_SECONDS = env.float("SCRAPING_SEARCH_DENSITY_SECONDS", default=10.0)
 
 # --- Knowledge (knowledge app): LLM providers, embeddings, connectors, sync ---------------

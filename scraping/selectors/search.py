@@ -45,9 +45,10 @@ weights; ranked by score, then newest, then _id.
 
 A page of the walk is cached (a query-result cache, like Solr's queryResultCache): what
 `numbered()` computed for a page, its ranked ids with their scores, the count and whether it
-is exact, is kept per process by (company, query terms, filters, page start and end) for the
-same SCRAPING_SEARCH_DENSITY_SECONDS (0: nothing is kept) and dropped at once by the same
-`forget` (a result stored in this process is found by the next search). A repeated page
+is exact, is kept in the cache every process shares (search_pages) by (company, query terms,
+filters, page start and end) for the same SCRAPING_SEARCH_DENSITY_SECONDS (0: nothing is
+kept) and dropped at once by the same `forget` in any process (a result stored by a request
+or a worker's scrape is found by the next search everywhere). A repeated page
 then costs one read: its rows by id (the rows the view shows, as fresh as the database's:
 a result deleted since is left out, an edited one shows its current fields), in the cached
 order, checked against the company; the count stays the cached one until it expires. The
@@ -60,7 +61,7 @@ indexes, with no client-side walk of round trips to save.
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import datetime, timedelta
 from itertools import accumulate
 
@@ -75,7 +76,7 @@ from requestdesk.memo import Memo
 from ..models import Result
 from ..services import rollups
 from ..services.analysis import WEIGHTS, posting, query_terms
-from . import analytics
+from . import analytics, search_pages
 from .results import ResultFilters, _column, _pk, _results, naive_utc
 
 WINDOW_TARGET = 250  # postings a date window is sized to read
@@ -138,31 +139,15 @@ def _company_key(company):
     return ObjectId(pk) if isinstance(pk, str) and ObjectId.is_valid(pk) else pk
 
 
-@dataclass(frozen=True)
-class _Walked:
-    """What the walk found for one page: its (id, score) best first, the count, and whether
-    the count is exact."""
-
-    page: tuple[tuple[object, int], ...]
-    count: int
-    exact: bool
-
-
-# The walk's outcome by page, (company id, query terms, filters, start, stop), kept
-# SCRAPING_SEARCH_DENSITY_SECONDS in this process and dropped with the empty tiers (forget):
-# the module docstring's query-result cache.
-_walked: Memo[_Walked] = Memo("SCRAPING_SEARCH_DENSITY_SECONDS", max_entries=10_000)
-
-
 def forget(sender=None, company_id=None, **_signal) -> None:
     """Receiver of scraping.signals.postings_changed and results_ingested: the company's
     results changed in this process (company_id None: any company's), so its empty tiers are
-    asked again and its cached pages walked again."""
-    for memo in (_empty, _walked):
-        if company_id is None:
-            memo.clear()
-        else:
-            memo.invalidate(_company_key(company_id))
+    asked again, and its cached pages (search_pages) walked again in every process."""
+    if company_id is None:
+        _empty.clear()
+    else:
+        _empty.invalidate(_company_key(company_id))
+    search_pages.forget(None if company_id is None else _company_key(company_id))
 
 
 class _Density:
@@ -284,7 +269,8 @@ class SearchResults:
         self._walks = None
         self._company_key = _company_key(company)
         # What the walk learns (empty tiers, pages) is kept unless results change meanwhile.
-        self._generation, self._walked_generation = _empty.generation, _walked.generation
+        self._generation = _empty.generation
+        self._pages = None if self.on_server else search_pages.generation(self._company_key)
         self.complete = False  # every candidate read
         self.read = 0
         self.fields = {**FIELDS, **filters.fields()}
@@ -432,16 +418,16 @@ class SearchResults:
         self.count_exact = walked.exact
         return pages.Numbered(self._rows(dict(walked.page)), walked.count, walked.exact, walked.count > stop)
 
-    def _page(self, start: int, stop: int) -> _Walked:
-        """The walk's ranked ids of [start, stop) and its count: kept ones, else walked (and
-        kept unless the company's results changed in this process since this search began)."""
+    def _page(self, start: int, stop: int) -> search_pages.Walked:
+        """The walk's ranked ids of [start, stop) and its count: kept ones (search_pages), else
+        walked and kept under the generation this search began with."""
         key = (self._company_key, tuple(self.terms), self._filters_key(), start, stop)
-        walked = _walked.get(key)
+        walked = search_pages.get(self._pages, key)
         if walked is None:
             ranked = self.ranked(stop)[start:stop]
             count = self.count()
-            walked = _Walked(tuple((row_id, score) for score, _, row_id in ranked), count, self.count_exact)
-            _walked.put(key, walked, generation=self._walked_generation, ids=frozenset({self._company_key}))
+            walked = search_pages.Walked(tuple((row_id, score) for score, _, row_id in ranked), count, self.count_exact)
+            search_pages.put(self._pages, key, walked)
         return walked
 
     def _filters_key(self) -> tuple:

@@ -1,8 +1,8 @@
-"""The search's query-result cache (scraping.selectors.search, `numbered()`): a repeated page of
-the client-side walk is its rows read by id in one round trip, in the walk's order, with the
-walk's count; what is stored in this process drops it at once; the rows are read fresh
-(deleted ones left out, edited ones as they are now) and only ever the company's; no seconds,
-no cache."""
+"""The search's query-result cache (scraping.selectors.search_pages, shared by every process
+through Redis; `numbered()`): a repeated page of the client-side walk is its rows read by id in
+one round trip, in the walk's order, with the walk's count; results stored drop it at once; the
+rows are read fresh (deleted ones left out, edited ones as they are now) and only ever the
+company's; no seconds, no cache; no cache reachable, a walk every time."""
 
 from datetime import timedelta
 
@@ -120,3 +120,18 @@ def test_the_server_side_strategy_is_not_cached(world, corpus, settings):
     Result.objects.filter(content__title="Kettle").delete()  # no signal: only a cache would hide it
     again = selectors.search(company=world.a, query="kettle").numbered(number=1, size=2)
     assert (len(first.rows), first.count) == (1, 1) and (again.rows, again.count) == ([], 0)
+
+
+def test_with_the_cache_unreachable_a_search_walks(world, corpus, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    for _ in range(2):
+        found = _client(world.a, "lantern battery")
+        assert _page(found)[0] == [("Lantern battery test", 30), ("Lantern review", 15)]
+        assert found.read >= 3  # walked each time: nothing could be kept
+    selectors.forget(company_id=world.a.pk)  # a result stored meanwhile: the drop fails quietly

@@ -1,0 +1,85 @@
+"""The results search's query-result cache (like Solr's queryResultCache), shared by every
+process through the cache (Redis): what the client-side walk found for a page of a query (its
+ranked ids with their scores, the count and whether it is exact), by company, query terms,
+filters and page, kept SCRAPING_SEARCH_DENSITY_SECONDS (0: nothing is kept).
+
+Each company's pages live under a generation read once per search, before its walk; `forget`
+(scraping.signals.postings_changed and results_ingested, in whichever process stored the
+results: a web request or a worker's scrape) gives the company a new one, so every process's
+next search walks again, and a page walked across that change is stored under the old
+generation, where no search looks. The cache is an optimisation: with Redis down a search
+walks every time."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+
+log = logging.getLogger(__name__)
+PREFIX = "scraping:search:"
+EVERY_COMPANY = f"{PREFIX}generation"
+
+
+@dataclass(frozen=True)
+class Walked:
+    """What the walk found for one page: its (id, score) best first, the count, and whether
+    the count is exact."""
+
+    page: tuple[tuple[object, int], ...]
+    count: int
+    exact: bool
+
+
+def _seconds() -> float:
+    return float(settings.SCRAPING_SEARCH_DENSITY_SECONDS or 0)
+
+
+def generation(company_key) -> tuple | None:
+    """The generation of the company's pages (every company's, then its own); None when
+    nothing is kept (no seconds, or the cache cannot be reached)."""
+    if _seconds() <= 0:
+        return None
+    keys = [EVERY_COMPANY, f"{PREFIX}generation:{company_key}"]
+    try:
+        found = cache.get_many(keys)
+    except Exception as exc:  # Redis down: walk
+        log.warning("search pages: cache unavailable (%s)", exc)
+        return None
+    return tuple(found.get(key, "") for key in keys)
+
+
+def _key(generation: tuple, parts: tuple) -> str:
+    return PREFIX + "page:" + hashlib.sha256(repr((generation, parts)).encode()).hexdigest()
+
+
+def get(generation: tuple | None, parts: tuple) -> Walked | None:
+    if generation is None:
+        return None
+    try:
+        found = cache.get(_key(generation, parts))
+    except Exception:
+        return None
+    return found if isinstance(found, Walked) else None
+
+
+def put(generation: tuple | None, parts: tuple, walked: Walked) -> None:
+    if generation is not None:
+        try:
+            cache.set(_key(generation, parts), walked, _seconds())
+        except Exception:
+            pass
+
+
+def forget(company_key=None) -> None:
+    """The company's pages (company_key None: every company's) are walked again, in every
+    process."""
+    key = EVERY_COMPANY if company_key is None else f"{PREFIX}generation:{company_key}"
+    try:
+        cache.set(key, uuid.uuid4().hex, None)
+    except Exception as exc:
+        log.warning("search pages: could not drop the cached pages (%s); they expire on their own", exc)
