@@ -11,7 +11,7 @@ from html import unescape
 import pytest
 from bson import ObjectId
 from django.utils import timezone
-from pymongo import UpdateOne, monitoring
+from pymongo import UpdateOne
 
 from content.models import Context, Ticket
 from content.services import workers
@@ -24,6 +24,7 @@ from scraping.models import Project, ScrapeJob
 from scraping.services import ingest, rollups
 from scraping.services.extraction import Item
 from tests.conftest import PASSWORD
+from tests.support.round_trips import round_trips  # noqa: F401
 from tests.support.scraping import make_target
 
 
@@ -279,26 +280,6 @@ def test_queue_depth_and_worker_health(client, world, celery_worker):
     assert re.search(r"dashboard[^<,]*@", page.split('id="dash-workers"', 1)[1].split('<div class="module"', 1)[0])
 
 
-class _Reads(monitoring.CommandListener):
-    """The read commands sent while `active` (registered once, process-wide)."""
-
-    def __init__(self):
-        self.active = False
-        self.commands: list[dict] = []
-
-    def started(self, event):
-        if self.active and event.command_name in ("find", "aggregate", "count", "distinct"):
-            self.commands.append(dict(event.command))
-
-    def succeeded(self, event):
-        pass
-
-    def failed(self, event):
-        pass
-
-
-_READS = _Reads()
-monitoring.register(_READS)  # applies to MongoClients created from now on
 SESSION_FIELDS = (
     "lsid",
     "$db",
@@ -335,7 +316,9 @@ def _spread(model, rows, *, hours: float = 1.0) -> None:
     )
 
 
-def test_the_all_companies_dashboard_reads_a_bounded_number_of_rows(client, world, monkeypatch, make_company):
+def test_the_all_companies_dashboard_reads_a_bounded_number_of_rows(
+    client, world, monkeypatch, make_company, round_trips
+):
     """Every figure of the all-companies view reads about its cap, however many rows every
     company holds: each read the dashboard sends, explained on the server, examines at most
     BOUND documents while each collection holds ROWS spread over ten days."""
@@ -385,19 +368,14 @@ def test_the_all_companies_dashboard_reads_a_bounded_number_of_rows(client, worl
         )
 
     pages._WIDTHS.clear()  # window widths learnt by earlier tests over other rows
-    connection.close_pool()  # the next query opens a client that has the listener
     superadmin = staff(client, world.user("a", "superadmin"))
-    _READS.commands, _READS.active = [], True
-    try:
+    with round_trips() as seen:
         page = superadmin.get("/admin/").content.decode()
-    finally:
-        _READS.active = False
+    reads = [command for command in seen.sent if next(iter(command)) in ("find", "aggregate", "count", "distinct")]
     assert figures(page, "tickets")["Open"][0] == "more than 5"
     assert figures(page, "sentiment")["positive"][0] == "2"
     database = connection.get_collection("results").database
-    examined = [
-        (next(iter(command)), command[next(iter(command))], _examined(database, command)) for command in _READS.commands
-    ]
+    examined = [(next(iter(command)), command[next(iter(command))], _examined(database, command)) for command in reads]
     assert examined and max(n for _, _, n in examined) <= BOUND, examined
 
 

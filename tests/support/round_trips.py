@@ -16,11 +16,13 @@ class _CommandCounter(monitoring.CommandListener):
 
     def __init__(self):
         self.active = False
-        self.commands: list[tuple[str, str]] = []
+        self.commands: list[tuple[str, str]] = []  # (command, collection)
+        self.sent: list[dict] = []  # the commands themselves
 
     def started(self, event):
         if self.active:
             self.commands.append((event.command_name, str(event.command.get(event.command_name))))
+            self.sent.append(dict(event.command))
 
     def succeeded(self, event):
         pass
@@ -36,6 +38,7 @@ monitoring.register(_COUNTER)  # applies to MongoClients created from now on
 class _Counting:
     def __enter__(self):
         self.commands = _COUNTER.commands = []
+        self.sent = _COUNTER.sent = []
         _COUNTER.active = True
         return self
 
@@ -45,7 +48,8 @@ class _Counting:
 
 @pytest.fixture
 def round_trips(db):
-    """`with round_trips() as seen:` records in `seen.commands` every command sent."""
+    """`with round_trips() as seen:` records every command sent: `seen.commands` as (command,
+    collection), `seen.sent` the commands themselves."""
     connection.close_pool()  # the next query opens a client that has the listener
     User.objects.exists()
     yield _Counting
