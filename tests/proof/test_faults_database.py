@@ -84,6 +84,9 @@ def test_database_restart_during_ingestion_loses_and_duplicates_nothing(site, ce
         done_at_stop = max(len(site.requests) - 1, 0)  # pages asked (robots.txt aside)
         time.sleep(DOWN_SECONDS)
         mongo = embedded.start_mongo(port, str(store), log_path=tmp_path / "mongo.log")
+        # The test's own client finds the restarted server at its next check (its selection
+        # timeout is 500 ms, pymongo's least time between checks too): read until it answers.
+        assert wait_until(lambda: bool(job()), timeout=15), (tmp_path / "mongo.log").read_text()[-2000:]
         kept = job()
         assert kept.get("status") == "running" and kept.get("targets_done", 0) >= 3  # on disk, kept
 
