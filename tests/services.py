@@ -81,7 +81,7 @@ _OWNER = "REQUESTDESK_TEST_SERVERS_OF"  # the pid whose throwaway servers MONGOD
 
 def _start(servers: bool = True) -> None:
     inherited = os.environ.get(_OWNER)
-    if inherited and inherited != str(os.getpid()):  # an xdist worker: the controller's servers
+    if inherited and inherited != str(os.getpid()):  # the servers of the process we were started by
         for name in ("MONGODB_URI", "DATA_DIR"):
             if os.environ.get(f"{_OWNER}_{name}"):
                 os.environ.pop(name, None)
