@@ -15,7 +15,7 @@ FIELD_ENCRYPTION_KEY generated for the run, and drives it with wrk (installed fr
 packages when missing) for --duration seconds per endpoint at each --connections level,
 sending X-API-Key. The endpoints: scraping results list (its first five pages, by cursor), result detail (50 ids in
 turn), results search (?q= with five queries in turn: after the first requests of each, a
-gunicorn worker answers them from its query-result cache, scraping.selectors.search),
+worker answers them from the query-result cache in Redis, scraping.selectors.search_pages),
 search, new queries (every request a query not asked before in the run: one- and two-word
 queries of the words of the seeded results, `new_queries`, the connection levels' rows taking
 disjoint shares; the uncached walk), content tickets list, ticket create (POST, a unique title

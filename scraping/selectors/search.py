@@ -143,11 +143,12 @@ def forget(sender=None, company_id=None, **_signal) -> None:
     """Receiver of scraping.signals.postings_changed and results_ingested: the company's
     results changed in this process (company_id None: any company's), so its empty tiers are
     asked again, and its cached pages (search_pages) walked again in every process."""
-    if company_id is None:
+    company_key = None if company_id is None else _company_key(company_id)
+    if company_key is None:
         _empty.clear()
     else:
-        _empty.invalidate(_company_key(company_id))
-    search_pages.forget(None if company_id is None else _company_key(company_id))
+        _empty.invalidate(company_key)
+    search_pages.forget(company_key)
 
 
 class _Density:

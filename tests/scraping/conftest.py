@@ -10,7 +10,7 @@ from tests.support.scraping import queued, site  # noqa: F401
 
 @pytest.fixture(autouse=True)
 def _no_search_kept():
-    """Each test starts with nothing the search keeps per process (empty tiers, cached pages):
+    """Each test starts with nothing the search keeps (empty tiers per process, cached pages in Redis):
     tests that share a company (a class's shared world) would otherwise be served another
     test's walk."""
     from scraping.selectors import search
