@@ -1,5 +1,5 @@
-"""Who a request is: an API key or a JWT's user id resolved to the user, their company and
-(for a key) the ApiKey, cached in process memory.
+"""Who a request is: an API key, a JWT's or an admin session's user id resolved to the user,
+their company and (for a key) the ApiKey, cached in process memory.
 
 * A miss costs one database round trip: one aggregate, `$match` first (on an index), then a
   `$lookup` by `_id` per related document. (The ORM's `select_related` puts its `$match`
@@ -81,8 +81,8 @@ def _restore(rows: Rows) -> list[Any]:
 
 
 def _object_id(value: Any) -> ObjectId | None:
-    if isinstance(value, ObjectId):
-        return value
+    if isinstance(value, ObjectId) or value is None:
+        return value  # ObjectId(None) would make a new id: a lookup that finds nothing
     try:
         return ObjectId(value)
     except (InvalidId, TypeError):

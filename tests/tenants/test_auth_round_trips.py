@@ -10,6 +10,7 @@ from datetime import timedelta
 import pymongo
 import pytest
 from django.conf import settings
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -270,3 +271,26 @@ def test_unknown_or_forged_credentials_are_refused(world):
     assert _get("/api/v1/users/me/", key=raw[:-2] + ("zz" if not raw.endswith("zz") else "yy")).status_code == 401
     assert principals.active_user("not-an-id") is None
     assert principals.active_user(world.a.pk) is None  # a company id is no user
+
+
+def test_an_admin_session_reads_its_user_through_the_cache(world, round_trips):
+    """An admin session's user costs no round trip on a hit (only the session is read), a
+    superadmin without a company none for their company, and saving the user counts at once."""
+    page = "/admin/password_change/"  # reads nothing but who is signed in
+    staff = world.user("a", "company_admin")
+    root = User.objects.create_user(username="root-session", password=PASSWORD, role=Role.SUPERADMIN, is_staff=True)
+    sessions = {}
+    for user in (staff, root):
+        sessions[user] = client = Client()
+        client.force_login(user)
+        assert client.get(page).status_code == 200
+        with round_trips() as hit:
+            assert client.get(page).status_code == 200
+        assert hit.commands == [("aggregate", "django_session")], hit.commands
+    staff.refresh_from_db()
+    staff.is_active = False
+    staff.save()
+    assert sessions[staff].get(page).status_code == 302  # to the sign-in page
+    root.set_password("a-new-password-1")
+    root.save()
+    assert sessions[root].get(page).status_code == 302  # the session's password hash no longer matches
