@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.test import RequestFactory
 
 from events.models import AuditLog
-from requestdesk.admin_lists import recent_values_filter
+from requestdesk.admin_lists import BoundedListAdmin, recent_values_filter
 
 pytestmark = pytest.mark.django_db
 
@@ -35,3 +35,10 @@ def test_the_filter_lists_the_newest_rows_values_and_filters_by_one(world):
     assert ("z.old", "z.old") in chosen.lookups(request, model_admin)  # the chosen value stays listed
     assert {e.event_type for e in chosen.queryset(request, AuditLog.objects.all())} == {"z.old"}
     assert found.title == "event type"
+
+
+def test_the_row_checkbox_is_djangos_html(world):
+    entry = AuditLog.objects.create(company=world.a, event_type="a.<b>", object_repr="<script>x</script>")
+    ours = BoundedListAdmin(AuditLog, admin.site).action_checkbox(entry)
+    assert ours == admin.ModelAdmin(AuditLog, admin.site).action_checkbox(entry)
+    assert f'value="{entry.pk}"' in ours and "<script>" not in ours
