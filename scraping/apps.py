@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, pre_delete
 
 
 class ScrapingConfig(AppConfig):
@@ -7,8 +7,9 @@ class ScrapingConfig(AppConfig):
     name = "scraping"
 
     def ready(self):
-        from .models import Project
+        from .models import Project, Target
         from .selectors import search
+        from .services import rollups
         from .services.projects import remove_schedule_of_deleted_project
         from .signals import postings_changed, results_ingested
 
@@ -17,6 +18,8 @@ class ScrapingConfig(AppConfig):
             sender=Project,
             dispatch_uid="scraping.remove_schedule_of_deleted_project",
         )
+        # A deleted target's results leave the company-wide rollups (its own rollups are deleted with it).
+        pre_delete.connect(rollups.drop_target, sender=Target, dispatch_uid="scraping.rollups.drop_target")
         # The search's empty posting tiers of a company are asked again once its results change here.
         postings_changed.connect(search.forget, dispatch_uid="scraping.search.forget")
         results_ingested.connect(search.forget, dispatch_uid="scraping.search.forget-ingested")

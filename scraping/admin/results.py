@@ -9,6 +9,7 @@ from tenants.admin.base import ReadOnlyTenantAdmin, is_superadmin
 
 from ..models import Result, Sentiment, Target
 from ..selectors import search
+from ..services import ingest
 
 
 class SentimentFilter(admin.SimpleListFilter):
@@ -62,6 +63,12 @@ class ResultAdmin(ReadOnlyTenantAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("terms", "search")
+
+    def delete_model(self, request, obj):
+        ingest.delete_results(Result.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        ingest.delete_results(queryset)
 
     def get_search_results(self, request, queryset, search_term):
         """The weighted word search (scraping.selectors.search) of the staff member's company,

@@ -236,6 +236,18 @@ def _store(target, job, rows: list[Result]) -> int:
     return len(stored)
 
 
+def delete_results(queryset) -> int:
+    """Delete these results (the admin's delete) and count them out of the rollups, which the
+    analytics, the project and target counts and the search's windows read. Returns how many
+    were deleted."""
+    found = list(queryset.defer("terms", "search", "content"))
+    deleted = Result.objects.filter(pk__in=[row.pk for row in found]).delete()[1].get(Result._meta.label, 0)
+    rollups.add(removed=found)
+    for company_id in {row.company_id for row in found}:
+        postings_changed.send(sender=Result, company_id=company_id)
+    return deleted
+
+
 def _store_one_by_one(target, job, rows: list[Result]) -> list[Result]:
     digests = [row.content_hash for row in rows]
     # An ordered bulk insert stops at the first duplicate: the rows before it are ours.

@@ -15,7 +15,9 @@ however many companies there are. (Tenant reads never see it: they carry their c
 The ingest service adds the results it stored with one bulk of `$inc` upserts right after
 the bulk insert (`add`), so a month of a target is one small document however many results
 it has; the migration that introduced them builds them from the stored results (`rebuild`,
-idempotent).
+idempotent). Deleted results are counted out: one by one by `ingest.delete_results` (the
+admin's delete), a whole target's (its delete, its project's or its company's) by
+`drop_target` from the target's own documents.
 
 An item whose content changed keeps its one result (scraping.services.ingest updates it
 in place): `add` is then given the stored version it replaced, and moves its count (a `$inc`
@@ -110,7 +112,7 @@ def _result_row(r) -> tuple:
     )
 
 
-def _updates(found: dict[tuple, dict]) -> dict[object, list[UpdateOne]]:
+def _updates(found: dict[tuple, dict], *, upsert: bool = True) -> dict[object, list[UpdateOne]]:
     """{company_id: [upsert]}: written through `_written(company_id)`, which adds the company
     to each filter (and so to each document an upsert creates); the platform-wide documents'
     filter names their null company itself."""
@@ -130,7 +132,7 @@ def _updates(found: dict[tuple, dict]) -> dict[object, list[UpdateOne]]:
                     "$set": {"updated_at": now},
                     "$setOnInsert": {"project_id": project_id, "created_at": now},
                 },
-                upsert=True,
+                upsert=upsert,
             )
         )
     return per_company
@@ -156,11 +158,30 @@ def everyone(months: list[datetime]):
     )
 
 
-def add(results, *, replaced=()) -> None:
+def add(results=(), *, replaced=(), removed=()) -> None:
     """Count stored Result objects into the rollups, and count out the `replaced` result
-    documents (fields ROW_FIELDS): the stored versions of items `results` changed."""
-    found = increments([_result_row(r) for r in results], [_row(doc) for doc in replaced])
+    documents (fields ROW_FIELDS), the stored versions of items `results` changed, and the
+    `removed` Result objects, deleted."""
+    found = increments(
+        [_result_row(r) for r in results], [*(_row(doc) for doc in replaced), *(_result_row(r) for r in removed)]
+    )
     for company_id, updates in _updates(found).items():
+        _written(company_id).bulk_write(updates, ordered=False)
+
+
+def drop_target(sender=None, instance=None, **_signal) -> None:
+    """pre_delete of a Target (its own delete, its project's or its company's cascade): the
+    target's results and rollup documents are about to go with it, so their counts leave the
+    company-wide and platform-wide documents. Decrements only (no upsert): a company deleted
+    in the same cascade is not given its documents back."""
+    found: dict[tuple, dict] = defaultdict(lambda: defaultdict(float))
+    for doc in of_company(instance.company_id).find({"target_id": instance.pk}, {"month": 1, "days": 1}):
+        for key in ((instance.company_id, None, None, None, doc["month"]), (None, None, None, None, doc["month"])):
+            fields = found[key]
+            for day, cell in (doc.get("days") or {}).items():
+                for name, value in cell.items():
+                    fields[f"days.{day}.{name}"] -= value
+    for company_id, updates in _updates(found, upsert=False).items():
         _written(company_id).bulk_write(updates, ordered=False)
 
 

@@ -9,7 +9,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from scraping.models import Analysis, Result, Sentiment
+from requestdesk.db.collections import raw
+from scraping.models import Analysis, Project, Result, Sentiment, SentimentRollup
 from scraping.selectors import analytics
 from scraping.selectors import results as selectors
 from scraping.services import ingest, rollups
@@ -218,3 +219,36 @@ def test_mixed_results_are_counted(world):
         company=world.a, filters=selectors.ResultFilters(project=project.pk, sentiment="mixed")
     )
     assert only_mixed["totals"]["count"] == 1 and only_mixed["series"][0]["mixed"] == 1
+
+
+def _rollup_cells():
+    """{(company id or None, day): cell} of the company-wide and platform-wide rollups, the
+    cells' zero entries (and cells of nothing) left out, sums rounded."""
+    cells = {}
+    for doc in raw(SentimentRollup, unscoped=True).find({"project_id": None}):
+        for day, cell in rollups.days_of(doc):
+            kept = {name: round(value, 6) for name, value in cell.items() if round(value, 6)}
+            if kept:
+                cells[(doc["company_id"], day)] = kept
+    return cells
+
+
+def test_deleted_results_targets_and_projects_leave_the_rollups(client, world, data):
+    project, targets = data
+    client.force_login(world.user("a", "company_admin"))
+    doomed = Result.objects.get(company=world.a, content__title="r0")  # t1, March 4, positive
+    response = client.post(
+        "/admin/scraping/result/", {"action": "delete_selected", "_selected_action": [str(doomed.pk)], "post": "yes"}
+    )
+    assert response.status_code == 302 and not Result.objects.filter(pk=doomed.pk).exists()
+    filters = selectors.ResultFilters(project=project.pk)
+    assert analytics.rollup_count(world.a, filters) == 5
+    assert analytics.sentiment_analytics(company=world.a, filters=filters)["totals"]["positive"] == 2
+    targets["t2"].delete()
+    assert analytics.rollup_count(world.a, filters) == 3
+    Project.objects.get(company=world.a, name="Elsewhere").delete()
+    kept = _rollup_cells()
+    assert sum(rollups.cell_count(cell) for (company, _), cell in kept.items() if company == world.a.pk) == 3
+    assert sum(rollups.cell_count(cell) for (company, _), cell in kept.items() if company is None) == 4  # and b's
+    rollups.rebuild()
+    assert _rollup_cells() == kept  # what counting every stored result again gives
