@@ -8,7 +8,8 @@ Each company's pages live under a generation read once per search, before its wa
 results: a web request or a worker's scrape) gives the company a new one, so every process's
 next search walks again, and a page walked across that change is stored under the old
 generation, where no search looks. The cache is an optimisation: with Redis down a search
-walks every time."""
+walks every time, and a process that found it down says so once and leaves it alone for a
+while (`cache_down`: each attempt could wait the cache's connect timeout)."""
 
 from __future__ import annotations
 
@@ -20,9 +21,13 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 
+from requestdesk.backoff import Backoff
+
 log = logging.getLogger(__name__)
 PREFIX = "scraping:search:"
 EVERY_COMPANY = f"{PREFIX}generation"
+# Redis down: searches walk without asking it, for 30 s at a time.
+cache_down = Backoff("search pages: cache unavailable, searches walk", seconds=30, logger=log)
 
 
 @dataclass(frozen=True)
@@ -42,13 +47,13 @@ def _seconds() -> float:
 def generation(company_key) -> tuple | None:
     """The generation of the company's pages (every company's, then its own); None when
     nothing is kept (no seconds, or the cache cannot be reached)."""
-    if _seconds() <= 0:
+    if _seconds() <= 0 or not cache_down.usable():
         return None
     keys = [EVERY_COMPANY, f"{PREFIX}generation:{company_key}"]
     try:
         found = cache.get_many(keys)
     except Exception as exc:  # Redis down: walk
-        log.warning("search pages: cache unavailable (%s)", exc)
+        cache_down.failed(exc)
         return None
     return tuple(found.get(key, "") for key in keys)
 
@@ -62,7 +67,8 @@ def get(generation: tuple | None, parts: tuple) -> Walked | None:
         return None
     try:
         found = cache.get(_key(generation, parts))
-    except Exception:
+    except Exception as exc:
+        cache_down.failed(exc)
         return None
     return found if isinstance(found, Walked) else None
 
@@ -71,15 +77,18 @@ def put(generation: tuple | None, parts: tuple, walked: Walked) -> None:
     if generation is not None:
         try:
             cache.set(_key(generation, parts), walked, _seconds())
-        except Exception:
-            pass
+        except Exception as exc:
+            cache_down.failed(exc)
 
 
 def forget(company_key=None) -> None:
     """The company's pages (company_key None: every company's) are walked again, in every
-    process."""
+    process. While the cache is down here, nothing is dropped: what other processes keep
+    expires within SCRAPING_SEARCH_DENSITY_SECONDS."""
+    if not cache_down.usable():
+        return
     key = EVERY_COMPANY if company_key is None else f"{PREFIX}generation:{company_key}"
     try:
         cache.set(key, uuid.uuid4().hex, None)
     except Exception as exc:
-        log.warning("search pages: could not drop the cached pages (%s); they expire on their own", exc)
+        cache_down.failed(exc)

@@ -30,6 +30,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from requestdesk import outbound
+from requestdesk.backoff import Backoff
 
 logger = logging.getLogger(__name__)
 
@@ -67,29 +68,21 @@ return 0
 """
 
 _redis_client = None
-_redis_down_until = 0.0
-REDIS_RETRY_SECONDS = 30  # after a Redis error, limits stay in-process this long
+# After a Redis error, limits stay in-process this long.
+redis_down = Backoff("domain limits kept in-process", seconds=30, logger=logger)
 
 
 def _redis():
     """The shared Redis client, or None while Redis is considered down (fail fast: a
     client that retries its connection on every request would slow every fetch)."""
     global _redis_client
-    if time.monotonic() < _redis_down_until:
+    if not redis_down.usable():
         return None
     if _redis_client is None:
         _redis_client = redis.Redis.from_url(
             settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0)
         )
     return _redis_client
-
-
-def _redis_failed(domain: str, exc: Exception) -> None:
-    global _redis_down_until
-    _redis_down_until = time.monotonic() + REDIS_RETRY_SECONDS
-    logger.warning(
-        "limits for %s kept in-process for %ss (Redis: %s)", domain, REDIS_RETRY_SECONDS, exc.__class__.__name__
-    )
 
 
 class DomainLimiter:
@@ -122,7 +115,7 @@ class DomainLimiter:
                 )
                 return float(wait)
             except redis.RedisError as exc:
-                _redis_failed(domain, exc)
+                redis_down.failed(exc)
         with self._local_lock:
             now = time.time()
             slot = max(now, self._local_next.get(domain, 0.0))
@@ -147,7 +140,7 @@ class DomainLimiter:
                         raise DomainBusy(f"The domain {domain} stayed busy for {DOMAIN_WAIT_SECONDS}s.")
                     self.sleep(0.05)
             except redis.RedisError as exc:
-                _redis_failed(domain, exc)
+                redis_down.failed(exc)
         with self._local_lock:
             semaphore = self._local_slots.setdefault(domain, threading.BoundedSemaphore(self.concurrency))
         if not semaphore.acquire(timeout=DOMAIN_WAIT_SECONDS):

@@ -195,7 +195,7 @@ def test_at_most_n_requests_run_at_once_per_domain(site):
 def test_limits_hold_in_process_when_redis_is_down(site, monkeypatch, caplog):
     down = redis.Redis(port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
     monkeypatch.setattr(politeness, "_redis_client", down)
-    monkeypatch.setattr(politeness, "_redis_down_until", 0.0)
+    monkeypatch.setattr(politeness.redis_down, "down_until", 0.0)
     site.route("/tick", Reply(body=b"<p>tick</p>"))
     fetcher = Fetcher(policy(rate_limit_per_minute=300))
     started = time.monotonic()
