@@ -8,7 +8,7 @@ from requestdesk.soft_delete_admin import SoftDeleteAdminMixin
 from tenants.admin.base import TenantAdmin
 
 from ..models import Project, Target
-from ..services import extraction
+from ..services import extraction, projects
 from .jobs import queue_runs
 
 
@@ -30,10 +30,9 @@ class TargetForm(forms.ModelForm):
                 extraction.check_selector(selector)
             except ValueError as exc:
                 self.add_error("options", f"{name}: {exc}")
-        if cleaned.get("platform") == Target.CUSTOM and not (
-            options and (options.item_selector or options.text_selector)
-        ):
-            self.add_error("options", "The custom platform needs an item_selector or a text_selector.")
+        problem = projects.platform_problem(cleaned.get("platform"), options)
+        if problem:
+            self.add_error("options", problem)
         return cleaned
 
 

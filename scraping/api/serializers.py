@@ -215,11 +215,9 @@ class TargetSerializer(MongoModelSerializer):
 
         if current is not None and "project" in attrs and attrs["project"].pk != current.project_id:
             raise serializers.ValidationError({"project": ["A target cannot move to another project."]})
-        options = value("options")
-        if value("platform") == Target.CUSTOM and not (options and (options.item_selector or options.text_selector)):
-            raise serializers.ValidationError(
-                {"options": ["The custom platform needs an item_selector or a text_selector."]}
-            )
+        problem = projects.platform_problem(value("platform"), value("options"))
+        if problem:
+            raise serializers.ValidationError({"options": [problem]})
         same = Target.objects.filter(project=value("project"), url=value("url"))
         if current is not None:
             same = same.exclude(pk=current.pk)

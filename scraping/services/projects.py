@@ -136,6 +136,14 @@ def create_target(
     )
 
 
+def platform_problem(platform: str, options) -> str | None:
+    """What is wrong with a target's platform given its options (None: nothing): the admin's
+    form and the API ask the same."""
+    if platform == Target.CUSTOM and not (options and (options.item_selector or options.text_selector)):
+        return "The custom platform needs an item_selector or a text_selector."
+    return None
+
+
 def update_target(*, target: Target, **changes) -> Target:
     if "url" in changes and changes["url"] != target.url:
         outbound.check_url(changes["url"])

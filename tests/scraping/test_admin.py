@@ -169,6 +169,20 @@ def test_admin_refuses_unsafe_target_urls(staff, world, project):
     assert Target.objects.count() == 1
 
 
+def test_admin_refuses_a_custom_target_without_selectors(staff, world, project):
+    client = staff(world.user("a", "company_admin"))
+    form = {
+        "project": str(project.pk),
+        "url": "https://example.com/list",
+        "platform": "custom",
+        "status": "active",
+        "options-max_items": "200",
+    }
+    response = client.post("/admin/scraping/target/add/", form)
+    assert response.status_code == 200 and "needs an item_selector or a text_selector" in response.content.decode()
+    assert Target.objects.count() == 1
+
+
 def test_project_schedule_from_the_admin(staff, world, project):
     from scraping.services.projects import schedule_of
 
