@@ -366,6 +366,9 @@ MONITORING_ALERT_FIRING_LEASE_SECONDS = env.float("MONITORING_ALERT_FIRING_LEASE
 
 # --- Content (content app): the generative pipeline's workers, retention ------------------
 CONTENT_LEASE_SECONDS = env.int("CONTENT_LEASE_SECONDS", default=300)  # a dead worker's context is taken over after
+# Progress of a running context is written at most this often, as steps and LLM sections end:
+# what a dead worker did more than this long before it died is kept for its successor.
+CONTENT_CHECKPOINT_SECONDS = env.float("CONTENT_CHECKPOINT_SECONDS", default=1.0)
 CONTENT_MAX_RETRIES = env.int("CONTENT_MAX_RETRIES", default=3)  # retries after a failure that may pass
 CONTENT_RETRY_BASE_SECONDS = env.float("CONTENT_RETRY_BASE_SECONDS", default=5)  # x 2 ** retry_count
 # How long a content worker trusts a pipeline, template, provider or "no webhook listens" it read.

@@ -3,10 +3,12 @@
 `process_context(context_id=...)` claims that context (or does nothing: finished, not
 due, or held by a live worker); `process_pending(limit=...)` claims and runs the most
 urgent ones, one after another. A claimed context runs its pipeline's components in
-order; after each one its `data`, timings and timeline are saved and the lease renewed
-(the ai_generator also saves after each section but the last), all conditional on the
-claim; the final write carries the last component's output. A
-component already completed by an earlier attempt is not run again.
+order. Progress (its `data`, timings and timeline, with the lease renewed) is checkpointed
+before each component that calls out and by the ai_generator after each section but the
+last, once CONTENT_CHECKPOINT_SECONDS passed since the run last wrote: a worker that dies
+loses at most that much work, and quick steps (an LLM that answers at once) cost no write
+each. Every write is conditional on the claim; the final write carries the last component's
+output. A component already completed by an earlier attempt is not run again.
 
 Outcomes:
 * completed: status completed, processing.completed_at/duration_ms, event
@@ -23,10 +25,9 @@ Outcomes:
 
 Database round trips per context (a Celery task, `process_context`): the context read once
 (the document the run works on) and claimed on the fields read (claiming.claim_read); the
-pipeline and its components read through a short per-process cache (`config`); progress
-saved before each component that calls out (the ai_generator, which also saves between its
-sections, and the retrieval), not after an in-memory one that the final write soon follows;
-the final write; the event; the pipeline's day counted (one $inc upsert,
+pipeline and its components read through a short per-process cache (`config`); the
+progress checkpoints that are due (none when the whole run takes less than
+CONTENT_CHECKPOINT_SECONDS); the final write; the event; the pipeline's day counted (one $inc upsert,
 content.services.stats); the batch counted ($inc, then a read of its counters), its start
 marked once per process.
 """
@@ -35,7 +36,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
@@ -52,8 +53,8 @@ from .components.base import PERMANENT_KINDS, ConfigCache
 logger = logging.getLogger(__name__)
 
 # Component types that call out (an LLM, an embedding provider) and may take long: progress
-# is saved before one runs, so that what was done is kept if the worker dies while it waits.
-# The others run in memory.
+# is checkpointed before one runs, so that what was done is kept if the worker dies while it
+# waits. The others run in memory.
 CALLS_OUT = {"ai_generator", "retrieval"}
 ERROR_LENGTH = 2000
 COMPLETED, RETRY, FAILED, LOST = "completed", "retry", "failed", "lost"
@@ -85,6 +86,7 @@ def _processing_doc(processing: Processing) -> dict:
 class Run:
     claim: Claim
     context: Context
+    written: float = field(default_factory=time.monotonic)  # when this run last wrote (first: its claim)
 
     @property
     def processing(self) -> Processing:
@@ -106,11 +108,14 @@ class Run:
         update = {"data": self.context.data, "processing": _processing_doc(self.processing), **(fields or {})}
         if final:
             update.update(lease_until=None)
-        return claiming.write(self.claim, update, renew=not final)
+        held = claiming.write(self.claim, update, renew=not final)
+        self.written = time.monotonic()
+        return held
 
-    def save(self) -> None:
-        """Progress: data, timings, timeline; renews the lease. ClaimLost when refused."""
-        if not self.write():
+    def checkpoint(self) -> None:
+        """Progress (data, timings, timeline, and the lease renewed), once
+        CONTENT_CHECKPOINT_SECONDS passed since this run last wrote; ClaimLost when refused."""
+        if time.monotonic() - self.written >= settings.CONTENT_CHECKPOINT_SECONDS and not self.write():
             raise ClaimLost()
 
 
@@ -186,7 +191,7 @@ def _run_pipeline(current: Run) -> None:
     context = current.context
     steps = pipeline_steps(context.company_id, context.pipeline_id)
     state = RunState(
-        context=context, data=context.data if isinstance(context.data, dict) else {}, heartbeat=current.save
+        context=context, data=context.data if isinstance(context.data, dict) else {}, heartbeat=current.checkpoint
     )
     context.data = state.data
     done = set(current.processing.completed_components)
@@ -221,7 +226,7 @@ def _run_component(current: Run, state: RunState, key: str, step, component, *, 
     processing.completed_components = [*processing.completed_components, key]
     current.note("component", at=started, status="ok", duration_ms=elapsed, **facts)
     if save:  # before a component that calls out; after an in-memory one the final write follows soon
-        current.save()
+        current.checkpoint()
 
 
 def _completed(current: Run) -> str:

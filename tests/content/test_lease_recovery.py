@@ -18,6 +18,7 @@ WORKER_ENV = {
     "KNOWLEDGE_LLM_MAX_RETRIES": "0",
     "CONTENT_LEASE_SECONDS": str(LEASE_SECONDS),
     "CONTENT_RETRY_BASE_SECONDS": "0",
+    "CONTENT_CHECKPOINT_SECONDS": "0",  # every checkpoint written: what the first worker did is kept
 }
 
 

@@ -24,6 +24,7 @@ from tests.support.content import (  # noqa: F401
     queued,
     subscribe,
 )
+from tests.support.round_trips import round_trips  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -215,3 +216,17 @@ def test_a_pipeline_without_llm_needs_no_provider(world):
     context = new_context(template_only)
     assert runner.process_context(context_id=context.pk) == runner.FAILED  # nothing to format
     assert "no generated content" in fresh(context).error
+
+
+@pytest.mark.parametrize(("seconds", "progress_writes"), [(60, 0), (0, 4)])
+def test_progress_is_written_when_a_checkpoint_is_due(world, llm, settings, round_trips, seconds, progress_writes):
+    """Writes of a context besides its claim and its final write: none while the run is
+    younger than CONTENT_CHECKPOINT_SECONDS; with 0, one before the ai_generator and one after
+    each of its sections but the last (four sections)."""
+    settings.CONTENT_CHECKPOINT_SECONDS = seconds
+    context = new_context(article_setup(world.a, llm))
+    with round_trips() as trips:
+        assert runner.process_context(context_id=context.pk) == runner.COMPLETED
+    writes = [command for command in trips.sent if command.get("update") == "contexts"]
+    assert len(writes) == 2 + progress_writes, writes
+    assert list(fresh(context).data["generated_content"]) == SECTION_IDS

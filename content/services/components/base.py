@@ -34,7 +34,9 @@ class ComponentError(Exception):
 class RunState:
     context: object  # content.models.Context
     data: dict
-    heartbeat: Callable[[], None] = lambda: None  # renews the lease, saves `data`; raises if the claim is lost
+    heartbeat: Callable[[], None] = lambda: (
+        None
+    )  # a checkpoint once due: saves `data`, renews the lease; raises if the claim is lost
 
 
 def object_id(value) -> ObjectId | None:
