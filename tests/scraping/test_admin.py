@@ -155,31 +155,24 @@ def test_system_presets_are_read_only(staff, world):
     assert refused.status_code == 200 and not Preset.objects.filter(name="bad").exists()
 
 
-def test_admin_refuses_unsafe_target_urls(staff, world, project):
+@pytest.mark.parametrize(
+    ("url", "platform", "message"),
+    [
+        ("http://192.168.0.10/", "auto", "private address"),
+        ("https://example.com/list", "custom", "needs an item_selector or a text_selector"),
+    ],
+)
+def test_admin_refuses_a_bad_target(staff, world, project, url, platform, message):
     client = staff(world.user("a", "company_admin"))
     form = {
         "project": str(project.pk),
-        "url": "http://192.168.0.10/",
-        "platform": "auto",
+        "url": url,
+        "platform": platform,
         "status": "active",
         "options-max_items": "200",
     }
     response = client.post("/admin/scraping/target/add/", form)
-    assert response.status_code == 200 and "private address" in response.content.decode()
-    assert Target.objects.count() == 1
-
-
-def test_admin_refuses_a_custom_target_without_selectors(staff, world, project):
-    client = staff(world.user("a", "company_admin"))
-    form = {
-        "project": str(project.pk),
-        "url": "https://example.com/list",
-        "platform": "custom",
-        "status": "active",
-        "options-max_items": "200",
-    }
-    response = client.post("/admin/scraping/target/add/", form)
-    assert response.status_code == 200 and "needs an item_selector or a text_selector" in response.content.decode()
+    assert response.status_code == 200 and message in response.content.decode()
     assert Target.objects.count() == 1
 
 
