@@ -164,7 +164,12 @@ def test_content_batch_killed_mid_run_completes_once_after_restart(world, slow_l
 
     subscribe(world.a)
     setup = article_setup(world.a, slow_llm)
-    env = {"KNOWLEDGE_LLM_MAX_RETRIES": "0", "CONTENT_LEASE_SECONDS": LEASE, "CONTENT_RETRY_BASE_SECONDS": "0"}
+    env = {
+        "KNOWLEDGE_LLM_MAX_RETRIES": "0",
+        "CONTENT_LEASE_SECONDS": LEASE,
+        "CONTENT_RETRY_BASE_SECONDS": "0",
+        "CONTENT_CHECKPOINT_SECONDS": "0",  # every section checkpointed: those answered before the kill are kept
+    }
     worker = celery_worker("content-fault", env=env)
     count = 4
     batch = batches.create_batch(pipeline=setup.pipeline, items=[{"data": {"title": f"Doc {n}"}} for n in range(count)])
