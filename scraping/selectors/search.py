@@ -63,6 +63,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import fields
 from datetime import datetime, timedelta
+from functools import cached_property
 from itertools import accumulate
 
 from bson import ObjectId
@@ -79,7 +80,6 @@ from ..services.analysis import WEIGHTS, posting, query_terms
 from . import analytics, search_pages
 from .results import ResultFilters, _column, _pk, _results, naive_utc
 
-_UNREAD = ("unread",)  # SearchResults._pages before the generation is read
 WINDOW_TARGET = 250  # postings a date window is sized to read
 DAY = timedelta(days=1)
 MAX_GROWTH = 8
@@ -272,7 +272,6 @@ class SearchResults:
         self._company_key = _company_key(company)
         # What the walk learns (empty tiers, pages) is kept unless results change meanwhile.
         self._generation = _empty.generation
-        self._pages: tuple | None = _UNREAD  # the company's page generation (search_pages), read once
         self.complete = False  # every candidate read
         self.read = 0
         self.fields = {**FIELDS, **filters.fields()}
@@ -353,15 +352,14 @@ class SearchResults:
                     return query
         return None
 
-    def _pages_generation(self) -> tuple | None:
-        """The generation of the company's cached pages, read before this search walks
+    @cached_property
+    def _pages(self) -> tuple | None:
+        """The generation of the company's cached pages, read once, before this search walks
         anything (a page walked across a change is then kept where no search looks)."""
-        if self._pages is _UNREAD:
-            self._pages = None if self.on_server else search_pages.generation(self._company_key)
-        return self._pages
+        return None if self.on_server else search_pages.generation(self._company_key)
 
     def _start(self):
-        self._pages_generation()
+        self._pages  # noqa: B018  # read before the walk (the property above)
         self._walks = [_TermWalk(term, self) for term in self.terms]
         per_day = company_days(self.company)
         self.density = _Density(per_day)
@@ -432,7 +430,7 @@ class SearchResults:
         """The walk's ranked ids of [start, stop) and its count: kept ones (search_pages), else
         walked and kept under the generation this search began with."""
         key = (self._company_key, tuple(self.terms), self._filters_key(), start, stop)
-        walked = search_pages.get(self._pages_generation(), key)
+        walked = search_pages.get(self._pages, key)
         if walked is None:
             ranked = self.ranked(stop)[start:stop]
             count = self.count()

@@ -34,9 +34,8 @@ class ComponentError(Exception):
 class RunState:
     context: object  # content.models.Context
     data: dict
-    heartbeat: Callable[[], None] = lambda: (
-        None
-    )  # a checkpoint once due: saves `data`, renews the lease; raises if the claim is lost
+    # A checkpoint once due: saves `data`, renews the lease; raises if the claim is lost.
+    heartbeat: Callable[[], None] = lambda: None
 
 
 def object_id(value) -> ObjectId | None:
