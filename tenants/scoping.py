@@ -101,11 +101,13 @@ class TenantQuerySet(models.QuerySet[Any]):
 
 
 class TenantScoped(Timestamped):
-    """Base of every tenant document: it carries company_id, indexed."""
+    """Base of every tenant document: it carries company_id. Every tenant query filters on it
+    and on more, so the field has no index of its own: each model declares the indexes led by
+    `company` that its lists and lookups use (tenants.checks insists)."""
 
     TENANT_FIELD = "company"
 
-    company = models.ForeignKey("tenants.Company", on_delete=models.CASCADE, related_name="+")
+    company = models.ForeignKey("tenants.Company", on_delete=models.CASCADE, related_name="+", db_index=False)
     # Django adds the foreign key's column as `company_id`; the plugin cannot type it (the
     # primary keys are django-mongodb-backend's ObjectIdAutoField, which ships no types).
     company_id: ObjectId

@@ -57,6 +57,7 @@ class Template(SoftDeletable, TenantScoped):
     class Meta:
         db_table = "templates"
         ordering = ["name"]
+        indexes = [models.Index(fields=["company", "name"], name="template_company_name")]
 
     def __str__(self):
         return f"{self.name} v{self.version}"
@@ -97,6 +98,7 @@ class Component(SoftDeletable, TenantScoped):
     class Meta:
         db_table = "components"
         ordering = ["name"]
+        indexes = [models.Index(fields=["company", "name"], name="component_company_name")]
 
     def __str__(self):
         return f"{self.name} ({self.type})"
@@ -129,6 +131,7 @@ class Pipeline(SoftDeletable, TenantScoped):
     class Meta:
         db_table = "pipelines"
         ordering = ["name"]
+        indexes = [models.Index(fields=["company", "name"], name="pipeline_company_name")]
 
     def __str__(self):
         return self.name
@@ -209,7 +212,8 @@ class Context(TenantScoped):
     status = models.CharField(max_length=20, choices=ContextStatus.choices, default=ContextStatus.PENDING)
     pipeline = _reference("content.Pipeline", db_index=False)
     agent = _reference("knowledge.Agent", null=True, blank=True, db_index=False)
-    batch = _reference("content.Batch", null=True, blank=True)
+    # Read by batch through (company, batch, created_at), or by the batch's own context_ids.
+    batch = _reference("content.Batch", null=True, blank=True, db_index=False)
     user = models.ForeignKey("tenants.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     priority = models.SmallIntegerField(default=DEFAULT_PRIORITY, help_text="Lower runs sooner.")
     data = models.JSONField(default=dict, blank=True)

@@ -189,7 +189,9 @@ def outcome(counters: dict) -> BatchStatus:
 
 def cancel_batch(batch: Batch) -> int:
     """Cancel every pending or running context of the batch; returns how many."""
-    ids = list(Context.objects.filter(batch=batch, status__in=contexts.CANCELLABLE).values_list("pk", flat=True))
+    ids = list(
+        Context.objects.filter(pk__in=batch.context_ids, status__in=contexts.CANCELLABLE).values_list("pk", flat=True)
+    )
     cancelled = sum(1 for pk in ids if _cancel_one(pk))
     complete_if_done(batch_id=batch.pk, company=batch.company_id)
     return cancelled
@@ -204,7 +206,7 @@ def _cancel_one(pk) -> bool:
 
 def retry_batch(batch: Batch) -> int:
     """Run the batch's failed contexts again; returns how many."""
-    failed = Context.objects.filter(batch=batch, status=ContextStatus.FAILED)
+    failed = Context.objects.filter(pk__in=batch.context_ids, status=ContextStatus.FAILED)
     ids = list(failed.values_list("pk", flat=True))
     if not ids:
         raise contexts.WrongStatus("This batch has no failed contexts to retry.")

@@ -27,7 +27,10 @@ class Schedule(TenantScoped):
     class Meta:
         db_table = "schedules"
         ordering = ["next_run"]
-        indexes = [models.Index(fields=["enabled", "next_run"], name="schedule_enabled_next")]
+        indexes = [
+            models.Index(fields=["enabled", "next_run"], name="schedule_enabled_next"),
+            models.Index(fields=["company", "next_run"], name="schedule_company_next"),
+        ]
 
     def __str__(self):
         return f"{self.name} every {self.interval_seconds}s"

@@ -26,7 +26,10 @@ class Webhook(SoftDeletable, TenantScoped):
     class Meta:
         db_table = "webhooks"
         ordering = ["name"]
-        indexes = [models.Index(fields=["enabled", "events"], name="webhook_enabled_events")]
+        indexes = [
+            models.Index(fields=["enabled", "events"], name="webhook_enabled_events"),
+            models.Index(fields=["company", "name"], name="webhook_company_name"),
+        ]
 
     def __str__(self):
         return self.name

@@ -51,6 +51,7 @@ class LLMProvider(TenantScoped):
         db_table = "llm_providers"
         ordering = ["provider", "name"]
         verbose_name = "LLM provider"
+        indexes = [models.Index(fields=["company", "provider", "name"], name="llm_provider_company_name")]
 
     def __str__(self):
         return self.name or self.get_provider_display()
@@ -116,6 +117,7 @@ class Agent(SoftDeletable, TenantScoped):
     class Meta:
         db_table = "agents"
         ordering = ["name"]
+        indexes = [models.Index(fields=["company", "name"], name="agent_company_name")]
 
     def __str__(self):
         return self.name

@@ -67,6 +67,7 @@ class KnowledgeCollection(SoftDeletable, TenantScoped):
     class Meta:
         db_table = "knowledge_base_collections"
         ordering = ["name"]
+        indexes = [models.Index(fields=["company", "name"], name="collection_company_name")]
 
     def __str__(self):
         return self.name

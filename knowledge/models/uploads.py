@@ -20,6 +20,7 @@ class PendingUpload(TenantScoped):
 
     class Meta:
         db_table = "knowledge_pending_uploads"
+        indexes = [models.Index(fields=["company", "-created_at"], name="upload_company_created")]
 
     def __str__(self):
         return self.name

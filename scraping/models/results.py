@@ -68,7 +68,6 @@ class Result(TenantScoped):
 
     TEXT_INDEX = {"name": "result_text", "weights": {"content.title": 10, "content.text": 5}}
 
-    company = models.ForeignKey("tenants.Company", on_delete=models.CASCADE, related_name="+", db_index=False)
     created_at = models.DateTimeField(auto_now_add=True)
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="results", db_index=False)
     target = models.ForeignKey(Target, on_delete=models.CASCADE, related_name="results", db_index=False)

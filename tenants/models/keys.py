@@ -36,7 +36,10 @@ class ApiKey(TenantScoped):
         ordering = ["-created_at"]
         # The unique constraint on prefix is a partial index, which the embedded server does
         # not plan with: a key's lookup read every key. This plain one serves it.
-        indexes = [models.Index(fields=["prefix"], name="apikey_prefix")]
+        indexes = [
+            models.Index(fields=["prefix"], name="apikey_prefix"),
+            models.Index(fields=["company", "-created_at"], name="apikey_company_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"

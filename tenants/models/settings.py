@@ -31,6 +31,7 @@ class UserSettings(TenantScoped):
     class Meta:
         db_table = "settings"
         verbose_name_plural = "user settings"
+        indexes = [models.Index(fields=["company"], name="settings_company")]
 
     def __str__(self) -> str:
         return f"settings of {self.user}"
