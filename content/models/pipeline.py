@@ -150,7 +150,10 @@ class BatchStatus(models.TextChoices):
 
 class Batch(TenantScoped):
     """Contexts created together. The counters move by $inc as each context finishes; the
-    batch completes (once) when completed + failed + cancelled reach context_count."""
+    batch completes (once) when completed + failed + cancelled reach context_count.
+    `remaining_count` (context_count less the three) moves with them, so that a context
+    that is not among the last to finish is counted in one guarded update
+    (content.services.batches.context_finished)."""
 
     name = models.CharField(max_length=200, blank=True)
     description = models.TextField(blank=True)
@@ -163,6 +166,7 @@ class Batch(TenantScoped):
     completed_count = models.PositiveIntegerField(default=0)
     failed_count = models.PositiveIntegerField(default=0)
     cancelled_count = models.PositiveIntegerField(default=0)
+    remaining_count = models.IntegerField(default=0)
     processing_started_at = models.DateTimeField(null=True, blank=True)
     processing_completed_at = models.DateTimeField(null=True, blank=True)
     total_duration_ms = models.FloatField(null=True, blank=True)

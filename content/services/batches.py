@@ -1,7 +1,7 @@
 """Batches: creating them with their contexts, counting outcomes, completing once.
 
-Counters move by `$inc` as each context finishes (completed, failed or cancelled); the
-batch completes when they add up to `context_count`, by a conditional update, so
+Counters move by `$inc` as each context finishes (completed, failed or cancelled), and
+`remaining_count` down with them; the batch completes when they add up to `context_count`, by a conditional update, so
 `content.batch.completed` is emitted once however many workers finish at the same time.
 A context retried after it failed takes its count back and reopens the batch.
 
@@ -85,7 +85,8 @@ def create_batch(
         )
         for item in items
     ]
-    batch.context_ids, batch.context_count = [c.pk for c in members], len(members)
+    batch.context_ids = [c.pk for c in members]
+    batch.context_count = batch.remaining_count = len(members)
     try:
         batch.save(force_insert=True)
         Context.objects.bulk_create(members)
@@ -119,14 +120,19 @@ def mark_started(*, batch_id, company=None, now=None) -> None:
 
 
 def context_finished(*, batch_id, outcome: str, count: int = 1, company=None, now=None) -> bool:
-    """Count `count` contexts ending as `outcome`; True when this completed the batch."""
+    """Count `count` contexts ending as `outcome`; True when this completed the batch.
+
+    While more than `count` contexts remain, the count is one update guarded on that, and the
+    batch cannot be complete; the last ones count unguarded, then read the counters."""
     now = now or timezone.now()
     company = _company(batch_id, company)
     if company is None:
         return False
-    raw(Batch, company=company).update_one(
-        {"_id": batch_id}, {"$inc": {COUNTER[outcome]: count}, "$set": {"updated_at": now}}
-    )
+    collection = raw(Batch, company=company)
+    update = {"$inc": {COUNTER[outcome]: count, "remaining_count": -count}, "$set": {"updated_at": now}}
+    if collection.update_one({"_id": batch_id, "remaining_count": {"$gt": count}}, update).matched_count:
+        return False
+    collection.update_one({"_id": batch_id}, update)
     return complete_if_done(batch_id=batch_id, company=company, now=now)
 
 
@@ -137,7 +143,9 @@ def context_reopened(*, batch_id, outcome: str, count: int = 1, company=None) ->
     if company is None:
         return
     collection = raw(Batch, company=company)
-    collection.update_one({"_id": batch_id}, {"$inc": {COUNTER[outcome]: -count}, "$set": {"updated_at": now}})
+    collection.update_one(
+        {"_id": batch_id}, {"$inc": {COUNTER[outcome]: -count, "remaining_count": count}, "$set": {"updated_at": now}}
+    )
     collection.update_one(
         {"_id": batch_id, "status": {"$nin": OPEN}},
         {"$set": {"status": BatchStatus.PROCESSING.value, "processing_completed_at": None, "total_duration_ms": None}},
@@ -227,8 +235,10 @@ def reconcile(*, older_than: timedelta | None = None, now=None) -> int:
         counts = status_counts(batch_id=batch.pk, company_id=batch.company_id)
         if counts.get(ContextStatus.PENDING, 0) or counts.get(ContextStatus.RUNNING, 0):
             continue
+        counters = {COUNTER[name]: counts.get(name, 0) for name in COUNTER}
+        remaining = batch.context_count - sum(counters.values())
         raw(Batch, company=batch.company_id).update_one(
-            {"_id": batch.pk}, {"$set": {COUNTER[name]: counts.get(name, 0) for name in COUNTER}}
+            {"_id": batch.pk}, {"$set": {**counters, "remaining_count": remaining}}
         )
         completed += complete_if_done(batch_id=batch.pk, company=batch.company_id, now=now)
     return completed

@@ -20,6 +20,7 @@ from tests.support.content import (  # noqa: F401
     queued,
     subscribe,
 )
+from tests.support.round_trips import round_trips  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 CONTEXTS, BATCHES = "/api/v1/content/contexts/", "/api/v1/content/batches/"
@@ -211,6 +212,27 @@ def test_reconcile_closes_a_batch_whose_count_was_lost(world, llm):
     )
     assert batches.reconcile() == 1
     fixed = fresh(batch)
-    assert (fixed.status, fixed.completed_count) == ("completed", 2)
+    assert (fixed.status, fixed.completed_count, fixed.remaining_count) == ("completed", 2, 0)
     assert batches.reconcile() == 0
     assert Context.objects.filter(batch=batch, status=ContextStatus.COMPLETED).count() == 2
+
+
+def test_a_context_not_among_the_last_is_counted_in_one_update(world, llm, round_trips):
+    """Three contexts finish: the first two cost one guarded update on the batch each and no
+    read; the last counts, reads the counters and completes the batch; a retried one counts
+    again as remaining."""
+    setup = article_setup(world.a, llm)
+    batch = batches.create_batch(pipeline=setup.pipeline, items=[{"data": {"title": "T"}}] * 3, queue=False)
+    assert fresh(batch).remaining_count == 3
+    for n in range(2):
+        with round_trips() as trips:
+            assert batches.context_finished(batch_id=batch.pk, outcome="failed", company=batch.company_id) is False
+        assert [command for command, _ in trips.commands] == ["update"], trips.commands
+        assert (fresh(batch).remaining_count, fresh(batch).failed_count) == (2 - n, n + 1)
+    assert batches.context_finished(batch_id=batch.pk, outcome="completed", company=batch.company_id) is True
+    done = fresh(batch)
+    assert (done.status, done.remaining_count, done.completed_count) == ("completed", 0, 1)
+
+    batches.context_reopened(batch_id=batch.pk, outcome="failed", count=2, company=batch.company_id)
+    reopened = fresh(batch)
+    assert (reopened.status, reopened.remaining_count, reopened.failed_count) == ("processing", 2, 0)
