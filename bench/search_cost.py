@@ -94,7 +94,7 @@ def main(argv=None) -> None:
         from django.test import Client
 
         from bench import http_load
-        from scraping.selectors import search
+        from scraping.selectors import search, search_pages
         from tenants.models import Company
 
         prepared = http_load.seed(args.rows, args.results)
@@ -104,7 +104,7 @@ def main(argv=None) -> None:
         def selector(query, walked):
             def run():
                 if walked:
-                    search._walked.clear()
+                    search_pages.forget(company.pk)
                 found = search.search(company=company, query=query)
                 found.numbered(number=1, size=20)
                 last["read"] = found.read
@@ -116,7 +116,7 @@ def main(argv=None) -> None:
         def get(path, walked=False):
             def run():
                 if walked:
-                    search._walked.clear()
+                    search_pages.forget(company.pk)
                 response = client.get(path)
                 assert response.status_code == 200, (path, response.status_code)
 
