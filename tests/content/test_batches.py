@@ -20,7 +20,6 @@ from tests.support.content import (  # noqa: F401
     queued,
     subscribe,
 )
-from tests.support.round_trips import round_trips  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 CONTEXTS, BATCHES = "/api/v1/content/contexts/", "/api/v1/content/batches/"

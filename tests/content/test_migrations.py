@@ -3,8 +3,6 @@ before it (`database_at`, tests/support/migrations.py)."""
 
 from bson import ObjectId
 
-from tests.support.migrations import database_at, migration_databases  # noqa: F401
-
 
 def test_0012_counts_the_contexts_each_batch_has_still_to_finish(database_at):
     at = database_at("content", "0011")

@@ -1,5 +1,6 @@
 """Fixtures the tests of tests/monitoring/ share (pytest finds them here)."""
 
+from tests.fakes.webhooks import receiver  # noqa: F401
 from tests.support.celery_worker import celery_worker  # noqa: F401
 from tests.support.content import llm  # noqa: F401
 from tests.support.knowledge import fake_apis, manager  # noqa: F401

@@ -29,7 +29,6 @@ from scraping.models import Result, ScrapeJob
 from scraping.services import ingest, jobs
 from scraping.services.items import Item
 from tests.conftest import SharedWorld
-from tests.fakes.webhooks import receiver  # noqa: F401
 from tests.support.scraping import fast_scraping, make_project, make_target, system_presets  # noqa: F401
 
 # A 6-hour rule's window holding NOW runs 12:00-18:00 UTC; the previous one 06:00-12:00.

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.webhooks import receiver  # noqa: F401
 from tests.support.celery_worker import celery_worker  # noqa: F401
 from tests.support.knowledge import fake_apis  # noqa: F401
 from tests.support.scraping import site  # noqa: F401

@@ -27,12 +27,11 @@ from monitoring import tasks as monitoring_tasks
 from monitoring.models import Alert
 from scraping.models import Result, ScrapeJob
 from tests.fakes.openai import FakeOpenAI
-from tests.fakes.webhooks import receiver  # noqa: F401
 from tests.paths import ROOT
-from tests.support.celery_worker import celery_worker, wait_until  # noqa: F401
+from tests.support.celery_worker import wait_until
 from tests.support.content import make_component, make_pipeline
 from tests.support.knowledge import TEST_KEY, knowledge_settings, make_agent, make_provider  # noqa: F401
-from tests.support.scraping import Reply, fast_scraping, make_project, make_target, site, system_presets  # noqa: F401
+from tests.support.scraping import Reply, fast_scraping, make_project, make_target, system_presets
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -24,7 +24,6 @@ from scraping.models import Project, ScrapeJob
 from scraping.services import ingest, rollups
 from scraping.services.extraction import Item
 from tests.conftest import PASSWORD
-from tests.support.round_trips import round_trips  # noqa: F401
 from tests.support.scraping import make_target
 
 

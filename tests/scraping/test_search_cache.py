@@ -14,7 +14,6 @@ from scraping.selectors import search as selectors
 from scraping.selectors import search_pages
 from scraping.signals import results_ingested
 from tests.scraping.test_search import DAY, _add, _client, corpus  # noqa: F401
-from tests.support.round_trips import round_trips  # noqa: F401
 from tests.support.scraping import system_presets  # noqa: F401
 
 
