@@ -48,6 +48,13 @@ class SearchTerms(EmbeddedModel):
 
 
 class Result(TenantScoped):
+    """One scraped item (an article, a review, a feed entry). `published_at` is the item's
+    own date, or when it was scraped if it has none: the date results are filtered, sorted
+    and charted by. `terms` (one weighted posting per distinct word, "25:lantern": 10 x its
+    count in the title + 5 x its count in the text) feed the weighted search; `search` keeps
+    the plain title and text terms. Where the server has text indexes, TEXT_INDEX serves
+    the same search (requestdesk.db.text)."""
+
     # Unique indexes the migrations create raw, not as UniqueConstraints (the backend writes those
     # as partial indexes, which the embedded server never plans: a scan). Both lead with the
     # company and the target, so the tenant-scoped lookups by them are index scans, and a sharded
@@ -58,13 +65,6 @@ class Result(TenantScoped):
         "result_target_item_key_uniq": ("company", "target", "item_key"),
         "result_target_hash_uniq": ("company", "target", "content_hash"),
     }
-
-    """One scraped item (an article, a review, a feed entry). `published_at` is the item's
-    own date, or when it was scraped if it has none: the date results are filtered, sorted
-    and charted by. `terms` (one weighted posting per distinct word, "25:lantern": 10 x its
-    count in the title + 5 x its count in the text) feed the weighted search; `search` keeps
-    the plain title and text terms. Where the server
-    has text indexes, TEXT_INDEX serves the same search (requestdesk.db.text)."""
 
     TEXT_INDEX = {"name": "result_text", "weights": {"content.title": 10, "content.text": 5}}
 
