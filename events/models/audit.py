@@ -11,7 +11,10 @@ class AuditLog(TenantScoped):
     SOURCES = [("api", "API"), ("admin", "Admin"), ("task", "Task"), ("system", "System")]
 
     created_at = models.DateTimeField(auto_now_add=True)  # TTL-indexed by migration, no plain index
-    actor = models.ForeignKey("tenants.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Indexed as the lead of (actor, -created_at), which also serves its SET_NULL.
+    actor = models.ForeignKey(
+        "tenants.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     actor_repr = models.CharField(max_length=150, blank=True)
     source = models.CharField(max_length=10, choices=SOURCES)
     event_type = models.CharField(max_length=100, db_index=True)

@@ -10,7 +10,8 @@ class Notification(TenantScoped):
     """An in-app notification for one user; kept 30 days (TTL on created_at)."""
 
     created_at = models.DateTimeField(auto_now_add=True)
-    user = models.ForeignKey("tenants.User", on_delete=models.CASCADE, related_name="notifications")
+    # Indexed as the lead of (user, -created_at) and (user, read), which serve its cascade too.
+    user = models.ForeignKey("tenants.User", on_delete=models.CASCADE, related_name="notifications", db_index=False)
     type = models.CharField(max_length=50)
     title = models.CharField(max_length=200)
     message = models.TextField(blank=True)

@@ -49,7 +49,8 @@ class WebhookDelivery(TenantScoped):
     STATUSES = [(s, s) for s in (PENDING, RETRYING, SUCCEEDED, FAILED)]
 
     created_at = models.DateTimeField(auto_now_add=True)
-    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    # Indexed as the lead of (webhook, -created_at), which also serves its cascade.
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
     event_id = models.CharField(max_length=32, db_index=True)
     event_type = models.CharField(max_length=100)
     payload = models.JSONField(default=dict)

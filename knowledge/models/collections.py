@@ -132,8 +132,9 @@ class SyncHistory(TenantScoped):
     AUTOMATIC_TRIGGERS = ("schedule", "scrape")
 
     agent = models.ForeignKey("knowledge.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Indexed as the lead of (collection, -created_at), which also serves its cascade.
     collection = models.ForeignKey(
-        KnowledgeCollection, null=True, blank=True, on_delete=models.CASCADE, related_name="syncs"
+        KnowledgeCollection, null=True, blank=True, on_delete=models.CASCADE, related_name="syncs", db_index=False
     )
     sync_type = models.CharField(max_length=30)  # wordpress, products, blog_articles, upload, manual
     trigger = models.CharField(max_length=10, choices=TRIGGERS, default="api")

@@ -31,7 +31,10 @@ class Conversation(SoftDeletable, TenantScoped):
     ACTIVE, ENDED, ARCHIVED = "active", "ended", "archived"
     STATUSES = [(s, s) for s in (ACTIVE, ENDED, ARCHIVED)]
 
-    agent = models.ForeignKey("knowledge.Agent", null=True, on_delete=models.SET_NULL, related_name="conversations")
+    # Indexed as the lead of (agent, status, started_at), which also serves its SET_NULL.
+    agent = models.ForeignKey(
+        "knowledge.Agent", null=True, on_delete=models.SET_NULL, related_name="conversations", db_index=False
+    )
     contact_id = models.CharField(max_length=100, blank=True, help_text="The CRM contact, if any.")
     user = models.ForeignKey(
         "tenants.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
@@ -128,7 +131,8 @@ class Message(TenantScoped):
     SENT, FAILED = "sent", "failed"
     STATUSES = [(SENT, "sent"), (FAILED, "failed")]
 
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    # Indexed as the lead of (conversation, created_at) and its siblings, which serve its cascade too.
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages", db_index=False)
     sender_type = models.CharField(max_length=10, choices=SENDERS, db_index=True)
     role = models.CharField(max_length=10, choices=ROLES)
     content = models.TextField(blank=True)

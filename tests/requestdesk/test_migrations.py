@@ -59,3 +59,29 @@ def test_no_missing_migrations():
     except SystemExit:  # --check exits non-zero when a model changed without its migration
         pass
     assert out.getvalue().strip() == "No changes detected", out.getvalue()
+
+
+def test_no_plain_index_is_a_prefix_of_another(migrated_db):
+    """Every index costs every write on the embedded server (ARCHITECTURE.md); one whose keys
+    lead another's serves nothing the longer one does not. Left: Django's and django-axes'
+    own tables, unique, TTL and partial indexes (each means more than its keys), an index
+    beside a partial one (which the embedded server does not plan with), and a plugin's
+    declared user index (plugins.checks)."""
+    db = migrated_db.db
+    theirs = ("auth_", "axes_", "users_groups", "users_user_permissions", "django_")
+    redundant = []
+    for name in db.list_collection_names():
+        indexes = [spec for spec in db[name].list_indexes() if spec["name"] != "_id_"]
+        for short in indexes:
+            keys = list(short["key"].items())
+            if name.startswith(theirs) or {"unique", "expireAfterSeconds", "partialFilterExpression"} & set(short):
+                continue
+            for long in indexes:
+                longer = list(long["key"].items())
+                if len(longer) > len(keys) and longer[: len(keys)] == keys and not long.get("partialFilterExpression"):
+                    redundant.append((name, short["name"], long["name"]))
+    allowed = {
+        ("task_manager_tasks", "task_manager_user", "task_manager_user_due"),
+        ("task_manager_tasks", "task_manager_user", "task_manager_user_status"),
+    }
+    assert set(redundant) - allowed == set(), redundant
