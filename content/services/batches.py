@@ -1,8 +1,9 @@
 """Batches: creating them with their contexts, counting outcomes, completing once.
 
 Counters move by `$inc` as each context finishes (completed, failed or cancelled), and
-`remaining_count` down with them; the batch completes when they add up to `context_count`, by a conditional update, so
-`content.batch.completed` is emitted once however many workers finish at the same time.
+`remaining_count` down with them; the batch completes when they add up to `context_count`,
+by a conditional update, so `content.batch.completed` is emitted once however many workers
+finish at the same time.
 A context retried after it failed takes its count back and reopens the batch.
 
 Safety net (`reconcile`, run by the process_pending beat task): a batch still processing
