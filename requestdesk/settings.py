@@ -335,9 +335,12 @@ SCRAPING_SEARCH_MAX_CANDIDATES = env.int(
     "SCRAPING_SEARCH_MAX_CANDIDATES", default=5000
 )  # client-side: results read per query
 # client-side: a company's results per day (they size the search's date windows) and its words' empty
-# posting weights are kept this long per process (a result stored by another process is found within
-# it), the pages its searches walked (ranked ids and count) this long in Redis (0: nothing kept)
+# posting weights are kept this long per process (with Redis unreachable, a result stored by another
+# process is found within it)
 SCRAPING_SEARCH_DENSITY_SECONDS = env.float("SCRAPING_SEARCH_DENSITY_SECONDS", default=10.0)
+# client-side: the pages its searches walked (ranked ids and count) are kept in Redis until the company's
+# results change, at most this long (0: nothing kept)
+SCRAPING_SEARCH_PAGE_SECONDS = env.float("SCRAPING_SEARCH_PAGE_SECONDS", default=300.0)
 
 # --- Knowledge (knowledge app): LLM providers, embeddings, connectors, sync ---------------
 KNOWLEDGE_LLM_TIMEOUT_SECONDS = env.float("KNOWLEDGE_LLM_TIMEOUT_SECONDS", default=60)

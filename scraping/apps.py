@@ -20,6 +20,9 @@ class ScrapingConfig(AppConfig):
         )
         # A deleted target's results leave the company-wide rollups (its own rollups are deleted with it).
         pre_delete.connect(rollups.drop_target, sender=Target, dispatch_uid="scraping.rollups.drop_target")
-        # The search's empty posting tiers of a company are asked again once its results change here.
+        # The search's cached pages and empty posting tiers of a company are walked again once its
+        # results change: stored, deleted, or gone with their project or target.
         postings_changed.connect(search.forget, dispatch_uid="scraping.search.forget")
         results_ingested.connect(search.forget, dispatch_uid="scraping.search.forget-ingested")
+        post_delete.connect(search.forget, sender=Project, dispatch_uid="scraping.search.forget-project")
+        post_delete.connect(search.forget, sender=Target, dispatch_uid="scraping.search.forget-target")

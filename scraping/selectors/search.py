@@ -38,24 +38,25 @@ weights; ranked by score, then newest, then _id.
 - Most of a word's weights are empty (12 tiers; a word is said once or twice), and asking
   costs a round trip each (~0.8 ms on the embedded server). A weight read whole and found
   empty is kept per process (company, term, weight) for SCRAPING_SEARCH_DENSITY_SECONDS (10)
-  and skipped: a result stored in this process drops its company's at once
-  (scraping.signals.postings_changed, sent by services.ingest, and results_ingested), so a
-  result stored by another process (a worker's scrape) may be missed by a search here for
-  at most that many seconds, like a search engine's refresh interval.
+  and skipped, under the company's generation of cached pages (search_pages): a result
+  stored or deleted by any process gives the company a new one (scraping.signals
+  .postings_changed, results_ingested, a project's or target's deletion), so the weight is
+  asked again by the next search everywhere. With the cache unreachable (no generation) a
+  result stored by another process may be missed here for at most those seconds, like a
+  search engine's refresh interval.
 
 A page of the walk is cached (a query-result cache, like Solr's queryResultCache): what
 `numbered()` computed for a page, its ranked ids with their scores, the count and whether it
 is exact, is kept in the cache every process shares (search_pages) by (company, query terms,
-filters, page start and end) for the same SCRAPING_SEARCH_DENSITY_SECONDS (0: nothing is
-kept) and dropped at once by the same `forget` in any process (a result stored by a request
-or a worker's scrape is found by the next search everywhere). A repeated page
-then costs one read: its rows by id (the rows the view shows, as fresh as the database's:
-a result deleted since is left out, an edited one shows its current fields), in the cached
-order, checked against the company; the count stays the cached one until it expires. The
-company is part of the key, so a company never gets another's ids. Slices (`[a:b]`, the
-admin's best 100) walk every time. The server-side strategies (`scores_on_server()`) are not
-cached: there a page and its count are two aggregates the server answers from its own
-indexes, with no client-side walk of round trips to save.
+filters, page start and end) until the company's results change (the generation above; at
+most SCRAPING_SEARCH_PAGE_SECONDS, 0: nothing is kept). One process walks a page at a time:
+the others asking for it meanwhile wait for its answer. A repeated page then costs one read:
+its rows by id (the rows the view shows, as fresh as the database's: a result deleted since
+is left out, an edited one shows its current fields), in the cached order, checked against
+the company. The company is part of the key, so a company never gets another's ids. Slices
+(`[a:b]`, the admin's best 100) walk every time. The server-side strategies
+(`scores_on_server()`) are not cached: there a page and its count are two aggregates the
+server answers from its own indexes, with no client-side walk of round trips to save.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ from requestdesk.db import pages, text
 from requestdesk.db.collections import raw
 from requestdesk.memo import Memo
 
-from ..models import Result
+from ..models import Project, Result, Target
 from ..services import rollups
 from ..services.analysis import WEIGHTS, posting, query_terms
 from . import analytics, search_pages
@@ -126,12 +127,12 @@ def company_days(company) -> dict[datetime, int]:
 
 
 # The weights of a term a company's results do not hold (a posting tier read whole and found
-# empty), by (company id, term, weight), kept SCRAPING_SEARCH_DENSITY_SECONDS in this process:
-# the walk skips them instead of asking the server again (most of a query's tiers are empty,
-# ~0.8 ms each on the embedded server). A result stored in this process drops its company's
-# entries at once (forget, on scraping.signals.postings_changed and results_ingested); one
-# stored by another process is found by a search here within that many seconds, as a search
-# engine's refresh interval.
+# empty), by (company id, its generation of pages, term, weight), kept
+# SCRAPING_SEARCH_DENSITY_SECONDS in this process: the walk skips them instead of asking the
+# server again (most of a query's tiers are empty, ~0.8 ms each on the embedded server). A
+# result stored anywhere gives the company a new generation (forget), so these are not
+# looked at again; with the cache unreachable a result stored by another process is found by
+# a search here within those seconds, as a search engine's refresh interval.
 _empty: Memo[bool] = Memo("SCRAPING_SEARCH_DENSITY_SECONDS", max_entries=50_000)
 
 
@@ -144,6 +145,8 @@ def forget(sender=None, company_id=None, **_signal) -> None:
     """Receiver of scraping.signals.postings_changed and results_ingested: the company's
     results changed in this process (company_id None: any company's), so its empty tiers are
     asked again, and its cached pages (search_pages) walked again in every process."""
+    if company_id is None and isinstance(_signal.get("instance"), (Project, Target)):
+        company_id = _signal["instance"].company_id  # post_delete: its results went with it
     company_key = None if company_id is None else _company_key(company_id)
     if company_key is None:
         _empty.clear()
@@ -320,13 +323,14 @@ class SearchResults:
 
     # client side
     def known_empty(self, term: str, weight: int) -> bool:
-        return bool(_empty.get((self._company_key, term, weight)))
+        return bool(_empty.get((self._company_key, self._pages, term, weight)))
 
     def found_empty(self, term: str, weight: int) -> None:
         """A walk read a weight whole and found no posting: kept, unless only a date range
-        of it was read."""
+        of it was read. Kept under the company's generation of pages (search_pages), when the
+        cache holds one: a result stored by any process then asks the weight again at once."""
         if self.date_from is None and self.date_to is None:
-            key = (self._company_key, term, weight)
+            key = (self._company_key, self._pages, term, weight)
             _empty.put(key, True, generation=self._generation, ids=frozenset({self._company_key}))
 
     def _accept(self, rows: list[dict]) -> None:
@@ -431,11 +435,17 @@ class SearchResults:
         walked and kept under the generation this search began with."""
         key = (self._company_key, tuple(self.terms), self._filters_key(), start, stop)
         walked = search_pages.get(self._pages, key)
+        if walked is None and not search_pages.claim(self._pages, key):
+            walked = search_pages.wait(self._pages, key)  # another process walks it
         if walked is None:
-            ranked = self.ranked(stop)[start:stop]
-            count = self.count()
-            walked = search_pages.Walked(tuple((row_id, score) for score, _, row_id in ranked), count, self.count_exact)
-            search_pages.put(self._pages, key, walked)
+            try:
+                ranked = self.ranked(stop)[start:stop]
+                count = self.count()
+                page = tuple((row_id, score) for score, _, row_id in ranked)
+                walked = search_pages.Walked(page, count, self.count_exact)
+                search_pages.put(self._pages, key, walked)
+            finally:
+                search_pages.release(self._pages, key)
         return walked
 
     def _filters_key(self) -> tuple:

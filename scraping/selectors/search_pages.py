@@ -1,20 +1,28 @@
 """The results search's query-result cache (like Solr's queryResultCache), shared by every
 process through the cache (Redis): what the client-side walk found for a page of a query (its
 ranked ids with their scores, the count and whether it is exact), by company, query terms,
-filters and page, kept SCRAPING_SEARCH_DENSITY_SECONDS (0: nothing is kept).
+filters and page, kept SCRAPING_SEARCH_PAGE_SECONDS (0: nothing is kept).
 
 Each company's pages live under a generation read once per search, before its walk; `forget`
-(scraping.signals.postings_changed and results_ingested, in whichever process stored the
-results: a web request or a worker's scrape) gives the company a new one, so every process's
-next search walks again, and a page walked across that change is stored under the old
-generation, where no search looks. The cache is an optimisation: with Redis down a search
-walks every time, and a process that found it down says so once and leaves it alone for a
-while (`cache_down`: each attempt could wait the cache's connect timeout)."""
+(scraping.signals.postings_changed and results_ingested, in whichever process stored or
+deleted the results: a web request or a worker's scrape; a project's or target's deletion)
+gives the company a new one, so every process's next search walks again, and a page walked
+across that change is stored under the old generation, where no search looks. So a page is
+as fresh as the last change, whatever its seconds (they only bound the memory it holds).
+
+One process walks a page at a time (`claim`): a search that finds another walking the same
+page waits up to WAIT_SECONDS for its answer (`wait`) instead of walking it too, so a popular
+query after a change costs one walk, not one per request that arrives meanwhile.
+
+The cache is an optimisation: with Redis down a search walks every time, and a process that
+found it down says so once and leaves it alone for a while (`cache_down`: each attempt could
+wait the cache's connect timeout)."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -26,6 +34,10 @@ from requestdesk.backoff import Backoff
 log = logging.getLogger(__name__)
 PREFIX = "scraping:search:"
 EVERY_COMPANY = f"{PREFIX}generation"
+# How long a search waits for a page another process walks (its claim lasts as long: a process
+# killed mid-walk holds it no longer), and how often it looks.
+WAIT_SECONDS = 10.0
+POLL_SECONDS = (0.005, 0.1)  # the first look, the longest interval (doubling in between)
 # Redis down: searches walk without asking it, for 30 s at a time.
 cache_down = Backoff("search pages: cache unavailable, searches walk", seconds=30, logger=log)
 
@@ -41,7 +53,7 @@ class Walked:
 
 
 def _seconds() -> float:
-    return float(settings.SCRAPING_SEARCH_DENSITY_SECONDS or 0)
+    return float(settings.SCRAPING_SEARCH_PAGE_SECONDS or 0)
 
 
 def generation(company_key) -> tuple | None:
@@ -81,10 +93,52 @@ def put(generation: tuple | None, parts: tuple, walked: Walked) -> None:
             cache_down.failed(exc)
 
 
+def claim(generation: tuple | None, parts: tuple) -> bool:
+    """Whether this search walks the page: True unless another process claimed it and has not
+    released it (nothing kept, or the cache down: every search walks)."""
+    if generation is None:
+        return True
+    try:
+        return bool(cache.add(_key(generation, parts) + ":walking", 1, WAIT_SECONDS))
+    except Exception as exc:
+        cache_down.failed(exc)
+        return True
+
+
+def release(generation: tuple | None, parts: tuple) -> None:
+    """The claim's end (the page is put, or the walk failed: a waiter then walks itself)."""
+    if generation is not None:
+        try:
+            cache.delete(_key(generation, parts) + ":walking")
+        except Exception as exc:
+            cache_down.failed(exc)
+
+
+def wait(generation: tuple | None, parts: tuple) -> Walked | None:
+    """The page another process is walking, once it is put; None when its claim ends without
+    one (it failed) or WAIT_SECONDS pass."""
+    if generation is None:
+        return None
+    key, deadline, pause = _key(generation, parts), time.monotonic() + WAIT_SECONDS, POLL_SECONDS[0]
+    while time.monotonic() < deadline:
+        time.sleep(pause)
+        try:
+            found = cache.get_many([key, key + ":walking"])
+        except Exception as exc:
+            cache_down.failed(exc)
+            return None
+        if isinstance(found.get(key), Walked):
+            return found[key]
+        if key + ":walking" not in found:
+            return None
+        pause = min(pause * 2, POLL_SECONDS[1])
+    return None
+
+
 def forget(company_key=None) -> None:
     """The company's pages (company_key None: every company's) are walked again, in every
     process. While the cache is down here, nothing is dropped: what other processes keep
-    expires within SCRAPING_SEARCH_DENSITY_SECONDS."""
+    expires within SCRAPING_SEARCH_PAGE_SECONDS."""
     if not cache_down.usable():
         return
     key = EVERY_COMPANY if company_key is None else f"{PREFIX}generation:{company_key}"

@@ -5,6 +5,7 @@ rows are read fresh (deleted ones left out, edited ones as they are now) and onl
 company's; no seconds, no cache; no cache reachable, a walk every time."""
 
 import logging
+import threading
 from datetime import timedelta
 
 from django.db import connection
@@ -105,12 +106,81 @@ def test_another_company_gets_its_own_rows(api, world, corpus):
 
 
 def test_zero_seconds_keeps_nothing(world, corpus, settings, round_trips):
-    settings.SCRAPING_SEARCH_DENSITY_SECONDS = 0
+    settings.SCRAPING_SEARCH_PAGE_SECONDS = 0
     for _ in range(2):
         with round_trips() as trips:
             found = _client(world.a, "lantern battery")
             assert _page(found)[0] == [("Lantern battery test", 30), ("Lantern review", 15)]
         assert found.read >= 3 and len(trips.commands) >= 3
+
+
+def test_a_page_outlives_the_per_process_seconds_until_results_change(world, corpus, settings):
+    """Pages are dropped by the company's generation, not by time: kept past
+    SCRAPING_SEARCH_DENSITY_SECONDS (what this process keeps) up to SCRAPING_SEARCH_PAGE_SECONDS."""
+    settings.SCRAPING_SEARCH_DENSITY_SECONDS = 0
+    _page(_client(world.a, "lantern battery"))
+    again = _client(world.a, "lantern battery")
+    assert _page(again)[0] == [("Lantern battery test", 30), ("Lantern review", 15)] and again.read == 0
+
+
+def test_another_process_storing_results_makes_empty_weights_asked_again(world, corpus, monkeypatch):
+    """A weight found empty is kept under the company's generation of pages: a result stored by
+    another process (its forget reaches Redis, not this process's memory) is found at once."""
+    from tests.scraping.test_search import _asked
+
+    asked = _asked(monkeypatch)
+    _client(world.a, "kettle")[0:10]
+    asked.clear()
+    _client(world.a, "kettle")[0:10]
+    assert "60:kettle" not in asked  # known empty
+    search_pages.forget(selectors._company_key(world.a.pk))  # what another process's forget does here
+    asked.clear()
+    _client(world.a, "kettle")[0:10]
+    assert "60:kettle" in asked
+
+
+def _walking_elsewhere(company, query):
+    """Claim the page of `query` (page 1, size 2) as another process walking it would, and
+    return (its generation, key)."""
+    found = _client(company, query)
+    key = (found._company_key, tuple(found.terms), found._filters_key(), 0, 2)
+    assert search_pages.claim(found._pages, key)
+    return found._pages, key
+
+
+def test_a_page_another_process_walks_is_waited_for_not_walked_again(world, corpus):
+    generation, key = _walking_elsewhere(world.a, "lantern battery")
+    theirs = search_pages.Walked(((Result.objects.get(content__title="Kettle").pk, 99),), 7, True)
+
+    def walked_elsewhere():
+        search_pages.put(generation, key, theirs)
+        search_pages.release(generation, key)
+
+    timer = threading.Timer(0.3, walked_elsewhere)
+    timer.start()
+    found = _client(world.a, "lantern battery")
+    assert _page(found) == ([("Kettle", 99)], 7, True, True) and found.read == 0  # its page, not a walk
+    timer.join()
+
+
+def test_a_claim_released_without_a_page_is_walked_here(world, corpus):
+    generation, key = _walking_elsewhere(world.a, "lantern battery")
+    timer = threading.Timer(0.3, search_pages.release, (generation, key))  # that walk failed
+    timer.start()
+    found = _client(world.a, "lantern battery")
+    assert _page(found)[0] == [("Lantern battery test", 30), ("Lantern review", 15)] and found.read >= 3
+    timer.join()
+    assert search_pages.get(generation, key) is not None  # and kept for the next one
+
+
+def test_a_deleted_target_drops_the_pages(world, corpus):
+    """A target's results go with it (a cascade, no per-result signal): its deletion gives the
+    company's pages a new generation, so the count is walked again."""
+    _, _, target, _ = corpus
+    assert _page(_client(world.a, "lantern battery"))[1:3] == (3, False)
+    target.delete()
+    found = _client(world.a, "lantern battery")
+    assert _page(found) == ([("Battery", 10)], 1, True, False) and found.read > 0
 
 
 def test_the_server_side_strategy_is_not_cached(world, corpus, settings):
