@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin import helpers
 from django.core.exceptions import FieldDoesNotExist
@@ -58,7 +59,11 @@ class WindowPaginator(PaginatorBase):
     def _numbered(self) -> pages.Numbered[Model]:
         queryset = cast("QuerySet[Model]", self.object_list)  # windowed: a date-ordered queryset
         return pages.numbered(
-            queryset, number=self.number, size=self.per_page, key=("admin", str(queryset.query.where))
+            queryset,
+            number=self.number,
+            size=self.per_page,
+            key=("admin", str(queryset.query.where)),
+            seconds=settings.LIST_READ_SECONDS,
         )
 
     @cached_property

@@ -138,6 +138,10 @@ DATABASES = {
 DATABASE_ROUTERS = ["django_mongodb_backend.routers.MongoRouter"]
 # Flags of requestdesk.db.features forced over what the server says (JSON), e.g. {"cheap_counts": true}.
 DATABASE_CAPABILITIES = env.json("DATABASE_CAPABILITIES", default={})
+# Where the server pages in windows (the embedded one), the API's cursor lists and the admin's changelists
+# read about this long per page at most: a filter few rows match gives a shorter page whose next link reads
+# on, instead of a walk over the whole tenant (requestdesk.db.pages).
+LIST_READ_SECONDS = env.float("LIST_READ_SECONDS", default=0.5)
 DEFAULT_AUTO_FIELD = "django_mongodb_backend.fields.ObjectIdAutoField"
 MIGRATION_MODULES = {
     "admin": "migrations_mongo.admin",

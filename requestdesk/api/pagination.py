@@ -8,8 +8,11 @@ about its own rows on every server).
   plain way (fine for a tenant's few rows, which is what page numbers are for). An object
   with a `numbered(number=, size=)` method (a ranked search) gives its own pages.Numbered.
 * `CursorPagination`: for the large collections. `next` / `previous` links carry an opaque,
-  signed cursor (a row's date and id); an unknown or altered cursor is a 400. Ordered by
-  the view's `cursor_fields` only (newest first by default).
+  signed cursor (a row's date and id, or the point where a read stopped); an unknown or
+  altered cursor is a 400. Ordered by the view's `cursor_fields` only (newest first by
+  default). A page reads for LIST_READ_SECONDS at most (pages.walk_within): under a filter
+  few rows match, it may hold fewer rows than `page_size`, or none, with a `next` link that
+  reads on from where it stopped.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from bson import ObjectId
 from bson.errors import InvalidId
+from django.conf import settings
 from django.core import signing
 from django.core.paginator import Paginator as DjangoPaginator
 from django.db import models
@@ -214,20 +218,25 @@ class CursorPagination(BasePagination):
         token = request.query_params.get(self.cursor_query_param)
         position, backwards = decode_cursor(token) if token else (None, False)
         size = page_size(request, self.page_size)
-        rows, ended = pages.walk(
+        walked = pages.walk_within(
             queryset,
             field=field,
             descending=descending != backwards,
             after=position,
             limit=size,
             key=(*list_key(request, view), field),
+            seconds=settings.LIST_READ_SECONDS,
         )
+        rows = walked.rows
+        # Walking on: from the last row, or from where the read stopped; back (from any page
+        # but the list's first): from the first row, or from the position when none was found.
+        onward = walked.resume or (pages.position_of(rows[-1], field) if rows and not walked.ended else None)
+        back = None if position is None else pages.position_of(rows[0], field) if rows else position
         if backwards:
             rows.reverse()
-        more_after = position is not None and backwards or (not backwards and not ended)
-        more_before = (position is not None and not backwards) or (backwards and not ended)
-        self.next_position = pages.position_of(rows[-1], field) if rows and more_after else None
-        self.previous_position = pages.position_of(rows[0], field) if rows and more_before else None
+            self.next_position, self.previous_position = back, onward
+        else:
+            self.next_position, self.previous_position = onward, back
         return rows
 
     def _link(self, position: pages.Position | None, backwards: bool) -> str | None:
@@ -254,7 +263,11 @@ class CursorPagination(BasePagination):
                     "type": "string",
                     "nullable": True,
                     "format": "uri",
-                    "description": "The next page (its opaque cursor); null on the last page.",
+                    "description": (
+                        "The next page (its opaque cursor); null on the last page. A page may hold fewer "
+                        "rows than page_size, or none, and still have a next one: the read stopped at its "
+                        "time budget (a filter few rows match) and the next page reads on from there."
+                    ),
                 },
                 "previous": {
                     "type": "string",

@@ -21,7 +21,12 @@ How a page is read depends on the server (`connection.capabilities.ordered_index
 
 A window's filter is the queryset's own filters plus the range, so the server plans it on
 a `(company, [filter fields,] field)` index: give each large list such an index for the
-filters it offers.
+filters it offers. A filter no index leads to costs the window's every row, matched or not:
+one that matches few rows would widen the windows over the whole tenant. So a walk may be
+given a time budget (`walk_within`, the API's cursor lists and the admin's changelists): it
+sizes each window by the reading time per unit of the field the windows before it took,
+stops once the budget is spent, and says where the next walk goes on (`Walked.resume`); the
+page then holds fewer rows than asked, and its next link reads on from there.
 
 Counts: where counts are cheap the count is exact; elsewhere it is what the walk saw (the
 rows up to the page's end and one more), a lower bound marked inexact unless the walk
@@ -31,6 +36,7 @@ reached the end of the list.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -59,6 +65,22 @@ class Position:
 
     value: datetime
     pk: ObjectId
+
+
+# The pk of a position between rows: (value, EDGE) comes before every row of that value in
+# ascending order, so "after it" descending is `field < value`, ascending `field >= value`.
+EDGE = ObjectId("0" * 24)
+
+
+@dataclass(frozen=True)
+class Walked(Generic[M]):
+    """What a walk read: up to `limit` rows, whether the list ended after them, and where a
+    walk stopped by its time budget goes on (None: after the last row; then the rows may be
+    fewer than asked without the list having ended)."""
+
+    rows: list[M]
+    ended: bool
+    resume: Position | None = None
 
 
 def position_of(row: models.Model, field: str) -> Position:
@@ -135,9 +157,17 @@ def _window_rows(
 
 
 def _windowed(
-    queryset: QuerySet[M], field: str, descending: bool, after: Position | None, limit: int, key: Hashable
-) -> tuple[list[M], bool]:
-    """Rows after `after` in windows of `field`; (rows, whether the walk reached the end)."""
+    queryset: QuerySet[M],
+    field: str,
+    descending: bool,
+    after: Position | None,
+    limit: int,
+    key: Hashable,
+    seconds: float | None = None,
+) -> Walked[M]:
+    """Rows after `after` in windows of `field`, within `seconds` when given (see the module
+    docstring)."""
+    began = time.monotonic()
     sign = "-" if descending else ""
     ordered = queryset.order_by(f"{sign}{field}", f"{sign}pk")
     ceiling = datetime.now(UTC) + timedelta(days=366)
@@ -146,7 +176,7 @@ def _windowed(
     )
     near = _aware(after.value) if after else None  # the window's side nearest the list's start
     start = near or (datetime.now(UTC) if descending else FLOOR)
-    width, spent, rows = _learnt(key, start), timedelta(0), list[M]()
+    width, spent, rows, resume = _learnt(key, start), timedelta(0), list[M](), None
     while True:
         bounds: dict[str, datetime] = {}
         if near is not None:  # inclusive at the position (its ties), exclusive after a window
@@ -174,9 +204,17 @@ def _windowed(
             width = min(width * MAX_GROWTH, timedelta(seconds=min((limit - len(rows)) * 1.5 / density, 1e10)))
         else:
             width = width * EMPTY_GROWTH
+        if seconds is not None:
+            elapsed = time.monotonic() - began
+            if elapsed >= seconds:
+                resume = Position(far, EDGE)
+                break
+            # no wider than the rest of the budget reads at the pace of the windows so far
+            pace = elapsed / max(spent.total_seconds(), 1e-6)
+            width = min(width, timedelta(seconds=min((seconds - elapsed) / max(pace, 1e-12), 1e10)))
         width = _clamp(width)
     _learn_from(key, rows, field, limit, start, spent, head=after is None, descending=descending)
-    return rows, len(rows) < limit
+    return Walked(rows, resume is None and len(rows) < limit, resume)
 
 
 def _learn_from(
@@ -237,13 +275,17 @@ class Numbered(Generic[M]):
     has_next: bool
 
 
-def numbered(queryset: QuerySet[M], *, number: int, size: int, key: Hashable = None) -> Numbered[M]:
+def numbered(
+    queryset: QuerySet[M], *, number: int, size: int, key: Hashable = None, seconds: float | None = None
+) -> Numbered[M]:
     """Page `number` (from 1) of a date-ordered queryset (date_ordering), read by walking
-    `number` pages; counted exactly only where counts are cheap or the walk reached the end."""
+    `number` pages (within `seconds` when given: then it may hold fewer rows, or none, and
+    still have a next); counted exactly only where counts are cheap or the walk reached the end."""
     ordering = date_ordering(queryset)
     assert ordering is not None, "numbered() pages a date-ordered queryset (date_ordering)"
     field, descending = ordering
-    rows, ended = walk(queryset, field=field, descending=descending, limit=number * size, key=key)
+    walked = walk_within(queryset, field=field, descending=descending, limit=number * size, key=key, seconds=seconds)
+    rows, ended = walked.rows, walked.ended
     if cheap_counts(queryset):
         count, exact = queryset.count(), True
     else:
@@ -263,11 +305,30 @@ def walk(
     """Up to `limit` rows of `queryset` after `after` in (field, pk) order, and whether the
     list ended there (no row after the last one returned). `key` names the list (its model,
     filters and tenant) for the learnt window width."""
+    walked = walk_within(queryset, field=field, descending=descending, after=after, limit=limit, key=key)
+    return walked.rows, walked.ended
+
+
+def walk_within(
+    queryset: QuerySet[M],
+    *,
+    field: str,
+    descending: bool = True,
+    after: Position | None = None,
+    limit: int,
+    key: Hashable = None,
+    seconds: float | None = None,
+) -> Walked[M]:
+    """walk(), within about `seconds` of reading where the server pages in windows (None: no
+    budget). A walk stopped by it returns what it found with the position to go on from."""
     if ordered_by_index(queryset):
+        # The server walks the index in order and stops at the limit: no windows to budget.
         rows = _keyset(queryset, field, descending, after, limit + 1)
-        return rows[:limit], len(rows) <= limit
+        return Walked(rows[:limit], len(rows) <= limit)
     # A list's head (from now, or from the floor) and its later pages learn apart: the head's
     # first window has to reach from now to the newest rows, a later page's only its own rows.
     key = (queryset.model._meta.db_table, field, descending, key, after is None)
-    rows, ended = _windowed(queryset, field, descending, after, limit + 1, key)
-    return rows[:limit], len(rows) <= limit and ended
+    walked = _windowed(queryset, field, descending, after, limit + 1, key, seconds)
+    if len(walked.rows) > limit:
+        return Walked(walked.rows[:limit], False)
+    return walked

@@ -198,3 +198,101 @@ def test_the_head_of_a_burst_is_a_window_of_about_a_page(world, settings, descen
     rows, ended = pages.walk(queryset, field="created_at", descending=descending, limit=20, key="burst")
     assert [r.pk for r in rows] == [r.pk for r in first] == _expected(world.a, descending)[:20]
     assert not ended
+
+
+class _Clock:
+    """time.monotonic for pages: every reading one second after the last, so a walk within
+    `seconds` reads about that many windows, whatever the machine's speed."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def monotonic(self):
+        self.now += 1.0
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch, settings):
+    settings.DATABASE_CAPABILITIES = STRATEGIES["windows"]
+    pages._WIDTHS.clear()
+    monkeypatch.setattr(pages, "time", _Clock())
+
+
+def _walk_on(queryset, descending, seconds, limit=17):
+    """Every walk_within from the head to the list's end, going on from each stop: (the rows'
+    pks, the walks that stopped at the budget, the walks)."""
+    seen, stopped, walks, after = [], 0, 0, None
+    while True:
+        walks += 1
+        walked = pages.walk_within(
+            queryset, field="created_at", descending=descending, after=after, limit=limit, seconds=seconds
+        )
+        seen += [row.pk for row in walked.rows]
+        if walked.ended:
+            return seen, stopped, walks
+        stopped += walked.resume is not None
+        after = walked.resume or pages.position_of(walked.rows[-1], "created_at")
+        assert walks < 200
+
+
+@pytest.mark.parametrize("descending", [True, False])
+def test_a_walk_within_a_budget_goes_on_where_it_stopped(world, clock, descending):
+    """A filter few rows match, walked within a budget of ~2 windows: walks stop with fewer
+    rows than asked (none, often) and where to go on; gone on from there, they give exactly
+    the ORM's rows in order, ties at a stop included, and no walk reads more than its budget."""
+    rows = _entries(world.a, _spread(120))
+    kept = [row.pk for row in rows[::25]]
+    AuditLog.objects.filter(pk__in=kept).update(event_type="test.kept")
+    queryset = AuditLog.objects.filter(company=world.a, event_type="test.kept")
+    expected = list(
+        queryset.order_by(*(["-created_at", "-pk"] if descending else ["created_at", "pk"])).values_list(
+            "pk", flat=True
+        )
+    )
+    seen, stopped, _ = _walk_on(queryset, descending, seconds=2.5)
+    assert seen == expected and stopped
+    # Every row, within the same budget: the stops lose and repeat none.
+    everything = AuditLog.objects.filter(company=world.a)
+    seen, stopped, _ = _walk_on(everything, descending, seconds=2.5, limit=40)
+    assert seen == _expected(world.a, descending) and stopped
+
+
+def test_a_walk_without_a_budget_reads_to_the_page(world, clock):
+    rows = _entries(world.a, _spread(60))
+    AuditLog.objects.filter(pk=rows[-1].pk).update(event_type="test.kept")
+    walked = pages.walk_within(
+        AuditLog.objects.filter(company=world.a, event_type="test.kept"), field="created_at", limit=5
+    )
+    assert [row.pk for row in walked.rows] == [rows[-1].pk] and walked.ended and walked.resume is None
+
+
+def test_the_cursor_api_pages_on_through_pages_the_budget_cut_short(world, api, clock, settings):
+    """An audit-log filter that matches three old rows: pages read within LIST_READ_SECONDS come
+    back short or empty with a next link; following next gives the three rows and ends, and
+    previous leads back."""
+    settings.LIST_READ_SECONDS = 2.5
+    rows = _entries(world.a, _spread(80))
+    kept = sorted(rows[50:53], key=lambda row: AuditLog.objects.get(pk=row.pk).created_at, reverse=True)
+    AuditLog.objects.filter(pk__in=[row.pk for row in kept]).update(event_type="test.kept")
+    client = _api_key_client(api, world)
+    url, seen, short, bodies = "/api/v1/audit-logs/?event_type=test.kept&page_size=10", [], 0, []
+    while url:
+        body = client.get(url).json()
+        bodies.append(body)
+        seen += [row["id"] for row in body["results"]]
+        short += len(body["results"]) < 10 and body["next"] is not None
+        url = body["next"]
+    expected = list(
+        AuditLog.objects.filter(company=world.a, event_type="test.kept")
+        .order_by("-created_at", "-pk")
+        .values_list("pk", flat=True)
+    )
+    assert seen == [str(pk) for pk in expected] and short
+    assert bodies[0]["previous"] is None
+    back, body = [], bodies[-1]
+    back = [row["id"] for row in body["results"]]
+    while body["previous"]:
+        body = client.get(body["previous"]).json()
+        back = [row["id"] for row in body["results"]] + back
+    assert back == seen
