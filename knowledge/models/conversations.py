@@ -39,8 +39,11 @@ class Conversation(SoftDeletable, TenantScoped):
     user = models.ForeignKey(
         "tenants.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
-    channel = models.CharField(max_length=10, choices=CHANNELS, default="chat", db_index=True)
-    status = models.CharField(max_length=10, choices=STATUSES, default=ACTIVE, db_index=True)
+    # Filtered within a company only: (company, status | channel, started_at) serve them. An index
+    # of their few values alone would cost every write and, for a tenant's filter, read every
+    # tenant's rows of that value.
+    channel = models.CharField(max_length=10, choices=CHANNELS, default="chat")
+    status = models.CharField(max_length=10, choices=STATUSES, default=ACTIVE)
     started_at = models.DateTimeField(db_index=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     tags = ArrayField(models.CharField(max_length=50), default=list, blank=True)
@@ -133,10 +136,12 @@ class Message(TenantScoped):
 
     # Indexed as the lead of (conversation, created_at) and its siblings, which serve its cascade too.
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages", db_index=False)
-    sender_type = models.CharField(max_length=10, choices=SENDERS, db_index=True)
+    # Filtered within a company or a conversation only (its list, the API's filters): the indexes
+    # below serve them, not one of their few values alone.
+    sender_type = models.CharField(max_length=10, choices=SENDERS)
     role = models.CharField(max_length=10, choices=ROLES)
     content = models.TextField(blank=True)
-    message_type = models.CharField(max_length=10, choices=TYPES, default="text", db_index=True)
+    message_type = models.CharField(max_length=10, choices=TYPES, default="text")
     status = models.CharField(max_length=10, choices=STATUSES, default=SENT)
     attachments = EmbeddedModelArrayField(Attachment, default=list, blank=True)
     ai_metadata = EmbeddedModelField(AIMetadata, null=True, blank=True)

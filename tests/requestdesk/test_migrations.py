@@ -85,3 +85,31 @@ def test_no_plain_index_is_a_prefix_of_another(migrated_db):
         ("task_manager_tasks", "task_manager_user", "task_manager_user_status"),
     }
     assert set(redundant) - allowed == set(), redundant
+
+
+def test_a_tenant_models_value_field_has_no_index_of_its_own(migrated_db):
+    """A field of a few values (choices) of a tenant model is filtered within a company, where
+    its company-led indexes serve it; an index of the value alone costs every write and, for a
+    tenant's filter, would read every tenant's rows of that value. Only the status polls that
+    workers run across tenants (requestdesk.db.leases: scrape jobs, webhook deliveries, syncs)
+    keep one."""
+    from django.apps import apps
+
+    from tenants.scoping import TenantScoped
+
+    db = migrated_db.db
+    found = set()
+    for model in apps.get_models():
+        if not issubclass(model, TenantScoped) or model._meta.proxy:
+            continue
+        valued = {field.column for field in model._meta.concrete_fields if getattr(field, "choices", None)}
+        for spec in db[model._meta.db_table].list_indexes():
+            keys = list(spec["key"])
+            if len(keys) == 1 and keys[0] in valued:
+                found.add((model._meta.label, keys[0]))
+    polls = {
+        ("scraping.ScrapeJob", "status"),
+        ("events.WebhookDelivery", "status"),
+        ("knowledge.SyncHistory", "status"),
+    }
+    assert found == polls
