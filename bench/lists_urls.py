@@ -9,19 +9,24 @@ the throttles; the renderer) and no more: its query is a find on
 where [lo, hi) is the window the bench put in WINDOWS (it knows the seeded dates: about 40
 rows of the company). `?page=2` skips the first 20 of the window. A condition beyond the
 company and the date (tickets: not deleted) is checked here on the window's rows, which
-come in one batch: on SecantusDB such a filter is planned as a collection scan."""
+come in one batch: on SecantusDB such a filter is planned as a collection scan.
+
+`bench/lists/unbudgeted/results/` is the product's results list itself, read without the
+pages' time budget (LIST_READ_SECONDS None): what a filter no index serves cost before it."""
 
 import itertools
 from datetime import datetime
 
 from bson import ObjectId
 from django.db import connection
+from django.test import override_settings
 from django.urls import path
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from requestdesk.urls import handler404
 from requestdesk.urls import urlpatterns as product_urlpatterns
+from scraping.api.views import ResultViewSet
 from tenants.roles import Role
 from tenants.scoping import resolve_tenant
 
@@ -76,8 +81,17 @@ class BareList(APIView):
         return Response({"results": [plain(doc) for doc in itertools.islice(rows, (page - 1) * PAGE, page * PAGE)]})
 
 
+def unbudgeted(view):
+    def read_whole(request, *args, **kwargs):
+        with override_settings(LIST_READ_SECONDS=None):
+            return view(request, *args, **kwargs)
+
+    return read_whole
+
+
 urlpatterns = [
     *product_urlpatterns,
+    path("bench/lists/unbudgeted/results/", unbudgeted(ResultViewSet.as_view({"get": "list"}))),
     path("bench/lists/results/", BareList.as_view(kind="results")),
     path("bench/lists/tickets/", BareList.as_view(kind="tickets")),
     path("bench/lists/audit/", BareList.as_view(kind="audit", read_role=Role.COMPANY_ADMIN)),  # as the API
