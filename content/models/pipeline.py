@@ -86,7 +86,8 @@ class Component(SoftDeletable, TenantScoped):
     (content.services.versions)."""
 
     name = models.CharField(max_length=200)
-    type = models.CharField(max_length=20, choices=ComponentType.choices)  # a company's few components: read by id or name
+    # No index of its own: a company's few components are read by id or name.
+    type = models.CharField(max_length=20, choices=ComponentType.choices)
     description = models.TextField(blank=True)
     version = models.CharField(max_length=20, default="1.0.0", editable=False)
     created_by = _created_by()
