@@ -61,6 +61,7 @@ EXPECTED = [
         for list_name in ("results API", "tickets API", "audit log API")
         for page in (f"{list_name} page 1", f"{list_name} page 2 (next link)")
     ),
+    "lists results API filtered by a sentiment no row has, p50, 1k rows/tenant",
     *(
         f"lists {list_name} round trips, 1k rows/tenant"
         for list_name in ("results API", "tickets API", "audit log API")
