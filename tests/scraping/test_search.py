@@ -20,36 +20,7 @@ from scraping.services.extraction import Item
 from tests import flushing
 from tests.conftest import shared_world
 from tests.support.scraping import make_project, make_target, system_presets  # noqa: F401
-
-DAY = datetime(2024, 3, 1, tzinfo=UTC)
-
-
-def _add(target, platform="article", **items):
-    """items: name=(title, text, days after DAY)."""
-    for title, text, days in items.values():
-        ingest.ingest(
-            target=target, items=[Item(title=title, text=text, date=DAY + timedelta(days=days))], platform=platform
-        )
-
-
-@pytest.fixture
-def corpus(world):
-    project = make_project(world.a, name="Lights")
-    other = make_project(world.a, name="Kitchen")
-    target = make_target(project, "http://127.0.0.1:9/lights")
-    second = make_target(other, "http://127.0.0.1:9/kitchen")
-    _add(
-        target,
-        r1=("Lantern battery test", "The lantern battery lasts all night. Wonderful!", 0),
-        r2=("Lantern review", "The battery is fine.", 1),
-        r3=("Garden news", "A lantern and a battery, sadly broken and awful.", 2),
-        r5=("Kettle", "It boils water.", 4),
-    )
-    _add(second, platform="reviews", r4=("Battery", "Nothing else to say.", 3))
-    # Company B has the best match of all: never shown to A.
-    b_target = make_target(make_project(world.b), "http://127.0.0.1:9/b")
-    _add(b_target, rb=("Lantern battery lantern battery", "lantern battery", 9))
-    return project, other, target, second
+from tests.support.search import DAY, add_results, asked_postings, walked_search
 
 
 def _titles(found):
@@ -159,25 +130,16 @@ def test_server_and_client_scoring_rank_alike(world, corpus, settings):
         assert [r.pk for r in both[0][1:3]] == [r.pk for r in both[1][1:3]]
 
 
-def _client(company, query, **filters):
-    return selectors.SearchResults(
-        company=company,
-        terms=selectors.search(company=company, query=query).terms,
-        filters=selectors.ResultFilters(**filters),
-        on_server=False,
-    )
-
-
 def test_a_count_is_at_least_the_page_and_one_more(world, corpus, monkeypatch):
     """Where the walk has not read every posting, the count is the rows it scored (all real
     matches): at least the page's and one more, "at least" (count_exact false)."""
     monkeypatch.setattr(selectors, "WINDOW_TARGET", 1)  # windows of about one result
-    found = _client(world.a, "lantern battery").numbered(number=1, size=2)
+    found = walked_search(world.a, "lantern battery").numbered(number=1, size=2)
     assert (found.count, found.count_exact, found.has_next) == (3, False, True)
     assert [(r.content.title, r.score) for r in found.rows] == [("Lantern battery test", 30), ("Lantern review", 15)]
-    last = _client(world.a, "lantern battery").numbered(number=2, size=2)
+    last = walked_search(world.a, "lantern battery").numbered(number=2, size=2)
     assert (last.count, last.count_exact, last.has_next) == (4, True, False)
-    rare = _client(world.a, "kettle")
+    rare = walked_search(world.a, "kettle")
     assert (rare.count(), rare.count_exact) == (1, True)
 
 
@@ -252,10 +214,10 @@ class TestRandomCorpus:
             )
             expected = [(r.pk, r.score) for r in server[0:100]]
             assert expected and server.count() == len(expected)
-            walked = _client(world.a, query, **filters)
+            walked = walked_search(world.a, query, **filters)
             assert [(r.pk, r.score) for r in walked[0:100]] == expected, (query, filters)
             assert walked.count() == len(expected) and walked.count_exact  # a page past the end: all read
-            paged = _client(world.a, query, **filters).numbered(number=2, size=5)
+            paged = walked_search(world.a, query, **filters).numbered(number=2, size=5)
             assert [(r.pk, r.score) for r in paged.rows] == expected[5:10]
             assert paged.has_next == (len(expected) > 10)
             # exact, or at least the rows up to this page and one more (never more than match)
@@ -264,9 +226,9 @@ class TestRandomCorpus:
     def test_the_walk_reads_a_bounded_number_of_results(self, shared, monkeypatch):
         world, _ = shared
         monkeypatch.setattr(selectors, "WINDOW_TARGET", 2)
-        found = _client(world.a, "amber")
+        found = walked_search(world.a, "amber")
         first = [(r.pk, r.score) for r in found[0:3]]
-        everything = _client(world.a, "amber")
+        everything = walked_search(world.a, "amber")
         assert first == [(r.pk, r.score) for r in everything[0:100]][:3]
         assert found.read < everything.read and not found.complete and everything.complete
         assert 4 <= found.count() < everything.count() and not found.count_exact
@@ -279,10 +241,10 @@ def test_results_stored_since_the_density_was_kept_are_found(world, corpus, monk
     monkeypatch.setattr(selectors, "WINDOW_TARGET", 1)
     asked, real = [], rollups.company_days
     monkeypatch.setattr(rollups, "company_days", lambda company: asked.append(1) or real(company))
-    assert [(r.content.title, r.score) for r in _client(world.a, "kettle")[0:10]] == [("Kettle", 10)]
+    assert [(r.content.title, r.score) for r in walked_search(world.a, "kettle")[0:10]] == [("Kettle", 10)]
     _, _, target, _ = corpus
-    _add(target, old=("Kettle descaling", "The kettle is clean.", -400), new=("Kettle again", "A kettle.", 900))
-    found = _client(world.a, "kettle")
+    add_results(target, old=("Kettle descaling", "The kettle is clean.", -400), new=("Kettle again", "A kettle.", 900))
+    found = walked_search(world.a, "kettle")
     assert found.count() == 3 and found.count_exact
     assert [(r.content.title, r.score) for r in found[0:10]] == [
         ("Kettle again", 15),
@@ -292,67 +254,50 @@ def test_results_stored_since_the_density_was_kept_are_found(world, corpus, monk
     assert len(asked) == 1  # the second search planned its windows from the kept days
 
 
-def _asked(monkeypatch) -> list:
-    """The postings the walk asks the server for (each a find)."""
-    asked, real = [], selectors._results
-
-    class Spy:
-        def __init__(self, company):
-            self.collection = real(company)
-
-        def find(self, query, *args, **kwargs):
-            asked.append(query["terms"])
-            return self.collection.find(query, *args, **kwargs)
-
-        def __getattr__(self, name):
-            return getattr(self.collection, name)
-
-    monkeypatch.setattr(selectors, "_results", Spy)
-    return asked
-
-
 def test_empty_weights_are_not_asked_again_until_results_change(world, corpus, monkeypatch, settings):
     """A weight of a word read whole and found empty is kept (SCRAPING_SEARCH_DENSITY_SECONDS,
     in this process) and skipped; a result stored here (ingest) or a finished scrape
     (results_ingested) drops the company's, so the new result is found at once."""
-    asked = _asked(monkeypatch)
-    kettle = [(r.content.title, r.score) for r in _client(world.a, "kettle")[0:10]]
+    asked = asked_postings(monkeypatch)
+    kettle = [(r.content.title, r.score) for r in walked_search(world.a, "kettle")[0:10]]
     assert kettle == [("Kettle", 10)] and "60:kettle" in asked and "5:kettle" in asked  # every weight read
     asked.clear()
-    assert [(r.content.title, r.score) for r in _client(world.a, "kettle")[0:10]] == kettle
+    assert [(r.content.title, r.score) for r in walked_search(world.a, "kettle")[0:10]] == kettle
     assert asked == ["10:kettle"]  # the only weight that holds the word
-    dated = _client(world.a, "battery", date_from=DAY + timedelta(days=3))  # only a date range of each weight read
+    dated = walked_search(
+        world.a, "battery", date_from=DAY + timedelta(days=3)
+    )  # only a date range of each weight read
     assert [r.content.title for r in dated[0:10]] == ["Battery"]
     asked.clear()
-    _client(world.a, "battery")[0:10]
+    walked_search(world.a, "battery")[0:10]
     assert "60:battery" in asked  # so not kept as empty
 
     project, _, target, _ = corpus
-    _add(target, new=("Kettle kettle", "A kettle.", 5))  # a weight found empty before
+    add_results(target, new=("Kettle kettle", "A kettle.", 5))  # a weight found empty before
     asked.clear()
-    found = _client(world.a, "kettle")
+    found = walked_search(world.a, "kettle")
     assert [(r.content.title, r.score) for r in found[0:10]] == [("Kettle kettle", 25), ("Kettle", 10)]
     assert "60:kettle" in asked and found.count_exact
 
     from scraping.signals import results_ingested
 
     asked.clear()
-    _client(world.a, "kettle")[0:10]
+    walked_search(world.a, "kettle")[0:10]
     assert asked == ["25:kettle", "10:kettle"]
     b_project = Project.objects.filter(company=world.b).first()
     results_ingested.send(sender=ScrapeJob, company_id=world.b.pk, project_id=b_project.pk, job_id=None)
-    _client(world.a, "kettle")[0:10]
+    walked_search(world.a, "kettle")[0:10]
     assert asked == ["25:kettle", "10:kettle"] * 2  # another company's scrape changes nothing here
     results_ingested.send(sender=ScrapeJob, company_id=world.a.pk, project_id=project.pk, job_id=None)
     asked.clear()
-    _client(world.a, "kettle")[0:10]
+    walked_search(world.a, "kettle")[0:10]
     assert "60:kettle" in asked
 
     settings.SCRAPING_SEARCH_DENSITY_SECONDS = 0  # kept no time: every weight asked every time
     selectors.forget(company_id=world.a.pk)
     asked.clear()
-    _client(world.a, "kettle")[0:10]
-    _client(world.a, "kettle")[0:10]
+    walked_search(world.a, "kettle")[0:10]
+    walked_search(world.a, "kettle")[0:10]
     assert asked.count("60:kettle") == 2
 
 
@@ -364,7 +309,7 @@ def test_a_dense_weight_after_empty_ones_is_read_in_windows(world, monkeypatch):
     target = make_target(make_project(world.a), "http://127.0.0.1:9/notes")
     items = [Item(title=f"Note {n}", text="The kettle works.", date=DAY + timedelta(hours=7 * n)) for n in range(160)]
     ingest.ingest(target=target, items=items, platform="article")
-    found = _client(world.a, "kettle")
+    found = walked_search(world.a, "kettle")
     page = [(r.pk, r.score) for r in found[0:5]]
     server = selectors.SearchResults(
         company=world.a, terms=found.terms, filters=selectors.ResultFilters(), on_server=True
@@ -405,7 +350,7 @@ def test_ranked_by_term_frequency_title_10_text_5(world):
     """10 x the word's count in the title + 5 x its count in the text (each capped at
     analysis.TF_CAP), the same on the server and in the client-side walk."""
     target = make_target(make_project(world.a, name="Kettles"), "http://127.0.0.1:9/kettles")
-    _add(
+    add_results(
         target,
         once=("Review", "The kettle is fine.", 0),
         thrice=("Review", "Kettle, kettle, kettle: I say it three times.", 1),
@@ -423,7 +368,7 @@ def test_ranked_by_term_frequency_title_10_text_5(world):
 def test_a_word_said_once_in_a_long_review_is_found(world):
     target = make_target(make_project(world.a, name="Long"), "http://127.0.0.1:9/long")
     filler = " ".join(f"filler{n} filler{n}" for n in range(70))  # 70 words said twice: more than 64
-    _add(target, long=("A long review", f"{filler} and the hinge squeaks", 0))
+    add_results(target, long=("A long review", f"{filler} and the hinge squeaks", 0))
     [hit] = selectors.search(company=world.a, query="hinge")[0:10]
     assert hit.content.title == "A long review" and hit.score == 5
 

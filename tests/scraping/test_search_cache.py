@@ -14,8 +14,8 @@ from scraping.models import Result, ScrapeJob
 from scraping.selectors import search as selectors
 from scraping.selectors import search_pages
 from scraping.signals import results_ingested
-from tests.scraping.test_search import DAY, _add, _client, corpus  # noqa: F401
 from tests.support.scraping import system_presets  # noqa: F401
+from tests.support.search import DAY, add_results, asked_postings, walked_search
 
 
 def _page(found, number=1, size=2):
@@ -26,23 +26,23 @@ def _page(found, number=1, size=2):
 
 def test_a_repeated_page_is_its_rows_read_by_id_in_one_round_trip(world, corpus, round_trips):
     with round_trips() as first_trips:
-        first = _client(world.a, "lantern battery")
+        first = walked_search(world.a, "lantern battery")
         walked = _page(first)
     with round_trips() as again_trips:
-        again = _client(world.a, "lantern battery")
+        again = walked_search(world.a, "lantern battery")
         cached = _page(again)
     assert walked == ([("Lantern battery test", 30), ("Lantern review", 15)], 3, False, True)
     assert cached == walked
     assert first.read >= 3 and again.read == 0  # results the walk read
     assert len(first_trips.commands) >= 3 and again_trips.commands == [("aggregate", "results")]
     # Another page, or the same words with a filter, is walked on its own.
-    assert _page(_client(world.a, "lantern battery"), number=2) == (
+    assert _page(walked_search(world.a, "lantern battery"), number=2) == (
         [("Battery", 10), ("Garden news", 10)],
         4,
         True,
         False,
     )
-    filtered = _client(world.a, "lantern battery", platform="reviews")
+    filtered = walked_search(world.a, "lantern battery", platform="reviews")
     assert _page(filtered) == ([("Battery", 10)], 1, True, False) and filtered.read > 0
 
 
@@ -56,13 +56,13 @@ def test_the_api_gives_the_same_page_again(api, world, corpus):
 
 def test_a_result_stored_here_is_found_by_the_next_search(world, corpus):
     _, _, target, _ = corpus
-    assert _page(_client(world.a, "kettle"))[0] == [("Kettle", 10)]
-    _add(target, new=("Kettle kettle", "A kettle.", 5))  # ingest: postings_changed
-    assert _page(_client(world.a, "kettle")) == ([("Kettle kettle", 25), ("Kettle", 10)], 2, True, False)
+    assert _page(walked_search(world.a, "kettle"))[0] == [("Kettle", 10)]
+    add_results(target, new=("Kettle kettle", "A kettle.", 5))  # ingest: postings_changed
+    assert _page(walked_search(world.a, "kettle")) == ([("Kettle kettle", 25), ("Kettle", 10)], 2, True, False)
     # A finished scrape elsewhere (results_ingested, from a worker) drops the company's pages too.
     Result.objects.filter(content__title="Kettle").update(published_at=DAY + timedelta(days=30))
     results_ingested.send(sender=ScrapeJob, company_id=world.a.pk, project_id=target.project_id, job_id=None)
-    found = _client(world.a, "kettle")
+    found = walked_search(world.a, "kettle")
     assert _page(found)[0] == [("Kettle kettle", 25), ("Kettle", 10)] and found.read > 0
 
 
@@ -70,34 +70,34 @@ def test_a_page_walked_across_a_change_is_not_kept(world, corpus):
     """A search that read the postings before a result was stored here, and gives its page
     after, gives what it read (once) but does not keep it."""
     _, _, target, _ = corpus
-    stale = _client(world.a, "kettle")
+    stale = walked_search(world.a, "kettle")
     stale.count()  # the walk reads the postings now
-    _add(target, new=("Kettle kettle", "A kettle.", 5))
+    add_results(target, new=("Kettle kettle", "A kettle.", 5))
     assert _page(stale)[0] == [("Kettle", 10)]
-    fresh = _client(world.a, "kettle")
+    fresh = walked_search(world.a, "kettle")
     assert _page(fresh)[0] == [("Kettle kettle", 25), ("Kettle", 10)] and fresh.read > 0
 
 
 def test_rows_are_read_fresh_deleted_ones_left_out(world, corpus, round_trips):
-    assert _page(_client(world.a, "lantern battery"))[0] == [("Lantern battery test", 30), ("Lantern review", 15)]
+    assert _page(walked_search(world.a, "lantern battery"))[0] == [("Lantern battery test", 30), ("Lantern review", 15)]
     connection.get_collection("results").update_one(
         {"content.title": "Lantern review"}, {"$set": {"content.title": "Lantern review (edited)"}}
     )
-    assert _page(_client(world.a, "lantern battery"))[0] == [
+    assert _page(walked_search(world.a, "lantern battery"))[0] == [
         ("Lantern battery test", 30),
         ("Lantern review (edited)", 15),
     ]
     Result.objects.filter(content__title="Lantern battery test").delete()  # no signal: the page stays cached
     with round_trips() as trips:
-        found = _client(world.a, "lantern battery")
+        found = walked_search(world.a, "lantern battery")
         rows, count, exact, has_next = _page(found)
     assert rows == [("Lantern review (edited)", 15)] and found.read == 0 and len(trips.commands) == 1
     assert (count, exact, has_next) == (3, False, True)  # the count is the walk's until the page expires
 
 
 def test_another_company_gets_its_own_rows(api, world, corpus):
-    assert _page(_client(world.a, "lantern battery"))[0] == [("Lantern battery test", 30), ("Lantern review", 15)]
-    other = _client(world.b, "lantern battery")
+    assert _page(walked_search(world.a, "lantern battery"))[0] == [("Lantern battery test", 30), ("Lantern review", 15)]
+    other = walked_search(world.b, "lantern battery")
     assert _page(other) == ([("Lantern battery lantern battery", 50)], 1, True, False) and other.read > 0
     api.as_user(world.user("b", "client"))
     page = api.get("/api/v1/scraping/results/search/?q=lantern+battery&page_size=2").json()
@@ -109,7 +109,7 @@ def test_zero_seconds_keeps_nothing(world, corpus, settings, round_trips):
     settings.SCRAPING_SEARCH_PAGE_SECONDS = 0
     for _ in range(2):
         with round_trips() as trips:
-            found = _client(world.a, "lantern battery")
+            found = walked_search(world.a, "lantern battery")
             assert _page(found)[0] == [("Lantern battery test", 30), ("Lantern review", 15)]
         assert found.read >= 3 and len(trips.commands) >= 3
 
@@ -118,31 +118,29 @@ def test_a_page_outlives_the_per_process_seconds_until_results_change(world, cor
     """Pages are dropped by the company's generation, not by time: kept past
     SCRAPING_SEARCH_DENSITY_SECONDS (what this process keeps) up to SCRAPING_SEARCH_PAGE_SECONDS."""
     settings.SCRAPING_SEARCH_DENSITY_SECONDS = 0
-    _page(_client(world.a, "lantern battery"))
-    again = _client(world.a, "lantern battery")
+    _page(walked_search(world.a, "lantern battery"))
+    again = walked_search(world.a, "lantern battery")
     assert _page(again)[0] == [("Lantern battery test", 30), ("Lantern review", 15)] and again.read == 0
 
 
 def test_another_process_storing_results_makes_empty_weights_asked_again(world, corpus, monkeypatch):
     """A weight found empty is kept under the company's generation of pages: a result stored by
     another process (its forget reaches Redis, not this process's memory) is found at once."""
-    from tests.scraping.test_search import _asked
-
-    asked = _asked(monkeypatch)
-    _client(world.a, "kettle")[0:10]
+    asked = asked_postings(monkeypatch)
+    walked_search(world.a, "kettle")[0:10]
     asked.clear()
-    _client(world.a, "kettle")[0:10]
+    walked_search(world.a, "kettle")[0:10]
     assert "60:kettle" not in asked  # known empty
     search_pages.forget(selectors._company_key(world.a.pk))  # what another process's forget does here
     asked.clear()
-    _client(world.a, "kettle")[0:10]
+    walked_search(world.a, "kettle")[0:10]
     assert "60:kettle" in asked
 
 
 def _walking_elsewhere(company, query):
     """Claim the page of `query` (page 1, size 2) as another process walking it would, and
     return (its generation, key)."""
-    found = _client(company, query)
+    found = walked_search(company, query)
     key = (found._company_key, tuple(found.terms), found._filters_key(), 0, 2)
     assert search_pages.claim(found._pages, key)
     return found._pages, key
@@ -158,7 +156,7 @@ def test_a_page_another_process_walks_is_waited_for_not_walked_again(world, corp
 
     timer = threading.Timer(0.3, walked_elsewhere)
     timer.start()
-    found = _client(world.a, "lantern battery")
+    found = walked_search(world.a, "lantern battery")
     assert _page(found) == ([("Kettle", 99)], 7, True, True) and found.read == 0  # its page, not a walk
     timer.join()
 
@@ -167,7 +165,7 @@ def test_a_claim_released_without_a_page_is_walked_here(world, corpus):
     generation, key = _walking_elsewhere(world.a, "lantern battery")
     timer = threading.Timer(0.3, search_pages.release, (generation, key))  # that walk failed
     timer.start()
-    found = _client(world.a, "lantern battery")
+    found = walked_search(world.a, "lantern battery")
     assert _page(found)[0] == [("Lantern battery test", 30), ("Lantern review", 15)] and found.read >= 3
     timer.join()
     assert search_pages.get(generation, key) is not None  # and kept for the next one
@@ -177,9 +175,9 @@ def test_a_deleted_target_drops_the_pages(world, corpus):
     """A target's results go with it (a cascade, no per-result signal): its deletion gives the
     company's pages a new generation, so the count is walked again."""
     _, _, target, _ = corpus
-    assert _page(_client(world.a, "lantern battery"))[1:3] == (3, False)
+    assert _page(walked_search(world.a, "lantern battery"))[1:3] == (3, False)
     target.delete()
-    found = _client(world.a, "lantern battery")
+    found = walked_search(world.a, "lantern battery")
     assert _page(found) == ([("Battery", 10)], 1, True, False) and found.read > 0
 
 
@@ -203,7 +201,7 @@ def test_with_the_cache_unreachable_a_search_walks(world, corpus, settings, capl
     }
     with caplog.at_level(logging.WARNING, logger=search_pages.__name__):
         for _ in range(3):
-            found = _client(world.a, "lantern battery")
+            found = walked_search(world.a, "lantern battery")
             assert _page(found)[0] == [("Lantern battery test", 30), ("Lantern review", 15)]
             assert found.read >= 3  # walked each time: nothing could be kept
         selectors.forget(company_id=world.a.pk)  # a result stored meanwhile: nothing to drop it in
