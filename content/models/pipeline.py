@@ -51,7 +51,7 @@ class Template(SoftDeletable, TenantScoped):
     created_by = _created_by()
     structure = models.JSONField(default=dict)
     metadata = models.JSONField(default=dict, blank=True)
-    is_active = models.BooleanField(default=True, db_index=True)
+    is_active = models.BooleanField(default=True)
     history = models.JSONField(default=list, blank=True, editable=False)
 
     class Meta:
@@ -93,7 +93,7 @@ class Component(SoftDeletable, TenantScoped):
     created_by = _created_by()
     config = models.JSONField(default=dict, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
-    is_active = models.BooleanField(default=True, db_index=True)
+    is_active = models.BooleanField(default=True)
     history = models.JSONField(default=list, blank=True, editable=False)
 
     class Meta:
@@ -124,9 +124,9 @@ class Pipeline(SoftDeletable, TenantScoped):
     version = models.CharField(max_length=20, default="1.0.0", editable=False)
     created_by = _created_by()
     components = EmbeddedModelArrayField(PipelineStep, default=list)
-    default_context_type = models.CharField(max_length=50, default="article", db_index=True)
+    default_context_type = models.CharField(max_length=50, default="article")
     metadata = models.JSONField(default=dict, blank=True)
-    is_active = models.BooleanField(default=True, db_index=True)
+    is_active = models.BooleanField(default=True)
     history = models.JSONField(default=list, blank=True, editable=False)
 
     class Meta:
@@ -213,7 +213,9 @@ FINISHED = (ContextStatus.COMPLETED, ContextStatus.FAILED, ContextStatus.CANCELL
 
 
 class Context(TenantScoped):
-    type = models.CharField(max_length=50, default="article", db_index=True)
+    # Filtered within a company only (the API's and the admin's filters), where the company-led
+    # indexes serve it; an index of its own would cost each of a run's writes.
+    type = models.CharField(max_length=50, default="article")
     status = models.CharField(max_length=20, choices=ContextStatus.choices, default=ContextStatus.PENDING)
     pipeline = _reference("content.Pipeline", db_index=False)
     agent = _reference("knowledge.Agent", null=True, blank=True, db_index=False)

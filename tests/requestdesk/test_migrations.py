@@ -88,12 +88,16 @@ def test_no_plain_index_is_a_prefix_of_another(migrated_db):
 
 
 def test_a_tenant_models_value_field_has_no_index_of_its_own(migrated_db):
-    """A field of a few values (choices) of a tenant model is filtered within a company, where
-    its company-led indexes serve it; an index of the value alone costs every write and, for a
-    tenant's filter, would read every tenant's rows of that value. Only the status polls that
-    workers run across tenants (requestdesk.db.leases: scrape jobs, webhook deliveries, syncs)
-    keep one."""
+    """A value field of a tenant model (a text or a flag) is filtered within a company, where its
+    company-led indexes serve it; an index of the value alone costs every write and, for a
+    tenant's filter of a common value, would read every tenant's rows of it. Only what is read
+    before or across tenants keeps one: the status polls workers run (requestdesk.db.leases:
+    scrape jobs, webhook deliveries, syncs), beat's enabled alert rules, an API key's prefix
+    (how a key is found, before its company is known); and two whose values are many, so a
+    lookup by them stays small: a delivery's event id and an audit entry's event type. Unique and
+    partial indexes say more than their keys and are left out."""
     from django.apps import apps
+    from django.db import models
 
     from tenants.scoping import TenantScoped
 
@@ -102,14 +106,21 @@ def test_a_tenant_models_value_field_has_no_index_of_its_own(migrated_db):
     for model in apps.get_models():
         if not issubclass(model, TenantScoped) or model._meta.proxy:
             continue
-        valued = {field.column for field in model._meta.concrete_fields if getattr(field, "choices", None)}
+        valued = {
+            field.column
+            for field in model._meta.concrete_fields
+            if isinstance(field, (models.CharField, models.BooleanField)) and not field.primary_key
+        }
         for spec in db[model._meta.db_table].list_indexes():
             keys = list(spec["key"])
-            if len(keys) == 1 and keys[0] in valued:
+            if len(keys) == 1 and keys[0] in valued and not {"unique", "partialFilterExpression"} & set(spec):
                 found.add((model._meta.label, keys[0]))
-    polls = {
+    read_before_or_across_tenants = {
         ("scraping.ScrapeJob", "status"),
         ("events.WebhookDelivery", "status"),
         ("knowledge.SyncHistory", "status"),
+        ("monitoring.AlertRule", "enabled"),
+        ("tenants.ApiKey", "prefix"),
     }
-    assert found == polls
+    many_values = {("events.WebhookDelivery", "event_id"), ("events.AuditLog", "event_type")}
+    assert found == read_before_or_across_tenants | many_values
