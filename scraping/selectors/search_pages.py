@@ -56,41 +56,44 @@ def _seconds() -> float:
     return float(settings.SCRAPING_SEARCH_PAGE_SECONDS or 0)
 
 
+def _guarded(call, default=None):
+    """`call()` on the cache; `default` when it fails (the cache is then left alone for a while)."""
+    try:
+        return call()
+    except Exception as exc:  # Redis down
+        cache_down.failed(exc)
+        return default
+
+
 def generation(company_key) -> tuple | None:
     """The generation of the company's pages (every company's, then its own); None when
     nothing is kept (no seconds, or the cache cannot be reached)."""
     if _seconds() <= 0 or not cache_down.usable():
         return None
     keys = [EVERY_COMPANY, f"{PREFIX}generation:{company_key}"]
-    try:
-        found = cache.get_many(keys)
-    except Exception as exc:  # Redis down: walk
-        cache_down.failed(exc)
-        return None
-    return tuple(found.get(key, "") for key in keys)
+    found = _guarded(lambda: cache.get_many(keys))
+    return None if found is None else tuple(found.get(key, "") for key in keys)
 
 
 def _key(generation: tuple, parts: tuple) -> str:
     return PREFIX + "page:" + hashlib.sha256(repr((generation, parts)).encode()).hexdigest()
 
 
+def _walking(key: str) -> str:
+    """The claim on the page of `key`."""
+    return key + ":walking"
+
+
 def get(generation: tuple | None, parts: tuple) -> Walked | None:
     if generation is None:
         return None
-    try:
-        found = cache.get(_key(generation, parts))
-    except Exception as exc:
-        cache_down.failed(exc)
-        return None
+    found = _guarded(lambda: cache.get(_key(generation, parts)))
     return found if isinstance(found, Walked) else None
 
 
 def put(generation: tuple | None, parts: tuple, walked: Walked) -> None:
     if generation is not None:
-        try:
-            cache.set(_key(generation, parts), walked, _seconds())
-        except Exception as exc:
-            cache_down.failed(exc)
+        _guarded(lambda: cache.set(_key(generation, parts), walked, _seconds()))
 
 
 def claim(generation: tuple | None, parts: tuple) -> bool:
@@ -98,38 +101,29 @@ def claim(generation: tuple | None, parts: tuple) -> bool:
     released it (nothing kept, or the cache down: every search walks)."""
     if generation is None:
         return True
-    try:
-        return bool(cache.add(_key(generation, parts) + ":walking", 1, WAIT_SECONDS))
-    except Exception as exc:
-        cache_down.failed(exc)
-        return True
+    return bool(_guarded(lambda: cache.add(_walking(_key(generation, parts)), 1, WAIT_SECONDS), default=True))
 
 
 def release(generation: tuple | None, parts: tuple) -> None:
     """The claim's end (the page is put, or the walk failed: a waiter then walks itself)."""
     if generation is not None:
-        try:
-            cache.delete(_key(generation, parts) + ":walking")
-        except Exception as exc:
-            cache_down.failed(exc)
+        _guarded(lambda: cache.delete(_walking(_key(generation, parts))))
 
 
 def wait(generation: tuple | None, parts: tuple) -> Walked | None:
     """The page another process is walking, once it is put; None when its claim ends without
-    one (it failed) or WAIT_SECONDS pass."""
+    one (it failed), the cache fails, or WAIT_SECONDS pass."""
     if generation is None:
         return None
     key, deadline, pause = _key(generation, parts), time.monotonic() + WAIT_SECONDS, POLL_SECONDS[0]
     while time.monotonic() < deadline:
         time.sleep(pause)
-        try:
-            found = cache.get_many([key, key + ":walking"])
-        except Exception as exc:
-            cache_down.failed(exc)
+        found = _guarded(lambda: cache.get_many([key, _walking(key)]))
+        if found is None:
             return None
         if isinstance(found.get(key), Walked):
             return found[key]
-        if key + ":walking" not in found:
+        if _walking(key) not in found:
             return None
         pause = min(pause * 2, POLL_SECONDS[1])
     return None
@@ -142,7 +136,4 @@ def forget(company_key=None) -> None:
     if not cache_down.usable():
         return
     key = EVERY_COMPANY if company_key is None else f"{PREFIX}generation:{company_key}"
-    try:
-        cache.set(key, uuid.uuid4().hex, None)
-    except Exception as exc:
-        cache_down.failed(exc)
+    _guarded(lambda: cache.set(key, uuid.uuid4().hex, None))
