@@ -24,5 +24,5 @@ class ScrapingConfig(AppConfig):
         # results change: stored, deleted, or gone with their project or target.
         postings_changed.connect(search.forget, dispatch_uid="scraping.search.forget")
         results_ingested.connect(search.forget, dispatch_uid="scraping.search.forget-ingested")
-        post_delete.connect(search.forget, sender=Project, dispatch_uid="scraping.search.forget-project")
-        post_delete.connect(search.forget, sender=Target, dispatch_uid="scraping.search.forget-target")
+        post_delete.connect(search.forget_deleted, sender=Project, dispatch_uid="scraping.search.forget-project")
+        post_delete.connect(search.forget_deleted, sender=Target, dispatch_uid="scraping.search.forget-target")

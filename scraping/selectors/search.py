@@ -75,7 +75,7 @@ from requestdesk.db import pages, text
 from requestdesk.db.collections import raw
 from requestdesk.memo import Memo
 
-from ..models import Project, Result, Target
+from ..models import Result
 from ..services import rollups
 from ..services.analysis import WEIGHTS, posting, query_terms
 from . import analytics, search_pages
@@ -145,14 +145,18 @@ def forget(sender=None, company_id=None, **_signal) -> None:
     """Receiver of scraping.signals.postings_changed and results_ingested: the company's
     results changed in this process (company_id None: any company's), so its empty tiers are
     asked again, and its cached pages (search_pages) walked again in every process."""
-    if company_id is None and isinstance(_signal.get("instance"), (Project, Target)):
-        company_id = _signal["instance"].company_id  # post_delete: its results went with it
     company_key = None if company_id is None else _company_key(company_id)
     if company_key is None:
         _empty.clear()
     else:
         _empty.invalidate(company_key)
     search_pages.forget(company_key)
+
+
+def forget_deleted(sender, instance, **_signal) -> None:
+    """Receiver of post_delete of a Project or a Target: its results went with it (a cascade,
+    which sends nothing of theirs), so the company's are as if changed (forget)."""
+    forget(company_id=instance.company_id)
 
 
 class _Density:
