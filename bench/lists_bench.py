@@ -415,7 +415,7 @@ def unmatched_filter_row(api, tenant: Tenant, label: str, args, log) -> GoalRow:
     from django.conf import settings
 
     seeded = tenant.templates["results"][0]["analysis"]["sentiment"]["label"]
-    nobody = next(label for label in ("mixed", "neutral", "negative", "positive") if label != seeded)
+    nobody = next(value for value in ("mixed", "neutral", "negative", "positive") if value != seeded)
     query = f"?page_size=20&sentiment={nobody}"
     product, baseline = measure(
         api, "/api/v1/scraping/results/" + query, api, "/bench/lists/unbudgeted/results/" + query, args
