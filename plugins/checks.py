@@ -3,12 +3,10 @@ has an index led by `user` (the only way plugin data is read is by user)."""
 
 from django.core import checks
 
+from requestdesk.db.sharding import leads_with
+
 from .base import PluginModel
 from .registry import registry
-
-
-def _leads_with_user(model) -> bool:
-    return any(index.fields and index.fields[0] == "user" for index in model._meta.indexes)
 
 
 @checks.register()
@@ -26,6 +24,6 @@ def plugin_collections(app_configs=None, **kwargs):
                         id="plugins.E002",
                     )
                 )
-            if not _leads_with_user(model):
+            if not leads_with(model, "user"):
                 errors.append(checks.Error(f"{label} needs an index on user.", id="plugins.E003"))
     return errors

@@ -12,15 +12,9 @@ from typing import Any
 from django.apps import apps
 from django.core import checks
 
+from requestdesk.db.sharding import leads_with
+
 from .scoping import TenantScoped
-
-
-def _leads_with_company(model: type[TenantScoped]) -> bool:
-    field = model.TENANT_FIELD
-    unique = getattr(model, "UNIQUE_INDEXES", {})
-    return any(index.fields and index.fields[0].lstrip("-") == field for index in model._meta.indexes) or any(
-        fields[0] == field for fields in unique.values()
-    )
 
 
 @checks.register(checks.Tags.models)
@@ -33,5 +27,7 @@ def tenant_indexes(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
             id="tenants.E001",
         )
         for model in apps.get_models()
-        if issubclass(model, TenantScoped) and not issubclass(model, PluginModel) and not _leads_with_company(model)
+        if issubclass(model, TenantScoped)
+        and not issubclass(model, PluginModel)
+        and not leads_with(model, model.TENANT_FIELD)
     ]

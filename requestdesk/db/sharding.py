@@ -79,6 +79,13 @@ def declared_indexes(model: type[models.Model]) -> list[tuple[str, list[tuple[st
     return found
 
 
+def leads_with(model: type[models.Model], field: str) -> bool:
+    """Whether an index the model declares (declared_indexes) starts with `field`, in either
+    direction: the index a model's reads by that field need (tenants.checks, plugins.checks)."""
+    wanted = column(model, field)
+    return any(columns and columns[0][0] == wanted for _, columns, _ in declared_indexes(model))
+
+
 def starts_with(key: list[str], index: list[tuple[str, int]]) -> bool:
     """True when the index's leading fields are the key's, ascending."""
     return len(index) >= len(key) and all(index[i] == (column, 1) for i, column in enumerate(key))
