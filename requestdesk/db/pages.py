@@ -329,7 +329,8 @@ def walk_within(
         return Walked(rows[:limit], len(rows) <= limit)
     # A list's head (from now, or from the floor) and its later pages learn apart: the head's
     # first window has to reach from now to the newest rows, a later page's only its own rows.
-    key = (queryset.model._meta.db_table, field, descending, key, after is None)
+    # And each number of rows learns its own (pages by number: page 2 reads twice page 1's).
+    key = (queryset.model._meta.db_table, field, descending, key, after is None, limit)
     walked = _windowed(queryset, field, descending, after, limit + 1, key, seconds)
     if len(walked.rows) > limit:
         return Walked(walked.rows[:limit], False)

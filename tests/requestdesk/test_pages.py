@@ -180,6 +180,29 @@ def test_the_head_of_a_list_of_old_rows_is_one_window_once_learnt(world, setting
     assert len(again.captured_queries) == 1, [q["sql"][:200] for q in again.captured_queries]
 
 
+def test_pages_by_number_asked_in_turn_are_each_one_window_once_learnt(world, settings):
+    """Page 1 and page 2 of one list, asked in turn (a user going back and forth): each reads
+    its rows in one window once learnt. A head learns a window for its own number of rows: one
+    learnt for page 1 holds too few for page 2 (a second round trip), one learnt for page 2
+    makes page 1 read and sort twice its rows."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.DATABASE_CAPABILITIES = STRATEGIES["windows"]
+    pages._WIDTHS.clear()
+    now = datetime.now(UTC)
+    _entries(world.a, [now - timedelta(minutes=i) for i in range(120)])
+    queryset = AuditLog.objects.filter(company=world.a).order_by("-created_at")
+    expected = _expected(world.a)
+    for number in (1, 2, 1, 2):
+        pages.numbered(queryset, number=number, size=20, key="turns")
+    for number in (1, 2):
+        with CaptureQueriesContext(connection) as asked:
+            page = pages.numbered(queryset, number=number, size=20, key="turns")
+        assert [r.pk for r in page.rows] == expected[(number - 1) * 20 : number * 20]
+        assert len(asked.captured_queries) == 1, (number, [q["sql"][:200] for q in asked.captured_queries])
+
+
 @pytest.mark.parametrize("descending", [True, False])
 def test_the_head_of_a_burst_is_a_window_of_about_a_page(world, settings, descending):
     """300 rows written within 30 ms: once learnt, the head's first window holds about a page,
@@ -191,7 +214,7 @@ def test_the_head_of_a_burst_is_a_window_of_about_a_page(world, settings, descen
     _entries(world.a, [burst + timedelta(microseconds=100 * i) for i in range(300)])
     queryset = AuditLog.objects.filter(company=world.a)
     first, _ = pages.walk(queryset, field="created_at", descending=descending, limit=20, key="burst")
-    key = (AuditLog._meta.db_table, "created_at", descending, "burst", True)
+    key = (AuditLog._meta.db_table, "created_at", descending, "burst", True, 20)
     edge = pages._WIDTHS[key]
     inside = queryset.filter(**{f"created_at__{'gte' if descending else 'lt'}": edge}).count()
     assert 21 <= inside <= 40, inside
