@@ -13,7 +13,7 @@ from django.db import connection
 
 from requestdesk.db.collections import raw
 from scraping.models import Project, Result, ScrapeJob
-from scraping.selectors import analytics
+from scraping.selectors import analytics, search_walk
 from scraping.selectors import search as selectors
 from scraping.services import ingest, rollups
 from scraping.services.extraction import Item
@@ -133,7 +133,7 @@ def test_server_and_client_scoring_rank_alike(world, corpus, settings):
 def test_a_count_is_at_least_the_page_and_one_more(world, corpus, monkeypatch):
     """Where the walk has not read every posting, the count is the rows it scored (all real
     matches): at least the page's and one more, "at least" (count_exact false)."""
-    monkeypatch.setattr(selectors, "WINDOW_TARGET", 1)  # windows of about one result
+    monkeypatch.setattr(search_walk, "WINDOW_TARGET", 1)  # windows of about one result
     found = walked_search(world.a, "lantern battery").numbered(number=1, size=2)
     assert (found.count, found.count_exact, found.has_next) == (3, False, True)
     assert [(r.content.title, r.score) for r in found.rows] == [("Lantern battery test", 30), ("Lantern review", 15)]
@@ -144,7 +144,7 @@ def test_a_count_is_at_least_the_page_and_one_more(world, corpus, monkeypatch):
 
 
 def test_api_reports_a_lower_bound_count(api, world, corpus, monkeypatch):
-    monkeypatch.setattr(selectors, "WINDOW_TARGET", 1)  # windows of about one result
+    monkeypatch.setattr(search_walk, "WINDOW_TARGET", 1)  # windows of about one result
     api.as_user(world.user("a", "client"))
     page = api.get("/api/v1/scraping/results/search/?q=battery&page_size=1").json()
     assert (page["count"], page["count_exact"]) == (2, False) and page["next"]
@@ -195,7 +195,7 @@ class TestRandomCorpus:
     def test_the_walk_ranks_like_the_server(self, shared, monkeypatch, query, read_the_filter):
         """Small windows (a few postings each) so the merge crosses many of them; a project or
         target filter read whole (few results), or walked like the others."""
-        monkeypatch.setattr(selectors, "WINDOW_TARGET", 2)
+        monkeypatch.setattr(search_walk, "WINDOW_TARGET", 2)
         if not read_the_filter:
             monkeypatch.setattr(analytics, "rollup_count", lambda company, filters: 10**9)
         world, (projects, targets) = shared
@@ -225,7 +225,7 @@ class TestRandomCorpus:
 
     def test_the_walk_reads_a_bounded_number_of_results(self, shared, monkeypatch):
         world, _ = shared
-        monkeypatch.setattr(selectors, "WINDOW_TARGET", 2)
+        monkeypatch.setattr(search_walk, "WINDOW_TARGET", 2)
         found = walked_search(world.a, "amber")
         first = [(r.pk, r.score) for r in found[0:3]]
         everything = walked_search(world.a, "amber")
@@ -238,7 +238,7 @@ def test_results_stored_since_the_density_was_kept_are_found(world, corpus, monk
     """The walk sizes its windows from the company's results per day, kept a few seconds in the
     process; results stored meanwhile, older and newer than every day it counted, are found
     and ranked all the same (tiny windows: the walk crosses every one it plans)."""
-    monkeypatch.setattr(selectors, "WINDOW_TARGET", 1)
+    monkeypatch.setattr(search_walk, "WINDOW_TARGET", 1)
     asked, real = [], rollups.company_days
     monkeypatch.setattr(rollups, "company_days", lambda company: asked.append(1) or real(company))
     assert [(r.content.title, r.score) for r in walked_search(world.a, "kettle")[0:10]] == [("Kettle", 10)]
@@ -305,7 +305,7 @@ def test_a_dense_weight_after_empty_ones_is_read_in_windows(world, monkeypatch):
     """A common word said once in each text: every weight above 5 is read whole and found
     empty, then the dense one is read a window at a time (not all of it at once), and the
     page is the server's."""
-    monkeypatch.setattr(selectors, "WINDOW_TARGET", 2)
+    monkeypatch.setattr(search_walk, "WINDOW_TARGET", 2)
     target = make_target(make_project(world.a), "http://127.0.0.1:9/notes")
     items = [Item(title=f"Note {n}", text="The kettle works.", date=DAY + timedelta(hours=7 * n)) for n in range(160)]
     ingest.ingest(target=target, items=items, platform="article")
@@ -316,7 +316,7 @@ def test_a_dense_weight_after_empty_ones_is_read_in_windows(world, monkeypatch):
     )
     assert page == [(r.pk, r.score) for r in server[0:5]] and {score for _, score in page} == {5}
     assert 6 <= found.count() < 160 and not found.count_exact  # at least the page and one more
-    assert found.read <= 2 * selectors.WINDOW_TARGET / selectors.TIER_SHARE < 160  # about one window's results
+    assert found.read <= 2 * search_walk.WINDOW_TARGET / search_walk.TIER_SHARE < 160  # about one window's results
 
 
 def test_a_server_with_text_indexes_is_searched_with_text(world, corpus, settings, monkeypatch):
@@ -374,7 +374,7 @@ def test_a_word_said_once_in_a_long_review_is_found(world):
 
 
 def _naive_window(per_day, top, budget):
-    """The density's window read day by day, newest first (what _Density.window computes)."""
+    """The density's window read day by day, newest first (what search_walk.Density.window computes)."""
     left = max(budget, 1.0)
     for day, count in sorted(per_day.items(), reverse=True):
         if day >= top:
@@ -393,7 +393,7 @@ def test_the_density_sizes_windows_day_by_day():
     rnd = random.Random(5)
     start = datetime(2025, 1, 1)
     per_day = {start + timedelta(days=n): rnd.choice([0, 0, 1, 3, 40]) for n in range(0, 300, rnd.choice([1, 2]))}
-    density = selectors._Density(per_day)
+    density = search_walk.Density(per_day)
     assert density.count(None, start + timedelta(days=400)) == sum(per_day.values())
     assert density.count(start + timedelta(days=10), start + timedelta(days=10)) == 0
     ends = [start + timedelta(days=n, hours=rnd.randrange(24)) for n in range(-5, 310, 7)]

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from scraping.selectors import search as selectors
+from scraping.selectors import search_walk
 from scraping.services import ingest
 from scraping.services.extraction import Item
 from tests.support.scraping import make_project, make_target
@@ -53,7 +54,7 @@ def walked_search(company, query, **filters):
 
 def asked_postings(monkeypatch) -> list:
     """The postings the walk asks the server for (each a find)."""
-    asked, real = [], selectors._results
+    asked, real = [], search_walk._results
 
     class Spy:
         def __init__(self, company):
@@ -66,5 +67,5 @@ def asked_postings(monkeypatch) -> list:
         def __getattr__(self, name):
             return getattr(self.collection, name)
 
-    monkeypatch.setattr(selectors, "_results", Spy)
+    monkeypatch.setattr(search_walk, "_results", Spy)
     return asked
