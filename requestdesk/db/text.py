@@ -86,6 +86,7 @@ def threshold_walk(
     frontier: Callable[[W], tuple[Any, ...] | None],
     need: int | None,
     at_least: int = 0,
+    remaining: Callable[[W], float] | None = None,
 ) -> Iterator[W]:
     """The threshold algorithm (Fagin) for `POSTINGS_IN_WINDOWS`: it merges one walk per query
     word into one ranking and yields the walk to advance next, until the first `need` rows of
@@ -109,10 +110,17 @@ def threshold_walk(
     page, the walks go on until they end or the caller stops.
 
     The walk advanced is the one that can lower the bound most: the highest weight, then one
-    that has read none of its weight, then the one that reached least far."""
+    that has read none of its weight, then, given `remaining(walk)` (about how many postings of
+    its weight it has left to read), the one with the fewest left: it ends its weight soonest,
+    and only that lowers the bound. A word that no row of the page holds has to be read to the
+    end of its weight before any of the page is final; reading the walks side by side (the one
+    that reached least far first, without `remaining`) reads every walk's weight that far.
+    """
 
     def priority(walk: W) -> tuple[Any, ...]:
         reached = frontier(walk)
+        if remaining is not None:
+            return walk.weight, reached is None, 0.0 if reached is None else -remaining(walk)
         return walk.weight, reached is None, None if reached is None else reached[0]
 
     while live := [walk for walk in walks if walk.weight]:

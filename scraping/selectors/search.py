@@ -279,6 +279,7 @@ class SearchResults:
                 frontier=lambda walk: None if walk.seen_to is None else (walk.seen_to,),
                 need=None if stop is None else max(stop, 1),
                 at_least=wanted or 0,
+                remaining=search_walk.TermWalk.remaining,
             )
             for walk in walks:
                 if self.read >= budget:

@@ -96,6 +96,13 @@ class TermWalk:
     def weight(self) -> int:
         return self.tiers[0] if self.tiers else 0
 
+    def remaining(self) -> float:
+        """About how many postings of its weight are left to read: its density so far times
+        the results older than where it reached (within the search's dates)."""
+        if self.seen_to is None:
+            return float("inf")
+        return self.share * self.walk.density.count(self.walk.date_from, self.seen_to)
+
     def advance(self, wanted: int) -> list[dict]:
         """The next window of postings: about `wanted` of them (the page and one row more),
         or as many as this weight gave so far (a merge that has to pass a whole dense weight

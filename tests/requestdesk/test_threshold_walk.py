@@ -39,6 +39,9 @@ class Walk:
     def weight(self):
         return self.weights[0] if self.weights else 0
 
+    def remaining(self):
+        return len(self.tiers[0]) if self.tiers else 0
+
     def advance(self):
         tier = self.tiers[0]
         taken, self.tiers[0] = tier[: self.batch], tier[self.batch :]
@@ -60,11 +63,14 @@ def corpus(rng, size):
     ]
 
 
-def search(rows, terms, need, batch, at_least=0):
+def search(rows, terms, need, batch, at_least=0, remaining=None):
     by_id = {row["id"]: row for row in rows}
     walks = [Walk(term, rows, batch) for term in terms]
     scored = {}
-    for walk in threshold_walk(walks, scored, frontier=lambda walk: walk.reached, need=need, at_least=at_least):
+    merged = threshold_walk(
+        walks, scored, frontier=lambda walk: walk.reached, need=need, at_least=at_least, remaining=remaining
+    )
+    for walk in merged:
         for row_id in walk.advance():
             row = by_id[row_id]
             score = sum(row["terms"].get(term, 0) for term in terms)
@@ -78,14 +84,15 @@ def full_scan(rows, terms):
     return sorted((key for key in keys if key[0]), reverse=True)
 
 
+@pytest.mark.parametrize("remaining", [None, Walk.remaining], ids=["side by side", "fewest left first"])
 @pytest.mark.parametrize("seed", range(40))
-def test_the_page_called_final_is_the_page_a_full_scan_ranks(seed):
+def test_the_page_called_final_is_the_page_a_full_scan_ranks(seed, remaining):
     rng = random.Random(seed)
     rows = corpus(rng, rng.randrange(20, 400))
     terms = rng.sample("abc", rng.randrange(1, 4))
     need = rng.randrange(1, 30)
     expected = full_scan(rows, terms)
-    ranked, complete, _ = search(rows, terms, need, batch=rng.randrange(1, 12))
+    ranked, complete, _ = search(rows, terms, need, batch=rng.randrange(1, 12), remaining=remaining)
     assert ranked[:need] == expected[:need]
     assert complete or len(ranked) >= need
 
@@ -107,3 +114,21 @@ def test_at_least_keeps_walking_until_that_many_rows_are_scored():
     counted, _, _ = search(rows, ["a"], need=5, batch=10, at_least=500)
     assert len(ranked) < 500 <= len(counted)
     assert counted[:5] == ranked[:5] == full_scan(rows, ["a"])[:5]
+
+
+def test_a_rare_word_beside_a_common_one_is_read_to_its_end_first():
+    """No row holds both words, so the page is final only once one word's weight is read to
+    its end: with `remaining` that is the rare word's (the common one is read only as far as
+    the page goes), side by side it is both words' as far as the rare one reaches."""
+    rng = random.Random(5)
+    rows = []
+    for row_id in range(3000):
+        date = START + timedelta(minutes=row_id)
+        terms = {"c": 5} if rng.random() < 0.5 else ({"r": 5} if rng.random() < 0.04 else {})
+        rows.append({"id": row_id, "date": date, "terms": terms})
+    expected = full_scan(rows, ["r", "c"])[:20]
+    side_by_side, _, read_side = search(rows, ["r", "c"], need=20, batch=10)
+    fewest_first, _, read_fewest = search(rows, ["r", "c"], need=20, batch=10, remaining=Walk.remaining)
+    assert side_by_side[:20] == fewest_first[:20] == expected
+    rare = sum("r" in row["terms"] for row in rows)
+    assert read_fewest < rare + 60 < read_side, (read_fewest, rare, read_side)
