@@ -8,8 +8,9 @@ runs http_load's five queries (bench.http_load.SEARCHES) --rounds times each, tw
 the selector alone (scraping.selectors.search: numbered(number=1, size=20), the first page
 of 20 and its count, as the API's paginator asks them), and GET /api/v1/scraping/results/search/?q= through
 django.test.Client with the company admin's X-API-Key, beside GET /health/ (a bare view).
-Each way twice: walked (the search's query-result cache of pages emptied before every call;
-the empty weights it keeps stay, as between two new queries of a running server), then
+Each way twice: walked (the company's cached pages forgotten before every call, as a result
+stored anywhere does: the empty weights, kept under the same generation, are asked again too,
+so these rows are a search right after the company's results changed), then
 cached (the same queries again: a page's rows read by id). Then the selector on as many of
 http_load's new queries (`new_queries`: one- and two-word queries of the seeded words), each
 asked once: what a query not asked before costs, beside the five.
