@@ -47,9 +47,18 @@ class Memo(Generic[V]):
                 return None
             return entry[2]
 
-    def put(self, key: Hashable, value: V | None, *, generation: int, ids: frozenset[Hashable] = frozenset()) -> None:
-        """Store `value` unless the cache is off or changed since `generation` was read."""
-        seconds = self.seconds()
+    def put(
+        self,
+        key: Hashable,
+        value: V | None,
+        *,
+        generation: int,
+        ids: frozenset[Hashable] = frozenset(),
+        seconds: float | None = None,
+    ) -> None:
+        """Store `value` unless the cache is off or changed since `generation` was read; kept
+        the setting's seconds, or `seconds` (an entry whose key says when it goes stale)."""
+        seconds = self.seconds() if seconds is None else seconds
         if value is None or seconds <= 0:
             return
         with self._lock:

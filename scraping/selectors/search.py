@@ -104,12 +104,13 @@ def scores_on_server() -> bool:
 # --- the client-side walk (its windows: search_walk) --------------------------------------------
 
 # The weights of a term a company's results do not hold (a posting tier read whole and found
-# empty), by (company id, its generation of pages, term, weight), kept
-# SCRAPING_SEARCH_DENSITY_SECONDS in this process: the walk skips them instead of asking the
-# server again (most of a query's tiers are empty, ~0.8 ms each on the embedded server). A
-# result stored anywhere gives the company a new generation (forget), so these are not
-# looked at again; with the cache unreachable a result stored by another process is found by
-# a search here within those seconds, as a search engine's refresh interval.
+# empty), by (company id, its generation of pages, term, weight), kept in this process: the
+# walk skips them instead of asking the server again (most of a query's tiers are empty,
+# ~0.8 ms each on the embedded server). A result stored anywhere gives the company a new
+# generation (forget), so these are not looked at again: like the pages, they are kept until
+# then, at most SCRAPING_SEARCH_PAGE_SECONDS. With the cache unreachable (no generation) they
+# are kept SCRAPING_SEARCH_DENSITY_SECONDS: a result stored by another process is found by a
+# search here within those seconds, as a search engine's refresh interval.
 _empty: Memo[bool] = Memo("SCRAPING_SEARCH_DENSITY_SECONDS", max_entries=50_000)
 
 
@@ -214,7 +215,8 @@ class SearchResults:
         cache holds one: a result stored by any process then asks the weight again at once."""
         if self.date_from is None and self.date_to is None:
             key = (self._company_key, self._pages, term, weight)
-            _empty.put(key, True, generation=self._generation, ids=frozenset({self._company_key}))
+            seconds = None if self._pages is None else settings.SCRAPING_SEARCH_PAGE_SECONDS
+            _empty.put(key, True, generation=self._generation, ids=frozenset({self._company_key}), seconds=seconds)
 
     def _accept(self, rows: list[dict]) -> None:
         company_id = _pk(self.company)

@@ -293,7 +293,8 @@ def test_empty_weights_are_not_asked_again_until_results_change(world, corpus, m
     walked_search(world.a, "kettle")[0:10]
     assert "60:kettle" in asked
 
-    settings.SCRAPING_SEARCH_DENSITY_SECONDS = 0  # kept no time: every weight asked every time
+    # kept no time (no pages kept either: weights found empty under a generation live as long)
+    settings.SCRAPING_SEARCH_DENSITY_SECONDS = settings.SCRAPING_SEARCH_PAGE_SECONDS = 0
     selectors.forget(company_id=world.a.pk)
     asked.clear()
     walked_search(world.a, "kettle")[0:10]

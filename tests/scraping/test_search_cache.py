@@ -123,6 +123,23 @@ def test_a_page_outlives_the_per_process_seconds_until_results_change(world, cor
     assert _page(again)[0] == [("Lantern battery test", 30), ("Lantern review", 15)] and again.read == 0
 
 
+def test_empty_weights_outlive_the_per_process_seconds_until_results_change(world, corpus, monkeypatch, settings):
+    """A weight found empty under the company's generation is kept as its pages are (until the
+    results change, at most SCRAPING_SEARCH_PAGE_SECONDS), not SCRAPING_SEARCH_DENSITY_SECONDS:
+    a running server asks each word's empty weights once per change, not every few seconds."""
+    settings.SCRAPING_SEARCH_DENSITY_SECONDS = 0
+    asked = asked_postings(monkeypatch)
+    walked_search(world.a, "kettle")[0:10]
+    assert "60:kettle" in asked
+    asked.clear()
+    walked_search(world.a, "kettle")[0:10]
+    assert asked == ["10:kettle"]  # the only weight that holds the word
+    selectors.forget(company_id=world.a.pk)
+    asked.clear()
+    walked_search(world.a, "kettle")[0:10]
+    assert "60:kettle" in asked
+
+
 def test_another_process_storing_results_makes_empty_weights_asked_again(world, corpus, monkeypatch):
     """A weight found empty is kept under the company's generation of pages: a result stored by
     another process (its forget reaches Redis, not this process's memory) is found at once."""
