@@ -215,7 +215,7 @@ class SearchResults:
         cache holds one: a result stored by any process then asks the weight again at once."""
         if self.date_from is None and self.date_to is None:
             key = (self._company_key, self._pages, term, weight)
-            seconds = None if self._pages is None else settings.SCRAPING_SEARCH_PAGE_SECONDS
+            seconds = None if self._pages is None else search_pages.seconds()
             _empty.put(key, True, generation=self._generation, ids=frozenset({self._company_key}), seconds=seconds)
 
     def _accept(self, rows: list[dict]) -> None:

@@ -52,7 +52,9 @@ class Walked:
     exact: bool
 
 
-def _seconds() -> float:
+def seconds() -> float:
+    """How long a page is kept at most (0: nothing is kept); what the search learns under a
+    generation (its empty weights) is kept as long."""
     return float(settings.SCRAPING_SEARCH_PAGE_SECONDS or 0)
 
 
@@ -68,7 +70,7 @@ def _guarded(call, default=None):
 def generation(company_key) -> tuple | None:
     """The generation of the company's pages (every company's, then its own); None when
     nothing is kept (no seconds, or the cache cannot be reached)."""
-    if _seconds() <= 0 or not cache_down.usable():
+    if seconds() <= 0 or not cache_down.usable():
         return None
     keys = [EVERY_COMPANY, f"{PREFIX}generation:{company_key}"]
     found = _guarded(lambda: cache.get_many(keys))
@@ -93,7 +95,7 @@ def get(generation: tuple | None, parts: tuple) -> Walked | None:
 
 def put(generation: tuple | None, parts: tuple, walked: Walked) -> None:
     if generation is not None:
-        _guarded(lambda: cache.set(_key(generation, parts), walked, _seconds()))
+        _guarded(lambda: cache.set(_key(generation, parts), walked, seconds()))
 
 
 def claim(generation: tuple | None, parts: tuple) -> bool:
