@@ -20,11 +20,11 @@ weights; ranked by score, then newest, then _id.
   of 100k results cannot be scored or counted there. Instead each query term's
   postings are walked best first on the same index, one weight at a time, newest first, in
   published_at windows sized from the company's daily rollup ({company_id, terms:
-  "15:lantern", published_at: range} is an index range; search_walk sizes them). The walks merge with the threshold algorithm (Fagin): a result
-  seen is scored from its own postings; one not yet seen scores at most the sum of the
-  walks' current weights, and at that sum is older than every walk's window, so the page is
-  final once its last result ranks above that bound. One-word queries are final as they are
-  read. The walk stops once the page is final and one row more is scored, or when every
+  "15:lantern", published_at: range} is an index range; search_walk sizes them). The walks
+  merge with the threshold algorithm (Fagin): a result seen is scored from its own postings;
+  one not yet seen scores at most the sum of the walks' current weights, and at that sum is
+  older than every walk's window, so the page is final once its last result ranks above that
+  bound. One-word queries are final as they are read. The walk stops once the page is final and one row more is scored, or when every
   posting is read (the count is then exact), or after SCRAPING_SEARCH_MAX_CANDIDATES results
   read (a query of several very common words: the page is then the best of the results
   read). `count_exact` says which; otherwise the count is the rows scored, all real matches:

@@ -78,9 +78,9 @@ class Density:
 
 class TermWalk:
     """One query term's postings, best first: one weight of analysis.WEIGHTS after the
-    other (those known empty skipped: _empty); inside a weight, newest first, read window by
-    window. `weight` and `seen_to` bound what it has not read yet: a posting of a lower
-    weight, or of this weight older than `seen_to` (None: none read)."""
+    other (those known empty skipped: SearchResults.known_empty); inside a weight, newest
+    first, read window by window. `weight` and `seen_to` bound what it has not read yet: a
+    posting of a lower weight, or of this weight older than `seen_to` (None: none read)."""
 
     def __init__(self, term: str, walk: SearchResults):
         self.term, self.walk = term, walk
