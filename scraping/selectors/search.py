@@ -16,31 +16,31 @@ weights; ranked by score, then newest, then _id.
   matches `terms: {$in: every weighted posting of the query}` on the (company_id, terms,
   -published_at) index and scores, sorts, counts and pages on the server.
 - A server without them reads every document a query matches (the embedded one: ~100-200 µs
-  each, a limit does not stop it, and a count is a read of every match), so a word in most
-  of 100k results cannot be scored or counted there. Instead each query term's
-  postings are walked best first on the same index, one weight at a time, newest first, in
-  published_at windows sized from the company's daily rollup ({company_id, terms:
-  "15:lantern", published_at: range} is an index range; search_walk sizes them). The walks
-  merge with the threshold algorithm (Fagin): a result seen is scored from its own postings;
-  one not yet seen scores at most the sum of the walks' current weights, and at that sum is
-  older than every walk's window, so the page is final once its last result ranks above that
-  bound. One-word queries are final as they are read. The walk stops once the page is final and one row more is scored, or when every
-  posting is read (the count is then exact), or after SCRAPING_SEARCH_MAX_CANDIDATES results
-  read (a query of several very common words: the page is then the best of the results
-  read). `count_exact` says which; otherwise the count is the rows scored, all real matches:
-  "at least" the rows up to the page and one more, as the lists count (requestdesk.db.pages).
-  Filters are applied to the rows read; a project or target filter whose rollup count is
-  small (<= SCRAPING_SEARCH_COUNT_CAP) reads that project's or target's results instead and
-  scores them all (exact).
+  each, a limit does not stop it, and a count is a read of every match), so a word in most of
+  100k results cannot be scored or counted there. Instead each query term's postings are
+  walked best first on the same index, one weight at a time, newest first, in published_at
+  windows sized from the company's daily rollup ({company_id, terms: "15:lantern",
+  published_at: range} is an index range; search_walk sizes them). The walks merge with the
+  threshold algorithm (Fagin): a result seen is scored from its own postings; one not yet seen
+  scores at most the sum of the walks' current weights, and at that sum is older than every
+  walk's window, so the page is final once its last result ranks above that bound. One-word
+  queries are final as they are read. The walk stops once the page is final and one row more
+  is scored, or when every posting is read (the count is then exact), or after
+  SCRAPING_SEARCH_MAX_CANDIDATES results read (a query of several very common words: the page
+  is then the best of the results read). `count_exact` says which; otherwise the count is the
+  rows scored, all real matches: "at least" the rows up to the page and one more, as the lists
+  count (requestdesk.db.pages). Filters are applied to the rows read; a project or target
+  filter whose rollup count is small (<= SCRAPING_SEARCH_COUNT_CAP) reads that project's or
+  target's results instead and scores them all (exact).
 - Most of a word's weights are empty (12 tiers; a word is said once or twice), and asking
   costs a round trip each (~0.8 ms on the embedded server). A weight read whole and found
-  empty is kept per process (company, term, weight) for SCRAPING_SEARCH_DENSITY_SECONDS (10)
-  and skipped, under the company's generation of cached pages (search_pages): a result
-  stored or deleted by any process gives the company a new one (scraping.signals
-  .postings_changed, results_ingested, a project's or target's deletion), so the weight is
-  asked again by the next search everywhere. With the cache unreachable (no generation) a
-  result stored by another process may be missed here for at most those seconds, like a
-  search engine's refresh interval.
+  empty is kept per process (company, term, weight) and skipped, under the company's
+  generation of cached pages (search_pages), as long as the pages are: a result stored or
+  deleted by any process gives the company a new one (scraping.signals.postings_changed,
+  results_ingested, a project's or target's deletion), so the weight is asked again by the
+  next search everywhere. With the cache unreachable (no generation) it is kept
+  SCRAPING_SEARCH_DENSITY_SECONDS (10): a result stored by another process may be missed
+  here for at most those seconds, like a search engine's refresh interval.
 
 A page of the walk is cached (a query-result cache, like Solr's queryResultCache): what
 `numbered()` computed for a page, its ranked ids with their scores, the count and whether it
