@@ -338,9 +338,9 @@ SCRAPING_SEARCH_COUNT_CAP = env.int(
 SCRAPING_SEARCH_MAX_CANDIDATES = env.int(
     "SCRAPING_SEARCH_MAX_CANDIDATES", default=5000
 )  # client-side: results read per query
-# client-side: a company's results per day (they size the search's date windows) and its words' empty
-# posting weights are kept this long per process (with Redis unreachable, a result stored by another
-# process is found within it)
+# client-side: a company's results per day (they size the search's date windows) are kept this long per
+# process, and its words' empty posting weights too when Redis is unreachable (a result stored by another
+# process is then found within it; otherwise they are kept as the pages below are)
 SCRAPING_SEARCH_DENSITY_SECONDS = env.float("SCRAPING_SEARCH_DENSITY_SECONDS", default=10.0)
 # client-side: the pages its searches walked (ranked ids and count) are kept in Redis until the company's
 # results change, at most this long (0: nothing kept)
