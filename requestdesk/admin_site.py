@@ -5,7 +5,8 @@ Django's own, with the changes staff asked for:
 * the index is a dashboard of the company's state (requestdesk.dashboard) above the list of
   models; a superadmin sees every company's, or one company's through the picker;
 * "View site" leads to the API docs, the one site the project serves besides the admin;
-* changelists have the page's width (no navigation sidebar beside them);
+* changelists have the page's width (no navigation sidebar beside them, nor its list of
+  models built for every page);
 * a user who typed the right password but whose role has no admin (a content writer, a
   client) is told so, instead of being asked again for "the correct username and password".
 """
@@ -59,6 +60,23 @@ class AdminSite(admin.AdminSite):
     # The left-hand list of every model took a quarter of a 1280 px screen from each changelist,
     # whose many columns then scrolled sideways; the index and the breadcrumbs lead to the models.
     enable_nav_sidebar = False
+
+    def each_context(self, request: HttpRequest) -> dict[str, Any]:
+        """Django's context of every admin page, without building the sidebar's list of models
+        (`available_apps`, read by the sidebar alone: ~60 URLs reversed, about 1 ms of each page)."""
+        if self.enable_nav_sidebar:
+            return super().each_context(request)
+        script_name = request.META["SCRIPT_NAME"]
+        return {
+            "site_title": self.site_title,
+            "site_header": self.site_header,
+            "site_url": script_name if self.site_url == "/" and script_name else self.site_url,
+            "has_permission": self.has_permission(request),
+            "available_apps": [],
+            "is_popup": False,
+            "is_nav_sidebar_enabled": False,
+            "log_entries": self.get_log_entries(request),
+        }
 
     def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         """Django's login page, with a "Sign in with …" link per configured provider (tenants.services.oauth)."""
