@@ -488,6 +488,8 @@ if ATTACHMENTS_S3_BUCKET:
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
+# Sessions in the database, read from the cache (no round trip per admin page); see the module.
+SESSION_ENGINE = "requestdesk.sessions"
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
