@@ -14,12 +14,12 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from requestdesk import memo
 from tenants import services
 from tenants.models import ApiKey, Company, User
 from tenants.roles import Role
 from tenants.services import principals
 from tests.conftest import PASSWORD
+from tests.support.clock import memo_clock  # noqa: F401
 from tests.support.round_trips import round_trips
 
 
@@ -195,22 +195,10 @@ def test_company_change_is_seen(world):
     assert names == ["Renamed"]
 
 
-class _Clock:
-    """time.monotonic for the memo, moved on by hand: a slow machine cannot outlive an entry
-    between two requests that must both hit it."""
-
-    def __init__(self):
-        self.now = time.monotonic()
-
-    def monotonic(self):
-        return self.now
-
-
 @pytest.mark.parametrize("auth", ["key", "jwt"])
-def test_raw_database_changes_take_effect_after_the_cache_expires(world, settings, monkeypatch, auth):
+def test_raw_database_changes_take_effect_after_the_cache_expires(world, settings, memo_clock, auth):
     settings.AUTH_CACHE_SECONDS = 30
-    clock = _Clock()
-    monkeypatch.setattr(memo, "time", clock)
+    clock = memo_clock
     user = world.user("a", "content_manager")
     credentials = {"key": _key(user)[1]} if auth == "key" else {"token": _jwt(user)}
     assert _get("/api/v1/users/", **credentials).status_code == 200
@@ -224,10 +212,9 @@ def test_raw_database_changes_take_effect_after_the_cache_expires(world, setting
     assert _get("/api/v1/users/me/", **credentials).status_code == 401
 
 
-def test_raw_revocation_takes_effect_after_the_cache_expires(world, settings, monkeypatch):
+def test_raw_revocation_takes_effect_after_the_cache_expires(world, settings, memo_clock):
     settings.AUTH_CACHE_SECONDS = 30
-    clock = _Clock()
-    monkeypatch.setattr(memo, "time", clock)
+    clock = memo_clock
     key, raw = _key(world.user("a", "client"))
     assert _get("/api/v1/users/me/", key=raw).status_code == 200
     _raw_db().api_keys.update_one({"_id": key.pk}, {"$set": {"revoked_at": timezone.now()}})
