@@ -9,16 +9,19 @@ are paginated the plain way.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin import helpers
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Page, Paginator
 from django.db.models import Model, QuerySet
 from django.db.models.fields.related import ForeignKey
+from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest
 from django.utils.functional import cached_property
 from django.utils.html import format_html
@@ -26,6 +29,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from requestdesk.db import pages
+from requestdesk.memo import Memo
 
 PAGE_PARAM = "p"  # django.contrib.admin.views.main.PAGE_VAR
 
@@ -85,16 +89,60 @@ class WindowPaginator(PaginatorBase):
         return page
 
 
+# The objects changelists show through their rows' foreign keys (a result's project), by
+# (model label, id); kept ADMIN_RELATED_SECONDS per process, dropped at once when saved or
+# deleted in this process. Each row gets its own copy (entries are shared between threads).
+_related: Memo[Model] = Memo("ADMIN_RELATED_SECONDS")
+_watched: set[type[Model]] = set()
+
+
+def _forget(sender: type[Model], instance: Model, **_signal: object) -> None:
+    _related.invalidate((sender._meta.label, instance.pk))
+
+
+def _watch(model: type[Model]) -> None:
+    """Drop a model's kept objects when one is saved or deleted (connected once, on first use)."""
+    if model not in _watched:
+        _watched.add(model)
+        for signal in (post_save, post_delete):
+            signal.connect(_forget, sender=model, weak=False, dispatch_uid=f"admin_lists.{model._meta.label}")
+
+
 def attach_related(rows: Sequence[Model], fields: Related) -> None:
-    """Load the objects of each foreign key in `fields` for `rows` with one query per field
-    (by id), instead of a query per row or a join (select_related: the backend puts its
-    $lookup before the $match, so the embedded server joins every document first)."""
+    """Set on `rows` the objects of each foreign key in `fields`: those kept (`_related`), the
+    others read with one query per field (by id), instead of a query per row or a join
+    (select_related: the backend puts its $lookup before the $match, so the embedded server
+    joins every document first)."""
     for field in fields:
-        ids = {getattr(row, field.attname) for row in rows} - {None}
         related = cast("type[Model]", field.related_model)  # a model class once the apps are loaded
-        found = related._base_manager.in_bulk(list(ids)) if ids else {}
+        _watch(related)
+        label, generation = related._meta.label, _related.generation
+        found = {pk: _related.get((label, pk)) for pk in {getattr(row, field.attname) for row in rows} - {None}}
+        missing = [pk for pk, obj in found.items() if obj is None]
+        if missing:
+            for pk, read in related._base_manager.in_bulk(missing).items():
+                found[pk] = read
+                _related.put((label, pk), copy.copy(read), generation=generation, ids=frozenset({(label, pk)}))
         for row in rows:
-            field.set_cached_value(row, found.get(getattr(row, field.attname)))
+            kept = found.get(getattr(row, field.attname))
+            field.set_cached_value(row, copy.copy(kept) if kept is not None else None)
+
+
+class BoundedChangeList(ChangeList):
+    """Django's changelist, except that a list of one page (or "show all") is the rows with their
+    foreign keys attached: Django lists its queryset again, and each row then reads its
+    project and target one by one."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        if isinstance(self.result_list, QuerySet):
+            paginator = cast("WindowPaginator", self.paginator)  # BoundedListAdmin.get_paginator's
+            if self.multi_page:  # "show all"
+                rows = list(self.result_list)
+                attach_related(rows, paginator.related)
+            else:
+                rows = list(paginator.page(1).object_list)  # read already, to count
+            self.result_list = rows
 
 
 class BoundedListAdmin(ModelAdminBase):
@@ -117,6 +165,9 @@ class BoundedListAdmin(ModelAdminBase):
             str(obj.pk),
             label,
         )
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return BoundedChangeList
 
     def related_in_list(self, request: HttpRequest) -> list[ForeignKey[Any, Any]]:
         fields: list[ForeignKey[Any, Any]] = []

@@ -11,10 +11,13 @@ import pytest
 from django.conf import settings
 
 from events.models import AuditLog
+from requestdesk import admin_lists
 from scraping.models import Preset, Project, ScrapeJob, Target
 from scraping.services import ingest
 from scraping.services.extraction import Item
+from tests.support.clock import memo_clock  # noqa: F401
 from tests.support.content import make_provider
+from tests.support.round_trips import round_trips  # noqa: F401
 from tests.support.scraping import fast_scraping, make_project, make_target, system_presets  # noqa: F401
 
 
@@ -265,3 +268,31 @@ def test_results_changelist_searches_words_and_says_more_than(staff, world, proj
     assert second.context["cl"].paginator.count_exact is True and b"3 results" in second.content
     shown = [r.pk for r in first.context["cl"].result_list] + [r.pk for r in second.context["cl"].result_list]
     assert len(set(shown)) == 3
+
+
+def test_results_changelist_keeps_the_projects_and_targets_it_shows(
+    staff, world, project, settings, memo_clock, round_trips
+):
+    """What the list shows through foreign keys is read once per ADMIN_RELATED_SECONDS
+    (requestdesk.admin_lists), and a list of one page is read once (Django lists it again, and
+    reads each row's project and target): the next page reads no project or target; a rename in this
+    process shows at once, one written elsewhere (raw, no signal) once the seconds pass; each
+    row has its own copy of its project."""
+    settings.ADMIN_RELATED_SECONDS = 30
+    admin_lists._related.clear()
+    client = staff(world.user("a", "company_admin"))
+    assert client.get("/admin/scraping/result/").status_code == 200
+    with round_trips() as seen:
+        page = client.get("/admin/scraping/result/")
+    read = [name for _, name in seen.commands]
+    assert read.count("results") == 1 and not {"projects", "targets"} & set(read), read  # one page: read once
+    rows = page.context["cl"].result_list
+    assert [row.project.name for row in rows] == ["Kettles"] * 3 and rows[0].project is not rows[1].project
+    project.name = "Teapots"
+    project.save()
+    assert ">Teapots<" in client.get("/admin/scraping/result/").content.decode()
+    Project.objects.filter(pk=project.pk).update(name="Mugs")  # no signal: as another process's write
+    memo_clock.now += 29
+    assert ">Teapots<" in client.get("/admin/scraping/result/").content.decode()
+    memo_clock.now += 2
+    assert ">Mugs<" in client.get("/admin/scraping/result/").content.decode()
