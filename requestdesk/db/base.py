@@ -1,5 +1,6 @@
 """ENGINE "requestdesk.db": django-mongodb-backend whose collections rewrite aggregate
-pipelines, and whose `capabilities` say what the server can do (requestdesk.db.features)."""
+pipelines, whose `capabilities` say what the server can do (requestdesk.db.features), and
+whose operations convert embedded documents with cached converters (requestdesk.db.operations)."""
 
 from typing import Any, cast
 
@@ -9,6 +10,7 @@ from pymongo.collection import Collection
 
 from .documents import Document
 from .features import Capabilities
+from .operations import Operations
 from .pipeline import rewrite
 
 MAX_ONE_BATCH = 1000
@@ -62,6 +64,8 @@ _PROBED: dict[str, Capabilities] = {}  # server address -> what it said (once pe
 
 # django-mongodb-backend ships no types: its wrapper is Any to mypy.
 class DatabaseWrapper(MongoDatabaseWrapper):  # type: ignore[misc]
+    ops_class = Operations
+
     def get_collection(self, name: str, **kwargs: Any) -> RewritingCollection:
         return RewritingCollection(super().get_collection(name, **kwargs))
 
