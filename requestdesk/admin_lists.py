@@ -90,14 +90,15 @@ class WindowPaginator(PaginatorBase):
 
 
 # The objects changelists show through their rows' foreign keys (a result's project), by
-# (model label, id); kept ADMIN_RELATED_SECONDS per process, dropped at once when saved or
-# deleted in this process. Each row gets its own copy (entries are shared between threads).
-_related: Memo[Model] = Memo("ADMIN_RELATED_SECONDS")
+# (model label, id), and a filter's choices of a related model (a superadmin's companies);
+# kept ADMIN_RELATED_SECONDS per process, dropped at once when one is saved or deleted in this
+# process. Each row gets its own copy of an object (entries are shared between threads).
+_related: Memo[Any] = Memo("ADMIN_RELATED_SECONDS")
 _watched: set[type[Model]] = set()
 
 
 def _forget(sender: type[Model], instance: Model, **_signal: object) -> None:
-    _related.invalidate((sender._meta.label, instance.pk))
+    _related.invalidate((sender._meta.label, instance.pk), sender._meta.label)
 
 
 def _watch(model: type[Model]) -> None:
@@ -126,6 +127,23 @@ def attach_related(rows: Sequence[Model], fields: Related) -> None:
         for row in rows:
             kept = found.get(getattr(row, field.attname))
             field.set_cached_value(row, copy.copy(kept) if kept is not None else None)
+
+
+class KeptChoicesFilter(admin.RelatedFieldListFilter):
+    """Django's filter on a foreign key (every object of the related model, a superadmin's
+    companies), its choices kept as `attach_related` keeps objects: a read per page saved."""
+
+    def field_choices(self, field: Any, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[Any]:
+        related = cast("type[Model]", field.related_model)
+        _watch(related)
+        label, ordering = related._meta.label, self.field_admin_ordering(field, request, model_admin)
+        key = (label, "choices", tuple(ordering))
+        choices = _related.get(key)
+        if choices is None:
+            generation = _related.generation
+            choices = tuple(super().field_choices(field, request, model_admin))
+            _related.put(key, choices, generation=generation, ids=frozenset({label}))
+        return list(choices)
 
 
 class BoundedChangeList(ChangeList):

@@ -216,7 +216,8 @@ JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY
 # How long a process caches an authenticated key/user and its company (tenants.services.principals); 0: off.
 AUTH_CACHE_SECONDS = env.float("AUTH_CACHE_SECONDS", default=5)
 # How long a process keeps what changelists show of their rows' foreign keys (a result's project and
-# target: requestdesk.admin_lists); a rename elsewhere shows within that. 0: read with every page.
+# target) and the superadmin's company filter (requestdesk.admin_lists); a change made elsewhere shows
+# within that. 0: read with every page.
 ADMIN_RELATED_SECONDS = env.float("ADMIN_RELATED_SECONDS", default=5)
 # How long a process keeps the admin dashboard's figures (requestdesk.dashboard); 0: off.
 DASHBOARD_CACHE_SECONDS = env.float("DASHBOARD_CACHE_SECONDS", default=30)

@@ -15,7 +15,7 @@ from django.utils import formats, timezone
 from django.utils.timesince import timesince, timeuntil
 
 from events.services import audit
-from requestdesk.admin_lists import BoundedListAdmin
+from requestdesk.admin_lists import BoundedListAdmin, KeptChoicesFilter
 from tenants.scoping import scope_for_staff, stamped_field, tenant_field
 
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ class TenantAdmin(BoundedListAdmin):
         filters = list(super().get_list_filter(request))
         field = self._tenant_field()
         if field and is_superadmin(request) and field not in filters:
-            filters.append(field)
+            filters.append((field, KeptChoicesFilter))
         return filters
 
     def formfield_for_foreignkey(

@@ -3,7 +3,10 @@
 import pytest
 from django.contrib import admin
 
-from tenants.models import ApiKey, User
+from requestdesk import admin_lists
+from tenants.models import ApiKey, Company, User
+from tests.support.clock import memo_clock  # noqa: F401
+from tests.support.round_trips import round_trips  # noqa: F401
 
 
 @pytest.fixture
@@ -95,3 +98,27 @@ def test_pages_carry_django_context_without_building_the_sidebar_list(rf, world)
     assert {key: value for key, value in ours.items() if key not in ("available_apps", "log_entries")} == {
         key: value for key, value in django.items() if key not in ("available_apps", "log_entries")
     }
+
+
+def test_the_superadmins_company_filter_is_kept_until_a_company_changes(
+    staff_client, world, settings, memo_clock, round_trips
+):
+    """The company filter of a superadmin's changelist lists every company; the list is kept
+    ADMIN_RELATED_SECONDS (requestdesk.admin_lists.KeptChoicesFilter): the next page reads no
+    company; a company renamed in this process shows at once, one renamed elsewhere (raw) once
+    the seconds pass."""
+    settings.ADMIN_RELATED_SECONDS = 30
+    admin_lists._related.clear()
+    client = staff_client(world.user("a", "superadmin"))
+    assert client.get("/admin/scraping/result/").status_code == 200
+    with round_trips() as seen:
+        page = client.get("/admin/scraping/result/").content.decode()
+    assert "companies" not in {name for _, name in seen.commands} and world.b.name in page
+    world.b.name = "Renamed B"
+    world.b.save()
+    assert "Renamed B" in client.get("/admin/scraping/result/").content.decode()
+    Company.objects.filter(pk=world.b.pk).update(name="Raw B")  # no signal: as another process's write
+    memo_clock.now += 29
+    assert "Raw B" not in client.get("/admin/scraping/result/").content.decode()
+    memo_clock.now += 2
+    assert "Raw B" in client.get("/admin/scraping/result/").content.decode()
