@@ -67,6 +67,7 @@ EXPECTED = [
         for list_name in ("results API", "tickets API", "audit log API")
     ),
     "lists admin results changelist p50, 1k rows/tenant",
+    "lists admin floor: the companies changelist p50",
     *(
         f"retrieval {mode} hit@{k}, sample-30.json (30 questions)"
         for mode in ("keyword", "vector", "hybrid")
