@@ -49,6 +49,7 @@ def test_http_load_has_no_server_errors(tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     rows = json.loads(out.read_text())
     assert {row["endpoint"] for row in rows} == ENDPOINTS
+    assert rows[-1]["endpoint"] == "search, new queries"  # measured last: no row runs behind its walks
     for row in rows:
         assert row["connections"] == 4
         assert row["server_errors"] == 0, row
