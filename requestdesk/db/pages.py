@@ -81,6 +81,7 @@ class Walked(Generic[M]):
     rows: list[M]
     ended: bool
     resume: Position | None = None
+    skipped: int = 0  # rows at the list's start before `rows`, counted by the server, not read
 
 
 def position_of(row: models.Model, field: str) -> Position:
@@ -156,6 +157,14 @@ def _window_rows(
         extra *= 4
 
 
+def _skipping(ordered: QuerySet[M], bounds: dict[str, datetime], skip: int, limit: int) -> list[M] | None:
+    """Rows `skip` to `limit` of a list's head window, the first `skip` skipped by the server
+    (not sent, not built): None when the window holds fewer than `limit` rows (how many it
+    skipped is then unknown)."""
+    found = list(ordered.filter(**bounds)[skip:limit])
+    return found if len(found) == limit - skip else None
+
+
 def _windowed(
     queryset: QuerySet[M],
     field: str,
@@ -164,12 +173,15 @@ def _windowed(
     limit: int,
     key: Hashable,
     seconds: float | None = None,
+    skip: int = 0,
 ) -> Walked[M]:
     """Rows after `after` in windows of `field`, within `seconds` when given (see the module
-    docstring)."""
+    docstring). From the head with `skip`, a learnt first window that holds `limit` rows
+    has its first `skip` rows skipped by the server (`Walked.skipped`)."""
     began = time.monotonic()
     sign = "-" if descending else ""
     ordered = queryset.order_by(f"{sign}{field}", f"{sign}pk")
+    skip = skip if after is None and key in _WIDTHS else 0
     ceiling = datetime.now(UTC) + timedelta(days=366)
     keep: Callable[[M], bool] | None = (
         (lambda row: _after(row, field, after, descending)) if after is not None else None
@@ -194,6 +206,12 @@ def _windowed(
             last = far >= ceiling
             if not last:
                 bounds[f"{field}__lt"] = far
+        if skip:
+            page = _skipping(ordered, bounds, skip, limit)
+            if page is not None:
+                _learn_from(key, page, field, limit, start, width, head=True, descending=descending, skipped=skip)
+                return Walked(page, False, skipped=skip)
+            skip = 0  # the window holds fewer rows: read it whole, as without skip
         rows.extend(_window_rows(ordered, bounds, limit - len(rows), keep))
         keep, spent = None, spent + width
         if len(rows) >= limit or last:
@@ -227,6 +245,7 @@ def _learn_from(
     *,
     head: bool,
     descending: bool,
+    skipped: int = 0,
 ) -> None:
     """The first window that would hold the next walk's page from the same kind of start with
     room to spare. A filled page tells it by its last row (the last window was cut at the
@@ -236,13 +255,15 @@ def _learn_from(
     the distance from now to rows written in one burst would take in the whole burst. (Every
     row of the head's window is read and sorted: half a span held ~1.5 pages and made a second
     page by number cost ~7% more than a quarter, measured with bench.lists_bench.) A walk that
-    reached the end learns the whole range it walked."""
-    if len(rows) < limit:
+    reached the end learns the whole range it walked. (Rows `skipped` before `rows` count in
+    the page's span as the rows read suggest.)"""
+    if skipped + len(rows) < limit:
         _learn(key, spent)
         return
     last = _aware(getattr(rows[-1], field))
     if head:
-        slack = max(abs(last - _aware(getattr(rows[0], field))) / 4, MIN_WIDTH)
+        span = abs(last - _aware(getattr(rows[0], field))) * (skipped + len(rows)) / len(rows)
+        slack = max(span / 4, MIN_WIDTH)
         _learn(key, last - slack if descending else last + slack)
         return
     span = abs(last - start)
@@ -286,13 +307,16 @@ def numbered(
     ordering = date_ordering(queryset)
     assert ordering is not None, "numbered() pages a date-ordered queryset (date_ordering)"
     field, descending = ordering
-    walked = walk_within(queryset, field=field, descending=descending, limit=number * size, key=key, seconds=seconds)
-    rows, ended = walked.rows, walked.ended
+    before = (number - 1) * size
+    walked = walk_within(
+        queryset, field=field, descending=descending, limit=number * size, key=key, seconds=seconds, skip=before
+    )
+    seen, ended = walked.skipped + len(walked.rows), walked.ended
     if cheap_counts(queryset):
         count, exact = queryset.count(), True
     else:
-        count, exact = (len(rows), True) if ended else (len(rows) + 1, False)
-    return Numbered(rows[(number - 1) * size :], count, exact, not ended)
+        count, exact = (seen, True) if ended else (seen + 1, False)
+    return Numbered(walked.rows[before - walked.skipped :], count, exact, not ended)
 
 
 def walk(
@@ -320,9 +344,11 @@ def walk_within(
     limit: int,
     key: Hashable = None,
     seconds: float | None = None,
+    skip: int = 0,
 ) -> Walked[M]:
     """walk(), within about `seconds` of reading where the server pages in windows (None: no
-    budget). A walk stopped by it returns what it found with the position to go on from."""
+    budget). A walk stopped by it returns what it found with the position to go on from. From
+    the head, the first `skip` rows may be left unread (`Walked.skipped` says how many were)."""
     if ordered_by_index(queryset):
         # The server walks the index in order and stops at the limit: no windows to budget.
         rows = _keyset(queryset, field, descending, after, limit + 1)
@@ -331,7 +357,7 @@ def walk_within(
     # first window has to reach from now to the newest rows, a later page's only its own rows.
     # And each number of rows learns its own (pages by number: page 2 reads twice page 1's).
     key = (queryset.model._meta.db_table, field, descending, key, after is None, limit)
-    walked = _windowed(queryset, field, descending, after, limit + 1, key, seconds)
-    if len(walked.rows) > limit:
-        return Walked(walked.rows[:limit], False)
+    walked = _windowed(queryset, field, descending, after, limit + 1, key, seconds, skip)
+    if walked.skipped + len(walked.rows) > limit:
+        return Walked(walked.rows[: limit - walked.skipped], False, skipped=walked.skipped)
     return walked

@@ -204,6 +204,33 @@ def test_pages_by_number_asked_in_turn_are_each_one_window_once_learnt(world, se
 
 
 @pytest.mark.parametrize("descending", [True, False])
+def test_a_later_page_by_number_leaves_its_earlier_rows_to_the_server_once_learnt(world, settings, descending):
+    """Page 3 by number, once its window is learnt: one query in which the server skips pages
+    1 and 2 (they are neither sent nor built), with the same rows and count as reading them.
+    When the window no longer holds the pages before (rows deleted since), the page is still
+    exact: the window is read whole, as before it was learnt."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.DATABASE_CAPABILITIES = STRATEGIES["windows"]
+    pages._WIDTHS.clear()
+    now = datetime.now(UTC)
+    _entries(world.a, [now - timedelta(minutes=i) for i in range(120)])
+    queryset = AuditLog.objects.filter(company=world.a).order_by(f"{'-' if descending else ''}created_at")
+    expected = _expected(world.a, descending)
+    pages.numbered(queryset, number=3, size=20, key="skip")
+    with CaptureQueriesContext(connection) as asked:
+        page = pages.numbered(queryset, number=3, size=20, key="skip")
+    assert [r.pk for r in page.rows] == expected[40:60]
+    assert (page.count, page.count_exact, page.has_next) == (61, False, True)
+    assert len(asked.captured_queries) == 1 and "'$skip': 40" in asked.captured_queries[0]["sql"]
+    AuditLog.objects.filter(pk__in=expected[:50]).delete()
+    page = pages.numbered(queryset, number=3, size=20, key="skip")
+    assert [r.pk for r in page.rows] == expected[90:110]
+    assert (page.count, page.count_exact, page.has_next) == (61, False, True)
+
+
+@pytest.mark.parametrize("descending", [True, False])
 def test_the_head_of_a_burst_is_a_window_of_about_a_page(world, settings, descending):
     """300 rows written within 30 ms: once learnt, the head's first window holds about a page,
     not the whole burst (a width from now to the page's end takes in every row of it, and the
