@@ -28,6 +28,9 @@ sizes each window by the reading time per unit of the field the windows before i
 stops once the budget is spent, and says where the next walk goes on (`Walked.resume`); the
 page then holds fewer rows than asked, and its next link reads on from there.
 
+A page by number N (`numbered`) is the walk's rows N pages on; once its first window is
+learnt and holds them all, the server skips the N - 1 pages before it (`Walked.skipped`).
+
 Counts: where counts are cheap the count is exact; elsewhere it is what the walk saw (the
 rows up to the page's end and one more), a lower bound marked inexact unless the walk
 reached the end of the list.
