@@ -86,6 +86,9 @@ def parse_args(argv=None):
         default=None,
         help="threads per worker: gthread workers (default: gunicorn.conf.py's, sync)",
     )
+    parser.add_argument(
+        "--endpoints", default="", help="comma-separated endpoint names to measure (default: every one)"
+    )
     parser.add_argument("--json", default="", help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
     args.connections = [int(c) for c in args.connections.split(",") if c.strip()]
@@ -476,6 +479,11 @@ def main(argv=None) -> int:
         plan = endpoints(
             prepared["result_ids"], follow_pages(url, prepared["key"], "/api/v1/scraping/results/", pages=5)
         )
+        if args.endpoints:
+            wanted = {name.strip() for name in args.endpoints.split(",")}
+            if unknown := wanted - {name for name, _, _ in plan}:
+                sys.exit(f"--endpoints: no endpoint named {', '.join(sorted(unknown))}")
+            plan = [endpoint for endpoint in plan if endpoint[0] in wanted]
         for name, method, paths in plan:
             check_once(url, prepared["key"], name, method, paths[0], log_path)
         remove_load_tickets()
