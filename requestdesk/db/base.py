@@ -1,15 +1,19 @@
 """ENGINE "requestdesk.db": django-mongodb-backend whose collections rewrite aggregate
-pipelines, whose `capabilities` say what the server can do (requestdesk.db.features), and
-whose operations convert embedded documents with cached converters (requestdesk.db.operations)."""
+pipelines, whose `capabilities` say what the server can do (requestdesk.db.features), whose
+client leaves out retryable writes where they cost the server, and whose operations convert
+embedded documents with cached converters (requestdesk.db.operations)."""
 
 from typing import Any, cast
+from urllib.parse import parse_qs, urlsplit
 
 from django.db import connections
 from django_mongodb_backend.base import DatabaseWrapper as MongoDatabaseWrapper
+from pymongo import MongoClient
 from pymongo.collection import Collection
+from pymongo.errors import PyMongoError
 
 from .documents import Document
-from .features import Capabilities
+from .features import Capabilities, build_info
 from .operations import Operations
 from .pipeline import rewrite
 
@@ -66,6 +70,14 @@ _PROBED: dict[str, Capabilities] = {}  # server address -> what it said (once pe
 class DatabaseWrapper(MongoDatabaseWrapper):  # type: ignore[misc]
     ops_class = Operations
 
+    def get_new_connection(self, conn_params: dict[str, Any]) -> MongoClient[Document]:
+        """The backend's client, without retryable writes on a server whose capabilities say
+        they cost it (requestdesk.db.features) unless the URI or OPTIONS choose."""
+        if self.alias not in self._connection_pools and not _chooses_retry_writes(conn_params):
+            if not _retryable_writes(conn_params):
+                conn_params = {**conn_params, "retryWrites": False}
+        return cast(MongoClient[Document], super().get_new_connection(conn_params))
+
     def get_collection(self, name: str, **kwargs: Any) -> RewritingCollection:
         return RewritingCollection(super().get_collection(name, **kwargs))
 
@@ -76,6 +88,31 @@ class DatabaseWrapper(MongoDatabaseWrapper):  # type: ignore[misc]
         if host not in _PROBED:
             _PROBED[host] = Capabilities.probe(self)
         return _PROBED[host].with_overrides()
+
+
+_RETRYABLE: dict[str, bool] = {}  # host -> whether its capabilities keep retryable writes (once per process)
+
+
+def _chooses_retry_writes(conn_params: dict[str, Any]) -> bool:
+    """Whether OPTIONS or the URI's query set retryWrites (read without resolving the host)."""
+    host = conn_params.get("host")
+    query = urlsplit(host).query if isinstance(host, str) else ""
+    return any(name.lower() == "retrywrites" for name in [*conn_params, *parse_qs(query)])
+
+
+def _retryable_writes(conn_params: dict[str, Any]) -> bool:
+    """The capabilities' `retryable_writes` for the server of `conn_params`, read with a
+    short-lived client (the backend's own takes its options at creation); True when the
+    server cannot be reached (the first query then says why)."""
+    host = str(conn_params.get("host"))
+    if host not in _RETRYABLE:
+        try:
+            with MongoClient(**conn_params) as client:
+                info = build_info(client)
+        except PyMongoError:
+            return True
+        _RETRYABLE[host] = Capabilities.from_build_info(info).with_overrides().retryable_writes
+    return _RETRYABLE[host]
 
 
 def connection_for(alias: str) -> DatabaseWrapper:

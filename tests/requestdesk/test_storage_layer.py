@@ -8,6 +8,8 @@ from django.db import connection
 from events.models import AuditLog
 from requestdesk.db import base
 from requestdesk.db.collections import raw
+from requestdesk.db.features import Capabilities
+from tests.support.round_trips import round_trips  # noqa: F401
 
 
 def test_the_embedded_server_is_probed_once_and_told_apart(db, settings):
@@ -15,15 +17,32 @@ def test_the_embedded_server_is_probed_once_and_told_apart(db, settings):
     base._PROBED.clear()
     caps = connection.capabilities
     assert caps.kind == "secantus"
-    assert (caps.text_index, caps.ordered_index_sort, caps.cheap_counts, caps.cheap_find_and_modify) == (
-        False,
-        False,
-        False,
-        False,
-    )
+    assert (
+        caps.text_index,
+        caps.ordered_index_sort,
+        caps.cheap_counts,
+        caps.cheap_find_and_modify,
+        caps.retryable_writes,
+    ) == (False, False, False, False, False)
     assert list(base._PROBED) == [connection.settings_dict["HOST"]]
     base._PROBED[connection.settings_dict["HOST"]] = caps.__class__(**{**caps.__dict__, "version": "probed"})
     assert connection.capabilities.version == "probed"  # not asked again
+
+
+def test_writes_to_the_embedded_server_are_not_retryable_unless_the_uri_says(db, round_trips):
+    """SecantusDB keeps a record of every retryable write and, past 10,000, sorts them all on
+    every write (requestdesk.db.features): the client leaves them out, so a write carries no
+    txnNumber. A URI or OPTIONS that set retryWrites are obeyed; MongoDB keeps them."""
+    assert connection.connection.options.retry_writes is False
+    with round_trips() as seen:
+        AuditLog.objects.create(company_id=ObjectId(), event_type="test.write", object_repr="w")
+    inserts = [command for command in seen.sent if "insert" in command]
+    assert inserts and all("txnNumber" not in command for command in inserts)
+    assert not base._chooses_retry_writes({"host": "mongodb://127.0.0.1:1/?directConnection=true"})
+    assert base._chooses_retry_writes({"host": "mongodb://127.0.0.1:1/?retryWrites=true"})
+    assert base._chooses_retry_writes({"host": "mongodb://127.0.0.1:1/", "retryWrites": True})
+    assert Capabilities.from_build_info({"version": "8.0.4"}).retryable_writes is True
+    assert Capabilities.from_build_info({"version": "8.0.4", "secantusVersion": "0.7"}).retryable_writes is False
 
 
 def test_settings_override_flags_and_refuse_unknown_ones(db, settings):
