@@ -131,7 +131,8 @@ def attach_related(rows: Sequence[Model], fields: Related) -> None:
 
 class KeptChoicesFilter(admin.RelatedFieldListFilter):
     """Django's filter on a foreign key (every object of the related model, a superadmin's
-    companies), its choices kept as `attach_related` keeps objects: a read per page saved."""
+    companies), its choices kept as `attach_related` keeps objects: a read per page saved.
+    Like Django's, it lists every object whoever asks: a filter for superadmins only."""
 
     def field_choices(self, field: Any, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[Any]:
         related = cast("type[Model]", field.related_model)

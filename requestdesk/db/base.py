@@ -13,7 +13,7 @@ from pymongo.collection import Collection
 from pymongo.errors import PyMongoError
 
 from .documents import Document
-from .features import Capabilities, build_info
+from .features import Capabilities
 from .operations import Operations
 from .pipeline import rewrite
 
@@ -108,7 +108,7 @@ def _retryable_writes(conn_params: dict[str, Any]) -> bool:
     if host not in _RETRYABLE:
         try:
             with MongoClient(**conn_params) as client:
-                info = build_info(client)
+                info = client.admin.command("buildInfo")
         except PyMongoError:
             return True
         _RETRYABLE[host] = Capabilities.from_build_info(info).with_overrides().retryable_writes

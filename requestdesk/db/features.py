@@ -35,20 +35,9 @@ from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from pymongo import MongoClient
 
 if TYPE_CHECKING:
     from .base import DatabaseWrapper
-
-_BUILD_INFO: dict[object, Mapping[str, Any]] = {}  # server address -> its buildInfo (once per process)
-
-
-def build_info(client: MongoClient[Any]) -> Mapping[str, Any]:
-    """The server's buildInfo: one round trip per server and process."""
-    address = client.address
-    if address not in _BUILD_INFO:
-        _BUILD_INFO[address] = client.admin.command("buildInfo")
-    return _BUILD_INFO[address]
 
 
 @dataclass(frozen=True)
@@ -64,10 +53,10 @@ class Capabilities:
 
     @classmethod
     def probe(cls, connection: DatabaseWrapper) -> Capabilities:
-        """What `connection` (a requestdesk.db DatabaseWrapper) serves, from its buildInfo."""
+        """What `connection` (a requestdesk.db DatabaseWrapper) serves: one buildInfo round trip."""
         connection.ensure_connection()
         atlas_search = bool(getattr(connection.features, "supports_atlas_search", False))
-        return cls.from_build_info(build_info(connection.connection), atlas_search=atlas_search)
+        return cls.from_build_info(connection.connection.admin.command("buildInfo"), atlas_search=atlas_search)
 
     @classmethod
     def from_build_info(cls, info: Mapping[str, Any], *, atlas_search: bool = False) -> Capabilities:
