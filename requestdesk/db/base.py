@@ -10,7 +10,6 @@ from django.db import connections
 from django_mongodb_backend.base import DatabaseWrapper as MongoDatabaseWrapper
 from pymongo import MongoClient
 from pymongo.collection import Collection
-from pymongo.errors import PyMongoError
 
 from .documents import Document
 from .features import Capabilities
@@ -102,15 +101,12 @@ def _chooses_retry_writes(conn_params: dict[str, Any]) -> bool:
 
 def _retryable_writes(conn_params: dict[str, Any]) -> bool:
     """The capabilities' `retryable_writes` for the server of `conn_params`, read with a
-    short-lived client (the backend's own takes its options at creation); True when the
-    server cannot be reached (the first query then says why)."""
+    short-lived client (the backend's own takes its options at creation). A server that
+    cannot be reached raises here, as the first query would: no client is kept with a guess."""
     host = str(conn_params.get("host"))
     if host not in _RETRYABLE:
-        try:
-            with MongoClient(**conn_params) as client:
-                info = client.admin.command("buildInfo")
-        except PyMongoError:
-            return True
+        with MongoClient(**conn_params) as client:
+            info = client.admin.command("buildInfo")
         _RETRYABLE[host] = Capabilities.from_build_info(info).with_overrides().retryable_writes
     return _RETRYABLE[host]
 
