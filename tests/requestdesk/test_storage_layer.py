@@ -4,11 +4,13 @@ tenant scope."""
 import pytest
 from bson import ObjectId
 from django.db import connection
+from pymongo.errors import ServerSelectionTimeoutError
 
 from events.models import AuditLog
 from requestdesk.db import base
 from requestdesk.db.collections import raw
 from requestdesk.db.features import Capabilities
+from requestdesk.embedded import free_port
 from tests.support.round_trips import round_trips  # noqa: F401
 
 
@@ -43,6 +45,15 @@ def test_writes_to_the_embedded_server_are_not_retryable_unless_the_uri_says(db,
     assert base._chooses_retry_writes({"host": "mongodb://127.0.0.1:1/", "retryWrites": True})
     assert Capabilities.from_build_info({"version": "8.0.4"}).retryable_writes is True
     assert Capabilities.from_build_info({"version": "8.0.4", "secantusVersion": "0.7"}).retryable_writes is False
+
+
+def test_an_unreachable_server_is_not_given_a_guessed_client(db):
+    """The retryable-writes check raises as the first query would, and remembers nothing: the
+    next connection asks again once the server is up."""
+    host = f"mongodb://127.0.0.1:{free_port()}/?directConnection=true&serverSelectionTimeoutMS=200"
+    with pytest.raises(ServerSelectionTimeoutError):
+        base._retryable_writes({"host": host})
+    assert host not in base._RETRYABLE
 
 
 def test_settings_override_flags_and_refuse_unknown_ones(db, settings):
