@@ -57,6 +57,10 @@ class _Forgiving:
     def __contains__(self, key: str) -> bool:
         return bool(self._call("has_key", key, default=False))
 
+    def __getattr__(self, name: str) -> Any:
+        """Any other call (the async ones an ASGI server would make) goes to the cache as is."""
+        return getattr(self._cache, name)
+
 
 class SessionStore(cached_db.SessionStore):
     def __init__(self, session_key: str | None = None) -> None:

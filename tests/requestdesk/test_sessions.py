@@ -59,3 +59,11 @@ def test_with_the_cache_down_sessions_work_from_the_database(client, world, sett
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
     warnings = [r.getMessage() for r in caplog.records if r.name == "requestdesk.sessions"]
     assert len(warnings) == 1 and "sessions read from the database" in warnings[0]
+
+
+def test_calls_the_store_does_not_guard_reach_the_cache(db):
+    store = sessions.SessionStore()
+    store["seen"] = 1
+    store.save()
+    assert store._cache.has_key(store.cache_key)  # not guarded: passed through
+    assert callable(store._cache.aget)  # the async calls of an ASGI server
