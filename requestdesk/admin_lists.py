@@ -138,12 +138,12 @@ class KeptChoicesFilter(admin.RelatedFieldListFilter):
         related = cast("type[Model]", field.related_model)
         _watch(related)
         label, ordering = related._meta.label, self.field_admin_ordering(field, request, model_admin)
-        key = (label, "choices", tuple(ordering))
-        choices = _related.get(key)
-        if choices is None:
-            generation = _related.generation
-            choices = tuple(super().field_choices(field, request, model_admin))
-            _related.put(key, choices, generation=generation, ids=frozenset({label}))
+        choices_of = super().field_choices
+        choices = _related.fetch(
+            (label, "choices", tuple(ordering)),
+            lambda: tuple(choices_of(field, request, model_admin)),
+            ids=frozenset({label}),
+        )
         return list(choices)
 
 

@@ -72,13 +72,13 @@ class Memo(Generic[V]):
                     self._entries.clear()
             self._entries[key] = (time.monotonic() + seconds, ids, value)
 
-    def fetch(self, key: Hashable, load: Callable[[], V]) -> V:
-        """The cached value, or `load()` (stored unless None)."""
+    def fetch(self, key: Hashable, load: Callable[[], V], *, ids: frozenset[Hashable] = frozenset()) -> V:
+        """The cached value, or `load()` (stored unless None, built from `ids`)."""
         value = self.get(key)
         if value is None:
             generation = self.generation
             value = load()
-            self.put(key, value, generation=generation)
+            self.put(key, value, generation=generation, ids=ids)
         return value
 
     def replace(self, key: Hashable, change: Callable[[V], V]) -> None:
