@@ -3,6 +3,7 @@ pipelines, whose `capabilities` say what the server can do (requestdesk.db.featu
 client leaves out retryable writes where they cost the server, and whose operations convert
 embedded documents with cached converters (requestdesk.db.operations)."""
 
+from collections.abc import Mapping
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,7 +13,7 @@ from pymongo import MongoClient
 from pymongo.collection import Collection
 
 from .documents import Document
-from .features import Capabilities
+from .features import Capabilities, build_info
 from .operations import Operations
 from .pipeline import rewrite
 
@@ -89,9 +90,6 @@ class DatabaseWrapper(MongoDatabaseWrapper):  # type: ignore[misc]
         return _PROBED[host].with_overrides()
 
 
-_RETRYABLE: dict[str, bool] = {}  # host -> whether its capabilities keep retryable writes (once per process)
-
-
 def _chooses_retry_writes(conn_params: dict[str, Any]) -> bool:
     """Whether OPTIONS or the URI's query set retryWrites (read without resolving the host)."""
     host = conn_params.get("host")
@@ -100,15 +98,16 @@ def _chooses_retry_writes(conn_params: dict[str, Any]) -> bool:
 
 
 def _retryable_writes(conn_params: dict[str, Any]) -> bool:
-    """The capabilities' `retryable_writes` for the server of `conn_params`, read with a
-    short-lived client (the backend's own takes its options at creation). A server that
+    """The capabilities' `retryable_writes` for the server of `conn_params`, its buildInfo read
+    with a short-lived client (the backend's own takes its options at creation). A server that
     cannot be reached raises here, as the first query would: no client is kept with a guess."""
-    host = str(conn_params.get("host"))
-    if host not in _RETRYABLE:
+
+    def ask() -> Mapping[str, Any]:
         with MongoClient(**conn_params) as client:
-            info = client.admin.command("buildInfo")
-        _RETRYABLE[host] = Capabilities.from_build_info(info).with_overrides().retryable_writes
-    return _RETRYABLE[host]
+            return client.admin.command("buildInfo")
+
+    info = build_info(str(conn_params.get("host")), ask)
+    return Capabilities.from_build_info(info).with_overrides().retryable_writes
 
 
 def connection_for(alias: str) -> DatabaseWrapper:

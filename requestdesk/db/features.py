@@ -30,7 +30,7 @@ from these flags; no app module asks which server it runs on.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,16 @@ from django.conf import settings
 
 if TYPE_CHECKING:
     from .base import DatabaseWrapper
+
+_BUILD_INFO: dict[str, Mapping[str, Any]] = {}  # host (settings' HOST) -> its buildInfo
+
+
+def build_info(host: str, ask: Callable[[], Mapping[str, Any]]) -> Mapping[str, Any]:
+    """The buildInfo of the server at `host`: `ask()` once per host and process (the client
+    options and the capabilities both read it)."""
+    if host not in _BUILD_INFO:
+        _BUILD_INFO[host] = ask()
+    return _BUILD_INFO[host]
 
 
 @dataclass(frozen=True)
@@ -53,10 +63,11 @@ class Capabilities:
 
     @classmethod
     def probe(cls, connection: DatabaseWrapper) -> Capabilities:
-        """What `connection` (a requestdesk.db DatabaseWrapper) serves: one buildInfo round trip."""
+        """What `connection` (a requestdesk.db DatabaseWrapper) serves, from its buildInfo."""
         connection.ensure_connection()
         atlas_search = bool(getattr(connection.features, "supports_atlas_search", False))
-        return cls.from_build_info(connection.connection.admin.command("buildInfo"), atlas_search=atlas_search)
+        info = build_info(connection.settings_dict["HOST"], lambda: connection.connection.admin.command("buildInfo"))
+        return cls.from_build_info(info, atlas_search=atlas_search)
 
     @classmethod
     def from_build_info(cls, info: Mapping[str, Any], *, atlas_search: bool = False) -> Capabilities:

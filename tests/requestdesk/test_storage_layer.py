@@ -7,7 +7,7 @@ from django.db import connection
 from pymongo.errors import ServerSelectionTimeoutError
 
 from events.models import AuditLog
-from requestdesk.db import base
+from requestdesk.db import base, features
 from requestdesk.db.collections import raw
 from requestdesk.db.features import Capabilities
 from requestdesk.embedded import free_port
@@ -53,7 +53,7 @@ def test_an_unreachable_server_is_not_given_a_guessed_client(db):
     host = f"mongodb://127.0.0.1:{free_port()}/?directConnection=true&serverSelectionTimeoutMS=200"
     with pytest.raises(ServerSelectionTimeoutError):
         base._retryable_writes({"host": host})
-    assert host not in base._RETRYABLE
+    assert host not in features._BUILD_INFO
 
 
 def test_settings_override_flags_and_refuse_unknown_ones(db, settings):
