@@ -38,11 +38,7 @@ class _Forgiving:
     def _call(self, name: str, *args: Any, default: Any = None) -> Any:
         if not cache_down.usable():
             return default
-        try:
-            return getattr(self._cache, name)(*args)
-        except Exception as exc:  # Redis down: the database has every session
-            cache_down.failed(exc)
-            return default
+        return cache_down.attempt(lambda: getattr(self._cache, name)(*args), default)  # the database has every session
 
     def get(self, key: str, default: Any = None) -> Any:
         return self._call("get", key, default, default=default)

@@ -58,22 +58,13 @@ def seconds() -> float:
     return float(settings.SCRAPING_SEARCH_PAGE_SECONDS or 0)
 
 
-def _guarded(call, default=None):
-    """`call()` on the cache; `default` when it fails (the cache is then left alone for a while)."""
-    try:
-        return call()
-    except Exception as exc:  # Redis down
-        cache_down.failed(exc)
-        return default
-
-
 def generation(company_key) -> tuple | None:
     """The generation of the company's pages (every company's, then its own); None when
     nothing is kept (no seconds, or the cache cannot be reached)."""
     if seconds() <= 0 or not cache_down.usable():
         return None
     keys = [EVERY_COMPANY, f"{PREFIX}generation:{company_key}"]
-    found = _guarded(lambda: cache.get_many(keys))
+    found = cache_down.attempt(lambda: cache.get_many(keys))
     return None if found is None else tuple(found.get(key, "") for key in keys)
 
 
@@ -89,13 +80,13 @@ def _walking(key: str) -> str:
 def get(generation: tuple | None, parts: tuple) -> Walked | None:
     if generation is None:
         return None
-    found = _guarded(lambda: cache.get(_key(generation, parts)))
+    found = cache_down.attempt(lambda: cache.get(_key(generation, parts)))
     return found if isinstance(found, Walked) else None
 
 
 def put(generation: tuple | None, parts: tuple, walked: Walked) -> None:
     if generation is not None:
-        _guarded(lambda: cache.set(_key(generation, parts), walked, seconds()))
+        cache_down.attempt(lambda: cache.set(_key(generation, parts), walked, seconds()))
 
 
 def claim(generation: tuple | None, parts: tuple) -> bool:
@@ -103,13 +94,13 @@ def claim(generation: tuple | None, parts: tuple) -> bool:
     released it (nothing kept, or the cache down: every search walks)."""
     if generation is None:
         return True
-    return bool(_guarded(lambda: cache.add(_walking(_key(generation, parts)), 1, WAIT_SECONDS), default=True))
+    return bool(cache_down.attempt(lambda: cache.add(_walking(_key(generation, parts)), 1, WAIT_SECONDS), default=True))
 
 
 def release(generation: tuple | None, parts: tuple) -> None:
     """The claim's end (the page is put, or the walk failed: a waiter then walks itself)."""
     if generation is not None:
-        _guarded(lambda: cache.delete(_walking(_key(generation, parts))))
+        cache_down.attempt(lambda: cache.delete(_walking(_key(generation, parts))))
 
 
 def wait(generation: tuple | None, parts: tuple) -> Walked | None:
@@ -120,7 +111,7 @@ def wait(generation: tuple | None, parts: tuple) -> Walked | None:
     key, deadline, pause = _key(generation, parts), time.monotonic() + WAIT_SECONDS, POLL_SECONDS[0]
     while time.monotonic() < deadline:
         time.sleep(pause)
-        found = _guarded(lambda: cache.get_many([key, _walking(key)]))
+        found = cache_down.attempt(lambda: cache.get_many([key, _walking(key)]))
         if found is None:
             return None
         if isinstance(found.get(key), Walked):
@@ -138,4 +129,4 @@ def forget(company_key=None) -> None:
     if not cache_down.usable():
         return
     key = EVERY_COMPANY if company_key is None else f"{PREFIX}generation:{company_key}"
-    _guarded(lambda: cache.set(key, uuid.uuid4().hex, None))
+    cache_down.attempt(lambda: cache.set(key, uuid.uuid4().hex, None))
