@@ -1,31 +1,38 @@
-"""Admin changelists that neither count nor sort a whole tenant.
+"""Admin changelists that neither count nor sort a whole tenant, and render their page cheaply.
 
 `WindowPaginator` reads page N of a list ordered by a date field through
 requestdesk.db.pages (N pages of bounded windows); its `count` is exact where the server
 counts cheaply or the walk reached the list's end, otherwise the rows seen plus one, and the
 changelist says "more than …" (templates/admin/pagination.html). Lists ordered otherwise
-are paginated the plain way.
+are paginated the plain way. The rows' links, their checkboxes and the action form are
+Django's HTML, built without a URL reverse per row or the form templates per page.
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import quote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Page, Paginator
 from django.db.models import Model, QuerySet
 from django.db.models.fields.related import ForeignKey
 from django.db.models.signals import post_delete, post_save
+from django.forms.renderers import BaseRenderer
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from requestdesk.db import pages
@@ -163,6 +170,69 @@ class BoundedChangeList(ChangeList):
                 rows = list(paginator.page(1).object_list)  # read already, to count
             self.result_list = rows
 
+    @cached_property
+    def _change_url(self) -> tuple[str, str] | None:
+        """The change view's URL around its object id, from one reverse (None if it cannot be cut)."""
+        url = reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
+            args=(_ID_MARK,),
+            current_app=self.model_admin.admin_site.name,
+        )
+        parts = url.split(_ID_MARK)
+        return (parts[0], parts[1]) if len(parts) == 2 else None
+
+    def url_for_result(self, result: Model) -> str:
+        """Django's URL of a row's change view; a reverse per row cost about 0.05 ms."""
+        pk = str(quote(getattr(result, self.pk_attname)))
+        if self._change_url is None or not _URL_SAFE_ID.fullmatch(pk):  # reverse() would percent-encode it
+            return super().url_for_result(result)
+        return f"{self._change_url[0]}{pk}{self._change_url[1]}"
+
+
+_ID_MARK = "0id0mark0"
+_URL_SAFE_ID = re.compile(r"[A-Za-z0-9_.~-]+")  # unreserved characters (RFC 3986): reverse() keeps them as they are
+
+# HTML of the action form's widgets by everything it is made of (their class, name, value, attrs,
+# choices, the renderer's class and the language); a changelist's action form is always unbound.
+_rendered: dict[tuple[Any, ...], SafeString] = {}
+_RENDERED_MAX = 512
+
+
+class _KeptRender:
+    """A widget whose HTML is rendered once per process for the same inputs."""
+
+    attrs: dict[str, Any]
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: BaseRenderer | None = None
+    ) -> SafeString:
+        choices = tuple((str(key), str(label)) for key, label in getattr(self, "choices", ()))
+        key = (type(self), type(renderer), name, str(value), repr(attrs), repr(self.attrs), choices, get_language())
+        html = _rendered.get(key)
+        if html is None:
+            if len(_rendered) >= _RENDERED_MAX:
+                _rendered.clear()
+            html = _rendered[key] = super().render(name, value, attrs, renderer)  # type: ignore[misc]  # the widget's
+        return html
+
+
+class KeptSelect(_KeptRender, forms.Select):
+    pass
+
+
+class KeptHiddenInput(_KeptRender, forms.HiddenInput):
+    pass
+
+
+class KeptActionForm(helpers.ActionForm):
+    """Django's action form (its fields as Django declares them), its widgets' HTML kept
+    (`_KeptRender`): rendering them through the form templates cost about 1.4 ms a page."""
+
+    action = forms.ChoiceField(label=helpers.ActionForm.base_fields["action"].label, widget=KeptSelect)
+    select_across = forms.BooleanField(
+        label="", required=False, initial=0, widget=KeptHiddenInput({"class": "select-across"})
+    )
+
 
 class BoundedListAdmin(ModelAdminBase):
     """Changelists paged by WindowPaginator, without a second count of the unfiltered list;
@@ -173,6 +243,7 @@ class BoundedListAdmin(ModelAdminBase):
     list_per_page = 20
     show_full_result_count = False
     list_select_related = ()
+    action_form = KeptActionForm
 
     def action_checkbox(self, obj: Model) -> SafeString:
         """Django's row checkbox, the same HTML written directly: Django renders a

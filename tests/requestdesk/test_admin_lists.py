@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from django.contrib import admin
 from django.test import RequestFactory
+from django.urls import reverse
 
 from events.models import AuditLog
 from requestdesk.admin_lists import BoundedListAdmin, recent_values_filter
@@ -42,3 +43,44 @@ def test_the_row_checkbox_is_djangos_html(world):
     ours = BoundedListAdmin(AuditLog, admin.site).action_checkbox(entry)
     assert ours == admin.ModelAdmin(AuditLog, admin.site).action_checkbox(entry)
     assert f'value="{entry.pk}"' in ours and "<script>" not in ours
+
+
+def test_a_rows_link_is_djangos_url_without_a_reverse_per_row(world, rf, monkeypatch):
+    from django.contrib.admin.views.main import ChangeList
+
+    from requestdesk import admin_lists
+
+    entry = AuditLog.objects.create(company=world.a, event_type="a.b", object_repr="x")
+    request = rf.get("/admin/events/auditlog/")
+    request.user = world.user("a", "superadmin")
+    changelist = admin.site.get_model_admin(AuditLog).get_changelist_instance(request)
+    assert isinstance(changelist, admin_lists.BoundedChangeList)
+    odd = AuditLog(pk="a/b c_d%e")  # quoted by the admin, then percent-encoded by reverse()
+    expected = [ChangeList.url_for_result(changelist, row) for row in (entry, odd)]
+    reversed_ = []
+    monkeypatch.setattr(admin_lists, "reverse", lambda *a, **k: reversed_.append(a) or reverse(*a, **k))
+    assert [changelist.url_for_result(row) for row in (entry, entry, odd)] == [expected[0], *expected]
+    assert expected[0] == f"/admin/events/auditlog/{entry.pk}/change/"
+    assert len(reversed_) == 1  # once per changelist; the odd id goes through Django's own
+
+
+def test_the_action_form_is_djangos_html_rendered_once(monkeypatch):
+    from django.contrib.admin import helpers
+    from django.forms.renderers import DjangoTemplates
+
+    from requestdesk.admin_lists import KeptActionForm
+
+    def rendered(form_class, choices):
+        form = form_class(auto_id=None)
+        form.fields["action"].choices = choices
+        return [str(field) for field in form], [str(field.label) for field in form]
+
+    choices = [("", "---------"), ("delete_selected", "Delete selected <rows>")]
+    assert rendered(KeptActionForm, choices) == rendered(helpers.ActionForm, choices)
+    templates = []
+    real = DjangoTemplates.render
+    monkeypatch.setattr(DjangoTemplates, "render", lambda self, *a, **k: templates.append(a[0]) or real(self, *a, **k))
+    again = rendered(KeptActionForm, choices)
+    assert templates == [] and "Delete selected &lt;rows&gt;" in again[0][0]
+    other, _labels = rendered(KeptActionForm, [*choices, ("archive", "Archive")])
+    assert 'value="archive"' in other[0] and templates  # other choices: rendered anew
