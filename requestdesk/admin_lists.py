@@ -20,10 +20,10 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import quote
-from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.views.main import ORDER_VAR, ChangeList
 from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Page, Paginator
-from django.db.models import Model, QuerySet
+from django.db.models import DateTimeField, Model, QuerySet
 from django.db.models.fields.related import ForeignKey
 from django.db.models.signals import post_delete, post_save
 from django.forms.renderers import BaseRenderer
@@ -45,6 +45,8 @@ PAGE_PARAM = "p"  # django.contrib.admin.views.main.PAGE_VAR
 Related = Sequence["ForeignKey[Any, Any]"]
 
 if TYPE_CHECKING:  # generic to the type checker only (Django's classes take no parameters)
+    from django.contrib.admin.options import _ListDisplayT
+
     PaginatorBase = Paginator[Model]
     ModelAdminBase = admin.ModelAdmin[Model]
 else:
@@ -170,6 +172,23 @@ class BoundedChangeList(ChangeList):
                 rows = list(paginator.page(1).object_list)  # read already, to count
             self.result_list = rows
 
+    def get_ordering(self, request: HttpRequest, queryset: QuerySet[Model]) -> list[Any]:
+        """Django's, where `?o=` names only columns the admin lets users sort by (`sortable_by`):
+        a crafted one is not a way around it (Django's would sort by the id instead)."""
+        if self.params.get(ORDER_VAR) and self.sortable_by is not None:
+            kept = [part for part in str(self.params[ORDER_VAR]).split(".") if self._sortable(part)]
+            if kept:
+                self.params[ORDER_VAR] = ".".join(kept)
+            else:
+                del self.params[ORDER_VAR]
+        return cast("list[Any]", super().get_ordering(request, queryset))
+
+    def _sortable(self, part: str) -> bool:
+        try:
+            return self.list_display[int(part.rpartition("-")[2])] in cast("Sequence[str]", self.sortable_by)
+        except (IndexError, ValueError):
+            return False
+
     @cached_property
     def _change_url(self) -> tuple[str, str] | None:
         """The change view's URL around its object id, from one reverse (None if it cannot be cut)."""
@@ -258,6 +277,27 @@ class BoundedListAdmin(ModelAdminBase):
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return BoundedChangeList
+
+    def get_sortable_by(self, request: HttpRequest) -> _ListDisplayT[Model]:
+        """A list paged by date windows (its default order is a date field) sorts by its date
+        columns only: ordered by another column it would be paged the plain way, which counts
+        and sorts every row the user may see. Other lists sort as Django's do."""
+        sortable = super().get_sortable_by(request)
+        ordering = list(self.get_ordering(request) or self.model._meta.ordering or [])
+        if not ordering or not self._date_field(str(ordering[0]).lstrip("-")):
+            return sortable
+        return [name for name in sortable if isinstance(name, str) and self._date_field(self._order_field(name))]
+
+    def _order_field(self, name: str) -> str:
+        """The model field a list_display column sorts by (its admin_order_field, if any)."""
+        attr = getattr(self, name, None) or getattr(self.model, name, None)
+        return str(getattr(attr, "admin_order_field", None) or name).lstrip("-")
+
+    def _date_field(self, name: str) -> bool:
+        try:
+            return isinstance(self.model._meta.get_field(name), DateTimeField)
+        except FieldDoesNotExist:
+            return False
 
     def related_in_list(self, request: HttpRequest) -> list[ForeignKey[Any, Any]]:
         fields: list[ForeignKey[Any, Any]] = []

@@ -190,7 +190,10 @@ def test_a_writer_with_the_right_password_is_told_they_have_no_admin(client, wor
 def test_audit_log_columns_are_named_for_people(client, world):
     audit.record(company=world.a, actor=world.user("a", "client"), source="api", event_type="x.y")
     page = staff(client, world.user("a", "company_admin")).get("/admin/events/auditlog/").content.decode()
-    headers = [unescape(h).strip() for h in re.findall(r'<th scope="col"[^>]*>.*?<a [^>]*>([^<]*)</a>', page, re.S)]
+    headers = [
+        unescape(h).strip()
+        for h in re.findall(r'<th scope="col"[^>]*>.*?<(?:a [^>]*|span)>([^<]*)</(?:a|span)>', page, re.S)
+    ]
     assert "Actor" in headers and "Object" in headers
     assert not [h for h in headers if "repr" in h.lower()]
 

@@ -84,3 +84,18 @@ def test_the_action_form_is_djangos_html_rendered_once(monkeypatch):
     assert templates == [] and "Delete selected &lt;rows&gt;" in again[0][0]
     other, _labels = rendered(KeptActionForm, [*choices, ("archive", "Archive")])
     assert 'value="archive"' in other[0] and templates  # other choices: rendered anew
+
+
+def test_a_list_paged_by_date_windows_sorts_by_its_date_columns_only(world, client):
+    from events.admin import AuditLogAdmin
+
+    _entries(world.a, ["b.second", "a.first"])
+    client.force_login(world.user("a", "superadmin"))
+    page = client.get("/admin/events/auditlog/")
+    assert list(page.context["cl"].sortable_by) == ["created_at"]
+    assert page.content.decode().count('class="sortable') == 1
+    event_type = ["action_checkbox", *AuditLogAdmin.list_display].index("event_type")
+    crafted = client.get("/admin/events/auditlog/", {"o": str(event_type)})  # would sort every entry
+    assert [entry.event_type for entry in crafted.context["cl"].result_list] == ["b.second", "a.first"]
+    projects = client.get("/admin/scraping/project/").context["cl"]
+    assert "name" in projects.sortable_by  # a list ordered otherwise (by name) sorts as Django's do
