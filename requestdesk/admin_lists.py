@@ -101,7 +101,8 @@ class WindowPaginator(PaginatorBase):
 # The objects changelists show through their rows' foreign keys (a result's project), by
 # (model label, id), and a filter's choices of a related model (a superadmin's companies);
 # kept ADMIN_RELATED_SECONDS per process, dropped at once when one is saved or deleted in this
-# process. Each row gets its own copy of an object (entries are shared between threads).
+# process. A page gets its own copy of an object, shared by its rows as prefetch_related shares
+# one (entries are shared between threads).
 _related: Memo[Any] = Memo("ADMIN_RELATED_SECONDS")
 _watched: set[type[Model]] = set()
 
@@ -133,9 +134,9 @@ def attach_related(rows: Sequence[Model], fields: Related) -> None:
             for pk, read in related._base_manager.in_bulk(missing).items():
                 found[pk] = read
                 _related.put((label, pk), copy.copy(read), generation=generation, ids=frozenset({(label, pk)}))
+        copies = {pk: copy.copy(obj) for pk, obj in found.items() if obj is not None}
         for row in rows:
-            kept = found.get(getattr(row, field.attname))
-            field.set_cached_value(row, copy.copy(kept) if kept is not None else None)
+            field.set_cached_value(row, copies.get(getattr(row, field.attname)))
 
 
 class KeptChoicesFilter(admin.RelatedFieldListFilter):
