@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from events.models import AuditLog
 from requestdesk.admin_lists import BoundedListAdmin, recent_values_filter
+from tests.support.round_trips import round_trips  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -99,3 +100,18 @@ def test_a_list_paged_by_date_windows_sorts_by_its_date_columns_only(world, clie
     assert [entry.event_type for entry in crafted.context["cl"].result_list] == ["b.second", "a.first"]
     projects = client.get("/admin/scraping/project/").context["cl"]
     assert "name" in projects.sortable_by  # a list ordered otherwise (by name) sorts as Django's do
+
+
+def test_the_filters_values_are_kept_until_one_of_its_rows_is_saved(world, settings, round_trips):  # noqa: F811
+    from requestdesk import admin_lists
+
+    settings.ADMIN_RELATED_SECONDS = 30
+    admin_lists._related.clear()
+    _entries(world.a, ["a.new", "b.new"])
+    found, request, model_admin = _filter({}, rows=5)
+    assert found.lookups(request, model_admin) == [("a.new", "a.new"), ("b.new", "b.new")]
+    with round_trips() as seen:
+        assert found.lookups(request, model_admin) == [("a.new", "a.new"), ("b.new", "b.new")]
+    assert not seen.commands  # kept: the next page reads no rows for its filter
+    AuditLog.objects.create(company=world.a, event_type="c.newest", object_repr="x")  # saved in this process
+    assert ("c.newest", "c.newest") in found.lookups(request, model_admin)
