@@ -94,11 +94,11 @@ def main(argv=None) -> None:
     with harness.django_stack(storage=args.storage, mongodb_uri=args.mongodb_uri) as stack:
         from django.test import Client
 
-        from bench import http_load
+        from bench import http_load, http_seed
         from scraping.selectors import search, search_pages
         from tenants.models import Company
 
-        prepared = http_load.seed(args.rows, args.results)
+        prepared = http_seed.seed(args.rows, args.results)
         company = Company.objects.get(name="Acme Corp")
         last = {}
 
