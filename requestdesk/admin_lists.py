@@ -23,7 +23,7 @@ from django.contrib.admin.utils import quote
 from django.contrib.admin.views.main import ORDER_VAR, ChangeList
 from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Page, Paginator
-from django.db.models import DateTimeField, Model, QuerySet
+from django.db.models import Model, QuerySet
 from django.db.models.fields.related import ForeignKey
 from django.db.models.signals import post_delete, post_save
 from django.forms.renderers import BaseRenderer
@@ -285,20 +285,18 @@ class BoundedListAdmin(ModelAdminBase):
         and sorts every row the user may see. Other lists sort as Django's do."""
         sortable = super().get_sortable_by(request)
         ordering = list(self.get_ordering(request) or self.model._meta.ordering or [])
-        if not ordering or not self._date_field(str(ordering[0]).lstrip("-")):
+        if not ordering or not pages.is_date_field(self.model, str(ordering[0]).lstrip("-")):
             return sortable
-        return [name for name in sortable if isinstance(name, str) and self._date_field(self._order_field(name))]
+        return [
+            name
+            for name in sortable
+            if isinstance(name, str) and pages.is_date_field(self.model, self._order_field(name))
+        ]
 
     def _order_field(self, name: str) -> str:
         """The model field a list_display column sorts by (its admin_order_field, if any)."""
         attr = getattr(self, name, None) or getattr(self.model, name, None)
         return str(getattr(attr, "admin_order_field", None) or name).lstrip("-")
-
-    def _date_field(self, name: str) -> bool:
-        try:
-            return isinstance(self.model._meta.get_field(name), DateTimeField)
-        except FieldDoesNotExist:
-            return False
 
     def related_in_list(self, request: HttpRequest) -> list[ForeignKey[Any, Any]]:
         fields: list[ForeignKey[Any, Any]] = []

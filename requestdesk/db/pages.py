@@ -274,6 +274,14 @@ def _learn_from(
         _learn(key, span * 1.5)
 
 
+def is_date_field(model: type[models.Model], name: str) -> bool:
+    """Whether `name` is a date field of `model`: one the walk can page a list by."""
+    try:
+        return isinstance(model._meta.get_field(name), models.DateTimeField)
+    except FieldDoesNotExist:
+        return False
+
+
 def date_ordering(queryset: QuerySet[Any]) -> tuple[str, bool] | None:
     """(field, descending) when `queryset` is ordered by a date field first: a list the walk
     can page."""
@@ -281,11 +289,7 @@ def date_ordering(queryset: QuerySet[Any]) -> tuple[str, bool] | None:
     if not ordering or not isinstance(ordering[0], str):
         return None
     name = ordering[0].lstrip("-")
-    try:
-        field = queryset.model._meta.get_field(name)
-    except FieldDoesNotExist:
-        return None
-    if not isinstance(field, models.DateTimeField):
+    if not is_date_field(queryset.model, name):
         return None
     return name, ordering[0].startswith("-")
 
