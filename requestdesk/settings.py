@@ -349,6 +349,10 @@ SCRAPING_SEARCH_DENSITY_SECONDS = env.float("SCRAPING_SEARCH_DENSITY_SECONDS", d
 # client-side: the pages its searches walked (ranked ids and count) are kept in Redis until the company's
 # results change, at most this long (0: nothing kept)
 SCRAPING_SEARCH_PAGE_SECONDS = env.float("SCRAPING_SEARCH_PAGE_SECONDS", default=300.0)
+# client-side: the search index's upkeep (beat, this often) rebuilds stale indexes and merges a company's
+# segments once this many were written since the last merge (scraping.services.search_index)
+SCRAPING_SEARCH_INDEX_SECONDS = env.float("SCRAPING_SEARCH_INDEX_SECONDS", default=60.0)
+SCRAPING_SEARCH_SEGMENTS_MERGE = env.int("SCRAPING_SEARCH_SEGMENTS_MERGE", default=500)
 
 # --- Knowledge (knowledge app): LLM providers, embeddings, connectors, sync ---------------
 KNOWLEDGE_LLM_TIMEOUT_SECONDS = env.float("KNOWLEDGE_LLM_TIMEOUT_SECONDS", default=60)
@@ -412,6 +416,10 @@ CELERY_BEAT_SCHEDULE = {
     "email-digests-weekly": {"task": "tenants.tasks.send_email_digests", "schedule": 604800.0, "args": ["weekly"]},
     "retry-due-notification-emails": {"task": "tenants.tasks.retry_due_notification_emails", "schedule": 60.0},
     "scraping-recover-lost-jobs": {"task": "scraping.tasks.recover_lost_jobs", "schedule": SCRAPING_RECOVER_SECONDS},
+    "scraping-keep-search-index": {
+        "task": "scraping.tasks.keep_search_index",
+        "schedule": SCRAPING_SEARCH_INDEX_SECONDS,
+    },
     "knowledge-recover-lost-syncs": {
         "task": "knowledge.tasks.recover_lost_syncs",
         "schedule": KNOWLEDGE_SYNC_RECOVER_SECONDS,

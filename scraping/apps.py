@@ -9,7 +9,7 @@ class ScrapingConfig(AppConfig):
     def ready(self):
         from .models import Project, Target
         from .selectors import search
-        from .services import rollups
+        from .services import rollups, search_index
         from .services.projects import remove_schedule_of_deleted_project
         from .signals import postings_changed, results_ingested
 
@@ -20,6 +20,10 @@ class ScrapingConfig(AppConfig):
         )
         # A deleted target's results leave the company-wide rollups (its own rollups are deleted with it).
         pre_delete.connect(rollups.drop_target, sender=Target, dispatch_uid="scraping.rollups.drop_target")
+        # Its results leave with it: the company's search index is stale until rebuilt.
+        pre_delete.connect(
+            search_index.invalidate_target, sender=Target, dispatch_uid="scraping.search_index.invalidate_target"
+        )
         # The search's cached pages and empty posting tiers of a company are walked again once its
         # results change: stored, deleted, or gone with their project or target.
         postings_changed.connect(search.forget, dispatch_uid="scraping.search.forget")

@@ -8,7 +8,7 @@ from celery import shared_task
 
 from requestdesk.db.errors import connection_lost
 
-from .services import jobs
+from .services import jobs, search_index
 
 STORAGE_RETRIES = 10  # backoff 1, 2, 4 ... 60 s: about 5 minutes of database outage
 
@@ -44,3 +44,9 @@ def run_project(project_id: str) -> str | None:
 def recover_lost_jobs() -> int:
     """Run by beat: queue again the jobs whose worker died (see jobs.recover_lost)."""
     return len(jobs.recover_lost())
+
+
+@shared_task(ignore_result=True)
+def keep_search_index() -> dict[str, int]:
+    """Beat: rebuild stale search indexes and merge their segments (services.search_index.keep)."""
+    return search_index.keep()

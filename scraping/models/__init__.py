@@ -17,7 +17,8 @@ its content changes (scraping.services.ingest). Results carry no plain company o
 created_at index: on the embedded server each index entry costs insert time, and the
 compound indexes above start with them.
 Sentiment rollups (scraping.services.rollups): unique (company, target, platform, month),
-(company, project, month).
+(company, project, month). Posting segments (scraping.services.search_index): (company, term,
+weight); their state, unique (company).
 """
 
 from .config import SELECTOR_FIELDS, ScrapeConfig, TargetOptions, default_config, default_options  # noqa: F401
@@ -26,4 +27,5 @@ from .presets import Preset, PresetQuerySet  # noqa: F401
 from .projects import RUN_PROJECT_TASK, Project  # noqa: F401
 from .results import Analysis, Result, ResultContent, SearchTerms, Sentiment  # noqa: F401
 from .rollups import SentimentRollup  # noqa: F401
+from .search_index import PostingSegment, SearchIndex  # noqa: F401
 from .targets import Target  # noqa: F401

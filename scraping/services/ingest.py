@@ -35,7 +35,7 @@ from requestdesk.db.collections import raw
 
 from ..models import Analysis, Result, ResultContent, SearchTerms
 from ..signals import postings_changed
-from . import analysis, rollups
+from . import analysis, rollups, search_index
 from .extraction import Item
 
 BATCH_SIZE = 500
@@ -188,6 +188,7 @@ def _update_changed(changes: list[tuple[dict, Result]], now) -> int:
             replaced.append(doc)
     if written:
         rollups.add(written, replaced=replaced)
+        search_index.add(written, replaced=replaced)
         postings_changed.send(sender=Result, company_id=written[0].company_id)
     return len(written)
 
@@ -231,6 +232,7 @@ def _store(target, job, rows: list[Result]) -> int:
     else:
         stored = rows
     rollups.add(stored)
+    search_index.add(stored)
     if stored:
         postings_changed.send(sender=Result, company_id=stored[0].company_id)
     return len(stored)
@@ -244,6 +246,7 @@ def delete_results(queryset) -> int:
     deleted = Result.objects.filter(pk__in=[row.pk for row in found]).delete()[1].get(Result._meta.label, 0)
     rollups.add(removed=found)
     for company_id in {row.company_id for row in found}:
+        search_index.invalidate(company_id)
         postings_changed.send(sender=Result, company_id=company_id)
     return deleted
 
@@ -311,5 +314,6 @@ def reindex(connection, *, batch_size: int = BATCH_SIZE) -> int:
     if updates:
         changed += results.bulk_write(updates, ordered=False).modified_count
     rollups.rebuild(connection)
+    search_index.invalidate_all(connection)
     postings_changed.send(sender=Result, company_id=None)
     return changed

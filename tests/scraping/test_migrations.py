@@ -231,3 +231,21 @@ def test_0013_merges_duplicate_rollups_and_plans_each_upsert_on_the_unique_index
     assert "partialFilterExpression" not in spec
     assert _examined(old_db, upsert) == 1
     assert _examined(old_db, {**upsert, "target_id": None, "platform": None}) == 1
+
+
+def test_0016_starts_every_companys_search_index_stale(database_at):
+    """Results stored before 0016 have no posting segments: every company's index starts stale
+    (the search walks its results) until the upkeep has built it; the index state is unique per
+    company."""
+    at = database_at("scraping", "0015")
+    old_db = at.db
+    companies = [ObjectId(), ObjectId()]
+    old_db.companies.insert_many([{"_id": company, "name": f"C{n}"} for n, company in enumerate(companies)])
+
+    at.migrate("scraping", "0016")
+    states = {doc["company_id"]: doc for doc in old_db.scraping_search_index.find()}
+    assert set(states) == set(companies)
+    assert all((doc["changes"], doc["built"], doc["segments"]) == (1, 0, 0) for doc in states.values())
+    spec = old_db.scraping_search_index.index_information()["search_index_company_uniq"]
+    assert spec["key"] == [("company_id", 1)] and spec["unique"]
+    assert old_db.scraping_posting_segments.count_documents({}) == 0

@@ -1,0 +1,252 @@
+"""The search index of results on a server without text indexes: each company's postings per
+term and weight (analysis.postings), packed in segments (models.PostingSegment), which the
+search reads to rank a query of several words (scraping.selectors.search_segments) instead
+of reading the results that hold them.
+
+Written like a log-structured index: an ingest batch adds one segment per term and weight
+it holds (`add`, right after the results are stored, beside rollups.add), and segments are
+never edited. The upkeep (`keep`, Celery beat) merges a term's small segments into one
+(`merge`) and builds a company's index again from its results (`rebuild`) once it is stale.
+Each holds the company's lease on its SearchIndex document, so one process at a time
+rewrites a company's segments; an ingest adds segments meanwhile, which neither touches.
+
+- A result whose content changed adds its new postings; its old ones stay until the next
+  rebuild (`superseded` counts them): the search reads a result's own postings before it
+  ranks it, so an old posting only makes it a candidate.
+- A deletion (results, a target, a project) makes the company's index stale (`invalidate`):
+  the search walks the results themselves until the upkeep has rebuilt it.
+- A worker killed between storing results and adding their segments leaves those results
+  out of the index until the next rebuild (as it leaves them out of the rollups):
+  `manage.py rebuild_search_index`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from bson import ObjectId
+from django.conf import settings
+from django.utils import timezone
+
+from requestdesk.db import leases
+from requestdesk.db.collections import raw
+
+from ..models import PostingSegment, Result, SearchIndex, Target
+from .analysis import weights
+
+logger = logging.getLogger(__name__)
+
+ENTRY = PostingSegment.ENTRY_SIZE
+YEAR_ONE = datetime(1, 1, 1)
+MICROSECOND = timedelta(microseconds=1)
+MAX_ENTRIES = 400_000  # per segment: 8 MB, half the server's document limit
+MERGE_AT = 8  # segments of one term and weight that the upkeep merges into one
+LEASE_SECONDS = 600
+
+
+def entry(published_at: datetime, pk) -> bytes:
+    """The posting entry of a result: its date (UTC) and id, ordered as the search breaks ties."""
+    if published_at.tzinfo is not None:
+        published_at = published_at.astimezone(UTC).replace(tzinfo=None)
+    return ((published_at - YEAR_ONE) // MICROSECOND).to_bytes(8, "big") + ObjectId(pk).binary
+
+
+def published(entry_: bytes) -> datetime:
+    """The (naive UTC) date of an entry."""
+    return YEAR_ONE + int.from_bytes(entry_[:8], "big") * MICROSECOND
+
+
+def result_id(entry_: bytes) -> ObjectId:
+    return ObjectId(bytes(entry_[8:ENTRY]))
+
+
+def grouped(rows: Iterable[tuple[list[str], datetime, object]]) -> dict[tuple[str, int], bytearray]:
+    """{(term, weight): entries} of rows (postings, published_at, id)."""
+    found: dict[tuple[str, int], bytearray] = defaultdict(bytearray)
+    for postings, published_at, pk in rows:
+        packed = entry(published_at, pk)
+        for term, weight in weights(postings).items():
+            found[term, weight] += packed
+    return found
+
+
+def _documents(company_id, found: dict[tuple[str, int], bytearray]) -> list[dict]:
+    now = timezone.now()
+    docs = []
+    for (term, weight), data in found.items():
+        for start in range(0, len(data), MAX_ENTRIES * ENTRY):
+            part = bytes(data[start : start + MAX_ENTRIES * ENTRY])
+            docs.append(
+                {
+                    "term": term,
+                    "weight": weight,
+                    "n": len(part) // ENTRY,
+                    "data": part,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+    return docs
+
+
+def _write(company_id, found: dict[tuple[str, int], bytearray]) -> int:
+    docs = _documents(company_id, found)
+    segments = raw(PostingSegment, company=company_id)
+    for start in range(0, len(docs), 500):
+        segments.insert_many(docs[start : start + 500], ordered=False)
+    return len(docs)
+
+
+def _state(company_id):
+    return raw(SearchIndex, company=company_id)
+
+
+def _count(company_id, **inc) -> None:
+    now = timezone.now()
+    fresh = {name: 0 for name in ("changes", "built", "superseded", "segments") if name not in inc}
+    update: dict = {"$set": {"updated_at": now}, "$setOnInsert": {**fresh, "lease_until": None, "created_at": now}}
+    if inc:
+        update["$inc"] = inc
+    _state(company_id).update_one({}, update, upsert=True)
+
+
+def add(results: Iterable[Result] = (), *, replaced: Iterable[dict] = ()) -> None:
+    """Index stored Result objects (one segment per company, term and weight); `replaced`:
+    the stored versions of those whose content changed (counted as superseded)."""
+    per_company: dict[object, list[Result]] = defaultdict(list)
+    for result in results:
+        per_company[result.company_id].append(result)
+    old: dict[object, int] = defaultdict(int)
+    for doc in replaced:
+        old[doc.get("company_id")] += 1
+    for company_id, rows in per_company.items():
+        written = _write(company_id, grouped((row.terms, row.published_at, row.pk) for row in rows))
+        _count(company_id, segments=written, superseded=old.pop(company_id, 0))
+    for company_id, count in old.items():
+        if company_id is not None:
+            _count(company_id, superseded=count)
+
+
+def ensure(company_id) -> None:
+    """The company has its SearchIndex document (a company that has stored no result yet has none)."""
+    _count(company_id)
+
+
+def invalidate(company_id) -> None:
+    """The company's results were deleted (some, or a target's, a project's): its segments
+    still name them, so the search does not read them until the upkeep rebuilt them."""
+    _count(company_id, changes=1)
+
+
+def invalidate_target(sender=None, instance=None, **_signal) -> None:
+    """pre_delete of a Target (its own delete, its project's or its company's cascade)."""
+    invalidate(instance.company_id)
+
+
+def invalidate_all(connection) -> None:
+    """Every result's postings were recomputed (ingest.reindex): every company's index is stale
+    (none to mark when a migration from before the index runs it)."""
+    if SearchIndex._meta.db_table in connection.introspection.table_names():
+        raw(SearchIndex, unscoped=True, using=connection.alias).update_many({}, {"$inc": {"changes": 1}})
+
+
+def state(company_id) -> dict | None:
+    """The company's SearchIndex document, or None."""
+    return _state(company_id).find_one({})
+
+
+def usable(state_: dict | None) -> bool:
+    """Whether the search may read the segments: built since the last deletion."""
+    return state_ is not None and state_.get("built") == state_.get("changes")
+
+
+def _lease(company_id) -> tuple[dict, leases.Lease] | None:
+    found = state(company_id)
+    now = timezone.now()
+    if found is None or (found.get("lease_until") and found["lease_until"].replace(tzinfo=UTC) > now):
+        return None
+    held = leases.take(
+        SearchIndex,
+        found["_id"],
+        guard={"lease_until": found.get("lease_until")},
+        holder={},
+        seconds=LEASE_SECONDS,
+        now=now,
+    )
+    return None if held is None else (found, held)
+
+
+def rebuild(company_id) -> int | None:
+    """Build the company's segments again from its stored results (idempotent): the results
+    read, or None when another process holds the company's lease."""
+    taken = _lease(company_id)
+    if taken is None:
+        return None
+    found, lease = taken
+    segments = raw(PostingSegment, company=company_id)
+    old = [doc["_id"] for doc in segments.find({}, {"_id": 1})]
+    results = raw(Result, company=company_id)
+    read = 0
+
+    def rows():
+        nonlocal read
+        # One target at a time: each read is one (company, target, date) index range.
+        for target in lease.beat(raw(Target, company=company_id).find({}, {"_id": 1}), every=LEASE_SECONDS / 4):
+            for doc in results.find({"target_id": target["_id"]}, {"terms": 1, "published_at": 1}):
+                read += 1
+                yield doc.get("terms") or [], doc["published_at"], doc["_id"]
+
+    written = _write(company_id, grouped(rows()))
+    for start in range(0, len(old), 1000):
+        segments.delete_many({"_id": {"$in": old[start : start + 1000]}})
+    # Counted from what this build saw: a deletion or an ingest meanwhile keeps its count.
+    lease.release(
+        built=found.get("changes", 0),
+        inc={"superseded": -found.get("superseded", 0), "segments": written - found.get("segments", 0)},
+    )
+    return read
+
+
+def merge(company_id) -> int | None:
+    """Merge each term and weight's segments into one where there are MERGE_AT or more: the
+    segments merged, or None when another process holds the company's lease."""
+    taken = _lease(company_id)
+    if taken is None:
+        return None
+    found, lease = taken
+    segments = raw(PostingSegment, company=company_id)
+    groups: dict[tuple[str, int], list] = defaultdict(list)
+    for doc in segments.find({}, {"term": 1, "weight": 1}):
+        groups[doc["term"], doc["weight"]].append(doc["_id"])
+    merged, written = 0, 0
+    for (term, weight), ids in lease.beat(list(groups.items()), every=LEASE_SECONDS / 4):
+        if len(ids) < MERGE_AT:
+            continue
+        data, listed = bytearray(), set(ids)
+        # By the term's index; a segment an ingest added since the listing stays as it is.
+        for doc in segments.find({"term": term, "weight": weight}, {"data": 1}):
+            if doc["_id"] in listed:
+                data += doc["data"]
+        written += _write(company_id, {(term, weight): data})
+        segments.delete_many({"_id": {"$in": ids}})
+        merged += len(ids)
+    lease.release(inc={"segments": -found.get("segments", 0)})
+    return merged
+
+
+def keep() -> dict[str, int]:
+    """The upkeep (beat): rebuild stale indexes, merge where many segments were written."""
+    done = {"rebuilt": 0, "merged": 0}
+    for doc in raw(SearchIndex, unscoped=True).find({}):
+        company_id = doc["company_id"]
+        try:
+            if not usable(doc):
+                done["rebuilt"] += rebuild(company_id) is not None
+            elif doc.get("segments", 0) >= settings.SCRAPING_SEARCH_SEGMENTS_MERGE:
+                done["merged"] += merge(company_id) is not None
+        except leases.LeaseLost:
+            logger.warning("search index of company %s: the lease was taken over", company_id)
+    return done
