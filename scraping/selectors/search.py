@@ -72,7 +72,7 @@ from requestdesk.memo import Memo
 
 from ..models import Result
 from ..services.analysis import WEIGHTS, posting, query_terms
-from . import analytics, search_pages, search_walk
+from . import analytics, search_pages, search_segments, search_walk
 from .results import ResultFilters, _column, _pk, _results, naive_utc
 
 
@@ -156,6 +156,8 @@ class SearchResults:
         self.count_exact = True
         self._scored: dict = {}  # _id -> (score, published_at, _id) of the rows accepted
         self._walks = None
+        self._segments: search_segments.Ranked | None = None  # the ranking read from the index
+        self._segments_stop = 0
         self._company_key = _company_key(company)
         # What the walk learns (empty tiers, pages) is kept unless results change meanwhile.
         self._generation = _empty.generation
@@ -267,10 +269,33 @@ class SearchResults:
             self._accept(list(raw(Result, unscoped=True).find(small, self.fields)))
             self.complete = True
 
+    def _by_segments(self, stop: int | None) -> search_segments.Ranked | None:
+        """The ranking from the company's search index (search_segments) where it serves: a
+        page of a query of several words, filtered by dates at most, while the index is built."""
+        if self.on_server or stop is None or len(self.terms) < 2:
+            return None
+        if any(getattr(self.filters, name) for name in ("project", "target", "platform", "sentiment")):
+            return None
+        if self._segments is None or self._segments_stop < stop:
+            self._segments = search_segments.rank(
+                company=self.company,
+                company_id=_pk(self.company),
+                terms=self.terms,
+                stop=max(stop, 1),
+                date_from=self.date_from,
+                date_to=self.date_to,
+            )
+            self._segments_stop = stop
+        return self._segments
+
     def ranked(self, stop: int | None = None) -> list[tuple]:
         """The results read so far, best first, once the first `stop` are final and one more
         is scored (all if None)."""
         if self._walks is None:
+            by_segments = self._by_segments(stop)
+            if by_segments is not None:
+                self.read, self.complete = by_segments.read, by_segments.exact
+                return by_segments.rows
             self._start()
         budget = settings.SCRAPING_SEARCH_MAX_CANDIDATES
         if not self.complete:
@@ -299,8 +324,11 @@ class SearchResults:
                 rows = list(_aggregate(self.company, [{"$match": self._match()}, {"$count": "n"}]))
                 self._count = rows[0]["n"] if rows else 0
             return self._count
-        if self._walks is None:
+        if self._walks is None and self._segments is None:
             self.ranked(settings.REST_FRAMEWORK["PAGE_SIZE"])
+        if self._segments is not None:
+            self.count_exact = self._segments.exact
+            return self._segments.count
         self.count_exact = self.complete
         return len(self._scored)
 

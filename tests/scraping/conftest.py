@@ -7,7 +7,7 @@ from tests.support.content import llm  # noqa: F401
 from tests.support.migrations import database_at, migration_databases  # noqa: F401
 from tests.support.round_trips import round_trips  # noqa: F401
 from tests.support.scraping import queued, site  # noqa: F401
-from tests.support.search import corpus  # noqa: F401
+from tests.support.search import corpus, walk_only  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

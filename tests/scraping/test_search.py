@@ -13,7 +13,7 @@ from django.db import connection
 
 from requestdesk.db.collections import raw
 from scraping.models import Project, Result, ScrapeJob
-from scraping.selectors import analytics, search_walk
+from scraping.selectors import analytics, search_segments, search_walk
 from scraping.selectors import search as selectors
 from scraping.services import ingest, rollups
 from scraping.services.extraction import Item
@@ -58,6 +58,7 @@ def test_filters(world, corpus):
     assert titles(project=world.b.pk) == []  # a foreign id matches nothing
 
 
+@pytest.mark.usefixtures("walk_only")
 def test_api_search_is_paginated_and_scoped(api, world, corpus):
     api.as_user(world.user("a", "client"))
     page = api.get("/api/v1/scraping/results/search/?q=lantern+battery&page_size=2").json()
@@ -130,6 +131,7 @@ def test_server_and_client_scoring_rank_alike(world, corpus, settings):
         assert [r.pk for r in both[0][1:3]] == [r.pk for r in both[1][1:3]]
 
 
+@pytest.mark.usefixtures("walk_only")
 def test_a_count_is_at_least_the_page_and_one_more(world, corpus, monkeypatch):
     """Where the walk has not read every posting, the count is the rows it scored (all real
     matches): at least the page's and one more, "at least" (count_exact false)."""
@@ -190,12 +192,16 @@ def shared(django_db_setup, django_db_blocker):
 class TestRandomCorpus:
     """Reads of one random corpus."""
 
+    @pytest.mark.parametrize("from_the_index", [True, False])
     @pytest.mark.parametrize("read_the_filter", [True, False])
     @pytest.mark.parametrize("query", ["amber", "birch cedar", "dune ember fjord", "amber fjord"])
-    def test_the_walk_ranks_like_the_server(self, shared, monkeypatch, query, read_the_filter):
+    def test_the_walk_ranks_like_the_server(self, shared, monkeypatch, query, read_the_filter, from_the_index):
         """Small windows (a few postings each) so the merge crosses many of them; a project or
-        target filter read whole (few results), or walked like the others."""
+        target filter read whole (few results), or walked like the others; several words ranked
+        from the search index (search_segments), or walked as when it is stale."""
         monkeypatch.setattr(search_walk, "WINDOW_TARGET", 2)
+        if not from_the_index:
+            monkeypatch.setattr(search_segments, "rank", lambda **_: None)
         if not read_the_filter:
             monkeypatch.setattr(analytics, "rollup_count", lambda company, filters: 10**9)
         world, (projects, targets) = shared

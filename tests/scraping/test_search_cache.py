@@ -2,12 +2,15 @@
 through Redis; `numbered()`): a repeated page of the client-side walk is its rows read by id in
 one round trip, in the walk's order, with the walk's count; results stored drop it at once; the
 rows are read fresh (deleted ones left out, edited ones as they are now) and only ever the
-company's; no seconds, no cache; no cache reachable, a walk every time."""
+company's; no seconds, no cache; no cache reachable, a walk every time. Queries of several
+words walk here as when the search index is stale (`walk_only`); a page ranked from the index
+is kept the same way (tests/scraping/test_search_index.py)."""
 
 import logging
 import threading
 from datetime import timedelta
 
+import pytest
 from django.db import connection
 
 from scraping.models import Result, ScrapeJob
@@ -16,6 +19,8 @@ from scraping.selectors import search_pages
 from scraping.signals import results_ingested
 from tests.support.scraping import system_presets  # noqa: F401
 from tests.support.search import DAY, add_results, asked_postings, walked_search
+
+pytestmark = pytest.mark.usefixtures("walk_only")
 
 
 def _page(found, number=1, size=2):

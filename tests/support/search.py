@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from scraping.selectors import search as selectors
-from scraping.selectors import search_walk
+from scraping.selectors import search_segments, search_walk
 from scraping.services import ingest
 from scraping.services.extraction import Item
 from tests.support.scraping import make_project, make_target
@@ -41,6 +41,13 @@ def corpus(world):
     b_target = make_target(make_project(world.b), "http://127.0.0.1:9/b")
     add_results(b_target, rb=("Lantern battery lantern battery", "lantern battery", 9))
     return project, other, target, second
+
+
+@pytest.fixture
+def walk_only(monkeypatch):
+    """Queries of several words walk the results too, as when the search index is stale (the
+    tests of the walk itself)."""
+    monkeypatch.setattr(search_segments, "rank", lambda **_: None)
 
 
 def walked_search(company, query, **filters):

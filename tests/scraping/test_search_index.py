@@ -1,0 +1,225 @@
+"""The search index on the embedded server (scraping.services.search_index, read by
+scraping.selectors.search_segments): what ingest writes, a query of several words ranked from
+it as the server ranks it, reading only the results that could make the page, and what a
+deletion, a changed item, the merge and the upkeep do to it."""
+
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+
+import pytest
+from bson import ObjectId
+from django.core.management import CommandError, call_command
+
+from requestdesk.db import leases
+from requestdesk.db.collections import raw
+from scraping.models import PostingSegment, Result, SearchIndex
+from scraping.selectors import search as selectors
+from scraping.selectors import search_segments
+from scraping.services import ingest, search_index
+from scraping.services.extraction import Item
+from tests.support.scraping import make_project, make_target
+from tests.support.search import DAY, add_results, asked_postings, walked_search
+
+
+def _segments(company) -> dict[tuple[str, int], list[bytes]]:
+    found: dict[tuple[str, int], list[bytes]] = {}
+    for doc in raw(PostingSegment, company=company).find({}):
+        entries = [doc["data"][i : i + 20] for i in range(0, len(doc["data"]), 20)]
+        assert doc["n"] == len(entries)
+        found.setdefault((doc["term"], doc["weight"]), []).extend(entries)
+    return found
+
+
+def _server(company, query, **filters):
+    return selectors.SearchResults(
+        company=company,
+        terms=selectors.search(company=company, query=query).terms,
+        filters=selectors.ResultFilters(**filters),
+        on_server=True,
+    )
+
+
+def _ranked(found, stop=100):
+    return [(r.pk, r.score) for r in found[0:stop]]
+
+
+def test_entries_sort_by_date_then_id():
+    older, newer = datetime(2024, 3, 1, 12, tzinfo=UTC), datetime(2024, 3, 1, 12, 0, 0, 1, tzinfo=UTC)
+    low, high = ObjectId("0" * 24), ObjectId("f" * 24)
+    assert search_index.entry(older, high) < search_index.entry(newer, low) < search_index.entry(newer, high)
+    assert search_index.published(search_index.entry(newer, low)) == newer.replace(tzinfo=None)
+    assert search_index.result_id(search_index.entry(newer, high)) == high
+    naive = datetime(1999, 12, 31, 23, 59)
+    assert search_index.entry(naive, low) == search_index.entry(naive.replace(tzinfo=UTC), low)
+
+
+def test_ingest_writes_each_term_and_weight_of_its_results(world, corpus):
+    segments = _segments(world.a)
+    stored = list(raw(Result, company=world.a).find({}, {"terms": 1, "published_at": 1}))
+    expected: dict[tuple[str, int], set[bytes]] = {}
+    for doc in stored:
+        for posting in doc["terms"]:
+            weight, _, term = posting.partition(":")
+            expected.setdefault((term, int(weight)), set()).add(search_index.entry(doc["published_at"], doc["_id"]))
+    assert {key: set(entries) for key, entries in segments.items()} == expected
+    state = search_index.state(world.a.pk)
+    assert search_index.usable(state) and state["segments"] == len(list(raw(PostingSegment, company=world.a).find({})))
+    # The other company's postings are its own.
+    assert all(
+        search_index.result_id(e) not in {d["_id"] for d in stored} for es in _segments(world.b).values() for e in es
+    )
+
+
+def test_a_query_of_several_words_is_ranked_from_the_index(world, corpus, monkeypatch):
+    asked = asked_postings(monkeypatch)
+    for query in ("lantern battery", "battery kettle water", "lantern nothing"):
+        found = walked_search(world.a, query)
+        assert _ranked(found) == _ranked(_server(world.a, query)), query
+        assert found.count() == _server(world.a, query).count() and found.count_exact
+    assert asked == []  # no posting window of the results was read
+
+
+@pytest.fixture
+def reviews(world):
+    """40 reviews titled "Review ...", the last three of which say "broke"."""
+    target = make_target(make_project(world.a, name="Reviews"), "http://127.0.0.1:9/reviews")
+    items = [
+        Item(title=f"Review {n}", text="It broke." if n >= 37 else "Fine.", date=DAY + timedelta(hours=n))
+        for n in range(40)
+    ]
+    ingest.ingest(target=target, items=items, platform="reviews")
+    return target
+
+
+def test_a_word_most_results_hold_is_not_taken_in_when_a_rare_one_decides_the_page(world, reviews, monkeypatch):
+    # A result read costs as much as one posting taken in: "review" (40 postings) costs more
+    # than reading the page's two results.
+    monkeypatch.setattr(search_segments, "TAKE_IN_PER_READ", 1)
+    found = walked_search(world.a, "review broke").numbered(number=1, size=2)
+    assert [(r.content.title, r.score) for r in found.rows] == [("Review 39", 15), ("Review 38", 15)]
+    # "broke" (3 postings) was taken in; "review" (40) never was, so the count is a lower bound:
+    # the three results seen, and only the page's two were read.
+    assert (found.count, found.count_exact, found.has_next) == (3, False, True)
+    search = walked_search(world.a, "review broke")
+    search.ranked(2)  # not the cached page
+    assert search.read == 2
+    everything = walked_search(world.a, "review broke")
+    assert _ranked(everything, 100) == _ranked(_server(world.a, "review broke"), 100)
+    assert [r.score for r in everything[0:5]] == [15, 15, 15, 10, 10]
+
+
+def test_a_word_cheaper_to_take_in_than_the_page_to_read_is_taken_in(world, reviews):
+    search = walked_search(world.a, "review broke")
+    search.ranked(2)
+    assert search.read == 0  # every posting taken in (40 + 3): each score known without a read
+    assert (search.count(), search.count_exact) == (40, True)
+
+
+def test_the_api_pages_a_ranking_from_the_index_and_keeps_it(api, world, corpus, round_trips):
+    api.as_user(world.user("a", "client"))
+    path = "/api/v1/scraping/results/search/?q=lantern+battery&page_size=2"
+    first = api.get(path).json()
+    assert (first["count"], first["count_exact"]) == (4, True) and first["next"]
+    assert [(r["content"]["title"], r["score"]) for r in first["results"]] == [
+        ("Lantern battery test", 30),
+        ("Lantern review", 15),
+    ]
+    with round_trips() as again:
+        assert api.get(path).json() == first
+    assert ("aggregate", "results") in again.commands and ("find", "scraping_posting_segments") not in again.commands
+    second = api.get(first["next"]).json()
+    assert [r["content"]["title"] for r in second["results"]] == ["Battery", "Garden news"] and not second["next"]
+
+
+def test_dates_bound_the_postings(world, reviews):
+    found = walked_search(world.a, "review broke", date_to=DAY + timedelta(hours=37, minutes=30))
+    server = _server(world.a, "review broke", date_to=DAY + timedelta(hours=37, minutes=30))
+    assert _ranked(found) == _ranked(server) and found.count() == server.count() == 38
+    assert [r.content.title for r in found[0:2]] == ["Review 37", "Review 36"]
+
+
+def test_a_deletion_walks_the_results_until_the_index_is_rebuilt(world, corpus, monkeypatch):
+    doomed = Result.objects.get(content__title="Lantern battery test")
+    ingest.delete_results(Result.objects.filter(pk=doomed.pk))
+    assert not search_index.usable(search_index.state(world.a.pk))
+    assert search_segments.rank(company=world.a, company_id=world.a.pk, terms=["lantern", "battery"], stop=5) is None
+    asked = asked_postings(monkeypatch)
+    walked = walked_search(world.a, "lantern battery")
+    assert doomed.pk not in {pk for pk, _ in _ranked(walked)} and asked  # the results were walked
+    assert _ranked(walked) == _ranked(_server(world.a, "lantern battery"))
+
+    assert search_index.keep() == {"rebuilt": 1, "merged": 0}
+    assert search_index.usable(search_index.state(world.a.pk))
+    gone = search_index.entry(doomed.published_at, doomed.pk)
+    assert all(gone not in entries for entries in _segments(world.a).values())
+    asked.clear()
+    found = walked_search(world.a, "lantern battery")
+    assert _ranked(found) == _ranked(_server(world.a, "lantern battery")) and asked == []
+
+
+def test_a_deleted_target_makes_the_index_stale(world, corpus):
+    _, other, _, second = corpus
+    second.delete()
+    assert not search_index.usable(search_index.state(world.a.pk))
+    assert search_index.rebuild(world.a.pk) == 4  # the results left
+    assert ("nothing", 5) not in _segments(world.a)  # the Battery review of the deleted target
+    assert _ranked(walked_search(world.a, "battery nothing")) == _ranked(_server(world.a, "battery nothing"))
+
+
+def test_a_changed_item_is_found_by_its_words_of_now(world):
+    target = make_target(make_project(world.a, name="News"), "http://127.0.0.1:9/news")
+    page = "http://127.0.0.1:9/news/1"
+    ingest.ingest(
+        target=target, items=[Item(title="Lantern", text="A lantern.", url=page, date=DAY)], platform="article"
+    )
+    add_results(target, other=("Kettle", "A kettle.", 1))
+    stats = ingest.ingest(
+        target=target, items=[Item(title="Garden", text="A garden.", url=page, date=DAY)], platform="article"
+    )
+    assert stats.updated == 1 and search_index.state(world.a.pk)["superseded"] == 1
+    found = walked_search(world.a, "lantern kettle")
+    assert [r.content.title for r in found[0:10]] == ["Kettle"]  # its old words no longer find it
+    # Read, the changed result no longer counts; its old posting, until a rebuild, makes the count
+    # a lower bound.
+    assert found.count() == 1 and not found.count_exact
+    assert [r.content.title for r in walked_search(world.a, "garden kettle")[0:10]] == ["Kettle", "Garden"]
+    search_index.rebuild(world.a.pk)
+    found = walked_search(world.a, "lantern kettle")
+    assert found.count() == 1 and found.count_exact and search_index.state(world.a.pk)["superseded"] == 0
+
+
+def test_the_merge_joins_a_words_segments(world, settings):
+    target = make_target(make_project(world.a, name="Lights"), "http://127.0.0.1:9/lights")
+    for n in range(search_index.MERGE_AT):
+        add_results(target, item=(f"Lantern {n}", "A battery." if n % 2 else "Bright.", n))
+    titles = list(raw(PostingSegment, company=world.a).find({"term": "lantern"}))
+    assert len(titles) == search_index.MERGE_AT
+    before = _ranked(walked_search(world.a, "lantern battery"))
+    settings.SCRAPING_SEARCH_SEGMENTS_MERGE = len(titles)  # every add wrote at least one segment
+    assert search_index.keep() == {"rebuilt": 0, "merged": 1}
+    merged = list(raw(PostingSegment, company=world.a).find({"term": "lantern"}))
+    assert [doc["n"] for doc in merged] == [search_index.MERGE_AT]
+    assert _ranked(walked_search(world.a, "lantern battery")) == before
+    assert search_index.state(world.a.pk)["segments"] == 0
+
+
+def test_one_process_at_a_time_rewrites_a_companys_segments(world, corpus):
+    state = search_index.state(world.a.pk)
+    held = leases.take(SearchIndex, state["_id"], guard={"lease_until": None}, holder={}, seconds=60)
+    assert held is not None
+    assert search_index.rebuild(world.a.pk) is None and search_index.merge(world.a.pk) is None
+    held.release()
+    assert search_index.rebuild(world.a.pk) == 5
+
+
+def test_the_command_rebuilds_every_companys_index(world, corpus):
+    raw(PostingSegment, company=world.a).delete_many({})  # as if a worker was lost before indexing
+    assert walked_search(world.a, "lantern battery")[0:10] == []
+    out = StringIO()
+    call_command("rebuild_search_index", stdout=out)
+    assert f"Company {world.a.pk}: index rebuilt from 5 results." in out.getvalue()
+    assert _ranked(walked_search(world.a, "lantern battery")) == _ranked(_server(world.a, "lantern battery"))
+    call_command("rebuild_search_index", "--company", str(world.b.pk), stdout=out)
+    assert f"Company {world.b.pk}: index rebuilt from 1 results." in out.getvalue()
+    with pytest.raises(CommandError, match="No company with id 'nope'"):
+        call_command("rebuild_search_index", "--company", "nope")
