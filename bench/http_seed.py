@@ -81,7 +81,7 @@ def top_up_results(per_company: int) -> dict:
         fields = tuple(f for f in ("published_at", "created_at", "updated_at") if f in templates[0])
         times = seeding.spread_times(rnd, missing, set(), end_ms=end)
         added[company.pk] = seeding.clone_raw(
-            collection, templates, times, date_fields=fields, vary=seeding.vary_result, after=seeding.add_rollups
+            collection, templates, times, date_fields=fields, vary=seeding.vary_result, after=seeding.as_ingested
         )
     print(
         f"cloned     {sum(added.values())} results raw (up to {per_company} per company) in "

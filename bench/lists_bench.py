@@ -186,7 +186,7 @@ def rows(args, log=harness.log) -> list[Row]:
         seconds = time.perf_counter() - started
         log(
             f"lists      {size:,} rows per tenant x 3 lists x 2 tenants: {inserted:,} documents cloned in "
-            f"{seconds:.1f}s ({inserted / max(seconds, 1e-9):,.0f}/s, rollups included)"
+            f"{seconds:.1f}s ({inserted / max(seconds, 1e-9):,.0f}/s, rollups and search index included)"
         )
         label = size_label(size)
         with override_settings(ROOT_URLCONF=URLCONF):

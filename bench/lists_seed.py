@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bench.seeding import add_rollups, at_ms, clone_raw, raw_of, spread_times, vary_result
+from bench.seeding import as_ingested, at_ms, clone_raw, raw_of, spread_times, vary_result
 
 WINDOW = 40  # the bare views read the newest WINDOW seeded rows' range
 
@@ -123,7 +123,7 @@ def top_up(tenant: Tenant, size: int, rnd: random.Random, end: int) -> int:
             times,
             date_fields=fields,
             vary=vary_result if results else None,
-            after=add_rollups if results else None,
+            after=as_ingested if results else None,
         )
         newest = sorted(taken, reverse=True)[:WINDOW]
         # [lo, hi): the 40 newest seeded rows (and anything written since, up to a day ahead).

@@ -13,7 +13,8 @@ stored anywhere does: the empty weights, kept under the same generation, are ask
 so these rows are a search right after the company's results changed), then
 cached (the same queries again: a page's rows read by id). Then the selector on as many of
 http_load's new queries (`new_queries`: one- and two-word queries of the seeded words), each
-asked once: what a query not asked before costs, beside the five.
+asked once: what a query not asked before costs, beside the five; and as many others walking
+the results, as when the company's search index is stale (the baseline of the index).
 
 Prints, per search: wall p50, the CPU this process spent (the app's side), the CPU the
 database server spent (its process's utime + stime: on a shared machine these move less
@@ -29,6 +30,7 @@ import os
 import statistics
 import time
 from pathlib import Path
+from unittest import mock
 
 import pymongo.monitoring
 
@@ -95,7 +97,7 @@ def main(argv=None) -> None:
         from django.test import Client
 
         from bench import http_load, http_seed
-        from scraping.selectors import search, search_pages
+        from scraping.selectors import search, search_pages, search_segments
         from tenants.models import Company
 
         prepared = http_seed.seed(args.rows, args.results)
@@ -128,8 +130,15 @@ def main(argv=None) -> None:
         for walked, how in ((True, "walked"), (False, "cached")):
             calls = [selector(q, walked) for q in queries]
             _measure(stack, f"selector page, {how}", calls, args.rounds, lambda: last["read"])
-        fresh = [selector(q, True) for q in http_load.new_queries()[: len(queries) * args.rounds]]
+        share = len(queries) * args.rounds
+        new = http_load.new_queries()
+        fresh = [selector(q, True) for q in new[:share]]
         _measure(stack, "selector page, new queries", fresh, 1, lambda: last["read"], warm=False)
+        # The baseline: as many other new queries, walking the results as when the company's
+        # search index is stale (scraping.selectors.search_segments not used).
+        with mock.patch.object(search_segments, "rank", lambda **_: None):
+            fresh = [selector(q, True) for q in new[share : 2 * share]]
+            _measure(stack, "selector page, new queries, walk", fresh, 1, lambda: last["read"], warm=False)
         for walked, how in ((True, "walked"), (False, "cached")):
             _measure(stack, f"GET results/search/, {how}", [get(p, walked) for p in paths], args.rounds)
         _measure(stack, "GET /health/ (bare view)", [get("/health/")], args.rounds * len(queries))

@@ -141,11 +141,12 @@ def vary_result(doc: dict, n: int) -> None:
     doc["item_key"] = Result.item_url(doc.get("platform"), content["url"]) or doc["content_hash"]
 
 
-def add_rollups(docs) -> None:
-    """Count raw result documents into the sentiment rollups, as ingest does for its results."""
+def as_ingested(docs) -> None:
+    """Count raw result documents into the sentiment rollups and add them to the search index,
+    as ingest does for the results it stores."""
     from pymongo.errors import AutoReconnect
 
-    from scraping.services import rollups
+    from scraping.services import rollups, search_index
 
     def row(doc):
         sentiment = (doc.get("analysis") or {}).get("sentiment")
@@ -163,6 +164,17 @@ def add_rollups(docs) -> None:
     except AutoReconnect as exc:  # a busy server: once more (a $inc applied twice counts twice: logged)
         harness.log(f"  (rollups: {type(exc).__name__}; sent again after {wait_idle():.0f}s)")
         rollups.add([row(doc) for doc in docs])
+    postings = [
+        SimpleNamespace(
+            company_id=doc["company_id"], terms=doc.get("terms") or [], published_at=doc["published_at"], pk=doc["_id"]
+        )
+        for doc in docs
+    ]
+    try:
+        search_index.add(postings)
+    except AutoReconnect as exc:  # once more: a segment written twice is read as one
+        harness.log(f"  (search index: {type(exc).__name__}; sent again after {wait_idle():.0f}s)")
+        search_index.add(postings)
 
 
 def raw_of(obj) -> dict:
