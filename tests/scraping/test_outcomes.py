@@ -79,15 +79,18 @@ def _rebuilt_agrees(company, project, expected: dict) -> None:
 
 def test_item4_changed_page_is_one_result_counted_once(world, site):
     url = site.route("/review", _page("I love this lantern, it is wonderful and bright.", 4))
-    project = make_project(world.a)
+    # Its three scrapes must each reach the local page: a loaded machine gets more than FAST's 2 s.
+    project = make_project(world.a, timeout_seconds=10)
     make_target(project, url, platform="article")
-    _run(project)
+    job = _run(project)
+    assert job.status == ScrapeJob.COMPLETED, (job.status, [error.message for error in job.errors])
     assert _counts(world.a, project) == {"2024-03-04": (1, 1, 0), "total": 1}
     first = Result.objects.get(project=project)
     assert (first.item_key, first.changed_at, first.change_count) == (url, None, 0)
 
     site.route("/review", _page("I hate this lantern, it broke and is terrible.", 6))  # the page changed
     job = _run(project)
+    assert job.status == ScrapeJob.COMPLETED, (job.status, [error.message for error in job.errors])
     changed = Result.objects.get(project=project)  # still one result, updated in place
     assert changed.pk == first.pk and changed.created_at == first.created_at
     assert changed.sentiment.label == "negative" and "hate" in changed.content.text
