@@ -87,27 +87,27 @@ class Ranking:
 
     def take_in(self) -> None:
         """Take in the smallest of the words' highest unread weights."""
-        i = min((i for i in self.live()), key=lambda i: self._size(self.unread[i][0][1]))
+        i = min(self.live(), key=lambda i: self._size(self.unread[i][0][1]))
         weight, segments = self.unread[i].pop(0)
         blank = (0,) * len(self.terms)
+        low, high, exact, gone = self.low, self.high, self.exact, self.gone
+        sigs, entry_of, groups = self.sig, self.entry_of, self.groups
         for data in segments:
             for start in range(0, len(data), ENTRY):
                 entry = data[start : start + ENTRY]
-                if (self.low and entry < self.low) or (self.high and entry > self.high):
+                if (low and entry < low) or (high and entry > high):
                     continue
                 pk = entry[8:]
-                if pk in self.exact or pk in self.gone:
-                    continue
-                sig = self.sig.get(pk, blank)
-                if sig[i] >= weight:
+                sig = sigs.get(pk, blank)
+                if sig[i] >= weight or pk in exact or pk in gone:
                     continue
                 if sig is not blank:
-                    self.groups[sig].discard(self.entry_of[pk])
+                    groups[sig].discard(entry_of[pk])
+                    entry = max(entry, entry_of[pk])
                 sig = (*sig[:i], weight, *sig[i + 1 :])
-                self.sig[pk] = sig
-                previous = self.entry_of.get(pk)
-                self.entry_of[pk] = entry if previous is None or entry > previous else previous
-                self.groups[sig].add(self.entry_of[pk])
+                sigs[pk] = sig
+                entry_of[pk] = entry
+                groups[sig].add(entry)
 
     @staticmethod
     def _size(segments: list[bytes]) -> int:

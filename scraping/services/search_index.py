@@ -11,8 +11,9 @@ Each holds the company's lease on its SearchIndex document, so one process at a 
 rewrites a company's segments; an ingest adds segments meanwhile, which neither touches.
 
 - A result whose content changed adds its new postings; its old ones stay until the next
-  rebuild (`superseded` counts them): the search reads a result's own postings before it
-  ranks it, so an old posting only makes it a candidate.
+  rebuild (`superseded` counts them; the upkeep rebuilds once there are REBUILD_SUPERSEDED):
+  the search reads a result's own postings before it ranks it, so an old posting only makes
+  it a candidate.
 - A deletion (results, a target, a project) makes the company's index stale (`invalidate`):
   the search walks the results themselves until the upkeep has rebuilt it.
 - A worker killed between storing results and adding their segments leaves those results
@@ -44,6 +45,7 @@ YEAR_ONE = datetime(1, 1, 1)
 MICROSECOND = timedelta(microseconds=1)
 MAX_ENTRIES = 400_000  # per segment: 8 MB, half the server's document limit
 MERGE_AT = 8  # segments of one term and weight that the upkeep merges into one
+REBUILD_SUPERSEDED = 1000  # changed results whose old postings the upkeep rebuilds away
 LEASE_SECONDS = 600
 
 
@@ -73,7 +75,7 @@ def grouped(rows: Iterable[tuple[list[str], datetime, object]]) -> dict[tuple[st
     return found
 
 
-def _documents(company_id, found: dict[tuple[str, int], bytearray]) -> list[dict]:
+def _documents(found: dict[tuple[str, int], bytearray]) -> list[dict]:
     now = timezone.now()
     docs = []
     for (term, weight), data in found.items():
@@ -93,7 +95,7 @@ def _documents(company_id, found: dict[tuple[str, int], bytearray]) -> list[dict
 
 
 def _write(company_id, found: dict[tuple[str, int], bytearray]) -> int:
-    docs = _documents(company_id, found)
+    docs = _documents(found)
     segments = raw(PostingSegment, company=company_id)
     for start in range(0, len(docs), 500):
         segments.insert_many(docs[start : start + 500], ordered=False)
@@ -238,12 +240,13 @@ def merge(company_id) -> int | None:
 
 
 def keep() -> dict[str, int]:
-    """The upkeep (beat): rebuild stale indexes, merge where many segments were written."""
+    """The upkeep (beat): rebuild stale indexes and those holding many old postings (until
+    then a query's count is a lower bound), merge where many segments were written."""
     done = {"rebuilt": 0, "merged": 0}
     for doc in raw(SearchIndex, unscoped=True).find({}):
         company_id = doc["company_id"]
         try:
-            if not usable(doc):
+            if not usable(doc) or doc.get("superseded", 0) >= REBUILD_SUPERSEDED:
                 done["rebuilt"] += rebuild(company_id) is not None
             elif doc.get("segments", 0) >= settings.SCRAPING_SEARCH_SEGMENTS_MERGE:
                 done["merged"] += merge(company_id) is not None
