@@ -32,6 +32,12 @@ weights; ranked by score, then newest, then _id.
   count (requestdesk.db.pages). Filters are applied to the rows read; a project or target
   filter whose rollup count is small (<= SCRAPING_SEARCH_COUNT_CAP) reads that project's or
   target's results instead and scores them all (exact).
+- A query of several words, filtered by dates at most, is ranked from the company's search
+  index instead (posting segments, scraping.services.search_index; search_segments ranks
+  them): a query of common words that rarely meet in one result would otherwise walk every
+  posting of one of them, a result read each. The walk above serves one word (whose first
+  page is its newest postings of its best weight), the other filters, and a company whose
+  index is stale (a deletion, until the upkeep rebuilt it).
 - Most of a word's weights are empty (12 tiers; a word is said once or twice), and asking
   costs a round trip each (~0.8 ms on the embedded server). A weight read whole and found
   empty is kept per process (company, term, weight) and skipped, under the company's
