@@ -61,7 +61,8 @@ def seed(rows: int, results_per_company: int = 0) -> dict:
 
 def top_up_results(per_company: int) -> dict:
     """Each company's results up to `per_company`: its seeded results (raw, as the ORM wrote
-    them) cloned in turn with bench.seeding.clone_raw; returns {company id: clones added}."""
+    them) cloned in turn with bench.seeding.clone_raw, indexed as ingest indexes them, then
+    the search index's upkeep run (beat's); returns {company id: clones added}."""
     import random
 
     from django.db import connection
@@ -83,9 +84,13 @@ def top_up_results(per_company: int) -> dict:
         added[company.pk] = seeding.clone_raw(
             collection, templates, times, date_fields=fields, vary=seeding.vary_result, after=seeding.as_ingested
         )
+    # What beat's upkeep has done by the time a company holds this many: its segments merged.
+    from scraping.services import search_index
+
+    merged = search_index.keep()["merged"]
     print(
         f"cloned     {sum(added.values())} results raw (up to {per_company} per company) in "
-        f"{time.perf_counter() - started:.1f}s",
+        f"{time.perf_counter() - started:.1f}s, search index merged for {merged} companies",
         flush=True,
     )
     return added

@@ -180,8 +180,10 @@ def rank(*, company, company_id, terms: list[str], stop: int, date_from=None, da
             continue
         if not unseen and not pending:
             break  # fewer rows than the page, all known
-        # Taking a weight in costs ~1 µs a posting (its segments are here), reading ~200 µs a result.
-        if unseen and (not beaten or ranking.next_size() <= TAKE_IN_PER_READ * len(pending)):
+        # Taking a weight in costs ~1 µs a posting (its segments are here), reading ~200 µs a
+        # result. Reads that keep finding lower scores than their bounds (words that rarely
+        # meet) add up: once they cost as much as the next weight, that weight is taken in.
+        if unseen and (not beaten or ranking.next_size() <= TAKE_IN_PER_READ * (read + len(pending))):
             ranking.take_in()
             continue
         found = results.find(

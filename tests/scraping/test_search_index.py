@@ -131,6 +131,23 @@ def test_the_api_pages_a_ranking_from_the_index_and_keeps_it(api, world, corpus,
     assert [r["content"]["title"] for r in second["results"]] == ["Battery", "Garden news"] and not second["next"]
 
 
+def test_reads_that_keep_falling_short_give_way_to_taking_the_word_in(world, monkeypatch):
+    """Two words no result holds together, 30 results each: every result read scores less
+    than its bound (it might hold the other word), so after a few reads the other word's
+    postings are taken in instead of reading its 30 results two at a time."""
+    monkeypatch.setattr(search_segments, "TAKE_IN_PER_READ", 5)
+    target = make_target(make_project(world.a, name="Shop"), "http://127.0.0.1:9/shop")
+    items = [
+        Item(title=f"{word} {n}", text="", date=DAY + timedelta(hours=n))
+        for word in ("Kettle", "Lantern")
+        for n in range(30)
+    ]
+    ingest.ingest(target=target, items=items, platform="reviews")
+    search = walked_search(world.a, "kettle lantern")
+    assert [r.content.title for r in search[0:2]] == ["Lantern 29", "Kettle 29"]
+    assert search.read <= 6 and (search.count(), search.count_exact) == (60, True)
+
+
 def test_dates_bound_the_postings(world, reviews):
     found = walked_search(world.a, "review broke", date_to=DAY + timedelta(hours=37, minutes=30))
     server = _server(world.a, "review broke", date_to=DAY + timedelta(hours=37, minutes=30))
