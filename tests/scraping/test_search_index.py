@@ -4,6 +4,7 @@ it as the server ranks it, reading only the results that could make the page, an
 deletion, a changed item, the merge and the upkeep do to it."""
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from io import StringIO
 
 import pytest
@@ -13,7 +14,6 @@ from django.core.management import CommandError, call_command
 from requestdesk.db import leases
 from requestdesk.db.collections import raw
 from scraping.models import PostingSegment, Result, SearchIndex
-from scraping.selectors import search as selectors
 from scraping.selectors import search_segments
 from scraping.services import ingest, search_index
 from scraping.services.extraction import Item
@@ -30,13 +30,7 @@ def _segments(company) -> dict[tuple[str, int], list[bytes]]:
     return found
 
 
-def _server(company, query, **filters):
-    return selectors.SearchResults(
-        company=company,
-        terms=selectors.search(company=company, query=query).terms,
-        filters=selectors.ResultFilters(**filters),
-        on_server=True,
-    )
+_server = partial(walked_search, on_server=True)
 
 
 def _ranked(found, stop=100):

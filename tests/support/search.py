@@ -50,12 +50,14 @@ def walk_only(monkeypatch):
     monkeypatch.setattr(search_segments, "rank", lambda **_: None)
 
 
-def walked_search(company, query, **filters):
+def walked_search(company, query, *, on_server=False, **filters):
+    """The search of `query`, scored here (the walk, or the search index), or with
+    `on_server` as a server with ordered index sorts and cheap counts scores it."""
     return selectors.SearchResults(
         company=company,
         terms=selectors.search(company=company, query=query).terms,
         filters=selectors.ResultFilters(**filters),
-        on_server=False,
+        on_server=on_server,
     )
 
 
