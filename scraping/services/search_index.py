@@ -32,7 +32,7 @@ from bson import ObjectId
 from django.conf import settings
 from django.utils import timezone
 
-from requestdesk.db import leases
+from requestdesk.db import leases, text
 from requestdesk.db.collections import raw
 
 from ..models import PostingSegment, Result, SearchIndex, Target
@@ -115,9 +115,18 @@ def _count(company_id, **inc) -> None:
     _state(company_id).update_one({}, update, upsert=True)
 
 
+def wanted() -> bool:
+    """Whether the search reads the index: where the postings are walked here (the embedded
+    server, requestdesk.db.text); a server with text indexes, or that scores the postings
+    itself, has no use for it, and nothing writes it there."""
+    return text.strategy(Result) == text.POSTINGS_IN_WINDOWS
+
+
 def add(results: Iterable[Result] = (), *, replaced: Iterable[dict] = ()) -> None:
     """Index stored Result objects (one segment per company, term and weight); `replaced`:
     the stored versions of those whose content changed (counted as superseded)."""
+    if not wanted():
+        return
     per_company: dict[object, list[Result]] = defaultdict(list)
     for result in results:
         per_company[result.company_id].append(result)
@@ -243,6 +252,8 @@ def keep() -> dict[str, int]:
     """The upkeep (beat): rebuild stale indexes and those holding many old postings (until
     then a query's count is a lower bound), merge where many segments were written."""
     done = {"rebuilt": 0, "merged": 0}
+    if not wanted():
+        return done
     for doc in raw(SearchIndex, unscoped=True).find({}):
         company_id = doc["company_id"]
         try:

@@ -236,3 +236,11 @@ def test_the_command_rebuilds_every_companys_index(world, corpus):
     assert f"Company {world.b.pk}: index rebuilt from 1 results." in out.getvalue()
     with pytest.raises(CommandError, match="No company with id 'nope'"):
         call_command("rebuild_search_index", "--company", "nope")
+
+
+def test_a_server_that_ranks_by_itself_gets_no_index(world, settings):
+    settings.DATABASE_CAPABILITIES = {"ordered_index_sort": True, "cheap_counts": True}
+    add_results(make_target(make_project(world.a), "http://127.0.0.1:9/x"), one=("Lantern", "A battery.", 0))
+    assert Result.objects.filter(company=world.a).count() == 1
+    assert list(raw(PostingSegment, company=world.a).find({})) == [] and search_index.state(world.a.pk) is None
+    assert search_index.keep() == {"rebuilt": 0, "merged": 0}
