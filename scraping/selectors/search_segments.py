@@ -86,28 +86,33 @@ class Ranking:
         return sum(weight or self.top(i) for i, weight in enumerate(sig))
 
     def take_in(self) -> None:
-        """Take in the smallest of the words' highest unread weights."""
+        """Take in the smallest of the words' highest unread weights. The postings of results
+        not seen yet (most of them, for the first weights) are taken in by dict and set
+        operations; only those already seen in another word's weights one by one."""
         i = min(self.live(), key=lambda i: self._size(self.unread[i][0][1]))
         weight, segments = self.unread[i].pop(0)
-        blank = (0,) * len(self.terms)
-        low, high, exact, gone = self.low, self.high, self.exact, self.gone
+        entries = [data[start : start + ENTRY] for data in segments for start in range(0, len(data), ENTRY)]
+        low, high = self.low, self.high
+        if low or high:
+            entries = [entry for entry in entries if not (low and entry < low) and not (high and entry > high)]
+        by_id = {entry[8:]: entry for entry in entries}
         sigs, entry_of, groups = self.sig, self.entry_of, self.groups
-        for data in segments:
-            for start in range(0, len(data), ENTRY):
-                entry = data[start : start + ENTRY]
-                if (low and entry < low) or (high and entry > high):
-                    continue
-                pk = entry[8:]
-                sig = sigs.get(pk, blank)
-                if sig[i] >= weight or pk in exact or pk in gone:
-                    continue
-                if sig is not blank:
-                    groups[sig].discard(entry_of[pk])
-                    entry = max(entry, entry_of[pk])
-                sig = (*sig[:i], weight, *sig[i + 1 :])
-                sigs[pk] = sig
-                entry_of[pk] = entry
-                groups[sig].add(entry)
+        seen_before = by_id.keys() & sigs.keys()
+        fresh = by_id.keys() - seen_before - self.exact.keys() - self.gone
+        sig = (0,) * i + (weight,) + (0,) * (len(self.terms) - i - 1)
+        fresh_entries = [by_id[pk] for pk in fresh]  # a set iterates in one order while unchanged
+        sigs.update(dict.fromkeys(fresh, sig))
+        entry_of.update(zip(fresh, fresh_entries, strict=True))
+        groups[sig].update(fresh_entries)
+        for pk in seen_before:
+            seen = sigs[pk]
+            if seen[i] >= weight:  # a doubled posting, or an old one of a changed result
+                continue
+            groups[seen].discard(entry_of[pk])
+            entry = max(by_id[pk], entry_of[pk])
+            seen = (*seen[:i], weight, *seen[i + 1 :])
+            sigs[pk], entry_of[pk] = seen, entry
+            groups[seen].add(entry)
 
     @staticmethod
     def _size(segments: list[bytes]) -> int:
