@@ -1,5 +1,6 @@
 """The search index of results on servers without text indexes (scraping.services.search_index):
-posting segments and each company's index state. Every company's index starts stale (one
+posting segments, the batches ingest writes, and each company's index state. Every company's
+index starts stale (one
 change, none built): the index's upkeep (scraping.tasks.keep_search_index, beat) builds it
 from the stored results, and until then the search walks the results themselves."""
 
@@ -17,7 +18,16 @@ def mark_stale(apps, schema_editor):
     for company in companies.find({}, {"_id": 1}):
         states.update_one(
             {"company_id": company["_id"]},
-            {"$setOnInsert": {"changes": 1, "built": 0, "superseded": 0, "segments": 0, "lease_until": None}},
+            {
+                "$setOnInsert": {
+                    "changes": 1,
+                    "built": 0,
+                    "superseded": 0,
+                    "segments": 0,
+                    "batches": 0,
+                    "lease_until": None,
+                }
+            },
             upsert=True,
         )
 
@@ -44,6 +54,7 @@ class Migration(migrations.Migration):
                 ("built", models.PositiveIntegerField(default=0)),
                 ("superseded", models.PositiveIntegerField(default=0)),
                 ("segments", models.PositiveIntegerField(default=0)),
+                ("batches", models.PositiveIntegerField(default=0)),
                 ("lease_until", models.DateTimeField(blank=True, null=True)),
                 (
                     "company",
@@ -57,6 +68,37 @@ class Migration(migrations.Migration):
             ],
             options={
                 "db_table": "scraping_search_index",
+            },
+        ),
+        migrations.CreateModel(
+            name="PostingBatch",
+            fields=[
+                (
+                    "id",
+                    django_mongodb_backend.fields.ObjectIdAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "terms",
+                    django_mongodb_backend.fields.ArrayField(base_field=models.CharField(max_length=64), default=list),
+                ),
+                ("postings", models.JSONField(default=dict)),
+                (
+                    "company",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="tenants.company",
+                    ),
+                ),
+            ],
+            options={
+                "db_table": "scraping_posting_batches",
+                "indexes": [models.Index(fields=["company", "terms"], name="posting_batch_company_terms")],
             },
         ),
         migrations.CreateModel(

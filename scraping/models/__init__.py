@@ -18,7 +18,7 @@ created_at index: on the embedded server each index entry costs insert time, and
 compound indexes above start with them.
 Sentiment rollups (scraping.services.rollups): unique (company, target, platform, month),
 (company, project, month). Posting segments (scraping.services.search_index): (company, term,
-weight); their state, unique (company).
+weight); posting batches (company, terms); their state, unique (company).
 """
 
 from .config import SELECTOR_FIELDS, ScrapeConfig, TargetOptions, default_config, default_options  # noqa: F401
@@ -27,5 +27,5 @@ from .presets import Preset, PresetQuerySet  # noqa: F401
 from .projects import RUN_PROJECT_TASK, Project  # noqa: F401
 from .results import Analysis, Result, ResultContent, SearchTerms, Sentiment  # noqa: F401
 from .rollups import SentimentRollup  # noqa: F401
-from .search_index import PostingSegment, SearchIndex  # noqa: F401
+from .search_index import PostingBatch, PostingSegment, SearchIndex  # noqa: F401
 from .targets import Target  # noqa: F401

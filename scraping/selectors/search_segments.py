@@ -5,8 +5,8 @@ words that rarely meet in one result has to pass every posting of one of them be
 first page is certain.
 
 One round trip reads every segment of the query's words (each word's weights and their
-sizes come with them); the postings are then taken in, a whole weight of a word at a time,
-by the combined algorithm (Fagin's TA with sorted and random access, "CA"): a result seen
+sizes come with them), and one a word its batches not folded into segments yet; the postings
+are then taken in, a whole weight of a word at a time, by the combined algorithm (Fagin's TA with sorted and random access, "CA"): a result seen
 in some words' weights scores at most what it was seen with plus, for each word it was not
 seen in, that word's highest weight not yet taken in; a result seen in none at most the sum
 of those (`unseen`). The results that could reach the page are read (by id, their own
@@ -170,6 +170,10 @@ def rank(*, company, company_id, terms: list[str], stop: int, date_from=None, da
     tiers: dict[str, dict[int, list[bytes]]] = defaultdict(lambda: defaultdict(list))
     for doc in raw(PostingSegment, company=company).find({"term": {"$in": terms}}, {"term": 1, "weight": 1, "data": 1}):
         tiers[doc["term"]][doc["weight"]].append(doc["data"])
+    if state.get("batches"):  # ingest's batches the upkeep has not folded yet: a read per word
+        for term in terms:
+            for weight, data in search_index.batches(company, term):
+                tiers[term][weight].append(data)
     ranking = Ranking(terms, tiers, _bound(date_from, last=False), _bound(date_to, last=True), not superseded)
     results, read = raw(Result, company=company), 0
     while True:

@@ -18,8 +18,8 @@ New results are written with bulk inserts; if a batch meets a unique index anywa
 the target lease should prevent: two jobs storing one new hash or one new url), it is stored
 row by row and the rows already present count as duplicates. The results stored are then
 counted into the daily sentiment rollups (one bulk of $inc upserts, services.rollups) and
-added to the search index (one segment per word and weight, services.search_index); a changed
-item's new postings too. Deleted results make the company's search index stale.
+added to the search index (one document of the batch's postings, services.search_index); a
+changed item's new postings too. Deleted results make the company's search index stale.
 """
 
 from __future__ import annotations

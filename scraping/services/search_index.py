@@ -3,12 +3,17 @@ term and weight (analysis.postings), packed in segments (models.PostingSegment),
 search reads to rank a query of several words (scraping.selectors.search_segments) instead
 of reading the results that hold them.
 
-Written like a log-structured index: an ingest batch adds one segment per term and weight
-it holds (`add`, right after the results are stored, beside rollups.add), and segments are
-never edited. The upkeep (`keep`, Celery beat) merges a term's small segments into one
-(`merge`) and builds a company's index again from its results (`rebuild`) once it is stale.
-Each holds the company's lease on its SearchIndex document, so one process at a time
-rewrites a company's segments; an ingest adds segments meanwhile, which neither touches.
+Written like a log-structured index: an ingest batch adds one document holding all its
+postings (`add`, a PostingBatch, right after the results are stored, beside rollups.add:
+one write however many words the batch holds; one segment per word and weight would be a
+write each, ~0.25 ms apiece on the embedded server). The upkeep (`keep`, Celery beat) folds
+the batches into segments, one per term and weight (`fold`), merges a term's small segments
+into one (`merge`), and builds a company's index again from its results (`rebuild`) once it
+is stale. Segments and batches are never edited. The upkeep holds the company's lease on its
+SearchIndex document, so one process at a time rewrites a company's index; an ingest adds
+batches meanwhile, which it does not touch. Until folded, a query reads a word's batches
+beside its segments; more than MAX_BATCHES of them (the upkeep not running) and the search
+walks the results instead.
 
 - A result whose content changed adds its new postings; its old ones stay until the next
   rebuild (`superseded` counts them; the upkeep rebuilds once there are REBUILD_SUPERSEDED):
@@ -35,7 +40,7 @@ from django.utils import timezone
 from requestdesk.db import leases, text
 from requestdesk.db.collections import raw
 
-from ..models import PostingSegment, Result, SearchIndex, Target
+from ..models import PostingBatch, PostingSegment, Result, SearchIndex, Target
 from .analysis import weights
 
 logger = logging.getLogger(__name__)
@@ -46,6 +51,11 @@ MICROSECOND = timedelta(microseconds=1)
 MAX_ENTRIES = 400_000  # per segment: 8 MB, half the server's document limit
 MERGE_AT = 8  # segments of one term and weight that the upkeep merges into one
 REBUILD_SUPERSEDED = 1000  # changed results whose old postings the upkeep rebuilds away
+# Batches not folded yet beyond which the search walks the results: a word's batches are read
+# whole by the server (~1 ms a batch of a page of 50 reviews, all its words), segments are not.
+MAX_BATCHES = 16
+BATCH_BYTES = 4 << 20  # postings per batch document (the server's limit is 16 MB)
+FOLD_AT_ONCE = 100  # batches one fold reads
 LEASE_SECONDS = 600
 
 
@@ -108,7 +118,7 @@ def _state(company_id):
 
 def _count(company_id, **inc) -> None:
     now = timezone.now()
-    fresh = {name: 0 for name in ("changes", "built", "superseded", "segments") if name not in inc}
+    fresh = {name: 0 for name in ("changes", "built", "superseded", "segments", "batches") if name not in inc}
     update: dict = {"$set": {"updated_at": now}, "$setOnInsert": {**fresh, "lease_until": None, "created_at": now}}
     if inc:
         update["$inc"] = inc
@@ -123,8 +133,8 @@ def wanted() -> bool:
 
 
 def add(results: Iterable[Result] = (), *, replaced: Iterable[dict] = ()) -> None:
-    """Index stored Result objects (one segment per company, term and weight); `replaced`:
-    the stored versions of those whose content changed (counted as superseded)."""
+    """Index stored Result objects (a batch document per company); `replaced`: the stored
+    versions of those whose content changed (counted as superseded)."""
     if not wanted():
         return
     per_company: dict[object, list[Result]] = defaultdict(list)
@@ -134,11 +144,38 @@ def add(results: Iterable[Result] = (), *, replaced: Iterable[dict] = ()) -> Non
     for doc in replaced:
         old[doc.get("company_id")] += 1
     for company_id, rows in per_company.items():
-        written = _write(company_id, grouped((row.terms, row.published_at, row.pk) for row in rows))
-        _count(company_id, segments=written, superseded=old.pop(company_id, 0))
+        written = _write_batch(company_id, grouped((row.terms, row.published_at, row.pk) for row in rows))
+        _count(company_id, batches=written, superseded=old.pop(company_id, 0))
     for company_id, count in old.items():
         if company_id is not None:
             _count(company_id, superseded=count)
+
+
+def _write_batch(company_id, found: dict[tuple[str, int], bytearray]) -> int:
+    """The postings as batch documents of at most BATCH_BYTES: how many."""
+    now = timezone.now()
+    docs: list[dict] = []
+    size = BATCH_BYTES
+    for (term, weight), data in found.items():
+        if size + len(data) > BATCH_BYTES:
+            docs.append({"terms": [], "postings": {}, "created_at": now, "updated_at": now})
+            size = 0
+        postings = docs[-1]["postings"]
+        if term not in postings:
+            postings[term] = {}
+            docs[-1]["terms"].append(term)
+        postings[term][str(weight)] = bytes(data)
+        size += len(data)
+    if docs:
+        raw(PostingBatch, company=company_id).insert_many(docs, ordered=False)
+    return len(docs)
+
+
+def batches(company, term: str):
+    """The postings of `term` in the company's batches not folded yet: (weight, entries)."""
+    for doc in raw(PostingBatch, company=company).find({"terms": term}, {f"postings.{term}": 1}):
+        for weight, data in (doc.get("postings") or {}).get(term, {}).items():
+            yield int(weight), data
 
 
 def ensure(company_id) -> None:
@@ -169,9 +206,15 @@ def state(company_id) -> dict | None:
     return _state(company_id).find_one({})
 
 
+def stale(state_: dict) -> bool:
+    """Whether results were deleted since the company's index was last built."""
+    return state_.get("built") != state_.get("changes")
+
+
 def usable(state_: dict | None) -> bool:
-    """Whether the search may read the segments: built since the last deletion."""
-    return state_ is not None and state_.get("built") == state_.get("changes")
+    """Whether the search may read the index: built since the last deletion, and the upkeep
+    keeping up with the batches."""
+    return state_ is not None and not stale(state_) and state_.get("batches", 0) <= MAX_BATCHES
 
 
 def _lease(company_id) -> tuple[dict, leases.Lease] | None:
@@ -197,8 +240,9 @@ def rebuild(company_id) -> int | None:
     if taken is None:
         return None
     found, lease = taken
-    segments = raw(PostingSegment, company=company_id)
+    segments, batches_ = raw(PostingSegment, company=company_id), raw(PostingBatch, company=company_id)
     old = [doc["_id"] for doc in segments.find({}, {"_id": 1})]
+    old_batches = [doc["_id"] for doc in batches_.find({}, {"_id": 1})]
     results = raw(Result, company=company_id)
     read = 0
 
@@ -211,14 +255,44 @@ def rebuild(company_id) -> int | None:
                 yield doc.get("terms") or [], doc["published_at"], doc["_id"]
 
     written = _write(company_id, grouped(rows()))
-    for start in range(0, len(old), 1000):
-        segments.delete_many({"_id": {"$in": old[start : start + 1000]}})
+    _delete(segments, old)
+    _delete(batches_, old_batches)
     # Counted from what this build saw: a deletion or an ingest meanwhile keeps its count.
     lease.release(
         built=found.get("changes", 0),
-        inc={"superseded": -found.get("superseded", 0), "segments": written - found.get("segments", 0)},
+        inc={
+            "superseded": -found.get("superseded", 0),
+            "segments": written - found.get("segments", 0),
+            "batches": -len(old_batches),
+        },
     )
     return read
+
+
+def _delete(collection, ids: list) -> None:
+    for start in range(0, len(ids), 1000):
+        collection.delete_many({"_id": {"$in": ids[start : start + 1000]}})
+
+
+def fold(company_id) -> int | None:
+    """Fold the company's batches (at most FOLD_AT_ONCE of them) into segments, one per term
+    and weight: the batches folded, or None when another process holds the company's lease."""
+    taken = _lease(company_id)
+    if taken is None:
+        return None
+    _, lease = taken
+    batches_ = raw(PostingBatch, company=company_id)
+    found: dict[tuple[str, int], bytearray] = defaultdict(bytearray)
+    ids = []
+    for doc in lease.beat(batches_.find({}).limit(FOLD_AT_ONCE), every=LEASE_SECONDS / 4):
+        ids.append(doc["_id"])
+        for term, per_weight in (doc.get("postings") or {}).items():
+            for weight, data in per_weight.items():
+                found[term, int(weight)] += data
+    written = _write(company_id, found)
+    _delete(batches_, ids)
+    lease.release(inc={"batches": -len(ids), "segments": written})
+    return len(ids)
 
 
 def merge(company_id) -> int | None:
@@ -250,16 +324,21 @@ def merge(company_id) -> int | None:
 
 def keep() -> dict[str, int]:
     """The upkeep (beat): rebuild stale indexes and those holding many old postings (until
-    then a query's count is a lower bound), merge where many segments were written."""
-    done = {"rebuilt": 0, "merged": 0}
+    then a query's count is a lower bound); fold the batches written since the last run into
+    segments; merge where many segments were written. How many companies had each."""
+    done = {"rebuilt": 0, "folded": 0, "merged": 0}
     if not wanted():
         return done
     for doc in raw(SearchIndex, unscoped=True).find({}):
         company_id = doc["company_id"]
         try:
-            if not usable(doc) or doc.get("superseded", 0) >= REBUILD_SUPERSEDED:
+            if stale(doc) or doc.get("superseded", 0) >= REBUILD_SUPERSEDED:
                 done["rebuilt"] += rebuild(company_id) is not None
-            elif doc.get("segments", 0) >= settings.SCRAPING_SEARCH_SEGMENTS_MERGE:
+                continue
+            if doc.get("batches", 0) > 0:
+                done["folded"] += fold(company_id) is not None
+                doc = state(company_id) or doc
+            if doc.get("segments", 0) >= settings.SCRAPING_SEARCH_SEGMENTS_MERGE:
                 done["merged"] += merge(company_id) is not None
         except leases.LeaseLost:
             logger.warning("search index of company %s: the lease was taken over", company_id)

@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 
 from requestdesk.db import leases
 from requestdesk.db.collections import raw
-from scraping.models import PostingSegment, Result, SearchIndex
+from scraping.models import PostingBatch, PostingSegment, Result, SearchIndex
 from scraping.selectors import search_segments
 from scraping.services import ingest, search_index
 from scraping.services.extraction import Item
@@ -21,12 +21,21 @@ from tests.support.scraping import make_project, make_target
 from tests.support.search import DAY, add_results, asked_postings, walked_search
 
 
+def _split(data: bytes) -> list[bytes]:
+    return [data[i : i + 20] for i in range(0, len(data), 20)]
+
+
 def _segments(company) -> dict[tuple[str, int], list[bytes]]:
+    """The company's postings, in segments and in batches not folded yet."""
     found: dict[tuple[str, int], list[bytes]] = {}
     for doc in raw(PostingSegment, company=company).find({}):
-        entries = [doc["data"][i : i + 20] for i in range(0, len(doc["data"]), 20)]
-        assert doc["n"] == len(entries)
-        found.setdefault((doc["term"], doc["weight"]), []).extend(entries)
+        assert doc["n"] == len(_split(doc["data"]))
+        found.setdefault((doc["term"], doc["weight"]), []).extend(_split(doc["data"]))
+    for doc in raw(PostingBatch, company=company).find({}):
+        assert doc["terms"] == list(doc["postings"])
+        for term, per_weight in doc["postings"].items():
+            for weight, data in per_weight.items():
+                found.setdefault((term, int(weight)), []).extend(_split(data))
     return found
 
 
@@ -57,7 +66,11 @@ def test_ingest_writes_each_term_and_weight_of_its_results(world, corpus):
             expected.setdefault((term, int(weight)), set()).add(search_index.entry(doc["published_at"], doc["_id"]))
     assert {key: set(entries) for key, entries in segments.items()} == expected
     state = search_index.state(world.a.pk)
-    assert search_index.usable(state) and state["segments"] == len(list(raw(PostingSegment, company=world.a).find({})))
+    # One batch document a stored batch (the corpus stores its five results one at a time).
+    assert (
+        search_index.usable(state) and state["batches"] == len(list(raw(PostingBatch, company=world.a).find({}))) == 5
+    )
+    assert list(raw(PostingSegment, company=world.a).find({})) == []
     # The other company's postings are its own.
     assert all(
         search_index.result_id(e) not in {d["_id"] for d in stored} for es in _segments(world.b).values() for e in es
@@ -159,7 +172,7 @@ def test_a_deletion_walks_the_results_until_the_index_is_rebuilt(world, corpus, 
     assert doomed.pk not in {pk for pk, _ in _ranked(walked)} and asked  # the results were walked
     assert _ranked(walked) == _ranked(_server(world.a, "lantern battery"))
 
-    assert search_index.keep() == {"rebuilt": 1, "merged": 0}
+    assert search_index.keep() == {"rebuilt": 1, "folded": 1, "merged": 0}  # A rebuilt, B's batch folded
     assert search_index.usable(search_index.state(world.a.pk))
     gone = search_index.entry(doomed.published_at, doomed.pk)
     assert all(gone not in entries for entries in _segments(world.a).values())
@@ -194,22 +207,48 @@ def test_a_changed_item_is_found_by_its_words_of_now(world, monkeypatch):
     # a lower bound.
     assert found.count() == 1 and not found.count_exact
     assert [r.content.title for r in walked_search(world.a, "garden kettle")[0:10]] == ["Kettle", "Garden"]
-    assert search_index.keep() == {"rebuilt": 0, "merged": 0}  # one old posting: kept
+    assert search_index.keep() == {"rebuilt": 0, "folded": 1, "merged": 0}  # one old posting: kept
     monkeypatch.setattr(search_index, "REBUILD_SUPERSEDED", 1)
-    assert search_index.keep() == {"rebuilt": 1, "merged": 0}
+    assert search_index.keep() == {"rebuilt": 1, "folded": 0, "merged": 0}
     found = walked_search(world.a, "lantern kettle")
     assert found.count() == 1 and found.count_exact and search_index.state(world.a.pk)["superseded"] == 0
 
 
+def test_the_upkeep_folds_the_batches_into_segments(world, corpus):
+    before = _segments(world.a)
+    ranked = _ranked(walked_search(world.a, "lantern battery"))  # read from the batches
+    assert ranked == _ranked(_server(world.a, "lantern battery"))
+    assert search_index.keep() == {"rebuilt": 0, "folded": 2, "merged": 0}  # both companies
+    assert list(raw(PostingBatch, company=world.a).find({})) == []
+    assert {key: sorted(entries) for key, entries in _segments(world.a).items()} == {
+        key: sorted(entries) for key, entries in before.items()
+    }
+    assert len(list(raw(PostingSegment, company=world.a).find({"term": "lantern"}))) == len(
+        {weight for term, weight in before if term == "lantern"}
+    )  # one segment a weight
+    assert _ranked(walked_search(world.a, "lantern battery")) == ranked
+    state = search_index.state(world.a.pk)
+    assert (state["batches"], state["segments"]) == (0, len(before))
+
+
+def test_batches_the_upkeep_fell_behind_on_walk_the_results(world, corpus, monkeypatch):
+    monkeypatch.setattr(search_index, "MAX_BATCHES", 4)  # the corpus wrote 5
+    assert search_segments.rank(company=world.a, company_id=world.a.pk, terms=["lantern", "battery"], stop=5) is None
+    assert _ranked(walked_search(world.a, "lantern battery")) == _ranked(_server(world.a, "lantern battery"))
+    search_index.keep()
+    assert search_segments.rank(company=world.a, company_id=world.a.pk, terms=["lantern", "battery"], stop=5)
+
+
 def test_the_merge_joins_a_words_segments(world, settings):
     target = make_target(make_project(world.a, name="Lights"), "http://127.0.0.1:9/lights")
-    for n in range(search_index.MERGE_AT):
+    for n in range(search_index.MERGE_AT):  # each folded on its own: a segment of "lantern" each
         add_results(target, item=(f"Lantern {n}", "A battery." if n % 2 else "Bright.", n))
+        assert search_index.fold(world.a.pk) == 1
     titles = list(raw(PostingSegment, company=world.a).find({"term": "lantern"}))
     assert len(titles) == search_index.MERGE_AT
     before = _ranked(walked_search(world.a, "lantern battery"))
-    settings.SCRAPING_SEARCH_SEGMENTS_MERGE = len(titles)  # every add wrote at least one segment
-    assert search_index.keep() == {"rebuilt": 0, "merged": 1}
+    settings.SCRAPING_SEARCH_SEGMENTS_MERGE = len(titles)  # every fold wrote at least one segment
+    assert search_index.keep() == {"rebuilt": 0, "folded": 0, "merged": 1}
     merged = list(raw(PostingSegment, company=world.a).find({"term": "lantern"}))
     assert [doc["n"] for doc in merged] == [search_index.MERGE_AT]
     assert _ranked(walked_search(world.a, "lantern battery")) == before
@@ -226,7 +265,7 @@ def test_one_process_at_a_time_rewrites_a_companys_segments(world, corpus):
 
 
 def test_the_command_rebuilds_every_companys_index(world, corpus):
-    raw(PostingSegment, company=world.a).delete_many({})  # as if a worker was lost before indexing
+    raw(PostingBatch, company=world.a).delete_many({})  # as if a worker was lost before indexing
     assert walked_search(world.a, "lantern battery")[0:10] == []
     out = StringIO()
     call_command("rebuild_search_index", stdout=out)
@@ -242,5 +281,5 @@ def test_a_server_that_ranks_by_itself_gets_no_index(world, settings):
     settings.DATABASE_CAPABILITIES = {"ordered_index_sort": True, "cheap_counts": True}
     add_results(make_target(make_project(world.a), "http://127.0.0.1:9/x"), one=("Lantern", "A battery.", 0))
     assert Result.objects.filter(company=world.a).count() == 1
-    assert list(raw(PostingSegment, company=world.a).find({})) == [] and search_index.state(world.a.pk) is None
-    assert search_index.keep() == {"rebuilt": 0, "merged": 0}
+    assert list(raw(PostingBatch, company=world.a).find({})) == [] and search_index.state(world.a.pk) is None
+    assert search_index.keep() == {"rebuilt": 0, "folded": 0, "merged": 0}
