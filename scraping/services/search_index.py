@@ -275,24 +275,31 @@ def _delete(collection, ids: list) -> None:
 
 
 def fold(company_id) -> int | None:
-    """Fold the company's batches (at most FOLD_AT_ONCE of them) into segments, one per term
-    and weight: the batches folded, or None when another process holds the company's lease."""
+    """Fold the company's batches into segments, one per term and weight (FOLD_AT_ONCE
+    batches at a time): the batches folded, or None when another process holds the
+    company's lease."""
     taken = _lease(company_id)
     if taken is None:
         return None
     _, lease = taken
     batches_ = raw(PostingBatch, company=company_id)
-    found: dict[tuple[str, int], bytearray] = defaultdict(bytearray)
-    ids = []
-    for doc in lease.beat(batches_.find({}).limit(FOLD_AT_ONCE), every=LEASE_SECONDS / 4):
-        ids.append(doc["_id"])
-        for term, per_weight in (doc.get("postings") or {}).items():
-            for weight, data in per_weight.items():
-                found[term, int(weight)] += data
-    written = _write(company_id, found)
-    _delete(batches_, ids)
-    lease.release(inc={"batches": -len(ids), "segments": written})
-    return len(ids)
+    folded = written = 0
+    while True:
+        found: dict[tuple[str, int], bytearray] = defaultdict(bytearray)
+        ids = []
+        for doc in batches_.find({}).limit(FOLD_AT_ONCE):
+            ids.append(doc["_id"])
+            for term, per_weight in (doc.get("postings") or {}).items():
+                for weight, data in per_weight.items():
+                    found[term, int(weight)] += data
+        written += _write(company_id, found)
+        _delete(batches_, ids)
+        folded += len(ids)
+        if len(ids) < FOLD_AT_ONCE:
+            break
+        lease.renew()
+    lease.release(inc={"batches": -folded, "segments": written})
+    return folded
 
 
 def merge(company_id) -> int | None:

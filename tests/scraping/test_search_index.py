@@ -231,6 +231,14 @@ def test_the_upkeep_folds_the_batches_into_segments(world, corpus):
     assert (state["batches"], state["segments"]) == (0, len(before))
 
 
+def test_a_fold_reads_the_batches_a_few_at_a_time_until_none_is_left(world, corpus, monkeypatch):
+    monkeypatch.setattr(search_index, "FOLD_AT_ONCE", 2)
+    before = {key: sorted(entries) for key, entries in _segments(world.a).items()}
+    assert search_index.fold(world.a.pk) == 5
+    assert list(raw(PostingBatch, company=world.a).find({})) == [] and search_index.state(world.a.pk)["batches"] == 0
+    assert {key: sorted(entries) for key, entries in _segments(world.a).items()} == before
+
+
 def test_batches_the_upkeep_fell_behind_on_walk_the_results(world, corpus, monkeypatch):
     monkeypatch.setattr(search_index, "MAX_BATCHES", 4)  # the corpus wrote 5
     assert search_segments.rank(company=world.a, company_id=world.a.pk, terms=["lantern", "battery"], stop=5) is None
