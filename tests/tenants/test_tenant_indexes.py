@@ -30,8 +30,9 @@ def test_the_migrated_collections_hold_no_single_field_company_index(db):
         for index in database[name].list_indexes()
         if list(index["key"]) == ["company_id"]
     }
-    # UserSettings has no list to order: its declared index is company alone.
-    assert single == {("settings", "settings_company")}
+    # UserSettings has no list to order: its declared index is company alone; a company's
+    # search index state is one document, unique by company.
+    assert single == {("settings", "settings_company"), ("scraping_search_index", "search_index_company_uniq")}
     contexts = {index["name"] for index in database[Context._meta.db_table].list_indexes()}
     assert "ctx_company_batch_created" in contexts and not any(
         name.startswith("contexts_batch_id") for name in contexts
