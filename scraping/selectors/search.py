@@ -280,7 +280,8 @@ class SearchResults:
         page of a query of several words, filtered by dates at most, while the index is built."""
         if self.on_server or stop is None or len(self.terms) < 2:
             return None
-        if any(getattr(self.filters, name) for name in ("project", "target", "platform", "sentiment")):
+        dates = ("date_from", "date_to")  # the index's entries carry the date: every other filter walks
+        if any(getattr(self.filters, field.name) for field in fields(self.filters) if field.name not in dates):
             return None
         if self._segments is None or self._segments_stop < stop:
             self._segments = search_segments.rank(

@@ -140,7 +140,7 @@ class Ranking:
         for entry in entries:
             pk = entry[8:]
             self.groups[self.sig.pop(pk)].discard(self.entry_of.pop(pk))
-            doc = docs.get(ObjectId(pk))
+            doc = docs.get(search_index.result_id(entry))
             score = 0
             if doc is not None and doc.get("company_id") == company_id:
                 held = weights(doc.get("terms") or [])
@@ -196,12 +196,12 @@ def rank(*, company, company_id, terms: list[str], stop: int, date_from=None, da
             ranking.take_in()
             continue
         found = results.find(
-            {"_id": {"$in": [ObjectId(entry[8:]) for entry in pending]}},
+            {"_id": {"$in": [search_index.result_id(entry) for entry in pending]}},
             {"terms": 1, "published_at": 1, "company_id": 1},
         )
         docs = {doc["_id"]: doc for doc in found}
         read += len(pending)
         ranking.resolve(pending, docs, company_id)
-    rows = [(score, search_index.published(entry), ObjectId(entry[8:])) for (score, entry), _ in best]
+    rows = [(score, search_index.published(entry), search_index.result_id(entry)) for (score, entry), _ in best]
     exact = not ranking.unseen() and not superseded
     return Ranked(rows, ranking.count(superseded), exact, read)

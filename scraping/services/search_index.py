@@ -323,7 +323,7 @@ def merge(company_id) -> int | None:
             if doc["_id"] in listed:
                 data += doc["data"]
         written += _write(company_id, {(term, weight): data})
-        segments.delete_many({"_id": {"$in": ids}})
+        _delete(segments, ids)
         merged += len(ids)
     lease.release(inc={"segments": -found.get("segments", 0)})
     return merged
