@@ -1,22 +1,25 @@
 """A query of several words ranked from the company's search index (posting segments,
 scraping.services.search_index) instead of the results that hold its words: on the embedded
-server a result read costs ~150 µs, a posting in a segment ~2 µs, and a query of two common
-words that rarely meet in one result has to pass every posting of one of them before its
-first page is certain.
+server a result read costs ~100 µs, a posting taken in from a segment ~0.1 µs, and a query of
+two common words that rarely meet in one result has to pass every posting of one of them
+before its first page is certain.
 
 One round trip reads every segment of the query's words (each word's weights and their
 sizes come with them), and one a word its batches not folded into segments yet; the postings
-are then taken in, a whole weight of a word at a time, by the combined algorithm (Fagin's TA with sorted and random access, "CA"): a result seen
-in some words' weights scores at most what it was seen with plus, for each word it was not
-seen in, that word's highest weight not yet taken in; a result seen in none at most the sum
-of those (`unseen`). The results that could reach the page are read (by id, their own
-postings and date: the exact score, as the walk scores them) and the page is final once its
-last row ranks above every bound: above `unseen`, and at or above every unread candidate's
-bound (ties broken by date, then id, as the entries sort). The next weight taken in is the
-smallest of the words' highest weights not yet taken in: a word that only a few results
-hold is read first, and a word most results hold (say the title word of a list of reviews)
-is often never read. What is read and what the page needs stay in proportion to the query's
-postings, never to the company's results.
+are then taken in, a whole weight of a word at a time, by the combined algorithm (Fagin's TA
+with sorted and random access, "CA"): a result seen in some words' weights scores at most
+what it was seen with plus, for each word it was not seen in, that word's highest weight not
+yet taken in; a result seen in none at most the sum of those (`unseen`). The candidates are
+kept as sets of entries, one per signature (the weight each word was seen with), so taking
+a weight in is a few set operations in C, not a step per posting. The results that could
+reach the page are read (by id, their own postings and date: the exact score, as the walk
+scores them) and the page is final once its last row ranks above every bound: above
+`unseen`, and at or above every unread candidate's bound (ties broken by date, then id, as
+the entries sort). The next weight taken in is the smallest of the words' highest weights
+not yet taken in: a word that only a few results hold is read first, and a word most
+results hold (say the title word of a list of reviews) is often never read. What is read and
+what the page needs stay in proportion to the query's postings, never to the company's
+results.
 
 Used for queries of several words, filtered by dates or not, while the index is built
 (search_index.usable); otherwise, and for one word (whose postings the walk reads newest
@@ -30,6 +33,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 from bson import ObjectId
 
 from requestdesk.db.collections import raw
@@ -39,8 +43,10 @@ from ..services import search_index
 from ..services.analysis import weights
 
 ENTRY = PostingSegment.ENTRY_SIZE
+ENTRIES = np.dtype(f"V{ENTRY}")  # a segment read as an array of its entries (tolist(): bytes)
 Key = tuple[int, bytes]  # (score or its bound, entry): the search's order, best last
-TAKE_IN_PER_READ = 200  # postings taken in rather than one result read
+Sig = tuple[int, ...]  # each word's weight a candidate was seen with, 0: not seen
+TAKE_IN_PER_READ = 1000  # postings taken in rather than one result read
 
 
 @dataclass
@@ -58,8 +64,10 @@ def _bound(when: datetime | None, last: bool) -> bytes | None:
 
 
 class Ranking:
-    """The candidates of one query: `sig` per result id (each word's weight it was seen
-    with, 0: not seen), grouped by signature (their entries), and those read (`exact`)."""
+    """The candidates of one query as sets of entries, one per signature (the weight of each
+    word each was seen with): a weight taken in splits the sets by set operations, never
+    a candidate at a time. Candidates read by id are scored exactly (`exact`, by result id) or
+    dropped (`gone`)."""
 
     def __init__(self, terms: list[str], tiers: dict[str, dict[int, list[bytes]]], low, high, settled: bool):
         self.terms = terms
@@ -67,11 +75,11 @@ class Ranking:
         self.settled = settled  # no old postings: a candidate seen in every word's weights left is scored
         # Each word's weights not taken in yet, highest first, with their segments.
         self.unread = [sorted(tiers.get(term, {}).items(), reverse=True) for term in terms]
-        self.sig: dict[bytes, tuple[int, ...]] = {}
-        self.entry_of: dict[bytes, bytes] = {}
-        self.groups: dict[tuple[int, ...], set[bytes]] = defaultdict(set)
+        self.groups: dict[Sig, set[bytes]] = {}
+        self.seen: set[bytes] = set()  # every entry taken in
         self.exact: dict[bytes, Key] = {}
-        self.gone: set[bytes] = set()  # read and dropped
+        self.gone: set[bytes] = set()
+        self._tops: dict[Sig, list[bytes]] = {}  # a group's best entries, while it is unchanged
 
     def live(self) -> list[int]:
         return [i for i in range(len(self.terms)) if self.unread[i]]
@@ -82,64 +90,90 @@ class Ranking:
     def unseen(self) -> int:
         return sum(self.top(i) for i in range(len(self.terms)))
 
-    def upper(self, sig: tuple[int, ...]) -> int:
+    def upper(self, sig: Sig) -> int:
         return sum(weight or self.top(i) for i, weight in enumerate(sig))
 
     def take_in(self) -> None:
-        """Take in the smallest of the words' highest unread weights. The postings of results
-        not seen yet (most of them, for the first weights) are taken in by dict and set
-        operations; only those already seen in another word's weights one by one."""
+        """Take in the smallest of the words' highest unread weights: candidates not seen in
+        that word yet that hold it move to the signature with its weight (a candidate seen in
+        it already, at a higher weight, keeps that one), results not seen yet join one group."""
         i = min(self.live(), key=lambda i: self._size(self.unread[i][0][1]))
         weight, segments = self.unread[i].pop(0)
-        entries = [data[start : start + ENTRY] for data in segments for start in range(0, len(data), ENTRY)]
+        taken: set[bytes] = set()
+        for data in segments:
+            taken.update(np.frombuffer(data, ENTRIES).tolist())
         low, high = self.low, self.high
         if low or high:
-            entries = [entry for entry in entries if not (low and entry < low) and not (high and entry > high)]
-        by_id = {entry[8:]: entry for entry in entries}
-        sigs, entry_of, groups = self.sig, self.entry_of, self.groups
-        seen_before = by_id.keys() & sigs.keys()
-        fresh = by_id.keys() - seen_before - self.exact.keys() - self.gone
-        sig = (0,) * i + (weight,) + (0,) * (len(self.terms) - i - 1)
-        fresh_entries = [by_id[pk] for pk in fresh]  # a set iterates in one order while unchanged
-        sigs.update(dict.fromkeys(fresh, sig))
-        entry_of.update(zip(fresh, fresh_entries, strict=True))
-        groups[sig].update(fresh_entries)
-        for pk in seen_before:
-            seen = sigs[pk]
-            if seen[i] >= weight:  # a doubled posting, or an old one of a changed result
+            taken = {entry for entry in taken if not (low and entry < low) and not (high and entry > high)}
+        fresh = taken - self.seen
+        self.seen |= fresh
+        for sig, members in list(self.groups.items()):
+            if sig[i] or not members:
                 continue
-            groups[seen].discard(entry_of[pk])
-            entry = max(by_id[pk], entry_of[pk])
-            seen = (*seen[:i], weight, *seen[i + 1 :])
-            sigs[pk], entry_of[pk] = seen, entry
-            groups[seen].add(entry)
+            holding = members & taken
+            if holding:
+                members -= holding
+                self._join((*sig[:i], weight, *sig[i + 1 :]), holding)
+                self._tops.pop(sig, None)
+        if fresh:
+            self._join(tuple(weight if j == i else 0 for j in range(len(self.terms))), fresh)
+
+    def _join(self, sig: Sig, entries: set[bytes]) -> None:
+        if sig in self.groups:
+            self.groups[sig] |= entries
+        else:
+            self.groups[sig] = entries
+        self._tops.pop(sig, None)
 
     @staticmethod
     def _size(segments: list[bytes]) -> int:
         return sum(len(data) for data in segments)
 
-    def best(self, stop: int) -> list[tuple[Key, bool]]:
-        """The `stop` best candidates, (key, known): by their score where it is known (read, or
-        seen in every word that has weights left to take in, while the index holds no old
-        postings: `settled`), else by their bound."""
-        keys: list[tuple[Key, bool]] = [(key, True) for key in heapq.nlargest(stop, self.exact.values())]
-        for sig, entries in self.groups.items():
-            if entries:
-                upper = self.upper(sig)
-                known = self.settled and upper == sum(sig)
-                keys += [((upper, entry), known) for entry in heapq.nlargest(stop, entries)]
-        return heapq.nlargest(stop, keys)
+    def best(self, stop: int) -> list[tuple[Key, Sig | None]]:
+        """The `stop` best candidates, (key, signature): by their score where it is known
+        (signature None: read, or seen in every word that has weights left to take in, while
+        the index holds no old postings: `settled`), else by their bound."""
+        keys: list[tuple[Key, Sig | None]] = [(key, None) for key in heapq.nlargest(stop, self.exact.values())]
+        for sig, members in self.groups.items():
+            if not members:
+                continue
+            top = self._tops.get(sig)
+            if top is None or len(top) < min(stop, len(members)):
+                top = self._tops[sig] = heapq.nlargest(stop, members)
+            upper = self.upper(sig)
+            known = self.settled and upper == sum(sig)
+            keys += [((upper, entry), None if known else sig) for entry in top]
+        return heapq.nlargest(stop, keys, key=lambda row: row[0])
 
     def next_size(self) -> int:
         """Postings in the weight take_in() would take in next."""
         return min(self._size(tiers[0][1]) for tiers in self.unread if tiers) // ENTRY
 
-    def resolve(self, entries: list[bytes], docs: dict[ObjectId, dict], company_id) -> None:
+    def drop(self, entry: bytes, sig: Sig) -> None:
+        self.groups[sig].discard(entry)
+        top = self._tops.get(sig)
+        if top is not None and entry in top:
+            top.remove(entry)
+
+    def unread_ids(self, pending: list[tuple[bytes, Sig]]) -> list[tuple[bytes, Sig]]:
+        """The pending candidates whose result is not read yet, once each (another entry of
+        one result, its old date, is dropped: reading the result scores it at its date of now)."""
+        left, ids = [], set()
+        for entry, sig in pending:
+            pk = entry[8:]
+            if pk in ids or pk in self.exact or pk in self.gone:
+                self.drop(entry, sig)
+            else:
+                ids.add(pk)
+                left.append((entry, sig))
+        return left
+
+    def resolve(self, pending: list[tuple[bytes, Sig]], docs: dict[ObjectId, dict], company_id) -> None:
         """Score the read results (their own postings; gone, another company's or no longer
         holding a word of the query: dropped)."""
-        for entry in entries:
+        for entry, sig in pending:
+            self.drop(entry, sig)
             pk = entry[8:]
-            self.groups[self.sig.pop(pk)].discard(self.entry_of.pop(pk))
             doc = docs.get(search_index.result_id(entry))
             score = 0
             if doc is not None and doc.get("company_id") == company_id:
@@ -156,8 +190,9 @@ class Ranking:
     def count(self, superseded: int = 0) -> int:
         """The results holding a word of the query: those read, and those not read less the
         results whose content changed since the index was built (an old posting may be all that
-        makes one a candidate): at least as many as that."""
-        return len(self.exact) + max(0, len(self.sig) - superseded)
+        makes one a candidate, or a result's old date another entry of it): at least as many."""
+        candidates = sum(len(members) for members in self.groups.values())
+        return len(self.exact) + max(0, candidates - superseded)
 
 
 def rank(*, company, company_id, terms: list[str], stop: int, date_from=None, date_to=None) -> Ranked | None:
@@ -181,7 +216,7 @@ def rank(*, company, company_id, terms: list[str], stop: int, date_from=None, da
         best = ranking.best(stop)
         # Final once the page's last row beats every result not seen, and every row is known.
         beaten = len(best) == stop and unseen < best[-1][0][0]
-        pending = [key[1] for key, known in best if not known]
+        pending = [(key[1], sig) for key, sig in best if sig is not None]
         if beaten and not pending:
             if ranking.count(superseded) > stop or not unseen:
                 break
@@ -189,14 +224,17 @@ def rank(*, company, company_id, terms: list[str], stop: int, date_from=None, da
             continue
         if not unseen and not pending:
             break  # fewer rows than the page, all known
-        # Taking a weight in costs ~1 µs a posting (its segments are here), reading ~200 µs a
-        # result. Reads that keep finding lower scores than their bounds (words that rarely
+        # Taking a weight in costs ~0.1 µs a posting (its segments are here), reading ~100 µs
+        # a result. Reads that keep finding lower scores than their bounds (words that rarely
         # meet) add up: once they cost as much as the next weight, that weight is taken in.
         if unseen and (not beaten or ranking.next_size() <= TAKE_IN_PER_READ * (read + len(pending))):
             ranking.take_in()
             continue
+        pending = ranking.unread_ids(pending)
+        if not pending:
+            continue
         found = results.find(
-            {"_id": {"$in": [search_index.result_id(entry) for entry in pending]}},
+            {"_id": {"$in": [search_index.result_id(entry) for entry, _ in pending]}},
             {"terms": 1, "published_at": 1, "company_id": 1},
         )
         docs = {doc["_id"]: doc for doc in found}

@@ -214,6 +214,28 @@ def test_a_changed_item_is_found_by_its_words_of_now(world, monkeypatch):
     assert found.count() == 1 and found.count_exact and search_index.state(world.a.pk)["superseded"] == 0
 
 
+def test_a_changed_item_with_a_new_date_is_one_row(world):
+    """Its old and new postings carry different dates (two entries of one result): read once,
+    it is ranked once, at its new date."""
+    target = make_target(make_project(world.a, name="News"), "http://127.0.0.1:9/news")
+    page = "http://127.0.0.1:9/news/1"
+    ingest.ingest(
+        target=target, items=[Item(title="Lantern", text="A lantern.", url=page, date=DAY)], platform="article"
+    )
+    add_results(target, other=("Kettle", "A kettle.", 1))
+    later = DAY + timedelta(days=3)
+    ingest.ingest(
+        target=target,
+        items=[Item(title="Lantern", text="A lantern, brighter.", url=page, date=later)],
+        platform="article",
+    )
+    ranked = search_segments.rank(company=world.a, company_id=world.a.pk, terms=["lantern", "kettle"], stop=10)
+    lantern = Result.objects.for_company(world.a).get(content__title="Lantern")
+    assert [(score, pk) for score, _, pk in ranked.rows] == [(15, lantern.pk), (15, ranked.rows[1][2])]
+    assert ranked.rows[0][1] == later.replace(tzinfo=None)
+    assert ranked.read == 2 and ranked.count == 2 and not ranked.exact  # old postings kept: a lower bound
+
+
 def test_the_upkeep_folds_the_batches_into_segments(world, corpus):
     before = _segments(world.a)
     ranked = _ranked(walked_search(world.a, "lantern battery"))  # read from the batches
