@@ -32,12 +32,12 @@ weights; ranked by score, then newest, then _id.
   count (requestdesk.db.pages). Filters are applied to the rows read; a project or target
   filter whose rollup count is small (<= SCRAPING_SEARCH_COUNT_CAP) reads that project's or
   target's results instead and scores them all (exact).
-- A query of several words, filtered by dates at most, is ranked from the company's search
-  index instead (posting segments, scraping.services.search_index; search_segments ranks
-  them): a query of common words that rarely meet in one result would otherwise walk every
-  posting of one of them, a result read each. The walk above serves one word (whose first
-  page is its newest postings of its best weight), the other filters, and a company whose
-  index is stale (a deletion, until the upkeep rebuilt it).
+- A query filtered by dates at most is ranked from the company's search index instead
+  (posting segments, scraping.services.search_index; search_segments ranks them): a query
+  of common words that rarely meet in one result would otherwise walk every posting of one
+  of them, a result read each, and even one word costs the walk a round trip a weight. The
+  walk above serves the other filters, and a company whose index is stale (a deletion,
+  until the upkeep rebuilt it).
 - Most of a word's weights are empty (12 tiers; a word is said once or twice), and asking
   costs a round trip each (~0.8 ms on the embedded server). A weight read whole and found
   empty is kept per process (company, term, weight) and skipped, under the company's
@@ -277,8 +277,8 @@ class SearchResults:
 
     def _by_segments(self, stop: int | None) -> search_segments.Ranked | None:
         """The ranking from the company's search index (search_segments) where it serves: a
-        page of a query of several words, filtered by dates at most, while the index is built."""
-        if self.on_server or stop is None or len(self.terms) < 2:
+        page of a query filtered by dates at most, while the index is built."""
+        if self.on_server or stop is None:
             return None
         dates = ("date_from", "date_to")  # the index's entries carry the date: every other filter walks
         if any(getattr(self.filters, field.name) for field in fields(self.filters) if field.name not in dates):

@@ -1,4 +1,4 @@
-"""A query of several words ranked from the company's search index (posting segments,
+"""A query ranked from the company's search index (posting segments,
 scraping.services.search_index) instead of the results that hold its words: on the embedded
 server a result read costs ~100 µs, a posting taken in from a segment ~0.1 µs, and a query of
 two common words that rarely meet in one result has to pass every posting of one of them
@@ -21,9 +21,8 @@ results hold (say the title word of a list of reviews) is often never read. What
 what the page needs stay in proportion to the query's postings, never to the company's
 results.
 
-Used for queries of several words, filtered by dates or not, while the index is built
-(search_index.usable); otherwise, and for one word (whose postings the walk reads newest
-first, O(page)) or other filters, scraping.selectors.search walks the results.
+Used for queries filtered by dates at most, while the index is built (search_index.usable);
+otherwise (other filters, or a stale index) scraping.selectors.search walks the results.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The search index of results on a server without text indexes: each company's postings per
 term and weight (analysis.postings), packed in segments (models.PostingSegment), which the
-search reads to rank a query of several words (scraping.selectors.search_segments) instead
-of reading the results that hold them.
+search reads to rank a query (scraping.selectors.search_segments) instead of reading the
+results that hold its words.
 
 Written like a log-structured index: an ingest batch adds one document holding all its
 postings (`add`, a PostingBatch, right after the results are stored, beside rollups.add:

@@ -197,7 +197,7 @@ class TestRandomCorpus:
     @pytest.mark.parametrize("query", ["amber", "birch cedar", "dune ember fjord", "amber fjord"])
     def test_the_walk_ranks_like_the_server(self, shared, monkeypatch, query, read_the_filter, from_the_index):
         """Small windows (a few postings each) so the merge crosses many of them; a project or
-        target filter read whole (few results), or walked like the others; several words ranked
+        target filter read whole (few results), or walked like the others; ranked
         from the search index (search_segments), or walked as when it is stale."""
         monkeypatch.setattr(search_walk, "WINDOW_TARGET", 2)
         if not from_the_index:
@@ -229,6 +229,7 @@ class TestRandomCorpus:
             # exact, or at least the rows up to this page and one more (never more than match)
             assert paged.count == len(expected) if paged.count_exact else 11 <= paged.count <= len(expected)
 
+    @pytest.mark.usefixtures("walk_only")
     def test_the_walk_reads_a_bounded_number_of_results(self, shared, monkeypatch):
         world, _ = shared
         monkeypatch.setattr(search_walk, "WINDOW_TARGET", 2)
@@ -240,6 +241,7 @@ class TestRandomCorpus:
         assert 4 <= found.count() < everything.count() and not found.count_exact
 
 
+@pytest.mark.usefixtures("walk_only")
 def test_results_stored_since_the_density_was_kept_are_found(world, corpus, monkeypatch):
     """The walk sizes its windows from the company's results per day, kept a few seconds in the
     process; results stored meanwhile, older and newer than every day it counted, are found
@@ -260,6 +262,7 @@ def test_results_stored_since_the_density_was_kept_are_found(world, corpus, monk
     assert len(asked) == 1  # the second search planned its windows from the kept days
 
 
+@pytest.mark.usefixtures("walk_only")
 def test_empty_weights_are_not_asked_again_until_results_change(world, corpus, monkeypatch, settings):
     """A weight of a word read whole and found empty is kept (SCRAPING_SEARCH_DENSITY_SECONDS,
     in this process) and skipped; a result stored here (ingest) or a finished scrape
@@ -308,6 +311,7 @@ def test_empty_weights_are_not_asked_again_until_results_change(world, corpus, m
     assert asked.count("60:kettle") == 2
 
 
+@pytest.mark.usefixtures("walk_only")
 def test_a_dense_weight_after_empty_ones_is_read_in_windows(world, monkeypatch):
     """A common word said once in each text: every weight above 5 is read whole and found
     empty, then the dense one is read a window at a time (not all of it at once), and the

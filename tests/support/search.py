@@ -45,8 +45,8 @@ def corpus(world):
 
 @pytest.fixture
 def walk_only(monkeypatch):
-    """Queries of several words walk the results too, as when the search index is stale (the
-    tests of the walk itself)."""
+    """Queries walk the results, as when the search index is stale (the tests of the walk
+    itself)."""
     monkeypatch.setattr(search_segments, "rank", lambda **_: None)
 
 
