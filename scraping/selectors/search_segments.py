@@ -62,6 +62,21 @@ def _bound(when: datetime | None, last: bool) -> bytes | None:
     return search_index.entry(when, ObjectId(b"\xff" * 12 if last else b"\x00" * 12))
 
 
+def _entries(data: bytes, low: bytes | None, high: bytes | None) -> list[bytes]:
+    """A segment's entries, those dated from `low` to `high` (bounds by date, as _bound makes
+    them), split and filtered by numpy."""
+    entries = np.frombuffer(data, ENTRIES)
+    if low or high:
+        dates = np.ndarray((len(entries),), ">u8", data, strides=(ENTRY,))
+        keep = np.ones(len(entries), bool)
+        if low:
+            keep &= dates >= int.from_bytes(low[:8], "big")
+        if high:
+            keep &= dates <= int.from_bytes(high[:8], "big")
+        entries = entries[keep]
+    return entries.tolist()
+
+
 class Ranking:
     """The candidates of one query as sets of entries, one per signature (the weight of each
     word each was seen with): a weight taken in splits the sets by set operations, never
@@ -75,7 +90,7 @@ class Ranking:
         # Each word's weights not taken in yet, highest first, with their segments.
         self.unread = [sorted(tiers.get(term, {}).items(), reverse=True) for term in terms]
         self.groups: dict[Sig, set[bytes]] = {}
-        self.seen: set[bytes] = set()  # every entry taken in
+        self.read_entries: set[bytes] = set()  # candidates dropped from the groups
         self.exact: dict[bytes, Key] = {}
         self.gone: set[bytes] = set()
         self._tops: dict[Sig, list[bytes]] = {}  # a group's best entries, while it is unchanged
@@ -100,22 +115,20 @@ class Ranking:
         weight, segments = self.unread[i].pop(0)
         taken: set[bytes] = set()
         for data in segments:
-            taken.update(np.frombuffer(data, ENTRIES).tolist())
-        low, high = self.low, self.high
-        if low or high:
-            taken = {entry for entry in taken if not (low and entry < low) and not (high and entry > high)}
-        fresh = taken - self.seen
-        self.seen |= fresh
+            taken.update(_entries(data, self.low, self.high))
         for sig, members in list(self.groups.items()):
-            if sig[i] or not members:
-                continue
-            holding = members & taken
-            if holding:
-                members -= holding
-                self._join((*sig[:i], weight, *sig[i + 1 :]), holding)
-                self._tops.pop(sig, None)
-        if fresh:
-            self._join(tuple(weight if j == i else 0 for j in range(len(self.terms))), fresh)
+            if sig[i]:
+                taken = taken - members
+            elif members:
+                holding = members & taken
+                if holding:
+                    members -= holding
+                    taken -= holding
+                    self._tops.pop(sig, None)
+                    self._join((*sig[:i], weight, *sig[i + 1 :]), holding)
+        taken -= self.read_entries
+        if taken:
+            self._join(tuple(weight if j == i else 0 for j in range(len(self.terms))), taken)
 
     def _join(self, sig: Sig, entries: set[bytes]) -> None:
         if sig in self.groups:
@@ -149,7 +162,9 @@ class Ranking:
         return min(self._size(tiers[0][1]) for tiers in self.unread if tiers) // ENTRY
 
     def drop(self, entry: bytes, sig: Sig) -> None:
+        """A candidate read (or another entry of a result read): never a candidate again."""
         self.groups[sig].discard(entry)
+        self.read_entries.add(entry)
         top = self._tops.get(sig)
         if top is not None and entry in top:
             top.remove(entry)
