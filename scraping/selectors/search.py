@@ -356,17 +356,22 @@ class SearchResults:
         walked and kept under the generation this search began with."""
         key = (self._company_key, tuple(self.terms), self._filters_key(), start, stop)
         walked = search_pages.get(self._pages, key)
-        if walked is None and not search_pages.claim(self._pages, key):
-            walked = search_pages.wait(self._pages, key)  # another process walks it
         if walked is None:
-            try:
-                ranked = self.ranked(stop)[start:stop]
-                count = self.count()
-                page = tuple((row_id, score) for score, _, row_id in ranked)
-                walked = search_pages.Walked(page, count, self.count_exact)
-                search_pages.put(self._pages, key, walked)
-            finally:
-                search_pages.release(self._pages, key)
+            # Ranked from the index, a page costs about what waiting for another process would:
+            # only a walk is claimed, so that one process walks it.
+            walks = self._by_segments(stop) is None
+            if walks and not search_pages.claim(self._pages, key):
+                walked = search_pages.wait(self._pages, key)  # another process walks it
+            if walked is None:
+                try:
+                    ranked = self.ranked(stop)[start:stop]
+                    count = self.count()
+                    page = tuple((row_id, score) for score, _, row_id in ranked)
+                    walked = search_pages.Walked(page, count, self.count_exact)
+                    search_pages.put(self._pages, key, walked)
+                finally:
+                    if walks:
+                        search_pages.release(self._pages, key)
         return walked
 
     def _filters_key(self) -> tuple:
