@@ -45,6 +45,8 @@ class ResultFilter(filters.FilterSet):
 
 def result_filters(request, **fixed) -> ResultFilters:
     """The result filters of a request's query parameters (400 with field messages when bad)."""
+    if not request.query_params.keys() & ResultFilter.base_filters.keys():
+        return ResultFilters(**fixed)  # no filter asked for: no form to build
     form = ResultFilter(request.query_params, queryset=Result.objects.none()).form
     if not form.is_valid():
         raise ValidationError(form.errors)
