@@ -7,6 +7,7 @@ from django.dispatch import Signal
 results_ingested = Signal()
 
 # Sent in the process that wrote them whenever results' search postings were stored or changed
-# (scraping.services.ingest: new results, changed items, a reindex). Keyword argument:
+# (scraping.services.ingest: new results, changed items, a reindex; the search index rebuilt:
+# scraping.services.search_index). Keyword argument:
 # company_id (None: any company's). The search forgets what it keeps of the company's postings.
 postings_changed = Signal()

@@ -134,6 +134,7 @@ def forget(sender=None, company_id=None, **_signal) -> None:
         _empty.clear()
     else:
         _empty.invalidate(company_key)
+    search_segments.forget(company_key)
     search_pages.forget(company_key)
 
 
@@ -291,6 +292,7 @@ class SearchResults:
                 stop=max(stop, 1),
                 date_from=self.date_from,
                 date_to=self.date_to,
+                generation=self._pages,
             )
             self._segments_stop = stop
         return self._segments

@@ -36,6 +36,7 @@ import numpy as np
 from bson import ObjectId
 
 from requestdesk.db.collections import raw
+from requestdesk.memo import Memo
 
 from ..models import PostingSegment, Result
 from ..services import search_index
@@ -46,6 +47,34 @@ ENTRIES = np.dtype(f"V{ENTRY}")  # a segment read as an array of its entries (to
 Key = tuple[int, bytes]  # (score or its bound, entry): the search's order, best last
 Sig = tuple[int, ...]  # each word's weight a candidate was seen with, 0: not seen
 TAKE_IN_PER_READ = 1000  # postings taken in rather than one result read
+
+# A company's index state, built and with no batch left to fold, by (company id, its
+# generation of cached pages: scraping.selectors.search_pages), kept in this process while
+# that generation lasts, at most SCRAPING_SEARCH_PAGE_SECONDS: a search then reads no state.
+# Only an ingest (a batch added, old postings superseded) or a deletion (the index stale)
+# changes such a state in a way a search must see, and each gives the company a new
+# generation (scraping.selectors.search.forget). A state with batches, or not usable, is read
+# again by every search, so a fold or a rebuild is seen at once.
+_ready: Memo[dict] = Memo("SCRAPING_SEARCH_PAGE_SECONDS", max_entries=10_000)
+
+
+def forget(company_id=None) -> None:
+    """The kept states of a company (None: of every company)."""
+    if company_id is None:
+        _ready.clear()
+    else:
+        _ready.invalidate(company_id)
+
+
+def _state(company_id, generation: tuple | None) -> dict | None:
+    key = (company_id, generation)
+    if generation is not None and (kept := _ready.get(key)) is not None:
+        return kept
+    memo_generation = _ready.generation
+    found = search_index.state(company_id)
+    if generation is not None and search_index.usable(found) and not found.get("batches"):
+        _ready.put(key, found, generation=memo_generation, ids=frozenset({company_id}))
+    return found
 
 
 @dataclass
@@ -209,10 +238,13 @@ class Ranking:
         return len(self.exact) + max(0, candidates - superseded)
 
 
-def rank(*, company, company_id, terms: list[str], stop: int, date_from=None, date_to=None) -> Ranked | None:
+def rank(
+    *, company, company_id, terms: list[str], stop: int, date_from=None, date_to=None, generation: tuple | None = None
+) -> Ranked | None:
     """The first `stop` rows of the query (and the rows read after them), or None when the
-    company's index is not built."""
-    state = search_index.state(company_id)
+    company's index is not built. `generation`: the company's generation of cached pages, under
+    which its index state is kept (None: read)."""
+    state = _state(company_id, generation)
     if state is None or not search_index.usable(state):
         return None
     superseded = state.get("superseded", 0)

@@ -41,6 +41,7 @@ from requestdesk.db import leases, text
 from requestdesk.db.collections import raw
 
 from ..models import PostingBatch, PostingSegment, Result, SearchIndex, Target
+from ..signals import postings_changed
 from .analysis import weights
 
 logger = logging.getLogger(__name__)
@@ -266,6 +267,8 @@ def rebuild(company_id) -> int | None:
             "batches": -len(old_batches),
         },
     )
+    # Searches that kept the index's state (search_segments) read it again: built, without old postings.
+    postings_changed.send(sender=Result, company_id=company_id)
     return read
 
 

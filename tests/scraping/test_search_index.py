@@ -236,6 +236,30 @@ def test_a_changed_item_with_a_new_date_is_one_row(world):
     assert ranked.read == 2 and ranked.count == 2 and not ranked.exact  # old postings kept: a lower bound
 
 
+def test_a_built_index_state_is_read_once_a_generation(world, corpus, monkeypatch):
+    """Kept in the process under the company's generation of cached pages (no round trip a
+    search) once built with no batch left to fold; an ingest gives a new generation, and a
+    state with batches is read by every search until they are folded."""
+    reads = []
+    real = search_index.state
+    monkeypatch.setattr(search_index, "state", lambda company_id: reads.append(company_id) or real(company_id))
+    search_index.keep()
+    reads.clear()  # the upkeep's own
+    for query in ("lantern battery", "kettle water", "battery"):
+        walked_search(world.a, query)[0:10]
+    assert len(reads) == 1
+    _, _, target, _ = corpus
+    add_results(target, new=("Lantern lamp", "A lantern lamp.", 7))
+    assert walked_search(world.a, "lamp kettle")[0].content.title == "Lantern lamp"
+    walked_search(world.a, "lamp kettle")[0:10]
+    assert len(reads) == 3  # a batch waits: read again
+    search_index.keep()
+    reads.clear()
+    for query in ("lamp kettle", "lantern"):
+        walked_search(world.a, query)[0:10]
+    assert len(reads) == 1
+
+
 def test_the_upkeep_folds_the_batches_into_segments(world, corpus):
     before = _segments(world.a)
     ranked = _ranked(walked_search(world.a, "lantern battery"))  # read from the batches
