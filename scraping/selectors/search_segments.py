@@ -91,19 +91,33 @@ def _bound(when: datetime | None, last: bool) -> bytes | None:
     return search_index.entry(when, ObjectId(b"\xff" * 12 if last else b"\x00" * 12))
 
 
-def _entries(data: bytes, low: bytes | None, high: bytes | None) -> list[bytes]:
+def _entries(data: bytes, low: bytes | None, high: bytes | None) -> np.ndarray:
     """A segment's entries, those dated from `low` to `high` (bounds by date, as _bound makes
-    them), split and filtered by numpy."""
+    them), as an array (tolist(): bytes)."""
     entries = np.frombuffer(data, ENTRIES)
     if low or high:
-        dates = np.ndarray((len(entries),), ">u8", data, strides=(ENTRY,))
+        dates = _dates(entries)
         keep = np.ones(len(entries), bool)
         if low:
             keep &= dates >= int.from_bytes(low[:8], "big")
         if high:
             keep &= dates <= int.from_bytes(high[:8], "big")
         entries = entries[keep]
-    return entries.tolist()
+    return entries
+
+
+def _dates(entries: np.ndarray) -> np.ndarray:
+    return np.ndarray((len(entries),), ">u8", entries, strides=(ENTRY,))
+
+
+def _best(entries: np.ndarray, k: int) -> list[bytes]:
+    """heapq.nlargest(k, entries), the many entries older than the k-th newest date left out
+    by numpy first."""
+    if len(entries) > 4 * k:
+        dates = _dates(entries)
+        kth = np.partition(dates, len(dates) - k)[len(dates) - k]
+        entries = entries[dates >= kth]
+    return heapq.nlargest(k, entries.tolist())
 
 
 class Ranking:
@@ -112,8 +126,8 @@ class Ranking:
     a candidate at a time. Candidates read by id are scored exactly (`exact`, by result id) or
     dropped (`gone`)."""
 
-    def __init__(self, terms: list[str], tiers: dict[str, dict[int, list[bytes]]], low, high, settled: bool):
-        self.terms = terms
+    def __init__(self, terms: list[str], tiers: dict[str, dict[int, list[bytes]]], low, high, settled: bool, stop: int):
+        self.terms, self.stop = terms, stop
         self.low, self.high = low, high
         self.settled = settled  # no old postings: a candidate seen in every word's weights left is scored
         # Each word's weights not taken in yet, highest first, with their segments.
@@ -142,9 +156,9 @@ class Ranking:
         it already, at a higher weight, keeps that one), results not seen yet join one group."""
         i = min(self.live(), key=lambda i: self._size(self.unread[i][0][1]))
         weight, segments = self.unread[i].pop(0)
-        taken: set[bytes] = set()
-        for data in segments:
-            taken.update(_entries(data, self.low, self.high))
+        arrays = [_entries(data, self.low, self.high) for data in segments]
+        entries = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+        taken = set(entries.tolist())
         for sig, members in list(self.groups.items()):
             if sig[i]:
                 taken = taken - members
@@ -157,7 +171,11 @@ class Ranking:
                     self._join((*sig[:i], weight, *sig[i + 1 :]), holding)
         taken -= self.read_entries
         if taken:
-            self._join(tuple(weight if j == i else 0 for j in range(len(self.terms))), taken)
+            sig = tuple(weight if j == i else 0 for j in range(len(self.terms)))
+            whole = sig not in self.groups and len(taken) == len(entries)  # no entry left out
+            self._join(sig, taken)
+            if whole:
+                self._tops[sig] = _best(entries, self.stop)
 
     def _join(self, sig: Sig, entries: set[bytes]) -> None:
         if sig in self.groups:
@@ -170,10 +188,11 @@ class Ranking:
     def _size(segments: list[bytes]) -> int:
         return sum(len(data) for data in segments)
 
-    def best(self, stop: int) -> list[tuple[Key, Sig | None]]:
+    def best(self) -> list[tuple[Key, Sig | None]]:
         """The `stop` best candidates, (key, signature): by their score where it is known
         (signature None: read, or seen in every word that has weights left to take in, while
         the index holds no old postings: `settled`), else by their bound."""
+        stop = self.stop
         keys: list[tuple[Key, Sig | None]] = [(key, None) for key in heapq.nlargest(stop, self.exact.values())]
         for sig, members in self.groups.items():
             if not members:
@@ -255,11 +274,11 @@ def rank(
         for term in terms:
             for weight, data in search_index.batches(company, term):
                 tiers[term][weight].append(data)
-    ranking = Ranking(terms, tiers, _bound(date_from, last=False), _bound(date_to, last=True), not superseded)
+    ranking = Ranking(terms, tiers, _bound(date_from, last=False), _bound(date_to, last=True), not superseded, stop)
     results, read = raw(Result, company=company), 0
     while True:
         unseen = ranking.unseen()
-        best = ranking.best(stop)
+        best = ranking.best()
         # Final once the page's last row beats every result not seen, and every row is known.
         beaten = len(best) == stop and unseen < best[-1][0][0]
         pending = [(key[1], sig) for key, sig in best if sig is not None]
