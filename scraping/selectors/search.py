@@ -53,7 +53,8 @@ A page of the walk is cached (a query-result cache, like Solr's queryResultCache
 is exact, is kept in the cache every process shares (search_pages) by (company, query terms,
 filters, page start and end) until the company's results change (the generation above; at
 most SCRAPING_SEARCH_PAGE_SECONDS, 0: nothing is kept). One process walks a page at a time:
-the others asking for it meanwhile wait for its answer. A repeated page then costs one read:
+the others asking for it meanwhile wait for its answer (a page ranked from the index is not
+claimed: it costs about what the wait would). A repeated page then costs one read:
 its rows by id (the rows the view shows, as fresh as the database's: a result deleted since
 is left out, an edited one shows its current fields), in the cached order, checked against
 the company. The company is part of the key, so a company never gets another's ids. Slices
