@@ -165,7 +165,7 @@ class SearchResults:
         self._scored: dict = {}  # _id -> (score, published_at, _id) of the rows accepted
         self._walks = None
         self._segments: search_segments.Ranked | None = None  # the ranking read from the index
-        self._segments_stop = 0
+        self._segments_stop = -1  # the largest stop the index was asked for (its answer None or not)
         self._company_key = _company_key(company)
         # What the walk learns (empty tiers, pages) is kept unless results change meanwhile.
         self._generation = _empty.generation
@@ -285,7 +285,7 @@ class SearchResults:
         dates = ("date_from", "date_to")  # the index's entries carry the date: every other filter walks
         if any(getattr(self.filters, field.name) for field in fields(self.filters) if field.name not in dates):
             return None
-        if self._segments is None or self._segments_stop < stop:
+        if self._segments_stop < stop:
             self._segments = search_segments.rank(
                 company=self.company,
                 company_id=_pk(self.company),
@@ -359,22 +359,24 @@ class SearchResults:
         walked and kept under the generation this search began with."""
         key = (self._company_key, tuple(self.terms), self._filters_key(), start, stop)
         walked = search_pages.get(self._pages, key)
-        if walked is None:
-            # Ranked from the index, a page costs about what waiting for another process would:
-            # only a walk is claimed, so that one process walks it.
-            walks = self._by_segments(stop) is None
-            if walks and not search_pages.claim(self._pages, key):
-                walked = search_pages.wait(self._pages, key)  # another process walks it
-            if walked is None:
-                try:
-                    ranked = self.ranked(stop)[start:stop]
-                    count = self.count()
-                    page = tuple((row_id, score) for score, _, row_id in ranked)
-                    walked = search_pages.Walked(page, count, self.count_exact)
-                    search_pages.put(self._pages, key, walked)
-                finally:
-                    if walks:
-                        search_pages.release(self._pages, key)
+        if walked is not None:
+            return walked
+        # Ranked from the index, a page costs about what waiting for another process would:
+        # only a walk is claimed, so that one process walks it.
+        walks = self._by_segments(stop) is None
+        if walks and not search_pages.claim(self._pages, key):
+            walked = search_pages.wait(self._pages, key)  # another process walks it
+            if walked is not None:
+                return walked
+        try:
+            ranked = self.ranked(stop)[start:stop]
+            count = self.count()
+            page = tuple((row_id, score) for score, _, row_id in ranked)
+            walked = search_pages.Walked(page, count, self.count_exact)
+            search_pages.put(self._pages, key, walked)
+        finally:
+            if walks:
+                search_pages.release(self._pages, key)
         return walked
 
     def _filters_key(self) -> tuple:

@@ -171,6 +171,11 @@ def test_a_deletion_walks_the_results_until_the_index_is_rebuilt(world, corpus, 
     walked = walked_search(world.a, "lantern battery")
     assert doomed.pk not in {pk for pk, _ in _ranked(walked)} and asked  # the results were walked
     assert _ranked(walked) == _ranked(_server(world.a, "lantern battery"))
+    reads, real = [], search_index.state
+    monkeypatch.setattr(search_index, "state", lambda company_id: reads.append(company_id) or real(company_id))
+    walked_search(world.a, "lantern nothing").numbered(number=1, size=5)
+    assert len(reads) == 1  # the index asked once: it is stale, the page walks
+    monkeypatch.setattr(search_index, "state", real)
 
     assert search_index.keep() == {"rebuilt": 1, "folded": 1, "merged": 0}  # A rebuilt, B's batch folded
     assert search_index.usable(search_index.state(world.a.pk))
