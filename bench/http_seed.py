@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import time
-from datetime import timedelta
 
 
 def seed(rows: int, results_per_company: int = 0) -> dict:
@@ -81,10 +80,7 @@ def spread_created_at(model, pks: list) -> None:
 
     times = seeding.spread_times(random.Random(7), len(pks), set(), end_ms=seeding.now_ms() - 60_000)
     connection.database[model._meta.db_table].bulk_write(
-        [
-            UpdateOne({"_id": pk}, {"$set": {"created_at": seeding.EPOCH + timedelta(milliseconds=ms)}})
-            for pk, ms in zip(pks, times, strict=True)
-        ]
+        [UpdateOne({"_id": pk}, {"$set": {"created_at": seeding.at_ms(ms)}}) for pk, ms in zip(pks, times, strict=True)]
     )
 
 
