@@ -154,7 +154,7 @@ MIGRATION_MODULES = {
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "requestdesk.cache.RedisCache",  # Django's, a client per pool
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "rd",
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
