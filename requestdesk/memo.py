@@ -6,7 +6,8 @@ pipeline's steps), whose entries expire after a setting's number of seconds.
   processes see a change when their entry expires.
 * A value read while an invalidation happened is not stored (a generation counter), so a
   change is never hidden behind an entry read before it.
-* None is never stored; past `max_entries`, expired entries go, then everything.
+* None is never stored; past `max_entries` (or, with `weigh`, past the setting `max_weight`
+  names: the sum of its values' weights, say their bytes), expired entries go, then everything.
 
 Values are shared between threads: store immutable ones (or copies) only.
 """
@@ -26,12 +27,22 @@ V = TypeVar("V")
 class Memo(Generic[V]):
     """Values of type V by key (a Memo holds one kind of value, or `Memo[object]`)."""
 
-    def __init__(self, setting: str, *, max_entries: int = 10_000) -> None:
+    def __init__(
+        self,
+        setting: str,
+        *,
+        max_entries: int = 10_000,
+        weigh: Callable[[V], int] | None = None,
+        max_weight: str | None = None,
+    ) -> None:
         self.setting, self.max_entries = setting, max_entries
+        self.weigh, self.max_weight = weigh, max_weight
         self._lock = threading.Lock()
         self._entries: dict[
             Hashable, tuple[float, frozenset[Hashable], V]
         ] = {}  # key -> (expires (monotonic), ids, value)
+        self._weights: dict[Hashable, int] = {}  # key -> weigh(value), with `weigh`
+        self._weight = 0  # their sum
         self.generation = 0
 
     def seconds(self) -> float:
@@ -43,7 +54,7 @@ class Memo(Generic[V]):
             if entry is None:
                 return None
             if entry[0] <= time.monotonic():
-                del self._entries[key]
+                self._drop(key)
                 return None
             return entry[2]
 
@@ -61,16 +72,40 @@ class Memo(Generic[V]):
         seconds = self.seconds() if seconds is None else seconds
         if value is None or seconds <= 0:
             return
+        weight = self.weigh(value) if self.weigh else 0
+        limit = int(getattr(settings, self.max_weight)) if self.max_weight else 0
+        if self.max_weight and weight > limit:
+            return
         with self._lock:
             if generation != self.generation:
                 return
-            if len(self._entries) >= self.max_entries:
+            self._drop(key)
+            if len(self._entries) >= self.max_entries or (self.max_weight and self._weight + weight > limit):
                 now = time.monotonic()
                 for stale in [k for k, entry in self._entries.items() if entry[0] <= now]:
-                    del self._entries[stale]
-                if len(self._entries) >= self.max_entries:
-                    self._entries.clear()
+                    self._drop(stale)
+                if len(self._entries) >= self.max_entries or (self.max_weight and self._weight + weight > limit):
+                    self._clear()
             self._entries[key] = (time.monotonic() + seconds, ids, value)
+            self._weigh(key, weight)
+
+    def weight(self) -> int:
+        """The sum of the kept values' weights (0 without `weigh`)."""
+        return self._weight
+
+    def _weigh(self, key: Hashable, weight: int) -> None:
+        if self.weigh:
+            self._weights[key] = weight
+            self._weight += weight
+
+    def _drop(self, key: Hashable) -> None:
+        self._entries.pop(key, None)
+        self._weight -= self._weights.pop(key, 0)
+
+    def _clear(self) -> None:
+        self._entries.clear()
+        self._weights.clear()
+        self._weight = 0
 
     def fetch(self, key: Hashable, load: Callable[[], V], *, ids: frozenset[Hashable] = frozenset()) -> V:
         """The cached value, or `load()` (stored unless None, built from `ids`)."""
@@ -86,11 +121,14 @@ class Memo(Generic[V]):
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
-                self._entries[key] = (entry[0], entry[1], change(entry[2]))
+                value = change(entry[2])
+                self._drop(key)
+                self._entries[key] = (entry[0], entry[1], value)
+                self._weigh(key, self.weigh(value) if self.weigh else 0)
 
     def clear(self, **_signal: object) -> None:
         with self._lock:
-            self._entries.clear()
+            self._clear()
             self.generation += 1
 
     def invalidate(self, *ids: Hashable) -> None:
@@ -99,4 +137,4 @@ class Memo(Generic[V]):
         with self._lock:
             self.generation += 1
             for key in [k for k, entry in self._entries.items() if entry[1] & wanted]:
-                del self._entries[key]
+                self._drop(key)

@@ -44,3 +44,21 @@ def test_past_max_entries_it_starts_afresh(settings):
     for n in range(4):
         memo.put(n, n, generation=memo.generation)
     assert memo.get(3) == 3 and [memo.get(n) for n in range(3)] == [None, None, None]
+
+
+def test_weighed_values_stay_within_their_budget(settings):
+    settings.AUTH_CACHE_SECONDS, settings.SCRAPING_SEARCH_SEGMENTS_MEMORY = 60, 10
+    memo = Memo("AUTH_CACHE_SECONDS", weigh=len, max_weight="SCRAPING_SEARCH_SEGMENTS_MEMORY")
+    memo.put("a", "xxxx", generation=memo.generation)
+    memo.put("b", "yyyy", generation=memo.generation)
+    memo.put("a", "zz", generation=memo.generation)  # replaced: weighs 2 now, not 6
+    assert memo.weight() == 6 and memo.get("a") == "zz"
+    memo.put("big", "w" * 11, generation=memo.generation)  # more than the whole budget: not kept
+    assert memo.get("big") is None and memo.weight() == 6
+    memo.put("c", "v" * 5, generation=memo.generation)  # 11 > 10: the others go
+    assert memo.get("a") is None and memo.get("b") is None and memo.get("c") == "vvvvv"
+    memo.replace("c", lambda value: value + "v")
+    memo.invalidate("nothing")
+    assert memo.weight() == 6
+    memo.clear()
+    assert memo.weight() == 0
