@@ -353,6 +353,9 @@ SCRAPING_SEARCH_PAGE_SECONDS = env.float("SCRAPING_SEARCH_PAGE_SECONDS", default
 # segments once this many were written since the last merge (scraping.services.search_index)
 SCRAPING_SEARCH_INDEX_SECONDS = env.float("SCRAPING_SEARCH_INDEX_SECONDS", default=60.0)
 SCRAPING_SEARCH_SEGMENTS_MERGE = env.int("SCRAPING_SEARCH_SEGMENTS_MERGE", default=500)
+# client-side: each process keeps the index's segments of the words it searched, up to this many bytes
+# (as long as a page at most; a company's 100,000 results hold ~14 MB of them)
+SCRAPING_SEARCH_SEGMENTS_MEMORY = env.int("SCRAPING_SEARCH_SEGMENTS_MEMORY", default=64 << 20)
 
 # --- Knowledge (knowledge app): LLM providers, embeddings, connectors, sync ---------------
 KNOWLEDGE_LLM_TIMEOUT_SECONDS = env.float("KNOWLEDGE_LLM_TIMEOUT_SECONDS", default=60)

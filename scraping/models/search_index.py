@@ -54,7 +54,9 @@ class SearchIndex(TenantScoped):
     build covered: the segments are read only while built == changes. `superseded`: results
     whose content changed since that build (their old postings are still in the segments,
     beside the new ones); `segments`: segments written since the last merge; `batches`:
-    batches written since the last fold."""
+    batches written since the last fold; `version`: raised whenever a process takes the
+    company's lease to rewrite its segments and when it releases it, so a search may keep a
+    term's segments read under one version (scraping.selectors.search_segments)."""
 
     UNIQUE_INDEXES = {"search_index_company_uniq": ("company",)}
 
@@ -63,6 +65,7 @@ class SearchIndex(TenantScoped):
     superseded = models.PositiveIntegerField(default=0)
     segments = models.PositiveIntegerField(default=0)
     batches = models.PositiveIntegerField(default=0)
+    version = models.PositiveIntegerField(default=0)
     lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:

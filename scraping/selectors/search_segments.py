@@ -4,8 +4,9 @@ server a result read costs ~100 µs, a posting taken in from a segment ~0.1 µs,
 two common words that rarely meet in one result has to pass every posting of one of them
 before its first page is certain.
 
-One round trip reads every segment of the query's words (each word's weights and their
-sizes come with them), and one a word its batches not folded into segments yet; the postings
+One round trip reads the segments of the query's words that this process does not keep
+already (each word's weights and their sizes come with them; kept per version of the index:
+`_segments`), and one a word its batches not folded into segments yet; the postings
 are then taken in, a whole weight of a word at a time, by the combined algorithm (Fagin's TA
 with sorted and random access, "CA"): a result seen in some words' weights scores at most
 what it was seen with plus, for each word it was not seen in, that word's highest weight not
@@ -58,12 +59,28 @@ TAKE_IN_PER_READ = 1000  # postings taken in rather than one result read
 _ready: Memo[dict] = Memo("SCRAPING_SEARCH_PAGE_SECONDS", max_entries=10_000)
 
 
+# A term's segments by (company id, its index's version, term): {weight: its entries}, read
+# once per version and process (within SCRAPING_SEARCH_SEGMENTS_MEMORY bytes): segments are
+# rewritten only by the upkeep, which raises the version as it takes the company's lease and
+# again as it releases it (search_index._lease). What a search reads while it rewrites them is
+# what the index held before plus the new segments (a fold's or a merge's postings twice,
+# one set of entries) and is kept under a version no search asks for once it is done; a
+# word absent from the index is kept as absent until then (new results add batches, read
+# beside the segments, until the fold that raises the version).
+_segments: Memo[dict[int, np.ndarray]] = Memo(
+    "SCRAPING_SEARCH_PAGE_SECONDS",
+    weigh=lambda tiers: 100 + sum(entries.nbytes for entries in tiers.values()),
+    max_weight="SCRAPING_SEARCH_SEGMENTS_MEMORY",
+)
+
+
 def forget(company_id=None) -> None:
-    """The kept states of a company (None: of every company)."""
-    if company_id is None:
-        _ready.clear()
-    else:
-        _ready.invalidate(company_id)
+    """The kept states and segments of a company (None: of every company)."""
+    for memo in (_ready, _segments):
+        if company_id is None:
+            memo.clear()
+        else:
+            memo.invalidate(company_id)
 
 
 def _state(company_id, generation: tuple | None) -> dict | None:
@@ -91,10 +108,47 @@ def _bound(when: datetime | None, last: bool) -> bytes | None:
     return search_index.entry(when, ObjectId(b"\xff" * 12 if last else b"\x00" * 12))
 
 
-def _entries(data: bytes, low: bytes | None, high: bytes | None) -> np.ndarray:
-    """A segment's entries, those dated from `low` to `high` (bounds by date, as _bound makes
-    them), as an array (tolist(): bytes)."""
-    entries = np.frombuffer(data, ENTRIES)
+def _segments_of(company, company_id, version: int, terms: list[str]) -> dict[str, dict[int, np.ndarray]]:
+    """Each term's entries by weight (its segments), kept per process under the index's
+    version (`_segments`): one round trip reads the terms not kept."""
+    tiers, missing = {}, []
+    for term in terms:
+        kept = _segments.get((company_id, version, term))
+        if kept is None:
+            missing.append(term)
+        else:
+            tiers[term] = kept
+    if missing:
+        generation = _segments.generation
+        read: dict[str, dict[int, list[bytes]]] = {term: defaultdict(list) for term in missing}
+        found = raw(PostingSegment, company=company).find(
+            {"term": {"$in": missing}}, {"term": 1, "weight": 1, "data": 1}
+        )
+        for doc in found:
+            read[doc["term"]][doc["weight"]].append(doc["data"])
+        for term in missing:
+            tiers[term] = {weight: np.frombuffer(b"".join(parts), ENTRIES) for weight, parts in read[term].items()}
+            _segments.put((company_id, version, term), tiers[term], generation=generation, ids=frozenset({company_id}))
+    return tiers
+
+
+def _with_batches(
+    company, terms: list[str], tiers: dict[str, dict[int, np.ndarray]]
+) -> dict[str, dict[int, np.ndarray]]:
+    """The tiers with the postings of ingest's batches the upkeep has not folded yet (a read
+    per word), the kept ones left as they are."""
+    joined = {}
+    for term in terms:
+        per_weight = dict(tiers.get(term, {}))
+        for weight, data in search_index.batches(company, term):
+            entries = np.frombuffer(data, ENTRIES)
+            per_weight[weight] = np.concatenate([per_weight[weight], entries]) if weight in per_weight else entries
+        joined[term] = per_weight
+    return joined
+
+
+def _within(entries: np.ndarray, low: bytes | None, high: bytes | None) -> np.ndarray:
+    """The entries dated from `low` to `high` (bounds by date, as _bound makes them)."""
     if low or high:
         dates = _dates(entries)
         keep = np.ones(len(entries), bool)
@@ -126,11 +180,11 @@ class Ranking:
     a candidate at a time. Candidates read by id are scored exactly (`exact`, by result id) or
     dropped (`gone`)."""
 
-    def __init__(self, terms: list[str], tiers: dict[str, dict[int, list[bytes]]], low, high, settled: bool, stop: int):
+    def __init__(self, terms: list[str], tiers: dict[str, dict[int, np.ndarray]], low, high, settled: bool, stop: int):
         self.terms, self.stop = terms, stop
         self.low, self.high = low, high
         self.settled = settled  # no old postings: a candidate seen in every word's weights left is scored
-        # Each word's weights not taken in yet, highest first, with their segments.
+        # Each word's weights not taken in yet, highest first, with their entries.
         self.unread = [sorted(tiers.get(term, {}).items(), reverse=True) for term in terms]
         self.groups: dict[Sig, set[bytes]] = {}
         self.read_entries: set[bytes] = set()  # candidates dropped from the groups
@@ -154,10 +208,9 @@ class Ranking:
         """Take in the smallest of the words' highest unread weights: candidates not seen in
         that word yet that hold it move to the signature with its weight (a candidate seen in
         it already, at a higher weight, keeps that one), results not seen yet join one group."""
-        i = min(self.live(), key=lambda i: self._size(self.unread[i][0][1]))
-        weight, segments = self.unread[i].pop(0)
-        arrays = [_entries(data, self.low, self.high) for data in segments]
-        entries = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+        i = min(self.live(), key=lambda i: len(self.unread[i][0][1]))
+        weight, entries = self.unread[i].pop(0)
+        entries = _within(entries, self.low, self.high)
         taken = set(entries.tolist())
         for sig, members in list(self.groups.items()):
             if sig[i]:
@@ -184,10 +237,6 @@ class Ranking:
             self.groups[sig] = entries
         self._tops.pop(sig, None)
 
-    @staticmethod
-    def _size(segments: list[bytes]) -> int:
-        return sum(len(data) for data in segments)
-
     def best(self) -> list[tuple[Key, Sig | None]]:
         """The `stop` best candidates, (key, signature): by their score where it is known
         (signature None: read, or seen in every word that has weights left to take in, while
@@ -207,7 +256,7 @@ class Ranking:
 
     def next_size(self) -> int:
         """Postings in the weight take_in() would take in next."""
-        return min(self._size(tiers[0][1]) for tiers in self.unread if tiers) // ENTRY
+        return min(len(tiers[0][1]) for tiers in self.unread if tiers)
 
     def drop(self, entry: bytes, sig: Sig) -> None:
         """A candidate read (or another entry of a result read): never a candidate again."""
@@ -267,13 +316,9 @@ def rank(
     if state is None or not search_index.usable(state):
         return None
     superseded = state.get("superseded", 0)
-    tiers: dict[str, dict[int, list[bytes]]] = defaultdict(lambda: defaultdict(list))
-    for doc in raw(PostingSegment, company=company).find({"term": {"$in": terms}}, {"term": 1, "weight": 1, "data": 1}):
-        tiers[doc["term"]][doc["weight"]].append(doc["data"])
-    if state.get("batches"):  # ingest's batches the upkeep has not folded yet: a read per word
-        for term in terms:
-            for weight, data in search_index.batches(company, term):
-                tiers[term][weight].append(data)
+    tiers = _segments_of(company, company_id, state.get("version", 0), terms)
+    if state.get("batches"):
+        tiers = _with_batches(company, terms, tiers)
     ranking = Ranking(terms, tiers, _bound(date_from, last=False), _bound(date_to, last=True), not superseded, stop)
     results, read = raw(Result, company=company), 0
     while True:

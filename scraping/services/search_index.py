@@ -119,7 +119,9 @@ def _state(company_id):
 
 def _count(company_id, **inc) -> None:
     now = timezone.now()
-    fresh = {name: 0 for name in ("changes", "built", "superseded", "segments", "batches") if name not in inc}
+    fresh = {
+        name: 0 for name in ("changes", "built", "superseded", "segments", "batches", "version") if name not in inc
+    }
     update: dict = {"$set": {"updated_at": now}, "$setOnInsert": {**fresh, "lease_until": None, "created_at": now}}
     if inc:
         update["$inc"] = inc
@@ -229,6 +231,7 @@ def _lease(company_id) -> tuple[dict, leases.Lease] | None:
         guard={"lease_until": found.get("lease_until")},
         holder={},
         seconds=LEASE_SECONDS,
+        inc={"version": 1},  # and again at release: segments read meanwhile are kept under neither's
         now=now,
     )
     return None if held is None else (found, held)
@@ -265,6 +268,7 @@ def rebuild(company_id) -> int | None:
             "superseded": -found.get("superseded", 0),
             "segments": written - found.get("segments", 0),
             "batches": -len(old_batches),
+            "version": 1,
         },
     )
     # Searches that kept the index's state (search_segments) read it again: built, without old postings.
@@ -301,7 +305,7 @@ def fold(company_id) -> int | None:
         if len(ids) < FOLD_AT_ONCE:
             break
         lease.renew()
-    lease.release(inc={"batches": -folded, "segments": written})
+    lease.release(inc={"batches": -folded, "segments": written, "version": 1})
     return folded
 
 
@@ -328,7 +332,7 @@ def merge(company_id) -> int | None:
         written += _write(company_id, {(term, weight): data})
         _delete(segments, ids)
         merged += len(ids)
-    lease.release(inc={"segments": -found.get("segments", 0)})
+    lease.release(inc={"segments": -found.get("segments", 0), "version": 1})
     return merged
 
 

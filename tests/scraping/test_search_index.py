@@ -265,6 +265,32 @@ def test_a_built_index_state_is_read_once_a_generation(world, corpus, monkeypatc
     assert len(reads) == 1
 
 
+def test_a_words_segments_are_read_once_a_version(world, corpus, round_trips, settings):
+    """Kept in the process under the index's version: a search of words read before sends no
+    find to the segments; the upkeep's fold and merge raise the version, and the next search
+    reads them again and finds what they wrote."""
+    settings.SCRAPING_SEARCH_SEGMENTS_MERGE = 1
+    search_index.keep()
+
+    def segment_reads(query):
+        with round_trips() as seen:
+            ranked = _ranked(walked_search(world.a, query))
+        return ranked, sum(1 for name, collection in seen.commands if collection == PostingSegment._meta.db_table)
+
+    assert segment_reads("lantern battery")[1] == 1
+    assert segment_reads("battery lantern")[1] == 0
+    assert segment_reads("lantern kettle")[1] == 1  # only the word not read yet
+    version = search_index.state(world.a.pk)["version"]
+    _, _, target, _ = corpus
+    add_results(target, new=("Lantern lamp", "A lantern lamp.", 7))
+    search_index.keep()  # folded and merged: two leases, each raising the version twice
+    assert search_index.state(world.a.pk)["version"] == version + 4
+    ranked, reads = segment_reads("lantern lamp")
+    assert reads == 1 and ranked[0][0] == Result.objects.get(content__title="Lantern lamp").pk
+    assert ranked == _ranked(_server(world.a, "lantern lamp"))
+    assert segment_reads("lamp lantern")[1] == 0
+
+
 def test_the_upkeep_folds_the_batches_into_segments(world, corpus):
     before = _segments(world.a)
     ranked = _ranked(walked_search(world.a, "lantern battery"))  # read from the batches
