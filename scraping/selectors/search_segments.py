@@ -62,11 +62,10 @@ _ready: Memo[dict] = Memo("SCRAPING_SEARCH_PAGE_SECONDS", max_entries=10_000)
 # A term's segments by (company id, its index's version, term): {weight: its entries}, read
 # once per version and process (within SCRAPING_SEARCH_SEGMENTS_MEMORY bytes): segments are
 # rewritten only by the upkeep, which raises the version as it takes the company's lease and
-# again as it releases it (search_index._lease). What a search reads while it rewrites them is
-# what the index held before plus the new segments (a fold's or a merge's postings twice,
-# one set of entries) and is kept under a version no search asks for once it is done; a
-# word absent from the index is kept as absent until then (new results add batches, read
-# beside the segments, until the fold that raises the version).
+# again as it releases it (search_index._lease): what a search reads while the upkeep rewrites
+# them (a merge's postings twice, say: entries are sets, so once) is kept under a version no
+# search asks for once it is done. A word the index does not hold is kept as absent too: new
+# results add batches, read beside the segments, until the fold that raises the version.
 _segments: Memo[dict[int, np.ndarray]] = Memo(
     "SCRAPING_SEARCH_PAGE_SECONDS",
     weigh=lambda tiers: 100 + sum(entries.nbytes for entries in tiers.values()),
