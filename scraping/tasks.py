@@ -4,6 +4,7 @@ All are safe to run twice (acks_late redelivery, a copy from the schedule dispat
 finished job is not run again and a live one is left to the worker holding its lease.
 """
 
+from bson import ObjectId
 from celery import shared_task
 
 from requestdesk.db.errors import connection_lost
@@ -50,3 +51,11 @@ def recover_lost_jobs() -> int:
 def keep_search_index() -> dict[str, int]:
     """Beat: rebuild stale search indexes and merge their segments (services.search_index.keep)."""
     return search_index.keep()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def fold_search_index(company_id: str) -> int | None:
+    """Fold a company's postings batches into segments now (queued by the ingest that found
+    them piling up; services.search_index.fold): the batches folded, None if another process
+    holds the company's index."""
+    return search_index.fold(ObjectId(company_id))

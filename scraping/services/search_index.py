@@ -7,7 +7,8 @@ Written like a log-structured index: an ingest batch adds one document holding a
 postings (`add`, a PostingBatch, right after the results are stored, beside rollups.add:
 one write however many words the batch holds; one segment per word and weight would be a
 write each, ~0.25 ms apiece on the embedded server). The upkeep (`keep`, Celery beat) folds
-the batches into segments, one per term and weight (`fold`), merges a term's small segments
+the batches into segments, one per term and weight (`fold`; an ingest that finds FOLD_EARLY
+of them waiting queues its company's fold at once), merges a term's small segments
 into one (`merge`), and builds a company's index again from its results (`rebuild`) once it
 is stale. Segments and batches are never edited. The upkeep holds the company's lease on its
 SearchIndex document, so one process at a time rewrites a company's index; an ingest adds
@@ -36,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 from bson import ObjectId
 from django.conf import settings
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
 
 from requestdesk.db import leases, text
 from requestdesk.db.collections import raw
@@ -55,6 +57,7 @@ REBUILD_SUPERSEDED = 1000  # changed results whose old postings the upkeep rebui
 # Batches not folded yet beyond which the search walks the results: a word's batches are read
 # whole by the server (~1 ms a batch of a page of 50 reviews, all its words), segments are not.
 MAX_BATCHES = 16
+FOLD_EARLY = MAX_BATCHES // 2  # batches at which an ingest queues its company's fold
 BATCH_BYTES = 4 << 20  # postings per batch document (the server's limit is 16 MB)
 FOLD_AT_ONCE = 100  # batches one fold reads
 LEASE_SECONDS = 600
@@ -149,6 +152,7 @@ def add(results: Iterable[Result] = (), *, replaced: Iterable[dict] = ()) -> Non
     for company_id, rows in per_company.items():
         written = _write_batch(company_id, grouped((row.terms, row.published_at, row.pk) for row in rows))
         _count(company_id, batches=written, superseded=old.pop(company_id, 0))
+        _fold_when_behind(company_id, written)
     for company_id, count in old.items():
         if company_id is not None:
             _count(company_id, superseded=count)
@@ -172,6 +176,23 @@ def _write_batch(company_id, found: dict[tuple[str, int], bytearray]) -> int:
     if docs:
         raw(PostingBatch, company=company_id).insert_many(docs, ordered=False)
     return len(docs)
+
+
+def _fold_when_behind(company_id, written: int) -> None:
+    """Queue the company's fold in the ingest whose batches took it to FOLD_EARLY (one ingest
+    crosses it): past MAX_BATCHES searches walk the results, and beat's upkeep may be
+    SCRAPING_SEARCH_INDEX_SECONDS away when ingests come in a burst. With the broker down the
+    upkeep folds them."""
+    found = state(company_id)
+    batches_ = found.get("batches", 0) if found else 0
+    if not batches_ - written < FOLD_EARLY <= batches_:
+        return
+    from ..tasks import fold_search_index
+
+    try:
+        fold_search_index.delay(str(company_id))
+    except BrokerError as exc:
+        logger.warning("search index of company %s: fold not queued, broker unavailable (%s)", company_id, exc)
 
 
 def batches(company, term: str):

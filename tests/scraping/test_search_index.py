@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 
 from requestdesk.db import leases
 from requestdesk.db.collections import raw
+from scraping import tasks
 from scraping.models import PostingBatch, PostingSegment, Result, SearchIndex
 from scraping.selectors import search_segments
 from scraping.services import ingest, search_index
@@ -314,6 +315,18 @@ def test_a_fold_reads_the_batches_a_few_at_a_time_until_none_is_left(world, corp
     assert search_index.fold(world.a.pk) == 5
     assert list(raw(PostingBatch, company=world.a).find({})) == [] and search_index.state(world.a.pk)["batches"] == 0
     assert {key: sorted(entries) for key, entries in _segments(world.a).items()} == before
+
+
+def test_an_ingest_that_finds_batches_piling_up_queues_the_fold(world, monkeypatch):
+    queued = []
+    monkeypatch.setattr(tasks.fold_search_index, "delay", queued.append)
+    target = make_target(make_project(world.a, name="Lights"), "http://127.0.0.1:9/lights")
+    for n in range(search_index.FOLD_EARLY + 2):  # a batch each
+        add_results(target, item=(f"Lantern {n}", "A battery.", n))
+    assert queued == [str(world.a.pk)]  # once: by the ingest that took it to FOLD_EARLY
+    assert tasks.fold_search_index(queued[0]) == search_index.FOLD_EARLY + 2
+    assert search_index.state(world.a.pk)["batches"] == 0
+    assert [r.content.title for r in walked_search(world.a, "lantern")[0:2]] == ["Lantern 9", "Lantern 8"]
 
 
 def test_batches_the_upkeep_fell_behind_on_walk_the_results(world, corpus, monkeypatch):
