@@ -183,7 +183,7 @@ def _fold_when_behind(company_id, written: int) -> None:
     crosses it): past MAX_BATCHES searches walk the results, and beat's upkeep may be
     SCRAPING_SEARCH_INDEX_SECONDS away when ingests come in a burst. With the broker down the
     upkeep folds them."""
-    found = state(company_id)
+    found = _state(company_id).find_one({}, {"batches": 1})
     batches_ = found.get("batches", 0) if found else 0
     if not batches_ - written < FOLD_EARLY <= batches_:
         return
