@@ -3,8 +3,8 @@ operation: Django's RedisCacheClient.get_client builds a new client for every ge
 building one costs more than the round trip it makes (measured: ~330 µs against a GET's ~140
 µs on a loaded machine, ~60 µs on an idle one). Every request pays it at least twice (the
 throttle), a search up to five times. A client holds no connection of its own (its pool
-lends one per command, and checks the process id after a fork), so one client per pool is safe to share
-between threads."""
+lends one per command, and checks the process id after a fork), so one client per pool is
+safe to share between threads."""
 
 from __future__ import annotations
 

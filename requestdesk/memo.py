@@ -80,14 +80,18 @@ class Memo(Generic[V]):
             if generation != self.generation:
                 return
             self._drop(key)
-            if len(self._entries) >= self.max_entries or (self.max_weight and self._weight + weight > limit):
+            if self._full(weight, limit):
                 now = time.monotonic()
                 for stale in [k for k, entry in self._entries.items() if entry[0] <= now]:
                     self._drop(stale)
-                if len(self._entries) >= self.max_entries or (self.max_weight and self._weight + weight > limit):
+                if self._full(weight, limit):
                     self._clear()
             self._entries[key] = (time.monotonic() + seconds, ids, value)
             self._weigh(key, weight)
+
+    def _full(self, weight: int, limit: int) -> bool:
+        """Whether one more entry of `weight` would pass max_entries or the weight's `limit`."""
+        return len(self._entries) >= self.max_entries or bool(self.max_weight and self._weight + weight > limit)
 
     def weight(self) -> int:
         """The sum of the kept values' weights (0 without `weigh`)."""

@@ -252,7 +252,7 @@ def _lease(company_id) -> tuple[dict, leases.Lease] | None:
         guard={"lease_until": found.get("lease_until")},
         holder={},
         seconds=LEASE_SECONDS,
-        inc={"version": 1},  # and again at release: segments read meanwhile are kept under neither's
+        inc={"version": 1},  # and again at release: what searches kept meanwhile no search asks for after
         now=now,
     )
     return None if held is None else (found, held)
