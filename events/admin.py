@@ -22,7 +22,7 @@ from tenants.admin.base import TenantAdmin, audited_update, relative_time
 
 from . import catalogue
 from .models import AuditLog, Notification, Schedule, Webhook, WebhookDelivery
-from .services import webhooks
+from .services import webhook_signing, webhooks
 
 
 @admin.register(AuditLog)
@@ -180,7 +180,7 @@ class WebhookAdmin(SoftDeleteAdminMixin, TenantAdmin):
 
     def save_model(self, request, obj, form, change):
         if not change:
-            obj.secret, obj.created_by = webhooks.new_secret(), request.user
+            obj.secret, obj.created_by = webhook_signing.new_secret(), request.user
         elif "enabled" in form.changed_data and obj.enabled:
             webhooks.start_new_streak(obj)
         super().save_model(request, obj, form, change)
