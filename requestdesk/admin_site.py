@@ -13,8 +13,10 @@ Django's own, with the changes staff asked for:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.models import AbstractBaseUser
@@ -26,12 +28,57 @@ from django.urls import URLPattern, URLResolver
 from . import dashboard
 
 if TYPE_CHECKING:
-    from tenants.models import User
+    from tenants.models import Company, User
 
 NO_ADMIN_ACCESS = (
     "The password is right, but your role (%(role)s) has no access to the admin: use the API "
     "or the app, or ask your company admin for a staff role."
 )
+
+
+# --- the dashboard above the index, and a superadmin's company picker ---------------------
+
+PICKER_SIZE = 200  # companies offered in the picker, by name
+
+
+class CompanyPicker(forms.Form):
+    """A superadmin's choice of company; blank: every company."""
+
+    company = forms.ChoiceField(required=False, label="Company")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from tenants.models import Company
+
+        super().__init__(*args, **kwargs)
+        choices = Company.objects.order_by("name").values_list("pk", "name")[:PICKER_SIZE]
+        cast(forms.ChoiceField, self.fields["company"]).choices = [
+            ("", "All companies"),
+            *((str(pk), name) for pk, name in choices),
+        ]
+
+    def chosen(self) -> Company | None:
+        from tenants.models import Company
+
+        pk = self.cleaned_data.get("company") if self.is_valid() else None
+        return Company.objects.filter(pk=pk).first() if pk else None
+
+
+@dataclass(frozen=True)
+class IndexDashboard:
+    board: dashboard.Dashboard | None  # None: a staff member without a company sees no figures
+    picker: CompanyPicker | None
+
+
+def dashboard_for(request: HttpRequest) -> IndexDashboard:
+    """The dashboard the signed-in staff member may see: their company's; a superadmin's
+    choice (every company unless one is picked)."""
+    from tenants.admin.base import is_superadmin
+
+    if not is_superadmin(request):
+        company = cast("User", request.user).company  # staff: signed in
+        return IndexDashboard(dashboard.of_company(company) if company is not None else None, None)
+    picker = CompanyPicker(request.GET or None)
+    return IndexDashboard(dashboard.of_company(picker.chosen()), picker)
 
 
 class StaffLoginForm(AdminAuthenticationForm):
@@ -91,5 +138,5 @@ class AdminSite(admin.AdminSite):
         return patterns + super().get_urls()
 
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
-        board = dashboard.for_request(request)
+        board = dashboard_for(request)
         return super().index(request, {"dashboard": board, **(extra_context or {})})

@@ -19,23 +19,22 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
-from django import forms
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
+from .charts import Chart, stacked_bars
 from .db import pages
 from .memo import Memo
 
 if TYPE_CHECKING:
-    from tenants.models import Company, User
+    from tenants.models import Company
 
 M = TypeVar("M", bound=Model)
 
@@ -97,69 +96,6 @@ def last_day_rows(
 
 def tally(rows: Iterable[Model], attribute: str) -> Counter[Any]:
     return Counter(getattr(row, attribute) for row in rows)
-
-
-# --- charts (inline SVG, drawn by the template) ------------------------------------------
-
-
-@dataclass(frozen=True)
-class Bar:
-    x: float
-    y: float
-    width: float
-    height: float
-    css: str
-    title: str
-
-
-@dataclass(frozen=True)
-class Chart:
-    """Stacked bars, one column per label, scaled to `height`; `ticks` label some columns."""
-
-    width: int
-    height: int
-    bars: tuple[Bar, ...]
-    ticks: tuple[tuple[float, str], ...]  # (x, text)
-    peak: int
-    legend: tuple[tuple[str, str], ...]  # (css, label)
-    empty: bool
-
-
-def stacked_bars(
-    columns: Sequence[tuple[str, dict[str, int] | Counter[str]]],
-    series: tuple[tuple[str, str], ...],
-    *,
-    width: int = 420,
-    height: int = 120,
-    tick_every: int = 1,
-) -> Chart:
-    """`columns`: (label, {series name: value}); `series`: (name, css class) bottom up."""
-    peak = max([sum(values.get(name, 0) for name, _ in series) for _, values in columns] or [0])
-    step = width / max(len(columns), 1)
-    bars: list[Bar] = []
-    ticks: list[tuple[float, str]] = []
-    for index, (label, values) in enumerate(columns):
-        base: float = height
-        for name, css in series:
-            value = values.get(name, 0)
-            if value and peak:
-                tall = value / peak * (height - 4)
-                base -= tall
-                bars.append(
-                    Bar(
-                        round(index * step + 1, 1),
-                        round(base, 1),
-                        round(max(step - 2, 1), 1),
-                        round(tall, 1),
-                        css,
-                        f"{label}: {value} {name}",
-                    )
-                )
-        if index % tick_every == 0:  # (kept inside the chart at its left edge)
-            ticks.append((round(max(index * step + step / 2, 18), 1), label))
-    return Chart(
-        width, height, tuple(bars), tuple(ticks), peak, tuple((css, name) for name, css in series), empty=peak == 0
-    )
 
 
 # --- the sections ------------------------------------------------------------------------
@@ -441,48 +377,3 @@ def compute(company: Company | None) -> Dashboard:
 def of_company(company: Company | None) -> Dashboard:
     """`compute(company)`, kept DASHBOARD_CACHE_SECONDS."""
     return _memo.fetch(("dashboard", company.pk if company else None), lambda: compute(company))
-
-
-# --- the company picker ------------------------------------------------------------------
-
-PICKER_SIZE = 200  # companies offered in the picker, by name
-
-
-class CompanyPicker(forms.Form):
-    """A superadmin's choice of company; blank: every company."""
-
-    company = forms.ChoiceField(required=False, label="Company")
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        from tenants.models import Company
-
-        super().__init__(*args, **kwargs)
-        choices = Company.objects.order_by("name").values_list("pk", "name")[:PICKER_SIZE]
-        cast(forms.ChoiceField, self.fields["company"]).choices = [
-            ("", "All companies"),
-            *((str(pk), name) for pk, name in choices),
-        ]
-
-    def chosen(self) -> Company | None:
-        from tenants.models import Company
-
-        pk = self.cleaned_data.get("company") if self.is_valid() else None
-        return Company.objects.filter(pk=pk).first() if pk else None
-
-
-@dataclass(frozen=True)
-class View:
-    board: Dashboard | None  # None: a staff member without a company sees no figures
-    picker: CompanyPicker | None
-
-
-def for_request(request: HttpRequest) -> View:
-    """The dashboard the signed-in staff member may see: their company's; a superadmin's
-    choice (every company unless one is picked)."""
-    from tenants.admin.base import is_superadmin
-
-    if not is_superadmin(request):
-        company = cast("User", request.user).company  # staff: signed in
-        return View(of_company(company) if company is not None else None, None)
-    picker = CompanyPicker(request.GET or None)
-    return View(of_company(picker.chosen()), picker)
