@@ -17,6 +17,7 @@ class KnowledgeConfig(AppConfig):
     def ready(self):
         from .services import sources
         from .services.connectors.sources import ShopifySource, WordPressSource
+        from .services.sync import remove_schedule_of_deleted_collection
 
         sources.register(WordPressSource())
         sources.register(ShopifySource())
@@ -24,4 +25,9 @@ class KnowledgeConfig(AppConfig):
             _remove_attachment_files,
             sender=self.get_model("Conversation"),
             dispatch_uid="knowledge-conversation-attachment-files",
+        )
+        post_delete.connect(
+            remove_schedule_of_deleted_collection,
+            sender=self.get_model("KnowledgeCollection"),
+            dispatch_uid="knowledge-collection-schedule",
         )

@@ -37,6 +37,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from events.models import Schedule
+from events.services import scheduling
 from events.services.notifications import notify_company_admins
 from events.services.webhooks import emit_event
 from requestdesk.db import leases
@@ -383,27 +384,30 @@ def recover_lost(*, now=None) -> list[str]:
 
 
 def schedule_of(collection) -> Schedule | None:
-    return Schedule.objects.for_company(collection.company_id).filter(task=TASK, subject_id=str(collection.pk)).first()
+    return scheduling.subject_schedule(collection.company_id, TASK, collection.pk)
 
 
 def set_schedule(*, collection, interval_seconds: int, enabled: bool = True) -> Schedule:
-    """Sync the collection every `interval_seconds` through the beat dispatcher."""
-    schedule = schedule_of(collection) or Schedule(
-        company_id=collection.company_id, task=TASK, subject_id=str(collection.pk)
+    """Sync the collection every `interval_seconds` through the beat dispatcher
+    (events.services.scheduling)."""
+    schedule, _ = scheduling.set_subject_schedule(
+        company_id=collection.company_id,
+        task=TASK,
+        subject_id=collection.pk,
+        name=f"Sync {collection.name}",
+        kwargs={"collection_id": str(collection.pk)},
+        interval_seconds=interval_seconds,
+        enabled=enabled,
     )
-    changed_interval = schedule.pk is None or schedule.interval_seconds != interval_seconds
-    schedule.name = f"Sync {collection.name}"[:100]
-    schedule.kwargs = {"collection_id": str(collection.pk)}
-    schedule.interval_seconds, schedule.enabled = interval_seconds, enabled
-    if changed_interval or schedule.next_run is None:
-        schedule.next_run = timezone.now() + timedelta(seconds=interval_seconds)
-    schedule.save()
     return schedule
 
 
 def remove_schedule(*, collection) -> bool:
-    schedule = schedule_of(collection)
-    if schedule is None:
-        return False
-    schedule.delete()
-    return True
+    return scheduling.remove_subject_schedule(collection.company_id, TASK, collection.pk)
+
+
+def remove_schedule_of_deleted_collection(sender, instance, **kwargs) -> None:
+    """post_delete of a KnowledgeCollection (the purge of a soft-deleted one, the admin's
+    delete, or a company's cascade): its sync schedule goes too. A soft-deleted collection
+    keeps its schedule, which syncs nothing (run_sync) until it is restored or purged."""
+    remove_schedule(collection=instance)

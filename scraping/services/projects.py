@@ -10,13 +10,10 @@ configuration too, so a schedule created later starts from it.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from bson import ObjectId
-from django.db import IntegrityError
-from django.utils import timezone
 
 from events.models import Schedule
+from events.services import scheduling
 from requestdesk import outbound
 
 from ..models import RUN_PROJECT_TASK, Preset, Project, ScrapeConfig, Target
@@ -120,7 +117,7 @@ def remove_schedule_of_deleted_project(sender, instance: Project, **kwargs) -> N
     company's cascade): its schedule goes too. Its targets, jobs and results go by the foreign
     keys' cascade. A soft-deleted project keeps its schedule, which runs nothing
     (jobs.run_project) until the project is restored or purged."""
-    Schedule.objects.filter(task=RUN_PROJECT_TASK, subject_id=str(instance.pk)).delete()
+    scheduling.remove_subject_schedule(instance.company_id, RUN_PROJECT_TASK, instance.pk)
 
 
 # --- targets ------------------------------------------------------------------------------------
@@ -159,42 +156,24 @@ def update_target(*, target: Target, **changes) -> Target:
 
 
 def schedule_of(project: Project) -> Schedule | None:
-    return Schedule.objects.filter(task=RUN_PROJECT_TASK, subject_id=str(project.pk)).first()
+    return scheduling.subject_schedule(project.company_id, RUN_PROJECT_TASK, project.pk)
 
 
 def set_schedule(
     *, project: Project, enabled: bool | None = None, interval_seconds: int | None = None
 ) -> tuple[Schedule, bool]:
-    """Create or change the project's schedule; returns (schedule, created). A schedule
-    (re-)enabled, or given a shorter interval, next runs one interval from now at most."""
+    """Create or change the project's schedule (events.services.scheduling); returns
+    (schedule, created). The interval is kept in the project's config too."""
     interval = interval_seconds or project.config.schedule_interval_seconds
-    now = timezone.now()
-    first_run = now + timedelta(seconds=interval)
-    schedule, created = schedule_of(project), False
-    if schedule is None:
-        try:
-            schedule = Schedule.objects.create(
-                company_id=project.company_id,
-                name=f"Scrape {project.name}"[:100],
-                task=RUN_PROJECT_TASK,
-                subject_id=str(project.pk),
-                kwargs={"project_id": str(project.pk)},
-                interval_seconds=interval,
-                enabled=True if enabled is None else enabled,
-                next_run=first_run,
-            )
-            created = True
-        except IntegrityError:  # created meanwhile by another request: change that one
-            schedule = schedule_of(project)
-    if not created:
-        if enabled and not schedule.enabled:
-            schedule.next_run = first_run
-        if interval != schedule.interval_seconds:
-            schedule.next_run = min(schedule.next_run, first_run)
-        schedule.interval_seconds = interval
-        if enabled is not None:
-            schedule.enabled = enabled
-        schedule.save()
+    schedule, created = scheduling.set_subject_schedule(
+        company_id=project.company_id,
+        task=RUN_PROJECT_TASK,
+        subject_id=project.pk,
+        name=f"Scrape {project.name}",
+        kwargs={"project_id": str(project.pk)},
+        interval_seconds=interval,
+        enabled=enabled,
+    )
     if project.config.schedule_interval_seconds != interval:
         project.config.schedule_interval_seconds = interval
         project.save(update_fields=["config", "updated_at"])

@@ -5,6 +5,7 @@ refusal to mix embedding dimensions."""
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from kombu.exceptions import OperationalError
@@ -15,6 +16,7 @@ from knowledge import tasks
 from knowledge.models import KnowledgeChunk, KnowledgeCollection, SyncHistory
 from knowledge.services import ingest
 from knowledge.services.embeddings import DimensionMismatch
+from requestdesk import soft_delete
 from tests.support.knowledge import knowledge_settings, make_agent, make_collection, make_provider, minimal_pdf, wp_post  # noqa: F401
 
 
@@ -184,6 +186,19 @@ def test_schedule_runs_through_the_dispatcher(manager, world, fake_apis):
     assert not Schedule.objects.filter(subject_id=str(collection.pk)).exists()
     manual = make_collection(world.a)
     assert manager.put(_url(manual, "schedule/"), {"interval_seconds": 3600}).status_code == 400
+
+
+def test_a_collections_schedule_is_purged_with_it(manager, world, fake_apis):
+    collection = make_collection(world.a, source_type="wordpress", agent=make_agent(world.a, url=fake_apis.url))
+    assert manager.put(_url(collection, "schedule/"), {"interval_seconds": 3600}).status_code == 200
+    schedule = Schedule.objects.get(subject_id=str(collection.pk))
+    assert manager.delete(_url(collection)).status_code == 204
+    # Soft-deleted: the schedule stays for a restore but syncs nothing; the purge takes it.
+    assert Schedule.objects.filter(pk=schedule.pk).exists()
+    assert tasks.sync_collection(**schedule.kwargs) is None and not SyncHistory.objects.exists()
+    soft_delete.purge(now=timezone.now() + timedelta(days=settings.SOFT_DELETE_RETENTION_DAYS + 1))
+    assert not KnowledgeCollection.all_objects.filter(pk=collection.pk).exists()
+    assert not Schedule.objects.filter(pk=schedule.pk).exists()
 
 
 def test_mixing_dimensions_is_refused(manager, world, fake_apis):
