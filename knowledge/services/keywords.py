@@ -20,6 +20,7 @@ strategy gives one ranking on every server.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import bm25s
@@ -30,6 +31,10 @@ from requestdesk.text import tokenize
 from ..selectors.collections import chunks_of
 from . import cache
 from .vectors import top_k
+
+# bm25s sets its logger to DEBUG as it is imported, so the root handler would print "Building
+# index from tokens" for every index built (every worker's and command's output): its warnings only.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 @dataclass

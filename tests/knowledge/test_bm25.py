@@ -4,6 +4,7 @@ public question-answering sample (SQuAD, tests/fixtures/squad) keyword search ra
 as well as bm25s over the very same chunks, and hybrid search at least as well as the fusion
 of the anchors."""
 
+import logging
 import math
 from collections import Counter
 from pathlib import Path
@@ -120,3 +121,18 @@ def test_on_a_squad_sample_keyword_ranks_like_bm25s_and_hybrid_no_worse(world):
         anchor = rates(lambda q, mode=mode: anchors.ranking(mode, q))
         assert product[0] >= anchor[0] and product[1] >= anchor[1], (mode, product, anchor)
     assert rates(lambda q: retrieval_bench.product_ranking(collection, "hybrid", q))[1] >= 0.95
+
+
+def test_building_an_index_prints_nothing(world):
+    """The root handler prints what reaches it at any level: bm25s's debug lines must not."""
+    seen: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = seen.append  # type: ignore[method-assign]
+    logging.getLogger().addHandler(handler)
+    try:
+        collection = _fill(make_collection(world.a))
+        keywords.search([collection], "tent", 5)
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert keywords.index_for(collection).terms > 0
+    assert not [record.getMessage() for record in seen if record.name.startswith("bm25s")]
