@@ -24,7 +24,7 @@ walks the results instead.
   the search walks the results themselves until the upkeep has rebuilt it.
 - A worker killed between storing results and adding their segments leaves those results
   out of the index until the next rebuild (as it leaves them out of the rollups):
-  `manage.py rebuild_search_index`.
+  `manage.py rebuild_search_index`, or the admin's "Rebuild" (scraping.admin.search_index).
 """
 
 from __future__ import annotations

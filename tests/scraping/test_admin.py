@@ -298,3 +298,39 @@ def test_results_changelist_keeps_the_projects_and_targets_it_shows(
     assert ">Teapots<" in client.get("/admin/scraping/result/").content.decode()
     memo_clock.now += 2
     assert ">Mugs<" in client.get("/admin/scraping/result/").content.decode()
+
+
+def test_the_search_index_state_and_its_rebuild(staff, world, project):
+    from scraping.admin.search_index import state
+    from scraping.models import SearchIndex
+    from scraping.services import search_index
+
+    index = SearchIndex.objects.get(company=world.a)
+    client = staff(world.user("a", "content_manager"))
+    cell = '<td class="field-index_state">{}</td>'
+    assert cell.format("current") in client.get("/admin/scraping/searchindex/").content.decode()
+    assert client.get(f"/admin/scraping/searchindex/{index.pk}/delete/").status_code == 403
+
+    other = staff(world.user("b", "company_admin"))  # the same client, signed in as b
+    assert "field-index_state" not in other.get("/admin/scraping/searchindex/").content.decode()
+    other.post("/admin/scraping/searchindex/", {"action": "rebuild", "_selected_action": [str(index.pk)]})
+    assert SearchIndex.objects.get(pk=index.pk).changes == index.changes  # not b's to rebuild
+
+    client = staff(world.user("a", "content_manager"))
+    response = client.post(
+        "/admin/scraping/searchindex/", {"action": "rebuild", "_selected_action": [str(index.pk)]}, follow=True
+    )
+    assert "1 index(es) marked stale" in response.content.decode()
+    stale = cell.format("stale: searches walk the results until the upkeep rebuilds it")
+    assert stale in client.get("/admin/scraping/searchindex/").content.decode()
+    assert AuditLog.objects.filter(event_type="searchindex.rebuild", source="admin", company=world.a).exists()
+    assert search_index.keep()["rebuilt"] == 1
+    behind = SearchIndex(batches=search_index.MAX_BATCHES + 1)
+    assert (
+        state(behind)
+        == f"behind: {search_index.MAX_BATCHES + 1} batches wait for the upkeep's fold; searches walk the results"
+    )
+    assert (
+        '<div class="readonly">current</div>'
+        in client.get(f"/admin/scraping/searchindex/{index.pk}/change/").content.decode()
+    )

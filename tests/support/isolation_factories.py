@@ -26,7 +26,7 @@ from knowledge.services import sync
 from monitoring.models import Alert, AlertKind, AlertRule
 from monitoring.services import alerts
 from plugins.task_manager.models import Task
-from scraping.models import Preset, Project, Result, ScrapeJob, Target
+from scraping.models import Preset, Project, Result, ScrapeJob, SearchIndex, Target
 from scraping.services import ingest as scraping_ingest
 from scraping.services import jobs, projects
 from scraping.services.extraction import Item
@@ -354,6 +354,12 @@ def _result(o):
         items=[Item(title=text, text=f"{text} the kettle boils fast.", author="Ann", url=f"http://127.0.0.1:9/{text}")],
     )
     return Result.objects.get(target=target)
+
+
+@builds(SearchIndex)
+def _search_index(o):
+    o.get(Result)  # its ingest writes the company's index state
+    return SearchIndex.objects.get(company=o.company)
 
 
 # --- monitoring ---------------------------------------------------------------------------------------
