@@ -96,3 +96,49 @@ def test_two_concurrent_dispatchers_run_each_schedule_exactly_once(world):
 def test_known_task():
     assert scheduling.known_task(TASK)
     assert not scheduling.known_task("os.system")
+
+
+def test_a_subjects_schedule_is_kept_one_way(world, monkeypatch):
+    def keep(**changes):
+        fields = {"interval_seconds": 3600, "name": "Sync docs", "kwargs": {"collection_id": "c1"}, **changes}
+        return scheduling.set_subject_schedule(company_id=world.a.pk, task=TASK, subject_id="c1", **fields)
+
+    schedule, created = keep()
+    soon = timezone.now() + timedelta(seconds=3600)
+    assert created and schedule.enabled and abs((schedule.next_run - soon).total_seconds()) < 5
+    # Another company's subject of the same id is not this one (the tenant scope).
+    assert scheduling.subject_schedule(world.b.pk, TASK, "c1") is None
+
+    far, near = timezone.now() + timedelta(days=3), timezone.now() + timedelta(seconds=60)
+    Schedule.objects.filter(pk=schedule.pk).update(next_run=far, enabled=False)
+    schedule, created = keep(interval_seconds=7200, name="Sync manuals")
+    # A new interval brings a later run forward to one interval from now; enabled=None leaves
+    # it disabled; the name follows the subject's.
+    assert not created and not schedule.enabled and schedule.name == "Sync manuals"
+    assert abs((schedule.next_run - (timezone.now() + timedelta(seconds=7200))).total_seconds()) < 5
+    Schedule.objects.filter(pk=schedule.pk).update(next_run=near)
+    schedule, _ = keep(interval_seconds=10800)
+    assert abs((schedule.next_run - near).total_seconds()) < 1  # a sooner run stays
+
+    Schedule.objects.filter(pk=schedule.pk).update(next_run=far)
+    schedule, _ = keep(interval_seconds=10800, enabled=True)  # re-enabled: one interval from now
+    assert (
+        schedule.enabled and abs((schedule.next_run - (timezone.now() + timedelta(seconds=10800))).total_seconds()) < 5
+    )
+
+    # Created meanwhile by another request (not found, then the unique index refuses the insert):
+    # that one is changed, not a second one made.
+    found = scheduling.subject_schedule
+    calls = []
+
+    def missed_once(*args):
+        calls.append(args)
+        return found(*args) if len(calls) > 1 else None
+
+    monkeypatch.setattr(scheduling, "subject_schedule", missed_once)
+    schedule, created = keep(interval_seconds=600)
+    assert not created and schedule.interval_seconds == 600 and Schedule.objects.filter(subject_id="c1").count() == 1
+
+    assert scheduling.remove_subject_schedule(world.b.pk, TASK, "c1") is False
+    assert scheduling.remove_subject_schedule(world.a.pk, TASK, "c1") is True
+    assert not Schedule.objects.filter(subject_id="c1").exists()
