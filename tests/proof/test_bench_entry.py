@@ -30,7 +30,7 @@ TINY = [
     "--in-process-contexts",
     "3",
     "--tickets",
-    "10",
+    "30",  # more than a page: the list's count is then a lower bound on the embedded server
     "--requests",
     "10",
     "--sizes",
