@@ -32,12 +32,14 @@ weights; ranked by score, then newest, then _id.
   count (requestdesk.db.pages). Filters are applied to the rows read; a project or target
   filter whose rollup count is small (<= SCRAPING_SEARCH_COUNT_CAP) reads that project's or
   target's results instead and scores them all (exact).
-- A query filtered by dates at most is ranked from the company's search index instead
-  (posting segments, scraping.services.search_index; search_segments ranks them): a query
-  of common words that rarely meet in one result would otherwise walk every posting of one
-  of them, a result read each, and even one word costs the walk a round trip a weight. The
-  walk above serves the other filters, and a company whose index is stale (a deletion,
-  until the upkeep rebuilt it).
+- A query is ranked from the company's search index instead while it is built (posting
+  segments, scraping.services.search_index; search_segments ranks them): a query of common
+  words that rarely meet in one result would otherwise walk every posting of one of them, a
+  result read each, and even one word costs the walk a round trip a weight. The index's
+  entries carry the date; the other filters are checked on the candidates it reads (the
+  count is then the rows that passed: at least, or exact once every candidate was read). The
+  walk above serves a small project's or target's filter (read whole, exact), and a company
+  whose index is stale (a deletion, until the upkeep rebuilt it).
 - Most of a word's weights are empty (12 tiers; a word is said once or twice), and asking
   costs a round trip each (~0.8 ms on the embedded server). A weight read whole and found
   empty is kept per process (company, term, weight) and skipped, under the company's
@@ -238,7 +240,8 @@ class SearchResults:
             if score:
                 self._scored[row["_id"]] = (score, naive_utc(row["published_at"]), row["_id"])
 
-    def _small_filter(self):
+    @cached_property
+    def _small(self):
         """The project's or target's results, when its rollup counts few (else None)."""
         for name in ("target", "project"):
             value = getattr(self.filters, name)
@@ -269,7 +272,7 @@ class SearchResults:
         if per_day and max(per_day) <= now < newest:
             newest = now
         self.newest = min(newest, self.date_to + timedelta(microseconds=1)) if self.date_to else newest
-        small = self._small_filter()
+        small = self._small
         if small is not None:
             # Not raw(Result, company=...): the embedded server plans {project_id or target_id,
             # company_id} as a collection scan (measured), so the company is checked on the
@@ -279,11 +282,14 @@ class SearchResults:
 
     def _by_segments(self, stop: int | None) -> search_segments.Ranked | None:
         """The ranking from the company's search index (search_segments) where it serves: a
-        page of a query filtered by dates at most, while the index is built."""
+        page, while the index is built. The index's entries carry the date; the other filters
+        are checked on the candidates read, except a small project's or target's, whose
+        results are read and scored whole instead (exact)."""
         if self.on_server or stop is None:
             return None
-        dates = ("date_from", "date_to")  # the index's entries carry the date: every other filter walks
-        if any(getattr(self.filters, field.name) for field in fields(self.filters) if field.name not in dates):
+        dates = ("date_from", "date_to")
+        others = any(getattr(self.filters, field.name) for field in fields(self.filters) if field.name not in dates)
+        if others and self._small is not None:
             return None
         if self._segments_stop < stop:
             self._segments = search_segments.rank(
@@ -294,6 +300,7 @@ class SearchResults:
                 date_from=self.date_from,
                 date_to=self.date_to,
                 generation=self._pages,
+                filters=self.filters if others else None,
             )
             self._segments_stop = stop
         return self._segments

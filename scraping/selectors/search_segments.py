@@ -22,19 +22,25 @@ results hold (say the title word of a list of reviews) is often never read. What
 what the page needs stay in proportion to the query's postings, never to the company's
 results.
 
-Used for queries filtered by dates at most, while the index is built (search_index.usable);
-otherwise (other filters, or a stale index) scraping.selectors.search walks the results.
+Filters other than the dates are checked on each candidate read: every row of the page is
+then read (none is scored from the postings alone), the row after the page too, and a round
+trip reads as many candidates as the share that passed so far says the page needs (at most
+READ_AHEAD pages' worth), within SCRAPING_SEARCH_MAX_CANDIDATES. Used while the index is built
+(search_index.usable); otherwise (a stale index, or a small project's or target's filter)
+scraping.selectors.search walks the results.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 from bson import ObjectId
+from django.conf import settings
 
 from requestdesk.db.collections import raw
 from requestdesk.memo import Memo
@@ -42,12 +48,14 @@ from requestdesk.memo import Memo
 from ..models import PostingSegment, Result
 from ..services import search_index
 from ..services.analysis import weights
+from .results import ResultFilters
 
 ENTRY = PostingSegment.ENTRY_SIZE
 ENTRIES = np.dtype(f"V{ENTRY}")  # a segment read as an array of its entries (tolist(): bytes)
 Key = tuple[int, bytes]  # (score or its bound, entry): the search's order, best last
 Sig = tuple[int, ...]  # each word's weight a candidate was seen with, 0: not seen
 TAKE_IN_PER_READ = 1000  # postings taken in rather than one result read
+READ_AHEAD = 16  # filtered: candidates read in one round trip, at most this many pages' worth
 
 # A company's index state, built and with no batch left to fold, by (company id, its
 # generation of cached pages: scraping.selectors.search_pages), kept in this process while
@@ -179,10 +187,21 @@ class Ranking:
     a candidate at a time. Candidates read by id are scored exactly (`exact`, by result id) or
     dropped (`gone`)."""
 
-    def __init__(self, terms: list[str], tiers: dict[str, dict[int, np.ndarray]], low, high, settled: bool, stop: int):
+    def __init__(
+        self,
+        terms: list[str],
+        tiers: dict[str, dict[int, np.ndarray]],
+        low,
+        high,
+        settled: bool,
+        stop: int,
+        accepts: Callable[[dict], bool] | None = None,
+    ):
         self.terms, self.stop = terms, stop
         self.low, self.high = low, high
-        self.settled = settled  # no old postings: a candidate seen in every word's weights left is scored
+        self.accepts = accepts  # the other filters, checked on each result read (None: none)
+        # No old postings and no other filter: a candidate seen in every word's weights left is scored.
+        self.settled = settled and accepts is None
         # Each word's weights not taken in yet, highest first, with their entries.
         self.unread = [sorted(tiers.get(term, {}).items(), reverse=True) for term in terms]
         self.groups: dict[Sig, set[bytes]] = {}
@@ -279,14 +298,14 @@ class Ranking:
         return left
 
     def resolve(self, pending: list[tuple[bytes, Sig]], docs: dict[ObjectId, dict], company_id) -> None:
-        """Score the read results (their own postings; gone, another company's or no longer
-        holding a word of the query: dropped)."""
+        """Score the read results (their own postings; gone, another company's, not accepted by
+        the filters or no longer holding a word of the query: dropped)."""
         for entry, sig in pending:
             self.drop(entry, sig)
             pk = entry[8:]
             doc = docs.get(search_index.result_id(entry))
             score = 0
-            if doc is not None and doc.get("company_id") == company_id:
+            if doc is not None and doc.get("company_id") == company_id and (self.accepts is None or self.accepts(doc)):
                 held = weights(doc.get("terms") or [])
                 score = sum(held.get(term, 0) for term in self.terms)
                 entry = search_index.entry(doc["published_at"], doc["_id"])
@@ -302,15 +321,32 @@ class Ranking:
         results whose content changed since the index was built (an old posting may be all that
         makes one a candidate, or a result's old date another entry of it): at least as many."""
         candidates = sum(len(members) for members in self.groups.values())
+        if self.accepts is not None:
+            return len(self.exact)  # a candidate not read may not pass the filters
         return len(self.exact) + max(0, candidates - superseded)
+
+    def candidates(self) -> int:
+        """Candidates not read yet."""
+        return sum(len(members) for members in self.groups.values())
 
 
 def rank(
-    *, company, company_id, terms: list[str], stop: int, date_from=None, date_to=None, generation: tuple | None = None
+    *,
+    company,
+    company_id,
+    terms: list[str],
+    stop: int,
+    date_from=None,
+    date_to=None,
+    generation: tuple | None = None,
+    filters: ResultFilters | None = None,
 ) -> Ranked | None:
     """The first `stop` rows of the query (and the rows read after them), or None when the
     company's index is not built. `generation`: the company's generation of cached pages, under
-    which its index state is kept (None: read)."""
+    which its index state is kept (None: read). `filters` other than the dates are checked on
+    each candidate read: every row of the page is then read, and the count is the rows that
+    passed (exact once every candidate was read); a page asks for one row more, so that a next
+    page is known to exist."""
     state = _state(company_id, generation)
     if state is None or not search_index.usable(state):
         return None
@@ -318,37 +354,50 @@ def rank(
     tiers = _segments_of(company, company_id, state.get("version", 0), terms)
     if state.get("batches"):
         tiers = _with_batches(company, terms, tiers)
-    ranking = Ranking(terms, tiers, _bound(date_from, last=False), _bound(date_to, last=True), not superseded, stop)
+    accepts = filters.accepts if filters is not None else None
+    want = stop + 1 if accepts is not None else stop  # filtered: the row after the page is read too
+    ranking = Ranking(
+        terms, tiers, _bound(date_from, last=False), _bound(date_to, last=True), not superseded, want, accepts
+    )
+    fields = {"terms": 1, "published_at": 1, "company_id": 1, **(filters.fields() if filters is not None else {})}
+    budget = settings.SCRAPING_SEARCH_MAX_CANDIDATES if accepts is not None else None
     results, read = raw(Result, company=company), 0
     while True:
         unseen = ranking.unseen()
         best = ranking.best()
+        page = best[:want]
         # Final once the page's last row beats every result not seen, and every row is known.
-        beaten = len(best) == stop and unseen < best[-1][0][0]
-        pending = [(key[1], sig) for key, sig in best if sig is not None]
+        beaten = len(page) == want and unseen < page[-1][0][0]
+        pending = [(key[1], sig) for key, sig in page if sig is not None]
         if beaten and not pending:
-            if ranking.count(superseded) > stop or not unseen:
+            if accepts is not None or ranking.count(superseded) > stop or not unseen:
                 break
             ranking.take_in()  # the page is final; one row more tells whether another follows
             continue
         if not unseen and not pending:
             break  # fewer rows than the page, all known
+        if budget is not None and read >= budget:
+            page = [row for row in best if row[1] is None][:want]  # the best of the results read
+            break
         # Taking a weight in costs ~0.1 µs a posting (its segments are here), reading ~100 µs
         # a result. Reads that keep finding lower scores than their bounds (words that rarely
         # meet) add up: once they cost as much as the next weight, that weight is taken in.
         if unseen and (not beaten or ranking.next_size() <= TAKE_IN_PER_READ * (read + len(pending))):
             ranking.take_in()
             continue
+        # Filtered, the candidates after the page's are read in the same round trip: as many
+        # as the share of the results read so far that passed says the page needs.
+        pending += [(key[1], sig) for key, sig in best[want:] if sig is not None]
         pending = ranking.unread_ids(pending)
         if not pending:
             continue
-        found = results.find(
-            {"_id": {"$in": [search_index.result_id(entry) for entry, _ in pending]}},
-            {"terms": 1, "published_at": 1, "company_id": 1},
-        )
+        found = results.find({"_id": {"$in": [search_index.result_id(entry) for entry, _ in pending]}}, fields)
         docs = {doc["_id"]: doc for doc in found}
         read += len(pending)
         ranking.resolve(pending, docs, company_id)
-    rows = [(score, search_index.published(entry), search_index.result_id(entry)) for (score, entry), _ in best]
-    exact = not ranking.unseen() and not superseded
+        if accepts is not None:
+            passed = max(len(ranking.exact), 1)
+            ranking.stop = min(want * READ_AHEAD, max(want, -(-want * read // passed)))
+    rows = [(score, search_index.published(entry), search_index.result_id(entry)) for (score, entry), _ in page]
+    exact = not ranking.unseen() and not superseded and (accepts is None or not ranking.candidates())
     return Ranked(rows, ranking.count(superseded), exact, read)

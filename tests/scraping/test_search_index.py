@@ -15,7 +15,7 @@ from requestdesk.db import leases
 from requestdesk.db.collections import raw
 from scraping import tasks
 from scraping.models import PostingBatch, PostingSegment, Result, SearchIndex
-from scraping.selectors import search_segments
+from scraping.selectors import analytics, search_segments
 from scraping.services import ingest, search_index
 from scraping.services.extraction import Item
 from tests.support.scraping import make_project, make_target
@@ -85,6 +85,47 @@ def test_a_query_is_ranked_from_the_index(world, corpus, monkeypatch):
         assert _ranked(found) == _ranked(_server(world.a, query)), query
         assert found.count() == _server(world.a, query).count() and found.count_exact
     assert asked == []  # no posting window of the results was read
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"project": "first"},
+        {"platform": "reviews"},
+        {"sentiment": "negative"},
+        {"target": "first", "sentiment": "positive"},
+    ],
+)
+def test_a_filtered_query_is_ranked_from_the_index(world, corpus, monkeypatch, filters):
+    """Filters besides the dates are checked on the candidates read (a project or target with
+    many results: a small one's results are read whole instead)."""
+    monkeypatch.setattr(analytics, "rollup_count", lambda company, filters: 10**9)
+    asked = asked_postings(monkeypatch)
+    project, _, target, _ = corpus
+    chosen = {name: {"first": project.pk if name == "project" else target.pk}.get(v, v) for name, v in filters.items()}
+    for query in ("lantern battery", "battery", "battery kettle water"):
+        expected = _ranked(_server(world.a, query, **chosen))
+        found = walked_search(world.a, query, **chosen)
+        assert _ranked(found) == expected, (query, chosen)
+        assert found.count() == len(expected) and found.count_exact  # every candidate read
+        if len(expected) > 1:
+            first = walked_search(world.a, query, **chosen).numbered(number=1, size=1)
+            assert [(r.pk, r.score) for r in first.rows] == expected[:1] and first.has_next
+            assert 2 <= first.count <= len(expected)
+    assert asked == []  # no posting window of the results was read
+
+
+def test_a_filtered_query_reads_at_most_its_budget(world, reviews, settings, monkeypatch):
+    monkeypatch.setattr(analytics, "rollup_count", lambda company, filters: 10**9)
+    settings.SCRAPING_SEARCH_MAX_CANDIDATES = 3
+    found = walked_search(world.a, "review", project=reviews.project_id)
+    rows = found.ranked(2)  # the page and the row after it: read, then the budget is spent
+    assert found.read == 3 and [score for score, _, _ in rows] == [10, 10, 10]
+    assert (found.count(), found.count_exact) == (3, False)  # at least the rows read
+    everything = walked_search(world.a, "review", project=reviews.project_id)
+    settings.SCRAPING_SEARCH_MAX_CANDIDATES = 5000
+    assert _ranked(everything)[:3] == [(row_id, score) for score, _, row_id in rows]
+    assert (everything.count(), everything.count_exact) == (40, True)
 
 
 @pytest.fixture
