@@ -12,10 +12,12 @@ from ..services import search_index
 
 
 def state(index: SearchIndex) -> str:
-    """What the search does with the company's index now, in the words of its readers."""
-    if index.built != index.changes:
+    """What the search does with the company's index now (search_index.stale and usable, as
+    the search asks them), in the words of its readers."""
+    asked = {"built": index.built, "changes": index.changes, "batches": index.batches}
+    if search_index.stale(asked):
         return "stale: searches walk the results until the upkeep rebuilds it"
-    if index.batches > search_index.MAX_BATCHES:
+    if not search_index.usable(asked):
         return f"behind: {index.batches} batches wait for the upkeep's fold; searches walk the results"
     return "current"
 
