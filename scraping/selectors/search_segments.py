@@ -320,10 +320,9 @@ class Ranking:
         """The results holding a word of the query: those read, and those not read less the
         results whose content changed since the index was built (an old posting may be all that
         makes one a candidate, or a result's old date another entry of it): at least as many."""
-        candidates = sum(len(members) for members in self.groups.values())
         if self.accepts is not None:
             return len(self.exact)  # a candidate not read may not pass the filters
-        return len(self.exact) + max(0, candidates - superseded)
+        return len(self.exact) + max(0, self.candidates() - superseded)
 
     def candidates(self) -> int:
         """Candidates not read yet."""
